@@ -1,0 +1,124 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+// ErrConnectionClosed reports the use of a closed Conn, or that the socket
+// ended. Errors that describe how a connection ended (*CloseError, a dropped
+// socket) match it with errors.Is.
+var ErrConnectionClosed = errors.New("websocket: connection closed")
+
+// CloseError is returned when the peer closed the connection with a close
+// frame. errors.Is(err, ErrConnectionClosed) is true for it.
+type CloseError struct {
+	Code   StatusCode // StatusNoStatusReceived when the close frame was empty
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("websocket: closed by peer: %d %s", uint16(e.Code), e.Code)
+	}
+	return fmt.Sprintf("websocket: closed by peer: %d %s: %q", uint16(e.Code), e.Code, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrConnectionClosed) true for a *CloseError.
+func (e *CloseError) Is(target error) bool { return target == ErrConnectionClosed }
+
+// ProtocolError reports a violation of RFC 6455 by the peer or by a frame
+// given to the library. The connection answers it with close code 1002.
+type ProtocolError struct{ Reason string }
+
+func (e *ProtocolError) Error() string { return "websocket: protocol error: " + e.Reason }
+
+// PayloadError reports an invalid payload: a text message that is not UTF-8
+// (close code 1007), a message over the read limit (1009), a bad close payload.
+type PayloadError struct{ Reason string }
+
+func (e *PayloadError) Error() string { return "websocket: invalid payload: " + e.Reason }
+
+// HandshakeError reports a 101 response whose upgrade is invalid: a missing
+// or wrong Upgrade, Connection or Sec-WebSocket-Accept header, or a
+// subprotocol or extension the client did not offer.
+type HandshakeError struct{ Reason string }
+
+func (e *HandshakeError) Error() string { return "websocket: bad handshake: " + e.Reason }
+
+// BadStatusError is returned when the server answers the opening handshake
+// with a status other than 101 (and other than a redirect that was followed).
+// Body holds at most the first 64 KiB of the response body.
+type BadStatusError struct {
+	StatusCode    int
+	StatusMessage string
+	Header        http.Header
+	Body          []byte
+}
+
+func (e *BadStatusError) Error() string {
+	msg := e.StatusMessage
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + msg
+}
+
+// ProxyError reports a proxy that could not be reached or refused the tunnel.
+type ProxyError struct {
+	Reason string
+	Err    error // the cause, if any
+}
+
+func (e *ProxyError) Error() string {
+	if e.Err == nil {
+		return "websocket: proxy: " + e.Reason
+	}
+	return "websocket: proxy: " + e.Reason + ": " + e.Err.Error()
+}
+
+func (e *ProxyError) Unwrap() error { return e.Err }
+
+// AddressError reports that the server's host name could not be resolved.
+type AddressError struct {
+	Host string
+	Err  error
+}
+
+func (e *AddressError) Error() string {
+	return "websocket: cannot resolve " + strconv.Quote(e.Host) + ": " + e.Err.Error()
+}
+
+func (e *AddressError) Unwrap() error { return e.Err }
+
+// timeoutError is returned when a deadline or the Conn's timeout expires.
+// It matches os.ErrDeadlineExceeded (or context.DeadlineExceeded) through
+// its cause and is a net.Error whose Timeout is true.
+type timeoutError struct {
+	op  string // "read", "write", "dial", "handshake"
+	err error
+}
+
+func (e *timeoutError) Error() string   { return "websocket: " + e.op + " timeout: " + e.err.Error() }
+func (e *timeoutError) Unwrap() error   { return e.err }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+func (e *timeoutError) Is(target error) bool {
+	return target == os.ErrDeadlineExceeded
+}
+
+// closedError reports a socket that ended (EOF, reset, Abort): it matches
+// ErrConnectionClosed and wraps the cause.
+type closedError struct{ err error }
+
+func (e *closedError) Error() string {
+	if e.err == nil {
+		return ErrConnectionClosed.Error()
+	}
+	return "websocket: connection closed: " + e.err.Error()
+}
+func (e *closedError) Unwrap() error        { return e.err }
+func (e *closedError) Is(target error) bool { return target == ErrConnectionClosed }

@@ -1,0 +1,3 @@
+module github.com/wsclient/websocket
+
+go 1.25
