@@ -1,0 +1,209 @@
+package websocket
+
+import (
+	"bufio"
+	crand "crypto/rand"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	utf8v "github.com/wsclient/websocket/internal/utf8"
+)
+
+// Conn is a client WebSocket connection: Python's WebSocket.
+//
+// Sending methods (Send*, Ping, Pong, SendClose, NextWriter) are safe for
+// concurrent use with each other, with a reader and with Close: each frame is
+// written whole, and a message's fragments are never interleaved with another
+// message. Receiving methods serve one reader at a time; concurrent calls are
+// serialized. Pings are answered and close frames echoed while receiving.
+type Conn struct {
+	netConn     net.Conn
+	isTLS       bool
+	status      int
+	respHeader  http.Header
+	subprotocol string
+
+	timeout   atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
+	readLimit int64        // bytes per message, < 0 = unlimited
+	skipUTF8  bool
+	fireCont  bool
+
+	// Reading, guarded by readMu.
+	readMu   sync.Mutex
+	fr       frameReader
+	frameHdr header // the data frame whose payload is being read
+	inData   bool
+	msgOp    Opcode // opcode of the message being received, 0 = none
+	msgLen   int64  // payload bytes of that message in frames before frameHdr
+	msgUTF8  utf8v.Validator
+	ctrlHdr  header // a control frame whose payload is being read
+	inCtrl   bool
+	ctrlN    int
+	ctrlBuf  [maxControlPayload]byte
+	stash    []byte // part of a message or frame read before a call was interrupted
+	stashed  bool
+	readErr  error       // sticky: the connection can no longer be read
+	pending  *CloseError // a close frame returned to the caller; the next call reports it
+	readGen  uint64      // invalidates a NextReader's reader when the next message starts
+	preview  []byte      // trace preview of the data frame being read
+
+	// Writing: msgMu is held for a whole data message (NextWriter holds it
+	// until Close), writeMu for one frame, so control frames fit between
+	// the fragments of a message.
+	msgMu       sync.Mutex
+	writeMu     sync.Mutex
+	maskRand    *rand.ChaCha8
+	maskKeyFunc func() [4]byte
+	closeSent   bool
+	writeErr    error
+
+	// Closing.
+	closed       atomic.Bool   // the socket is closed
+	peerClosed   chan struct{} // closed once the peer's close frame was read
+	peerCloseMu  sync.Once
+	closeSocketO sync.Once
+}
+
+// newConn wraps an upgraded connection. br may hold bytes read past the
+// handshake response.
+func newConn(nc net.Conn, br *bufio.Reader, opts *DialOptions) *Conn {
+	c := &Conn{
+		netConn:     nc,
+		readLimit:   opts.ReadLimit,
+		skipUTF8:    opts.SkipUTF8Validation,
+		fireCont:    opts.FireContFrame,
+		maskKeyFunc: opts.MaskKeyFunc,
+		peerClosed:  make(chan struct{}),
+	}
+	if c.readLimit == 0 {
+		c.readLimit = defaultReadLimit
+	}
+	c.fr.br = br
+	var seed [32]byte
+	crand.Read(seed[:])
+	c.maskRand = rand.NewChaCha8(seed)
+	return c
+}
+
+// defaultReadLimit bounds a message when DialOptions.ReadLimit is 0.
+const defaultReadLimit = 64 << 20
+
+// newMaskKey returns an unpredictable mask key for frames built outside a
+// Conn (NewFrame).
+func newMaskKey() (k [4]byte) {
+	crand.Read(k[:])
+	return k
+}
+
+// maskKey returns the key for the next frame; writeMu is held.
+func (c *Conn) maskKey() [4]byte {
+	if c.maskKeyFunc != nil {
+		return c.maskKeyFunc()
+	}
+	// RFC 6455 §10.3: keys must not be predictable from earlier frames; a
+	// ChaCha8 stream seeded from crypto/rand is, at a few ns per key.
+	u := c.maskRand.Uint64()
+	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+}
+
+// Connected reports whether the connection is open: the socket is up and no
+// close frame has been received.
+func (c *Conn) Connected() bool {
+	if c.closed.Load() {
+		return false
+	}
+	select {
+	case <-c.peerClosed:
+		return false
+	default:
+		return true
+	}
+}
+
+// Subprotocol returns the subprotocol the server selected, in its spelling,
+// or "" when it selected none.
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Status returns the status code of the handshake response (101).
+func (c *Conn) Status() int { return c.status }
+
+// Header returns the handshake response headers.
+func (c *Conn) Header() http.Header { return c.respHeader }
+
+// IsSSL reports whether the connection runs over TLS.
+func (c *Conn) IsSSL() bool { return c.isTLS }
+
+// NetConn returns the stream the Conn runs on: the *net.TCPConn for ws, the
+// *tls.Conn for wss, or DialOptions.NetConn. Reading or writing it directly
+// corrupts the WebSocket stream; it is meant for addresses and socket options.
+func (c *Conn) NetConn() net.Conn { return c.netConn }
+
+// Timeout returns the per-operation I/O timeout (0 = none).
+func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) }
+
+// SetTimeout sets the per-operation I/O timeout: with d > 0 each read and each
+// write gets a deadline of now+d, overriding SetDeadline; with 0 deadlines are
+// left to SetDeadline. A read that times out leaves the Conn usable; a write
+// that times out closes it (a frame may be half written).
+func (c *Conn) SetTimeout(d time.Duration) { c.timeout.Store(int64(max(d, 0))) }
+
+// SetDeadline sets the read and write deadlines of the underlying stream.
+func (c *Conn) SetDeadline(t time.Time) error { return c.netConn.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline of the underlying stream.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.netConn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline of the underlying stream.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.netConn.SetWriteDeadline(t) }
+
+// SetMaskKeyFunc makes f supply the mask key of every frame sent from now on;
+// nil restores fresh unpredictable keys. Python's set_mask_key.
+func (c *Conn) SetMaskKeyFunc(f func() [4]byte) {
+	c.writeMu.Lock()
+	c.maskKeyFunc = f
+	c.writeMu.Unlock()
+}
+
+// closeSocket closes the socket once.
+func (c *Conn) closeSocket() error {
+	var err error
+	c.closeSocketO.Do(func() {
+		c.closed.Store(true)
+		err = c.netConn.Close()
+	})
+	return err
+}
+
+// markPeerClosed records that the peer's close frame has arrived.
+func (c *Conn) markPeerClosed() {
+	c.peerCloseMu.Do(func() { close(c.peerClosed) })
+}
+
+// ioError turns an error from the socket into the library's error: a
+// deadline is a timeout (§3), anything else means the connection ended.
+func (c *Conn) ioError(op string, err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &timeoutError{op: op, err: err}
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if c.closed.Load() && errors.Is(err, net.ErrClosed) {
+		return ErrConnectionClosed
+	}
+	return &closedError{err: err}
+}
+
+// isTimeout reports whether err is a timeout that leaves the Conn usable.
+func isTimeout(err error) bool {
+	var te *timeoutError
+	return errors.As(err, &te)
+}

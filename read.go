@@ -1,0 +1,543 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"iter"
+	"slices"
+	"time"
+)
+
+// Message is a whole text or binary message.
+type Message struct {
+	Opcode Opcode
+	Data   []byte
+}
+
+// Text returns the message's payload as a string.
+func (m Message) Text() string { return string(m.Data) }
+
+// Recv returns the next whole text or binary message. Pings are answered
+// and a close frame is echoed; the close is then reported as *CloseError.
+// The returned Data belongs to the caller. Python's recv.
+func (c *Conn) Recv() (Message, error) {
+	op, data, err := c.RecvAppend(nil)
+	return Message{Opcode: op, Data: data}, err
+}
+
+// RecvAppend receives the next whole text or binary message and appends its
+// payload to dst, returning the extended slice. It is the zero-allocation way
+// to receive: pass the previous result's buf[:0] and, once the buffer has
+// grown to the largest message, no call allocates. Control frames are handled
+// as by Recv. On error the returned slice is dst; a message cut short by a
+// read timeout is kept and completed by the next call.
+func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	op, out, err := c.recvWhole(dst, false)
+	if err != nil {
+		return 0, dst, err
+	}
+	return op, out, nil
+}
+
+// RecvData returns the next message as its opcode and payload. With
+// controlFrames, ping, pong and close frames are returned too (the replies
+// are still sent): a close frame comes back as (OpClose, payload, nil) and the
+// next call returns *CloseError. With DialOptions.FireContFrame each fragment
+// is returned as it arrives, the first with its opcode and the rest with
+// OpContinuation. Python's recv_data.
+func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
+	op, f, err := c.RecvDataFrame(controlFrames)
+	if err != nil {
+		return 0, nil, err
+	}
+	return op, f.Payload, nil
+}
+
+// RecvDataFrame is RecvData returning a *Frame: for a whole message its Fin
+// is set and Payload holds the message. The returned opcode is the message's
+// (for fragments, the first fragment's opcode for every fragment, as in
+// Python's recv_data_frame), while the Frame's Opcode is the frame's own.
+func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if c.fireCont {
+		return c.recvFragment(controlFrames)
+	}
+	op, data, err := c.recvWhole(nil, controlFrames)
+	if err != nil {
+		return 0, nil, err
+	}
+	return op, &Frame{Fin: true, Opcode: op, Payload: data}, nil
+}
+
+// RecvFrame returns the next frame as it arrived, validated against the
+// protocol rules (§7) but not acted on: pings are not answered and close
+// frames not echoed (Python's recv_frame). Use it to handle control frames
+// yourself; mixing it with the message-level methods is allowed between
+// messages.
+func (c *Conn) RecvFrame() (*Frame, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if err := c.readable(); err != nil {
+		return nil, err
+	}
+	c.setReadTimeout()
+	if !c.inData && !c.inCtrl {
+		h, err := c.fr.readHeader()
+		if err != nil {
+			return nil, c.readFailed(err)
+		}
+		if err := c.checkHeader(h); err != nil {
+			return nil, err
+		}
+		c.beginFrame(h)
+	}
+	if c.inCtrl {
+		p, err := c.readControlPayload()
+		if err != nil {
+			return nil, err
+		}
+		f := &Frame{Fin: true, Opcode: c.ctrlHdr.opcode, Payload: bytes.Clone(p)}
+		if f.Opcode == OpClose {
+			if _, _, err := parseClosePayload(p); err != nil {
+				return nil, c.fail(StatusProtocolError, err)
+			}
+			c.markPeerClosed()
+		}
+		return f, nil
+	}
+	h := c.frameHdr
+	data, err := c.readFrameData(c.takeStash(nil))
+	if err != nil {
+		return nil, err
+	}
+	return &Frame{Fin: h.fin, Rsv1: h.rsv1, Rsv2: h.rsv2, Rsv3: h.rsv3, Opcode: h.opcode, Payload: data}, nil
+}
+
+// Messages returns an iterator over the received messages:
+//
+//	for msg, err := range c.Messages() { ... }
+//
+// It stops after yielding the first error (a *CloseError when the peer
+// closed).
+func (c *Conn) Messages() iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for {
+			msg, err := c.Recv()
+			if !yield(msg, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// NextReader returns the next text or binary message as a stream, for
+// messages too large to hold whole. Control frames arriving in between are
+// handled as by Recv. The reader is valid until the next call of a receiving
+// method, which discards whatever of the message was not read.
+func (c *Conn) NextReader() (Opcode, io.Reader, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if err := c.startMessage(); err != nil {
+		return 0, nil, err
+	}
+	if _, _, err := c.advance(false); err != nil {
+		return 0, nil, err
+	}
+	c.readGen++
+	return c.msgOp, &messageReader{c: c, gen: c.readGen}, nil
+}
+
+// messageReader streams one message for NextReader.
+type messageReader struct {
+	c    *Conn
+	gen  uint64
+	done bool
+}
+
+var errStaleReader = errors.New("websocket: message reader used after the next message was requested")
+
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if r.gen != c.readGen {
+		return 0, errStaleReader
+	}
+	if r.done {
+		return 0, io.EOF
+	}
+	if err := c.readable(); err != nil {
+		return 0, err
+	}
+	c.setReadTimeout()
+	for {
+		if c.msgOp == 0 && !c.inData {
+			r.done = true
+			return 0, io.EOF
+		}
+		if !c.inData {
+			if _, _, err := c.advance(false); err != nil {
+				return 0, err
+			}
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		n, err := c.readData(p)
+		if err != nil {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// readable returns the error that ends reading, if any.
+func (c *Conn) readable() error {
+	if c.pending != nil {
+		ce := c.pending
+		c.pending = nil
+		c.readErr = ce
+		return ce
+	}
+	return c.readErr
+}
+
+func (c *Conn) setReadTimeout() {
+	if d := c.Timeout(); d > 0 {
+		c.netConn.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
+// startMessage prepares to read a new message: it drops the rest of a
+// message a NextReader left unread. readMu is held.
+func (c *Conn) startMessage() error {
+	if err := c.readable(); err != nil {
+		return err
+	}
+	c.setReadTimeout()
+	c.stashed = false
+	for c.msgOp != 0 || c.inData {
+		if !c.inData {
+			if _, _, err := c.advance(false); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.fr.discardPayload(); err != nil {
+			return c.readFailed(err)
+		}
+		c.endFrame()
+	}
+	return nil
+}
+
+// recvWhole reads a whole message, appending it to dst. With wantControl it
+// returns at a control frame (a partly read message is kept for the next
+// call). readMu is held.
+func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
+	start := len(dst)
+	if c.stashed {
+		if err := c.readable(); err != nil {
+			return 0, dst, err
+		}
+		c.setReadTimeout()
+		dst = c.takeStash(dst)
+	} else if err := c.startMessage(); err != nil {
+		return 0, dst, err
+	}
+	for {
+		if !c.inData {
+			op, p, err := c.advance(wantControl)
+			if err != nil {
+				c.keep(dst[start:], err)
+				return 0, dst, err
+			}
+			if op != 0 {
+				c.keep(dst[start:], nil)
+				return op, bytes.Clone(p), nil
+			}
+		}
+		op := c.msgOp
+		for c.inData {
+			if cap(dst) == len(dst) {
+				dst = slices.Grow(dst, growth(c.fr.dec.remaining, len(dst)-start))
+			}
+			n, err := c.readData(dst[len(dst):cap(dst)])
+			dst = dst[:len(dst)+n]
+			if err != nil {
+				c.keep(dst[start:], err)
+				return 0, dst[:start], err
+			}
+		}
+		if c.msgOp == 0 {
+			return op, dst, nil
+		}
+	}
+}
+
+// recvFragment returns the next frame of a data message (FireContFrame), or
+// a control frame when wantControl. readMu is held.
+func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
+	if err := c.readable(); err != nil {
+		return 0, nil, err
+	}
+	c.setReadTimeout()
+	if !c.inData {
+		op, p, err := c.advance(wantControl)
+		if err != nil {
+			return 0, nil, err
+		}
+		if op != 0 {
+			return op, &Frame{Fin: true, Opcode: op, Payload: bytes.Clone(p)}, nil
+		}
+	}
+	msgOp, h := c.msgOp, c.frameHdr
+	data, err := c.readFrameData(c.takeStash(nil))
+	if err != nil {
+		return 0, nil, err
+	}
+	return msgOp, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
+}
+
+// readFrameData reads the rest of the current data frame's payload,
+// appending to dst. readMu is held.
+func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
+	if dst == nil {
+		dst = []byte{}
+	}
+	for c.inData {
+		if cap(dst) == len(dst) {
+			dst = slices.Grow(dst, growth(c.fr.dec.remaining, len(dst)))
+		}
+		n, err := c.readData(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err != nil {
+			c.keep(dst, err)
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+// growth is how much room to add for a frame with remaining bytes unread
+// when have bytes arrived so far: never the peer's declared length at once,
+// but doubling as bytes actually arrive.
+func growth(remaining int64, have int) int {
+	return int(min(remaining, int64(max(have, 32<<10))))
+}
+
+// keep saves a partly received message or frame when the call was cut short
+// by a timeout (or returns at a control frame), so the next call completes
+// it. Any other error ends the connection and drops it.
+func (c *Conn) keep(part []byte, err error) {
+	if err != nil && !isTimeout(err) || c.msgOp == 0 && !c.inData {
+		return
+	}
+	c.stash = append(c.stash[:0], part...)
+	c.stashed = true
+}
+
+// takeStash appends a kept partial message to dst.
+func (c *Conn) takeStash(dst []byte) []byte {
+	if c.stashed {
+		dst = append(dst, c.stash...)
+		c.stash = c.stash[:0]
+		c.stashed = false
+	}
+	return dst
+}
+
+// advance reads frames until a data frame's payload is ready (c.inData),
+// handling control frames on the way: pings are answered, a close frame is
+// echoed and reported as *CloseError. With wantControl it returns each
+// control frame's opcode and payload (valid until the next read). readMu is
+// held.
+func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
+	for !c.inData {
+		if !c.inCtrl {
+			h, err := c.fr.readHeader()
+			if err != nil {
+				return 0, nil, c.readFailed(err)
+			}
+			if err := c.checkHeader(h); err != nil {
+				return 0, nil, err
+			}
+			c.beginFrame(h)
+			if !c.inCtrl {
+				break
+			}
+		}
+		p, err := c.readControlPayload()
+		if err != nil {
+			return 0, nil, err
+		}
+		op := c.ctrlHdr.opcode
+		switch op {
+		case OpPing:
+			// RFC 6455 §5.5.2: answer with the same payload. A pong that
+			// cannot be sent is not a read error; the write side reports it.
+			c.writeFrame(OpPong, true, false, p)
+		case OpClose:
+			code, reason, err := parseClosePayload(p)
+			if err != nil {
+				return 0, nil, c.fail(StatusProtocolError, err)
+			}
+			ce := c.peerClose(code, reason)
+			if wantControl {
+				c.pending = ce
+				return op, p, nil
+			}
+			c.readErr = ce
+			return 0, nil, ce
+		}
+		if wantControl {
+			return op, p, nil
+		}
+	}
+	return 0, nil, nil
+}
+
+// checkHeader applies RFC 6455's rules (§7 of the API contract) to a frame
+// header before any of its payload is read, failing the connection with the
+// matching close code.
+func (c *Conn) checkHeader(h header) error {
+	var reason string
+	switch {
+	case h.rsv1 || h.rsv2 || h.rsv3:
+		reason = "reserved bits set without a negotiated extension"
+	case !h.opcode.Valid():
+		reason = "unknown " + h.opcode.String()
+	case h.masked:
+		// RFC 6455 §5.1: a client must close on a masked frame.
+		reason = "masked frame from the server"
+	case h.opcode.IsControl():
+		if err := checkControl(h.fin, int(min(h.length, 1<<20)), h.opcode); err != nil {
+			return c.fail(StatusProtocolError, err)
+		}
+		return nil
+	case h.opcode == OpContinuation && c.msgOp == 0:
+		reason = "continuation frame without a message to continue"
+	case h.opcode != OpContinuation && c.msgOp != 0:
+		reason = "new " + h.opcode.String() + " frame inside a fragmented message"
+	case c.readLimit >= 0 && c.msgLen+h.length > c.readLimit:
+		// Checked before reading the payload: no byte of an oversized
+		// message is buffered (§4 ReadLimit).
+		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of at least " +
+			lengthString(c.msgLen+h.length) + " bytes exceeds the read limit of " + lengthString(c.readLimit)})
+	default:
+		return nil
+	}
+	return c.fail(StatusProtocolError, &ProtocolError{Reason: reason})
+}
+
+// beginFrame records a validated header.
+func (c *Conn) beginFrame(h header) {
+	if h.opcode.IsControl() {
+		c.ctrlHdr, c.inCtrl, c.ctrlN = h, true, 0
+		return
+	}
+	if h.opcode != OpContinuation {
+		c.msgOp, c.msgLen = h.opcode, 0
+		c.msgUTF8.Reset()
+	}
+	c.frameHdr, c.inData = h, true
+	if traceOn() {
+		c.preview = c.preview[:0]
+	}
+	if h.length == 0 {
+		c.endFrame()
+	}
+}
+
+// readControlPayload reads the current control frame's payload.
+func (c *Conn) readControlPayload() ([]byte, error) {
+	n, err := c.fr.readFullPayload(c.ctrlBuf[c.ctrlN:int(c.ctrlHdr.length)])
+	c.ctrlN += n
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	c.inCtrl = false
+	p := c.ctrlBuf[:c.ctrlN]
+	if traceOn() {
+		traceFrame("recv", &c.ctrlHdr, p)
+	}
+	return p, nil
+}
+
+// readData reads payload of the current data frame into p, checking UTF-8
+// as it arrives, and ends the frame (and message) when its payload is done.
+func (c *Conn) readData(p []byte) (int, error) {
+	n, err := c.fr.readPayload(p)
+	if n > 0 {
+		if c.msgOp == OpText && !c.skipUTF8 {
+			if i := c.msgUTF8.Check(p[:n]); i >= 0 {
+				return n, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message at byte " +
+					lengthString(c.msgLen+c.frameHdr.length-c.fr.dec.remaining-int64(n-i))})
+			}
+		}
+		if traceOn() && len(c.preview) < previewLen {
+			c.preview = append(c.preview, p[:min(n, previewLen-len(c.preview))]...)
+		}
+	}
+	if err != nil && err != io.EOF {
+		return n, c.readFailed(err)
+	}
+	if c.fr.dec.remaining == 0 {
+		if err := c.endFrame(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// endFrame closes the current data frame and, after its final frame, the message.
+func (c *Conn) endFrame() error {
+	h := &c.frameHdr
+	c.inData = false
+	c.msgLen += h.length
+	if traceOn() {
+		traceFrame("recv", h, c.preview)
+	}
+	if !h.fin {
+		return nil
+	}
+	op := c.msgOp
+	c.msgOp = 0
+	if op == OpText && !c.skipUTF8 && !c.msgUTF8.Done() {
+		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "text message ends inside a UTF-8 sequence"})
+	}
+	return nil
+}
+
+// readFailed handles an error from the socket: a timeout leaves the Conn
+// usable; anything else ends it.
+func (c *Conn) readFailed(err error) error {
+	var perr *ProtocolError
+	if errors.As(err, &perr) {
+		return c.fail(StatusProtocolError, err)
+	}
+	err = c.ioError("read", err)
+	if isTimeout(err) {
+		return err
+	}
+	c.readErr = err
+	c.closeSocket()
+	return err
+}
+
+// fail ends the connection after a protocol violation by the peer: it sends
+// a close frame with code (RFC 6455 §7.1.7), closes the socket, and makes
+// err the answer to every later read.
+func (c *Conn) fail(code StatusCode, err error) error {
+	c.readErr = err
+	c.sendCloseFrame(code, "", 100*time.Millisecond)
+	c.markPeerClosed()
+	c.closeSocket()
+	return err
+}

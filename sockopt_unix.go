@@ -1,0 +1,12 @@
+//go:build unix
+
+package websocket
+
+import (
+	"os"
+	"syscall"
+)
+
+func setsockopt(fd uintptr, o SocketOption) error {
+	return os.NewSyscallError("setsockopt", syscall.SetsockoptInt(int(fd), o.Level, o.Name, o.Value))
+}

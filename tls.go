@@ -1,0 +1,114 @@
+package websocket
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+)
+
+// tlsClient runs the TLS handshake over nc for host. With no config it
+// verifies against the system roots plus the CA bundles named by the
+// environment (§9).
+func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config) (*tls.Conn, error) {
+	var cfg *tls.Config
+	if base != nil {
+		cfg = base.Clone()
+	} else {
+		cfg = &tls.Config{}
+		pool, err := envCertPool()
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	// The upgrade is an HTTP/1.1 exchange: offering h2 would let a server
+	// pick a protocol the handshake cannot speak.
+	cfg.NextProtos = []string{"http/1.1"}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, tlsError(host, err)
+	}
+	return tc, nil
+}
+
+// tlsError explains a failed TLS handshake.
+func tlsError(host string, err error) error {
+	var (
+		unknown   x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return fmt.Errorf("websocket: TLS: certificate of %s is signed by an unknown authority: %w", host, err)
+	case errors.As(err, &hostname):
+		return fmt.Errorf("websocket: TLS: certificate is not valid for %s: %w", host, err)
+	case errors.As(err, &invalid), errors.As(err, &verifyErr):
+		return fmt.Errorf("websocket: TLS: certificate of %s is invalid: %w", host, err)
+	}
+	return fmt.Errorf("websocket: TLS handshake with %s: %w", host, err)
+}
+
+// envCertPool returns nil (the system roots) unless WEBSOCKET_CLIENT_CA_BUNDLE,
+// SSL_CERT_FILE or SSL_CERT_DIR name certificates, which are then added to
+// the system roots. Each may be a file or a directory of PEM files.
+func envCertPool() (*x509.CertPool, error) {
+	var paths []string
+	for _, name := range []string{"WEBSOCKET_CLIENT_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v := os.Getenv(name); v != "" {
+			paths = append(paths, filepath.SplitList(v)...)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, p := range paths {
+		if err := addCerts(pool, p); err != nil {
+			return nil, err
+		}
+	}
+	return pool, nil
+}
+
+func addCerts(pool *x509.CertPool, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("websocket: CA bundle: %w", err)
+	}
+	files := []string{path}
+	if fi.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return fmt.Errorf("websocket: CA bundle: %w", err)
+		}
+		files = files[:0]
+		for _, e := range entries {
+			if !e.IsDir() {
+				files = append(files, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("websocket: CA bundle: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) && !fi.IsDir() {
+			return fmt.Errorf("websocket: CA bundle %s: no PEM certificates", f)
+		}
+	}
+	return nil
+}
