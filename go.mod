@@ -1,6 +1,6 @@
 module github.com/wsclient/websocket
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/creack/pty v1.1.24 // indirect
@@ -9,6 +9,6 @@ require (
 	github.com/peterh/liner v1.2.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
+	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/term v0.44.0 // indirect
 )
