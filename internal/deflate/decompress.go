@@ -1,0 +1,396 @@
+package deflate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// ErrTooLarge is returned when a message inflates to more than the limit.
+// The Conn answers it with close code 1009 (RFC 6455 §7.4.1).
+var ErrTooLarge = errors.New("websocket: decompressed message exceeds the read limit")
+
+// ErrInvalidData is wrapped by the error for a payload that is not valid
+// DEFLATE data. The Conn fails the connection (RFC 7692 §8, code 1007).
+var ErrInvalidData = errors.New("websocket: invalid compressed data")
+
+// endOfMessage is what the receiver appends to a message: the sync flush
+// tail the sender removed (RFC 7692 §7.2.2), then an empty final stored
+// block so that the flate reader ends the message with io.EOF.
+var endOfMessage = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// streamBufSize is the read buffer for a source that is not an io.ByteReader:
+// the flate reader reads bit by bit.
+const streamBufSize = 4 << 10
+
+// inflater is the pooled, per-message part of decompression.
+type inflater struct {
+	fr    io.ReadCloser // a flate reader, also a flate.Resetter
+	dict  []byte        // the history, made contiguous for Reset
+	buf   [streamBufSize]byte
+	probe [512]byte // Decompress reads here when dst is full, to see whether it must grow
+
+}
+
+var inflaterPool = sync.Pool{New: func() any {
+	return &inflater{fr: flate.NewReader(eofReader{}), dict: make([]byte, 0, 1<<MaxWindowBits)}
+}}
+
+// eofReader is an empty source. Being an io.ByteReader it keeps the flate
+// reader from allocating a bufio.Reader around it, as it would around nil.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+func (eofReader) ReadByte() (byte, error)  { return 0, io.EOF }
+
+// Decompressor inflates the compressed messages of one connection, one at a
+// time; it is not safe for concurrent use. The Conn must read every
+// compressed message to its end (discarding it if nobody wants it): with
+// context takeover the next message may refer to its bytes.
+type Decompressor struct {
+	size     int  // window in bytes
+	takeover bool // keep history between messages
+	hist     []byte
+	histPos  int  // next write position in hist
+	histFull bool // hist wrapped at least once
+	inf      *inflater
+	mem      memSource
+	stream   streamSource
+	reader   msgReader
+}
+
+// NewDecompressor returns a Decompressor for messages compressed with a
+// window of at most 2^windowBits bytes (0 selects 15). With contextTakeover
+// it keeps the last 2^windowBits bytes of output for the next message.
+func NewDecompressor(windowBits int, contextTakeover bool) *Decompressor {
+	if windowBits == 0 || windowBits > MaxWindowBits {
+		windowBits = MaxWindowBits
+	}
+	windowBits = max(windowBits, MinWindowBits)
+	return &Decompressor{size: 1 << windowBits, takeover: contextTakeover}
+}
+
+// begin takes an inflater and resets it to read src with the history as
+// its dictionary.
+func (d *Decompressor) begin(src io.Reader) {
+	if d.inf == nil {
+		d.inf = inflaterPool.Get().(*inflater)
+	}
+	dict := d.inf.dict[:0]
+	if d.takeover {
+		if d.histFull {
+			dict = append(dict, d.hist[d.histPos:]...)
+		}
+		dict = append(dict, d.hist[:d.histPos]...)
+	}
+	// Reset never fails for a flate reader.
+	_ = d.inf.fr.(flate.Resetter).Reset(src, dict)
+}
+
+// end returns the inflater to the pool.
+func (d *Decompressor) end() {
+	if d.inf == nil {
+		return
+	}
+	// Drop the references to the message and its source.
+	_ = d.inf.fr.(flate.Resetter).Reset(eofReader{}, nil)
+	d.mem = memSource{}
+	d.stream = streamSource{}
+	inflaterPool.Put(d.inf)
+	d.inf = nil
+}
+
+// remember adds p, output of the current message, to the history.
+func (d *Decompressor) remember(p []byte) {
+	if !d.takeover || len(p) == 0 {
+		return
+	}
+	if d.hist == nil {
+		d.hist = make([]byte, d.size)
+	}
+	if len(p) >= d.size {
+		copy(d.hist, p[len(p)-d.size:])
+		d.histPos, d.histFull = 0, true
+		return
+	}
+	n := copy(d.hist[d.histPos:], p)
+	d.histPos += n
+	if n < len(p) {
+		d.histPos = copy(d.hist, p[n:])
+		d.histFull = true
+	} else if d.histPos == d.size {
+		d.histPos, d.histFull = 0, true
+	}
+}
+
+// Decompress inflates msg, the whole payload of one compressed message (the
+// concatenated payloads of its frames), and appends the result to dst. It
+// fails with ErrTooLarge as soon as the output would pass limit bytes
+// (limit < 0: no limit), having allocated at most about limit bytes plus
+// what dst held: dst grows by doubling, capped at the limit.
+func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
+	d.mem = memSource{msg: msg}
+	d.begin(&d.mem)
+	fr := d.inf.fr
+	start := len(dst)
+	for {
+		out := int64(len(dst) - start)
+		room := dst[len(dst):cap(dst)]
+		if len(room) == 0 {
+			// dst may hold the whole message already (a caller reusing a
+			// buffer): probe before growing it.
+			room = d.inf.probe[:]
+		}
+		if limit >= 0 && int64(len(room)) > limit-out+1 {
+			room = room[:limit-out+1]
+		}
+		n, err := fr.Read(room)
+		if len(dst) == cap(dst) && n > 0 {
+			grow := max(2*(len(dst)-start), 2*len(msg), 512)
+			if limit >= 0 {
+				grow = int(min(int64(grow), limit-out+1))
+			}
+			grown := make([]byte, len(dst), len(dst)+max(grow, n))
+			copy(grown, dst)
+			dst = append(grown, room[:n]...)
+		} else {
+			dst = dst[:len(dst)+n]
+		}
+		if limit >= 0 && int64(len(dst)-start) > limit {
+			d.end()
+			return dst[:start], ErrTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			d.end()
+			return dst[:start], fmt.Errorf("%w: %w", ErrInvalidData, err)
+		}
+	}
+	d.remember(dst[start:])
+	d.end()
+	return dst, nil
+}
+
+// Reader returns a reader of the inflated message whose compressed payload
+// src yields (src returns io.EOF at the end of the message's last frame).
+// It fails with ErrTooLarge once the output passes limit bytes (limit < 0:
+// no limit). The reader is valid until it returns an error (io.EOF at the
+// end) or until the next call of Reader, Decompress or Release; it must be
+// read to io.EOF for the history to be right for the next message.
+func (d *Decompressor) Reader(src io.Reader, limit int64) io.Reader {
+	d.stream = streamSource{src: src}
+	if br, ok := src.(io.ByteReader); ok {
+		d.stream.br = br
+	}
+	d.begin(&d.stream)
+	if d.stream.br == nil {
+		d.stream.buf = d.inf.buf[:]
+	}
+	d.reader = msgReader{d: d, limit: limit}
+	return &d.reader
+}
+
+// Release returns pooled state; call it once when the connection closes.
+// d must not be used afterwards.
+func (d *Decompressor) Release() {
+	d.end()
+	d.hist = nil
+	d.reader = msgReader{}
+}
+
+// msgReader is the io.Reader Reader returns.
+type msgReader struct {
+	d     *Decompressor
+	limit int64
+	n     int64
+	err   error
+}
+
+func (r *msgReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.d == nil || r.d.inf == nil {
+		return 0, errors.New("websocket: read from a finished compressed message")
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if r.limit >= 0 && int64(len(p)) > r.limit-r.n+1 {
+		p = p[:r.limit-r.n+1]
+	}
+	n, err := r.d.inf.fr.Read(p)
+	r.n += int64(n)
+	if r.limit >= 0 && r.n > r.limit {
+		n -= int(r.n - r.limit)
+		r.err = ErrTooLarge
+		r.d.end()
+		return n, r.err
+	}
+	r.d.remember(p[:n])
+	switch {
+	case err == io.EOF:
+		// A peer may end its data with a final block and more bytes
+		// (§7.2.3.4 allows BFINAL blocks): consume the message to its end.
+		err = r.d.stream.drain()
+		if err == nil {
+			err = io.EOF
+		}
+		r.err = err
+		r.d.end()
+	case err != nil:
+		if !errors.Is(err, errSourceFailed) {
+			err = fmt.Errorf("%w: %w", ErrInvalidData, err)
+		}
+		r.err = err
+		r.d.end()
+	}
+	return n, err
+}
+
+// memSource reads msg and then endOfMessage; it is an io.ByteReader so the
+// flate reader does not wrap it in a bufio.Reader.
+type memSource struct {
+	msg  []byte
+	tail int // bytes of endOfMessage read
+}
+
+func (s *memSource) Read(p []byte) (int, error) {
+	if len(s.msg) > 0 {
+		n := copy(p, s.msg)
+		s.msg = s.msg[n:]
+		return n, nil
+	}
+	if s.tail == len(endOfMessage) {
+		return 0, io.EOF
+	}
+	n := copy(p, endOfMessage[s.tail:])
+	s.tail += n
+	return n, nil
+}
+
+func (s *memSource) ReadByte() (byte, error) {
+	if len(s.msg) > 0 {
+		c := s.msg[0]
+		s.msg = s.msg[1:]
+		return c, nil
+	}
+	if s.tail == len(endOfMessage) {
+		return 0, io.EOF
+	}
+	s.tail++
+	return endOfMessage[s.tail-1], nil
+}
+
+// errSourceFailed marks an error from the Conn's reader, passed on as it is
+// rather than reported as invalid data.
+var errSourceFailed = errors.New("websocket: reading compressed message")
+
+// streamSource reads the Conn's message reader and then endOfMessage,
+// buffering through buf unless the source is an io.ByteReader itself.
+type streamSource struct {
+	src    io.Reader
+	br     io.ByteReader
+	buf    []byte
+	r, w   int // unread bytes are buf[r:w]
+	srcEOF bool
+	tail   int
+}
+
+func (s *streamSource) fill() error {
+	if s.br != nil {
+		return nil
+	}
+	n, err := s.src.Read(s.buf)
+	s.r, s.w = 0, n
+	if err == io.EOF {
+		s.srcEOF = true
+	} else if err != nil {
+		return fmt.Errorf("%w: %w", errSourceFailed, err)
+	}
+	return nil
+}
+
+func (s *streamSource) Read(p []byte) (int, error) {
+	for !s.srcEOF {
+		if s.br != nil {
+			n, err := s.src.Read(p)
+			if err == io.EOF {
+				s.srcEOF = true
+			} else if err != nil {
+				return n, fmt.Errorf("%w: %w", errSourceFailed, err)
+			}
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		if s.r < s.w {
+			n := copy(p, s.buf[s.r:s.w])
+			s.r += n
+			return n, nil
+		}
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+	if s.tail == len(endOfMessage) {
+		return 0, io.EOF
+	}
+	n := copy(p, endOfMessage[s.tail:])
+	s.tail += n
+	return n, nil
+}
+
+func (s *streamSource) ReadByte() (byte, error) {
+	for !s.srcEOF {
+		if s.br != nil {
+			c, err := s.br.ReadByte()
+			if err == io.EOF {
+				s.srcEOF = true
+				continue
+			}
+			if err != nil {
+				return 0, fmt.Errorf("%w: %w", errSourceFailed, err)
+			}
+			return c, nil
+		}
+		if s.r < s.w {
+			c := s.buf[s.r]
+			s.r++
+			return c, nil
+		}
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+	if s.tail == len(endOfMessage) {
+		return 0, io.EOF
+	}
+	s.tail++
+	return endOfMessage[s.tail-1], nil
+}
+
+// drain consumes what is left of the source after the deflate data ended.
+func (s *streamSource) drain() error {
+	for !s.srcEOF {
+		if s.br != nil {
+			if _, err := s.br.ReadByte(); err == io.EOF {
+				s.srcEOF = true
+			} else if err != nil {
+				return fmt.Errorf("%w: %w", errSourceFailed, err)
+			}
+			continue
+		}
+		s.r = s.w
+		if err := s.fill(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
