@@ -1,14 +1,157 @@
 package websocket
 
-// extensionOffer returns the Sec-WebSocket-Extensions value to offer.
-func extensionOffer(opts *DialOptions) string { return "" }
+import (
+	"errors"
 
-// checkExtensions validates the extensions the server accepted.
-func checkExtensions(values []string, opts *DialOptions) error {
-	for _, v := range values {
-		if v != "" {
-			return &HandshakeError{Reason: "server accepted extension " + v + ", which was not offered"}
-		}
+	"github.com/wsclient/websocket/internal/deflate"
+	utf8v "github.com/wsclient/websocket/internal/utf8"
+)
+
+// CompressionParams are the permessage-deflate parameters a server accepted
+// (RFC 7692 §7.1), as returned by Conn.Compression.
+type CompressionParams struct {
+	ClientNoContextTakeover bool // our messages do not refer to earlier ones
+	ServerNoContextTakeover bool // the server's messages do not refer to earlier ones
+	ClientMaxWindowBits     int  // our LZ77 window, 8–15
+	ServerMaxWindowBits     int  // the server's LZ77 window, 8–15
+}
+
+// compression is a Conn's negotiated permessage-deflate state. comp is
+// guarded by the Conn's msgMu, decomp and the buffers by its readMu.
+type compression struct {
+	params    deflate.Params
+	level     int
+	threshold int
+	comp      *deflate.Compressor
+	decomp    *deflate.Decompressor
+	in        []byte // compressed message being received
+}
+
+func deflateOptions(o *CompressionOptions) deflate.Options {
+	return deflate.Options{Level: o.Level, Threshold: o.Threshold,
+		ClientNoContextTakeover: o.ClientNoContextTakeover, ServerNoContextTakeover: o.ServerNoContextTakeover,
+		ClientMaxWindowBits: o.ClientMaxWindowBits, ServerMaxWindowBits: o.ServerMaxWindowBits}
+}
+
+// extensionOffer returns the Sec-WebSocket-Extensions value to offer.
+func extensionOffer(opts *DialOptions) string {
+	if opts.Compression == nil {
+		return ""
+	}
+	return deflateOptions(opts.Compression).Offer()
+}
+
+// checkCompressionOptions refuses options that cannot be offered.
+func checkCompressionOptions(o *CompressionOptions) error {
+	if o == nil {
+		return nil
+	}
+	if err := deflateOptions(o).Validate(); err != nil {
+		return &HandshakeError{Reason: "compression options: " + err.Error()}
 	}
 	return nil
+}
+
+// checkExtensions validates the extensions the server accepted and returns
+// the negotiated compression, nil when none.
+func checkExtensions(values []string, opts *DialOptions) (*compression, error) {
+	if opts.Compression == nil {
+		for _, v := range values {
+			if v != "" {
+				return nil, &HandshakeError{Reason: "server accepted extension " + v + ", which was not offered"}
+			}
+		}
+		return nil, nil
+	}
+	o := deflateOptions(opts.Compression)
+	p, ok, err := deflate.Accept(o, values)
+	if err != nil {
+		return nil, &HandshakeError{Reason: "permessage-deflate: " + err.Error()}
+	}
+	if !ok {
+		return nil, nil
+	}
+	return &compression{params: p, level: o.Level, threshold: o.EffectiveThreshold(p)}, nil
+}
+
+// Compression returns the permessage-deflate parameters in effect, and
+// false when compression was not negotiated.
+func (c *Conn) Compression() (CompressionParams, bool) {
+	if c.ext == nil {
+		return CompressionParams{}, false
+	}
+	p := c.ext.params
+	return CompressionParams{ClientNoContextTakeover: p.ClientNoContextTakeover, ServerNoContextTakeover: p.ServerNoContextTakeover,
+		ClientMaxWindowBits: p.ClientMaxWindowBits, ServerMaxWindowBits: p.ServerMaxWindowBits}, true
+}
+
+// compressor returns the message compressor; msgMu is held.
+func (z *compression) compressor() *deflate.Compressor {
+	if z.comp == nil {
+		z.comp = z.params.NewCompressor(z.level)
+	}
+	return z.comp
+}
+
+// inflate decompresses the received message in z.in, appending it to dst
+// and bounding it by limit while inflating; readMu is held.
+func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
+	z := c.ext
+	if z.decomp == nil {
+		z.decomp = z.params.NewDecompressor()
+	}
+	start := len(dst)
+	out, err := z.decomp.Decompress(dst, z.in, c.readLimit)
+	z.in = z.in[:0]
+	if cap(z.in) > 1<<20 {
+		z.in = nil // do not keep a large message's buffer
+	}
+	switch {
+	case errors.Is(err, deflate.ErrTooLarge):
+		return 0, dst, c.fail(StatusMessageTooBig, &PayloadError{Reason: "decompressed message exceeds the read limit of " + lengthString(c.readLimit)})
+	case err != nil:
+		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "permessage-deflate: " + err.Error()})
+	}
+	if op == OpText && !c.skipUTF8 && !utf8v.Valid(out[start:]) {
+		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
+	}
+	return op, out, nil
+}
+
+// deflateMessage compresses payload when compression is on and the message
+// is long enough; msgMu is held. It reports whether it did.
+func (c *Conn) deflateMessage(scratch *[]byte, payload []byte) ([]byte, bool, error) {
+	z := c.ext
+	if z == nil || len(payload) < z.threshold {
+		return payload, false, nil
+	}
+	out, err := z.compressor().Compress((*scratch)[:0], payload)
+	if err != nil {
+		return nil, false, err
+	}
+	*scratch = out
+	return out, true, nil
+}
+
+// releaseCompression returns pooled flate state once the Conn is closed.
+func (c *Conn) releaseCompression() {
+	z := c.ext
+	if z == nil {
+		return
+	}
+	if c.msgMu.TryLock() {
+		if z.comp != nil {
+			z.comp.Release()
+			z.comp = nil
+		}
+		c.msgMu.Unlock()
+	}
+	if c.readMu.TryLock() {
+		if z.decomp != nil {
+			z.decomp.Release()
+			z.decomp = nil
+		}
+		z.in = nil
+		c.readMu.Unlock()
+	}
 }

@@ -34,6 +34,7 @@ type Conn struct {
 	readLimit int64        // bytes per message, < 0 = unlimited
 	skipUTF8  bool
 	fireCont  bool
+	ext       *compression // permessage-deflate, nil when not negotiated
 
 	// Reading, guarded by readMu.
 	readMu   sync.Mutex
@@ -43,6 +44,7 @@ type Conn struct {
 	msgOp    Opcode // opcode of the message being received, 0 = none
 	msgLen   int64  // payload bytes of that message in frames before frameHdr
 	msgUTF8  utf8v.Validator
+	msgZ     bool   // the message is compressed (RSV1 on its first frame)
 	ctrlHdr  header // a control frame whose payload is being read
 	inCtrl   bool
 	ctrlN    int
@@ -62,6 +64,7 @@ type Conn struct {
 	maskRand    *rand.ChaCha8
 	maskKeyFunc func() [4]byte
 	closeSent   bool
+	zout        []byte // compressed message being sent, guarded by msgMu
 	writeErr    error
 
 	// Closing.
@@ -177,6 +180,7 @@ func (c *Conn) closeSocket() error {
 	c.closeSocketO.Do(func() {
 		c.closed.Store(true)
 		err = c.netConn.Close()
+		c.releaseCompression()
 	})
 	return err
 }

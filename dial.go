@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"syscall"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -104,6 +104,9 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 		return nil, err
 	}
 	if err := checkUserHeader(opts.Header); err != nil {
+		return nil, err
+	}
+	if err := checkCompressionOptions(opts.Compression); err != nil {
 		return nil, err
 	}
 	timeout := opts.Timeout

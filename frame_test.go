@@ -307,17 +307,17 @@ func FuzzFrameReader(f *testing.F) {
 	for _, tc := range rfcFrames {
 		f.Add(tc.wire)
 	}
-	f.Add([]byte{0x82, 127, 0x40, 0, 0, 0, 0, 0, 0, 0})             // 2^62 bytes declared
-	f.Add([]byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0})             // top bit set
-	f.Add([]byte{0x88, 0x02, 0x03, 0xe8, 0x81, 0x01, 'x'})          // close then text
-	f.Add([]byte{0x01, 0x01, 0xce, 0x80, 0x01, 0xba})               // UTF-8 split across fragments
-	f.Add([]byte{0x01, 0x01, 'a', 0x01, 0x01, 'b'})                 // new message inside a fragmented one
-	f.Add([]byte{0x80, 0x01, 'a'})                                  // continuation without start
-	f.Add([]byte{0x09, 0x00})                                       // fragmented ping
-	f.Add([]byte{0xc1, 0x01, 'a'})                                  // rsv1
-	f.Add([]byte{0x83, 0x00})                                       // opcode 3
-	f.Add([]byte{0x81, 0x81, 1, 2, 3, 4, 'a'})                      // masked server frame
-	f.Add([]byte{0x81, 0x7e, 0xff, 0xff})                           // truncated
+	f.Add([]byte{0x82, 127, 0x40, 0, 0, 0, 0, 0, 0, 0})              // 2^62 bytes declared
+	f.Add([]byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0})              // top bit set
+	f.Add([]byte{0x88, 0x02, 0x03, 0xe8, 0x81, 0x01, 'x'})           // close then text
+	f.Add([]byte{0x01, 0x01, 0xce, 0x80, 0x01, 0xba})                // UTF-8 split across fragments
+	f.Add([]byte{0x01, 0x01, 'a', 0x01, 0x01, 'b'})                  // new message inside a fragmented one
+	f.Add([]byte{0x80, 0x01, 'a'})                                   // continuation without start
+	f.Add([]byte{0x09, 0x00})                                        // fragmented ping
+	f.Add([]byte{0xc1, 0x01, 'a'})                                   // rsv1
+	f.Add([]byte{0x83, 0x00})                                        // opcode 3
+	f.Add([]byte{0x81, 0x81, 1, 2, 3, 4, 'a'})                       // masked server frame
+	f.Add([]byte{0x81, 0x7e, 0xff, 0xff})                            // truncated
 	f.Add([]byte{0x82, 0x7f, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4}) // over the limit
 	f.Fuzz(func(t *testing.T, wire []byte) {
 		c := connOver(wire, &DialOptions{ReadLimit: fuzzReadLimit})

@@ -2,10 +2,10 @@ package websocket
 
 import (
 	"bufio"
-	"crypto/tls"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -170,7 +170,7 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		return nil, badStatus(resp, lr, nc)
 	}
-	proto, err := checkResponse(resp, key, opts)
+	proto, ext, err := checkResponse(resp, key, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +187,7 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 	c.status = resp.StatusCode
 	c.respHeader = resp.Header
 	c.subprotocol = proto
+	c.ext = ext
 	return c, nil
 }
 
@@ -320,24 +321,25 @@ func mapKeys(h http.Header) func(func(string) bool) {
 
 // checkResponse validates a 101 response (RFC 6455 §4.1, the client's
 // checks 1–6) and returns the selected subprotocol.
-func checkResponse(resp *http.Response, key string, opts *DialOptions) (string, error) {
+func checkResponse(resp *http.Response, key string, opts *DialOptions) (string, *compression, error) {
 	if !headerHasToken(resp.Header, "Upgrade", "websocket") {
-		return "", &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(resp.Header.Get("Upgrade")) + ", not websocket"}
+		return "", nil, &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(resp.Header.Get("Upgrade")) + ", not websocket"}
 	}
 	if !headerHasToken(resp.Header, "Connection", "upgrade") {
-		return "", &HandshakeError{Reason: "Connection header is " + strconv.Quote(resp.Header.Get("Connection")) + ", not upgrade"}
+		return "", nil, &HandshakeError{Reason: "Connection header is " + strconv.Quote(resp.Header.Get("Connection")) + ", not upgrade"}
 	}
 	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), acceptKey(key); got != want {
-		return "", &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(got) + ", want " + strconv.Quote(want)}
+		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(got) + ", want " + strconv.Quote(want)}
 	}
 	proto, err := selectedProtocol(resp.Header, opts.Subprotocols)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if err := checkExtensions(resp.Header.Values("Sec-WebSocket-Extensions"), opts); err != nil {
-		return "", err
+	ext, err := checkExtensions(resp.Header.Values("Sec-WebSocket-Extensions"), opts)
+	if err != nil {
+		return "", nil, err
 	}
-	return proto, nil
+	return proto, ext, nil
 }
 
 func selectedProtocol(h http.Header, offered []string) (string, error) {

@@ -57,9 +57,9 @@ func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
 }
 
 // RecvDataFrame is RecvData returning a *Frame: for a whole message its Fin
-// is set and Payload holds the message. The returned opcode is the message's
-// (for fragments, the first fragment's opcode for every fragment, as in
-// Python's recv_data_frame), while the Frame's Opcode is the frame's own.
+// is set and Payload holds the message. With FireContFrame the returned
+// opcode is the frame's own (API.md §5): the first fragment's opcode, then
+// OpContinuation.
 func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
@@ -148,7 +148,20 @@ func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 		return 0, nil, err
 	}
 	c.readGen++
-	return c.msgOp, &messageReader{c: c, gen: c.readGen}, nil
+	op := c.msgOp
+	if op == 0 {
+		op = c.frameHdr.opcode // an empty one-frame message, already ended
+	}
+	if c.msgZ {
+		// permessage-deflate: the message is inflated whole, bounded by
+		// ReadLimit, and then streamed from memory.
+		op, data, err := c.readMessage(nil, 0, false)
+		if err != nil {
+			return 0, nil, err
+		}
+		return op, bytes.NewReader(data), nil
+	}
+	return op, &messageReader{c: c, gen: c.readGen}, nil
 }
 
 // messageReader streams one message for NextReader.
@@ -251,7 +264,14 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
 	}
+	return c.readMessage(dst, start, wantControl)
+}
+
+// readMessage reads the rest of the current message (or a whole next one),
+// appending it to dst, of which dst[start:] is already part of it.
+func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []byte, error) {
 	for {
+		prev := c.msgOp
 		if !c.inData {
 			op, p, err := c.advance(wantControl)
 			if err != nil {
@@ -264,18 +284,33 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 			}
 		}
 		op := c.msgOp
-		for c.inData {
-			if cap(dst) == len(dst) {
-				dst = slices.Grow(dst, growth(c.fr.dec.remaining, len(dst)-start))
+		if op == 0 {
+			// An empty final frame ended the message inside advance.
+			op = prev
+			if op == 0 {
+				op = c.frameHdr.opcode
 			}
-			n, err := c.readData(dst[len(dst):cap(dst)])
-			dst = dst[:len(dst)+n]
+		}
+		for c.inData {
+			into, from := &dst, start
+			if c.msgZ {
+				into, from = &c.ext.in, 0 // inflated whole at the end
+			}
+			if cap(*into) == len(*into) {
+				*into = slices.Grow(*into, growth(c.fr.dec.remaining, len(*into)-from))
+			}
+			n, err := c.readData((*into)[len(*into):cap(*into)])
+			*into = (*into)[:len(*into)+n]
 			if err != nil {
 				c.keep(dst[start:], err)
 				return 0, dst[:start], err
 			}
 		}
 		if c.msgOp == 0 {
+			if c.msgZ {
+				c.msgZ = false
+				return c.inflate(dst, op)
+			}
 			return op, dst, nil
 		}
 	}
@@ -297,12 +332,22 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 			return op, &Frame{Fin: true, Opcode: op, Payload: bytes.Clone(p)}, nil
 		}
 	}
-	msgOp, h := c.msgOp, c.frameHdr
+	h := c.frameHdr
+	if c.msgZ {
+		// A compressed message can only be inflated whole: it is
+		// delivered as one final fragment.
+		op, data, err := c.readMessage(c.takeStash(nil), 0, false)
+		if err != nil {
+			return 0, nil, err
+		}
+		return op, &Frame{Fin: true, Opcode: op, Payload: data}, nil
+	}
 	data, err := c.readFrameData(c.takeStash(nil))
 	if err != nil {
 		return 0, nil, err
 	}
-	return msgOp, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
+	// API.md §5: the first fragment with its opcode, the rest with OpContinuation.
+	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
 }
 
 // readFrameData reads the rest of the current data frame's payload,
@@ -369,6 +414,11 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 				return 0, nil, err
 			}
 			c.beginFrame(h)
+			if c.readErr != nil {
+				// An empty final frame ended a text message inside a
+				// UTF-8 sequence: endFrame failed the connection.
+				return 0, nil, c.readErr
+			}
 			if !c.inCtrl {
 				break
 			}
@@ -409,7 +459,10 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 func (c *Conn) checkHeader(h header) error {
 	var reason string
 	switch {
-	case h.rsv1 || h.rsv2 || h.rsv3:
+	case h.rsv1 && (c.ext == nil || h.opcode.IsControl() || h.opcode == OpContinuation):
+		// RFC 7692 §6.1: RSV1 marks the first frame of a compressed message.
+		reason = "RSV1 set without a negotiated extension or on a " + h.opcode.String() + " frame"
+	case h.rsv2 || h.rsv3:
 		reason = "reserved bits set without a negotiated extension"
 	case !h.opcode.Valid():
 		reason = "unknown " + h.opcode.String()
@@ -443,8 +496,11 @@ func (c *Conn) beginFrame(h header) {
 		return
 	}
 	if h.opcode != OpContinuation {
-		c.msgOp, c.msgLen = h.opcode, 0
+		c.msgOp, c.msgLen, c.msgZ = h.opcode, 0, h.rsv1
 		c.msgUTF8.Reset()
+		if c.ext != nil {
+			c.ext.in = c.ext.in[:0]
+		}
 	}
 	c.frameHdr, c.inData = h, true
 	if traceOn() {
@@ -475,7 +531,7 @@ func (c *Conn) readControlPayload() ([]byte, error) {
 func (c *Conn) readData(p []byte) (int, error) {
 	n, err := c.fr.readPayload(p)
 	if n > 0 {
-		if c.msgOp == OpText && !c.skipUTF8 {
+		if c.msgOp == OpText && !c.skipUTF8 && !c.msgZ {
 			if i := c.msgUTF8.Check(p[:n]); i >= 0 {
 				return n, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message at byte " +
 					lengthString(c.msgLen+c.frameHdr.length-c.fr.dec.remaining-int64(n-i))})
@@ -509,7 +565,7 @@ func (c *Conn) endFrame() error {
 	}
 	op := c.msgOp
 	c.msgOp = 0
-	if op == OpText && !c.skipUTF8 && !c.msgUTF8.Done() {
+	if op == OpText && !c.skipUTF8 && !c.msgZ && !c.msgUTF8.Done() {
 		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "text message ends inside a UTF-8 sequence"})
 	}
 	return nil

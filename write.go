@@ -28,6 +28,13 @@ func (c *Conn) Send(payload []byte, op Opcode) error {
 	}
 	c.msgMu.Lock()
 	defer c.msgMu.Unlock()
+	if c.ext != nil {
+		out, compressed, err := c.deflateMessage(&c.zout, payload)
+		if err != nil {
+			return err
+		}
+		return c.writeFrame(op, true, compressed, out)
+	}
 	return c.writeFrame(op, true, false, payload)
 }
 
@@ -75,7 +82,9 @@ func (c *Conn) Pong(payload []byte) error { return c.Send(payload, OpPong) }
 // NextWriter returns a writer that sends one message of type op (OpText or
 // OpBinary) as fragments: each time its buffer fills a frame goes out, and
 // Close sends the final one. Until Close, other data messages wait; control
-// frames may go between the fragments. A text message's bytes are checked
+// frames may go between the fragments. Streamed messages are sent
+// uncompressed even when permessage-deflate is on (RFC 7692 lets each
+// message choose). A text message's bytes are checked
 // for UTF-8 as they are written.
 func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	if op != OpText && op != OpBinary {
