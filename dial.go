@@ -209,7 +209,7 @@ func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.C
 			return nil, err
 		}
 		if proxy != nil {
-			nc, err = dialProxyPending(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
+			nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
 		} else {
 			nc, err = netDialer(opts)(ctx, "tcp", addr)
 		}
@@ -234,7 +234,7 @@ func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.C
 func pickProxy(u *url.URL, opts *DialOptions) (*url.URL, error) {
 	pf := opts.Proxy
 	if pf == nil {
-		pf = proxyFromEnvironmentPending
+		pf = ProxyFromEnvironment
 	}
 	p, err := pf(u)
 	if err != nil {

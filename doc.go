@@ -1,0 +1,62 @@
+// Package websocket is a WebSocket client (RFC 6455) with the feature set of
+// Python's websocket-client, in Go's idiom, and then more: permessage-deflate
+// (RFC 7692), HTTP CONNECT and SOCKS4/4a/5/5h proxies, strict fail-fast UTF-8,
+// and an event-driven App with keep-alive and reconnect.
+//
+// # Layers
+//
+// The package is layered like the protocol; each layer knows only the one
+// below it:
+//
+//	App, EventLoop       app.go, eventloop.go, reconnect.go   callbacks, keep-alive, reconnect
+//	Conn                 conn.go, read.go, write.go, close.go messages, control frames, closing handshake
+//	Dial                 dial.go, handshake.go, tls.go,       opening handshake, redirects, TLS, proxies
+//	                     proxy.go
+//	Frames               frame.go, framecodec.go              Frame, the push decoder, masking
+//	Extensions           compress.go                          permessage-deflate
+//	Tracing              trace.go                             log/slog frame and handshake traces
+//
+// # Connecting
+//
+// Dial opens a connection; a nil *DialOptions uses the defaults:
+//
+//	conn, err := websocket.Dial(ctx, "wss://example.com/feed", nil)
+//	if err != nil { ... }
+//	defer conn.Close()
+//	conn.SendText("hello")
+//	msg, err := conn.Recv()
+//
+// Sending is safe from many goroutines; receiving serves one reader at a
+// time. While receiving, pings are answered and a close frame is echoed
+// and reported as *CloseError, which matches ErrConnectionClosed.
+//
+// # Receiving without allocating
+//
+// Recv returns a fresh slice per message. RecvAppend appends the message to
+// a buffer the caller reuses, so a steady stream of messages allocates
+// nothing:
+//
+//	buf := make([]byte, 0, 64<<10)
+//	for {
+//		op, b, err := conn.RecvAppend(buf[:0])
+//		if err != nil { ... }
+//		handle(op, b)
+//		buf = b
+//	}
+//
+// # Errors
+//
+// Every error message starts with "websocket: ". Use errors.As with
+// *CloseError, *ProtocolError, *PayloadError, *HandshakeError,
+// *BadStatusError, *ProxyError and *AddressError; a timeout matches
+// os.ErrDeadlineExceeded and is a net.Error whose Timeout is true, and a read
+// timeout leaves the Conn usable.
+//
+// # Limits
+//
+// A received message is bounded by DialOptions.ReadLimit (64 MiB by default),
+// checked against each frame's declared length before any of its payload is
+// read, and against the inflated size while decompressing; buffers grow as
+// bytes arrive, never to a length the peer merely declared. Handshake
+// response headers are bounded to 64 KiB and an error body to 64 KiB.
+package websocket

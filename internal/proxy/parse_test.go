@@ -1,0 +1,213 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestReadHeaderBlock(t *testing.T) {
+	tests := []struct {
+		name, in, want, wantErr string
+	}{
+		{"crlf", "HTTP/1.1 200 OK\r\n\r\ntunnel", "HTTP/1.1 200 OK\r\n\r\n", ""},
+		{"bare lf", "HTTP/1.1 200 OK\n\ntunnel", "HTTP/1.1 200 OK\n\n", ""},
+		{"headers", "HTTP/1.1 200 OK\r\nA: b\r\n\r\n", "HTTP/1.1 200 OK\r\nA: b\r\n\r\n", ""},
+		{"nothing", "", "", "without replying"},
+		{"no blank line", "HTTP/1.1 200 OK\r\nA: b\r\n", "", "within its reply"},
+		{"half a status line", "HTTP/1.1 20", "", "within its reply"},
+		{"blank first line", "\r\nHTTP/1.1 200 OK\r\n\r\n", "\r\nHTTP/1.1 200 OK\r\n\r\n", ""},
+		{"huge header", "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 1<<20) + "\r\n\r\n", "", "larger than"},
+		{"many lines", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X: y\r\n", 20000) + "\r\n", "", "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readHeaderBlock(bufio.NewReaderSize(strings.NewReader(tt.in), 4096))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("= %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	_, err := readHeaderBlock(bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\n")))
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated reply: %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+func TestParseReply(t *testing.T) {
+	tests := []struct {
+		in         string
+		code       int
+		status     string
+		header     http.Header
+		wantErrMsg string
+	}{
+		{in: "HTTP/1.1 200 Connection established\r\n\r\n", code: 200, status: "Connection established", header: http.Header{}},
+		{in: "HTTP/1.0 200\r\n\r\n", code: 200, header: http.Header{}},
+		{in: "HTTP/1.1 200 \r\n\r\n", code: 200, header: http.Header{}},
+		{in: "HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm=\"x\"\r\nContent-Length:  5 \r\n\r\n",
+			code: 407, status: "Proxy Authentication Required",
+			header: http.Header{"Proxy-Authenticate": {`Basic realm="x"`}, "Content-Length": {"5"}}},
+		{in: "HTTP/1.1 200 OK\nA: 1\nA: 2\n\n", code: 200, status: "OK", header: http.Header{"A": {"1", "2"}}},
+		{in: "HTTP/1.1 200 OK\r\nA: 1\r\n  more\r\n\r\n", code: 200, status: "OK", header: http.Header{"A": {"1 more"}}},
+		{in: "HTTP/1.1 200 OK\r\nEmpty:\r\n\r\n", code: 200, status: "OK", header: http.Header{"Empty": {""}}},
+		{in: "HTTP/2 200\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.1 2000 OK\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.1 20x OK\r\n\r\n", wantErrMsg: "malformed status code"},
+		{in: "HTTP/1.1 +20 OK\r\n\r\n", wantErrMsg: "malformed status code"},
+		{in: "HTTP/1.1 099 OK\r\n\r\n", wantErrMsg: "malformed status code"},
+		{in: "SSH-2.0-OpenSSH_9.6\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", wantErrMsg: "malformed header line"},
+		{in: "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n", wantErrMsg: "malformed header line"},
+		{in: "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", wantErrMsg: "malformed header line"},
+		{in: "HTTP/1.1 200 OK\r\n folded first\r\n\r\n", wantErrMsg: "malformed header line"},
+	}
+	for _, tt := range tests {
+		code, status, header, err := parseReply([]byte(tt.in))
+		if tt.wantErrMsg != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErrMsg) {
+				t.Errorf("parseReply(%q) err = %v, want %q", tt.in, err, tt.wantErrMsg)
+			}
+			continue
+		}
+		if err != nil || code != tt.code || status != tt.status || !reflect.DeepEqual(header, tt.header) {
+			t.Errorf("parseReply(%q) = %d, %q, %v, %v; want %d, %q, %v", tt.in, code, status, header, err, tt.code, tt.status, tt.header)
+		}
+	}
+}
+
+func TestBufferedBody(t *testing.T) {
+	tests := []struct {
+		name, rest, cl, want string
+	}{
+		{"no length", "hello", "", "hello"},
+		{"length cuts", "hello world", "5", "hello"},
+		{"length above buffered", "hel", "5", "hel"},
+		{"zero length", "next", "0", ""},
+		{"bad length", "hello", "x", "hello"},
+		{"bounded", strings.Repeat("b", 2000), "", strings.Repeat("b", maxBodyInError)},
+		{"nothing buffered", "", "10", ""},
+	}
+	for _, tt := range tests {
+		br := bufio.NewReader(strings.NewReader("HTTP/1.1 502 Bad Gateway\r\n\r\n" + tt.rest))
+		if _, err := readHeaderBlock(br); err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		if tt.cl != "" {
+			h.Set("Content-Length", tt.cl)
+		}
+		if got := bufferedBody(br, h); string(got) != tt.want {
+			t.Errorf("%s: body = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestStatusErrorMessage(t *testing.T) {
+	tests := []struct {
+		e    StatusError
+		want string
+	}{
+		{StatusError{StatusCode: 407, Status: "Proxy Authentication Required"}, "407 Proxy Authentication Required"},
+		{StatusError{StatusCode: 502}, "502 Bad Gateway"},
+		{StatusError{StatusCode: 599}, "599"},
+		{StatusError{StatusCode: 403, Status: "Forbidden", Body: []byte("<h1>\n  Denied\n</h1>")}, `403 Forbidden: "<h1> Denied </h1>"`},
+		{StatusError{StatusCode: 403, Body: []byte("\xff")}, "403 Forbidden: \"\uFFFD\""},
+		{StatusError{StatusCode: 403, Body: []byte(strings.Repeat("é", 200))}, `403 Forbidden: "` + strings.Repeat("é", 120) + `…"`},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestParseSOCKS4Reply(t *testing.T) {
+	tests := []struct {
+		reply   [8]byte
+		wantErr string
+	}{
+		{[8]byte{0, 0x5a}, ""},
+		{[8]byte{0, 0x5a, 1, 2, 3, 4, 5, 6}, ""},
+		{[8]byte{4, 0x5a}, "not a SOCKS4 reply (version byte 0x04"},
+		{[8]byte{5, 0}, "not a SOCKS4 reply"},
+		{[8]byte{0, 0x5b}, "request rejected or failed (SOCKS4 reply code 0x5b)"},
+		{[8]byte{0, 0x5c}, "identd"},
+		{[8]byte{0, 0x5d}, "different user id"},
+		{[8]byte{0, 0x00}, "unknown error (SOCKS4 reply code 0x00)"},
+	}
+	for _, tt := range tests {
+		err := parseSOCKS4Reply(tt.reply)
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("% x: %v", tt.reply, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("% x: err = %v, want %q", tt.reply, err, tt.wantErr)
+		}
+	}
+}
+
+func TestReadSOCKS5Reply(t *testing.T) {
+	tests := []struct {
+		name    string
+		reply   []byte
+		wantErr string
+	}{
+		{"ipv4", []byte{5, 0, 0, 1, 1, 2, 3, 4, 0, 80}, ""},
+		{"ipv6", append([]byte{5, 0, 0, 4}, make([]byte, 18)...), ""},
+		{"name", []byte{5, 0, 0, 3, 3, 'a', 'b', 'c', 0, 80}, ""},
+		{"empty name", []byte{5, 0, 0, 3, 0, 0, 80}, ""},
+		{"rsv ignored", []byte{5, 0, 9, 1, 1, 2, 3, 4, 0, 80}, ""},
+		{"wrong version", []byte{4, 0, 0, 1, 1, 2, 3, 4, 0, 80}, "not a SOCKS5 reply (version byte 0x04"},
+		{"http answer", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not a SOCKS5 reply (version byte 0x48"},
+		{"refused", []byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0}, "connection refused (SOCKS5 reply code 0x05)"},
+		{"general failure", []byte{5, 1, 0, 1, 0, 0, 0, 0, 0, 0}, "general SOCKS server failure"},
+		{"not allowed", []byte{5, 2, 0, 1, 0, 0, 0, 0, 0, 0}, "not allowed by ruleset"},
+		{"address type", []byte{5, 8, 0, 1, 0, 0, 0, 0, 0, 0}, "address type not supported"},
+		{"unknown code", []byte{5, 0x42, 0, 1, 0, 0, 0, 0, 0, 0}, "unknown error (SOCKS5 reply code 0x42)"},
+		{"unknown atyp", []byte{5, 0, 0, 2, 0, 0, 0, 0, 0, 0}, "unknown address type 0x02"},
+		{"empty", nil, "proxy closed the connection"},
+		{"half", []byte{5, 0}, "proxy closed the connection"},
+		{"short address", []byte{5, 0, 0, 4, 0, 0, 0}, "proxy closed the connection"},
+		{"short name", []byte{5, 0, 0, 3}, "proxy closed the connection"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := bytes.NewReader(append(tt.reply, "tunnel"...))
+			err := readSOCKS5Reply(r)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rest, _ := io.ReadAll(r); string(rest) != "tunnel" {
+					t.Errorf("reply not consumed exactly: rest %q", rest)
+				}
+				return
+			}
+			if tt.name == "empty" || tt.name == "half" || strings.HasPrefix(tt.name, "short") {
+				err = readSOCKS5Reply(bytes.NewReader(tt.reply)) // without the trailing bytes
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("err = %v, want io.ErrUnexpectedEOF", err)
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
