@@ -1,0 +1,27 @@
+// Package interop checks the wsclient client (github.com/wsclient/websocket)
+// against real WebSocket servers, all on loopback. It is a module of its own
+// so that library users never download its dependencies.
+//
+// Run everything, and regenerate MATRIX.md, with:
+//
+//	sudo ./install.sh            # once per machine: nginx, python3-websockets, websocketd, npm ci
+//	go test ./...                # -v also prints the matrix
+//	go run ./cmd/matrix          # the same, verbose, and always rewrites MATRIX.md
+//
+// The servers (servers_test.go): Node.js ws (pinned in node/package-lock.json),
+// Debian's python3-websockets, nginx as a TLS-terminating reverse proxy
+// (trusted through DialOptions.TLSConfig, through WEBSOCKET_CLIENT_CA_BUNDLE,
+// and with a client certificate on a mutual-TLS location), websocketd wrapping
+// a small line-echo command, and gorilla/websocket, coder/websocket and
+// lxzan/gws in-process. The checks (checks_test.go, restart_test.go): text and
+// binary echo at 0 B, 125 B, 126 B, 64 KiB, 64 KiB+1 and 16 MiB; fragmented
+// sends through NextWriter, also with a ping between the fragments; pings;
+// the close handshake from either side with code and reason; subprotocol
+// negotiation; and an App with PingInterval across a server restart.
+//
+// A server that cannot do a check shows n/a with the reason. A missing
+// program fails the run when CI=true and skips the server otherwise.
+//
+// Package harness (interop/harness) starts and stops the external programs
+// and is meant to be reused by other interop tests.
+package interop
