@@ -12,6 +12,12 @@ const closeTimeout = 3 * time.Second
 // Close performs the closing handshake with StatusNormal: it sends a close
 // frame, waits up to 3 s for the server's, then closes the socket. It
 // returns nil once the close frame was sent, and nil on later calls.
+//
+// If another goroutine is receiving, that reader sees the server's close
+// frame (and every message before it). If not, Close reads until the close
+// frame itself and drops the data messages it passes, as Python's close
+// does: to keep them, send the close with SendClose and go on receiving
+// until the *CloseError.
 func (c *Conn) Close() error { return c.CloseWith(StatusNormal, "", closeTimeout) }
 
 // CloseWith is Close with a status code, a reason (at most 123 bytes of

@@ -131,6 +131,11 @@ var errDialTimeout = errors.New("dial timeout")
 // dialError makes a failure caused by the end of ctx say so: a Timeout is a
 // timeout error, a cancelled or expired ctx wraps ctx.Err().
 func dialError(ctx context.Context, err error) error {
+	if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(d) {
+		// The socket's deadline (ctx's) fired a moment before ctx's own
+		// timer: report it as the end of ctx.
+		<-ctx.Done()
+	}
 	if ctx.Err() == nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -183,7 +182,9 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 		br.Reset(nc) // nothing past the response: read the socket directly
 	}
 	c = newConn(nc, br, opts)
-	_, c.isTLS = nc.(*tls.Conn)
+	// TLS to the server, not to a proxy: ws through an https:// proxy is
+	// not secure past the proxy.
+	c.isTLS = u.Scheme == "wss"
 	c.status = resp.StatusCode
 	c.respHeader = resp.Header
 	c.subprotocol = proto

@@ -12,6 +12,15 @@ import (
 	"github.com/wsclient/websocket/internal/proxy"
 )
 
+// ProxyStatusError is the cause of a *ProxyError when an HTTP proxy answered
+// CONNECT with a status other than 2xx (407 when it wants credentials):
+//
+//	var se *websocket.ProxyStatusError
+//	if errors.As(err, &se) && se.StatusCode == http.StatusProxyAuthRequired { ... }
+//
+// Body holds at most the first 512 bytes of the answer's body.
+type ProxyStatusError = proxy.StatusError
+
 // ProxyFromEnvironment returns the proxy to use for target according to the
 // environment, or nil for a direct connection. It is the default
 // DialOptions.Proxy.

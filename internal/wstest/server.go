@@ -30,28 +30,47 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	closed   bool
 	handler  func(net.Conn)
-	Requests chan *http.Request // handshake requests, if non-nil (buffered by the caller)
+	Requests chan *http.Request // handshake requests (NewWithRequests); read-only once serving
 }
 
 // NewRaw starts a server that hands each accepted TCP connection to handle,
 // which must close it. Use it for exact-bytes scripts.
 func NewRaw(handle func(net.Conn)) *Server {
+	s := listen()
+	s.start(handle)
+	return s
+}
+
+// listen opens the listener; start serves it. They are apart so that the
+// constructors finish the Server before any handler can see it.
+func listen() *Server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic("wstest: listen: " + err.Error())
 	}
-	s := &Server{ln: ln, handler: handle, conns: map[net.Conn]struct{}{}, Addr: ln.Addr().String()}
+	s := &Server{ln: ln, conns: map[net.Conn]struct{}{}, Addr: ln.Addr().String()}
 	s.URL = "ws://" + s.Addr
+	return s
+}
+
+func (s *Server) start(handle func(net.Conn)) {
+	s.handler = handle
 	s.wg.Add(1)
 	go s.serve()
-	return s
 }
 
 // New starts a WebSocket server running handle for each upgraded
 // connection; the connection is closed when handle returns.
 func New(handle func(*Conn)) *Server {
-	var s *Server
-	s = NewRaw(func(nc net.Conn) {
+	return NewWithRequests(nil, handle)
+}
+
+// NewWithRequests is New that sends a copy of each handshake request to reqs
+// (dropped when reqs is full).
+func NewWithRequests(reqs chan *http.Request, handle func(*Conn)) *Server {
+	s := listen()
+	s.Requests = reqs
+	s.start(func(nc net.Conn) {
 		defer nc.Close()
 		c, err := Upgrade(nc, s.Requests, nil)
 		if err != nil {
@@ -64,8 +83,9 @@ func New(handle func(*Conn)) *Server {
 
 // NewTLS is New over TLS with cfg (which must hold a certificate).
 func NewTLS(cfg *tls.Config, handle func(*Conn)) *Server {
-	var s *Server
-	s = NewRaw(func(nc net.Conn) {
+	s := listen()
+	s.URL = "wss://" + s.Addr
+	s.start(func(nc net.Conn) {
 		tc := tls.Server(nc, cfg)
 		defer tc.Close()
 		if err := tc.Handshake(); err != nil {
@@ -77,7 +97,6 @@ func NewTLS(cfg *tls.Config, handle func(*Conn)) *Server {
 		}
 		handle(c)
 	})
-	s.URL = "wss://" + s.Addr
 	return s
 }
 
