@@ -1,0 +1,384 @@
+package websocket
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+	"time"
+)
+
+// Dispatcher runs the callbacks, timers and blocking operations of the Apps
+// given to it through RunOptions.Dispatcher: Python's dispatcher argument
+// (the seed's `rel`). With a Dispatcher, App.RunForever and App.Run register
+// the App and return at once; the dispatcher drives it from then on.
+//
+// An App is an event-driven state machine. Its state changes only inside
+// functions it hands to Post and AfterFunc, so a dispatcher that runs those
+// functions one at a time on one goroutine gets every callback of every App
+// it drives on that goroutine, one at a time, with no locking in user code.
+// Everything that blocks — dialing, one connection's read loop (one frame
+// read at a time, each frame handed back through Post and acknowledged before
+// the next read), sending a ping, the closing handshake — is handed to Go,
+// and never runs on the dispatcher's goroutine.
+//
+// The contract a Dispatcher must keep:
+//
+//   - Attach is called once per run, before any other call for it; an error
+//     (a dispatcher that has stopped) makes Run/RunForever return it.
+//   - Post and AfterFunc functions must run one at a time, never inline in
+//     the call that queued them, and in the order they were posted (timers:
+//     once due, in due order). Post must not block, and must run every
+//     function it accepted (it reports false for one it refused, after the
+//     dispatcher shut down) at least until every attached Session is done:
+//     the App's read loop waits for its frame to be handled.
+//   - Detach is called from a posted function once the run is over (its
+//     last callback has returned); Session.Done is closed right after.
+//   - Go runs f on another goroutine (or a pool); the dispatcher's own Run
+//     should wait for these functions before returning, so that no goroutine
+//     outlives it (§5 of the API contract).
+//   - To shut down, a dispatcher calls Session.Stop on each attached session
+//     and keeps dispatching until each has been detached.
+//
+// Scaling: the dispatcher's goroutine does no I/O, so one loop can serve
+// thousands of Apps; each open connection costs one goroutine parked in
+// Go's netpoller while it waits for a frame (as in net/http), plus one per
+// in-flight dial or close. A dispatcher that wants fewer goroutines can run
+// Go's functions on a bounded pool; the read loops need one worker each
+// while their connections are open.
+//
+// *EventLoop is the library's Dispatcher. A custom one can, for example, run
+// callbacks on a GUI or game main thread: Post sends to its queue, AfterFunc
+// wraps time.AfterFunc around Post, Go is `go f()` with a WaitGroup.
+type Dispatcher interface {
+	// Attach registers a run; it returns an error if the dispatcher
+	// accepts no more work.
+	Attach(s *Session) error
+	// Detach unregisters a run that is over.
+	Detach(s *Session)
+	// Post queues f to run on the dispatcher's goroutine. Safe for
+	// concurrent use; it never blocks and never runs f itself. It reports
+	// false, dropping f, when the dispatcher has shut down.
+	Post(f func()) bool
+	// AfterFunc runs f on the dispatcher's goroutine once d has passed.
+	// stop cancels it and reports whether it did so before f ran.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+	// Go runs the blocking operation f off the dispatcher's goroutine.
+	Go(f func())
+}
+
+// EventLoop is a Dispatcher that runs every callback of all its Apps on the
+// goroutine that calls Run, one at a time. Its timers are a heap served by
+// that goroutine (no goroutine per timer). Create it with NewEventLoop.
+type EventLoop struct {
+	mu       sync.Mutex
+	queue    []func()
+	spare    []func()
+	timers   timerHeap
+	timerSeq uint64
+	sessions map[*Session]struct{}
+	state    loopState
+	wake     chan struct{} // a Post or AfterFunc happened
+	stopCh   chan struct{} // Stop was called
+	stopOnce sync.Once
+	sigCh    chan os.Signal
+	wg       sync.WaitGroup // functions started by Go
+}
+
+type loopState uint8
+
+const (
+	loopIdle loopState = iota
+	loopRunning
+	loopDone // shut down: Attach and Post refuse
+)
+
+var (
+	errLoopStopped = errors.New("websocket: event loop has stopped")
+	errLoopRunning = errors.New("websocket: event loop is already running")
+)
+
+// NewEventLoop returns an event loop ready to have Apps attached (through
+// RunOptions.Dispatcher) before or while Run runs.
+func NewEventLoop() *EventLoop {
+	return &EventLoop{
+		sessions: map[*Session]struct{}{},
+		wake:     make(chan struct{}, 1),
+		stopCh:   make(chan struct{}),
+		sigCh:    make(chan os.Signal, 1),
+	}
+}
+
+// Attach implements Dispatcher.
+func (l *EventLoop) Attach(s *Session) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == loopDone {
+		return errLoopStopped
+	}
+	l.sessions[s] = struct{}{}
+	return nil
+}
+
+// Detach implements Dispatcher.
+func (l *EventLoop) Detach(s *Session) {
+	l.mu.Lock()
+	delete(l.sessions, s)
+	l.mu.Unlock()
+}
+
+// Post implements Dispatcher.
+func (l *EventLoop) Post(f func()) bool {
+	l.mu.Lock()
+	if l.state == loopDone {
+		l.mu.Unlock()
+		return false
+	}
+	l.queue = append(l.queue, f)
+	l.mu.Unlock()
+	l.signal()
+	return true
+}
+
+// AfterFunc implements Dispatcher.
+func (l *EventLoop) AfterFunc(d time.Duration, f func()) (stop func() bool) {
+	t := &loopTimer{when: time.Now().Add(d), f: f}
+	l.mu.Lock()
+	l.timerSeq++
+	t.seq = l.timerSeq
+	heap.Push(&l.timers, t)
+	l.mu.Unlock()
+	l.signal()
+	return func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if t.index < 0 {
+			return false
+		}
+		heap.Remove(&l.timers, t.index)
+		return true
+	}
+}
+
+// Go implements Dispatcher: f runs on a new goroutine that Run waits for.
+func (l *EventLoop) Go(f func()) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f()
+	}()
+}
+
+func (l *EventLoop) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
+// and return nil. Safe from any goroutine, also from a callback; calling it
+// before Run makes Run stop at once.
+func (l *EventLoop) Stop() { l.stopOnce.Do(func() { close(l.stopCh) }) }
+
+// StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
+// (os.Interrupt when none is given): the seed's rel.signal(2, rel.abort).
+// The signals are watched from this call until Run returns. For a context
+// instead, use signal.NotifyContext and pass it to Run.
+func (l *EventLoop) StopOnSignal(sig ...os.Signal) {
+	if len(sig) == 0 {
+		sig = []os.Signal{os.Interrupt}
+	}
+	signal.Notify(l.sigCh, sig...)
+}
+
+// Run dispatches until ctx ends (it returns ctx.Err()) or Stop is called
+// (nil). Before returning it stops every App on the loop with
+// StatusGoingAway, keeps dispatching until each has run its last OnClose,
+// and waits for the loop's background operations, so that no callback runs
+// and no goroutine of the loop is left after it returns. A loop runs once.
+func (l *EventLoop) Run(ctx context.Context) error {
+	l.mu.Lock()
+	switch l.state {
+	case loopRunning:
+		l.mu.Unlock()
+		return errLoopRunning
+	case loopDone:
+		l.mu.Unlock()
+		return errLoopStopped
+	}
+	l.state = loopRunning
+	l.mu.Unlock()
+	defer signal.Stop(l.sigCh)
+
+	var result error
+	stopping := false
+	stop := func() {
+		stopping = true
+		l.mu.Lock()
+		ss := make([]*Session, 0, len(l.sessions))
+		for s := range l.sessions {
+			ss = append(ss, s)
+		}
+		l.mu.Unlock()
+		for _, s := range ss {
+			s.stopNow(StatusGoingAway)
+		}
+	}
+	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
+	l.dispatch(func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return stopping && len(l.sessions) == 0
+	}, func(wait *time.Timer, waiting bool) {
+		var tc <-chan time.Time
+		if waiting {
+			tc = wait.C
+		}
+		select {
+		case <-l.wake:
+		case <-tc:
+		case <-ctxDone:
+			result = ctx.Err()
+			ctxDone, stopCh, sigCh = nil, nil, nil
+			stop()
+		case <-stopCh:
+			ctxDone, stopCh, sigCh = nil, nil, nil
+			stop()
+		case <-sigCh:
+			ctxDone, stopCh, sigCh = nil, nil, nil
+			stop()
+		}
+	})
+	return result
+}
+
+// runSession drives the single session of an App run without a Dispatcher
+// on the calling goroutine; when ctx ends the App is closed with
+// StatusNormal.
+func (l *EventLoop) runSession(ctx context.Context, s *Session) {
+	l.mu.Lock()
+	l.state = loopRunning
+	l.mu.Unlock()
+	ctxDone := ctx.Done()
+	l.dispatch(func() bool {
+		select {
+		case <-s.done:
+			return true
+		default:
+			return false
+		}
+	}, func(wait *time.Timer, waiting bool) {
+		var tc <-chan time.Time
+		if waiting {
+			tc = wait.C
+		}
+		select {
+		case <-l.wake:
+		case <-tc:
+		case <-ctxDone:
+			ctxDone = nil
+			s.stopNow(StatusNormal)
+		}
+	})
+}
+
+// dispatch runs queued functions and due timers until finished reports
+// true, calling block to wait for more work, then shuts the loop down.
+func (l *EventLoop) dispatch(finished func() bool, block func(wait *time.Timer, waiting bool)) {
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
+	for {
+		l.mu.Lock()
+		fs := l.queue
+		l.queue = l.spare[:0]
+		l.mu.Unlock()
+		for i, f := range fs {
+			f()
+			fs[i] = nil
+		}
+		l.spare = fs[:0]
+		l.runDueTimers()
+		if finished() {
+			break
+		}
+		l.mu.Lock()
+		more := len(l.queue) > 0
+		var next time.Time
+		if len(l.timers) > 0 {
+			next = l.timers[0].when
+		}
+		l.mu.Unlock()
+		if more {
+			continue
+		}
+		waiting := !next.IsZero()
+		if waiting {
+			wait.Reset(time.Until(next))
+		}
+		block(wait, waiting)
+		if waiting {
+			wait.Stop()
+		}
+	}
+	l.mu.Lock()
+	l.state = loopDone
+	l.queue = nil
+	l.timers = nil
+	l.mu.Unlock()
+	l.wg.Wait()
+}
+
+// runDueTimers runs the timers whose time has come, in due order.
+func (l *EventLoop) runDueTimers() {
+	now := time.Now()
+	for {
+		l.mu.Lock()
+		if len(l.timers) == 0 || l.timers[0].when.After(now) {
+			l.mu.Unlock()
+			return
+		}
+		t := heap.Pop(&l.timers).(*loopTimer)
+		l.mu.Unlock()
+		t.f()
+	}
+}
+
+// loopTimer is one AfterFunc; index is its place in the heap, -1 once it
+// fired or was stopped.
+type loopTimer struct {
+	when  time.Time
+	seq   uint64 // ties are broken in the order the timers were set
+	f     func()
+	index int
+}
+
+type timerHeap []*loopTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].when.Equal(h[j].when) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].when.Before(h[j].when)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*loopTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.index = -1
+	return t
+}
