@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalizeArgs(t *testing.T) {
+	tests := []struct {
+		in, want string // space-separated
+	}{
+		{"ws://h -v", "ws://h --verbose"},
+		{"-vv ws://h", "--verbose --verbose ws://h"},
+		{"-vvv", "--verbose --verbose --verbose"},
+		{"-v 2 ws://h", "--verbose=2 ws://h"},
+		{"-v ws://h", "--verbose ws://h"},
+		{"-vv 2", "--verbose --verbose 2"}, // argparse: -vv takes no further value
+		{"-v2", "--verbose=2"},
+		{"--verbose 3 ws://h", "--verbose=3 ws://h"},
+		{"--verbose=2", "--verbose=2"},
+		{"--verbose ws://h", "--verbose ws://h"},
+		{"-s a b ws://h", "--subprotocols=a --subprotocols=b ws://h"},
+		{"ws://h -s a b", "ws://h --subprotocols=a --subprotocols=b"},
+		{"-s a -n ws://h", "--subprotocols=a -n ws://h"},
+		{"--subprotocols a b -- c", "--subprotocols=a --subprotocols=b -- c"},
+		{"--subprotocols=a ws://h", "--subprotocols=a ws://h"},
+		{"-s -n ws://h", "-n ws://h"}, // -s with no value: none offered
+		{"-ns a b ws://h", "-n --subprotocols=a --subprotocols=b ws://h"},
+		{"-schat ws://h", "-schat ws://h"},
+		{"-t -v ws://h", "-t -v ws://h"}, // -v is the text
+		{"--text -s ws://h", "--text -s ws://h"},
+		{"-nt -vv ws://h", "-nt -vv ws://h"},
+		{"-p -v ws://h", "-p -v ws://h"},
+		{"--headers -vv ws://h", "--headers -vv ws://h"},
+		{"--eof-wait 2 -v", "--eof-wait 2 --verbose"},
+		{"-nr ws://h", "-nr ws://h"},
+		{"-- -vv", "-- -vv"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(normalizeArgs(strings.Fields(tt.in)), " ")
+		if got != tt.want {
+			t.Errorf("normalizeArgs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args string
+		want config // only the fields set here are compared
+	}{
+		{"ws://h", config{url: "ws://h"}},
+		{"ws://h -vv -n -r --timings", config{url: "ws://h", verbose: 2, nocert: true, raw: true, timings: true}},
+		{"-v -v ws://h", config{url: "ws://h", verbose: 2}},
+		{"-v 3 ws://h", config{url: "ws://h", verbose: 3}},
+		{"--verbose=2 ws://h", config{url: "ws://h", verbose: 2}},
+		{"-nrv ws://h", config{url: "ws://h", verbose: 1, nocert: true, raw: true}},
+		{"-s a b,c ws://h", config{url: "ws://h", subprotocols: []string{"a", "b", "c"}}},
+		{"ws://h -s a -s=b --subprotocols c", config{url: "ws://h", subprotocols: []string{"a", "b", "c"}}},
+		{"-p socks5h://127.0.0.1:1080 -o http://o ws://h", config{url: "ws://h", proxy: "socks5h://127.0.0.1:1080", origin: "http://o"}},
+		{"--eof-wait 2 ws://h", config{url: "ws://h", eofWait: 2 * time.Second}},
+		{"--eof-wait=0.25 ws://h", config{url: "ws://h", eofWait: 250 * time.Millisecond}},
+		{"-t hi ws://h", config{url: "ws://h", text: "hi", hasText: true}},
+		{"ws://h --text=", config{url: "ws://h", hasText: true}},
+		{"--headers A:1,B:_2_ ws://h", config{url: "ws://h", headers: http.Header{"A": {"1"}, "B": {"_2_"}}}},
+		{"-h", config{help: true}},
+		{"--version", config{version: true}},
+	}
+	for _, tt := range tests {
+		got, err := parseArgs(strings.Fields(tt.args))
+		if err != nil {
+			t.Errorf("parseArgs(%q): %v", tt.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(*got, tt.want) {
+			t.Errorf("parseArgs(%q) = %+v, want %+v", tt.args, *got, tt.want)
+		}
+	}
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	tests := []struct{ args, want string }{
+		{"", "missing ws_url"},
+		{"-v", "missing ws_url"},
+		{"ws://a ws://b", `unexpected argument "ws://b"`},
+		{"-x ws://a", "unknown shorthand flag: 'x'"},
+		{"--eof-wait -1 ws://a", "--eof-wait wants a number of seconds"},
+		{"--eof-wait NaN ws://a", "--eof-wait wants a number of seconds"},
+		{"--headers : ws://a", "--headers"},
+		{"--headers Bad_Name_With_Space:x,A_B ws://a", `"A_B" is not "Name: value"`},
+		{"--verbose=-1 ws://a", "must not be negative"},
+		{"ws://a -o", "flag needs an argument"},
+	}
+	for _, tt := range tests {
+		_, err := parseArgs(strings.Fields(tt.args))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+			t.Errorf("parseArgs(%q) = %v, want a usage error with %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestParseHeaders(t *testing.T) {
+	h, err := parseHeaders(nil, " X-A: 1 ,, X-B:two: parts ,X-A:again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := http.Header{"X-A": {"1", "again"}, "X-B": {"two: parts"}}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("got %v, want %v", h, want)
+	}
+	if h, err := parseHeaders(nil, " , "); err != nil || h != nil {
+		t.Errorf("blank: %v, %v", h, err)
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsclient/websocket"
+)
+
+// maxInflate bounds what a received compressed payload may inflate to when
+// it is shown decompressed, so a small "zip bomb" cannot exhaust memory.
+const maxInflate = 16 << 20
+
+// formatter turns received frames into the lines wsdump prints.
+type formatter struct {
+	verbose int
+	raw     bool
+	timings bool
+	start   time.Time // the connection's opening, for --timings
+	now     func() time.Time
+}
+
+// message returns the line for a received frame (without "< " or a newline),
+// and false when the frame is not shown.
+func (f *formatter) message(op websocket.Opcode, data []byte) (string, bool) {
+	var body string
+	switch op {
+	case websocket.OpText:
+		body = f.text(data)
+	case websocket.OpBinary:
+		body = binaryString(data)
+	case websocket.OpClose:
+		if f.raw && f.verbose == 0 {
+			return "", false
+		}
+		return f.stamp("close: " + closeString(data)), true
+	case websocket.OpPing, websocket.OpPong:
+		// Control frames are shown only when asked for: they are not
+		// messages, and pings are answered by the library (RFC 6455 §5.5.2).
+		if f.verbose == 0 {
+			return "", false
+		}
+		body = f.text(data)
+		if !utf8.Valid(data) {
+			body = binaryString(data)
+		}
+	default:
+		body = binaryString(data)
+	}
+	if f.verbose > 0 {
+		body = op.String() + ": " + body
+	}
+	return f.stamp(body), true
+}
+
+// stamp prefixes --timings' seconds since the connection opened.
+func (f *formatter) stamp(s string) string {
+	if !f.timings {
+		return s
+	}
+	return strconv.FormatFloat(f.now().Sub(f.start).Seconds(), 'f', 6, 64) + ": " + s
+}
+
+// text renders a text payload: byte for byte with -r, else with control
+// characters other than tab and newline escaped so that a server cannot send
+// escape sequences to the user's terminal.
+func (f *formatter) text(data []byte) string {
+	if f.raw {
+		return string(data)
+	}
+	return escapeControls(string(data))
+}
+
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\r':
+			b.WriteString(`\r`)
+		case isControl(r) && r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isControl reports the C0 and C1 control characters (and DEL), except tab
+// and newline, plus the bidi overrides that can disguise text.
+func isControl(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n':
+		return false
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// binaryString shows a binary payload as the Python tool does: the
+// decompressed text of a gzip or raw-deflate payload when it is UTF-8,
+// else the escaped bytes, b'...'.
+func binaryString(data []byte) string {
+	if s, ok := inflateText(data); ok {
+		return s
+	}
+	return bytesRepr(data)
+}
+
+// inflateText tries gzip (by its magic number, RFC 1952 §2.3.1) and then
+// raw deflate (RFC 1951, what permessage-deflate and many servers send).
+func inflateText(data []byte) (string, bool) {
+	var (
+		r      io.Reader
+		prefix string
+	)
+	if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return "", false
+		}
+		r, prefix = zr, "[gzip] "
+	} else {
+		r, prefix = flate.NewReader(bytes.NewReader(data)), "[zlib] "
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxInflate+1))
+	if err != nil || len(out) > maxInflate || !utf8.Valid(out) {
+		return "", false
+	}
+	return prefix + escapeControls(string(out)), true
+}
+
+// bytesRepr renders b like Python's repr of bytes: b'...' with printable
+// ASCII as is and \t, \n, \r, \\, \' and \xNN escapes.
+func bytesRepr(b []byte) string {
+	var s strings.Builder
+	s.Grow(len(b) + 3)
+	s.WriteString("b'")
+	for _, c := range b {
+		switch {
+		case c == '\\' || c == '\'':
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\r':
+			s.WriteString(`\r`)
+		case c >= 0x20 && c < 0x7f:
+			s.WriteByte(c)
+		default:
+			fmt.Fprintf(&s, `\x%02x`, c)
+		}
+	}
+	s.WriteByte('\'')
+	return s.String()
+}
+
+// closeString renders a close frame's payload (RFC 6455 §5.5.1): the code,
+// its name when it has one, and the reason.
+func closeString(p []byte) string {
+	code := websocket.StatusNoStatusReceived
+	var reason []byte
+	if len(p) >= 2 {
+		code, reason = websocket.StatusCode(binary.BigEndian.Uint16(p)), p[2:]
+	}
+	s := strconv.Itoa(int(code))
+	if name := code.String(); !strings.HasPrefix(name, "status(") {
+		s += " (" + name + ")"
+	}
+	if len(reason) > 0 {
+		s += " " + escapeControls(string(reason))
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsclient/websocket"
+)
+
+func compressed(t *testing.T, gz bool, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if gz {
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+	} else {
+		w, _ := flate.NewWriter(&b, flate.BestSpeed)
+		w.Write([]byte(s))
+		w.Close()
+	}
+	return b.Bytes()
+}
+
+func TestFormatMessage(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start.Add(1500 * time.Millisecond) }
+	tests := []struct {
+		name    string
+		f       formatter
+		op      websocket.Opcode
+		data    []byte
+		want    string
+		visible bool
+	}{
+		{"text", formatter{}, websocket.OpText, []byte("hello"), "hello", true},
+		{"text verbose", formatter{verbose: 1}, websocket.OpText, []byte("hello"), "text: hello", true},
+		{"text escapes", formatter{}, websocket.OpText, []byte("a\x1b[31mb\rc\td\ne\u202ef\u0085"), `a\x1b[31mb\rc` + "\td\ne" + `\u202ef\x85`, true},
+		{"text raw", formatter{raw: true}, websocket.OpText, []byte("a\x1bb"), "a\x1bb", true},
+		{"binary", formatter{}, websocket.OpBinary, []byte{0, 'a', '\\', '\'', '\n', 0xff}, `b'\x00a\\\'\n\xff'`, true},
+		{"binary empty", formatter{verbose: 1}, websocket.OpBinary, nil, "binary: b''", true},
+		{"gzip", formatter{}, websocket.OpBinary, compressed(t, true, "zipped"), "[gzip] zipped", true},
+		{"deflate", formatter{}, websocket.OpBinary, compressed(t, false, "deflated"), "[zlib] deflated", true},
+		{"gzip not utf-8", formatter{}, websocket.OpBinary, compressed(t, true, "\xff"), `b'\x1f\x8b`, true},
+		{"ping hidden", formatter{}, websocket.OpPing, []byte("p"), "", false},
+		{"ping verbose", formatter{verbose: 1}, websocket.OpPing, []byte("p"), "ping: p", true},
+		{"pong binary", formatter{verbose: 1}, websocket.OpPong, []byte{0xff}, `pong: b'\xff'`, true},
+		{"close", formatter{}, websocket.OpClose, []byte{0x03, 0xe8, 'b', 'y', 'e'}, "close: 1000 (normal closure) bye", true},
+		{"close app code", formatter{}, websocket.OpClose, []byte{0x0f, 0xa0}, "close: 4000", true},
+		{"close empty", formatter{verbose: 2}, websocket.OpClose, nil, "close: 1005 (no status received)", true},
+		{"close raw hidden", formatter{raw: true}, websocket.OpClose, []byte{0x03, 0xe8}, "", false},
+		{"close raw verbose", formatter{raw: true, verbose: 1}, websocket.OpClose, []byte{0x03, 0xe8}, "close: 1000 (normal closure)", true},
+		{"timings", formatter{timings: true, start: start, now: now}, websocket.OpText, []byte("x"), "1.500000: x", true},
+		{"timings verbose", formatter{timings: true, verbose: 1, start: start, now: now}, websocket.OpText, []byte("x"), "1.500000: text: x", true},
+	}
+	for _, tt := range tests {
+		got, ok := tt.f.message(tt.op, tt.data)
+		if ok != tt.visible || !strings.HasPrefix(got, tt.want) || (tt.name != "gzip not utf-8" && got != tt.want) {
+			t.Errorf("%s: message = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.visible)
+		}
+	}
+}
+
+func TestInflateBomb(t *testing.T) {
+	big := compressed(t, true, strings.Repeat("a", maxInflate+1))
+	if s, ok := inflateText(big); ok {
+		t.Errorf("inflated %d bytes past the limit", len(s))
+	}
+}
+
+func TestDescribeDialError(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&websocket.BadStatusError{StatusCode: 404, StatusMessage: "Not Found", Body: []byte("no such page\nmore")}, "handshake failed: server answered 404 Not Found: no such page"},
+		{&websocket.BadStatusError{StatusCode: 500, Body: []byte{0xff, 0xfe}}, "handshake failed: server answered 500"},
+		{&websocket.HandshakeError{Reason: "bad accept"}, "handshake failed: bad handshake: bad accept"},
+		{&websocket.ProxyError{Reason: "CONNECT", Err: errString("407 Proxy Authentication Required")}, "proxy: CONNECT: 407 Proxy Authentication Required"},
+	}
+	for _, tt := range tests {
+		if got := describeDialError("ws://u:p@h:1/x", tt.err); got != tt.want {
+			t.Errorf("describeDialError(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+	if got := hostOf("ws://user:secret@h:1/x?q"); got != "h:1" {
+		t.Errorf("hostOf = %q", got)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
