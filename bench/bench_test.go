@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary play the server and idle-child roles, as the
+// command does, so the smoke test needs no separate build.
+func TestMain(m *testing.M) {
+	switch os.Getenv(roleEnv) {
+	case "server":
+		exit(runServer())
+	case "idle":
+		exit(runIdleChild())
+	}
+	code := m.Run()
+	if benchSrv != nil {
+		_ = benchSrv.stop()
+	}
+	os.Exit(code)
+}
+
+// benchSrv is the server of the Benchmark functions, started on first use.
+var benchSrv *serverProc
+
+// BenchmarkRecv is the go-test form of the recv scenario (b.N messages per
+// library and size); the command's interleaved rounds are the better
+// comparison, this is for profiling one library:
+//
+//	go test -run '^$' -bench 'Recv/wsclient/1KiB' -cpuprofile cpu.out
+func BenchmarkRecv(b *testing.B) { benchThroughput(b, scRecv) }
+
+// BenchmarkSend is the go-test form of the send scenario.
+func BenchmarkSend(b *testing.B) { benchThroughput(b, scSend) }
+
+func benchThroughput(b *testing.B, sc string) {
+	if benchSrv == nil {
+		srv, err := startServer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchSrv = srv
+	}
+	base := "ws://" + benchSrv.addr
+	for _, lib := range availableLibraries() {
+		for _, size := range []int{16, 1024, 65536} {
+			b.Run(lib+"/"+strings.ReplaceAll(sizeLabel(size), " ", ""), func(b *testing.B) {
+				path := fmt.Sprintf("/flood?size=%d&count=%d", size, b.N)
+				if sc == scSend {
+					path = fmt.Sprintf("/sink?count=%d", b.N)
+				}
+				c, err := libraries[lib].dial(context.Background(), base+path, size)
+				if err != nil {
+					b.Fatal(err)
+				}
+				payload := make([]byte, size)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				if sc == scRecv {
+					err = c.receive(b.N, size)
+				} else {
+					err = c.send(payload, b.N)
+				}
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.close(); err != nil {
+					b.Log("close:", err)
+				}
+			})
+		}
+	}
+}
+
+func exit(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// TestSmoke runs every scenario, size and library once, briefly, and checks
+// that each run completed and the reports are complete.
+func TestSmoke(t *testing.T) {
+	cfg := config{
+		Scenarios: allScenarios,
+		Sizes:     []int{16, 128, 1024, 16384, 65536, 1 << 20},
+		EchoSizes: []int{16, 1024},
+		Libs:      availableLibraries(),
+		Duration:  10 * time.Millisecond,
+		Rounds:    1,
+		Conns:     20,
+	}
+	jsonPath := filepath.Join(t.TempDir(), "results.json")
+	md, err := benchmark(cfg, jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("JSON report: %v", err)
+	}
+	perLib := len(cfg.Sizes)*2 + len(cfg.EchoSizes) + 2
+	if want := perLib * len(cfg.Libs); len(rep.Samples) != want {
+		t.Errorf("%d samples, want %d", len(rep.Samples), want)
+	}
+	for _, s := range rep.Samples {
+		if s.Err != "" || s.Ops <= 0 {
+			t.Errorf("%s %s %s: ops %d, error %q", s.Scenario, sizeLabel(s.Size), s.Lib, s.Ops, s.Err)
+		}
+	}
+	for _, lib := range cfg.Libs {
+		if !strings.Contains(md, "| "+lib+" |") {
+			t.Errorf("Markdown report has no column for %s", lib)
+		}
+	}
+	if strings.Contains(md, "error") {
+		t.Errorf("Markdown report shows an error:\n%s", md)
+	}
+}
+
+func TestFrameHeaderRoundTrip(t *testing.T) {
+	key := []byte{1, 2, 3, 4}
+	tests := []struct {
+		n      int
+		masked bool
+		size   int // header bytes on the wire
+	}{
+		{0, false, 2},
+		{125, false, 2},
+		{126, false, 4},
+		{65535, false, 4},
+		{65536, false, 10},
+		{1 << 20, false, 10},
+		{0, true, 6},
+		{126, true, 8},
+		{65536, true, 14},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d/masked=%v", tt.n, tt.masked), func(t *testing.T) {
+			var k []byte
+			if tt.masked {
+				k = key
+			}
+			b := appendHeader(nil, true, opBinary, tt.n, k)
+			if len(b) != tt.size || frameSize(tt.n, tt.masked) != tt.size+tt.n {
+				t.Fatalf("header of %d bytes, frameSize %d; want %d", len(b), frameSize(tt.n, tt.masked), tt.size)
+			}
+			for cut := range len(b) {
+				if _, ok, err := parseHeader(b[:cut]); ok || err != nil {
+					t.Fatalf("parseHeader of %d of %d bytes: ok %v, err %v", cut, len(b), ok, err)
+				}
+			}
+			h, ok, err := parseHeader(b)
+			if !ok || err != nil {
+				t.Fatalf("parseHeader: ok %v, err %v", ok, err)
+			}
+			if !h.fin || h.op != opBinary || h.n != tt.n || h.size != tt.size || h.masked != tt.masked {
+				t.Errorf("parsed %+v", h)
+			}
+			if tt.masked && !bytes.Equal(h.key[:], key) {
+				t.Errorf("key %v, want %v", h.key, key)
+			}
+		})
+	}
+}
+
+func TestMaskBytes(t *testing.T) {
+	key := [4]byte{0xa1, 0xb2, 0xc3, 0xd4}
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 1000} {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		got := bytes.Clone(p)
+		maskBytes(key, got)
+		for i := range p {
+			if got[i] != p[i]^key[i%4] {
+				t.Fatalf("n=%d: byte %d is %#x, want %#x", n, i, got[i], p[i]^key[i%4])
+			}
+		}
+	}
+}
+
+func TestStatistics(t *testing.T) {
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median of 3 = %v", got)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median of 4 = %v", got)
+	}
+	lat := make([]time.Duration, 100)
+	for i := range lat {
+		lat[i] = time.Duration(i + 1)
+	}
+	if p := percentile(lat, 0.50); p != 50 {
+		t.Errorf("p50 = %v", p)
+	}
+	if p := percentile(lat, 0.99); p != 99 {
+		t.Errorf("p99 = %v", p)
+	}
+	tests := []struct {
+		a, b, res, want float64
+	}{
+		{2, 4, 0, 0.5},
+		{0.04, 0.001, 0.1, 1}, // both zero at this resolution
+		{1, 0.001, 0.1, math.Inf(1)},
+	}
+	for _, tt := range tests {
+		if got := divide(tt.a, tt.b, tt.res); got != tt.want {
+			t.Errorf("divide(%v, %v, %v) = %v, want %v", tt.a, tt.b, tt.res, got, tt.want)
+		}
+	}
+}
+
+func TestSizeLabel(t *testing.T) {
+	tests := map[int]string{16: "16 B", 1024: "1 KiB", 16384: "16 KiB", 1 << 20: "1 MiB", 1500: "1500 B"}
+	for n, want := range tests {
+		if got := sizeLabel(n); got != want {
+			t.Errorf("sizeLabel(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// gobwas/ws through its wsutil helpers, the way its README's "low-level"
+// example does it: a wsutil.Reader over a 4 KiB bufio.Reader, control frames
+// answered by wsutil.ControlFrameHandler, payloads read into a reused buffer,
+// and one wsutil.Writer (4 KiB buffer) reused for every message.
+func init() {
+	register(library{name: libGobwas, peer: true, dial: dialGobwas})
+}
+
+type gobwasConn struct {
+	nc      net.Conn
+	rd      wsutil.Reader
+	wr      *wsutil.Writer
+	control wsutil.FrameHandlerFunc
+	buf     []byte
+}
+
+func dialGobwas(ctx context.Context, url string, size int) (conn, error) {
+	nc, br, _, err := ws.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if br == nil {
+		br = bufio.NewReaderSize(nc, ws.DefaultClientReadBufferSize)
+	}
+	g := &gobwasConn{
+		nc:      nc,
+		wr:      wsutil.NewWriter(nc, ws.StateClientSide, ws.OpBinary),
+		control: wsutil.ControlFrameHandler(nc, ws.StateClientSide),
+		buf:     messageBuffer(size),
+	}
+	g.rd = wsutil.Reader{Source: br, State: ws.StateClientSide, OnIntermediate: g.control}
+	return g, nil
+}
+
+// read reads the next data message into g.buf, answering control frames.
+func (g *gobwasConn) read() error {
+	for {
+		hdr, err := g.rd.NextFrame()
+		if err != nil {
+			return err
+		}
+		if hdr.OpCode.IsControl() {
+			if err := g.control(hdr, &g.rd); err != nil {
+				return err
+			}
+			continue
+		}
+		g.buf, err = readMessage(g.buf, &g.rd)
+		return err
+	}
+}
+
+func (g *gobwasConn) write(p []byte) error {
+	if _, err := g.wr.Write(p); err != nil {
+		return err
+	}
+	return g.wr.Flush()
+}
+
+func (g *gobwasConn) receive(n, size int) error {
+	if err := g.write(startMessage); err != nil {
+		return err
+	}
+	for range n {
+		if err := g.read(); err != nil {
+			return err
+		}
+		if err := checkSize(len(g.buf), size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *gobwasConn) send(p []byte, n int) error {
+	for range n {
+		if err := g.write(p); err != nil {
+			return err
+		}
+	}
+	return g.read()
+}
+
+func (g *gobwasConn) roundTrip(p []byte) error {
+	if err := g.write(p); err != nil {
+		return err
+	}
+	if err := g.read(); err != nil {
+		return err
+	}
+	return checkSize(len(g.buf), len(p))
+}
+
+func (g *gobwasConn) idle() {
+	go func() { _, _ = g.rd.NextFrame() }()
+}
+
+func (g *gobwasConn) close() error {
+	f := ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	if err := ws.WriteFrame(g.nc, ws.MaskFrameInPlace(f)); err != nil {
+		g.nc.Close()
+		return err
+	}
+	// Wait for the server's close frame: read answers it and returns the
+	// wsutil.ClosedError.
+	for g.read() == nil {
+	}
+	return g.nc.Close()
+}
+
+func (g *gobwasConn) abort() { g.nc.Close() }

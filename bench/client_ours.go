@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+
+	websocket "github.com/wsclient/websocket"
+)
+
+// Our client, github.com/wsclient/websocket, with default DialOptions: each
+// message is received with RecvAppend into a reused buffer (the
+// zero-allocation receive) and sent with SendBinary.
+func init() {
+	register(library{name: libOurs, dial: dialOurs})
+}
+
+type oursConn struct {
+	c   *websocket.Conn
+	buf []byte
+}
+
+func dialOurs(ctx context.Context, url string, size int) (conn, error) {
+	c, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &oursConn{c: c, buf: messageBuffer(size)}, nil
+}
+
+func (o *oursConn) read() error {
+	var err error
+	_, o.buf, err = o.c.RecvAppend(o.buf[:0])
+	return err
+}
+
+func (o *oursConn) receive(n, size int) error {
+	if err := o.c.SendBinary(startMessage); err != nil {
+		return err
+	}
+	for range n {
+		if err := o.read(); err != nil {
+			return err
+		}
+		if err := checkSize(len(o.buf), size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *oursConn) send(p []byte, n int) error {
+	for range n {
+		if err := o.c.SendBinary(p); err != nil {
+			return err
+		}
+	}
+	return o.read()
+}
+
+func (o *oursConn) roundTrip(p []byte) error {
+	if err := o.c.SendBinary(p); err != nil {
+		return err
+	}
+	if err := o.read(); err != nil {
+		return err
+	}
+	return checkSize(len(o.buf), len(p))
+}
+
+func (o *oursConn) idle() {
+	go func() { _, _, _ = o.c.RecvAppend(o.buf[:0]) }()
+}
+
+func (o *oursConn) close() error { return o.c.Close() }
+
+func (o *oursConn) abort() { o.c.Abort() }

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// sizeLabel formats a message size: "16 B", "1 KiB", "1 MiB".
+func sizeLabel(n int) string {
+	switch {
+	case n == 0:
+		return ""
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// summary is the one-line progress report of a sample.
+func (s sample) summary() string {
+	if s.Err != "" {
+		return "ERROR " + s.Err
+	}
+	switch s.Scenario {
+	case scRecv, scSend:
+		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)))
+	case scEcho:
+		return fmt.Sprintf("%9.0f rt/s p50 %.1f µs p99 %.1f µs", float64(s.Ops)/s.Seconds, s.P50Micro, s.P99Micro)
+	case scHandshake:
+		return fmt.Sprintf("%9.0f handshakes/s", float64(s.Ops)/s.Seconds)
+	case scIdle:
+		return fmt.Sprintf("RSS %.1f KiB/conn, heap %.1f KiB/conn", s.RSSPerConn/1024, s.HeapPerConn/1024)
+	}
+	return ""
+}
+
+func (s sample) perOp(v float64) float64 {
+	if s.Ops == 0 {
+		return math.NaN()
+	}
+	return v / float64(s.Ops)
+}
+
+// metric extracts one number from a sample for one row of a table.
+type metric struct {
+	name         string
+	unit         string
+	higherBetter bool
+	value        func(s sample) float64
+}
+
+var (
+	mbPerSec      = metric{"throughput", "MB/s", true, func(s sample) float64 { return float64(s.Bytes) / 1e6 / s.Seconds }}
+	opsPerSec     = metric{"rate", "/s", true, func(s sample) float64 { return float64(s.Ops) / s.Seconds }}
+	p50           = metric{"p50", "µs", false, func(s sample) float64 { return s.P50Micro }}
+	p99           = metric{"p99", "µs", false, func(s sample) float64 { return s.P99Micro }}
+	allocsPerOp   = metric{"allocs", "allocs/op", false, func(s sample) float64 { return s.perOp(float64(s.Mallocs)) }}
+	cpuPerOp      = metric{"cpu", "ns/op", false, func(s sample) float64 { return s.perOp(float64(s.CPUNanos)) }}
+	rssPerConn    = metric{"rss", "KiB/conn", false, func(s sample) float64 { return s.RSSPerConn / 1024 }}
+	heapPerConn   = metric{"heap", "KiB/conn", false, func(s sample) float64 { return s.HeapPerConn / 1024 }}
+	stacksPerConn = metric{"stacks", "KiB/conn", false, func(s sample) float64 { return s.StackPerConn / 1024 }}
+)
+
+// row is one line of a table: one metric of one scenario and size, with the
+// samples of every library.
+type row struct {
+	Label        string               `json:"label"`
+	Scenario     string               `json:"scenario"`
+	Size         int                  `json:"size,omitempty"`
+	Metric       string               `json:"metric"`
+	Unit         string               `json:"unit"`
+	HigherBetter bool                 `json:"higher_is_better"`
+	Samples      map[string][]float64 `json:"samples"`
+	Median       map[string]float64   `json:"median"`
+	Errors       map[string]string    `json:"errors,omitempty"`
+	OursVsPeer   ratio                `json:"ours_vs_best_peer"`
+	OursVsTCP    ratio                `json:"ours_vs_tcp"`
+}
+
+// table is a titled list of rows.
+type table struct {
+	Title string `json:"title"`
+	Rows  []*row `json:"rows"`
+}
+
+// buildTables groups the samples into the report's tables.
+func buildTables(cfg config, samples []sample) []table {
+	mk := func(sc string, size int, m metric, label string) *row {
+		r := &row{Label: label, Scenario: sc, Size: size, Metric: m.name, Unit: m.unit, HigherBetter: m.higherBetter,
+			Samples: map[string][]float64{}, Median: map[string]float64{}}
+		for _, s := range samples {
+			if s.Scenario != sc || s.Size != size {
+				continue
+			}
+			if s.Err != "" {
+				if r.Errors == nil {
+					r.Errors = map[string]string{}
+				}
+				r.Errors[s.Lib] = s.Err
+				continue
+			}
+			if v := m.value(s); !math.IsNaN(v) && !math.IsInf(v, 0) {
+				r.Samples[s.Lib] = append(r.Samples[s.Lib], v)
+			}
+		}
+		for lib, v := range r.Samples {
+			r.Median[lib] = median(v)
+		}
+		peer, tcp := ratios(r)
+		r.OursVsPeer, r.OursVsTCP = ratio(peer), ratio(tcp)
+		return r
+	}
+	has := func(sc string) bool { return slices.Contains(cfg.Scenarios, sc) }
+	var tables []table
+	var cost []*row
+	for _, sc := range []string{scRecv, scSend} {
+		if !has(sc) {
+			continue
+		}
+		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scSend: "Send throughput (MB/s, higher is better)"}[sc]
+		t := table{Title: title}
+		for _, size := range cfg.Sizes {
+			t.Rows = append(t.Rows, mk(sc, size, mbPerSec, sizeLabel(size)))
+			cost = append(cost, mk(sc, size, allocsPerOp, sc+" "+sizeLabel(size)), mk(sc, size, cpuPerOp, sc+" "+sizeLabel(size)))
+		}
+		tables = append(tables, t)
+	}
+	if has(scEcho) {
+		t := table{Title: "Echo round trips (one message in flight)"}
+		for _, size := range cfg.EchoSizes {
+			l := sizeLabel(size)
+			t.Rows = append(t.Rows, mk(scEcho, size, opsPerSec, l+" round trips/s"), mk(scEcho, size, p50, l+" p50 µs"), mk(scEcho, size, p99, l+" p99 µs"))
+			cost = append(cost, mk(scEcho, size, allocsPerOp, "echo "+l), mk(scEcho, size, cpuPerOp, "echo "+l))
+		}
+		tables = append(tables, t)
+	}
+	if has(scHandshake) {
+		tables = append(tables, table{Title: "Handshakes (dial, 101, drop)", Rows: []*row{mk(scHandshake, 0, opsPerSec, "handshakes/s")}})
+		cost = append(cost, mk(scHandshake, 0, allocsPerOp, "handshake"), mk(scHandshake, 0, cpuPerOp, "handshake"))
+	}
+	if has(scIdle) {
+		tables = append(tables, table{Title: fmt.Sprintf("Idle memory (%d connections, each with a goroutine blocked in its read; KiB per connection, lower is better)", cfg.Conns),
+			Rows: []*row{mk(scIdle, 0, rssPerConn, "RSS"), mk(scIdle, 0, heapPerConn, "Go heap"), mk(scIdle, 0, stacksPerConn, "goroutine stacks")}})
+	}
+	var allocs, cpu []*row
+	for _, r := range cost {
+		if r.Metric == allocsPerOp.name {
+			allocs = append(allocs, r)
+		} else {
+			cpu = append(cpu, r)
+		}
+	}
+	if len(allocs) > 0 {
+		tables = append(tables,
+			table{Title: "Heap allocations per message (per round trip, per handshake; lower is better)", Rows: allocs},
+			table{Title: "Client CPU time per message (ns, user+sys; lower is better)", Rows: cpu})
+	}
+	return tables
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ratios returns ours / best peer and ours / raw TCP, or NaN where a side is
+// missing. Values are first rounded to the metric's resolution, so that an
+// allocation count of 0.004 per message (a buffer grown once, or a background
+// allocation, spread over many messages) counts as the zero it is:
+// 0 / 0 is 1, x / 0 is +Inf.
+func ratios(r *row) (peer, tcp float64) {
+	peer, tcp = math.NaN(), math.NaN()
+	ours, ok := r.Median[libOurs]
+	if !ok {
+		return
+	}
+	res := resolution(r.Metric)
+	best, found := 0.0, false
+	for lib, v := range r.Median {
+		if !libraries[lib].peer {
+			continue
+		}
+		if !found || (r.HigherBetter && v > best) || (!r.HigherBetter && v < best) {
+			best, found = v, true
+		}
+	}
+	if found {
+		peer = divide(ours, best, res)
+	}
+	if v, ok := r.Median[libTCP]; ok {
+		tcp = divide(ours, v, res)
+	}
+	return
+}
+
+// resolution is the precision below which a metric's values are noise.
+func resolution(metric string) float64 {
+	if metric == allocsPerOp.name {
+		return 0.1
+	}
+	return 0
+}
+
+func divide(a, b, res float64) float64 {
+	if res > 0 {
+		a, b = math.Round(a/res)*res, math.Round(b/res)*res
+	}
+	switch {
+	case a == 0 && b == 0:
+		return 1
+	case b == 0:
+		return math.Inf(1)
+	}
+	return a / b
+}
+
+// writeMarkdown renders the tables with one column per library and the two
+// ratio columns.
+func writeMarkdown(w io.Writer, cfg config, tables []table) {
+	fmt.Fprintf(w, "Medians of %d rounds, %v per run, %s/%s, %d CPUs, %s.\n", cfg.Rounds, cfg.Duration, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "Ratios are ours ÷ best peer (%s) and ours ÷ raw TCP: above 1 is better for rates, below 1 for times, allocations and memory.\n", strings.Join(peerNames(cfg), ", "))
+	for _, t := range tables {
+		fmt.Fprintf(w, "\n### %s\n\n", t.Title)
+		fmt.Fprintf(w, "| |")
+		for _, lib := range cfg.Libs {
+			fmt.Fprintf(w, " %s |", lib)
+		}
+		fmt.Fprintf(w, " ours/best peer | ours/tcp |\n|---|")
+		for range cfg.Libs {
+			fmt.Fprintf(w, "---:|")
+		}
+		fmt.Fprintf(w, "---:|---:|\n")
+		for _, r := range t.Rows {
+			fmt.Fprintf(w, "| %s |", r.Label)
+			for _, lib := range cfg.Libs {
+				if _, bad := r.Errors[lib]; bad {
+					fmt.Fprintf(w, " error |")
+					continue
+				}
+				fmt.Fprintf(w, " %s |", formatNumber(r.Median[lib], r.Unit))
+			}
+			fmt.Fprintf(w, " %s | %s |\n", r.OursVsPeer, r.OursVsTCP)
+		}
+	}
+}
+
+func peerNames(cfg config) []string {
+	var names []string
+	for _, lib := range cfg.Libs {
+		if libraries[lib].peer {
+			names = append(names, lib)
+		}
+	}
+	return names
+}
+
+// formatNumber prints about three significant digits; rates get k/M suffixes.
+func formatNumber(v float64, unit string) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	if unit == "/s" {
+		switch {
+		case v >= 1e6:
+			return fmt.Sprintf("%.2f M", v/1e6)
+		case v >= 1e3:
+			return fmt.Sprintf("%.1f k", v/1e3)
+		}
+	}
+	switch {
+	case v == 0:
+		return "0"
+	case math.Abs(v) >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case math.Abs(v) >= 0.01:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+// ratio is ours divided by another library's median; NaN when either is
+// missing, +Inf when ours is above a zero.
+type ratio float64
+
+func (r ratio) String() string {
+	switch f := float64(r); {
+	case math.IsNaN(f):
+		return "—"
+	case math.IsInf(f, 1):
+		return "∞"
+	}
+	return fmt.Sprintf("%.2f×", float64(r))
+}
+
+// MarshalJSON writes a missing or infinite ratio as null, which JSON has and
+// NaN and Inf are not.
+func (r ratio) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(r)) || math.IsInf(float64(r), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(r))
+}
+
+// report is the JSON file's content.
+type report struct {
+	Time      time.Time `json:"time"`
+	GoVersion string    `json:"go_version"`
+	GOOS      string    `json:"goos"`
+	GOARCH    string    `json:"goarch"`
+	CPUs      int       `json:"cpus"`
+	Config    config    `json:"config"`
+	Tables    []table   `json:"tables"`
+	Samples   []sample  `json:"samples"`
+}
+
+// writeJSON writes the report; NaN (no value) is written as null.
+func writeJSON(path string, cfg config, tables []table, samples []sample) error {
+	rep := report{Time: time.Now().UTC(), GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		CPUs: runtime.NumCPU(), Config: cfg, Tables: tables, Samples: samples}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
