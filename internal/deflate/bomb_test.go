@@ -56,12 +56,17 @@ func TestBombSmall(t *testing.T) {
 	d := NewDecompressor(15, true)
 	defer d.Release()
 	const limit = 64 << 10
-	d.Decompress(nil, []byte{0x00}, limit) // warm the pool
-	before := totalAlloc()
-	got, err := d.Decompress(nil, unit, limit)
-	allocated := totalAlloc() - before
-	if !errors.Is(err, ErrTooLarge) || len(got) != 0 {
-		t.Fatalf("Decompress = %d bytes, %v; want ErrTooLarge", len(got), err)
+	// The race detector makes sync.Pool drop items at random, so a single
+	// run may pay for a fresh inflater: the bound is on the best of five.
+	allocated := uint64(1 << 62)
+	for range 5 {
+		d.Decompress(nil, []byte{0x00}, limit) // warm the pool
+		before := totalAlloc()
+		got, err := d.Decompress(nil, unit, limit)
+		allocated = min(allocated, totalAlloc()-before)
+		if !errors.Is(err, ErrTooLarge) || len(got) != 0 {
+			t.Fatalf("Decompress = %d bytes, %v; want ErrTooLarge", len(got), err)
+		}
 	}
 	if allocated > 3*limit {
 		t.Errorf("allocated %d bytes for a %d-byte limit", allocated, limit)
