@@ -7,6 +7,8 @@ import (
 	"iter"
 	"slices"
 	"time"
+
+	utf8v "github.com/wsclient/websocket/internal/utf8"
 )
 
 // Message is a whole text or binary message.
@@ -263,8 +265,52 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 		dst = c.takeStash(dst)
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
+	} else if op, out, ok := c.recvBuffered(dst); ok {
+		return op, out, nil
 	}
 	return c.readMessage(dst, start, wantControl)
+}
+
+// recvBuffered is the fast path for the common case: a whole unfragmented,
+// uncompressed text or binary frame already in the read buffer is appended
+// to dst in one step, without the general state machine. It reports false
+// (having consumed nothing) for anything else. readMu is held and no
+// message is in progress.
+func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
+	br := c.fr.br
+	n := br.Buffered()
+	if n < 2 {
+		return 0, dst, false
+	}
+	b, _ := br.Peek(n)
+	// FIN set, RSV clear, opcode text or binary; mask clear.
+	op := Opcode(b[0] & 0x0F)
+	if b[0]&0xF0 != 0x80 || (op != OpText && op != OpBinary) || b[1]&0x80 != 0 {
+		return 0, dst, false
+	}
+	hn, length := 2, int(b[1]&0x7F)
+	switch length {
+	case 126:
+		if n < 4 {
+			return 0, dst, false
+		}
+		hn, length = 4, int(b[2])<<8|int(b[3])
+	case 127:
+		return 0, dst, false
+	}
+	if hn+length > n || c.readLimit >= 0 && int64(length) > c.readLimit {
+		return 0, dst, false
+	}
+	payload := b[hn : hn+length]
+	if op == OpText && !c.skipUTF8 && !utf8v.Valid(payload) {
+		return 0, dst, false // the general path reports it at the exact byte
+	}
+	dst = append(dst, payload...)
+	br.Discard(hn + length)
+	if traceOn() {
+		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
+	}
+	return op, dst, true
 }
 
 // readMessage reads the rest of the current message (or a whole next one),
