@@ -25,6 +25,8 @@ const (
 	checkServerClose = "close (server)"
 	checkSubprotocol = "subprotocol"
 	checkRestart     = "App restart"
+	checkDeflate     = "deflate"
+	checkDeflateNCT  = "deflate, no takeover"
 )
 
 // check is one column of the matrix.
@@ -44,6 +46,8 @@ func checks() []check {
 		{checkServerClose, runServerClose},
 		{checkSubprotocol, runSubprotocol},
 		{checkRestart, runAppRestart},
+		{checkDeflate, runDeflate(websocket.CompressionOptions{})},
+		{checkDeflateNCT, runDeflate(websocket.CompressionOptions{ClientNoContextTakeover: true, ServerNoContextTakeover: true})},
 	}
 }
 

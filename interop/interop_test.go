@@ -43,6 +43,10 @@ func TestMain(m *testing.M) {
 				fmt.Fprintf(os.Stderr, "interop: %v\n", err)
 				code = 1
 			}
+			if err := spliceReadme("interop-matrix", md); err != nil {
+				fmt.Fprintf(os.Stderr, "interop: %v\n", err)
+				code = 1
+			}
 		}
 	}
 	os.Exit(code)
@@ -64,7 +68,9 @@ func renderMatrix() string {
 	b.WriteString("Recv to return that *CloseError; **subprotocol** offers \"bogus.v9, echo.v1\" and expects echo.v1, and none when none is offered; ")
 	b.WriteString("**App restart** runs an App (PingInterval 300 ms, PingTimeout 250 ms, Reconnect 100 ms), kills the server (SIGKILL, or all ")
 	b.WriteString("connections dropped for in-process servers) and starts it again on the same port: the App must report OnClose 1006 and an error, ")
-	b.WriteString("call OnReconnect, echo again and get pongs on the new connection, and end cleanly when its context is cancelled.\n\n")
+	b.WriteString("call OnReconnect, echo again and get pongs on the new connection, and end cleanly when its context is cancelled; ")
+	b.WriteString("**deflate** offers permessage-deflate with context takeover (**deflate, no takeover**: with both no_context_takeover parameters), ")
+	b.WriteString("requires the server to accept it and echoes JSON-like text of 0 B to 1 MiB three times over, so later messages refer back to earlier ones.\n\n")
 	b.WriteString(results.Markdown())
 	return b.String()
 }

@@ -219,6 +219,9 @@ func TestProxy(t *testing.T) {
 			if err := os.WriteFile(proxyMatrixFile, []byte(md), 0o644); err != nil {
 				t.Errorf("write %s: %v", proxyMatrixFile, err)
 			}
+			if err := spliceReadme("proxy-matrix", md); err != nil {
+				t.Error(err)
+			}
 		}
 	}
 }

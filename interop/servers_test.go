@@ -72,6 +72,8 @@ func servers() []server {
 				checkBinary:      "websocketd relays each line of its command's stdout as one text message; its --binary mode forwards stdout in arbitrary chunks, so binary message boundaries cannot be echoed",
 				checkServerClose: "websocketd 0.4.1 cannot start a close handshake: when its command exits it drops the TCP connection without a close frame (gorilla's client sees 1006 there too)",
 				checkSubprotocol: "websocketd 0.4.1 does not negotiate subprotocols: its response never has Sec-WebSocket-Protocol",
+				checkDeflate:     "websocketd 0.4.1 does not implement permessage-deflate",
+				checkDeflateNCT:  "websocketd 0.4.1 does not implement permessage-deflate",
 			},
 		},
 		{name: "gorilla/websocket", start: func(t testing.TB) *target { return startGo(t, "github.com/gorilla/websocket", goservers.Gorilla()) }},

@@ -20,6 +20,8 @@ const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
   maxPayload: 64 * 1024 * 1024,
+  // permessage-deflate with context takeover; every message compressed.
+  perMessageDeflate: { threshold: 0 },
   handleProtocols(offered) {
     for (const p of supported) {
       if (offered.has(p)) return p;

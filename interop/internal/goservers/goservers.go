@@ -51,8 +51,9 @@ func ParseCloseCommand(msg []byte) (code int, reason string, ok bool) {
 // Gorilla returns an echo handler on gorilla/websocket.
 func Gorilla() http.Handler {
 	up := gorilla.Upgrader{
-		Subprotocols: Subprotocols,
-		CheckOrigin:  func(*http.Request) bool { return true },
+		Subprotocols:      Subprotocols,
+		EnableCompression: true, // permessage-deflate, no context takeover only
+		CheckOrigin:       func(*http.Request) bool { return true },
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
@@ -87,6 +88,7 @@ func Coder() http.Handler {
 		c, err := coder.Accept(w, r, &coder.AcceptOptions{
 			Subprotocols:       Subprotocols,
 			InsecureSkipVerify: true, // the tests send an Origin of their own
+			CompressionMode:    coder.CompressionContextTakeover,
 		})
 		if err != nil {
 			return
@@ -124,7 +126,9 @@ func Gws() http.Handler {
 		return gws.NewUpgrader(gwsEcho{}, &gws.ServerOption{
 			SubProtocols:       subprotocols,
 			ReadMaxPayloadSize: MaxMessage,
-			CheckUtf8Enabled:   true,
+			PermessageDeflate: gws.PermessageDeflate{Enabled: true, ServerContextTakeover: true,
+				ClientContextTakeover: true, Threshold: 1},
+			CheckUtf8Enabled: true,
 		})
 	}
 	plain, negotiating := newUpgrader(nil), newUpgrader(Subprotocols)
