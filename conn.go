@@ -42,6 +42,7 @@ type Conn struct {
 	frameHdr header // the data frame whose payload is being read
 	inData   bool
 	msgOp    Opcode // opcode of the message being received, 0 = none
+	doneOp   Opcode // opcode of the last message whose final frame was read
 	msgLen   int64  // payload bytes of that message in frames before frameHdr
 	msgUTF8  utf8v.Validator
 	msgZ     bool   // the message is compressed (RSV1 on its first frame)

@@ -95,7 +95,9 @@ func (c *Conn) RecvFrame() (*Frame, error) {
 		if err := c.checkHeader(h); err != nil {
 			return nil, err
 		}
-		c.beginFrame(h)
+		if err := c.beginFrame(h); err != nil {
+			return nil, err
+		}
 	}
 	if c.inCtrl {
 		p, err := c.readControlPayload()
@@ -152,7 +154,7 @@ func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	c.readGen++
 	op := c.msgOp
 	if op == 0 {
-		op = c.frameHdr.opcode // an empty one-frame message, already ended
+		op = c.doneOp // an empty one-frame message, already ended
 	}
 	if c.msgZ {
 		// permessage-deflate: the message is inflated whole, bounded by
@@ -317,7 +319,6 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 // appending it to dst, of which dst[start:] is already part of it.
 func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []byte, error) {
 	for {
-		prev := c.msgOp
 		if !c.inData {
 			op, p, err := c.advance(wantControl)
 			if err != nil {
@@ -327,14 +328,6 @@ func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []b
 			if op != 0 {
 				c.keep(dst[start:], nil)
 				return op, bytes.Clone(p), nil
-			}
-		}
-		op := c.msgOp
-		if op == 0 {
-			// An empty final frame ended the message inside advance.
-			op = prev
-			if op == 0 {
-				op = c.frameHdr.opcode
 			}
 		}
 		for c.inData {
@@ -355,9 +348,9 @@ func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []b
 		if c.msgOp == 0 {
 			if c.msgZ {
 				c.msgZ = false
-				return c.inflate(dst, op)
+				return c.inflate(dst, c.doneOp)
 			}
-			return op, dst, nil
+			return c.doneOp, dst, nil
 		}
 	}
 }
@@ -459,11 +452,8 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 			if err := c.checkHeader(h); err != nil {
 				return 0, nil, err
 			}
-			c.beginFrame(h)
-			if c.readErr != nil {
-				// An empty final frame ended a text message inside a
-				// UTF-8 sequence: endFrame failed the connection.
-				return 0, nil, c.readErr
+			if err := c.beginFrame(h); err != nil {
+				return 0, nil, err
 			}
 			if !c.inCtrl {
 				break
@@ -535,11 +525,12 @@ func (c *Conn) checkHeader(h header) error {
 	return c.fail(StatusProtocolError, &ProtocolError{Reason: reason})
 }
 
-// beginFrame records a validated header.
-func (c *Conn) beginFrame(h header) {
+// beginFrame records a validated header; an empty data frame is ended at
+// once, and a message it completes is checked.
+func (c *Conn) beginFrame(h header) error {
 	if h.opcode.IsControl() {
 		c.ctrlHdr, c.inCtrl, c.ctrlN = h, true, 0
-		return
+		return nil
 	}
 	if h.opcode != OpContinuation {
 		c.msgOp, c.msgLen, c.msgZ = h.opcode, 0, h.rsv1
@@ -553,8 +544,10 @@ func (c *Conn) beginFrame(h header) {
 		c.preview = c.preview[:0]
 	}
 	if h.length == 0 {
-		c.endFrame()
+		// An empty frame ends at once, perhaps ending its message too.
+		return c.endFrame()
 	}
+	return nil
 }
 
 // readControlPayload reads the current control frame's payload.
@@ -610,7 +603,7 @@ func (c *Conn) endFrame() error {
 		return nil
 	}
 	op := c.msgOp
-	c.msgOp = 0
+	c.msgOp, c.doneOp = 0, op
 	if op == OpText && !c.skipUTF8 && !c.msgZ && !c.msgUTF8.Done() {
 		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "text message ends inside a UTF-8 sequence"})
 	}
