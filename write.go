@@ -211,9 +211,11 @@ func (c *Conn) writeLocked(h header, payload []byte) error {
 	for {
 		k := min(len(payload), cap(b)-len(b))
 		start := len(b)
-		b = append(b, payload[:k]...)
+		b = b[:start+k]
 		if h.masked {
-			pos = mask.Apply(h.key, pos, b[start:])
+			pos = mask.Copy(b[start:], payload[:k], h.key, pos) // one pass: copy and mask
+		} else {
+			copy(b[start:], payload[:k])
 		}
 		payload = payload[k:]
 		if _, err := c.netConn.Write(b); err != nil {
