@@ -144,8 +144,9 @@ func dialError(ctx context.Context, err error) error {
 		return err
 	}
 	if context.Cause(ctx) == errDialTimeout {
-		if errors.Is(err, errDialTimeout) {
-			return err
+		var te *timeoutError
+		if errors.Is(err, errDialTimeout) || errors.As(err, &te) {
+			return err // already says it timed out
 		}
 		return &timeoutError{op: "dial", err: fmt.Errorf("%w (%v)", os.ErrDeadlineExceeded, err)}
 	}

@@ -455,7 +455,7 @@ func BenchmarkMask(b *testing.B) {
 func byteSize(n int) string {
 	switch {
 	case n >= 1<<20:
-		return strings.TrimSuffix(strings.TrimSuffix(itoa(n>>20), ""), "") + "MiB"
+		return itoa(n>>20) + "MiB"
 	case n >= 1<<10:
 		return itoa(n>>10) + "KiB"
 	}

@@ -201,11 +201,12 @@ func handshakeIOError(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return &HandshakeError{Reason: "connection closed before the response was complete"}
 	}
-	var perr interface{ Unwrap() error }
-	if errors.As(err, &perr) || strings.Contains(err.Error(), "malformed") {
-		return &HandshakeError{Reason: "malformed response: " + err.Error()}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return &HandshakeError{Reason: "reading the response: " + err.Error()}
 	}
-	return &HandshakeError{Reason: err.Error()}
+	// Anything else comes from parsing the response (net/http, textproto).
+	return &HandshakeError{Reason: "malformed response: " + err.Error()}
 }
 
 // newChallengeKey returns a fresh Sec-WebSocket-Key (RFC 6455 §4.1: 16
