@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	crand "crypto/rand"
 	"errors"
 	"io"
@@ -75,9 +76,11 @@ type Conn struct {
 	closeSocketO sync.Once
 }
 
-// newConn wraps an upgraded connection. br may hold bytes read past the
-// handshake response.
-func newConn(nc net.Conn, br *bufio.Reader, opts *DialOptions) *Conn {
+// newConn wraps an upgraded connection. leftover holds bytes the handshake
+// read past the response (a server may send frames right behind its 101);
+// newConn copies them and does not keep the slice, so the handshake's
+// buffer can go back to its pool.
+func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	c := &Conn{
 		netConn:     nc,
 		readLimit:   opts.ReadLimit,
@@ -89,11 +92,40 @@ func newConn(nc net.Conn, br *bufio.Reader, opts *DialOptions) *Conn {
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
 	}
-	c.fr.br = br
+	c.fr.br = newReadBuffer(nc, leftover)
 	var seed [32]byte
 	crand.Read(seed[:])
 	c.maskRand = rand.NewChaCha8(seed)
 	return c
+}
+
+// readBufferSize is the connection's read buffer. It is allocated fresh
+// rather than reusing the handshake's, so an idle connection's buffer has
+// never been written and its pages are not resident.
+const readBufferSize = 4 << 10
+
+// newReadBuffer returns the connection's buffered reader, which first yields
+// a copy of leftover.
+func newReadBuffer(nc net.Conn, leftover []byte) *bufio.Reader {
+	if len(leftover) == 0 {
+		return bufio.NewReaderSize(nc, readBufferSize)
+	}
+	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: nc}, readBufferSize)
+}
+
+// prefixReader yields rest, then reads r.
+type prefixReader struct {
+	rest []byte
+	r    io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.rest) > 0 {
+		n := copy(b, p.rest)
+		p.rest = p.rest[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
 }
 
 // defaultReadLimit bounds a message when DialOptions.ReadLimit is 0.

@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -691,5 +692,27 @@ func TestDialNetConnPlain(t *testing.T) {
 	defer c.Close()
 	if c.NetConn() != nc || c.IsSSL() {
 		t.Errorf("NetConn() = %v, IsSSL() = %t; want the given conn, false", c.NetConn(), c.IsSSL())
+	}
+}
+
+// A server may send frames in the same segment as its 101: the bytes read
+// past the response must reach the first Recv.
+func TestDialFramesBehindResponse(t *testing.T) {
+	frames := string(wstest.AppendFrame(nil, true, byte(websocket.OpText), []byte("early"))) +
+		string(wstest.AppendFrame(nil, true, byte(websocket.OpBinary), bytes.Repeat([]byte{7}, 5000)))
+	s, _ := scriptServer(t, func(_ *http.Request, accept string) string { return upgrade(accept) + frames })
+	c, err := websocket.Dial(context.Background(), s.URL, dialOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, want := range []websocket.Message{
+		{Opcode: websocket.OpText, Data: []byte("early")},
+		{Opcode: websocket.OpBinary, Data: bytes.Repeat([]byte{7}, 5000)},
+	} {
+		got, err := c.Recv()
+		if err != nil || got.Opcode != want.Opcode || !bytes.Equal(got.Data, want.Data) {
+			t.Fatalf("Recv = %v %d bytes, %v; want %v %d bytes", got.Opcode, len(got.Data), err, want.Opcode, len(want.Data))
+		}
 	}
 }

@@ -277,7 +277,7 @@ func connOver(wire []byte, opts *DialOptions) *Conn {
 	if opts == nil {
 		opts = &DialOptions{}
 	}
-	return newConn(sc, bufio.NewReaderSize(sc, 4096), opts)
+	return newConn(sc, nil, opts)
 }
 
 func TestConnReadsRFCMessages(t *testing.T) {

@@ -178,10 +178,8 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 	}
 	nc.SetDeadline(time.Time{})
 	lr.n = -1
-	if br.Buffered() == 0 {
-		br.Reset(nc) // nothing past the response: read the socket directly
-	}
-	c = newConn(nc, br, opts)
+	leftover, _ := br.Peek(br.Buffered())
+	c = newConn(nc, leftover, opts)
 	// TLS to the server, not to a proxy: ws through an https:// proxy is
 	// not secure past the proxy.
 	c.isTLS = u.Scheme == "wss"
