@@ -80,7 +80,7 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 		c.netConn.SetWriteDeadline(time.Now().Add(wait))
 	}
 	var buf [maxControlPayload]byte
-	err := c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason))
+	err := c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason), nil)
 	c.closeSent = true
 	return err
 }

@@ -68,6 +68,11 @@ type Conn struct {
 	closeSent   bool
 	zout        []byte // compressed message being sent, guarded by msgMu
 	writeErr    error
+	// Write coalescing (write.go), guarded by writeMu.
+	writing   bool      // a goroutine is writing to the socket; only it may
+	wq        *[]byte   // frames waiting for the socket, nil when none
+	wcond     sync.Cond // signals writing ending and the queue being taken
+	lastWrite int64     // monoNow() when the last socket write returned
 
 	// Closing.
 	closed       atomic.Bool   // the socket is closed

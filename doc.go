@@ -44,6 +44,24 @@
 //		buf = b
 //	}
 //
+// # Sending and write coalescing
+//
+// A send to an idle connection is written at once by the calling goroutine,
+// and its error is that call's. Frames sent while another write is in
+// progress, or in a burst right after one (a loop of sends), are queued and
+// written together by one system call; such a send returns once its frame
+// is queued. The table shows what this buys on loopback, where one write(2)
+// costs about as much as a small message's whole send:
+//
+//	send loop of            one write per frame   queued and coalesced
+//	16-byte messages        ~1 µs per message     ~0.1 µs per message
+//	1 KiB messages          ~1 µs per message     ~0.2 µs per message
+//
+// A queued frame whose write fails closes the Conn, and the error is
+// returned by the next send, Flush or Close. Call Flush to wait until every
+// queued frame has reached the socket. A close frame always follows the
+// frames sent before it.
+//
 // # Errors
 //
 // Every error message starts with "websocket: ". Use errors.As with

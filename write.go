@@ -12,6 +12,10 @@ import (
 
 // Send sends payload as one message with opcode op (OpText payloads must be
 // valid UTF-8). A control opcode sends a single control frame. Python's send.
+//
+// Send returns once the frame is written, or queued behind a write in
+// progress (see "Sending and write coalescing" in the package
+// documentation, and Flush); payload may be reused as soon as it returns.
 func (c *Conn) Send(payload []byte, op Opcode) error {
 	switch {
 	case op.IsControl():
@@ -27,15 +31,20 @@ func (c *Conn) Send(payload []byte, op Opcode) error {
 		return &ProtocolError{Reason: "cannot send a message with " + op.String()}
 	}
 	c.msgMu.Lock()
-	defer c.msgMu.Unlock()
 	if c.ext != nil {
+		defer c.msgMu.Unlock() // c.zout and the compressor are the message's until sent
 		out, compressed, err := c.deflateMessage(&c.zout, payload)
 		if err != nil {
 			return err
 		}
 		return c.writeFrame(op, true, compressed, out)
 	}
-	return c.writeFrame(op, true, false, payload)
+	// Hand over hand: writeLocked lets msgMu go as soon as the frame's
+	// place on the wire is fixed, so the next message queues behind this
+	// one's write instead of waiting for it.
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.writeLocked(header{fin: true, opcode: op, masked: true}, payload, &c.msgMu)
 }
 
 // SendText sends text as a text message. Python's send_text.
@@ -59,17 +68,19 @@ func (c *Conn) SendFrame(f *Frame) error {
 		if err := checkControl(f.Fin, len(f.Payload), f.Opcode); err != nil {
 			return err
 		}
-	} else {
-		c.msgMu.Lock()
-		defer c.msgMu.Unlock()
 	}
 	h := header{fin: f.Fin, rsv1: f.Rsv1, rsv2: f.Rsv2, rsv3: f.Rsv3, opcode: f.Opcode, masked: f.Masked}
+	var msg *sync.Mutex
+	if !f.Opcode.IsControl() {
+		msg = &c.msgMu // wait for a NextWriter's message to finish
+		msg.Lock()
+	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if f.Opcode == OpClose && c.writeErr == nil && !c.closeSent {
 		defer func() { c.closeSent = true }()
 	}
-	return c.writeLocked(h, f.Payload)
+	return c.writeLocked(h, f.Payload, msg)
 }
 
 // Ping sends a ping with payload (at most 125 bytes).
@@ -174,7 +185,7 @@ func (w *messageWriter) Close() error {
 func (c *Conn) writeFrame(op Opcode, fin, rsv1 bool, payload []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.writeLocked(header{fin: fin, rsv1: rsv1, opcode: op, masked: true}, payload)
+	return c.writeLocked(header{fin: fin, rsv1: rsv1, opcode: op, masked: true}, payload, nil)
 }
 
 // writable says why no frame can be written, if so; writeMu is held.
@@ -190,24 +201,173 @@ func (c *Conn) writable() error {
 
 var errCloseSent = errors.New("close frame already sent")
 
-// writeLocked encodes and writes one frame with a single write when it fits
-// the buffer, masking while copying (the caller's payload is never touched).
-// writeMu is held.
-func (c *Conn) writeLocked(h header, payload []byte) error {
+// Write coalescing
+//
+// A lone frame is written at once by the goroutine sending it, so it gets
+// no added latency and its write error is that call's. Frames sent while a
+// write is in progress, or right on the heels of the last one (a burst from
+// one goroutine, within burstWindow), are appended to a queue instead and
+// the call returns; one flusher goroutine, started when the queue fills
+// from empty and gone when it drains, writes everything queued with one
+// system call. On loopback a small message costs about one write(2), so a
+// burst of N queued frames costs one instead of N.
+//
+//	sender ──encode+mask──▶ queue (pooled, ≤ 256 KiB) ──one write──▶ socket
+//	                          ▲ backpressure: a full queue waits for the flusher
+//
+// Only the goroutine that set writing writes to the socket, so frames never
+// interleave. A queued frame's write error closes the Conn and is returned
+// by the next send, Flush or Close; Flush waits for the queue to drain. A
+// close frame waits for the queue and is written synchronously, so it
+// always follows the data sent before it and is on the wire before the
+// socket closes.
+
+// burstWindow: a frame sent within this long of the previous write's end is
+// part of a burst and queued. An echo round trip on loopback takes several
+// times longer, so request/response traffic stays on the direct path.
+const burstWindow = int64(2 * time.Microsecond)
+
+// queueBufSize is the queue's usual buffer; a frame up to the largest write
+// buffer may be queued (it then gets a buffer of its own size).
+const queueBufSize = 64 << 10
+
+// monoEpoch anchors monotonic timestamps for the burst test.
+var monoEpoch = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+// writeCond returns the condition variable that waits on writing and the
+// queue; writeMu is held.
+func (c *Conn) writeCond() *sync.Cond {
+	if c.wcond.L == nil {
+		c.wcond.L = &c.writeMu
+	}
+	return &c.wcond
+}
+
+// writeLocked sends one frame: queued behind a write in progress or during
+// a burst, written directly otherwise. It masks while copying, so the
+// caller's payload is never touched. writeMu is held (and released while
+// waiting, and while a direct write is in the system call). When msg is not
+// nil the caller holds it to keep messages whole; writeLocked unlocks it as
+// soon as the frame's place on the wire is fixed (queued, or about to be
+// written with writing set), so that the next message can queue behind it.
+func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex) error {
 	if err := c.writable(); err != nil {
+		unlock(msg)
 		return err
+	}
+	if h.opcode == OpClose {
+		// Claim the close now: later frames are refused even while this
+		// one waits for the queue.
+		c.closeSent = true
 	}
 	if h.masked {
 		h.key = c.maskKey()
 	}
 	h.length = int64(len(payload))
-	if d := c.Timeout(); d > 0 {
-		c.netConn.SetWriteDeadline(time.Now().Add(d))
+	n := len(payload) + maxHeaderLen
+	if h.opcode != OpClose && n <= maxQueuedFrame &&
+		(c.writing || monoNow()-c.lastWrite < burstWindow && c.lastWrite != 0) {
+		err := c.enqueue(h, payload, n)
+		unlock(msg)
+		return err
 	}
+	for c.writing {
+		c.writeCond().Wait()
+	}
+	if c.writeErr != nil {
+		unlock(msg)
+		return c.writeErr
+	}
+	if h.opcode != OpClose && c.closeSent { // a close went out while we waited
+		unlock(msg)
+		return c.writable()
+	}
+	c.writing = true
+	unlock(msg)
+	return c.writeDirect(h, payload)
+}
+
+// unlock unlocks mu unless it is nil.
+func unlock(mu *sync.Mutex) {
+	if mu != nil {
+		mu.Unlock()
+	}
+}
+
+// maxQueuedFrame is the largest frame (header included) that is queued
+// rather than written directly.
+var maxQueuedFrame = writeBufPools[len(writeBufPools)-1].size
+
+// enqueue appends the encoded frame (n bytes at most) to the write queue,
+// starting a flusher if none is running; writeMu is held.
+func (c *Conn) enqueue(h header, payload []byte, n int) error {
+	for c.wq != nil && cap(*c.wq)-len(*c.wq) < n {
+		c.writeCond().Wait() // backpressure: the flusher takes the full queue
+		if err := c.writable(); err != nil {
+			return err
+		}
+	}
+	if c.wq == nil {
+		c.wq = getWriteBuf(max(n, queueBufSize))
+	}
+	b := h.appendTo(*c.wq)
+	start := len(b)
+	b = b[:start+len(payload)]
+	if h.masked {
+		mask.Copy(b[start:], payload, h.key, 0)
+	} else {
+		copy(b[start:], payload)
+	}
+	*c.wq = b
+	if !c.writing {
+		c.writing = true
+		go c.flushQueue()
+	}
+	if traceOn() {
+		traceFrame("send", &h, payload[:min(len(payload), previewLen)])
+	}
+	return nil
+}
+
+// flushQueue writes the queue until it is empty; it runs on its own
+// goroutine with writing set, and ends when the queue drains or a write
+// fails.
+func (c *Conn) flushQueue() {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	for c.wq != nil && c.writeErr == nil {
+		bp := c.wq
+		c.wq = nil
+		c.writeCond().Broadcast() // senders waiting for room start a new queue
+		c.writeMu.Unlock()
+		err := c.socketWrite(*bp)
+		putWriteBuf(bp)
+		c.writeMu.Lock()
+		c.lastWrite = monoNow()
+		if err != nil {
+			c.writeFailed(err)
+		}
+	}
+	if c.wq != nil { // a write failed: what is left can never be sent
+		putWriteBuf(c.wq)
+		c.wq = nil
+	}
+	c.writing = false
+	c.writeCond().Broadcast()
+}
+
+// writeDirect encodes and writes one frame on the calling goroutine, with a
+// single write when it fits the buffer. writeMu is held and writing is set;
+// the lock is released during the system calls so that other senders can
+// queue, and anything they queued is handed to a flusher at the end.
+func (c *Conn) writeDirect(h header, payload []byte) error {
 	whole := payload
 	bp := getWriteBuf(len(payload) + maxHeaderLen)
 	b := h.appendTo((*bp)[:0])
 	pos := 0
+	var err error
 	for {
 		k := min(len(payload), cap(b)-len(b))
 		start := len(b)
@@ -218,24 +378,66 @@ func (c *Conn) writeLocked(h header, payload []byte) error {
 			copy(b[start:], payload[:k])
 		}
 		payload = payload[k:]
-		if _, err := c.netConn.Write(b); err != nil {
-			putWriteBuf(bp)
-			// RFC 6455 has no way to resume a half-written frame: a
-			// failed or timed-out write ends the connection.
-			c.writeErr = c.ioError("write", err)
-			c.closeSocket()
-			return c.writeErr
-		}
-		if len(payload) == 0 {
+		c.writeMu.Unlock()
+		err = c.socketWrite(b)
+		c.writeMu.Lock()
+		if err != nil || len(payload) == 0 {
 			break
 		}
 		b = b[:0]
 	}
 	putWriteBuf(bp)
+	c.lastWrite = monoNow()
+	if err != nil {
+		c.writeFailed(err)
+	}
 	if traceOn() {
 		traceFrame("send", &h, whole[:min(len(whole), previewLen)])
 	}
-	return nil
+	if c.wq != nil && c.writeErr == nil {
+		go c.flushQueue() // writing stays set: the flusher owns the socket now
+		return c.writeErr
+	}
+	if c.wq != nil {
+		putWriteBuf(c.wq)
+		c.wq = nil
+	}
+	c.writing = false
+	c.writeCond().Broadcast()
+	return c.writeErr
+}
+
+// socketWrite writes b, with the per-operation timeout when one is set.
+func (c *Conn) socketWrite(b []byte) error {
+	if d := c.Timeout(); d > 0 {
+		c.netConn.SetWriteDeadline(time.Now().Add(d))
+	}
+	_, err := c.netConn.Write(b)
+	return err
+}
+
+// writeFailed records a failed write; writeMu is held. RFC 6455 has no way
+// to resume a half-written frame: a failed or timed-out write ends the
+// connection.
+func (c *Conn) writeFailed(err error) {
+	if c.writeErr == nil {
+		c.writeErr = c.ioError("write", err)
+	}
+	c.closeSocket()
+}
+
+// Flush waits until every frame queued by earlier sends has been written to
+// the socket. It returns nil when they were, and otherwise the error that
+// ended the connection. Sends return once their frame is written or queued
+// (see the package documentation on write coalescing); Flush is for callers
+// that must know the bytes reached the socket.
+func (c *Conn) Flush() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	for c.writing {
+		c.writeCond().Wait()
+	}
+	return c.writeErr
 }
 
 // Write buffers are pooled so an idle connection holds none; three sizes
@@ -243,7 +445,7 @@ func (c *Conn) writeLocked(h header, payload []byte) error {
 var writeBufPools = [...]struct {
 	size int
 	pool sync.Pool
-}{{size: 4 << 10}, {size: 32 << 10}, {size: 256 << 10}}
+}{{size: 4 << 10}, {size: 64 << 10}, {size: 256 << 10}}
 
 func getWriteBuf(n int) *[]byte {
 	i := 0
@@ -261,6 +463,7 @@ func getWriteBuf(n int) *[]byte {
 func putWriteBuf(b *[]byte) {
 	for i := range writeBufPools {
 		if writeBufPools[i].size == cap(*b) {
+			*b = (*b)[:0]
 			writeBufPools[i].pool.Put(b)
 			return
 		}
