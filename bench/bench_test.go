@@ -42,6 +42,15 @@ func BenchmarkRecv(b *testing.B) { benchThroughput(b, scRecv) }
 // BenchmarkSend is the go-test form of the send scenario.
 func BenchmarkSend(b *testing.B) { benchThroughput(b, scSend) }
 
+// BenchmarkZRecv is the go-test form of the zrecv scenario (compressed
+// receive), for the libraries that compress:
+//
+//	go test -run '^$' -bench 'ZRecv/wsclient/64KiB' -cpuprofile cpu.out
+func BenchmarkZRecv(b *testing.B) { benchThroughput(b, scZRecv) }
+
+// BenchmarkZSend is the go-test form of the zsend scenario.
+func BenchmarkZSend(b *testing.B) { benchThroughput(b, scZSend) }
+
 func benchThroughput(b *testing.B, sc string) {
 	if benchSrv == nil {
 		srv, err := startServer()
@@ -51,25 +60,52 @@ func benchThroughput(b *testing.B, sc string) {
 		benchSrv = srv
 	}
 	base := "ws://" + benchSrv.addr
+	sizes := []int{16, 1024, 65536}
+	if compressed(sc) {
+		sizes = []int{1024, 65536}
+	}
 	for _, lib := range availableLibraries() {
-		for _, size := range []int{16, 1024, 65536} {
+		if compressed(sc) && libraries[lib].dialZ == nil {
+			continue
+		}
+		for _, size := range sizes {
 			b.Run(lib+"/"+strings.ReplaceAll(sizeLabel(size), " ", ""), func(b *testing.B) {
-				path := fmt.Sprintf("/flood?size=%d&count=%d", size, b.N)
-				if sc == scSend {
+				var path string
+				switch sc {
+				case scRecv:
+					path = fmt.Sprintf("/flood?size=%d&count=%d", size, b.N)
+				case scSend:
 					path = fmt.Sprintf("/sink?count=%d", b.N)
+				case scZRecv:
+					path = fmt.Sprintf("/zflood?size=%d&count=%d", size, b.N)
+				case scZSend:
+					path = fmt.Sprintf("/zsink?count=%d", b.N)
 				}
-				c, err := libraries[lib].dial(context.Background(), base+path, size)
+				var c conn
+				var err error
+				if compressed(sc) {
+					c, err = libraries[lib].dialZ(context.Background(), base+path, size)
+				} else {
+					c, err = libraries[lib].dial(context.Background(), base+path, size)
+				}
 				if err != nil {
 					b.Fatal(err)
 				}
 				payload := make([]byte, size)
+				texts := [][]byte(nil)
+				if compressed(sc) {
+					texts = jsonMessages(size)
+				}
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				b.ResetTimer()
-				if sc == scRecv {
+				switch sc {
+				case scRecv, scZRecv:
 					err = c.receive(b.N, size)
-				} else {
+				case scSend:
 					err = c.send(payload, b.N)
+				case scZSend:
+					err = c.(zconn).sendTexts(texts, b.N)
 				}
 				b.StopTimer()
 				if err != nil {
@@ -98,6 +134,7 @@ func TestSmoke(t *testing.T) {
 		Scenarios: allScenarios,
 		Sizes:     []int{16, 128, 1024, 16384, 65536, 1 << 20},
 		EchoSizes: []int{16, 1024},
+		ZSizes:    []int{1024, 65536},
 		Libs:      availableLibraries(),
 		Duration:  10 * time.Millisecond,
 		Rounds:    1,
@@ -117,12 +154,26 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("JSON report: %v", err)
 	}
 	perLib := len(cfg.Sizes)*2 + len(cfg.EchoSizes) + 2
-	if want := perLib * len(cfg.Libs); len(rep.Samples) != want {
+	want := perLib * len(cfg.Libs)
+	for _, lib := range cfg.Libs {
+		if libraries[lib].dialZ != nil {
+			want += 2 * len(cfg.ZSizes)
+		}
+	}
+	if len(rep.Samples) != want {
 		t.Errorf("%d samples, want %d", len(rep.Samples), want)
 	}
 	for _, s := range rep.Samples {
 		if s.Err != "" || s.Ops <= 0 {
 			t.Errorf("%s %s %s: ops %d, error %q", s.Scenario, sizeLabel(s.Size), s.Lib, s.Ops, s.Err)
+		}
+		if compressed(s.Scenario) && (s.Compressed != s.Ops || s.WireBytes <= 0 || s.WireBytes >= s.Bytes) {
+			t.Errorf("%s %s %s: %d of %d messages compressed, %d wire bytes for %d bytes", s.Scenario, sizeLabel(s.Size), s.Lib, s.Compressed, s.Ops, s.WireBytes, s.Bytes)
+		}
+	}
+	for _, title := range []string{"Compressed receive", "Compressed send", "payload bytes on the wire"} {
+		if !strings.Contains(md, title) {
+			t.Errorf("Markdown report has no %q table", title)
 		}
 	}
 	for _, lib := range cfg.Libs {

@@ -9,8 +9,12 @@ import (
 // coder/websocket with default options (no compression), reading each message
 // through Reader into a reused buffer and writing with Write. Its read limit
 // (32 KiB by default) is lifted so the 64 KiB and 1 MiB messages pass.
+//
+// The compressed scenarios set CompressionMode to CompressionContextTakeover
+// (context takeover both ways) with its default level (flate.BestSpeed of
+// the standard library's compress/flate) and threshold (128 bytes).
 func init() {
-	register(library{name: libCoder, peer: true, dial: dialCoder})
+	register(library{name: libCoder, peer: true, dial: dialCoder, dialZ: dialCoderZ})
 }
 
 type coderConn struct {
@@ -19,7 +23,15 @@ type coderConn struct {
 }
 
 func dialCoder(ctx context.Context, url string, size int) (conn, error) {
-	c, _, err := websocket.Dial(ctx, url, nil)
+	return newCoder(ctx, url, size, nil)
+}
+
+func dialCoderZ(ctx context.Context, url string, size int) (zconn, error) {
+	return newCoder(ctx, url, size, &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover})
+}
+
+func newCoder(ctx context.Context, url string, size int, opts *websocket.DialOptions) (*coderConn, error) {
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +68,16 @@ func (c *coderConn) send(p []byte, n int) error {
 	ctx := context.Background()
 	for range n {
 		if err := c.c.Write(ctx, websocket.MessageBinary, p); err != nil {
+			return err
+		}
+	}
+	return c.read()
+}
+
+func (c *coderConn) sendTexts(msgs [][]byte, n int) error {
+	ctx := context.Background()
+	for i := range n {
+		if err := c.c.Write(ctx, websocket.MessageText, msgs[i%len(msgs)]); err != nil {
 			return err
 		}
 	}

@@ -10,8 +10,14 @@ import (
 // gorilla/websocket with its default dialer and 4 KiB buffers, reading each
 // message through NextReader into a reused buffer and writing with
 // WriteMessage (one frame per buffer-full, one flush per message).
+//
+// In the compressed scenarios it sets EnableCompression, with its default
+// level (1, the standard library's compress/flate). gorilla offers and
+// supports only permessage-deflate without context takeover either way, so
+// each message is compressed on its own: a different stream, so the report
+// marks it and leaves it out of the best-peer ratio (zNoTakeover).
 func init() {
-	register(library{name: libGorilla, peer: true, dial: dialGorilla})
+	register(library{name: libGorilla, peer: true, dial: dialGorilla, dialZ: dialGorillaZ, zNoTakeover: true})
 }
 
 type gorillaConn struct {
@@ -20,7 +26,17 @@ type gorillaConn struct {
 }
 
 func dialGorilla(ctx context.Context, url string, size int) (conn, error) {
-	c, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	return newGorilla(ctx, websocket.DefaultDialer, url, size)
+}
+
+func dialGorillaZ(ctx context.Context, url string, size int) (zconn, error) {
+	d := *websocket.DefaultDialer
+	d.EnableCompression = true
+	return newGorilla(ctx, &d, url, size)
+}
+
+func newGorilla(ctx context.Context, d *websocket.Dialer, url string, size int) (*gorillaConn, error) {
+	c, _, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +70,15 @@ func (g *gorillaConn) receive(n, size int) error {
 func (g *gorillaConn) send(p []byte, n int) error {
 	for range n {
 		if err := g.c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			return err
+		}
+	}
+	return g.read()
+}
+
+func (g *gorillaConn) sendTexts(msgs [][]byte, n int) error {
+	for i := range n {
+		if err := g.c.WriteMessage(websocket.TextMessage, msgs[i%len(msgs)]); err != nil {
 			return err
 		}
 	}

@@ -13,8 +13,13 @@ import (
 // buffer, which the handler returns to the pool at once. Writes use
 // WriteMessage. A scenario waits for the handler through a channel, which is
 // how a gws user gets a reply back to the goroutine that asked.
+//
+// The compressed scenarios enable its PermessageDeflate with context
+// takeover both ways (the setup gws recommends for clients) and its default
+// level (flate.BestSpeed, klauspost/compress) and threshold (0 with client
+// context takeover: every message is compressed).
 func init() {
-	register(library{name: libGWS, peer: true, dial: dialGWS})
+	register(library{name: libGWS, peer: true, dial: dialGWS, dialZ: dialGWSZ})
 }
 
 var errGWSClosed = errors.New("gws: connection closed")
@@ -60,8 +65,25 @@ type gwsConn struct {
 }
 
 func dialGWS(_ context.Context, url string, _ int) (conn, error) {
+	return newGWS(&gws.ClientOption{Addr: url})
+}
+
+func dialGWSZ(_ context.Context, url string, _ int) (zconn, error) {
+	return newGWS(gwsZOption(url))
+}
+
+// gwsZOption is the compressed scenarios' gws configuration.
+func gwsZOption(url string) *gws.ClientOption {
+	return &gws.ClientOption{Addr: url, PermessageDeflate: gws.PermessageDeflate{
+		Enabled:               true,
+		ServerContextTakeover: true,
+		ClientContextTakeover: true,
+	}}
+}
+
+func newGWS(opt *gws.ClientOption) (*gwsConn, error) {
 	h := &gwsHandler{done: make(chan error, 1), closed: make(chan struct{})}
-	c, _, err := gws.NewClient(h, &gws.ClientOption{Addr: url})
+	c, _, err := gws.NewClient(h, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +117,16 @@ func (g *gwsConn) send(p []byte, n int) error {
 	g.expect(1, len(doneMessage))
 	for range n {
 		if err := g.c.WriteMessage(gws.OpcodeBinary, p); err != nil {
+			return err
+		}
+	}
+	return <-g.h.done
+}
+
+func (g *gwsConn) sendTexts(msgs [][]byte, n int) error {
+	g.expect(1, len(doneMessage))
+	for i := range n {
+		if err := g.c.WriteMessage(gws.OpcodeText, msgs[i%len(msgs)]); err != nil {
 			return err
 		}
 	}

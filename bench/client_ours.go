@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	websocket "github.com/wsclient/websocket"
 )
 
 // Our client, github.com/wsclient/websocket, with default DialOptions: each
 // message is received with RecvAppend into a reused buffer (the
-// zero-allocation receive) and sent with SendBinary.
+// zero-allocation receive) and sent with SendBinary. The compressed
+// scenarios add the zero CompressionOptions: permessage-deflate with context
+// takeover both ways, our default level (1) and threshold (128 bytes), and
+// send with Send(msg, OpText).
 func init() {
-	register(library{name: libOurs, dial: dialOurs})
+	register(library{name: libOurs, dial: dialOurs, dialZ: dialOursZ})
 }
 
 type oursConn struct {
@@ -24,6 +28,27 @@ func dialOurs(ctx context.Context, url string, size int) (conn, error) {
 		return nil, err
 	}
 	return &oursConn{c: c, buf: messageBuffer(size)}, nil
+}
+
+func dialOursZ(ctx context.Context, url string, size int) (zconn, error) {
+	c, err := websocket.Dial(ctx, url, &websocket.DialOptions{Compression: &websocket.CompressionOptions{}})
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := c.Compression(); !ok || p.ClientNoContextTakeover || p.ServerNoContextTakeover {
+		c.Abort()
+		return nil, fmt.Errorf("permessage-deflate with context takeover not negotiated: %+v, %v", p, ok)
+	}
+	return &oursConn{c: c, buf: messageBuffer(size)}, nil
+}
+
+func (o *oursConn) sendTexts(msgs [][]byte, n int) error {
+	for i := range n {
+		if err := o.c.Send(msgs[i%len(msgs)], websocket.OpText); err != nil {
+			return err
+		}
+	}
+	return o.read()
 }
 
 func (o *oursConn) read() error {

@@ -18,6 +18,26 @@ type library struct {
 	// connection will carry, so that read buffers can be allocated here, out
 	// of the measured section.
 	dial func(ctx context.Context, url string, size int) (conn, error)
+	// dialZ is dial with permessage-deflate (RFC 7692) offered the way the
+	// library does it, with context takeover both ways where it can, and its
+	// own default compression level; nil for libraries that take no part in
+	// the compressed scenarios (zrecv, zsend).
+	dialZ func(ctx context.Context, url string, size int) (zconn, error)
+	// zNoTakeover marks a library that compresses only without context
+	// takeover: it takes part in the compressed scenarios, marked, but it
+	// is no peer there, as it compresses a different (each message on its
+	// own) and cheaper stream.
+	zNoTakeover bool
+}
+
+// isPeer reports whether lib counts in the "best peer" column of scenario
+// sc's rows.
+func isPeer(lib, sc string) bool {
+	l := libraries[lib]
+	if compressed(sc) {
+		return l.peer && l.dialZ != nil && !l.zNoTakeover
+	}
+	return l.peer
 }
 
 // conn is one open connection of a library, used the way the library's
@@ -40,6 +60,15 @@ type conn interface {
 	close() error
 	// abort drops the TCP connection without a closing handshake.
 	abort()
+}
+
+// zconn is a connection that negotiated permessage-deflate. Its receive
+// inflates (and checks each message's decompressed length).
+type zconn interface {
+	conn
+	// sendTexts sends n text messages, the i-th being msgs[i%len(msgs)],
+	// then waits for the server's message saying it has seen them all.
+	sendTexts(msgs [][]byte, n int) error
 }
 
 // Names of the libraries, in the order of the report's columns.

@@ -1,7 +1,9 @@
 // Command bench compares WebSocket clients over loopback: our wsclient,
 // gorilla/websocket, coder/websocket, lxzan/gws, gobwas/ws, and raw TCP as
 // the ceiling, against one fast hand-written server running in a separate
-// process (this binary, re-executed).
+// process (this binary, re-executed). The compressed scenarios (zrecv,
+// zsend: permessage-deflate, JSON text) compare the libraries that
+// compress: wsclient, coder, gws, and gorilla without context takeover.
 //
 // Usage:
 //
@@ -45,6 +47,7 @@ func runMain(args []string) error {
 		scenarios = fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios: "+strings.Join(allScenarios, ", "))
 		sizes     = fs.String("sizes", "16,128,1024,16384,65536,1048576", "message sizes in bytes of the recv and send scenarios")
 		echoSizes = fs.String("echo-sizes", "16,1024", "message sizes in bytes of the echo scenario")
+		zSizes    = fs.String("z-sizes", "1024,65536", "message sizes in bytes of the compressed zrecv and zsend scenarios (JSON text, at least 64)")
 		libs      = fs.String("libs", "", "comma-separated libraries (default all: "+strings.Join(availableLibraries(), ", ")+")")
 		duration  = fs.Duration("duration", time.Second, "target length of one measured run")
 		rounds    = fs.Int("rounds", 5, "measured rounds (after one warm-up round); medians are reported")
@@ -83,6 +86,14 @@ func runMain(args []string) error {
 	}
 	if cfg.EchoSizes, err = parseSizes(*echoSizes); err != nil {
 		return err
+	}
+	if cfg.ZSizes, err = parseSizes(*zSizes); err != nil {
+		return err
+	}
+	for _, n := range cfg.ZSizes {
+		if n < zMinSize {
+			return fmt.Errorf("-z-sizes: %d is below the smallest JSON message, %d bytes", n, zMinSize)
+		}
 	}
 	if cfg.Libs, err = selectLibraries(splitList(*libs)); err != nil {
 		return err

@@ -33,6 +33,8 @@ func (s sample) summary() string {
 	switch s.Scenario {
 	case scRecv, scSend:
 		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)))
+	case scZRecv, scZSend:
+		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg %8.0f wire B/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)), s.perOp(float64(s.WireBytes)))
 	case scEcho:
 		return fmt.Sprintf("%9.0f rt/s p50 %.1f µs p99 %.1f µs", float64(s.Ops)/s.Seconds, s.P50Micro, s.P99Micro)
 	case scHandshake:
@@ -68,6 +70,7 @@ var (
 	rssPerConn    = metric{"rss", "KiB/conn", false, func(s sample) float64 { return s.RSSPerConn / 1024 }}
 	heapPerConn   = metric{"heap", "KiB/conn", false, func(s sample) float64 { return s.HeapPerConn / 1024 }}
 	stacksPerConn = metric{"stacks", "KiB/conn", false, func(s sample) float64 { return s.StackPerConn / 1024 }}
+	wirePerOp     = metric{"wire", "B/op", false, func(s sample) float64 { return s.perOp(float64(s.WireBytes)) }}
 )
 
 // row is one line of a table: one metric of one scenario and size, with the
@@ -90,6 +93,14 @@ type row struct {
 type table struct {
 	Title string `json:"title"`
 	Rows  []*row `json:"rows"`
+	// Libs are the table's columns when not every library takes part (the
+	// compressed scenarios); nil means all of them.
+	Libs []string `json:"libs,omitempty"`
+	// Compressed marks the tables of the compressed scenarios, whose
+	// zNoTakeover columns are labelled as such.
+	Compressed bool `json:"compressed,omitempty"`
+	// Note is printed under the table.
+	Note string `json:"note,omitempty"`
 }
 
 // buildTables groups the samples into the report's tables.
@@ -151,6 +162,7 @@ func buildTables(cfg config, samples []sample) []table {
 		tables = append(tables, table{Title: fmt.Sprintf("Idle memory (%d connections, each with a goroutine blocked in its read; KiB per connection, lower is better)", cfg.Conns),
 			Rows: []*row{mk(scIdle, 0, rssPerConn, "RSS"), mk(scIdle, 0, heapPerConn, "Go heap"), mk(scIdle, 0, stacksPerConn, "goroutine stacks")}})
 	}
+	tables = append(tables, compressedTables(cfg, mk)...)
 	var allocs, cpu []*row
 	for _, r := range cost {
 		if r.Metric == allocsPerOp.name {
@@ -165,6 +177,65 @@ func buildTables(cfg config, samples []sample) []table {
 			table{Title: "Client CPU time per message (ns, user+sys; lower is better)", Rows: cpu})
 	}
 	return tables
+}
+
+// compressedTables builds the tables of zrecv and zsend: throughput, then
+// allocations, CPU time and wire bytes per message, with columns for the
+// libraries that take part only.
+func compressedTables(cfg config, mk func(sc string, size int, m metric, label string) *row) []table {
+	var libs []string
+	for _, lib := range cfg.Libs {
+		if libraries[lib].dialZ != nil {
+			libs = append(libs, lib)
+		}
+	}
+	var tables []table
+	var allocs, cpu, wire []*row
+	for _, sc := range []string{scZRecv, scZSend} {
+		if !slices.Contains(cfg.Scenarios, sc) {
+			continue
+		}
+		title := map[string]string{
+			scZRecv: "Compressed receive (MB/s of uncompressed JSON, higher is better)",
+			scZSend: "Compressed send (MB/s of uncompressed JSON, higher is better)",
+		}[sc]
+		t := table{Title: title, Libs: libs, Compressed: true}
+		for _, size := range cfg.ZSizes {
+			l := sc + " " + sizeLabel(size)
+			t.Rows = append(t.Rows, mk(sc, size, mbPerSec, sizeLabel(size)))
+			allocs = append(allocs, mk(sc, size, allocsPerOp, l))
+			cpu = append(cpu, mk(sc, size, cpuPerOp, l))
+			wire = append(wire, mk(sc, size, wirePerOp, l))
+		}
+		tables = append(tables, t)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	tables[0].Note = compressedNote(libs)
+	return append(tables,
+		table{Title: "Compressed messages: heap allocations per message (lower is better)", Rows: allocs, Libs: libs, Compressed: true},
+		table{Title: "Compressed messages: client CPU time per message (ns, user+sys; lower is better)", Rows: cpu, Libs: libs, Compressed: true},
+		table{Title: "Compressed messages: payload bytes on the wire per message (zrecv: the server's compression; zsend: the library's)", Rows: wire, Libs: libs, Compressed: true},
+	)
+}
+
+// compressedNote explains who takes part in the compressed tables.
+func compressedNote(libs []string) string {
+	var peers, marked []string
+	for _, lib := range libs {
+		switch {
+		case isPeer(lib, scZRecv):
+			peers = append(peers, lib)
+		case libraries[lib].zNoTakeover:
+			marked = append(marked, lib)
+		}
+	}
+	note := "Compressed tables: permessage-deflate, JSON text messages; best peer among " + strings.Join(peers, ", ") + " (context takeover both ways)."
+	if len(marked) > 0 {
+		note += " " + strings.Join(marked, ", ") + " only compresses without context takeover (each message on its own): shown, not counted as a peer."
+	}
+	return note + " Libraries without permessage-deflate take no part."
 }
 
 func median(v []float64) float64 {
@@ -193,7 +264,7 @@ func ratios(r *row) (peer, tcp float64) {
 	res := resolution(r.Metric)
 	best, found := 0.0, false
 	for lib, v := range r.Median {
-		if !libraries[lib].peer {
+		if !isPeer(lib, r.Scenario) {
 			continue
 		}
 		if !found || (r.HigherBetter && v > best) || (!r.HigherBetter && v < best) {
@@ -236,26 +307,50 @@ func writeMarkdown(w io.Writer, cfg config, tables []table) {
 	fmt.Fprintf(w, "Medians of %d rounds, %v per run, %s/%s, %d CPUs, %s.\n", cfg.Rounds, cfg.Duration, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(w, "Ratios are ours ÷ best peer (%s) and ours ÷ raw TCP: above 1 is better for rates, below 1 for times, allocations and memory.\n", strings.Join(peerNames(cfg), ", "))
 	for _, t := range tables {
+		libs := t.Libs
+		if libs == nil {
+			libs = cfg.Libs
+		}
+		withTCP := slices.Contains(libs, libTCP)
 		fmt.Fprintf(w, "\n### %s\n\n", t.Title)
 		fmt.Fprintf(w, "| |")
-		for _, lib := range cfg.Libs {
+		for _, lib := range libs {
+			if t.Compressed && libraries[lib].zNoTakeover {
+				fmt.Fprintf(w, " %s (no takeover) |", lib)
+				continue
+			}
 			fmt.Fprintf(w, " %s |", lib)
 		}
-		fmt.Fprintf(w, " ours/best peer | ours/tcp |\n|---|")
-		for range cfg.Libs {
+		fmt.Fprintf(w, " ours/best peer |")
+		if withTCP {
+			fmt.Fprintf(w, " ours/tcp |")
+		}
+		fmt.Fprintf(w, "\n|---|")
+		for range libs {
 			fmt.Fprintf(w, "---:|")
 		}
-		fmt.Fprintf(w, "---:|---:|\n")
+		fmt.Fprintf(w, "---:|")
+		if withTCP {
+			fmt.Fprintf(w, "---:|")
+		}
+		fmt.Fprintln(w)
 		for _, r := range t.Rows {
 			fmt.Fprintf(w, "| %s |", r.Label)
-			for _, lib := range cfg.Libs {
+			for _, lib := range libs {
 				if _, bad := r.Errors[lib]; bad {
 					fmt.Fprintf(w, " error |")
 					continue
 				}
 				fmt.Fprintf(w, " %s |", formatNumber(r.Median[lib], r.Unit))
 			}
-			fmt.Fprintf(w, " %s | %s |\n", r.OursVsPeer, r.OursVsTCP)
+			fmt.Fprintf(w, " %s |", r.OursVsPeer)
+			if withTCP {
+				fmt.Fprintf(w, " %s |", r.OursVsTCP)
+			}
+			fmt.Fprintln(w)
+		}
+		if t.Note != "" {
+			fmt.Fprintf(w, "\n%s\n", t.Note)
 		}
 	}
 }

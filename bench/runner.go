@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,15 +22,22 @@ const (
 	scEcho      = "echo"
 	scHandshake = "handshake"
 	scIdle      = "idle"
+	scZRecv     = "zrecv" // compressed receive (permessage-deflate)
+	scZSend     = "zsend" // compressed send
 )
 
-var allScenarios = []string{scRecv, scSend, scEcho, scHandshake, scIdle}
+var allScenarios = []string{scRecv, scSend, scEcho, scHandshake, scIdle, scZRecv, scZSend}
+
+// compressed reports whether sc is one of the permessage-deflate scenarios,
+// in which only libraries with a dialZ take part.
+func compressed(sc string) bool { return sc == scZRecv || sc == scZSend }
 
 // config is everything a benchmark run needs; main fills it from flags.
 type config struct {
 	Scenarios []string      `json:"scenarios"`
 	Sizes     []int         `json:"sizes"`      // message sizes of recv and send
 	EchoSizes []int         `json:"echo_sizes"` // message sizes of echo
+	ZSizes    []int         `json:"z_sizes"`    // message sizes of zrecv and zsend
 	Libs      []string      `json:"libs"`
 	Duration  time.Duration `json:"duration_ns"` // target length of one measured run
 	Rounds    int           `json:"rounds"`
@@ -47,6 +56,9 @@ type serverProc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	addr  string
+
+	mu    sync.Mutex
+	stats map[string]chan zstats // by run id, see zStats
 }
 
 // startServer re-executes this binary as the server and reads its address.
@@ -69,13 +81,64 @@ func startServer() (*serverProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	br := bufio.NewReader(stdout)
+	line, err := br.ReadString('\n')
 	if err != nil {
 		stdin.Close()
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("benchmark server: %w", err)
 	}
-	return &serverProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}, nil
+	s := &serverProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line), stats: map[string]chan zstats{}}
+	go s.readStats(br)
+	return s, nil
+}
+
+// readStats reads the server's statistics lines (printZStats) until the
+// server exits. It also keeps the pipe drained, so the server never blocks
+// on a full stdout.
+func (s *serverProc) readStats(br *bufio.Reader) {
+	for {
+		line, err := br.ReadString('\n')
+		if id, st, ok := parseZStats(line); ok {
+			s.statsChan(id) <- st
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// statsChan returns the channel of run id's statistics, made by whichever of
+// the reader and the runner gets there first; it holds one line, so the
+// reader never waits for a runner that gave up.
+func (s *serverProc) statsChan(id string) chan zstats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.stats[id]
+	if !ok {
+		ch = make(chan zstats, 1)
+		s.stats[id] = ch
+	}
+	return ch
+}
+
+// zStats waits for the statistics of run id. The server prints them before
+// the message that ends the client's run, so they are normally already there.
+func (s *serverProc) zStats(id string) (zstats, error) {
+	ch := s.statsChan(id)
+	defer func() {
+		s.mu.Lock()
+		delete(s.stats, id)
+		s.mu.Unlock()
+	}()
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-t.C:
+		return zstats{}, fmt.Errorf("no statistics from the server for run %s", id)
+	}
 }
 
 // stop closes the server's standard input, on which it exits, and waits.
@@ -98,6 +161,10 @@ type sample struct {
 	CPUNanos int64   `json:"cpu_ns"`
 	P50Micro float64 `json:"p50_us,omitempty"`
 	P99Micro float64 `json:"p99_us,omitempty"`
+	// Compressed scenarios, as the server counted them: payload bytes on
+	// the wire and messages that were compressed.
+	WireBytes  int64 `json:"wire_bytes,omitempty"`
+	Compressed int64 `json:"compressed_msgs,omitempty"`
 	// Idle memory, in bytes per connection.
 	RSSPerConn   float64 `json:"rss_per_conn,omitempty"`
 	HeapPerConn  float64 `json:"heap_per_conn,omitempty"`
@@ -111,6 +178,7 @@ type runner struct {
 	base    string         // "ws://127.0.0.1:port"
 	counts  map[string]int // calibrated message count per scenario/size/lib
 	samples []sample
+	runs    int // runs so far, the id of a compressed run's statistics
 }
 
 // run executes the benchmark: a warm-up round that also calibrates message
@@ -131,6 +199,9 @@ func run(cfg config) ([]sample, error) {
 			}
 			for _, size := range r.sizesOf(sc) {
 				for _, lib := range cfg.Libs {
+					if compressed(sc) && libraries[lib].dialZ == nil {
+						continue
+					}
 					s := r.runOne(sc, lib, size, round)
 					r.logf("round %d/%d %-9s %7s %-8s %s", round, cfg.Rounds, sc, sizeLabel(size), lib, s.summary())
 					if round > 0 {
@@ -155,6 +226,8 @@ func (r *runner) sizesOf(sc string) []int {
 		return r.cfg.Sizes
 	case scEcho:
 		return r.cfg.EchoSizes
+	case scZRecv, scZSend:
+		return r.cfg.ZSizes
 	}
 	return []int{0}
 }
@@ -165,7 +238,7 @@ func (r *runner) runOne(sc, lib string, size, round int) sample {
 	s := sample{Scenario: sc, Lib: lib, Size: size, Round: round}
 	var err error
 	switch sc {
-	case scRecv, scSend:
+	case scRecv, scSend, scZRecv, scZSend:
 		err = r.throughput(&s, round == 0)
 	case scEcho:
 		err = r.echo(&s)
@@ -207,12 +280,19 @@ func (m meter) stop(s *sample) {
 
 // dial opens a connection with a watchdog: if the run takes far longer than
 // planned (a hung library or server), the connection is aborted, which
-// unblocks every read and write. The returned stop function disarms it.
-func (r *runner) dial(lib, path string, size int) (conn, func(), error) {
+// unblocks every read and write. The returned stop function disarms it. With
+// z set the connection negotiates permessage-deflate (library.dialZ).
+func (r *runner) dial(lib, path string, size int, z bool) (conn, func(), error) {
 	limit := 30*time.Second + 20*r.cfg.Duration
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	c, err := libraries[lib].dial(ctx, r.base+path, size)
+	var c conn
+	var err error
+	if z {
+		c, err = libraries[lib].dialZ(ctx, r.base+path, size)
+	} else {
+		c, err = libraries[lib].dial(ctx, r.base+path, size)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial: %w", err)
 	}
@@ -221,40 +301,66 @@ func (r *runner) dial(lib, path string, size int) (conn, func(), error) {
 }
 
 // estimateCount guesses how many messages of size bytes fill a quarter of the
-// run time: enough for the warm-up round to measure a rate.
-func estimateCount(d time.Duration, size int) int {
+// run time: enough for the warm-up round to measure a rate. Compressed
+// messages cost far more per byte (deflate runs at some hundreds of MB/s).
+func estimateCount(d time.Duration, size int, z bool) int {
 	perMsg := 300*time.Nanosecond + time.Duration(size/2)
+	if z {
+		perMsg = time.Microsecond + time.Duration(size*3)
+	}
 	return max(4, int(d/4/perMsg))
 }
 
-// throughput runs recv or send. The warm-up round measures the library's rate
-// with an estimated count; measured rounds then use rate × duration.
+// throughput runs recv, send, zrecv or zsend. The warm-up round measures the
+// library's rate with an estimated count; measured rounds then use rate ×
+// duration. The compressed scenarios carry the pool of JSON messages
+// (jsonMessages) as text and take the wire size from the server's
+// statistics; a zsend run in which the library sent any message
+// uncompressed fails, so that every library's figures include compressing.
 func (r *runner) throughput(s *sample, warmup bool) error {
 	key := fmt.Sprintf("%s/%d/%s", s.Scenario, s.Size, s.Lib)
+	z := compressed(s.Scenario)
 	n, ok := r.counts[key]
 	if !ok || warmup {
-		n = estimateCount(r.cfg.Duration, s.Size)
+		n = estimateCount(r.cfg.Duration, s.Size, z)
 	}
+	r.runs++
+	id := strconv.Itoa(r.runs)
 	var path string
-	if s.Scenario == scRecv {
+	switch s.Scenario {
+	case scRecv:
 		path = fmt.Sprintf("/flood?size=%d&count=%d", s.Size, n)
-	} else {
+	case scSend:
 		path = fmt.Sprintf("/sink?count=%d", n)
+	case scZRecv:
+		path = fmt.Sprintf("/zflood?size=%d&count=%d&id=%s", s.Size, n, id)
+	case scZSend:
+		path = fmt.Sprintf("/zsink?count=%d&id=%s", n, id)
 	}
-	c, disarm, err := r.dial(s.Lib, path, s.Size)
+	var payload []byte
+	var texts [][]byte
+	if s.Scenario == scSend {
+		payload = make([]byte, s.Size)
+		for i := range payload {
+			payload[i] = byte(i)
+		}
+	}
+	if z {
+		texts = jsonMessages(s.Size) // built before the clock starts
+	}
+	c, disarm, err := r.dial(s.Lib, path, s.Size, z)
 	if err != nil {
 		return err
 	}
 	defer disarm()
-	payload := make([]byte, s.Size)
-	for i := range payload {
-		payload[i] = byte(i)
-	}
 	m := startMeter()
-	if s.Scenario == scRecv {
+	switch s.Scenario {
+	case scRecv, scZRecv:
 		err = c.receive(n, s.Size)
-	} else {
+	case scSend:
 		err = c.send(payload, n)
+	case scZSend:
+		err = c.(zconn).sendTexts(texts, n)
 	}
 	m.stop(s)
 	if err != nil {
@@ -263,6 +369,18 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	}
 	s.Ops = int64(n)
 	s.Bytes = int64(n) * int64(s.Size)
+	if z {
+		st, err := r.srv.zStats(id)
+		if err != nil {
+			c.abort()
+			return err
+		}
+		s.WireBytes, s.Compressed = st.wire, st.compressed
+		if st.msgs != int64(n) || st.compressed != int64(n) {
+			c.abort()
+			return fmt.Errorf("the server saw %d messages, %d of them compressed; want %d, all compressed", st.msgs, st.compressed, n)
+		}
+	}
 	if warmup {
 		rate := float64(n) / s.Seconds
 		r.counts[key] = max(4, int(rate*r.cfg.Duration.Seconds()))
@@ -272,7 +390,7 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 
 // echo round-trips one message at a time for the run's duration, timing each.
 func (r *runner) echo(s *sample) error {
-	c, disarm, err := r.dial(s.Lib, "/echo", s.Size)
+	c, disarm, err := r.dial(s.Lib, "/echo", s.Size, false)
 	if err != nil {
 		return err
 	}

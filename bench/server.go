@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -27,6 +28,8 @@ import (
 //	/echo                  send every data frame back unmasked, same opcode and FIN bit
 //	/close                 answer the handshake, then close the TCP connection
 //	/idle                  answer the handshake, then wait for the client to go away
+//	/zflood?size=S&count=N&id=K  like /flood, with permessage-deflate: N compressed text messages of S bytes of JSON
+//	/zsink?count=N&id=K          like /sink, also checking that each message is compressed (zserver.go)
 //
 // Every mode answers a ping with a pong and a close frame with a close frame
 // (RFC 6455 §5.5.1), so the clients' orderly Close returns at once.
@@ -79,16 +82,13 @@ type srvConn struct {
 	buf  []byte
 	r, w int
 	out  []byte
+	z    deflateParams // what the compressed modes negotiated
 }
 
 func serveConn(nc net.Conn) {
 	defer nc.Close()
 	s := &srvConn{nc: nc, buf: make([]byte, srvSmallBuf)}
-	target, err := s.handshake()
-	if err != nil {
-		return
-	}
-	u, err := url.ParseRequestURI(target)
+	u, err := s.handshake()
 	if err != nil {
 		return
 	}
@@ -108,14 +108,26 @@ func serveConn(nc net.Conn) {
 		_ = s.echo()
 	case "/idle":
 		_ = s.frames(false, func(header, []byte) error { return nil })
+	case "/zflood":
+		size, _ := strconv.Atoi(q.Get("size"))
+		count, _ := strconv.Atoi(q.Get("count"))
+		s.grow(srvBigBuf)
+		_ = s.zflood(size, count, q.Get("id"))
+	case "/zsink":
+		count, _ := strconv.Atoi(q.Get("count"))
+		s.grow(srvBigBuf)
+		_ = s.zsink(count, q.Get("id"))
 	}
 	// "/close" and unknown paths: the deferred Close is the whole answer.
 }
 
 // handshake reads the opening request and answers 101 (RFC 6455 §4.2.2). It
 // checks nothing but what it needs: the clients under test are well behaved.
-// It returns the request target; bytes after the request stay in s.buf.
-func (s *srvConn) handshake() (string, error) {
+// Only the compressed modes (paths starting with /z) negotiate
+// permessage-deflate; they refuse a client that did not offer it by
+// answering 400. It returns the parsed request target; bytes after the request stay
+// in s.buf.
+func (s *srvConn) handshake() (*url.URL, error) {
 	var req []byte
 	for {
 		n, err := s.nc.Read(s.buf[s.w:])
@@ -126,37 +138,59 @@ func (s *srvConn) handshake() (string, error) {
 			break
 		}
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if s.w == len(s.buf) {
-			return "", errors.New("websocket: handshake request too large")
+			return nil, errors.New("websocket: handshake request too large")
 		}
 	}
 	line, rest, _ := bytes.Cut(req, []byte("\r\n"))
 	fields := bytes.Fields(line)
 	if len(fields) != 3 {
-		return "", errors.New("websocket: bad request line")
+		return nil, errors.New("websocket: bad request line")
 	}
+	u, err := url.ParseRequestURI(string(fields[1]))
+	if err != nil {
+		return nil, err
+	}
+	compressed := strings.HasPrefix(u.Path, "/z")
 	var key []byte
+	var exts []string
 	for len(rest) > 0 {
 		var h []byte
 		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, _ := bytes.Cut(h, []byte(":"))
-		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Key")) {
+		name = bytes.TrimSpace(name)
+		switch {
+		case bytes.EqualFold(name, []byte("Sec-WebSocket-Key")):
 			key = bytes.TrimSpace(value)
+		case compressed && bytes.EqualFold(name, []byte("Sec-WebSocket-Extensions")):
+			exts = append(exts, string(value))
 		}
 	}
 	if key == nil {
-		return "", errors.New("websocket: no Sec-WebSocket-Key")
+		return nil, errors.New("websocket: no Sec-WebSocket-Key")
 	}
-	resp := make([]byte, 0, 160)
+	var extResp string
+	if compressed {
+		var ok bool
+		if s.z, extResp, ok = negotiateDeflate(exts); !ok {
+			_, _ = s.nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+			return nil, errors.New("websocket: the client did not offer permessage-deflate")
+		}
+	}
+	resp := make([]byte, 0, 256)
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	resp = append(resp, acceptKey(key)...)
+	if extResp != "" {
+		resp = append(resp, "\r\nSec-WebSocket-Extensions: "...)
+		resp = append(resp, extResp...)
+	}
 	resp = append(resp, "\r\n\r\n"...)
 	if _, err := s.nc.Write(resp); err != nil {
-		return "", err
+		return nil, err
 	}
-	return string(fields[1]), nil
+	return u, nil
 }
 
 // acceptKey computes Sec-WebSocket-Accept (RFC 6455 §4.2.2, item 5.4).
@@ -344,6 +378,7 @@ func (s *srvConn) control(h header, p []byte) error {
 
 // Opcodes (RFC 6455 §5.2).
 const (
+	opCont   = 0x0
 	opText   = 0x1
 	opBinary = 0x2
 	opClose  = 0x8
@@ -355,6 +390,7 @@ const (
 // wire and n the payload length.
 type header struct {
 	fin    bool
+	rsv1   bool // "per-message compressed" under permessage-deflate (RFC 7692 §6)
 	op     byte
 	masked bool
 	key    [4]byte
@@ -369,6 +405,7 @@ func parseHeader(b []byte) (h header, ok bool, err error) {
 		return h, false, nil
 	}
 	h.fin = b[0]&0x80 != 0
+	h.rsv1 = b[0]&0x40 != 0
 	h.op = b[0] & 0x0f
 	h.masked = b[1]&0x80 != 0
 	h.size = 2
