@@ -93,10 +93,11 @@ func (c *Conn) Pong(payload []byte) error { return c.Send(payload, OpPong) }
 // NextWriter returns a writer that sends one message of type op (OpText or
 // OpBinary) as fragments: each time its buffer fills a frame goes out, and
 // Close sends the final one. Until Close, other data messages wait; control
-// frames may go between the fragments. Streamed messages are sent
-// uncompressed even when permessage-deflate is on (RFC 7692 lets each
-// message choose). A text message's bytes are checked
-// for UTF-8 as they are written.
+// frames may go between the fragments. With permessage-deflate the message
+// is compressed as it streams (RSV1 on its first frame, RFC 7692 §6.1),
+// unless it closes before the first fragment with fewer bytes than the
+// threshold. A text message's bytes are checked for UTF-8 as they are
+// written.
 func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	if op != OpText && op != OpBinary {
 		return nil, &ProtocolError{Reason: "cannot stream a message with " + op.String()}
@@ -117,12 +118,13 @@ const fragmentSize = 16 << 10
 
 // messageWriter streams one message for NextWriter.
 type messageWriter struct {
-	c      *Conn
-	op     Opcode // the next frame's opcode: op, then OpContinuation
-	buf    []byte
-	utf8   utf8v.Validator
-	closed bool
-	err    error
+	c       *Conn
+	op      Opcode // the next frame's opcode: op, then OpContinuation
+	buf     []byte
+	utf8    utf8v.Validator
+	deflate bool // the message is being compressed
+	closed  bool
+	err     error
 }
 
 var errWriterClosed = errors.New("websocket: write to a closed message writer")
@@ -156,7 +158,35 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 }
 
 func (w *messageWriter) flush(fin bool) error {
-	err := w.c.writeFrame(w.op, fin, false, w.buf)
+	c := w.c
+	first := w.op != OpContinuation
+	if first && c.ext != nil && !(fin && len(w.buf) < c.ext.threshold) {
+		w.deflate = true
+	}
+	payload := w.buf
+	if w.deflate {
+		// Compressed output lags its input (the flate writer buffers), so
+		// a fragment may have nothing to carry yet; it then waits, and the
+		// first frame sent is the one with RSV1.
+		out, err := c.ext.compressor().AppendPart(c.zout[:0], w.buf)
+		if err == nil && fin {
+			out, err = c.ext.compressor().Finish(out)
+		}
+		if err != nil {
+			// The compressor's stream is broken, and with context
+			// takeover so is every later message: end the connection.
+			w.err = err
+			c.Abort()
+			return err
+		}
+		c.zout = out
+		w.buf = w.buf[:0]
+		if len(out) == 0 && !fin {
+			return nil
+		}
+		payload = out
+	}
+	err := c.writeFrame(w.op, fin, w.deflate && first, payload)
 	w.op = OpContinuation
 	w.buf = w.buf[:0]
 	if err != nil {

@@ -1,0 +1,169 @@
+package websocket_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/deflate"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// deflatePipe dials a pipe server that accepts permessage-deflate with the
+// given response parameters, and returns the client and the server side.
+func deflatePipe(t *testing.T, opts *websocket.DialOptions, resp string) (*websocket.Conn, *wstest.Conn) {
+	t.Helper()
+	if opts == nil {
+		opts = &websocket.DialOptions{}
+	}
+	if opts.Compression == nil {
+		opts.Compression = &websocket.CompressionOptions{}
+	}
+	opts.Timeout = testTimeout
+	return pipeConnHeader(t, opts, http.Header{"Sec-Websocket-Extensions": {resp}})
+}
+
+// jsonText returns n bytes of varied, compressible text.
+func jsonText(n, seed int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"sym":"S%d","px":%d.%02d},`, seed*1000+i, (seed+i)%37, 100+(i*7919+seed)%900, i%100)
+	}
+	return b.Bytes()[:n]
+}
+
+// serverMessage reads one client message, inflating it with d when its first
+// frame has RSV1, and reports the RSV bits of each of its frames.
+func serverMessage(t *testing.T, sc *wstest.Conn, d *deflate.Decompressor) (op byte, data []byte, rsv []byte) {
+	t.Helper()
+	var raw []byte
+	for {
+		f := readFrame(t, sc)
+		if op == 0 {
+			op = f.Opcode
+		}
+		rsv = append(rsv, f.Rsv)
+		raw = append(raw, f.Payload...)
+		if f.Fin {
+			break
+		}
+	}
+	if rsv[0]&4 == 0 {
+		return op, raw, rsv
+	}
+	out, err := d.Decompress(nil, raw, -1)
+	if err != nil {
+		t.Fatalf("server: inflating the client's message: %v", err)
+	}
+	return op, out, rsv
+}
+
+func TestCompressionRoundTrip(t *testing.T) {
+	c, sc := deflatePipe(t, nil, "permessage-deflate")
+	p, ok := c.Compression()
+	if !ok || p.ClientNoContextTakeover || p.ServerNoContextTakeover {
+		t.Fatalf("Compression() = %+v, %v; want takeover both ways", p, ok)
+	}
+	sd := deflate.NewDecompressor(15, true)
+	sz := deflate.NewCompressor(1, 15, true)
+	t.Cleanup(func() { sd.Release(); sz.Release() })
+
+	for i, n := range []int{0, 5, 300, 1 << 10, 70 << 10} {
+		msg := jsonText(n, i)
+		if err := c.SendText(string(msg)); err != nil {
+			t.Fatal(err)
+		}
+		op, got, rsv := serverMessage(t, sc, sd)
+		if op != byte(websocket.OpText) || !bytes.Equal(got, msg) {
+			t.Fatalf("message %d (%d bytes): server got opcode %d, %d bytes", i, n, op, len(got))
+		}
+		if wantZ := n >= 128; (rsv[0]&4 != 0) != wantZ {
+			t.Errorf("%d-byte message: RSV1 %v, want %v (threshold)", n, rsv[0]&4 != 0, wantZ)
+		}
+		// The server answers compressed, continuing its own context.
+		z, err := sz.Compress(nil, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.WriteRaw(wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpBinary), z))
+		m, err := c.Recv()
+		if err != nil || m.Opcode != websocket.OpBinary || !bytes.Equal(m.Data, msg) {
+			t.Fatalf("message %d: Recv = %v %d bytes, %v", i, m.Opcode, len(m.Data), err)
+		}
+	}
+}
+
+func TestCompressionStreamedMessage(t *testing.T) {
+	c, sc := deflatePipe(t, nil, "permessage-deflate")
+	sd := deflate.NewDecompressor(15, true)
+	t.Cleanup(sd.Release)
+	for i, n := range []int{40, 100 << 10} {
+		msg := jsonText(n, i)
+		w, err := c.NextWriter(websocket.OpText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := msg; len(p) > 0; {
+			k := min(len(p), 3000)
+			if _, err := w.Write(p[:k]); err != nil {
+				t.Fatal(err)
+			}
+			p = p[k:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		op, got, rsv := serverMessage(t, sc, sd)
+		if op != byte(websocket.OpText) || !bytes.Equal(got, msg) {
+			t.Fatalf("%d-byte stream: server got opcode %d, %d bytes", n, op, len(got))
+		}
+		small := n < 128
+		if (rsv[0]&4 != 0) == small {
+			t.Errorf("%d-byte stream: first frame RSV1 %v", n, rsv[0]&4 != 0)
+		}
+		for j, r := range rsv[1:] {
+			if r != 0 {
+				t.Errorf("%d-byte stream: frame %d has RSV %d, want 0 (RFC 7692 §6.1: first frame only)", n, j+1, r)
+			}
+		}
+		if !small && len(rsv) < 2 {
+			t.Errorf("%d-byte stream went out as %d frame(s), want fragments", n, len(rsv))
+		}
+	}
+	// Context takeover continues across streamed and whole messages.
+	msg := jsonText(2000, 9)
+	if err := c.SendBinary(msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, _ := serverMessage(t, sc, sd); !bytes.Equal(got, msg) {
+		t.Fatal("whole message after streamed ones did not inflate")
+	}
+}
+
+func TestCompressionBombIsRefused(t *testing.T) {
+	c, sc := deflatePipe(t, &websocket.DialOptions{ReadLimit: 1 << 20}, "permessage-deflate; server_no_context_takeover")
+	sz := deflate.NewCompressor(1, 15, false)
+	t.Cleanup(sz.Release)
+	bomb, err := sz.Compress(nil, make([]byte, 8<<20)) // 8 MiB of zeros in a few KiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.WriteRaw(wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpBinary), bomb))
+	_, err = c.Recv()
+	var pe *websocket.PayloadError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "read limit") {
+		t.Fatalf("Recv = %v, want a *PayloadError about the read limit", err)
+	}
+	f := readFrame(t, sc)
+	if f.Opcode != byte(websocket.OpClose) || len(f.Payload) < 2 || int(f.Payload[0])<<8|int(f.Payload[1]) != int(websocket.StatusMessageTooBig) {
+		t.Fatalf("client sent %v, want close 1009", f)
+	}
+	if _, err := io.ReadAll(sc.R); err != nil && !errors.Is(err, io.EOF) {
+		t.Logf("after the close: %v", err)
+	}
+}
