@@ -50,13 +50,17 @@ type Conn struct {
 	ctrlHdr  header // a control frame whose payload is being read
 	inCtrl   bool
 	ctrlN    int
-	ctrlBuf  [maxControlPayload]byte
 	stash    []byte // part of a message or frame read before a call was interrupted
 	stashed  bool
 	readErr  error       // sticky: the connection can no longer be read
 	pending  *CloseError // a close frame returned to the caller; the next call reports it
 	readGen  uint64      // invalidates a NextReader's reader when the next message starts
 	preview  []byte      // trace preview of the data frame being read
+
+	// ctrlBuf holds a control frame's payload. It is allocated at the
+	// first control frame: most connections never get one, and a smaller
+	// Conn keeps idle connections small.
+	ctrlBuf *[maxControlPayload]byte
 
 	// Writing: msgMu is held for a whole data message (NextWriter holds it
 	// until Close), writeMu for one frame, so control frames fit between
@@ -104,18 +108,24 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	return c
 }
 
-// readBufferSize is the connection's read buffer. It is allocated fresh
-// rather than reusing the handshake's, so an idle connection's buffer has
-// never been written and its pages are not resident.
+// readBufferSize is the connection's own read buffer. A connection starts
+// with a minimal reader (initialReadBufferSize) and gets this one when its
+// first bytes arrive (frameReader.fill), so an idle connection that never
+// received anything holds no read buffer at all; the one extra read system
+// call is paid once per connection.
 const readBufferSize = 4 << 10
 
-// newReadBuffer returns the connection's buffered reader, which first yields
-// a copy of leftover.
+// initialReadBufferSize is the reader a connection waits for its first bytes
+// with: bufio's minimum.
+const initialReadBufferSize = 16
+
+// newReadBuffer returns the connection's initial buffered reader, which
+// first yields a copy of leftover.
 func newReadBuffer(nc net.Conn, leftover []byte) *bufio.Reader {
 	if len(leftover) == 0 {
-		return bufio.NewReaderSize(nc, readBufferSize)
+		return bufio.NewReaderSize(nc, initialReadBufferSize)
 	}
-	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: nc}, readBufferSize)
+	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: nc}, initialReadBufferSize)
 }
 
 // prefixReader yields rest, then reads r.

@@ -251,6 +251,13 @@ func (c *Conn) startMessage() error {
 		}
 		c.endFrame()
 	}
+	if c.fr.br.Buffered() == 0 {
+		// Wait for the next message here, near the top of the stack, so
+		// an idle connection's goroutine fits in its initial 2 KiB stack.
+		if err := c.fr.fill(!c.inCtrl && c.fr.dec.hdrN == 0); err != nil {
+			return c.readFailed(err)
+		}
+	}
 	return nil
 }
 
@@ -258,6 +265,14 @@ func (c *Conn) startMessage() error {
 // returns at a control frame (a partly read message is kept for the next
 // call). readMu is held.
 func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
+	// The fast path does no I/O, so it needs neither the deadline nor the
+	// general state machine: only a clean frame boundary.
+	atFrame := c.atFrameStart()
+	if atFrame && c.readErr == nil && c.pending == nil {
+		if op, out, ok := c.recvBuffered(dst); ok {
+			return op, out, nil
+		}
+	}
 	start := len(dst)
 	if c.stashed {
 		if err := c.readable(); err != nil {
@@ -267,17 +282,26 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 		dst = c.takeStash(dst)
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
-	} else if op, out, ok := c.recvBuffered(dst); ok {
-		return op, out, nil
+	} else if atFrame {
+		// startMessage waited for data: it may be a whole frame.
+		if op, out, ok := c.recvBuffered(dst); ok {
+			return op, out, nil
+		}
 	}
 	return c.readMessage(dst, start, wantControl)
+}
+
+// atFrameStart reports whether the next byte in the buffer starts a frame:
+// no message, frame, control frame or header is partly read.
+func (c *Conn) atFrameStart() bool {
+	return !c.stashed && c.msgOp == 0 && !c.inData && !c.inCtrl && c.fr.dec.hdrN == 0
 }
 
 // recvBuffered is the fast path for the common case: a whole unfragmented,
 // uncompressed text or binary frame already in the read buffer is appended
 // to dst in one step, without the general state machine. It reports false
-// (having consumed nothing) for anything else. readMu is held and no
-// message is in progress.
+// (having consumed nothing) for anything else. readMu is held and the
+// buffer is at a frame boundary (atFrameStart).
 func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	br := c.fr.br
 	n := br.Buffered()
@@ -530,6 +554,9 @@ func (c *Conn) checkHeader(h header) error {
 func (c *Conn) beginFrame(h header) error {
 	if h.opcode.IsControl() {
 		c.ctrlHdr, c.inCtrl, c.ctrlN = h, true, 0
+		if c.ctrlBuf == nil {
+			c.ctrlBuf = new([maxControlPayload]byte)
+		}
 		return nil
 	}
 	if h.opcode != OpContinuation {
@@ -622,6 +649,7 @@ func (c *Conn) readFailed(err error) error {
 		return err
 	}
 	c.readErr = err
+	c.fr.release()
 	c.closeSocket()
 	return err
 }
@@ -633,6 +661,7 @@ func (c *Conn) fail(code StatusCode, err error) error {
 	c.readErr = err
 	c.sendCloseFrame(code, "", 100*time.Millisecond)
 	c.markPeerClosed()
+	c.fr.release()
 	c.closeSocket()
 	return err
 }
