@@ -97,7 +97,7 @@ type CompressionOptions struct {
 // Python's create_connection.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
 	if opts == nil {
-		opts = &DialOptions{}
+		opts = &defaultDialOptions
 	}
 	u, err := parseWSURL(rawURL)
 	if err != nil {
@@ -127,6 +127,9 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 }
 
 var errDialTimeout = errors.New("dial timeout")
+
+// defaultDialOptions stands for a nil *DialOptions; the dial only reads it.
+var defaultDialOptions DialOptions
 
 // dialError makes a failure caused by the end of ctx say so: a Timeout is a
 // timeout error, a cancelled or expired ctx wraps ctx.Err().
@@ -197,11 +200,24 @@ func hostHeader(u *url.URL) string {
 	return host + ":" + port
 }
 
+// dialAddr is net.JoinHostPort(host, port), which u.Host already is when the
+// URL names the port (the common case, saving an allocation).
+func dialAddr(u *url.URL, host, port string) string {
+	n := len(host) + 1 + len(port)
+	if strings.IndexByte(host, ':') >= 0 {
+		n += 2 // [IPv6]
+	}
+	if u.Port() != "" && len(u.Host) == n {
+		return u.Host
+	}
+	return net.JoinHostPort(host, port)
+}
+
 // connect opens the stream to u: the given NetConn, a proxy tunnel or a
 // direct TCP connection, then TLS for wss.
 func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.Conn, error) {
 	host, port := hostPort(u)
-	addr := net.JoinHostPort(host, port)
+	addr := dialAddr(u, host, port)
 	var nc net.Conn
 	switch {
 	case opts.NetConn != nil:
@@ -216,6 +232,8 @@ func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.C
 		}
 		if proxy != nil {
 			nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
+		} else if opts.NetDialContext == nil && dialerSetsAll(socketOptions(opts)) {
+			nc, err = plainDialer.DialContext(ctx, "tcp", addr)
 		} else {
 			nc, err = netDialer(opts)(ctx, "tcp", addr)
 		}
@@ -256,10 +274,7 @@ func pickProxy(u *url.URL, opts *DialOptions) (*url.URL, error) {
 // netDialer returns the function that opens TCP connections, with the
 // socket options applied.
 func netDialer(opts *DialOptions) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	sockopts := opts.SocketOptions
-	if sockopts == nil {
-		sockopts = DefaultSocketOptions
-	}
+	sockopts := socketOptions(opts)
 	if opts.NetDialContext != nil {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := opts.NetDialContext(ctx, network, addr)
@@ -279,13 +294,43 @@ func netDialer(opts *DialOptions) func(ctx context.Context, network, addr string
 			return c, nil
 		}
 	}
+	if dialerSetsAll(sockopts) {
+		return plainDialer.DialContext
+	}
 	d := &net.Dialer{}
-	if len(sockopts) > 0 {
-		d.Control = func(network, address string, c syscall.RawConn) error {
-			return applySocketOptions(c, sockopts)
-		}
+	d.Control = func(network, address string, c syscall.RawConn) error {
+		return applySocketOptions(c, sockopts)
 	}
 	return d.DialContext
+}
+
+// socketOptions returns the socket options in effect for opts.
+func socketOptions(opts *DialOptions) []SocketOption {
+	if opts.SocketOptions == nil {
+		return DefaultSocketOptions
+	}
+	return opts.SocketOptions
+}
+
+// plainDialer opens TCP connections without a Control function. A
+// net.Dialer is safe for concurrent use.
+var plainDialer net.Dialer
+
+// dialerSetsAll reports whether net.Dialer already applies every one of
+// opts: it sets TCP_NODELAY and SO_KEEPALIVE (with a default keep-alive
+// period) on every TCP connection it opens, so DefaultSocketOptions need no
+// Control function, which would cost two more setsockopt calls and
+// allocations per dial.
+func dialerSetsAll(opts []SocketOption) bool {
+	for _, o := range opts {
+		switch o {
+		case SocketOption{Level: syscall.IPPROTO_TCP, Name: syscall.TCP_NODELAY, Value: 1},
+			SocketOption{Level: syscall.SOL_SOCKET, Name: syscall.SO_KEEPALIVE, Value: 1}:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // connectError classifies a failure to reach the server.

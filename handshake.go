@@ -9,13 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -77,12 +80,15 @@ func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, e
 		limit = 3
 	}
 	first := u
-	seen := map[string]bool{u.String(): true}
+	var seen map[string]bool // URLs dialled so far, made at the first redirect
 	for hop := 0; ; hop++ {
 		// Secrets (Authorization, Cookie, URL credentials) go only to the
 		// origin the caller named, or to credentials a Location carries.
-		sameOrigin := originOf(u) == originOf(first)
+		sameOrigin := hop == 0 || originOf(u) == originOf(first)
 		c, err := dialOnce(ctx, u, opts, hop, sameOrigin)
+		if err == nil {
+			return c, nil
+		}
 		var re *redirectError
 		if !errors.As(err, &re) {
 			return c, err
@@ -105,6 +111,9 @@ func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, e
 		if next.User == nil && originOf(next) == originOf(first) {
 			next.User = first.User
 		}
+		if seen == nil {
+			seen = map[string]bool{first.String(): true}
+		}
 		if seen[next.String()] {
 			return nil, fmt.Errorf("websocket: redirect loop at %s", next.Redacted())
 		}
@@ -117,6 +126,43 @@ func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, e
 func originOf(u *url.URL) string {
 	h, p := hostPort(u)
 	return u.Scheme + "://" + strings.ToLower(h) + ":" + p
+}
+
+// handshakeState is the scratch space of one handshake, pooled: the request
+// buffer and the buffered reader of the response. The Conn gets a fresh read
+// buffer of its own (newConn copies the bytes read past the 101), so these
+// are reused by the next handshake.
+type handshakeState struct {
+	lr  limitedReader
+	br  *bufio.Reader
+	req []byte
+	// nc and expire are what context.AfterFunc runs when ctx ends
+	// mid-handshake; expire is bound once, so registering it does not
+	// allocate.
+	nc     net.Conn
+	expire func()
+}
+
+var handshakePool = sync.Pool{New: func() any {
+	hs := &handshakeState{req: make([]byte, 0, 512)}
+	hs.br = bufio.NewReaderSize(&hs.lr, 4096)
+	hs.expire = hs.interrupt
+	return hs
+}}
+
+// interrupt makes the pending handshake read or write fail at once.
+func (hs *handshakeState) interrupt() { hs.nc.SetDeadline(time.Unix(1, 0)) }
+
+// release returns hs to the pool, keeping no reference to the connection.
+func (hs *handshakeState) release() {
+	hs.nc = nil
+	hs.lr = limitedReader{}
+	hs.br.Reset(&hs.lr)
+	if cap(hs.req) > 4<<10 {
+		hs.req = make([]byte, 0, 512) // not keep one unusually large request
+	}
+	hs.req = hs.req[:0]
+	handshakePool.Put(hs)
 }
 
 // dialOnce connects to u and runs one handshake.
@@ -137,54 +183,104 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 			nc.Close()
 		}
 	}()
+	hs := handshakePool.Get().(*handshakeState)
+	hs.nc = nc
 	// The handshake obeys ctx: its deadline bounds every read and write,
 	// and cancelling it interrupts them.
 	if d, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(d)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
-	key := newChallengeKey()
-	req := buildRequest(u, opts, extra, key, secrets)
-	if _, err := nc.Write(req); err != nil {
-		return nil, handshakeIOError(err)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, hs.expire)
 	}
-	lr := &limitedReader{r: nc, n: maxResponseHeader}
-	br := bufio.NewReaderSize(lr, 4096)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, URL: u})
-	if err != nil {
-		if lr.n <= 0 {
-			return nil, &HandshakeError{Reason: "response headers exceed 64 KiB"}
+	// Once expire has started it may still use hs.nc: then hs is left to
+	// the GC instead of going back to the pool.
+	const (
+		pending = iota
+		stopped
+		started
+	)
+	expireState := pending
+	defer func() {
+		if stop != nil && expireState == pending && !stop() {
+			expireState = started
 		}
+		if expireState != started {
+			hs.release()
+		}
+	}()
+
+	var key [24]byte
+	newChallengeKey(&key)
+	hs.req = appendRequest(hs.req[:0], u, opts, extra, key[:], secrets)
+	if _, err := nc.Write(hs.req); err != nil {
 		return nil, handshakeIOError(err)
 	}
-	traceHandshake("websocket: handshake response", slog.String("status", resp.Status),
-		slog.String("header", redactHeader(resp.Header)))
+	hs.lr = limitedReader{r: nc, n: maxResponseHeader}
+	br := hs.br
+	br.Reset(&hs.lr)
+
+	var (
+		statusCode int
+		status     string
+		header     http.Header
+		full       *http.Response // when http.ReadResponse read it
+	)
+	if n := upgradeHeadLen(br); n > 0 {
+		head, _ := br.Peek(n)
+		var ok bool
+		if status, header, ok = parseUpgradeHead(string(head)); ok {
+			statusCode = http.StatusSwitchingProtocols
+			br.Discard(n)
+		}
+	}
+	if header == nil {
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, URL: u})
+		if err != nil {
+			if hs.lr.n <= 0 {
+				return nil, &HandshakeError{Reason: "response headers exceed 64 KiB"}
+			}
+			return nil, handshakeIOError(err)
+		}
+		statusCode, status, header = resp.StatusCode, resp.Status, resp.Header
+		full = resp
+	}
+	if tracing() {
+		traceHandshake("websocket: handshake response", slog.String("status", status),
+			slog.String("header", redactHeader(header)))
+	}
 	if opts.Jar != nil {
-		if cookies := resp.Cookies(); len(cookies) > 0 {
+		if full == nil {
+			full = &http.Response{Header: header} // what Cookies needs
+		}
+		if cookies := full.Cookies(); len(cookies) > 0 {
 			opts.Jar.SetCookies(httpURL(u), cookies)
 		}
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, badStatus(resp, lr, nc)
+	if statusCode != http.StatusSwitchingProtocols {
+		return nil, badStatus(full, &hs.lr, nc)
 	}
-	proto, ext, err := checkResponse(resp, key, opts)
+	proto, ext, err := checkResponse(header, key[:], opts)
 	if err != nil {
 		return nil, err
 	}
-	if !stop() {
-		return nil, ctx.Err()
+	if stop != nil {
+		if !stop() {
+			expireState = started
+			return nil, ctx.Err()
+		}
+		expireState = stopped
 	}
 	nc.SetDeadline(time.Time{})
-	lr.n = -1
+	hs.lr.n = -1
 	leftover, _ := br.Peek(br.Buffered())
 	c = newConn(nc, leftover, opts)
 	// TLS to the server, not to a proxy: ws through an https:// proxy is
 	// not secure past the proxy.
 	c.isTLS = u.Scheme == "wss"
-	c.status = resp.StatusCode
-	c.respHeader = resp.Header
+	c.status = statusCode
+	c.respHeader = header
 	c.subprotocol = proto
 	c.ext = ext
 	return c, nil
@@ -207,18 +303,24 @@ func handshakeIOError(err error) error {
 	return &HandshakeError{Reason: "malformed response: " + err.Error()}
 }
 
-// newChallengeKey returns a fresh Sec-WebSocket-Key (RFC 6455 §4.1: 16
-// random bytes, base64).
-func newChallengeKey() string {
+// newChallengeKey fills key with a fresh Sec-WebSocket-Key (RFC 6455 §4.1:
+// 16 random bytes, base64).
+func newChallengeKey(key *[24]byte) {
 	var b [16]byte
 	rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
+	base64.StdEncoding.Encode(key[:], b[:])
 }
 
-// acceptKey computes Sec-WebSocket-Accept for key (RFC 6455 §4.2.2).
-func acceptKey(key string) string {
-	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(h[:])
+// websocketGUID is appended to the key to compute Sec-WebSocket-Accept
+// (RFC 6455 §1.3).
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// appendAcceptKey appends Sec-WebSocket-Accept for key (RFC 6455 §4.2.2).
+func appendAcceptKey(dst, key []byte) []byte {
+	var in [64 + len(websocketGUID)]byte
+	b := append(append(in[:0], key...), websocketGUID...)
+	h := sha1.Sum(b)
+	return base64.StdEncoding.AppendEncode(dst, h[:])
 }
 
 // httpURL maps a ws(s) URL to http(s), for cookie jars.
@@ -231,46 +333,102 @@ func httpURL(u *url.URL) *url.URL {
 	return &v
 }
 
-// buildRequest writes the opening handshake request.
-func buildRequest(u *url.URL, opts *DialOptions, extra http.Header, key string, secrets bool) []byte {
+// appendRequest appends the opening handshake request (RFC 6455 §4.1) to b.
+func appendRequest(b []byte, u *url.URL, opts *DialOptions, extra http.Header, key []byte, secrets bool) []byte {
+	// The user's headers (and the secrets that go with the URL) need a map;
+	// the common dial sets none and skips it.
+	var user http.Header
+	if len(opts.Header) > 0 || len(extra) > 0 || u.User != nil || opts.Cookie != "" || opts.Jar != nil {
+		user = userHeaders(u, opts, extra, secrets)
+	}
+	b = append(b, "GET "...)
+	b = append(b, u.RequestURI()...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	switch {
+	case opts.Host != "":
+		b = append(b, opts.Host...)
+	case user.Get("Host") != "":
+		b = append(b, user.Get("Host")...)
+	default:
+		b = appendHostHeader(b, u)
+	}
+	b = append(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
+	b = append(b, key...)
+	b = append(b, "\r\nSec-WebSocket-Version: 13\r\n"...)
+	switch {
+	case user.Get("Origin") != "":
+	case opts.Origin != "":
+		b = append(b, "Origin: "...)
+		b = append(b, opts.Origin...)
+		b = append(b, "\r\n"...)
+	case !opts.SuppressOrigin:
+		b = append(b, "Origin: http"...)
+		if u.Scheme == "wss" {
+			b = append(b, 's')
+		}
+		b = append(b, "://"...)
+		b = appendHostHeader(b, u)
+		b = append(b, "\r\n"...)
+	}
+	if len(opts.Subprotocols) > 0 {
+		b = append(b, "Sec-WebSocket-Protocol: "...)
+		for i, p := range opts.Subprotocols {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, p...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	if ext := extensionOffer(opts); ext != "" {
+		b = append(b, "Sec-WebSocket-Extensions: "...)
+		b = append(b, ext...)
+		b = append(b, "\r\n"...)
+	}
+	if len(user) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(user)) {
+			if k == "Host" {
+				continue
+			}
+			for _, v := range user[k] {
+				b = append(b, k...)
+				b = append(b, ": "...)
+				b = append(b, v...)
+				b = append(b, "\r\n"...)
+			}
+		}
+	}
+	b = append(b, "\r\n"...)
+	if tracing() && IsEnabledForDebug() {
+		hdr := user.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		host := opts.Host
+		if host == "" {
+			host = user.Get("Host")
+		}
+		if host == "" {
+			host = hostHeader(u)
+		}
+		hdr.Set("Host", host)
+		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
+			slog.String("header", redactHeader(hdr)))
+	}
+	return b
+}
+
+// userHeaders merges Header, HeaderFunc's extra, URL credentials, Cookie and
+// the Jar's cookies into the user's part of the request, with canonical keys.
+// Authorization and Cookie are kept only when secrets is true (the origin
+// the caller named); the Jar decides for its own cookies.
+func userHeaders(u *url.URL, opts *DialOptions, extra http.Header, secrets bool) http.Header {
 	user := http.Header{}
 	for k, vs := range opts.Header {
 		user[http.CanonicalHeaderKey(k)] = append(user[http.CanonicalHeaderKey(k)], vs...)
 	}
 	for k, vs := range extra {
 		user[http.CanonicalHeaderKey(k)] = append(user[http.CanonicalHeaderKey(k)], vs...)
-	}
-	host := hostHeader(u)
-	if v := user.Get("Host"); v != "" {
-		host = v
-	}
-	if opts.Host != "" {
-		host = opts.Host
-	}
-	delete(user, "Host")
-
-	var b strings.Builder
-	b.WriteString("GET " + u.RequestURI() + " HTTP/1.1\r\n")
-	b.WriteString("Host: " + host + "\r\n")
-	b.WriteString("Upgrade: websocket\r\nConnection: Upgrade\r\n")
-	b.WriteString("Sec-WebSocket-Key: " + key + "\r\n")
-	b.WriteString("Sec-WebSocket-Version: 13\r\n")
-	switch {
-	case user.Get("Origin") != "":
-	case opts.Origin != "":
-		b.WriteString("Origin: " + opts.Origin + "\r\n")
-	case !opts.SuppressOrigin:
-		scheme := "http://"
-		if u.Scheme == "wss" {
-			scheme = "https://"
-		}
-		b.WriteString("Origin: " + scheme + hostHeader(u) + "\r\n")
-	}
-	if len(opts.Subprotocols) > 0 {
-		b.WriteString("Sec-WebSocket-Protocol: " + strings.Join(opts.Subprotocols, ", ") + "\r\n")
-	}
-	if ext := extensionOffer(opts); ext != "" {
-		b.WriteString("Sec-WebSocket-Extensions: " + ext + "\r\n")
 	}
 	if !secrets {
 		delete(user, "Authorization")
@@ -294,48 +452,48 @@ func buildRequest(u *url.URL, opts *DialOptions, extra http.Header, key string, 
 	if len(cookies) > 0 {
 		user.Set("Cookie", strings.Join(cookies, "; "))
 	}
-	for _, k := range slices.Sorted(mapKeys(user)) {
-		for _, v := range user[k] {
-			b.WriteString(k + ": " + v + "\r\n")
-		}
-	}
-	b.WriteString("\r\n")
-	if tracing() && IsEnabledForDebug() {
-		hdr := user.Clone()
-		hdr.Set("Host", host)
-		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
-			slog.String("header", redactHeader(hdr)))
-	}
-	return []byte(b.String())
+	return user
 }
 
-func mapKeys(h http.Header) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
-			}
-		}
+// appendHostHeader appends host[:port] for the Host and Origin headers, as
+// hostHeader returns it.
+func appendHostHeader(b []byte, u *url.URL) []byte {
+	host, port := hostPort(u)
+	if strings.Contains(host, ":") {
+		b = append(b, '[')
+		b = append(b, host...)
+		b = append(b, ']')
+	} else {
+		b = append(b, host...)
 	}
+	if (u.Scheme == "ws" && port == "80") || (u.Scheme == "wss" && port == "443") {
+		return b
+	}
+	b = append(b, ':')
+	return append(b, port...)
 }
 
-// checkResponse validates a 101 response (RFC 6455 §4.1, the client's
-// checks 1–6) and returns the selected subprotocol.
-func checkResponse(resp *http.Response, key string, opts *DialOptions) (string, *compression, error) {
-	if !headerHasToken(resp.Header, "Upgrade", "websocket") {
-		return "", nil, &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(resp.Header.Get("Upgrade")) + ", not websocket"}
+// checkResponse validates a 101 response's header (RFC 6455 §4.1, the
+// client's checks 1–6) and returns the selected subprotocol.
+func checkResponse(h http.Header, key []byte, opts *DialOptions) (string, *compression, error) {
+	// The keys are spelt canonically (http.CanonicalHeaderKey) so that
+	// looking them up does not allocate.
+	if !headerHasToken(h, "Upgrade", "websocket") {
+		return "", nil, &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(h.Get("Upgrade")) + ", not websocket"}
 	}
-	if !headerHasToken(resp.Header, "Connection", "upgrade") {
-		return "", nil, &HandshakeError{Reason: "Connection header is " + strconv.Quote(resp.Header.Get("Connection")) + ", not upgrade"}
+	if !headerHasToken(h, "Connection", "upgrade") {
+		return "", nil, &HandshakeError{Reason: "Connection header is " + strconv.Quote(h.Get("Connection")) + ", not upgrade"}
 	}
-	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), acceptKey(key); got != want {
-		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(got) + ", want " + strconv.Quote(want)}
+	var buf [28]byte
+	want := appendAcceptKey(buf[:0], key)
+	if got := h.Get("Sec-Websocket-Accept"); got != string(want) {
+		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(got) + ", want " + strconv.Quote(string(want))}
 	}
-	proto, err := selectedProtocol(resp.Header, opts.Subprotocols)
+	proto, err := selectedProtocol(h, opts.Subprotocols)
 	if err != nil {
 		return "", nil, err
 	}
-	ext, err := checkExtensions(resp.Header.Values("Sec-WebSocket-Extensions"), opts)
+	ext, err := checkExtensions(h["Sec-Websocket-Extensions"], opts)
 	if err != nil {
 		return "", nil, err
 	}
@@ -343,38 +501,59 @@ func checkResponse(resp *http.Response, key string, opts *DialOptions) (string, 
 }
 
 func selectedProtocol(h http.Header, offered []string) (string, error) {
-	vals := headerTokens(h, "Sec-WebSocket-Protocol")
-	switch {
-	case len(vals) == 0:
-		return "", nil
-	case len(vals) > 1:
-		return "", &HandshakeError{Reason: "server selected several subprotocols: " + strings.Join(vals, ", ")}
-	}
-	for _, p := range offered {
-		if strings.EqualFold(p, vals[0]) {
-			return vals[0], nil
-		}
-	}
-	return "", &HandshakeError{Reason: "server selected subprotocol " + strconv.Quote(vals[0]) + ", which was not offered"}
-}
-
-// headerTokens splits a comma-separated header into trimmed, non-empty tokens.
-func headerTokens(h http.Header, name string) []string {
-	var out []string
-	for _, v := range h.Values(name) {
-		for t := range strings.SplitSeq(v, ",") {
+	const name = "Sec-Websocket-Protocol"
+	var sel string
+	n := 0
+	for _, v := range h[name] {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			if t = strings.TrimSpace(t); t != "" {
-				out = append(out, t)
+				sel = t
+				n++
 			}
 		}
 	}
-	return out
+	switch {
+	case n == 0:
+		return "", nil
+	case n > 1:
+		return "", &HandshakeError{Reason: "server selected several subprotocols: " + strings.Join(slices.Collect(headerTokens(h, name)), ", ")}
+	}
+	for _, p := range offered {
+		if strings.EqualFold(p, sel) {
+			return sel, nil
+		}
+	}
+	return "", &HandshakeError{Reason: "server selected subprotocol " + strconv.Quote(sel) + ", which was not offered"}
 }
 
+// headerTokens yields the trimmed, non-empty tokens of a comma-separated
+// header.
+func headerTokens(h http.Header, name string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, v := range h.Values(name) {
+			for v != "" {
+				var t string
+				t, v, _ = strings.Cut(v, ",")
+				if t = strings.TrimSpace(t); t != "" && !yield(t) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// headerHasToken reports whether the header (name in canonical form) lists
+// token, compared case-insensitively.
 func headerHasToken(h http.Header, name, token string) bool {
-	for _, t := range headerTokens(h, name) {
-		if strings.EqualFold(t, token) {
-			return true
+	for _, v := range h[name] {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
 		}
 	}
 	return false

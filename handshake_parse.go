@@ -1,0 +1,279 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"net/http"
+	"strings"
+)
+
+// The opening handshake's answer is almost always a short 101 (RFC 6455
+// §4.2.2) that fits in the first read. Parsing it with http.ReadResponse costs
+// a textproto.Reader, an http.Response, a string per header value and a
+// canonicalized key per header, about twenty allocations. The fast path here
+// parses a 101 head that is wholly buffered into an http.Header with three or
+// four allocations: the head as one string (keys and values are substrings of
+// it), one []string cut into the values, and the map.
+//
+// The fast path only accepts what net/http accepts, and gives the same result
+// (FuzzParseResponse checks it): anything else — another status (which needs
+// a body, redirects and *BadStatusError), folded lines, malformed lines, a
+// Content-Length, Transfer-Encoding or Trailer header, "Connection: close",
+// which net/http removes, or a head that does not fit in the buffer — goes to
+// http.ReadResponse on the same, unconsumed bytes.
+
+// upgradeHeadLen reports the length of a response head (status line, header
+// lines and the empty line) buffered in br whose status line is a 101. It
+// reads from br until the head is complete but consumes nothing. It returns
+// 0 when the answer is not a 101, when the head does not fit in br's buffer,
+// or when reading fails: the caller then lets http.ReadResponse read the same
+// bytes and report what it finds (read errors from a net.Conn, a deadline or
+// the header limit, repeat).
+func upgradeHeadLen(br *bufio.Reader) int {
+	scanned := 0 // bytes of complete lines already looked at
+	for {
+		b, _ := br.Peek(br.Buffered())
+		for {
+			i := bytes.IndexByte(b[scanned:], '\n')
+			if i < 0 {
+				break
+			}
+			line := trimEOL(b[scanned : scanned+i+1])
+			if scanned == 0 {
+				if !is101(line) {
+					return 0
+				}
+			} else if len(line) == 0 {
+				return scanned + i + 1
+			}
+			scanned += i + 1
+		}
+		if br.Buffered() >= br.Size() {
+			return 0
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			return 0
+		}
+	}
+}
+
+// trimEOL drops the line's "\n" or "\r\n", as bufio.Reader.ReadLine does.
+func trimEOL[T string | []byte](line T) T {
+	line = line[:len(line)-1]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
+// is101 reports whether the status line's code is 101, splitting it as
+// http.ReadResponse does: the protocol up to the first space, then the code
+// after any further spaces.
+func is101(line []byte) bool {
+	_, rest, ok := bytes.Cut(line, []byte(" "))
+	rest = bytes.TrimLeft(rest, " ")
+	return ok && len(rest) >= 3 && string(rest[:3]) == "101" && (len(rest) == 3 || rest[3] == ' ')
+}
+
+// parseUpgradeHead parses head, a whole response head as measured by
+// upgradeHeadLen, into the status ("101 Switching Protocols", as
+// http.Response.Status) and the header. ok is false when net/http has to
+// parse it instead (see above); then nothing is returned.
+func parseUpgradeHead(head string) (status string, h http.Header, ok bool) {
+	line, rest := cutLine(head)
+	proto, status, found := strings.Cut(line, " ")
+	if !found {
+		return "", nil, false
+	}
+	status = strings.TrimLeft(status, " ")
+	if code, _, _ := strings.Cut(status, " "); code != "101" {
+		return "", nil, false
+	}
+	if _, _, ok := http.ParseHTTPVersion(proto); !ok {
+		return "", nil, false
+	}
+	// A line starting with a space or tab continues the previous one
+	// (obsolete line folding, RFC 9112 §5.2): net/http joins them, or
+	// refuses one in first position.
+	if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+		return "", nil, false
+	}
+	n := strings.Count(rest, "\n") - 1 // header lines, without the empty one
+	strs := make([]string, n)
+	h = make(http.Header, n)
+	for {
+		line, rest = cutLine(rest)
+		if line == "" {
+			break
+		}
+		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+			return "", nil, false
+		}
+		k, v, found := strings.Cut(trimSpaceTab(line), ":")
+		if !found {
+			return "", nil, false
+		}
+		key, ok := canonicalKey(k)
+		if !ok {
+			return "", nil, false
+		}
+		for i := 0; i < len(v); i++ {
+			if !validHeaderValueByte(v[i]) {
+				return "", nil, false
+			}
+		}
+		switch key {
+		case "Content-Length", "Transfer-Encoding", "Trailer":
+			// http.ReadResponse validates and rewrites these.
+			return "", nil, false
+		}
+		v = strings.TrimLeft(v, " \t")
+		if vv := h[key]; vv != nil {
+			h[key] = append(vv, v)
+		} else {
+			// One value per key is the rule: each gets a one-element,
+			// full-capacity slice of strs, as net/textproto does.
+			vv, strs = strs[:1:1], strs[1:]
+			vv[0] = v
+			h[key] = vv
+		}
+	}
+	for _, v := range h["Connection"] {
+		if containsFold(v, "close") {
+			// http.ReadResponse deletes a Connection header that asks
+			// to close.
+			return "", nil, false
+		}
+	}
+	// As http.ReadResponse does (RFC 7234 §5.4).
+	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
+		h["Cache-Control"] = []string{"no-cache"}
+	}
+	return status, h, true
+}
+
+// cutLine splits s after its first "\n", the line without its line end.
+func cutLine(s string) (line, rest string) {
+	i := strings.IndexByte(s, '\n')
+	if i < 0 {
+		return s, ""
+	}
+	return trimEOL(s[:i+1]), s[i+1:]
+}
+
+// trimSpaceTab trims spaces and tabs at both ends, as net/textproto does with
+// each header line.
+func trimSpaceTab(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// containsFold reports whether s contains the lower-case ASCII substr,
+// ignoring case.
+func containsFold(s, substr string) bool {
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// commonKeys interns the canonical form of header names that WebSocket
+// servers commonly send in another case (Sec-WebSocket-Accept), so that
+// canonicalizing them does not allocate.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Extensions", "Sec-Websocket-Version", "Server", "Date", "Set-Cookie",
+		"Content-Type", "Cache-Control", "Pragma", "Via", "Vary", "X-Powered-By",
+		"Strict-Transport-Security", "Access-Control-Allow-Origin",
+		"Access-Control-Allow-Credentials", "X-Request-Id",
+	} {
+		m[k] = k
+	}
+	return m
+}()
+
+// canonicalKey returns k in canonical form (http.CanonicalHeaderKey); ok is
+// false when k is empty or holds a byte that is not a token byte (RFC 9110
+// §5.6.2). net/textproto keeps a name with a space as it is; such names go
+// to net/http too.
+func canonicalKey(k string) (string, bool) {
+	if k == "" {
+		return "", false
+	}
+	canonical := true
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !validHeaderFieldByte(c) {
+			return "", false
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	if canonical {
+		return k, true
+	}
+	var buf [64]byte
+	b := buf[:0]
+	if len(k) > len(buf) {
+		b = make([]byte, 0, len(k))
+	}
+	upper = true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	if v, ok := commonKeys[string(b)]; ok {
+		return v, true
+	}
+	return string(b), true
+}
+
+// validHeaderFieldByte reports whether c is a token byte (RFC 9110 §5.6.2),
+// as in net/textproto.
+func validHeaderFieldByte(c byte) bool {
+	const mask = 0 |
+		(1<<(10)-1)<<'0' |
+		(1<<(26)-1)<<'a' |
+		(1<<(26)-1)<<'A' |
+		1<<'!' |
+		1<<'#' |
+		1<<'$' |
+		1<<'%' |
+		1<<'&' |
+		1<<'\'' |
+		1<<'*' |
+		1<<'+' |
+		1<<'-' |
+		1<<'.' |
+		1<<'^' |
+		1<<'_' |
+		1<<'`' |
+		1<<'|' |
+		1<<'~'
+	return ((uint64(1)<<c)&(mask&(1<<64-1)) |
+		(uint64(1)<<(c-64))&(mask>>64)) != 0
+}
+
+// validHeaderValueByte reports whether c may appear in a field value: VCHAR,
+// obs-text, space or tab (RFC 9110 §5.5), as in net/textproto.
+func validHeaderValueByte(c byte) bool {
+	return c >= 0x20 && c != 0x7F || c == '\t'
+}
