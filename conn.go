@@ -102,9 +102,6 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 		c.readLimit = defaultReadLimit
 	}
 	c.fr.br = newReadBuffer(nc, leftover)
-	var seed [32]byte
-	crand.Read(seed[:])
-	c.maskRand = rand.NewChaCha8(seed)
 	return c
 }
 
@@ -160,6 +157,13 @@ func (c *Conn) maskKey() [4]byte {
 	}
 	// RFC 6455 §10.3: keys must not be predictable from earlier frames; a
 	// ChaCha8 stream seeded from crypto/rand is, at a few ns per key.
+	if c.maskRand == nil {
+		// Seeded at the first frame, not at the dial: a connection that
+		// only listens never pays for the generator's 300 bytes.
+		var seed [32]byte
+		crand.Read(seed[:])
+		c.maskRand = rand.NewChaCha8(seed)
+	}
 	u := c.maskRand.Uint64()
 	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 }
