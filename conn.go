@@ -77,6 +77,7 @@ type Conn struct {
 	wq        *[]byte   // frames waiting for the socket, nil when none
 	wcond     sync.Cond // signals writing ending and the queue being taken
 	lastWrite int64     // monoNow() when the last socket write returned
+	flushFn   func()    // c.flushQueue, made once (startFlusher)
 
 	// Closing.
 	closed       atomic.Bool   // the socket is closed

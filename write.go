@@ -353,12 +353,22 @@ func (c *Conn) enqueue(h header, payload []byte, n int) error {
 	*c.wq = b
 	if !c.writing {
 		c.writing = true
-		go c.flushQueue()
+		c.startFlusher()
 	}
 	if traceOn() {
 		traceFrame("send", &h, payload[:min(len(payload), previewLen)])
 	}
 	return nil
+}
+
+// startFlusher starts flushQueue on its own goroutine; writeMu is held.
+// The method value is made once per Conn: `go c.flushQueue()` would
+// allocate a closure at every start, and a burst can start many.
+func (c *Conn) startFlusher() {
+	if c.flushFn == nil {
+		c.flushFn = c.flushQueue
+	}
+	go c.flushFn()
 }
 
 // flushQueue writes the queue until it is empty; it runs on its own
@@ -425,7 +435,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 		traceFrame("send", &h, whole[:min(len(whole), previewLen)])
 	}
 	if c.wq != nil && c.writeErr == nil {
-		go c.flushQueue() // writing stays set: the flusher owns the socket now
+		c.startFlusher() // writing stays set: the flusher owns the socket now
 		return c.writeErr
 	}
 	if c.wq != nil {
