@@ -80,9 +80,8 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 		c.netConn.SetWriteDeadline(time.Now().Add(wait))
 	}
 	var buf [maxControlPayload]byte
-	err := c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason), nil)
-	c.closeSent = true
-	return err
+	// writeLocked marks the close as sent, also when the write fails.
+	return c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason), nil)
 }
 
 // awaitPeerClose waits up to timeout for the server's close frame. When no

@@ -77,9 +77,6 @@ func (c *Conn) SendFrame(f *Frame) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if f.Opcode == OpClose && c.writeErr == nil && !c.closeSent {
-		defer func() { c.closeSent = true }()
-	}
 	return c.writeLocked(h, f.Payload, msg)
 }
 

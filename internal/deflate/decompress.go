@@ -142,8 +142,7 @@ func (d *Decompressor) remember(p []byte) {
 // 64 KiB), and the copy costs a few hundred nanoseconds at most.
 func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
 	d.in = append(append(d.in[:0], msg...), endOfMessage[:]...)
-	src := d.in
-	d.mem.Reset(src)
+	d.mem.Reset(d.in)
 	d.begin(&d.mem)
 	defer d.dropInput()
 	fr := d.inf.fr
@@ -265,9 +264,9 @@ func (r *msgReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dropInput forgets Decompress's input; a large one's copy is not kept.
+// dropInput forgets Decompress's input copy (end has already reset the
+// reader over it); a large one is not kept.
 func (d *Decompressor) dropInput() {
-	d.mem.Reset(nil)
 	if cap(d.in) > 64<<10 {
 		d.in = nil
 	} else {
