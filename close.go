@@ -105,7 +105,7 @@ func (c *Conn) awaitPeerClose(timeout time.Duration) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case <-c.peerClosed:
+	case <-c.peerClosedChan():
 	case <-t.C:
 	}
 }

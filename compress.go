@@ -24,7 +24,8 @@ type compression struct {
 	threshold int
 	comp      *deflate.Compressor
 	decomp    *deflate.Decompressor
-	in        []byte // compressed message being received
+	in        []byte // compressed message being received, guarded by readMu
+	out       []byte // compressed message being sent, guarded by msgMu
 }
 
 func deflateOptions(o *CompressionOptions) deflate.Options {
@@ -120,16 +121,16 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 
 // deflateMessage compresses payload when compression is on and the message
 // is long enough; msgMu is held. It reports whether it did.
-func (c *Conn) deflateMessage(scratch *[]byte, payload []byte) ([]byte, bool, error) {
+func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 	z := c.ext
 	if z == nil || len(payload) < z.threshold {
 		return payload, false, nil
 	}
-	out, err := z.compressor().Compress((*scratch)[:0], payload)
+	out, err := z.compressor().Compress(z.out[:0], payload)
 	if err != nil {
 		return nil, false, err
 	}
-	*scratch = out
+	z.out = out
 	return out, true, nil
 }
 

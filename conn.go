@@ -24,34 +24,43 @@ import (
 // written whole, and a message's fragments are never interleaved with another
 // message. Receiving methods serve one reader at a time; concurrent calls are
 // serialized. Pings are answered and close frames echoed while receiving.
+//
+// An idle Conn is a large part of an idle connection's memory, so its fields
+// are ordered to leave little padding and what most connections never use
+// (the response header map, the write queue's condition variable, the
+// channel a closer waits on) is made on first use.
 type Conn struct {
 	netConn     net.Conn
-	isTLS       bool
 	status      int
-	respHeader  http.Header
 	subprotocol string
+	// The handshake response's head, parsed into respHeader when Header
+	// is first called: the map would add about as much as the rest of an
+	// idle Conn.
+	respHead   string
+	respHeader atomic.Pointer[http.Header]
 
 	timeout   atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
 	readLimit int64        // bytes per message, < 0 = unlimited
+	ext       *compression // permessage-deflate, nil when not negotiated
+	isTLS     bool
 	skipUTF8  bool
 	fireCont  bool
-	ext       *compression // permessage-deflate, nil when not negotiated
 
 	// Reading, guarded by readMu.
-	readMu   sync.Mutex
-	fr       frameReader
-	frameHdr header // the data frame whose payload is being read
 	inData   bool
 	msgOp    Opcode // opcode of the message being received, 0 = none
 	doneOp   Opcode // opcode of the last message whose final frame was read
-	msgLen   int64  // payload bytes of that message in frames before frameHdr
 	msgUTF8  utf8v.Validator
-	msgZ     bool   // the message is compressed (RSV1 on its first frame)
-	ctrlHdr  header // a control frame whose payload is being read
+	msgZ     bool // the message is compressed (RSV1 on its first frame)
+	readMu   sync.Mutex
 	inCtrl   bool
-	ctrlN    int
-	stash    []byte // part of a message or frame read before a call was interrupted
 	stashed  bool
+	fr       frameReader
+	frameHdr header // the data frame whose payload is being read
+	msgLen   int64  // payload bytes of that message in frames before frameHdr
+	ctrlHdr  header // a control frame whose payload is being read
+	ctrlN    int
+	stash    []byte      // part of a message or frame read before a call was interrupted
 	readErr  error       // sticky: the connection can no longer be read
 	pending  *CloseError // a close frame returned to the caller; the next call reports it
 	readGen  uint64      // invalidates a NextReader's reader when the next message starts
@@ -69,21 +78,21 @@ type Conn struct {
 	writeMu     sync.Mutex
 	maskRand    *rand.ChaCha8
 	maskKeyFunc func() [4]byte
-	closeSent   bool
-	zout        []byte // compressed message being sent, guarded by msgMu
 	writeErr    error
 	// Write coalescing (write.go), guarded by writeMu.
-	writing   bool      // a goroutine is writing to the socket; only it may
-	wq        *[]byte   // frames waiting for the socket, nil when none
-	wcond     sync.Cond // signals writing ending and the queue being taken
-	lastWrite int64     // monoNow() when the last socket write returned
-	flushFn   func()    // c.flushQueue, made once (startFlusher)
+	wq        *[]byte    // frames waiting for the socket, nil when none
+	wcond     *sync.Cond // signals writing ending and the queue being taken; nil until waited on
+	lastWrite int64      // monoNow() when the last socket write returned
+	flushFn   func()     // c.flushQueue, made once (startFlusher)
+	writing   bool       // a goroutine is writing to the socket; only it may
+	closeSent bool
 
 	// Closing.
-	closed       atomic.Bool   // the socket is closed
-	peerClosed   chan struct{} // closed once the peer's close frame was read
-	peerCloseMu  sync.Once
+	closed       atomic.Bool // the socket is closed
+	peerClosed   atomic.Bool // the peer's close frame was read
 	closeSocketO sync.Once
+	peerMu       sync.Mutex    // guards peerClosedC
+	peerClosedC  chan struct{} // made by a closer that waits; closed with peerClosed
 }
 
 // newConn wraps an upgraded connection. leftover holds bytes the handshake
@@ -97,7 +106,6 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 		skipUTF8:    opts.SkipUTF8Validation,
 		fireCont:    opts.FireContFrame,
 		maskKeyFunc: opts.MaskKeyFunc,
-		peerClosed:  make(chan struct{}),
 	}
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
@@ -172,15 +180,7 @@ func (c *Conn) maskKey() [4]byte {
 // Connected reports whether the connection is open: the socket is up and no
 // close frame has been received.
 func (c *Conn) Connected() bool {
-	if c.closed.Load() {
-		return false
-	}
-	select {
-	case <-c.peerClosed:
-		return false
-	default:
-		return true
-	}
+	return !c.closed.Load() && !c.peerClosed.Load()
 }
 
 // Subprotocol returns the subprotocol the server selected, in its spelling,
@@ -190,8 +190,20 @@ func (c *Conn) Subprotocol() string { return c.subprotocol }
 // Status returns the status code of the handshake response (101).
 func (c *Conn) Status() int { return c.status }
 
-// Header returns the handshake response headers.
-func (c *Conn) Header() http.Header { return c.respHeader }
+// Header returns the handshake response headers. Every call returns the
+// same map.
+func (c *Conn) Header() http.Header {
+	if h := c.respHeader.Load(); h != nil {
+		return *h
+	}
+	// The head parsed at the dial, so it parses again.
+	_, h, _ := parseUpgradeHead(c.respHead)
+	if h == nil {
+		h = http.Header{}
+	}
+	c.respHeader.CompareAndSwap(nil, &h)
+	return *c.respHeader.Load()
+}
 
 // IsSSL reports whether the connection runs over TLS.
 func (c *Conn) IsSSL() bool { return c.isTLS }
@@ -240,7 +252,25 @@ func (c *Conn) closeSocket() error {
 
 // markPeerClosed records that the peer's close frame has arrived.
 func (c *Conn) markPeerClosed() {
-	c.peerCloseMu.Do(func() { close(c.peerClosed) })
+	c.peerMu.Lock()
+	if !c.peerClosed.Swap(true) && c.peerClosedC != nil {
+		close(c.peerClosedC)
+	}
+	c.peerMu.Unlock()
+}
+
+// peerClosedChan returns a channel that is closed once the peer's close
+// frame has arrived.
+func (c *Conn) peerClosedChan() <-chan struct{} {
+	c.peerMu.Lock()
+	defer c.peerMu.Unlock()
+	if c.peerClosedC == nil {
+		c.peerClosedC = make(chan struct{})
+		if c.peerClosed.Load() {
+			close(c.peerClosedC)
+		}
+	}
+	return c.peerClosedC
 }
 
 // ioError turns an error from the socket into the library's error: a

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/wsclient/websocket"
@@ -458,6 +459,44 @@ func TestClose(t *testing.T) {
 		}
 		if _, err := c.Recv(); !errors.Is(err, websocket.ErrConnectionClosed) {
 			t.Errorf("Recv after Shutdown = %v", err)
+		}
+	})
+}
+
+// TestCloseWaitsForAnotherReader: while another goroutine is in Recv,
+// Close cannot read the peer's close frame itself; it waits until that
+// reader has seen it. In a synctest bubble the reader is known to be
+// blocked before Close starts, and the peer's one second is exact.
+func TestCloseWaitsForAnotherReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := &pipeServer{handle: func(_ int, sc *wstest.Conn) {
+			if f, err := sc.ReadFrame(); err != nil || f.Opcode != 0x8 {
+				t.Errorf("server read %v, %v; want the close frame", f, err)
+				return
+			}
+			time.Sleep(time.Second)
+			sc.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+		}}
+		c, err := websocket.Dial(context.Background(), "ws://pipe.test/", &websocket.DialOptions{NetDialContext: ps.dial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recvErr := make(chan error, 1)
+		go func() { _, err := c.Recv(); recvErr <- err }()
+		synctest.Wait() // the reader holds the read side, blocked in its read
+		start := time.Now()
+		if err := c.CloseWith(websocket.StatusNormal, "", 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("CloseWith returned after %v, want the peer's 1s", d)
+		}
+		var ce *websocket.CloseError
+		if err := <-recvErr; !errors.As(err, &ce) || ce.Code != 1000 {
+			t.Errorf("reader got %v, want *CloseError 1000", err)
+		}
+		if c.Connected() {
+			t.Error("Connected() after the close handshake")
 		}
 	})
 }

@@ -716,3 +716,40 @@ func TestDialFramesBehindResponse(t *testing.T) {
 		}
 	}
 }
+
+// TestDialResponseHeader checks Conn.Header after both ways of reading the
+// response: the hand parser (whose map is built again on the first Header
+// call) and http.ReadResponse (a folded line sends it there). Concurrent
+// first calls must agree on one map.
+func TestDialResponseHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra, want string
+	}{
+		{"hand-parsed", "x-served-by: a\r\nX-Served-By: b\r\n", "a,b"},
+		{"net/http", "X-Served-By: a\r\n b\r\n", "a b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a, tc.extra) })
+			c, err := websocket.Dial(context.Background(), s.URL, dialOpts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			headers := make(chan http.Header, 2)
+			for range 2 {
+				go func() { headers <- c.Header() }()
+			}
+			h1, h2 := <-headers, <-headers
+			if got := strings.Join(h1.Values("X-Served-By"), ","); got != tc.want {
+				t.Errorf("X-Served-By = %q, want %q (header %v)", got, tc.want, h1)
+			}
+			if h1.Get("Sec-Websocket-Accept") == "" || h1.Get("Upgrade") != "websocket" {
+				t.Errorf("header %v lacks the handshake's fields", h1)
+			}
+			h1.Set("X-Mine", "1")
+			if h2.Get("X-Mine") != "1" || c.Header().Get("X-Mine") != "1" {
+				t.Error("Header returned different maps")
+			}
+		})
+	}
+}

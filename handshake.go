@@ -226,12 +226,15 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 		status     string
 		header     http.Header
 		full       *http.Response // when http.ReadResponse read it
+		head       string         // the head, when parseUpgradeHead read it
 	)
 	if n := upgradeHeadLen(br); n > 0 {
-		head, _ := br.Peek(n)
+		b, _ := br.Peek(n)
+		s := string(b)
 		var ok bool
-		if status, header, ok = parseUpgradeHead(string(head)); ok {
+		if status, header, ok = parseUpgradeHead(s); ok {
 			statusCode = http.StatusSwitchingProtocols
+			head = s
 			br.Discard(n)
 		}
 	}
@@ -280,7 +283,13 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 	// not secure past the proxy.
 	c.isTLS = u.Scheme == "wss"
 	c.status = statusCode
-	c.respHeader = header
+	if head != "" {
+		// Keep the head, not the map built from it: Header parses it
+		// again if it is ever called.
+		c.respHead = head
+	} else {
+		c.respHeader.Store(&header)
+	}
 	c.subprotocol = proto
 	c.ext = ext
 	return c, nil

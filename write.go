@@ -32,8 +32,8 @@ func (c *Conn) Send(payload []byte, op Opcode) error {
 	}
 	c.msgMu.Lock()
 	if c.ext != nil {
-		defer c.msgMu.Unlock() // c.zout and the compressor are the message's until sent
-		out, compressed, err := c.deflateMessage(&c.zout, payload)
+		defer c.msgMu.Unlock() // c.ext.out and the compressor are the message's until sent
+		out, compressed, err := c.deflateMessage(payload)
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (w *messageWriter) flush(fin bool) error {
 		// Compressed output lags its input (the flate writer buffers), so
 		// a fragment may have nothing to carry yet; it then waits, and the
 		// first frame sent is the one with RSV1.
-		out, err := c.ext.compressor().AppendPart(c.zout[:0], w.buf)
+		out, err := c.ext.compressor().AppendPart(c.ext.out[:0], w.buf)
 		if err == nil && fin {
 			out, err = c.ext.compressor().Finish(out)
 		}
@@ -176,7 +176,7 @@ func (w *messageWriter) flush(fin bool) error {
 			c.Abort()
 			return err
 		}
-		c.zout = out
+		c.ext.out = out
 		w.buf = w.buf[:0]
 		if len(out) == 0 && !fin {
 			return nil
@@ -266,10 +266,10 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 // writeCond returns the condition variable that waits on writing and the
 // queue; writeMu is held.
 func (c *Conn) writeCond() *sync.Cond {
-	if c.wcond.L == nil {
-		c.wcond.L = &c.writeMu
+	if c.wcond == nil {
+		c.wcond = sync.NewCond(&c.writeMu)
 	}
-	return &c.wcond
+	return c.wcond
 }
 
 // writeLocked sends one frame: queued behind a write in progress or during
