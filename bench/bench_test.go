@@ -288,3 +288,37 @@ func TestSizeLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestPairedSpread checks the per-round ratios: each round's ours is divided
+// by the best peer's value in the same round, a failed round is left out,
+// and a tie between peers' medians picks the same peer every time.
+func TestPairedSpread(t *testing.T) {
+	cfg := config{Scenarios: []string{scRecv}, Sizes: []int{16}, Rounds: 5}
+	var samples []sample
+	add := func(lib string, round int, mbps float64, failed bool) {
+		s := sample{Scenario: scRecv, Lib: lib, Size: 16, Round: round, Ops: 1, Bytes: int64(mbps * 1e6), Seconds: 1}
+		if failed {
+			s.Err = "boom"
+		}
+		samples = append(samples, s)
+	}
+	// Round r's machine speed is r: every library scales with it.
+	for r := 1; r <= 5; r++ {
+		add(libOurs, r, float64(r)*1.1, false)
+		add(libGobwas, r, float64(r), r == 3)
+		add(libGorilla, r, float64(r)*0.5, false)
+	}
+	row := buildTables(cfg, samples)[0].Rows[0]
+	if row.BestPeer != libGobwas {
+		t.Fatalf("best peer %q", row.BestPeer)
+	}
+	if len(row.PeerSpread) != 2 || math.Abs(float64(row.PeerSpread[0])-1.1) > 1e-9 || math.Abs(float64(row.PeerSpread[1])-1.1) > 1e-9 {
+		t.Errorf("spread %v, want 1.1–1.1 (the machine's speed cancels out)", row.PeerSpread)
+	}
+	if got := quantile([]float64{1, 2, 3, 4, 5}, 0.25); got != 2 {
+		t.Errorf("quantile 0.25 = %v", got)
+	}
+	if got := quantile([]float64{1, 2}, 0.75); got != 1.75 {
+		t.Errorf("quantile 0.75 = %v", got)
+	}
+}

@@ -87,6 +87,16 @@ type row struct {
 	Errors       map[string]string    `json:"errors,omitempty"`
 	OursVsPeer   ratio                `json:"ours_vs_best_peer"`
 	OursVsTCP    ratio                `json:"ours_vs_tcp"`
+	// BestPeer is the peer OursVsPeer divides by.
+	BestPeer string `json:"best_peer,omitempty"`
+	// PeerSpread is the middle half (25th to 75th percentile) of the
+	// per-round ratios ours ÷ BestPeer, each from the two runs of one
+	// round, for the timing metrics; nil with fewer than three rounds.
+	// Runs of one round are close in time, so this shows how far the
+	// machine's noise moves the ratio: a spread that contains 1 is a tie.
+	PeerSpread []ratio `json:"ours_vs_best_peer_spread,omitempty"`
+
+	byRound map[string]map[int]float64 // lib → round → value
 }
 
 // table is a titled list of rows.
@@ -107,7 +117,7 @@ type table struct {
 func buildTables(cfg config, samples []sample) []table {
 	mk := func(sc string, size int, m metric, label string) *row {
 		r := &row{Label: label, Scenario: sc, Size: size, Metric: m.name, Unit: m.unit, HigherBetter: m.higherBetter,
-			Samples: map[string][]float64{}, Median: map[string]float64{}}
+			Samples: map[string][]float64{}, Median: map[string]float64{}, byRound: map[string]map[int]float64{}}
 		for _, s := range samples {
 			if s.Scenario != sc || s.Size != size {
 				continue
@@ -121,6 +131,10 @@ func buildTables(cfg config, samples []sample) []table {
 			}
 			if v := m.value(s); !math.IsNaN(v) && !math.IsInf(v, 0) {
 				r.Samples[s.Lib] = append(r.Samples[s.Lib], v)
+				if r.byRound[s.Lib] == nil {
+					r.byRound[s.Lib] = map[int]float64{}
+				}
+				r.byRound[s.Lib][s.Round] = v
 			}
 		}
 		for lib, v := range r.Samples {
@@ -128,6 +142,9 @@ func buildTables(cfg config, samples []sample) []table {
 		}
 		peer, tcp := ratios(r)
 		r.OursVsPeer, r.OursVsTCP = ratio(peer), ratio(tcp)
+		if timing[m.name] {
+			r.PeerSpread = pairedSpread(r)
+		}
 		return r
 	}
 	has := func(sc string) bool { return slices.Contains(cfg.Scenarios, sc) }
@@ -250,11 +267,42 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// timing names the metrics measured with a clock, which the machine's noise
+// moves from run to run; counts and memory are not in it.
+var timing = map[string]bool{mbPerSec.name: true, opsPerSec.name: true, p50.name: true, p99.name: true}
+
+// pairedSpread returns the 25th and 75th percentiles of ours ÷ r.BestPeer
+// over the rounds both have a value in, or nil for fewer than three.
+func pairedSpread(r *row) []ratio {
+	ours, peer := r.byRound[libOurs], r.byRound[r.BestPeer]
+	var q []float64
+	for round, v := range ours {
+		if p, ok := peer[round]; ok && p > 0 {
+			q = append(q, v/p)
+		}
+	}
+	if len(q) < 3 {
+		return nil
+	}
+	slices.Sort(q)
+	return []ratio{ratio(quantile(q, 0.25)), ratio(quantile(q, 0.75))}
+}
+
+// quantile interpolates the q-quantile of sorted values.
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
+}
+
 // ratios returns ours / best peer and ours / raw TCP, or NaN where a side is
 // missing. Values are first rounded to the metric's resolution, so that an
 // allocation count of 0.004 per message (a buffer grown once, or a background
 // allocation, spread over many messages) counts as the zero it is:
-// 0 / 0 is 1, x / 0 is +Inf.
+// 0 / 0 is 1, x / 0 is +Inf. It sets r.BestPeer.
 func ratios(r *row) (peer, tcp float64) {
 	peer, tcp = math.NaN(), math.NaN()
 	ours, ok := r.Median[libOurs]
@@ -267,8 +315,10 @@ func ratios(r *row) (peer, tcp float64) {
 		if !isPeer(lib, r.Scenario) {
 			continue
 		}
-		if !found || (r.HigherBetter && v > best) || (!r.HigherBetter && v < best) {
+		if !found || (r.HigherBetter && v > best) || (!r.HigherBetter && v < best) ||
+			v == best && lib < r.BestPeer { // map order must not pick the peer
 			best, found = v, true
+			r.BestPeer = lib
 		}
 	}
 	if found {
@@ -306,6 +356,9 @@ func divide(a, b, res float64) float64 {
 func writeMarkdown(w io.Writer, cfg config, tables []table) {
 	fmt.Fprintf(w, "Medians of %d rounds, %v per run, %s/%s, %d CPUs, %s.\n", cfg.Rounds, cfg.Duration, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(w, "Ratios are ours ÷ best peer (%s) and ours ÷ raw TCP: above 1 is better for rates, below 1 for times, allocations and memory.\n", strings.Join(peerNames(cfg), ", "))
+	if cfg.Rounds >= 3 {
+		fmt.Fprintf(w, "In parentheses after a timed ratio: the middle half (25th–75th percentile) of the per-round ratios, ours ÷ that best peer in the same round; where it contains 1, the two are tied within this machine's noise.\n")
+	}
 	for _, t := range tables {
 		libs := t.Libs
 		if libs == nil {
@@ -343,7 +396,11 @@ func writeMarkdown(w io.Writer, cfg config, tables []table) {
 				}
 				fmt.Fprintf(w, " %s |", formatNumber(r.Median[lib], r.Unit))
 			}
-			fmt.Fprintf(w, " %s |", r.OursVsPeer)
+			fmt.Fprintf(w, " %s", r.OursVsPeer)
+			if len(r.PeerSpread) == 2 {
+				fmt.Fprintf(w, " (%.2f–%.2f)", float64(r.PeerSpread[0]), float64(r.PeerSpread[1]))
+			}
+			fmt.Fprintf(w, " |")
 			if withTCP {
 				fmt.Fprintf(w, " %s |", r.OursVsTCP)
 			}
