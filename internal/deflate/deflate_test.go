@@ -264,3 +264,56 @@ func TestParallelConnections(t *testing.T) {
 		})
 	}
 }
+
+// TestTakeoverManyMessages runs hundreds of short and a few long messages
+// through one context: the history moves back to the start of its buffer
+// many times, and the compressor refers back up to a whole window (phrases
+// repeat across messages), so a history that lost or misplaced a byte shows
+// up as a wrong message.
+func TestTakeoverManyMessages(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	phrases := make([][]byte, 64)
+	for i := range phrases {
+		phrases[i] = make([]byte, 8+r.IntN(56))
+		for j := range phrases[i] {
+			phrases[i][j] = byte('a' + r.IntN(26))
+		}
+	}
+	var msgs [][]byte
+	for i := range 600 {
+		n := 1 + r.IntN(3000)
+		if i%97 == 0 {
+			n = 40000 + r.IntN(40000) // longer than the window
+		}
+		var m []byte
+		for len(m) < n {
+			m = append(m, phrases[r.IntN(len(phrases))]...)
+		}
+		msgs = append(msgs, m[:n])
+	}
+	for _, bits := range []int{9, 15} {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("bits=%d/stream=%v", bits, stream), func(t *testing.T) {
+				c := NewCompressor(9, bits, true)
+				defer c.Release()
+				d := NewDecompressor(bits, true)
+				defer d.Release()
+				for i, m := range msgs {
+					comp, err := c.Compress(nil, m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []byte
+					if stream {
+						got, err = io.ReadAll(d.Reader(iotest.OneByteReader(bytes.NewReader(comp)), -1))
+					} else {
+						got, err = d.Decompress(nil, comp, -1)
+					}
+					if err != nil || !bytes.Equal(got, m) {
+						t.Fatalf("message %d (%d bytes): got %d bytes, %v", i, len(m), len(got), err)
+					}
+				}
+			})
+		}
+	}
+}
