@@ -272,6 +272,15 @@ func (c *Conn) writeCond() *sync.Cond {
 	return c.wcond
 }
 
+// wakeWriters wakes the goroutines waiting on writeCond; writeMu is held.
+// Without a condition variable nobody has waited, and none is made: a
+// connection whose sends never wait keeps none.
+func (c *Conn) wakeWriters() {
+	if c.wcond != nil {
+		c.wcond.Broadcast()
+	}
+}
+
 // writeLocked sends one frame: queued behind a write in progress or during
 // a burst, written directly otherwise. It masks while copying, so the
 // caller's payload is never touched. writeMu is held (and released while
@@ -377,7 +386,7 @@ func (c *Conn) flushQueue() {
 	for c.wq != nil && c.writeErr == nil {
 		bp := c.wq
 		c.wq = nil
-		c.writeCond().Broadcast() // senders waiting for room start a new queue
+		c.wakeWriters() // senders waiting for room start a new queue
 		c.writeMu.Unlock()
 		err := c.socketWrite(*bp)
 		putWriteBuf(bp)
@@ -392,7 +401,7 @@ func (c *Conn) flushQueue() {
 		c.wq = nil
 	}
 	c.writing = false
-	c.writeCond().Broadcast()
+	c.wakeWriters()
 }
 
 // writeDirect encodes and writes one frame on the calling goroutine, with a
@@ -440,7 +449,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 		c.wq = nil
 	}
 	c.writing = false
-	c.writeCond().Broadcast()
+	c.wakeWriters()
 	return c.writeErr
 }
 

@@ -196,6 +196,21 @@ func TestLoneSendReportsItsOwnWriteError(t *testing.T) {
 	}
 }
 
+// A send that never waits leaves the Conn without a condition variable:
+// waking writers must not make one (it is per-connection memory).
+func TestLoneSendMakesNoCond(t *testing.T) {
+	g := newGateConn(false)
+	c := newConn(g, nil, &DialOptions{})
+	if err := c.SendText("lone"); err != nil {
+		t.Fatal(err)
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.wcond != nil {
+		t.Error("a lone send made the write queue's condition variable")
+	}
+}
+
 func TestBurstIsCoalesced(t *testing.T) {
 	g := newGateConn(false)
 	c := newConn(g, nil, &DialOptions{})
