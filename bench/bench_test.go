@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,5 +321,38 @@ func TestPairedSpread(t *testing.T) {
 	}
 	if got := quantile([]float64{1, 2}, 0.75); got != 1.75 {
 		t.Errorf("quantile 0.75 = %v", got)
+	}
+}
+
+// TestRoundOrder checks that every library runs in every position exactly
+// once over len(libs) rounds, so no library is favoured by its place.
+func TestRoundOrder(t *testing.T) {
+	libs := []string{"a", "b", "c", "d"}
+	seen := map[string]map[int]bool{}
+	for round := range len(libs) {
+		order := roundOrder(libs, round)
+		if len(order) != len(libs) {
+			t.Fatalf("round %d: %v", round, order)
+		}
+		for pos, lib := range order {
+			if seen[lib] == nil {
+				seen[lib] = map[int]bool{}
+			}
+			seen[lib][pos] = true
+		}
+	}
+	for _, lib := range libs {
+		if len(seen[lib]) != len(libs) {
+			t.Errorf("%s ran in positions %v, want all %d", lib, seen[lib], len(libs))
+		}
+	}
+	if got := roundOrder(libs, 5); !slices.Equal(got, []string{"b", "c", "d", "a"}) {
+		t.Errorf("round 5: %v", got)
+	}
+	if !slices.Equal(libs, []string{"a", "b", "c", "d"}) {
+		t.Errorf("roundOrder changed its argument: %v", libs)
+	}
+	if roundOrder(nil, 3) != nil {
+		t.Error("no libraries: want nil")
 	}
 }

@@ -184,7 +184,9 @@ type runner struct {
 // run executes the benchmark: a warm-up round that also calibrates message
 // counts, then cfg.Rounds rounds, each running every scenario, size and
 // library in turn (A B C … A B C …) so that slow drifts of the machine spread
-// evenly over the libraries.
+// evenly over the libraries. Each round starts one library later than the
+// last (A B C, B C A, C A B, …): no library always runs first after a change
+// of scenario or size, or always right after the same neighbour.
 func run(cfg config) ([]sample, error) {
 	srv, err := startServer()
 	if err != nil {
@@ -198,7 +200,7 @@ func run(cfg config) ([]sample, error) {
 				continue // each idle run is a fresh process: nothing to warm up
 			}
 			for _, size := range r.sizesOf(sc) {
-				for _, lib := range cfg.Libs {
+				for _, lib := range roundOrder(cfg.Libs, round) {
 					if compressed(sc) && libraries[lib].dialZ == nil {
 						continue
 					}
@@ -212,6 +214,15 @@ func run(cfg config) ([]sample, error) {
 		}
 	}
 	return r.samples, nil
+}
+
+// roundOrder returns libs rotated left by round places.
+func roundOrder(libs []string, round int) []string {
+	if len(libs) == 0 {
+		return nil
+	}
+	k := round % len(libs)
+	return append(slices.Clone(libs[k:]), libs[:k]...)
 }
 
 func (r *runner) logf(format string, args ...any) {
