@@ -1,9 +1,7 @@
 package deflate
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"runtime"
 	"testing"
 )
@@ -35,50 +33,34 @@ func BenchmarkCompress(b *testing.B) {
 func BenchmarkDecompress(b *testing.B) {
 	for _, size := range []int{1 << 10, 64 << 10} {
 		for _, takeover := range []bool{true, false} {
-			for _, stream := range []bool{false, true} {
-				b.Run(fmt.Sprintf("%dKiB/takeover=%v/stream=%v", size>>10, takeover, stream), func(b *testing.B) {
-					// Without takeover every message is independent, so one
-					// compressed message can be decoded over and over. With
-					// takeover, decode a long prepared sequence.
-					const n = 64
-					c := NewCompressor(1, 15, takeover)
-					defer c.Release()
-					comp := make([][]byte, n)
-					for i := range comp {
-						comp[i], _ = c.Compress(nil, jsonText(size, i*13))
+			b.Run(fmt.Sprintf("%dKiB/takeover=%v", size>>10, takeover), func(b *testing.B) {
+				// Without takeover every message is independent, so one
+				// compressed message can be decoded over and over. With
+				// takeover, decode a long prepared sequence.
+				const n = 64
+				c := NewCompressor(1, 15, takeover)
+				defer c.Release()
+				comp := make([][]byte, n)
+				for i := range comp {
+					comp[i], _ = c.Compress(nil, jsonText(size, i*13))
+				}
+				d := NewDecompressor(15, takeover)
+				defer d.Release()
+				dst := make([]byte, 0, size)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if i%n == 0 && takeover {
+						b.StopTimer()
+						d.Release()
+						d = NewDecompressor(15, takeover)
+						b.StartTimer()
 					}
-					d := NewDecompressor(15, takeover)
-					defer d.Release()
-					dst := make([]byte, 0, size)
-					var src bytes.Reader
-					b.SetBytes(int64(size))
-					b.ReportAllocs()
-					for i := 0; b.Loop(); i++ {
-						if i%n == 0 && takeover {
-							b.StopTimer()
-							d.Release()
-							d = NewDecompressor(15, takeover)
-							b.StartTimer()
-						}
-						var err error
-						if stream {
-							src.Reset(comp[i%n])
-							r := d.Reader(&src, -1)
-							for err == nil {
-								_, err = r.Read(dst[:cap(dst)])
-							}
-							if err == io.EOF {
-								err = nil
-							}
-						} else {
-							_, err = d.Decompress(dst[:0], comp[i%n], -1)
-						}
-						if err != nil {
-							b.Fatal(err)
-						}
+					if _, err := d.Decompress(dst[:0], comp[i%n], -1); err != nil {
+						b.Fatal(err)
 					}
-				})
-			}
+				}
+			})
 		}
 	}
 }

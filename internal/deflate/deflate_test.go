@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"testing"
-	"testing/iotest"
 )
 
 // jsonText returns n bytes of JSON-like text, the typical WebSocket payload.
@@ -62,16 +60,10 @@ func TestRFC7692Examples(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := NewDecompressor(15, tt.takeover)
 			defer d.Release()
-			ds := NewDecompressor(15, tt.takeover) // the same through Reader
-			defer ds.Release()
 			for i, m := range tt.msgs {
 				got, err := d.Decompress(nil, m, 100)
 				if err != nil || !bytes.Equal(got, tt.want[i]) {
 					t.Fatalf("Decompress #%d = %q, %v; want %q", i, got, err, tt.want[i])
-				}
-				got, err = io.ReadAll(ds.Reader(iotest.OneByteReader(bytes.NewReader(m)), 100))
-				if err != nil || !bytes.Equal(got, tt.want[i]) {
-					t.Fatalf("Reader #%d = %q, %v; want %q", i, got, err, tt.want[i])
 				}
 			}
 		})
@@ -97,7 +89,8 @@ func TestCompressEmptyAndHello(t *testing.T) {
 }
 
 // roundTrip compresses msgs with one Compressor and inflates them with one
-// Decompressor, both ways (Decompress and a fragmented Reader).
+// Decompressor; with stream the messages are compressed piece by piece, as
+// NextWriter does.
 func roundTrip(t *testing.T, level, bits int, takeover bool, stream bool) {
 	t.Helper()
 	c := NewCompressor(level, bits, takeover)
@@ -126,21 +119,13 @@ func roundTrip(t *testing.T, level, bits int, takeover bool, stream bool) {
 			t.Fatalf("message %d: %v", i, err)
 		}
 		total += len(comp)
-		var got []byte
-		if stream {
-			got, err = io.ReadAll(d.Reader(iotest.HalfReader(bytes.NewReader(comp)), int64(len(m))))
-		} else {
-			got, err = d.Decompress(nil, comp, int64(len(m)))
-		}
+		got, err := d.Decompress(nil, comp, int64(len(m)))
 		if err != nil || !bytes.Equal(got, m) {
 			t.Fatalf("message %d (%d bytes, %d compressed): got %d bytes, %v", i, len(m), len(comp), len(got), err)
 		}
 	}
 	if takeover != (c.fw != nil) {
 		t.Errorf("after the messages the compressor holds a writer: %v, want %v", c.fw != nil, takeover)
-	}
-	if d.inf != nil {
-		t.Errorf("the decompressor holds an inflater between messages")
 	}
 }
 
@@ -207,31 +192,17 @@ func TestDecompressErrors(t *testing.T) {
 		if _, err := d.Decompress(nil, bad, -1); !errors.Is(err, ErrInvalidData) {
 			t.Errorf("Decompress(%x) error = %v, want ErrInvalidData", bad, err)
 		}
-		if _, err := io.ReadAll(d.Reader(bytes.NewReader(bad), -1)); !errors.Is(err, ErrInvalidData) {
-			t.Errorf("Reader(%x) error = %v, want ErrInvalidData", bad, err)
-		}
-	}
-	// An error from the Conn's reader comes through as itself.
-	boom := errors.New("boom")
-	_, err := io.ReadAll(d.Reader(iotest.ErrReader(boom), -1))
-	if !errors.Is(err, boom) || errors.Is(err, ErrInvalidData) {
-		t.Errorf("source error = %v, want boom", err)
-	}
-	// After errors the decompressor holds no pooled state.
-	if d.inf != nil {
-		t.Error("inflater not returned after an error")
 	}
 }
 
-// Bytes after a BFINAL block are consumed by Reader so the Conn's frame
-// reader is at the next message.
-func TestReaderDrainsAfterFinalBlock(t *testing.T) {
+// Bytes after a BFINAL block are ignored (§7.2.3.4 allows such blocks; the
+// Conn has read the whole message already).
+func TestBytesAfterFinalBlock(t *testing.T) {
 	d := NewDecompressor(15, false)
 	defer d.Release()
-	src := bytes.NewReader([]byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 1, 2, 3, 4, 5})
-	got, err := io.ReadAll(d.Reader(io.MultiReader(src), -1)) // not a ByteReader
-	if err != nil || string(got) != "Hello" || src.Len() != 0 {
-		t.Fatalf("got %q, %v, %d bytes left", got, err, src.Len())
+	got, err := d.Decompress(nil, []byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 1, 2, 3, 4, 5}, -1)
+	if err != nil || string(got) != "Hello" {
+		t.Fatalf("got %q, %v", got, err)
 	}
 }
 
@@ -245,10 +216,6 @@ func TestLimitExact(t *testing.T) {
 	}
 	if got, err := d.Decompress([]byte("keep"), comp, int64(len(msg)-1)); err != ErrTooLarge || string(got) != "keep" {
 		t.Fatalf("one over the limit: %q, %v", got, err)
-	}
-	n, err := io.Copy(io.Discard, d.Reader(bytes.NewReader(comp), int64(len(msg)-1)))
-	if err != ErrTooLarge || n != int64(len(msg)-1) {
-		t.Fatalf("Reader one over the limit: %d bytes, %v", n, err)
 	}
 	if got, err := d.Decompress(nil, comp, 0); err != ErrTooLarge || len(got) != 0 {
 		t.Fatalf("limit 0: %d bytes, %v", len(got), err)
@@ -292,28 +259,21 @@ func TestTakeoverManyMessages(t *testing.T) {
 		msgs = append(msgs, m[:n])
 	}
 	for _, bits := range []int{9, 15} {
-		for _, stream := range []bool{false, true} {
-			t.Run(fmt.Sprintf("bits=%d/stream=%v", bits, stream), func(t *testing.T) {
-				c := NewCompressor(9, bits, true)
-				defer c.Release()
-				d := NewDecompressor(bits, true)
-				defer d.Release()
-				for i, m := range msgs {
-					comp, err := c.Compress(nil, m)
-					if err != nil {
-						t.Fatal(err)
-					}
-					var got []byte
-					if stream {
-						got, err = io.ReadAll(d.Reader(iotest.OneByteReader(bytes.NewReader(comp)), -1))
-					} else {
-						got, err = d.Decompress(nil, comp, -1)
-					}
-					if err != nil || !bytes.Equal(got, m) {
-						t.Fatalf("message %d (%d bytes): got %d bytes, %v", i, len(m), len(got), err)
-					}
+		t.Run(fmt.Sprintf("bits=%d", bits), func(t *testing.T) {
+			c := NewCompressor(9, bits, true)
+			defer c.Release()
+			d := NewDecompressor(bits, true)
+			defer d.Release()
+			for i, m := range msgs {
+				comp, err := c.Compress(nil, m)
+				if err != nil {
+					t.Fatal(err)
 				}
-			})
-		}
+				got, err := d.Decompress(nil, comp, -1)
+				if err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("message %d (%d bytes): got %d bytes, %v", i, len(m), len(got), err)
+				}
+			}
+		})
 	}
 }
