@@ -651,6 +651,8 @@ func (d *decoder) fastLoop(lt *litTable, dt *distTable) (end bool, err error) {
 			if e&entLink != 0 {
 				e = lt[(e>>entValueShift+uint32(bb>>litRootBits)&(1<<(e>>entSubBitsShift&7)-1))&(litTableSize-1)]
 				if e&entLit != 0 {
+					// The literal step again, written out: the loop's
+					// state lives in locals, which a helper would spill.
 					n := uint(e & entBitsMask)
 					bb >>= n
 					left -= n
