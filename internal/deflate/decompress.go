@@ -34,8 +34,8 @@ type Decompressor struct {
 	// copies matches straight out of it, and it has room for size/2 more
 	// bytes, so that the window moves back to its start once per size/2
 	// bytes of output rather than being copied at every message (a ring
-	// buffer costs a copy of the whole window per message, 11% of the
-	// time of a 1 KiB one).
+	// buffer would have to be made contiguous for the decoder at every
+	// message, or split every match that wraps).
 	hist []byte
 	in   []byte // a copy of Decompress's msg and endOfMessage
 }

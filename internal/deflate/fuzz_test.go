@@ -2,6 +2,7 @@ package deflate
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -81,6 +82,9 @@ func FuzzDecompress(f *testing.F) {
 			}
 			if len(got) > limit {
 				t.Fatalf("output over the limit: %d", len(got))
+			}
+			if err != nil && err != ErrTooLarge && !errors.Is(err, ErrInvalidData) {
+				t.Fatalf("Decompress error %v is neither ErrTooLarge nor ErrInvalidData", err)
 			}
 			if (err == nil) != (werr == nil) {
 				t.Fatalf("Decompress error %v, klauspost's reader error %v", err, werr)
