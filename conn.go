@@ -110,7 +110,7 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
 	}
-	c.fr.br = newReadBuffer(nc, leftover)
+	c.fr.br = newReadBuffer((*connSocket)(c), leftover)
 	return c
 }
 
@@ -125,13 +125,31 @@ const readBufferSize = 4 << 10
 // with: bufio's minimum.
 const initialReadBufferSize = 16
 
-// newReadBuffer returns the connection's initial buffered reader, which
-// first yields a copy of leftover.
-func newReadBuffer(nc net.Conn, leftover []byte) *bufio.Reader {
+// newReadBuffer returns the connection's initial buffered reader of sock,
+// which first yields a copy of leftover.
+func newReadBuffer(sock io.Reader, leftover []byte) *bufio.Reader {
 	if len(leftover) == 0 {
-		return bufio.NewReaderSize(nc, initialReadBufferSize)
+		return bufio.NewReaderSize(sock, initialReadBufferSize)
 	}
-	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: nc}, initialReadBufferSize)
+	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: sock}, initialReadBufferSize)
+}
+
+// connSocket is a Conn seen as the reader of its socket, which its read
+// buffers read from. The first bytes come through netConn; then the
+// connection switches to newSocketReader's reader (a busyReader where busy
+// polling applies), so connections that never receive anything, idle or
+// only dialled, do not pay for one.
+type connSocket Conn
+
+func (s *connSocket) Read(p []byte) (int, error) {
+	if s.fr.sock != nil {
+		return s.fr.sock.Read(p)
+	}
+	n, err := s.netConn.Read(p)
+	if n > 0 {
+		s.fr.sock = newSocketReader(s.netConn)
+	}
+	return n, err
 }
 
 // prefixReader yields rest, then reads r.

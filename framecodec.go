@@ -214,6 +214,7 @@ type frameReader struct {
 	br    *bufio.Reader // the top reader: frames are read from it
 	small *bufio.Reader // the connection's own reader while br is a pooled large one
 	last  int           // bytes the last fill of br brought in; 0 after a direct read
+	sock  io.Reader     // what reads the socket once data has arrived (connSocket)
 	dec   decoder
 }
 

@@ -1,0 +1,195 @@
+//go:build unix
+
+package websocket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+func newTestBusyReader(t *testing.T, nc net.Conn) *busyReader {
+	t.Helper()
+	if !busyPollCPUs {
+		t.Skip("one CPU: busy polling is off")
+	}
+	b, ok := newSocketReader(nc).(*busyReader)
+	if !ok {
+		t.Fatalf("newSocketReader(%T) is not a busyReader", nc)
+	}
+	return b
+}
+
+// TestBusyReaderReads checks that a busyReader returns what a net.Conn
+// would: the bytes in order, whether or not it had to wait for them, and
+// io.EOF after the peer's close.
+func TestBusyReaderReads(t *testing.T) {
+	c, s := tcpPair(t)
+	b := newTestBusyReader(t, c)
+	if n, err := b.Read(nil); n != 0 || err != nil {
+		t.Fatalf("Read(nil) = %d, %v; want 0, nil", n, err)
+	}
+	want := make([]byte, 1<<20)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	go func() {
+		// In pieces, so that some reads find the socket empty.
+		for p := want; len(p) > 0; p = p[min(len(p), 100_000):] {
+			s.Write(p[:min(len(p), 100_000)])
+		}
+		s.Close()
+	}()
+	got, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatalf("ReadAll: %v", err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(want))
+	}
+	if n, err := b.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after EOF = %d, %v; want 0, io.EOF", n, err)
+	}
+}
+
+// TestBusyReaderErrors checks that the errors are a net.Conn's: an
+// *net.OpError "read" wrapping os.ErrDeadlineExceeded (a timeout),
+// net.ErrClosed or the system call's error.
+func TestBusyReaderErrors(t *testing.T) {
+	t.Run("deadline", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		b := newTestBusyReader(t, c)
+		c.SetReadDeadline(time.Now().Add(-time.Second))
+		_, err := b.Read(make([]byte, 10))
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Op != "read" || !errors.Is(err, os.ErrDeadlineExceeded) || !oe.Timeout() {
+			t.Fatalf("err = %#v; want a read OpError wrapping os.ErrDeadlineExceeded", err)
+		}
+		// A deadline that passes while the reader waits.
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := b.Read(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("err = %v; want os.ErrDeadlineExceeded", err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		b := newTestBusyReader(t, c)
+		c.Close()
+		if _, err := b.Read(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("err = %v; want net.ErrClosed", err)
+		}
+	})
+	t.Run("closed while waiting", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		b := newTestBusyReader(t, c)
+		done := make(chan error)
+		go func() {
+			_, err := b.Read(make([]byte, 10))
+			done <- err
+		}()
+		c.Close()
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("err = %v; want net.ErrClosed", err)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		c, s := tcpPair(t)
+		b := newTestBusyReader(t, c)
+		s.SetLinger(0)
+		s.Close()
+		_, err := b.Read(make([]byte, 10))
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Op != "read" || !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("err = %#v; want a read OpError wrapping ECONNRESET", err)
+		}
+		if want := "read tcp " + c.LocalAddr().String() + "->" + c.RemoteAddr().String() + ": read: connection reset by peer"; err.Error() != want {
+			t.Fatalf("err = %q; want %q", err, want)
+		}
+	})
+}
+
+// TestBusyReaderSpin drives readSocket on an empty socket: the first wait
+// spins, finds nothing and parks, and the next one parks without spinning;
+// once data is there it is read at once.
+func TestBusyReaderSpin(t *testing.T) {
+	c, s := tcpPair(t)
+	b := newTestBusyReader(t, c)
+	rc, _ := c.SyscallConn()
+	read := func() bool {
+		var done bool
+		b.p, b.n, b.err, b.phase = make([]byte, 10), 0, nil, busyFresh
+		rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
+		return done
+	}
+	start := time.Now()
+	if read() {
+		t.Fatal("empty socket: readSocket has a result")
+	}
+	if d := time.Since(start); d < busyPollTime {
+		t.Fatalf("first wait parked after %v; want a spin of %v", d, busyPollTime)
+	}
+	if b.phase != busyParked || b.policy.skip != 1 {
+		t.Fatalf("after an unrewarded spin: phase %d, skip %d; want parked, 1", b.phase, b.policy.skip)
+	}
+	if read() || b.policy.skip != 0 {
+		t.Fatalf("second wait: want a park without spinning, skip 0; skip %d", b.policy.skip)
+	}
+	s.Write([]byte("hello"))
+	// The bytes may take a moment to show on the other end of loopback.
+	for b.n == 0 {
+		if read() && (b.err != nil || string(b.p[:b.n]) != "hello") {
+			t.Fatalf("read %q, %v; want hello", b.p[:b.n], b.err)
+		}
+	}
+}
+
+// TestConnBusyReader checks that a Conn reads its first bytes from its
+// net.Conn and then switches to a busyReader.
+func TestConnBusyReader(t *testing.T) {
+	if !busyPollCPUs {
+		t.Skip("one CPU: busy polling is off")
+	}
+	c, s := tcpPair(t)
+	conn := newConn(c, nil, &DialOptions{})
+	if conn.fr.sock != nil {
+		t.Fatal("a new Conn already has its socket reader")
+	}
+	for range 2 {
+		s.Write([]byte{0x82, 3, 'a', 'b', 'c'})
+		if op, p, err := conn.RecvAppend(nil); err != nil || op != OpBinary || string(p) != "abc" {
+			t.Fatalf("RecvAppend = %v, %q, %v", op, p, err)
+		}
+		if _, ok := conn.fr.sock.(*busyReader); !ok {
+			t.Fatalf("after a message the socket reader is %T; want *busyReader", conn.fr.sock)
+		}
+	}
+}
