@@ -9,4 +9,4 @@ import (
 
 // newSocketReader returns what the connection's read buffer reads from. Busy
 // polling (busypoll_unix.go) needs raw reads, so elsewhere it is nc itself.
-func newSocketReader(nc net.Conn) io.Reader { return nc }
+func newSocketReader(nc net.Conn, _ *frameReader) io.Reader { return nc }

@@ -3,6 +3,7 @@
 package websocket
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -42,7 +43,7 @@ func newTestBusyReader(t *testing.T, nc net.Conn) *busyReader {
 	if !busyPollCPUs {
 		t.Skip("one CPU: busy polling is off")
 	}
-	b, ok := newSocketReader(nc).(*busyReader)
+	b, ok := newSocketReader(nc, nil).(*busyReader)
 	if !ok {
 		t.Fatalf("newSocketReader(%T) is not a busyReader", nc)
 	}
@@ -191,5 +192,27 @@ func TestConnBusyReader(t *testing.T) {
 		if _, ok := conn.fr.sock.(*busyReader); !ok {
 			t.Fatalf("after a message the socket reader is %T; want *busyReader", conn.fr.sock)
 		}
+	}
+}
+
+// TestBusyReaderNoSpinWhileStreaming checks that a read refilling the large
+// buffer parks at once, without spinning or touching the backoff: data is
+// then coming faster than it is read, and parking lets a full buffer gather.
+func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
+	c, _ := tcpPair(t)
+	if !busyPollCPUs {
+		t.Skip("one CPU: busy polling is off")
+	}
+	var fr frameReader
+	b := newSocketReader(c, &fr).(*busyReader)
+	fr.br = bufio.NewReaderSize(b, readBufferSize)
+	fr.grow() // as fill does when reads fill the small buffer
+	defer fr.shrink()
+	rc, _ := c.SyscallConn()
+	b.p, b.phase = make([]byte, 10), busyFresh
+	var done bool
+	rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
+	if done || b.phase != busyParked || b.policy != (busyPolicy{}) {
+		t.Fatalf("readSocket = %v, phase %d, policy %+v; want a park without a spin", done, b.phase, b.policy)
 	}
 }

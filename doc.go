@@ -44,6 +44,21 @@
 //		buf = b
 //	}
 //
+// # Waiting for data: busy polling
+//
+// When a read finds a plain TCP or Unix socket empty, it retries for up to
+// 5 µs before the goroutine parks. While a peer streams, the next bytes are
+// usually that close, and the retry saves the thread a sleep and the sender
+// a wake-up: on a 2-core VM, receive of 64 KiB messages got about 30%
+// faster and a 16-byte echo round trip went from 7.6 to 5.2 µs. Spins that
+// end without data back off (1, 3, 7 … 255 waits without spinning), so a
+// connection with sparse traffic spins about once per 256 messages; a
+// machine with one CPU never spins. A read refilling the pooled 64 KiB
+// buffer of a flood of small messages does not spin: there, letting a full
+// buffer gather while parked costs less than more, smaller reads. TLS connections, and connections whose
+// DialOptions.NetDialContext returns its own net.Conn type, are read through
+// their net.Conn as usual.
+//
 // # Sending and write coalescing
 //
 // A send to an idle connection is written at once by the calling goroutine,
