@@ -45,25 +45,17 @@ import (
 type busyReader struct {
 	nc     net.Conn
 	rc     syscall.RawConn
-	fr     *frameReader          // the Conn's frame reader; nil in tests of the reader alone
+	fr     *frameReader          // the Conn's frame reader: its stacked large buffer means no spinning
 	readFD func(fd uintptr) bool // b.readSocket, bound once so that reads do not allocate
 
 	// The read in progress, shared with readSocket.
-	p     []byte
-	n     int
-	err   error
-	phase uint8 // busyFresh, busySpinning or busyParked
-	start time.Time
+	p      []byte
+	n      int
+	err    error
+	parked bool // the runtime has parked this read at least once
 
 	policy busyPolicy
 }
-
-// The phases of one Read.
-const (
-	busyFresh    = iota // no read has found the socket empty yet
-	busySpinning        // retrying since start
-	busyParked          // the runtime parked us at least once
-)
 
 // busyPollTime is how long a read retries an empty socket before parking.
 // A few microseconds covers the gaps of a sender that is streaming; longer
@@ -104,7 +96,7 @@ func (b *busyReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	b.p, b.n, b.err, b.phase = p, 0, nil, busyFresh
+	b.p, b.n, b.err, b.parked = p, 0, nil, false
 	err := b.rc.Read(b.readFD)
 	b.p = nil
 	if err != nil {
@@ -131,8 +123,10 @@ func (b *busyReader) opError(err error) error {
 }
 
 // readSocket is the raw read: true when it has a result (bytes, EOF or an
-// error), false to have the runtime wait until the socket is readable.
+// error), false to have the runtime wait until the socket is readable. A
+// spin happens within one call, so its start is local.
 func (b *busyReader) readSocket(fd uintptr) bool {
+	var spinStart time.Time // zero while not spinning
 	for {
 		n, err := syscall.Read(int(fd), b.p)
 		switch {
@@ -147,25 +141,24 @@ func (b *busyReader) readSocket(fd uintptr) bool {
 			return true
 		default:
 			b.n = n
-			if b.phase == busySpinning {
+			if !spinStart.IsZero() {
 				b.policy.rewarded()
 			}
 			return true
 		}
-		switch b.phase {
-		case busyFresh:
-			if b.fr != nil && b.fr.small != nil || !b.policy.spin() {
-				b.phase = busyParked
+		switch {
+		case b.parked:
+			// Woken, but the data went to no one: wait again.
+			return false
+		case spinStart.IsZero():
+			if b.fr.small != nil || !b.policy.spin() {
+				b.parked = true
 				return false
 			}
-			b.phase, b.start = busySpinning, time.Now()
-		case busySpinning:
-			if time.Since(b.start) >= busyPollTime {
-				b.policy.unrewarded()
-				b.phase = busyParked
-				return false
-			}
-		default:
+			spinStart = time.Now()
+		case time.Since(spinStart) >= busyPollTime:
+			b.policy.unrewarded()
+			b.parked = true
 			return false
 		}
 	}

@@ -55,9 +55,9 @@
 // connection with sparse traffic spins about once per 256 messages; a
 // machine with one CPU never spins. A read refilling the pooled 64 KiB
 // buffer of a flood of small messages does not spin: there, letting a full
-// buffer gather while parked costs less than more, smaller reads. TLS connections, and connections whose
-// DialOptions.NetDialContext returns its own net.Conn type, are read through
-// their net.Conn as usual.
+// buffer gather while parked costs less than more, smaller reads. TLS
+// connections, and connections whose DialOptions.NetDialContext returns its
+// own net.Conn type, are read through their net.Conn as usual.
 //
 // # Sending and write coalescing
 //
