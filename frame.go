@@ -62,6 +62,11 @@ const maxControlPayload = 125
 
 // Frame is one RFC 6455 frame. Payload is always the unmasked application
 // data: AppendTo masks a copy of it when Masked is set.
+//
+// The payload length is not a field: it is len(Payload). AppendTo encodes it
+// in the shortest form (RFC 6455 §5.2); frames received with a length in a
+// longer form than needed (5 in the 16-bit or 64-bit form) are accepted, and
+// a 64-bit length with its top bit set is a *ProtocolError.
 type Frame struct {
 	Fin              bool
 	Rsv1, Rsv2, Rsv3 bool
@@ -155,10 +160,12 @@ func appendClosePayload(dst []byte, code StatusCode, reason string) []byte {
 }
 
 // AppendTo appends f's wire encoding to dst: the header, then the payload,
-// masked with MaskKey when Masked. Python's ABNF.format. It refuses only what
-// cannot be encoded (an opcode above 0xF); use Validate to check the rules.
+// masked with MaskKey when Masked. Python's ABNF.format. An opcode that is
+// not one of the six RFC 6455 defines is refused with a *ProtocolError, and
+// dst is returned unchanged; AppendTo checks nothing else, use Validate to
+// check the other rules.
 func (f *Frame) AppendTo(dst []byte) ([]byte, error) {
-	if f.Opcode > 0xF {
+	if !f.Opcode.Valid() {
 		return dst, &ProtocolError{Reason: "cannot encode " + f.Opcode.String()}
 	}
 	h := header{fin: f.Fin, rsv1: f.Rsv1, rsv2: f.Rsv2, rsv3: f.Rsv3, opcode: f.Opcode,

@@ -74,6 +74,12 @@ func headerLen(b0, b1 byte) int {
 
 // parseHeader decodes the header at the start of b. It returns n == 0 and a
 // nil error when b does not yet hold the whole header.
+//
+// A length in a longer encoding than it needs (5 in the 16-bit or the 64-bit
+// form) is accepted: RFC 6455 §5.2 asks the sender for the minimal encoding,
+// and the length it gives is no less exact for being long. A 64-bit length
+// with its most significant bit set, which RFC 6455 §5.2 forbids, is a
+// *ProtocolError: every length decoded fits in an int64 and is not negative.
 func parseHeader(b []byte) (h header, n int, err error) {
 	if len(b) < 2 {
 		return h, 0, nil
@@ -120,7 +126,8 @@ type decoder struct {
 	hdrN      int
 	h         header // the current frame's header, valid while inFrame
 	inFrame   bool
-	remaining int64 // payload bytes of the current frame not yet delivered
+	frames    uint32 // data frames of the current message so far, this one included (start)
+	remaining int64  // payload bytes of the current frame not yet delivered
 	maskPos   int
 }
 
@@ -182,7 +189,17 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 	return n, evNone, nil, nil
 }
 
+// start begins a frame. It counts the data frames of a message: a text or
+// binary frame starts the count at 1, a continuation frame adds 1, a control
+// frame leaves it alone. The Conn bounds the count (maxMessageFrames), so it
+// never wraps.
 func (d *decoder) start(h header) {
+	switch {
+	case h.opcode == OpContinuation:
+		d.frames++
+	case !h.opcode.IsControl():
+		d.frames = 1
+	}
 	d.h = h
 	d.inFrame = true
 	d.remaining = h.length

@@ -5,11 +5,18 @@ import (
 	"errors"
 	"io"
 	"iter"
-	"slices"
+	"strconv"
 	"time"
 
 	utf8v "github.com/wsclient/websocket/internal/utf8"
 )
+
+// maxMessageFrames bounds the frames of one message, however it is read
+// (whole, streamed by NextReader, or frame by frame with RecvFrame or
+// FireContFrame). A peer that sends more, even empty ones, gets close 1009
+// and the read a *PayloadError: without it an endless run of empty
+// continuation frames would keep a read from ever returning.
+const maxMessageFrames = 131072
 
 // Message is a whole text or binary message.
 type Message struct {
@@ -60,7 +67,7 @@ func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
 
 // RecvDataFrame is RecvData returning a *Frame: for a whole message its Fin
 // is set and Payload holds the message. With FireContFrame the returned
-// opcode is the frame's own (API.md §5): the first fragment's opcode, then
+// opcode is the frame's own: the first fragment's opcode, then
 // OpContinuation.
 func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 	c.readMu.Lock()
@@ -76,10 +83,10 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 }
 
 // RecvFrame returns the next frame as it arrived, validated against the
-// protocol rules (§7) but not acted on: pings are not answered and close
-// frames not echoed (Python's recv_frame). Use it to handle control frames
-// yourself; mixing it with the message-level methods is allowed between
-// messages.
+// protocol rules of RFC 6455 and the read limits but not acted on: pings are
+// not answered and close frames not echoed (Python's recv_frame). Use it to
+// handle control frames yourself; mixing it with the message-level methods
+// is allowed between messages.
 func (c *Conn) RecvFrame() (*Frame, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
@@ -360,7 +367,7 @@ func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []b
 				into, from = &c.ext.in, 0 // inflated whole at the end
 			}
 			if cap(*into) == len(*into) {
-				*into = slices.Grow(*into, growth(c.fr.dec.remaining, len(*into)-from))
+				*into = grow(*into, c.growth(len(*into)-from, c.frameHdr.fin))
 			}
 			n, err := c.readData((*into)[len(*into):cap(*into)])
 			*into = (*into)[:len(*into)+n]
@@ -409,7 +416,7 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	// API.md §5: the first fragment with its opcode, the rest with OpContinuation.
+	// The first fragment with its opcode, the rest with OpContinuation.
 	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
 }
 
@@ -421,7 +428,7 @@ func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
 	}
 	for c.inData {
 		if cap(dst) == len(dst) {
-			dst = slices.Grow(dst, growth(c.fr.dec.remaining, len(dst)))
+			dst = grow(dst, c.growth(len(dst), true))
 		}
 		n, err := c.readData(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
@@ -433,11 +440,33 @@ func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// growth is how much room to add for a frame with remaining bytes unread
-// when have bytes arrived so far: never the peer's declared length at once,
-// but doubling as bytes actually arrive.
-func growth(remaining int64, have int) int {
-	return int(min(remaining, int64(max(have, 32<<10))))
+// growth is how much room to add to a full buffer that holds have bytes of
+// the message (or frame) being read, while the current frame's payload is
+// read into it; last says the buffer ends with that frame. It never adds the
+// peer's declared length at once: the buffer doubles (from 32 KiB) as bytes
+// actually arrive, so a message assembled from many small fragments is
+// copied a bounded number of times in all, not once per fragment. A last
+// frame gets no more room than it still brings, and no buffer grows past
+// the read limit.
+func (c *Conn) growth(have int, last bool) int {
+	n := int64(max(have, 32<<10))
+	if last {
+		n = min(n, c.fr.dec.remaining)
+	}
+	if c.readLimit >= 0 {
+		// The frame's remaining bytes fit (checkHeader), so n >= 1.
+		n = min(n, c.readLimit-int64(have))
+	}
+	return int(n)
+}
+
+// grow returns b with room for exactly n more bytes. slices.Grow would
+// round a doubling up by as much as a further 22% (append's growth for
+// large slices), which compounds over the doublings of a long message.
+func grow(b []byte, n int) []byte {
+	nb := make([]byte, len(b), len(b)+n)
+	copy(nb, b)
+	return nb
 }
 
 // keep saves a partly received message or frame when the call was cut short
@@ -513,8 +542,8 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 	return 0, nil, nil
 }
 
-// checkHeader applies RFC 6455's rules (§7 of the API contract) to a frame
-// header before any of its payload is read, failing the connection with the
+// checkHeader applies RFC 6455's rules and the read limits to a frame header
+// before any of its payload is read, failing the connection with the
 // matching close code.
 func (c *Conn) checkHeader(h header) error {
 	var reason string
@@ -538,11 +567,16 @@ func (c *Conn) checkHeader(h header) error {
 		reason = "continuation frame without a message to continue"
 	case h.opcode != OpContinuation && c.msgOp != 0:
 		reason = "new " + h.opcode.String() + " frame inside a fragmented message"
-	case c.readLimit >= 0 && c.msgLen+h.length > c.readLimit:
+	case h.opcode == OpContinuation && c.fr.dec.frames > maxMessageFrames:
+		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of more than " +
+			strconv.Itoa(maxMessageFrames) + " frames"})
+	case c.readLimit >= 0 && h.length > c.readLimit-c.msgLen:
 		// Checked before reading the payload: no byte of an oversized
-		// message is buffered (§4 ReadLimit).
-		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of at least " +
-			lengthString(c.msgLen+h.length) + " bytes exceeds the read limit of " + lengthString(c.readLimit)})
+		// message is buffered. As c.msgLen <= c.readLimit, the
+		// difference cannot overflow; the sum of two lengths below
+		// 2^63 could, and would let any frame through.
+		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of " + lengthString(c.msgLen) +
+			" + " + lengthString(h.length) + " bytes exceeds the read limit of " + lengthString(c.readLimit)})
 	default:
 		return nil
 	}
@@ -599,8 +633,11 @@ func (c *Conn) readData(p []byte) (int, error) {
 	if n > 0 {
 		if c.msgOp == OpText && !c.skipUTF8 && !c.msgZ {
 			if i := c.msgUTF8.Check(p[:n]); i >= 0 {
+				// The offset counts bytes received: the frame's
+				// declared length may be near 2^63.
+				at := c.msgLen + (c.frameHdr.length - c.fr.dec.remaining) - int64(n-i)
 				return n, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message at byte " +
-					lengthString(c.msgLen+c.frameHdr.length-c.fr.dec.remaining-int64(n-i))})
+					lengthString(at)})
 			}
 		}
 		if traceOn() && len(c.preview) < previewLen {

@@ -57,11 +57,12 @@ func (c *Conn) SendBinary(data []byte) error { return c.Send(data, OpBinary) }
 
 // SendFrame sends f as it is, masking its payload with a fresh key when
 // f.Masked (f.MaskKey is not used) and unmasked otherwise. It checks only
-// what the wire cannot carry (control frames longer than 125 bytes or
-// fragmented); the caller owns fragmentation and reserved bits. Data frames
+// the opcode (one RFC 6455 defines, as AppendTo) and what the wire cannot
+// carry (control frames longer than 125 bytes or fragmented), returning a
+// *ProtocolError; the caller owns fragmentation and reserved bits. Data frames
 // wait for a NextWriter's message to finish. Python's send_frame.
 func (c *Conn) SendFrame(f *Frame) error {
-	if f.Opcode > 0xF {
+	if !f.Opcode.Valid() {
 		return &ProtocolError{Reason: "cannot encode " + f.Opcode.String()}
 	}
 	if f.Opcode.IsControl() {

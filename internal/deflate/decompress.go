@@ -84,6 +84,9 @@ func (d *Decompressor) remember(p []byte) {
 // keeps, so that the decoder reads one contiguous stream with 8-byte loads
 // to its end; the copy costs a few hundred nanoseconds at most.
 func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
+	if n := len(msg) + len(endOfMessage); cap(d.in) < n {
+		d.in = make([]byte, 0, n) // one exact allocation, not append's two
+	}
 	d.in = append(append(d.in[:0], msg...), endOfMessage[:]...)
 	var hist []byte
 	if d.takeover {
