@@ -56,8 +56,8 @@ func serveStream(t *testing.T, c *websocket.Conn, sc *wstest.Conn, head, body []
 	return stop
 }
 
-// readAll reads with each receiving method until the first error.
-var readAll = []struct {
+// readMethods read with each receiving method until the first error.
+var readMethods = []struct {
 	name string
 	opts websocket.DialOptions
 	read func(c *websocket.Conn) error
@@ -116,7 +116,7 @@ func TestReadLimitLengthSumOverflow(t *testing.T) {
 	const limit = 1 << 10
 	chunk := make([]byte, 64<<10)
 	for _, compressed := range []bool{false, true} {
-		for _, m := range readAll {
+		for _, m := range readMethods {
 			name := m.name
 			if compressed {
 				name += "/compressed"
@@ -155,7 +155,7 @@ func TestReadLimitLengthSumOverflow(t *testing.T) {
 // method it is read.
 func TestEmptyFragmentFlood(t *testing.T) {
 	empties := bytes.Repeat(wstest.AppendFrame(nil, false, 0x0, nil), 4096)
-	for _, m := range readAll {
+	for _, m := range readMethods {
 		t.Run(m.name, func(t *testing.T) {
 			opts := m.opts
 			opts.Timeout = testTimeout

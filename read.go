@@ -13,9 +13,12 @@ import (
 
 // maxMessageFrames bounds the frames of one message, however it is read
 // (whole, streamed by NextReader, or frame by frame with RecvFrame or
-// FireContFrame). A peer that sends more, even empty ones, gets close 1009
-// and the read a *PayloadError: without it an endless run of empty
-// continuation frames would keep a read from ever returning.
+// FireContFrame) and whatever the ReadLimit, unlimited included. A peer that
+// sends more, even empty ones, gets close 1009 and the read a *PayloadError:
+// without it an endless run of empty continuation frames would keep a read
+// from ever returning. Frame-by-frame readers would not hang without it
+// (each call returns a frame), but one rule for every way of reading is
+// simpler to rely on, and no sensible sender cuts a message that finely.
 const maxMessageFrames = 131072
 
 // Message is a whole text or binary message.
