@@ -253,7 +253,7 @@ func pickProxy(u *url.URL, opts *DialOptions) (*url.URL, error) {
 		if errors.As(err, &pe) {
 			return nil, err
 		}
-		return nil, &ProxyError{Reason: "choosing a proxy for " + u.Redacted(), Err: err}
+		return nil, &ProxyError{Reason: "choosing a proxy for " + redactURL(u), Err: redactURLError(err)}
 	}
 	return p, nil
 }

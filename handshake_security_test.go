@@ -343,6 +343,9 @@ func TestNoPasswordInTracesOrErrors(t *testing.T) {
 		{"socks5 proxy with a password, refused credentials", target.URL, viaProxy("socks5://u:" + pw + "@" + socks.Addr), true},
 		{"proxy URL with a password and a bad port", target.URL, viaProxy("http://u:" + pw + "@127.0.0.1:bad"), true},
 		{"proxy URL with a password holding a slash", target.URL, viaProxy("http://u:" + pw + "/x@127.0.0.1"), true},
+		{"proxy function failing to parse a URL with a password", target.URL, &websocket.DialOptions{Timeout: testTimeout, Proxy: func(*url.URL) (*url.URL, error) {
+			return url.Parse(strings.Join([]string{"http://u:", pw, "@127.0.0.1:bad"}, ""))
+		}}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
