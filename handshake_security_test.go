@@ -67,10 +67,10 @@ func (r *wireRecorder) serve() {
 				break
 			}
 		}
-		nc.Close()
 		r.mu.Lock()
 		r.conns = append(r.conns, got)
 		r.mu.Unlock()
+		nc.Close() // after recording: probe reads the record once it sees EOF
 	}
 }
 
