@@ -163,7 +163,7 @@ func dialError(ctx context.Context, err error) error {
 func parseWSURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("websocket: bad URL: %w", err)
+		return nil, fmt.Errorf("websocket: bad URL: %w", redactURLError(err))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme != "ws" && u.Scheme != "wss" {
@@ -185,19 +185,6 @@ func hostPort(u *url.URL) (host, port string) {
 		}
 	}
 	return host, port
-}
-
-// hostHeader is host[:port] for the Host and Origin headers: the port only
-// when it is not the scheme's default; IPv6 in brackets.
-func hostHeader(u *url.URL) string {
-	host, port := hostPort(u)
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if (u.Scheme == "ws" && port == "80") || (u.Scheme == "wss" && port == "443") {
-		return host
-	}
-	return host + ":" + port
 }
 
 // dialAddr is net.JoinHostPort(host, port), which u.Host already is when the
@@ -266,7 +253,7 @@ func pickProxy(u *url.URL, opts *DialOptions) (*url.URL, error) {
 		if errors.As(err, &pe) {
 			return nil, err
 		}
-		return nil, &ProxyError{Reason: "choosing a proxy for " + u.Redacted(), Err: err}
+		return nil, &ProxyError{Reason: "choosing a proxy for " + redactURL(u), Err: redactURLError(err)}
 	}
 	return p, nil
 }

@@ -39,19 +39,52 @@ func checkUserHeader(h http.Header) error {
 		if slices.Contains(reservedHeaders, ck) {
 			return fmt.Errorf("websocket: header %s is set by the library and may not be given", k)
 		}
-		if !validHeaderName(k) {
+		if !isToken(k) {
 			return fmt.Errorf("websocket: invalid header name %q", k)
 		}
 		for _, v := range vs {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fmt.Errorf("websocket: header %s: value contains CR, LF or NUL", k)
+			if err := checkHeaderValue(k, v); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-func validHeaderName(k string) bool {
+// checkHeaderValue refuses a value for header k that would split the
+// request or end it early: one holding CR, LF or NUL.
+func checkHeaderValue(k, v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("websocket: header %s: value contains CR, LF or NUL", k)
+	}
+	return nil
+}
+
+// checkRequestFields refuses the DialOptions fields that go into the request
+// as they are (Host, Origin, Cookie, Subprotocols) when they would inject
+// bytes into it, before anything is dialled. A subprotocol must be a token
+// (RFC 6455 §4.1, RFC 7230 §3.2.6).
+func checkRequestFields(opts *DialOptions) error {
+	if err := checkHeaderValue("Host", opts.Host); err != nil {
+		return err
+	}
+	if err := checkHeaderValue("Origin", opts.Origin); err != nil {
+		return err
+	}
+	if err := checkHeaderValue("Cookie", opts.Cookie); err != nil {
+		return err
+	}
+	for _, p := range opts.Subprotocols {
+		if !isToken(p) {
+			return fmt.Errorf("websocket: subprotocol %q is not a token (RFC 7230 §3.2.6)", p)
+		}
+	}
+	return nil
+}
+
+// isToken reports whether k is a token (RFC 7230 §3.2.6): a header name, a
+// subprotocol.
+func isToken(k string) bool {
 	if k == "" {
 		return false
 	}
@@ -75,6 +108,9 @@ func (e *redirectError) Error() string { return e.status.Error() }
 // dialRedirects dials u, following redirects as RFC 6455 §4.1 allows and
 // DialOptions.RedirectLimit bounds.
 func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, error) {
+	if err := checkRequestFields(opts); err != nil {
+		return nil, err
+	}
 	limit := opts.RedirectLimit
 	if limit == 0 {
 		limit = 3
@@ -98,7 +134,7 @@ func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, e
 		}
 		next, err := u.Parse(re.location)
 		if err != nil {
-			return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", re.location, err)
+			return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), redactURLError(err))
 		}
 		switch strings.ToLower(next.Scheme) {
 		case "http", "ws":
@@ -108,6 +144,11 @@ func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, e
 		default:
 			return nil, fmt.Errorf("websocket: redirect to unsupported scheme %q", next.Scheme)
 		}
+		if u.Scheme == "wss" && next.Scheme == "ws" {
+			// Following it would send the request, and then every
+			// message, in clear text.
+			return nil, fmt.Errorf("websocket: refusing redirect from wss to ws (%s): %w", redactURL(next), re.status)
+		}
 		if next.User == nil && originOf(next) == originOf(first) {
 			next.User = first.User
 		}
@@ -115,10 +156,12 @@ func dialRedirects(ctx context.Context, u *url.URL, opts *DialOptions) (*Conn, e
 			seen = map[string]bool{first.String(): true}
 		}
 		if seen[next.String()] {
-			return nil, fmt.Errorf("websocket: redirect loop at %s", next.Redacted())
+			return nil, fmt.Errorf("websocket: redirect loop at %s", redactURL(next))
 		}
 		seen[next.String()] = true
-		traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", next.Redacted()))
+		if handshakeTracing() {
+			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", redactURL(next)))
+		}
 		u = next
 	}
 }
@@ -167,10 +210,12 @@ func (hs *handshakeState) release() {
 
 // dialOnce connects to u and runs one handshake.
 func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secrets bool) (c *Conn, err error) {
-	var extra http.Header
-	if opts.HeaderFunc != nil {
-		extra = opts.HeaderFunc()
-		if err := checkUserHeader(extra); err != nil {
+	// The user's headers (and the secrets that go with the URL) need a map;
+	// the common dial sets none and skips it. They are checked before
+	// anything is dialled.
+	var user http.Header
+	if len(opts.Header) > 0 || opts.HeaderFunc != nil || u.User != nil || opts.Cookie != "" || opts.Jar != nil {
+		if user, err = userHeaders(u, opts, secrets); err != nil {
 			return nil, err
 		}
 	}
@@ -213,11 +258,16 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 
 	var key [24]byte
 	newChallengeKey(&key)
-	hs.req = appendRequest(hs.req[:0], u, opts, extra, key[:], secrets)
+	hs.req = appendRequest(hs.req[:0], u, opts, user, key[:])
+	trace := handshakeTracing()
+	if trace {
+		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
+			slog.String("head", redactHead(string(hs.req))))
+	}
 	if _, err := nc.Write(hs.req); err != nil {
 		return nil, handshakeIOError(err)
 	}
-	hs.lr = limitedReader{r: nc, n: maxResponseHeader}
+	hs.lr = limitedReader{r: nc, n: maxResponseHeader, keep: trace}
 	br := hs.br
 	br.Reset(&hs.lr)
 
@@ -249,9 +299,13 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 		statusCode, status, header = resp.StatusCode, resp.Status, resp.Header
 		full = resp
 	}
-	if tracing() {
+	if trace {
+		// The head is what the parser consumed: the bytes received but
+		// for those still buffered.
+		raw := hs.lr.kept[:len(hs.lr.kept)-br.Buffered()]
+		hs.lr.keep, hs.lr.kept = false, nil
 		traceHandshake("websocket: handshake response", slog.String("status", status),
-			slog.String("header", redactHeader(header)))
+			slog.String("head", redactHead(string(raw))))
 	}
 	if opts.Jar != nil {
 		if full == nil {
@@ -342,14 +396,9 @@ func httpURL(u *url.URL) *url.URL {
 	return &v
 }
 
-// appendRequest appends the opening handshake request (RFC 6455 §4.1) to b.
-func appendRequest(b []byte, u *url.URL, opts *DialOptions, extra http.Header, key []byte, secrets bool) []byte {
-	// The user's headers (and the secrets that go with the URL) need a map;
-	// the common dial sets none and skips it.
-	var user http.Header
-	if len(opts.Header) > 0 || len(extra) > 0 || u.User != nil || opts.Cookie != "" || opts.Jar != nil {
-		user = userHeaders(u, opts, extra, secrets)
-	}
+// appendRequest appends the opening handshake request (RFC 6455 §4.1) to b,
+// with the user's headers as userHeaders merged them.
+func appendRequest(b []byte, u *url.URL, opts *DialOptions, user http.Header, key []byte) []byte {
 	b = append(b, "GET "...)
 	b = append(b, u.RequestURI()...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
@@ -365,12 +414,14 @@ func appendRequest(b []byte, u *url.URL, opts *DialOptions, extra http.Header, k
 	b = append(b, key...)
 	b = append(b, "\r\nSec-WebSocket-Version: 13\r\n"...)
 	switch {
+	case opts.SuppressOrigin:
 	case user.Get("Origin") != "":
+		// Sent with the user's headers.
 	case opts.Origin != "":
 		b = append(b, "Origin: "...)
 		b = append(b, opts.Origin...)
 		b = append(b, "\r\n"...)
-	case !opts.SuppressOrigin:
+	default:
 		b = append(b, "Origin: http"...)
 		if u.Scheme == "wss" {
 			b = append(b, 's')
@@ -396,7 +447,7 @@ func appendRequest(b []byte, u *url.URL, opts *DialOptions, extra http.Header, k
 	}
 	if len(user) > 0 {
 		for _, k := range slices.Sorted(maps.Keys(user)) {
-			if k == "Host" {
+			if k == "Host" || k == "Origin" && opts.SuppressOrigin {
 				continue
 			}
 			for _, v := range user[k] {
@@ -407,31 +458,22 @@ func appendRequest(b []byte, u *url.URL, opts *DialOptions, extra http.Header, k
 			}
 		}
 	}
-	b = append(b, "\r\n"...)
-	if tracing() && IsEnabledForDebug() {
-		hdr := user.Clone()
-		if hdr == nil {
-			hdr = http.Header{}
-		}
-		host := opts.Host
-		if host == "" {
-			host = user.Get("Host")
-		}
-		if host == "" {
-			host = hostHeader(u)
-		}
-		hdr.Set("Host", host)
-		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
-			slog.String("header", redactHeader(hdr)))
-	}
-	return b
+	return append(b, "\r\n"...)
 }
 
-// userHeaders merges Header, HeaderFunc's extra, URL credentials, Cookie and
-// the Jar's cookies into the user's part of the request, with canonical keys.
-// Authorization and Cookie are kept only when secrets is true (the origin
-// the caller named); the Jar decides for its own cookies.
-func userHeaders(u *url.URL, opts *DialOptions, extra http.Header, secrets bool) http.Header {
+// userHeaders merges Header, HeaderFunc's headers, URL credentials, Cookie
+// and the Jar's cookies into the user's part of the request, with canonical
+// keys. Authorization and Cookie are kept only when secrets is true (the
+// origin the caller named); the Jar decides for its own cookies. What
+// HeaderFunc, the Jar and the URL give is refused as Header's values are.
+func userHeaders(u *url.URL, opts *DialOptions, secrets bool) (http.Header, error) {
+	var extra http.Header
+	if opts.HeaderFunc != nil {
+		extra = opts.HeaderFunc()
+		if err := checkUserHeader(extra); err != nil {
+			return nil, err
+		}
+	}
 	user := http.Header{}
 	for k, vs := range opts.Header {
 		user[http.CanonicalHeaderKey(k)] = append(user[http.CanonicalHeaderKey(k)], vs...)
@@ -445,6 +487,9 @@ func userHeaders(u *url.URL, opts *DialOptions, extra http.Header, secrets bool)
 	}
 	if u.User != nil && user.Get("Authorization") == "" {
 		pass, _ := u.User.Password()
+		if strings.ContainsAny(u.User.Username(), "\r\n\x00") || strings.ContainsAny(pass, "\r\n\x00") {
+			return nil, errors.New("websocket: URL user info contains CR, LF or NUL")
+		}
 		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
 		user.Set("Authorization", "Basic "+cred)
 	}
@@ -459,13 +504,17 @@ func userHeaders(u *url.URL, opts *DialOptions, extra http.Header, secrets bool)
 		}
 	}
 	if len(cookies) > 0 {
-		user.Set("Cookie", strings.Join(cookies, "; "))
+		v := strings.Join(cookies, "; ")
+		if err := checkHeaderValue("Cookie", v); err != nil {
+			return nil, err
+		}
+		user.Set("Cookie", v)
 	}
-	return user
+	return user, nil
 }
 
-// appendHostHeader appends host[:port] for the Host and Origin headers, as
-// hostHeader returns it.
+// appendHostHeader appends host[:port] for the Host and Origin headers: the
+// port only when it is not the scheme's default; IPv6 in brackets.
 func appendHostHeader(b []byte, u *url.URL) []byte {
 	host, port := hostPort(u)
 	if strings.Contains(host, ":") {
@@ -594,8 +643,10 @@ func badStatus(resp *http.Response, lr *limitedReader, nc net.Conn) error {
 // limitedReader reads from r while n > 0 (n < 0: without limit), so a
 // server cannot make the handshake buffer unbounded headers.
 type limitedReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	keep bool // append what is read to kept (for the handshake trace)
+	kept []byte
 }
 
 var errHeaderTooLarge = errors.New("response too large")
@@ -612,5 +663,8 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
+	if l.keep {
+		l.kept = append(l.kept, p[:n]...)
+	}
 	return n, err
 }

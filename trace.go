@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -91,9 +92,13 @@ func traceFrame(dir string, h *header, preview []byte) {
 		slog.Int64("len", h.length), slog.String("payload", payloadPreview(h.opcode, preview)))
 }
 
+// handshakeTracing reports whether the handshake is traced: tracing is on
+// and the handler logs at debug level.
+func handshakeTracing() bool { return tracing() && IsEnabledForDebug() }
+
 // traceHandshake logs a handshake request or response at debug level.
 func traceHandshake(msg string, attrs ...slog.Attr) {
-	if tracing() && IsEnabledForDebug() {
+	if handshakeTracing() {
 		logger().LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
 	}
 }
@@ -108,22 +113,98 @@ func logError(msg string, err error) {
 // secretHeaders are never logged with their values.
 var secretHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true}
 
-// redactHeader renders h for the trace with secret values replaced.
-func redactHeader(h http.Header) string {
+// redactHead renders an HTTP message head as it went over the wire (the
+// request or status line, then each header line; the empty line that ends
+// the head and anything after it are left out) for the trace, lines joined
+// by "\n". The values of secret headers become [redacted], and a password in
+// a Location or Content-Location is dropped (redactRawURL).
+func redactHead(head string) string {
 	var b strings.Builder
-	for k, vs := range h {
-		for _, v := range vs {
-			if secretHeaders[http.CanonicalHeaderKey(k)] {
-				v = "[redacted]"
+	b.Grow(len(head))
+	line, head := cutLine(head)
+	b.WriteString(line)
+	for head != "" {
+		// A field: its line and the lines that continue it (obsolete line
+		// folding, RFC 9112 §5.2).
+		line, head = cutLine(head)
+		if line == "" {
+			break
+		}
+		var folded []string
+		for len(head) > 0 && (head[0] == ' ' || head[0] == '\t') {
+			var l string
+			l, head = cutLine(head)
+			folded = append(folded, l)
+		}
+		b.WriteByte('\n')
+		name, value, _ := strings.Cut(line, ":")
+		name = trimSpaceTab(name)
+		key := http.CanonicalHeaderKey(name)
+		redact := secretHeaders[key]
+		if key == "Location" || key == "Content-Location" {
+			if v := trimSpaceTab(value); len(folded) == 0 && redactRawURL(v) != v {
+				b.WriteString(name + ": " + redactRawURL(v))
+				continue
 			}
-			b.WriteString(k + ": " + v + "\n")
+			redact = len(folded) > 0 && strings.Contains(value+strings.Join(folded, ""), "@")
+		}
+		if !redact {
+			b.WriteString(line)
+			for _, l := range folded {
+				b.WriteString("\n" + l)
+			}
+			continue
+		}
+		b.WriteString(name + ": [redacted]")
+		for range folded {
+			b.WriteString("\n [redacted]")
 		}
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return b.String()
 }
 
 // redactURL renders u without its password.
 func redactURL(u *url.URL) string { return u.Redacted() }
+
+// redactRawURL renders raw, a URL that has not been parsed (a Location, a
+// URL in an error), without its password. A raw URL that does not parse
+// shows nothing of what could be user info: the part between the scheme
+// and the last "@".
+func redactRawURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err == nil && u.Opaque == "" {
+		if _, ok := u.User.Password(); ok {
+			return redactURL(u)
+		}
+		return raw
+	}
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "//"); i >= 0 {
+		prefix, rest = raw[:i+2], raw[i+2:]
+	} else if i := strings.IndexByte(raw, ':'); i >= 0 {
+		prefix, rest = raw[:i+1], raw[i+1:] // scheme:opaque, or user:password@host
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		return prefix + "xxxxx@" + rest[at+1:]
+	}
+	return raw
+}
+
+// redactURLError returns err, a failure to parse a URL, with the URL's
+// password removed from the *url.Error that quotes it. When the URL held
+// user info, a cause that quotes part of the URL (a bad escape, host or
+// port, which may lie in the password) is replaced by a generic one.
+func redactURLError(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	r := &url.Error{Op: ue.Op, URL: redactRawURL(ue.URL), Err: ue.Err}
+	if r.URL != ue.URL && strings.Contains(ue.Err.Error(), `"`) {
+		r.Err = errors.New("malformed URL (details withheld: it may hold a password)")
+	}
+	return r
+}
 
 // defaultTimeout is the process-wide timeout (SetDefaultTimeout).
 var defaultTimeout atomic.Int64

@@ -68,6 +68,13 @@ func Parse(raw string) (*url.URL, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err // url.Error quotes the whole URL, password included
 		}
+		if strings.Contains(raw, "@") && strings.Contains(err.Error(), `"`) {
+			// The cause quotes a piece of the URL (a bad port, host or
+			// escape), which may lie in a password the parser could
+			// not tell apart: "http://user:pa/ss@host" reads as host
+			// "user" with port "pa".
+			err = errors.New("malformed URL (details withheld: it may hold a password)")
+		}
 		return nil, &Error{Reason: "invalid proxy URL", Err: err}
 	}
 	return Normalize(u)

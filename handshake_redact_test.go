@@ -1,0 +1,86 @@
+package websocket
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestRedactRawURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ws://host/p?q=1", "ws://host/p?q=1"},
+		{"/relative/path@x", "/relative/path@x"},
+		{"ws://user@host/", "ws://user@host/"},
+		{"ws://user:secret@host/p", "ws://user:xxxxx@host/p"},
+		{"https://user:secret@host:8443/p?q=a@b", "https://user:xxxxx@host:8443/p?q=a@b"},
+		{"//user:secret@host/p", "//user:xxxxx@host/p"},
+		// Not parseable, or not as a URL with user info: nothing of the
+		// user info shows.
+		{"ws://user:sec/ret@host/", "ws://xxxxx@host/"},
+		{"ws://user:sec#ret@host/", "ws://xxxxx@host/"},
+		{"ws://user:secret@host:bad/", "ws://xxxxx@host:bad/"},
+		{"ws://user:secret@ho st/", "ws://xxxxx@ho st/"},
+		{"ws:user:secret@host", "ws:xxxxx@host"},
+		{"user:secret@host", "user:xxxxx@host"},
+	}
+	for _, tc := range tests {
+		if got := redactRawURL(tc.in); got != tc.want {
+			t.Errorf("redactRawURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRedactURLError(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		kept bool // the error is kept as it is
+	}{
+		{"ws://u:secret@h:bad/", false},
+		{"ws://u:sec/ret@h/", false},
+		{"ws://u:se%zzret@h/", false},
+		{"ws://u:secret@h%zz/", false},
+		{"ws://h:bad/", true},
+	} {
+		_, err := url.Parse(tc.raw)
+		if err == nil {
+			t.Fatalf("url.Parse(%q) succeeded", tc.raw)
+		}
+		msg := redactURLError(err).Error()
+		if tc.kept && msg != err.Error() {
+			t.Errorf("an error without user info became %q, want %q", msg, err)
+		}
+		if !tc.kept && (strings.Contains(msg, "sec") || strings.Contains(msg, "ret")) {
+			t.Errorf("redactURLError(%v) = %q", err, msg)
+		}
+	}
+}
+
+func TestRedactHead(t *testing.T) {
+	head := "HTTP/1.1 302 Found\r\n" +
+		"location: ws://bob:secret@host/x\r\n" +
+		"Content-Location: /plain\r\n" +
+		"Set-Cookie: a=secret\r\n" +
+		"X-Folded: a\r\n" +
+		"  b\r\n" +
+		"Set-Cookie: b=1;\r\n" +
+		"\tsecret=2\r\n" +
+		"Location: ws://bob:sec\r\n" +
+		" ret@host/\r\n" +
+		"Authorization : secret\r\n" +
+		"\r\n" +
+		"body secret"
+	want := "HTTP/1.1 302 Found\n" +
+		"location: ws://bob:xxxxx@host/x\n" +
+		"Content-Location: /plain\n" +
+		"Set-Cookie: [redacted]\n" +
+		"X-Folded: a\n" +
+		"  b\n" +
+		"Set-Cookie: [redacted]\n" +
+		" [redacted]\n" +
+		"Location: [redacted]\n" +
+		" [redacted]\n" +
+		"Authorization: [redacted]"
+	if got := redactHead(head); got != want {
+		t.Errorf("redactHead =\n%s\nwant\n%s", got, want)
+	}
+}

@@ -1,0 +1,533 @@
+package websocket_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/proxy/proxytest"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// wireRecorder is a plain TCP listener that answers nothing: it accepts one
+// connection at a time, keeps what the connection sent up to the end of a
+// request head (or EOF) and closes it. probe tells what arrived since the
+// last probe.
+type wireRecorder struct {
+	addr  string
+	ln    net.Listener
+	done  chan struct{}
+	mu    sync.Mutex
+	conns [][]byte // one entry per accepted connection, probes included
+}
+
+const probeLine = "PROBE\r\n\r\n"
+
+func newWireRecorder(t *testing.T) *wireRecorder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &wireRecorder{addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
+	go r.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		<-r.done
+	})
+	return r
+}
+
+func (r *wireRecorder) serve() {
+	defer close(r.done)
+	for {
+		nc, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		var got []byte
+		br := bufio.NewReader(nc)
+		for !bytes.HasSuffix(got, []byte("\r\n\r\n")) {
+			line, err := br.ReadBytes('\n')
+			got = append(got, line...)
+			if err != nil {
+				break
+			}
+		}
+		r.mu.Lock()
+		r.conns = append(r.conns, got)
+		r.mu.Unlock()
+		nc.Close() // after recording: probe reads the record once it sees EOF
+	}
+}
+
+// probe connects and sends probeLine. The listener accepts in order, so once
+// the probe is answered (closed), every connection made before it has been
+// recorded. It returns those made since the last probe.
+func (r *wireRecorder) probe(t *testing.T) [][]byte {
+	t.Helper()
+	nc, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := io.WriteString(nc, probeLine); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, nc) // until the recorder closes it
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var since [][]byte
+	for i := len(r.conns) - 1; i >= 0; i-- {
+		if string(r.conns[i]) == probeLine {
+			if i == len(r.conns)-1 {
+				continue // this probe
+			}
+			break // the previous one
+		}
+		since = append(since, r.conns[i])
+	}
+	return since
+}
+
+// staticJar is a cookie jar that always returns its cookies, unchecked, as a
+// custom http.CookieJar may.
+type staticJar []*http.Cookie
+
+func (staticJar) SetCookies(*url.URL, []*http.Cookie) {}
+func (j staticJar) Cookies(*url.URL) []*http.Cookie   { return j }
+
+func TestDialRefusesInjectionBeforeSending(t *testing.T) {
+	rec := newWireRecorder(t)
+	base := "ws://" + rec.addr + "/"
+	type dialCase struct {
+		name string
+		url  string
+		opts websocket.DialOptions
+		want string // in the error
+	}
+	var tests []dialCase
+	for _, c := range []struct{ name, char, escaped string }{{"CR", "\r", "%0D"}, {"LF", "\n", "%0A"}, {"NUL", "\x00", "%00"}} {
+		bad := "a" + c.char + "X-Injected: 1"
+		const crlf = "CR, LF or NUL"
+		tests = append(tests,
+			dialCase{"Host " + c.name, base, websocket.DialOptions{Host: bad}, crlf},
+			dialCase{"Origin " + c.name, base, websocket.DialOptions{Origin: bad}, crlf},
+			dialCase{"Cookie " + c.name, base, websocket.DialOptions{Cookie: "a=" + bad}, crlf},
+			dialCase{"Subprotocols " + c.name, base, websocket.DialOptions{Subprotocols: []string{"chat", bad}}, "not a token"},
+			dialCase{"Header " + c.name, base, websocket.DialOptions{Header: http.Header{"X-Evil": {bad}}}, crlf},
+			dialCase{"HeaderFunc " + c.name, base, websocket.DialOptions{HeaderFunc: func() http.Header {
+				return http.Header{"X-Evil": {bad}}
+			}}, crlf},
+			dialCase{"Jar " + c.name, base, websocket.DialOptions{Jar: staticJar{{Name: "a", Value: bad}}}, crlf},
+			dialCase{"user name " + c.name, "ws://us" + c.escaped + "er:pw@" + rec.addr + "/", websocket.DialOptions{}, crlf},
+			dialCase{"password " + c.name, "ws://user:p" + c.escaped + "w@" + rec.addr + "/", websocket.DialOptions{}, crlf},
+		)
+	}
+	for _, p := range []string{"", "a b", "a,b", "a/b", "a;b", "\"a\"", "ü", "a\tb"} {
+		tests = append(tests, dialCase{fmt.Sprintf("subprotocol %q", p), base, websocket.DialOptions{Subprotocols: []string{p}}, "not a token"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			opts.Timeout = testTimeout
+			c, err := websocket.Dial(context.Background(), tc.url, &opts)
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded, want an error")
+			}
+			checkPrefix(t, err)
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if got := rec.probe(t); len(got) > 0 {
+				t.Errorf("the server was connected to %d times, receiving %q", len(got), got)
+			}
+		})
+	}
+	t.Run("valid tokens pass", func(t *testing.T) {
+		s, reqs := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a) })
+		opts := dialOpts()
+		opts.Subprotocols = []string{"chat.v2", "x-!#$%&'*+-.^_`|~1"}
+		c, err := websocket.Dial(context.Background(), s.URL, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if got := (<-reqs).Header.Get("Sec-WebSocket-Protocol"); got != "chat.v2, x-!#$%&'*+-.^_`|~1" {
+			t.Errorf("offered %q", got)
+		}
+	})
+}
+
+func TestDialSuppressOriginWins(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts websocket.DialOptions
+	}{
+		{"Origin set", websocket.DialOptions{Origin: "https://app.example"}},
+		{"Origin header", websocket.DialOptions{Header: http.Header{"Origin": {"https://app.example"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, reqs := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a) })
+			opts := tc.opts
+			opts.Timeout = testTimeout
+			opts.SuppressOrigin = true
+			c, err := websocket.Dial(context.Background(), s.URL, &opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			if v, ok := (<-reqs).Header["Origin"]; ok {
+				t.Errorf("Origin sent with SuppressOrigin: %q", v)
+			}
+		})
+	}
+}
+
+// tlsScriptServer is scriptServer over TLS, with the certificate of ca.
+func tlsScriptServer(t *testing.T, ca *wstest.CA, respond func(req *http.Request, accept string) string) *wstest.Server {
+	t.Helper()
+	cfg := ca.ServerConfig()
+	s := wstest.NewRaw(func(nc net.Conn) {
+		tc := tls.Server(nc, cfg)
+		defer tc.Close()
+		req, accept, br, err := wstest.ReadRequest(tc)
+		if err != nil {
+			return
+		}
+		resp := respond(req, accept)
+		if _, err := io.WriteString(tc, resp); err != nil {
+			return
+		}
+		if strings.HasPrefix(resp, "HTTP/1.1 101") {
+			wstest.Echo(&wstest.Conn{NC: tc, R: br, Request: req})
+			return
+		}
+		io.Copy(io.Discard, br)
+	})
+	s.URL = "wss://" + s.Addr
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestDialRefusesDowngradeRedirect(t *testing.T) {
+	ca := wstest.NewCA()
+	plain := newWireRecorder(t)
+	for _, tc := range []struct {
+		status int
+		loc    string
+	}{
+		{302, "ws://" + plain.addr + "/x"},
+		{301, "http://" + plain.addr + "/x"},
+		{307, "HTTP://" + plain.addr + "/x?y=1"},
+		{308, "ws://user:pw@" + plain.addr + "/"},
+	} {
+		t.Run(fmt.Sprint(tc.status, " ", tc.loc), func(t *testing.T) {
+			s := tlsScriptServer(t, ca, func(*http.Request, string) string {
+				return fmt.Sprintf("HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n", tc.status, tc.loc)
+			})
+			opts := dialOpts()
+			opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
+			c, err := websocket.Dial(context.Background(), s.URL, opts)
+			if err == nil {
+				c.Close()
+				t.Fatal("a redirect from wss to ws was followed")
+			}
+			var bs *websocket.BadStatusError
+			if !errors.As(err, &bs) || bs.StatusCode != tc.status {
+				t.Errorf("err = %v, want a *BadStatusError %d", err, tc.status)
+			}
+			checkPrefix(t, err)
+			if !strings.Contains(err.Error(), "refusing redirect from wss to ws") {
+				t.Errorf("error %q does not say the redirect is refused", err)
+			}
+			if got := plain.probe(t); len(got) > 0 {
+				t.Errorf("the downgraded location was connected to %d times, receiving %q", len(got), got)
+			}
+		})
+	}
+	t.Run("https location is followed", func(t *testing.T) {
+		s := tlsScriptServer(t, ca, func(req *http.Request, a string) string {
+			if req.URL.Path == "/final" {
+				return upgrade(a)
+			}
+			return "HTTP/1.1 302 Found\r\nLocation: https://" + req.Host + "/final\r\nContent-Length: 0\r\n\r\n"
+		})
+		opts := dialOpts()
+		opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
+		c, err := websocket.Dial(context.Background(), s.URL, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.IsSSL() {
+			t.Error("IsSSL() = false after a wss to wss redirect")
+		}
+		c.Close()
+	})
+}
+
+// captureTrace turns tracing on into a buffer for the rest of the test.
+func captureTrace(t *testing.T) func() string {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
+	t.Cleanup(func() { websocket.EnableTrace(false, slog.DiscardHandler) })
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
+	}
+}
+
+func TestNoPasswordInTracesOrErrors(t *testing.T) {
+	const pw = "PW-7f3a"
+	secrets := []string{pw, base64.StdEncoding.EncodeToString([]byte("bob:" + pw)), base64.StdEncoding.EncodeToString([]byte("u:" + pw))}
+	trace := captureTrace(t)
+	ca := wstest.NewCA()
+	target, _ := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+	auth := proxytest.HTTPConnect(proxytest.HTTPOptions{Auth: proxytest.Auth{User: "u", Password: "right"}})
+	proxy407 := proxytest.Start(t, "127.0.0.1", auth)
+	socks := proxytest.Start(t, "127.0.0.1", proxytest.SOCKS5(proxytest.SOCKSOptions{Auth: proxytest.Auth{User: "u", Password: "right"}}))
+	cert, _ := proxytest.SelfSigned(t, "127.0.0.1")
+	untrusted := proxytest.StartTLS(t, "127.0.0.1", cert, auth)
+
+	redirect := func(loc string) string {
+		s, _ := redirector(t, 302, func(*http.Request) string { return loc })
+		return s.URL + "/start"
+	}
+	loop, _ := redirector(t, 302, func(req *http.Request) string { return "ws://bob:" + pw + "@" + req.Host + "/loop" })
+	viaProxy := func(p string) *websocket.DialOptions {
+		o := dialOpts()
+		o.Proxy = websocket.ProxyURL(p)
+		return o
+	}
+	tests := []struct {
+		name    string
+		url     string
+		opts    *websocket.DialOptions
+		wantErr bool
+	}{
+		{"redirect Location with a password", redirect("ws://bob:" + pw + "@" + target.Addr + "/"), dialOpts(), false},
+		{"redirect Location with a password and a bad port", redirect("ws://bob:" + pw + "@127.0.0.1:bad/"), dialOpts(), true},
+		{"redirect Location with a password holding a slash", redirect("ws://bob:" + pw + "/x@127.0.0.1/"), dialOpts(), true},
+		{"redirect Location with a password, redirect loop", loop.URL + "/start", dialOpts(), true},
+		{"redirect Location with a password, downgrade", tlsScriptServer(t, ca, func(*http.Request, string) string {
+			return "HTTP/1.1 302 Found\r\nLocation: ws://bob:" + pw + "@" + target.Addr + "/\r\nContent-Length: 0\r\n\r\n"
+		}).URL, &websocket.DialOptions{Timeout: testTimeout, TLSConfig: &tls.Config{RootCAs: ca.Pool}}, true},
+		{"dial URL with a password and a bad port", "ws://u:" + pw + "@127.0.0.1:bad/", dialOpts(), true},
+		{"dial URL with a password holding a slash", "ws://u:" + pw + "/x@127.0.0.1/", dialOpts(), true},
+		{"dial URL with a password, refused", "ws://u:" + pw + "@" + refused + "/", dialOpts(), true},
+		{"proxy with a password, refused", target.URL, viaProxy("http://u:" + pw + "@" + refused), true},
+		{"proxy with a password, 407", target.URL, viaProxy("http://u:" + pw + "@" + proxy407.Addr), true},
+		{"https proxy with a password, untrusted", target.URL, viaProxy("https://u:" + pw + "@" + untrusted.Addr), true},
+		{"socks5 proxy with a password, refused credentials", target.URL, viaProxy("socks5://u:" + pw + "@" + socks.Addr), true},
+		{"proxy URL with a password and a bad port", target.URL, viaProxy("http://u:" + pw + "@127.0.0.1:bad"), true},
+		{"proxy URL with a password holding a slash", target.URL, viaProxy("http://u:" + pw + "/x@127.0.0.1"), true},
+		{"proxy function failing to parse a URL with a password", target.URL, &websocket.DialOptions{Timeout: testTimeout, Proxy: func(*url.URL) (*url.URL, error) {
+			return url.Parse(strings.Join([]string{"http://u:", pw, "@127.0.0.1:bad"}, ""))
+		}}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := websocket.Dial(context.Background(), tc.url, tc.opts)
+			if tc.wantErr != (err != nil) {
+				t.Fatalf("Dial: %v, want an error: %t", err, tc.wantErr)
+			}
+			if err != nil {
+				checkPrefix(t, err)
+				for _, s := range secrets {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("error shows the password: %v", err)
+					}
+				}
+				return
+			}
+			c.Close()
+		})
+	}
+	t.Run("environment proxy with a password, refused", func(t *testing.T) {
+		t.Setenv("http_proxy", "http://u:"+pw+"@"+refused)
+		t.Setenv("no_proxy", "")
+		_, err := websocket.Dial(context.Background(), "ws://example.invalid/", dialOpts())
+		var pe *websocket.ProxyError
+		if !errors.As(err, &pe) {
+			t.Fatalf("err = %v, want a *ProxyError", err)
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	})
+	out := trace()
+	if !strings.Contains(out, "handshake response") || !strings.Contains(out, "Location") {
+		t.Errorf("the trace lacks the redirects:\n%s", out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("the trace shows the password (%s):\n%s", s, out)
+		}
+	}
+}
+
+// traceRecords is a slog.Handler that keeps every record.
+type traceRecords struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *traceRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (h *traceRecords) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *traceRecords) WithGroup(string) slog.Handler            { return h }
+func (h *traceRecords) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Clone())
+	return nil
+}
+
+// head returns the lines of the "head" attribute of the records with
+// message msg, at the level of the last of them.
+func (h *traceRecords) head(msg string) (heads [][]string, level slog.Level) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.recs {
+		if r.Message != msg {
+			continue
+		}
+		level = r.Level
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "head" {
+				heads = append(heads, strings.Split(a.Value.String(), "\n"))
+			}
+			return true
+		})
+	}
+	return heads, level
+}
+
+// wireLines splits a message head as sent into its lines, without the empty
+// line that ends it, with the values of the named headers redacted as the
+// trace shows them.
+func wireLines(head string, secret ...string) []string {
+	lines := strings.Split(strings.TrimSuffix(head, "\r\n\r\n"), "\r\n")
+	for i, l := range lines {
+		name, _, ok := strings.Cut(l, ":")
+		for _, s := range secret {
+			if ok && i > 0 && strings.EqualFold(name, s) {
+				lines[i] = name + ": [redacted]"
+			}
+		}
+	}
+	return lines
+}
+
+func TestHandshakeTraceMatchesWire(t *testing.T) {
+	responses := []struct {
+		name string
+		head string // ACCEPT: the accept key
+		body string
+		ok   bool
+	}{
+		{"101", "HTTP/1.1 101 Switching Protocols\r\nserver: raw\r\nSet-Cookie: sid=SECRET-1\r\nUpgrade: websocket\r\nX-Zeta: 1\r\n" +
+			"connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\nX-Alpha: 2\r\nset-cookie: b=SECRET-2\r\nX-Zeta:  3\r\n\r\n", "", true},
+		{"101 parsed by net/http", "HTTP/1.1 101 Switching Protocols\r\nX-Zeta: 1\r\nUpgrade: websocket\r\nContent-Length: 0\r\n" +
+			"Connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\nSet-Cookie: sid=SECRET-3\r\nX-Alpha: 2\r\n\r\n", "", true},
+		{"403 with a body", "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nSet-Cookie: a=SECRET-4\r\nContent-Length: 5\r\n\r\n", "nope!", false},
+	}
+	for _, resp := range responses {
+		t.Run(resp.name, func(t *testing.T) {
+			type exchange struct{ req, resp string }
+			got := make(chan exchange, 1)
+			s := wstest.NewRaw(func(nc net.Conn) {
+				defer nc.Close()
+				var req []byte
+				br := bufio.NewReader(nc)
+				for !bytes.HasSuffix(req, []byte("\r\n\r\n")) {
+					line, err := br.ReadBytes('\n')
+					if err != nil {
+						return
+					}
+					req = append(req, line...)
+				}
+				_, after, _ := bytes.Cut(req, []byte("\r\nSec-WebSocket-Key: "))
+				key, _, _ := bytes.Cut(after, []byte("\r\n"))
+				head := strings.Replace(resp.head, "ACCEPT", wstest.AcceptKey(string(key)), 1)
+				got <- exchange{string(req), head}
+				io.WriteString(nc, head+resp.body)
+				io.Copy(io.Discard, br)
+			})
+			t.Cleanup(s.Close)
+			h := &traceRecords{}
+			websocket.EnableTrace(true, h)
+			t.Cleanup(func() { websocket.EnableTrace(false, slog.DiscardHandler) })
+
+			jar := staticJar{{Name: "jarred", Value: "SECRET-5"}}
+			opts := &websocket.DialOptions{
+				Timeout:      testTimeout,
+				Header:       http.Header{"X-Zed": {"z"}, "Authorization": {"Bearer SECRET-6"}, "X-Multi": {"1", "2"}, "Proxy-Authorization": {"SECRET-7"}},
+				HeaderFunc:   func() http.Header { return http.Header{"X-Func": {"f"}} },
+				Cookie:       "c=SECRET-8",
+				Jar:          jar,
+				Origin:       "https://o.example",
+				Subprotocols: []string{"chat", "superchat"},
+				Compression:  &websocket.CompressionOptions{},
+			}
+			c, err := websocket.Dial(context.Background(), s.URL+"/p/a?q=1&r=%20", opts)
+			if resp.ok != (err == nil) {
+				t.Fatalf("Dial: %v", err)
+			}
+			if c != nil {
+				c.Abort()
+			}
+			ex := <-got
+			reqs, level := h.head("websocket: handshake request")
+			if len(reqs) != 1 || level != slog.LevelDebug {
+				t.Fatalf("%d request traces at level %v, want 1 at %v", len(reqs), level, slog.LevelDebug)
+			}
+			want := wireLines(ex.req, "Authorization", "Proxy-Authorization", "Cookie")
+			if strings.Join(reqs[0], "\n") != strings.Join(want, "\n") {
+				t.Errorf("request trace:\n%s\nsent:\n%s", strings.Join(reqs[0], "\n"), strings.Join(want, "\n"))
+			}
+			if want[0] != "GET /p/a?q=1&r=%20 HTTP/1.1" {
+				t.Errorf("request line %q", want[0])
+			}
+			resps, level := h.head("websocket: handshake response")
+			if len(resps) != 1 || level != slog.LevelDebug {
+				t.Fatalf("%d response traces at level %v, want 1 at %v", len(resps), level, slog.LevelDebug)
+			}
+			want = wireLines(ex.resp, "Set-Cookie")
+			if strings.Join(resps[0], "\n") != strings.Join(want, "\n") {
+				t.Errorf("response trace:\n%s\nreceived:\n%s", strings.Join(resps[0], "\n"), strings.Join(want, "\n"))
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for _, r := range h.recs {
+				r.Attrs(func(a slog.Attr) bool {
+					if strings.Contains(a.Value.String(), "SECRET") {
+						t.Errorf("trace %q shows a secret: %s=%s", r.Message, a.Key, a.Value)
+					}
+					return true
+				})
+			}
+		})
+	}
+}
