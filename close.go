@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -12,9 +13,9 @@ import (
 // closeTimeout is how long Close waits for the server's close frame.
 const closeTimeout = 3 * time.Second
 
-// minCloseWrite is how long a close that does not wait for the server's
-// answer (CloseWith with a timeout ≤ 0, or failing the connection after a
-// protocol error) gives its own close frame to be written.
+// minCloseWrite is how long CloseWith with a timeout ≤ 0, which does not
+// wait for the server's answer, gives its own close frame to be written:
+// as long as a connection failed after a protocol error gives its own.
 const minCloseWrite = 100 * time.Millisecond
 
 // errCloseAbandoned is the cause of the error Close returns when its close
@@ -40,14 +41,15 @@ func (c *Conn) Close() error { return c.CloseWith(StatusNormal, "", closeTimeout
 // CloseWith returns within timeout (plus scheduling) whatever else is
 // blocked, and whatever SetTimeout or the deadlines say: the whole close,
 // sending the close frame included, gets timeout, and when it runs out the
-// socket is closed. A close frame that cannot be written in time (a send,
-// the write queue or a pong is stuck on a peer that stopped reading) is
-// abandoned: the socket is closed, the blocked calls return errors matching
+// socket is closed. A close frame that cannot be written in time (because
+// a send, the write queue or a pong is stuck on a peer that stopped
+// reading) is abandoned: the blocked calls return errors matching
 // ErrConnectionClosed, and CloseWith returns an error matching both
 // ErrConnectionClosed and os.ErrDeadlineExceeded. It returns nil once the
 // close frame was sent, whether or not the server answered, and nil when
-// the connection had already ended. With timeout ≤ 0 it does not wait for
-// the server's close frame and gives its own at most 100 ms.
+// the connection ended before its close frame could go out (a failed
+// write, Abort). With timeout ≤ 0 it does not wait for the server's close
+// frame and gives its own at most 100 ms.
 func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) error {
 	if err := checkClose(code, reason); err != nil {
 		return err
@@ -61,7 +63,7 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 	// ends every blocked read and write at once.
 	start := time.Now()
 	ct := c.closeSocketAfter(max(timeout, minCloseWrite))
-	defer ct.stop()
+	defer ct.t.Stop()
 	if err := c.sendCloseFrame(code, reason, 0); err != nil {
 		c.closeSocket()
 		if ct.fired.Load() {
@@ -87,12 +89,18 @@ func (c *Conn) closeSocketAfter(d time.Duration) *closeTimer {
 	ct := &closeTimer{}
 	ct.t = time.AfterFunc(d, func() {
 		ct.fired.Store(true)
+		if tc, ok := c.netConn.(*tls.Conn); ok {
+			// Closing a TLS stream first sends an alert, which
+			// crypto/tls gives 5 s: with a peer that stopped reading,
+			// the stream under it must go first. This also ends an
+			// alert already being written by a close in progress.
+			c.closed.Store(true)
+			tc.NetConn().Close()
+		}
 		c.closeSocket()
 	})
 	return ct
 }
-
-func (ct *closeTimer) stop() { ct.t.Stop() }
 
 // SendClose sends a close frame and returns without waiting for the answer
 // or closing the socket. Python's send_close.
@@ -121,7 +129,7 @@ func checkClose(code StatusCode, reason string) error {
 func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration) error {
 	if wait > 0 {
 		ct := c.closeSocketAfter(wait)
-		defer ct.stop()
+		defer ct.t.Stop()
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()

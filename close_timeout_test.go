@@ -2,7 +2,9 @@ package websocket_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"os"
 	"testing"
 	"testing/synctest"
@@ -31,11 +33,11 @@ func dialPipeServer(t *testing.T, opts websocket.DialOptions, handle func(sc *ws
 // timeClose runs close and checks that it returns after exactly want. If
 // it does not return within a minute more, the test fails and Abort frees
 // it.
-func timeClose(t *testing.T, c *websocket.Conn, want time.Duration, close func() error) error {
+func timeClose(t *testing.T, c *websocket.Conn, want time.Duration, closeFn func() error) error {
 	t.Helper()
 	start := time.Now()
 	done := make(chan error, 1)
-	go func() { done <- close() }()
+	go func() { done <- closeFn() }()
 	select {
 	case err := <-done:
 		if d := time.Since(start); d != want {
@@ -102,24 +104,38 @@ func TestCloseWaitIgnoresIOTimeout(t *testing.T) {
 
 // TestCloseWhileSendBlocked: a send stuck on a server that stopped reading
 // holds the socket; Close gives up on its close frame at its timeout,
-// closes the socket, and the send returns an error.
+// closes the socket, and the send returns an error. CloseWith with no
+// timeout gives the close frame 100 ms.
 func TestCloseWhileSendBlocked(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		// The per-operation timeout gives the send a minute; Close takes
-		// its own 3 s.
-		c := dialPipeServer(t, websocket.DialOptions{Timeout: time.Minute}, func(*wstest.Conn) { <-release })
-		sendErr := make(chan error, 1)
-		go func() { sendErr <- c.SendText("stuck") }()
-		synctest.Wait() // the send is in its write, which the server never reads
-		wantAbandoned(t, timeClose(t, c, 3*time.Second, c.Close))
-		wantClosed(t, "the blocked send", <-sendErr)
-		wantClosed(t, "a send after Close", c.SendText("late"))
-		if err := c.Close(); err != nil {
-			t.Errorf("second Close = %v, want nil", err)
-		}
-		close(release)
-	})
+	for _, tc := range []struct {
+		name  string
+		want  time.Duration
+		close func(c *websocket.Conn) error
+	}{
+		{"Close", 3 * time.Second, (*websocket.Conn).Close},
+		{"CloseWith0", 100 * time.Millisecond, func(c *websocket.Conn) error {
+			return c.CloseWith(websocket.StatusNormal, "", 0)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				// The per-operation timeout gives the send a minute; the
+				// close takes its own time.
+				c := dialPipeServer(t, websocket.DialOptions{Timeout: time.Minute}, func(*wstest.Conn) { <-release })
+				sendErr := make(chan error, 1)
+				go func() { sendErr <- c.SendText("stuck") }()
+				synctest.Wait() // the send is in its write, which the server never reads
+				wantAbandoned(t, timeClose(t, c, tc.want, func() error { return tc.close(c) }))
+				wantClosed(t, "the blocked send", <-sendErr)
+				wantClosed(t, "a send after Close", c.SendText("late"))
+				if err := c.Close(); err != nil {
+					t.Errorf("second Close = %v, want nil", err)
+				}
+				close(release)
+			})
+		})
+	}
 }
 
 // TestCloseWhileFlusherBlocked: the write queue's flusher is stuck on a
@@ -245,5 +261,44 @@ func TestWriteTimeoutClosesConn(t *testing.T) {
 			checkLater(t, c)
 			close(release)
 		})
+	})
+}
+
+// TestCloseTLSPeerNotReading: closing a TLS stream sends an alert first,
+// which crypto/tls gives 5 s; when the server has stopped reading, Close
+// still returns at its timeout.
+func TestCloseTLSPeerNotReading(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ca := wstest.NewCA() // inside the bubble: valid at its clock
+		release := make(chan struct{})
+		dial := func(context.Context, string, string) (net.Conn, error) {
+			cli, srv := net.Pipe()
+			go func() {
+				bc := newBufConn(srv) // the server's writes never wait for the client
+				defer bc.Close()
+				sc, err := wstest.Upgrade(tls.Server(bc, ca.ServerConfig()), nil, nil)
+				if err != nil {
+					t.Errorf("server handshake: %v", err)
+					return
+				}
+				if f, err := sc.ReadFrame(); err != nil || f.Opcode != 0x8 {
+					t.Errorf("server read %v, %v; want the close frame", f, err)
+				}
+				<-release // reads nothing more
+			}()
+			return cli, nil
+		}
+		c, err := websocket.Dial(context.Background(), "wss://localhost/", &websocket.DialOptions{
+			NetDialContext: dial, TLSConfig: &tls.Config{RootCAs: ca.Pool},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := timeClose(t, c, 300*time.Millisecond, func() error {
+			return c.CloseWith(websocket.StatusNormal, "", 300*time.Millisecond)
+		}); err != nil {
+			t.Errorf("CloseWith = %v, want nil: the close frame was sent", err)
+		}
+		close(release)
 	})
 }

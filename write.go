@@ -465,9 +465,9 @@ func (c *Conn) socketWrite(b []byte) error {
 // writeFailed records a failed write and returns the error for the
 // caller whose write it was; writeMu is held. RFC 6455 has no way to resume
 // a half-written frame: a failed or timed-out write closes the connection.
-// A timeout is reported as one to that caller only; every later send,
-// Flush and Close is told that the connection is closed, with the timeout
-// as the cause.
+// A timeout is reported as one to that caller only; every later send and
+// Flush is told that the connection is closed, with the timeout as the
+// cause.
 func (c *Conn) writeFailed(err error) error {
 	werr := c.ioError("write", err)
 	if c.writeErr == nil {
