@@ -1,6 +1,10 @@
 package websocket
 
 import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"sync/atomic"
 	"time"
 
 	utf8v "github.com/wsclient/websocket/internal/utf8"
@@ -8,6 +12,15 @@ import (
 
 // closeTimeout is how long Close waits for the server's close frame.
 const closeTimeout = 3 * time.Second
+
+// minCloseWrite is how long CloseWith with a timeout ≤ 0, which does not
+// wait for the server's answer, gives its own close frame to be written:
+// as long as a connection failed after a protocol error gives its own.
+const minCloseWrite = 100 * time.Millisecond
+
+// errCloseAbandoned is the cause of the error Close returns when its close
+// frame could not be written in time.
+var errCloseAbandoned = fmt.Errorf("close frame not written in time: %w", os.ErrDeadlineExceeded)
 
 // Close performs the closing handshake with StatusNormal: it sends a close
 // frame, waits up to 3 s for the server's, then closes the socket. It
@@ -24,6 +37,19 @@ func (c *Conn) Close() error { return c.CloseWith(StatusNormal, "", closeTimeout
 // UTF-8) and the time to wait for the server's close frame. A code that may
 // not be sent (1005, 1006, 1015, or outside 1000–1003, 1007–1014 and
 // 3000–4999) is an error: nothing is sent and the Conn stays open.
+//
+// CloseWith returns within timeout (plus scheduling) whatever else is
+// blocked, and whatever SetTimeout or the deadlines say: the whole close,
+// sending the close frame included, gets timeout, and when it runs out the
+// socket is closed. A close frame that cannot be written in time (because
+// a send, the write queue or a pong is stuck on a peer that stopped
+// reading) is abandoned: the blocked calls return errors matching
+// ErrConnectionClosed, and CloseWith returns an error matching both
+// ErrConnectionClosed and os.ErrDeadlineExceeded. It returns nil once the
+// close frame was sent, whether or not the server answered, and nil when
+// the connection ended before its close frame could go out (a failed
+// write, Abort). With timeout ≤ 0 it does not wait for the server's close
+// frame and gives its own at most 100 ms.
 func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) error {
 	if err := checkClose(code, reason); err != nil {
 		return err
@@ -31,16 +57,49 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 	if c.closed.Load() {
 		return nil
 	}
+	// A timer, not a deadline, bounds the close: a deadline on the socket
+	// would be overwritten by the per-operation timeout of a concurrent
+	// send or read, or by the caller's own deadlines. Closing the socket
+	// ends every blocked read and write at once.
+	start := time.Now()
+	ct := c.closeSocketAfter(max(timeout, minCloseWrite))
+	defer ct.t.Stop()
 	if err := c.sendCloseFrame(code, reason, 0); err != nil {
 		c.closeSocket()
-		if c.closed.Load() {
-			return nil
+		if ct.fired.Load() {
+			return &closedError{err: errCloseAbandoned}
 		}
-		return err
+		return nil // the connection ended before the close: nothing to close
 	}
-	c.awaitPeerClose(timeout)
+	if timeout > 0 {
+		c.awaitPeerClose(start.Add(timeout))
+	}
 	c.closeSocket()
 	return nil
+}
+
+// closeTimer closes the socket when a close runs out of time.
+type closeTimer struct {
+	t     *time.Timer
+	fired atomic.Bool // the socket was closed because time ran out
+}
+
+// closeSocketAfter closes the socket after d unless stopped first.
+func (c *Conn) closeSocketAfter(d time.Duration) *closeTimer {
+	ct := &closeTimer{}
+	ct.t = time.AfterFunc(d, func() {
+		ct.fired.Store(true)
+		if tc, ok := c.netConn.(*tls.Conn); ok {
+			// Closing a TLS stream first sends an alert, which
+			// crypto/tls gives 5 s: with a peer that stopped reading,
+			// the stream under it must go first. This also ends an
+			// alert already being written by a close in progress.
+			c.closed.Store(true)
+			tc.NetConn().Close()
+		}
+		c.closeSocket()
+	})
+	return ct
 }
 
 // SendClose sends a close frame and returns without waiting for the answer
@@ -66,8 +125,12 @@ func checkClose(code StatusCode, reason string) error {
 }
 
 // sendCloseFrame sends our close frame once. With wait > 0 (failing a
-// connection) the write gets at most that long.
+// connection) the frame gets at most that long: then the socket is closed.
 func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration) error {
+	if wait > 0 {
+		ct := c.closeSocketAfter(wait)
+		defer ct.t.Stop()
+	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if c.closeSent {
@@ -76,22 +139,17 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 	if err := c.writable(); err != nil {
 		return err
 	}
-	if wait > 0 {
-		c.netConn.SetWriteDeadline(time.Now().Add(wait))
-	}
 	var buf [maxControlPayload]byte
 	// writeLocked marks the close as sent, also when the write fails.
 	return c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason), nil)
 }
 
-// awaitPeerClose waits up to timeout for the server's close frame. When no
+// awaitPeerClose waits until deadline for the server's close frame. When no
 // one is reading, it reads (and drops) frames itself; otherwise the active
-// reader will see the close frame and signal it.
-func (c *Conn) awaitPeerClose(timeout time.Duration) {
-	if timeout <= 0 {
-		return
-	}
-	deadline := time.Now().Add(timeout)
+// reader will see the close frame and signal it. The closer's timer closes
+// the socket at the deadline, which ends a read whose deadline a
+// per-operation timeout moved later.
+func (c *Conn) awaitPeerClose(deadline time.Time) {
 	if c.readMu.TryLock() {
 		defer c.readMu.Unlock()
 		c.netConn.SetReadDeadline(deadline)
@@ -102,7 +160,7 @@ func (c *Conn) awaitPeerClose(timeout time.Duration) {
 		}
 		return
 	}
-	t := time.NewTimer(timeout)
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case <-c.peerClosedChan():

@@ -237,7 +237,9 @@ func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) 
 // SetTimeout sets the per-operation I/O timeout: with d > 0 each read and each
 // write gets a deadline of now+d, overriding SetDeadline; with 0 deadlines are
 // left to SetDeadline. A read that times out leaves the Conn usable; a write
-// that times out closes it (a frame may be half written).
+// that times out closes it (a frame may be half written): that send gets the
+// timeout, every later send and Flush an error matching ErrConnectionClosed.
+// Neither the timeout nor the deadlines lengthen a Close (see CloseWith).
 func (c *Conn) SetTimeout(d time.Duration) { c.timeout.Store(int64(max(d, 0))) }
 
 // SetDeadline sets the read and write deadlines of the underlying stream.

@@ -245,7 +245,7 @@ var errCloseSent = errors.New("close frame already sent")
 //
 // Only the goroutine that set writing writes to the socket, so frames never
 // interleave. A queued frame's write error closes the Conn and is returned
-// by the next send, Flush or Close; Flush waits for the queue to drain. A
+// by the next send or Flush; Flush waits for the queue to drain. A
 // close frame waits for the queue and is written synchronously, so it
 // always follows the data sent before it and is on the wire before the
 // socket closes.
@@ -436,14 +436,14 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	putWriteBuf(bp)
 	c.lastWrite = monoNow()
 	if err != nil {
-		c.writeFailed(err)
+		err = c.writeFailed(err)
 	}
 	if traceOn() {
 		traceFrame("send", &h, whole[:min(len(whole), previewLen)])
 	}
-	if c.wq != nil && c.writeErr == nil {
+	if c.wq != nil && err == nil {
 		c.startFlusher() // writing stays set: the flusher owns the socket now
-		return c.writeErr
+		return nil
 	}
 	if c.wq != nil {
 		putWriteBuf(c.wq)
@@ -451,7 +451,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	}
 	c.writing = false
 	c.wakeWriters()
-	return c.writeErr
+	return err
 }
 
 // socketWrite writes b, with the per-operation timeout when one is set.
@@ -463,14 +463,22 @@ func (c *Conn) socketWrite(b []byte) error {
 	return err
 }
 
-// writeFailed records a failed write; writeMu is held. RFC 6455 has no way
-// to resume a half-written frame: a failed or timed-out write ends the
-// connection.
-func (c *Conn) writeFailed(err error) {
+// writeFailed records a failed write and returns the error for the
+// caller whose write it was; writeMu is held. RFC 6455 has no way to resume
+// a half-written frame: a failed or timed-out write closes the connection.
+// A timeout is reported as one to that caller only; every later send and
+// Flush is told that the connection is closed, with the timeout as the
+// cause.
+func (c *Conn) writeFailed(err error) error {
+	werr := c.ioError("write", err)
 	if c.writeErr == nil {
-		c.writeErr = c.ioError("write", err)
+		c.writeErr = werr
+		if isTimeout(werr) {
+			c.writeErr = &closedError{err: err}
+		}
 	}
 	c.closeSocket()
+	return werr
 }
 
 // Flush waits until every frame queued by earlier sends has been written to
