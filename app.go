@@ -81,7 +81,9 @@ type App struct {
 type RunOptions struct {
 	// DialOptions apply to every connection attempt (sockopt, sslopt,
 	// proxy, host, origin, suppress_origin, skip_utf8_validation, …). Its
-	// Timeout also bounds each send of the open connection.
+	// HandshakeTimeout (30 s by default) bounds each attempt, so a server
+	// that accepts and never answers is a failure (OnError, then reconnect
+	// or end); its Timeout also bounds each send of the open connection.
 	DialOptions
 	// PingInterval is the time between automatic pings, the first one
 	// PingInterval after the open; 0 = none.
