@@ -301,7 +301,6 @@ func TestAppCloseWithBeforeOpen(t *testing.T) {
 			go func() { ran <- l.Run(ctx) }()
 			synctest.Wait()
 			// The run is over: the App may run again on the loop.
-			a.OnOpen = func(a *websocket.App) { e.add("open") }
 			if err := a.RunForever(&websocket.RunOptions{Dispatcher: l, DialOptions: websocket.DialOptions{
 				NetDialContext: (&pipeServer{handle: func(int, *wstest.Conn) {}}).dial}}); err != nil {
 				t.Fatalf("second RunForever = %v, want nil: the first run should be over", err)
