@@ -24,8 +24,9 @@ import (
 // OnContMessage / OnPing / OnPong as frames arrive, OnError for each failure,
 // and OnClose exactly once per connection that was opened. A panic in a
 // callback is recovered and reported to OnError; the run goes on. A callback
-// may call Send*, Close and Conn; sending from a callback blocks the
-// dispatcher while the socket is full, so a slow peer delays other events.
+// may call Send*, Close, CloseWith and Conn; sending from a callback blocks
+// the dispatcher while the socket is full, so a slow peer delays other
+// events.
 //
 // The fields URL, Header, HeaderFunc, Cookie, Subprotocols, NetConn and
 // MaskKeyFunc feed the dial; when set they win over the same fields of
@@ -80,7 +81,9 @@ type App struct {
 type RunOptions struct {
 	// DialOptions apply to every connection attempt (sockopt, sslopt,
 	// proxy, host, origin, suppress_origin, skip_utf8_validation, …). Its
-	// Timeout also bounds each send of the open connection.
+	// HandshakeTimeout (30 s by default) bounds each attempt, so a server
+	// that accepts and never answers is a failure (OnError, then reconnect
+	// or end); its Timeout also bounds each send of the open connection.
 	DialOptions
 	// PingInterval is the time between automatic pings, the first one
 	// PingInterval after the open; 0 = none.
@@ -113,12 +116,12 @@ var (
 func (a *App) RunForever(opts *RunOptions) error { return a.Run(context.Background(), opts) }
 
 // Run connects and dispatches events until the run ends: after a clean close
-// (a close frame from the server, Close, or ctx ending: the App then closes
-// with StatusNormal) it returns nil; after a failure that is not followed by
-// a reconnect it returns that failure. A close frame from the server ends the
-// run even when reconnecting is on, as in websocket-client. Invalid options
-// are returned at once, before any callback. No callback runs and no
-// goroutine of the run is left once Run returns.
+// (a close frame from the server, Close or CloseWith, or ctx ending: the App
+// then closes with StatusNormal) it returns nil; after a failure that is not
+// followed by a reconnect it returns that failure. A close frame from the
+// server ends the run even when reconnecting is on, as in websocket-client.
+// Invalid options are returned at once, before any callback. No callback
+// runs and no goroutine of the run is left once Run returns.
 //
 // With opts.Dispatcher set, Run registers the App with it and returns nil at
 // once; cancelling ctx later closes the App.
@@ -132,14 +135,12 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 		return err
 	}
 	if o.Dispatcher == nil {
-		l := NewEventLoop()
-		s.d = l
+		l := s.d.(*EventLoop)
 		l.Attach(s)
 		l.Post(s.start)
 		l.runSession(ctx, s)
 		return s.err
 	}
-	s.d = o.Dispatcher
 	if err := s.d.Attach(s); err != nil {
 		a.endRun(s)
 		return err
@@ -201,6 +202,7 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	}
 	s := &Session{
 		app:       a,
+		d:         o.Dispatcher,
 		url:       a.URL,
 		redacted:  redactURL(u),
 		dialOpts:  do,
@@ -210,6 +212,9 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		done:      make(chan struct{}),
 	}
 	s.opts.DialOptions = DialOptions{}
+	if s.d == nil {
+		s.d = NewEventLoop() // driven by Run itself
+	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -248,16 +253,36 @@ func (a *App) SendText(text string) error { return a.Send(stringBytes(text), OpT
 // SendBytes sends a binary message (see Send). Python's send_bytes.
 func (a *App) SendBytes(data []byte) error { return a.Send(data, OpBinary) }
 
-// Close stops the run: the open connection goes through the closing
-// handshake (StatusNormal), and a pending dial or reconnect is cancelled;
-// the run then ends with nil. It returns at once, from any goroutine or
-// callback; Run returns once OnClose has run. Without a run it does nothing.
-func (a *App) Close() error {
+// Close stops the run: CloseWith(StatusNormal, "", 3*time.Second).
+func (a *App) Close() error { return a.CloseWith(StatusNormal, "", closeTimeout) }
+
+// CloseWith stops the run for good: the open connection goes through the
+// closing handshake with code and reason (at most 123 bytes of UTF-8),
+// waiting up to timeout for the server's close frame before closing the
+// socket (timeout <= 0: closing it right after sending ours; a close frame
+// that cannot be sent within timeout, or 3 s, is abandoned), and a pending
+// dial or reconnect is cancelled. No reconnect follows, also when the server
+// never answers; the run then ends with nil. OnClose gets the echoed code
+// and reason, or StatusAbnormalClosure and "" when no answer came in time.
+// Python's WebSocketApp.close(status, reason, timeout).
+//
+// It returns at once, from any goroutine or callback, also before the first
+// connection opened; Run returns once OnClose has run. A code that may not
+// be sent (see Conn.CloseWith) or a bad reason is an error: nothing is sent
+// and the run goes on. Without a run it does nothing.
+//
+// Use CloseWith (or Close), not Conn().CloseWith, to end the run: closing
+// the Conn itself is a dropped socket to the App when the server does not
+// answer, which goes to the reconnect schedule when reconnecting is on.
+func (a *App) CloseWith(code StatusCode, reason string, timeout time.Duration) error {
+	if err := checkClose(code, reason); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	s := a.sess
 	a.mu.Unlock()
 	if s != nil {
-		s.Stop(StatusNormal)
+		s.stop(code, reason, timeout)
 	}
 	return nil
 }
@@ -282,18 +307,21 @@ type Session struct {
 	done      chan struct{}
 	err       error
 
-	mu      sync.Mutex
-	stopCtx func() bool // unregisters the ctx watch of a dispatched run
+	mu        sync.Mutex
+	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
+	stopAsked atomic.Bool // Stop or App.CloseWith was called: no more dials
 
 	// State owned by the dispatcher's goroutine.
 	conn            *Conn
 	openedAt        time.Time
+	started         bool // start has run: the run is attached to its dispatcher
 	opened          bool // a connection of this run has opened: later ones are reconnects
 	dialing         bool
 	ending          bool  // we are tearing the connection down; cause was reported
 	cause           error // why the current connection ended, if it failed
 	stopping        bool
 	stopCode        StatusCode
+	stopReason      string
 	finished        bool
 	cancelReconnect func() bool
 	cancelPing      func() bool
@@ -311,8 +339,18 @@ func (s *Session) Stop(code StatusCode) {
 	if !code.sendable() {
 		code = StatusNormal
 	}
-	s.d.Post(func() { s.stopNow(code) })
+	s.stop(code, "", closeTimeout)
 }
+
+// stop makes the dispatcher end the run; from now on no dial starts.
+func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
+	s.stopAsked.Store(true)
+	s.d.Post(func() { s.closeNow(code, reason, timeout) })
+}
+
+// stopNow starts ending the run with code; it runs on the dispatcher's
+// goroutine.
+func (s *Session) stopNow(code StatusCode) { s.closeNow(code, "", closeTimeout) }
 
 // Done is closed once the run is over and detached from its dispatcher.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -324,15 +362,24 @@ func (s *Session) Err() error {
 	return s.err
 }
 
-// start makes the first connection attempt.
+// start makes the first connection attempt, unless the run was stopped
+// before it was attached.
 func (s *Session) start() {
-	if !s.finished {
+	s.started = true
+	switch {
+	case s.stopping:
+		s.finish(nil)
+	case !s.finished:
 		s.dial()
 	}
 }
 
-// dial starts a connection attempt off the dispatcher's goroutine.
+// dial starts a connection attempt off the dispatcher's goroutine, unless
+// a stop was asked for (its closeNow is on the way).
 func (s *Session) dial() {
+	if s.stopAsked.Load() {
+		return
+	}
 	s.dialing = true
 	ctx, url, opts, d := s.ctx, s.url, &s.dialOpts, s.d
 	d.Go(func() {
@@ -348,8 +395,8 @@ func (s *Session) dialed(c *Conn, err error) {
 	s.dialing = false
 	if s.stopping {
 		if c != nil {
-			code := s.stopCode
-			s.d.Go(func() { c.CloseWith(code, "", 0) })
+			code, reason := s.stopCode, s.stopReason
+			s.d.Go(func() { c.CloseWith(code, reason, 0) })
 		}
 		s.finish(nil)
 		return
@@ -529,28 +576,39 @@ func (s *Session) retryOrFinish(err error) {
 	})
 }
 
-// stopNow starts ending the run; it runs on the dispatcher's goroutine.
-func (s *Session) stopNow(code StatusCode) {
+// closeNow starts ending the run, closing the open connection with code
+// and reason and waiting up to timeout for the answer; it runs on the
+// dispatcher's goroutine.
+func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration) {
 	if s.finished || s.stopping {
 		return
 	}
-	s.stopping, s.stopCode = true, code
+	s.stopping, s.stopCode, s.stopReason = true, code, reason
 	s.cancel()
 	switch {
+	case !s.started:
+		// Stopped before start ran, maybe before the dispatcher attached
+		// the run: start finishes it.
 	case s.conn != nil:
 		s.stopTimers()
 		if !s.ending {
 			// The closing handshake (RFC 6455 §7.1.2) without Conn.Close:
 			// the read loop stays the only reader and returns the echoed
-			// close; if none comes within closeTimeout the socket is
-			// closed and OnClose gets StatusAbnormalClosure.
+			// close; if none comes within timeout the socket is closed
+			// and OnClose gets StatusAbnormalClosure.
+			// A close frame that cannot be sent in that time (a peer
+			// that stopped reading) is abandoned the same way.
 			c := s.conn
 			s.d.Go(func() {
-				if c.SendClose(code, "") != nil {
+				if c.SendClose(code, reason) != nil || timeout <= 0 {
 					c.Abort()
 				}
 			})
-			s.cancelClose = s.d.AfterFunc(closeTimeout, func() {
+			wait := timeout
+			if wait <= 0 {
+				wait = closeTimeout // for sending ours
+			}
+			s.cancelClose = s.d.AfterFunc(wait, func() {
 				s.cancelClose = nil
 				s.d.Go(c.Abort)
 			})

@@ -44,6 +44,11 @@ type DialOptions struct {
 	// per-operation I/O timeout (Conn.SetTimeout). 0 = DefaultTimeout(),
 	// which is itself 0 (no timeout) unless SetDefaultTimeout changed it.
 	Timeout time.Duration
+	// HandshakeTimeout bounds dial + proxy + TLS + upgrade together: 0 =
+	// 30 s, negative = none. With Timeout also set, the earlier deadline
+	// wins. When it fires, Dial returns a timeout error (net.Error with
+	// Timeout true, matching os.ErrDeadlineExceeded).
+	HandshakeTimeout time.Duration
 	// TLSConfig is used for wss. nil verifies the server against the system
 	// roots plus WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE and SSL_CERT_DIR.
 	// ServerName defaults to the URL's host.
@@ -93,8 +98,8 @@ type CompressionOptions struct {
 
 // Dial opens a WebSocket connection to rawURL (ws:// or wss://), running the
 // opening handshake of RFC 6455 §4. opts may be nil. When ctx ends first the
-// error wraps ctx.Err(); when opts.Timeout fires the error is a timeout.
-// Python's create_connection.
+// error wraps ctx.Err(); when opts.Timeout or opts.HandshakeTimeout fires
+// the error is a timeout. Python's create_connection.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &defaultDialOptions
@@ -113,9 +118,15 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	if timeout == 0 {
 		timeout = DefaultTimeout()
 	}
-	if timeout > 0 {
+	// One deadline bounds the whole dial: the earlier of Timeout and
+	// HandshakeTimeout, its cause saying which one fired.
+	limit, cause := timeout, errDialTimeout
+	if hs := handshakeTimeout(opts); hs > 0 && (limit <= 0 || hs < limit) {
+		limit, cause = hs, errHandshakeTimeout
+	}
+	if limit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errDialTimeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, limit, cause)
 		defer cancel()
 	}
 	c, err := dialRedirects(ctx, u, opts)
@@ -126,13 +137,31 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	return c, nil
 }
 
-var errDialTimeout = errors.New("dial timeout")
+var (
+	errDialTimeout      = errors.New("dial timeout")
+	errHandshakeTimeout = errors.New("handshake timeout")
+)
+
+// defaultHandshakeTimeout is HandshakeTimeout's default.
+const defaultHandshakeTimeout = 30 * time.Second
+
+// handshakeTimeout returns the HandshakeTimeout in effect; 0 = none.
+func handshakeTimeout(opts *DialOptions) time.Duration {
+	switch {
+	case opts.HandshakeTimeout < 0:
+		return 0
+	case opts.HandshakeTimeout == 0:
+		return defaultHandshakeTimeout
+	}
+	return opts.HandshakeTimeout
+}
 
 // defaultDialOptions stands for a nil *DialOptions; the dial only reads it.
 var defaultDialOptions DialOptions
 
-// dialError makes a failure caused by the end of ctx say so: a Timeout is a
-// timeout error, a cancelled or expired ctx wraps ctx.Err().
+// dialError makes a failure caused by the end of ctx say so: a Timeout or
+// HandshakeTimeout is a timeout error, a cancelled or expired ctx wraps
+// ctx.Err().
 func dialError(ctx context.Context, err error) error {
 	if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(d) {
 		// The socket's deadline (ctx's) fired a moment before ctx's own
@@ -141,6 +170,12 @@ func dialError(ctx context.Context, err error) error {
 	}
 	if ctx.Err() == nil {
 		return err
+	}
+	if context.Cause(ctx) == errHandshakeTimeout {
+		if te, ok := err.(*timeoutError); ok {
+			err = te.err // not "timeout" twice
+		}
+		return &timeoutError{op: "handshake", err: fmt.Errorf("not done within HandshakeTimeout: %w", err)}
 	}
 	var pe *ProxyError
 	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {

@@ -70,6 +70,9 @@ func ExampleApp_keepAlive() {
 		},
 	}
 	err := app.RunForever(&websocket.RunOptions{
+		// A server that accepts but never answers the handshake is an
+		// error (then a reconnect) after this; the default is 30 s.
+		DialOptions:  websocket.DialOptions{HandshakeTimeout: 10 * time.Second},
 		PingInterval: 30 * time.Second,
 		PingTimeout:  10 * time.Second,
 		PingPayload:  []byte("keep-alive"),
@@ -107,7 +110,9 @@ func ExampleEventLoop() {
 			},
 		}
 		// With a Dispatcher, RunForever registers the App and returns.
-		if err := app.RunForever(&websocket.RunOptions{Dispatcher: loop}); err != nil {
+		opts := &websocket.RunOptions{Dispatcher: loop,
+			DialOptions: websocket.DialOptions{HandshakeTimeout: 10 * time.Second}}
+		if err := app.RunForever(opts); err != nil {
 			fmt.Println(err)
 		}
 	}

@@ -143,9 +143,10 @@ func TestDialAllocs(t *testing.T) {
 		}
 		c.Abort()
 	})
-	// 31 measured with Go 1.26 on linux/amd64, of which the server's
-	// Accept takes 6 and the net package's dial about 14.
-	if allocs > 36 {
-		t.Errorf("Dial allocates %.0f times, want at most 36", allocs)
+	// 42 measured with Go 1.26 on linux/amd64, of which the server's
+	// Accept takes 6, the net package's dial about 14 and the context of
+	// the default HandshakeTimeout 7.
+	if allocs > 44 {
+		t.Errorf("Dial allocates %.0f times, want at most 44", allocs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/wstest"
@@ -43,7 +44,11 @@ func main() {
 				fmt.Printf("app %d closed: %d (%s)\n", i, code, code)
 			},
 		}
-		if err := app.RunForever(&websocket.RunOptions{Dispatcher: loop}); err != nil {
+		// HandshakeTimeout bounds connecting to a server that never
+		// answers (the default is 30 s).
+		opts := &websocket.RunOptions{Dispatcher: loop,
+			DialOptions: websocket.DialOptions{HandshakeTimeout: 5 * time.Second}}
+		if err := app.RunForever(opts); err != nil {
 			log.Fatal(err)
 		}
 	}

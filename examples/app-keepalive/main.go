@@ -65,6 +65,9 @@ func main() {
 		},
 	}
 	err := app.RunForever(&websocket.RunOptions{
+		// A server that accepts but never answers the handshake is an
+		// error (then a reconnect) after this; the default is 30 s.
+		DialOptions:  websocket.DialOptions{HandshakeTimeout: 5 * time.Second},
 		PingInterval: 100 * time.Millisecond,
 		PingTimeout:  50 * time.Millisecond,
 		PingPayload:  []byte("hb"),
