@@ -43,8 +43,10 @@ type DialOptions struct {
 	// per-operation I/O timeout (Conn.SetTimeout). 0 = DefaultTimeout(),
 	// which is itself 0 (no timeout) unless SetDefaultTimeout changed it.
 	Timeout time.Duration
-	// TLSConfig is used for wss. nil verifies the server against the system
-	// roots plus WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE and SSL_CERT_DIR.
+	// TLSConfig is used for wss and for TLS to an https proxy. When it is
+	// nil or has no RootCAs, the peer is verified against the system roots
+	// plus the CA bundles named by WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE
+	// and SSL_CERT_DIR (each a file or a directory), read at each Dial.
 	// ServerName defaults to the URL's host.
 	TLSConfig *tls.Config
 	// Proxy picks the proxy for a target; a nil URL means a direct
