@@ -60,7 +60,7 @@ func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
 
 // RecvDataFrame is RecvData returning a *Frame: for a whole message its Fin
 // is set and Payload holds the message. With FireContFrame the returned
-// opcode is the frame's own (API.md §5): the first fragment's opcode, then
+// opcode is the frame's own: the first fragment's opcode, then
 // OpContinuation.
 func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 	c.readMu.Lock()
@@ -76,7 +76,7 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 }
 
 // RecvFrame returns the next frame as it arrived, validated against the
-// protocol rules (§7) but not acted on: pings are not answered and close
+// protocol rules but not acted on: pings are not answered and close
 // frames not echoed (Python's recv_frame). Use it to handle control frames
 // yourself; mixing it with the message-level methods is allowed between
 // messages.
@@ -409,7 +409,7 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	// API.md §5: the first fragment with its opcode, the rest with OpContinuation.
+	// The first fragment with its opcode, the rest with OpContinuation.
 	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
 }
 
@@ -513,7 +513,7 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 	return 0, nil, nil
 }
 
-// checkHeader applies RFC 6455's rules (§7 of the API contract) to a frame
+// checkHeader applies RFC 6455's rules to a frame
 // header before any of its payload is read, failing the connection with the
 // matching close code.
 func (c *Conn) checkHeader(h header) error {
@@ -540,7 +540,7 @@ func (c *Conn) checkHeader(h header) error {
 		reason = "new " + h.opcode.String() + " frame inside a fragmented message"
 	case c.readLimit >= 0 && c.msgLen+h.length > c.readLimit:
 		// Checked before reading the payload: no byte of an oversized
-		// message is buffered (§4 ReadLimit).
+		// message is buffered (DialOptions.ReadLimit).
 		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of at least " +
 			lengthString(c.msgLen+h.length) + " bytes exceeds the read limit of " + lengthString(c.readLimit)})
 	default:
