@@ -64,18 +64,22 @@ func dialerFor(opts []SocketOption) (d net.Dialer, ok bool) {
 		case o.Level == syscall.IPPROTO_TCP && o.Name == syscall.TCP_NODELAY && o.Value != 0:
 		case o.Level == syscall.SOL_SOCKET && o.Name == syscall.SO_KEEPALIVE:
 			cfg.Enable = o.Value != 0
-		case o.Level == syscall.IPPROTO_TCP && o.Value > 0 && slices.Contains(keepAliveNames, o.Name):
-			switch slices.Index(keepAliveNames, o.Name) {
+		default:
+			k := -1 // which of keepAliveNames
+			if o.Level == syscall.IPPROTO_TCP && o.Value > 0 {
+				k = slices.Index(keepAliveNames, o.Name)
+			}
+			switch k {
 			case 0:
 				cfg.Idle = time.Duration(o.Value) * time.Second
 			case 1:
 				cfg.Interval = time.Duration(o.Value) * time.Second
 			case 2:
 				cfg.Count = o.Value
+			default:
+				return d, false
 			}
 			tuned = true
-		default:
-			return d, false
 		}
 	}
 	if tuned && !cfg.Enable {
