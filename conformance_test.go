@@ -499,9 +499,9 @@ func autobahnCases() []abCase {
 	add("7.5.1", func(s *abServer) abEnd {
 		bad := "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"
 		s.send(frame(true, opClose, wstest.ClosePayload(1000, bad)))
-		return s.expectFail(1002) // §7: a close reason that is not UTF-8 is a protocol error
+		return s.expectFail(1002) // a close reason that is not UTF-8 is a protocol error
 	})
-	// 7.7.*: valid codes are echoed. 1012–1014 are valid per API.md §7
+	// 7.7.*: valid codes are echoed. 1012–1014 are valid here too
 	// (IANA registered them after Autobahn's list was written).
 	for i, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999, 1012, 1013, 1014} {
 		add(fmt.Sprintf("7.7.%d", i+1), func(s *abServer) abEnd { return s.closeWith(code, "") })

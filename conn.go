@@ -294,7 +294,7 @@ func (c *Conn) peerClosedChan() <-chan struct{} {
 }
 
 // ioError turns an error from the socket into the library's error: a
-// deadline is a timeout (§3), anything else means the connection ended.
+// deadline is a timeout error, anything else means the connection ended.
 func (c *Conn) ioError(op string, err error) error {
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -49,8 +48,10 @@ type DialOptions struct {
 	// wins. When it fires, Dial returns a timeout error (net.Error with
 	// Timeout true, matching os.ErrDeadlineExceeded).
 	HandshakeTimeout time.Duration
-	// TLSConfig is used for wss. nil verifies the server against the system
-	// roots plus WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE and SSL_CERT_DIR.
+	// TLSConfig is used for wss and for TLS to an https proxy. When it is
+	// nil or has no RootCAs, the peer is verified against the system roots
+	// plus the CA bundles named by WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE
+	// and SSL_CERT_DIR (each a file or a directory), read at each Dial.
 	// ServerName defaults to the URL's host.
 	TLSConfig *tls.Config
 	// Proxy picks the proxy for a target; a nil URL means a direct
@@ -67,8 +68,13 @@ type DialOptions struct {
 	NetConn net.Conn
 	// NetDialContext, if set, opens TCP connections, also to proxies.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	// SocketOptions are set on the TCP socket; nil = DefaultSocketOptions,
-	// an empty non-nil slice = none.
+	// SocketOptions are set on the TCP socket (also the one to a proxy,
+	// and on connections from NetDialContext that have a socket); nil =
+	// DefaultSocketOptions as it is at the Dial, an empty non-nil slice =
+	// none. After Dial the socket has what the options say; what they do
+	// not name keeps the system's default, except TCP_NODELAY, which Go
+	// turns on for every TCP connection it opens (Go's own keep-alive is
+	// not used).
 	SocketOptions []SocketOption
 	// SkipUTF8Validation turns off the UTF-8 check of received text.
 	SkipUTF8Validation bool
@@ -254,8 +260,8 @@ func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.C
 		}
 		if proxy != nil {
 			nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
-		} else if opts.NetDialContext == nil && dialerSetsAll(socketOptions(opts)) {
-			nc, err = plainDialer.DialContext(ctx, "tcp", addr)
+		} else if d, ok := directDialer(opts); ok {
+			nc, err = d.DialContext(ctx, "tcp", addr)
 		} else {
 			nc, err = netDialer(opts)(ctx, "tcp", addr)
 		}
@@ -294,7 +300,8 @@ func pickProxy(u *url.URL, opts *DialOptions) (*url.URL, error) {
 }
 
 // netDialer returns the function that opens TCP connections, with the
-// socket options applied.
+// socket options applied: opts.NetDialContext with the options set on the
+// connection it returns (when it has a socket), else a net.Dialer.
 func netDialer(opts *DialOptions) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	sockopts := socketOptions(opts)
 	if opts.NetDialContext != nil {
@@ -303,56 +310,39 @@ func netDialer(opts *DialOptions) func(ctx context.Context, network, addr string
 			if err != nil {
 				return nil, err
 			}
-			if sc, ok := c.(interface {
-				SyscallConn() (syscall.RawConn, error)
-			}); ok && len(sockopts) > 0 {
-				if rc, err := sc.SyscallConn(); err == nil {
-					if err := applySocketOptions(rc, sockopts); err != nil {
-						c.Close()
-						return nil, err
-					}
+			if len(sockopts) > 0 {
+				if err := applyToConn(c, sockopts); err != nil {
+					c.Close()
+					return nil, err
 				}
 			}
 			return c, nil
 		}
 	}
-	if dialerSetsAll(sockopts) {
-		return plainDialer.DialContext
+	if d, ok := dialerFor(sockopts); ok {
+		return d.DialContext
 	}
-	d := &net.Dialer{}
-	d.Control = func(network, address string, c syscall.RawConn) error {
-		return applySocketOptions(c, sockopts)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialWithOptions(ctx, network, addr, sockopts)
 	}
-	return d.DialContext
 }
 
-// socketOptions returns the socket options in effect for opts.
+// directDialer returns the net.Dialer that opens opts's direct connections
+// and sets their socket options itself, if there is one (see dialerFor).
+func directDialer(opts *DialOptions) (net.Dialer, bool) {
+	if opts.NetDialContext != nil {
+		return net.Dialer{}, false
+	}
+	return dialerFor(socketOptions(opts))
+}
+
+// socketOptions returns the socket options in effect for opts: nil means
+// DefaultSocketOptions as it is now.
 func socketOptions(opts *DialOptions) []SocketOption {
 	if opts.SocketOptions == nil {
 		return DefaultSocketOptions
 	}
 	return opts.SocketOptions
-}
-
-// plainDialer opens TCP connections without a Control function. A
-// net.Dialer is safe for concurrent use.
-var plainDialer net.Dialer
-
-// dialerSetsAll reports whether net.Dialer already applies every one of
-// opts: it sets TCP_NODELAY and SO_KEEPALIVE (with a default keep-alive
-// period) on every TCP connection it opens, so DefaultSocketOptions need no
-// Control function, which would cost two more setsockopt calls and
-// allocations per dial.
-func dialerSetsAll(opts []SocketOption) bool {
-	for _, o := range opts {
-		switch o {
-		case SocketOption{Level: syscall.IPPROTO_TCP, Name: syscall.TCP_NODELAY, Value: 1},
-			SocketOption{Level: syscall.SOL_SOCKET, Name: syscall.SO_KEEPALIVE, Value: 1}:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // connectError classifies a failure to reach the server.

@@ -12,7 +12,7 @@ import (
 
 // Dispatcher runs the callbacks, timers and blocking operations of the Apps
 // given to it through RunOptions.Dispatcher: Python's dispatcher argument
-// (the seed's `rel`). With a Dispatcher, App.RunForever and App.Run register
+// (such as `rel`). With a Dispatcher, App.RunForever and App.Run register
 // the App and return at once; the dispatcher drives it from then on.
 //
 // An App is an event-driven state machine. Its state changes only inside
@@ -24,7 +24,7 @@ import (
 // the next read), sending a ping, the closing handshake — is handed to Go,
 // and never runs on the dispatcher's goroutine.
 //
-// The contract a Dispatcher must keep:
+// A Dispatcher must keep these rules:
 //
 //   - Attach is called once per run, before any other call for it; an error
 //     (a dispatcher that has stopped) makes Run/RunForever return it.
@@ -38,7 +38,7 @@ import (
 //     last callback has returned); Session.Done is closed right after.
 //   - Go runs f on another goroutine (or a pool); the dispatcher's own Run
 //     should wait for these functions before returning, so that no goroutine
-//     outlives it (§5 of the API contract).
+//     outlives it.
 //   - To shut down, a dispatcher calls Session.Stop on each attached session
 //     and keeps dispatching until each has been detached.
 //
@@ -184,7 +184,7 @@ func (l *EventLoop) signal() {
 func (l *EventLoop) Stop() { l.stopOnce.Do(func() { close(l.stopCh) }) }
 
 // StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
-// (os.Interrupt when none is given): the seed's rel.signal(2, rel.abort).
+// (os.Interrupt when none is given): Python's rel.signal(2, rel.abort).
 // The signals are watched from this call until Run returns. For a context
 // instead, use signal.NotifyContext and pass it to Run.
 func (l *EventLoop) StopOnSignal(sig ...os.Signal) {

@@ -7,7 +7,7 @@ import (
 )
 
 // TestMain fails the run if any test leaves a goroutine behind: the library
-// promises to start none that outlives its Conn (API.md §5).
+// promises to start none that outlives its Conn.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

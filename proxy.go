@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/wsclient/websocket/internal/proxy"
@@ -78,8 +79,9 @@ func ProxyURL(rawURL string, noProxy ...string) func(*url.URL) (*url.URL, error)
 
 // dialProxy opens a tunnel to addr ("host:port", an IPv6 host in brackets)
 // through the proxy at proxyURL. dial reaches the proxy; tlsConf is the base
-// TLS configuration for an https proxy (nil: system roots; its ServerName is
-// replaced by the proxy host); timeout bounds reaching the proxy and the
+// TLS configuration for an https proxy (without RootCAs: the system roots
+// plus the environment's CA bundles; its ServerName is replaced by the proxy
+// host); timeout bounds reaching the proxy and the
 // tunnel handshake (0: only ctx does).
 //
 // Every failure is a *ProxyError wrapping its cause. When timeout expires the
@@ -88,6 +90,13 @@ func ProxyURL(rawURL string, noProxy ...string) func(*url.URL) (*url.URL, error)
 func dialProxy(ctx context.Context, proxyURL *url.URL, addr string,
 	dial func(ctx context.Context, network, addr string) (net.Conn, error), tlsConf *tls.Config,
 	timeout time.Duration) (net.Conn, error) {
+	if strings.EqualFold(proxyURL.Scheme, proxy.SchemeHTTPS) {
+		cfg, err := clientTLSConfig(tlsConf) // the environment's CA bundles
+		if err != nil {
+			return nil, &ProxyError{Reason: "TLS to " + proxyURL.Redacted(), Err: err}
+		}
+		tlsConf = cfg
+	}
 	c, err := proxy.Dial(ctx, proxyURL, addr, dial, tlsConf, timeout)
 	if err != nil {
 		return nil, toProxyError(err)

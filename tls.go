@@ -11,20 +11,13 @@ import (
 	"path/filepath"
 )
 
-// tlsClient runs the TLS handshake over nc for host. With no config it
-// verifies against the system roots plus the CA bundles named by the
-// environment (§9).
+// tlsClient runs the TLS handshake over nc for host, with base (nil: an
+// empty config) and, when base has no RootCAs, the system roots plus the CA
+// bundles the environment names (see clientTLSConfig).
 func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config) (*tls.Conn, error) {
-	var cfg *tls.Config
-	if base != nil {
-		cfg = base.Clone()
-	} else {
-		cfg = &tls.Config{}
-		pool, err := envCertPool()
-		if err != nil {
-			return nil, err
-		}
-		cfg.RootCAs = pool
+	cfg, err := clientTLSConfig(base)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
@@ -56,6 +49,26 @@ func tlsError(host string, err error) error {
 		return fmt.Errorf("websocket: TLS: certificate of %s is invalid: %w", host, err)
 	}
 	return fmt.Errorf("websocket: TLS handshake with %s: %w", host, err)
+}
+
+// clientTLSConfig returns a copy of base (an empty config when nil) to use
+// for a server or an https proxy. When base has no RootCAs and verifies
+// certificates, the copy's roots are the system roots plus the CA bundles
+// named by WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE and SSL_CERT_DIR, read
+// now, so that a change between two Dials takes effect.
+func clientTLSConfig(base *tls.Config) (*tls.Config, error) {
+	cfg := &tls.Config{}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	if cfg.RootCAs == nil && !cfg.InsecureSkipVerify {
+		pool, err := envCertPool()
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool // nil when the environment names none: the system roots
+	}
+	return cfg, nil
 }
 
 // envCertPool returns nil (the system roots) unless WEBSOCKET_CLIENT_CA_BUNDLE,

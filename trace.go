@@ -33,7 +33,9 @@ var traceActive atomic.Bool
 // LevelTrace: opcode, fin, length, a payload preview) go to h; a nil h
 // writes text to stderr at every level. The values of Authorization,
 // Proxy-Authorization, Cookie and Set-Cookie headers and passwords in URLs
-// are never logged. Python's enableTrace.
+// are never logged. While off, nothing is traced and IsEnabledForError,
+// IsEnabledForDebug and IsEnabledForTrace report false. Python's
+// enableTrace.
 func EnableTrace(on bool, h slog.Handler) {
 	if h == nil {
 		h = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: LevelTrace, ReplaceAttr: traceLevelName})
@@ -68,14 +70,27 @@ func tracing() bool {
 
 func traceOn() bool { return traceActive.Load() }
 
-// IsEnabledForError reports whether the current handler logs errors.
-func IsEnabledForError() bool { return logger().Enabled(context.Background(), slog.LevelError) }
+// IsEnabledForError reports whether the current handler logs errors: false
+// while EnableTrace has turned tracing off.
+func IsEnabledForError() bool { return enabledFor(slog.LevelError) }
 
-// IsEnabledForDebug reports whether the current handler logs at debug level.
-func IsEnabledForDebug() bool { return logger().Enabled(context.Background(), slog.LevelDebug) }
+// IsEnabledForDebug reports whether the current handler logs at debug level:
+// false while EnableTrace has turned tracing off.
+func IsEnabledForDebug() bool { return enabledFor(slog.LevelDebug) }
 
-// IsEnabledForTrace reports whether the current handler logs frame dumps.
-func IsEnabledForTrace() bool { return logger().Enabled(context.Background(), LevelTrace) }
+// IsEnabledForTrace reports whether the current handler logs frame dumps:
+// false while EnableTrace has turned tracing off.
+func IsEnabledForTrace() bool { return enabledFor(LevelTrace) }
+
+// enabledFor asks the handler given to EnableTrace, when tracing is on,
+// whether it logs at level l; before any EnableTrace it asks slog's default.
+func enabledFor(l slog.Level) bool {
+	t := currentTracer.Load()
+	if t == nil {
+		return slog.Default().Enabled(context.Background(), l)
+	}
+	return t.on && t.logger.Enabled(context.Background(), l)
+}
 
 // Dump logs message under a title at debug level while tracing is on, as
 // Python's dump does.

@@ -11,9 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -269,13 +269,18 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
+// proxyGuardRuns numbers the runs of TestProxyGuard.
+var proxyGuardRuns atomic.Int32
+
 // TestProxyGuard checks that the leftover check of the proxy tests sees the
 // processes of a running program, also its children whose command line does
 // not show the marker (danted's children rename themselves), and none once
 // the group is gone.
 func TestProxyGuard(t *testing.T) {
 	sh := harness.Need(t, "sh")
-	marker := "wsclient-proxy-guard-" + strconv.Itoa(os.Getpid())
+	// A marker of its own per run: with -count, a run must not see the
+	// processes of the one before on their way out.
+	marker := fmt.Sprintf("wsclient-proxy-guard-%d-%d", os.Getpid(), proxyGuardRuns.Add(1))
 	// The shell keeps the marker in its command line; its two sleeps do
 	// not have it, so only the process group gives them away.
 	cmd := exec.Command(sh, "-c", "sleep 30 & sleep 30; : "+marker)
@@ -295,17 +300,25 @@ func TestProxyGuard(t *testing.T) {
 	defer stop()
 	g := &procGuard{marker: marker, pgids: map[int]bool{}}
 	var left []string
-	// Wait until the shell has started both sleeps.
+	// Wait until the shell has started both sleeps: until then a child is a
+	// fork of the shell, with its command line, that has not run sleep yet.
 	err := waitFor(5*time.Second, func() error {
 		if err := g.find(); err != nil {
 			return err
 		}
-		if left = g.leftovers(0); len(left) < 3 {
-			return fmt.Errorf("%d processes so far", len(left))
+		left = g.leftovers(0)
+		unmarked := 0
+		for _, s := range left {
+			if !strings.Contains(s, marker) {
+				unmarked++
+			}
+		}
+		if len(left) != 3 || unmarked != 2 {
+			return fmt.Errorf("%d processes, %d without the marker", len(left), unmarked)
 		}
 		return nil
 	})
-	if err != nil || len(left) != 3 || !slices.ContainsFunc(left, func(s string) bool { return !strings.Contains(s, marker) }) {
+	if err != nil {
 		t.Fatalf("leftovers while running = %q (%v), want the shell and its two sleeps", left, err)
 	}
 	stop()

@@ -305,7 +305,7 @@ func startNginx(t testing.TB, mode nginxMode) *target {
 			}
 		}
 	case nginxEnvCA:
-		// The variable is read at every dial (API §9).
+		// The variable is read at every dial.
 		t.Setenv("WEBSOCKET_CLIENT_CA_BUNDLE", ca.CertFile)
 		tg.options = func() *websocket.DialOptions { return &websocket.DialOptions{} }
 	case nginxMutual:

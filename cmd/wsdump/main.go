@@ -83,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	inFile, inTTY := isTerminal(stdin)
 	outFile, outTTY := isTerminal(stdout)
 	if inTTY && outTTY && !cfg.raw {
-		tc, err := newTermConsole(inFile, outFile)
+		tc, err := newTermConsole(inFile, outFile, stderr)
 		if err != nil {
 			conn.Abort()
 			fmt.Fprintln(stderr, "wsdump: terminal: "+err.Error())
@@ -94,8 +94,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		con = newPlainConsole(stdin, stdout, stderr, cfg.raw)
 	}
 	if cfg.verbose > 1 {
-		// Traces now share the console's output, so that they do not
-		// break the raw-mode terminal's lines or interleave with messages.
+		// Traces now share the console's output when they go to the same
+		// terminal, so that they do not break the raw-mode terminal's
+		// lines or interleave with messages.
 		websocket.EnableTrace(true, traceHandler(con.traceWriter()))
 	}
 	s := &session{cfg: cfg, conn: conn, con: con, format: f}

@@ -28,6 +28,13 @@ func startTTY(t *testing.T, env []string, args ...string) *ttySession {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(testEnv(), env...)
+	return startTTYCmd(t, cmd)
+}
+
+// startTTYCmd runs cmd with the pseudo-terminal as its standard input,
+// output and error, each unless cmd already has one.
+func startTTYCmd(t *testing.T, cmd *exec.Cmd) *ttySession {
+	t.Helper()
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 100})
 	if err != nil {
 		t.Skipf("no pseudo-terminal: %v", err)

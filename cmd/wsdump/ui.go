@@ -98,6 +98,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 type termConsole struct {
 	t       *term.Terminal
 	out     *os.File
+	errOut  io.Writer // stderr, for -vv traces when it is not the terminal
 	inFd    int
 	state   *term.State
 	ctrlC   *ctrlCReader
@@ -106,8 +107,9 @@ type termConsole struct {
 	once    sync.Once
 }
 
-// newTermConsole puts the terminal in raw mode; close restores it.
-func newTermConsole(in, out *os.File) (*termConsole, error) {
+// newTermConsole puts the terminal in raw mode; close restores it. errOut
+// is stderr.
+func newTermConsole(in, out *os.File, errOut io.Writer) (*termConsole, error) {
 	fd := int(in.Fd())
 	state, err := term.MakeRaw(fd)
 	if err != nil {
@@ -117,8 +119,8 @@ func newTermConsole(in, out *os.File) (*termConsole, error) {
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
-	}{r, out}, "> ")
-	c := &termConsole{t: t, out: out, inFd: fd, state: state, ctrlC: r, color: os.Getenv("NO_COLOR") == ""}
+	}{&keyReader{r: r}, out}, "> ")
+	c := &termConsole{t: t, out: out, errOut: errOut, inFd: fd, state: state, ctrlC: r, color: os.Getenv("NO_COLOR") == ""}
 	resize := func() {
 		if w, h, err := term.GetSize(int(out.Fd())); err == nil {
 			t.SetSize(w, h)
@@ -149,9 +151,15 @@ func (c *termConsole) show(line string) {
 
 func (c *termConsole) note(line string) { c.t.Write([]byte(line + "\n")) }
 
-// traceWriter goes through the Terminal, which turns "\n" into "\r\n" for
-// the raw-mode terminal and keeps the prompt intact.
-func (c *termConsole) traceWriter() io.Writer { return c.t }
+// traceWriter is stderr when it is not a terminal (wsdump -vv 2>file), else
+// the Terminal, which turns "\n" into "\r\n" for the raw-mode terminal and
+// keeps the prompt intact.
+func (c *termConsole) traceWriter() io.Writer {
+	if _, tty := isTerminal(c.errOut); !tty {
+		return c.errOut
+	}
+	return c.t
+}
 
 func (c *termConsole) interrupted() bool { return c.ctrlC.seen.Load() }
 
@@ -177,6 +185,72 @@ func (r *ctrlCReader) Read(p []byte) (int, error) {
 		r.seen.Store(true)
 	}
 	return n, err
+}
+
+// keyReader translates the Home and End keys of terminals such as tmux and
+// screen (ESC [ 1 ~, ESC [ 7 ~, ESC O H; ESC [ 4 ~, ESC [ 8 ~, ESC O F),
+// which x/term's Terminal does not know, into the ESC [ H and ESC [ F it
+// does. A sequence cut by the end of a read is completed by the next.
+type keyReader struct {
+	r       io.Reader
+	buf     [256]byte
+	pending []byte // the start of a sequence at the end of the last read
+	out     []byte // translated bytes not returned yet
+	err     error  // the error of r, returned once out is empty
+}
+
+// keyAliases maps each sequence to the one the Terminal knows.
+var keyAliases = []struct{ from, to string }{
+	{"\x1b[1~", "\x1b[H"}, {"\x1b[7~", "\x1b[H"}, {"\x1bOH", "\x1b[H"},
+	{"\x1b[4~", "\x1b[F"}, {"\x1b[8~", "\x1b[F"}, {"\x1bOF", "\x1b[F"},
+}
+
+func (k *keyReader) Read(p []byte) (int, error) {
+	for len(k.out) == 0 {
+		if k.err != nil {
+			return 0, k.err
+		}
+		n, err := k.r.Read(k.buf[:])
+		k.err = err
+		in := append(k.pending, k.buf[:n]...)
+		k.out, k.pending = translateKeys(in[:0], in, err != nil) // in place: no alias is longer than its sequence
+	}
+	n := copy(p, k.out)
+	k.out = k.out[n:]
+	return n, nil
+}
+
+// translateKeys appends in to dst with keyAliases replaced, and returns the
+// start of an alias at the end of in separately (unless final). dst may be
+// in[:0].
+func translateKeys(dst, in []byte, final bool) (out, rest []byte) {
+	for len(in) > 0 {
+		i := bytes.IndexByte(in, 0x1b)
+		if i < 0 {
+			return append(dst, in...), nil
+		}
+		dst = append(dst, in[:i]...)
+		in = in[i:]
+		matched, partial := false, false
+		for _, a := range keyAliases {
+			if bytes.HasPrefix(in, []byte(a.from)) {
+				dst = append(dst, a.to...)
+				in = in[len(a.from):]
+				matched = true
+				break
+			}
+			partial = partial || (len(in) < len(a.from) && a.from[:len(in)] == string(in))
+		}
+		switch {
+		case matched:
+		case partial && !final:
+			return dst, bytes.Clone(in)
+		default:
+			dst = append(dst, in[0])
+			in = in[1:]
+		}
+	}
+	return dst, nil
 }
 
 // isTerminal reports whether f is an *os.File on a terminal.
