@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/leaktest"
 	"github.com/wsclient/websocket/internal/wstest"
-	"go.uber.org/goleak"
 )
 
 // TestAppSoakServerRestarts restarts a loopback server 50 times at random
@@ -21,7 +21,7 @@ import (
 // once per opened connection, no callback may run after Run returns, and no
 // goroutine may be left.
 func TestAppSoakServerRestarts(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leaktest.Check(t)()
 	const restarts = 50
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

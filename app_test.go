@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/leaktest"
 	"github.com/wsclient/websocket/internal/wstest"
-	"go.uber.org/goleak"
 )
 
 // events records an App's callbacks as short strings, in order.
@@ -149,7 +149,7 @@ func newServer(handle func(*wstest.Conn)) *wstest.Server {
 const pipeURL = "ws://127.0.0.1:1/"
 
 func TestAppEcho(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leaktest.Check(t)()
 	srv := newServer(wstest.Echo)
 	defer srv.Close()
 	var e events
@@ -575,7 +575,7 @@ func TestAppCloseWithoutServerAnswer(t *testing.T) {
 }
 
 func TestAppSendFromOtherGoroutines(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leaktest.Check(t)()
 	srv := newServer(wstest.Echo)
 	defer srv.Close()
 	const senders, each = 4, 50

@@ -2,12 +2,4 @@ module github.com/wsclient/websocket
 
 go 1.25.0
 
-require (
-	github.com/creack/pty v1.1.24
-	github.com/klauspost/compress v1.20.3
-	github.com/spf13/pflag v1.0.10
-	go.uber.org/goleak v1.3.0
-	golang.org/x/term v0.44.0
-)
-
-require golang.org/x/sys v0.46.0 // indirect
+require github.com/klauspost/compress v1.20.3

@@ -1,4 +1,4 @@
-//go:build !(aix || darwin || dragonfly || freebsd || linux || netbsd)
+//go:build (unix || windows) && !(aix || darwin || dragonfly || freebsd || linux || netbsd)
 
 package websocket
 
