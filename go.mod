@@ -7,7 +7,11 @@ require (
 	github.com/klauspost/compress v1.20.3
 	github.com/spf13/pflag v1.0.10
 	go.uber.org/goleak v1.3.0
-	golang.org/x/term v0.44.0
+	golang.org/x/net v0.58.0
+	golang.org/x/term v0.45.0
 )
 
-require golang.org/x/sys v0.46.0 // indirect
+require (
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
