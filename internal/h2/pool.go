@@ -71,6 +71,9 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 				p.mu.Unlock()
 				return cc, nil
 			}
+			if isClosed(cc.closed) { // ended before its onDone was set
+				p.removeLocked(key, cc)
+			}
 		}
 		if d := p.dials[key]; d != nil {
 			p.mu.Unlock()
@@ -96,32 +99,36 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 			cc.Close()
 			err = ErrExtendedConnectUnsupported
 		}
-		p.mu.Lock()
-		delete(p.dials, key)
-		d.err = err
-		close(d.done)
 		if err != nil {
+			p.mu.Lock()
+			delete(p.dials, key)
+			d.err = err
+			close(d.done)
 			p.mu.Unlock()
 			return nil, err
 		}
-		if p.conns == nil {
-			p.conns = make(map[string][]*ClientConn)
-		}
-		p.conns[key] = append(p.conns[key], cc)
-		p.mu.Unlock()
 		idle := p.IdleTimeout
 		if idle <= 0 {
 			idle = DefaultIdleTimeout
 		}
+		// The dialer takes its slot before the waiters see the connection.
+		ok := cc.reserve()
 		cc.mu.Lock()
 		cc.idleTimeout = idle
 		cc.onDone = func(cc *ClientConn) { p.remove(key, cc) }
-		done := cc.err != nil
+		live := cc.err == nil
 		cc.mu.Unlock()
-		if done { // ended before onDone was set
-			p.remove(key, cc)
+		p.mu.Lock()
+		delete(p.dials, key)
+		close(d.done)
+		if live {
+			if p.conns == nil {
+				p.conns = make(map[string][]*ClientConn)
+			}
+			p.conns[key] = append(p.conns[key], cc)
 		}
-		if !cc.reserve() {
+		p.mu.Unlock()
+		if !ok {
 			return nil, fmt.Errorf("%w: a new connection cannot take a stream", ErrRefused)
 		}
 		return cc, nil
@@ -132,11 +139,14 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 func (p *Pool) remove(key string, cc *ClientConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	list := p.conns[key]
-	for i, c := range list {
-		if c == cc {
-			list = append(list[:i], list[i+1:]...)
-			break
+	p.removeLocked(key, cc)
+}
+
+func (p *Pool) removeLocked(key string, cc *ClientConn) {
+	var list []*ClientConn
+	for _, c := range p.conns[key] {
+		if c != cc {
+			list = append(list, c)
 		}
 	}
 	if len(list) == 0 {
