@@ -73,15 +73,18 @@ type Config struct {
 // both end when the connection is closed. Its methods are safe for
 // concurrent use.
 type ClientConn struct {
-	conn   net.Conn
-	fr     *http2.Framer
-	bw     *bufio.Writer
-	rerr   errReader
-	hdec   *hpack.Decoder
-	hb     headerBlock // the header block being read; reader only
-	stream uint32      // receive window of a stream
-	connW  uint32      // receive window of the connection
-	maxHL  uint32      // MaxHeaderListSize
+	conn net.Conn
+	fr   *http2.Framer
+	bw   *bufio.Writer
+	rerr errReader
+	hdec *hpack.Decoder
+	hb   headerBlock // the header block being read; reader only
+	// settingsRead records that the server's first SETTINGS was read;
+	// reader only.
+	settingsRead bool
+	stream       uint32 // receive window of a stream
+	connW        uint32 // receive window of the connection
+	maxHL        uint32 // MaxHeaderListSize
 
 	settingsCh chan struct{} // closed when the peer's first SETTINGS arrived
 	closed     chan struct{} // closed when the connection failed or was closed
@@ -101,7 +104,6 @@ type ClientConn struct {
 	initialWindow int64
 	maxHeaderList uint32
 	extConnect    bool
-	settingsSeen  bool
 	// Flow control.
 	sendWindow  int64         // the peer's connection window
 	recvWindow  int64         // what the peer may still send on the connection
@@ -223,6 +225,7 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	cc.bw = bufio.NewWriterSize(conn, 32<<10)
 	cc.fr = http2.NewFramer(cc.bw, &cc.rerr)
 	cc.fr.SetMaxReadFrameSize(chunkSize) // the default this end advertises
+	cc.fr.SetReuseFrames()               // frames are not kept past the next
 	cc.henc = hpack.NewEncoder(cc.hencBuf)
 	cc.hdec = hpack.NewDecoder(headerTableSize, cc.emit)
 	cc.hdec.SetMaxStringLength(int(c.MaxHeaderListSize))

@@ -564,3 +564,49 @@ func TestOpenCanceled(t *testing.T) {
 	p.ping(cc)
 	p.open(cc)
 }
+
+// TestCloseFrames: Close after the server ended its side sends
+// END_STREAM; before, it sends RST_STREAM(CANCEL) after the data already
+// written; CloseWrite sends END_STREAM and keeps the stream readable.
+func TestCloseFrames(t *testing.T) {
+	cc, p := start(t, nil, extConnect)
+
+	ended := p.open(cc)
+	p.fr.WriteData(ended.ID(), true, []byte("bye"))
+	if b, err := io.ReadAll(ended); err != nil || string(b) != "bye" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	ended.Close()
+	if f := p.next(http2.FrameData); f.stream != ended.ID() || f.flags&http2.FlagDataEndStream == 0 {
+		t.Fatalf("DATA %d %v, want END_STREAM", f.stream, f.flags)
+	}
+
+	open := p.open(cc)
+	open.Write([]byte("last words"))
+	open.Close()
+	if f := p.next(http2.FrameData); f.stream != open.ID() || string(f.data) != "last words" {
+		t.Fatalf("DATA %d %q", f.stream, f.data)
+	}
+	if f := p.next(http2.FrameRSTStream); f.stream != open.ID() || f.code != http2.ErrCodeCancel {
+		t.Fatalf("RST_STREAM %d %v", f.stream, f.code)
+	}
+
+	half := p.open(cc)
+	half.CloseWrite()
+	if f := p.next(http2.FrameData); f.stream != half.ID() || f.flags&http2.FlagDataEndStream == 0 {
+		t.Fatalf("DATA %d %v, want END_STREAM", f.stream, f.flags)
+	}
+	if _, err := half.Write([]byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write after CloseWrite: %v", err)
+	}
+	p.fr.WriteData(half.ID(), true, []byte("still readable"))
+	if b, err := io.ReadAll(half); err != nil || string(b) != "still readable" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	cc.mu.Lock()
+	active := cc.active
+	cc.mu.Unlock()
+	if active != 0 {
+		t.Fatalf("%d streams hold a slot", active)
+	}
+}

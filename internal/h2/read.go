@@ -92,10 +92,7 @@ func codeOf(err error) http2.ErrCode {
 
 // handle processes one frame; an error is a connection error.
 func (cc *ClientConn) handle(f http2.Frame) error {
-	cc.mu.Lock()
-	seen := cc.settingsSeen
-	cc.mu.Unlock()
-	if _, ok := f.(*http2.SettingsFrame); !seen && !ok {
+	if _, ok := f.(*http2.SettingsFrame); !cc.settingsRead && !ok {
 		return connErr(http2.ErrCodeProtocol, "the server's preface does not start with SETTINGS")
 	}
 	switch f := f.(type) {
@@ -214,8 +211,8 @@ func (cc *ClientConn) handleSettings(f *http2.SettingsFrame) error {
 		return err
 	}
 	cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameSettings, ack: true})
-	if !cc.settingsSeen {
-		cc.settingsSeen = true
+	if !cc.settingsRead {
+		cc.settingsRead = true
 		close(cc.settingsCh)
 	}
 	return nil

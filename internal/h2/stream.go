@@ -76,6 +76,8 @@ type Stream struct {
 	err           error // why the stream failed; nil while it has not
 }
 
+var _ net.Conn = (*Stream)(nil)
+
 // signal wakes a reader.
 func (st *Stream) signal() {
 	select {
