@@ -110,9 +110,9 @@ type ClientConn struct {
 	recvPending int64         // consumed, not yet returned by WINDOW_UPDATE
 	sendCond    chan struct{} // closed and replaced when a writer may progress
 	// GOAWAY.
-	goAway   bool
-	goAwayID uint32
-	goAwayEr error // the peer's GOAWAY with an error code, if any
+	goAway    bool
+	goAwayID  uint32
+	goAwayErr error // the peer's GOAWAY with an error code, if any
 	// Termination.
 	err        error // why the connection ended; nil while it is live
 	sendGoAway bool

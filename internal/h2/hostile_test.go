@@ -272,6 +272,9 @@ func TestStreamErrors(t *testing.T) {
 			}
 			p.headers(id, false, kv...)
 		}, http2.ErrCodeProtocol, true},
+		{"DATA before the response", nil, func(p *peer, id uint32) {
+			p.fr.WriteData(id, false, []byte("early"))
+		}, http2.ErrCodeProtocol, true},
 		{"too many informational responses", nil, func(p *peer, id uint32) {
 			for range maxInformational + 1 {
 				p.headers(id, false, ":status", "103")
@@ -438,6 +441,21 @@ func TestGoAway(t *testing.T) {
 	<-cc.Done() // the last stream is done: the connection closes
 	if !errors.Is(cc.Err(), ErrClosed) {
 		t.Fatalf("Err() = %v", cc.Err())
+	}
+}
+
+// TestGoAwayError: when the server sends GOAWAY with an error code and
+// hangs up, the streams fail with that code and its debug data.
+func TestGoAwayError(t *testing.T) {
+	cc, p := start(t, nil, extConnect)
+	st := p.open(cc)
+	p.fr.WriteGoAway(st.ID(), http2.ErrCodeEnhanceYourCalm, []byte("slow down"))
+	p.ping(cc)
+	p.conn.Close()
+	_, err := st.Read(make([]byte, 1))
+	var ce *CodeError
+	if !errors.As(err, &ce) || ce.Code != http2.ErrCodeEnhanceYourCalm || !ce.Remote || ce.Stream || !strings.Contains(err.Error(), "slow down") {
+		t.Fatalf("Read: %v", err)
 	}
 }
 

@@ -55,6 +55,9 @@ func (cc *ClientConn) readLoop() {
 			cc.fail(err, true, code)
 			return
 		}
+		if isClosed(cc.closed) {
+			return
+		}
 	}
 }
 
@@ -62,6 +65,12 @@ func (cc *ClientConn) readLoop() {
 // fails with.
 func (cc *ClientConn) readErr(err error) error {
 	if cc.rerr.err != nil {
+		cc.mu.Lock()
+		goAwayErr := cc.goAwayErr
+		cc.mu.Unlock()
+		if goAwayErr != nil {
+			return fmt.Errorf("websocket: http2: connection lost after GOAWAY: %w", goAwayErr)
+		}
 		return fmt.Errorf("websocket: http2: connection lost: %w", cc.rerr.err)
 	}
 	if errors.Is(err, http2.ErrFrameTooLarge) {
@@ -252,7 +261,8 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	}
 	cc.goAway, cc.goAwayID = true, last
 	if f.ErrCode != http2.ErrCodeNo {
-		cc.goAwayEr = &CodeError{Code: f.ErrCode, Remote: true, Reason: string(f.DebugData())}
+		debug := f.DebugData()
+		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: fmt.Sprintf("%q", debug[:min(len(debug), 256)])}
 	}
 	for id, st := range cc.streams {
 		if id > last {
@@ -293,9 +303,13 @@ func (cc *ClientConn) handleData(f *http2.DataFrame) error {
 		}
 	}
 	switch {
-	case !st.gotResponse || st.remoteEnded:
+	case !st.gotResponse:
 		cc.connCreditLocked(n)
-		cc.resetLocked(st, http2.ErrCodeStreamClosed, streamErr(http2.ErrCodeStreamClosed, "DATA before the response header or after END_STREAM"))
+		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "DATA before the response header"))
+		return nil
+	case st.remoteEnded:
+		cc.connCreditLocked(n)
+		cc.resetLocked(st, http2.ErrCodeStreamClosed, streamErr(http2.ErrCodeStreamClosed, "DATA after END_STREAM"))
 		return nil
 	case n > st.recvWindow:
 		cc.connCreditLocked(n)

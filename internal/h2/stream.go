@@ -264,6 +264,9 @@ func (st *Stream) ID() uint32 { return st.id }
 // stream and connection windows are returned to the server.
 func (st *Stream) Read(p []byte) (int, error) {
 	cc := st.cc
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for {
 		select {
 		case <-st.rdl.wait():
@@ -276,10 +279,6 @@ func (st *Stream) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("websocket: http2: read on a closed stream: %w", ErrClosed)
 		}
 		if st.off < len(st.buf) {
-			if len(p) == 0 {
-				cc.mu.Unlock()
-				return 0, nil
-			}
 			n := copy(p, st.buf[st.off:])
 			st.off += n
 			if st.off == len(st.buf) {
@@ -407,6 +406,7 @@ func (st *Stream) CloseWrite() error {
 	if st.remoteEnded {
 		cc.forgetLocked(st)
 	}
+	cc.broadcastLocked() // a concurrent Write waiting for credit stops
 	return nil
 }
 
