@@ -294,7 +294,7 @@ func (cc *ClientConn) Err() error {
 // goroutines to end. Open streams fail with errors wrapping ErrClosed.
 func (cc *ClientConn) Close() error {
 	cc.mu.Lock()
-	cc.failLocked(fmt.Errorf("websocket: http2: connection closed: %w", ErrClosed), true, http2.ErrCodeNo, "")
+	cc.failLocked(wrap("websocket: http2: connection closed", ErrClosed), true, http2.ErrCodeNo)
 	cc.mu.Unlock()
 	<-cc.writerDone
 	<-cc.readerDone
@@ -353,7 +353,7 @@ func (cc *ClientConn) queueCtrlLocked(f ctrlFrame) {
 		return
 	}
 	if len(cc.ctrl) >= maxControl {
-		cc.failLocked(connErr(http2.ErrCodeEnhanceYourCalm, "more than %d control frames owed to a peer that does not read them", maxControl), true, http2.ErrCodeEnhanceYourCalm, "")
+		cc.failLocked(connErr(http2.ErrCodeEnhanceYourCalm, "more than %d control frames owed to a peer that does not read them", maxControl), true, http2.ErrCodeEnhanceYourCalm)
 		return
 	}
 	cc.ctrl = append(cc.ctrl, f)
@@ -368,17 +368,16 @@ func (cc *ClientConn) queueLocked(r *writeReq) {
 
 // failLocked ends the connection with err: every stream fails, the writer
 // sends GOAWAY(code) if goAway and closes the connection.
-func (cc *ClientConn) failLocked(err error, goAway bool, code http2.ErrCode, msg string) {
+func (cc *ClientConn) failLocked(err error, goAway bool, code http2.ErrCode) {
 	if cc.err != nil {
 		return
 	}
 	cc.err = err
 	cc.sendGoAway = goAway
 	cc.goAwayCode = code
-	if ce, ok := err.(*CodeError); ok && msg == "" && !ce.Remote {
-		msg = ce.Reason
+	if ce, ok := err.(*CodeError); ok && !ce.Remote {
+		cc.goAwayMsg = ce.Reason
 	}
-	cc.goAwayMsg = msg
 	close(cc.closed)
 	for _, st := range cc.streams {
 		cc.endStreamLocked(st, err)
@@ -393,7 +392,7 @@ func (cc *ClientConn) failLocked(err error, goAway bool, code http2.ErrCode, msg
 // fail is failLocked for callers without the lock.
 func (cc *ClientConn) fail(err error, goAway bool, code http2.ErrCode) {
 	cc.mu.Lock()
-	cc.failLocked(err, goAway, code, "")
+	cc.failLocked(err, goAway, code)
 	cc.mu.Unlock()
 }
 
@@ -428,7 +427,7 @@ func (cc *ClientConn) forgetLocked(st *Stream) {
 	cc.broadcastLocked()
 	if cc.err == nil && cc.active == 0 && cc.reserved == 0 {
 		if cc.goAway {
-			cc.failLocked(fmt.Errorf("websocket: http2: connection closed after GOAWAY: %w", ErrClosed), false, 0, "")
+			cc.failLocked(wrap("websocket: http2: connection closed after GOAWAY", ErrClosed), false, 0)
 			return
 		}
 		cc.startIdleLocked()
@@ -514,7 +513,7 @@ func (cc *ClientConn) writeLoop() {
 	for {
 		cc.mu.Lock()
 		if err != nil {
-			cc.failLocked(fmt.Errorf("websocket: http2: write: %w", err), false, 0, "")
+			cc.failLocked(fmt.Errorf("websocket: http2: write: %w", err), false, 0)
 		}
 		for len(cc.ctrl) == 0 && len(cc.ordered) == 0 && cc.err == nil {
 			cc.mu.Unlock()

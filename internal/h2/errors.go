@@ -71,6 +71,19 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("websocket: http2: server answered the extended CONNECT with status %d", e.StatusCode)
 }
 
+// wrapped is an error with its own message that wraps others, for
+// errors.Is and errors.As.
+type wrapped struct {
+	msg  string
+	errs []error
+}
+
+func (e *wrapped) Error() string   { return e.msg }
+func (e *wrapped) Unwrap() []error { return e.errs }
+
+// wrap returns an error with message msg that wraps errs.
+func wrap(msg string, errs ...error) error { return &wrapped{msg, errs} }
+
 // connErr builds a connection error detected by this end.
 func connErr(code http2.ErrCode, format string, args ...any) *CodeError {
 	return &CodeError{Code: code, Reason: fmt.Sprintf(format, args...)}

@@ -3,7 +3,6 @@ package h2
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -129,7 +128,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 		}
 		p.mu.Unlock()
 		if !ok {
-			return nil, fmt.Errorf("%w: a new connection cannot take a stream", ErrRefused)
+			return nil, wrap("websocket: http2: a new connection cannot take a stream", ErrRefused)
 		}
 		return cc, nil
 	}

@@ -266,12 +266,12 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	}
 	for id, st := range cc.streams {
 		if id > last {
-			cc.endStreamLocked(st, fmt.Errorf("websocket: http2: stream %d above the last stream id %d of the server's GOAWAY: %w", id, last, ErrRefused))
+			cc.endStreamLocked(st, wrap(fmt.Sprintf("websocket: http2: stream %d is above the last stream id %d of the server's GOAWAY; safe to retry", id, last), ErrRefused))
 		}
 	}
 	cc.broadcastLocked()
 	if cc.active == 0 && cc.reserved == 0 {
-		cc.failLocked(fmt.Errorf("websocket: http2: connection closed after GOAWAY: %w", ErrClosed), false, 0, "")
+		cc.failLocked(wrap("websocket: http2: connection closed after GOAWAY", ErrClosed), false, 0)
 	}
 }
 

@@ -109,11 +109,11 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	case ferr != nil:
 		err = ferr
 	case cc.err != nil:
-		err = fmt.Errorf("%w: %w", ErrRefused, cc.err)
+		err = wrap("websocket: http2: stream not opened: "+strings.TrimPrefix(cc.err.Error(), "websocket: http2: "), ErrRefused, cc.err)
 	case !cc.extConnect:
 		err = ErrExtendedConnectUnsupported
 	case !cc.canTakeLocked():
-		err = fmt.Errorf("%w: the connection is going away or at its limit of %d streams", ErrRefused, cc.maxStreams)
+		err = wrap(fmt.Sprintf("websocket: http2: stream not opened: the connection is going away or at its limit of %d streams", cc.maxStreams), ErrRefused)
 	case size > int64(cc.maxHeaderList):
 		err = fmt.Errorf("websocket: http2: request header list of %d bytes exceeds the server's limit of %d", size, cc.maxHeaderList)
 	}
@@ -276,7 +276,7 @@ func (st *Stream) Read(p []byte) (int, error) {
 		cc.mu.Lock()
 		if st.readClosed {
 			cc.mu.Unlock()
-			return 0, fmt.Errorf("websocket: http2: read on a closed stream: %w", ErrClosed)
+			return 0, wrap("websocket: http2: read on a closed stream", ErrClosed)
 		}
 		if st.off < len(st.buf) {
 			n := copy(p, st.buf[st.off:])
@@ -370,11 +370,11 @@ func (st *Stream) Write(p []byte) (int, error) {
 func (st *Stream) writableLocked() error {
 	switch {
 	case st.readClosed:
-		return fmt.Errorf("websocket: http2: write on a closed stream: %w", ErrClosed)
+		return wrap("websocket: http2: write on a closed stream", ErrClosed)
 	case st.err != nil:
 		return st.err
 	case st.localEnded:
-		return fmt.Errorf("websocket: http2: write after CloseWrite: %w", ErrClosed)
+		return wrap("websocket: http2: write after CloseWrite", ErrClosed)
 	}
 	return nil
 }
@@ -434,7 +434,7 @@ func (st *Stream) Close() error {
 		} else {
 			st.rstSent = true
 			cc.queueLocked(&writeReq{st: st, typ: http2.FrameRSTStream, code: http2.ErrCodeCancel})
-			cc.endStreamLocked(st, fmt.Errorf("websocket: http2: stream closed: %w", ErrClosed))
+			cc.endStreamLocked(st, wrap("websocket: http2: stream closed", ErrClosed))
 		}
 	}
 	cc.broadcastLocked()
