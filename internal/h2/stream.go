@@ -108,6 +108,8 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	switch {
 	case ferr != nil:
 		err = ferr
+	case ctx.Err() != nil:
+		err = fmt.Errorf("websocket: http2: stream not opened: %w", ctx.Err())
 	case cc.err != nil:
 		err = wrap("websocket: http2: stream not opened: "+strings.TrimPrefix(cc.err.Error(), "websocket: http2: "), ErrRefused, cc.err)
 	case !cc.extConnect:
