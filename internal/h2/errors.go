@@ -35,6 +35,7 @@ type CodeError struct {
 	Reason string        // why this end sent it, or the peer's GOAWAY debug data; may be empty
 }
 
+// Error describes the code, who sent it and why.
 func (e *CodeError) Error() string {
 	what := "connection error"
 	if e.Stream {
@@ -67,6 +68,7 @@ type StatusError struct {
 	Body       []byte      // the start of the response body, at most MaxErrorBody bytes
 }
 
+// Error reports the status.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("websocket: http2: server answered the extended CONNECT with status %d", e.StatusCode)
 }
