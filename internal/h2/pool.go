@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -79,7 +80,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 			select {
 			case <-d.done:
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, fmt.Errorf("websocket: http2: waiting for a connection: %w", ctx.Err())
 			}
 			if d.err != nil {
 				return nil, d.err

@@ -416,7 +416,9 @@ func (st *Stream) CloseWrite() error {
 // server has ended its side, Close sends END_STREAM (unless CloseWrite
 // did); otherwise it resets the stream with CANCEL, as a client does that
 // stops reading a response. Unread data is dropped. Read and Write then
-// fail with errors wrapping ErrClosed; Close is idempotent.
+// fail with errors wrapping ErrClosed; Close is idempotent. For an orderly
+// end (RFC 8441 §5: END_STREAM in both directions), read until io.EOF
+// before Close, or CloseWrite and then read until io.EOF.
 func (st *Stream) Close() error {
 	cc := st.cc
 	cc.mu.Lock()
