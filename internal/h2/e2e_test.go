@@ -415,3 +415,33 @@ func TestMaxConcurrentStreams(t *testing.T) {
 	}
 	mustOpen(t, cc, wsRequest(srv, "/"))
 }
+
+// TestServerShutdownDrains: net/http's graceful shutdown sends GOAWAY;
+// the open stream goes on, no new one opens, and the connection ends when
+// the stream does.
+func TestServerShutdownDrains(t *testing.T) {
+	srv := newTLSServer(t, echoHandler(nil), nil)
+	cc := mustDial(t, srv, nil)
+	st := mustOpen(t, cc, wsRequest(srv, "/"))
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Config.Shutdown(context.Background()) }()
+	for cc.CanTakeNewStream() { // a round trip per check, until the GOAWAY is in
+		if _, err := cc.Ping(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := cc.OpenWebSocket(context.Background(), wsRequest(srv, "/")); !errors.Is(err, ErrRefused) {
+		t.Fatalf("open after GOAWAY: %v", err)
+	}
+	if err := echoCheck(st, pattern(200<<10, 9)); err != nil {
+		t.Fatal(err)
+	}
+	st.CloseWrite()
+	if _, err := io.ReadAll(st); err != nil {
+		t.Fatal(err)
+	}
+	<-cc.Done()
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+}

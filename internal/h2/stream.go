@@ -284,6 +284,10 @@ func (st *Stream) Read(p []byte) (int, error) {
 			n := copy(p, st.buf[st.off:])
 			st.off += n
 			if st.off == len(st.buf) {
+				// Drained: a large buffer goes, an idle stream keeps little.
+				if cap(st.buf) > 64<<10 {
+					st.buf = nil
+				}
 				st.buf, st.off = st.buf[:0], 0
 			} else {
 				st.signal() // for another reader
