@@ -177,6 +177,12 @@ func TestConnectionErrors(t *testing.T) {
 		{"frame too large", nil, func(p *peer, id uint32) {
 			p.fr.WriteData(id, false, make([]byte, chunkSize+1))
 		}, http2.ErrCodeFrameSize},
+		{"HEADERS with a stream error", nil, func(p *peer, id uint32) {
+			// Padding longer than the frame: the block is not decoded,
+			// so HPACK would be out of step.
+			payload := append([]byte{200}, p.block("x-a", "1")...)
+			p.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersPadded|http2.FlagHeadersEndHeaders, id, payload)
+		}, http2.ErrCodeProtocol},
 		{"orphan CONTINUATION", nil, func(p *peer, id uint32) {
 			p.fr.WriteContinuation(id, true, nil)
 		}, http2.ErrCodeProtocol},
@@ -338,7 +344,7 @@ func TestUselessFrames(t *testing.T) {
 		send := func(n int) {
 			for i := range n {
 				var err error
-				switch i % 6 {
+				switch i % 7 {
 				case 0:
 					err = p.fr.WriteRSTStream(st.ID(), http2.ErrCodeCancel)
 				case 1:
@@ -351,6 +357,8 @@ func TestUselessFrames(t *testing.T) {
 					err = p.fr.WriteRawFrame(0x42, 0, 0, nil)
 				case 5:
 					err = p.fr.WritePing(true, [8]byte{1})
+				case 6:
+					err = p.fr.WriteWindowUpdate(st.ID(), 0)
 				}
 				if err != nil {
 					return
@@ -362,6 +370,7 @@ func TestUselessFrames(t *testing.T) {
 		time.Sleep(2 * time.Second) // a new second: a new budget
 		send(maxUseless)
 		p.ping(cc)
+		time.Sleep(2 * time.Second) // each kind must count for this to fail
 		go send(maxUseless + 1)
 		if f := p.next(http2.FrameGoAway); f.code != http2.ErrCodeEnhanceYourCalm {
 			t.Fatalf("GOAWAY %v", f.code)

@@ -32,17 +32,22 @@ type headerBlock struct {
 func (cc *ClientConn) readLoop() {
 	defer close(cc.readerDone)
 	for {
-		f, err := cc.fr.ReadFrame()
+		fh, err := cc.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			f, err = cc.fr.ReadFrameForHeader(fh)
+		}
 		if err != nil {
 			var se http2.StreamError
-			if errors.As(err, &se) {
-				cc.mu.Lock()
-				if st := cc.streams[se.StreamID]; st != nil {
-					cc.resetLocked(st, se.Code, streamErr(se.Code, "%v", se))
+			if errors.As(err, &se) && fh.Type != http2.FrameHeaders {
+				if ce := cc.streamError(se); ce != nil {
+					cc.fail(ce, true, ce.Code)
+					return
 				}
-				cc.mu.Unlock()
 				continue
 			}
+			// A header block that was not decoded would leave HPACK
+			// out of step: any error in one ends the connection.
 			cc.fail(cc.readErr(err), true, codeOf(err))
 			return
 		}
@@ -59,6 +64,19 @@ func (cc *ClientConn) readLoop() {
 			return
 		}
 	}
+}
+
+// streamError handles a stream error the Framer found in a frame.
+func (cc *ClientConn) streamError(se http2.StreamError) *CodeError {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	st, err := cc.streamLocked(se.StreamID)
+	if st == nil {
+		ce, _ := err.(*CodeError)
+		return ce
+	}
+	cc.resetLocked(st, se.Code, streamErr(se.Code, "%v", se))
+	return nil
 }
 
 // readErr makes an error of the Framer into the error the connection
