@@ -39,7 +39,8 @@ type poolDial struct {
 
 // OpenWebSocket opens a WebSocket stream on a connection of the pool kept
 // under key that can take one more stream, or on a new connection from
-// dial (one dial at a time per key; concurrent callers wait for it). A
+// dial (one dial at a time per key; concurrent callers wait for it and
+// share its error, unless the error is that its caller's context ended). A
 // stream refused by a connection that went away meanwhile is retried on
 // another one. A new connection whose server does not support extended
 // CONNECT is closed, and ErrExtendedConnectUnsupported returned. The
@@ -82,10 +83,10 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 			case <-ctx.Done():
 				return nil, fmt.Errorf("websocket: http2: waiting for a connection: %w", ctx.Err())
 			}
-			if d.err != nil {
+			if d.err != nil && !isContextErr(d.err) {
 				return nil, d.err
 			}
-			continue
+			continue // dial again if that caller gave up, not the dial
 		}
 		d := &poolDial{done: make(chan struct{})}
 		if p.dials == nil {
@@ -133,6 +134,10 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 		}
 		return cc, nil
 	}
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // remove forgets a connection that has ended.

@@ -155,3 +155,46 @@ func TestPoolErrors(t *testing.T) {
 		t.Fatalf("got %v with %d connections", err, pool.Len())
 	}
 }
+
+// TestPoolDialerGivesUp: when the caller whose dial others wait for gives
+// up, a waiter dials again instead of failing with the other's error.
+func TestPoolDialerGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var pool Pool
+		defer pool.Close()
+		pipe, peers := pipeDial(t, extConnect)
+		var calls atomic.Int32
+		dial := func(ctx context.Context) (*ClientConn, error) {
+			if calls.Add(1) == 1 {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return pipe(ctx)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			_, _, err := pool.OpenWebSocket(ctx, "k", dial, &Request{Scheme: "https", Authority: "a"})
+			first <- err
+		}()
+		synctest.Wait() // the first caller is dialing
+		second := make(chan error, 1)
+		go func() {
+			_, st, err := pool.OpenWebSocket(context.Background(), "k", dial, &Request{Scheme: "https", Authority: "a"})
+			if err == nil {
+				st.Close()
+			}
+			second <- err
+		}()
+		synctest.Wait() // the second waits for the first's dial
+		cancel()
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Fatalf("first: %v", err)
+		}
+		p := <-peers
+		p.headers(p.next(http2.FrameHeaders).stream, false, ":status", "200")
+		if err := <-second; err != nil {
+			t.Fatalf("second: %v", err)
+		}
+	})
+}
