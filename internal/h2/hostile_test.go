@@ -139,6 +139,11 @@ func TestConnectionErrors(t *testing.T) {
 		{"invalid hpack", nil, func(p *peer, id uint32) {
 			p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, EndHeaders: true})
 		}, http2.ErrCodeCompression},
+		{"HPACK table larger than allowed", nil, func(p *peer, id uint32) {
+			p.henc.SetMaxDynamicTableSizeLimit(1 << 20)
+			p.henc.SetMaxDynamicTableSize(1 << 20) // announced in the next block
+			p.headers(id, true, "x-a", "1")
+		}, http2.ErrCodeCompression},
 		{"connection window overflow", &Config{ConnWindow: 65535}, func(p *peer, id uint32) {
 			for range 5 {
 				if p.fr.WriteData(id, false, make([]byte, 16384)) != nil {
