@@ -425,13 +425,20 @@ func (cc *ClientConn) forgetLocked(st *Stream) {
 	}
 	st.signal()
 	cc.broadcastLocked()
-	if cc.err == nil && cc.active == 0 && cc.reserved == 0 {
-		if cc.goAway {
-			cc.failLocked(wrap("websocket: http2: connection closed after GOAWAY", ErrClosed), false, 0)
-			return
-		}
-		cc.startIdleLocked()
+	cc.checkIdleLocked()
+}
+
+// checkIdleLocked handles a connection that may have become idle: after
+// GOAWAY it closes, in a Pool its idle timer starts.
+func (cc *ClientConn) checkIdleLocked() {
+	if cc.err != nil || cc.active != 0 || cc.reserved != 0 {
+		return
 	}
+	if cc.goAway {
+		cc.failLocked(wrap("websocket: http2: connection closed after GOAWAY", ErrClosed), false, 0)
+		return
+	}
+	cc.startIdleLocked()
 }
 
 // startIdleLocked arms the idle timer of a connection in a Pool.

@@ -198,3 +198,22 @@ func TestPoolDialerGivesUp(t *testing.T) {
 		}
 	})
 }
+
+// TestReservedAcrossGoAway: a slot reserved before a GOAWAY is refused,
+// and the connection, with nothing left to do, closes.
+func TestReservedAcrossGoAway(t *testing.T) {
+	cc, p := start(t, nil, extConnect)
+	if !cc.reserve() {
+		t.Fatal("reserve failed")
+	}
+	p.fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+	p.ping(cc) // the GOAWAY has been read
+	if _, _, err := cc.open(context.Background(), &Request{Scheme: "https", Authority: "a"}, true); !errors.Is(err, ErrRefused) {
+		t.Fatalf("open: %v", err)
+	}
+	select {
+	case <-cc.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection left open")
+	}
+}

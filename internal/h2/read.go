@@ -288,9 +288,7 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 		}
 	}
 	cc.broadcastLocked()
-	if cc.active == 0 && cc.reserved == 0 {
-		cc.failLocked(wrap("websocket: http2: connection closed after GOAWAY", ErrClosed), false, 0)
-	}
+	cc.checkIdleLocked()
 }
 
 func (cc *ClientConn) handleData(f *http2.DataFrame) error {

@@ -120,9 +120,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		err = fmt.Errorf("websocket: http2: request header list of %d bytes exceeds the server's limit of %d", size, cc.maxHeaderList)
 	}
 	if err != nil {
-		if reserved && cc.active == 0 && cc.reserved == 0 && cc.err == nil {
-			cc.startIdleLocked()
-		}
+		cc.checkIdleLocked()
 		cc.mu.Unlock()
 		return nil, nil, err
 	}
