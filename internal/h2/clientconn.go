@@ -1,0 +1,644 @@
+package h2
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Defaults and limits of a ClientConn.
+const (
+	// DefaultStreamWindow is the receive window of each stream: the most
+	// data a stream buffers for a reader that does not keep up.
+	DefaultStreamWindow = 1 << 20
+	// DefaultConnWindow is the receive window of a connection. It is large
+	// enough that streams stalled at their own window do not stall the
+	// connection's other streams.
+	DefaultConnWindow = 1 << 30
+	// DefaultMaxHeaderListSize bounds a response's decoded header list
+	// (the sum of name and value lengths plus 32 per field, RFC 9113 §6.5.2).
+	DefaultMaxHeaderListSize = 64 << 10
+	// MaxErrorBody bounds the body kept in a StatusError.
+	MaxErrorBody = 4 << 10
+
+	// headerTableSize is the HPACK dynamic table size this end allows the
+	// peer's encoder (the protocol's default, so it is not sent).
+	headerTableSize = 4096
+	// maxContinuations bounds the CONTINUATION frames of one header block.
+	maxContinuations = 64
+	// maxControl bounds the queued control frames (SETTINGS and PING
+	// acknowledgements, resets, window updates) the peer has caused this
+	// end to owe it; a peer that outpaces its own reading gets
+	// ENHANCE_YOUR_CALM.
+	maxControl = 1024
+	// maxUseless bounds, per second, the frames that do nothing: frames for
+	// closed streams, empty DATA frames, PRIORITY frames, unknown PING
+	// acknowledgements. Past it the peer gets ENHANCE_YOUR_CALM.
+	maxUseless = 1000
+	// maxInformational bounds the 1xx responses before the final one.
+	maxInformational = 8
+	// chunkSize is the largest DATA, HEADERS or CONTINUATION payload sent:
+	// the smallest SETTINGS_MAX_FRAME_SIZE a peer can have.
+	chunkSize = 16384
+	// closeWriteTimeout bounds the write of the final GOAWAY.
+	closeWriteTimeout = time.Second
+	// maxWindow is the largest flow-control window (RFC 9113 §6.9.1).
+	maxWindow = 1<<31 - 1
+)
+
+// Config tunes a ClientConn. The zero value (or nil) uses the defaults.
+type Config struct {
+	// StreamWindow is the receive window of each stream, between 65535
+	// and 2^31-1; 0 means DefaultStreamWindow.
+	StreamWindow uint32
+	// ConnWindow is the receive window of the connection, between 65535
+	// and 2^31-1; 0 means DefaultConnWindow.
+	ConnWindow uint32
+	// MaxHeaderListSize bounds a response's header list; 0 means
+	// DefaultMaxHeaderListSize.
+	MaxHeaderListSize uint32
+}
+
+// ClientConn is one HTTP/2 client connection. It runs one goroutine that
+// reads frames and dispatches them to streams and one that writes frames;
+// both end when the connection is closed. Its methods are safe for
+// concurrent use.
+type ClientConn struct {
+	conn net.Conn
+	fr   *http2.Framer
+	bw   *bufio.Writer
+	rerr errReader
+	hdec *hpack.Decoder
+	hb   headerBlock // the header block being read; reader only
+	// settingsRead records that the server's first SETTINGS was read;
+	// reader only.
+	settingsRead bool
+	stream       uint32 // receive window of a stream
+	connW        uint32 // receive window of the connection
+	maxHL        uint32 // MaxHeaderListSize
+
+	settingsCh chan struct{} // closed when the peer's first SETTINGS arrived
+	closed     chan struct{} // closed when the connection failed or was closed
+	wake       chan struct{} // wakes the writer
+	readerDone chan struct{}
+	writerDone chan struct{}
+
+	mu       sync.Mutex
+	henc     *hpack.Encoder
+	hencBuf  *encBuf
+	streams  map[uint32]*Stream
+	nextID   uint32
+	active   int // streams that hold a concurrency slot
+	reserved int // slots reserved by a Pool for callers about to open a stream
+	// The peer's settings.
+	maxStreams    uint32
+	initialWindow int64
+	maxHeaderList uint32
+	extConnect    bool
+	// Flow control.
+	sendWindow  int64         // the peer's connection window
+	recvWindow  int64         // what the peer may still send on the connection
+	recvPending int64         // consumed, not yet returned by WINDOW_UPDATE
+	sendCond    chan struct{} // closed and replaced when a writer may progress
+	// GOAWAY.
+	goAway    bool
+	goAwayID  uint32
+	goAwayErr error // the peer's GOAWAY with an error code, if any
+	// Termination.
+	err        error // why the connection ended; nil while it is live
+	sendGoAway bool
+	goAwayCode http2.ErrCode
+	goAwayMsg  string
+	// Writer queues.
+	ctrl    []ctrlFrame
+	ordered []*writeReq
+	// PING.
+	pings   map[[8]byte]chan struct{}
+	pingSeq uint64
+	// Frames that do nothing.
+	uselessStart time.Time
+	useless      int
+	// Idleness, for a Pool.
+	idleTimeout time.Duration
+	idleTimer   *time.Timer
+	onDone      func(*ClientConn)
+}
+
+// encBuf is the io.Writer of the HPACK encoder.
+type encBuf struct{ b []byte }
+
+func (e *encBuf) Write(p []byte) (int, error) { e.b = append(e.b, p...); return len(p), nil }
+
+// errReader remembers the error of the underlying reader, to tell I/O
+// errors from protocol errors in the Framer's results.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// ctrlFrame is a frame the writer sends ahead of stream data.
+type ctrlFrame struct {
+	typ      http2.FrameType
+	streamID uint32
+	code     http2.ErrCode
+	incr     uint32
+	ping     [8]byte
+	ack      bool
+}
+
+// writeReq is a frame that keeps its order with the stream data: HEADERS,
+// DATA, and resets the application asked for.
+type writeReq struct {
+	st   *Stream
+	typ  http2.FrameType
+	data []byte
+	end  bool
+	code http2.ErrCode
+	done chan error // nil: nobody waits
+	skip bool       // dropped by the writer
+}
+
+// NewClientConn starts HTTP/2 on conn, a TLS connection that negotiated
+// "h2" by ALPN or a plain connection to a server known to speak HTTP/2
+// (h2c with prior knowledge). It sends the connection preface and this
+// end's SETTINGS (no server push, the receive windows of cfg, a bounded
+// header list) and waits, at most until ctx is done, for the server's
+// first SETTINGS frame, which tells whether it supports extended CONNECT.
+// On error conn is closed. Close the ClientConn when done with it.
+func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn, error) {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.StreamWindow == 0 {
+		c.StreamWindow = DefaultStreamWindow
+	}
+	if c.ConnWindow == 0 {
+		c.ConnWindow = DefaultConnWindow
+	}
+	if c.MaxHeaderListSize == 0 {
+		c.MaxHeaderListSize = DefaultMaxHeaderListSize
+	}
+	if c.StreamWindow < 65535 || c.StreamWindow > maxWindow || c.ConnWindow < 65535 || c.ConnWindow > maxWindow {
+		conn.Close()
+		return nil, errors.New("websocket: http2: receive windows must be between 65535 and 2^31-1")
+	}
+	cc := &ClientConn{
+		conn:          conn,
+		stream:        c.StreamWindow,
+		connW:         c.ConnWindow,
+		maxHL:         c.MaxHeaderListSize,
+		settingsCh:    make(chan struct{}),
+		closed:        make(chan struct{}),
+		wake:          make(chan struct{}, 1),
+		readerDone:    make(chan struct{}),
+		writerDone:    make(chan struct{}),
+		streams:       make(map[uint32]*Stream),
+		nextID:        1,
+		maxStreams:    maxWindow, // unlimited until the peer says otherwise
+		initialWindow: 65535,
+		maxHeaderList: ^uint32(0),
+		sendWindow:    65535,
+		recvWindow:    int64(c.ConnWindow),
+		sendCond:      make(chan struct{}),
+		pings:         make(map[[8]byte]chan struct{}),
+		hencBuf:       &encBuf{},
+	}
+	cc.rerr.r = conn
+	cc.bw = bufio.NewWriterSize(conn, 32<<10)
+	cc.fr = http2.NewFramer(cc.bw, &cc.rerr)
+	cc.fr.SetMaxReadFrameSize(chunkSize) // the default this end advertises
+	cc.fr.SetReuseFrames()               // frames are not kept past the next
+	cc.henc = hpack.NewEncoder(cc.hencBuf)
+	cc.hdec = hpack.NewDecoder(headerTableSize, cc.emit)
+	cc.hdec.SetMaxStringLength(int(c.MaxHeaderListSize))
+	go cc.writeLoop()
+	go cc.readLoop()
+	select {
+	case <-cc.settingsCh:
+		return cc, nil
+	case <-cc.closed:
+		err := cc.Err()
+		cc.Close()
+		return nil, err
+	case <-ctx.Done():
+		cc.Close()
+		return nil, fmt.Errorf("websocket: http2: waiting for the server's SETTINGS: %w", ctx.Err())
+	}
+}
+
+// SupportsExtendedConnect reports whether the server announced
+// SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §3), so that
+// OpenWebSocket can work.
+func (cc *ClientConn) SupportsExtendedConnect() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.extConnect
+}
+
+// CanTakeNewStream reports whether OpenWebSocket may open a stream now:
+// the connection is live, has not received GOAWAY, and is below the
+// server's SETTINGS_MAX_CONCURRENT_STREAMS.
+func (cc *ClientConn) CanTakeNewStream() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.canTakeLocked()
+}
+
+// canTakeLocked reports whether a stream can be opened.
+func (cc *ClientConn) canTakeLocked() bool {
+	return cc.err == nil && !cc.goAway && cc.nextID <= maxWindow &&
+		int64(cc.active)+int64(cc.reserved) < int64(cc.maxStreams)
+}
+
+// reserve takes a slot for a stream about to be opened with open(..., true).
+func (cc *ClientConn) reserve() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.canTakeLocked() || !cc.extConnect {
+		return false
+	}
+	cc.reserved++
+	cc.stopIdleLocked()
+	return true
+}
+
+// Done returns a channel that is closed when the connection has ended.
+func (cc *ClientConn) Done() <-chan struct{} { return cc.closed }
+
+// Err returns why the connection ended, or nil while it is live.
+func (cc *ClientConn) Err() error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.err
+}
+
+// Close sends GOAWAY(NO_ERROR), closes the connection and waits for its
+// goroutines to end. Open streams fail with errors wrapping ErrClosed.
+func (cc *ClientConn) Close() error {
+	cc.mu.Lock()
+	cc.failLocked(wrap("websocket: http2: connection closed", ErrClosed), true, http2.ErrCodeNo)
+	cc.mu.Unlock()
+	<-cc.writerDone
+	<-cc.readerDone
+	return nil
+}
+
+// Ping sends an HTTP/2 PING and returns the round-trip time when the
+// server acknowledges it.
+func (cc *ClientConn) Ping(ctx context.Context) (time.Duration, error) {
+	cc.mu.Lock()
+	if cc.err != nil {
+		err := cc.err
+		cc.mu.Unlock()
+		return 0, err
+	}
+	cc.pingSeq++
+	var data [8]byte
+	binary.BigEndian.PutUint64(data[:], cc.pingSeq)
+	ch := make(chan struct{})
+	cc.pings[data] = ch
+	start := time.Now()
+	cc.queueCtrlLocked(ctrlFrame{typ: http2.FramePing, ping: data})
+	cc.mu.Unlock()
+	select {
+	case <-ch:
+		return time.Since(start), nil
+	case <-cc.closed:
+		return 0, cc.Err()
+	case <-ctx.Done():
+		cc.mu.Lock()
+		delete(cc.pings, data)
+		cc.mu.Unlock()
+		return 0, fmt.Errorf("websocket: http2: ping: %w", ctx.Err())
+	}
+}
+
+// wakeWriter nudges the writer goroutine.
+func (cc *ClientConn) wakeWriter() {
+	select {
+	case cc.wake <- struct{}{}:
+	default:
+	}
+}
+
+// broadcastLocked wakes the writers waiting for flow-control credit or for
+// a change of their stream's state.
+func (cc *ClientConn) broadcastLocked() {
+	close(cc.sendCond)
+	cc.sendCond = make(chan struct{})
+}
+
+// queueCtrlLocked queues a control frame, failing the connection when the
+// peer has made this end owe it too many.
+func (cc *ClientConn) queueCtrlLocked(f ctrlFrame) {
+	if cc.err != nil {
+		return
+	}
+	if len(cc.ctrl) >= maxControl {
+		cc.failLocked(connErr(http2.ErrCodeEnhanceYourCalm, "more than %d control frames owed to a peer that does not read them", maxControl), true, http2.ErrCodeEnhanceYourCalm)
+		return
+	}
+	cc.ctrl = append(cc.ctrl, f)
+	cc.wakeWriter()
+}
+
+// queueLocked queues a frame in order with stream data.
+func (cc *ClientConn) queueLocked(r *writeReq) {
+	cc.ordered = append(cc.ordered, r)
+	cc.wakeWriter()
+}
+
+// failLocked ends the connection with err: every stream fails, the writer
+// sends GOAWAY(code) if goAway and closes the connection.
+func (cc *ClientConn) failLocked(err error, goAway bool, code http2.ErrCode) {
+	if cc.err != nil {
+		return
+	}
+	cc.err = err
+	cc.sendGoAway = goAway
+	cc.goAwayCode = code
+	if ce, ok := err.(*CodeError); ok && !ce.Remote {
+		cc.goAwayMsg = ce.Reason
+	}
+	close(cc.closed)
+	for _, st := range cc.streams {
+		cc.endStreamLocked(st, err)
+	}
+	cc.stopIdleLocked()
+	cc.broadcastLocked()
+	// A writer stuck on a peer that does not read gives up.
+	cc.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
+	cc.wakeWriter()
+}
+
+// fail is failLocked for callers without the lock.
+func (cc *ClientConn) fail(err error, goAway bool, code http2.ErrCode) {
+	cc.mu.Lock()
+	cc.failLocked(err, goAway, code)
+	cc.mu.Unlock()
+}
+
+// endStreamLocked fails st with err and frees its slot.
+func (cc *ClientConn) endStreamLocked(st *Stream, err error) {
+	if st.err == nil {
+		st.err = err
+	}
+	cc.forgetLocked(st)
+}
+
+// forgetLocked removes st from the connection: its slot is free, its
+// waiters wake, and the connection credit of data nobody will read is
+// returned.
+func (cc *ClientConn) forgetLocked(st *Stream) {
+	if st.removed {
+		return
+	}
+	st.removed = true
+	delete(cc.streams, st.id)
+	cc.active--
+	if !st.gotResponse {
+		close(st.respCh)
+		st.gotResponse = true
+	}
+	if st.connDebt > 0 {
+		// Whoever reads the rest no longer holds up the connection.
+		cc.connCreditLocked(st.connDebt)
+		st.connDebt = 0
+	}
+	st.signal()
+	cc.broadcastLocked()
+	cc.checkIdleLocked()
+}
+
+// checkIdleLocked handles a connection that may have become idle: after
+// GOAWAY it closes, in a Pool its idle timer starts.
+func (cc *ClientConn) checkIdleLocked() {
+	if cc.err != nil || cc.active != 0 || cc.reserved != 0 {
+		return
+	}
+	if cc.goAway {
+		cc.failLocked(wrap("websocket: http2: connection closed after GOAWAY", ErrClosed), false, 0)
+		return
+	}
+	cc.startIdleLocked()
+}
+
+// startIdleLocked arms the idle timer of a connection in a Pool.
+func (cc *ClientConn) startIdleLocked() {
+	if cc.idleTimeout <= 0 || cc.idleTimer != nil {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(cc.idleTimeout, func() {
+		cc.mu.Lock()
+		idle := cc.idleTimer == t && cc.active == 0 && cc.reserved == 0
+		cc.mu.Unlock()
+		if idle {
+			cc.Close()
+		}
+	})
+	cc.idleTimer = t
+}
+
+func (cc *ClientConn) stopIdleLocked() {
+	if cc.idleTimer != nil {
+		cc.idleTimer.Stop()
+		cc.idleTimer = nil
+	}
+}
+
+// connCreditLocked returns n bytes of connection receive window to the
+// peer, in WINDOW_UPDATE frames of at least half the window.
+func (cc *ClientConn) connCreditLocked(n int64) {
+	cc.recvPending += n
+	if cc.recvPending >= int64(cc.connW)/2 {
+		cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameWindowUpdate, incr: uint32(cc.recvPending)})
+		cc.recvWindow += cc.recvPending
+		cc.recvPending = 0
+	}
+}
+
+// streamCreditLocked returns n bytes of st's receive window to the peer.
+func (cc *ClientConn) streamCreditLocked(st *Stream, n int64) {
+	if st.removed || st.remoteEnded {
+		return
+	}
+	st.recvPending += n
+	if st.recvPending >= int64(cc.stream)/2 {
+		cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameWindowUpdate, streamID: st.id, incr: uint32(st.recvPending)})
+		st.recvWindow += st.recvPending
+		st.recvPending = 0
+	}
+}
+
+// uselessLocked counts a frame that does nothing.
+func (cc *ClientConn) uselessLocked() error {
+	now := time.Now()
+	if now.Sub(cc.uselessStart) > time.Second {
+		cc.uselessStart, cc.useless = now, 0
+	}
+	cc.useless++
+	if cc.useless > maxUseless {
+		return connErr(http2.ErrCodeEnhanceYourCalm, "more than %d frames without effect (for closed streams, empty, unsolicited) within a second", maxUseless)
+	}
+	return nil
+}
+
+// writeLoop is the writer goroutine: it sends the preface, then the
+// queued frames, control frames first, and finally GOAWAY.
+func (cc *ClientConn) writeLoop() {
+	defer func() {
+		cc.mu.Lock()
+		onDone := cc.onDone
+		cc.mu.Unlock()
+		if onDone != nil {
+			onDone(cc)
+		}
+		close(cc.writerDone)
+	}()
+	err := cc.writePreface()
+	var ctrl []ctrlFrame
+	var reqs []*writeReq
+	for {
+		cc.mu.Lock()
+		if err != nil {
+			cc.failLocked(fmt.Errorf("websocket: http2: write: %w", err), false, 0)
+		}
+		for len(cc.ctrl) == 0 && len(cc.ordered) == 0 && cc.err == nil {
+			cc.mu.Unlock()
+			<-cc.wake
+			cc.mu.Lock()
+		}
+		if cc.err != nil {
+			cerr := cc.err
+			reqs = append(reqs[:0], cc.ordered...)
+			cc.ordered = nil
+			send, code, msg := cc.sendGoAway && err == nil, cc.goAwayCode, cc.goAwayMsg
+			cc.mu.Unlock()
+			for _, r := range reqs {
+				if r.done != nil {
+					r.done <- cerr
+				}
+			}
+			if send {
+				// The last stream id is 0: the server initiates none.
+				if cc.fr.WriteGoAway(0, code, []byte(msg)) == nil {
+					cc.bw.Flush()
+				}
+			}
+			cc.conn.Close()
+			return
+		}
+		ctrl, cc.ctrl = cc.ctrl, ctrl[:0]
+		reqs, cc.ordered = cc.ordered, reqs[:0]
+		// DATA of a stream that was reset is dropped; HEADERS never are:
+		// the peer's HPACK decoder must see every block.
+		for _, r := range reqs {
+			r.skip = r.typ == http2.FrameData && r.st.dropData
+		}
+		cc.mu.Unlock()
+		for i := range ctrl {
+			if err == nil {
+				err = cc.writeCtrl(&ctrl[i])
+			}
+		}
+		for _, r := range reqs {
+			if err == nil && !r.skip {
+				err = cc.writeReq(r)
+			}
+		}
+		if err == nil {
+			err = cc.bw.Flush()
+		}
+		for _, r := range reqs {
+			if r.done != nil {
+				if r.skip {
+					r.done <- errStreamReset
+				} else {
+					r.done <- err
+				}
+			}
+		}
+	}
+}
+
+var errStreamReset = errors.New("websocket: http2: stream reset")
+
+func (cc *ClientConn) writePreface() error {
+	if _, err := io.WriteString(cc.bw, http2.ClientPreface); err != nil {
+		return err
+	}
+	err := cc.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: cc.stream},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.maxHL},
+	)
+	if err == nil && cc.connW > 65535 {
+		err = cc.fr.WriteWindowUpdate(0, cc.connW-65535)
+	}
+	if err == nil {
+		err = cc.bw.Flush()
+	}
+	return err
+}
+
+func (cc *ClientConn) writeCtrl(f *ctrlFrame) error {
+	switch f.typ {
+	case http2.FrameSettings:
+		return cc.fr.WriteSettingsAck()
+	case http2.FramePing:
+		return cc.fr.WritePing(f.ack, f.ping)
+	case http2.FrameRSTStream:
+		return cc.fr.WriteRSTStream(f.streamID, f.code)
+	case http2.FrameWindowUpdate:
+		return cc.fr.WriteWindowUpdate(f.streamID, f.incr)
+	}
+	return nil
+}
+
+func (cc *ClientConn) writeReq(r *writeReq) error {
+	switch r.typ {
+	case http2.FrameHeaders:
+		block := r.data
+		first := true
+		for first || len(block) > 0 {
+			n := min(len(block), chunkSize)
+			frag, end := block[:n], n == len(block)
+			block = block[n:]
+			var err error
+			if first {
+				err = cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: r.st.id, BlockFragment: frag, EndHeaders: end, EndStream: r.end})
+				first = false
+			} else {
+				err = cc.fr.WriteContinuation(r.st.id, end, frag)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	case http2.FrameData:
+		return cc.fr.WriteData(r.st.id, r.end, r.data)
+	case http2.FrameRSTStream:
+		return cc.fr.WriteRSTStream(r.st.id, r.code)
+	}
+	return nil
+}

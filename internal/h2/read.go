@@ -1,0 +1,492 @@
+package h2
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// headerBlock is the state of the header block being read: a HEADERS
+// frame and its CONTINUATION frames.
+type headerBlock struct {
+	streamID  uint32
+	endStream bool
+	frames    int   // CONTINUATION frames so far
+	bytes     int   // encoded bytes so far
+	size      int   // decoded size so far (RFC 9113 §6.5.2)
+	invalid   error // the first malformed field, if any
+	sawReg    bool  // a regular field was seen
+	status    string
+	header    http.Header
+}
+
+// readLoop is the reader goroutine: it reads frames and dispatches them
+// until the connection ends. It never blocks on a stream: data goes to
+// the stream's buffer, which the peer's flow control bounds.
+func (cc *ClientConn) readLoop() {
+	defer close(cc.readerDone)
+	for {
+		fh, err := cc.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			f, err = cc.fr.ReadFrameForHeader(fh)
+		}
+		if err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) && fh.Type != http2.FrameHeaders {
+				if ce := cc.streamError(se); ce != nil {
+					cc.fail(ce, true, ce.Code)
+					return
+				}
+				continue
+			}
+			// A header block that was not decoded would leave HPACK
+			// out of step: any error in one ends the connection.
+			cc.fail(cc.readErr(err), true, codeOf(err))
+			return
+		}
+		if err := cc.handle(f); err != nil {
+			ce, _ := err.(*CodeError)
+			code := http2.ErrCodeProtocol
+			if ce != nil {
+				code = ce.Code
+			}
+			cc.fail(err, true, code)
+			return
+		}
+		if isClosed(cc.closed) {
+			return
+		}
+	}
+}
+
+// streamError handles a stream error the Framer found in a frame.
+func (cc *ClientConn) streamError(se http2.StreamError) *CodeError {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	st, err := cc.streamLocked(se.StreamID)
+	if st == nil {
+		ce, _ := err.(*CodeError)
+		return ce
+	}
+	cc.resetLocked(st, se.Code, streamErr(se.Code, "%v", se))
+	return nil
+}
+
+// readErr makes an error of the Framer into the error the connection
+// fails with.
+func (cc *ClientConn) readErr(err error) error {
+	if cc.rerr.err != nil {
+		cc.mu.Lock()
+		goAwayErr := cc.goAwayErr
+		cc.mu.Unlock()
+		if goAwayErr != nil {
+			return fmt.Errorf("websocket: http2: connection lost after GOAWAY: %w", goAwayErr)
+		}
+		return fmt.Errorf("websocket: http2: connection lost: %w", cc.rerr.err)
+	}
+	if errors.Is(err, http2.ErrFrameTooLarge) {
+		return connErr(http2.ErrCodeFrameSize, "frame larger than %d bytes", chunkSize)
+	}
+	var ce http2.ConnectionError
+	if errors.As(err, &ce) {
+		reason := ""
+		if d := cc.fr.ErrorDetail(); d != nil {
+			reason = d.Error()
+		}
+		return connErr(http2.ErrCode(ce), "%s", reason)
+	}
+	return connErr(http2.ErrCodeProtocol, "%v", err)
+}
+
+// codeOf is the GOAWAY code for a read error.
+func codeOf(err error) http2.ErrCode {
+	var ce http2.ConnectionError
+	switch {
+	case errors.As(err, &ce):
+		return http2.ErrCode(ce)
+	case errors.Is(err, http2.ErrFrameTooLarge):
+		return http2.ErrCodeFrameSize
+	}
+	return http2.ErrCodeProtocol
+}
+
+// handle processes one frame; an error is a connection error.
+func (cc *ClientConn) handle(f http2.Frame) error {
+	if _, ok := f.(*http2.SettingsFrame); !cc.settingsRead && !ok {
+		return connErr(http2.ErrCodeProtocol, "the server's preface does not start with SETTINGS")
+	}
+	switch f := f.(type) {
+	case *http2.HeadersFrame:
+		if f.StreamID%2 == 0 {
+			return connErr(http2.ErrCodeProtocol, "HEADERS on server-initiated stream %d", f.StreamID)
+		}
+		cc.hb = headerBlock{streamID: f.StreamID, endStream: f.StreamEnded()}
+		cc.hdec.SetEmitEnabled(true)
+		return cc.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		cc.hb.frames++
+		if cc.hb.frames > maxContinuations {
+			return connErr(http2.ErrCodeEnhanceYourCalm, "more than %d CONTINUATION frames in a header block", maxContinuations)
+		}
+		return cc.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.DataFrame:
+		return cc.handleData(f)
+	case *http2.SettingsFrame:
+		return cc.handleSettings(f)
+	case *http2.PingFrame:
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		if !f.IsAck() {
+			cc.queueCtrlLocked(ctrlFrame{typ: http2.FramePing, ack: true, ping: f.Data})
+			return nil
+		}
+		if ch := cc.pings[f.Data]; ch != nil {
+			delete(cc.pings, f.Data)
+			close(ch)
+			return nil
+		}
+		return cc.uselessLocked()
+	case *http2.WindowUpdateFrame:
+		return cc.handleWindowUpdate(f)
+	case *http2.RSTStreamFrame:
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		st, err := cc.streamLocked(f.StreamID)
+		if st == nil {
+			return err
+		}
+		cc.endStreamLocked(st, &CodeError{Code: f.ErrCode, Stream: true, Remote: true})
+		return nil
+	case *http2.GoAwayFrame:
+		cc.handleGoAway(f)
+		return nil
+	case *http2.PushPromiseFrame:
+		return connErr(http2.ErrCodeProtocol, "PUSH_PROMISE with push disabled")
+	default: // PRIORITY, PRIORITY_UPDATE, unknown types
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return cc.uselessLocked()
+	}
+}
+
+// streamLocked returns the open stream id; for a closed stream it returns
+// nil after counting a useless frame, for an idle one a connection error.
+func (cc *ClientConn) streamLocked(id uint32) (*Stream, error) {
+	if st := cc.streams[id]; st != nil {
+		return st, nil
+	}
+	if id%2 == 0 || id >= cc.nextID {
+		return nil, connErr(http2.ErrCodeProtocol, "frame for idle stream %d", id)
+	}
+	return nil, cc.uselessLocked()
+}
+
+// resetLocked resets st with code because of err, detected by this end.
+func (cc *ClientConn) resetLocked(st *Stream, code http2.ErrCode, err error) {
+	if !st.rstSent {
+		st.rstSent, st.dropData = true, true
+		cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameRSTStream, streamID: st.id, code: code})
+	}
+	cc.endStreamLocked(st, err)
+}
+
+func (cc *ClientConn) handleSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			var ce http2.ConnectionError
+			errors.As(err, &ce)
+			return connErr(http2.ErrCode(ce), "invalid setting %v", s)
+		}
+		switch s.ID {
+		case http2.SettingHeaderTableSize:
+			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
+		case http2.SettingMaxConcurrentStreams:
+			cc.maxStreams = s.Val
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - cc.initialWindow
+			for _, st := range cc.streams {
+				if st.sendWindow+delta > maxWindow {
+					return connErr(http2.ErrCodeFlowControl, "SETTINGS_INITIAL_WINDOW_SIZE overflows the window of stream %d", st.id)
+				}
+				st.sendWindow += delta
+			}
+			cc.initialWindow = int64(s.Val)
+			cc.broadcastLocked()
+		case http2.SettingMaxHeaderListSize:
+			cc.maxHeaderList = s.Val
+		case http2.SettingEnableConnectProtocol:
+			if cc.extConnect && s.Val == 0 {
+				return connErr(http2.ErrCodeProtocol, "SETTINGS_ENABLE_CONNECT_PROTOCOL went from 1 to 0")
+			}
+			cc.extConnect = s.Val == 1
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameSettings, ack: true})
+	if !cc.settingsRead {
+		cc.settingsRead = true
+		close(cc.settingsCh)
+	}
+	return nil
+}
+
+func (cc *ClientConn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	incr := int64(f.Increment)
+	if f.StreamID == 0 {
+		if cc.sendWindow+incr > maxWindow {
+			return connErr(http2.ErrCodeFlowControl, "WINDOW_UPDATE overflows the connection window")
+		}
+		cc.sendWindow += incr
+		cc.broadcastLocked()
+		return nil
+	}
+	st, err := cc.streamLocked(f.StreamID)
+	if st == nil {
+		return err
+	}
+	if st.sendWindow+incr > maxWindow {
+		cc.resetLocked(st, http2.ErrCodeFlowControl, streamErr(http2.ErrCodeFlowControl, "WINDOW_UPDATE overflows the window of stream %d", st.id))
+		return nil
+	}
+	st.sendWindow += incr
+	cc.broadcastLocked()
+	return nil
+}
+
+func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	last := f.LastStreamID
+	if cc.goAway && last > cc.goAwayID {
+		last = cc.goAwayID // it may only go down
+	}
+	cc.goAway, cc.goAwayID = true, last
+	if f.ErrCode != http2.ErrCodeNo {
+		debug := f.DebugData()
+		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: fmt.Sprintf("%q", debug[:min(len(debug), 256)])}
+	}
+	for id, st := range cc.streams {
+		if id > last {
+			cc.endStreamLocked(st, wrap(fmt.Sprintf("websocket: http2: stream %d is above the last stream id %d of the server's GOAWAY; safe to retry", id, last), ErrRefused))
+		}
+	}
+	cc.broadcastLocked()
+	cc.checkIdleLocked()
+}
+
+func (cc *ClientConn) handleData(f *http2.DataFrame) error {
+	n := int64(f.Length) // with padding: all of it counts
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if n > cc.recvWindow {
+		return connErr(http2.ErrCodeFlowControl, "DATA of %d bytes exceeds the connection window of %d", n, cc.recvWindow)
+	}
+	cc.recvWindow -= n
+	data := f.Data()
+	st := cc.streams[f.StreamID]
+	if st == nil {
+		if f.StreamID%2 == 0 || f.StreamID >= cc.nextID {
+			return connErr(http2.ErrCodeProtocol, "DATA for idle stream %d", f.StreamID)
+		}
+		// Data still in flight to a stream this end reset is expected:
+		// it only returns its credit. Empty frames count as useless.
+		cc.connCreditLocked(n)
+		if len(data) == 0 {
+			return cc.uselessLocked()
+		}
+		return nil
+	}
+	if len(data) == 0 && !f.StreamEnded() {
+		if err := cc.uselessLocked(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case !st.gotResponse:
+		cc.connCreditLocked(n)
+		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "DATA before the response header"))
+		return nil
+	case st.remoteEnded:
+		cc.connCreditLocked(n)
+		cc.resetLocked(st, http2.ErrCodeStreamClosed, streamErr(http2.ErrCodeStreamClosed, "DATA after END_STREAM"))
+		return nil
+	case n > st.recvWindow:
+		cc.connCreditLocked(n)
+		cc.resetLocked(st, http2.ErrCodeFlowControl, streamErr(http2.ErrCodeFlowControl, "DATA of %d bytes exceeds the window of %d of stream %d", n, st.recvWindow, st.id))
+		return nil
+	}
+	st.recvWindow -= n
+	if pad := n - int64(len(data)); pad > 0 {
+		cc.connCreditLocked(pad)
+		cc.streamCreditLocked(st, pad)
+	}
+	if len(data) > 0 {
+		if st.off > 0 && len(st.buf)+len(data) > cap(st.buf) {
+			st.buf = st.buf[:copy(st.buf, st.buf[st.off:])]
+			st.off = 0
+		}
+		st.buf = append(st.buf, data...)
+		st.connDebt += int64(len(data))
+	}
+	if f.StreamEnded() {
+		st.remoteEnded = true
+		if st.localEnded {
+			cc.forgetLocked(st)
+		}
+	}
+	st.signal()
+	return nil
+}
+
+// headerFragment decodes a fragment of the current header block.
+func (cc *ClientConn) headerFragment(frag []byte, end bool) error {
+	cc.hb.bytes += len(frag)
+	if cc.hb.bytes > 2*int(cc.maxHL) {
+		return connErr(http2.ErrCodeEnhanceYourCalm, "header block of more than %d bytes", 2*cc.maxHL)
+	}
+	if _, err := cc.hdec.Write(frag); err != nil {
+		return connErr(http2.ErrCodeCompression, "%v", err)
+	}
+	if !end {
+		return nil
+	}
+	if err := cc.hdec.Close(); err != nil {
+		return connErr(http2.ErrCodeCompression, "%v", err)
+	}
+	return cc.headerBlockEnd()
+}
+
+// emit receives the decoded fields of the current header block.
+func (cc *ClientConn) emit(hf hpack.HeaderField) {
+	hb := &cc.hb
+	hb.size += int(hf.Size())
+	switch {
+	case hb.invalid != nil:
+		return
+	case hb.size > int(cc.maxHL):
+		hb.invalid = fmt.Errorf("header list larger than %d bytes", cc.maxHL)
+	case !httpguts.ValidHeaderFieldValue(hf.Value):
+		hb.invalid = fmt.Errorf("invalid value of header field %q", hf.Name)
+	case strings.HasPrefix(hf.Name, ":"):
+		if hf.Name != ":status" || hb.sawReg || hb.status != "" {
+			hb.invalid = fmt.Errorf("unexpected pseudo-header field %q", hf.Name)
+		}
+		hb.status = hf.Value
+	default:
+		hb.sawReg = true
+		if !validFieldName(hf.Name) {
+			hb.invalid = fmt.Errorf("invalid header field name %q", hf.Name)
+		} else if connectionSpecific(hf.Name) {
+			hb.invalid = fmt.Errorf("connection-specific header field %q", hf.Name)
+		} else {
+			if hb.header == nil {
+				hb.header = make(http.Header)
+			}
+			k := http.CanonicalHeaderKey(hf.Name)
+			hb.header[k] = append(hb.header[k], hf.Value)
+		}
+	}
+	if hb.invalid != nil {
+		// Keep decoding, for the HPACK state, but keep nothing more.
+		cc.hdec.SetEmitEnabled(false)
+	}
+}
+
+// headerBlockEnd delivers a complete header block to its stream.
+func (cc *ClientConn) headerBlockEnd() error {
+	hb := &cc.hb
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	st, err := cc.streamLocked(hb.streamID)
+	if st == nil {
+		return err
+	}
+	if hb.invalid != nil {
+		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "malformed response header: %v", hb.invalid))
+		return nil
+	}
+	if st.remoteEnded {
+		cc.resetLocked(st, http2.ErrCodeStreamClosed, streamErr(http2.ErrCodeStreamClosed, "HEADERS after END_STREAM"))
+		return nil
+	}
+	if st.gotResponse { // trailers
+		if !hb.endStream || hb.status != "" {
+			cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "trailers without END_STREAM or with :status"))
+			return nil
+		}
+		st.remoteEnded = true
+		if st.localEnded {
+			cc.forgetLocked(st)
+		}
+		st.signal()
+		return nil
+	}
+	code, err := strconv.Atoi(hb.status)
+	if err != nil || len(hb.status) != 3 || code < 100 || code == 101 {
+		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "invalid :status %q", hb.status))
+		return nil
+	}
+	if code < 200 {
+		st.informational++
+		if hb.endStream || st.informational > maxInformational {
+			cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "more than %d informational responses, or one with END_STREAM", maxInformational))
+		}
+		return nil
+	}
+	h := hb.header
+	if h == nil {
+		h = make(http.Header)
+	}
+	st.resp = &Response{StatusCode: code, Header: h}
+	st.gotResponse = true
+	close(st.respCh)
+	if hb.endStream {
+		st.remoteEnded = true
+		if st.localEnded {
+			cc.forgetLocked(st)
+		}
+	}
+	st.signal()
+	return nil
+}
+
+// validFieldName reports whether name is a lower-case field name token.
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' || !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// connectionSpecific reports whether the lower-case name is a field HTTP/2
+// forbids (RFC 9113 §8.2.2), or one that belongs to the HTTP/1.1 upgrade.
+func connectionSpecific(name string) bool {
+	switch name {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,502 @@
+package h2
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Request is an extended CONNECT request for a WebSocket (RFC 8441 §4).
+type Request struct {
+	// Scheme is "https" (over TLS) or "http" (h2c).
+	Scheme string
+	// Authority is the target's host[:port], sent as :authority.
+	Authority string
+	// Path is the target's path and query, sent as :path; "" means "/".
+	Path string
+	// Header holds the regular header fields: sec-websocket-version,
+	// sec-websocket-protocol, sec-websocket-extensions, origin, cookie,
+	// authorization and the caller's own. Names are sent lower-cased.
+	// Fields specific to an HTTP/1.1 connection or upgrade (Connection,
+	// Upgrade, Keep-Alive, Proxy-Connection, Transfer-Encoding, TE, Host,
+	// HTTP2-Settings, Sec-WebSocket-Key) are not sent.
+	Header http.Header
+}
+
+// Response is the server's answer to an extended CONNECT.
+type Response struct {
+	StatusCode int         // the :status
+	Header     http.Header // the header fields, with canonical keys
+}
+
+// Stream is a WebSocket's HTTP/2 stream: a byte pipe in both directions
+// that implements net.Conn. Reads and writes are flow-controlled per
+// stream; a Stream whose reader does not keep up stalls only itself.
+type Stream struct {
+	cc      *ClientConn
+	id      uint32
+	respCh  chan struct{} // closed when the response header arrived or the stream failed
+	readSig chan struct{} // a send wakes a reader; capacity 1
+	rdl     *deadline
+	wdl     *deadline
+
+	wmu      sync.Mutex // serializes Write
+	wreq     writeReq   // the chunk in flight, reused
+	wdone    chan error // its completion; capacity 1
+	inflight bool       // under wmu
+
+	// Under cc.mu.
+	resp          *Response
+	gotResponse   bool // respCh is closed
+	informational int
+	buf           []byte // received data; buf[off:] unread
+	off           int
+	connDebt      int64 // buffered bytes whose connection credit is not returned
+	recvWindow    int64 // what the peer may still send
+	recvPending   int64 // read, not yet returned by WINDOW_UPDATE
+	sendWindow    int64 // the peer's window for this stream
+	localEnded    bool  // END_STREAM queued
+	remoteEnded   bool  // END_STREAM received
+	readClosed    bool  // Close was called
+	rstSent       bool  // RST_STREAM queued
+	dropData      bool  // DATA not yet taken by the writer is dropped
+	removed       bool  // no longer in cc.streams
+	err           error // why the stream failed; nil while it has not
+}
+
+var _ net.Conn = (*Stream)(nil)
+
+// signal wakes a reader.
+func (st *Stream) signal() {
+	select {
+	case st.readSig <- struct{}{}:
+	default:
+	}
+}
+
+// OpenWebSocket opens a stream with an extended CONNECT (RFC 8441 §4):
+// :method CONNECT, :protocol websocket and req's scheme, authority, path
+// and header fields. It returns when the server has answered or ctx is
+// done. On a 2xx status it returns the response and the open Stream. On
+// another status it returns a *StatusError holding the status, header and
+// the start of the body. If the server does not support extended CONNECT
+// it returns ErrExtendedConnectUnsupported without opening a stream; errors
+// wrapping ErrRefused mean the server did not process the stream.
+func (cc *ClientConn) OpenWebSocket(ctx context.Context, req *Request) (*Response, *Stream, error) {
+	return cc.open(ctx, req, false)
+}
+
+func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*Response, *Stream, error) {
+	fields, size, ferr := requestFields(req)
+	cc.mu.Lock()
+	if reserved {
+		cc.reserved--
+	}
+	var err error
+	switch {
+	case ferr != nil:
+		err = ferr
+	case ctx.Err() != nil:
+		err = fmt.Errorf("websocket: http2: stream not opened: %w", ctx.Err())
+	case cc.err != nil:
+		err = wrap("websocket: http2: stream not opened: "+strings.TrimPrefix(cc.err.Error(), "websocket: http2: "), ErrRefused, cc.err)
+	case !cc.extConnect:
+		err = ErrExtendedConnectUnsupported
+	case !cc.canTakeLocked():
+		err = wrap(fmt.Sprintf("websocket: http2: stream not opened: the connection is going away or at its limit of %d streams", cc.maxStreams), ErrRefused)
+	case size > int64(cc.maxHeaderList):
+		err = fmt.Errorf("websocket: http2: request header list of %d bytes exceeds the server's limit of %d", size, cc.maxHeaderList)
+	}
+	if err != nil {
+		cc.checkIdleLocked()
+		cc.mu.Unlock()
+		return nil, nil, err
+	}
+	cc.hencBuf.b = cc.hencBuf.b[:0]
+	for _, f := range fields {
+		cc.henc.WriteField(f)
+	}
+	st := &Stream{
+		cc:         cc,
+		id:         cc.nextID,
+		respCh:     make(chan struct{}),
+		readSig:    make(chan struct{}, 1),
+		rdl:        newDeadline(),
+		wdl:        newDeadline(),
+		wdone:      make(chan error, 1),
+		recvWindow: int64(cc.stream),
+		sendWindow: cc.initialWindow,
+	}
+	cc.nextID += 2
+	cc.streams[st.id] = st
+	cc.active++
+	cc.stopIdleLocked()
+	cc.queueLocked(&writeReq{st: st, typ: http2.FrameHeaders, data: bytes.Clone(cc.hencBuf.b)})
+	cc.mu.Unlock()
+
+	select {
+	case <-st.respCh:
+	case <-ctx.Done():
+		st.Reset()
+		return nil, nil, fmt.Errorf("websocket: http2: waiting for the response: %w", ctx.Err())
+	}
+	cc.mu.Lock()
+	resp, serr := st.resp, st.err
+	cc.mu.Unlock()
+	if resp == nil {
+		return nil, nil, serr
+	}
+	if resp.StatusCode < 300 {
+		return resp, st, nil
+	}
+	body := st.errorBody(ctx)
+	st.Close()
+	return resp, nil, &StatusError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+}
+
+// errorBody waits for the start of the body of a failed response.
+func (st *Stream) errorBody(ctx context.Context) []byte {
+	cc := st.cc
+	for {
+		cc.mu.Lock()
+		b := st.buf[st.off:]
+		done := len(b) >= MaxErrorBody || st.remoteEnded || st.err != nil
+		cc.mu.Unlock()
+		if !done {
+			select {
+			case <-st.readSig:
+				continue
+			case <-ctx.Done():
+			}
+		}
+		cc.mu.Lock()
+		b = bytes.Clone(st.buf[st.off:][:min(len(st.buf)-st.off, MaxErrorBody)])
+		cc.mu.Unlock()
+		return b
+	}
+}
+
+// requestFields lists the header fields of req's extended CONNECT and
+// their size (RFC 9113 §6.5.2).
+func requestFields(req *Request) ([]hpack.HeaderField, int64, error) {
+	if req.Scheme != "https" && req.Scheme != "http" {
+		return nil, 0, fmt.Errorf("websocket: http2: scheme %q is neither https nor http", req.Scheme)
+	}
+	if req.Authority == "" || !httpguts.ValidHostHeader(req.Authority) {
+		return nil, 0, fmt.Errorf("websocket: http2: invalid authority %q", req.Authority)
+	}
+	path := req.Path
+	if path == "" {
+		path = "/"
+	}
+	if !validPath(path) {
+		return nil, 0, fmt.Errorf("websocket: http2: invalid path %q", path)
+	}
+	fields := []hpack.HeaderField{
+		{Name: ":method", Value: "CONNECT"},
+		{Name: ":protocol", Value: "websocket"},
+		{Name: ":scheme", Value: req.Scheme},
+		{Name: ":authority", Value: req.Authority},
+		{Name: ":path", Value: path},
+	}
+	keys := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := strings.ToLower(k)
+		if !httpguts.ValidHeaderFieldName(name) {
+			return nil, 0, fmt.Errorf("websocket: http2: invalid header field name %q", k)
+		}
+		switch name {
+		case "connection", "upgrade", "keep-alive", "proxy-connection", "transfer-encoding",
+			"te", "host", "http2-settings", "sec-websocket-key":
+			continue
+		}
+		for _, v := range req.Header[k] {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, 0, fmt.Errorf("websocket: http2: invalid value of header field %q", k)
+			}
+			fields = append(fields, hpack.HeaderField{Name: name, Value: v, Sensitive: name == "authorization" || name == "cookie"})
+		}
+	}
+	var size int64
+	for _, f := range fields {
+		size += int64(f.Size())
+	}
+	return fields, size, nil
+}
+
+// validPath reports whether p is an origin-form target without controls
+// or spaces.
+func validPath(p string) bool {
+	if p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] <= ' ' || p[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// ID returns the stream's HTTP/2 stream identifier.
+func (st *Stream) ID() uint32 { return st.id }
+
+// Read reads data the server sent on the stream. It returns io.EOF after
+// the server ended the stream (END_STREAM) and all its data was read; if
+// the stream was reset or the connection failed it returns the buffered
+// data first, then an error wrapping the cause. As data is read, the
+// stream and connection windows are returned to the server.
+func (st *Stream) Read(p []byte) (int, error) {
+	cc := st.cc
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		select {
+		case <-st.rdl.wait():
+			return 0, os.ErrDeadlineExceeded
+		default:
+		}
+		cc.mu.Lock()
+		if st.readClosed {
+			cc.mu.Unlock()
+			return 0, wrap("websocket: http2: read on a closed stream", ErrClosed)
+		}
+		if st.off < len(st.buf) {
+			n := copy(p, st.buf[st.off:])
+			st.off += n
+			if st.off == len(st.buf) {
+				// Drained: a large buffer goes, an idle stream keeps little.
+				if cap(st.buf) > 64<<10 {
+					st.buf = nil
+				}
+				st.buf, st.off = st.buf[:0], 0
+			} else {
+				st.signal() // for another reader
+			}
+			cc.streamCreditLocked(st, int64(n))
+			if k := min(int64(n), st.connDebt); k > 0 {
+				st.connDebt -= k
+				cc.connCreditLocked(k)
+			}
+			cc.mu.Unlock()
+			return n, nil
+		}
+		if st.remoteEnded {
+			cc.mu.Unlock()
+			return 0, io.EOF
+		}
+		if st.err != nil {
+			err := st.err
+			cc.mu.Unlock()
+			return 0, err
+		}
+		cc.mu.Unlock()
+		select {
+		case <-st.readSig:
+		case <-st.rdl.wait():
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// Write sends p on the stream in DATA frames, within the server's stream
+// and connection windows; it blocks while they are exhausted. Each chunk
+// is copied, so p may be reused when Write returns, and one chunk per
+// stream may still be on its way to the connection then: an error writing
+// it is returned by the next Write.
+func (st *Stream) Write(p []byte) (int, error) {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	cc := st.cc
+	n := 0
+	for n < len(p) {
+		if st.inflight {
+			select {
+			case err := <-st.wdone:
+				st.inflight = false
+				if err != nil {
+					return n, st.writeErr(err)
+				}
+			case <-st.wdl.wait():
+				return n, os.ErrDeadlineExceeded
+			}
+		}
+		select {
+		case <-st.wdl.wait():
+			return n, os.ErrDeadlineExceeded
+		default:
+		}
+		cc.mu.Lock()
+		if err := st.writableLocked(); err != nil {
+			cc.mu.Unlock()
+			return n, err
+		}
+		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, chunkSize)
+		if k <= 0 {
+			wait := cc.sendCond
+			cc.mu.Unlock()
+			select {
+			case <-wait:
+			case <-st.wdl.wait():
+				return n, os.ErrDeadlineExceeded
+			}
+			continue
+		}
+		st.sendWindow -= k
+		cc.sendWindow -= k
+		st.wreq = writeReq{st: st, typ: http2.FrameData, data: append(st.wreq.data[:0], p[n:n+int(k)]...), done: st.wdone}
+		st.inflight = true
+		cc.queueLocked(&st.wreq)
+		cc.mu.Unlock()
+		n += int(k)
+	}
+	return n, nil
+}
+
+// writableLocked returns why no more data may be written, if so.
+func (st *Stream) writableLocked() error {
+	switch {
+	case st.readClosed:
+		return wrap("websocket: http2: write on a closed stream", ErrClosed)
+	case st.err != nil:
+		return st.err
+	case st.localEnded:
+		return wrap("websocket: http2: write after CloseWrite", ErrClosed)
+	}
+	return nil
+}
+
+// writeErr is the error of a Write whose chunk failed.
+func (st *Stream) writeErr(err error) error {
+	st.cc.mu.Lock()
+	defer st.cc.mu.Unlock()
+	if st.err != nil {
+		return st.err
+	}
+	if st.cc.err != nil {
+		return st.cc.err
+	}
+	return err
+}
+
+// CloseWrite ends this end's side of the stream (END_STREAM): the server
+// reads EOF, and the stream stays readable.
+func (st *Stream) CloseWrite() error {
+	cc := st.cc
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if err := st.writableLocked(); err != nil {
+		return err
+	}
+	st.localEnded = true
+	cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
+	if st.remoteEnded {
+		cc.forgetLocked(st)
+	}
+	cc.broadcastLocked() // a concurrent Write waiting for credit stops
+	return nil
+}
+
+// Close ends the stream. Data already written is sent first. If the
+// server has ended its side, Close sends END_STREAM (unless CloseWrite
+// did); otherwise it resets the stream with CANCEL, as a client does that
+// stops reading a response. Unread data is dropped. Read and Write then
+// fail with errors wrapping ErrClosed; Close is idempotent. For an orderly
+// end (RFC 8441 §5: END_STREAM in both directions), read until io.EOF
+// before Close, or CloseWrite and then read until io.EOF.
+func (st *Stream) Close() error {
+	cc := st.cc
+	cc.mu.Lock()
+	if st.readClosed {
+		cc.mu.Unlock()
+		return nil
+	}
+	st.readClosed = true
+	st.dropLocked()
+	if !st.removed {
+		if st.remoteEnded {
+			if !st.localEnded {
+				st.localEnded = true
+				cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
+			}
+			cc.forgetLocked(st)
+		} else {
+			st.rstSent = true
+			cc.queueLocked(&writeReq{st: st, typ: http2.FrameRSTStream, code: http2.ErrCodeCancel})
+			cc.endStreamLocked(st, wrap("websocket: http2: stream closed", ErrClosed))
+		}
+	}
+	cc.broadcastLocked()
+	cc.mu.Unlock()
+	st.rdl.stop()
+	st.wdl.stop()
+	return nil
+}
+
+// Reset aborts the stream with RST_STREAM(CANCEL), like a TCP reset:
+// data not yet sent and unread data are dropped, and Read and Write fail.
+// Other streams of the connection are not affected.
+func (st *Stream) Reset() {
+	cc := st.cc
+	cc.mu.Lock()
+	st.dropLocked()
+	if !st.removed {
+		st.rstSent, st.dropData = true, true
+		cc.queueLocked(&writeReq{st: st, typ: http2.FrameRSTStream, code: http2.ErrCodeCancel})
+		cc.endStreamLocked(st, &CodeError{Code: http2.ErrCodeCancel, Stream: true, Reason: "reset by this end"})
+	}
+	cc.broadcastLocked()
+	cc.mu.Unlock()
+}
+
+// dropLocked discards unread data, returning its connection credit.
+func (st *Stream) dropLocked() {
+	st.buf, st.off = nil, 0
+	if st.connDebt > 0 {
+		st.cc.connCreditLocked(st.connDebt)
+		st.connDebt = 0
+	}
+}
+
+// LocalAddr returns the local address of the connection.
+func (st *Stream) LocalAddr() net.Addr { return st.cc.conn.LocalAddr() }
+
+// RemoteAddr returns the remote address of the connection.
+func (st *Stream) RemoteAddr() net.Addr { return st.cc.conn.RemoteAddr() }
+
+// SetDeadline sets the stream's read and write deadlines.
+func (st *Stream) SetDeadline(t time.Time) error {
+	st.rdl.set(t)
+	st.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline of Read on this stream only; a Read
+// past it fails with an error wrapping os.ErrDeadlineExceeded.
+func (st *Stream) SetReadDeadline(t time.Time) error {
+	st.rdl.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline of Write on this stream only.
+func (st *Stream) SetWriteDeadline(t time.Time) error {
+	st.wdl.set(t)
+	return nil
+}
