@@ -32,7 +32,7 @@ var errAnswered = errors.New("wstest: the handshake was already answered")
 //
 // Reads are for one goroutine at a time; writes may come from several.
 // Every frame read is recorded (see Received). The connection is closed
-// when the handler returns.
+// when the handler returns (see Done).
 type Conn struct {
 	raw net.Conn // the socket; closing it is a drop, even under TLS
 	nc  net.Conn // raw, or TLS over it
@@ -44,6 +44,7 @@ type Conn struct {
 
 	dropOnce sync.Once
 	dropped  chan struct{} // closed by Drop
+	done     chan struct{} // closed when the handler has returned
 
 	mu       sync.Mutex
 	received []Frame
@@ -51,7 +52,7 @@ type Conn struct {
 }
 
 func newConn(raw, nc net.Conn) *Conn {
-	return &Conn{raw: raw, nc: nc, br: bufio.NewReader(nc), dropped: make(chan struct{})}
+	return &Conn{raw: raw, nc: nc, br: bufio.NewReader(nc), dropped: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Request returns the client's handshake request. Its Body is empty.
@@ -60,6 +61,10 @@ func (c *Conn) Request() *http.Request { return c.req }
 // NetConn returns the underlying stream (a *tls.Conn with TLS), for tests
 // that need to go below frames. Reads from it bypass ReadFrame's buffer.
 func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Done returns a channel that is closed when the handler has returned
+// and the connection is closed: from then on Received is complete.
+func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Received returns a copy of the list of frames read so far, in order,
 // control frames included, payloads unmasked.

@@ -131,6 +131,7 @@ func (s *Server) serve(raw net.Conn) bool {
 		defer s.wg.Done()
 		defer func() {
 			c.Drop()
+			close(c.done)
 			s.mu.Lock()
 			delete(s.open, c)
 			s.mu.Unlock()
