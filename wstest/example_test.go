@@ -96,6 +96,41 @@ func Example_reject() {
 	// Output: 401 Bearer realm="api" token expired
 }
 
+// A pipe server has no socket: the client reaches it through
+// DialContext. Inside a testing/synctest bubble the same code runs on the
+// bubble's clock, so timeouts take no real time:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		srv := wstest.NewPipeServer(wstest.Stall) // never answers the handshake
+//		defer srv.Close()
+//		_, err := websocket.Dial(ctx, srv.URL, &websocket.DialOptions{
+//			NetDialContext: srv.DialContext, Timeout: 5 * time.Second,
+//		}) // a timeout, exactly 5 s later on the bubble's clock
+//	})
+func Example_pipe() {
+	srv := wstest.NewPipeServer(wstest.Script(
+		wstest.Send(wstest.OpText, []byte("hello from memory")),
+		wstest.Close(1000, ""),
+	))
+	defer srv.Close()
+
+	conn, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{NetDialContext: srv.DialContext})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	for msg, err := range conn.Messages() {
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(msg.Text())
+	}
+	// Output:
+	// hello from memory
+	// websocket: closed by peer: 1000 normal closure
+}
+
 // A wss server; TLSConfig trusts its certificate.
 func Example_tls() {
 	srv := wstest.NewTLSServer(wstest.Echo)

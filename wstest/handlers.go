@@ -73,10 +73,18 @@ func SendRaw(b []byte) Handler {
 	return func(c *Conn) { c.WriteRaw(b) }
 }
 
-// Sleep returns a handler that waits for d, delaying the steps after it
-// (in a synctest bubble, on the bubble's clock).
+// Sleep returns a handler that waits for d, or until the connection is
+// dropped, delaying the steps after it; put first, it delays the
+// handshake's answer. In a synctest bubble d passes on the bubble's clock.
 func Sleep(d time.Duration) Handler {
-	return func(*Conn) { time.Sleep(d) }
+	return func(c *Conn) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.dropped:
+		}
+	}
 }
 
 // Close returns a handler that runs the closing handshake with code and

@@ -314,27 +314,29 @@ func TestDialContextRedirectsAnyHost(t *testing.T) {
 	}
 }
 
-// TestServerCloseEndsStall: Close drops stalled connections and returns;
-// later dials fail.
-func TestServerCloseEndsStall(t *testing.T) {
-	arrived := make(chan struct{})
-	h := func(c *wstest.Conn) {
-		arrived <- struct{}{}
-		wstest.Stall(c)
-	}
-	for _, srv := range []*wstest.Server{wstest.NewServer(h), wstest.NewPipeServer(h)} {
-		errc := make(chan error)
-		go func() {
-			_, err := dialErr(srv, nil)
-			errc <- err
-		}()
-		<-arrived // the request is read; the handshake waits
-		srv.Close()
-		if err := <-errc; err == nil {
-			t.Error("Dial to a stalled server succeeded")
+// TestServerCloseEndsWaits: Close drops connections whose handlers stall
+// or sleep, and returns; later dials fail.
+func TestServerCloseEndsWaits(t *testing.T) {
+	for _, wait := range []wstest.Handler{wstest.Stall, wstest.Sleep(time.Hour)} {
+		arrived := make(chan struct{})
+		h := func(c *wstest.Conn) {
+			arrived <- struct{}{}
+			wait(c)
 		}
-		if _, err := dialErr(srv, nil); err == nil {
-			t.Error("Dial after Close succeeded")
+		for _, srv := range []*wstest.Server{wstest.NewServer(h), wstest.NewPipeServer(h)} {
+			errc := make(chan error)
+			go func() {
+				_, err := dialErr(srv, nil)
+				errc <- err
+			}()
+			<-arrived // the request is read; the handshake waits
+			srv.Close()
+			if err := <-errc; err == nil {
+				t.Error("Dial to a waiting server succeeded")
+			}
+			if _, err := dialErr(srv, nil); err == nil {
+				t.Error("Dial after Close succeeded")
+			}
 		}
 	}
 }
