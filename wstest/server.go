@@ -14,9 +14,12 @@
 //	conn, err := websocket.Dial(ctx, srv.URL, nil)
 //
 // Ready handlers cover the usual cases: Echo, Stall, Reject, and Script,
-// which runs steps such as Send, SendRaw, Read, Sleep, Close and Drop in
-// order. A handler of one's own gets a *Conn to read and write frames
-// with, valid or not.
+// which runs steps such as Accept, Send, SendRaw, Read, Sleep, Close and
+// Drop in order. A handler of one's own gets a *Conn to read and write
+// frames with, valid or not. The server checks nothing the client sends
+// (beyond a 64 MiB bound on a frame): the test checks it, through
+// Conn.Request and Conn.Received. It never agrees to an extension unless
+// a handler answers with one, so compression is off.
 //
 // The package has its own frame codec, written apart from the client
 // library's and not importing it, so it can check the library rather than
@@ -188,8 +191,9 @@ func (s *Server) Conns() []*Conn {
 }
 
 // Close stops the server: it stops listening, drops every open connection
-// (see Conn.Drop) and waits for the handlers to return. Conns and their
-// recordings stay readable.
+// (see Conn.Drop) and waits for the handlers to return (a handler waiting
+// on something other than its connection keeps it waiting). Conns and
+// their recordings stay readable.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true

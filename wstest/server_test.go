@@ -294,7 +294,9 @@ func TestTLSServer(t *testing.T) {
 		t.Fatalf("Recv = %q, %v", m.Data, err)
 	}
 	c.Close()
-	if wstest.NewPipeServer(nil).TLSConfig() != nil {
+	plain := wstest.NewServer(wstest.Echo)
+	defer plain.Close()
+	if plain.TLSConfig() != nil {
 		t.Error("a server without TLS has a TLSConfig")
 	}
 }
