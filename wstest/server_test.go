@@ -420,3 +420,25 @@ func TestSynctestWriteBackpressure(t *testing.T) {
 		}
 	})
 }
+
+// TestSynctestBothWriteAtOnce: server and client each send a message
+// before reading the other's. The pipe buffers both, as sockets do; over
+// an unbuffered net.Pipe both writers would wait for a reader forever.
+func TestSynctestBothWriteAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		big := bytes.Repeat([]byte("s"), 100<<10)
+		srv := wstest.NewPipeServer(wstest.Script(wstest.Send(wstest.OpBinary, big), wstest.Read, wstest.Close(1000, "")))
+		defer srv.Close()
+		c := dial(t, srv, nil)
+		if err := c.SendBinary(bytes.ToUpper(big)); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := c.Recv(); err != nil || !bytes.Equal(m.Data, big) {
+			t.Fatalf("Recv = %d bytes, %v", len(m.Data), err)
+		}
+		c.Recv() // the close
+		if got := received(t, srv); len(got) != 2 || !bytes.Equal(got[0].Payload, bytes.ToUpper(big)) {
+			t.Errorf("server read %v", ops(got))
+		}
+	})
+}
