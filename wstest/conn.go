@@ -48,7 +48,7 @@ type Conn struct {
 
 	mu       sync.Mutex
 	received []Frame
-	err      error // the first read or write error
+	failed   bool // a read or write failed
 }
 
 func newConn(raw, nc net.Conn) *Conn {
@@ -313,13 +313,10 @@ func (c *Conn) Drop() {
 	})
 }
 
-// fail records err as the connection's first error, unless one is, and
-// returns it.
+// fail notes that a read or write failed with err, and returns err.
 func (c *Conn) fail(err error) error {
 	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
-	}
+	c.failed = true
 	c.mu.Unlock()
 	return err
 }
@@ -333,5 +330,5 @@ func (c *Conn) ended() bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.err != nil
+	return c.failed
 }
