@@ -10,11 +10,11 @@ import (
 	"log"
 
 	"github.com/wsclient/websocket"
-	"github.com/wsclient/websocket/internal/wstest"
+	"github.com/wsclient/websocket/wstest"
 )
 
 func main() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 
 	messages := []string{"Hello", "WebSocket", "world"}

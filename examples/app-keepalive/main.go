@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket"
-	"github.com/wsclient/websocket/internal/wstest"
+	"github.com/wsclient/websocket/wstest"
 )
 
 func main() {
@@ -26,9 +26,10 @@ func main() {
 	}
 
 	var conns atomic.Int32
-	srv := wstest.New(func(c *wstest.Conn) {
+	srv := wstest.NewServer(func(c *wstest.Conn) {
 		switch conns.Add(1) {
-		case 1: // dies at once
+		case 1: // dies at once, after the handshake
+			c.Accept(nil)
 		case 2: // reads everything, answers nothing
 			for {
 				if _, err := c.ReadFrame(); err != nil {
@@ -38,13 +39,14 @@ func main() {
 		default: // answers three pings, then closes
 			for pongs := 0; ; {
 				f, err := c.ReadFrame()
-				if err != nil || f.Opcode == 0x8 {
+				if err != nil || f.Opcode == wstest.OpClose {
 					return
 				}
-				if f.Opcode == 0x9 {
-					c.WriteFrame(true, 0xA, f.Payload)
+				if f.Opcode == wstest.OpPing {
+					c.WriteMessage(wstest.OpPong, f.Payload)
 					if pongs++; pongs == 3 {
-						c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, "bye"))
+						c.Close(1000, "bye")
+						return
 					}
 				}
 			}

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket"
-	"github.com/wsclient/websocket/internal/wstest"
+	"github.com/wsclient/websocket/wstest"
 )
 
 func main() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 	if len(os.Args) > 1 && os.Args[1] == "-trace" {
 		websocket.EnableTrace(true, nil)
