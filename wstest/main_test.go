@@ -3,11 +3,11 @@ package wstest_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/wsclient/websocket/internal/leaktest"
 )
 
 // TestMain fails the run if a test leaves a goroutine behind: Server.Close
 // must end every handler and pipe.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }
