@@ -228,6 +228,21 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 	}
 	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
+	// A loop stopped (or a ctx ended) before Run starts its Apps' runs
+	// never: the stop is seen before the first queued start, not after a
+	// dial that start began had time to open.
+	end := func(err error) {
+		result = err
+		ctxDone, stopCh, sigCh = nil, nil, nil
+		stop()
+	}
+	select {
+	case <-ctxDone:
+		end(ctx.Err())
+	case <-stopCh:
+		end(nil)
+	default:
+	}
 	l.dispatch(func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -241,15 +256,11 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		case <-l.wake:
 		case <-tc:
 		case <-ctxDone:
-			result = ctx.Err()
-			ctxDone, stopCh, sigCh = nil, nil, nil
-			stop()
+			end(ctx.Err())
 		case <-stopCh:
-			ctxDone, stopCh, sigCh = nil, nil, nil
-			stop()
+			end(nil)
 		case <-sigCh:
-			ctxDone, stopCh, sigCh = nil, nil, nil
-			stop()
+			end(nil)
 		}
 	})
 	return result
