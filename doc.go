@@ -73,7 +73,7 @@
 //	1 KiB messages          ~1 µs per message     ~0.2 µs per message
 //
 // A queued frame whose write fails closes the Conn, and the error is
-// returned by the next send, Flush or Close. Call Flush to wait until every
+// returned by the next send or Flush. Call Flush to wait until every
 // queued frame has reached the socket. A close frame always follows the
 // frames sent before it.
 //
@@ -90,6 +90,12 @@
 // A received message is bounded by DialOptions.ReadLimit (64 MiB by default),
 // checked against each frame's declared length before any of its payload is
 // read, and against the inflated size while decompressing; buffers grow as
-// bytes arrive, never to a length the peer merely declared. Handshake
-// response headers are bounded to 64 KiB and an error body to 64 KiB.
+// bytes arrive, never to a length the peer merely declared; a length check
+// never adds two lengths, so no sum can wrap. A message may have at most
+// 131,072 frames, empty ones included, however it is read; a peer that sends
+// more gets close 1009. A frame length encoded longer than needed (a 5-byte
+// payload with a 64-bit length) is accepted. Handshake response headers are
+// bounded to 64 KiB and an error body to 64 KiB; DialOptions.HandshakeTimeout
+// (30 s by default) bounds dial, proxy, TLS and upgrade together. Close and
+// CloseWith return within their timeout whatever else is blocked.
 package websocket

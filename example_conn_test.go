@@ -8,15 +8,15 @@ import (
 	"strings"
 
 	"github.com/wsclient/websocket"
-	"github.com/wsclient/websocket/internal/wstest"
+	"github.com/wsclient/websocket/wstest"
 )
 
-// The Conn examples talk to a loopback echo server from the library's test
-// server package; point the URL at yours.
+// The Conn examples talk to a loopback server from the wstest package, the
+// test kit you can use in your own tests too; point the URL at yours.
 
 // Dial opens a connection; nil options use the defaults.
 func ExampleDial() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
@@ -29,7 +29,7 @@ func ExampleDial() {
 }
 
 func ExampleConn_Send() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
 	if err != nil {
@@ -58,12 +58,11 @@ func ExampleConn_Send() {
 // Recv returns whole messages; pings are answered and a close from the
 // server comes back as *CloseError.
 func ExampleConn_Recv() {
-	srv := wstest.New(func(sc *wstest.Conn) {
-		sc.WriteFrame(true, 0x1, []byte("first"))
-		sc.WriteFrame(false, 0x1, []byte("frag"))
-		sc.WriteFrame(true, 0x0, []byte("mented"))
-		sc.WriteFrame(true, 0x8, wstest.ClosePayload(1000, "done"))
-		sc.ReadMessage() // our echoed close
+	srv := wstest.NewServer(func(sc *wstest.Conn) {
+		sc.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("first")})
+		sc.WriteFrame(wstest.Frame{Opcode: wstest.OpText, Payload: []byte("frag")})
+		sc.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpContinuation, Payload: []byte("mented")})
+		sc.Close(1000, "done") // sends the close and reads our echo
 	})
 	defer srv.Close()
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
@@ -89,7 +88,7 @@ func ExampleConn_Recv() {
 // RecvAppend receives into a buffer the caller reuses: once it has grown to
 // the largest message, receiving allocates nothing.
 func ExampleConn_RecvAppend() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
 	if err != nil {
@@ -115,7 +114,7 @@ func ExampleConn_RecvAppend() {
 
 // NextReader streams a message without holding it whole.
 func ExampleConn_NextReader() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
 	if err != nil {
@@ -135,7 +134,7 @@ func ExampleConn_NextReader() {
 
 // NextWriter streams a message as fragments; Close sends the last one.
 func ExampleConn_NextWriter() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
 	if err != nil {
@@ -164,7 +163,7 @@ func ExampleConn_NextWriter() {
 // Close runs the closing handshake: it sends 1000, waits for the server's
 // close frame (up to 3 s) and closes the socket.
 func ExampleConn_Close() {
-	srv := wstest.New(wstest.Echo)
+	srv := wstest.NewServer(wstest.Echo)
 	defer srv.Close()
 	c, err := websocket.Dial(context.Background(), srv.URL, nil)
 	if err != nil {
