@@ -61,7 +61,7 @@ func TestInteractiveTraceStderr(t *testing.T) {
 		t.Fatalf("exit %d; screen:\n%q", code, s.out.String())
 	}
 	trace := stderr.String()
-	for _, want := range []string{"websocket: handshake request", "/trace-path", "websocket: handshake response", `msg="websocket: frame send" opcode=text`} {
+	for _, want := range []string{"websocket: handshake request", "GET /trace-path HTTP/1.1", "websocket: handshake response", `msg="websocket: frame send" opcode=text`} {
 		if !strings.Contains(trace, want) {
 			t.Errorf("stderr has no %q:\n%s", want, trace)
 		}
