@@ -343,7 +343,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	}
 	dst = append(dst, payload...)
 	br.Discard(hn + length)
-	if traceOn() {
+	if traceFrames() {
 		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
 	}
 	return op, dst, true
@@ -604,7 +604,7 @@ func (c *Conn) beginFrame(h header) error {
 		}
 	}
 	c.frameHdr, c.inData = h, true
-	if traceOn() {
+	if traceFrames() {
 		c.preview = c.preview[:0]
 	}
 	if h.length == 0 {
@@ -623,7 +623,7 @@ func (c *Conn) readControlPayload() ([]byte, error) {
 	}
 	c.inCtrl = false
 	p := c.ctrlBuf[:c.ctrlN]
-	if traceOn() {
+	if traceFrames() {
 		traceFrame("recv", &c.ctrlHdr, p)
 	}
 	return p, nil
@@ -643,7 +643,7 @@ func (c *Conn) readData(p []byte) (int, error) {
 					lengthString(at)})
 			}
 		}
-		if traceOn() && len(c.preview) < previewLen {
+		if traceFrames() && len(c.preview) < previewLen {
 			c.preview = append(c.preview, p[:min(n, previewLen-len(c.preview))]...)
 		}
 	}
@@ -663,7 +663,7 @@ func (c *Conn) endFrame() error {
 	h := &c.frameHdr
 	c.inData = false
 	c.msgLen += h.length
-	if traceOn() {
+	if traceFrames() {
 		traceFrame("recv", h, c.preview)
 	}
 	if !h.fin {
