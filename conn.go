@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	utf8v "github.com/wsclient/websocket/internal/utf8"
 )
 
 // Conn is a client WebSocket connection: Python's WebSocket.
@@ -35,37 +33,16 @@ type Conn struct {
 	respHead   string
 	respHeader atomic.Pointer[http.Header]
 
-	timeout   atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
-	readLimit int64        // bytes per message, < 0 = unlimited
-	ext       *compression // permessage-deflate, nil when not negotiated
-	isTLS     bool
-	skipUTF8  bool
-	fireCont  bool
+	timeout  atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
+	ext      *compression // permessage-deflate, nil when not negotiated
+	isTLS    bool
+	fireCont bool
 
-	// Reading, guarded by readMu.
-	inData   bool
-	msgOp    Opcode // opcode of the message being received, 0 = none
-	doneOp   Opcode // opcode of the last message whose final frame was read
-	msgUTF8  utf8v.Validator
-	msgZ     bool // the message is compressed (RSV1 on its first frame)
-	readMu   sync.Mutex
-	inCtrl   bool
-	stashed  bool
-	fr       frameReader
-	frameHdr header // the data frame whose payload is being read
-	msgLen   int64  // payload bytes of that message in frames before frameHdr
-	ctrlHdr  header // a control frame whose payload is being read
-	ctrlN    int
-	stash    []byte      // part of a message or frame read before a call was interrupted
-	readErr  error       // sticky: the connection can no longer be read
-	pending  *CloseError // a close frame returned to the caller; the next call reports it
-	readGen  uint64      // invalidates a NextReader's reader when the next message starts
-	preview  []byte      // trace preview of the data frame being read
-
-	// ctrlBuf holds a control frame's payload. It is allocated at the
-	// first control frame: most connections never get one, and a smaller
-	// Conn keeps idle connections small.
-	ctrlBuf *[maxControlPayload]byte
+	// Reading: the message reader's state (msgreader.go) and the frame
+	// reader below it (readbuf.go), guarded by readMu.
+	readMu sync.Mutex
+	msgReader
+	fr frameReader
 
 	// Writing: msgMu is held for a whole data message (NextWriter holds it
 	// until Close), writeMu for one frame, so control frames fit between
@@ -98,8 +75,7 @@ type Conn struct {
 func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	c := &Conn{
 		netConn:     nc,
-		readLimit:   opts.ReadLimit,
-		skipUTF8:    opts.SkipUTF8Validation,
+		msgReader:   msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation},
 		fireCont:    opts.FireContFrame,
 		maskKeyFunc: opts.MaskKeyFunc,
 	}

@@ -123,8 +123,7 @@ type decoder struct {
 	hdrN      int
 	h         header // the current frame's header, valid while inFrame
 	inFrame   bool
-	frames    uint32 // data frames of the current message so far, this one included (start)
-	remaining int64  // payload bytes of the current frame not yet delivered
+	remaining int64 // payload bytes of the current frame not yet delivered
 	maskPos   int
 }
 
@@ -186,17 +185,8 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 	return n, evNone, nil, nil
 }
 
-// start begins a frame. It counts the data frames of a message: a text or
-// binary frame starts the count at 1, a continuation frame adds 1, a control
-// frame leaves it alone. The Conn bounds the count (maxMessageFrames), so it
-// never wraps.
+// start begins a frame.
 func (d *decoder) start(h header) {
-	switch {
-	case h.opcode == OpContinuation:
-		d.frames++
-	case !h.opcode.IsControl():
-		d.frames = 1
-	}
 	d.h = h
 	d.inFrame = true
 	d.remaining = h.length
