@@ -95,29 +95,7 @@ func (c *Conn) RecvFrame() (*Frame, error) {
 	if err := c.startRead(); err != nil {
 		return nil, err
 	}
-	if !c.inData {
-		ev, err := c.nextFrame()
-		if err != nil {
-			return nil, err
-		}
-		if ev == readControl {
-			p := c.control()
-			f := &Frame{Fin: true, Opcode: c.ctrlHdr.opcode, Payload: bytes.Clone(p)}
-			if f.Opcode == OpClose {
-				if _, _, err := parseClosePayload(p); err != nil {
-					return nil, c.fail(StatusProtocolError, err)
-				}
-				c.markPeerClosed()
-			}
-			return f, nil
-		}
-	}
-	h := c.frameHdr
-	data, err := c.readFrameData(c.takeStash(nil))
-	if err != nil {
-		return nil, err
-	}
-	return &Frame{Fin: h.fin, Rsv1: h.rsv1, Rsv2: h.rsv2, Rsv3: h.rsv3, Opcode: h.opcode, Payload: data}, nil
+	return c.recvFrame()
 }
 
 // Messages returns an iterator over the received messages:
@@ -147,6 +125,11 @@ func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	if err := c.startMessage(); err != nil {
 		return 0, nil, err
 	}
+	return c.nextReader()
+}
+
+// nextReader is NextReader once the message has started. readMu is held.
+func (c *Conn) nextReader() (Opcode, io.Reader, error) {
 	if _, _, err := c.advance(false); err != nil {
 		return 0, nil, err
 	}
@@ -402,6 +385,33 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	}
 	// The first fragment with its opcode, the rest with OpContinuation.
 	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
+}
+
+// recvFrame is RecvFrame once the receive has started. readMu is held.
+func (c *Conn) recvFrame() (*Frame, error) {
+	if !c.inData {
+		ev, err := c.nextFrame()
+		if err != nil {
+			return nil, err
+		}
+		if ev == readControl {
+			p := c.control()
+			f := &Frame{Fin: true, Opcode: c.ctrlHdr.opcode, Payload: bytes.Clone(p)}
+			if f.Opcode == OpClose {
+				if _, _, err := parseClosePayload(p); err != nil {
+					return nil, c.fail(StatusProtocolError, err)
+				}
+				c.markPeerClosed()
+			}
+			return f, nil
+		}
+	}
+	h := c.frameHdr
+	data, err := c.readFrameData(c.takeStash(nil))
+	if err != nil {
+		return nil, err
+	}
+	return &Frame{Fin: h.fin, Rsv1: h.rsv1, Rsv2: h.rsv2, Rsv3: h.rsv3, Opcode: h.opcode, Payload: data}, nil
 }
 
 // readFrameData reads the rest of the current data frame's payload,
