@@ -33,8 +33,10 @@ type Conn struct {
 	respHead   string
 	respHeader atomic.Pointer[http.Header]
 
-	timeout  atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
-	ext      *compression // permessage-deflate, nil when not negotiated
+	timeout atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
+	ext     *compression // permessage-deflate, nil when not negotiated
+	// isTLS is TLS to the server (wss). It is stored, not derived from
+	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
 	fireCont bool
 

@@ -4,7 +4,17 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"unsafe"
 )
+
+// TestConnSizeClass checks that a Conn, the read state embedded in it
+// included, stays in the allocator's 512-byte size class: an idle
+// connection's memory is mostly its Conn.
+func TestConnSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 512 {
+		t.Errorf("Conn is %d bytes, want at most 512", n)
+	}
+}
 
 // pushAll feeds wire to a decoder and m in pieces of size bytes, as a loop
 // handed bytes by a poller would, and records what m reports: "data:x" for

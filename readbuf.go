@@ -1,11 +1,13 @@
 package websocket
 
-// Read buffering, from the socket up to frames:
+// Read buffering, from the socket up to frames, and what lies above it:
 //
 //	socket ─▶ socket reader (busyReader or the net.Conn; busypoll_*.go)
 //	       ─▶ connSocket (first bytes from netConn, then the socket reader)
 //	       ─▶ bufio readers sized to the traffic (frameReader.fill)
 //	       ─▶ decoder (framecodec.go): headers and payload pieces
+//	       ─▶ msgReader.step (msgreader.go): messages, control frames, limits
+//	       ─▶ the receiving methods (read.go)
 //
 // Dependencies point down: the frame reader tells the socket reader
 // whether it may spin (frameReader.maySpin), it never looks up.
