@@ -16,8 +16,9 @@ import (
 // data, the end of a data frame or of a message, a whole control frame, or
 // the peer's violation with the close code to fail the connection with. The
 // receiving methods (read.go) drive it from the connection's read buffer
-// and act on its answers (a pong, the close handshake); a loop that is
-// handed bytes by a poller can drive it the same way.
+// and act on its answers (a pong, the close handshake); bytes pushed
+// through a decoder in pieces of any size drive it just as well
+// (TestMsgReaderPushed), with no socket under it.
 type msgReader struct {
 	readLimit int64 // bytes per message, < 0 = unlimited
 	skipUTF8  bool
