@@ -564,7 +564,7 @@ func (s *Session) retryOrFinish(err error) {
 		return
 	}
 	w := s.bo.wait()
-	if tracing() {
+	if traceEnabled() {
 		logger().Info("websocket: reconnecting", slog.String("url", s.redacted),
 			slog.Int("attempt", s.bo.tries), slog.Duration("in", w), slog.String("after", err.Error()))
 	}

@@ -9,4 +9,8 @@ import (
 
 // newSocketReader returns what the connection's read buffer reads from. Busy
 // polling (busypoll_unix.go) needs raw reads, so elsewhere it is nc itself.
-func newSocketReader(nc net.Conn, _ *frameReader) io.Reader { return nc }
+func newSocketReader(nc net.Conn) io.Reader { return nc }
+
+// readSocket reads r, a socket reader from newSocketReader; spin matters to
+// busy polling only.
+func readSocket(r io.Reader, p []byte, _ bool) (int, error) { return r.Read(p) }

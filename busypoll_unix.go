@@ -33,10 +33,9 @@ import (
 // about once per busyPollMaxSkip messages: a few nanoseconds per message on
 // average.
 //
-// A read that refills the pooled 64 KiB buffer (frameReader.grow) does not
-// spin either: the reader then has more data than time, and parking, which
-// lets the next fill gather a full buffer, costs less than the extra read
-// calls of a reader that grabs each segment as it lands (measured at 16 KiB
+// A read its caller says not to spin (readSocket's spin, false while the
+// frame reader refills its pooled 64 KiB buffer: frameReader.maySpin) parks
+// at once: the reader then has more data than time (measured at 16 KiB
 // messages: spinning there cost about 10% of throughput).
 //
 // A lone CPU is never spun on (the sender could not run meanwhile),
@@ -45,11 +44,11 @@ import (
 type busyReader struct {
 	nc     net.Conn
 	rc     syscall.RawConn
-	fr     *frameReader          // the Conn's frame reader: its stacked large buffer means no spinning
 	readFD func(fd uintptr) bool // b.readSocket, bound once so that reads do not allocate
 
 	// The read in progress, shared with readSocket.
 	p      []byte
+	spin   bool // the caller allows a spin
 	n      int
 	err    error
 	parked bool // the runtime has parked this read at least once
@@ -68,8 +67,7 @@ var busyPollCPUs = runtime.NumCPU() > 1
 
 // newSocketReader returns what the connection's read buffer reads from: a
 // busyReader for the runtime's own TCP and Unix sockets, nc itself otherwise.
-// fr is the frame reader it serves.
-func newSocketReader(nc net.Conn, fr *frameReader) io.Reader {
+func newSocketReader(nc net.Conn) io.Reader {
 	if !busyPollCPUs {
 		return nc
 	}
@@ -86,17 +84,29 @@ func newSocketReader(nc net.Conn, fr *frameReader) io.Reader {
 	if err != nil {
 		return nc
 	}
-	b := &busyReader{nc: nc, rc: rc, fr: fr}
+	b := &busyReader{nc: nc, rc: rc}
 	b.readFD = b.readSocket
 	return b
 }
 
+// readSocket reads r, a socket reader from newSocketReader; spin says
+// whether a busyReader may spin before parking.
+func readSocket(r io.Reader, p []byte, spin bool) (int, error) {
+	if b, ok := r.(*busyReader); ok {
+		return b.read(p, spin)
+	}
+	return r.Read(p)
+}
+
 // Read reads from the socket, returning errors as net.Conn.Read does.
-func (b *busyReader) Read(p []byte) (int, error) {
+func (b *busyReader) Read(p []byte) (int, error) { return b.read(p, true) }
+
+// read is Read, spinning only when spin allows it.
+func (b *busyReader) read(p []byte, spin bool) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	b.p, b.n, b.err, b.parked = p, 0, nil, false
+	b.p, b.spin, b.n, b.err, b.parked = p, spin, 0, nil, false
 	err := b.rc.Read(b.readFD)
 	b.p = nil
 	if err != nil {
@@ -151,7 +161,7 @@ func (b *busyReader) readSocket(fd uintptr) bool {
 			// Woken, but the data went to no one: wait again.
 			return false
 		case spinStart.IsZero():
-			if b.fr.small != nil || !b.policy.spin() {
+			if !b.spin || !b.policy.spin() {
 				b.parked = true
 				return false
 			}

@@ -43,7 +43,7 @@ func newTestBusyReader(t *testing.T, nc net.Conn) *busyReader {
 	if !busyPollCPUs {
 		t.Skip("one CPU: busy polling is off")
 	}
-	b, ok := newSocketReader(nc, &frameReader{}).(*busyReader)
+	b, ok := newSocketReader(nc).(*busyReader)
 	if !ok {
 		t.Fatalf("newSocketReader(%T) is not a busyReader", nc)
 	}
@@ -147,7 +147,7 @@ func TestBusyReaderSpin(t *testing.T) {
 	rc, _ := c.SyscallConn()
 	read := func() bool {
 		var done bool
-		b.p, b.n, b.err, b.parked = make([]byte, 10), 0, nil, false
+		b.p, b.spin, b.n, b.err, b.parked = make([]byte, 10), true, 0, nil, false
 		rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
 		return done
 	}
@@ -211,12 +211,12 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 		t.Skip("one CPU: busy polling is off")
 	}
 	var fr frameReader
-	b := newSocketReader(c, &fr).(*busyReader)
+	b := newSocketReader(c).(*busyReader)
 	fr.br = bufio.NewReaderSize(b, readBufferSize)
 	fr.grow() // as fill does when reads fill the small buffer
 	defer fr.shrink()
 	rc, _ := c.SyscallConn()
-	b.p = make([]byte, 10)
+	b.p, b.spin = make([]byte, 10), fr.maySpin() // as connSocket.Read passes it
 	var done bool
 	rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
 	if done || !b.parked || b.policy != (busyPolicy{}) {

@@ -1,9 +1,6 @@
 package websocket
 
 import (
-	"bufio"
-	"bytes"
-	crand "crypto/rand"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -13,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	utf8v "github.com/wsclient/websocket/internal/utf8"
 )
 
 // Conn is a client WebSocket connection: Python's WebSocket.
@@ -31,7 +26,6 @@ import (
 // channel a closer waits on) is made on first use.
 type Conn struct {
 	netConn     net.Conn
-	status      int
 	subprotocol string
 	// The handshake response's head, parsed into respHeader when Header
 	// is first called: the map would add about as much as the rest of an
@@ -39,37 +33,18 @@ type Conn struct {
 	respHead   string
 	respHeader atomic.Pointer[http.Header]
 
-	timeout   atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
-	readLimit int64        // bytes per message, < 0 = unlimited
-	ext       *compression // permessage-deflate, nil when not negotiated
-	isTLS     bool
-	skipUTF8  bool
-	fireCont  bool
+	timeout atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
+	ext     *compression // permessage-deflate, nil when not negotiated
+	// isTLS is TLS to the server (wss). It is stored, not derived from
+	// netConn: ws through an https proxy runs over a *tls.Conn too.
+	isTLS    bool
+	fireCont bool
 
-	// Reading, guarded by readMu.
-	inData   bool
-	msgOp    Opcode // opcode of the message being received, 0 = none
-	doneOp   Opcode // opcode of the last message whose final frame was read
-	msgUTF8  utf8v.Validator
-	msgZ     bool // the message is compressed (RSV1 on its first frame)
-	readMu   sync.Mutex
-	inCtrl   bool
-	stashed  bool
-	fr       frameReader
-	frameHdr header // the data frame whose payload is being read
-	msgLen   int64  // payload bytes of that message in frames before frameHdr
-	ctrlHdr  header // a control frame whose payload is being read
-	ctrlN    int
-	stash    []byte      // part of a message or frame read before a call was interrupted
-	readErr  error       // sticky: the connection can no longer be read
-	pending  *CloseError // a close frame returned to the caller; the next call reports it
-	readGen  uint64      // invalidates a NextReader's reader when the next message starts
-	preview  []byte      // trace preview of the data frame being read
-
-	// ctrlBuf holds a control frame's payload. It is allocated at the
-	// first control frame: most connections never get one, and a smaller
-	// Conn keeps idle connections small.
-	ctrlBuf *[maxControlPayload]byte
+	// Reading: the message reader's state (msgreader.go) and the frame
+	// reader below it (readbuf.go), guarded by readMu.
+	readMu sync.Mutex
+	msgReader
+	fr frameReader
 
 	// Writing: msgMu is held for a whole data message (NextWriter holds it
 	// until Close), writeMu for one frame, so control frames fit between
@@ -102,8 +77,7 @@ type Conn struct {
 func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	c := &Conn{
 		netConn:     nc,
-		readLimit:   opts.ReadLimit,
-		skipUTF8:    opts.SkipUTF8Validation,
+		msgReader:   msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation},
 		fireCont:    opts.FireContFrame,
 		maskKeyFunc: opts.MaskKeyFunc,
 	}
@@ -114,86 +88,8 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	return c
 }
 
-// readBufferSize is the connection's own read buffer. A connection starts
-// with a minimal reader (initialReadBufferSize) and gets this one when its
-// first bytes arrive (frameReader.fill), so an idle connection that never
-// received anything holds no read buffer at all; the one extra read system
-// call is paid once per connection.
-const readBufferSize = 4 << 10
-
-// initialReadBufferSize is the reader a connection waits for its first bytes
-// with: bufio's minimum.
-const initialReadBufferSize = 16
-
-// newReadBuffer returns the connection's initial buffered reader of sock,
-// which first yields a copy of leftover.
-func newReadBuffer(sock io.Reader, leftover []byte) *bufio.Reader {
-	if len(leftover) == 0 {
-		return bufio.NewReaderSize(sock, initialReadBufferSize)
-	}
-	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: sock}, initialReadBufferSize)
-}
-
-// connSocket is a Conn seen as the reader of its socket, which its read
-// buffers read from. The first bytes come through netConn; then the
-// connection switches to newSocketReader's reader (a busyReader where busy
-// polling applies), so connections that never receive anything, idle or
-// only dialled, do not pay for one.
-type connSocket Conn
-
-func (s *connSocket) Read(p []byte) (int, error) {
-	if s.fr.sock != nil {
-		return s.fr.sock.Read(p)
-	}
-	n, err := s.netConn.Read(p)
-	if n > 0 {
-		s.fr.sock = newSocketReader(s.netConn, &s.fr)
-	}
-	return n, err
-}
-
-// prefixReader yields rest, then reads r.
-type prefixReader struct {
-	rest []byte
-	r    io.Reader
-}
-
-func (p *prefixReader) Read(b []byte) (int, error) {
-	if len(p.rest) > 0 {
-		n := copy(b, p.rest)
-		p.rest = p.rest[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
-}
-
 // defaultReadLimit bounds a message when DialOptions.ReadLimit is 0.
 const defaultReadLimit = 64 << 20
-
-// newMaskKey returns an unpredictable mask key for frames built outside a
-// Conn (NewFrame).
-func newMaskKey() (k [4]byte) {
-	crand.Read(k[:])
-	return k
-}
-
-// maskKey returns the key for the next frame; writeMu is held.
-func (c *Conn) maskKey() [4]byte {
-	if c.maskKeyFunc != nil {
-		return c.maskKeyFunc()
-	}
-	// RFC 6455 §10.3: keys must not be predictable from earlier frames; a
-	// ChaCha8 stream seeded from crypto/rand is, at a few ns per key.
-	if c.maskRand == nil {
-		// Seeded at the first frame, not at the dial: a connection that
-		// only listens never pays for the generator's 300 bytes.
-		var seed [32]byte
-		crand.Read(seed[:])
-		c.maskRand = rand.NewChaCha8(seed)
-	}
-	u := c.maskRand.Uint64()
-	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
-}
 
 // Connected reports whether the connection is open: the socket is up and no
 // close frame has been received.
@@ -205,8 +101,9 @@ func (c *Conn) Connected() bool {
 // or "" when it selected none.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
-// Status returns the status code of the handshake response (101).
-func (c *Conn) Status() int { return c.status }
+// Status returns the status code of the handshake response: always 101, as
+// Dial returns a Conn only for a 101 Switching Protocols.
+func (*Conn) Status() int { return http.StatusSwitchingProtocols }
 
 // Header returns the handshake response headers. Every call returns the
 // same map.

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	crand "crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -228,3 +229,10 @@ func payloadPreview(op Opcode, p []byte) string {
 // Mask applies the RFC 6455 §5.3 mask to b in place. Applying it twice with
 // the same key restores b. Python's ABNF.mask.
 func Mask(key [4]byte, b []byte) { mask.Apply(key, 0, b) }
+
+// newMaskKey returns an unpredictable mask key for frames built outside a
+// Conn (NewFrame).
+func newMaskKey() (k [4]byte) {
+	crand.Read(k[:])
+	return k
+}

@@ -83,8 +83,8 @@ func TestDecoderAtEverySplit(t *testing.T) {
 						piece = piece[n:]
 					}
 				}
-				if headers != 1 || !d.frameDone() {
-					t.Fatalf("%s split %d/%d: %d headers, done=%v", tc.name, split, second, headers, d.frameDone())
+				if headers != 1 || d.remaining != 0 {
+					t.Fatalf("%s split %d/%d: %d headers, done=%v", tc.name, split, second, headers, d.remaining == 0)
 				}
 				w := tc.want
 				if got.fin != w.Fin || got.opcode != w.Opcode || got.masked != w.Masked || got.key != w.MaskKey ||

@@ -1,12 +1,9 @@
 package websocket
 
 import (
-	"bufio"
 	"encoding/binary"
-	"io"
 	"math"
 	"strconv"
-	"sync"
 
 	"github.com/wsclient/websocket/internal/mask"
 )
@@ -119,15 +116,14 @@ func parseHeader(b []byte) (h header, n int, err error) {
 // decoder is a push-style frame decoder: bytes are fed as they arrive, in
 // pieces of any size, and it reports headers and payload pieces. It never
 // allocates and never buffers payload: payload pieces are sub-slices of the
-// input, unmasked in place. An event loop feeding non-blocking sockets uses it
-// directly; frameReader drives it from a bufio.Reader.
+// input, unmasked in place. frameReader (readbuf.go) drives it from the
+// connection's read buffer.
 type decoder struct {
 	hdr       [maxHeaderLen]byte // a header split across feeds
 	hdrN      int
 	h         header // the current frame's header, valid while inFrame
 	inFrame   bool
-	frames    uint32 // data frames of the current message so far, this one included (start)
-	remaining int64  // payload bytes of the current frame not yet delivered
+	remaining int64 // payload bytes of the current frame not yet delivered
 	maskPos   int
 }
 
@@ -142,7 +138,7 @@ const (
 
 // feed consumes bytes from p and returns how many it used, what it found,
 // and for evPayload the piece of payload (a sub-slice of p). After evHeader
-// the frame's payload follows on later calls; d.frameDone reports its end.
+// the frame's payload follows on later calls, until d.remaining is 0.
 func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err error) {
 	if d.inFrame && d.remaining > 0 {
 		k := len(p)
@@ -189,225 +185,12 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 	return n, evNone, nil, nil
 }
 
-// start begins a frame. It counts the data frames of a message: a text or
-// binary frame starts the count at 1, a continuation frame adds 1, a control
-// frame leaves it alone. The Conn bounds the count (maxMessageFrames), so it
-// never wraps.
+// start begins a frame.
 func (d *decoder) start(h header) {
-	switch {
-	case h.opcode == OpContinuation:
-		d.frames++
-	case !h.opcode.IsControl():
-		d.frames = 1
-	}
 	d.h = h
 	d.inFrame = true
 	d.remaining = h.length
 	d.maskPos = 0
-}
-
-// frameDone reports whether the current frame's payload has been delivered.
-func (d *decoder) frameDone() bool { return d.remaining == 0 }
-
-// frameReader reads frames from a buffered stream with the decoder. It keeps
-// all state between calls, so a call cut short by a read deadline resumes
-// where it stopped.
-//
-// Its buffer adapts to the traffic. A new connection waits for its first
-// bytes with a minimal reader, so an idle connection holds no buffer. Then
-// it gets its own small reader (readBufferSize), which is all a lightly
-// used connection needs.
-// When a read fills it completely the peer is sending faster than we read,
-// and one read system call per few KiB would dominate the cost of small and
-// medium messages; the next read then goes through a large pooled reader
-// stacked on the small one. When reads come back short again (the flood is
-// over, or we are about to wait for a new frame after a short read), the
-// large reader goes back to the pool, so a connection only holds it while
-// data is streaming in. Stacking keeps the byte order without copying: a
-// reader is swapped only when the top one is empty, and a large reader
-// reads through the small one, which hands over what it still holds and
-// otherwise reads the socket straight into the large buffer.
-type frameReader struct {
-	br    *bufio.Reader // the top reader: frames are read from it
-	small *bufio.Reader // the connection's own reader while br is a pooled large one
-	last  int           // bytes the last fill of br brought in; 0 after a direct read
-	sock  io.Reader     // what reads the socket once data has arrived (connSocket)
-	dec   decoder
-}
-
-const (
-	// largeReadBufferSize is the pooled reader used while data streams in:
-	// big enough that read system calls stop mattering for small messages.
-	largeReadBufferSize = 64 << 10
-
-	// directReadMin is the shortest payload read that bypasses the large
-	// buffer and goes straight from the socket into the caller's slice: long
-	// payloads are then copied once, not twice. Shorter ones go through the
-	// buffer, which also picks up the frames behind them in the same read.
-	directReadMin = 16 << 10
-)
-
-// largeReaders holds the large readers of connections that are not
-// streaming. A reader in the pool reads from nothing.
-var largeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, largeReadBufferSize) }}
-
-// fill reads more bytes into r.br, which is empty, first choosing the
-// reader for the traffic seen so far. atBoundary says no frame or header is
-// in progress: a reader whose last fill was short is then likely to wait.
-func (r *frameReader) fill(atBoundary bool) error {
-	if r.small == nil {
-		if r.last == r.br.Size() && r.last < largeReadBufferSize && r.last >= readBufferSize {
-			r.grow()
-		}
-	} else if r.last < r.small.Size() || atBoundary && r.last < r.br.Size() {
-		r.shrink()
-	}
-	if _, err := r.br.Peek(1); err != nil {
-		r.last = 0
-		return err
-	}
-	if r.br.Size() < readBufferSize {
-		r.own()
-	}
-	r.last = r.br.Buffered()
-	return nil
-}
-
-// own gives a connection whose first bytes have arrived its own reader of
-// readBufferSize, stacked on the minimal one it waited with
-// (newReadBuffer), and moves those bytes up into it, which takes no read.
-// It is out of line like grow.
-//
-//go:noinline
-func (r *frameReader) own() {
-	r.br = bufio.NewReaderSize(r.br, readBufferSize)
-	r.br.Peek(1)
-}
-
-// grow stacks a pooled large reader on the empty small one. It is out of
-// line to keep fill's frame, which is on the stack of every blocked reader,
-// small.
-//
-//go:noinline
-func (r *frameReader) grow() {
-	large := largeReaders.Get().(*bufio.Reader)
-	large.Reset(r.br)
-	r.small, r.br = r.br, large
-}
-
-// shrink returns the empty large reader to the pool.
-//
-//go:noinline
-func (r *frameReader) shrink() {
-	large := r.br
-	r.br, r.small = r.small, nil
-	large.Reset(nil)
-	largeReaders.Put(large)
-}
-
-// release returns a large reader to the pool when the connection is done
-// reading; whatever it still buffers is dropped.
-func (r *frameReader) release() {
-	if r.small != nil {
-		r.br.Discard(r.br.Buffered())
-		r.shrink()
-	}
-}
-
-// readHeader reads the next frame header. It must be called only when the
-// previous frame's payload has been read.
-func (r *frameReader) readHeader() (header, error) {
-	for {
-		if r.br.Buffered() == 0 {
-			if err := r.fill(r.dec.hdrN == 0); err != nil {
-				return header{}, err
-			}
-		}
-		b, _ := r.br.Peek(r.br.Buffered())
-		n, ev, _, err := r.dec.feed(b)
-		r.br.Discard(n)
-		if err != nil {
-			return header{}, err
-		}
-		if ev == evHeader {
-			return r.dec.h, nil
-		}
-	}
-}
-
-// readPayload reads up to len(p) bytes of the current frame's payload,
-// unmasking them. It returns io.EOF when the payload is complete. Long
-// reads go straight from the socket into p.
-func (r *frameReader) readPayload(p []byte) (int, error) {
-	if r.dec.remaining == 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > r.dec.remaining {
-		p = p[:r.dec.remaining]
-	}
-	br := r.br
-	if br.Buffered() == 0 {
-		switch {
-		case len(p) >= directReadMin:
-			// A long payload: read straight into p, and (as last = 0
-			// says) keep the small buffer for the headers of such frames,
-			// whose payload would otherwise be copied twice.
-			if r.small != nil {
-				// The small reader hands over what it holds, else
-				// (being shorter than p) reads the socket into p.
-				br = r.small
-			}
-			r.last = 0
-		case r.small == nil && len(p) >= br.Size() && r.last < br.Size():
-			// bufio reads straight into p, the socket not having kept up
-			// with us at the last fill.
-		default:
-			if err := r.fill(false); err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return 0, err
-			}
-			br = r.br
-		}
-	}
-	n, err := br.Read(p)
-	if n > 0 {
-		r.dec.feed(p[:n]) // unmasks and counts; consumes exactly n
-	}
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
-}
-
-// readFullPayload reads the rest of the current frame's payload into p,
-// which must have room for it.
-func (r *frameReader) readFullPayload(p []byte) (int, error) {
-	total := 0
-	for r.dec.remaining > 0 {
-		n, err := r.readPayload(p[total:])
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
-}
-
-// discardPayload skips the rest of the current frame's payload.
-func (r *frameReader) discardPayload() error {
-	for r.dec.remaining > 0 {
-		n, err := r.br.Discard(int(min(r.dec.remaining, 1<<20)))
-		r.dec.remaining -= int64(n)
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-	}
-	return nil
 }
 
 // lengthString formats a frame length for errors.

@@ -49,8 +49,8 @@ func TestNonMinimalLengths(t *testing.T) {
 					got = append(got, p...)
 				}
 			}
-			if headers != 1 || !d.frameDone() || len(got) != int(tc.len) {
-				t.Fatalf("%d headers, %d payload bytes, done %t", headers, len(got), d.frameDone())
+			if headers != 1 || d.remaining != 0 || len(got) != int(tc.len) {
+				t.Fatalf("%d headers, %d payload bytes, done %t", headers, len(got), d.remaining == 0)
 			}
 		})
 	}

@@ -336,7 +336,6 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 	// TLS to the server, not to a proxy: ws through an https:// proxy is
 	// not secure past the proxy.
 	c.isTLS = u.Scheme == "wss"
-	c.status = statusCode
 	if head != "" {
 		// Keep the head, not the map built from it: Header parses it
 		// again if it is ever called.

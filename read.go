@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"iter"
-	"strconv"
 	"time"
 
 	utf8v "github.com/wsclient/websocket/internal/utf8"
@@ -93,42 +92,10 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 func (c *Conn) RecvFrame() (*Frame, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	if err := c.readable(); err != nil {
+	if err := c.startRead(); err != nil {
 		return nil, err
 	}
-	c.setReadTimeout()
-	if !c.inData && !c.inCtrl {
-		h, err := c.fr.readHeader()
-		if err != nil {
-			return nil, c.readFailed(err)
-		}
-		if err := c.checkHeader(h); err != nil {
-			return nil, err
-		}
-		if err := c.beginFrame(h); err != nil {
-			return nil, err
-		}
-	}
-	if c.inCtrl {
-		p, err := c.readControlPayload()
-		if err != nil {
-			return nil, err
-		}
-		f := &Frame{Fin: true, Opcode: c.ctrlHdr.opcode, Payload: bytes.Clone(p)}
-		if f.Opcode == OpClose {
-			if _, _, err := parseClosePayload(p); err != nil {
-				return nil, c.fail(StatusProtocolError, err)
-			}
-			c.markPeerClosed()
-		}
-		return f, nil
-	}
-	h := c.frameHdr
-	data, err := c.readFrameData(c.takeStash(nil))
-	if err != nil {
-		return nil, err
-	}
-	return &Frame{Fin: h.fin, Rsv1: h.rsv1, Rsv2: h.rsv2, Rsv3: h.rsv3, Opcode: h.opcode, Payload: data}, nil
+	return c.recvFrame()
 }
 
 // Messages returns an iterator over the received messages:
@@ -158,6 +125,11 @@ func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	if err := c.startMessage(); err != nil {
 		return 0, nil, err
 	}
+	return c.nextReader()
+}
+
+// nextReader is NextReader once the message has started. readMu is held.
+func (c *Conn) nextReader() (Opcode, io.Reader, error) {
 	if _, _, err := c.advance(false); err != nil {
 		return 0, nil, err
 	}
@@ -197,12 +169,11 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if r.done {
 		return 0, io.EOF
 	}
-	if err := c.readable(); err != nil {
+	if err := c.startRead(); err != nil {
 		return 0, err
 	}
-	c.setReadTimeout()
 	for {
-		if c.msgOp == 0 && !c.inData {
+		if !c.inMessage() {
 			r.done = true
 			return 0, io.EOF
 		}
@@ -224,32 +195,27 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	}
 }
 
-// readable returns the error that ends reading, if any.
-func (c *Conn) readable() error {
-	if c.pending != nil {
-		ce := c.pending
-		c.pending = nil
-		c.readErr = ce
-		return ce
+// startRead is the start-up every receiving call shares: the error that
+// ends reading, if any, then the per-operation read deadline. readMu is
+// held.
+func (c *Conn) startRead() error {
+	if err := c.readable(); err != nil {
+		return err
 	}
-	return c.readErr
-}
-
-func (c *Conn) setReadTimeout() {
 	if d := c.Timeout(); d > 0 {
 		c.netConn.SetReadDeadline(time.Now().Add(d))
 	}
+	return nil
 }
 
 // startMessage prepares to read a new message: it drops the rest of a
 // message a NextReader left unread. readMu is held.
 func (c *Conn) startMessage() error {
-	if err := c.readable(); err != nil {
+	if err := c.startRead(); err != nil {
 		return err
 	}
-	c.setReadTimeout()
 	c.stashed = false
-	for c.msgOp != 0 || c.inData {
+	for c.inMessage() {
 		if !c.inData {
 			if _, _, err := c.advance(false); err != nil {
 				return err
@@ -259,7 +225,7 @@ func (c *Conn) startMessage() error {
 		if err := c.fr.discardPayload(); err != nil {
 			return c.readFailed(err)
 		}
-		c.endFrame()
+		c.endFrame() // unchecked: the message is dropped
 	}
 	if c.fr.br.Buffered() == 0 {
 		// Wait for the next message here, near the top of the stack, so
@@ -285,10 +251,9 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 	}
 	start := len(dst)
 	if c.stashed {
-		if err := c.readable(); err != nil {
+		if err := c.startRead(); err != nil {
 			return 0, dst, err
 		}
-		c.setReadTimeout()
 		dst = c.takeStash(dst)
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
@@ -304,7 +269,7 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 // atFrameStart reports whether the next byte in the buffer starts a frame:
 // no message, frame, control frame or header is partly read.
 func (c *Conn) atFrameStart() bool {
-	return !c.stashed && c.msgOp == 0 && !c.inData && !c.inCtrl && c.fr.dec.hdrN == 0
+	return !c.stashed && !c.inMessage() && !c.inCtrl && c.fr.dec.hdrN == 0
 }
 
 // recvBuffered is the fast path for the common case: a whole unfragmented,
@@ -343,7 +308,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	}
 	dst = append(dst, payload...)
 	br.Discard(hn + length)
-	if traceOn() {
+	if traceFrames() {
 		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
 	}
 	return op, dst, true
@@ -392,10 +357,9 @@ func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []b
 // recvFragment returns the next frame of a data message (FireContFrame), or
 // a control frame when wantControl. readMu is held.
 func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
-	if err := c.readable(); err != nil {
+	if err := c.startRead(); err != nil {
 		return 0, nil, err
 	}
-	c.setReadTimeout()
 	if !c.inData {
 		op, p, err := c.advance(wantControl)
 		if err != nil {
@@ -421,6 +385,33 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	}
 	// The first fragment with its opcode, the rest with OpContinuation.
 	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
+}
+
+// recvFrame is RecvFrame once the receive has started. readMu is held.
+func (c *Conn) recvFrame() (*Frame, error) {
+	if !c.inData {
+		ev, err := c.nextFrame()
+		if err != nil {
+			return nil, err
+		}
+		if ev == readControl {
+			p := c.control()
+			f := &Frame{Fin: true, Opcode: c.ctrlHdr.opcode, Payload: bytes.Clone(p)}
+			if f.Opcode == OpClose {
+				if _, _, err := parseClosePayload(p); err != nil {
+					return nil, c.fail(StatusProtocolError, err)
+				}
+				c.markPeerClosed()
+			}
+			return f, nil
+		}
+	}
+	h := c.frameHdr
+	data, err := c.readFrameData(c.takeStash(nil))
+	if err != nil {
+		return nil, err
+	}
+	return &Frame{Fin: h.fin, Rsv1: h.rsv1, Rsv2: h.rsv2, Rsv3: h.rsv3, Opcode: h.opcode, Payload: data}, nil
 }
 
 // readFrameData reads the rest of the current data frame's payload,
@@ -472,27 +463,6 @@ func grow(b []byte, n int) []byte {
 	return nb
 }
 
-// keep saves a partly received message or frame when the call was cut short
-// by a timeout (or returns at a control frame), so the next call completes
-// it. Any other error ends the connection and drops it.
-func (c *Conn) keep(part []byte, err error) {
-	if err != nil && !isTimeout(err) || c.msgOp == 0 && !c.inData {
-		return
-	}
-	c.stash = append(c.stash[:0], part...)
-	c.stashed = true
-}
-
-// takeStash appends a kept partial message to dst.
-func (c *Conn) takeStash(dst []byte) []byte {
-	if c.stashed {
-		dst = append(dst, c.stash...)
-		c.stash = c.stash[:0]
-		c.stashed = false
-	}
-	return dst
-}
-
 // advance reads frames until a data frame's payload is ready (c.inData),
 // handling control frames on the way: pings are answered, a close frame is
 // echoed and reported as *CloseError. With wantControl it returns each
@@ -500,26 +470,14 @@ func (c *Conn) takeStash(dst []byte) []byte {
 // held.
 func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 	for !c.inData {
-		if !c.inCtrl {
-			h, err := c.fr.readHeader()
-			if err != nil {
-				return 0, nil, c.readFailed(err)
-			}
-			if err := c.checkHeader(h); err != nil {
-				return 0, nil, err
-			}
-			if err := c.beginFrame(h); err != nil {
-				return 0, nil, err
-			}
-			if !c.inCtrl {
-				break
-			}
-		}
-		p, err := c.readControlPayload()
+		ev, err := c.nextFrame()
 		if err != nil {
 			return 0, nil, err
 		}
-		op := c.ctrlHdr.opcode
+		if ev != readControl {
+			break // a data frame began, or an empty one ended
+		}
+		p, op := c.control(), c.ctrlHdr.opcode
 		switch op {
 		case OpPing:
 			// RFC 6455 §5.5.2: answer with the same payload. A pong that
@@ -545,136 +503,50 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 	return 0, nil, nil
 }
 
-// checkHeader applies RFC 6455's rules and the read limits to a frame header
-// before any of its payload is read, failing the connection with the
-// matching close code.
-func (c *Conn) checkHeader(h header) error {
-	var reason string
-	switch {
-	case h.rsv1 && (c.ext == nil || h.opcode.IsControl() || h.opcode == OpContinuation):
-		// RFC 7692 §6.1: RSV1 marks the first frame of a compressed message.
-		reason = "RSV1 set without a negotiated extension or on a " + h.opcode.String() + " frame"
-	case h.rsv2 || h.rsv3:
-		reason = "reserved bits set without a negotiated extension"
-	case !h.opcode.Valid():
-		reason = "unknown " + h.opcode.String()
-	case h.masked:
-		// RFC 6455 §5.1: a client must close on a masked frame.
-		reason = "masked frame from the server"
-	case h.opcode.IsControl():
-		if err := checkControl(h.fin, int(min(h.length, 1<<20)), h.opcode); err != nil {
-			return c.fail(StatusProtocolError, err)
+// nextFrame reads the next frame's header and, for a control frame, its
+// payload, resuming either where a timeout cut it short. It returns
+// readControl for a whole control frame (c.ctrlHdr, c.control()); anything
+// else means a data frame began (c.inData) or, being empty, ended. readMu
+// is held.
+func (c *Conn) nextFrame() (readEvent, error) {
+	if !c.inCtrl {
+		h, err := c.fr.readHeader()
+		if err != nil {
+			return readMore, c.readFailed(err)
 		}
-		return nil
-	case h.opcode == OpContinuation && c.msgOp == 0:
-		reason = "continuation frame without a message to continue"
-	case h.opcode != OpContinuation && c.msgOp != 0:
-		reason = "new " + h.opcode.String() + " frame inside a fragmented message"
-	case h.opcode == OpContinuation && c.fr.dec.frames > maxMessageFrames:
-		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of more than " +
-			strconv.Itoa(maxMessageFrames) + " frames"})
-	case c.readLimit >= 0 && h.length > c.readLimit-c.msgLen:
-		// Checked before reading the payload: no byte of an oversized
-		// message is buffered. As c.msgLen <= c.readLimit, the
-		// difference cannot overflow; the sum of two lengths below
-		// 2^63 could, and would let any frame through.
-		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "message of " + lengthString(c.msgLen) +
-			" + " + lengthString(h.length) + " bytes exceeds the read limit of " + lengthString(c.readLimit)})
-	default:
-		return nil
-	}
-	return c.fail(StatusProtocolError, &ProtocolError{Reason: reason})
-}
-
-// beginFrame records a validated header; an empty data frame is ended at
-// once, and a message it completes is checked.
-func (c *Conn) beginFrame(h header) error {
-	if h.opcode.IsControl() {
-		c.ctrlHdr, c.inCtrl, c.ctrlN = h, true, 0
-		if c.ctrlBuf == nil {
-			c.ctrlBuf = new([maxControlPayload]byte)
+		ev, code, err := c.step(&c.fr.dec, evHeader, nil, c.ext != nil)
+		if err != nil {
+			return ev, c.fail(code, err)
 		}
-		return nil
-	}
-	if h.opcode != OpContinuation {
-		c.msgOp, c.msgLen, c.msgZ = h.opcode, 0, h.rsv1
-		c.msgUTF8.Reset()
-		if c.ext != nil {
-			c.ext.in = c.ext.in[:0]
+		if c.ext != nil && (h.opcode == OpText || h.opcode == OpBinary) {
+			c.ext.in = c.ext.in[:0] // a new message: its compressed bytes
+		}
+		if !c.inCtrl {
+			return ev, nil
 		}
 	}
-	c.frameHdr, c.inData = h, true
-	if traceOn() {
-		c.preview = c.preview[:0]
-	}
-	if h.length == 0 {
-		// An empty frame ends at once, perhaps ending its message too.
-		return c.endFrame()
-	}
-	return nil
-}
-
-// readControlPayload reads the current control frame's payload.
-func (c *Conn) readControlPayload() ([]byte, error) {
-	n, err := c.fr.readFullPayload(c.ctrlBuf[c.ctrlN:int(c.ctrlHdr.length)])
-	c.ctrlN += n
+	m := &c.msgReader
+	rest := m.ctrlBuf[m.ctrlN:m.ctrlHdr.length]
+	n, err := c.fr.readFullPayload(rest)
+	ev, _, _ := m.step(&c.fr.dec, evPayload, rest[:n], false) // a control piece cannot fail
 	if err != nil {
-		return nil, c.readFailed(err)
+		return ev, c.readFailed(err)
 	}
-	c.inCtrl = false
-	p := c.ctrlBuf[:c.ctrlN]
-	if traceOn() {
-		traceFrame("recv", &c.ctrlHdr, p)
-	}
-	return p, nil
+	return ev, nil
 }
 
-// readData reads payload of the current data frame into p, checking UTF-8
-// as it arrives, and ends the frame (and message) when its payload is done.
+// readData reads payload of the current data frame into p and steps the
+// message reader with it, which checks it and ends the frame (and message)
+// when its payload is done.
 func (c *Conn) readData(p []byte) (int, error) {
 	n, err := c.fr.readPayload(p)
-	if n > 0 {
-		if c.msgOp == OpText && !c.skipUTF8 && !c.msgZ {
-			if i := c.msgUTF8.Check(p[:n]); i >= 0 {
-				// The offset counts bytes received: the frame's
-				// declared length may be near 2^63.
-				at := c.msgLen + (c.frameHdr.length - c.fr.dec.remaining) - int64(n-i)
-				return n, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message at byte " +
-					lengthString(at)})
-			}
-		}
-		if traceOn() && len(c.preview) < previewLen {
-			c.preview = append(c.preview, p[:min(n, previewLen-len(c.preview))]...)
-		}
+	if _, code, verr := c.step(&c.fr.dec, evPayload, p[:n], false); verr != nil {
+		return n, c.fail(code, verr)
 	}
 	if err != nil && err != io.EOF {
 		return n, c.readFailed(err)
 	}
-	if c.fr.dec.remaining == 0 {
-		if err := c.endFrame(); err != nil {
-			return n, err
-		}
-	}
 	return n, nil
-}
-
-// endFrame closes the current data frame and, after its final frame, the message.
-func (c *Conn) endFrame() error {
-	h := &c.frameHdr
-	c.inData = false
-	c.msgLen += h.length
-	if traceOn() {
-		traceFrame("recv", h, c.preview)
-	}
-	if !h.fin {
-		return nil
-	}
-	op := c.msgOp
-	c.msgOp, c.doneOp = 0, op
-	if op == OpText && !c.skipUTF8 && !c.msgZ && !c.msgUTF8.Done() {
-		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "text message ends inside a UTF-8 sequence"})
-	}
-	return nil
 }
 
 // readFailed handles an error from the socket: a timeout leaves the Conn

@@ -25,7 +25,7 @@ type tracer struct {
 
 var currentTracer atomic.Pointer[tracer]
 
-// traceActive caches whether tracing is on, for the frame hot path.
+// traceActive caches traceFrames' answer, set by EnableTrace.
 var traceActive atomic.Bool
 
 // EnableTrace turns tracing on or off. While on, the handshake request and
@@ -63,12 +63,16 @@ func logger() *slog.Logger {
 	return slog.Default()
 }
 
-func tracing() bool {
+// traceEnabled reports whether EnableTrace(true, ...) is in effect, whatever
+// levels its handler logs.
+func traceEnabled() bool {
 	t := currentTracer.Load()
 	return t != nil && t.on
 }
 
-func traceOn() bool { return traceActive.Load() }
+// traceFrames reports whether frames are traced: tracing is on and its
+// handler logs at LevelTrace. It is one atomic load, for the frame hot path.
+func traceFrames() bool { return traceActive.Load() }
 
 // IsEnabledForError reports whether the current handler logs errors: false
 // while EnableTrace has turned tracing off.
@@ -95,7 +99,7 @@ func enabledFor(l slog.Level) bool {
 // Dump logs message under a title at debug level while tracing is on, as
 // Python's dump does.
 func Dump(title, message string) {
-	if tracing() {
+	if traceEnabled() {
 		logger().Debug("--- " + title + " ---\n" + message + "\n-----")
 	}
 }
@@ -109,7 +113,7 @@ func traceFrame(dir string, h *header, preview []byte) {
 
 // handshakeTracing reports whether the handshake is traced: tracing is on
 // and the handler logs at debug level.
-func handshakeTracing() bool { return tracing() && IsEnabledForDebug() }
+func handshakeTracing() bool { return traceEnabled() && IsEnabledForDebug() }
 
 // traceHandshake logs a handshake request or response at debug level.
 func traceHandshake(msg string, attrs ...slog.Attr) {
@@ -120,7 +124,7 @@ func traceHandshake(msg string, attrs ...slog.Attr) {
 
 // logError logs a failure (used by App) at error level.
 func logError(msg string, err error) {
-	if IsEnabledForError() && tracing() {
+	if IsEnabledForError() && traceEnabled() {
 		logger().Error(msg, slog.String("error", err.Error()))
 	}
 }

@@ -25,7 +25,7 @@ func TestEnableTraceOff(t *testing.T) {
 		if got := enabled(); got != [3]bool{} {
 			t.Errorf("EnableTrace(false, %T): IsEnabledForError, Debug, Trace = %v, want all false", h, got)
 		}
-		if traceOn() || tracing() {
+		if traceFrames() || traceEnabled() {
 			t.Errorf("EnableTrace(false, %T): still tracing", h)
 		}
 	}

@@ -1,8 +1,10 @@
 package websocket
 
 import (
+	crand "crypto/rand"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -362,7 +364,7 @@ func (c *Conn) enqueue(h header, payload []byte, n int) error {
 		c.writing = true
 		c.startFlusher()
 	}
-	if traceOn() {
+	if traceFrames() {
 		traceFrame("send", &h, payload[:min(len(payload), previewLen)])
 	}
 	return nil
@@ -438,7 +440,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	if err != nil {
 		err = c.writeFailed(err)
 	}
-	if traceOn() {
+	if traceFrames() {
 		traceFrame("send", &h, whole[:min(len(whole), previewLen)])
 	}
 	if c.wq != nil && err == nil {
@@ -523,4 +525,22 @@ func putWriteBuf(b *[]byte) {
 			return
 		}
 	}
+}
+
+// maskKey returns the key for the next frame; writeMu is held.
+func (c *Conn) maskKey() [4]byte {
+	if c.maskKeyFunc != nil {
+		return c.maskKeyFunc()
+	}
+	// RFC 6455 §10.3: keys must not be predictable from earlier frames; a
+	// ChaCha8 stream seeded from crypto/rand is, at a few ns per key.
+	if c.maskRand == nil {
+		// Seeded at the first frame, not at the dial: a connection that
+		// only listens never pays for the generator's 300 bytes.
+		var seed [32]byte
+		crand.Read(seed[:])
+		c.maskRand = rand.NewChaCha8(seed)
+	}
+	u := c.maskRand.Uint64()
+	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 }

@@ -1,0 +1,106 @@
+package websocket
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"unsafe"
+)
+
+// TestConnSizeClass checks that a Conn, the read state embedded in it
+// included, stays in the allocator's 512-byte size class: an idle
+// connection's memory is mostly its Conn.
+func TestConnSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 512 {
+		t.Errorf("Conn is %d bytes, want at most 512", n)
+	}
+}
+
+// pushAll feeds wire to a decoder and m in pieces of size bytes, as a loop
+// handed bytes by a poller would, and records what m reports: "data:x" for
+// message data, "frame", "msg:<opcode>", "control:<opcode>:<payload>", and
+// the close code and error that end it.
+func pushAll(m *msgReader, wire []byte, size int) (events []string, code StatusCode, err error) {
+	var d decoder
+	for len(wire) > 0 {
+		piece := wire[:min(size, len(wire))]
+		wire = wire[len(piece):]
+		for len(piece) > 0 {
+			n, ev, payload, derr := d.feed(piece)
+			piece = piece[n:]
+			if derr != nil {
+				return events, StatusProtocolError, derr
+			}
+			rev, code, err := m.step(&d, ev, payload, false)
+			if len(payload) > 0 && rev != readMore && rev != readControl {
+				events = append(events, "data:"+string(payload))
+			}
+			if err != nil {
+				return events, code, err
+			}
+			switch rev {
+			case readFrameEnd:
+				events = append(events, "frame")
+			case readMsgEnd:
+				events = append(events, "msg:"+m.doneOp.String())
+			case readControl:
+				events = append(events, "control:"+m.ctrlHdr.opcode.String()+":"+string(m.control()))
+			}
+		}
+	}
+	return events, 0, nil
+}
+
+func appendTestFrame(b []byte, fin bool, op Opcode, payload string) []byte {
+	b = (&header{fin: fin, opcode: op, length: int64(len(payload))}).appendTo(b)
+	return append(b, payload...)
+}
+
+// TestMsgReaderPushed drives the message reader with no Conn and no socket:
+// bytes pushed through the decoder, whole or one at a time, give the same
+// events — message data, frame and message ends, control frames between
+// fragments — and a violation comes back with its close code.
+func TestMsgReaderPushed(t *testing.T) {
+	var wire []byte
+	wire = appendTestFrame(wire, false, OpText, "he")
+	wire = appendTestFrame(wire, true, OpPing, "p")
+	wire = appendTestFrame(wire, false, OpContinuation, "")
+	wire = appendTestFrame(wire, true, OpContinuation, "llo")
+	wire = appendTestFrame(wire, true, OpBinary, "")
+	for _, size := range []int{len(wire), 1} {
+		m := msgReader{readLimit: -1}
+		events, code, err := pushAll(&m, wire, size)
+		if err != nil {
+			t.Fatalf("pieces of %d: %v (close %d)", size, err, code)
+		}
+		var want []string
+		if size == 1 {
+			want = []string{"data:h", "data:e", "frame", "control:ping:p", "frame", "data:l", "data:l", "data:o", "msg:text", "msg:binary"}
+		} else {
+			want = []string{"data:he", "frame", "control:ping:p", "frame", "data:llo", "msg:text", "msg:binary"}
+		}
+		if !slices.Equal(events, want) {
+			t.Errorf("pieces of %d: events %q, want %q", size, events, want)
+		}
+	}
+
+	violations := []struct {
+		name string
+		wire []byte
+		code StatusCode
+	}{
+		{"continuation without a message", appendTestFrame(nil, true, OpContinuation, "x"), StatusProtocolError},
+		{"over the read limit", appendTestFrame(nil, true, OpBinary, "12345"), StatusMessageTooBig},
+		{"invalid UTF-8", appendTestFrame(nil, true, OpText, "a\xff"), StatusInvalidPayload},
+		{"text ends inside a sequence", appendTestFrame(nil, true, OpText, "a\xe2\x82"), StatusInvalidPayload},
+	}
+	for _, v := range violations {
+		m := msgReader{readLimit: 4}
+		_, code, err := pushAll(&m, v.wire, 1)
+		var pe *ProtocolError
+		var ple *PayloadError
+		if code != v.code || !errors.As(err, &pe) && !errors.As(err, &ple) {
+			t.Errorf("%s: close %d, %v; want close %d", v.name, code, err, v.code)
+		}
+	}
+}
