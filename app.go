@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,15 @@ import (
 // The fields URL, Header, HeaderFunc, Cookie, Subprotocols, NetConn and
 // MaskKeyFunc feed the dial; when set they win over the same fields of
 // RunOptions.DialOptions. Do not change them while the App runs.
+//
+// An App resumes TLS sessions when it reconnects: unless
+// DialOptions.TLSConfig has a ClientSessionCache of its own, each run dials
+// with a copy of it (or of an empty config) holding the App's session cache
+// (tls.NewLRUClientSessionCache, kept across runs), so a reconnect skips the
+// server's certificate chain and its verification (and, with TLS 1.2, a
+// round trip). The copy trusts the same roots: without RootCAs, the system
+// roots plus the environment's CA bundles. To turn resumption off, set
+// TLSConfig.SessionTicketsDisabled.
 type App struct {
 	URL          string             // ws:// or wss:// URL to connect to
 	Header       http.Header        // extra handshake headers (DialOptions.Header)
@@ -71,9 +81,10 @@ type App struct {
 	// and "" when the socket died or the server never answered our close.
 	OnClose func(a *App, code StatusCode, reason string)
 
-	mu   sync.Mutex
-	sess *Session             // the current run
-	conn atomic.Pointer[Conn] // the open connection
+	mu       sync.Mutex
+	sess     *Session               // the current run
+	tlsCache tls.ClientSessionCache // TLS sessions to resume, kept across runs
+	conn     atomic.Pointer[Conn]   // the open connection
 }
 
 // RunOptions configures an App run: Python's run_forever arguments. A nil
@@ -104,6 +115,29 @@ type RunOptions struct {
 	// Backoff shapes the retries after the first one; nil = the defaults
 	// documented on Backoff (exponential ×2 with 20% jitter, one minute cap).
 	Backoff *Backoff
+	// Retry classifies each failure of the run when reconnecting is on: it
+	// returns whether to reconnect (false ends the run, which returns err)
+	// and a minimum wait before the attempt (0 = none): the App waits the
+	// longer of after and the schedule's next wait, and the schedule
+	// advances either way. nil = DefaultRetry, which stops on rejected
+	// handshakes (4xx and most other statuses), bad upgrades and
+	// unverifiable certificates, honours a 429's Retry-After, and retries
+	// everything else. Retry only narrows which failures reconnect: with
+	// reconnecting off it is not called, and close frames from the server
+	// never reach it (see ReconnectOnServerClose). It runs on the
+	// dispatcher's goroutine, after OnError has seen err; a panic in it is
+	// reported to OnError and the failure retries.
+	Retry func(err error) (retry bool, after time.Duration)
+	// ReconnectOnServerClose, with reconnecting on, makes a close frame
+	// from the server with code 1001 (going away), 1012 (service restart)
+	// or 1013 (try again later) — a server's graceful restart or shedding
+	// of load — lead to a reconnect on the schedule, as a dropped
+	// connection does (OnClose with the server's code, then OnReconnect;
+	// no OnError). Off (the default), and for every other code, a close
+	// frame from the server ends the run cleanly. A server that closes each
+	// connection at once meets the schedule's growing waits only when
+	// Backoff.ResetAfter is set.
+	ReconnectOnServerClose bool
 }
 
 var (
@@ -118,8 +152,10 @@ func (a *App) RunForever(opts *RunOptions) error { return a.Run(context.Backgrou
 // Run connects and dispatches events until the run ends: after a clean close
 // (a close frame from the server, Close or CloseWith, or ctx ending: the App
 // then closes with StatusNormal) it returns nil; after a failure that is not
-// followed by a reconnect it returns that failure. A close frame from the
-// server ends the run even when reconnecting is on, as in websocket-client.
+// followed by a reconnect (reconnecting is off, or RunOptions.Retry stops
+// on it) it returns that failure. A close frame from the server ends the
+// run even when reconnecting is on, as in websocket-client, unless
+// RunOptions.ReconnectOnServerClose asks to reconnect after its code.
 // Invalid options are returned at once, before any callback. No callback
 // runs and no goroutine of the run is left once Run returns.
 //
@@ -190,6 +226,7 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		do.MaskKeyFunc = a.MaskKeyFunc
 	}
 	do.FireContFrame = do.FireContFrame || a.OnContMessage != nil
+	do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
 	if err := checkUserHeader(do.Header); err != nil {
 		return nil, err
 	}
@@ -549,24 +586,38 @@ func (s *Session) connEnded(c *Conn, err error) {
 	if a := s.app; a.OnClose != nil {
 		s.call("OnClose", func() { a.OnClose(a, code, reason) })
 	}
-	if s.stopping || clean {
+	switch {
+	case clean && !s.stopping && s.reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
+		s.scheduleDial(0, err)
+	case s.stopping || clean:
 		s.finish(nil)
-		return
+	default:
+		s.retryOrFinish(s.cause)
 	}
-	s.retryOrFinish(s.cause)
 }
 
 // retryOrFinish schedules the next connection attempt when reconnecting
-// is on; else the run ends with err.
+// is on and the run's classifier retries err; else the run ends with err.
 func (s *Session) retryOrFinish(err error) {
 	if s.reconnect <= 0 || s.stopping {
 		s.finish(err)
 		return
 	}
-	w := s.bo.wait()
+	retry, after := s.classify(err)
+	if !retry {
+		s.finish(err)
+		return
+	}
+	s.scheduleDial(after, err)
+}
+
+// scheduleDial schedules the next connection attempt after the schedule's
+// next wait, or after if that is longer; why is what ended the last one.
+func (s *Session) scheduleDial(after time.Duration, why error) {
+	w := max(s.bo.wait(), after)
 	if traceEnabled() {
 		logger().Info("websocket: reconnecting", slog.String("url", s.redacted),
-			slog.Int("attempt", s.bo.tries), slog.Duration("in", w), slog.String("after", err.Error()))
+			slog.Int("attempt", s.bo.tries), slog.Duration("in", w), slog.String("after", why.Error()))
 	}
 	s.cancelReconnect = s.d.AfterFunc(w, func() {
 		s.cancelReconnect = nil

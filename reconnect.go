@@ -26,6 +26,25 @@ func SetReconnect(d time.Duration) { defaultReconnect.Store(int64(d)) }
 // exceeds Max. With the defaults and d = 1 s the waits are 1 s, then about
 // 2, 4, 8, 16, 32, 60, 60, … s. A connection that opens and stays open for
 // ResetAfter resets the schedule to d.
+//
+// Which failures are retried at all is up to RunOptions.Retry (by default
+// DefaultRetry); it may also ask for a longer wait than the schedule's.
+//
+// Python's websockets library (its reconnecting connect) waits a random
+// 0–5 s first, then 3.1 s growing ×1.618 up to 90 s, with no jitter. The
+// same curve, without the random first wait, is d = 3.1 s with
+// Backoff{Multiplier: 1.618, Max: 90 * time.Second, Jitter: -1}:
+//
+//	attempt   websockets   default, d = 1 s   d = 3.1 s, ×1.618, max 90 s
+//	1         0–5 s        1 s                3.1 s
+//	2         3.1 s        1.6–2 s            5.0 s
+//	3         5.0 s        3.2–4 s            8.1 s
+//	4         8.1 s        6.4–8 s            13.1 s
+//	5         13.1 s       12.8–16 s          21.2 s
+//	6         21.2 s       25.6–32 s          34.4 s
+//	7         34.4 s       48–60 s            55.6 s
+//	8         55.6 s       48–60 s            90 s
+//	9 and on  90 s         48–60 s            90 s
 type Backoff struct {
 	// Max caps the wait between attempts; 0 = one minute (or d if that is
 	// longer).

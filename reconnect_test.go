@@ -41,3 +41,15 @@ func TestBackoffSchedule(t *testing.T) {
 		})
 	}
 }
+
+// TestBackoffLikeWebsockets: the curve of Python websockets' reconnect
+// schedule, as the Backoff documentation shows it.
+func TestBackoffLikeWebsockets(t *testing.T) {
+	b := newBackoff(&Backoff{Multiplier: 1.618, Max: 90 * time.Second, Jitter: -1}, 3100*time.Millisecond)
+	want := []time.Duration{3100, 5000, 8100, 13100, 21200, 34400, 55600, 90000, 90000}
+	for i, w := range want {
+		if got := b.wait().Round(100 * time.Millisecond); got != w*time.Millisecond {
+			t.Errorf("wait %d = %v, want %v", i+1, got, w*time.Millisecond)
+		}
+	}
+}

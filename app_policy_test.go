@@ -1,0 +1,380 @@
+package websocket_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/leaktest"
+	"github.com/wsclient/websocket/wstest"
+)
+
+// TestDefaultRetry: each class of failure → retry or stop, and the least
+// wait.
+func TestDefaultRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		status := func(code int, header ...string) error {
+			h := http.Header{}
+			for i := 0; i+1 < len(header); i += 2 {
+				h.Set(header[i], header[i+1])
+			}
+			return &websocket.BadStatusError{StatusCode: code, Header: h}
+		}
+		in30s := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+		ago := time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat)
+		refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		tests := []struct {
+			name  string
+			err   error
+			retry bool
+			after time.Duration
+		}{
+			{"connection refused", refused, true, 0},
+			{"unresolved host", &websocket.AddressError{Host: "nowhere.invalid", Err: errors.New("no such host")}, true, 0},
+			{"timeout", fmt.Errorf("websocket: handshake timeout: %w", os.ErrDeadlineExceeded), true, 0},
+			{"context deadline", context.DeadlineExceeded, true, 0},
+			{"dropped", fmt.Errorf("websocket: connection closed: %w", net.ErrClosed), true, 0},
+			{"ErrConnectionClosed", websocket.ErrConnectionClosed, true, 0},
+			{"protocol error", &websocket.ProtocolError{Reason: "bad opcode"}, true, 0},
+			{"proxy unreachable", &websocket.ProxyError{Reason: "dial", Err: refused}, true, 0},
+			{"TLS alert", fmt.Errorf("websocket: TLS handshake: %w", tls.AlertError(40)), true, 0},
+			{"500", status(500), true, 0},
+			{"502", status(502), true, 0},
+			{"503", status(503), true, 0},
+			{"504", status(504), true, 0},
+			{"503 wrapped", fmt.Errorf("redirected: %w", status(503)), true, 0},
+			{"429 without Retry-After", status(429), true, 0},
+			{"429 Retry-After 7", status(429, "Retry-After", "7"), true, 7 * time.Second},
+			{"429 Retry-After 0", status(429, "Retry-After", "0"), true, 0},
+			{"429 Retry-After date", status(429, "Retry-After", in30s), true, 30 * time.Second},
+			{"429 Retry-After past date", status(429, "Retry-After", ago), true, 0},
+			{"429 Retry-After huge", status(429, "Retry-After", "86400"), true, time.Hour},
+			{"429 Retry-After overflow", status(429, "Retry-After", "99999999999999999999"), true, time.Hour},
+			{"429 Retry-After negative", status(429, "Retry-After", "-5"), true, 0},
+			{"429 Retry-After garbage", status(429, "Retry-After", "soon"), true, 0},
+			{"400", status(400), false, 0},
+			{"401", status(401), false, 0},
+			{"403", status(403), false, 0},
+			{"404", status(404), false, 0},
+			{"408", status(408), false, 0},
+			{"501", status(501), false, 0},
+			{"505", status(505), false, 0},
+			{"200", status(200), false, 0},
+			{"302 not followed", status(302), false, 0},
+			{"bad upgrade", &websocket.HandshakeError{Reason: "wrong Sec-WebSocket-Accept"}, false, 0},
+			{"unknown authority", fmt.Errorf("websocket: TLS: %w", x509.UnknownAuthorityError{}), false, 0},
+			{"hostname", x509.HostnameError{Host: "example.com"}, false, 0},
+			{"certificate invalid", x509.CertificateInvalidError{Reason: x509.Expired}, false, 0},
+			{"verification", &tls.CertificateVerificationError{Err: errors.New("x")}, false, 0},
+			{"https proxy certificate", &websocket.ProxyError{Reason: "TLS", Err: x509.UnknownAuthorityError{}}, false, 0},
+		}
+		for _, tt := range tests {
+			retry, after := websocket.DefaultRetry(tt.err)
+			if retry != tt.retry || after != tt.after {
+				t.Errorf("%s: DefaultRetry(%v) = %v, %v; want %v, %v", tt.name, tt.err, retry, after, tt.retry, tt.after)
+			}
+		}
+	})
+}
+
+// policyApp returns an App dialing srv over pipes whose callbacks record
+// into e, and its options with reconnecting on (1 s).
+func policyApp(srv *wstest.Server, e *events) (*websocket.App, *websocket.RunOptions) {
+	a := &websocket.App{URL: srv.URL}
+	record(a, e)
+	return a, &websocket.RunOptions{Reconnect: time.Second,
+		DialOptions: websocket.DialOptions{NetDialContext: srv.DialContext}}
+}
+
+// runHour runs a for at most an hour of the bubble's time, so that a run
+// that goes on reconnecting when it should not fails its test instead of
+// hanging it.
+func runHour(a *websocket.App, opts *websocket.RunOptions) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	return a.Run(ctx, opts)
+}
+
+// TestAppRetryStopsOn403: a rejected handshake ends the run at once, with
+// the *BadStatusError, although reconnecting is on.
+func TestAppRetryStopsOn403(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wstest.NewPipeServer(wstest.Reject(http.StatusForbidden, nil, "go away"))
+		defer srv.Close()
+		var e events
+		a, opts := policyApp(srv, &e)
+		err := runHour(a, opts)
+		var bs *websocket.BadStatusError
+		if !errors.As(err, &bs) || bs.StatusCode != http.StatusForbidden {
+			t.Fatalf("Run = %v, want the 403 *BadStatusError", err)
+		}
+		if n := len(srv.Conns()); n != 1 {
+			t.Errorf("%d connections, want 1 (no reconnect after a 403)", n)
+		}
+		if got, want := e.list(), []string{"error"}; !slices.Equal(got, want) {
+			t.Errorf("events %q, want %q", got, want)
+		}
+	})
+}
+
+// TestAppRetryOn503: a 503 is retried on the schedule.
+func TestAppRetryOn503(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			if n.Add(1) == 1 {
+				c.Reject(http.StatusServiceUnavailable, nil, "")
+				return
+			}
+			c.Close(1000, "")
+		})
+		defer srv.Close()
+		var e events
+		a, opts := policyApp(srv, &e)
+		start := time.Now()
+		a.OnOpen = func(*websocket.App) {
+			e.add("open")
+			if d := time.Since(start); d != time.Second {
+				t.Errorf("open after %v, want the 1s reconnect delay", d)
+			}
+		}
+		if err := runHour(a, opts); err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		if got, want := e.list(), []string{"error", "open", `close 1000 ""`}; !slices.Equal(got, want) {
+			t.Errorf("events %q, want %q", got, want)
+		}
+	})
+}
+
+// TestAppRetryAfter429: a 429 is retried after its Retry-After, longer
+// than the schedule's wait; the schedule goes on behind it.
+func TestAppRetryAfter429(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			switch n.Add(1) {
+			case 1:
+				c.Reject(http.StatusTooManyRequests, http.Header{"Retry-After": {"7"}}, "")
+			case 2:
+				c.Reject(http.StatusServiceUnavailable, nil, "")
+			default:
+				c.Close(1000, "")
+			}
+		})
+		defer srv.Close()
+		var e events
+		a, opts := policyApp(srv, &e)
+		opts.Backoff = &websocket.Backoff{Jitter: -1}
+		start := time.Now()
+		var errAt []time.Duration
+		a.OnError = func(*websocket.App, error) {
+			e.add("error")
+			errAt = append(errAt, time.Since(start))
+		}
+		a.OnOpen = func(*websocket.App) {
+			e.add("open")
+			// 7 s (Retry-After, not the schedule's 1 s), then the
+			// schedule's second wait, 2 s.
+			if d := time.Since(start); d != 9*time.Second {
+				t.Errorf("open after %v, want 7s + 2s", d)
+			}
+		}
+		if err := runHour(a, opts); err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		if want := []time.Duration{0, 7 * time.Second}; !slices.Equal(errAt, want) {
+			t.Errorf("errors at %v, want %v", errAt, want)
+		}
+		if got, want := e.list(), []string{"error", "error", "open", `close 1000 ""`}; !slices.Equal(got, want) {
+			t.Errorf("events %q, want %q", got, want)
+		}
+	})
+}
+
+// TestAppRetryCustom: RunOptions.Retry sees each failure, after OnError;
+// it can ask for a longer wait than the schedule's or stop the run, and a
+// panic in it is reported and the failure retries.
+func TestAppRetryCustom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			switch n.Add(1) {
+			case 1:
+				c.Reject(http.StatusForbidden, nil, "") // retried: the classifier says so
+			case 2:
+				c.Accept(nil) // then dropped: the classifier panics
+			default:
+				c.Reject(http.StatusServiceUnavailable, nil, "") // the classifier stops
+			}
+		})
+		defer srv.Close()
+		var e events
+		a, opts := policyApp(srv, &e)
+		var panicErr error
+		a.OnError = func(_ *websocket.App, err error) {
+			e.add("error")
+			if strings.Contains(err.Error(), "panic") {
+				panicErr = err
+			}
+		}
+		start := time.Now()
+		var calls []time.Duration
+		var seen []error
+		opts.Retry = func(err error) (bool, time.Duration) {
+			calls = append(calls, time.Since(start))
+			seen = append(seen, err)
+			e.add("retry?")
+			switch len(calls) {
+			case 1:
+				return true, 5 * time.Second
+			case 2:
+				panic("oops")
+			}
+			return false, time.Hour
+		}
+		err := runHour(a, opts)
+		var bs *websocket.BadStatusError
+		if !errors.As(err, &bs) || bs.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("Run = %v, want the 503 the classifier stopped on", err)
+		}
+		// 5 s asked for (over the schedule's 1 s); after the connection that
+		// opened, the schedule started over: 1 s.
+		if want := []time.Duration{0, 5 * time.Second, 6 * time.Second}; !slices.Equal(calls, want) {
+			t.Errorf("classifier called at %v, want %v", calls, want)
+		}
+		if len(seen) == 3 && (!errors.As(seen[0], &bs) || bs.StatusCode != http.StatusForbidden ||
+			!errors.Is(seen[1], websocket.ErrConnectionClosed) || seen[2] != err) {
+			t.Errorf("classifier saw %v", seen)
+		}
+		if panicErr == nil || !strings.Contains(panicErr.Error(), "panic in Retry: oops") {
+			t.Errorf("panic reported as %v", panicErr)
+		}
+		want := []string{"error", "retry?", "open", "error", `close 1006 ""`, "retry?", "error", "error", "retry?"}
+		if got := e.list(); !slices.Equal(got, want) {
+			t.Errorf("events\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// TestAppRetryNotCalledWithoutReconnect: with reconnecting off the
+// classifier has nothing to decide.
+func TestAppRetryNotCalledWithoutReconnect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wstest.NewPipeServer(wstest.Reject(http.StatusServiceUnavailable, nil, ""))
+		defer srv.Close()
+		var e events
+		a, opts := policyApp(srv, &e)
+		opts.Reconnect = -1
+		opts.Retry = func(error) (bool, time.Duration) {
+			t.Error("Retry called with reconnecting off")
+			return true, 0
+		}
+		var bs *websocket.BadStatusError
+		if err := runHour(a, opts); !errors.As(err, &bs) {
+			t.Fatalf("Run = %v, want the 503", err)
+		}
+	})
+}
+
+// TestAppRetryStopsOnUnknownAuthority: a server certificate signed by an
+// unknown authority ends the run at once, although reconnecting is on.
+func TestAppRetryStopsOnUnknownAuthority(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := wstest.NewTLSServer(wstest.Echo)
+	defer srv.Close()
+	var errs atomic.Int32
+	a := &websocket.App{URL: srv.URL, OnError: func(a *websocket.App, err error) {
+		if errs.Add(1) > 1 {
+			t.Errorf("a second attempt after %v", err)
+			a.Close()
+		}
+	}, OnOpen: func(a *websocket.App) {
+		t.Error("OnOpen with an untrusted certificate")
+		a.Close()
+	}}
+	err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond,
+		DialOptions: websocket.DialOptions{Timeout: testTimeout}})
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("RunForever = %v, want an x509.UnknownAuthorityError", err)
+	}
+	if n := errs.Load(); n != 1 {
+		t.Errorf("%d errors, want 1", n)
+	}
+}
+
+// TestAppReconnectOnServerClose: with ReconnectOnServerClose, a server's
+// close with 1001, 1012 or 1013 leads to a reconnect after the reconnect
+// delay, not to OnError; any other code still ends the run cleanly, as
+// every code does without the option or with reconnecting off.
+func TestAppReconnectOnServerClose(t *testing.T) {
+	tests := []struct {
+		code      uint16
+		option    bool
+		reconnect time.Duration
+		again     bool
+	}{
+		{1001, true, time.Second, true},
+		{1012, true, time.Second, true},
+		{1013, true, time.Second, true},
+		{1000, true, time.Second, false},
+		{1011, true, time.Second, false},
+		{4000, true, time.Second, false},
+		{1012, false, time.Second, false},
+		{1012, true, -1, false},
+	}
+	for _, tt := range tests {
+		name := fmt.Sprintf("%d option=%v reconnect=%v", tt.code, tt.option, tt.reconnect)
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var n atomic.Int32
+				srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+					if n.Add(1) == 1 {
+						c.Close(tt.code, "restart")
+						return
+					}
+					c.Close(1000, "")
+				})
+				defer srv.Close()
+				var e events
+				a, opts := policyApp(srv, &e)
+				opts.Reconnect, opts.ReconnectOnServerClose = tt.reconnect, tt.option
+				var closed time.Time
+				a.OnClose = func(_ *websocket.App, c websocket.StatusCode, r string) {
+					e.add("close %d %q", c, r)
+					closed = time.Now()
+				}
+				a.OnReconnect = func(*websocket.App) {
+					e.add("reconnect")
+					if d := time.Since(closed); d != time.Second {
+						t.Errorf("reconnected %v after the close, want 1s", d)
+					}
+				}
+				if err := runHour(a, opts); err != nil {
+					t.Fatalf("Run = %v, want nil", err)
+				}
+				want := []string{"open", fmt.Sprintf("close %d %q", tt.code, "restart")}
+				if tt.again {
+					want = append(want, "reconnect", `close 1000 ""`)
+				}
+				if got := e.list(); !slices.Equal(got, want) {
+					t.Errorf("events\n got %q\nwant %q", got, want)
+				}
+			})
+		})
+	}
+}

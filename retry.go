@@ -1,0 +1,143 @@
+package websocket
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxRetryAfter caps the wait a 429 answer's Retry-After header asks for
+// in DefaultRetry.
+const maxRetryAfter = time.Hour
+
+// DefaultRetry is the failure classifier an App uses when RunOptions.Retry
+// is nil: it tells whether a failure is worth reconnecting after, and how
+// long to wait at least. Wrap it to change a few cases and keep the rest.
+//
+// It stops the run (retry false) on failures that another attempt would
+// only repeat:
+//
+//   - a handshake answered with a status other than 101 (*BadStatusError),
+//     except 429, 500, 502, 503 and 504: a 4xx such as 401, 403 or 404, a
+//     redirect that may not be followed, a 200 from a server that does not
+//     speak WebSocket, or another 5xx (501, 505, …);
+//   - a certificate the TLS handshake could not verify: an
+//     x509.UnknownAuthorityError, x509.HostnameError,
+//     x509.CertificateInvalidError or *tls.CertificateVerificationError, for
+//     the server or an https proxy;
+//   - a 101 answer whose upgrade is invalid (*HandshakeError: a wrong
+//     Sec-WebSocket-Accept, a subprotocol or extension the client did not
+//     offer): the server, or a middlebox, does not speak the protocol the
+//     way the client asked.
+//
+// Everything else retries on the reconnect schedule (see Backoff): network
+// errors (refused, reset, unreachable, unresolved host), timeouts (dial,
+// handshake, ping), a dropped connection, a protocol error of the server,
+// and the statuses 500, 502, 503 and 504. A 429 (Too Many Requests)
+// retries too, after at least the wait its Retry-After header asks for
+// (delay-seconds or an HTTP date, at most one hour); without a valid one,
+// on the schedule.
+func DefaultRetry(err error) (retry bool, after time.Duration) {
+	var bs *BadStatusError
+	if errors.As(err, &bs) {
+		switch bs.StatusCode {
+		case http.StatusTooManyRequests:
+			return true, retryAfter(bs.Header.Get("Retry-After"), time.Now())
+		case http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true, 0
+		}
+		return false, 0
+	}
+	var he *HandshakeError
+	if errors.As(err, &he) || isCertError(err) {
+		return false, 0
+	}
+	return true, 0
+}
+
+// retryAfter returns the wait a Retry-After header value asks for (RFC 9110
+// §10.2.3: delay-seconds or an HTTP date), at most maxRetryAfter; 0 when v
+// is empty, invalid or in the past.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n >= uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		return time.Duration(n) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter)
+}
+
+// isCertError reports whether err is a failed verification of a TLS peer's
+// certificate.
+func isCertError(err error) bool {
+	var (
+		unknown   x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+	)
+	return errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &verifyErr)
+}
+
+// isRestartClose reports whether a server's close code announces a restart
+// or a short unavailability worth reconnecting after, with
+// RunOptions.ReconnectOnServerClose: 1001 (going away), 1012 (service
+// restart) or 1013 (try again later).
+func isRestartClose(code StatusCode) bool {
+	switch code {
+	case StatusGoingAway, StatusServiceRestart, StatusTryAgainLater:
+		return true
+	}
+	return false
+}
+
+// classify asks the run's classifier whether to reconnect after err, and
+// how long to wait at least. A panic in it is reported to OnError and the
+// failure retries, as it did before classifiers.
+func (s *Session) classify(err error) (retry bool, after time.Duration) {
+	f := s.opts.Retry
+	if f == nil {
+		f = DefaultRetry
+	}
+	retry = true
+	s.call("Retry", func() { retry, after = f(err) })
+	return retry, max(after, 0)
+}
+
+// sessionTLSConfig returns the TLS configuration for a run of a: cfg
+// itself when it has a ClientSessionCache, else a copy of it (an empty
+// config when nil) with the App's own cache, so that reconnects resume
+// TLS sessions. The copy keeps cfg's meaning: without RootCAs it still
+// trusts the system roots plus the environment's CA bundles.
+func (a *App) sessionTLSConfig(cfg *tls.Config) *tls.Config {
+	if cfg != nil && cfg.ClientSessionCache != nil {
+		return cfg
+	}
+	a.mu.Lock()
+	if a.tlsCache == nil {
+		a.tlsCache = tls.NewLRUClientSessionCache(0)
+	}
+	cache := a.tlsCache
+	a.mu.Unlock()
+	if cfg == nil {
+		return &tls.Config{ClientSessionCache: cache}
+	}
+	cfg = cfg.Clone()
+	cfg.ClientSessionCache = cache
+	return cfg
+}
