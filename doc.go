@@ -8,11 +8,14 @@
 // The package is layered like the protocol; each layer knows only the one
 // below it:
 //
-//	App, EventLoop       app.go, eventloop.go, reconnect.go   callbacks, keep-alive, reconnect
+//	App, EventLoop       app.go, eventloop.go, reconnect.go,  callbacks, keep-alive, reconnect
+//	                     retry.go                             and which failures retry
 //	Conn                 conn.go, read.go, write.go, close.go messages, control frames, closing handshake
+//	Message reader       msgreader.go                         read state: one step per header or payload piece
+//	Read buffering       readbuf.go, busypoll_*.go            socket reads sized to traffic, busy polling
 //	Dial                 dial.go, handshake.go, tls.go,       opening handshake, redirects, TLS, proxies
 //	                     proxy.go
-//	Frames               frame.go, framecodec.go              Frame, the push decoder, masking
+//	Frames               frame.go, framecodec.go              Frame, header codec, the push decoder, masking
 //	Extensions           compress.go                          permessage-deflate
 //	Tracing              trace.go                             log/slog frame and handshake traces
 //
