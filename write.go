@@ -110,7 +110,7 @@ func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 		c.msgMu.Unlock()
 		return nil, err
 	}
-	return &messageWriter{c: c, op: op, buf: make([]byte, 0, fragmentSize)}, nil
+	return &messageWriter{c: c, op: op, text: op == OpText, buf: make([]byte, 0, fragmentSize)}, nil
 }
 
 // fragmentSize is how much a NextWriter buffers before sending a fragment.
@@ -120,6 +120,7 @@ const fragmentSize = 16 << 10
 type messageWriter struct {
 	c       *Conn
 	op      Opcode // the next frame's opcode: op, then OpContinuation
+	text    bool   // a text message: every byte written is UTF-8-checked
 	buf     []byte
 	utf8    utf8v.Validator
 	deflate bool // the message is being compressed
@@ -136,11 +137,8 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.op == OpText || w.utf8 != (utf8v.Validator{}) {
-		if w.utf8.Check(p) >= 0 {
-			w.err = &PayloadError{Reason: "text message is not valid UTF-8"}
-			return 0, w.err
-		}
+	if w.text && w.utf8.Check(p) >= 0 {
+		return 0, w.refuse("text message is not valid UTF-8")
 	}
 	n := 0
 	for len(p) > 0 {
@@ -206,9 +204,23 @@ func (w *messageWriter) Close() error {
 		return w.err
 	}
 	if !w.utf8.Done() {
-		return &PayloadError{Reason: "text message ends inside a UTF-8 sequence"}
+		return w.refuse("text message ends inside a UTF-8 sequence")
 	}
 	return w.flush(true)
+}
+
+// refuse ends the message on invalid text: nothing of it is sent when no
+// fragment went out yet. When fragments are on the wire already, the
+// message can no longer end validly, so the connection ends with 1011 (a
+// condition that prevented us from fulfilling the exchange, RFC 6455
+// §7.4.1) rather than leave the server inside a message that never ends.
+func (w *messageWriter) refuse(reason string) error {
+	w.err = &PayloadError{Reason: reason}
+	if w.op == OpContinuation {
+		w.c.sendCloseFrame(StatusInternalError, "", 100*time.Millisecond)
+		w.c.closeSocket()
+	}
+	return w.err
 }
 
 // writeFrame sends one frame; the caller holds msgMu for data frames.
