@@ -52,7 +52,44 @@ func BenchmarkZRecv(b *testing.B) { benchThroughput(b, scZRecv) }
 // BenchmarkZSend is the go-test form of the zsend scenario.
 func BenchmarkZSend(b *testing.B) { benchThroughput(b, scZSend) }
 
-func benchThroughput(b *testing.B, sc string) {
+// BenchmarkWSSRecv is the go-test form of the wss-recv scenario (recv over
+// TLS):
+//
+//	go test -run '^$' -bench 'WSSRecv/wsclient/64KiB' -cpuprofile cpu.out
+func BenchmarkWSSRecv(b *testing.B) { benchThroughput(b, wssPrefix+scRecv) }
+
+// BenchmarkWSSSend is the go-test form of the wss-send scenario.
+func BenchmarkWSSSend(b *testing.B) { benchThroughput(b, wssPrefix+scSend) }
+
+// BenchmarkWSSZRecv is the go-test form of the wss-zrecv scenario.
+func BenchmarkWSSZRecv(b *testing.B) { benchThroughput(b, wssPrefix+scZRecv) }
+
+// BenchmarkWSSZSend is the go-test form of the wss-zsend scenario.
+func BenchmarkWSSZSend(b *testing.B) { benchThroughput(b, wssPrefix+scZSend) }
+
+// BenchmarkWSSHandshake is the go-test form of the wss-handshake scenario:
+// b.N connections, each dialled (TCP, a full TLS 1.3 handshake, the
+// upgrade) and dropped.
+func BenchmarkWSSHandshake(b *testing.B) {
+	srv := benchServer(b)
+	for _, lib := range availableLibraries() {
+		b.Run(lib, func(b *testing.B) {
+			ctx := context.Background()
+			url := "wss://" + srv.tlsAddr + "/close"
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := libraries[lib].dial(ctx, url, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.abort()
+			}
+		})
+	}
+}
+
+// benchServer starts benchSrv on first use.
+func benchServer(b *testing.B) *serverProc {
 	if benchSrv == nil {
 		srv, err := startServer()
 		if err != nil {
@@ -60,7 +97,15 @@ func benchThroughput(b *testing.B, sc string) {
 		}
 		benchSrv = srv
 	}
-	base := "ws://" + benchSrv.addr
+	return benchSrv
+}
+
+func benchThroughput(b *testing.B, sc string) {
+	srv := benchServer(b)
+	base := "ws://" + srv.addr
+	if overTLS(sc) {
+		base = "wss://" + srv.tlsAddr
+	}
 	sizes := []int{16, 1024, 65536}
 	if compressed(sc) {
 		sizes = []int{1024, 65536}
@@ -72,7 +117,7 @@ func benchThroughput(b *testing.B, sc string) {
 		for _, size := range sizes {
 			b.Run(lib+"/"+strings.ReplaceAll(sizeLabel(size), " ", ""), func(b *testing.B) {
 				var path string
-				switch sc {
+				switch kindOf(sc) {
 				case scRecv:
 					path = fmt.Sprintf("/flood?size=%d&count=%d", size, b.N)
 				case scSend:
@@ -100,7 +145,7 @@ func benchThroughput(b *testing.B, sc string) {
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				b.ResetTimer()
-				switch sc {
+				switch kindOf(sc) {
 				case scRecv, scZRecv:
 					err = c.receive(b.N, size)
 				case scSend:
@@ -154,11 +199,12 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("JSON report: %v", err)
 	}
-	perLib := len(cfg.Sizes)*2 + len(cfg.EchoSizes) + 2
+	// recv, send, echo, handshake and idle; all but idle again over wss.
+	perLib := (len(cfg.Sizes)*2+len(cfg.EchoSizes)+1)*2 + 1
 	want := perLib * len(cfg.Libs)
 	for _, lib := range cfg.Libs {
 		if libraries[lib].dialZ != nil {
-			want += 2 * len(cfg.ZSizes)
+			want += 2*2*len(cfg.ZSizes) + 1 // zrecv, zsend, both also over wss; zidle
 		}
 	}
 	if len(rep.Samples) != want {
@@ -168,12 +214,17 @@ func TestSmoke(t *testing.T) {
 		if s.Err != "" || s.Ops <= 0 {
 			t.Errorf("%s %s %s: ops %d, error %q", s.Scenario, sizeLabel(s.Size), s.Lib, s.Ops, s.Err)
 		}
-		if compressed(s.Scenario) && (s.Compressed != s.Ops || s.WireBytes <= 0 || s.WireBytes >= s.Bytes) {
+		if s.Scenario == scZIdle && s.HeapPerConn <= 0 {
+			t.Errorf("zidle %s: %.0f heap bytes per connection", s.Lib, s.HeapPerConn)
+		}
+		if compressed(s.Scenario) && s.Scenario != scZIdle && (s.Compressed != s.Ops || s.WireBytes <= 0 || s.WireBytes >= s.Bytes) {
 			t.Errorf("%s %s %s: %d of %d messages compressed, %d wire bytes for %d bytes", s.Scenario, sizeLabel(s.Size), s.Lib, s.Compressed, s.Ops, s.WireBytes, s.Bytes)
 		}
 	}
-	for _, title := range []string{"Compressed receive", "Compressed send", "payload bytes on the wire"} {
-		if !strings.Contains(md, title) {
+	for _, title := range []string{"Compressed receive", "Compressed send", "Compressed messages: payload bytes on the wire", "Compressed idle memory",
+		"wss: Receive throughput", "wss: Send throughput", "wss: Echo", "wss: Handshakes", "wss: Compressed receive", "wss: Compressed send",
+		"wss: Client CPU time", "wss: Compressed messages: client CPU time"} {
+		if !strings.Contains(md, "### "+title) {
 			t.Errorf("Markdown report has no %q table", title)
 		}
 	}

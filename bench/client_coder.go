@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"sync"
 
 	"github.com/coder/websocket"
 )
@@ -13,6 +15,9 @@ import (
 // The compressed scenarios set CompressionMode to CompressionContextTakeover
 // (context takeover both ways) with its default level (flate.BestSpeed of
 // the standard library's compress/flate) and threshold (128 bytes).
+//
+// Over wss, DialOptions.HTTPClient has a transport whose TLSClientConfig
+// trusts the benchmark's CA.
 func init() {
 	register(library{name: libCoder, peer: true, dial: dialCoder, dialZ: dialCoderZ})
 }
@@ -23,12 +28,30 @@ type coderConn struct {
 }
 
 func dialCoder(ctx context.Context, url string, size int) (conn, error) {
-	return newCoder(ctx, url, size, nil)
+	var opts *websocket.DialOptions // ws: the defaults
+	if hc := coderHTTPClient(url); hc != nil {
+		opts = &websocket.DialOptions{HTTPClient: hc}
+	}
+	return newCoder(ctx, url, size, opts)
 }
 
 func dialCoderZ(ctx context.Context, url string, size int) (zconn, error) {
-	return newCoder(ctx, url, size, &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover})
+	return newCoder(ctx, url, size, &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover, HTTPClient: coderHTTPClient(url)})
 }
+
+// coderHTTPClient returns, for a wss URL, the HTTP client that dials with
+// the benchmark's TLS configuration (coder dials through net/http), one per
+// process as a user would keep it; nil (http.DefaultClient) otherwise.
+func coderHTTPClient(url string) *http.Client {
+	if clientTLS(url) == nil {
+		return nil
+	}
+	return coderTLSClient()
+}
+
+var coderTLSClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: sharedClientTLS()}}
+})
 
 func newCoder(ctx context.Context, url string, size int, opts *websocket.DialOptions) (*coderConn, error) {
 	c, _, err := websocket.Dial(ctx, url, opts)

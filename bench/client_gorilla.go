@@ -16,6 +16,8 @@ import (
 // supports only permessage-deflate without context takeover either way, so
 // each message is compressed on its own: a different stream, so the report
 // marks it and leaves it out of the best-peer ratio (zNoTakeover).
+//
+// Over wss, Dialer.TLSClientConfig trusts the benchmark's CA.
 func init() {
 	register(library{name: libGorilla, peer: true, dial: dialGorilla, dialZ: dialGorillaZ, zNoTakeover: true})
 }
@@ -26,12 +28,18 @@ type gorillaConn struct {
 }
 
 func dialGorilla(ctx context.Context, url string, size int) (conn, error) {
+	if tc := clientTLS(url); tc != nil {
+		d := *websocket.DefaultDialer
+		d.TLSClientConfig = tc
+		return newGorilla(ctx, &d, url, size)
+	}
 	return newGorilla(ctx, websocket.DefaultDialer, url, size)
 }
 
 func dialGorillaZ(ctx context.Context, url string, size int) (zconn, error) {
 	d := *websocket.DefaultDialer
 	d.EnableCompression = true
+	d.TLSClientConfig = clientTLS(url)
 	return newGorilla(ctx, &d, url, size)
 }
 

@@ -18,6 +18,8 @@ import (
 // takeover both ways (the setup gws recommends for clients) and its default
 // level (flate.BestSpeed, klauspost/compress) and threshold (0 with client
 // context takeover: every message is compressed).
+//
+// Over wss, ClientOption.TlsConfig trusts the benchmark's CA.
 func init() {
 	register(library{name: libGWS, peer: true, dial: dialGWS, dialZ: dialGWSZ})
 }
@@ -65,7 +67,7 @@ type gwsConn struct {
 }
 
 func dialGWS(_ context.Context, url string, _ int) (conn, error) {
-	return newGWS(&gws.ClientOption{Addr: url})
+	return newGWS(&gws.ClientOption{Addr: url, TlsConfig: clientTLS(url)})
 }
 
 func dialGWSZ(_ context.Context, url string, _ int) (zconn, error) {
@@ -74,7 +76,7 @@ func dialGWSZ(_ context.Context, url string, _ int) (zconn, error) {
 
 // gwsZOption is the compressed scenarios' gws configuration.
 func gwsZOption(url string) *gws.ClientOption {
-	return &gws.ClientOption{Addr: url, PermessageDeflate: gws.PermessageDeflate{
+	return &gws.ClientOption{Addr: url, TlsConfig: clientTLS(url), PermessageDeflate: gws.PermessageDeflate{
 		Enabled:               true,
 		ServerContextTakeover: true,
 		ClientContextTakeover: true,

@@ -12,7 +12,8 @@ import (
 // zero-allocation receive) and sent with SendBinary. The compressed
 // scenarios add the zero CompressionOptions: permessage-deflate with context
 // takeover both ways, our default level (1) and threshold (128 bytes), and
-// send with Send(msg, OpText).
+// send with Send(msg, OpText). Over wss, DialOptions.TLSConfig trusts the
+// benchmark's CA.
 func init() {
 	register(library{name: libOurs, dial: dialOurs, dialZ: dialOursZ})
 }
@@ -23,7 +24,11 @@ type oursConn struct {
 }
 
 func dialOurs(ctx context.Context, url string, size int) (conn, error) {
-	c, err := websocket.Dial(ctx, url, nil)
+	var opts *websocket.DialOptions // ws: the defaults
+	if tc := clientTLS(url); tc != nil {
+		opts = &websocket.DialOptions{TLSConfig: tc}
+	}
+	c, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +36,7 @@ func dialOurs(ctx context.Context, url string, size int) (conn, error) {
 }
 
 func dialOursZ(ctx context.Context, url string, size int) (zconn, error) {
-	c, err := websocket.Dial(ctx, url, &websocket.DialOptions{Compression: &websocket.CompressionOptions{}})
+	c, err := websocket.Dial(ctx, url, &websocket.DialOptions{Compression: &websocket.CompressionOptions{}, TLSConfig: clientTLS(url)})
 	if err != nil {
 		return nil, err
 	}

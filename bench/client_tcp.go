@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,9 @@ import (
 
 // The raw-TCP "library" is the ceiling: after a minimal handshake it moves the
 // same bytes as a WebSocket client would, pre-encoded and pre-masked, with one
-// read or write system call per message and no framing work at all.
+// read or write system call per message and no framing work at all. Over
+// wss it runs the same over a crypto/tls connection: the ceiling of a
+// client that reads through TLS.
 func init() {
 	register(library{name: libTCP, dial: dialTCP})
 }
@@ -36,6 +39,14 @@ func dialTCP(ctx context.Context, rawURL string, size int) (conn, error) {
 	nc, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return nil, err
+	}
+	if tc := clientTLS(rawURL); tc != nil {
+		tlc := tls.Client(nc, tc)
+		if err := tlc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tlc
 	}
 	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"

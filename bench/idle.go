@@ -18,12 +18,19 @@ import (
 // opens cfg.Conns connections to the server's /idle path, starts each
 // library's usual reading goroutine on each, and reports the growth of its
 // resident set (VmRSS) and of the Go heap and stacks, per connection.
+//
+// The zidle scenario does the same with permessage-deflate negotiated (each
+// library's dialZ) on the server's /zidle path, and one compressed message
+// of zidleSize bytes of JSON exchanged each way before the reading goroutine
+// starts, so that each connection holds whatever compressor and
+// decompressor state its library keeps between messages.
 
 // Environment of the idle child.
 const (
 	idleLibEnv   = "WSBENCH_LIB"
 	idleURLEnv   = "WSBENCH_URL"
 	idleConnsEnv = "WSBENCH_CONNS"
+	idleZEnv     = "WSBENCH_Z" // "1": the zidle scenario
 )
 
 // idleSettle lets the reading goroutines reach their blocking read before
@@ -38,8 +45,13 @@ type idleResult struct {
 	StackPerConn float64 `json:"stack_per_conn"`
 }
 
-// idle runs one child process and records its result.
+// idle runs one child process of the idle or zidle scenario and records its
+// result.
 func (r *runner) idle(s *sample) error {
+	path, z := "/idle", "0"
+	if s.Scenario == scZIdle {
+		path, z = "/zidle", "1"
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -48,8 +60,9 @@ func (r *runner) idle(s *sample) error {
 	cmd.Env = append(os.Environ(),
 		roleEnv+"=idle",
 		idleLibEnv+"="+s.Lib,
-		idleURLEnv+"="+r.base+"/idle",
+		idleURLEnv+"="+r.base+path,
 		idleConnsEnv+"="+strconv.Itoa(r.cfg.Conns),
+		idleZEnv+"="+z,
 	)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -78,15 +91,33 @@ func runIdleChild() error {
 	if err != nil || n <= 0 {
 		return fmt.Errorf("bad %s", idleConnsEnv)
 	}
+	z := os.Getenv(idleZEnv) == "1"
+	if z && lib.dialZ == nil {
+		return fmt.Errorf("%s does not compress", lib.name)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
+	msg := jsonMessages(zidleSize)[0] // made before the first measurement
 	heap0, stack0, rss0 := idleMemory()
 	conns := make([]conn, 0, n)
 	for range n {
-		c, err := lib.dial(ctx, url, 0)
+		var c conn
+		var err error
+		if z {
+			c, err = lib.dialZ(ctx, url, zidleSize)
+		} else {
+			c, err = lib.dial(ctx, url, 0)
+		}
 		if err != nil {
 			return fmt.Errorf("dial %d: %w", len(conns), err)
+		}
+		if z {
+			// One message each way; the server answers with a
+			// compressed message of the same length.
+			if err := c.roundTrip(msg); err != nil {
+				return fmt.Errorf("connection %d: %w", len(conns), err)
+			}
 		}
 		c.idle()
 		conns = append(conns, c)

@@ -2,8 +2,11 @@
 // gorilla/websocket, coder/websocket, lxzan/gws, gobwas/ws, and raw TCP as
 // the ceiling, against one fast hand-written server running in a separate
 // process (this binary, re-executed). The compressed scenarios (zrecv,
-// zsend: permessage-deflate, JSON text) compare the libraries that
-// compress: wsclient, coder, gws, and gorilla without context takeover.
+// zsend: permessage-deflate, JSON text; zidle: memory per idle compressed
+// connection) compare the libraries that compress: wsclient, coder, gws,
+// and gorilla without context takeover. Every scenario but the idle ones
+// has a twin over TLS 1.3 (wss-recv, …, wss-zsend) against the same
+// server, with a CA made at start.
 //
 // Usage:
 //

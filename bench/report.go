@@ -30,7 +30,7 @@ func (s sample) summary() string {
 	if s.Err != "" {
 		return "ERROR " + s.Err
 	}
-	switch s.Scenario {
+	switch kindOf(s.Scenario) {
 	case scRecv, scSend:
 		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)))
 	case scZRecv, scZSend:
@@ -39,7 +39,7 @@ func (s sample) summary() string {
 		return fmt.Sprintf("%9.0f rt/s p50 %.1f µs p99 %.1f µs", float64(s.Ops)/s.Seconds, s.P50Micro, s.P99Micro)
 	case scHandshake:
 		return fmt.Sprintf("%9.0f handshakes/s", float64(s.Ops)/s.Seconds)
-	case scIdle:
+	case scIdle, scZIdle:
 		return fmt.Sprintf("RSS %.1f KiB/conn, heap %.1f KiB/conn", s.RSSPerConn/1024, s.HeapPerConn/1024)
 	}
 	return ""
@@ -147,15 +147,30 @@ func buildTables(cfg config, samples []sample) []table {
 		}
 		return r
 	}
-	has := func(sc string) bool { return slices.Contains(cfg.Scenarios, sc) }
+	var tables []table
+	for _, tls := range []bool{false, true} {
+		tables = append(tables, familyTables(cfg, mk, tls)...)
+	}
+	return tables
+}
+
+// familyTables builds the tables of the scenarios over ws (tls false) or
+// their twins over wss, whose titles start with "wss: ".
+func familyTables(cfg config, mk func(sc string, size int, m metric, label string) *row, tls bool) []table {
+	name, prefix := func(sc string) string { return sc }, ""
+	if tls {
+		name, prefix = func(sc string) string { return wssPrefix + sc }, "wss: "
+	}
+	has := func(sc string) bool { return slices.Contains(cfg.Scenarios, name(sc)) }
 	var tables []table
 	var cost []*row
-	for _, sc := range []string{scRecv, scSend} {
-		if !has(sc) {
+	for _, kind := range []string{scRecv, scSend} {
+		if !has(kind) {
 			continue
 		}
-		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scSend: "Send throughput (MB/s, higher is better)"}[sc]
-		t := table{Title: title}
+		sc := name(kind)
+		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scSend: "Send throughput (MB/s, higher is better)"}[kind]
+		t := table{Title: prefix + title}
 		for _, size := range cfg.Sizes {
 			t.Rows = append(t.Rows, mk(sc, size, mbPerSec, sizeLabel(size)))
 			cost = append(cost, mk(sc, size, allocsPerOp, sc+" "+sizeLabel(size)), mk(sc, size, cpuPerOp, sc+" "+sizeLabel(size)))
@@ -163,23 +178,29 @@ func buildTables(cfg config, samples []sample) []table {
 		tables = append(tables, t)
 	}
 	if has(scEcho) {
-		t := table{Title: "Echo round trips (one message in flight)"}
+		sc := name(scEcho)
+		t := table{Title: prefix + "Echo round trips (one message in flight)"}
 		for _, size := range cfg.EchoSizes {
 			l := sizeLabel(size)
-			t.Rows = append(t.Rows, mk(scEcho, size, opsPerSec, l+" round trips/s"), mk(scEcho, size, p50, l+" p50 µs"), mk(scEcho, size, p99, l+" p99 µs"))
-			cost = append(cost, mk(scEcho, size, allocsPerOp, "echo "+l), mk(scEcho, size, cpuPerOp, "echo "+l))
+			t.Rows = append(t.Rows, mk(sc, size, opsPerSec, l+" round trips/s"), mk(sc, size, p50, l+" p50 µs"), mk(sc, size, p99, l+" p99 µs"))
+			cost = append(cost, mk(sc, size, allocsPerOp, sc+" "+l), mk(sc, size, cpuPerOp, sc+" "+l))
 		}
 		tables = append(tables, t)
 	}
 	if has(scHandshake) {
-		tables = append(tables, table{Title: "Handshakes (dial, 101, drop)", Rows: []*row{mk(scHandshake, 0, opsPerSec, "handshakes/s")}})
-		cost = append(cost, mk(scHandshake, 0, allocsPerOp, "handshake"), mk(scHandshake, 0, cpuPerOp, "handshake"))
+		sc := name(scHandshake)
+		title := "Handshakes (dial, 101, drop)"
+		if tls {
+			title = "Handshakes (dial, full TLS 1.3 handshake with certificate verification, 101, drop)"
+		}
+		tables = append(tables, table{Title: prefix + title, Rows: []*row{mk(sc, 0, opsPerSec, "handshakes/s")}})
+		cost = append(cost, mk(sc, 0, allocsPerOp, sc), mk(sc, 0, cpuPerOp, sc))
 	}
 	if has(scIdle) {
-		tables = append(tables, table{Title: fmt.Sprintf("Idle memory (%d connections, each with a goroutine blocked in its read; KiB per connection, lower is better)", cfg.Conns),
-			Rows: []*row{mk(scIdle, 0, rssPerConn, "RSS"), mk(scIdle, 0, heapPerConn, "Go heap"), mk(scIdle, 0, stacksPerConn, "goroutine stacks")}})
+		tables = append(tables, table{Title: fmt.Sprintf("%sIdle memory (%d connections, each with a goroutine blocked in its read; KiB per connection, lower is better)", prefix, cfg.Conns),
+			Rows: []*row{mk(name(scIdle), 0, rssPerConn, "RSS"), mk(name(scIdle), 0, heapPerConn, "Go heap"), mk(name(scIdle), 0, stacksPerConn, "goroutine stacks")}})
 	}
-	tables = append(tables, compressedTables(cfg, mk)...)
+	tables = append(tables, compressedTables(cfg, mk, name, prefix)...)
 	var allocs, cpu []*row
 	for _, r := range cost {
 		if r.Metric == allocsPerOp.name {
@@ -190,16 +211,18 @@ func buildTables(cfg config, samples []sample) []table {
 	}
 	if len(allocs) > 0 {
 		tables = append(tables,
-			table{Title: "Heap allocations per message (per round trip, per handshake; lower is better)", Rows: allocs},
-			table{Title: "Client CPU time per message (ns, user+sys; lower is better)", Rows: cpu})
+			table{Title: prefix + "Heap allocations per message (per round trip, per handshake; lower is better)", Rows: allocs},
+			table{Title: prefix + "Client CPU time per message (ns, user+sys; lower is better)", Rows: cpu})
 	}
 	return tables
 }
 
-// compressedTables builds the tables of zrecv and zsend: throughput, then
-// allocations, CPU time and wire bytes per message, with columns for the
-// libraries that take part only.
-func compressedTables(cfg config, mk func(sc string, size int, m metric, label string) *row) []table {
+// compressedTables builds the tables of zrecv and zsend (or their wss twins,
+// name mapping a kind of scenario to its name and prefix starting the
+// titles): throughput, the idle memory of compressed connections (zidle),
+// then allocations, CPU time and wire bytes per message, with columns for
+// the libraries that take part only.
+func compressedTables(cfg config, mk func(sc string, size int, m metric, label string) *row, name func(string) string, prefix string) []table {
 	var libs []string
 	for _, lib := range cfg.Libs {
 		if libraries[lib].dialZ != nil {
@@ -208,15 +231,16 @@ func compressedTables(cfg config, mk func(sc string, size int, m metric, label s
 	}
 	var tables []table
 	var allocs, cpu, wire []*row
-	for _, sc := range []string{scZRecv, scZSend} {
+	for _, kind := range []string{scZRecv, scZSend} {
+		sc := name(kind)
 		if !slices.Contains(cfg.Scenarios, sc) {
 			continue
 		}
 		title := map[string]string{
 			scZRecv: "Compressed receive (MB/s of uncompressed JSON, higher is better)",
 			scZSend: "Compressed send (MB/s of uncompressed JSON, higher is better)",
-		}[sc]
-		t := table{Title: title, Libs: libs, Compressed: true}
+		}[kind]
+		t := table{Title: prefix + title, Libs: libs, Compressed: true}
 		for _, size := range cfg.ZSizes {
 			l := sc + " " + sizeLabel(size)
 			t.Rows = append(t.Rows, mk(sc, size, mbPerSec, sizeLabel(size)))
@@ -226,14 +250,24 @@ func compressedTables(cfg config, mk func(sc string, size int, m metric, label s
 		}
 		tables = append(tables, t)
 	}
+	if sc := name(scZIdle); slices.Contains(cfg.Scenarios, sc) {
+		tables = append(tables, table{
+			Title: fmt.Sprintf("%sCompressed idle memory (%d connections with permessage-deflate, one %s JSON message each way, then a goroutine blocked in its read; KiB per connection, lower is better)",
+				prefix, cfg.Conns, sizeLabel(zidleSize)),
+			Rows: []*row{mk(sc, 0, rssPerConn, "RSS"), mk(sc, 0, heapPerConn, "Go heap"), mk(sc, 0, stacksPerConn, "goroutine stacks")},
+			Libs: libs, Compressed: true})
+	}
 	if len(tables) == 0 {
 		return nil
 	}
 	tables[0].Note = compressedNote(libs)
+	if len(allocs) == 0 {
+		return tables
+	}
 	return append(tables,
-		table{Title: "Compressed messages: heap allocations per message (lower is better)", Rows: allocs, Libs: libs, Compressed: true},
-		table{Title: "Compressed messages: client CPU time per message (ns, user+sys; lower is better)", Rows: cpu, Libs: libs, Compressed: true},
-		table{Title: "Compressed messages: payload bytes on the wire per message (zrecv: the server's compression; zsend: the library's)", Rows: wire, Libs: libs, Compressed: true},
+		table{Title: prefix + "Compressed messages: heap allocations per message (lower is better)", Rows: allocs, Libs: libs, Compressed: true},
+		table{Title: prefix + "Compressed messages: client CPU time per message (ns, user+sys; lower is better)", Rows: cpu, Libs: libs, Compressed: true},
+		table{Title: prefix + "Compressed messages: payload bytes on the wire per message (zrecv: the server's compression; zsend: the library's)", Rows: wire, Libs: libs, Compressed: true},
 	)
 }
 

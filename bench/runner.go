@@ -24,13 +24,39 @@ const (
 	scIdle      = "idle"
 	scZRecv     = "zrecv" // compressed receive (permessage-deflate)
 	scZSend     = "zsend" // compressed send
+	scZIdle     = "zidle" // idle memory of compressed connections
+
+	// wssPrefix names a scenario's twin over TLS: "wss-recv" is recv over
+	// wss, and so on for every scenario in tlsScenarios.
+	wssPrefix = "wss-"
 )
 
-var allScenarios = []string{scRecv, scSend, scEcho, scHandshake, scIdle, scZRecv, scZSend}
+// tlsScenarios are the scenarios that also run over TLS, as wssPrefix+name.
+var tlsScenarios = []string{scRecv, scSend, scEcho, scHandshake, scZRecv, scZSend}
+
+var allScenarios = append([]string{scRecv, scSend, scEcho, scHandshake, scIdle, scZRecv, scZSend, scZIdle}, wss(tlsScenarios...)...)
+
+// wss returns the names of scenarios' TLS twins.
+func wss(scenarios ...string) []string {
+	out := make([]string, len(scenarios))
+	for i, sc := range scenarios {
+		out[i] = wssPrefix + sc
+	}
+	return out
+}
+
+// kindOf returns what scenario sc does, its name without wssPrefix.
+func kindOf(sc string) string { return strings.TrimPrefix(sc, wssPrefix) }
+
+// overTLS reports whether sc runs over wss.
+func overTLS(sc string) bool { return strings.HasPrefix(sc, wssPrefix) }
 
 // compressed reports whether sc is one of the permessage-deflate scenarios,
 // in which only libraries with a dialZ take part.
-func compressed(sc string) bool { return sc == scZRecv || sc == scZSend }
+func compressed(sc string) bool {
+	k := kindOf(sc)
+	return k == scZRecv || k == scZSend || k == scZIdle
+}
 
 // config is everything a benchmark run needs; main fills it from flags.
 type config struct {
@@ -53,22 +79,29 @@ const roleEnv = "WSBENCH_ROLE"
 
 // serverProc is the benchmark server child process.
 type serverProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	addr    string // ws
+	tlsAddr string // wss, see tlsca.go
 
 	mu    sync.Mutex
 	stats map[string]chan zstats // by run id, see zStats
 }
 
-// startServer re-executes this binary as the server and reads its address.
+// startServer re-executes this binary as the server and reads its
+// addresses. It makes the TLS chain of the wss scenarios first (once per
+// process) and hands the server its certificate.
 func startServer() (*serverProc, error) {
+	ca, err := benchCA()
+	if err != nil {
+		return nil, fmt.Errorf("making the TLS certificates: %w", err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), roleEnv+"=server")
+	cmd.Env = append(append(os.Environ(), roleEnv+"=server"), ca.serverEnv()...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -88,7 +121,13 @@ func startServer() (*serverProc, error) {
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("benchmark server: %w", err)
 	}
-	s := &serverProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line), stats: map[string]chan zstats{}}
+	addrs := strings.Fields(line)
+	if len(addrs) != 2 {
+		stdin.Close()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("benchmark server: first line %q, want two addresses", line)
+	}
+	s := &serverProc{cmd: cmd, stdin: stdin, addr: addrs[0], tlsAddr: addrs[1], stats: map[string]chan zstats{}}
 	go s.readStats(br)
 	return s, nil
 }
@@ -176,6 +215,7 @@ type runner struct {
 	cfg     config
 	srv     *serverProc
 	base    string         // "ws://127.0.0.1:port"
+	tlsBase string         // "wss://127.0.0.1:port"
 	counts  map[string]int // calibrated message count per scenario/size/lib
 	samples []sample
 	runs    int // runs so far, the id of a compressed run's statistics
@@ -193,10 +233,10 @@ func run(cfg config) ([]sample, error) {
 		return nil, err
 	}
 	defer srv.stop()
-	r := &runner{cfg: cfg, srv: srv, base: "ws://" + srv.addr, counts: map[string]int{}}
+	r := &runner{cfg: cfg, srv: srv, base: "ws://" + srv.addr, tlsBase: "wss://" + srv.tlsAddr, counts: map[string]int{}}
 	for round := 0; round <= cfg.Rounds; round++ {
 		for _, sc := range cfg.Scenarios {
-			if sc == scIdle && round == 0 {
+			if (sc == scIdle || sc == scZIdle) && round == 0 {
 				continue // each idle run is a fresh process: nothing to warm up
 			}
 			for _, size := range r.sizesOf(sc) {
@@ -232,7 +272,7 @@ func (r *runner) logf(format string, args ...any) {
 }
 
 func (r *runner) sizesOf(sc string) []int {
-	switch sc {
+	switch kindOf(sc) {
 	case scRecv, scSend:
 		return r.cfg.Sizes
 	case scEcho:
@@ -248,14 +288,14 @@ func (r *runner) sizesOf(sc string) []int {
 func (r *runner) runOne(sc, lib string, size, round int) sample {
 	s := sample{Scenario: sc, Lib: lib, Size: size, Round: round}
 	var err error
-	switch sc {
+	switch kindOf(sc) {
 	case scRecv, scSend, scZRecv, scZSend:
 		err = r.throughput(&s, round == 0)
 	case scEcho:
 		err = r.echo(&s)
 	case scHandshake:
 		err = r.handshakes(&s)
-	case scIdle:
+	case scIdle, scZIdle:
 		err = r.idle(&s)
 	default:
 		err = fmt.Errorf("unknown scenario %q", sc)
@@ -289,20 +329,29 @@ func (m meter) stop(s *sample) {
 	s.Mallocs = ms.Mallocs - m.mallocs
 }
 
-// dial opens a connection with a watchdog: if the run takes far longer than
-// planned (a hung library or server), the connection is aborted, which
-// unblocks every read and write. The returned stop function disarms it. With
-// z set the connection negotiates permessage-deflate (library.dialZ).
-func (r *runner) dial(lib, path string, size int, z bool) (conn, func(), error) {
+// url returns the URL of path on the server, over wss for a TLS scenario.
+func (r *runner) url(sc, path string) string {
+	if overTLS(sc) {
+		return r.tlsBase + path
+	}
+	return r.base + path
+}
+
+// dial opens a connection for scenario sc with a watchdog: if the run takes
+// far longer than planned (a hung library or server), the connection is
+// aborted, which unblocks every read and write. The returned stop function
+// disarms it. In a compressed scenario the connection negotiates
+// permessage-deflate (library.dialZ).
+func (r *runner) dial(lib, sc, path string, size int) (conn, func(), error) {
 	limit := 30*time.Second + 20*r.cfg.Duration
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var c conn
 	var err error
-	if z {
-		c, err = libraries[lib].dialZ(ctx, r.base+path, size)
+	if compressed(sc) {
+		c, err = libraries[lib].dialZ(ctx, r.url(sc, path), size)
 	} else {
-		c, err = libraries[lib].dial(ctx, r.base+path, size)
+		c, err = libraries[lib].dial(ctx, r.url(sc, path), size)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial: %w", err)
@@ -322,7 +371,7 @@ func estimateCount(d time.Duration, size int, z bool) int {
 	return max(4, int(d/4/perMsg))
 }
 
-// throughput runs recv, send, zrecv or zsend. The warm-up round measures the
+// throughput runs recv, send, zrecv or zsend, over ws or wss. The warm-up round measures the
 // library's rate with an estimated count; measured rounds then use rate ×
 // duration. The compressed scenarios carry the pool of JSON messages
 // (jsonMessages) as text and take the wire size from the server's
@@ -337,8 +386,9 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	}
 	r.runs++
 	id := strconv.Itoa(r.runs)
+	kind := kindOf(s.Scenario)
 	var path string
-	switch s.Scenario {
+	switch kind {
 	case scRecv:
 		path = fmt.Sprintf("/flood?size=%d&count=%d", s.Size, n)
 	case scSend:
@@ -350,7 +400,7 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	}
 	var payload []byte
 	var texts [][]byte
-	if s.Scenario == scSend {
+	if kind == scSend {
 		payload = make([]byte, s.Size)
 		for i := range payload {
 			payload[i] = byte(i)
@@ -359,13 +409,13 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	if z {
 		texts = jsonMessages(s.Size) // built before the clock starts
 	}
-	c, disarm, err := r.dial(s.Lib, path, s.Size, z)
+	c, disarm, err := r.dial(s.Lib, s.Scenario, path, s.Size)
 	if err != nil {
 		return err
 	}
 	defer disarm()
 	m := startMeter()
-	switch s.Scenario {
+	switch kind {
 	case scRecv, scZRecv:
 		err = c.receive(n, s.Size)
 	case scSend:
@@ -401,13 +451,13 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 
 // echo round-trips one message at a time for the run's duration, timing each.
 func (r *runner) echo(s *sample) error {
-	c, disarm, err := r.dial(s.Lib, "/echo", s.Size, false)
+	c, disarm, err := r.dial(s.Lib, s.Scenario, "/echo", s.Size)
 	if err != nil {
 		return err
 	}
 	defer disarm()
 	payload := make([]byte, s.Size)
-	key := fmt.Sprintf("echo/%d/%s", s.Size, s.Lib)
+	key := fmt.Sprintf("%s/%d/%s", s.Scenario, s.Size, s.Lib)
 	lat := make([]time.Duration, 0, r.counts[key]*3/2+1024)
 	m := startMeter()
 	for time.Since(m.start) < r.cfg.Duration {
@@ -446,7 +496,7 @@ func (r *runner) handshakes(s *sample) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+20*r.cfg.Duration)
 	defer cancel()
 	dial := libraries[s.Lib].dial
-	url := r.base + "/close"
+	url := r.url(s.Scenario, "/close")
 	var err error
 	m := startMeter()
 	for time.Since(m.start) < r.cfg.Duration {

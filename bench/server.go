@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -30,6 +31,9 @@ import (
 //	/idle                  answer the handshake, then wait for the client to go away
 //	/zflood?size=S&count=N&id=K  like /flood, with permessage-deflate: N compressed text messages of S bytes of JSON
 //	/zsink?count=N&id=K          like /sink, also checking that each message is compressed (zserver.go)
+//	/zidle                       like /idle, with permessage-deflate, after one compressed message each way
+//
+// The same paths are served over TLS on a second port (the wss scenarios).
 //
 // Every mode answers a ping with a pong and a close frame with a close frame
 // (RFC 6455 §5.5.1), so the clients' orderly Close returns at once.
@@ -53,19 +57,38 @@ var doneMessage = []byte("done")
 // errPeerClosed ends a frame loop after the close handshake.
 var errPeerClosed = errors.New("websocket: peer sent a close frame")
 
-// runServer listens on a loopback port, prints the address as the first line
-// of standard output and serves until standard input reaches EOF, which is how
-// the parent process (or the parent's death) stops it.
+// runServer listens on two loopback ports, one for ws and one for wss (TLS
+// 1.3, the certificate from its environment, see tlsca.go), prints both
+// addresses as the first line of standard output and serves until standard
+// input reaches EOF, which is how the parent process (or the parent's death)
+// stops it.
 func runServer() error {
+	tlsConf, err := serverTLSConfig()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	fmt.Println(ln.Addr().String())
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String(), tln.Addr().String())
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}()
+	errc := make(chan error, 2)
+	go func() { errc <- accept(ln) }()
+	go func() { errc <- accept(tls.NewListener(tln, tlsConf)) }()
+	return <-errc
+}
+
+// accept serves every connection of ln. On the TLS listener the TLS
+// handshake runs in the connection's goroutine, on its first read.
+func accept(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -117,6 +140,8 @@ func serveConn(nc net.Conn) {
 		count, _ := strconv.Atoi(q.Get("count"))
 		s.grow(srvBigBuf)
 		_ = s.zsink(count, q.Get("id"))
+	case "/zidle":
+		_ = s.zidle()
 	}
 	// "/close" and unknown paths: the deferred Close is the whole answer.
 }

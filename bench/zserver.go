@@ -295,3 +295,30 @@ func (s *srvConn) zsink(count int, id string) error {
 		return nil
 	})
 }
+
+// zidleSize is the length of the one message each way of /zidle.
+const zidleSize = 1024
+
+// zidle waits for the client's first message, which must be compressed (else
+// it ends the connection, and the client's read fails), answers it with one
+// compressed text message of zidleSize bytes of JSON (the first of the
+// pre-compressed batch, which needs no history in either mode) and then
+// idles like /idle.
+func (s *srvConn) zidle() error {
+	first, answered := true, false
+	return s.frames(false, func(h header, _ []byte) error {
+		if answered {
+			return nil
+		}
+		if first && !h.rsv1 {
+			return errors.New("websocket: /zidle: the client's message is not compressed")
+		}
+		first = false
+		if h.fin {
+			answered = true
+			b := zfloodBatch(zidleSize, !s.z.serverNoContextTakeover)
+			s.out = append(s.out, b.frames[:b.ends[0]]...)
+		}
+		return nil
+	})
+}
