@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ import (
 	iwstest "github.com/wsclient/websocket/internal/wstest"
 	"github.com/wsclient/websocket/interop/harness"
 	"github.com/wsclient/websocket/interop/internal/goservers"
+	"github.com/wsclient/websocket/interop/internal/matrix"
 )
 
 // The HTTP/2 tests check WebSockets over HTTP/2 (RFC 8441) against real
@@ -69,9 +71,9 @@ type h2Server struct {
 	name string
 	// start starts it with extended CONNECT (RFC 8441 §3) enabled or not.
 	start func(t *testing.T, extConnect bool) *h2Target
-	// canDisable says whether the server has a setting that turns
-	// extended CONNECT off.
-	canDisable bool
+	// disable, when not "", names the server's setting that turns
+	// extended CONNECT off (start with extConnect false uses it).
+	disable string
 	// maxOpen, when not 0, is how many WebSockets the server serves at
 	// once on a new connection; the many-streams check opens the streams
 	// in groups of that size, and the server's limit check shows it.
@@ -85,8 +87,8 @@ type h2Server struct {
 
 func h2Servers() []h2Server {
 	return []h2Server{
-		{name: "haproxy", start: startH2HAProxy, canDisable: true},
-		{name: "apache", start: startH2Apache, canDisable: true, maxOpen: apacheMaxOpen},
+		{name: "haproxy", start: startH2HAProxy, disable: "h2-workaround-bogus-websocket-clients"},
+		{name: "apache", start: startH2Apache, disable: "H2WebSockets off", maxOpen: apacheMaxOpen},
 		{name: "nghttpx", start: func(t *testing.T, _ bool) *h2Target { return startH2Nghttpx(t) }},
 		{
 			name:  "hypercorn",
@@ -111,64 +113,155 @@ type h2Target struct {
 	noEnd   bool
 }
 
+// The columns of the HTTP/2 matrix.
+const (
+	h2ColSettings    = "SETTINGS"
+	h2ColEcho        = "text echo"
+	h2ColPing        = "ping"
+	h2ColClientClose = "close (client)"
+	h2ColServerClose = "close (server)"
+	h2ColStreams     = "100 streams"
+	h2ColOff         = "extended CONNECT off"
+)
+
+var h2Results = matrix.New(h2ColSettings, h2ColEcho, h2ColPing, h2ColClientClose, h2ColServerClose, h2ColStreams, h2ColOff)
+
+// h2MatrixFile is where a run of every HTTP/2 check writes the HTTP/2
+// matrix.
+const h2MatrixFile = "H2.md"
+
 // TestH2Servers runs the HTTP/2 checks against each server: its SETTINGS
-// announce extended CONNECT, a WebSocket on a stream echoes text messages
-// of every size, answers a ping and closes from either side, and 100
-// WebSockets share one TCP connection, as the server's own log shows.
+// announce extended CONNECT; a WebSocket on a stream echoes text messages
+// of every size, answers pings and closes from either side; 100 WebSockets
+// share one TCP connection, as the server's own log shows; and, where the
+// server has a setting for it, with extended CONNECT off its SETTINGS do
+// not announce it and the client does not try. The results form a matrix
+// of their own, printed at the end and written to h2MatrixFile.
 func TestH2Servers(t *testing.T) {
 	for _, srv := range h2Servers() {
 		t.Run(srv.name, func(t *testing.T) {
+			h2Results.AddRow(srv.name, "")
 			start := time.Now()
-			tg := srv.start(t, true)
+			var tg *h2Target
+			defer func() {
+				if tg != nil {
+					return
+				}
+				c := matrix.Cell{Status: matrix.Fail, Note: "the server did not start (details in the test log)"}
+				if t.Skipped() {
+					c = matrix.Cell{Status: matrix.Skipped, Note: "a program is missing: run interop/install.sh as root"}
+				}
+				h2Results.SetRow(srv.name, c)
+			}()
+			tg = srv.start(t, true)
 			tg.maxOpen, tg.noEnd = srv.maxOpen, srv.noEnd != ""
+			h2Results.AddRow(srv.name, tg.version)
 			t.Logf("%s: %s, started in %v", srv.name, tg.version, time.Since(start).Round(time.Millisecond))
-			t.Run("SETTINGS", func(t *testing.T) {
+			check := func(col, name, note string, f func(t *testing.T)) {
+				h2Check(t, srv.name, col, name, note, f)
+			}
+			check(h2ColSettings, "SETTINGS", "", func(t *testing.T) {
 				cc := h2Connect(t, tg)
 				if !cc.SupportsExtendedConnect() {
 					t.Fatal("SupportsExtendedConnect() = false, want true: no SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 in the server's SETTINGS")
 				}
 			})
-			t.Run("echo", func(t *testing.T) { h2Echo(t, tg) })
-			t.Run("ping", func(t *testing.T) { h2Ping(t, tg) })
-			t.Run("close (client)", func(t *testing.T) { h2ClientClose(t, tg) })
-			t.Run("close (server)", func(t *testing.T) { h2ServerClose(t, tg) })
-			t.Run("100 streams", func(t *testing.T) { h2ManyStreams(t, tg) })
+			check(h2ColEcho, "echo", "", func(t *testing.T) { h2Echo(t, tg) })
+			check(h2ColPing, "ping", "", func(t *testing.T) { h2Ping(t, tg) })
+			check(h2ColClientClose, "close (client)", srv.noEnd, func(t *testing.T) { h2ClientClose(t, tg) })
+			check(h2ColServerClose, "close (server)", "", func(t *testing.T) { h2ServerClose(t, tg) })
+			var streamsNote string
 			if srv.maxOpen != 0 {
-				t.Run("open streams limit", func(t *testing.T) { h2OpenLimit(t, tg) })
+				streamsNote = fmt.Sprintf("at most %d open at once: on a new connection the server holds back the stream after %d open WebSockets until one ends (checked)", srv.maxOpen, srv.maxOpen)
+			}
+			check(h2ColStreams, "100 streams", streamsNote, func(t *testing.T) { h2ManyStreams(t, tg) })
+			if srv.maxOpen != 0 {
+				check(h2ColStreams, "open streams limit", streamsNote, func(t *testing.T) { h2OpenLimit(t, tg) })
 			}
 			if srv.noEnd != "" {
-				t.Logf("%s: %s", srv.name, srv.noEnd)
-				t.Run("no end after the client's close", func(t *testing.T) { h2NoEnd(t, tg) })
+				check(h2ColClientClose, "no end after the client's close", srv.noEnd, func(t *testing.T) { h2NoEnd(t, tg) })
+			}
+			if srv.disable == "" {
+				h2Results.Set(srv.name, h2ColOff, matrix.Cell{Status: matrix.NotApplicable, Note: "the server has no setting that turns extended CONNECT off"})
+			} else {
+				check(h2ColOff, "extended CONNECT off", "with "+srv.disable, func(t *testing.T) { h2Off(t, srv.start(t, false)) })
 			}
 			t.Logf("%s: all checks in %v", srv.name, time.Since(start).Round(time.Millisecond))
 		})
 	}
+	if h2Results.Complete() {
+		md := renderH2Matrix()
+		fmt.Printf("\n%s\n", md)
+		if *update || flag.Lookup("test.run").Value.String() == "" {
+			if err := os.WriteFile(h2MatrixFile, []byte(md), 0o644); err != nil {
+				t.Errorf("write %s: %v", h2MatrixFile, err)
+			}
+			// The README shows the matrix once it has markers for it.
+			if strings.Contains(readFile(readmeFile), "<!-- BEGIN h2-matrix -->") {
+				if err := spliceReadme("h2-matrix", md); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}
 }
 
-// TestH2ExtendedConnectOff starts the servers that can turn extended
-// CONNECT off without it: they still speak HTTP/2, but their SETTINGS do
-// not announce it, so the client must not try a WebSocket there.
-func TestH2ExtendedConnectOff(t *testing.T) {
-	for _, srv := range h2Servers() {
-		if !srv.canDisable {
-			continue
+// h2Check runs one check of a server as a subtest and records it in column
+// col of the server's row, with note when it passes. A column that has
+// failed already stays failed.
+func h2Check(t *testing.T, row, col, name, note string, f func(t *testing.T)) {
+	t.Helper()
+	var skipped bool
+	ok := t.Run(name, func(t *testing.T) {
+		defer func() { skipped = t.Skipped() && !t.Failed() }()
+		f(t)
+	})
+	if h2Results.Get(row, col).Status == matrix.Fail {
+		return
+	}
+	c := matrix.Cell{Status: matrix.OK, Note: note}
+	switch {
+	case !ok:
+		c = matrix.Cell{Status: matrix.Fail, Note: "failed: " + name + " (details in the test log)"}
+	case skipped:
+		c = matrix.Cell{Status: matrix.Skipped, Note: "a program is missing: run interop/install.sh as root"}
+	}
+	h2Results.Set(row, col, c)
+}
+
+// renderH2Matrix returns H2.md's contents.
+func renderH2Matrix() string {
+	var b strings.Builder
+	b.WriteString("# WebSockets over HTTP/2 (RFC 8441) matrix\n\n")
+	b.WriteString("Generated by `go test -run H2` in `interop/` (`-update` rewrites it); do not edit by hand.\n")
+	b.WriteString("Each row is a real server on loopback with TLS and ALPN h2; the proxies pass the WebSockets to an HTTP/1.1 ")
+	b.WriteString("echo backend (gorilla/websocket). The client is the library's HTTP/2 transport with WebSocket frames ")
+	b.WriteString("written by hand on the stream. **SETTINGS**: the server announces SETTINGS_ENABLE_CONNECT_PROTOCOL; ")
+	b.WriteString("**text echo**: 0 B, 125 B, 126 B, 65535 B, 65536 B and 1 MiB on one stream; **ping**: pongs with the ")
+	b.WriteString("payload (7, 0 and 125 bytes); **close (client)** and **close (server)**: the close handshake from either ")
+	b.WriteString("side, then the end of the stream; **100 streams**: 100 WebSockets on one TCP connection, all 100 found ")
+	b.WriteString("in the server's own log with that connection's port; **extended CONNECT off**: with the server's ")
+	b.WriteString("setting off, its SETTINGS do not announce extended CONNECT and the client does not try.\n\n")
+	b.WriteString(h2Results.Markdown())
+	return b.String()
+}
+
+// h2Off checks a server started with extended CONNECT off: it still
+// speaks HTTP/2, but its SETTINGS do not announce extended CONNECT, so the
+// client must not try a WebSocket there.
+func h2Off(t *testing.T, tg *h2Target) {
+	cc := h2Connect(t, tg)
+	if cc.SupportsExtendedConnect() {
+		t.Fatal("SupportsExtendedConnect() = true with extended CONNECT turned off, want false")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h2IOTimeout)
+	defer cancel()
+	_, st, err := cc.OpenWebSocket(ctx, h2Request(tg, "/off"))
+	if !errors.Is(err, h2.ErrExtendedConnectUnsupported) {
+		if st != nil {
+			st.Close()
 		}
-		t.Run(srv.name, func(t *testing.T) {
-			tg := srv.start(t, false)
-			cc := h2Connect(t, tg)
-			if cc.SupportsExtendedConnect() {
-				t.Fatal("SupportsExtendedConnect() = true with extended CONNECT turned off, want false")
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), h2IOTimeout)
-			defer cancel()
-			_, st, err := cc.OpenWebSocket(ctx, h2Request(tg, "/off"))
-			if !errors.Is(err, h2.ErrExtendedConnectUnsupported) {
-				if st != nil {
-					st.Close()
-				}
-				t.Fatalf("OpenWebSocket: err = %v, want ErrExtendedConnectUnsupported", err)
-			}
-		})
+		t.Fatalf("OpenWebSocket: err = %v, want ErrExtendedConnectUnsupported", err)
 	}
 }
 
@@ -635,7 +728,10 @@ func startH2HAProxy(t *testing.T, extConnect bool) *h2Target {
 		Args:  []string{"-db", "-f", conf}, // -db: in the foreground
 		Ready: harness.TCPReady(harness.Addr(f.Port)),
 	})
-	return f.target(p, programVersion(bin, "", "-v")+", backend gorilla/websocket over HTTP/1.1")
+	// "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
+	v := strings.Fields(programVersion(bin, "", "-v"))
+	version := strings.Join(v[:min(3, len(v))], " ")
+	return f.target(p, version+", backend gorilla/websocket over HTTP/1.1")
 }
 
 func startH2Apache(t *testing.T, extConnect bool) *h2Target {
