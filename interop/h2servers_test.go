@@ -56,14 +56,14 @@ const h2IOTimeout = 20 * time.Second
 // handshake.
 const h2EndTimeout = 5 * time.Second
 
-// h2Streams is how many WebSocket streams the many-streams check keeps open
-// at once on one connection: the servers' default
-// SETTINGS_MAX_CONCURRENT_STREAMS.
+// h2Streams is how many WebSocket streams the many-streams check opens on
+// one connection, all open at once where the server allows it: the
+// servers' default SETTINGS_MAX_CONCURRENT_STREAMS.
 const h2Streams = 100
 
 // h2Sizes are the text message sizes of the echo check: the edges of the
 // 7-bit, 16-bit and 64-bit payload lengths (RFC 6455 §5.2) and 1 MiB, more
-// than a stream's flow-control window of 64 KiB.
+// than a stream's initial flow-control window of 65535 bytes.
 var h2Sizes = []int{0, 125, 126, 65535, 65536, 1 << 20}
 
 // h2Server is one HTTP/2 server program.
@@ -105,8 +105,8 @@ type h2Target struct {
 	ca      *harness.CA
 	version string
 	// logs returns the server's output so far, where it writes one line
-	// per WebSocket stream that ends: "stream 127.0.0.1:PORT METHOD PATH
-	// ..." (PORT is the client's: the TCP connection).
+	// per WebSocket stream: "stream 127.0.0.1:PORT METHOD PATH ..." (PORT
+	// is the client's: the TCP connection).
 	logs func() string
 	// maxOpen and noEnd are h2Server's.
 	maxOpen int
