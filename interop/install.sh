@@ -52,6 +52,9 @@ if ! cmp -s package-lock.json node_modules/.interop-lock 2>/dev/null; then
 	cp package-lock.json node_modules/.interop-lock
 fi
 
+# The HTTP/2 (RFC 8441) servers: haproxy, apache2, nghttpx, hypercorn.
+bash "$here/install-h2.sh"
+
 # Fail here, not in the tests, when something is still missing.
 /usr/bin/python3 -c 'import websockets' >/dev/null
 command -v websocketd >/dev/null
