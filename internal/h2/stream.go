@@ -63,17 +63,18 @@ type Stream struct {
 	informational int
 	buf           []byte // received data; buf[off:] unread
 	off           int
-	connDebt      int64 // buffered bytes whose connection credit is not returned
-	recvWindow    int64 // what the peer may still send
-	recvPending   int64 // read, not yet returned by WINDOW_UPDATE
-	sendWindow    int64 // the peer's window for this stream
-	localEnded    bool  // END_STREAM queued
-	remoteEnded   bool  // END_STREAM received
-	readClosed    bool  // Close was called
-	rstSent       bool  // RST_STREAM queued
-	dropData      bool  // DATA not yet taken by the writer is dropped
-	removed       bool  // no longer in cc.streams
-	err           error // why the stream failed; nil while it has not
+	connDebt      int64       // buffered bytes whose connection credit is not returned
+	recvWindow    int64       // what the peer may still send
+	recvPending   int64       // read, not yet returned by WINDOW_UPDATE
+	sendWindow    int64       // the peer's window for this stream
+	localEnded    bool        // END_STREAM queued
+	remoteEnded   bool        // END_STREAM received
+	readClosed    bool        // Close was called
+	rstSent       bool        // RST_STREAM queued
+	dropData      bool        // DATA not yet taken by the writer is dropped
+	removed       bool        // no longer in cc.streams
+	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
+	err           error       // why the stream failed; nil while it has not
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -441,6 +442,46 @@ func (st *Stream) Close() error {
 			st.rstSent = true
 			cc.queueLocked(&writeReq{st: st, typ: http2.FrameRSTStream, code: http2.ErrCodeCancel})
 			cc.endStreamLocked(st, wrap("websocket: http2: stream closed", ErrClosed))
+		}
+	}
+	cc.broadcastLocked()
+	cc.mu.Unlock()
+	st.rdl.stop()
+	st.wdl.stop()
+	return nil
+}
+
+// Finish ends the stream in an orderly way (RFC 8441 §5: END_STREAM in
+// both directions) without waiting for the server: it sends END_STREAM
+// unless CloseWrite did, drops unread data and data still to come, and
+// makes Read and Write fail with errors wrapping ErrClosed, as Close does.
+// The stream keeps its slot until the server ends its side, which frees it;
+// if the server has not done so within linger, the stream is reset with
+// CANCEL. Finish and Close are idempotent, and only the first of them acts.
+func (st *Stream) Finish(linger time.Duration) error {
+	cc := st.cc
+	cc.mu.Lock()
+	if st.readClosed {
+		cc.mu.Unlock()
+		return nil
+	}
+	st.readClosed = true
+	st.dropLocked()
+	if !st.removed {
+		if !st.localEnded {
+			st.localEnded = true
+			cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
+		}
+		if st.remoteEnded {
+			cc.forgetLocked(st)
+		} else {
+			st.linger = time.AfterFunc(linger, func() {
+				cc.mu.Lock()
+				if !st.removed {
+					cc.resetLocked(st, http2.ErrCodeCancel, wrap("websocket: http2: stream closed", ErrClosed))
+				}
+				cc.mu.Unlock()
+			})
 		}
 	}
 	cc.broadcastLocked()
