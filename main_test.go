@@ -7,7 +7,10 @@ import (
 )
 
 // TestMain fails the run if any test leaves a goroutine behind: the library
-// promises to start none that outlives its Conn.
+// promises to start none that outlives its Conn. It first runs the tests
+// again in a process where net/http's HTTP/2 server takes extended CONNECT
+// (see runWithExtendedConnect).
 func TestMain(m *testing.M) {
+	runWithExtendedConnect()
 	leaktest.VerifyTestMain(m)
 }
