@@ -11,8 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,7 +59,7 @@ func runWithExtendedConnect() {
 // extended CONNECT: each runs handle on a wstest.Conn over the request body
 // and the ResponseWriter. It selects the subprotocol "chat" and
 // permessage-deflate when offered; /deny answers 403, /moved redirects to
-// /echo.
+// /echo, /stall never answers.
 type h2Server struct {
 	srv   *httptest.Server
 	URL   string      // wss://127.0.0.1:port, ws:// for h2c
@@ -85,6 +85,9 @@ func startH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Confi
 		switch r.URL.Path {
 		case "/deny":
 			http.Error(w, "denied", http.StatusForbidden)
+			return
+		case "/stall":
+			<-r.Context().Done() // the client's reset
 			return
 		case "/moved":
 			w.Header().Set("Location", "/echo")
@@ -494,6 +497,13 @@ func TestHTTP2H2C(t *testing.T) {
 	if !errors.As(err, &bs) || bs.StatusCode != http.StatusBadRequest {
 		t.Fatalf("prefer over ws:// = %v, want the HTTP/1.1 upgrade's 400", err)
 	}
+	// Require with ws:// against a server that speaks only HTTP/1.1.
+	h1 := wstest.New(frameEcho)
+	defer h1.Close()
+	_, err = websocket.Dial(context.Background(), h1.URL, s.opts(t, websocket.HTTP2Require, tr))
+	if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 with prior knowledge (h2c)") {
+		t.Fatalf("require over ws:// to an HTTP/1.1 server = %v", err)
+	}
 }
 
 // alpnServer is a TLS server offering protos by ALPN. On "h2" it speaks
@@ -643,5 +653,53 @@ func TestHTTP2AppReconnect(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "welcome back" || n.Load() != 2 || s.conns.Load() != 1 {
 		t.Errorf("messages %q, %d WebSockets, %d TCP connections; want 1, 2, 1", got, n.Load(), s.conns.Load())
+	}
+}
+
+// TestHTTP2Trace checks the HEADERS sent and received are traced at debug
+// level, with the secrets redacted.
+func TestHTTP2Trace(t *testing.T) {
+	trace := captureTrace(t)
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.Header = http.Header{"Authorization": {"Bearer SECRET-1"}}
+	opts.Cookie = "c=SECRET-2"
+	c := mustDialH2(t, s.URL+"/traced", opts)
+	c.Close()
+	out := trace()
+	for _, want := range []string{"CONNECT /traced HTTP/2", ":protocol: websocket", "authorization: [redacted]",
+		"cookie: [redacted]", "HTTP/2 200", "set-cookie: [redacted]", "sec-websocket-version: 13"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "SECRET") || strings.Contains(out, "session=h2") {
+		t.Errorf("trace shows a secret:\n%s", out)
+	}
+}
+
+// TestHTTP2Timeouts checks HandshakeTimeout against a server that never
+// answers the extended CONNECT, and a read deadline that times out one
+// WebSocket and leaves it and the connection usable.
+func TestHTTP2Timeouts(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.HandshakeTimeout = 100 * time.Millisecond
+	_, err := websocket.Dial(context.Background(), s.URL+"/stall", opts)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Dial /stall = %v, want a handshake timeout", err)
+	}
+	c := mustDialH2(t, s.URL, opts)
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Recv(); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Recv past the deadline = %v, want a timeout", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	if err := echoMessage(c, websocket.OpText, []byte("after the timeout")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
 	}
 }
