@@ -703,3 +703,21 @@ func TestHTTP2Timeouts(t *testing.T) {
 		t.Errorf("%d TCP connections, want 1", n)
 	}
 }
+
+func TestHTTP2Options(t *testing.T) {
+	ctx := context.Background()
+	nc, peer := net.Pipe()
+	defer nc.Close()
+	defer peer.Close()
+	if _, err := websocket.Dial(ctx, "wss://127.0.0.1:1/", &websocket.DialOptions{HTTP2: websocket.HTTP2Require, NetConn: nc}); err == nil ||
+		!strings.Contains(err.Error(), "NetConn") {
+		t.Errorf("HTTP2Require with NetConn: %v", err)
+	}
+	if _, err := websocket.Dial(ctx, "wss://127.0.0.1:1/", &websocket.DialOptions{HTTP2: 7}); err == nil ||
+		!strings.Contains(err.Error(), "HTTP2Mode(7)") {
+		t.Errorf("HTTP2 = 7: %v", err)
+	}
+	if got := fmt.Sprint(websocket.HTTP2Off, websocket.HTTP2Prefer, websocket.HTTP2Require); got != "HTTP2Off HTTP2Prefer HTTP2Require" {
+		t.Errorf("String: %s", got)
+	}
+}
