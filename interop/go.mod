@@ -12,6 +12,8 @@ require (
 require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
+	golang.org/x/net v0.58.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
 
 replace github.com/wsclient/websocket => ../
