@@ -155,7 +155,7 @@ type alpnError struct {
 }
 
 func (e *alpnError) Error() string {
-	return fmt.Sprintf("websocket: the server chose %q by ALPN, not h2", e.proto)
+	return fmt.Sprintf("websocket: the server did not pick h2 by ALPN (it picked %q)", e.proto)
 }
 
 // take returns the connection once, then nil.
@@ -235,7 +235,7 @@ func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header
 			if nc != nil {
 				nc.Close()
 			}
-			return nil, nil, fmt.Errorf("websocket: HTTP/2 required, but %s chose %q by ALPN", u.Host, ae.proto)
+			return nil, nil, fmt.Errorf("websocket: HTTP/2 required, but %s did not pick h2 by ALPN (it picked %q)", u.Host, ae.proto)
 		}
 		t.rememberHTTP1(key)
 		return nil, nc, nil
