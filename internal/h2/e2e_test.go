@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -486,5 +487,70 @@ func TestFinishEndsOrderly(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("stream not freed after the server ended it (active %d)", active)
 		}
+	}
+}
+
+// TestCloseEndsWriteOnStuckConnection checks that Close and Reset wake a
+// Write waiting for its chunk while the connection's writes are stuck (the
+// server reads nothing), as closing a socket ends a blocked write.
+func TestCloseEndsWriteOnStuckConnection(t *testing.T) {
+	for _, name := range []string{"Close", "Reset", "Finish"} {
+		t.Run(name, func(t *testing.T) {
+			c, p := newPeer(t, false) // never reads: the preface write blocks
+			sent := p.async(func() { p.settings(extConnect) })
+			cc, err := NewClientConn(context.Background(), c, nil)
+			<-sent
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			type result struct {
+				st  *Stream
+				err error
+			}
+			res := make(chan result, 1)
+			go func() {
+				_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "example.com", Path: "/"})
+				res <- result{st, err}
+			}()
+			for {
+				cc.mu.Lock()
+				opened := cc.nextID == 3
+				cc.mu.Unlock()
+				if opened {
+					break
+				}
+				runtime.Gosched()
+			}
+			p.headers(1, false, ":status", "200")
+			r := <-res
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if _, err := r.st.Write([]byte("queued")); err != nil { // its chunk stays in flight
+				t.Fatal(err)
+			}
+			werr := make(chan error, 1)
+			go func() {
+				_, err := r.st.Write([]byte("waits for the first"))
+				werr <- err
+			}()
+			switch name {
+			case "Close":
+				r.st.Close()
+			case "Reset":
+				r.st.Reset()
+			case "Finish":
+				r.st.Finish(time.Minute)
+			}
+			select {
+			case err := <-werr:
+				if err == nil {
+					t.Fatalf("Write after %s succeeded", name)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Write still blocked after %s", name)
+			}
+		})
 	}
 }

@@ -56,6 +56,10 @@ type Stream struct {
 	wreq     writeReq   // the chunk in flight, reused
 	wdone    chan error // its completion; capacity 1
 	inflight bool       // under wmu
+	// closing is closed by Close, Finish and Reset, so that a Write
+	// waiting for its chunk on a connection whose writes are stuck
+	// returns.
+	closing chan struct{}
 
 	// Under cc.mu.
 	resp          *Response
@@ -73,6 +77,7 @@ type Stream struct {
 	rstSent       bool        // RST_STREAM queued
 	dropData      bool        // DATA not yet taken by the writer is dropped
 	removed       bool        // no longer in cc.streams
+	closingClosed bool        // closing is closed
 	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
 	err           error       // why the stream failed; nil while it has not
 }
@@ -137,6 +142,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		rdl:        newDeadline(),
 		wdl:        newDeadline(),
 		wdone:      make(chan error, 1),
+		closing:    make(chan struct{}),
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
 	}
@@ -337,6 +343,8 @@ func (st *Stream) Write(p []byte) (int, error) {
 				}
 			case <-st.wdl.wait():
 				return n, os.ErrDeadlineExceeded
+			case <-st.closing:
+				return n, wrap("websocket: http2: write on a closed stream", ErrClosed)
 			}
 		}
 		select {
@@ -430,6 +438,7 @@ func (st *Stream) Close() error {
 		return nil
 	}
 	st.readClosed = true
+	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
 		if st.remoteEnded {
@@ -466,6 +475,7 @@ func (st *Stream) Finish(linger time.Duration) error {
 		return nil
 	}
 	st.readClosed = true
+	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
 		if !st.localEnded {
@@ -497,6 +507,7 @@ func (st *Stream) Finish(linger time.Duration) error {
 func (st *Stream) Reset() {
 	cc := st.cc
 	cc.mu.Lock()
+	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
 		st.rstSent, st.dropData = true, true
@@ -505,6 +516,15 @@ func (st *Stream) Reset() {
 	}
 	cc.broadcastLocked()
 	cc.mu.Unlock()
+}
+
+// closeLocked wakes a Write waiting for its chunk: the stream is being
+// closed or reset.
+func (st *Stream) closeLocked() {
+	if !st.closingClosed {
+		st.closingClosed = true
+		close(st.closing)
+	}
 }
 
 // dropLocked discards unread data, returning its connection credit.
