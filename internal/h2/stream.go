@@ -485,6 +485,7 @@ func (st *Stream) Finish(linger time.Duration) error {
 		if st.remoteEnded {
 			cc.forgetLocked(st)
 		} else {
+			st.signal() // a concurrent Read returns
 			st.linger = time.AfterFunc(linger, func() {
 				cc.mu.Lock()
 				if !st.removed {
