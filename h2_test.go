@@ -59,7 +59,7 @@ func runWithExtendedConnect() {
 // extended CONNECT: each runs handle on a wstest.Conn over the request body
 // and the ResponseWriter. It selects the subprotocol "chat" and
 // permessage-deflate when offered; /deny answers 403, /moved redirects to
-// /echo, /stall never answers.
+// /echo, /stall never answers, /sink answers and then reads nothing.
 type h2Server struct {
 	srv   *httptest.Server
 	URL   string      // wss://127.0.0.1:port, ws:// for h2c
@@ -85,6 +85,11 @@ func startH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Confi
 		switch r.URL.Path {
 		case "/deny":
 			http.Error(w, "denied", http.StatusForbidden)
+			return
+		case "/sink":
+			w.WriteHeader(http.StatusOK)
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done() // reads nothing: the client's window runs out
 			return
 		case "/stall":
 			<-r.Context().Done() // the client's reset
@@ -719,5 +724,41 @@ func TestHTTP2Options(t *testing.T) {
 	}
 	if got := fmt.Sprint(websocket.HTTP2Off, websocket.HTTP2Prefer, websocket.HTTP2Require); got != "HTTP2Off HTTP2Prefer HTTP2Require" {
 		t.Errorf("String: %s", got)
+	}
+}
+
+// TestHTTP2CloseWithStuckPeer closes a WebSocket whose server stopped
+// reading while a send is blocked on the stream's flow-control window:
+// CloseWith returns in time, the send fails, the connection goes on.
+func TestHTTP2CloseWithStuckPeer(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	c := mustDialH2(t, s.URL+"/sink", opts)
+	sendErr := make(chan error, 1)
+	go func() {
+		msg := make([]byte, 256<<10)
+		for {
+			if err := c.SendBinary(msg); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	c.CloseWith(websocket.StatusNormal, "", 200*time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("CloseWith took %v", d)
+	}
+	select {
+	case err := <-sendErr:
+		if !errors.Is(err, websocket.ErrConnectionClosed) {
+			t.Errorf("blocked send: %v, want ErrConnectionClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("send still blocked after CloseWith")
+	}
+	c = mustDialH2(t, s.URL, opts)
+	if err := echoMessage(c, websocket.OpText, []byte("next")); err != nil {
+		t.Fatal(err)
 	}
 }
