@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,33 +26,6 @@ import (
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/wstest"
 )
-
-// runWithExtendedConnect runs the test binary again with
-// GODEBUG=http2xconnect=1 and exits with its status, unless the variable
-// is set already. net/http's HTTP/2 server takes extended CONNECT (RFC
-// 8441) only with it, and reads it once, at init.
-func runWithExtendedConnect() {
-	g := os.Getenv("GODEBUG")
-	if strings.Contains(g, "http2xconnect=1") {
-		return
-	}
-	if g != "" {
-		g += ","
-	}
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
-	cmd.Env = append(os.Environ(), "GODEBUG="+g+"http2xconnect=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		os.Exit(ee.ExitCode())
-	case err != nil:
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
 
 // h2Server is net/http's HTTP/2 server on loopback, taking WebSockets by
 // extended CONNECT: each runs handle on a wstest.Conn over the request body

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -20,32 +19,13 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket/internal/leaktest"
+	"github.com/wsclient/websocket/internal/xconnect"
 )
 
 // TestMain runs the tests with GODEBUG=http2xconnect=1, which net/http's
-// HTTP/2 server needs to accept extended CONNECT: it reads the variable
-// from the environment once, at init, so the test binary runs itself
-// again with it set.
+// HTTP/2 server needs to accept extended CONNECT.
 func TestMain(m *testing.M) {
-	if !strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1") {
-		g := os.Getenv("GODEBUG")
-		if g != "" {
-			g += ","
-		}
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		cmd.Env = append(os.Environ(), "GODEBUG="+g+"http2xconnect=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			os.Exit(ee.ExitCode())
-		case err != nil:
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	xconnect.Reexec()
 	leaktest.VerifyTestMain(m)
 }
 
