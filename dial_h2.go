@@ -73,7 +73,7 @@ const http1Memory = 10 * time.Minute
 // another is opened. The other dial settings (NetDialContext,
 // SocketOptions, ProxyTimeout) are those of the dial that opened the
 // connection. A connection is closed when it has carried no WebSocket for
-// IdleTimeout.
+// IdleTimeout; each runs two goroutines, which end when it closes.
 //
 // The zero value is ready to use; it is safe for concurrent use and must
 // not be copied after first use. DialOptions.HTTP2Transport nil means a
@@ -354,7 +354,7 @@ type h2Stream struct {
 // server has ended its side already. The HTTP/2 connection stays for its
 // other streams.
 func (s *h2Stream) Close() error {
-	if s.c != nil && s.c.peerClosed.Load() {
+	if s.c.peerClosed.Load() {
 		return s.Stream.Finish(closeTimeout)
 	}
 	return s.Stream.Close()
