@@ -101,9 +101,15 @@ func (c *Conn) Connected() bool {
 // or "" when it selected none.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
-// Status returns the status code of the handshake response: always 101, as
-// Dial returns a Conn only for a 101 Switching Protocols.
-func (*Conn) Status() int { return http.StatusSwitchingProtocols }
+// Status returns the status code of the handshake response: 101 Switching
+// Protocols, or 200 for a WebSocket over HTTP/2 (an extended CONNECT), as
+// Dial returns a Conn only for those.
+func (c *Conn) Status() int {
+	if _, ok := c.netConn.(*h2Stream); ok {
+		return http.StatusOK
+	}
+	return http.StatusSwitchingProtocols
+}
 
 // Header returns the handshake response headers. Every call returns the
 // same map.
@@ -124,7 +130,8 @@ func (c *Conn) Header() http.Header {
 func (c *Conn) IsSSL() bool { return c.isTLS }
 
 // NetConn returns the stream the Conn runs on: the *net.TCPConn for ws, the
-// *tls.Conn for wss, or DialOptions.NetConn. Reading or writing it directly
+// *tls.Conn for wss, DialOptions.NetConn, or the HTTP/2 stream of a
+// WebSocket over HTTP/2. Reading or writing it directly
 // corrupts the WebSocket stream; it is meant for addresses and socket options.
 func (c *Conn) NetConn() net.Conn { return c.netConn }
 

@@ -89,6 +89,13 @@ type DialOptions struct {
 	ReadLimit int64
 	// Compression offers permessage-deflate (RFC 7692); nil = not offered.
 	Compression *CompressionOptions
+	// HTTP2 says whether the WebSocket may run over HTTP/2 (RFC 8441), as
+	// a stream of a connection other WebSockets share: HTTP2Off (the
+	// default), HTTP2Prefer or HTTP2Require; see HTTP2Mode.
+	HTTP2 HTTP2Mode
+	// HTTP2Transport holds the shared HTTP/2 connections when HTTP2 is not
+	// HTTP2Off; nil = a package-wide default transport.
+	HTTP2Transport *HTTP2Transport
 }
 
 // CompressionOptions configures permessage-deflate (RFC 7692). The zero
@@ -244,8 +251,6 @@ func dialAddr(u *url.URL, host, port string) string {
 // connect opens the stream to u: the given NetConn, a proxy tunnel or a
 // direct TCP connection, then TLS for wss.
 func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.Conn, error) {
-	host, port := hostPort(u)
-	addr := dialAddr(u, host, port)
 	var nc net.Conn
 	switch {
 	case opts.NetConn != nil:
@@ -258,21 +263,15 @@ func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.C
 		if err != nil {
 			return nil, err
 		}
-		if proxy != nil {
-			nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
-		} else if d, ok := directDialer(opts); ok {
-			nc, err = d.DialContext(ctx, "tcp", addr)
-		} else {
-			nc, err = netDialer(opts)(ctx, "tcp", addr)
-		}
-		if err != nil {
-			return nil, connectError(host, addr, err)
+		if nc, err = dialStream(ctx, u, opts, proxy); err != nil {
+			return nil, err
 		}
 	}
 	if u.Scheme != "wss" {
 		return nc, nil
 	}
-	tc, err := tlsClient(ctx, nc, host, opts.TLSConfig)
+	host, _ := hostPort(u)
+	tc, err := tlsClient(ctx, nc, host, opts.TLSConfig, alpnHTTP1)
 	if err != nil {
 		if opts.NetConn == nil {
 			nc.Close()
@@ -280,6 +279,26 @@ func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.C
 		return nil, err
 	}
 	return tc, nil
+}
+
+// dialStream opens the byte stream to u's host and port: a tunnel through
+// proxy, or a direct TCP connection when proxy is nil.
+func dialStream(ctx context.Context, u *url.URL, opts *DialOptions, proxy *url.URL) (net.Conn, error) {
+	host, port := hostPort(u)
+	addr := dialAddr(u, host, port)
+	var nc net.Conn
+	var err error
+	if proxy != nil {
+		nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
+	} else if d, ok := directDialer(opts); ok {
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	} else {
+		nc, err = netDialer(opts)(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, connectError(host, addr, err)
+	}
+	return nc, nil
 }
 
 // pickProxy asks opts.Proxy (or the environment) for u's proxy.

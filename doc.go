@@ -14,7 +14,7 @@
 //	Message reader       msgreader.go                         read state: one step per header or payload piece
 //	Read buffering       readbuf.go, busypoll_*.go            socket reads sized to traffic, busy polling
 //	Dial                 dial.go, handshake.go, tls.go,       opening handshake, redirects, TLS, proxies
-//	                     proxy.go
+//	                     proxy.go, dial_h2.go                 (and HTTP/2: internal/h2)
 //	Frames               frame.go, framecodec.go              Frame, header codec, the push decoder, masking
 //	Extensions           compress.go                          permessage-deflate
 //	Tracing              trace.go                             log/slog frame and handshake traces
@@ -32,6 +32,45 @@
 // Sending is safe from many goroutines; receiving serves one reader at a
 // time. While receiving, pings are answered and a close frame is echoed
 // and reported as *CloseError, which matches ErrConnectionClosed.
+//
+// # WebSockets over HTTP/2
+//
+// With DialOptions.HTTP2 set to HTTP2Prefer, a wss WebSocket runs as a
+// stream of an HTTP/2 connection, opened by an extended CONNECT (RFC 8441),
+// when the server supports it, and over HTTP/1.1 otherwise:
+//
+//	opts := &websocket.DialOptions{HTTP2: websocket.HTTP2Prefer}
+//	conn, err := websocket.Dial(ctx, "wss://example.com/feed", opts)
+//
+// WebSockets to the same origin, with the same TLSConfig (pointer) and
+// proxy, share one TCP connection, up to the server's
+// SETTINGS_MAX_CONCURRENT_STREAMS, then another; an HTTP2Transport
+// (DialOptions.HTTP2Transport, or a package-wide default) holds the
+// connections and closes each one IdleTimeout (90 s) after its last
+// WebSocket ended. A shared connection runs two goroutines, which end when
+// it closes. TLS offers "h2" and "http/1.1" by ALPN: when the server picks
+// http/1.1, the Upgrade handshake runs on that same connection; when it
+// picks h2 but does not announce extended CONNECT, on a new one, and the
+// transport sends that origin's dials straight to HTTP/1.1 for the next
+// 10 minutes. HTTP2Require fails instead of falling back, and for ws URLs
+// speaks HTTP/2 from the first byte (h2c with prior knowledge); HTTP2Prefer
+// dials ws URLs over HTTP/1.1.
+//
+// On a stream, everything else works as on a TCP connection: messages,
+// fragments, pings, limits, timeouts and deadlines (per stream),
+// permessage-deflate and subprotocols (negotiated in the request and
+// response headers; there is no Sec-WebSocket-Key and the status is 200,
+// which Conn.Status reports), headers, cookies and the Jar, proxies (the
+// HTTP/2 connection runs inside the tunnel), redirects, tracing (the
+// HEADERS sent and received, secrets redacted) and App. The closing
+// handshake ends the stream with END_STREAM and Abort resets it
+// (RST_STREAM); neither touches the connection's other streams.
+// Conn.NetConn returns the stream, a net.Conn whose addresses are the
+// connection's. The HTTP/2 connection's own limits against a hostile
+// server (receive windows of 1 MiB per stream and 1 GiB per connection,
+// header lists of 64 KiB, bounds on control and useless frames) are those
+// of internal/h2; a server that breaks them gets GOAWAY and every stream
+// of the connection fails. DialOptions.NetConn cannot carry HTTP/2.
 //
 // # Receiving without allocating
 //

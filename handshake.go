@@ -219,9 +219,16 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 			return nil, err
 		}
 	}
-	nc, err := connect(ctx, u, opts, hop)
-	if err != nil {
-		return nil, err
+	var nc net.Conn
+	if opts.HTTP2 != HTTP2Off {
+		if c, nc, err = dialH2(ctx, u, opts, user); c != nil || err != nil {
+			return c, err
+		}
+	}
+	if nc == nil {
+		if nc, err = connect(ctx, u, opts, hop); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
 		if err != nil && nc != opts.NetConn {
@@ -307,14 +314,7 @@ func dialOnce(ctx context.Context, u *url.URL, opts *DialOptions, hop int, secre
 		traceHandshake("websocket: handshake response", slog.String("status", status),
 			slog.String("head", redactHead(string(raw))))
 	}
-	if opts.Jar != nil {
-		if full == nil {
-			full = &http.Response{Header: header} // what Cookies needs
-		}
-		if cookies := full.Cookies(); len(cookies) > 0 {
-			opts.Jar.SetCookies(httpURL(u), cookies)
-		}
-	}
+	setCookies(u, opts, header)
 	if statusCode != http.StatusSwitchingProtocols {
 		return nil, badStatus(full, &hs.lr, nc)
 	}
@@ -546,6 +546,12 @@ func checkResponse(h http.Header, key []byte, opts *DialOptions) (string, *compr
 	if got := h.Get("Sec-Websocket-Accept"); got != string(want) {
 		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(got) + ", want " + strconv.Quote(string(want))}
 	}
+	return checkNegotiation(h, opts)
+}
+
+// checkNegotiation returns the subprotocol and extension a response
+// header selects, checking them against what was offered.
+func checkNegotiation(h http.Header, opts *DialOptions) (string, *compression, error) {
 	proto, err := selectedProtocol(h, opts.Subprotocols)
 	if err != nil {
 		return "", nil, err
@@ -623,16 +629,21 @@ func badStatus(resp *http.Response, lr *limitedReader, nc net.Conn) error {
 	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	code := strconv.Itoa(resp.StatusCode)
-	e := &BadStatusError{
+	return statusError(&BadStatusError{
 		StatusCode:    resp.StatusCode,
 		StatusMessage: strings.TrimSpace(strings.TrimPrefix(resp.Status, code)),
 		Header:        resp.Header,
 		Body:          body,
-	}
-	switch resp.StatusCode {
+	})
+}
+
+// statusError is the error of a handshake answered with e's status: a
+// redirect to follow when it is one with a Location, else e.
+func statusError(e *BadStatusError) error {
+	switch e.StatusCode {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
 		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		if loc := resp.Header.Get("Location"); loc != "" {
+		if loc := e.Header.Get("Location"); loc != "" {
 			return &redirectError{status: e, location: loc}
 		}
 	}

@@ -11,10 +11,18 @@ import (
 	"path/filepath"
 )
 
-// tlsClient runs the TLS handshake over nc for host, with base (nil: an
-// empty config) and, when base has no RootCAs, the system roots plus the CA
-// bundles the environment names (see clientTLSConfig).
-func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config) (*tls.Conn, error) {
+// ALPN offers (RFC 7301): the Upgrade handshake is an HTTP/1.1 exchange,
+// and a dial that may use HTTP/2 (HTTP2Prefer, HTTP2Require) offers both.
+var (
+	alpnHTTP1 = []string{"http/1.1"}
+	alpnH2    = []string{"h2", "http/1.1"}
+)
+
+// tlsClient runs the TLS handshake over nc for host, offering the protocols
+// protos by ALPN, with base (nil: an empty config) and, when base has no
+// RootCAs, the system roots plus the CA bundles the environment names (see
+// clientTLSConfig).
+func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, protos []string) (*tls.Conn, error) {
 	cfg, err := clientTLSConfig(base)
 	if err != nil {
 		return nil, err
@@ -22,9 +30,9 @@ func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config) 
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
 	}
-	// The upgrade is an HTTP/1.1 exchange: offering h2 would let a server
-	// pick a protocol the handshake cannot speak.
-	cfg.NextProtos = []string{"http/1.1"}
+	// Only what the dial can speak: offering h2 to an HTTP/1.1 upgrade
+	// would let a server pick a protocol the handshake cannot speak.
+	cfg.NextProtos = protos
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, tlsError(host, err)

@@ -13,6 +13,11 @@ require (
 )
 
 require (
+	golang.org/x/net v0.58.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
+
+require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/wsclient/websocket v0.0.0-00010101000000-000000000000

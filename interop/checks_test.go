@@ -82,8 +82,12 @@ func dial(t *testing.T, tg *target, subprotocols ...string) *websocket.Conn {
 
 func runConnect(t *testing.T, tg *target) {
 	c := dial(t, tg)
-	if got := c.Status(); got != 101 {
-		t.Errorf("Status() = %d, want 101", got)
+	want := 101
+	if tg.status != 0 {
+		want = tg.status
+	}
+	if got := c.Status(); got != want {
+		t.Errorf("Status() = %d, want %d", got, want)
 	}
 	if got, want := c.IsSSL(), tg.url[:4] == "wss:"; got != want {
 		t.Errorf("IsSSL() = %v, want %v", got, want)

@@ -13,7 +13,9 @@
 // (trusted through DialOptions.TLSConfig, through WEBSOCKET_CLIENT_CA_BUNDLE,
 // and with a client certificate on a mutual-TLS location), websocketd wrapping
 // a small line-echo command, and gorilla/websocket, coder/websocket and
-// lxzan/gws in-process. The checks (checks_test.go, restart_test.go): text and
+// lxzan/gws in-process, and WebSockets over HTTP/2 (RFC 8441) to Node.js's
+// built-in http2 module with extended CONNECT (node/h2-echo-server.js, over
+// TLS and over h2c; the client dials with HTTP2Require). The checks (checks_test.go, restart_test.go): text and
 // binary echo at 0 B, 125 B, 126 B, 64 KiB, 64 KiB+1 and 16 MiB; fragmented
 // sends through NextWriter, also with a ping between the fragments; pings;
 // the close handshake from either side with code and reason; subprotocol

@@ -38,6 +38,8 @@ type target struct {
 	version string
 	// na is the server's list of checks it cannot do (server.na).
 	na map[string]string
+	// status is the handshake's status code; 0 means 101 (HTTP/1.1).
+	status int
 	// options returns fresh DialOptions for one connection (TLS settings).
 	options func() *websocket.DialOptions
 	// connect runs the server's own extra connect checks (TLS refusals);
@@ -61,6 +63,8 @@ func (tg *target) dialOptions() *websocket.DialOptions {
 func servers() []server {
 	return []server{
 		{name: "node ws", start: startNode},
+		{name: "node http2 (RFC 8441), wss", start: func(t testing.TB) *target { return startNodeHTTP2(t, false) }, na: http2NA},
+		{name: "node http2 (RFC 8441), h2c", start: func(t testing.TB) *target { return startNodeHTTP2(t, true) }, na: http2NA},
 		{name: "python websockets", start: startPython},
 		{name: "nginx wss, CA via TLSConfig", start: func(t testing.TB) *target { return startNginx(t, nginxTLSConfig) }},
 		{name: "nginx wss, CA via env", start: func(t testing.TB) *target { return startNginx(t, nginxEnvCA) }},

@@ -412,6 +412,9 @@ func (cc *ClientConn) forgetLocked(st *Stream) {
 		return
 	}
 	st.removed = true
+	if st.linger != nil {
+		st.linger.Stop()
+	}
 	delete(cc.streams, st.id)
 	cc.active--
 	if !st.gotResponse {

@@ -12,39 +12,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wsclient/websocket/internal/leaktest"
+	"github.com/wsclient/websocket/internal/xconnect"
 )
 
 // TestMain runs the tests with GODEBUG=http2xconnect=1, which net/http's
-// HTTP/2 server needs to accept extended CONNECT: it reads the variable
-// from the environment once, at init, so the test binary runs itself
-// again with it set.
+// HTTP/2 server needs to accept extended CONNECT.
 func TestMain(m *testing.M) {
-	if !strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1") {
-		g := os.Getenv("GODEBUG")
-		if g != "" {
-			g += ","
-		}
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		cmd.Env = append(os.Environ(), "GODEBUG="+g+"http2xconnect=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			os.Exit(ee.ExitCode())
-		case err != nil:
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	xconnect.Reexec()
 	leaktest.VerifyTestMain(m)
 }
 
@@ -443,5 +424,113 @@ func TestServerShutdownDrains(t *testing.T) {
 	<-cc.Done()
 	if err := <-shut; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFinishEndsOrderly checks that Finish ends the stream with END_STREAM
+// (the server reads EOF, not a reset) without waiting for the server, and
+// that the stream's slot is freed when the server ends its side.
+func TestFinishEndsOrderly(t *testing.T) {
+	bodyErr := make(chan error, 1)
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		_, err := io.Copy(io.Discard, r.Body)
+		if err == nil {
+			err = io.EOF
+		}
+		bodyErr <- err
+	}), nil)
+	cc := mustDial(t, srv, nil)
+	st := mustOpen(t, cc, wsRequest(srv, "/"))
+	if _, err := st.Write([]byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-bodyErr; err != io.EOF {
+		t.Fatalf("server read %v, want EOF (END_STREAM, not a reset)", err)
+	}
+	if _, err := st.Read(make([]byte, 1)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Read after Finish: %v, want ErrClosed", err)
+	}
+	for {
+		cc.mu.Lock()
+		active, removed := cc.active, st.removed
+		cc.mu.Unlock()
+		if removed && active == 0 {
+			break
+		}
+		select {
+		case <-st.readSig:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("stream not freed after the server ended it (active %d)", active)
+		}
+	}
+}
+
+// TestCloseEndsWriteOnStuckConnection checks that Close and Reset wake a
+// Write waiting for its chunk while the connection's writes are stuck (the
+// server reads nothing), as closing a socket ends a blocked write.
+func TestCloseEndsWriteOnStuckConnection(t *testing.T) {
+	for _, name := range []string{"Close", "Reset", "Finish"} {
+		t.Run(name, func(t *testing.T) {
+			c, p := newPeer(t, false) // never reads: the preface write blocks
+			sent := p.async(func() { p.settings(extConnect) })
+			cc, err := NewClientConn(context.Background(), c, nil)
+			<-sent
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			type result struct {
+				st  *Stream
+				err error
+			}
+			res := make(chan result, 1)
+			go func() {
+				_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "example.com", Path: "/"})
+				res <- result{st, err}
+			}()
+			for {
+				cc.mu.Lock()
+				opened := cc.nextID == 3
+				cc.mu.Unlock()
+				if opened {
+					break
+				}
+				runtime.Gosched()
+			}
+			p.headers(1, false, ":status", "200")
+			r := <-res
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if _, err := r.st.Write([]byte("queued")); err != nil { // its chunk stays in flight
+				t.Fatal(err)
+			}
+			werr := make(chan error, 1)
+			go func() {
+				_, err := r.st.Write([]byte("waits for the first"))
+				werr <- err
+			}()
+			switch name {
+			case "Close":
+				r.st.Close()
+			case "Reset":
+				r.st.Reset()
+			case "Finish":
+				r.st.Finish(time.Minute)
+			}
+			select {
+			case err := <-werr:
+				if err == nil {
+					t.Fatalf("Write after %s succeeded", name)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Write still blocked after %s", name)
+			}
+		})
 	}
 }

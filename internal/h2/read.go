@@ -337,7 +337,12 @@ func (cc *ClientConn) handleData(f *http2.DataFrame) error {
 		cc.connCreditLocked(pad)
 		cc.streamCreditLocked(st, pad)
 	}
-	if len(data) > 0 {
+	if len(data) > 0 && st.readClosed {
+		// Finish left the stream open for the server's END_STREAM:
+		// nobody reads, so the data only returns its credit.
+		cc.connCreditLocked(int64(len(data)))
+		cc.streamCreditLocked(st, int64(len(data)))
+	} else if len(data) > 0 {
 		if st.off > 0 && len(st.buf)+len(data) > cap(st.buf) {
 			st.buf = st.buf[:copy(st.buf, st.buf[st.off:])]
 			st.off = 0

@@ -56,6 +56,10 @@ type Stream struct {
 	wreq     writeReq   // the chunk in flight, reused
 	wdone    chan error // its completion; capacity 1
 	inflight bool       // under wmu
+	// closing is closed by Close, Finish and Reset, so that a Write
+	// waiting for its chunk on a connection whose writes are stuck
+	// returns.
+	closing chan struct{}
 
 	// Under cc.mu.
 	resp          *Response
@@ -63,17 +67,19 @@ type Stream struct {
 	informational int
 	buf           []byte // received data; buf[off:] unread
 	off           int
-	connDebt      int64 // buffered bytes whose connection credit is not returned
-	recvWindow    int64 // what the peer may still send
-	recvPending   int64 // read, not yet returned by WINDOW_UPDATE
-	sendWindow    int64 // the peer's window for this stream
-	localEnded    bool  // END_STREAM queued
-	remoteEnded   bool  // END_STREAM received
-	readClosed    bool  // Close was called
-	rstSent       bool  // RST_STREAM queued
-	dropData      bool  // DATA not yet taken by the writer is dropped
-	removed       bool  // no longer in cc.streams
-	err           error // why the stream failed; nil while it has not
+	connDebt      int64       // buffered bytes whose connection credit is not returned
+	recvWindow    int64       // what the peer may still send
+	recvPending   int64       // read, not yet returned by WINDOW_UPDATE
+	sendWindow    int64       // the peer's window for this stream
+	localEnded    bool        // END_STREAM queued
+	remoteEnded   bool        // END_STREAM received
+	readClosed    bool        // Close was called
+	rstSent       bool        // RST_STREAM queued
+	dropData      bool        // DATA not yet taken by the writer is dropped
+	removed       bool        // no longer in cc.streams
+	closingClosed bool        // closing is closed
+	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
+	err           error       // why the stream failed; nil while it has not
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -136,6 +142,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		rdl:        newDeadline(),
 		wdl:        newDeadline(),
 		wdone:      make(chan error, 1),
+		closing:    make(chan struct{}),
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
 	}
@@ -336,6 +343,8 @@ func (st *Stream) Write(p []byte) (int, error) {
 				}
 			case <-st.wdl.wait():
 				return n, os.ErrDeadlineExceeded
+			case <-st.closing:
+				return n, wrap("websocket: http2: write on a closed stream", ErrClosed)
 			}
 		}
 		select {
@@ -429,6 +438,7 @@ func (st *Stream) Close() error {
 		return nil
 	}
 	st.readClosed = true
+	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
 		if st.remoteEnded {
@@ -450,12 +460,55 @@ func (st *Stream) Close() error {
 	return nil
 }
 
+// Finish ends the stream in an orderly way (RFC 8441 §5: END_STREAM in
+// both directions) without waiting for the server: it sends END_STREAM
+// unless CloseWrite did, drops unread data and data still to come, and
+// makes Read and Write fail with errors wrapping ErrClosed, as Close does.
+// The stream keeps its slot until the server ends its side, which frees it;
+// if the server has not done so within linger, the stream is reset with
+// CANCEL. Finish and Close are idempotent, and only the first of them acts.
+func (st *Stream) Finish(linger time.Duration) error {
+	cc := st.cc
+	cc.mu.Lock()
+	if st.readClosed {
+		cc.mu.Unlock()
+		return nil
+	}
+	st.readClosed = true
+	st.closeLocked()
+	st.dropLocked()
+	if !st.removed {
+		if !st.localEnded {
+			st.localEnded = true
+			cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
+		}
+		if st.remoteEnded {
+			cc.forgetLocked(st)
+		} else {
+			st.signal() // a concurrent Read returns
+			st.linger = time.AfterFunc(linger, func() {
+				cc.mu.Lock()
+				if !st.removed {
+					cc.resetLocked(st, http2.ErrCodeCancel, wrap("websocket: http2: stream closed", ErrClosed))
+				}
+				cc.mu.Unlock()
+			})
+		}
+	}
+	cc.broadcastLocked()
+	cc.mu.Unlock()
+	st.rdl.stop()
+	st.wdl.stop()
+	return nil
+}
+
 // Reset aborts the stream with RST_STREAM(CANCEL), like a TCP reset:
 // data not yet sent and unread data are dropped, and Read and Write fail.
 // Other streams of the connection are not affected.
 func (st *Stream) Reset() {
 	cc := st.cc
 	cc.mu.Lock()
+	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
 		st.rstSent, st.dropData = true, true
@@ -464,6 +517,15 @@ func (st *Stream) Reset() {
 	}
 	cc.broadcastLocked()
 	cc.mu.Unlock()
+}
+
+// closeLocked wakes a Write waiting for its chunk: the stream is being
+// closed or reset.
+func (st *Stream) closeLocked() {
+	if !st.closingClosed {
+		st.closingClosed = true
+		close(st.closing)
+	}
 }
 
 // dropLocked discards unread data, returning its connection credit.

@@ -1,0 +1,360 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsclient/websocket/internal/h2"
+)
+
+// HTTP2Mode says whether Dial may carry the WebSocket over HTTP/2, as a
+// stream of a shared connection opened by an extended CONNECT (RFC 8441).
+type HTTP2Mode int
+
+const (
+	// HTTP2Off dials HTTP/1.1 only: the Upgrade handshake of RFC 6455 on a
+	// connection of the WebSocket's own. It is the zero value.
+	HTTP2Off HTTP2Mode = iota
+	// HTTP2Prefer uses HTTP/2 for wss when the server supports WebSockets
+	// over it, and HTTP/1.1 otherwise. TLS offers "h2" and "http/1.1" by
+	// ALPN; when the server picks h2 and its SETTINGS announce extended
+	// CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1), the WebSocket is a
+	// stream of an HTTP/2 connection shared through the HTTP2Transport.
+	// When the server picks http/1.1, the Upgrade runs on that same TLS
+	// connection; when it picks h2 without extended CONNECT, the HTTP/2
+	// connection is closed and the Upgrade runs on a new one. Either way
+	// the transport remembers the origin for 10 minutes, and dials to it
+	// go straight to HTTP/1.1 meanwhile. ws URLs, and dials over a given
+	// DialOptions.NetConn, use HTTP/1.1.
+	HTTP2Prefer
+	// HTTP2Require uses HTTP/2 or fails with an error saying what was
+	// missing: for wss the server must pick "h2" by ALPN and announce
+	// extended CONNECT; for ws the connection speaks HTTP/2 from its first
+	// byte (h2c with prior knowledge), so the server must expect it there.
+	// It cannot be used with DialOptions.NetConn.
+	HTTP2Require
+)
+
+// String returns "HTTP2Off", "HTTP2Prefer" or "HTTP2Require".
+func (m HTTP2Mode) String() string {
+	switch m {
+	case HTTP2Off:
+		return "HTTP2Off"
+	case HTTP2Prefer:
+		return "HTTP2Prefer"
+	case HTTP2Require:
+		return "HTTP2Require"
+	}
+	return "HTTP2Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// http1Memory is how long an HTTP2Transport remembers that an origin did
+// not take WebSockets over HTTP/2, so that HTTP2Prefer dials there go
+// straight to HTTP/1.1.
+const http1Memory = 10 * time.Minute
+
+// HTTP2Transport holds the HTTP/2 connections that WebSockets dialled with
+// HTTP2Prefer or HTTP2Require share, like an http.Transport: WebSockets to
+// the same origin (scheme, host and port) with the same
+// DialOptions.TLSConfig (the same pointer) and the same proxy share one
+// connection, up to the server's SETTINGS_MAX_CONCURRENT_STREAMS, then
+// another is opened. The other dial settings (NetDialContext,
+// SocketOptions, ProxyTimeout) are those of the dial that opened the
+// connection. A connection is closed when it has carried no WebSocket for
+// IdleTimeout; each runs two goroutines, which end when it closes.
+//
+// The zero value is ready to use; it is safe for concurrent use and must
+// not be copied after first use. DialOptions.HTTP2Transport nil means a
+// package-wide default one.
+type HTTP2Transport struct {
+	// IdleTimeout is how long a connection without WebSockets is kept
+	// open; 0 means 90 s. Set it before the transport's first dial.
+	IdleTimeout time.Duration
+
+	once  sync.Once
+	pool  h2.Pool
+	mu    sync.Mutex
+	http1 map[string]time.Time // origins without WebSockets over HTTP/2, until when
+}
+
+// defaultHTTP2Transport serves dials whose HTTP2Transport is nil.
+var defaultHTTP2Transport HTTP2Transport
+
+// Close closes the transport's connections. The WebSockets still running
+// on them end as when a connection drops (their reads and writes fail with
+// errors matching ErrConnectionClosed). The transport stays usable: later
+// dials open new connections.
+func (t *HTTP2Transport) Close() error {
+	t.init()
+	t.pool.Close()
+	return nil
+}
+
+func (t *HTTP2Transport) init() {
+	t.once.Do(func() { t.pool.IdleTimeout = t.IdleTimeout })
+}
+
+// usesHTTP1 reports whether key's origin is remembered as lacking
+// WebSockets over HTTP/2.
+func (t *HTTP2Transport) usesHTTP1(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	until, ok := t.http1[key]
+	if ok && !time.Now().Before(until) {
+		delete(t.http1, key)
+		ok = false
+	}
+	return ok
+}
+
+// rememberHTTP1 records that key's origin lacks WebSockets over HTTP/2.
+func (t *HTTP2Transport) rememberHTTP1(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	if t.http1 == nil {
+		t.http1 = make(map[string]time.Time)
+	}
+	if len(t.http1) >= 256 {
+		maps.DeleteFunc(t.http1, func(_ string, until time.Time) bool { return !now.Before(until) })
+	}
+	t.http1[key] = now.Add(http1Memory)
+}
+
+// h2Key is the pool key of u's connections: what makes two of them
+// interchangeable.
+func h2Key(u *url.URL, opts *DialOptions, proxy *url.URL) string {
+	k := originOf(u)
+	if u.Scheme == "wss" {
+		k += fmt.Sprintf(" tls=%p", opts.TLSConfig)
+	}
+	if proxy != nil {
+		k += " proxy=" + proxy.String()
+	}
+	return k
+}
+
+// alpnError is a dial's result when the server chose another protocol than
+// h2 by ALPN: the TLS connection, which the first to take it uses for the
+// HTTP/1.1 Upgrade (the pool hands the same error to concurrent dials).
+type alpnError struct {
+	proto string
+	conn  atomic.Pointer[net.Conn]
+}
+
+func (e *alpnError) Error() string {
+	return fmt.Sprintf("websocket: the server did not pick h2 by ALPN (it picked %q)", e.proto)
+}
+
+// take returns the connection once, then nil.
+func (e *alpnError) take() net.Conn {
+	if p := e.conn.Swap(nil); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// dialH2 opens the WebSocket over HTTP/2 when opts.HTTP2 asks for it. It
+// returns the Conn, or an error, or neither when the dial goes on over
+// HTTP/1.1: then nc, if not nil, is a TLS connection to u that negotiated
+// http/1.1, for the Upgrade.
+func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header) (c *Conn, nc net.Conn, err error) {
+	mode := opts.HTTP2
+	switch {
+	case mode == HTTP2Prefer && (u.Scheme != "wss" || opts.NetConn != nil):
+		return nil, nil, nil
+	case mode == HTTP2Require && opts.NetConn != nil:
+		return nil, nil, errors.New("websocket: HTTP2Require cannot be used with DialOptions.NetConn")
+	case mode != HTTP2Prefer && mode != HTTP2Require:
+		return nil, nil, fmt.Errorf("websocket: invalid DialOptions.HTTP2 %v", mode)
+	}
+	proxy, err := pickProxy(u, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := opts.HTTP2Transport
+	if t == nil {
+		t = &defaultHTTP2Transport
+	}
+	t.init()
+	key := h2Key(u, opts, proxy)
+	if mode == HTTP2Prefer && t.usesHTTP1(key) {
+		return nil, nil, nil
+	}
+	dial := func(ctx context.Context) (*h2.ClientConn, error) {
+		nc, err := dialStream(ctx, u, opts, proxy)
+		if err != nil {
+			return nil, err
+		}
+		if u.Scheme == "wss" {
+			host, _ := hostPort(u)
+			tc, err := tlsClient(ctx, nc, host, opts.TLSConfig, alpnH2)
+			if err != nil {
+				nc.Close()
+				return nil, err
+			}
+			if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+				ae := &alpnError{proto: p}
+				var c net.Conn = tc
+				ae.conn.Store(&c)
+				return nil, ae
+			}
+			nc = tc
+		}
+		cc, err := h2.NewClientConn(ctx, nc, nil)
+		if err != nil && u.Scheme == "ws" {
+			return nil, fmt.Errorf("websocket: HTTP/2 with prior knowledge (h2c) to %s: %w", u.Host, err)
+		}
+		return cc, err
+	}
+	req := h2Request(u, opts, user)
+	if handshakeTracing() {
+		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
+			slog.String("head", redactHead(headText("CONNECT "+req.Path+" HTTP/2", http.Header{
+				":protocol": {"websocket"}, ":scheme": {req.Scheme}, ":authority": {req.Authority},
+			}, req.Header))))
+	}
+	resp, st, err := t.pool.OpenWebSocket(ctx, key, dial, req)
+	var ae *alpnError
+	switch {
+	case errors.As(err, &ae):
+		nc := ae.take()
+		if mode == HTTP2Require {
+			if nc != nil {
+				nc.Close()
+			}
+			return nil, nil, fmt.Errorf("websocket: HTTP/2 required, but %s did not pick h2 by ALPN (it picked %q)", u.Host, ae.proto)
+		}
+		t.rememberHTTP1(key)
+		return nil, nc, nil
+	case errors.Is(err, h2.ErrExtendedConnectUnsupported):
+		if mode == HTTP2Require {
+			return nil, nil, fmt.Errorf("websocket: HTTP/2 required, but %s does not take WebSockets over HTTP/2: %w", u.Host, err)
+		}
+		t.rememberHTTP1(key)
+		return nil, nil, nil
+	}
+	var se *h2.StatusError
+	if errors.As(err, &se) {
+		traceH2Response(se.StatusCode, se.Header)
+		setCookies(u, opts, se.Header)
+		return nil, nil, statusError(&BadStatusError{
+			StatusCode:    se.StatusCode,
+			StatusMessage: http.StatusText(se.StatusCode),
+			Header:        se.Header,
+			Body:          se.Body,
+		})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	h := resp.Header
+	traceH2Response(resp.StatusCode, h)
+	setCookies(u, opts, h)
+	proto, ext, err := checkNegotiation(h, opts)
+	if err != nil {
+		st.Reset()
+		st.Close()
+		return nil, nil, err
+	}
+	s := &h2Stream{Stream: st}
+	c = newConn(s, nil, opts)
+	s.c = c
+	c.isTLS = u.Scheme == "wss"
+	c.respHeader.Store(&h)
+	c.subprotocol = proto
+	c.ext = ext
+	return c, nil, nil
+}
+
+// h2Request is the extended CONNECT for u: the HTTP/1.1 Upgrade request
+// appendRequest writes, translated. Its Host is the :authority; Upgrade,
+// Connection and Sec-WebSocket-Key have no place on HTTP/2 (RFC 8441 §5).
+func h2Request(u *url.URL, opts *DialOptions, user http.Header) *h2.Request {
+	var key [24]byte // not sent
+	head := string(appendRequest(nil, u, opts, user, key[:]))
+	req := &h2.Request{Scheme: "https", Path: u.RequestURI(), Header: http.Header{}}
+	if u.Scheme == "ws" {
+		req.Scheme = "http"
+	}
+	_, head, _ = strings.Cut(head, "\r\n") // the request line
+	for head != "" {
+		var line string
+		line, head, _ = strings.Cut(head, "\r\n")
+		name, value, _ := strings.Cut(line, ": ")
+		switch http.CanonicalHeaderKey(name) {
+		case "":
+		case "Host":
+			req.Authority = value
+		case "Upgrade", "Connection", "Sec-Websocket-Key":
+		default:
+			req.Header[name] = append(req.Header[name], value)
+		}
+	}
+	return req
+}
+
+// headText renders an HTTP/2 header for the trace as redactHead reads it:
+// a first line, then the fields of each header in turn, sorted by name.
+func headText(first string, hs ...http.Header) string {
+	var b strings.Builder
+	b.WriteString(first)
+	for _, h := range hs {
+		for _, k := range slices.Sorted(maps.Keys(h)) {
+			for _, v := range h[k] {
+				b.WriteString("\r\n" + strings.ToLower(k) + ": " + v)
+			}
+		}
+	}
+	return b.String()
+}
+
+// traceH2Response traces the response header of an extended CONNECT.
+func traceH2Response(status int, h http.Header) {
+	if handshakeTracing() {
+		s := strconv.Itoa(status)
+		traceHandshake("websocket: handshake response", slog.String("status", s),
+			slog.String("head", redactHead(headText("HTTP/2 "+s, h))))
+	}
+}
+
+// setCookies stores a response's Set-Cookie headers in the Jar.
+func setCookies(u *url.URL, opts *DialOptions, h http.Header) {
+	if opts.Jar == nil {
+		return
+	}
+	if cookies := (&http.Response{Header: h}).Cookies(); len(cookies) > 0 {
+		opts.Jar.SetCookies(httpURL(u), cookies)
+	}
+}
+
+// h2Stream is a WebSocket's HTTP/2 stream as its Conn's socket.
+type h2Stream struct {
+	*h2.Stream
+	c *Conn
+}
+
+// Close ends the stream as closing a TCP connection would (RFC 8441 §5):
+// after the closing handshake (the server's close frame was read) with
+// END_STREAM, without waiting for the server's; otherwise (Abort, a
+// failure, a close the server did not answer) with RST_STREAM, unless the
+// server has ended its side already. The HTTP/2 connection stays for its
+// other streams.
+func (s *h2Stream) Close() error {
+	if s.c.peerClosed.Load() {
+		return s.Stream.Finish(closeTimeout)
+	}
+	return s.Stream.Close()
+}

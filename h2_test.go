@@ -1,0 +1,736 @@
+package websocket_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// h2Server is net/http's HTTP/2 server on loopback, taking WebSockets by
+// extended CONNECT: each runs handle on a wstest.Conn over the request body
+// and the ResponseWriter. It selects the subprotocol "chat" and
+// permessage-deflate when offered; /deny answers 403, /moved redirects to
+// /echo, /stall never answers, /sink answers and then reads nothing.
+type h2Server struct {
+	srv   *httptest.Server
+	URL   string      // wss://127.0.0.1:port, ws:// for h2c
+	TLS   *tls.Config // trusts the server; one pointer, so dials share connections
+	conns atomic.Int32
+	gone  chan struct{} // a value for each TCP connection closed
+	reqs  chan *http.Request
+}
+
+func newH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Config) *h2Server {
+	return startH2Server(t, handle, cfg, false)
+}
+
+func startH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Config, h2c bool) *h2Server {
+	t.Helper()
+	s := &h2Server{gone: make(chan struct{}, 1000), reqs: make(chan *http.Request, 1000)}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect || r.Header.Get(":protocol") != "websocket" {
+			http.Error(w, "not an extended CONNECT", http.StatusBadRequest)
+			return
+		}
+		s.reqs <- r
+		switch r.URL.Path {
+		case "/deny":
+			http.Error(w, "denied", http.StatusForbidden)
+			return
+		case "/sink":
+			w.WriteHeader(http.StatusOK)
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done() // reads nothing: the client's window runs out
+			return
+		case "/stall":
+			<-r.Context().Done() // the client's reset
+			return
+		case "/moved":
+			w.Header().Set("Location", "/echo")
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		if strings.Contains(r.Header.Get("Sec-Websocket-Protocol"), "chat") {
+			w.Header().Set("Sec-Websocket-Protocol", "chat")
+		}
+		if strings.Contains(r.Header.Get("Sec-Websocket-Extensions"), "permessage-deflate") {
+			w.Header().Set("Sec-Websocket-Extensions", "permessage-deflate")
+		}
+		w.Header().Set("Set-Cookie", "session=h2")
+		w.WriteHeader(http.StatusOK)
+		rc := http.NewResponseController(w)
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		bc := &bodyConn{Reader: r.Body, w: w, rc: rc}
+		handle(&wstest.Conn{NC: bc, R: bufio.NewReader(bc), Request: r})
+	}))
+	s.srv.Config.HTTP2 = cfg
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.gone <- struct{}{}
+		}
+	}
+	if h2c {
+		s.srv.Config.Protocols = new(http.Protocols)
+		s.srv.Config.Protocols.SetHTTP1(true)
+		s.srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		s.srv.Start()
+		s.URL = "ws://" + s.srv.Listener.Addr().String()
+	} else {
+		s.srv.EnableHTTP2 = true
+		s.srv.StartTLS()
+		roots := x509.NewCertPool()
+		roots.AddCert(s.srv.Certificate())
+		s.TLS = &tls.Config{RootCAs: roots}
+		s.URL = "wss://" + s.srv.Listener.Addr().String()
+	}
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// opts returns dial options for the server with mode and transport tr
+// (closed when the test ends).
+func (s *h2Server) opts(t *testing.T, mode websocket.HTTP2Mode, tr *websocket.HTTP2Transport) *websocket.DialOptions {
+	t.Cleanup(func() { tr.Close() })
+	return &websocket.DialOptions{TLSConfig: s.TLS, HTTP2: mode, HTTP2Transport: tr}
+}
+
+// bodyConn is the server's side of a WebSocket on an HTTP/2 stream: it
+// reads the request body and writes (and flushes) the response.
+type bodyConn struct {
+	io.Reader
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (b *bodyConn) Write(p []byte) (int, error) {
+	n, err := b.w.Write(p)
+	if err == nil {
+		err = b.rc.Flush()
+	}
+	return n, err
+}
+func (b *bodyConn) Close() error                     { return nil }
+func (b *bodyConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (b *bodyConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (b *bodyConn) SetDeadline(time.Time) error      { return nil }
+func (b *bodyConn) SetReadDeadline(time.Time) error  { return nil }
+func (b *bodyConn) SetWriteDeadline(time.Time) error { return nil }
+
+// frameEcho sends every frame back as it came, RSV bits included, so that
+// permessage-deflate works with the client's own compression (both
+// directions see the same messages, so their contexts agree); it answers
+// pings and echoes the close frame, then returns.
+func frameEcho(c *wstest.Conn) {
+	for {
+		f, err := c.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f.Opcode {
+		case 0x9:
+			c.WriteFrame(true, 0xA, f.Payload)
+		case 0xA:
+		case 0x8:
+			c.WriteFrame(true, 0x8, f.Payload)
+			return
+		default:
+			if c.WriteRaw(wstest.AppendFrameRsv(nil, f.Fin, f.Rsv, f.Opcode, f.Payload)) != nil {
+				return
+			}
+		}
+	}
+}
+
+func mustDialH2(t *testing.T, url string, opts *websocket.DialOptions) *websocket.Conn {
+	t.Helper()
+	c, err := websocket.Dial(context.Background(), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Abort() })
+	return c
+}
+
+func echoMessage(c *websocket.Conn, op websocket.Opcode, data []byte) error {
+	if err := c.Send(data, op); err != nil {
+		return err
+	}
+	m, err := c.Recv()
+	if err != nil {
+		return err
+	}
+	if m.Opcode != op || !bytes.Equal(m.Data, data) {
+		return fmt.Errorf("echo of %d bytes (%v): got %d bytes (%v)", len(data), op, len(m.Data), m.Opcode)
+	}
+	return nil
+}
+
+func TestHTTP2Echo(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	jar, _ := cookiejar.New(nil)
+	opts := s.opts(t, websocket.HTTP2Prefer, &websocket.HTTP2Transport{})
+	opts.Subprotocols = []string{"chat"}
+	opts.Header = http.Header{"X-Custom": {"yes"}}
+	opts.Cookie = "a=1"
+	opts.Jar = jar
+	c := mustDialH2(t, s.URL+"/echo?q=1", opts)
+	r := <-s.reqs
+	if r.URL.RequestURI() != "/echo?q=1" || r.Host != s.srv.Listener.Addr().String() || r.ProtoMajor != 2 {
+		t.Errorf("request %s %q host %q proto %s", r.Method, r.URL.RequestURI(), r.Host, r.Proto)
+	}
+	for k, want := range map[string]string{
+		"Sec-Websocket-Version": "13", "Sec-Websocket-Protocol": "chat", "X-Custom": "yes", "Cookie": "a=1",
+		"Origin": "https://" + s.srv.Listener.Addr().String(), "Sec-Websocket-Key": "", "Upgrade": "", "Connection": "",
+	} {
+		if got := r.Header.Get(k); got != want {
+			t.Errorf("server got %s %q, want %q", k, got, want)
+		}
+	}
+	if c.Status() != 200 || c.Subprotocol() != "chat" || !c.IsSSL() || c.Header().Get("Set-Cookie") != "session=h2" {
+		t.Errorf("status %d, subprotocol %q, IsSSL %v, header %v", c.Status(), c.Subprotocol(), c.IsSSL(), c.Header())
+	}
+	if u, _ := url.Parse("https://" + s.srv.Listener.Addr().String()); len(jar.Cookies(u)) != 1 {
+		t.Errorf("jar holds %v", jar.Cookies(u))
+	}
+	if got := c.NetConn().RemoteAddr().String(); got != s.srv.Listener.Addr().String() {
+		t.Errorf("NetConn().RemoteAddr() = %s", got)
+	}
+	for _, n := range []int{0, 1, 125, 126, 65535, 65536, 1 << 20} {
+		data := bytes.Repeat([]byte{'x'}, n)
+		if err := echoMessage(c, websocket.OpText, data); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			data[0] = 7 // not UTF-8
+		}
+		if err := echoMessage(c, websocket.OpBinary, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A fragmented message, and a ping.
+	w, err := c.NextWriter(websocket.OpText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"frag", "men", "ted"} {
+		io.WriteString(w, part)
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if m, err := c.Recv(); err != nil || m.Text() != "fragmented" {
+		t.Fatalf("fragmented echo: %q, %v", m.Text(), err)
+	}
+	if err := c.Ping([]byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := c.RecvFrame(); err != nil || f.Opcode != websocket.OpPong || string(f.Payload) != "p" {
+		t.Fatalf("pong: %v, %v", f, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.conns.Load() != 1 {
+		t.Errorf("%d TCP connections, want 1", s.conns.Load())
+	}
+}
+
+// TestHTTP2CloseKeepsConnection closes WebSockets both ways and checks
+// that each ends its stream in order (the server reads EOF, not a reset)
+// while the TCP connection stays for the next WebSocket.
+func TestHTTP2CloseKeepsConnection(t *testing.T) {
+	bodyEnd := make(chan error, 4)
+	s := newH2Server(t, func(c *wstest.Conn) {
+		if c.Request.URL.Path == "/server-closes" {
+			c.WriteFrame(true, 0x8, wstest.ClosePayload(4000, "bye"))
+		}
+		frameEcho(c)
+		_, err := io.Copy(io.Discard, c.NC)
+		bodyEnd <- err
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+
+	c := mustDialH2(t, s.URL+"/client-closes", opts)
+	if err := echoMessage(c, websocket.OpText, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-bodyEnd; err != nil {
+		t.Fatalf("client close: the server's body ended with %v, want EOF", err)
+	}
+
+	c = mustDialH2(t, s.URL+"/server-closes", opts)
+	_, err := c.Recv()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" {
+		t.Fatalf("Recv = %v, want the server's close 4000", err)
+	}
+	if err := <-bodyEnd; err != nil {
+		t.Fatalf("server close: the server's body ended with %v, want EOF", err)
+	}
+
+	c = mustDialH2(t, s.URL+"/again", opts)
+	if err := echoMessage(c, websocket.OpBinary, []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
+
+func TestHTTP2Compression(t *testing.T) {
+	var rsv1 atomic.Int32
+	s := newH2Server(t, func(c *wstest.Conn) {
+		for {
+			f, err := c.ReadFrame()
+			if err != nil || f.Opcode == 0x8 {
+				c.WriteFrame(true, 0x8, nil)
+				return
+			}
+			if f.Rsv&4 != 0 {
+				rsv1.Add(1)
+			}
+			c.WriteRaw(wstest.AppendFrameRsv(nil, f.Fin, f.Rsv, f.Opcode, f.Payload))
+		}
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.Compression = &websocket.CompressionOptions{}
+	c := mustDialH2(t, s.URL, opts)
+	if _, ok := c.Compression(); !ok {
+		t.Fatal("permessage-deflate not negotiated")
+	}
+	for i := range 5 {
+		data := bytes.Repeat([]byte(fmt.Sprintf("message %d, compressible. ", i)), 200)
+		if err := echoMessage(c, websocket.OpText, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rsv1.Load() != 5 {
+		t.Errorf("%d compressed frames, want 5", rsv1.Load())
+	}
+	c.Close()
+}
+
+// TestHTTP2Sharing opens 100 WebSockets at once: they share one TCP
+// connection. With a server limit of 10 streams, 15 take two.
+func TestHTTP2Sharing(t *testing.T) {
+	for _, tc := range []struct {
+		n, limit uint32
+		conns    int32
+	}{{100, 0, 1}, {15, 10, 2}} {
+		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
+			var cfg *http.HTTP2Config
+			if tc.limit > 0 {
+				cfg = &http.HTTP2Config{MaxConcurrentStreams: int(tc.limit)}
+			}
+			s := newH2Server(t, frameEcho, cfg)
+			opts := s.opts(t, websocket.HTTP2Prefer, &websocket.HTTP2Transport{})
+			var wg sync.WaitGroup
+			conns := make(chan *websocket.Conn, tc.n)
+			errs := make(chan error, tc.n)
+			for i := range tc.n {
+				wg.Go(func() {
+					c, err := websocket.Dial(context.Background(), s.URL, opts)
+					if err != nil {
+						errs <- err
+						return
+					}
+					conns <- c
+					errs <- echoMessage(c, websocket.OpBinary, bytes.Repeat([]byte{byte(i)}, 10<<10))
+				})
+			}
+			wg.Wait()
+			close(errs)
+			close(conns)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			if n := s.conns.Load(); n != tc.conns {
+				t.Errorf("%d TCP connections, want %d", n, tc.conns)
+			}
+			for c := range conns {
+				c.Close()
+			}
+		})
+	}
+}
+
+func TestHTTP2IdleTimeout(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{IdleTimeout: 50 * time.Millisecond})
+	c := mustDialH2(t, s.URL, opts)
+	if err := echoMessage(c, websocket.OpText, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case <-s.gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle connection not closed")
+	}
+}
+
+// TestHTTP2AbortResetsOnlyItsStream aborts one of two WebSockets sharing a
+// connection: its stream is reset, the other goes on.
+func TestHTTP2AbortResetsOnlyItsStream(t *testing.T) {
+	bodyEnd := make(chan error, 2)
+	s := newH2Server(t, func(c *wstest.Conn) {
+		frameEcho(c)
+		_, err := io.Copy(io.Discard, c.NC)
+		bodyEnd <- err
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	a := mustDialH2(t, s.URL+"/a", opts)
+	b := mustDialH2(t, s.URL+"/b", opts)
+	a.Abort()
+	if err := <-bodyEnd; err == nil {
+		t.Fatal("the aborted stream ended in order, want a reset")
+	}
+	if _, err := a.Recv(); !errors.Is(err, websocket.ErrConnectionClosed) {
+		t.Errorf("Recv after Abort: %v", err)
+	}
+	if err := echoMessage(b, websocket.OpText, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
+
+func TestHTTP2StatusAndRedirect(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	_, err := websocket.Dial(context.Background(), s.URL+"/deny", opts)
+	var bs *websocket.BadStatusError
+	if !errors.As(err, &bs) || bs.StatusCode != 403 || !strings.Contains(string(bs.Body), "denied") {
+		t.Fatalf("Dial /deny = %v, want a 403 BadStatusError", err)
+	}
+	c := mustDialH2(t, s.URL+"/moved", opts)
+	var paths []string
+	for range 3 {
+		paths = append(paths, (<-s.reqs).URL.Path)
+	}
+	if strings.Join(paths, " ") != "/deny /moved /echo" {
+		t.Errorf("requests %q, want /deny /moved /echo", paths)
+	}
+	if err := echoMessage(c, websocket.OpText, []byte("redirected")); err != nil {
+		t.Fatal(err)
+	}
+	opts.RedirectLimit = -1
+	if _, err := websocket.Dial(context.Background(), s.URL+"/moved", opts); !errors.As(err, &bs) || bs.StatusCode != 302 {
+		t.Fatalf("Dial /moved without redirects = %v, want a 302 BadStatusError", err)
+	}
+}
+
+func TestHTTP2H2C(t *testing.T) {
+	s := startH2Server(t, frameEcho, nil, true)
+	tr := &websocket.HTTP2Transport{}
+	c := mustDialH2(t, s.URL, s.opts(t, websocket.HTTP2Require, tr))
+	if c.IsSSL() {
+		t.Error("IsSSL over h2c")
+	}
+	if r := <-s.reqs; r.ProtoMajor != 2 {
+		t.Errorf("request over %s", r.Proto)
+	}
+	if err := echoMessage(c, websocket.OpText, []byte("h2c")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	// HTTP2Prefer with ws:// is HTTP/1.1, which this server refuses (it
+	// wants extended CONNECT).
+	_, err := websocket.Dial(context.Background(), s.URL, s.opts(t, websocket.HTTP2Prefer, tr))
+	var bs *websocket.BadStatusError
+	if !errors.As(err, &bs) || bs.StatusCode != http.StatusBadRequest {
+		t.Fatalf("prefer over ws:// = %v, want the HTTP/1.1 upgrade's 400", err)
+	}
+	// Require with ws:// against a server that speaks only HTTP/1.1.
+	h1 := wstest.New(frameEcho)
+	defer h1.Close()
+	_, err = websocket.Dial(context.Background(), h1.URL, s.opts(t, websocket.HTTP2Require, tr))
+	if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 with prior knowledge (h2c)") {
+		t.Fatalf("require over ws:// to an HTTP/1.1 server = %v", err)
+	}
+}
+
+// alpnServer is a TLS server offering protos by ALPN. On "h2" it speaks
+// just enough HTTP/2 to send SETTINGS without extended CONNECT; otherwise
+// it takes the HTTP/1.1 Upgrade and echoes.
+type alpnServer struct {
+	*wstest.Server
+	TLS   *tls.Config
+	conns atomic.Int32
+	h2    atomic.Int32 // connections that chose h2
+}
+
+func newALPNServer(t *testing.T, protos ...string) *alpnServer {
+	ca := wstest.NewCA()
+	cfg := ca.ServerConfig()
+	cfg.NextProtos = protos
+	s := &alpnServer{TLS: &tls.Config{RootCAs: ca.Pool}}
+	s.Server = wstest.NewRaw(func(nc net.Conn) {
+		s.conns.Add(1)
+		tc := tls.Server(nc, cfg)
+		defer tc.Close()
+		if tc.Handshake() != nil {
+			return
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			s.h2.Add(1)
+			preface := make([]byte, len(http2.ClientPreface))
+			if _, err := io.ReadFull(tc, preface); err != nil {
+				return
+			}
+			http2.NewFramer(tc, tc).WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 100})
+			io.Copy(io.Discard, tc)
+			return
+		}
+		c, err := wstest.Upgrade(tc, nil, nil)
+		if err != nil {
+			return
+		}
+		frameEcho(c)
+	})
+	s.URL = "wss://" + s.Addr
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestHTTP2PreferFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		protos      []string
+		conns, h2   int32 // TCP connections and h2 ones after the first dial
+		conns2, h22 int32 // after the second
+	}{
+		{"no extended CONNECT", []string{"h2", "http/1.1"}, 2, 1, 3, 1},
+		{"HTTP/1.1 only", []string{"http/1.1"}, 1, 0, 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newALPNServer(t, tc.protos...)
+			tr := &websocket.HTTP2Transport{}
+			t.Cleanup(func() { tr.Close() })
+			opts := &websocket.DialOptions{TLSConfig: s.TLS, HTTP2: websocket.HTTP2Prefer, HTTP2Transport: tr}
+			for i, want := range [][2]int32{{tc.conns, tc.h2}, {tc.conns2, tc.h22}} {
+				c, err := websocket.Dial(context.Background(), s.URL, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Status() != 101 {
+					t.Errorf("status %d, want 101", c.Status())
+				}
+				if err := echoMessage(c, websocket.OpText, []byte("over HTTP/1.1")); err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				if n, h := s.conns.Load(), s.h2.Load(); n != want[0] || h != want[1] {
+					t.Errorf("dial %d: %d TCP connections (%d h2), want %d (%d)", i+1, n, h, want[0], want[1])
+				}
+			}
+			opts.HTTP2 = websocket.HTTP2Require
+			_, err := websocket.Dial(context.Background(), s.URL, opts)
+			if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 required") {
+				t.Fatalf("require: %v", err)
+			}
+		})
+	}
+}
+
+// TestHTTP2ProxyTunnel runs the HTTP/2 connection inside an HTTP CONNECT
+// tunnel.
+func TestHTTP2ProxyTunnel(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	var tunnels atomic.Int32
+	proxy := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		req, err := http.ReadRequest(br)
+		if err != nil || req.Method != http.MethodConnect {
+			return
+		}
+		up, err := net.Dial("tcp", req.Host)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		tunnels.Add(1)
+		io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go func() {
+			io.Copy(up, br)
+			up.Close()
+		}()
+		io.Copy(nc, up)
+	})
+	t.Cleanup(proxy.Close)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.Proxy = websocket.ProxyURL("http://" + proxy.Addr)
+	for range 2 {
+		c := mustDialH2(t, s.URL, opts)
+		if err := echoMessage(c, websocket.OpText, []byte("tunnelled")); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	if tunnels.Load() != 1 || s.conns.Load() != 1 {
+		t.Errorf("%d tunnels, %d server connections; want 1 and 1", tunnels.Load(), s.conns.Load())
+	}
+}
+
+// TestHTTP2AppReconnect runs an App whose first WebSocket the server
+// drops: it reconnects on the same HTTP/2 connection.
+func TestHTTP2AppReconnect(t *testing.T) {
+	var n atomic.Int32
+	s := newH2Server(t, func(c *wstest.Conn) {
+		if n.Add(1) == 1 {
+			return // dropped: the stream ends without a close frame
+		}
+		c.WriteFrame(true, 0x1, []byte("welcome back"))
+		c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+		c.ReadFrame()
+	}, nil)
+	var got []string
+	a := &websocket.App{URL: s.URL}
+	a.OnMessage = func(_ *websocket.App, m websocket.Message) { got = append(got, m.Text()) }
+	tr := &websocket.HTTP2Transport{}
+	t.Cleanup(func() { tr.Close() })
+	err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond, DialOptions: websocket.DialOptions{
+		TLSConfig: s.TLS, HTTP2: websocket.HTTP2Require, HTTP2Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "welcome back" || n.Load() != 2 || s.conns.Load() != 1 {
+		t.Errorf("messages %q, %d WebSockets, %d TCP connections; want 1, 2, 1", got, n.Load(), s.conns.Load())
+	}
+}
+
+// TestHTTP2Trace checks the HEADERS sent and received are traced at debug
+// level, with the secrets redacted.
+func TestHTTP2Trace(t *testing.T) {
+	trace := captureTrace(t)
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.Header = http.Header{"Authorization": {"Bearer SECRET-1"}}
+	opts.Cookie = "c=SECRET-2"
+	c := mustDialH2(t, s.URL+"/traced", opts)
+	c.Close()
+	out := trace()
+	for _, want := range []string{"CONNECT /traced HTTP/2", ":protocol: websocket", "authorization: [redacted]",
+		"cookie: [redacted]", "HTTP/2 200", "set-cookie: [redacted]", "sec-websocket-version: 13"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "SECRET") || strings.Contains(out, "session=h2") {
+		t.Errorf("trace shows a secret:\n%s", out)
+	}
+}
+
+// TestHTTP2Timeouts checks HandshakeTimeout against a server that never
+// answers the extended CONNECT, and a read deadline that times out one
+// WebSocket and leaves it and the connection usable.
+func TestHTTP2Timeouts(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.HandshakeTimeout = 100 * time.Millisecond
+	_, err := websocket.Dial(context.Background(), s.URL+"/stall", opts)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Dial /stall = %v, want a handshake timeout", err)
+	}
+	c := mustDialH2(t, s.URL, opts)
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Recv(); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Recv past the deadline = %v, want a timeout", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	if err := echoMessage(c, websocket.OpText, []byte("after the timeout")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
+
+func TestHTTP2Options(t *testing.T) {
+	ctx := context.Background()
+	nc, peer := net.Pipe()
+	defer nc.Close()
+	defer peer.Close()
+	if _, err := websocket.Dial(ctx, "wss://127.0.0.1:1/", &websocket.DialOptions{HTTP2: websocket.HTTP2Require, NetConn: nc}); err == nil ||
+		!strings.Contains(err.Error(), "NetConn") {
+		t.Errorf("HTTP2Require with NetConn: %v", err)
+	}
+	if _, err := websocket.Dial(ctx, "wss://127.0.0.1:1/", &websocket.DialOptions{HTTP2: 7}); err == nil ||
+		!strings.Contains(err.Error(), "HTTP2Mode(7)") {
+		t.Errorf("HTTP2 = 7: %v", err)
+	}
+	if got := fmt.Sprint(websocket.HTTP2Off, websocket.HTTP2Prefer, websocket.HTTP2Require); got != "HTTP2Off HTTP2Prefer HTTP2Require" {
+		t.Errorf("String: %s", got)
+	}
+}
+
+// TestHTTP2CloseWithStuckPeer closes a WebSocket whose server stopped
+// reading while a send is blocked on the stream's flow-control window:
+// CloseWith returns in time, the send fails, the connection goes on.
+func TestHTTP2CloseWithStuckPeer(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	c := mustDialH2(t, s.URL+"/sink", opts)
+	sendErr := make(chan error, 1)
+	go func() {
+		msg := make([]byte, 256<<10)
+		for {
+			if err := c.SendBinary(msg); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	c.CloseWith(websocket.StatusNormal, "", 200*time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("CloseWith took %v", d)
+	}
+	select {
+	case err := <-sendErr:
+		if !errors.Is(err, websocket.ErrConnectionClosed) {
+			t.Errorf("blocked send: %v, want ErrConnectionClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("send still blocked after CloseWith")
+	}
+	c = mustDialH2(t, s.URL, opts)
+	if err := echoMessage(c, websocket.OpText, []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+}
