@@ -151,7 +151,7 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 // per-operation timeout moved later.
 func (c *Conn) awaitPeerClose(deadline time.Time) {
 	if c.readMu.TryLock() {
-		defer c.readMu.Unlock()
+		defer c.unlockRead()
 		c.netConn.SetReadDeadline(deadline)
 		for c.readErr == nil && c.pending == nil {
 			if _, _, err := c.recvWhole(nil, false); err != nil {

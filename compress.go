@@ -135,24 +135,59 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 }
 
 // releaseCompression returns pooled flate state once the Conn is closed.
+// State whose lock a sender or reader holds at that moment is returned by
+// that holder as it lets the lock go (unlockMsg, unlockRead): a send that
+// fails because the Conn closed under it gives back its compressor too.
 func (c *Conn) releaseCompression() {
-	z := c.ext
-	if z == nil {
+	if c.ext == nil {
 		return
 	}
 	if c.msgMu.TryLock() {
-		if z.comp != nil {
-			z.comp.Release()
-			z.comp = nil
-		}
+		c.releaseCompressor()
 		c.msgMu.Unlock()
 	}
 	if c.readMu.TryLock() {
-		if z.decomp != nil {
-			z.decomp.Release()
-			z.decomp = nil
-		}
-		z.in = nil
+		c.releaseDecompressor()
+		c.readMu.Unlock()
+	}
+}
+
+// releaseCompressor returns the pooled compressor; msgMu is held.
+func (c *Conn) releaseCompressor() {
+	if z := c.ext; z.comp != nil {
+		z.comp.Release()
+		z.comp = nil
+	}
+}
+
+// releaseDecompressor returns the pooled decompressor; readMu is held.
+func (c *Conn) releaseDecompressor() {
+	z := c.ext
+	if z.decomp != nil {
+		z.decomp.Release()
+		z.decomp = nil
+	}
+	z.in = nil
+}
+
+// unlockMsg lets msgMu go. When the Conn closed while it was held, the
+// compressor closeSocket could not take is returned here: the check comes
+// after the unlock, so either this sees the close or the closer's TryLock
+// comes after the unlock and succeeds.
+func (c *Conn) unlockMsg() {
+	c.msgMu.Unlock()
+	if c.ext != nil && c.closed.Load() && c.msgMu.TryLock() {
+		c.releaseCompressor()
+		c.msgMu.Unlock()
+	}
+}
+
+// unlockRead lets readMu go, returning the decompressor as unlockMsg
+// returns the compressor.
+func (c *Conn) unlockRead() {
+	c.readMu.Unlock()
+	if c.ext != nil && c.closed.Load() && c.readMu.TryLock() {
+		c.releaseDecompressor()
 		c.readMu.Unlock()
 	}
 }

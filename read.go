@@ -45,7 +45,7 @@ func (c *Conn) Recv() (Message, error) {
 // read timeout is kept and completed by the next call.
 func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	defer c.unlockRead()
 	op, out, err := c.recvWhole(dst, false)
 	if err != nil {
 		return 0, dst, err
@@ -73,7 +73,7 @@ func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
 // OpContinuation.
 func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	defer c.unlockRead()
 	if c.fireCont {
 		return c.recvFragment(controlFrames)
 	}
@@ -91,7 +91,7 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 // is allowed between messages.
 func (c *Conn) RecvFrame() (*Frame, error) {
 	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	defer c.unlockRead()
 	if err := c.startRead(); err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (c *Conn) Messages() iter.Seq2[Message, error] {
 // method, which discards whatever of the message was not read.
 func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	defer c.unlockRead()
 	if err := c.startMessage(); err != nil {
 		return 0, nil, err
 	}
@@ -162,7 +162,7 @@ var errStaleReader = errors.New("websocket: message reader used after the next m
 func (r *messageReader) Read(p []byte) (int, error) {
 	c := r.c
 	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	defer c.unlockRead()
 	if r.gen != c.readGen {
 		return 0, errStaleReader
 	}

@@ -34,7 +34,7 @@ func (c *Conn) Send(payload []byte, op Opcode) error {
 	}
 	c.msgMu.Lock()
 	if c.ext != nil {
-		defer c.msgMu.Unlock() // c.ext.out and the compressor are the message's until sent
+		defer c.unlockMsg() // c.ext.out and the compressor are the message's until sent
 		out, compressed, err := c.deflateMessage(payload)
 		if err != nil {
 			return err
@@ -199,7 +199,7 @@ func (w *messageWriter) Close() error {
 		return nil
 	}
 	w.closed = true
-	defer w.c.msgMu.Unlock()
+	defer w.c.unlockMsg()
 	if w.err != nil {
 		return w.err
 	}
