@@ -8,8 +8,8 @@
 // The package is layered like the protocol; each layer knows only the one
 // below it:
 //
-//	App, EventLoop       app.go, eventloop.go, reconnect.go,  callbacks, keep-alive, reconnect
-//	                     retry.go                             and which failures retry
+//	App, EventLoop       app.go, session.go, eventloop.go,    callbacks, keep-alive, reconnect
+//	                     reconnect.go, retry.go               and which failures retry
 //	Conn                 conn.go, read.go, write.go, close.go messages, control frames, closing handshake
 //	Message reader       msgreader.go                         read state: one step per header or payload piece
 //	Read buffering       readbuf.go, busypoll_*.go            socket reads sized to traffic, busy polling

@@ -1,0 +1,425 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Session is one run of an App, as a Dispatcher sees it: a dispatcher gets
+// it in Attach and uses Stop to shut it down. Its state lives on the
+// dispatcher's goroutine.
+type Session struct {
+	app       *App
+	d         Dispatcher
+	url       string
+	redacted  string
+	dialOpts  DialOptions
+	opts      RunOptions
+	reconnect time.Duration
+	bo        *backoff
+	ctx       context.Context // cancelled when the run stops: ends a dial
+	cancel    context.CancelFunc
+	done      chan struct{}
+	err       error
+
+	mu        sync.Mutex
+	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
+	stopAsked atomic.Bool // Stop or App.CloseWith was called: no more dials
+
+	// State owned by the dispatcher's goroutine.
+	conn            *Conn
+	openedAt        time.Time
+	started         bool // start has run: the run is attached to its dispatcher
+	opened          bool // a connection of this run has opened: later ones are reconnects
+	dialing         bool
+	ending          bool  // we are tearing the connection down; cause was reported
+	cause           error // why the current connection ended, if it failed
+	stopping        bool
+	stopCode        StatusCode
+	stopReason      string
+	finished        bool
+	cancelReconnect func() bool
+	cancelPing      func() bool
+	cancelPong      func() bool
+	cancelClose     func() bool
+}
+
+// App returns the App this run belongs to.
+func (s *Session) App() *App { return s.app }
+
+// Stop ends the run: the connection is closed with code (StatusNormal when
+// code may not be sent), a pending dial or reconnect is cancelled. It
+// returns at once; safe from any goroutine.
+func (s *Session) Stop(code StatusCode) {
+	if !code.sendable() {
+		code = StatusNormal
+	}
+	s.stop(code, "", closeTimeout)
+}
+
+// stop makes the dispatcher end the run; from now on no dial starts.
+func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
+	s.stopAsked.Store(true)
+	s.d.Post(func() { s.closeNow(code, reason, timeout) })
+}
+
+// stopNow starts ending the run with code; it runs on the dispatcher's
+// goroutine.
+func (s *Session) stopNow(code StatusCode) { s.closeNow(code, "", closeTimeout) }
+
+// Done is closed once the run is over and detached from its dispatcher.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns the run's result once Done is closed: nil after a clean
+// close, else the failure that ended it.
+func (s *Session) Err() error {
+	<-s.done
+	return s.err
+}
+
+// start makes the first connection attempt, unless the run was stopped
+// before it was attached.
+func (s *Session) start() {
+	s.started = true
+	switch {
+	case s.stopping:
+		s.finish(nil)
+	case !s.finished:
+		s.dial()
+	}
+}
+
+// dial starts a connection attempt off the dispatcher's goroutine, unless
+// a stop was asked for (its closeNow is on the way).
+func (s *Session) dial() {
+	if s.stopAsked.Load() {
+		return
+	}
+	s.dialing = true
+	ctx, url, opts, d := s.ctx, s.url, &s.dialOpts, s.d
+	d.Go(func() {
+		c, err := Dial(ctx, url, opts)
+		if !d.Post(func() { s.dialed(c, err) }) && c != nil {
+			c.Abort()
+		}
+	})
+}
+
+// dialed handles the result of a connection attempt.
+func (s *Session) dialed(c *Conn, err error) {
+	s.dialing = false
+	if s.stopping {
+		if c != nil {
+			code, reason := s.stopCode, s.stopReason
+			s.d.Go(func() { c.CloseWith(code, reason, 0) })
+		}
+		s.finish(nil)
+		return
+	}
+	if err != nil {
+		s.report(err)
+		s.retryOrFinish(err)
+		return
+	}
+	a := s.app
+	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, time.Now()
+	a.conn.Store(c)
+	if s.opened {
+		if a.OnReconnect != nil {
+			s.call("OnReconnect", func() { a.OnReconnect(a) })
+		}
+	} else {
+		s.opened = true
+		if a.OnOpen != nil {
+			s.call("OnOpen", func() { a.OnOpen(a) })
+		}
+	}
+	s.schedulePing(c)
+	s.d.Go(func() { s.readLoop(c) })
+}
+
+// readLoop reads frames of c off the dispatcher's goroutine and hands each
+// to it, waiting until it was handled before reading on: the callbacks
+// apply back-pressure, and no frame is queued unboundedly.
+func (s *Session) readLoop(c *Conn) {
+	ack := make(chan struct{}, 1)
+	for {
+		op, f, err := c.RecvDataFrame(true)
+		if err != nil && isTimeout(err) {
+			continue // DialOptions.Timeout bounds sends; an idle connection is fine
+		}
+		if !s.d.Post(func() {
+			s.frame(c, op, f, err)
+			ack <- struct{}{}
+		}) || err != nil {
+			return
+		}
+		<-ack
+	}
+}
+
+// frame delivers one frame, or the end of the connection.
+func (s *Session) frame(c *Conn, op Opcode, f *Frame, err error) {
+	if c != s.conn {
+		return
+	}
+	if err != nil {
+		s.connEnded(c, err)
+		return
+	}
+	a := s.app
+	switch op {
+	case OpPing:
+		if a.OnPing != nil {
+			s.call("OnPing", func() { a.OnPing(a, f.Payload) })
+		}
+	case OpPong:
+		if s.cancelPong != nil {
+			s.cancelPong()
+			s.cancelPong = nil
+		}
+		if a.OnPong != nil {
+			s.call("OnPong", func() { a.OnPong(a, f.Payload) })
+		}
+	case OpClose:
+		// The next read returns the *CloseError that ends the connection.
+	default:
+		if !f.Fin || f.Opcode == OpContinuation {
+			if a.OnData != nil {
+				s.call("OnData", func() { a.OnData(a, f.Payload, f.Opcode, f.Fin) })
+			}
+			if a.OnContMessage != nil {
+				s.call("OnContMessage", func() { a.OnContMessage(a, f.Payload, f.Fin) })
+			}
+			return
+		}
+		if a.OnData != nil {
+			s.call("OnData", func() { a.OnData(a, f.Payload, op, true) })
+		}
+		if a.OnMessage != nil {
+			s.call("OnMessage", func() { a.OnMessage(a, Message{Opcode: op, Data: f.Payload}) })
+		}
+	}
+}
+
+// schedulePing sets the timer of the next automatic ping.
+func (s *Session) schedulePing(c *Conn) {
+	if s.opts.PingInterval > 0 {
+		s.cancelPing = s.d.AfterFunc(s.opts.PingInterval, func() { s.ping(c) })
+	}
+}
+
+// ping sends an automatic ping (off the dispatcher's goroutine: a peer
+// that stopped reading must not stall the loop) and arms the pong check.
+func (s *Session) ping(c *Conn) {
+	s.cancelPing = nil
+	if c != s.conn || s.ending || s.stopping {
+		return
+	}
+	payload, d := s.opts.PingPayload, s.d
+	d.Go(func() {
+		if err := c.Ping(payload); err != nil {
+			d.Post(func() { s.fail(c, err) })
+		}
+	})
+	if s.opts.PingTimeout > 0 && s.cancelPong == nil {
+		s.cancelPong = d.AfterFunc(s.opts.PingTimeout, func() {
+			s.cancelPong = nil
+			s.fail(c, errPingTimeout)
+		})
+	}
+	s.schedulePing(c)
+}
+
+// fail ends connection c because of err, which is reported once.
+func (s *Session) fail(c *Conn, err error) {
+	if c != s.conn || s.ending || s.stopping {
+		return
+	}
+	s.ending, s.cause = true, err
+	s.stopTimers()
+	s.report(err)
+	// The read loop sees the closed socket and reports the end.
+	s.d.Go(c.Abort)
+}
+
+// connEnded handles the end of the open connection, reported by its read
+// loop with the error that ended it.
+func (s *Session) connEnded(c *Conn, err error) {
+	s.stopTimers()
+	s.conn = nil
+	s.app.conn.CompareAndSwap(c, nil)
+	code, reason := StatusAbnormalClosure, ""
+	var ce *CloseError
+	clean := errors.As(err, &ce)
+	if clean {
+		code, reason = ce.Code, ce.Reason
+	} else if !s.ending && !s.stopping {
+		s.cause = err
+		s.report(err)
+	}
+	if s.bo.cfg.ResetAfter <= 0 || time.Since(s.openedAt) >= s.bo.cfg.ResetAfter {
+		s.bo.reset()
+	}
+	if a := s.app; a.OnClose != nil {
+		s.call("OnClose", func() { a.OnClose(a, code, reason) })
+	}
+	switch {
+	case clean && !s.stopping && s.reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
+		s.scheduleDial(0, err)
+	case s.stopping || clean:
+		s.finish(nil)
+	default:
+		s.retryOrFinish(s.cause)
+	}
+}
+
+// retryOrFinish schedules the next connection attempt when reconnecting
+// is on and the run's classifier retries err; else the run ends with err.
+func (s *Session) retryOrFinish(err error) {
+	if s.reconnect <= 0 || s.stopping {
+		s.finish(err)
+		return
+	}
+	retry, after := s.classify(err)
+	if !retry {
+		s.finish(err)
+		return
+	}
+	s.scheduleDial(after, err)
+}
+
+// scheduleDial schedules the next connection attempt after the schedule's
+// next wait, or after if that is longer; why is what ended the last one.
+func (s *Session) scheduleDial(after time.Duration, why error) {
+	w := max(s.bo.wait(), after)
+	if traceEnabled() {
+		logger().Info("websocket: reconnecting", slog.String("url", s.redacted),
+			slog.Int("attempt", s.bo.tries), slog.Duration("in", w), slog.String("after", why.Error()))
+	}
+	s.cancelReconnect = s.d.AfterFunc(w, func() {
+		s.cancelReconnect = nil
+		if !s.stopping {
+			s.dial()
+		}
+	})
+}
+
+// closeNow starts ending the run, closing the open connection with code
+// and reason and waiting up to timeout for the answer; it runs on the
+// dispatcher's goroutine.
+func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration) {
+	if s.finished || s.stopping {
+		return
+	}
+	s.stopping, s.stopCode, s.stopReason = true, code, reason
+	s.cancel()
+	switch {
+	case !s.started:
+		// Stopped before start ran, maybe before the dispatcher attached
+		// the run: start finishes it.
+	case s.conn != nil:
+		s.stopTimers()
+		if !s.ending {
+			// The closing handshake (RFC 6455 §7.1.2) without Conn.Close:
+			// the read loop stays the only reader and returns the echoed
+			// close; if none comes within timeout the socket is closed
+			// and OnClose gets StatusAbnormalClosure.
+			// A close frame that cannot be sent in that time (a peer
+			// that stopped reading) is abandoned the same way.
+			c := s.conn
+			s.d.Go(func() {
+				if c.SendClose(code, reason) != nil || timeout <= 0 {
+					c.Abort()
+				}
+			})
+			wait := timeout
+			if wait <= 0 {
+				wait = closeTimeout // for sending ours
+			}
+			s.cancelClose = s.d.AfterFunc(wait, func() {
+				s.cancelClose = nil
+				s.d.Go(c.Abort)
+			})
+		}
+	case s.dialing:
+		// dialed sees stopping.
+	default:
+		s.finish(nil)
+	}
+}
+
+// stopTimers cancels the ping, pong and close timers.
+func (s *Session) stopTimers() {
+	if s.cancelClose != nil {
+		s.cancelClose()
+		s.cancelClose = nil
+	}
+	if s.cancelPing != nil {
+		s.cancelPing()
+		s.cancelPing = nil
+	}
+	if s.cancelPong != nil {
+		s.cancelPong()
+		s.cancelPong = nil
+	}
+}
+
+// finish ends the run with err.
+func (s *Session) finish(err error) {
+	if s.finished {
+		return
+	}
+	s.finished, s.err = true, err
+	s.stopTimers()
+	if s.cancelReconnect != nil {
+		s.cancelReconnect()
+		s.cancelReconnect = nil
+	}
+	s.mu.Lock()
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	s.mu.Unlock()
+	s.app.endRun(s)
+	s.d.Detach(s)
+	close(s.done)
+}
+
+// call runs callback f, reporting a panic in it to OnError.
+func (s *Session) call(name string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.report(panicError(name, r))
+		}
+	}()
+	f()
+}
+
+// report logs err and gives it to OnError; a panic in OnError itself is
+// only logged.
+func (s *Session) report(err error) {
+	logError("websocket: App error", err)
+	a := s.app
+	if a.OnError == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			logError("websocket: App error", panicError("OnError", r))
+		}
+	}()
+	a.OnError(a, err)
+}
+
+func panicError(callback string, r any) error {
+	if err, ok := r.(error); ok {
+		return fmt.Errorf("websocket: panic in %s: %w", callback, err)
+	}
+	return fmt.Errorf("websocket: panic in %s: %v", callback, r)
+}
