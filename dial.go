@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -137,7 +138,17 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	if hs := handshakeTimeout(opts); hs > 0 && (limit <= 0 || hs < limit) {
 		limit, cause = hs, errHandshakeTimeout
 	}
-	if limit > 0 {
+	switch {
+	case limit <= 0:
+	case ctx.Done() == nil && !hasDeadline(ctx) && opts.HTTP2 == HTTP2Off:
+		// Nothing but our deadline can end this dial early, and every
+		// stage enforces ctx.Deadline() through its connection's
+		// deadline (see realContext for those that cannot), so the
+		// common dial needs no timer and no cancellation plumbing.
+		// (HTTP/2 dials keep the timer: their shared connection's
+		// setup waits on ctx.Done.)
+		ctx = &deadlineCtx{Context: ctx, d: time.Now().Add(limit), cause: cause}
+	default:
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, limit, cause)
 		defer cancel()
@@ -172,6 +183,49 @@ func handshakeTimeout(opts *DialOptions) time.Duration {
 // defaultDialOptions stands for a nil *DialOptions; the dial only reads it.
 var defaultDialOptions DialOptions
 
+// deadlineCtx is the context of a dial whose parent cannot be cancelled
+// (its Done is nil): it carries the dial's deadline, and what it stands
+// for, without a timer. Its Done stays nil, so each stage enforces the
+// deadline on its connection (net.Dialer, the TLS and Upgrade handshakes
+// through SetDeadline), and its Err reports the deadline once it has passed.
+type deadlineCtx struct {
+	context.Context
+	d     time.Time
+	cause error // errDialTimeout or errHandshakeTimeout
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
+
+func (c *deadlineCtx) Err() error {
+	if time.Now().Before(c.d) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// realContext returns a context that ends at ctx's deadline for a stage
+// that may watch only Done (a NetDialContext, a proxy, name resolution by
+// the system resolver): ctx itself unless it is a *deadlineCtx.
+func realContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dc, ok := ctx.(*deadlineCtx); ok {
+		return context.WithDeadline(dc.Context, dc.d)
+	}
+	return ctx, func() {}
+}
+
+func hasDeadline(ctx context.Context) bool {
+	_, ok := ctx.Deadline()
+	return ok
+}
+
+// dialCause is what ended ctx: for a *deadlineCtx the cause it stands for.
+func dialCause(ctx context.Context) error {
+	if dc, ok := ctx.(*deadlineCtx); ok {
+		return dc.cause
+	}
+	return context.Cause(ctx)
+}
+
 // dialError makes a failure caused by the end of ctx say so: a Timeout or
 // HandshakeTimeout is a timeout error, a cancelled or expired ctx wraps
 // ctx.Err().
@@ -184,7 +238,7 @@ func dialError(ctx context.Context, err error) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	if context.Cause(ctx) == errHandshakeTimeout {
+	if dialCause(ctx) == errHandshakeTimeout {
 		if te, ok := err.(*timeoutError); ok {
 			err = te.err // not "timeout" twice
 		}
@@ -194,7 +248,7 @@ func dialError(ctx context.Context, err error) error {
 	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {
 		return err
 	}
-	if context.Cause(ctx) == errDialTimeout {
+	if dialCause(ctx) == errDialTimeout {
 		var te *timeoutError
 		if errors.Is(err, errDialTimeout) || errors.As(err, &te) {
 			return err // already says it timed out
@@ -288,6 +342,13 @@ func dialStream(ctx context.Context, u *url.URL, opts *DialOptions, proxy *url.U
 	addr := dialAddr(u, host, port)
 	var nc net.Conn
 	var err error
+	if proxy != nil || opts.NetDialContext != nil || !isIPLiteral(host) {
+		// The proxy code, the user's dial function and the system
+		// resolver may watch only ctx.Done.
+		var cancel context.CancelFunc
+		ctx, cancel = realContext(ctx)
+		defer cancel()
+	}
 	if proxy != nil {
 		nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
 	} else if d, ok := directDialer(opts); ok {
@@ -379,4 +440,11 @@ func connectError(host, addr string, err error) error {
 		return &timeoutError{op: "dial", err: err}
 	}
 	return fmt.Errorf("websocket: dial %s: %w", addr, err)
+}
+
+// isIPLiteral reports whether host is an IP address, which a dial reaches
+// without name resolution.
+func isIPLiteral(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }

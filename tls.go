@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ALPN offers (RFC 7301): the Upgrade handshake is an HTTP/1.1 exchange,
@@ -34,6 +35,12 @@ func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, 
 	// would let a server pick a protocol the handshake cannot speak.
 	cfg.NextProtos = protos
 	tc := tls.Client(nc, cfg)
+	// HandshakeContext watches only ctx.Done: ctx's deadline, which may
+	// come without one, bounds the handshake as the connection's.
+	if d, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(d)
+		defer nc.SetDeadline(time.Time{})
+	}
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, tlsError(host, err)
 	}
