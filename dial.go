@@ -140,14 +140,17 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 	}
 	switch {
 	case limit <= 0:
-	case ctx.Done() == nil && !hasDeadline(ctx) && opts.HTTP2 == HTTP2Off:
-		// Nothing but our deadline can end this dial early, and every
-		// stage enforces ctx.Deadline() through its connection's
-		// deadline (see realContext for those that cannot), so the
-		// common dial needs no timer and no cancellation plumbing.
-		// (HTTP/2 dials keep the timer: their shared connection's
-		// setup waits on ctx.Done.)
-		ctx = &deadlineCtx{Context: ctx, d: time.Now().Add(limit), cause: cause}
+	case opts.HTTP2 == HTTP2Off:
+		// Every stage enforces ctx.Deadline() through its connection's
+		// deadline (see realContext for those that cannot) and watches
+		// the parent's Done for cancellation, so the dial needs no timer
+		// of its own. (HTTP/2 dials keep the timer: their shared
+		// connection's setup waits on ctx.Done.)
+		d := time.Now().Add(limit)
+		if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
+			d, cause = pd, nil // the parent's deadline comes first
+		}
+		ctx = &deadlineCtx{Context: ctx, d: d, cause: cause}
 	default:
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, limit, cause)
@@ -183,20 +186,23 @@ func handshakeTimeout(opts *DialOptions) time.Duration {
 // defaultDialOptions stands for a nil *DialOptions; the dial only reads it.
 var defaultDialOptions DialOptions
 
-// deadlineCtx is the context of a dial whose parent cannot be cancelled
-// (its Done is nil): it carries the dial's deadline, and what it stands
-// for, without a timer. Its Done stays nil, so each stage enforces the
+// deadlineCtx is the context of a dial: the parent's values and
+// cancellation, and the dial's deadline (the earlier of the parent's and
+// ours) with what it stands for, without a timer. Each stage enforces the
 // deadline on its connection (net.Dialer, the TLS and Upgrade handshakes
-// through SetDeadline), and its Err reports the deadline once it has passed.
+// through SetDeadline), and Err reports it once it has passed.
 type deadlineCtx struct {
 	context.Context
 	d     time.Time
-	cause error // errDialTimeout or errHandshakeTimeout
+	cause error // errDialTimeout, errHandshakeTimeout, or nil for the parent's own deadline
 }
 
 func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
 
 func (c *deadlineCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
 	if time.Now().Before(c.d) {
 		return nil
 	}
@@ -213,14 +219,12 @@ func realContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return ctx, func() {}
 }
 
-func hasDeadline(ctx context.Context) bool {
-	_, ok := ctx.Deadline()
-	return ok
-}
-
 // dialCause is what ended ctx: for a *deadlineCtx the cause it stands for.
 func dialCause(ctx context.Context) error {
 	if dc, ok := ctx.(*deadlineCtx); ok {
+		if dc.Context.Err() != nil || dc.cause == nil {
+			return context.Cause(dc.Context)
+		}
 		return dc.cause
 	}
 	return context.Cause(ctx)
@@ -230,7 +234,9 @@ func dialCause(ctx context.Context) error {
 // HandshakeTimeout is a timeout error, a cancelled or expired ctx wraps
 // ctx.Err().
 func dialError(ctx context.Context, err error) error {
-	if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(d) {
+	if _, own := ctx.(*deadlineCtx); own {
+		// Its Err already reports the deadline the socket's fired at.
+	} else if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(d) {
 		// The socket's deadline (ctx's) fired a moment before ctx's own
 		// timer: report it as the end of ctx.
 		<-ctx.Done()
