@@ -51,11 +51,8 @@ func paint(on bool, st style, line string) string {
 }
 
 // colourWanted reports whether output to a terminal may use colours: not
-// when NO_COLOR is set (https://no-color.org), whatever its value.
-func colourWanted() bool {
-	_, set := os.LookupEnv("NO_COLOR")
-	return !set
-}
+// when NO_COLOR is set to a non-empty value (https://no-color.org).
+func colourWanted() bool { return os.Getenv("NO_COLOR") == "" }
 
 // hexDump renders b as hexdump -C does, 16 bytes a line with the offset
 // and the printable ASCII; lines after the first are indented to line up
