@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wsclient/websocket"
 )
@@ -80,7 +81,7 @@ func (s *session) line(text string) (*closeReq, error) {
 	case "help":
 		s.con.status(styleInfo, commandHelp)
 		return nil, nil
-	case "quit", "exit":
+	case "quit":
 		return &closeReq{code: s.cfg.closeCode(), reason: s.cfg.closeReason, quit: true}, nil
 	}
 	s.con.status(styleError, fmt.Sprintf("unknown command /%s: /help lists them; //%s sends the line as a message", name, name))
@@ -97,8 +98,8 @@ func (s *session) closeCommand(arg string) (*closeReq, error) {
 			s.con.status(styleError, fmt.Sprintf("/close: %q is not a close code that may be sent (1000-1003, 1007-1014, 3000-4999)", codeStr))
 			return nil, nil
 		}
-		if len(reason) > 123 {
-			s.con.status(styleError, "/close: the reason may have at most 123 bytes")
+		if len(reason) > 123 || !utf8.ValidString(reason) {
+			s.con.status(styleError, "/close: the reason must be UTF-8 of at most 123 bytes")
 			return nil, nil
 		}
 		req.code, req.reason = websocket.StatusCode(code), strings.TrimSpace(reason)
@@ -208,8 +209,11 @@ func (s *session) pong(payload []byte) bool {
 	if ps.auto && s.cfg.verbose == 0 && !s.cfg.printRTT {
 		return true
 	}
-	rtt := time.Since(ps.at)
-	line := "pong: " + s.format.controlPayload(payload) + " rtt=" + rtt.Round(time.Microsecond).String()
-	s.con.show(styleControl, s.format.stamp(strings.Replace(line, ":  rtt", ": rtt", 1)))
+	line := "pong: "
+	if len(payload) > 0 {
+		line += s.format.controlPayload(payload) + " "
+	}
+	line += "rtt=" + time.Since(ps.at).Round(time.Microsecond).String()
+	s.con.show(styleControl, s.format.stamp(line))
 	return true
 }

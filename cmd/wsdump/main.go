@@ -94,11 +94,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	outFile, outTTY := isTerminal(stdout)
 	if inTTY && outTTY && !cfg.raw {
 		// History is saved only from a terminal: never piped input.
-		var hist *history
-		if !cfg.noHistory {
-			hist = openHistory(historyPath())
-			defer hist.close()
+		path := historyPath()
+		if cfg.noHistory {
+			path = "" // in memory only
 		}
+		hist := openHistory(path)
+		defer hist.close()
 		tc, err := newTermConsole(inFile, outFile, stderr, hist)
 		if err != nil {
 			conn.Abort()

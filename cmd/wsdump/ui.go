@@ -114,13 +114,13 @@ type termConsole struct {
 	state   *term.State
 	ctrlC   *ctrlCReader
 	color   bool
-	search  *searcher // Ctrl-R, when there is a history
+	search  *searcher // Ctrl-R
 	stopWin func()
 	once    sync.Once
 }
 
 // newTermConsole puts the terminal in raw mode; close restores it. errOut
-// is stderr.
+// is stderr; hist is the line history, which Up, Down and Ctrl-R search.
 func newTermConsole(in, out *os.File, errOut io.Writer, hist *history) (*termConsole, error) {
 	fd := int(in.Fd())
 	state, err := term.MakeRaw(fd)
@@ -133,11 +133,9 @@ func newTermConsole(in, out *os.File, errOut io.Writer, hist *history) (*termCon
 		io.Writer
 	}{&keyReader{r: r}, out}, "> ")
 	c := &termConsole{t: t, out: out, errOut: errOut, inFd: fd, state: state, ctrlC: r, color: colourWanted()}
-	if hist != nil {
-		t.History = hist
-		c.search = &searcher{t: t, h: hist, prompt: "> "}
-		t.AutoCompleteCallback = c.search.key
-	}
+	t.History = hist
+	c.search = &searcher{t: t, h: hist, prompt: "> "}
+	t.AutoCompleteCallback = c.search.key
 	resize := func() {
 		if w, h, err := term.GetSize(int(out.Fd())); err == nil {
 			t.SetSize(w, h)
@@ -150,9 +148,7 @@ func newTermConsole(in, out *os.File, errOut io.Writer, hist *history) (*termCon
 
 func (c *termConsole) readLine() (string, error) {
 	line, err := c.t.ReadLine()
-	if c.search != nil {
-		c.search.end() // Enter accepted the match
-	}
+	c.search.end() // Enter may have accepted a match
 	if err == term.ErrPasteIndicator {
 		err = nil // a pasted line is sent like a typed one
 	}

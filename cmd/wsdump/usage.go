@@ -149,7 +149,8 @@ OPTIONS
         The reason of the close frame wsdump sends (at most 123 bytes).
         Example: wsdump --close-reason done ws://127.0.0.1:8080/
     --no-history
-        Do not load or save the line history (see FILES).
+        Do not load or save the line history (see FILES): it lasts
+        for this session only.
         Example: wsdump --no-history ws://127.0.0.1:8080/
 
     -h, --help
