@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket/internal/wstest"
 )
@@ -177,13 +178,18 @@ func TestBinaryAndOutputFlags(t *testing.T) {
 func drainUntilClose(t *testing.T, got <-chan received) []received {
 	t.Helper()
 	var out []received
-	for r := range got {
-		if r.op == 8 {
+	for {
+		select {
+		case r := <-got:
+			if r.op == 8 {
+				return out
+			}
+			out = append(out, r)
+		case <-time.After(testTimeout):
+			t.Errorf("no close frame after %q", out)
 			return out
 		}
-		out = append(out, r)
 	}
-	return out
 }
 
 // TestScripting: --once and --max-messages exit after that many messages
@@ -210,8 +216,13 @@ func TestScripting(t *testing.T) {
 		if code := p.wait(); code != 0 || p.stdout.String() != tt.want {
 			t.Errorf("%q: exit %d, stdout %q, want %q; stderr %q", tt.args, code, p.stdout, tt.want, p.stderr)
 		}
-		if sent := <-got; sent != tt.sent {
-			t.Errorf("%q: server received %q, want %q", tt.args, sent, tt.sent)
+		select {
+		case sent := <-got:
+			if sent != tt.sent {
+				t.Errorf("%q: server received %q, want %q", tt.args, sent, tt.sent)
+			}
+		case <-time.After(testTimeout):
+			t.Errorf("%q: the server received nothing", tt.args)
 		}
 	}
 	for _, args := range [][]string{{"--close-status", "1006"}, {"--once", "--max-messages", "3"}, {"--ping-timeout", "1s"},
