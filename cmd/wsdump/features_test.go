@@ -269,8 +269,13 @@ func TestTLSAndAuthFlags(t *testing.T) {
 	if code != 0 || stdout != "< hi\n" {
 		t.Errorf("--auth: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if req := <-reqs; req.Header.Get("Authorization") != "Basic YWxpY2U6czNjcmV0" {
-		t.Errorf("Authorization = %q", req.Header.Get("Authorization"))
+	select {
+	case req := <-reqs:
+		if req.Header.Get("Authorization") != "Basic YWxpY2U6czNjcmV0" {
+			t.Errorf("Authorization = %q", req.Header.Get("Authorization"))
+		}
+	default:
+		t.Error("--auth: no handshake request")
 	}
 
 	redirect := wstest.NewRaw(func(nc net.Conn) {
