@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wsclient/websocket/internal/wstest"
@@ -141,6 +142,9 @@ func TestColoursPipedToTerminal(t *testing.T) {
 		}
 		defer w.Close()
 		cmd.Stdin = r
+		// The terminal becomes the controlling one through standard
+		// output (fd 1): standard input is the pipe.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Ctty: 1}
 		s := startTTYCmd(t, cmd)
 		r.Close()
 		s.expect("< close: 1000 (normal closure) done")
