@@ -172,8 +172,8 @@ func TestServerCloseCrossing(t *testing.T) {
 func TestConnectionLost(t *testing.T) {
 	srv, _ := newServer(t, nil, func(c *wstest.Conn) {}) // drops the TCP connection
 	p := start(t, srv.URL)
-	if code := p.wait(); code != 1 {
-		t.Fatalf("exit %d, want 1", code)
+	if code := p.wait(); code != exitAbnormal {
+		t.Fatalf("exit %d, want %d", code, exitAbnormal)
 	}
 	checkOneLine(t, p.stderr.String(), "wsdump: connection lost without a close frame: ")
 }
@@ -184,8 +184,8 @@ func TestProtocolErrorFromServer(t *testing.T) {
 		c.ReadFrame()
 	})
 	p := start(t, srv.URL)
-	if code := p.wait(); code != 1 {
-		t.Fatalf("exit %d, want 1", code)
+	if code := p.wait(); code != exitAbnormal {
+		t.Fatalf("exit %d, want %d", code, exitAbnormal)
 	}
 	checkOneLine(t, p.stderr.String(), "wsdump: protocol error: ")
 }

@@ -29,6 +29,27 @@ type config struct {
 	headers      http.Header
 	help         bool
 	version      bool
+
+	noCommands   bool          // --no-commands: lines starting with / are sent as is
+	pingInterval time.Duration // --ping-interval
+	pingTimeout  time.Duration // --ping-timeout
+	printRTT     bool          // --print-rtt
+	reconnect    time.Duration // --reconnect: first delay; 0 = off
+	binary       bool          // -b/--binary: send lines as binary messages
+	hex          bool          // --hex: show binary messages as a hex dump
+	base64       bool          // --base64: lines and /binary are base64; binary shown as base64
+	caFile       string        // --ca
+	certFile     string        // --cert
+	keyFile      string        // --key
+	auth         string        // --auth user:pass
+	maxRedirects int           // -L/--max-redirects; 0 = the library's default (3), -1 = -L 0
+
+	json        bool   // --json
+	timestamps  bool   // --timestamps
+	maxMessages int    // --max-messages, -1/--once; 0 = no limit
+	closeStatus int    // --close-status; 0 = 1000
+	closeReason string // --close-reason
+	noHistory   bool   // --no-history
 }
 
 // errUsage marks command-line errors, reported with exit status 2 as
@@ -58,15 +79,20 @@ const (
 // argparse-like pre-pass can tell values from flags and positionals.
 var (
 	shortKinds = map[byte]flagKind{
-		'h': kindBool, 'n': kindBool, 'r': kindBool,
+		'h': kindBool, 'n': kindBool, 'r': kindBool, 'b': kindBool, '1': kindBool,
 		'v': kindCount,
-		'p': kindValue, 'o': kindValue, 't': kindValue,
+		'p': kindValue, 'o': kindValue, 't': kindValue, 'L': kindValue,
 		's': kindMulti,
 	}
 	longKinds = map[string]flagKind{
 		"help": kindBool, "nocert": kindBool, "raw": kindBool, "timings": kindBool, "version": kindBool, "compress": kindBool,
+		"no-commands": kindBool, "print-rtt": kindBool, "binary": kindBool, "hex": kindBool, "base64": kindBool,
+		"json": kindBool, "timestamps": kindBool, "once": kindBool, "no-history": kindBool,
 		"verbose": kindCount,
 		"proxy":   kindValue, "origin": kindValue, "text": kindValue, "headers": kindValue, "eof-wait": kindValue,
+		"ping-interval": kindValue, "ping-timeout": kindValue, "reconnect": kindValue,
+		"ca": kindValue, "cert": kindValue, "key": kindValue, "auth": kindValue, "max-redirects": kindValue,
+		"max-messages": kindValue, "close-status": kindValue, "close-reason": kindValue,
 		"subprotocols": kindMulti,
 	}
 )
@@ -232,6 +258,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.compress, "compress", false, "")
 	fs.StringArrayVar(&headers, "headers", nil, "")
 	fs.BoolVar(&cfg.version, "version", false, "")
+	more := addFlags(fs, cfg)
 
 	if err := fs.Parse(normalizeArgs(args)); err != nil {
 		return nil, usagef("%v", err)
@@ -261,6 +288,9 @@ func parseArgs(args []string) (*config, error) {
 		if cfg.headers, err = parseHeaders(cfg.headers, h); err != nil {
 			return nil, err
 		}
+	}
+	if err := more.check(fs, cfg); err != nil {
+		return nil, err
 	}
 	switch pos := fs.Args(); len(pos) {
 	case 0:

@@ -21,52 +21,82 @@ const maxInflate = 16 << 20
 
 // formatter turns received frames into the lines wsdump prints.
 type formatter struct {
-	verbose int
-	raw     bool
-	timings bool
-	start   time.Time // the connection's opening, for --timings
-	now     func() time.Time
+	verbose    int
+	raw        bool
+	timings    bool
+	timestamps bool      // --timestamps: the wall-clock time of each line
+	hex        bool      // --hex: binary messages as a hex dump
+	base64     bool      // --base64: binary messages as base64
+	json       bool      // --json: JSON text messages indented
+	start      time.Time // the connection's opening, for --timings
+	now        func() time.Time
 }
 
-// message returns the line for a received frame (without "< " or a newline),
-// and false when the frame is not shown.
-func (f *formatter) message(op websocket.Opcode, data []byte) (string, bool) {
+// message returns the line for a received frame (without "< " or a newline)
+// and its style, and false when the frame is not shown.
+func (f *formatter) message(op websocket.Opcode, data []byte) (string, style, bool) {
 	var body string
+	st := styleRecv
 	switch op {
 	case websocket.OpText:
 		body = f.text(data)
+		if f.json {
+			if pretty, ok := prettyJSON(data); ok {
+				body = f.text([]byte(pretty))
+			}
+		}
 	case websocket.OpBinary:
-		body = binaryString(data)
+		body = f.binary(data)
 	case websocket.OpClose:
 		if f.raw && f.verbose == 0 {
-			return "", false
+			return "", st, false
 		}
-		return f.stamp("close: " + closeString(data)), true
+		return f.stamp("close: " + closeString(data)), styleControl, true
 	case websocket.OpPing, websocket.OpPong:
 		// Control frames are shown only when asked for: they are not
 		// messages, and pings are answered by the library (RFC 6455 §5.5.2).
 		if f.verbose == 0 {
-			return "", false
+			return "", st, false
 		}
-		body = f.text(data)
-		if !utf8.Valid(data) {
-			body = binaryString(data)
-		}
+		body, st = f.controlPayload(data), styleControl
 	default:
 		body = binaryString(data)
 	}
 	if f.verbose > 0 {
 		body = op.String() + ": " + body
 	}
-	return f.stamp(body), true
+	return f.stamp(body), st, true
 }
 
-// stamp prefixes --timings' seconds since the connection opened.
-func (f *formatter) stamp(s string) string {
-	if !f.timings {
-		return s
+// binary renders a binary payload as --hex, --base64 or by default.
+func (f *formatter) binary(data []byte) string {
+	switch {
+	case f.hex:
+		return hexDump(data)
+	case f.base64:
+		return base64String(data)
 	}
-	return strconv.FormatFloat(f.now().Sub(f.start).Seconds(), 'f', 6, 64) + ": " + s
+	return binaryString(data)
+}
+
+// controlPayload renders a ping or pong payload.
+func (f *formatter) controlPayload(data []byte) string {
+	if !utf8.Valid(data) {
+		return binaryString(data)
+	}
+	return f.text(data)
+}
+
+// stamp prefixes --timestamps' time of day and --timings' seconds since the
+// connection opened.
+func (f *formatter) stamp(s string) string {
+	if f.timings {
+		s = strconv.FormatFloat(f.now().Sub(f.start).Seconds(), 'f', 6, 64) + ": " + s
+	}
+	if f.timestamps {
+		s = f.now().Format("15:04:05.000") + " " + s
+	}
+	return s
 }
 
 // text renders a text payload: byte for byte with -r, else with control

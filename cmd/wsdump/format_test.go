@@ -56,9 +56,17 @@ func TestFormatMessage(t *testing.T) {
 		{"close raw verbose", formatter{raw: true, verbose: 1}, websocket.OpClose, []byte{0x03, 0xe8}, "close: 1000 (normal closure)", true},
 		{"timings", formatter{timings: true, start: start, now: now}, websocket.OpText, []byte("x"), "1.500000: x", true},
 		{"timings verbose", formatter{timings: true, verbose: 1, start: start, now: now}, websocket.OpText, []byte("x"), "1.500000: text: x", true},
+		{"timestamps", formatter{timestamps: true, now: now}, websocket.OpText, []byte("x"), now().Format("15:04:05.000") + " x", true},
+		{"hex", formatter{hex: true}, websocket.OpBinary, []byte("hello, world\x00\x01\xff!!"),
+			"00000000  68 65 6c 6c 6f 2c 20 77  6f 72 6c 64 00 01 ff 21  |hello, world...!|\n  00000010  21                                                |!|", true},
+		{"hex empty", formatter{hex: true}, websocket.OpBinary, nil, "(empty binary message)", true},
+		{"base64", formatter{base64: true}, websocket.OpBinary, []byte{0, 1, 0xff}, "AAH/", true},
+		{"json", formatter{json: true}, websocket.OpText, []byte(`{"a":[1,"\u202e"]}`), "{\n    \"a\": [\n      1,\n      \"\\u202e\"\n    ]\n  }", true},
+		{"json escaped", formatter{json: true}, websocket.OpText, []byte("[\"\u202e\"]"), "[\n    \"\\u202e\"\n  ]", true},
+		{"json not json", formatter{json: true}, websocket.OpText, []byte(`{oops`), "{oops", true},
 	}
 	for _, tt := range tests {
-		got, ok := tt.f.message(tt.op, tt.data)
+		got, _, ok := tt.f.message(tt.op, tt.data)
 		if ok != tt.visible || !strings.HasPrefix(got, tt.want) || (tt.name != "gzip not utf-8" && got != tt.want) {
 			t.Errorf("%s: message = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.visible)
 		}

@@ -19,10 +19,10 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -36,11 +36,13 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// Exit statuses.
+// Exit statuses, listed in -h.
 const (
-	exitOK    = 0
-	exitError = 1 // connection failed or lost
-	exitUsage = 2 // bad command line, as argparse
+	exitOK          = 0
+	exitConnect     = 1 // the connection could not be opened
+	exitUsage       = 2 // bad command line, as argparse
+	exitAbnormal    = 3 // the connection was lost or broken: no closing handshake
+	exitPingTimeout = 4 // no pong within --ping-timeout
 )
 
 // run is wsdump without the process around it: it parses args, connects,
@@ -60,6 +62,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, version())
 		return exitOK
 	}
+	opts, err := cfg.dialOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, "wsdump: "+oneLine(err.Error()))
+		return exitUsage
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -68,30 +75,40 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		websocket.EnableTrace(true, traceHandler(stderr))
 		defer websocket.EnableTrace(false, nil)
 	}
-	conn, err := websocket.Dial(ctx, cfg.url, cfg.dialOptions())
+	conn, err := websocket.Dial(ctx, cfg.url, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "wsdump: interrupted while connecting")
-			return exitError
+			return exitConnect
 		}
 		fmt.Fprintln(stderr, "wsdump: "+describeDialError(cfg.url, err))
-		return exitError
+		return exitConnect
 	}
-	f := &formatter{verbose: cfg.verbose, raw: cfg.raw, timings: cfg.timings, start: time.Now(), now: time.Now}
+	f := &formatter{
+		verbose: cfg.verbose, raw: cfg.raw, timings: cfg.timings, timestamps: cfg.timestamps,
+		hex: cfg.hex, base64: cfg.base64, json: cfg.json, start: time.Now(), now: time.Now,
+	}
 
 	var con console
 	inFile, inTTY := isTerminal(stdin)
 	outFile, outTTY := isTerminal(stdout)
 	if inTTY && outTTY && !cfg.raw {
-		tc, err := newTermConsole(inFile, outFile, stderr)
+		// History is saved only from a terminal: never piped input.
+		path := historyPath()
+		if cfg.noHistory {
+			path = "" // in memory only
+		}
+		hist := openHistory(path)
+		defer hist.close()
+		tc, err := newTermConsole(inFile, outFile, stderr, hist)
 		if err != nil {
 			conn.Abort()
 			fmt.Fprintln(stderr, "wsdump: terminal: "+err.Error())
-			return exitError
+			return exitConnect
 		}
 		con = tc
 	} else {
-		con = newPlainConsole(stdin, stdout, stderr, cfg.raw)
+		con = newPlainConsole(stdin, stdout, stderr, cfg.raw, outTTY && colourWanted())
 	}
 	if cfg.verbose > 1 {
 		// Traces now share the console's output when they go to the same
@@ -99,13 +116,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// lines or interleave with messages.
 		websocket.EnableTrace(true, traceHandler(con.traceWriter()))
 	}
-	s := &session{cfg: cfg, conn: conn, con: con, format: f}
+	st := &runState{in: readInput(con)}
+	s := newSession(cfg, conn, con, f, st)
 	if _, ok := con.(*termConsole); ok {
-		con.note(fmt.Sprintf("Connected to %s%s. Press Ctrl-C or Ctrl-D to quit.", redacted(cfg.url), s.protocolNote()))
+		con.note(fmt.Sprintf("Connected to %s%s. Press Ctrl-C or Ctrl-D to quit.%s", redacted(cfg.url), s.protocolNote(), helpNote(cfg)))
 	} else if cfg.verbose > 0 {
 		fmt.Fprintf(stderr, "connected to %s%s\n", redacted(cfg.url), s.protocolNote())
 	}
-	code, msg := s.run(ctx)
+	code, msg := s.run(ctx, true)
+	if cfg.reconnect > 0 {
+		code, msg = reconnectLoop(ctx, cfg, opts, con, f, st, code, msg)
+	}
 	con.close()
 	if msg != "" {
 		fmt.Fprintln(stderr, "wsdump: "+msg)
@@ -114,24 +135,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // dialOptions maps the flags to the library's options.
-func (c *config) dialOptions() *websocket.DialOptions {
+func (c *config) dialOptions() (*websocket.DialOptions, error) {
 	opts := &websocket.DialOptions{
 		Header:       c.headers,
 		Origin:       c.origin,
 		Subprotocols: c.subprotocols,
 	}
-	if c.nocert {
-		// -n/--nocert: the Python tool's sslopt cert_reqs=CERT_NONE,
-		// check_hostname=False, for self-signed test servers.
-		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	var err error
+	if opts.TLSConfig, err = c.tlsConfig(); err != nil {
+		return nil, err
 	}
+	if c.auth != "" {
+		opts.Header = opts.Header.Clone()
+		if opts.Header == nil {
+			opts.Header = http.Header{}
+		}
+		opts.Header.Set("Authorization", basicAuth(c.auth))
+	}
+	opts.RedirectLimit = c.maxRedirects
 	if c.proxy != "" {
 		opts.Proxy = proxyFunc(c.proxy)
 	}
 	if c.compress {
 		opts.Compression = &websocket.CompressionOptions{}
 	}
-	return opts
+	return opts, nil
 }
 
 // traceHandler is the slog handler for -vv: text at every level, the frame

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -23,11 +24,49 @@ const closeWait = 3 * time.Second
 
 // session is one connection driven by one console.
 type session struct {
-	cfg     *config
-	conn    *websocket.Conn
-	con     console
-	format  *formatter
-	closing atomic.Bool // we started the closing handshake
+	cfg        *config
+	conn       *websocket.Conn
+	con        console
+	format     *formatter
+	st         *runState
+	closing    atomic.Bool          // we started the closing handshake
+	sentOur    websocket.StatusCode // the code of the close frame we sent
+	sentReason string               // and its reason
+	pings      pingTracker
+	enough     chan struct{} // closed when --max-messages were received
+}
+
+// runState is what outlives one connection of a run: the input, which
+// reconnecting keeps, and the count of messages received.
+type runState struct {
+	in         <-chan inputLine
+	inputEnded bool
+	pending    []string // lines read while no connection was open
+	received   atomic.Int64
+}
+
+// inputLine is one line read from the console, or the end of input.
+type inputLine struct {
+	text string
+	err  error
+}
+
+// readInput reads lines from con until the end of input and hands each
+// over on the returned channel, one at a time: a line read while there is
+// no connection waits for the next one.
+func readInput(con console) <-chan inputLine {
+	ch := make(chan inputLine)
+	go func() {
+		for {
+			line, err := con.readLine()
+			if err != nil {
+				ch <- inputLine{err: io.EOF} // a broken input ends it as EOF does
+				return
+			}
+			ch <- inputLine{text: line}
+		}
+	}()
+	return ch
 }
 
 // sendError wraps a failure to send an input line.
@@ -36,54 +75,115 @@ type sendError struct{ err error }
 func (e *sendError) Error() string { return e.err.Error() }
 func (e *sendError) Unwrap() error { return e.err }
 
+func newSession(cfg *config, conn *websocket.Conn, con console, f *formatter, st *runState) *session {
+	return &session{cfg: cfg, conn: conn, con: con, format: f, st: st, enough: make(chan struct{})}
+}
+
 // run receives and sends until the connection ends, and returns the exit
-// status and the error line to print (empty when there is none).
-func (s *session) run(ctx context.Context) (int, string) {
+// status and the error line to print (empty when there is none). first is
+// the first connection of the run, which sends -t's text.
+func (s *session) run(ctx context.Context, first bool) (int, string) {
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.receive() }()
 
-	inputDone := make(chan error, 1)
-	go func() {
-		if s.cfg.hasText {
-			if err := s.send(s.cfg.text); err != nil {
-				inputDone <- &sendError{err}
-				return
-			}
+	closeNormal := func() (int, string) {
+		return s.close(readDone, s.cfg.closeCode(), s.cfg.closeReason)
+	}
+	sendFailed := func(err error) (int, string) {
+		// The connection failed under us: the receiving loop knows why.
+		select {
+		case err := <-readDone:
+			return s.ended(err)
+		case <-time.After(drainTimeout):
+			s.conn.Abort()
+			<-readDone
+			return exitAbnormal, "send: " + trimPrefix(err)
 		}
-		inputDone <- s.input()
-	}()
+	}
+	if first && s.cfg.hasText {
+		if err := s.sendData(s.cfg.text); err != nil {
+			return sendFailed(err)
+		}
+	}
+	// handle sends or runs a line; done is true when the session ends.
+	handle := func(text string) (done bool, code int, msg string) {
+		req, err := s.line(text)
+		if err != nil {
+			s.st.pending = append([]string{text}, s.st.pending...) // sent again after a reconnect
+			code, msg = sendFailed(err)
+			return true, code, msg
+		}
+		if req == nil {
+			return false, 0, ""
+		}
+		if req.quit {
+			s.st.inputEnded = true
+		}
+		code, msg = s.close(readDone, req.code, req.reason)
+		return true, code, msg
+	}
+	for len(s.st.pending) > 0 {
+		text := s.st.pending[0]
+		s.st.pending = s.st.pending[1:]
+		if done, code, msg := handle(text); done {
+			return code, msg
+		}
+	}
 
-	select {
-	case err := <-readDone:
-		return s.ended(err)
-	case <-ctx.Done():
-	case err := <-inputDone:
-		var se *sendError
-		if errors.As(err, &se) {
-			// The connection failed under us: the receiving loop knows why.
-			select {
-			case err := <-readDone:
-				return s.ended(err)
-			case <-time.After(drainTimeout):
+	var pingTick, pingDeadline, eofTimer <-chan time.Time
+	if s.cfg.pingInterval > 0 {
+		t := time.NewTicker(s.cfg.pingInterval)
+		defer t.Stop()
+		pingTick = t.C
+	}
+	in := s.st.in
+	if s.st.inputEnded {
+		in = nil
+	}
+	for {
+		select {
+		case err := <-readDone:
+			return s.ended(err)
+		case <-ctx.Done():
+			return closeNormal()
+		case <-s.enough:
+			return closeNormal()
+		case <-eofTimer:
+			return closeNormal()
+		case <-pingTick:
+			if s.pings.autoPending() {
+				continue // the last one is still unanswered: --ping-timeout decides
+			}
+			if err := s.conn.Ping(s.pings.nextAuto()); err != nil {
+				return sendFailed(err)
+			}
+			if s.cfg.pingTimeout > 0 {
+				pingDeadline = time.After(s.cfg.pingTimeout)
+			}
+		case <-pingDeadline:
+			if s.pings.autoPending() {
 				s.conn.Abort()
 				<-readDone
-				return exitError, "send: " + trimPrefix(se.err)
+				return exitPingTimeout, "no pong within --ping-timeout " + s.cfg.pingTimeout.String()
 			}
-		}
-		// End of input: keep printing what arrives for --eof-wait, as the
-		// Python tool does, unless the user pressed Ctrl-C.
-		if s.cfg.eofWait > 0 && !s.con.interrupted() {
-			t := time.NewTimer(s.cfg.eofWait)
-			defer t.Stop()
-			select {
-			case err := <-readDone:
-				return s.ended(err)
-			case <-ctx.Done():
-			case <-t.C:
+		case l := <-in:
+			if l.err != nil {
+				// End of input: keep printing what arrives for --eof-wait,
+				// as the Python tool does, unless the user pressed Ctrl-C.
+				s.st.inputEnded, in = true, nil
+				if s.cfg.eofWait > 0 && !s.con.interrupted() {
+					t := time.NewTimer(s.cfg.eofWait)
+					defer t.Stop()
+					eofTimer = t.C
+					continue
+				}
+				return closeNormal()
+			}
+			if done, code, msg := handle(l.text); done {
+				return code, msg
 			}
 		}
 	}
-	return s.close(readDone)
 }
 
 // close runs the closing handshake (RFC 6455 §7.1.2): it sends our close
@@ -91,9 +191,10 @@ func (s *session) run(ctx context.Context) (int, string) {
 // arrive meanwhile, read up to the server's answer; after closeWait without
 // one, the socket is closed. (Conn.Close would drop those messages when it
 // found no reader active at that instant.)
-func (s *session) close(readDone <-chan error) (int, string) {
+func (s *session) close(readDone <-chan error, code websocket.StatusCode, reason string) (int, string) {
+	s.sentOur, s.sentReason = code, reason
 	s.closing.Store(true)
-	if err := s.conn.SendClose(websocket.StatusNormal, ""); err != nil {
+	if err := s.conn.SendClose(code, reason); err != nil {
 		s.conn.Abort()
 		return s.ended(<-readDone)
 	}
@@ -117,9 +218,9 @@ func (s *session) ended(err error) (int, string) {
 		// The server closed; its close frame was printed and echoed.
 		return exitOK, ""
 	case errors.Is(err, websocket.ErrConnectionClosed):
-		return exitError, "connection lost without a close frame: " + trimPrefix(err)
+		return exitAbnormal, "connection lost without a close frame: " + trimPrefix(err)
 	}
-	return exitError, trimPrefix(err)
+	return exitAbnormal, trimPrefix(err)
 }
 
 // receive prints every frame that arrives until the connection ends.
@@ -129,46 +230,61 @@ func (s *session) receive() error {
 		if err != nil {
 			return err
 		}
-		if op == websocket.OpClose && s.closing.Load() && isPlainEcho(data) {
-			continue // the server's answer to our close: nothing to tell
-		}
-		if line, ok := s.format.message(op, data); ok {
-			s.con.show(line)
-		}
-	}
-}
-
-// isPlainEcho reports whether a close payload is the plain echo of the
-// close frame wsdump sends (1000, no reason). Any other close frame that
-// arrives while closing is the server's own, crossing ours, and is shown.
-func isPlainEcho(p []byte) bool {
-	return len(p) == 2 && p[0] == 0x03 && p[1] == 0xe8 || len(p) == 0
-}
-
-// input sends each line read until the end of input.
-func (s *session) input() error {
-	for {
-		line, err := s.con.readLine()
-		if err != nil {
-			if err == io.EOF {
-				return err
+		switch op {
+		case websocket.OpClose:
+			if s.closing.Load() && s.isEcho(data) {
+				continue // the server's answer to our close: nothing to tell
 			}
-			return io.EOF // a broken input ends it as EOF does
+		case websocket.OpPong:
+			if s.pong(data) {
+				continue
+			}
 		}
-		if err := s.send(line); err != nil {
-			return &sendError{err}
+		var n int64
+		if op == websocket.OpText || op == websocket.OpBinary {
+			n = s.st.received.Add(1)
+		}
+		limit := int64(s.cfg.maxMessages)
+		if limit > 0 && n > limit {
+			continue // closing: --max-messages were printed
+		}
+		if line, st, ok := s.format.message(op, data); ok {
+			s.con.show(st, line)
+		}
+		if limit > 0 && n == limit {
+			close(s.enough)
 		}
 	}
 }
 
-// send sends a line as a text message; a line that is not UTF-8 (piped
-// binary input) goes as a binary message, which a text message may not be
-// (RFC 6455 §5.6).
-func (s *session) send(line string) error {
-	if utf8.ValidString(line) {
-		return s.conn.SendText(line)
+// isEcho reports whether a close payload is the echo of the close frame
+// wsdump sent: its code with no reason or ours, or an empty frame. Any other
+// close frame that arrives while closing is the server's own, crossing
+// ours, and is shown.
+func (s *session) isEcho(p []byte) bool {
+	if len(p) == 0 {
+		return true
 	}
-	return s.conn.SendBinary([]byte(line))
+	return len(p) >= 2 && websocket.StatusCode(binary.BigEndian.Uint16(p)) == s.sentOur &&
+		(len(p) == 2 || string(p[2:]) == s.sentReason)
+}
+
+// sendData sends a line as a message: binary with -b, decoded with
+// --base64, else text; a line that is not UTF-8 (piped binary input) goes
+// as a binary message, which a text message may not be (RFC 6455 §5.6).
+func (s *session) sendData(line string) error {
+	switch {
+	case s.cfg.base64:
+		b, err := decodeBase64(line)
+		if err != nil {
+			s.con.status(styleError, "not sent: "+err.Error())
+			return nil
+		}
+		return s.conn.SendBinary(b)
+	case s.cfg.binary || !utf8.ValidString(line):
+		return s.conn.SendBinary([]byte(line))
+	}
+	return s.conn.SendText(line)
 }
 
 // protocolNote names the subprotocol and extension the server chose, for

@@ -17,10 +17,15 @@ type console interface {
 	// readLine returns the next input line without its line ending, and
 	// io.EOF at the end of input (Ctrl-D, Ctrl-C on a terminal).
 	readLine() (string, error)
-	// show prints one received message line (decorated unless -r).
-	show(line string)
+	// show prints one message line of style st: "< " or "> " and a colour
+	// are added (neither with -r).
+	show(st style, line string)
 	// note prints an informational line (not with -r).
 	note(line string)
+	// status prints a line about the session, such as a command's error
+	// or a reconnect: on standard error as "wsdump: line" when not on a
+	// terminal.
+	status(st style, line string)
 	// traceWriter is where -vv traces go.
 	traceWriter() io.Writer
 	// interrupted reports whether input ended with Ctrl-C rather than EOF.
@@ -37,10 +42,11 @@ type plainConsole struct {
 	out    io.Writer
 	errOut io.Writer
 	raw    bool
+	color  bool // stdout is a terminal that takes colours
 }
 
-func newPlainConsole(stdin io.Reader, stdout, stderr io.Writer, raw bool) *plainConsole {
-	return &plainConsole{in: bufio.NewReaderSize(stdin, 64<<10), out: stdout, errOut: stderr, raw: raw}
+func newPlainConsole(stdin io.Reader, stdout, stderr io.Writer, raw, color bool) *plainConsole {
+	return &plainConsole{in: bufio.NewReaderSize(stdin, 64<<10), out: stdout, errOut: stderr, raw: raw, color: color && !raw}
 }
 
 func (c *plainConsole) readLine() (string, error) {
@@ -56,11 +62,16 @@ func (c *plainConsole) readLine() (string, error) {
 	return line, nil
 }
 
-func (c *plainConsole) show(line string) {
+func (c *plainConsole) show(st style, line string) {
 	if !c.raw {
-		line = "< " + line
+		line = paint(c.color, st, prefixFor(st)+line)
 	}
 	c.write(c.out, line)
+}
+
+func (c *plainConsole) status(st style, line string) {
+	_, tty := isTerminal(c.errOut)
+	c.write(c.errOut, paint(tty && colourWanted(), st, "wsdump: "+line))
 }
 
 func (c *plainConsole) note(line string) {
@@ -103,13 +114,14 @@ type termConsole struct {
 	state   *term.State
 	ctrlC   *ctrlCReader
 	color   bool
+	search  *searcher // Ctrl-R
 	stopWin func()
 	once    sync.Once
 }
 
 // newTermConsole puts the terminal in raw mode; close restores it. errOut
-// is stderr.
-func newTermConsole(in, out *os.File, errOut io.Writer) (*termConsole, error) {
+// is stderr; hist is the line history, which Up, Down and Ctrl-R search.
+func newTermConsole(in, out *os.File, errOut io.Writer, hist *history) (*termConsole, error) {
 	fd := int(in.Fd())
 	state, err := term.MakeRaw(fd)
 	if err != nil {
@@ -120,7 +132,10 @@ func newTermConsole(in, out *os.File, errOut io.Writer) (*termConsole, error) {
 		io.Reader
 		io.Writer
 	}{&keyReader{r: r}, out}, "> ")
-	c := &termConsole{t: t, out: out, errOut: errOut, inFd: fd, state: state, ctrlC: r, color: os.Getenv("NO_COLOR") == ""}
+	c := &termConsole{t: t, out: out, errOut: errOut, inFd: fd, state: state, ctrlC: r, color: colourWanted()}
+	t.History = hist
+	c.search = &searcher{t: t, h: hist, prompt: "> "}
+	t.AutoCompleteCallback = c.search.key
 	resize := func() {
 		if w, h, err := term.GetSize(int(out.Fd())); err == nil {
 			t.SetSize(w, h)
@@ -133,23 +148,23 @@ func newTermConsole(in, out *os.File, errOut io.Writer) (*termConsole, error) {
 
 func (c *termConsole) readLine() (string, error) {
 	line, err := c.t.ReadLine()
+	c.search.end() // Enter may have accepted a match
 	if err == term.ErrPasteIndicator {
 		err = nil // a pasted line is sent like a typed one
 	}
 	return line, err
 }
 
-func (c *termConsole) show(line string) {
-	if c.color {
-		// Blue, as the Python tool prints received messages.
-		line = string(c.t.Escape.Blue) + "< " + line + string(c.t.Escape.Reset)
-	} else {
-		line = "< " + line
-	}
-	c.t.Write([]byte(line + "\n"))
+func (c *termConsole) show(st style, line string) {
+	// Received messages in blue, as the Python tool prints them.
+	c.t.Write([]byte(paint(c.color, st, prefixFor(st)+line) + "\n"))
 }
 
 func (c *termConsole) note(line string) { c.t.Write([]byte(line + "\n")) }
+
+func (c *termConsole) status(st style, line string) {
+	c.t.Write([]byte(paint(c.color, st, line) + "\n"))
+}
 
 // traceWriter is stderr when it is not a terminal (wsdump -vv 2>file), else
 // the Terminal, which turns "\n" into "\r\n" for the raw-mode terminal and
