@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"net/http"
 	"strconv"
@@ -54,7 +53,7 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 		return false, 0
 	}
 	var he *HandshakeError
-	if errors.As(err, &he) || isCertError(err) {
+	if errors.As(err, &he) || certProblem(err) != certOK {
 		return false, 0
 	}
 	return true, 0
@@ -79,19 +78,6 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	return min(max(t.Sub(now), 0), maxRetryAfter)
-}
-
-// isCertError reports whether err is a failed verification of a TLS peer's
-// certificate.
-func isCertError(err error) bool {
-	var (
-		unknown   x509.UnknownAuthorityError
-		hostname  x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		verifyErr *tls.CertificateVerificationError
-	)
-	return errors.As(err, &unknown) || errors.As(err, &hostname) ||
-		errors.As(err, &invalid) || errors.As(err, &verifyErr)
 }
 
 // isRestartClose reports whether a server's close code announces a restart

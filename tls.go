@@ -49,6 +49,29 @@ func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, 
 
 // tlsError explains a failed TLS handshake.
 func tlsError(host string, err error) error {
+	switch certProblem(err) {
+	case certUnknownAuthority:
+		return fmt.Errorf("websocket: TLS: certificate of %s is signed by an unknown authority: %w", host, err)
+	case certWrongHost:
+		return fmt.Errorf("websocket: TLS: certificate is not valid for %s: %w", host, err)
+	case certInvalid:
+		return fmt.Errorf("websocket: TLS: certificate of %s is invalid: %w", host, err)
+	}
+	return fmt.Errorf("websocket: TLS handshake with %s: %w", host, err)
+}
+
+// What certProblem finds wrong with a peer's certificate.
+const (
+	certOK = iota // not a certificate verification failure
+	certUnknownAuthority
+	certWrongHost
+	certInvalid
+)
+
+// certProblem classifies a TLS handshake error: the one place that knows
+// which errors mean the peer's certificate failed verification (for the
+// error message, and for DefaultRetry, which stops on them).
+func certProblem(err error) int {
 	var (
 		unknown   x509.UnknownAuthorityError
 		hostname  x509.HostnameError
@@ -57,13 +80,13 @@ func tlsError(host string, err error) error {
 	)
 	switch {
 	case errors.As(err, &unknown):
-		return fmt.Errorf("websocket: TLS: certificate of %s is signed by an unknown authority: %w", host, err)
+		return certUnknownAuthority
 	case errors.As(err, &hostname):
-		return fmt.Errorf("websocket: TLS: certificate is not valid for %s: %w", host, err)
+		return certWrongHost
 	case errors.As(err, &invalid), errors.As(err, &verifyErr):
-		return fmt.Errorf("websocket: TLS: certificate of %s is invalid: %w", host, err)
+		return certInvalid
 	}
-	return fmt.Errorf("websocket: TLS handshake with %s: %w", host, err)
+	return certOK
 }
 
 // clientTLSConfig returns a copy of base (an empty config when nil) to use
