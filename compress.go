@@ -16,6 +16,17 @@ type CompressionParams struct {
 	ServerMaxWindowBits     int  // the server's LZ77 window, 8–15
 }
 
+// CompressionOptions configures permessage-deflate (RFC 7692). The zero
+// value offers it with context takeover and 15-bit windows.
+type CompressionOptions struct {
+	Level                   int  // flate level; 0 = a fast default
+	Threshold               int  // messages shorter than this go uncompressed; 0 = a sensible default
+	ClientNoContextTakeover bool // client_no_context_takeover
+	ServerNoContextTakeover bool // server_no_context_takeover
+	ClientMaxWindowBits     int  // 8–15: offered as our largest window; 0 = offered without a value
+	ServerMaxWindowBits     int  // 8–15: asked of the server; 0 = not asked (15)
+}
+
 // compression is a Conn's negotiated permessage-deflate state. comp is
 // guarded by the Conn's msgMu, decomp and the buffers by its readMu.
 type compression struct {
@@ -34,12 +45,13 @@ func deflateOptions(o *CompressionOptions) deflate.Options {
 		ClientMaxWindowBits: o.ClientMaxWindowBits, ServerMaxWindowBits: o.ServerMaxWindowBits}
 }
 
-// extensionOffer returns the Sec-WebSocket-Extensions value to offer.
-func extensionOffer(opts *DialOptions) string {
-	if opts.Compression == nil {
+// extensionOffer returns the Sec-WebSocket-Extensions value to offer for o
+// (nil: none).
+func extensionOffer(o *CompressionOptions) string {
+	if o == nil {
 		return ""
 	}
-	return deflateOptions(opts.Compression).Offer()
+	return deflateOptions(o).Offer()
 }
 
 // checkCompressionOptions refuses options that cannot be offered.
@@ -54,9 +66,10 @@ func checkCompressionOptions(o *CompressionOptions) error {
 }
 
 // checkExtensions validates the extensions the server accepted and returns
-// the negotiated compression, nil when none.
-func checkExtensions(values []string, opts *DialOptions) (*compression, error) {
-	if opts.Compression == nil {
+// the negotiated compression, nil when none; o is what was offered (nil:
+// nothing).
+func checkExtensions(values []string, o *CompressionOptions) (*compression, error) {
+	if o == nil {
 		for _, v := range values {
 			if v != "" {
 				return nil, &HandshakeError{Reason: "server accepted extension " + v + ", which was not offered"}
@@ -64,15 +77,15 @@ func checkExtensions(values []string, opts *DialOptions) (*compression, error) {
 		}
 		return nil, nil
 	}
-	o := deflateOptions(opts.Compression)
-	p, ok, err := deflate.Accept(o, values)
+	do := deflateOptions(o)
+	p, ok, err := deflate.Accept(do, values)
 	if err != nil {
 		return nil, &HandshakeError{Reason: "permessage-deflate: " + err.Error()}
 	}
 	if !ok {
 		return nil, nil
 	}
-	return &compression{params: p, level: o.Level, threshold: o.EffectiveThreshold(p)}, nil
+	return &compression{params: p, level: do.Level, threshold: do.EffectiveThreshold(p)}, nil
 }
 
 // Compression returns the permessage-deflate parameters in effect, and

@@ -15,7 +15,7 @@ func TestCompressorReturnedWhenSendFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		client, server := net.Pipe()
 		defer server.Close()
-		ext, err := checkExtensions([]string{"permessage-deflate"}, &DialOptions{Compression: &CompressionOptions{}})
+		ext, err := checkExtensions([]string{"permessage-deflate"}, &CompressionOptions{})
 		if err != nil || ext == nil {
 			t.Fatalf("checkExtensions = %v, %v", ext, err)
 		}

@@ -3,16 +3,39 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
+
+// A dial, from a user's DialOptions to the wire. Each file is entered once
+// and none calls back into one before it:
+//
+//	Dial (dial.go): resolveDial checks the options and resolves them into a
+//	    dialConfig; dialRedirects follows redirects; dialOnce is one attempt
+//	→ dialH2 (dial_h2.go) for HTTP2Prefer and HTTP2Require, which either
+//	    returns the Conn or hands back to the HTTP/1.1 path;
+//	  connect (transport.go): the NetConn, or dialStream → dialProxy
+//	    (proxy.go) or a net.Dialer with the socket options (sockopt.go);
+//	    then tlsClient (tls.go) for wss
+//	→ handshake (handshake.go): appendRequest, write; read the head
+//	    (handshake_parse.go); checkResponse, with the extensions checked
+//	    by compress.go
+//	→ newConn (conn.go) → wire
+//
+// Leaves any stage may use: wsurl.go (the URL's address, Host header and
+// origin), dialtimeout.go (the dial's deadline and how its end reads) and
+// trace.go.
 
 // DialOptions configures Dial. The zero value (or a nil *DialOptions) dials
 // with the defaults each field documents. Python's create_connection options.
@@ -99,358 +122,346 @@ type DialOptions struct {
 	HTTP2Transport *HTTP2Transport
 }
 
-// CompressionOptions configures permessage-deflate (RFC 7692). The zero
-// value offers it with context takeover and 15-bit windows.
-type CompressionOptions struct {
-	Level                   int  // flate level; 0 = a fast default
-	Threshold               int  // messages shorter than this go uncompressed; 0 = a sensible default
-	ClientNoContextTakeover bool // client_no_context_takeover
-	ServerNoContextTakeover bool // server_no_context_takeover
-	ClientMaxWindowBits     int  // 8–15: offered as our largest window; 0 = offered without a value
-	ServerMaxWindowBits     int  // 8–15: asked of the server; 0 = not asked (15)
-}
-
 // Dial opens a WebSocket connection to rawURL (ws:// or wss://), running the
 // opening handshake of RFC 6455 §4. opts may be nil. When ctx ends first the
 // error wraps ctx.Err(); when opts.Timeout or opts.HandshakeTimeout fires
 // the error is a timeout. Python's create_connection.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
-	if opts == nil {
-		opts = &defaultDialOptions
-	}
-	u, err := parseWSURL(rawURL)
+	cfg, err := resolveDial(rawURL, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkUserHeader(opts.Header); err != nil {
-		return nil, err
-	}
-	if err := checkCompressionOptions(opts.Compression); err != nil {
-		return nil, err
-	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout()
-	}
-	// One deadline bounds the whole dial: the earlier of Timeout and
-	// HandshakeTimeout, its cause saying which one fired.
-	limit, cause := timeout, errDialTimeout
-	if hs := handshakeTimeout(opts); hs > 0 && (limit <= 0 || hs < limit) {
-		limit, cause = hs, errHandshakeTimeout
-	}
 	switch {
-	case limit <= 0:
-	case opts.HTTP2 == HTTP2Off:
+	case cfg.limit <= 0:
+	case cfg.http2 == HTTP2Off:
 		// Every stage enforces ctx.Deadline() through its connection's
 		// deadline (see realContext for those that cannot) and watches
 		// the parent's Done for cancellation, so the dial needs no timer
 		// of its own. (HTTP/2 dials keep the timer: their shared
 		// connection's setup waits on ctx.Done.)
-		d := time.Now().Add(limit)
+		d, cause := time.Now().Add(cfg.limit), cfg.cause
 		if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
 			d, cause = pd, nil // the parent's deadline comes first
 		}
 		ctx = &deadlineCtx{Context: ctx, d: d, cause: cause}
 	default:
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, limit, cause)
+		ctx, cancel = context.WithTimeoutCause(ctx, cfg.limit, cfg.cause)
 		defer cancel()
 	}
-	c, err := dialRedirects(ctx, u, opts)
+	c, err := dialRedirects(ctx, &cfg)
 	if err != nil {
 		return nil, dialError(ctx, err)
 	}
-	c.SetTimeout(timeout)
+	c.SetTimeout(cfg.timeout)
 	return c, nil
 }
 
-var (
-	errDialTimeout      = errors.New("dial timeout")
-	errHandshakeTimeout = errors.New("handshake timeout")
-)
+// defaultTimeout is the process-wide timeout (SetDefaultTimeout).
+var defaultTimeout atomic.Int64
 
-// defaultHandshakeTimeout is HandshakeTimeout's default.
-const defaultHandshakeTimeout = 30 * time.Second
+// SetDefaultTimeout sets the timeout used when DialOptions.Timeout is 0
+// (0 = none, the initial value). Python's setdefaulttimeout.
+func SetDefaultTimeout(d time.Duration) { defaultTimeout.Store(int64(max(d, 0))) }
 
-// handshakeTimeout returns the HandshakeTimeout in effect; 0 = none.
-func handshakeTimeout(opts *DialOptions) time.Duration {
-	switch {
-	case opts.HandshakeTimeout < 0:
-		return 0
-	case opts.HandshakeTimeout == 0:
-		return defaultHandshakeTimeout
-	}
-	return opts.HandshakeTimeout
-}
+// DefaultTimeout returns the value set by SetDefaultTimeout. Python's
+// getdefaulttimeout.
+func DefaultTimeout() time.Duration { return time.Duration(defaultTimeout.Load()) }
 
 // defaultDialOptions stands for a nil *DialOptions; the dial only reads it.
 var defaultDialOptions DialOptions
 
-// deadlineCtx is the context of a dial: the parent's values and
-// cancellation, and the dial's deadline (the earlier of the parent's and
-// ours) with what it stands for, without a timer. Each stage enforces the
-// deadline on its connection (net.Dialer, the TLS and Upgrade handshakes
-// through SetDeadline), and Err reports it once it has passed.
-type deadlineCtx struct {
-	context.Context
-	d     time.Time
-	cause error // errDialTimeout, errHandshakeTimeout, or nil for the parent's own deadline
+// dialConfig is a Dial's options resolved once, at its start: the defaults
+// applied, the URL parsed, what goes into the request checked. The stages
+// after it each take their part: the transport its transportConfig, the
+// handshake its requestConfig and the Conn's settings.
+type dialConfig struct {
+	url       *url.URL
+	timeout   time.Duration // Timeout or DefaultTimeout(): the Conn's I/O timeout
+	limit     time.Duration // bound of the whole dial, 0 = none
+	cause     error         // which bound limit is: errDialTimeout or errHandshakeTimeout
+	redirects int           // redirects followed at most, < 0 = none
+	http2     HTTP2Mode
+	h2t       *HTTP2Transport // the shared HTTP/2 connections, when http2 is not HTTP2Off
+	net       transportConfig
+	req       requestConfig
+	// conn is the user's options as newConn reads them (ReadLimit,
+	// SkipUTF8Validation, FireContFrame, MaskKeyFunc).
+	conn *DialOptions
 }
 
-func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
-
-func (c *deadlineCtx) Err() error {
-	if err := c.Context.Err(); err != nil {
-		return err
-	}
-	if time.Now().Before(c.d) {
-		return nil
-	}
-	return context.DeadlineExceeded
+// requestConfig is what the handshake request carries besides the URL, each
+// value checked not to split the request.
+type requestConfig struct {
+	header         http.Header
+	headerFunc     func() http.Header
+	cookie         string
+	jar            http.CookieJar
+	host           string
+	origin         string
+	suppressOrigin bool
+	protocols      []string
+	compression    *CompressionOptions
+	extensions     string // the Sec-WebSocket-Extensions offer; "" = none
 }
 
-// realContext returns a context that ends at ctx's deadline for a stage
-// that may watch only Done (a NetDialContext, a proxy, name resolution by
-// the system resolver): ctx itself unless it is a *deadlineCtx.
-func realContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dc, ok := ctx.(*deadlineCtx); ok {
-		return context.WithDeadline(dc.Context, dc.d)
+// resolveDial checks opts (nil: the defaults) and resolves them for a dial
+// of rawURL, before anything is dialled.
+func resolveDial(rawURL string, opts *DialOptions) (dialConfig, error) {
+	if opts == nil {
+		opts = &defaultDialOptions
 	}
-	return ctx, func() {}
-}
-
-// dialCause is what ended ctx: for a *deadlineCtx the cause it stands for.
-func dialCause(ctx context.Context) error {
-	if dc, ok := ctx.(*deadlineCtx); ok {
-		if dc.Context.Err() != nil || dc.cause == nil {
-			return context.Cause(dc.Context)
-		}
-		return dc.cause
-	}
-	return context.Cause(ctx)
-}
-
-// dialError makes a failure caused by the end of ctx say so: a Timeout or
-// HandshakeTimeout is a timeout error, a cancelled or expired ctx wraps
-// ctx.Err().
-func dialError(ctx context.Context, err error) error {
-	if _, own := ctx.(*deadlineCtx); own {
-		// Its Err already reports the deadline the socket's fired at.
-	} else if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(d) {
-		// The socket's deadline (ctx's) fired a moment before ctx's own
-		// timer: report it as the end of ctx.
-		<-ctx.Done()
-	}
-	if ctx.Err() == nil {
-		return err
-	}
-	if dialCause(ctx) == errHandshakeTimeout {
-		if te, ok := err.(*timeoutError); ok {
-			err = te.err // not "timeout" twice
-		}
-		return &timeoutError{op: "handshake", err: fmt.Errorf("not done within HandshakeTimeout: %w", err)}
-	}
-	var pe *ProxyError
-	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {
-		return err
-	}
-	if dialCause(ctx) == errDialTimeout {
-		var te *timeoutError
-		if errors.Is(err, errDialTimeout) || errors.As(err, &te) {
-			return err // already says it timed out
-		}
-		return &timeoutError{op: "dial", err: fmt.Errorf("%w (%v)", os.ErrDeadlineExceeded, err)}
-	}
-	if errors.Is(err, ctx.Err()) {
-		return err
-	}
-	return fmt.Errorf("websocket: dial: %w (%v)", ctx.Err(), err)
-}
-
-// parseWSURL parses a ws or wss URL.
-func parseWSURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
+	u, err := parseWSURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("websocket: bad URL: %w", redactURLError(err))
+		return dialConfig{}, err
 	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, fmt.Errorf("websocket: bad URL %q: scheme must be ws or wss", u.Redacted())
+	if err := checkUserHeader(opts.Header); err != nil {
+		return dialConfig{}, err
 	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("websocket: bad URL %q: no host", u.Redacted())
+	if err := checkCompressionOptions(opts.Compression); err != nil {
+		return dialConfig{}, err
 	}
-	return u, nil
-}
-
-// hostPort returns u's host and port, the default port filled in.
-func hostPort(u *url.URL) (host, port string) {
-	host, port = u.Hostname(), u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "wss" {
-			port = "443"
+	if err := checkRequestFields(opts); err != nil {
+		return dialConfig{}, err
+	}
+	cfg := dialConfig{
+		url: u, timeout: opts.Timeout, redirects: opts.RedirectLimit, http2: opts.HTTP2, conn: opts,
+		net: transportConfig{netConn: opts.NetConn, dialContext: opts.NetDialContext, sockopts: opts.SocketOptions,
+			tls: opts.TLSConfig, proxy: opts.Proxy, proxyTimeout: opts.ProxyTimeout},
+		req: requestConfig{header: opts.Header, headerFunc: opts.HeaderFunc, cookie: opts.Cookie, jar: opts.Jar,
+			host: opts.Host, origin: opts.Origin, suppressOrigin: opts.SuppressOrigin,
+			protocols: opts.Subprotocols, compression: opts.Compression, extensions: extensionOffer(opts.Compression)},
+	}
+	if cfg.timeout == 0 {
+		cfg.timeout = DefaultTimeout()
+	}
+	// One deadline bounds the whole dial: the earlier of Timeout and
+	// HandshakeTimeout, its cause saying which one fired.
+	cfg.limit, cfg.cause = cfg.timeout, errDialTimeout
+	hs := opts.HandshakeTimeout
+	if hs == 0 {
+		hs = defaultHandshakeTimeout
+	}
+	if hs > 0 && (cfg.limit <= 0 || hs < cfg.limit) {
+		cfg.limit, cfg.cause = hs, errHandshakeTimeout
+	}
+	if cfg.redirects == 0 {
+		cfg.redirects = 3
+	}
+	if cfg.http2 != HTTP2Off {
+		if cfg.h2t = opts.HTTP2Transport; cfg.h2t == nil {
+			cfg.h2t = &defaultHTTP2Transport
 		}
 	}
-	return host, port
+	if cfg.net.sockopts == nil {
+		cfg.net.sockopts = DefaultSocketOptions
+	}
+	if cfg.net.proxy == nil {
+		cfg.net.proxy = ProxyFromEnvironment
+	}
+	return cfg, nil
 }
 
-// dialAddr is net.JoinHostPort(host, port), which u.Host already is when the
-// URL names the port (the common case, saving an allocation).
-func dialAddr(u *url.URL, host, port string) string {
-	n := len(host) + 1 + len(port)
-	if strings.IndexByte(host, ':') >= 0 {
-		n += 2 // [IPv6]
-	}
-	if u.Port() != "" && len(u.Host) == n {
-		return u.Host
-	}
-	return net.JoinHostPort(host, port)
-}
+// reservedHeaders are set by the library alone (RFC 6455 §4.1).
+var reservedHeaders = []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions"}
 
-// connect opens the stream to u: the given NetConn, a proxy tunnel or a
-// direct TCP connection, then TLS for wss.
-func connect(ctx context.Context, u *url.URL, opts *DialOptions, hop int) (net.Conn, error) {
-	var nc net.Conn
-	switch {
-	case opts.NetConn != nil:
-		if hop > 0 {
-			return nil, fmt.Errorf("websocket: cannot follow a redirect to %s over the given NetConn", u.Redacted())
+// checkUserHeader refuses headers the library owns and values that would
+// split the request (CR or LF).
+func checkUserHeader(h http.Header) error {
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if slices.Contains(reservedHeaders, ck) {
+			return fmt.Errorf("websocket: header %s is set by the library and may not be given", k)
 		}
-		nc = opts.NetConn
-	default:
-		proxy, err := pickProxy(u, opts)
+		if !httptoken.IsToken(k) {
+			return fmt.Errorf("websocket: invalid header name %q", k)
+		}
+		for _, v := range vs {
+			if err := checkHeaderValue(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkHeaderValue refuses a value for header k that would split the
+// request or end it early: one holding CR, LF or NUL.
+func checkHeaderValue(k, v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("websocket: header %s: value contains CR, LF or NUL", k)
+	}
+	return nil
+}
+
+// checkRequestFields refuses the DialOptions fields that go into the request
+// as they are (Host, Origin, Cookie, Subprotocols) when they would inject
+// bytes into it. A subprotocol must be a token (RFC 6455 §4.1, RFC 7230
+// §3.2.6).
+func checkRequestFields(opts *DialOptions) error {
+	if err := checkHeaderValue("Host", opts.Host); err != nil {
+		return err
+	}
+	if err := checkHeaderValue("Origin", opts.Origin); err != nil {
+		return err
+	}
+	if err := checkHeaderValue("Cookie", opts.Cookie); err != nil {
+		return err
+	}
+	for _, p := range opts.Subprotocols {
+		if !httptoken.IsToken(p) {
+			return fmt.Errorf("websocket: subprotocol %q is not a token (RFC 7230 §3.2.6)", p)
+		}
+	}
+	return nil
+}
+
+// dialRedirects dials cfg.url, following redirects as RFC 6455 §4.1 allows
+// and DialOptions.RedirectLimit bounds.
+func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
+	first, u := cfg.url, cfg.url
+	var seen map[string]bool // URLs dialled so far, made at the first redirect
+	for hop := 0; ; hop++ {
+		// Secrets (Authorization, Cookie, URL credentials) go only to the
+		// origin the caller named, or to credentials a Location carries.
+		sameOrigin := hop == 0 || originOf(u) == originOf(first)
+		c, err := dialOnce(ctx, cfg, u, hop, sameOrigin)
+		if err == nil {
+			return c, nil
+		}
+		var re *redirectError
+		if !errors.As(err, &re) {
+			return c, err
+		}
+		if cfg.redirects < 0 || hop >= cfg.redirects {
+			return nil, re.status
+		}
+		next, err := redirectTarget(u, first, re)
 		if err != nil {
 			return nil, err
 		}
-		if nc, err = dialStream(ctx, u, opts, proxy); err != nil {
+		if seen == nil {
+			seen = map[string]bool{first.String(): true}
+		}
+		if seen[next.String()] {
+			return nil, fmt.Errorf("websocket: redirect loop at %s", redactURL(next))
+		}
+		seen[next.String()] = true
+		if handshakeTracing() {
+			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", redactURL(next)))
+		}
+		u = next
+	}
+}
+
+// redirectTarget returns the URL a redirect from u sends the dial to, as a
+// ws or wss URL, with first's credentials when it stays at first's origin.
+func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
+	next, err := u.Parse(re.location)
+	if err != nil {
+		return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), redactURLError(err))
+	}
+	switch strings.ToLower(next.Scheme) {
+	case "http", "ws":
+		next.Scheme = "ws"
+	case "https", "wss":
+		next.Scheme = "wss"
+	default:
+		return nil, fmt.Errorf("websocket: redirect to unsupported scheme %q", next.Scheme)
+	}
+	if u.Scheme == "wss" && next.Scheme == "ws" {
+		// Following it would send the request, and then every
+		// message, in clear text.
+		return nil, fmt.Errorf("websocket: refusing redirect from wss to ws (%s): %w", redactURL(next), re.status)
+	}
+	if next.User == nil && originOf(next) == originOf(first) {
+		next.User = first.User
+	}
+	return next, nil
+}
+
+// dialOnce is one attempt: the user's headers for u, the transport (HTTP/2,
+// or a stream of its own), then the handshake over it.
+func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets bool) (*Conn, error) {
+	// The user's headers (and the secrets that go with the URL) need a map;
+	// the common dial sets none and skips it. They are checked before
+	// anything is dialled.
+	var user http.Header
+	if r := &cfg.req; len(r.header) > 0 || r.headerFunc != nil || u.User != nil || r.cookie != "" || r.jar != nil {
+		var err error
+		if user, err = userHeaders(u, r, secrets); err != nil {
 			return nil, err
 		}
 	}
-	if u.Scheme != "wss" {
-		return nc, nil
-	}
-	host, _ := hostPort(u)
-	tc, err := tlsClient(ctx, nc, host, opts.TLSConfig, alpnHTTP1)
-	if err != nil {
-		if opts.NetConn == nil {
-			nc.Close()
-		}
-		return nil, err
-	}
-	return tc, nil
-}
-
-// dialStream opens the byte stream to u's host and port: a tunnel through
-// proxy, or a direct TCP connection when proxy is nil.
-func dialStream(ctx context.Context, u *url.URL, opts *DialOptions, proxy *url.URL) (net.Conn, error) {
-	host, port := hostPort(u)
-	addr := dialAddr(u, host, port)
 	var nc net.Conn
-	var err error
-	if proxy != nil || opts.NetDialContext != nil || !isIPLiteral(host) {
-		// The proxy code, the user's dial function and the system
-		// resolver may watch only ctx.Done.
-		var cancel context.CancelFunc
-		ctx, cancel = realContext(ctx)
-		defer cancel()
+	if cfg.http2 != HTTP2Off {
+		c, h1, err := dialH2(ctx, u, cfg, user)
+		if c != nil || err != nil {
+			return c, err
+		}
+		nc = h1
 	}
-	if proxy != nil {
-		nc, err = dialProxy(ctx, proxy, addr, netDialer(opts), opts.TLSConfig, opts.ProxyTimeout)
-	} else if d, ok := directDialer(opts); ok {
-		nc, err = d.DialContext(ctx, "tcp", addr)
-	} else {
-		nc, err = netDialer(opts)(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return nil, connectError(host, addr, err)
-	}
-	return nc, nil
-}
-
-// pickProxy asks opts.Proxy (or the environment) for u's proxy.
-func pickProxy(u *url.URL, opts *DialOptions) (*url.URL, error) {
-	pf := opts.Proxy
-	if pf == nil {
-		pf = ProxyFromEnvironment
-	}
-	p, err := pf(u)
-	if err != nil {
-		var pe *ProxyError
-		if errors.As(err, &pe) {
+	if nc == nil {
+		var err error
+		if nc, err = connect(ctx, u, &cfg.net, hop); err != nil {
 			return nil, err
 		}
-		return nil, &ProxyError{Reason: "choosing a proxy for " + redactURL(u), Err: redactURLError(err)}
 	}
-	return p, nil
+	c, err := handshake(ctx, nc, u, &cfg.req, user, cfg.conn)
+	if err != nil && nc != cfg.net.netConn {
+		nc.Close()
+	}
+	return c, err
 }
 
-// netDialer returns the function that opens TCP connections, with the
-// socket options applied: opts.NetDialContext with the options set on the
-// connection it returns (when it has a socket), else a net.Dialer.
-func netDialer(opts *DialOptions) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	sockopts := socketOptions(opts)
-	if opts.NetDialContext != nil {
-		return func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := opts.NetDialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if len(sockopts) > 0 {
-				if err := applyToConn(c, sockopts); err != nil {
-					c.Close()
-					return nil, err
-				}
-			}
-			return c, nil
+// userHeaders merges Header, HeaderFunc's headers, URL credentials, Cookie
+// and the Jar's cookies into the user's part of the request, with canonical
+// keys. Authorization and Cookie are kept only when secrets is true (the
+// origin the caller named); the Jar decides for its own cookies. What
+// HeaderFunc, the Jar and the URL give is refused as Header's values are.
+func userHeaders(u *url.URL, r *requestConfig, secrets bool) (http.Header, error) {
+	var extra http.Header
+	if r.headerFunc != nil {
+		extra = r.headerFunc()
+		if err := checkUserHeader(extra); err != nil {
+			return nil, err
 		}
 	}
-	if d, ok := dialerFor(sockopts); ok {
-		return d.DialContext
+	user := http.Header{}
+	for k, vs := range r.header {
+		user[http.CanonicalHeaderKey(k)] = append(user[http.CanonicalHeaderKey(k)], vs...)
 	}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return dialWithOptions(ctx, network, addr, sockopts)
+	for k, vs := range extra {
+		user[http.CanonicalHeaderKey(k)] = append(user[http.CanonicalHeaderKey(k)], vs...)
 	}
-}
-
-// directDialer returns the net.Dialer that opens opts's direct connections
-// and sets their socket options itself, if there is one (see dialerFor).
-func directDialer(opts *DialOptions) (net.Dialer, bool) {
-	if opts.NetDialContext != nil {
-		return net.Dialer{}, false
+	if !secrets {
+		delete(user, "Authorization")
+		delete(user, "Cookie")
 	}
-	return dialerFor(socketOptions(opts))
-}
-
-// socketOptions returns the socket options in effect for opts: nil means
-// DefaultSocketOptions as it is now.
-func socketOptions(opts *DialOptions) []SocketOption {
-	if opts.SocketOptions == nil {
-		return DefaultSocketOptions
+	if u.User != nil && user.Get("Authorization") == "" {
+		pass, _ := u.User.Password()
+		if strings.ContainsAny(u.User.Username(), "\r\n\x00") || strings.ContainsAny(pass, "\r\n\x00") {
+			return nil, errors.New("websocket: URL user info contains CR, LF or NUL")
+		}
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		user.Set("Authorization", "Basic "+cred)
 	}
-	return opts.SocketOptions
-}
-
-// connectError classifies a failure to reach the server.
-func connectError(host, addr string, err error) error {
-	var pe *ProxyError
-	if errors.As(err, &pe) {
-		return err
+	cookies := user.Values("Cookie")
+	delete(user, "Cookie")
+	if r.cookie != "" && secrets {
+		cookies = append(cookies, r.cookie)
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) && !dnsErr.IsTimeout {
-		return &AddressError{Host: host, Err: err}
+	if r.jar != nil {
+		for _, ck := range r.jar.Cookies(httpURL(u)) {
+			cookies = append(cookies, ck.Name+"="+ck.Value)
+		}
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.Canceled) {
-		return &timeoutError{op: "dial", err: err}
+	if len(cookies) > 0 {
+		v := strings.Join(cookies, "; ")
+		if err := checkHeaderValue("Cookie", v); err != nil {
+			return nil, err
+		}
+		user.Set("Cookie", v)
 	}
-	return fmt.Errorf("websocket: dial %s: %w", addr, err)
-}
-
-// isIPLiteral reports whether host is an IP address, which a dial reaches
-// without name resolution.
-func isIPLiteral(host string) bool {
-	_, err := netip.ParseAddr(host)
-	return err == nil
+	return user, nil
 }

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,10 +136,10 @@ func (t *HTTP2Transport) rememberHTTP1(key string) {
 
 // h2Key is the pool key of u's connections: what makes two of them
 // interchangeable.
-func h2Key(u *url.URL, opts *DialOptions, proxy *url.URL) string {
+func h2Key(u *url.URL, tlsConf *tls.Config, proxy *url.URL) string {
 	k := originOf(u)
 	if u.Scheme == "wss" {
-		k += fmt.Sprintf(" tls=%p", opts.TLSConfig)
+		k += fmt.Sprintf(" tls=%p", tlsConf)
 	}
 	if proxy != nil {
 		k += " proxy=" + proxy.String()
@@ -166,67 +167,33 @@ func (e *alpnError) take() net.Conn {
 	return nil
 }
 
-// dialH2 opens the WebSocket over HTTP/2 when opts.HTTP2 asks for it. It
+// dialH2 opens the WebSocket over HTTP/2 when cfg.http2 asks for it. It
 // returns the Conn, or an error, or neither when the dial goes on over
 // HTTP/1.1: then nc, if not nil, is a TLS connection to u that negotiated
 // http/1.1, for the Upgrade.
-func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header) (c *Conn, nc net.Conn, err error) {
-	mode := opts.HTTP2
+func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) (c *Conn, nc net.Conn, err error) {
+	mode := cfg.http2
 	switch {
-	case mode == HTTP2Prefer && (u.Scheme != "wss" || opts.NetConn != nil):
+	case mode == HTTP2Prefer && (u.Scheme != "wss" || cfg.net.netConn != nil):
 		return nil, nil, nil
-	case mode == HTTP2Require && opts.NetConn != nil:
+	case mode == HTTP2Require && cfg.net.netConn != nil:
 		return nil, nil, errors.New("websocket: HTTP2Require cannot be used with DialOptions.NetConn")
 	case mode != HTTP2Prefer && mode != HTTP2Require:
 		return nil, nil, fmt.Errorf("websocket: invalid DialOptions.HTTP2 %v", mode)
 	}
-	proxy, err := pickProxy(u, opts)
+	proxy, err := pickProxy(u, &cfg.net)
 	if err != nil {
 		return nil, nil, err
 	}
-	t := opts.HTTP2Transport
-	if t == nil {
-		t = &defaultHTTP2Transport
-	}
+	t := cfg.h2t
 	t.init()
-	key := h2Key(u, opts, proxy)
+	key := h2Key(u, cfg.net.tls, proxy)
 	if mode == HTTP2Prefer && t.usesHTTP1(key) {
 		return nil, nil, nil
 	}
-	dial := func(ctx context.Context) (*h2.ClientConn, error) {
-		nc, err := dialStream(ctx, u, opts, proxy)
-		if err != nil {
-			return nil, err
-		}
-		if u.Scheme == "wss" {
-			host, _ := hostPort(u)
-			tc, err := tlsClient(ctx, nc, host, opts.TLSConfig, alpnH2)
-			if err != nil {
-				nc.Close()
-				return nil, err
-			}
-			if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
-				ae := &alpnError{proto: p}
-				var c net.Conn = tc
-				ae.conn.Store(&c)
-				return nil, ae
-			}
-			nc = tc
-		}
-		cc, err := h2.NewClientConn(ctx, nc, nil)
-		if err != nil && u.Scheme == "ws" {
-			return nil, fmt.Errorf("websocket: HTTP/2 with prior knowledge (h2c) to %s: %w", u.Host, err)
-		}
-		return cc, err
-	}
-	req := h2Request(u, opts, user)
-	if handshakeTracing() {
-		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
-			slog.String("head", redactHead(headText("CONNECT "+req.Path+" HTTP/2", http.Header{
-				":protocol": {"websocket"}, ":scheme": {req.Scheme}, ":authority": {req.Authority},
-			}, req.Header))))
-	}
-	resp, st, err := t.pool.OpenWebSocket(ctx, key, dial, req)
+	req := h2Request(u, &cfg.req, user)
+	traceH2Request(u, req)
+	resp, st, err := t.pool.OpenWebSocket(ctx, key, h2Dialer(u, cfg.net, proxy), req)
 	var ae *alpnError
 	switch {
 	case errors.As(err, &ae):
@@ -249,7 +216,7 @@ func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header
 	var se *h2.StatusError
 	if errors.As(err, &se) {
 		traceH2Response(se.StatusCode, se.Header)
-		setCookies(u, opts, se.Header)
+		setCookies(u, cfg.req.jar, se.Header)
 		return nil, nil, statusError(&BadStatusError{
 			StatusCode:    se.StatusCode,
 			StatusMessage: http.StatusText(se.StatusCode),
@@ -262,15 +229,15 @@ func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header
 	}
 	h := resp.Header
 	traceH2Response(resp.StatusCode, h)
-	setCookies(u, opts, h)
-	proto, ext, err := checkNegotiation(h, opts)
+	setCookies(u, cfg.req.jar, h)
+	proto, ext, err := checkNegotiation(h, &cfg.req)
 	if err != nil {
 		st.Reset()
 		st.Close()
 		return nil, nil, err
 	}
 	s := &h2Stream{Stream: st}
-	c = newConn(s, nil, opts)
+	c = newConn(s, nil, cfg.conn)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
 	c.respHeader.Store(&h)
@@ -279,12 +246,45 @@ func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header
 	return c, nil, nil
 }
 
+// h2Dialer returns the function that opens an HTTP/2 connection to u
+// (through proxy, if not nil) for the pool: TLS offering h2 for wss, prior
+// knowledge for ws. It may outlive the dial: it holds its own copy of tr.
+func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL) func(ctx context.Context) (*h2.ClientConn, error) {
+	return func(ctx context.Context) (*h2.ClientConn, error) {
+		tr := tr // the closure holds tr by value, in its one allocation
+		nc, err := dialStream(ctx, u, &tr, proxy)
+		if err != nil {
+			return nil, err
+		}
+		if u.Scheme == "wss" {
+			host, _ := hostPort(u)
+			tc, err := tlsClient(ctx, nc, host, tr.tls, alpnH2)
+			if err != nil {
+				nc.Close()
+				return nil, err
+			}
+			if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+				ae := &alpnError{proto: p}
+				var c net.Conn = tc
+				ae.conn.Store(&c)
+				return nil, ae
+			}
+			nc = tc
+		}
+		cc, err := h2.NewClientConn(ctx, nc, nil)
+		if err != nil && u.Scheme == "ws" {
+			return nil, fmt.Errorf("websocket: HTTP/2 with prior knowledge (h2c) to %s: %w", u.Host, err)
+		}
+		return cc, err
+	}
+}
+
 // h2Request is the extended CONNECT for u: the HTTP/1.1 Upgrade request
 // appendRequest writes, translated. Its Host is the :authority; Upgrade,
 // Connection and Sec-WebSocket-Key have no place on HTTP/2 (RFC 8441 §5).
-func h2Request(u *url.URL, opts *DialOptions, user http.Header) *h2.Request {
+func h2Request(u *url.URL, r *requestConfig, user http.Header) *h2.Request {
 	var key [24]byte // not sent
-	head := string(appendRequest(nil, u, opts, user, key[:]))
+	head := string(appendRequest(nil, u, r, user, key[:]))
 	req := &h2.Request{Scheme: "https", Path: u.RequestURI(), Header: http.Header{}}
 	if u.Scheme == "ws" {
 		req.Scheme = "http"
@@ -321,22 +321,22 @@ func headText(first string, hs ...http.Header) string {
 	return b.String()
 }
 
+// traceH2Request traces an extended CONNECT as it goes out.
+func traceH2Request(u *url.URL, req *h2.Request) {
+	if handshakeTracing() {
+		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
+			slog.String("head", redactHead(headText("CONNECT "+req.Path+" HTTP/2", http.Header{
+				":protocol": {"websocket"}, ":scheme": {req.Scheme}, ":authority": {req.Authority},
+			}, req.Header))))
+	}
+}
+
 // traceH2Response traces the response header of an extended CONNECT.
 func traceH2Response(status int, h http.Header) {
 	if handshakeTracing() {
 		s := strconv.Itoa(status)
 		traceHandshake("websocket: handshake response", slog.String("status", s),
 			slog.String("head", redactHead(headText("HTTP/2 "+s, h))))
-	}
-}
-
-// setCookies stores a response's Set-Cookie headers in the Jar.
-func setCookies(u *url.URL, opts *DialOptions, h http.Header) {
-	if opts.Jar == nil {
-		return
-	}
-	if cookies := (&http.Response{Header: h}).Cookies(); len(cookies) > 0 {
-		opts.Jar.SetCookies(httpURL(u), cookies)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // The opening handshake's answer is almost always a short 101 (RFC 6455
@@ -213,7 +215,7 @@ func canonicalKey(k string) (string, bool) {
 	upper := true
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		if !validHeaderFieldByte(c) {
+		if !httptoken.IsTokenByte(c) {
 			return "", false
 		}
 		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
@@ -244,32 +246,6 @@ func canonicalKey(k string) (string, bool) {
 		return v, true
 	}
 	return string(b), true
-}
-
-// validHeaderFieldByte reports whether c is a token byte (RFC 9110 §5.6.2),
-// as in net/textproto.
-func validHeaderFieldByte(c byte) bool {
-	const mask = 0 |
-		(1<<(10)-1)<<'0' |
-		(1<<(26)-1)<<'a' |
-		(1<<(26)-1)<<'A' |
-		1<<'!' |
-		1<<'#' |
-		1<<'$' |
-		1<<'%' |
-		1<<'&' |
-		1<<'\'' |
-		1<<'*' |
-		1<<'+' |
-		1<<'-' |
-		1<<'.' |
-		1<<'^' |
-		1<<'_' |
-		1<<'`' |
-		1<<'|' |
-		1<<'~'
-	return ((uint64(1)<<c)&(mask&(1<<64-1)) |
-		(uint64(1)<<(c-64))&(mask>>64)) != 0
 }
 
 // validHeaderValueByte reports whether c may appear in a field value: VCHAR,

@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// readHeadFast runs the fast path on data as dialOnce does: ok is false when
-// dialOnce would hand the bytes to http.ReadResponse.
+// readHeadFast runs the fast path on data as roundTrip does: ok is false when
+// roundTrip would hand the bytes to http.ReadResponse.
 func readHeadFast(data []byte) (status string, h http.Header, rest []byte, ok bool) {
 	br := bufio.NewReaderSize(bytes.NewReader(data), 4096)
 	n := upgradeHeadLen(br)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -224,17 +223,6 @@ func redactURLError(err error) error {
 	}
 	return r
 }
-
-// defaultTimeout is the process-wide timeout (SetDefaultTimeout).
-var defaultTimeout atomic.Int64
-
-// SetDefaultTimeout sets the timeout used when DialOptions.Timeout is 0
-// (0 = none, the initial value). Python's setdefaulttimeout.
-func SetDefaultTimeout(d time.Duration) { defaultTimeout.Store(int64(max(d, 0))) }
-
-// DefaultTimeout returns the value set by SetDefaultTimeout. Python's
-// getdefaulttimeout.
-func DefaultTimeout() time.Duration { return time.Duration(defaultTimeout.Load()) }
 
 // stringBytes views s as bytes without copying; the bytes must not be changed.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // ExtensionName is the extension token of RFC 7692 §7.
@@ -311,7 +313,7 @@ func skipOWS(s string) string {
 // parseToken splits a non-empty RFC 9110 token off the front of s.
 func parseToken(s string) (tok, rest string, err error) {
 	i := 0
-	for i < len(s) && isTokenChar(s[i]) {
+	for i < len(s) && httptoken.IsTokenByte(s[i]) {
 		i++
 	}
 	if i == 0 {
@@ -337,12 +339,4 @@ func parseQuoted(s string) (val, rest string, err error) {
 		}
 	}
 	return "", s, errors.New(errNegotiation + "unterminated quoted string")
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -1,0 +1,102 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// A dial's timeouts: one deadline bounds it (the earlier of Timeout,
+// HandshakeTimeout and ctx's), carried by a context that needs no timer,
+// and the error of a dial it ended says which one fired.
+
+var (
+	errDialTimeout      = errors.New("dial timeout")
+	errHandshakeTimeout = errors.New("handshake timeout")
+)
+
+// defaultHandshakeTimeout is HandshakeTimeout's default.
+const defaultHandshakeTimeout = 30 * time.Second
+
+// deadlineCtx is the context of a dial: the parent's values and
+// cancellation, and the dial's deadline (the earlier of the parent's and
+// ours) with what it stands for, without a timer. Each stage enforces the
+// deadline on its connection (net.Dialer, the TLS and Upgrade handshakes
+// through SetDeadline), and Err reports it once it has passed.
+type deadlineCtx struct {
+	context.Context
+	d     time.Time
+	cause error // errDialTimeout, errHandshakeTimeout, or nil for the parent's own deadline
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
+
+func (c *deadlineCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if time.Now().Before(c.d) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// realContext returns a context that ends at ctx's deadline for a stage
+// that may watch only Done (a NetDialContext, a proxy, name resolution by
+// the system resolver): ctx itself unless it is a *deadlineCtx.
+func realContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dc, ok := ctx.(*deadlineCtx); ok {
+		return context.WithDeadline(dc.Context, dc.d)
+	}
+	return ctx, func() {}
+}
+
+// dialCause is what ended ctx: for a *deadlineCtx the cause it stands for.
+func dialCause(ctx context.Context) error {
+	if dc, ok := ctx.(*deadlineCtx); ok {
+		if dc.Context.Err() != nil || dc.cause == nil {
+			return context.Cause(dc.Context)
+		}
+		return dc.cause
+	}
+	return context.Cause(ctx)
+}
+
+// dialError makes a failure caused by the end of ctx say so: a Timeout or
+// HandshakeTimeout is a timeout error, a cancelled or expired ctx wraps
+// ctx.Err().
+func dialError(ctx context.Context, err error) error {
+	if _, own := ctx.(*deadlineCtx); own {
+		// Its Err already reports the deadline the socket's fired at.
+	} else if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(d) {
+		// The socket's deadline (ctx's) fired a moment before ctx's own
+		// timer: report it as the end of ctx.
+		<-ctx.Done()
+	}
+	if ctx.Err() == nil {
+		return err
+	}
+	if dialCause(ctx) == errHandshakeTimeout {
+		if te, ok := err.(*timeoutError); ok {
+			err = te.err // not "timeout" twice
+		}
+		return &timeoutError{op: "handshake", err: fmt.Errorf("not done within HandshakeTimeout: %w", err)}
+	}
+	var pe *ProxyError
+	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	if dialCause(ctx) == errDialTimeout {
+		var te *timeoutError
+		if errors.Is(err, errDialTimeout) || errors.As(err, &te) {
+			return err // already says it timed out
+		}
+		return &timeoutError{op: "dial", err: fmt.Errorf("%w (%v)", os.ErrDeadlineExceeded, err)}
+	}
+	if errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("websocket: dial: %w (%v)", ctx.Err(), err)
+}

@@ -1,0 +1,95 @@
+package websocket
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// The URL of a dial, read by every stage: the address to dial, the Host
+// and Origin headers, the origin that decides where secrets go.
+
+// parseWSURL parses a ws or wss URL.
+func parseWSURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("websocket: bad URL: %w", redactURLError(err))
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, fmt.Errorf("websocket: bad URL %q: scheme must be ws or wss", u.Redacted())
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("websocket: bad URL %q: no host", u.Redacted())
+	}
+	return u, nil
+}
+
+// hostPort returns u's host and port, the default port filled in.
+func hostPort(u *url.URL) (host, port string) {
+	host, port = u.Hostname(), u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+	}
+	return host, port
+}
+
+// dialAddr is net.JoinHostPort(host, port), which u.Host already is when the
+// URL names the port (the common case, saving an allocation).
+func dialAddr(u *url.URL, host, port string) string {
+	n := len(host) + 1 + len(port)
+	if strings.IndexByte(host, ':') >= 0 {
+		n += 2 // [IPv6]
+	}
+	if u.Port() != "" && len(u.Host) == n {
+		return u.Host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// appendHostHeader appends host[:port] for the Host and Origin headers: the
+// port only when it is not the scheme's default; IPv6 in brackets.
+func appendHostHeader(b []byte, u *url.URL) []byte {
+	host, port := hostPort(u)
+	if strings.Contains(host, ":") {
+		b = append(b, '[')
+		b = append(b, host...)
+		b = append(b, ']')
+	} else {
+		b = append(b, host...)
+	}
+	if (u.Scheme == "ws" && port == "80") || (u.Scheme == "wss" && port == "443") {
+		return b
+	}
+	b = append(b, ':')
+	return append(b, port...)
+}
+
+// originOf is u's origin (scheme, lower-case host, port), which decides
+// where secrets go and which HTTP/2 connections a dial may share.
+func originOf(u *url.URL) string {
+	h, p := hostPort(u)
+	return u.Scheme + "://" + strings.ToLower(h) + ":" + p
+}
+
+// httpURL maps a ws(s) URL to http(s), for cookie jars.
+func httpURL(u *url.URL) *url.URL {
+	v := *u
+	v.Scheme = "http"
+	if u.Scheme == "wss" {
+		v.Scheme = "https"
+	}
+	return &v
+}
+
+// isIPLiteral reports whether host is an IP address, which a dial reaches
+// without name resolution.
+func isIPLiteral(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
