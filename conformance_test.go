@@ -149,7 +149,7 @@ func (s *abServer) expectEOF() {
 	s.t.Helper()
 	if f, err := s.c.ReadFrameWithin(abTimeout); err == nil {
 		s.t.Fatalf("client sent opcode %d (%q) after its close frame", f.Opcode, preview(f.Payload))
-	} else if isTimeoutErr(err) {
+	} else if isTimeout(err) {
 		s.t.Fatalf("client did not close TCP after the close handshake: %v", err)
 	}
 }
@@ -175,11 +175,6 @@ func (s *abServer) expectFail(code int) abEnd {
 }
 
 func preview(b []byte) []byte { return b[:min(len(b), 40)] }
-
-func isTimeoutErr(err error) bool {
-	var ne interface{ Timeout() bool }
-	return errors.As(err, &ne) && ne.Timeout()
-}
 
 // echoClient is Autobahn's test client: every message is sent back as it came.
 func echoClient(c *websocket.Conn) error {

@@ -63,6 +63,9 @@ func wantFrame(t *testing.T, sc *wstest.Conn, op byte, payload string) {
 	}
 }
 
+// isTimeout reports whether err is a timeout: a net.Error whose Timeout is
+// true that matches os.ErrDeadlineExceeded (a socket's deadline, or the
+// Conn's timeout error).
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
@@ -451,7 +454,7 @@ func TestClose(t *testing.T) {
 		}
 		if f, err := sc.ReadFrameWithin(testTimeout); err == nil {
 			t.Fatalf("Shutdown sent opcode %d", f.Opcode)
-		} else if isTimeoutErr(err) {
+		} else if isTimeout(err) {
 			t.Fatal("Shutdown did not close the socket")
 		}
 		if err := c.Shutdown(); err != nil {

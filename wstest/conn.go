@@ -16,7 +16,7 @@ import (
 	"sync"
 )
 
-// maxFrame bounds the payload a frame read by ReadFrame may declare.
+// maxFrame bounds the payload a frame read by ReadFrameFrom may declare.
 const maxFrame = 64 << 20
 
 var errAnswered = errors.New("wstest: the handshake was already answered")
@@ -169,7 +169,7 @@ func (c *Conn) ReadFrame() (Frame, error) {
 	if err := c.ensureAccepted(); err != nil {
 		return Frame{}, err
 	}
-	f, err := c.readFrame()
+	f, err := ReadFrameFrom(c.br)
 	if err != nil {
 		return Frame{}, c.fail(err)
 	}
@@ -179,9 +179,13 @@ func (c *Conn) ReadFrame() (Frame, error) {
 	return f, nil
 }
 
-func (c *Conn) readFrame() (Frame, error) {
+// ReadFrameFrom reads one frame from r as a server reads it: any opcode,
+// RSV bits and mask are taken as they come, and the payload is returned
+// unmasked. Only the length is checked: a frame declaring more than 64 MiB
+// is an error. Conn.ReadFrame reads with it; a raw script can too.
+func ReadFrameFrom(r io.Reader) (Frame, error) {
 	var h [2]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return Frame{}, err
 	}
 	f := Frame{
@@ -191,13 +195,13 @@ func (c *Conn) readFrame() (Frame, error) {
 	switch f.Length {
 	case 126:
 		var b [2]byte
-		if _, err := io.ReadFull(c.br, b[:]); err != nil {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return Frame{}, err
 		}
 		f.Length = uint64(binary.BigEndian.Uint16(b[:]))
 	case 127:
 		var b [8]byte
-		if _, err := io.ReadFull(c.br, b[:]); err != nil {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return Frame{}, err
 		}
 		f.Length = binary.BigEndian.Uint64(b[:])
@@ -206,12 +210,12 @@ func (c *Conn) readFrame() (Frame, error) {
 		return Frame{}, fmt.Errorf("wstest: a frame declares %d bytes, more than the %d this server reads", f.Length, maxFrame)
 	}
 	if f.Masked {
-		if _, err := io.ReadFull(c.br, f.MaskKey[:]); err != nil {
+		if _, err := io.ReadFull(r, f.MaskKey[:]); err != nil {
 			return Frame{}, err
 		}
 	}
 	f.Payload = make([]byte, f.Length)
-	if _, err := io.ReadFull(c.br, f.Payload); err != nil {
+	if _, err := io.ReadFull(r, f.Payload); err != nil {
 		return Frame{}, err
 	}
 	if f.Masked {

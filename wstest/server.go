@@ -29,6 +29,7 @@ package wstest
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
@@ -71,9 +72,10 @@ func NewServer(h Handler) *Server {
 // ::1 and localhost from a throwaway certificate authority; clients trust
 // it with TLSConfig.
 func NewTLSServer(h Handler) *Server {
-	ca := newCA()
-	s := listen(h, ca.serverConfig())
-	s.client = &tls.Config{RootCAs: ca.pool}
+	ca := NewCA("wstest CA")
+	cert := ca.Issue("localhost", x509.ExtKeyUsageServerAuth, "localhost", "127.0.0.1", "::1")
+	s := listen(h, &tls.Config{Certificates: []tls.Certificate{cert}})
+	s.client = &tls.Config{RootCAs: ca.Pool()}
 	return s
 }
 

@@ -7,57 +7,90 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
-// ca is a throwaway certificate authority with one server certificate for
-// 127.0.0.1, ::1 and localhost.
-type ca struct {
-	pool   *x509.CertPool // holding the CA's certificate
-	server tls.Certificate
+// CA is a throwaway certificate authority for tests: it issues server and
+// client certificates that a tls.Config trusting its Pool accepts. It is
+// valid from an hour before NewCA for a day (at the clock of the caller,
+// so one made inside a testing/synctest bubble is valid at the bubble's
+// time). It is safe for concurrent use.
+type CA struct {
+	Cert    *x509.Certificate // the CA's own certificate
+	Key     *ecdsa.PrivateKey // the key it signs with
+	CertPEM []byte            // Cert as PEM, for a CA bundle file
+
+	serial atomic.Int64
 }
 
-func newCA() *ca {
+// NewCA makes a certificate authority whose certificate's common name is
+// name. It panics if making a key or the certificate fails.
+func NewCA(name string) *CA {
+	key := newKey()
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic("wstest: " + err.Error())
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wstest CA"},
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		panic("wstest: " + err.Error())
+		panic("wstest: CA certificate: " + err.Error())
 	}
-	caCert, err := x509.ParseCertificate(caDER)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		panic("wstest: " + err.Error())
+		panic("wstest: CA certificate: " + err.Error())
 	}
+	ca := &CA{Cert: cert, Key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	ca.serial.Store(1)
+	return ca
+}
+
+// Pool returns a new pool that holds only the CA's certificate.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Cert)
+	return p
+}
+
+// Issue makes a certificate signed by the CA, with a fresh ECDSA P-256 key,
+// whose common name is name, for usage (x509.ExtKeyUsageServerAuth or
+// x509.ExtKeyUsageClientAuth) and for hosts, each a DNS name or an IP
+// address. The result's Leaf is set. It panics if signing fails.
+func (ca *CA) Issue(name string, usage x509.ExtKeyUsage, hosts ...string) tls.Certificate {
+	key := newKey()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(ca.serial.Add(1)), Subject: pkix.Name{CommonName: name},
+		NotBefore: ca.Cert.NotBefore, NotAfter: ca.Cert.NotAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		panic("wstest: certificate " + name + ": " + err.Error())
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic("wstest: certificate " + name + ": " + err.Error())
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+func newKey() *ecdsa.PrivateKey {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		panic("wstest: " + err.Error())
+		panic("wstest: key: " + err.Error())
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		panic("wstest: " + err.Error())
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return &ca{pool: pool, server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
-}
-
-func (ca *ca) serverConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{ca.server}}
+	return key
 }

@@ -287,7 +287,7 @@ func TestDialFailures(t *testing.T) {
 			wantMsg: "proxy closed the connection without replying"},
 		{name: "connect no blank line, held open", scheme: "http", timeout: 100 * time.Millisecond,
 			handler: scripted(true, step{-1, []byte("HTTP/1.1 200 OK\r\n")}),
-			wantMsg: "reading reply: proxy handshake timed out after 100ms", check: isTimeout},
+			wantMsg: "reading reply: proxy handshake timed out after 100ms", check: wantTimeout},
 		{name: "connect 1 MiB header", scheme: "http",
 			handler: scripted(true, step{-1, huge}),
 			wantMsg: "reply header larger than 65536 bytes"},
@@ -296,10 +296,10 @@ func TestDialFailures(t *testing.T) {
 			wantMsg: `malformed status line "SSH-2.0-OpenSSH_9.6"`},
 		{name: "slow http proxy", scheme: "http", user: "u:" + secret, timeout: 50 * time.Millisecond,
 			handler: scripted(true),
-			wantMsg: "proxy handshake timed out after 50ms", check: isTimeout},
+			wantMsg: "proxy handshake timed out after 50ms", check: wantTimeout},
 		{name: "slow socks5 proxy", scheme: "socks5", timeout: 50 * time.Millisecond,
 			handler: scripted(true, step{3, []byte{5}}),
-			wantMsg: "reading method choice: proxy handshake timed out after 50ms", check: isTimeout},
+			wantMsg: "reading method choice: proxy handshake timed out after 50ms", check: wantTimeout},
 		{name: "https proxy with untrusted certificate", scheme: "https",
 			wantMsg: "TLS handshake: tls: failed to verify certificate"},
 		{name: "socks4 unknown version", scheme: "socks4",
@@ -410,7 +410,9 @@ func isErr(target error) func(*testing.T, error) {
 	}
 }
 
-func isTimeout(t *testing.T, err error) {
+// wantTimeout fails the test unless err is a timeout that matches both
+// os.ErrDeadlineExceeded and context.DeadlineExceeded.
+func wantTimeout(t *testing.T, err error) {
 	t.Helper()
 	var ne net.Error
 	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, context.DeadlineExceeded) ||

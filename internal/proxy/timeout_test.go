@@ -62,7 +62,7 @@ func TestTimeoutFake(t *testing.T) {
 				}
 				checkError(t, err, tt.wantMsg)
 				if tt.ctxTimeout == 0 {
-					isTimeout(t, err)
+					wantTimeout(t, err)
 				} else {
 					isErr(context.DeadlineExceeded)(t, err)
 				}

@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"time"
+
+	public "github.com/wsclient/websocket/wstest"
 )
 
 // Pipe is a server that hands each upgraded connection to the test, so a
@@ -142,44 +143,22 @@ func ReadRequest(nc net.Conn) (req *http.Request, accept string, br *bufio.Reade
 }
 
 // ReadFrameWithKey reads one frame like ReadFrame and also returns the
-// mask key it carried (zero when unmasked), for tests of mask keys.
+// mask key it carried (zero when unmasked), for tests of mask keys. The
+// public wstest's codec reads it (a frame over 64 MiB is an error).
 func (c *Conn) ReadFrameWithKey() (*Frame, [4]byte, error) {
-	var key [4]byte
-	var h [2]byte
-	if _, err := io.ReadFull(c.R, h[:]); err != nil {
-		return nil, key, err
+	f, err := public.ReadFrameFrom(c.R)
+	if err != nil {
+		return nil, [4]byte{}, err
 	}
-	f := &Frame{Fin: h[0]&0x80 != 0, Rsv: (h[0] >> 4) & 7, Opcode: h[0] & 0xF, Masked: h[1]&0x80 != 0}
-	n := uint64(h[1] & 0x7F)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(c.R, b[:]); err != nil {
-			return nil, key, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(c.R, b[:]); err != nil {
-			return nil, key, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
+	var rsv byte // RSV1 = 4
+	if f.Rsv1 {
+		rsv |= 4
 	}
-	if n > MaxFrame {
-		return nil, key, errors.New("wstest: frame too large")
+	if f.Rsv2 {
+		rsv |= 2
 	}
-	f.DeclaredLn = n
-	if f.Masked {
-		if _, err := io.ReadFull(c.R, key[:]); err != nil {
-			return nil, key, err
-		}
+	if f.Rsv3 {
+		rsv |= 1
 	}
-	f.Payload = make([]byte, n)
-	if _, err := io.ReadFull(c.R, f.Payload); err != nil {
-		return nil, key, err
-	}
-	for i := range f.Payload {
-		f.Payload[i] ^= key[i%4]
-	}
-	return f, key, nil
+	return &Frame{Fin: f.Fin, Rsv: rsv, Opcode: byte(f.Opcode), Masked: f.Masked, Payload: f.Payload, DeclaredLn: f.Length}, f.MaskKey, nil
 }

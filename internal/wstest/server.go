@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -200,51 +199,10 @@ type Conn struct {
 	wmu     sync.Mutex
 }
 
-// MaxFrame bounds frames ReadFrame accepts (a test server, not a fortress).
-const MaxFrame = 64 << 20
-
 // ReadFrame reads one frame from the client.
 func (c *Conn) ReadFrame() (*Frame, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(c.R, h[:]); err != nil {
-		return nil, err
-	}
-	f := &Frame{Fin: h[0]&0x80 != 0, Rsv: (h[0] >> 4) & 7, Opcode: h[0] & 0xF, Masked: h[1]&0x80 != 0}
-	n := uint64(h[1] & 0x7F)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(c.R, b[:]); err != nil {
-			return nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(c.R, b[:]); err != nil {
-			return nil, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	f.DeclaredLn = n
-	if n > MaxFrame {
-		return nil, fmt.Errorf("wstest: frame of %d bytes", n)
-	}
-	var key [4]byte
-	if f.Masked {
-		if _, err := io.ReadFull(c.R, key[:]); err != nil {
-			return nil, err
-		}
-	}
-	f.Payload = make([]byte, n)
-	if _, err := io.ReadFull(c.R, f.Payload); err != nil {
-		return nil, err
-	}
-	if f.Masked {
-		for i := range f.Payload {
-			f.Payload[i] ^= key[i%4]
-		}
-	}
-	return f, nil
+	f, _, err := c.ReadFrameWithKey()
+	return f, err
 }
 
 // ReadMessage reads a whole data message, answering pings; a close frame

@@ -7,16 +7,11 @@ package proxytest
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/binary"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -25,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsclient/websocket/wstest"
 )
 
 // Server accepts connections on a loopback listener and runs a handler for
@@ -397,40 +394,10 @@ func SOCKS5(opts SOCKSOptions) func(*Server, net.Conn) {
 	}
 }
 
-// SelfSigned makes an ECDSA certificate for hosts (names or IP addresses),
-// valid for an hour, and a pool that trusts it.
+// SelfSigned makes a certificate for hosts (names or IP addresses) and a
+// pool that trusts it, from a throwaway CA (wstest.CA).
 func SelfSigned(tb testing.TB, hosts ...string) (tls.Certificate, *x509.CertPool) {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "proxytest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+	ca := wstest.NewCA("proxytest CA")
+	return ca.Issue("proxytest", x509.ExtKeyUsageServerAuth, hosts...), ca.Pool()
 }
