@@ -29,13 +29,13 @@ import (
 //	    (proxy.go) or a net.Dialer with the socket options (sockopt.go);
 //	    then tlsClient (tls.go) for wss
 //	→ handshake (handshake.go): appendRequest, write; read the head
-//	    (handshake_parse.go); checkResponse, with the extensions checked
-//	    by compress.go
+//	    (handshake_parse.go); checkResponse
 //	→ newConn (conn.go) → wire
 //
 // Leaves any stage may use: wsurl.go (the URL's address, Host header and
-// origin), dialtimeout.go (the dial's deadline and how its end reads) and
-// trace.go.
+// origin), dialtimeout.go (the dial's deadline and how its end reads),
+// compress.go (the offer, made at the start, and the server's answer to
+// it) and trace.go. TestDialFlowForward keeps the order true.
 
 // DialOptions configures Dial. The zero value (or a nil *DialOptions) dials
 // with the defaults each field documents. Python's create_connection options.

@@ -15,9 +15,9 @@ import (
 type transportConfig struct {
 	netConn      net.Conn
 	dialContext  func(ctx context.Context, network, addr string) (net.Conn, error) // NetDialContext; nil = net.Dialer
-	sockopts     []SocketOption                                                    // in effect: DefaultSocketOptions for nil
+	sockopts     []SocketOption                                                    // DialOptions.SocketOptions, or DefaultSocketOptions for nil
 	tls          *tls.Config
-	proxy        func(target *url.URL) (*url.URL, error) // ProxyFromEnvironment for nil
+	proxy        func(target *url.URL) (*url.URL, error) // DialOptions.Proxy, or ProxyFromEnvironment for nil
 	proxyTimeout time.Duration
 }
 
