@@ -3,11 +3,11 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"syscall"
 	"time"
 )
@@ -38,9 +38,11 @@ import (
 // at once: the reader then has more data than time (measured at 16 KiB
 // messages: spinning there cost about 10% of throughput).
 //
-// A lone CPU is never spun on (the sender could not run meanwhile),
-// and only sockets the runtime's poller owns are read this way (*net.TCPConn
-// and *net.UnixConn, not wrappers, whose Read must stay in the path).
+// DialOptions.BusyPoll decides whether a connection spins at all (by
+// default not with a lone CPU: the sender could not run meanwhile), and
+// only sockets the runtime's poller owns are read this way (*net.TCPConn
+// and *net.UnixConn, not wrappers, whose Read must stay in the path), also
+// under TLS (tlsSocket).
 type busyReader struct {
 	nc     net.Conn
 	rc     syscall.RawConn
@@ -61,16 +63,35 @@ type busyReader struct {
 // spins (20 and 50 µs were measured) gained nothing more.
 const busyPollTime = 5 * time.Microsecond
 
-// busyPollCPUs says whether spinning can help: with one CPU the sender could
-// not run while we spin.
-var busyPollCPUs = runtime.NumCPU() > 1
-
-// newSocketReader returns what the connection's read buffer reads from: a
-// busyReader for the runtime's own TCP and Unix sockets, nc itself otherwise.
-func newSocketReader(nc net.Conn) io.Reader {
-	if !busyPollCPUs {
+// newSocketReader returns what the connection's read buffer reads from once
+// its first bytes have arrived: a busyReader for the runtime's own TCP and
+// Unix sockets when mode spins, a tlsReader for a TLS stream over such a
+// socket (tlsTransport), nc itself otherwise.
+func newSocketReader(nc net.Conn, mode BusyPollMode) io.Reader {
+	if !mode.spins() {
 		return nc
 	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		s, ok := tc.NetConn().(*tlsSocket)
+		if !ok {
+			return nc
+		}
+		b := newBusyReader(s.Conn)
+		if b == nil {
+			return nc
+		}
+		s.b.Store(b)
+		return &tlsReader{tc: tc, s: s}
+	}
+	if b := newBusyReader(nc); b != nil {
+		return b
+	}
+	return nc
+}
+
+// newBusyReader returns a busyReader of nc, nil when nc is not a socket the
+// runtime's poller owns.
+func newBusyReader(nc net.Conn) *busyReader {
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
@@ -78,11 +99,11 @@ func newSocketReader(nc net.Conn) io.Reader {
 	case *net.UnixConn:
 		sc = c
 	default:
-		return nc
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nc
+		return nil
 	}
 	b := &busyReader{nc: nc, rc: rc}
 	b.readFD = b.readSocket
@@ -92,8 +113,11 @@ func newSocketReader(nc net.Conn) io.Reader {
 // readSocket reads r, a socket reader from newSocketReader; spin says
 // whether a busyReader may spin before parking.
 func readSocket(r io.Reader, p []byte, spin bool) (int, error) {
-	if b, ok := r.(*busyReader); ok {
-		return b.read(p, spin)
+	switch r := r.(type) {
+	case *busyReader:
+		return r.read(p, spin)
+	case *tlsReader:
+		return r.read(p, spin)
 	}
 	return r.Read(p)
 }

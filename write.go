@@ -473,8 +473,7 @@ func (c *Conn) socketWrite(b []byte) error {
 	if d := c.Timeout(); d > 0 {
 		c.netConn.SetWriteDeadline(time.Now().Add(d))
 	}
-	_, err := c.netConn.Write(b)
-	return err
+	return writeStream(c.netConn, b)
 }
 
 // writeFailed records a failed write and returns the error for the

@@ -68,6 +68,7 @@ type config struct {
 	Duration  time.Duration `json:"duration_ns"` // target length of one measured run
 	Rounds    int           `json:"rounds"`
 	Conns     int           `json:"idle_conns"`
+	Contend   int           `json:"contend,omitempty"` // CPU-bound processes running alongside (contend.go)
 
 	progress io.Writer // per-run progress lines; nil = none
 }
@@ -233,6 +234,13 @@ func run(cfg config) ([]sample, error) {
 		return nil, err
 	}
 	defer srv.stop()
+	if cfg.Contend > 0 {
+		stop, err := startSpinners(cfg.Contend)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	r := &runner{cfg: cfg, srv: srv, base: "ws://" + srv.addr, tlsBase: "wss://" + srv.tlsAddr, counts: map[string]int{}}
 	for round := 0; round <= cfg.Rounds; round++ {
 		for _, sc := range cfg.Scenarios {
