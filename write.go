@@ -179,6 +179,9 @@ func (w *messageWriter) flush(fin bool) error {
 		}
 		c.ext.out = out
 		w.buf = w.buf[:0]
+		if fin {
+			c.compressorUsed()
+		}
 		if len(out) == 0 && !fin {
 			return nil
 		}

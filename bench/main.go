@@ -58,6 +58,7 @@ func runMain(args []string) error {
 		rounds    = fs.Int("rounds", 5, "measured rounds (after one warm-up round); medians are reported")
 		conns     = fs.Int("conns", 2000, "connections of the idle-memory scenario")
 		contend   = fs.Int("contend", 0, "CPU-bound processes to run next to the benchmark (a contended machine)")
+		settle    = fs.Duration("idle-settle", idleSettle, "how long idle and zidle connections sit before their memory is measured")
 		short     = fs.Bool("short", false, "quick smoke run: -duration 50ms -rounds 2 -conns 200 unless set explicitly")
 		jsonPath  = fs.String("json", "bench-results.json", "where to write every sample and the tables as JSON (empty: nowhere)")
 		mdPath    = fs.String("md", "", "also write the Markdown report to this file")
@@ -79,6 +80,8 @@ func runMain(args []string) error {
 			*conns = 200
 		}
 	}
+	// The idle children read it from their environment.
+	os.Setenv(idleSettleEnv, settle.String())
 	cfg := config{Duration: *duration, Rounds: *rounds, Conns: *conns, Contend: *contend}
 	if !*quiet {
 		cfg.progress = os.Stderr
