@@ -98,8 +98,12 @@
 // machine with one CPU never spins. A read refilling the pooled 64 KiB
 // buffer of a flood of small messages does not spin: there, letting a full
 // buffer gather while parked costs less than more, smaller reads. TLS
-// connections, and connections whose DialOptions.NetDialContext returns its
-// own net.Conn type, are read through their net.Conn as usual.
+// connections spin too (crypto/tls reads its records through the spinning
+// socket); connections whose DialOptions.NetDialContext returns its own
+// net.Conn type are read through that net.Conn as usual.
+// DialOptions.BusyPoll turns spinning off (BusyPollOff), or on where the
+// default would not (BusyPollOn with GOMAXPROCS = 1); BusyPollMode says
+// when to turn it off.
 //
 // # Sending and write coalescing
 //
