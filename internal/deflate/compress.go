@@ -91,7 +91,6 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 	if fw, ok := c.pool().Get().(*flate.Writer); ok {
 		if len(c.hist) > 0 {
 			fw.ResetDict(&c.out, c.hist)
-			c.unpark()
 		} else {
 			fw.Reset(&c.out)
 		}
@@ -108,7 +107,6 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 		fw, err = flate.NewWriterWindow(&c.out, 1<<c.window)
 	case len(c.hist) > 0:
 		fw, err = flate.NewWriterDict(&c.out, c.level, c.hist)
-		c.unpark()
 	default:
 		fw, err = flate.NewWriter(&c.out, c.level)
 	}
@@ -119,27 +117,25 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 	return fw, nil
 }
 
-// unpark gives a Compressor whose writer was just primed with its parked
-// window a fresh history buffer holding that window. The parked slice is
-// left to the writer, which keeps it as its dictionary until putWriter.
-func (c *Compressor) unpark() {
-	h := make([]byte, len(c.hist), 2<<MaxWindowBits)
-	copy(h, c.hist)
-	c.hist = h
-}
-
 // remember appends p, just compressed, to the history a parked Compressor
-// keeps.
+// keeps. The history grows with the traffic up to 2× the window, then
+// slides by one copy per window of input. A writer primed with a parked
+// window keeps that slice as its dictionary until putWriter: it is never
+// written to again, as it is full (len == cap) and the next append moves
+// the history to a new array.
 func (c *Compressor) remember(p []byte) {
 	const w = 1 << MaxWindowBits
 	if len(p) >= w {
+		if cap(c.hist) < 2*w {
+			c.hist = make([]byte, 0, 2*w)
+		}
 		c.hist = append(c.hist[:0], p[len(p)-w:]...)
 		return
 	}
 	if len(c.hist)+len(p) > cap(c.hist) {
 		keep := c.hist[len(c.hist)-min(len(c.hist), w-len(p)):] // the window's bytes before p
 		if cap(c.hist) < 2*w {
-			c.hist = make([]byte, 0, 2*w)
+			c.hist = make([]byte, 0, min(2*w, 2*(len(keep)+len(p))))
 		}
 		c.hist = c.hist[:copy(c.hist[:len(keep)], keep)]
 	}
