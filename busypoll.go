@@ -15,7 +15,8 @@ import (
 // (spins that go unrewarded back off). Turn it off (BusyPollOff) when
 // CPU time matters more than latency: on a machine whose CPUs are all kept
 // busy by other work, where a spin holds a CPU the sender may be waiting
-// for, on metered CPU, or with very many connections that each receive
+// for (the default stops spinning there on Linux, but only as often as it
+// looks), on metered CPU, or with very many connections that each receive
 // rarely; and when measurements of your own traffic show no gain.
 type BusyPollMode uint8
 
@@ -24,12 +25,16 @@ const (
 	// when the process may run on more than one CPU (GOMAXPROCS > 1 on a
 	// machine with more than one), and never otherwise: a lone CPU that
 	// spins keeps the sender, or the rest of the process, from running.
+	// On Linux it also does not spin while more threads are runnable
+	// than there are CPUs (the machine is contended), looking at most
+	// every 50 ms.
 	BusyPollDefault BusyPollMode = iota
 	// BusyPollOff never spins: every read that finds its socket empty
 	// parks at once, as a plain net.Conn read does.
 	BusyPollOff
 	// BusyPollOn busy-polls TCP and Unix sockets, also under TLS, even
-	// where BusyPollDefault would not (GOMAXPROCS = 1).
+	// where BusyPollDefault would not (GOMAXPROCS = 1, a contended
+	// machine).
 	BusyPollOn
 )
 

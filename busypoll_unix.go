@@ -39,7 +39,8 @@ import (
 // messages: spinning there cost about 10% of throughput).
 //
 // DialOptions.BusyPoll decides whether a connection spins at all (by
-// default not with a lone CPU: the sender could not run meanwhile), and
+// default not with a lone CPU: the sender could not run meanwhile; nor,
+// wait by wait, while the machine is contended: busypoll_linux.go), and
 // only sockets the runtime's poller owns are read this way (*net.TCPConn
 // and *net.UnixConn, not wrappers, whose Read must stay in the path), also
 // under TLS (tlsSocket).
@@ -56,6 +57,7 @@ type busyReader struct {
 	parked bool // the runtime has parked this read at least once
 
 	policy busyPolicy
+	always bool // BusyPollOn: spin on a contended machine too
 }
 
 // busyPollTime is how long a read retries an empty socket before parking.
@@ -76,22 +78,22 @@ func newSocketReader(nc net.Conn, mode BusyPollMode) io.Reader {
 		if !ok {
 			return nc
 		}
-		b := newBusyReader(s.Conn)
+		b := newBusyReader(s.Conn, mode)
 		if b == nil {
 			return nc
 		}
 		s.b.Store(b)
 		return &tlsReader{tc: tc, s: s}
 	}
-	if b := newBusyReader(nc); b != nil {
+	if b := newBusyReader(nc, mode); b != nil {
 		return b
 	}
 	return nc
 }
 
-// newBusyReader returns a busyReader of nc, nil when nc is not a socket the
-// runtime's poller owns.
-func newBusyReader(nc net.Conn) *busyReader {
+// newBusyReader returns a busyReader of nc for mode, nil when nc is not a
+// socket the runtime's poller owns.
+func newBusyReader(nc net.Conn, mode BusyPollMode) *busyReader {
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
@@ -105,7 +107,7 @@ func newBusyReader(nc net.Conn) *busyReader {
 	if err != nil {
 		return nil
 	}
-	b := &busyReader{nc: nc, rc: rc}
+	b := &busyReader{nc: nc, rc: rc, always: mode == BusyPollOn}
 	b.readFD = b.readSocket
 	return b
 }
@@ -185,7 +187,7 @@ func (b *busyReader) readSocket(fd uintptr) bool {
 			// Woken, but the data went to no one: wait again.
 			return false
 		case spinStart.IsZero():
-			if !b.spin || !b.policy.spin() {
+			if !b.spin || !b.policy.spin() || !b.always && machineContended() {
 				b.parked = true
 				return false
 			}
