@@ -15,11 +15,18 @@ import (
 // send with Send(msg, OpText). Over wss, DialOptions.TLSConfig trusts the
 // benchmark's CA.
 //
-// wsclient-nopoll is the same client with DialOptions.BusyPoll set to
-// BusyPollOff: not a peer, and not run unless named in -libs (the contended
-// run compares the two).
+// wsclient-nopoll and wsclient-spin are the same client with
+// DialOptions.BusyPoll set to BusyPollOff and BusyPollOn: not peers, and not
+// run unless named in -libs (the contended run compares the three).
 func init() {
 	register(library{name: libOurs, dial: dialOurs, dialZ: dialOursZ})
+	register(library{name: libOursSpin, extra: true,
+		dial: func(ctx context.Context, url string, size int) (conn, error) {
+			return dialOursWith(ctx, url, size, websocket.BusyPollOn)
+		},
+		dialZ: func(ctx context.Context, url string, size int) (zconn, error) {
+			return dialOursZWith(ctx, url, size, websocket.BusyPollOn)
+		}})
 	register(library{name: libOursNoPoll, extra: true,
 		dial: func(ctx context.Context, url string, size int) (conn, error) {
 			return dialOursWith(ctx, url, size, websocket.BusyPollOff)

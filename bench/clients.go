@@ -77,6 +77,7 @@ type zconn interface {
 const (
 	libOurs       = "wsclient"
 	libOursNoPoll = "wsclient-nopoll"
+	libOursSpin   = "wsclient-spin"
 	libGorilla    = "gorilla"
 	libCoder      = "coder"
 	libGWS        = "gws"
@@ -84,7 +85,7 @@ const (
 	libTCP        = "tcp"
 )
 
-var columnOrder = []string{libOurs, libOursNoPoll, libGorilla, libCoder, libGWS, libGobwas, libTCP}
+var columnOrder = []string{libOurs, libOursNoPoll, libOursSpin, libGorilla, libCoder, libGWS, libGobwas, libTCP}
 
 // libraries holds every registered library; each client_*.go file adds its own
 // in an init function, so our client can sit behind a build tag.
