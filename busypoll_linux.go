@@ -12,8 +12,9 @@ import (
 // when more are (another process busy on every CPU, or a loaded host), the
 // spin takes the CPU from a thread that wanted it, often the very sender it
 // waits for. Measured with a CPU-bound process next to a 2-CPU benchmark,
-// spinning made receiving 16-byte and 1 KiB messages 20–26% slower than
-// not spinning (bench/README.md, the contended run). So BusyPollDefault
+// spinning (BusyPollOn) against not spinning made 16-byte echo round trips
+// 0.90× as many (per-round 0.53–0.91) with 1.19× the p99, and receive at
+// most 7% faster (bench/README.md, contended run 3). So BusyPollDefault
 // does not spin while the machine is contended: more threads runnable than
 // CPUs, as the kernel counts them in /proc/loadavg, sampled at most every
 // contentionSample by whichever read wants to spin.
