@@ -153,8 +153,8 @@ func (c *Compressor) Park() bool {
 		return false
 	}
 	c.putWriter()
-	h := make([]byte, len(c.hist)) // exactly the window
-	copy(h, c.hist)
+	h := make([]byte, min(len(c.hist), 1<<MaxWindowBits)) // exactly the window
+	copy(h, c.hist[len(c.hist)-len(h):])
 	c.hist = h
 	return true
 }

@@ -51,7 +51,24 @@ func TestParkKeepsTheStream(t *testing.T) {
 		if level != HuffmanOnly && level != 0 && len(second) > firstLen/4 {
 			t.Errorf("level %d: repeated message after a park is %d bytes (first %d): the window was lost", level, len(second), firstLen)
 		}
+		// Many short messages fill more than the window: a park keeps
+		// exactly the last 32 KiB of them.
+		var stream []byte
+		for i := range 40 {
+			m := jsonText(1000, 100+i)
+			stream = append(stream, m...)
+			z, err := c.Compress(nil, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := d.Decompress(nil, z, 1000); err != nil || !bytes.Equal(got, m) {
+				t.Fatalf("level %d: short message %d does not inflate: %v", level, i, err)
+			}
+		}
 		c.Park() // its writer, primed before, goes back to the pool
+		if !bytes.Equal(c.hist, stream[len(stream)-1<<15:]) {
+			t.Fatalf("level %d: parked history is %d bytes, not the last 32 KiB of the stream", level, len(c.hist))
+		}
 		c.Release()
 		d.Release()
 
