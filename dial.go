@@ -99,8 +99,8 @@ type DialOptions struct {
 	HTTP2Transport *HTTP2Transport
 	// BusyPoll says whether a read that finds the socket empty retries for
 	// up to 5 µs before the goroutine parks: BusyPollDefault (on with more
-	// than one CPU), BusyPollOff or BusyPollOn; see BusyPollMode for when
-	// to turn it off.
+	// than one CPU, except while the machine is contended), BusyPollOff or
+	// BusyPollOn; see BusyPollMode for when to turn it off.
 	BusyPoll BusyPollMode
 }
 

@@ -101,9 +101,11 @@
 // connections spin too (crypto/tls reads its records through the spinning
 // socket); connections whose DialOptions.NetDialContext returns its own
 // net.Conn type are read through that net.Conn as usual.
+// On Linux a wait does not spin while more threads are runnable than
+// there are CPUs: the spin would take a CPU from one of them.
 // DialOptions.BusyPoll turns spinning off (BusyPollOff), or on where the
-// default would not (BusyPollOn with GOMAXPROCS = 1); BusyPollMode says
-// when to turn it off.
+// default would not (BusyPollOn: GOMAXPROCS = 1, a contended machine);
+// BusyPollMode says when to turn it off.
 //
 // # Sending and write coalescing
 //
