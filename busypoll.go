@@ -21,8 +21,9 @@ import (
 type BusyPollMode uint8
 
 const (
-	// BusyPollDefault busy-polls TCP and Unix sockets, also under TLS,
-	// when the process may run on more than one CPU (GOMAXPROCS > 1 on a
+	// BusyPollDefault busy-polls plain TCP and Unix sockets (not TLS
+	// streams, where spinning measured no gain for its CPU time) when
+	// the process may run on more than one CPU (GOMAXPROCS > 1 on a
 	// machine with more than one), and never otherwise: a lone CPU that
 	// spins keeps the sender, or the rest of the process, from running.
 	// On Linux it also does not spin while more threads are runnable
@@ -33,7 +34,7 @@ const (
 	// parks at once, as a plain net.Conn read does.
 	BusyPollOff
 	// BusyPollOn busy-polls TCP and Unix sockets, also under TLS, even
-	// where BusyPollDefault would not (GOMAXPROCS = 1, a contended
+	// where BusyPollDefault would not (TLS, GOMAXPROCS = 1, a contended
 	// machine).
 	BusyPollOn
 )

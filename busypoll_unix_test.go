@@ -252,15 +252,16 @@ func TestBusyPollOff(t *testing.T) {
 	}
 }
 
-// TestBusyPollTLS checks that a wss Conn busy-polls too: crypto/tls reads
-// its records through a tlsSocket that the Conn switches to a busyReader at
-// its first bytes, and that with BusyPollOff it does not. The stream keeps
-// working either way, and NetConn is still the *tls.Conn.
+// TestBusyPollTLS checks that a wss Conn with BusyPollOn busy-polls too:
+// crypto/tls reads its records through a tlsSocket that the Conn switches
+// to a busyReader at its first bytes; with BusyPollOff and by default it
+// does not. The stream keeps working either way, and NetConn is still the
+// *tls.Conn.
 func TestBusyPollTLS(t *testing.T) {
 	ca := wstest.NewCA()
 	s := wstest.NewTLS(ca.ServerConfig(), wstest.Echo)
 	t.Cleanup(s.Close)
-	for _, mode := range []BusyPollMode{BusyPollOn, BusyPollOff} {
+	for _, mode := range []BusyPollMode{BusyPollOn, BusyPollOff, BusyPollDefault} {
 		t.Run(mode.String(), func(t *testing.T) {
 			c, err := Dial(context.Background(), s.URL, &DialOptions{Timeout: 5 * time.Second, BusyPoll: mode, TLSConfig: &tls.Config{RootCAs: ca.Pool}})
 			if err != nil {

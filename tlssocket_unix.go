@@ -13,8 +13,9 @@ import (
 // A wss connection runs crypto/tls over a tlsSocket, which does two things
 // crypto/tls cannot be asked to do:
 //
-//   - Reads busy-poll as a plain connection's do (busyReader), once the
-//     Conn switches them on at its first bytes (newSocketReader).
+//   - With BusyPollOn, reads busy-poll as a plain connection's do
+//     (busyReader), once the Conn switches them on at its first bytes
+//     (newSocketReader).
 //   - A large write goes to the socket in one system call rather than one
 //     per TLS record: crypto/tls seals a write as records of up to 16 KiB
 //     and writes each at once, so a 64 KiB frame took four write(2) calls,
