@@ -9,8 +9,18 @@ import (
 
 // newSocketReader returns what the connection's read buffer reads from. Busy
 // polling (busypoll_unix.go) needs raw reads, so elsewhere it is nc itself.
-func newSocketReader(nc net.Conn) io.Reader { return nc }
+func newSocketReader(nc net.Conn, _ BusyPollMode) io.Reader { return nc }
 
 // readSocket reads r, a socket reader from newSocketReader; spin matters to
 // busy polling only.
 func readSocket(r io.Reader, p []byte, _ bool) (int, error) { return r.Read(p) }
+
+// tlsTransport returns the stream a TLS client runs over nc: nc itself, as
+// only Unix systems busy-poll.
+func tlsTransport(nc net.Conn) net.Conn { return nc }
+
+// writeStream writes b to nc.
+func writeStream(nc net.Conn, b []byte) error {
+	_, err := nc.Write(b)
+	return err
+}

@@ -1,6 +1,9 @@
 package websocket
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // TestBusyPolicy checks the spin backoff: each unrewarded spin doubles the
 // parks skipped after it (1, 3, 7 … busyPollMaxSkip), and a rewarded one
@@ -29,5 +32,24 @@ func TestBusyPolicy(t *testing.T) {
 	p.unrewarded()
 	if p.spin() || !p.spin() {
 		t.Fatal("after reward then one unrewarded spin: want 1 skip, then a spin")
+	}
+}
+
+// TestBusyPollModeSpins: BusyPollOff never spins, BusyPollOn always, and
+// the default not when the process runs on one CPU at a time.
+func TestBusyPollModeSpins(t *testing.T) {
+	if BusyPollOff.spins() || !BusyPollOn.spins() {
+		t.Fatal("BusyPollOff spins or BusyPollOn does not")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if BusyPollDefault.spins() {
+		t.Error("BusyPollDefault spins with GOMAXPROCS 1")
+	}
+	runtime.GOMAXPROCS(2)
+	if BusyPollDefault.spins() != busyPollCPUs {
+		t.Errorf("BusyPollDefault with GOMAXPROCS 2: spins %v, want %v (NumCPU > 1)", !busyPollCPUs, busyPollCPUs)
+	}
+	if got := BusyPollMode(7).String(); got != "BusyPollMode(7)" {
+		t.Errorf("String() = %q", got)
 	}
 }

@@ -3,11 +3,11 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"syscall"
 	"time"
 )
@@ -38,9 +38,12 @@ import (
 // at once: the reader then has more data than time (measured at 16 KiB
 // messages: spinning there cost about 10% of throughput).
 //
-// A lone CPU is never spun on (the sender could not run meanwhile),
-// and only sockets the runtime's poller owns are read this way (*net.TCPConn
-// and *net.UnixConn, not wrappers, whose Read must stay in the path).
+// DialOptions.BusyPoll decides whether a connection spins at all (by
+// default not with a lone CPU: the sender could not run meanwhile; nor,
+// wait by wait, while the machine is contended: busypoll_linux.go), and
+// only sockets the runtime's poller owns are read this way (*net.TCPConn
+// and *net.UnixConn, not wrappers, whose Read must stay in the path), also
+// under TLS (tlsSocket).
 type busyReader struct {
 	nc     net.Conn
 	rc     syscall.RawConn
@@ -54,6 +57,7 @@ type busyReader struct {
 	parked bool // the runtime has parked this read at least once
 
 	policy busyPolicy
+	always bool // BusyPollOn: spin on a contended machine too
 }
 
 // busyPollTime is how long a read retries an empty socket before parking.
@@ -61,16 +65,44 @@ type busyReader struct {
 // spins (20 and 50 µs were measured) gained nothing more.
 const busyPollTime = 5 * time.Microsecond
 
-// busyPollCPUs says whether spinning can help: with one CPU the sender could
-// not run while we spin.
-var busyPollCPUs = runtime.NumCPU() > 1
-
-// newSocketReader returns what the connection's read buffer reads from: a
-// busyReader for the runtime's own TCP and Unix sockets, nc itself otherwise.
-func newSocketReader(nc net.Conn) io.Reader {
-	if !busyPollCPUs {
+// newSocketReader returns what the connection's read buffer reads from once
+// its first bytes have arrived: a busyReader for the runtime's own TCP and
+// Unix sockets when mode spins, with BusyPollOn a tlsReader for a TLS
+// stream over such a socket (tlsTransport), nc itself otherwise.
+//
+// TLS spins only when asked (BusyPollOn): measured on 2 CPUs, spinning
+// under wss receive of 64 KiB messages raised the client's CPU time per
+// message from 41 to 61 µs (the bare tls.Conn: 52) with no resolved gain in
+// throughput or echo latency; the server's encryption sets the pace there,
+// not the reader's wake-ups (bench/README.md, session 7).
+func newSocketReader(nc net.Conn, mode BusyPollMode) io.Reader {
+	if !mode.spins() {
 		return nc
 	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		if mode != BusyPollOn {
+			return nc
+		}
+		s, ok := tc.NetConn().(*tlsSocket)
+		if !ok {
+			return nc
+		}
+		b := newBusyReader(s.Conn, mode)
+		if b == nil {
+			return nc
+		}
+		s.b.Store(b)
+		return &tlsReader{tc: tc, s: s}
+	}
+	if b := newBusyReader(nc, mode); b != nil {
+		return b
+	}
+	return nc
+}
+
+// newBusyReader returns a busyReader of nc for mode, nil when nc is not a
+// socket the runtime's poller owns.
+func newBusyReader(nc net.Conn, mode BusyPollMode) *busyReader {
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
@@ -78,13 +110,13 @@ func newSocketReader(nc net.Conn) io.Reader {
 	case *net.UnixConn:
 		sc = c
 	default:
-		return nc
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nc
+		return nil
 	}
-	b := &busyReader{nc: nc, rc: rc}
+	b := &busyReader{nc: nc, rc: rc, always: mode == BusyPollOn}
 	b.readFD = b.readSocket
 	return b
 }
@@ -92,8 +124,11 @@ func newSocketReader(nc net.Conn) io.Reader {
 // readSocket reads r, a socket reader from newSocketReader; spin says
 // whether a busyReader may spin before parking.
 func readSocket(r io.Reader, p []byte, spin bool) (int, error) {
-	if b, ok := r.(*busyReader); ok {
-		return b.read(p, spin)
+	switch r := r.(type) {
+	case *busyReader:
+		return r.read(p, spin)
+	case *tlsReader:
+		return r.read(p, spin)
 	}
 	return r.Read(p)
 }
@@ -161,7 +196,7 @@ func (b *busyReader) readSocket(fd uintptr) bool {
 			// Woken, but the data went to no one: wait again.
 			return false
 		case spinStart.IsZero():
-			if !b.spin || !b.policy.spin() {
+			if !b.spin || !b.policy.spin() || !b.always && machineContended() {
 				b.parked = true
 				return false
 			}

@@ -4,6 +4,9 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsclient/websocket/internal/wstest"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
@@ -43,7 +48,7 @@ func newTestBusyReader(t *testing.T, nc net.Conn) *busyReader {
 	if !busyPollCPUs {
 		t.Skip("one CPU: busy polling is off")
 	}
-	b, ok := newSocketReader(nc).(*busyReader)
+	b, ok := newSocketReader(nc, BusyPollDefault).(*busyReader)
 	if !ok {
 		t.Fatalf("newSocketReader(%T) is not a busyReader", nc)
 	}
@@ -144,6 +149,7 @@ func TestBusyReaderErrors(t *testing.T) {
 func TestBusyReaderSpin(t *testing.T) {
 	c, s := tcpPair(t)
 	b := newTestBusyReader(t, c)
+	setContended(t, false)
 	rc, _ := c.SyscallConn()
 	read := func() bool {
 		var done bool
@@ -211,7 +217,7 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 		t.Skip("one CPU: busy polling is off")
 	}
 	var fr frameReader
-	b := newSocketReader(c).(*busyReader)
+	b := newSocketReader(c, BusyPollDefault).(*busyReader)
 	fr.br = bufio.NewReaderSize(b, readBufferSize)
 	fr.grow() // as fill does when reads fill the small buffer
 	defer fr.shrink()
@@ -221,5 +227,68 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
 	if done || !b.parked || b.policy != (busyPolicy{}) {
 		t.Fatalf("readSocket = %v, parked %v, policy %+v; want a park without a spin", done, b.parked, b.policy)
+	}
+}
+
+// TestBusyPollOff checks DialOptions.BusyPoll: BusyPollOff keeps reading
+// through the net.Conn after the first bytes (no spin ever), BusyPollOn
+// switches to a busyReader whatever GOMAXPROCS is.
+func TestBusyPollOff(t *testing.T) {
+	for _, mode := range []BusyPollMode{BusyPollOff, BusyPollOn} {
+		t.Run(mode.String(), func(t *testing.T) {
+			c, s := tcpPair(t)
+			conn := newConn(c, nil, &DialOptions{BusyPoll: mode})
+			for range 2 {
+				s.Write([]byte{0x82, 3, 'a', 'b', 'c'})
+				if op, p, err := conn.RecvAppend(nil); err != nil || op != OpBinary || string(p) != "abc" {
+					t.Fatalf("RecvAppend = %v, %q, %v", op, p, err)
+				}
+			}
+			_, busy := conn.fr.sock.(*busyReader)
+			if busy != (mode == BusyPollOn) {
+				t.Fatalf("socket reader is %T with %v", conn.fr.sock, mode)
+			}
+		})
+	}
+}
+
+// TestBusyPollTLS checks that a wss Conn with BusyPollOn busy-polls too:
+// crypto/tls reads its records through a tlsSocket that the Conn switches
+// to a busyReader at its first bytes; with BusyPollOff and by default it
+// does not. The stream keeps working either way, and NetConn is still the
+// *tls.Conn.
+func TestBusyPollTLS(t *testing.T) {
+	ca := wstest.NewCA()
+	s := wstest.NewTLS(ca.ServerConfig(), wstest.Echo)
+	t.Cleanup(s.Close)
+	for _, mode := range []BusyPollMode{BusyPollOn, BusyPollOff, BusyPollDefault} {
+		t.Run(mode.String(), func(t *testing.T) {
+			c, err := Dial(context.Background(), s.URL, &DialOptions{Timeout: 5 * time.Second, BusyPoll: mode, TLSConfig: &tls.Config{RootCAs: ca.Pool}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			tc, ok := c.NetConn().(*tls.Conn)
+			if !ok {
+				t.Fatalf("NetConn() is %T, want *tls.Conn", c.NetConn())
+			}
+			msg := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB: several records
+			for range 3 {
+				if err := c.SendBinary(msg); err != nil {
+					t.Fatal(err)
+				}
+				if _, p, err := c.RecvAppend(nil); err != nil || !bytes.Equal(p, msg) {
+					t.Fatalf("RecvAppend: %d bytes, %v", len(p), err)
+				}
+			}
+			ts, ok := tc.NetConn().(*tlsSocket)
+			if !ok {
+				t.Fatalf("TLS runs over %T, want *tlsSocket", tc.NetConn())
+			}
+			_, isReader := c.fr.sock.(*tlsReader)
+			if spins := ts.b.Load() != nil; spins != (mode == BusyPollOn) || isReader != spins {
+				t.Fatalf("%v: tlsSocket busy %v, socket reader %T", mode, spins, c.fr.sock)
+			}
+		})
 	}
 }

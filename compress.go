@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"time"
 
 	"github.com/wsclient/websocket/internal/deflate"
 	utf8v "github.com/wsclient/websocket/internal/utf8"
@@ -37,6 +38,12 @@ type compression struct {
 	decomp    *deflate.Decompressor
 	in        []byte // compressed message being received, guarded by readMu
 	out       []byte // compressed message being sent, guarded by msgMu
+
+	// Parking the compressor of a connection that stopped sending
+	// (parkCompressor), guarded by msgMu.
+	parkTimer *time.Timer
+	lastUse   int64 // monoNow() at the end of the last compressed message
+	parkArmed bool  // parkTimer will fire
 }
 
 func deflateOptions(o *CompressionOptions) deflate.Options {
@@ -144,7 +151,59 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	z.out = out
+	c.compressorUsed()
 	return out, true, nil
+}
+
+// compressorIdle is how long a connection with context takeover sends no
+// compressed message before its compressor is parked: its flate writer
+// (about 800 KiB: klauspost's level-1 encoder keeps 320 KiB of history,
+// a 256 KiB token buffer, a 128 KiB hash table and a 64 KiB input window)
+// goes back to the pool, and only the 32 KiB window the server's
+// decompressor holds is kept (deflate.Compressor.Park). The next message
+// primes a pooled writer with that window, about the cost of compressing
+// 32 KiB once.
+var compressorIdle = 2 * time.Second
+
+// compressorUsed notes the end of a compressed message and arms the park
+// timer; msgMu is held.
+func (c *Conn) compressorUsed() {
+	z := c.ext
+	if z.params.ClientNoContextTakeover {
+		return // the writer already goes back after every message
+	}
+	z.lastUse = monoNow()
+	if z.parkArmed {
+		return
+	}
+	z.parkArmed = true
+	if z.parkTimer == nil {
+		z.parkTimer = time.AfterFunc(compressorIdle, c.parkCompressor)
+	} else {
+		z.parkTimer.Reset(compressorIdle)
+	}
+}
+
+// parkCompressor runs on the park timer: it parks the compressor of a
+// connection that has sent no compressed message for compressorIdle, and
+// looks again later otherwise.
+func (c *Conn) parkCompressor() {
+	z := c.ext
+	if !c.msgMu.TryLock() {
+		z.parkTimer.Reset(compressorIdle) // a message is being sent
+		return
+	}
+	defer c.unlockMsg()
+	if c.closed.Load() || z.comp == nil {
+		z.parkArmed = false
+		return
+	}
+	if idle := time.Duration(monoNow() - z.lastUse); idle < compressorIdle {
+		z.parkTimer.Reset(compressorIdle - idle)
+		return
+	}
+	z.comp.Park()
+	z.parkArmed = false
 }
 
 // releaseCompression returns pooled flate state once the Conn is closed.
@@ -167,7 +226,12 @@ func (c *Conn) releaseCompression() {
 
 // releaseCompressor returns the pooled compressor; msgMu is held.
 func (c *Conn) releaseCompressor() {
-	if z := c.ext; z.comp != nil {
+	z := c.ext
+	if z.parkTimer != nil {
+		z.parkTimer.Stop()
+		z.parkArmed = false
+	}
+	if z.comp != nil {
 		z.comp.Release()
 		z.comp = nil
 	}

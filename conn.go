@@ -39,6 +39,7 @@ type Conn struct {
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
 	fireCont bool
+	busyPoll BusyPollMode // DialOptions.BusyPoll, applied at the first bytes (connSocket)
 
 	// Reading: the message reader's state (msgreader.go) and the frame
 	// reader below it (readbuf.go), guarded by readMu.
@@ -79,6 +80,7 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 		netConn:     nc,
 		msgReader:   msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation},
 		fireCont:    opts.FireContFrame,
+		busyPoll:    opts.BusyPoll,
 		maskKeyFunc: opts.MaskKeyFunc,
 	}
 	if c.readLimit == 0 {

@@ -120,6 +120,11 @@ type DialOptions struct {
 	// HTTP2Transport holds the shared HTTP/2 connections when HTTP2 is not
 	// HTTP2Off; nil = a package-wide default transport.
 	HTTP2Transport *HTTP2Transport
+	// BusyPoll says whether a read that finds the socket empty retries for
+	// up to 5 µs before the goroutine parks: BusyPollDefault (on with more
+	// than one CPU, except while the machine is contended), BusyPollOff or
+	// BusyPollOn; see BusyPollMode for when to turn it off.
+	BusyPoll BusyPollMode
 }
 
 // Dial opens a WebSocket connection to rawURL (ws:// or wss://), running the

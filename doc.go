@@ -98,8 +98,16 @@
 // machine with one CPU never spins. A read refilling the pooled 64 KiB
 // buffer of a flood of small messages does not spin: there, letting a full
 // buffer gather while parked costs less than more, smaller reads. TLS
-// connections, and connections whose DialOptions.NetDialContext returns its
-// own net.Conn type, are read through their net.Conn as usual.
+// connections spin only with BusyPollOn (crypto/tls then reads its records
+// through the spinning socket): by default their reads park, as spinning
+// there cost CPU time without a measured gain. Connections whose
+// DialOptions.NetDialContext returns its own net.Conn type are read
+// through that net.Conn as usual.
+// On Linux a wait does not spin while more threads are runnable than
+// there are CPUs: the spin would take a CPU from one of them.
+// DialOptions.BusyPoll turns spinning off (BusyPollOff), or on where the
+// default would not (BusyPollOn: TLS, GOMAXPROCS = 1, a contended machine);
+// BusyPollMode says when to turn it off.
 //
 // # Sending and write coalescing
 //

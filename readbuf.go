@@ -52,7 +52,7 @@ func (s *connSocket) Read(p []byte) (int, error) {
 	}
 	n, err := s.netConn.Read(p)
 	if n > 0 {
-		s.fr.sock = newSocketReader(s.netConn)
+		s.fr.sock = newSocketReader(s.netConn, s.busyPoll)
 	}
 	return n, err
 }

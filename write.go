@@ -179,6 +179,9 @@ func (w *messageWriter) flush(fin bool) error {
 		}
 		c.ext.out = out
 		w.buf = w.buf[:0]
+		if fin {
+			c.compressorUsed()
+		}
 		if len(out) == 0 && !fin {
 			return nil
 		}
@@ -473,8 +476,7 @@ func (c *Conn) socketWrite(b []byte) error {
 	if d := c.Timeout(); d > 0 {
 		c.netConn.SetWriteDeadline(time.Now().Add(d))
 	}
-	_, err := c.netConn.Write(b)
-	return err
+	return writeStream(c.netConn, b)
 }
 
 // writeFailed records a failed write and returns the error for the

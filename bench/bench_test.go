@@ -397,8 +397,23 @@ func TestRoundOrder(t *testing.T) {
 			t.Errorf("%s ran in positions %v, want all %d", lib, seen[lib], len(libs))
 		}
 	}
-	if got := roundOrder(libs, 5); !slices.Equal(got, []string{"b", "c", "d", "a"}) {
+	if got := roundOrder(libs, 4); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
+		t.Errorf("round 4: %v", got)
+	}
+	if got := roundOrder(libs, 5); !slices.Equal(got, []string{"b", "a", "d", "c"}) {
 		t.Errorf("round 5: %v", got)
+	}
+	// Neighbours change: b does not always run right after a.
+	after := 0
+	for round := range len(libs) {
+		order := roundOrder(libs, round)
+		i := slices.Index(order, "a")
+		if i+1 < len(order) && order[i+1] == "b" || i == len(order)-1 && order[0] == "b" {
+			after++
+		}
+	}
+	if after == len(libs) {
+		t.Error("b runs right after a in every round")
 	}
 	if !slices.Equal(libs, []string{"a", "b", "c", "d"}) {
 		t.Errorf("roundOrder changed its argument: %v", libs)

@@ -14,8 +14,26 @@ import (
 // takeover both ways, our default level (1) and threshold (128 bytes), and
 // send with Send(msg, OpText). Over wss, DialOptions.TLSConfig trusts the
 // benchmark's CA.
+//
+// wsclient-nopoll and wsclient-spin are the same client with
+// DialOptions.BusyPoll set to BusyPollOff and BusyPollOn: not peers, and not
+// run unless named in -libs (the contended run compares the three).
 func init() {
 	register(library{name: libOurs, dial: dialOurs, dialZ: dialOursZ})
+	register(library{name: libOursSpin, extra: true,
+		dial: func(ctx context.Context, url string, size int) (conn, error) {
+			return dialOursWith(ctx, url, size, websocket.BusyPollOn)
+		},
+		dialZ: func(ctx context.Context, url string, size int) (zconn, error) {
+			return dialOursZWith(ctx, url, size, websocket.BusyPollOn)
+		}})
+	register(library{name: libOursNoPoll, extra: true,
+		dial: func(ctx context.Context, url string, size int) (conn, error) {
+			return dialOursWith(ctx, url, size, websocket.BusyPollOff)
+		},
+		dialZ: func(ctx context.Context, url string, size int) (zconn, error) {
+			return dialOursZWith(ctx, url, size, websocket.BusyPollOff)
+		}})
 }
 
 type oursConn struct {
@@ -24,9 +42,13 @@ type oursConn struct {
 }
 
 func dialOurs(ctx context.Context, url string, size int) (conn, error) {
+	return dialOursWith(ctx, url, size, websocket.BusyPollDefault)
+}
+
+func dialOursWith(ctx context.Context, url string, size int, poll websocket.BusyPollMode) (conn, error) {
 	var opts *websocket.DialOptions // ws: the defaults
-	if tc := clientTLS(url); tc != nil {
-		opts = &websocket.DialOptions{TLSConfig: tc}
+	if tc := clientTLS(url); tc != nil || poll != websocket.BusyPollDefault {
+		opts = &websocket.DialOptions{TLSConfig: tc, BusyPoll: poll}
 	}
 	c, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
@@ -36,7 +58,11 @@ func dialOurs(ctx context.Context, url string, size int) (conn, error) {
 }
 
 func dialOursZ(ctx context.Context, url string, size int) (zconn, error) {
-	c, err := websocket.Dial(ctx, url, &websocket.DialOptions{Compression: &websocket.CompressionOptions{}, TLSConfig: clientTLS(url)})
+	return dialOursZWith(ctx, url, size, websocket.BusyPollDefault)
+}
+
+func dialOursZWith(ctx context.Context, url string, size int, poll websocket.BusyPollMode) (zconn, error) {
+	c, err := websocket.Dial(ctx, url, &websocket.DialOptions{Compression: &websocket.CompressionOptions{}, TLSConfig: clientTLS(url), BusyPoll: poll})
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ type library struct {
 	// is no peer there, as it compresses a different (each message on its
 	// own) and cheaper stream.
 	zNoTakeover bool
+	// extra marks a variant that runs only when -libs names it.
+	extra bool
 }
 
 // isPeer reports whether lib counts in the "best peer" column of scenario
@@ -73,15 +75,17 @@ type zconn interface {
 
 // Names of the libraries, in the order of the report's columns.
 const (
-	libOurs    = "wsclient"
-	libGorilla = "gorilla"
-	libCoder   = "coder"
-	libGWS     = "gws"
-	libGobwas  = "gobwas"
-	libTCP     = "tcp"
+	libOurs       = "wsclient"
+	libOursNoPoll = "wsclient-nopoll"
+	libOursSpin   = "wsclient-spin"
+	libGorilla    = "gorilla"
+	libCoder      = "coder"
+	libGWS        = "gws"
+	libGobwas     = "gobwas"
+	libTCP        = "tcp"
 )
 
-var columnOrder = []string{libOurs, libGorilla, libCoder, libGWS, libGobwas, libTCP}
+var columnOrder = []string{libOurs, libOursNoPoll, libOursSpin, libGorilla, libCoder, libGWS, libGobwas, libTCP}
 
 // libraries holds every registered library; each client_*.go file adds its own
 // in an init function, so our client can sit behind a build tag.
@@ -89,22 +93,29 @@ var libraries = map[string]library{}
 
 func register(l library) { libraries[l.name] = l }
 
-// availableLibraries returns the registered names in column order.
+// availableLibraries returns the registered names in column order, the
+// extra variants left out.
 func availableLibraries() []string {
 	var names []string
 	for _, n := range columnOrder {
-		if _, ok := libraries[n]; ok {
+		if l, ok := libraries[n]; ok && !l.extra {
 			names = append(names, n)
 		}
 	}
 	return names
 }
 
-// selectLibraries resolves the -libs flag; an empty list means all.
+// selectLibraries resolves the -libs flag; an empty list means all but the
+// extra variants.
 func selectLibraries(want []string) ([]string, error) {
-	all := availableLibraries()
 	if len(want) == 0 {
-		return all, nil
+		return availableLibraries(), nil
+	}
+	var all []string
+	for _, n := range columnOrder {
+		if _, ok := libraries[n]; ok {
+			all = append(all, n)
+		}
 	}
 	var out []string
 	for _, n := range all {

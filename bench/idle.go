@@ -31,6 +31,11 @@ const (
 	idleURLEnv   = "WSBENCH_URL"
 	idleConnsEnv = "WSBENCH_CONNS"
 	idleZEnv     = "WSBENCH_Z" // "1": the zidle scenario
+	// idleSettleEnv replaces idleSettle (-idle-settle): a longer pause
+	// measures connections that have been idle for a while, after
+	// whatever a library gives back once idle (ours parks its compressor
+	// after 2 s without a message).
+	idleSettleEnv = "WSBENCH_IDLE_SETTLE"
 )
 
 // idleSettle lets the reading goroutines reach their blocking read before
@@ -122,7 +127,11 @@ func runIdleChild() error {
 		c.idle()
 		conns = append(conns, c)
 	}
-	time.Sleep(idleSettle)
+	settle := idleSettle
+	if d, err := time.ParseDuration(os.Getenv(idleSettleEnv)); err == nil {
+		settle = d
+	}
+	time.Sleep(settle)
 	heap1, stack1, rss1 := idleMemory()
 	runtime.KeepAlive(conns)
 

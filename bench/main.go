@@ -34,6 +34,8 @@ func main() {
 		err = runServer()
 	case "idle":
 		err = runIdleChild()
+	case "spin":
+		err = runSpinner()
 	default:
 		err = runMain(os.Args[1:])
 	}
@@ -55,6 +57,8 @@ func runMain(args []string) error {
 		duration  = fs.Duration("duration", time.Second, "target length of one measured run")
 		rounds    = fs.Int("rounds", 5, "measured rounds (after one warm-up round); medians are reported")
 		conns     = fs.Int("conns", 2000, "connections of the idle-memory scenario")
+		contend   = fs.Int("contend", 0, "CPU-bound processes to run next to the benchmark (a contended machine)")
+		settle    = fs.Duration("idle-settle", idleSettle, "how long idle and zidle connections sit before their memory is measured")
 		short     = fs.Bool("short", false, "quick smoke run: -duration 50ms -rounds 2 -conns 200 unless set explicitly")
 		jsonPath  = fs.String("json", "bench-results.json", "where to write every sample and the tables as JSON (empty: nowhere)")
 		mdPath    = fs.String("md", "", "also write the Markdown report to this file")
@@ -76,7 +80,9 @@ func runMain(args []string) error {
 			*conns = 200
 		}
 	}
-	cfg := config{Duration: *duration, Rounds: *rounds, Conns: *conns}
+	// The idle children read it from their environment.
+	os.Setenv(idleSettleEnv, settle.String())
+	cfg := config{Duration: *duration, Rounds: *rounds, Conns: *conns, Contend: *contend}
 	if !*quiet {
 		cfg.progress = os.Stderr
 	}
@@ -101,8 +107,8 @@ func runMain(args []string) error {
 	if cfg.Libs, err = selectLibraries(splitList(*libs)); err != nil {
 		return err
 	}
-	if cfg.Rounds < 1 || cfg.Duration <= 0 || cfg.Conns < 1 {
-		return fmt.Errorf("-rounds, -duration and -conns must be positive")
+	if cfg.Rounds < 1 || cfg.Duration <= 0 || cfg.Conns < 1 || cfg.Contend < 0 {
+		return fmt.Errorf("-rounds, -duration and -conns must be positive, -contend not negative")
 	}
 	md, err := benchmark(cfg, *jsonPath)
 	if err != nil {

@@ -389,6 +389,9 @@ func divide(a, b, res float64) float64 {
 // ratio columns.
 func writeMarkdown(w io.Writer, cfg config, tables []table) {
 	fmt.Fprintf(w, "Medians of %d rounds, %v per run, %s/%s, %d CPUs, %s.\n", cfg.Rounds, cfg.Duration, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	if cfg.Contend > 0 {
+		fmt.Fprintf(w, "Contended: %d CPU-bound processes ran alongside the whole time (-contend).\n", cfg.Contend)
+	}
 	fmt.Fprintf(w, "Ratios are ours ÷ best peer (%s) and ours ÷ raw TCP: above 1 is better for rates, below 1 for times, allocations and memory.\n", strings.Join(peerNames(cfg), ", "))
 	if cfg.Rounds >= 3 {
 		fmt.Fprintf(w, "In parentheses after a timed ratio: the middle half (25th–75th percentile) of the per-round ratios, ours ÷ that best peer in the same round; where it contains 1, the two are tied within this machine's noise.\n")

@@ -68,6 +68,7 @@ type config struct {
 	Duration  time.Duration `json:"duration_ns"` // target length of one measured run
 	Rounds    int           `json:"rounds"`
 	Conns     int           `json:"idle_conns"`
+	Contend   int           `json:"contend,omitempty"` // CPU-bound processes running alongside (contend.go)
 
 	progress io.Writer // per-run progress lines; nil = none
 }
@@ -224,15 +225,22 @@ type runner struct {
 // run executes the benchmark: a warm-up round that also calibrates message
 // counts, then cfg.Rounds rounds, each running every scenario, size and
 // library in turn (A B C … A B C …) so that slow drifts of the machine spread
-// evenly over the libraries. Each round starts one library later than the
-// last (A B C, B C A, C A B, …): no library always runs first after a change
-// of scenario or size, or always right after the same neighbour.
+// evenly over the libraries. The order changes from round to round
+// (roundOrder): no library always runs first after a change of scenario or
+// size, or always right after the same neighbour.
 func run(cfg config) ([]sample, error) {
 	srv, err := startServer()
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
+	if cfg.Contend > 0 {
+		stop, err := startSpinners(cfg.Contend)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	r := &runner{cfg: cfg, srv: srv, base: "ws://" + srv.addr, tlsBase: "wss://" + srv.tlsAddr, counts: map[string]int{}}
 	for round := 0; round <= cfg.Rounds; round++ {
 		for _, sc := range cfg.Scenarios {
@@ -256,13 +264,24 @@ func run(cfg config) ([]sample, error) {
 	return r.samples, nil
 }
 
-// roundOrder returns libs rotated left by round places.
+// roundOrder returns libs rotated left by round places in even rounds, and
+// in odd rounds reversed, then rotated left by round+1: rotation alone keeps
+// each library's neighbours, so one that always ran right after another
+// (the raw-TCP flood, say) would always inherit what that one left behind.
+// Over an even number of libraries and as many rounds, each library still
+// runs once in every position.
 func roundOrder(libs []string, round int) []string {
 	if len(libs) == 0 {
 		return nil
 	}
-	k := round % len(libs)
-	return append(slices.Clone(libs[k:]), libs[:k]...)
+	base := slices.Clone(libs)
+	k := round
+	if round%2 == 1 {
+		slices.Reverse(base)
+		k++
+	}
+	k %= len(base)
+	return append(base[k:], base[:k]...)
 }
 
 func (r *runner) logf(format string, args ...any) {

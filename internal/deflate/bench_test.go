@@ -66,7 +66,8 @@ func BenchmarkDecompress(b *testing.B) {
 }
 
 // BenchmarkIdleMemory reports the heap bytes one connection's Compressor and
-// Decompressor keep between messages, after a 4 KiB message each way.
+// Decompressor keep between messages, after a 4 KiB message each way
+// ("parked": after Compressor.Park, as a Conn idle for compressorIdle).
 func BenchmarkIdleMemory(b *testing.B) {
 	msg := jsonText(4096, 0)
 	for _, tc := range []struct {
@@ -74,12 +75,14 @@ func BenchmarkIdleMemory(b *testing.B) {
 		level    int
 		bits     int
 		takeover bool
+		park     bool
 	}{
-		{"takeover/level1", 1, 15, true},
-		{"takeover/level5", 5, 15, true},
-		{"takeover/level9", 9, 15, true},
-		{"takeover/bits10", 1, 10, true},
-		{"no-takeover", 1, 15, false},
+		{"takeover/level1", 1, 15, true, false},
+		{"takeover/level1/parked", 1, 15, true, true},
+		{"takeover/level5", 5, 15, true, false},
+		{"takeover/level9", 9, 15, true, false},
+		{"takeover/bits10", 1, 10, true, false},
+		{"no-takeover", 1, 15, false, false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			const conns = 16
@@ -93,6 +96,9 @@ func BenchmarkIdleMemory(b *testing.B) {
 				for i := range conns {
 					cs[i] = NewCompressor(tc.level, tc.bits, tc.takeover)
 					cs[i].Compress(nil, msg)
+					if tc.park {
+						cs[i].Park()
+					}
 					ds[i] = NewDecompressor(tc.bits, tc.takeover)
 					ds[i].Decompress(nil, comp, -1)
 				}

@@ -35,15 +35,23 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 // is not safe for concurrent use: the Conn's write lock serializes it.
 //
 // With context takeover it keeps its flate writer, and so its LZ77 window,
-// from message to message for the life of the connection. Without, it
+// from message to message, until Park lets the writer go and keeps only
+// the window (the last 32 KiB of what it compressed): the next message
+// borrows a writer and primes it with that window. Without takeover, it
 // borrows a writer from a pool for each message and returns it at the end,
 // so an idle connection holds no writer.
 type Compressor struct {
 	level    int
 	window   int // bits, 8–15
 	takeover bool
-	fw       *flate.Writer // nil between messages without takeover
+	fw       *flate.Writer // nil between messages without takeover, and once parked
 	out      appendWriter
+	// hist is the tail of the data compressed so far, which the peer's
+	// decompressor holds as its window (takeover with 15-bit windows
+	// only): up to 2× the window while a writer is held, so that it
+	// slides by one copy per window of input, and exactly the window
+	// once parked.
+	hist []byte
 }
 
 // NewCompressor returns a Compressor at the given flate level (0 and -1
@@ -69,13 +77,23 @@ func (c *Compressor) pool() *sync.Pool {
 	return &levelPools[c.level-HuffmanOnly]
 }
 
-// writer returns c's flate writer, taking one from the pool if c holds none.
+// parks says whether c keeps its window across Park: with context takeover
+// at the full window, where a flate writer can be primed with it
+// (flate.Writer.ResetDict; klauspost's custom-window writer cannot).
+func (c *Compressor) parks() bool { return c.takeover && c.window == MaxWindowBits }
+
+// writer returns c's flate writer, taking one from the pool if c holds none;
+// a parked Compressor's writer is primed with its window.
 func (c *Compressor) writer() (*flate.Writer, error) {
 	if c.fw != nil {
 		return c.fw, nil
 	}
 	if fw, ok := c.pool().Get().(*flate.Writer); ok {
-		fw.Reset(&c.out)
+		if len(c.hist) > 0 {
+			fw.ResetDict(&c.out, c.hist)
+		} else {
+			fw.Reset(&c.out)
+		}
 		c.fw = fw
 		return fw, nil
 	}
@@ -84,9 +102,12 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 		err error
 	)
 	// Huffman-only output has no back-references, so it fits any window.
-	if c.window < MaxWindowBits && c.level != HuffmanOnly {
+	switch {
+	case c.window < MaxWindowBits && c.level != HuffmanOnly:
 		fw, err = flate.NewWriterWindow(&c.out, 1<<c.window)
-	} else {
+	case len(c.hist) > 0:
+		fw, err = flate.NewWriterDict(&c.out, c.level, c.hist)
+	default:
 		fw, err = flate.NewWriter(&c.out, c.level)
 	}
 	if err != nil {
@@ -94,6 +115,48 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 	}
 	c.fw = fw
 	return fw, nil
+}
+
+// remember appends p, just compressed, to the history a parked Compressor
+// keeps. The history grows with the traffic up to 2× the window, then
+// slides by one copy per window of input. A writer primed with a parked
+// window keeps that slice as its dictionary until putWriter: it is never
+// written to again, as it is full (len == cap) and the next append moves
+// the history to a new array.
+func (c *Compressor) remember(p []byte) {
+	const w = 1 << MaxWindowBits
+	if len(p) >= w {
+		if cap(c.hist) < 2*w {
+			c.hist = make([]byte, 0, 2*w)
+		}
+		c.hist = append(c.hist[:0], p[len(p)-w:]...)
+		return
+	}
+	if len(c.hist)+len(p) > cap(c.hist) {
+		keep := c.hist[len(c.hist)-min(len(c.hist), w-len(p)):] // the window's bytes before p
+		if cap(c.hist) < 2*w {
+			c.hist = make([]byte, 0, min(2*w, 2*(len(keep)+len(p))))
+		}
+		c.hist = c.hist[:copy(c.hist[:len(keep)], keep)]
+	}
+	c.hist = append(c.hist, p...)
+}
+
+// Park lets the flate writer go to its pool between messages when c keeps
+// a window (context takeover, 15-bit windows), keeping only that window:
+// the last 32 KiB of what it compressed, which is all a sliding window
+// needs. The next message borrows a writer and primes it with the window,
+// which costs about as much as compressing 32 KiB once. It reports whether
+// a writer was let go.
+func (c *Compressor) Park() bool {
+	if c.fw == nil || !c.parks() {
+		return false
+	}
+	c.putWriter()
+	h := make([]byte, min(len(c.hist), 1<<MaxWindowBits)) // exactly the window
+	copy(h, c.hist[len(c.hist)-len(h):])
+	c.hist = h
+	return true
 }
 
 // AppendPart compresses p as the next piece of the current message and
@@ -111,6 +174,9 @@ func (c *Compressor) AppendPart(dst, p []byte) ([]byte, error) {
 	dst, c.out.buf = c.out.buf, nil
 	if err != nil {
 		return dst, fmt.Errorf("websocket: compressor: %w", err)
+	}
+	if c.parks() {
+		c.remember(p)
 	}
 	return dst, nil
 }
@@ -162,8 +228,14 @@ func (c *Compressor) Release() {
 
 func (c *Compressor) putWriter() {
 	// Reset drops the window and detaches c.out, so the pool holds no
-	// reference to this connection.
-	c.fw.Reset(nil)
+	// reference to this connection. A writer that was primed with a
+	// window (parks) must drop that too, or Reset would prime the next
+	// borrower's with it.
+	if c.parks() {
+		c.fw.ResetDict(nil, nil)
+	} else {
+		c.fw.Reset(nil)
+	}
 	c.pool().Put(c.fw)
 	c.fw = nil
 }

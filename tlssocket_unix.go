@@ -1,0 +1,143 @@
+//go:build unix
+
+package websocket
+
+import (
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// A wss connection runs crypto/tls over a tlsSocket, which does two things
+// crypto/tls cannot be asked to do:
+//
+//   - With BusyPollOn, reads busy-poll as a plain connection's do
+//     (busyReader), once the Conn switches them on at its first bytes
+//     (newSocketReader).
+//   - A large write goes to the socket in one system call rather than one
+//     per TLS record: crypto/tls seals a write as records of up to 16 KiB
+//     and writes each at once, so a 64 KiB frame took four write(2) calls,
+//     which were 57% of a 64 KiB wss send's CPU time, as many as the peers
+//     pay. writeStream gathers the sealed records of one write and sends
+//     them together.
+
+// tlsTransport returns the stream a TLS client should run over nc: for a
+// TCP or Unix socket a tlsSocket; nc itself otherwise.
+func tlsTransport(nc net.Conn) net.Conn {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return &tlsSocket{Conn: nc}
+	}
+	return nc
+}
+
+// tlsSocket is a TCP or Unix socket under crypto/tls. It reads as the
+// socket does (the handshake, a Conn that does not spin) until
+// newSocketReader gives it a busyReader; crypto/tls then reads its records
+// through that. Its writes go straight to the socket, except during
+// writeStream, which gathers them.
+type tlsSocket struct {
+	net.Conn
+	b    atomic.Pointer[busyReader]
+	spin bool // the read in progress may spin; set by tlsReader under tls.Conn's read
+
+	wmu    sync.Mutex // guards gather: an alert may be written by another goroutine
+	gather *[]byte    // records being gathered (writeStream), nil when not
+}
+
+// Read reads the socket for crypto/tls.
+func (s *tlsSocket) Read(p []byte) (int, error) {
+	if b := s.b.Load(); b != nil {
+		return b.read(p, s.spin)
+	}
+	return s.Conn.Read(p)
+}
+
+// Write writes a sealed record, or gathers it during writeStream.
+func (s *tlsSocket) Write(p []byte) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.gather == nil {
+		return s.Conn.Write(p)
+	}
+	g := *s.gather
+	if len(g)+len(p) > cap(g) {
+		if err := s.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) > cap(g) {
+			return s.Conn.Write(p)
+		}
+		g = (*s.gather)[:0]
+	}
+	*s.gather = append(g, p...)
+	return len(p), nil
+}
+
+// flushLocked writes the gathered records; wmu is held.
+func (s *tlsSocket) flushLocked() error {
+	g := *s.gather
+	*s.gather = g[:0]
+	if len(g) == 0 {
+		return nil
+	}
+	_, err := s.Conn.Write(g)
+	return err
+}
+
+// SyscallConn returns the socket's raw connection, for socket options.
+func (s *tlsSocket) SyscallConn() (syscall.RawConn, error) {
+	return s.Conn.(syscall.Conn).SyscallConn()
+}
+
+// NetConn returns the socket.
+func (s *tlsSocket) NetConn() net.Conn { return s.Conn }
+
+// tlsReader reads a Conn's TLS stream, telling the tlsSocket under it
+// whether the frame reader allows a spin (frameReader.maySpin).
+type tlsReader struct {
+	tc *tls.Conn
+	s  *tlsSocket
+}
+
+func (r *tlsReader) Read(p []byte) (int, error) { return r.read(p, true) }
+
+func (r *tlsReader) read(p []byte, spin bool) (int, error) {
+	r.s.spin = spin
+	return r.tc.Read(p)
+}
+
+// gatherMin is the shortest write whose records writeStream gathers: one
+// that crypto/tls splits into more than one record.
+const gatherMin = 16 << 10
+
+// writeStream writes b to nc, the Conn's stream. Over a tlsSocket, the
+// records crypto/tls seals b into are gathered and written with one system
+// call per pooled buffer.
+func writeStream(nc net.Conn, b []byte) error {
+	tc, ok := nc.(*tls.Conn)
+	if !ok || len(b) <= gatherMin {
+		_, err := nc.Write(b)
+		return err
+	}
+	s, ok := tc.NetConn().(*tlsSocket)
+	if !ok {
+		_, err := nc.Write(b)
+		return err
+	}
+	bp := getWriteBuf(len(b) + len(b)/64 + 64) // the records' headers and tags
+	s.wmu.Lock()
+	s.gather = bp
+	s.wmu.Unlock()
+	_, err := tc.Write(b)
+	s.wmu.Lock()
+	if ferr := s.flushLocked(); err == nil {
+		err = ferr
+	}
+	s.gather = nil
+	s.wmu.Unlock()
+	putWriteBuf(bp)
+	return err
+}
