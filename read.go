@@ -60,11 +60,21 @@ func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 // is returned as it arrives, the first with its opcode and the rest with
 // OpContinuation. Python's recv_data.
 func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
-	op, f, err := c.RecvDataFrame(controlFrames)
+	c.readMu.Lock()
+	defer c.unlockRead()
+	if c.fireCont {
+		op, f, err := c.recvFragment(controlFrames)
+		if err != nil {
+			return 0, nil, err
+		}
+		return op, f.Payload, nil
+	}
+	// No Frame: the payload is the call's only allocation.
+	op, data, err := c.recvWhole(nil, controlFrames)
 	if err != nil {
 		return 0, nil, err
 	}
-	return op, f.Payload, nil
+	return op, data, nil
 }
 
 // RecvDataFrame is RecvData returning a *Frame: for a whole message its Fin

@@ -31,7 +31,7 @@ func (s sample) summary() string {
 		return "ERROR " + s.Err
 	}
 	switch kindOf(s.Scenario) {
-	case scRecv, scSend:
+	case scRecv, scSend, scRecvAPI:
 		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)))
 	case scZRecv, scZSend:
 		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg %8.0f wire B/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)), s.perOp(float64(s.WireBytes)))
@@ -164,12 +164,12 @@ func familyTables(cfg config, mk func(sc string, size int, m metric, label strin
 	has := func(sc string) bool { return slices.Contains(cfg.Scenarios, name(sc)) }
 	var tables []table
 	var cost []*row
-	for _, kind := range []string{scRecv, scSend} {
+	for _, kind := range []string{scRecv, scRecvAPI, scSend} {
 		if !has(kind) {
 			continue
 		}
 		sc := name(kind)
-		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scSend: "Send throughput (MB/s, higher is better)"}[kind]
+		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scRecvAPI: recvAPITitle, scSend: "Send throughput (MB/s, higher is better)"}[kind]
 		t := table{Title: prefix + title}
 		for _, size := range cfg.Sizes {
 			t.Rows = append(t.Rows, mk(sc, size, mbPerSec, sizeLabel(size)))

@@ -241,7 +241,7 @@ func run(cfg config) ([]sample, error) {
 			}
 			for _, size := range r.sizesOf(sc) {
 				for _, lib := range roundOrder(cfg.Libs, round) {
-					if compressed(sc) && libraries[lib].dialZ == nil {
+					if !takesPart(sc, lib) {
 						continue
 					}
 					s := r.runOne(sc, lib, size, round)
@@ -273,7 +273,7 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) sizesOf(sc string) []int {
 	switch kindOf(sc) {
-	case scRecv, scSend:
+	case scRecv, scSend, scRecvAPI:
 		return r.cfg.Sizes
 	case scEcho:
 		return r.cfg.EchoSizes
@@ -289,7 +289,7 @@ func (r *runner) runOne(sc, lib string, size, round int) sample {
 	s := sample{Scenario: sc, Lib: lib, Size: size, Round: round}
 	var err error
 	switch kindOf(sc) {
-	case scRecv, scSend, scZRecv, scZSend:
+	case scRecv, scSend, scZRecv, scZSend, scRecvAPI:
 		err = r.throughput(&s, round == 0)
 	case scEcho:
 		err = r.echo(&s)
@@ -389,7 +389,7 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	kind := kindOf(s.Scenario)
 	var path string
 	switch kind {
-	case scRecv:
+	case scRecv, scRecvAPI:
 		path = fmt.Sprintf("/flood?size=%d&count=%d", s.Size, n)
 	case scSend:
 		path = fmt.Sprintf("/sink?count=%d", n)
@@ -418,6 +418,8 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	switch kind {
 	case scRecv, scZRecv:
 		err = c.receive(n, s.Size)
+	case scRecvAPI:
+		err = c.(apiConn).receiveAPI(n, s.Size)
 	case scSend:
 		err = c.send(payload, n)
 	case scZSend:
