@@ -45,6 +45,7 @@ type busyReader struct {
 	nc     net.Conn
 	rc     syscall.RawConn
 	readFD func(fd uintptr) bool // b.readSocket, bound once so that reads do not allocate
+	waitFD func(fd uintptr) bool // b.waitSocket, likewise
 
 	// The read in progress, shared with readSocket.
 	p      []byte
@@ -52,6 +53,7 @@ type busyReader struct {
 	n      int
 	err    error
 	parked bool // the runtime has parked this read at least once
+	noPark bool // tryRead: end with errWouldBlock instead of parking
 
 	policy busyPolicy
 }
@@ -68,9 +70,6 @@ var busyPollCPUs = runtime.NumCPU() > 1
 // newSocketReader returns what the connection's read buffer reads from: a
 // busyReader for the runtime's own TCP and Unix sockets, nc itself otherwise.
 func newSocketReader(nc net.Conn) io.Reader {
-	if !busyPollCPUs {
-		return nc
-	}
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
@@ -85,7 +84,7 @@ func newSocketReader(nc net.Conn) io.Reader {
 		return nc
 	}
 	b := &busyReader{nc: nc, rc: rc}
-	b.readFD = b.readSocket
+	b.readFD, b.waitFD = b.readSocket, b.waitSocket
 	return b
 }
 
@@ -106,25 +105,64 @@ func (b *busyReader) read(p []byte, spin bool) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	b.p, b.spin, b.n, b.err, b.parked = p, spin, 0, nil, false
-	err := b.rc.Read(b.readFD)
-	b.p = nil
+	b.p, b.spin, b.n, b.err, b.parked = p, spin && busyPollCPUs, 0, nil, false
+	return b.result(b.rc.Read(b.readFD))
+}
+
+// tryRead is read that returns errWouldBlock where read would park
+// (waitingReader). It is read written out, to be one frame less deep.
+func (b *busyReader) tryRead(p []byte, spin bool) (int, error) {
+	b.p, b.spin, b.n, b.err, b.parked, b.noPark = p, spin && busyPollCPUs, 0, nil, false, true
+	return b.result(b.rc.Read(b.readFD))
+}
+
+// result ends read and tryRead: err is the poller's.
+func (b *busyReader) result(err error) (int, error) {
+	b.p, b.noPark = nil, false
 	if err != nil {
-		// The poller's error (deadline, closed) comes as a "raw-read"
-		// OpError; give the caller the one a net.Conn would.
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			err = oe.Err
-		}
-		return 0, b.opError(err)
+		return 0, b.pollError(err)
 	}
 	if b.err != nil {
-		if b.err == io.EOF {
-			return 0, io.EOF
+		switch b.err {
+		case io.EOF, errWouldBlock:
+			return 0, b.err
 		}
 		return 0, b.opError(os.NewSyscallError("read", b.err))
 	}
 	return b.n, nil
+}
+
+// waitReadable parks until the socket has data, an end or an error to
+// read, without reading it (waitingReader).
+func (b *busyReader) waitReadable() error {
+	b.parked = false
+	if err := b.rc.Read(b.waitFD); err != nil {
+		return b.pollError(err)
+	}
+	return nil
+}
+
+// waitSocket is waitReadable's callback: true once a read would not block.
+// The poller is re-armed before its first call, so the socket is checked
+// then (data that arrived after the last read must not be waited for); a
+// call after a park ends the wait, and a read that still finds nothing
+// just waits again.
+func (b *busyReader) waitSocket(fd uintptr) bool {
+	if b.parked || socketReadable(fd) {
+		return true
+	}
+	b.parked = true
+	return false
+}
+
+// pollError turns the poller's error (deadline, closed), which comes as a
+// "raw-read" OpError, into the one a net.Conn would return.
+func (b *busyReader) pollError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		err = oe.Err
+	}
+	return b.opError(err)
 }
 
 func (b *busyReader) opError(err error) error {
@@ -162,14 +200,23 @@ func (b *busyReader) readSocket(fd uintptr) bool {
 			return false
 		case spinStart.IsZero():
 			if !b.spin || !b.policy.spin() {
-				b.parked = true
-				return false
+				return b.park()
 			}
 			spinStart = time.Now()
 		case time.Since(spinStart) >= busyPollTime:
 			b.policy.unrewarded()
-			b.parked = true
-			return false
+			return b.park()
 		}
 	}
+}
+
+// park ends readSocket's attempt on an empty socket: the runtime parks the
+// read, or tryRead returns errWouldBlock.
+func (b *busyReader) park() bool {
+	if b.noPark {
+		b.err = errWouldBlock
+		return true
+	}
+	b.parked = true
+	return false
 }

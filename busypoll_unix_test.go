@@ -3,7 +3,6 @@
 package websocket
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -212,9 +211,8 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	}
 	var fr frameReader
 	b := newSocketReader(c).(*busyReader)
-	fr.br = bufio.NewReaderSize(b, readBufferSize)
-	fr.grow() // as fill does when reads fill the small buffer
-	defer fr.shrink()
+	fr.take(largeReadBufferSize) // as fill does when reads fill the small buffer
+	defer fr.putBuf()
 	rc, _ := c.SyscallConn()
 	b.p, b.spin = make([]byte, 10), fr.maySpin() // as connSocket.Read passes it
 	var done bool

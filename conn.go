@@ -84,7 +84,8 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
 	}
-	c.fr.br = newReadBuffer((*connSocket)(c), leftover)
+	c.fr.src = (*connSocket)(c)
+	c.fr.setLeftover(leftover)
 	return c
 }
 
