@@ -3,7 +3,6 @@ package websocket
 import (
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -39,6 +38,7 @@ type Conn struct {
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
 	fireCont bool
+	maskN    uint8 // maskKeys used, guarded by writeMu
 
 	// Reading: the message reader's state (msgreader.go) and the frame
 	// reader below it (readbuf.go), guarded by readMu.
@@ -51,7 +51,7 @@ type Conn struct {
 	// the fragments of a message.
 	msgMu       sync.Mutex
 	writeMu     sync.Mutex
-	maskRand    *rand.ChaCha8
+	maskKeys    *[maskKeyBatch][4]byte // keys taken from a shared generator, maskN of them used
 	maskKeyFunc func() [4]byte
 	writeErr    error
 	// Write coalescing (write.go), guarded by writeMu.
