@@ -52,8 +52,9 @@ type busyReader struct {
 	spin   bool // the caller allows a spin
 	n      int
 	err    error
-	parked bool // the runtime has parked this read at least once
-	noPark bool // tryRead: end with errWouldBlock instead of parking
+	parked bool   // the runtime has parked this read at least once
+	noPark bool   // tryRead: end with errWouldBlock instead of parking
+	q      []byte // readv: where bytes past the end of p go
 
 	policy busyPolicy
 }
@@ -116,9 +117,17 @@ func (b *busyReader) tryRead(p []byte, spin bool) (int, error) {
 	return b.result(b.rc.Read(b.readFD))
 }
 
+// readv is read into p and, past its end, into q, in one system call
+// where the system has one (scatterReader): a payload's tail and the next
+// frame's header arrive together.
+func (b *busyReader) readv(p, q []byte, spin bool) (int, error) {
+	b.q = q
+	return b.read(p, spin)
+}
+
 // result ends read and tryRead: err is the poller's.
 func (b *busyReader) result(err error) (int, error) {
-	b.p, b.noPark = nil, false
+	b.p, b.q, b.noPark = nil, nil, false
 	if err != nil {
 		return 0, b.pollError(err)
 	}
@@ -176,7 +185,13 @@ func (b *busyReader) opError(err error) error {
 func (b *busyReader) readSocket(fd uintptr) bool {
 	var spinStart time.Time // zero while not spinning
 	for {
-		n, err := syscall.Read(int(fd), b.p)
+		var n int
+		var err error
+		if b.q != nil {
+			n, err = readv2(int(fd), b.p, b.q)
+		} else {
+			n, err = syscall.Read(int(fd), b.p)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue

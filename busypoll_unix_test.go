@@ -3,10 +3,12 @@
 package websocket
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -219,5 +221,32 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
 	if done || !b.parked || b.policy != (busyPolicy{}) {
 		t.Fatalf("readSocket = %v, parked %v, policy %+v; want a park without a spin", done, b.parked, b.policy)
+	}
+}
+
+// TestConnScatterRead checks that a long payload read straight into the
+// caller's buffer brings the bytes behind it (the next frame's header) into
+// the read buffer in the same read, on a real socket.
+func TestConnScatterRead(t *testing.T) {
+	c, s := tcpPair(t)
+	conn := newConn(c, nil, &DialOptions{})
+	defer conn.Abort()
+	var wire []byte
+	var msgs [][]byte
+	for i := range 3 {
+		msg := bytes.Repeat([]byte{byte('a' + i)}, 40000)
+		wire = append((&header{fin: true, opcode: OpBinary, length: int64(len(msg))}).appendTo(wire), msg...)
+		msgs = append(msgs, msg)
+	}
+	go s.Write(wire)
+	scattered := false
+	for i, want := range msgs {
+		if op, p, err := conn.RecvAppend(nil); err != nil || op != OpBinary || !bytes.Equal(p, want) {
+			t.Fatalf("message %d: RecvAppend = %v, %d bytes, %v", i, op, len(p), err)
+		}
+		scattered = scattered || conn.fr.buffered() > 0
+	}
+	if _, ok := conn.fr.sock.(scatterReader); ok && runtime.GOOS == "linux" && !scattered {
+		t.Error("no message left the next frame's bytes in the buffer")
 	}
 }

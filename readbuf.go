@@ -75,6 +75,13 @@ type waitingReader interface {
 	waitReadable() error
 }
 
+// scatterReader is a socket reader that can read into two buffers at once
+// (busyReader).
+type scatterReader interface {
+	// readv reads into p and, once p is full, on into q.
+	readv(p, q []byte, spin bool) (int, error)
+}
+
 // errWouldBlock is tryRead's answer for an empty socket.
 var errWouldBlock = errors.New("websocket: read would block")
 
@@ -310,7 +317,7 @@ func (r *frameReader) readPayload(p []byte) (int, error) {
 			direct = true
 		}
 		if direct {
-			n, err := r.read(p)
+			n, err := r.readDirect(p)
 			if n > 0 {
 				r.dec.feed(p[:n]) // unmasks and counts; consumes exactly n
 			}
@@ -330,6 +337,26 @@ func (r *frameReader) readPayload(p []byte) (int, error) {
 	r.r += int32(n)
 	r.dec.feed(p[:n])
 	return n, nil
+}
+
+// readDirect reads payload straight into p. When p takes the rest of the
+// frame and the socket reader can scatter, the bytes behind the frame (the
+// next header, and more) go into the buffer in the same read: one system
+// call per long frame instead of two.
+func (r *frameReader) readDirect(p []byte) (int, error) {
+	s, ok := r.sock.(scatterReader)
+	if !ok || int64(len(p)) != r.dec.remaining {
+		return r.read(p)
+	}
+	if r.buf == nil {
+		r.take(readBufferSize)
+	}
+	n, err := s.readv(p, r.buf, r.maySpin())
+	if n > len(p) {
+		r.r, r.w = 0, int32(n-len(p))
+		n = len(p)
+	}
+	return n, err
 }
 
 // readFullPayload reads the rest of the current frame's payload into p,

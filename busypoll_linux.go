@@ -19,3 +19,15 @@ func socketReadable(fd uintptr) bool {
 		}
 	}
 }
+
+// readv2 reads fd into p and, past its end, into q, in one system call.
+func readv2(fd int, p, q []byte) (int, error) {
+	iov := [2]syscall.Iovec{{Base: &p[0]}, {Base: &q[0]}}
+	iov[0].SetLen(len(p))
+	iov[1].SetLen(len(q))
+	n, _, e := syscall.Syscall(syscall.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}

@@ -15,3 +15,7 @@ func socketReadable(fd uintptr) bool {
 		}
 	}
 }
+
+// readv2 reads fd into p; q is for a scatter read where there is one
+// (busypoll_linux.go).
+func readv2(fd int, p, _ []byte) (int, error) { return syscall.Read(fd, p) }
