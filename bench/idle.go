@@ -49,8 +49,11 @@ type idleResult struct {
 // result.
 func (r *runner) idle(s *sample) error {
 	path, z := "/idle", "0"
-	if s.Scenario == scZIdle {
+	switch s.Scenario {
+	case scZIdle:
 		path, z = "/zidle", "1"
+	case scTIdle:
+		path, z = "/echo", "t"
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -92,6 +95,7 @@ func runIdleChild() error {
 		return fmt.Errorf("bad %s", idleConnsEnv)
 	}
 	z := os.Getenv(idleZEnv) == "1"
+	traffic := os.Getenv(idleZEnv) == "t" // tidle: one echo round trip first
 	if z && lib.dialZ == nil {
 		return fmt.Errorf("%s does not compress", lib.name)
 	}
@@ -112,9 +116,9 @@ func runIdleChild() error {
 		if err != nil {
 			return fmt.Errorf("dial %d: %w", len(conns), err)
 		}
-		if z {
+		if z || traffic {
 			// One message each way; the server answers with a
-			// compressed message of the same length.
+			// (compressed, in zidle) message of the same length.
 			if err := c.roundTrip(msg); err != nil {
 				return fmt.Errorf("connection %d: %w", len(conns), err)
 			}

@@ -135,4 +135,8 @@ const scRecvAPI = "recv-api"
 
 const recvAPITitle = "Receive through the default API, the payload owned by the caller (MB/s, higher is better)"
 
-func init() { allScenarios = append(allScenarios, scRecvAPI) }
+// scTIdle is the idle scenario after one echo round trip per connection
+// (idle.go): what a connection keeps once messages have passed.
+const scTIdle = "tidle"
+
+func init() { allScenarios = append(allScenarios, scRecvAPI, scTIdle) }

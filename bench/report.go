@@ -39,7 +39,7 @@ func (s sample) summary() string {
 		return fmt.Sprintf("%9.0f rt/s p50 %.1f µs p99 %.1f µs", float64(s.Ops)/s.Seconds, s.P50Micro, s.P99Micro)
 	case scHandshake:
 		return fmt.Sprintf("%9.0f handshakes/s", float64(s.Ops)/s.Seconds)
-	case scIdle, scZIdle:
+	case scIdle, scZIdle, scTIdle:
 		return fmt.Sprintf("RSS %.1f KiB/conn, heap %.1f KiB/conn", s.RSSPerConn/1024, s.HeapPerConn/1024)
 	}
 	return ""
@@ -199,6 +199,10 @@ func familyTables(cfg config, mk func(sc string, size int, m metric, label strin
 	if has(scIdle) {
 		tables = append(tables, table{Title: fmt.Sprintf("%sIdle memory (%d connections, each with a goroutine blocked in its read; KiB per connection, lower is better)", prefix, cfg.Conns),
 			Rows: []*row{mk(name(scIdle), 0, rssPerConn, "RSS"), mk(name(scIdle), 0, heapPerConn, "Go heap"), mk(name(scIdle), 0, stacksPerConn, "goroutine stacks")}})
+	}
+	if has(scTIdle) {
+		tables = append(tables, table{Title: fmt.Sprintf("%sIdle memory after traffic (%d connections, each after one %s echo round trip, with a goroutine blocked in its read; KiB per connection, lower is better)", prefix, cfg.Conns, sizeLabel(zidleSize)),
+			Rows: []*row{mk(name(scTIdle), 0, rssPerConn, "RSS"), mk(name(scTIdle), 0, heapPerConn, "Go heap"), mk(name(scTIdle), 0, stacksPerConn, "goroutine stacks")}})
 	}
 	tables = append(tables, compressedTables(cfg, mk, name, prefix)...)
 	var allocs, cpu []*row

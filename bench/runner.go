@@ -236,7 +236,7 @@ func run(cfg config) ([]sample, error) {
 	r := &runner{cfg: cfg, srv: srv, base: "ws://" + srv.addr, tlsBase: "wss://" + srv.tlsAddr, counts: map[string]int{}}
 	for round := 0; round <= cfg.Rounds; round++ {
 		for _, sc := range cfg.Scenarios {
-			if (sc == scIdle || sc == scZIdle) && round == 0 {
+			if (sc == scIdle || sc == scZIdle || sc == scTIdle) && round == 0 {
 				continue // each idle run is a fresh process: nothing to warm up
 			}
 			for _, size := range r.sizesOf(sc) {
@@ -295,7 +295,7 @@ func (r *runner) runOne(sc, lib string, size, round int) sample {
 		err = r.echo(&s)
 	case scHandshake:
 		err = r.handshakes(&s)
-	case scIdle, scZIdle:
+	case scIdle, scZIdle, scTIdle:
 		err = r.idle(&s)
 	default:
 		err = fmt.Errorf("unknown scenario %q", sc)
