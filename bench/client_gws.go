@@ -42,7 +42,7 @@ type gwsHandler struct {
 func (h *gwsHandler) OnMessage(_ *gws.Conn, m *gws.Message) {
 	n := int64(m.Data.Len())
 	if h.own.Load() {
-		ownCopy(m.Bytes())
+		n = int64(len(ownCopy(m.Bytes())))
 	}
 	_ = m.Close()
 	if want := h.size.Load(); n != want {

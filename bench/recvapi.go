@@ -31,10 +31,6 @@ type apiConn interface {
 	receiveAPI(n, size int) error
 }
 
-// apiSink keeps the last payload a default API returned, so that no
-// compiler could drop the copy.
-var apiSink []byte
-
 // takesPart reports whether lib runs in scenario sc: the compressed
 // scenarios need a dialZ, recv-api an apiConn.
 func takesPart(sc, lib string) bool {
@@ -60,7 +56,6 @@ func (o *oursConn) receiveAPI(n, size int) error {
 		if err := checkSize(len(m.Data), size); err != nil {
 			return err
 		}
-		apiSink = m.Data
 	}
 	return nil
 }
@@ -77,7 +72,6 @@ func (g *gorillaConn) receiveAPI(n, size int) error {
 		if err := checkSize(len(p), size); err != nil {
 			return err
 		}
-		apiSink = p
 	}
 	return nil
 }
@@ -95,7 +89,6 @@ func (c *coderConn) receiveAPI(n, size int) error {
 		if err := checkSize(len(p), size); err != nil {
 			return err
 		}
-		apiSink = p
 	}
 	return nil
 }
@@ -116,7 +109,6 @@ func (g *gobwasConn) receiveAPI(n, size int) error {
 		if err := checkSize(len(p), size); err != nil {
 			return err
 		}
-		apiSink = p
 	}
 	return nil
 }
@@ -127,8 +119,8 @@ func (g *gwsConn) receiveAPI(n, size int) error {
 }
 
 // ownCopy is what a gws handler does with a message when the scenario asks
-// for an owned payload.
-func ownCopy(p []byte) { apiSink = bytes.Clone(p) }
+// for an owned payload: the copy's length is the message's.
+func ownCopy(p []byte) []byte { return bytes.Clone(p) }
 
 // scRecvAPI is the scenario's name; it has no wss twin.
 const scRecvAPI = "recv-api"
