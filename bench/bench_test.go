@@ -212,6 +212,12 @@ func TestSmoke(t *testing.T) {
 			want += 2*2*len(cfg.ZSizes) + 1 // zrecv, zsend, both also over wss; zidle
 		}
 	}
+	for _, lib := range cfg.Libs {
+		want++ // tidle
+		if takesPart(scRecvAPI, lib) {
+			want += len(cfg.Sizes)
+		}
+	}
 	if len(rep.Samples) != want {
 		t.Errorf("%d samples, want %d", len(rep.Samples), want)
 	}

@@ -103,6 +103,10 @@ func runIdleChild() error {
 	defer cancel()
 
 	msg := jsonMessages(zidleSize)[0] // made before the first measurement
+	size := 0
+	if traffic {
+		size = zidleSize // room for the round trip's message
+	}
 	heap0, stack0, rss0 := idleMemory()
 	conns := make([]conn, 0, n)
 	for range n {
@@ -111,7 +115,7 @@ func runIdleChild() error {
 		if z {
 			c, err = lib.dialZ(ctx, url, zidleSize)
 		} else {
-			c, err = lib.dial(ctx, url, 0)
+			c, err = lib.dial(ctx, url, size)
 		}
 		if err != nil {
 			return fmt.Errorf("dial %d: %w", len(conns), err)
