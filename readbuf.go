@@ -92,12 +92,12 @@ var errWouldBlock = errors.New("websocket: read would block")
 // Its buffer adapts to the traffic and is held only while bytes are coming
 // in. A connection that waits for its next frame with nothing buffered
 // gives its buffer back to a pool first and takes one again when the
-// socket has data (readIdle), so an idle connection holds no read buffer,
-// whether or not it has received before. While bytes trickle in it reads
-// into a small pooled buffer (readBufferSize). When a read fills that
-// completely the peer is sending faster than we read, and one read system
-// call per few KiB would dominate the cost of small and medium messages; the
-// next read then goes into a large pooled buffer. When reads come back short
+// socket has data (readWaiting, readProbe), so an idle connection holds no
+// read buffer, whether or not it has received before. While bytes trickle
+// in it reads into a small pooled buffer (readBufferSize). When a read
+// fills that completely the peer is sending faster than we read, and one
+// read system call per few KiB would dominate the cost of small and medium
+// messages; the next read then goes into a large pooled buffer. When reads come back short
 // again (the flood is over, or we are about to wait for a new frame after a
 // short read), the large buffer goes back to the pool.
 //
