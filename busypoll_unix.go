@@ -48,16 +48,20 @@ type busyReader struct {
 	nc     net.Conn
 	rc     syscall.RawConn
 	readFD func(fd uintptr) bool // b.readSocket, bound once so that reads do not allocate
+	waitFD func(fd uintptr) bool // b.waitSocket, likewise
 
 	// The read in progress, shared with readSocket.
 	p      []byte
 	spin   bool // the caller allows a spin
 	n      int
 	err    error
-	parked bool // the runtime has parked this read at least once
+	parked bool   // the runtime has parked this read at least once
+	noPark bool   // tryRead: end with errWouldBlock instead of parking
+	q      []byte // readv: where bytes past the end of p go
 
 	policy busyPolicy
 	always bool // BusyPollOn: spin on a contended machine too
+	noSpin bool // the mode never spins (BusyPollOff, or one CPU by default)
 }
 
 // busyPollTime is how long a read retries an empty socket before parking.
@@ -67,8 +71,10 @@ const busyPollTime = 5 * time.Microsecond
 
 // newSocketReader returns what the connection's read buffer reads from once
 // its first bytes have arrived: a busyReader for the runtime's own TCP and
-// Unix sockets when mode spins, with BusyPollOn a tlsReader for a TLS
-// stream over such a socket (tlsTransport), nc itself otherwise.
+// Unix sockets (spinning only when mode does; it also lets the read buffer
+// wait for data without holding a buffer, and read scattered), with
+// BusyPollOn a tlsReader for a TLS stream over such a socket
+// (tlsTransport), nc itself otherwise.
 //
 // TLS spins only when asked (BusyPollOn): measured on 2 CPUs, spinning
 // under wss receive of 64 KiB messages raised the client's CPU time per
@@ -76,11 +82,8 @@ const busyPollTime = 5 * time.Microsecond
 // throughput or echo latency; the server's encryption sets the pace there,
 // not the reader's wake-ups (bench/README.md, session 7).
 func newSocketReader(nc net.Conn, mode BusyPollMode) io.Reader {
-	if !mode.spins() {
-		return nc
-	}
 	if tc, ok := nc.(*tls.Conn); ok {
-		if mode != BusyPollOn {
+		if mode != BusyPollOn || !mode.spins() {
 			return nc
 		}
 		s, ok := tc.NetConn().(*tlsSocket)
@@ -116,8 +119,8 @@ func newBusyReader(nc net.Conn, mode BusyPollMode) *busyReader {
 	if err != nil {
 		return nil
 	}
-	b := &busyReader{nc: nc, rc: rc, always: mode == BusyPollOn}
-	b.readFD = b.readSocket
+	b := &busyReader{nc: nc, rc: rc, always: mode == BusyPollOn, noSpin: !mode.spins()}
+	b.readFD, b.waitFD = b.readSocket, b.waitSocket
 	return b
 }
 
@@ -141,25 +144,72 @@ func (b *busyReader) read(p []byte, spin bool) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	b.p, b.spin, b.n, b.err, b.parked = p, spin, 0, nil, false
-	err := b.rc.Read(b.readFD)
-	b.p = nil
+	b.p, b.spin, b.n, b.err, b.parked = p, spin && !b.noSpin, 0, nil, false
+	return b.result(b.rc.Read(b.readFD))
+}
+
+// tryRead is read that returns errWouldBlock where read would park
+// (waitingReader). It is read written out, to be one frame less deep.
+func (b *busyReader) tryRead(p []byte, spin bool) (int, error) {
+	b.p, b.spin, b.n, b.err, b.parked, b.noPark = p, spin && !b.noSpin, 0, nil, false, true
+	return b.result(b.rc.Read(b.readFD))
+}
+
+// readv is read into p and, past its end, into q, in one system call
+// where the system has one (scatterReader): a payload's tail and the next
+// frame's header arrive together.
+func (b *busyReader) readv(p, q []byte, spin bool) (int, error) {
+	b.q = q
+	return b.read(p, spin)
+}
+
+// result ends read and tryRead: err is the poller's.
+func (b *busyReader) result(err error) (int, error) {
+	b.p, b.q, b.noPark = nil, nil, false
 	if err != nil {
-		// The poller's error (deadline, closed) comes as a "raw-read"
-		// OpError; give the caller the one a net.Conn would.
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			err = oe.Err
-		}
-		return 0, b.opError(err)
+		return 0, b.pollError(err)
 	}
 	if b.err != nil {
-		if b.err == io.EOF {
-			return 0, io.EOF
+		switch b.err {
+		case io.EOF, errWouldBlock:
+			return 0, b.err
 		}
 		return 0, b.opError(os.NewSyscallError("read", b.err))
 	}
 	return b.n, nil
+}
+
+// waitReadable parks until the socket has data, an end or an error to
+// read, without reading it (waitingReader).
+func (b *busyReader) waitReadable() error {
+	b.parked = false
+	if err := b.rc.Read(b.waitFD); err != nil {
+		return b.pollError(err)
+	}
+	return nil
+}
+
+// waitSocket is waitReadable's callback: true once a read would not block.
+// The poller is re-armed before its first call, so the socket is checked
+// then (data that arrived after the last read must not be waited for); a
+// call after a park ends the wait, and a read that still finds nothing
+// just waits again.
+func (b *busyReader) waitSocket(fd uintptr) bool {
+	if b.parked || socketReadable(fd) {
+		return true
+	}
+	b.parked = true
+	return false
+}
+
+// pollError turns the poller's error (deadline, closed), which comes as a
+// "raw-read" OpError, into the one a net.Conn would return.
+func (b *busyReader) pollError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		err = oe.Err
+	}
+	return b.opError(err)
 }
 
 func (b *busyReader) opError(err error) error {
@@ -173,7 +223,13 @@ func (b *busyReader) opError(err error) error {
 func (b *busyReader) readSocket(fd uintptr) bool {
 	var spinStart time.Time // zero while not spinning
 	for {
-		n, err := syscall.Read(int(fd), b.p)
+		var n int
+		var err error
+		if b.q != nil {
+			n, err = readv2(int(fd), b.p, b.q)
+		} else {
+			n, err = syscall.Read(int(fd), b.p)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -197,14 +253,23 @@ func (b *busyReader) readSocket(fd uintptr) bool {
 			return false
 		case spinStart.IsZero():
 			if !b.spin || !b.policy.spin() || !b.always && machineContended() {
-				b.parked = true
-				return false
+				return b.park()
 			}
 			spinStart = time.Now()
 		case time.Since(spinStart) >= busyPollTime:
 			b.policy.unrewarded()
-			b.parked = true
-			return false
+			return b.park()
 		}
 	}
+}
+
+// park ends readSocket's attempt on an empty socket: the runtime parks the
+// read, or tryRead returns errWouldBlock.
+func (b *busyReader) park() bool {
+	if b.noPark {
+		b.err = errWouldBlock
+		return true
+	}
+	b.parked = true
+	return false
 }

@@ -2,6 +2,24 @@
 
 package websocket
 
+import "syscall"
+
 // machineContended reports whether the machine is too busy to spin on;
 // only Linux is asked (busypoll_linux.go).
 func machineContended() bool { return false }
+
+// socketReadable reports whether a read of fd would not block: it has
+// data, its end or an error. It peeks at one byte without consuming it.
+func socketReadable(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err != syscall.EINTR {
+			return err != syscall.EAGAIN
+		}
+	}
+}
+
+// readv2 reads fd into p; q is for a scatter read where there is one
+// (busypoll_linux.go).
+func readv2(fd int, p, _ []byte) (int, error) { return syscall.Read(fd, p) }

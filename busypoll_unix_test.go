@@ -3,7 +3,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -11,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -218,9 +218,8 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	}
 	var fr frameReader
 	b := newSocketReader(c, BusyPollDefault).(*busyReader)
-	fr.br = bufio.NewReaderSize(b, readBufferSize)
-	fr.grow() // as fill does when reads fill the small buffer
-	defer fr.shrink()
+	fr.take(largeReadBufferSize) // as fill does when reads fill the small buffer
+	defer fr.putBuf()
 	rc, _ := c.SyscallConn()
 	b.p, b.spin = make([]byte, 10), fr.maySpin() // as connSocket.Read passes it
 	var done bool
@@ -230,9 +229,9 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	}
 }
 
-// TestBusyPollOff checks DialOptions.BusyPoll: BusyPollOff keeps reading
-// through the net.Conn after the first bytes (no spin ever), BusyPollOn
-// switches to a busyReader whatever GOMAXPROCS is.
+// TestBusyPollOff checks DialOptions.BusyPoll: BusyPollOff reads through
+// a busyReader that never spins, BusyPollOn through one that spins
+// whatever GOMAXPROCS is.
 func TestBusyPollOff(t *testing.T) {
 	for _, mode := range []BusyPollMode{BusyPollOff, BusyPollOn} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -244,9 +243,9 @@ func TestBusyPollOff(t *testing.T) {
 					t.Fatalf("RecvAppend = %v, %q, %v", op, p, err)
 				}
 			}
-			_, busy := conn.fr.sock.(*busyReader)
-			if busy != (mode == BusyPollOn) {
-				t.Fatalf("socket reader is %T with %v", conn.fr.sock, mode)
+			b, ok := conn.fr.sock.(*busyReader)
+			if !ok || b.noSpin != (mode == BusyPollOff) {
+				t.Fatalf("socket reader is %T (%+v) with %v", conn.fr.sock, b, mode)
 			}
 		})
 	}
@@ -290,5 +289,32 @@ func TestBusyPollTLS(t *testing.T) {
 				t.Fatalf("%v: tlsSocket busy %v, socket reader %T", mode, spins, c.fr.sock)
 			}
 		})
+	}
+}
+
+// TestConnScatterRead checks that a long payload read straight into the
+// caller's buffer brings the bytes behind it (the next frame's header) into
+// the read buffer in the same read, on a real socket.
+func TestConnScatterRead(t *testing.T) {
+	c, s := tcpPair(t)
+	conn := newConn(c, nil, &DialOptions{})
+	defer conn.Abort()
+	var wire []byte
+	var msgs [][]byte
+	for i := range 3 {
+		msg := bytes.Repeat([]byte{byte('a' + i)}, 40000)
+		wire = append((&header{fin: true, opcode: OpBinary, length: int64(len(msg))}).appendTo(wire), msg...)
+		msgs = append(msgs, msg)
+	}
+	go s.Write(wire)
+	scattered := false
+	for i, want := range msgs {
+		if op, p, err := conn.RecvAppend(nil); err != nil || op != OpBinary || !bytes.Equal(p, want) {
+			t.Fatalf("message %d: RecvAppend = %v, %d bytes, %v", i, op, len(p), err)
+		}
+		scattered = scattered || conn.fr.buffered() > 0
+	}
+	if _, ok := conn.fr.sock.(scatterReader); ok && runtime.GOOS == "linux" && !scattered {
+		t.Error("no message left the next frame's bytes in the buffer")
 	}
 }

@@ -154,7 +154,7 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 		defer c.unlockRead()
 		c.netConn.SetReadDeadline(deadline)
 		for c.readErr == nil && c.pending == nil {
-			if _, _, err := c.recvWhole(nil, false); err != nil {
+			if _, _, err := c.recvNext(nil, false); err != nil {
 				return
 			}
 		}

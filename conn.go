@@ -3,7 +3,6 @@ package websocket
 import (
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -40,6 +39,7 @@ type Conn struct {
 	isTLS    bool
 	fireCont bool
 	busyPoll BusyPollMode // DialOptions.BusyPoll, applied at the first bytes (connSocket)
+	maskN    uint8        // maskKeys used, guarded by writeMu
 
 	// Reading: the message reader's state (msgreader.go) and the frame
 	// reader below it (readbuf.go), guarded by readMu.
@@ -52,7 +52,7 @@ type Conn struct {
 	// the fragments of a message.
 	msgMu       sync.Mutex
 	writeMu     sync.Mutex
-	maskRand    *rand.ChaCha8
+	maskKeys    *[maskKeyBatch][4]byte // keys taken from a shared generator, maskN of them used
 	maskKeyFunc func() [4]byte
 	writeErr    error
 	// Write coalescing (write.go), guarded by writeMu.
@@ -86,7 +86,8 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
 	}
-	c.fr.br = newReadBuffer((*connSocket)(c), leftover)
+	c.fr.src = (*connSocket)(c)
+	c.fr.setLeftover(leftover)
 	return c
 }
 

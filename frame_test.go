@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -411,7 +410,7 @@ func BenchmarkFrameDecode(b *testing.B) {
 			const batch = 64
 			wire := bytes.Repeat(one, batch)
 			rd := bytes.NewReader(wire)
-			fr := frameReader{br: bufio.NewReaderSize(rd, 64<<10)}
+			fr := frameReader{src: rd}
 			payload := make([]byte, size)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
@@ -419,7 +418,7 @@ func BenchmarkFrameDecode(b *testing.B) {
 			for b.Loop() {
 				if i%batch == 0 {
 					rd.Reset(wire)
-					fr.br.Reset(rd)
+					fr.r, fr.w = 0, 0
 				}
 				i++
 				if _, err := fr.readHeader(); err != nil {

@@ -120,11 +120,11 @@ func parseHeader(b []byte) (h header, n int, err error) {
 // connection's read buffer.
 type decoder struct {
 	hdr       [maxHeaderLen]byte // a header split across feeds
-	hdrN      int
-	h         header // the current frame's header, valid while inFrame
+	hdrN      uint8              // bytes of it in hdr
+	maskPos   uint8              // position in the mask key, 0-3
+	h         header             // the current frame's header, valid while inFrame
 	inFrame   bool
 	remaining int64 // payload bytes of the current frame not yet delivered
-	maskPos   int
 }
 
 // decodeEvent says what decoder.feed produced.
@@ -150,7 +150,7 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 		}
 		payload = p[:k]
 		if d.h.masked {
-			d.maskPos = mask.Apply(d.h.key, d.maskPos, payload)
+			d.maskPos = uint8(mask.Apply(d.h.key, int(d.maskPos), payload))
 		}
 		d.remaining -= int64(k)
 		return k, evPayload, payload, nil
@@ -172,7 +172,7 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 		d.hdr[d.hdrN] = p[n]
 		d.hdrN++
 		n++
-		if d.hdrN >= 2 && d.hdrN == headerLen(d.hdr[0], d.hdr[1]) {
+		if d.hdrN >= 2 && int(d.hdrN) == headerLen(d.hdr[0], d.hdr[1]) {
 			h, _, err := parseHeader(d.hdr[:d.hdrN])
 			d.hdrN = 0
 			if err != nil {

@@ -47,6 +47,11 @@ func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 	c.readMu.Lock()
 	defer c.unlockRead()
 	op, out, err := c.recvWhole(dst, false)
+	for err == errWaitMessage { // recvNext, one frame less deep
+		if err = c.waitMessage(); err == nil {
+			op, out, err = c.recvWhole(dst, false)
+		}
+	}
 	if err != nil {
 		return 0, dst, err
 	}
@@ -60,11 +65,26 @@ func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 // is returned as it arrives, the first with its opcode and the rest with
 // OpContinuation. Python's recv_data.
 func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
-	op, f, err := c.RecvDataFrame(controlFrames)
+	c.readMu.Lock()
+	defer c.unlockRead()
+	if c.fireCont {
+		op, f, err := c.recvFragment(controlFrames)
+		if err != nil {
+			return 0, nil, err
+		}
+		return op, f.Payload, nil
+	}
+	// No Frame: the payload is the call's only allocation.
+	op, data, err := c.recvWhole(nil, controlFrames)
+	for err == errWaitMessage { // recvNext, one frame less deep
+		if err = c.waitMessage(); err == nil {
+			op, data, err = c.recvWhole(nil, controlFrames)
+		}
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	return op, f.Payload, nil
+	return op, data, nil
 }
 
 // RecvDataFrame is RecvData returning a *Frame: for a whole message its Fin
@@ -77,7 +97,7 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 	if c.fireCont {
 		return c.recvFragment(controlFrames)
 	}
-	op, data, err := c.recvWhole(nil, controlFrames)
+	op, data, err := c.recvNext(nil, controlFrames)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -123,6 +143,9 @@ func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	c.readMu.Lock()
 	defer c.unlockRead()
 	if err := c.startMessage(); err != nil {
+		return 0, nil, err
+	}
+	if err := c.waitMessage(); err != nil {
 		return 0, nil, err
 	}
 	return c.nextReader()
@@ -227,9 +250,18 @@ func (c *Conn) startMessage() error {
 		}
 		c.endFrame() // unchecked: the message is dropped
 	}
-	if c.fr.br.Buffered() == 0 {
-		// Wait for the next message here, near the top of the stack, so
-		// an idle connection's goroutine fits in its initial 2 KiB stack.
+	return nil
+}
+
+// errWaitMessage is recvWhole's answer when no byte of the next message
+// has arrived: its caller waits (waitMessage) and calls it again.
+var errWaitMessage = errors.New("websocket: no message buffered")
+
+// waitMessage waits for bytes when none are buffered. Callers wait with it
+// near the top of their stack, so that an idle connection's goroutine fits
+// in its initial 2 KiB stack. readMu is held.
+func (c *Conn) waitMessage() error {
+	if c.fr.buffered() == 0 {
 		if err := c.fr.fill(!c.inCtrl && c.fr.dec.hdrN == 0); err != nil {
 			return c.readFailed(err)
 		}
@@ -237,9 +269,24 @@ func (c *Conn) startMessage() error {
 	return nil
 }
 
+// recvNext is recvWhole that waits for the message's first bytes itself,
+// near the top of the stack: a connection's goroutine waiting for its next
+// message then fits in its initial 2 KiB stack. RecvAppend and RecvData
+// have its loop written out, which saves them its frame. readMu is held.
+func (c *Conn) recvNext(dst []byte, wantControl bool) (Opcode, []byte, error) {
+	op, out, err := c.recvWhole(dst, wantControl)
+	for err == errWaitMessage {
+		if err = c.waitMessage(); err == nil {
+			op, out, err = c.recvWhole(dst, wantControl)
+		}
+	}
+	return op, out, err
+}
+
 // recvWhole reads a whole message, appending it to dst. With wantControl it
 // returns at a control frame (a partly read message is kept for the next
-// call). readMu is held.
+// call). It returns errWaitMessage, having read nothing, when it would have
+// to wait for the message's first bytes. readMu is held.
 func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 	// The fast path does no I/O, so it needs neither the deadline nor the
 	// general state machine: only a clean frame boundary.
@@ -258,7 +305,10 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
 	} else if atFrame {
-		// startMessage waited for data: it may be a whole frame.
+		if c.fr.buffered() == 0 {
+			return 0, dst, errWaitMessage
+		}
+		// Data came in while the caller waited: it may be a whole frame.
 		if op, out, ok := c.recvBuffered(dst); ok {
 			return op, out, nil
 		}
@@ -278,12 +328,11 @@ func (c *Conn) atFrameStart() bool {
 // (having consumed nothing) for anything else. readMu is held and the
 // buffer is at a frame boundary (atFrameStart).
 func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
-	br := c.fr.br
-	n := br.Buffered()
+	b := c.fr.peek()
+	n := len(b)
 	if n < 2 {
 		return 0, dst, false
 	}
-	b, _ := br.Peek(n)
 	// FIN set, RSV clear, opcode text or binary; mask clear.
 	op := Opcode(b[0] & 0x0F)
 	if b[0]&0xF0 != 0x80 || (op != OpText && op != OpBinary) || b[1]&0x80 != 0 {
@@ -307,7 +356,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 		return 0, dst, false // the general path reports it at the exact byte
 	}
 	dst = append(dst, payload...)
-	br.Discard(hn + length)
+	c.fr.discard(hn + length)
 	if traceFrames() {
 		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
 	}

@@ -4,7 +4,7 @@ package websocket
 //
 //	socket ─▶ socket reader (busyReader or the net.Conn; busypoll_*.go)
 //	       ─▶ connSocket (first bytes from netConn, then the socket reader)
-//	       ─▶ bufio readers sized to the traffic (frameReader.fill)
+//	       ─▶ frameReader's pooled buffer, sized to the traffic (fill)
 //	       ─▶ decoder (framecodec.go): headers and payload pieces
 //	       ─▶ msgReader.step (msgreader.go): messages, control frames, limits
 //	       ─▶ the receiving methods (read.go)
@@ -13,31 +13,39 @@ package websocket
 // whether it may spin (frameReader.maySpin), it never looks up.
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"io"
 	"sync"
 )
 
-// readBufferSize is the connection's own read buffer. A connection starts
-// with a minimal reader (initialReadBufferSize) and gets this one when its
-// first bytes arrive (frameReader.fill), so an idle connection that never
-// received anything holds no read buffer at all; the one extra read system
-// call is paid once per connection.
-const readBufferSize = 4 << 10
+const (
+	// readBufferSize is the buffer a connection reads into while data
+	// trickles in: all a lightly used connection needs.
+	readBufferSize = 4 << 10
 
-// initialReadBufferSize is the reader a connection waits for its first bytes
-// with: bufio's minimum.
-const initialReadBufferSize = 16
+	// largeReadBufferSize is the buffer used while data streams in: big
+	// enough that read system calls stop mattering for small messages.
+	largeReadBufferSize = 64 << 10
 
-// newReadBuffer returns the connection's initial buffered reader of sock,
-// which first yields a copy of leftover.
-func newReadBuffer(sock io.Reader, leftover []byte) *bufio.Reader {
-	if len(leftover) == 0 {
-		return bufio.NewReaderSize(sock, initialReadBufferSize)
-	}
-	return bufio.NewReaderSize(&prefixReader{rest: bytes.Clone(leftover), r: sock}, initialReadBufferSize)
-}
+	// directReadMin is the shortest payload read that bypasses the buffer
+	// and goes straight from the socket into the caller's slice: long
+	// payloads are then copied once, not twice. Shorter ones go through the
+	// buffer, which also picks up the frames behind them in the same read.
+	directReadMin = 16 << 10
+
+	// probeSize is how many bytes a connection whose socket reader cannot
+	// wait without a buffer (the first read, TLS, other net.Conns) reads
+	// into frameReader.probe while it holds no buffer. It only has to be
+	// more than nothing; 4 bytes fill what would be padding in a Conn.
+	probeSize = 4
+)
+
+// The read buffers of connections, shared: a connection holds one only
+// while bytes are coming in. A buffer in a pool holds nothing of value.
+var (
+	smallBufs = sync.Pool{New: func() any { return new([readBufferSize]byte) }}
+	largeBufs = sync.Pool{New: func() any { return new([largeReadBufferSize]byte) }}
+)
 
 // connSocket is a Conn seen as the reader of its socket, which its read
 // buffers read from. The first bytes come through netConn; then the
@@ -57,130 +65,212 @@ func (s *connSocket) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// prefixReader yields rest, then reads r.
-type prefixReader struct {
-	rest []byte
-	r    io.Reader
+// waitingReader is a socket reader that can wait for the socket to become
+// readable without a buffer to read into (busyReader).
+type waitingReader interface {
+	// tryRead reads like Read, but returns errWouldBlock where Read
+	// would wait; spin allows a busy poll first.
+	tryRead(p []byte, spin bool) (int, error)
+	// waitReadable waits until a read would not block.
+	waitReadable() error
 }
 
-func (p *prefixReader) Read(b []byte) (int, error) {
-	if len(p.rest) > 0 {
-		n := copy(b, p.rest)
-		p.rest = p.rest[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
+// scatterReader is a socket reader that can read into two buffers at once
+// (busyReader).
+type scatterReader interface {
+	// readv reads into p and, once p is full, on into q.
+	readv(p, q []byte, spin bool) (int, error)
 }
 
-// frameReader reads frames from a buffered stream with the decoder. It keeps
-// all state between calls, so a call cut short by a read deadline resumes
-// where it stopped.
+// errWouldBlock is tryRead's answer for an empty socket.
+var errWouldBlock = errors.New("websocket: read would block")
+
+// frameReader reads frames from the socket with the decoder. It keeps all
+// state between calls, so a call cut short by a read deadline resumes where
+// it stopped.
 //
-// Its buffer adapts to the traffic. A new connection waits for its first
-// bytes with a minimal reader, so an idle connection holds no buffer. Then
-// it gets its own small reader (readBufferSize), which is all a lightly
-// used connection needs.
-// When a read fills it completely the peer is sending faster than we read,
-// and one read system call per few KiB would dominate the cost of small and
-// medium messages; the next read then goes through a large pooled reader
-// stacked on the small one. When reads come back short again (the flood is
-// over, or we are about to wait for a new frame after a short read), the
-// large reader goes back to the pool, so a connection only holds it while
-// data is streaming in. Stacking keeps the byte order without copying: a
-// reader is swapped only when the top one is empty, and a large reader
-// reads through the small one, which hands over what it still holds and
-// otherwise reads the socket straight into the large buffer.
+// Its buffer adapts to the traffic and is held only while bytes are coming
+// in. A connection that waits for its next frame with nothing buffered
+// gives its buffer back to a pool first and takes one again when the
+// socket has data (readWaiting, readProbe), so an idle connection holds no
+// read buffer, whether or not it has received before. While bytes trickle
+// in it reads into a small pooled buffer (readBufferSize). When a read
+// fills that completely the peer is sending faster than we read, and one
+// read system call per few KiB would dominate the cost of small and medium
+// messages; the next read then goes into a large pooled buffer. When reads come back short
+// again (the flood is over, or we are about to wait for a new frame after a
+// short read), the large buffer goes back to the pool.
+//
+// fill is only called when the buffer is empty (the decoder keeps a header
+// split across reads), so swapping buffers never moves bytes.
 type frameReader struct {
-	br    *bufio.Reader // the top reader: frames are read from it
-	small *bufio.Reader // the connection's own reader while br is a pooled large one
-	last  int           // bytes the last fill of br brought in; 0 after a direct read
-	sock  io.Reader     // what reads the socket once data has arrived (connSocket, readSocket)
+	buf  []byte // the read buffer, from smallBufs or largeBufs; nil while none is held
+	r, w int32  // buf[r:w] is received and not yet decoded
+	last int32  // bytes the last fill brought in; 0 after a direct read
+	// probe receives the first bytes of a wait without a buffer through
+	// a reader that cannot wait without one (readProbe).
+	probe [probeSize]byte
+	src   io.Reader // what the socket is read through: the Conn's connSocket
+	sock  io.Reader // the socket reader once data has arrived (connSocket, readSocket)
 	dec   decoder
 }
 
-const (
-	// largeReadBufferSize is the pooled reader used while data streams in:
-	// big enough that read system calls stop mattering for small messages.
-	largeReadBufferSize = 64 << 10
+// setLeftover makes b, bytes the handshake read past its response, the
+// first bytes read. It copies them.
+func (r *frameReader) setLeftover(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if len(b) <= readBufferSize {
+		r.take(readBufferSize)
+	} else {
+		r.buf = make([]byte, len(b)) // not pooled: putBuf drops it
+	}
+	r.r, r.w = 0, int32(copy(r.buf, b))
+}
 
-	// directReadMin is the shortest payload read that bypasses the large
-	// buffer and goes straight from the socket into the caller's slice: long
-	// payloads are then copied once, not twice. Shorter ones go through the
-	// buffer, which also picks up the frames behind them in the same read.
-	directReadMin = 16 << 10
-)
+// take makes a pooled buffer of size bytes the read buffer; none is held.
+func (r *frameReader) take(size int) {
+	if size == largeReadBufferSize {
+		r.buf = largeBufs.Get().(*[largeReadBufferSize]byte)[:]
+	} else {
+		r.buf = smallBufs.Get().(*[readBufferSize]byte)[:]
+	}
+}
 
-// largeReaders holds the large readers of connections that are not
-// streaming. A reader in the pool reads from nothing.
-var largeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, largeReadBufferSize) }}
+// putBuf gives the read buffer back to its pool, dropping what it holds.
+func (r *frameReader) putBuf() {
+	switch len(r.buf) {
+	case readBufferSize:
+		smallBufs.Put((*[readBufferSize]byte)(r.buf))
+	case largeReadBufferSize:
+		largeBufs.Put((*[largeReadBufferSize]byte)(r.buf))
+	}
+	r.buf, r.r, r.w = nil, 0, 0
+}
 
-// fill reads more bytes into r.br, which is empty, first choosing the
-// reader for the traffic seen so far. atBoundary says no frame or header is
-// in progress: a reader whose last fill was short is then likely to wait.
+// buffered returns the number of bytes received and not yet decoded.
+func (r *frameReader) buffered() int { return int(r.w - r.r) }
+
+// peek returns the bytes received and not yet decoded.
+func (r *frameReader) peek() []byte { return r.buf[r.r:r.w] }
+
+// discard consumes n bytes of peek's.
+func (r *frameReader) discard(n int) { r.r += int32(n) }
+
+// fill reads more bytes into the buffer, which is empty, first choosing the
+// buffer for the traffic seen so far. atBoundary says no frame or header is
+// in progress: a reader whose last fill was short is then likely to wait,
+// and waits without a buffer.
 func (r *frameReader) fill(atBoundary bool) error {
-	if r.small == nil {
-		if r.last == r.br.Size() && r.last < largeReadBufferSize && r.last >= readBufferSize {
-			r.grow()
+	r.r, r.w = 0, 0
+	switch len(r.buf) {
+	case readBufferSize:
+		if r.last == readBufferSize {
+			r.putBuf()
+			r.take(largeReadBufferSize)
+		} else if atBoundary {
+			r.putBuf()
 		}
-	} else if r.last < r.small.Size() || atBoundary && r.last < r.br.Size() {
-		r.shrink()
+	case largeReadBufferSize:
+		if r.last < readBufferSize || atBoundary && r.last < largeReadBufferSize {
+			r.putBuf()
+		}
+	default:
+		r.buf = nil // none, or the handshake leftover's own (setLeftover)
 	}
-	if _, err := r.br.Peek(1); err != nil {
-		r.last = 0
-		return err
+	var n int
+	var err error
+	for range 100 { // as bufio: a reader that makes no progress fails
+		if r.buf != nil {
+			n, err = r.read(r.buf)
+		} else if w, ok := r.sock.(waitingReader); ok {
+			n, err = r.readWaiting(w)
+		} else {
+			n, err = r.readProbe()
+		}
+		if n > 0 || err != nil {
+			break
+		}
 	}
-	if r.br.Size() < readBufferSize {
-		r.own()
+	r.w, r.last = int32(n), int32(n)
+	if n > 0 {
+		return nil // an error comes again at the next read
 	}
-	r.last = r.br.Buffered()
-	return nil
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
 }
 
-// own gives a connection whose first bytes have arrived its own reader of
-// readBufferSize, stacked on the minimal one it waited with
-// (newReadBuffer), and moves those bytes up into it, which takes no read.
-// It is out of line like grow.
-//
-//go:noinline
-func (r *frameReader) own() {
-	r.br = bufio.NewReaderSize(r.br, readBufferSize)
-	r.br.Peek(1)
+// read reads the socket into p.
+func (r *frameReader) read(p []byte) (int, error) {
+	if r.sock != nil {
+		return readSocket(r.sock, p, r.maySpin())
+	}
+	return r.src.Read(p)
 }
 
-// grow stacks a pooled large reader on the empty small one. It is out of
-// line to keep fill's frame, which is on the stack of every blocked reader,
-// small.
+// readWaiting reads into a small buffer that it holds only while the
+// socket has data: a connection waiting for its next message holds none.
+// Like readProbe it is out of line: the frames between a parked reader and
+// the top of its goroutine must stay within the initial 2 KiB stack.
 //
 //go:noinline
-func (r *frameReader) grow() {
-	large := largeReaders.Get().(*bufio.Reader)
-	large.Reset(r.br)
-	r.small, r.br = r.br, large
+func (r *frameReader) readWaiting(w waitingReader) (int, error) {
+	spin := true
+	for {
+		r.take(readBufferSize)
+		n, err := w.tryRead(r.buf, spin)
+		if err != errWouldBlock {
+			if n == 0 {
+				r.putBuf() // an end, an error or a timeout: nothing to hold
+			}
+			return n, err
+		}
+		r.putBuf()
+		if err := w.waitReadable(); err != nil {
+			return 0, err
+		}
+		spin = false
+	}
 }
 
-// shrink returns the empty large reader to the pool.
+// readProbe waits for the socket's next bytes with no buffer through a
+// reader that cannot wait without one: the first bytes go to r.probe, then
+// into a buffer taken for them. If that first read made the socket reader
+// one that can read without waiting (connSocket's switch to a busyReader),
+// what else has arrived comes too, so that a first message that came in
+// one piece is read as one.
 //
 //go:noinline
-func (r *frameReader) shrink() {
-	large := r.br
-	r.br, r.small = r.small, nil
-	large.Reset(nil)
-	largeReaders.Put(large)
+func (r *frameReader) readProbe() (int, error) {
+	n, err := r.src.Read(r.probe[:])
+	if n == 0 {
+		return 0, err
+	}
+	r.take(readBufferSize)
+	copy(r.buf, r.probe[:n])
+	if w, ok := r.sock.(waitingReader); ok {
+		if k, err := w.tryRead(r.buf[n:], false); err == nil {
+			n += k
+		}
+	}
+	return n, nil // an error comes again at the next read
 }
 
 // maySpin tells the socket reader whether a read that finds the socket
-// empty may busy-poll before parking (busyReader): not while a large reader
-// is stacked, as data is then coming faster than it is read, and parking,
-// which lets the next fill gather a full buffer, costs less than the extra
-// read calls of a reader that grabs each segment as it lands.
-func (r *frameReader) maySpin() bool { return r.small == nil }
+// empty may busy-poll before parking (busyReader): not while the large
+// buffer is in use, as data is then coming faster than it is read, and
+// parking, which lets the next fill gather a full buffer, costs less than
+// the extra read calls of a reader that grabs each segment as it lands.
+func (r *frameReader) maySpin() bool { return len(r.buf) != largeReadBufferSize }
 
-// release returns a large reader to the pool when the connection is done
-// reading; whatever it still buffers is dropped.
+// release gives the buffer back when the connection is done reading;
+// whatever it still holds is dropped.
 func (r *frameReader) release() {
-	if r.small != nil {
-		r.br.Discard(r.br.Buffered())
-		r.shrink()
+	if r.buf != nil {
+		r.putBuf()
 	}
 }
 
@@ -188,14 +278,13 @@ func (r *frameReader) release() {
 // previous frame's payload has been read.
 func (r *frameReader) readHeader() (header, error) {
 	for {
-		if r.br.Buffered() == 0 {
+		if r.r == r.w {
 			if err := r.fill(r.dec.hdrN == 0); err != nil {
 				return header{}, err
 			}
 		}
-		b, _ := r.br.Peek(r.br.Buffered())
-		n, ev, _, err := r.dec.feed(b)
-		r.br.Discard(n)
+		n, ev, _, err := r.dec.feed(r.buf[r.r:r.w])
+		r.r += int32(n)
 		if err != nil {
 			return header{}, err
 		}
@@ -215,38 +304,57 @@ func (r *frameReader) readPayload(p []byte) (int, error) {
 	if int64(len(p)) > r.dec.remaining {
 		p = p[:r.dec.remaining]
 	}
-	br := r.br
-	if br.Buffered() == 0 {
-		switch {
-		case len(p) >= directReadMin:
+	if r.r == r.w {
+		direct := len(p) >= directReadMin
+		if direct {
 			// A long payload: read straight into p, and (as last = 0
-			// says) keep the small buffer for the headers of such frames,
-			// whose payload would otherwise be copied twice.
-			if r.small != nil {
-				// The small reader hands over what it holds, else
-				// (being shorter than p) reads the socket into p.
-				br = r.small
-			}
+			// says) keep the small buffer for the headers of such
+			// frames, whose payload would otherwise be copied twice.
 			r.last = 0
-		case r.small == nil && len(p) >= br.Size() && r.last < br.Size():
-			// bufio reads straight into p, the socket not having kept up
-			// with us at the last fill.
-		default:
-			if err := r.fill(false); err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return 0, err
+		} else if len(r.buf) != largeReadBufferSize && len(p) >= readBufferSize && r.last < readBufferSize {
+			// As long, the socket not having kept up with us at
+			// the last fill.
+			direct = true
+		}
+		if direct {
+			n, err := r.readDirect(p)
+			if n > 0 {
+				r.dec.feed(p[:n]) // unmasks and counts; consumes exactly n
 			}
-			br = r.br
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+		if err := r.fill(false); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
 		}
 	}
-	n, err := br.Read(p)
-	if n > 0 {
-		r.dec.feed(p[:n]) // unmasks and counts; consumes exactly n
+	n := copy(p, r.buf[r.r:r.w])
+	r.r += int32(n)
+	r.dec.feed(p[:n])
+	return n, nil
+}
+
+// readDirect reads payload straight into p. When p takes the rest of the
+// frame and the socket reader can scatter, the bytes behind the frame (the
+// next header, and more) go into the buffer in the same read: one system
+// call per long frame instead of two.
+func (r *frameReader) readDirect(p []byte) (int, error) {
+	s, ok := r.sock.(scatterReader)
+	if !ok || int64(len(p)) != r.dec.remaining {
+		return r.read(p)
 	}
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+	if r.buf == nil {
+		r.take(readBufferSize)
+	}
+	n, err := s.readv(p, r.buf, r.maySpin())
+	if n > len(p) {
+		r.r, r.w = 0, int32(n-len(p))
+		n = len(p)
 	}
 	return n, err
 }
@@ -268,14 +376,17 @@ func (r *frameReader) readFullPayload(p []byte) (int, error) {
 // discardPayload skips the rest of the current frame's payload.
 func (r *frameReader) discardPayload() error {
 	for r.dec.remaining > 0 {
-		n, err := r.br.Discard(int(min(r.dec.remaining, 1<<20)))
-		r.dec.remaining -= int64(n)
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+		if r.r == r.w {
+			if err := r.fill(false); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
 			}
-			return err
 		}
+		k := min(int64(r.w-r.r), r.dec.remaining)
+		r.r += int32(k)
+		r.dec.remaining -= k
 	}
 	return nil
 }

@@ -5,10 +5,7 @@
 
 package websocket
 
-import (
-	"bufio"
-	"testing"
-)
+import "testing"
 
 // TestFrameReaderNoAllocs checks that a stream that keeps growing and
 // shrinking the buffer allocates nothing once the pool holds a reader.
@@ -17,7 +14,7 @@ func TestFrameReaderNoAllocs(t *testing.T) {
 	payload := make([]byte, 1000)
 	src := &chunkReader{}
 	sizes := []int{1 << 30, 1 << 30, 10, 10, 10}
-	r := frameReader{br: bufio.NewReaderSize(src, readBufferSize)}
+	r := frameReader{src: src}
 	run := func() {
 		src.data, src.sizes, src.i = wire, sizes, 0
 		for {

@@ -1,9 +1,9 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"io"
+	"slices"
 	"testing"
 )
 
@@ -61,7 +61,7 @@ func TestFrameReaderAdaptiveBuffer(t *testing.T) {
 		{name: "large frames stay on the small buffer", frames: []int{64 << 10, 1 << 20}, count: 6, chunks: []int{1 << 30},
 			grow: -1},
 		{name: "mixed sizes", frames: []int{3, 70000, 126, 17 << 10, 5000, 0, 65535, 65536, 100},
-			count: 90, chunks: []int{1 << 30, 5, 40000, 4096, 1}, grow: 1},
+			count: 90, chunks: []int{1 << 30, 5, 40000, 4096, 1}},
 		{name: "header split across reads", frames: []int{200, 70000}, count: 40, chunks: []int{1, 3, 2, 4096, 1 << 30}},
 		{name: "first read of one byte", frames: []int{1, 126, 20000}, count: 30, chunks: []int{1, 1 << 30, 1 << 30}},
 		{name: "handshake leftover first", frames: []int{16, 300}, count: 3000, chunks: []int{1 << 30},
@@ -70,95 +70,115 @@ func TestFrameReaderAdaptiveBuffer(t *testing.T) {
 			readWindow: 777, grow: 1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			wire, payloads := testStream(tt.frames, tt.count)
-			leftover := wire[:min(tt.leftover, len(wire))]
-			src := &chunkReader{data: wire[len(leftover):], sizes: tt.chunks}
-			// As newReadBuffer sets up a connection: a minimal reader
-			// until the first bytes arrive.
-			var r frameReader
-			if len(leftover) > 0 {
-				r.br = bufio.NewReaderSize(&prefixReader{rest: leftover, r: src}, initialReadBufferSize)
-			} else {
-				r.br = bufio.NewReaderSize(src, initialReadBufferSize)
+		for _, waiting := range []bool{false, true} {
+			name := tt.name + "/probe"
+			if waiting {
+				name = tt.name + "/waiting"
 			}
-			grew := false
-			buf := make([]byte, 2<<20)
-			for i, want := range payloads {
-				h, err := r.readHeader()
-				if err != nil {
-					t.Fatalf("frame %d: readHeader: %v", i, err)
+			t.Run(name, func(t *testing.T) {
+				wire, payloads := testStream(tt.frames, tt.count)
+				leftover := wire[:min(tt.leftover, len(wire))]
+				src := &chunkReader{data: wire[len(leftover):], sizes: tt.chunks}
+				// As newConn sets up a connection.
+				r := frameReader{src: src}
+				w := &waitingChunkReader{chunkReader: src, r: &r}
+				if waiting {
+					r.sock = w
 				}
-				if r.br.Size() < readBufferSize {
-					t.Fatalf("frame %d: still on the initial %d-byte reader", i, r.br.Size())
-				}
-				if h.length != int64(len(want)) {
-					t.Fatalf("frame %d: length %d, want %d", i, h.length, len(want))
-				}
-				got := buf[:0]
-				for r.dec.remaining > 0 {
-					room := buf[len(got):]
-					if tt.readWindow > 0 {
-						room = room[:min(len(room), tt.readWindow)]
-					}
-					n, err := r.readPayload(room)
-					got = buf[:len(got)+n]
+				r.setLeftover(leftover)
+				grew := false
+				buf := make([]byte, 2<<20)
+				for i, want := range payloads {
+					h, err := r.readHeader()
 					if err != nil {
-						t.Fatalf("frame %d: readPayload: %v", i, err)
+						t.Fatalf("frame %d: readHeader: %v", i, err)
 					}
+					if h.length != int64(len(want)) {
+						t.Fatalf("frame %d: length %d, want %d", i, h.length, len(want))
+					}
+					got := buf[:0]
+					for r.dec.remaining > 0 {
+						room := buf[len(got):]
+						if tt.readWindow > 0 {
+							room = room[:min(len(room), tt.readWindow)]
+						}
+						n, err := r.readPayload(room)
+						got = buf[:len(got)+n]
+						if err != nil {
+							t.Fatalf("frame %d: readPayload: %v", i, err)
+						}
+					}
+					if !bytes.Equal(got, want) {
+						t.Fatalf("frame %d: payload differs", i)
+					}
+					grew = grew || len(r.buf) == largeReadBufferSize
 				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("frame %d: payload differs", i)
+				if _, err := r.readHeader(); err != io.EOF {
+					t.Errorf("after the last frame: %v, want io.EOF", err)
 				}
-				grew = grew || r.small != nil
-			}
-			if r.small != nil && r.br.Size() != largeReadBufferSize {
-				t.Errorf("stacked reader size %d", r.br.Size())
-			}
-			if _, err := r.readHeader(); err != io.EOF {
-				t.Errorf("after the last frame: %v, want io.EOF", err)
-			}
-			if tt.grow != 0 && grew != (tt.grow > 0) {
-				t.Errorf("large reader used: %v, want %v", grew, tt.grow > 0)
-			}
-			// The stream ended with a short read: the large reader went
-			// back to the pool before the read that found the end.
-			if r.small != nil {
-				t.Error("large reader still held after the stream ended")
-			}
-			r.release()
-			if r.small != nil || r.br.Size() != readBufferSize {
-				t.Errorf("after release: small %v, size %d", r.small != nil, r.br.Size())
-			}
-		})
+				// Probe reads of a few bytes shift which reads the
+				// cycled chunk sizes meet: only the waiting reader
+				// meets them as the test means.
+				if waiting && tt.grow != 0 && grew != (tt.grow > 0) {
+					t.Errorf("large buffer used: %v, want %v", grew, tt.grow > 0)
+				}
+				// The stream ended with a short read: the buffer went
+				// back to the pool before the read that found the end.
+				if r.buf != nil {
+					t.Errorf("a %d-byte buffer still held after the stream ended", len(r.buf))
+				}
+				if waiting && tt.readWindow == 0 && slices.Max(tt.frames) >= directReadMin && slices.Max(tt.chunks) >= 1<<20 && w.scattered == 0 {
+					t.Error("no long payload was read together with the bytes behind it")
+				}
+				if waiting && (w.waits == 0 || w.held > 0) {
+					t.Errorf("%d waits for the socket, %d of them holding a buffer; want some, none", w.waits, w.held)
+				}
+				r.release()
+				if r.buf != nil {
+					t.Errorf("after release: a %d-byte buffer", len(r.buf))
+				}
+			})
+		}
 	}
 }
 
-// TestFrameReaderShrinkKeepsOrder swaps readers while the small one still
-// holds bytes: they must come out before anything read later.
-func TestFrameReaderShrinkKeepsOrder(t *testing.T) {
-	wire, payloads := testStream([]int{10, 5000, 10}, 30)
-	src := &chunkReader{data: wire, sizes: []int{1 << 30}}
-	r := frameReader{br: bufio.NewReaderSize(src, readBufferSize)}
-	// Buffer part of the stream in the small reader, then stack a large
-	// reader on it by hand, as if it had grown with bytes left behind.
-	if _, err := r.br.Peek(100); err != nil {
-		t.Fatal(err)
+// waitingChunkReader is a chunkReader that can wait without a buffer, as a
+// busyReader does: every other tryRead finds the socket empty, and it reads
+// long payloads with the next frame's bytes (readv). It counts the waits,
+// those of a reader (r) that held a buffer, and the bytes scattered.
+type waitingChunkReader struct {
+	*chunkReader
+	r           *frameReader
+	empty       bool
+	waits, held int
+	scattered   int // bytes readv put past p
+}
+
+func (w *waitingChunkReader) tryRead(p []byte, spin bool) (int, error) {
+	if w.empty = !w.empty; w.empty && len(w.data) > 0 {
+		return 0, errWouldBlock
 	}
-	r.grow()
-	for i, want := range payloads {
-		if _, err := r.readHeader(); err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-		got := make([]byte, len(want))
-		if _, err := r.readFullPayload(got); err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("frame %d: payload differs", i)
-		}
-		if r.small != nil && r.br.Buffered() == 0 {
-			r.shrink() // back to the small reader, wherever it stands
-		}
+	return w.Read(p)
+}
+
+// readv reads one chunk into p and on into q, as a scatter read does.
+func (w *waitingChunkReader) readv(p, q []byte, spin bool) (int, error) {
+	if len(w.data) == 0 {
+		return 0, io.EOF
 	}
+	n := min(len(p)+len(q), len(w.data), w.sizes[w.i%len(w.sizes)])
+	w.i++
+	k := copy(p, w.data[:n])
+	copy(q, w.data[k:n])
+	w.data = w.data[n:]
+	w.scattered += max(0, n-len(p))
+	return n, nil
+}
+
+func (w *waitingChunkReader) waitReadable() error {
+	w.waits++
+	if w.r.buf != nil {
+		w.held++
+	}
+	return nil
 }

@@ -546,15 +546,37 @@ func (c *Conn) maskKey() [4]byte {
 	if c.maskKeyFunc != nil {
 		return c.maskKeyFunc()
 	}
-	// RFC 6455 §10.3: keys must not be predictable from earlier frames; a
-	// ChaCha8 stream seeded from crypto/rand is, at a few ns per key.
-	if c.maskRand == nil {
-		// Seeded at the first frame, not at the dial: a connection that
-		// only listens never pays for the generator's 300 bytes.
-		var seed [32]byte
-		crand.Read(seed[:])
-		c.maskRand = rand.NewChaCha8(seed)
+	// RFC 6455 §10.3: keys must not be predictable from earlier frames. A
+	// connection takes them maskKeyBatch at a time from one of the shared
+	// generators (maskRands), so it holds 32 bytes of keys, made at its
+	// first frame, instead of a generator of its own.
+	if c.maskKeys == nil {
+		c.maskKeys, c.maskN = new([maskKeyBatch][4]byte), maskKeyBatch
 	}
-	u := c.maskRand.Uint64()
-	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+	if c.maskN == maskKeyBatch {
+		g := maskRands.Get().(*rand.ChaCha8)
+		for i := 0; i < maskKeyBatch; i += 2 {
+			u := g.Uint64()
+			c.maskKeys[i] = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+			c.maskKeys[i+1] = [4]byte{byte(u >> 32), byte(u >> 40), byte(u >> 48), byte(u >> 56)}
+		}
+		maskRands.Put(g)
+		c.maskN = 0
+	}
+	k := c.maskKeys[c.maskN]
+	c.maskN++
+	return k
 }
+
+// maskKeyBatch is how many mask keys a connection takes at once.
+const maskKeyBatch = 8
+
+// maskRands are ChaCha8 streams, each seeded from crypto/rand, shared by the
+// connections for their mask keys: a stream is used by one connection at a
+// time, and what one connection sees of it tells nothing about the keys it
+// gives any other (ChaCha8 is a cryptographic generator).
+var maskRands = sync.Pool{New: func() any {
+	var seed [32]byte
+	crand.Read(seed[:])
+	return rand.NewChaCha8(seed)
+}}

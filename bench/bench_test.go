@@ -40,6 +40,9 @@ var benchSrv *serverProc
 //	go test -run '^$' -bench 'Recv/wsclient/1KiB' -cpuprofile cpu.out
 func BenchmarkRecv(b *testing.B) { benchThroughput(b, scRecv) }
 
+// BenchmarkRecvAPI is the go-test form of the recv-api scenario.
+func BenchmarkRecvAPI(b *testing.B) { benchThroughput(b, scRecvAPI) }
+
 // BenchmarkSend is the go-test form of the send scenario.
 func BenchmarkSend(b *testing.B) { benchThroughput(b, scSend) }
 
@@ -111,14 +114,14 @@ func benchThroughput(b *testing.B, sc string) {
 		sizes = []int{1024, 65536}
 	}
 	for _, lib := range availableLibraries() {
-		if compressed(sc) && libraries[lib].dialZ == nil {
+		if !takesPart(sc, lib) {
 			continue
 		}
 		for _, size := range sizes {
 			b.Run(lib+"/"+strings.ReplaceAll(sizeLabel(size), " ", ""), func(b *testing.B) {
 				var path string
 				switch kindOf(sc) {
-				case scRecv:
+				case scRecv, scRecvAPI:
 					path = fmt.Sprintf("/flood?size=%d&count=%d", size, b.N)
 				case scSend:
 					path = fmt.Sprintf("/sink?count=%d", b.N)
@@ -148,6 +151,8 @@ func benchThroughput(b *testing.B, sc string) {
 				switch kindOf(sc) {
 				case scRecv, scZRecv:
 					err = c.receive(b.N, size)
+				case scRecvAPI:
+					err = c.(apiConn).receiveAPI(b.N, size)
 				case scSend:
 					err = c.send(payload, b.N)
 				case scZSend:
@@ -205,6 +210,12 @@ func TestSmoke(t *testing.T) {
 	for _, lib := range cfg.Libs {
 		if libraries[lib].dialZ != nil {
 			want += 2*2*len(cfg.ZSizes) + 1 // zrecv, zsend, both also over wss; zidle
+		}
+	}
+	for _, lib := range cfg.Libs {
+		want++ // tidle
+		if takesPart(scRecvAPI, lib) {
+			want += len(cfg.Sizes)
 		}
 	}
 	if len(rep.Samples) != want {

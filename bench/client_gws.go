@@ -33,13 +33,17 @@ type gwsHandler struct {
 	gws.BuiltinEventHandler
 	want   atomic.Int64
 	size   atomic.Int64
-	got    int64 // ReadLoop goroutine only
+	got    int64       // ReadLoop goroutine only
+	own    atomic.Bool // recv-api: keep a copy of each payload (ownCopy)
 	done   chan error
 	closed chan struct{}
 }
 
 func (h *gwsHandler) OnMessage(_ *gws.Conn, m *gws.Message) {
 	n := int64(m.Data.Len())
+	if h.own.Load() {
+		n = int64(len(ownCopy(m.Bytes())))
+	}
 	_ = m.Close()
 	if want := h.size.Load(); n != want {
 		h.done <- checkSize(int(n), int(want))

@@ -54,8 +54,11 @@ type idleResult struct {
 // result.
 func (r *runner) idle(s *sample) error {
 	path, z := "/idle", "0"
-	if s.Scenario == scZIdle {
+	switch s.Scenario {
+	case scZIdle:
 		path, z = "/zidle", "1"
+	case scTIdle:
+		path, z = "/echo", "t"
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -97,6 +100,7 @@ func runIdleChild() error {
 		return fmt.Errorf("bad %s", idleConnsEnv)
 	}
 	z := os.Getenv(idleZEnv) == "1"
+	traffic := os.Getenv(idleZEnv) == "t" // tidle: one echo round trip first
 	if z && lib.dialZ == nil {
 		return fmt.Errorf("%s does not compress", lib.name)
 	}
@@ -104,6 +108,10 @@ func runIdleChild() error {
 	defer cancel()
 
 	msg := jsonMessages(zidleSize)[0] // made before the first measurement
+	size := 0
+	if traffic {
+		size = zidleSize // room for the round trip's message
+	}
 	heap0, stack0, rss0 := idleMemory()
 	conns := make([]conn, 0, n)
 	for range n {
@@ -112,14 +120,14 @@ func runIdleChild() error {
 		if z {
 			c, err = lib.dialZ(ctx, url, zidleSize)
 		} else {
-			c, err = lib.dial(ctx, url, 0)
+			c, err = lib.dial(ctx, url, size)
 		}
 		if err != nil {
 			return fmt.Errorf("dial %d: %w", len(conns), err)
 		}
-		if z {
+		if z || traffic {
 			// One message each way; the server answers with a
-			// compressed message of the same length.
+			// (compressed, in zidle) message of the same length.
 			if err := c.roundTrip(msg); err != nil {
 				return fmt.Errorf("connection %d: %w", len(conns), err)
 			}

@@ -31,7 +31,7 @@ func (s sample) summary() string {
 		return "ERROR " + s.Err
 	}
 	switch kindOf(s.Scenario) {
-	case scRecv, scSend:
+	case scRecv, scSend, scRecvAPI:
 		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)))
 	case scZRecv, scZSend:
 		return fmt.Sprintf("%9.1f MB/s %11.0f msg/s %6.2f allocs/msg %8.0f wire B/msg", float64(s.Bytes)/1e6/s.Seconds, float64(s.Ops)/s.Seconds, s.perOp(float64(s.Mallocs)), s.perOp(float64(s.WireBytes)))
@@ -39,7 +39,7 @@ func (s sample) summary() string {
 		return fmt.Sprintf("%9.0f rt/s p50 %.1f µs p99 %.1f µs", float64(s.Ops)/s.Seconds, s.P50Micro, s.P99Micro)
 	case scHandshake:
 		return fmt.Sprintf("%9.0f handshakes/s", float64(s.Ops)/s.Seconds)
-	case scIdle, scZIdle:
+	case scIdle, scZIdle, scTIdle:
 		return fmt.Sprintf("RSS %.1f KiB/conn, heap %.1f KiB/conn", s.RSSPerConn/1024, s.HeapPerConn/1024)
 	}
 	return ""
@@ -164,12 +164,12 @@ func familyTables(cfg config, mk func(sc string, size int, m metric, label strin
 	has := func(sc string) bool { return slices.Contains(cfg.Scenarios, name(sc)) }
 	var tables []table
 	var cost []*row
-	for _, kind := range []string{scRecv, scSend} {
+	for _, kind := range []string{scRecv, scRecvAPI, scSend} {
 		if !has(kind) {
 			continue
 		}
 		sc := name(kind)
-		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scSend: "Send throughput (MB/s, higher is better)"}[kind]
+		title := map[string]string{scRecv: "Receive throughput (MB/s, higher is better)", scRecvAPI: recvAPITitle, scSend: "Send throughput (MB/s, higher is better)"}[kind]
 		t := table{Title: prefix + title}
 		for _, size := range cfg.Sizes {
 			t.Rows = append(t.Rows, mk(sc, size, mbPerSec, sizeLabel(size)))
@@ -199,6 +199,10 @@ func familyTables(cfg config, mk func(sc string, size int, m metric, label strin
 	if has(scIdle) {
 		tables = append(tables, table{Title: fmt.Sprintf("%sIdle memory (%d connections, each with a goroutine blocked in its read; KiB per connection, lower is better)", prefix, cfg.Conns),
 			Rows: []*row{mk(name(scIdle), 0, rssPerConn, "RSS"), mk(name(scIdle), 0, heapPerConn, "Go heap"), mk(name(scIdle), 0, stacksPerConn, "goroutine stacks")}})
+	}
+	if has(scTIdle) {
+		tables = append(tables, table{Title: fmt.Sprintf("%sIdle memory after traffic (%d connections, each after one %s echo round trip, with a goroutine blocked in its read; KiB per connection, lower is better)", prefix, cfg.Conns, sizeLabel(zidleSize)),
+			Rows: []*row{mk(name(scTIdle), 0, rssPerConn, "RSS"), mk(name(scTIdle), 0, heapPerConn, "Go heap"), mk(name(scTIdle), 0, stacksPerConn, "goroutine stacks")}})
 	}
 	tables = append(tables, compressedTables(cfg, mk, name, prefix)...)
 	var allocs, cpu []*row

@@ -244,12 +244,12 @@ func run(cfg config) ([]sample, error) {
 	r := &runner{cfg: cfg, srv: srv, base: "ws://" + srv.addr, tlsBase: "wss://" + srv.tlsAddr, counts: map[string]int{}}
 	for round := 0; round <= cfg.Rounds; round++ {
 		for _, sc := range cfg.Scenarios {
-			if (sc == scIdle || sc == scZIdle) && round == 0 {
+			if (sc == scIdle || sc == scZIdle || sc == scTIdle) && round == 0 {
 				continue // each idle run is a fresh process: nothing to warm up
 			}
 			for _, size := range r.sizesOf(sc) {
 				for _, lib := range roundOrder(cfg.Libs, round) {
-					if compressed(sc) && libraries[lib].dialZ == nil {
+					if !takesPart(sc, lib) {
 						continue
 					}
 					s := r.runOne(sc, lib, size, round)
@@ -292,7 +292,7 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) sizesOf(sc string) []int {
 	switch kindOf(sc) {
-	case scRecv, scSend:
+	case scRecv, scSend, scRecvAPI:
 		return r.cfg.Sizes
 	case scEcho:
 		return r.cfg.EchoSizes
@@ -308,13 +308,13 @@ func (r *runner) runOne(sc, lib string, size, round int) sample {
 	s := sample{Scenario: sc, Lib: lib, Size: size, Round: round}
 	var err error
 	switch kindOf(sc) {
-	case scRecv, scSend, scZRecv, scZSend:
+	case scRecv, scSend, scZRecv, scZSend, scRecvAPI:
 		err = r.throughput(&s, round == 0)
 	case scEcho:
 		err = r.echo(&s)
 	case scHandshake:
 		err = r.handshakes(&s)
-	case scIdle, scZIdle:
+	case scIdle, scZIdle, scTIdle:
 		err = r.idle(&s)
 	default:
 		err = fmt.Errorf("unknown scenario %q", sc)
@@ -408,7 +408,7 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	kind := kindOf(s.Scenario)
 	var path string
 	switch kind {
-	case scRecv:
+	case scRecv, scRecvAPI:
 		path = fmt.Sprintf("/flood?size=%d&count=%d", s.Size, n)
 	case scSend:
 		path = fmt.Sprintf("/sink?count=%d", n)
@@ -437,6 +437,8 @@ func (r *runner) throughput(s *sample, warmup bool) error {
 	switch kind {
 	case scRecv, scZRecv:
 		err = c.receive(n, s.Size)
+	case scRecvAPI:
+		err = c.(apiConn).receiveAPI(n, s.Size)
 	case scSend:
 		err = c.send(payload, n)
 	case scZSend:
