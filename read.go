@@ -308,6 +308,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	}
 	dst = append(dst, payload...)
 	br.Discard(hn + length)
+	c.stats.msgReceived(int64(length))
 	if traceFrames() {
 		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
 	}
@@ -561,6 +562,7 @@ func (c *Conn) readFailed(err error) error {
 		return err
 	}
 	c.readErr = err
+	c.stats.failed(err)
 	c.fr.release()
 	c.closeSocket()
 	return err
@@ -571,6 +573,7 @@ func (c *Conn) readFailed(err error) error {
 // err the answer to every later read.
 func (c *Conn) fail(code StatusCode, err error) error {
 	c.readErr = err
+	c.stats.failed(err)
 	c.sendCloseFrame(code, "", 100*time.Millisecond)
 	c.markPeerClosed()
 	c.fr.release()
