@@ -174,9 +174,10 @@ func (s *connStats) pongReceived(payload []byte) {
 }
 
 // failed records the error that ended the connection; the first one
-// stays.
+// stays. ErrConnectionClosed, a read or write ended by our own close, is
+// not one.
 func (s *connStats) failed(err error) {
-	if s != nil && err != nil {
+	if s != nil && err != nil && err != ErrConnectionClosed {
 		s.lastErr.CompareAndSwap(nil, &errorBox{err})
 	}
 }
