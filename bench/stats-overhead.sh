@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 if [ "${1:-root}" = bench ]; then
 	dir=. pattern='^Benchmark(Recv|Send)$/^wsclient$/^(16B|1KiB)$'
 else
-	dir=.. pattern='^Benchmark(RecvMemory|SendDiscard)$'
+	dir=.. pattern='^Benchmark(RecvMemory|SendMemory)$'
 fi
 (cd "$dir" && go test -c -o "$tmp/on.test" . && go test -c -tags wsclient_nostats -o "$tmp/off.test" .)
 for round in $(seq "$ROUNDS"); do
@@ -26,7 +26,11 @@ for round in $(seq "$ROUNDS"); do
 	if ((round % 2 == 0)); then order=(off on); fi
 	for v in "${order[@]}"; do
 		(cd "$dir" && "$tmp/$v.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$BENCHTIME" -test.benchmem) |
-			awk -v v="$v" '/^Benchmark/ { t = $3; for (i = 4; i <= NF; i++) if ($i == "cpu-ns/op") t = $(i-1); print v, $1, t, $(NF-1) }' >>"$tmp/results"
+			awk -v v="$v" '/^Benchmark/ {
+				t = $3; a = "?"
+				for (i = 4; i <= NF; i++) { if ($i == "cpu-ns/op") t = $(i-1); if ($i == "allocs/op") a = $(i-1) }
+				print v, $1, t, a
+			}' >>"$tmp/results"
 	done
 	echo "round $round of $ROUNDS done" >&2
 done
