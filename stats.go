@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,8 +95,7 @@ func (s *Stats) add(o *Stats) {
 // which only exists to measure what counting costs). A nil *connStats
 // counts nothing: a msgReader made by a test has none.
 type connStats struct {
-	// The send side, touched under writeMu or msgMu.
-	msgsOut, bytesOut     atomic.Uint64
+	out                   msgCounter // data sent, under writeMu
 	pingsOut, pongsOut    atomic.Uint64
 	zWireOut, zPayloadOut atomic.Uint64
 	latency               atomic.Int64 // time.Duration
@@ -105,9 +105,64 @@ type connStats struct {
 	pingOut               bool       // a ping is waiting for its pong
 	pingAt                time.Time  // when it was sent
 	pingSum               uint64     // maphash of its payload
-	msgsIn, bytesIn       atomic.Uint64
+	in                    msgCounter // data received, under readMu
 	pingsIn, pongsIn      atomic.Uint64
 	zWireIn, zPayloadIn   atomic.Uint64
+}
+
+// msgCounter counts messages and their bytes in one word, so that a
+// message costs a single atomic add (two would cost a small message's
+// receive about a fifth more): the messages in the top msgBits bits, the
+// bytes below, both since the last fold. Before either field would
+// overflow, the writer folds the word into msgs and bytes, inside a
+// sequence lock that readers retry on. It has one writer at a time (its
+// Conn's readMu or writeMu serializes them) and any number of readers.
+type msgCounter struct {
+	word  atomic.Uint64 // messages<<byteBits | bytes, since the last fold
+	seq   atomic.Uint64 // odd while a fold is in progress
+	msgs  atomic.Uint64 // folded totals
+	bytes atomic.Uint64
+}
+
+const (
+	byteBits = 44 // 16 TiB between folds; the messages get 2^20
+	byteMask = 1<<byteBits - 1
+	msgMax   = 1<<(64-byteBits) - 1
+)
+
+// add counts msgs messages (0 or 1: 0 for a fragment) of n bytes.
+func (m *msgCounter) add(msgs, n uint64) {
+	w := m.word.Load() // only we write it: a plain load, no lock
+	if w >= msgMax<<byteBits || w&byteMask+n > byteMask {
+		m.fold(w, msgs, n)
+		return
+	}
+	m.word.Add(msgs<<byteBits | n)
+}
+
+// fold moves the word's counts, plus msgs and n, into the totals. It is
+// kept out of line so that add, the common case, inlines.
+//
+//go:noinline
+func (m *msgCounter) fold(w, msgs, n uint64) {
+	m.seq.Add(1)
+	m.msgs.Add(w>>byteBits + msgs)
+	m.bytes.Add(w&byteMask + n)
+	m.word.Store(0)
+	m.seq.Add(1)
+}
+
+// load returns the messages and bytes counted so far.
+func (m *msgCounter) load() (msgs, bytes uint64) {
+	for {
+		if s := m.seq.Load(); s&1 == 0 {
+			w, msgs, bytes := m.word.Load(), m.msgs.Load(), m.bytes.Load()
+			if m.seq.Load() == s {
+				return msgs + w>>byteBits, bytes + w&byteMask
+			}
+		}
+		runtime.Gosched() // a fold is in progress
+	}
 }
 
 // errorBox holds an error in an atomic.Pointer.
@@ -122,10 +177,6 @@ var pingSeed = maphash.MakeSeed()
 func (c *Conn) Stats() Stats {
 	s := c.stats
 	st := Stats{
-		MessagesSent:              s.msgsOut.Load(),
-		MessagesReceived:          s.msgsIn.Load(),
-		BytesSent:                 s.bytesOut.Load(),
-		BytesReceived:             s.bytesIn.Load(),
 		CompressedWireSent:        s.zWireOut.Load(),
 		CompressedPayloadSent:     s.zPayloadOut.Load(),
 		CompressedWireReceived:    s.zWireIn.Load(),
@@ -137,6 +188,8 @@ func (c *Conn) Stats() Stats {
 		Latency:                   time.Duration(s.latency.Load()),
 		LastCloseCode:             StatusCode(s.closeCode.Load()),
 	}
+	st.MessagesSent, st.BytesSent = s.out.load()
+	st.MessagesReceived, st.BytesReceived = s.in.load()
 	if b := s.lastErr.Load(); b != nil {
 		st.LastError = b.err
 	}

@@ -6,10 +6,11 @@ package websocket
 func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {
 	switch op {
 	case OpText, OpBinary, OpContinuation:
-		s.bytesOut.Add(uint64(len(payload)))
+		var msgs uint64
 		if fin {
-			s.msgsOut.Add(1)
+			msgs = 1
 		}
+		s.out.add(msgs, uint64(len(payload)))
 	case OpPing:
 		s.pingsOut.Add(1)
 		s.pingSent(payload)
@@ -22,8 +23,7 @@ func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {
 // payload bytes on the wire.
 func (s *connStats) msgReceived(n int64) {
 	if s != nil {
-		s.bytesIn.Add(uint64(n))
-		s.msgsIn.Add(1)
+		s.in.add(1, uint64(n))
 	}
 }
 
