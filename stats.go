@@ -53,8 +53,8 @@ type Stats struct {
 	PongsSent     uint64
 	PongsReceived uint64
 	// Latency is the round-trip time of the last ping answered (see
-	// Conn.Latency); 0 until one is. An App's is its current
-	// connection's, else the last connection's.
+	// Conn.Latency); 0 until one is. An App's is the last one measured
+	// on any of its connections.
 	Latency time.Duration
 	// Reconnects counts the connections an App opened after the first of
 	// each run (each OnReconnect); always 0 for a Conn.
