@@ -13,7 +13,8 @@ import (
 // Every Conn counts what it sends and receives in atomic counters, added to
 // once per frame or message where the frame's place on the wire is fixed
 // (writeLocked) or a message or control frame is complete (msgReader,
-// recvBuffered, inflate, deflate): no lock, no allocation, no work per
+// recvBuffered, inflate, deflate): no lock (but for the record of the
+// last ping, taken at pings and pongs only), no allocation, no work per
 // byte. Conn.Stats and App.Stats read them without stopping either side.
 // The counters live in a struct of their own, allocated with the Conn, so
 // that the Conn keeps its size class; the send side's and the receive
@@ -111,9 +112,8 @@ type connStats struct {
 }
 
 // msgCounter counts messages and their bytes in one word, so that a
-// message costs a single atomic add (two would cost a small message's
-// receive about a fifth more): the messages in the top msgBits bits, the
-// bytes below, both since the last fold. Before either field would
+// message costs a single atomic add rather than two: the messages in the
+// top 64−byteBits bits, the bytes below, both since the last fold. Before either field would
 // overflow, the writer folds the word into msgs and bytes, inside a
 // sequence lock that readers retry on. It has one writer at a time (its
 // Conn's readMu or writeMu serializes them) and any number of readers.
@@ -141,7 +141,7 @@ func (m *msgCounter) add(msgs, n uint64) {
 }
 
 // fold moves the word's counts, plus msgs and n, into the totals. It is
-// kept out of line so that add, the common case, inlines.
+// kept out of line, to keep add short.
 //
 //go:noinline
 func (m *msgCounter) fold(w, msgs, n uint64) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -220,10 +221,9 @@ func TestConnStatsCompressed(t *testing.T) {
 // is contained.
 func TestAppStatsAndObserver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
-			n++
-			switch n {
+			switch n.Add(1) {
 			case 1:
 				c.WriteMessage(wstest.OpText, []byte("one"))
 				c.WriteMessage(wstest.OpText, []byte("two"))
