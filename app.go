@@ -84,6 +84,7 @@ type App struct {
 	sess     *Session               // the current run
 	tlsCache tls.ClientSessionCache // TLS sessions to resume, kept across runs
 	conn     atomic.Pointer[Conn]   // the open connection
+	stats    appStats               // counters over the connections (stats.go)
 }
 
 // RunOptions configures an App run: Python's run_forever arguments. A nil
@@ -137,6 +138,15 @@ type RunOptions struct {
 	// connection at once meets the schedule's growing waits only when
 	// Backoff.ResetAfter is set.
 	ReconnectOnServerClose bool
+	// Observer, when set, is told of each connection opening (EventOpen,
+	// EventReconnect) and ending (EventClose) and of each failure
+	// (EventError), with what the matching callback gets, just before
+	// that callback: a hook for metrics and logs that leaves the
+	// callbacks to the application. It runs on the dispatcher's
+	// goroutine, so it must not block; a panic in it is logged (see
+	// EnableTrace), not reported to OnError. App.Stats counts the same
+	// events without it.
+	Observer func(a *App, ev Event)
 }
 
 var (

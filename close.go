@@ -171,6 +171,7 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 // peerClose handles the peer's close frame: it echoes the code (RFC 6455
 // §5.5.1) unless we already sent ours, then closes the socket.
 func (c *Conn) peerClose(code StatusCode, reason string) *CloseError {
+	c.stats.peerClosed(code)
 	c.sendCloseFrame(code, "", 0)
 	c.markPeerClosed()
 	c.closeSocket()

@@ -136,6 +136,7 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 	if op == OpText && !c.skipUTF8 && !utf8v.Valid(out[start:]) {
 		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 	}
+	c.stats.inflated(c.msgLen, len(out)-start)
 	return op, out, nil
 }
 
@@ -152,6 +153,7 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 	}
 	z.out = out
 	c.compressorUsed()
+	c.stats.deflated(len(payload), len(out))
 	return out, true, nil
 }
 

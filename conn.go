@@ -78,7 +78,7 @@ type Conn struct {
 func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	c := &Conn{
 		netConn:     nc,
-		msgReader:   msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation},
+		msgReader:   msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation, stats: new(connStats)},
 		fireCont:    opts.FireContFrame,
 		busyPoll:    opts.BusyPoll,
 		maskKeyFunc: opts.MaskKeyFunc,

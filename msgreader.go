@@ -48,6 +48,8 @@ type msgReader struct {
 	readErr error       // sticky: the connection can no longer be read
 	pending *CloseError // a close frame returned to the caller; the next call reports it
 	readGen uint64      // invalidates a NextReader's reader when the next message starts
+
+	stats *connStats // the Conn's counters (stats.go); nil counts nothing
 }
 
 // readEvent is what a msgReader.step completed.
@@ -166,6 +168,7 @@ func (m *msgReader) controlPiece(p []byte, remaining int64) readEvent {
 	if traceFrames() {
 		traceFrame("recv", &m.ctrlHdr, m.control())
 	}
+	m.stats.controlReceived(m.ctrlHdr.opcode, m.control())
 	return readControl
 }
 
@@ -208,6 +211,7 @@ func (m *msgReader) endFrame() (readEvent, StatusCode, error) {
 	if op == OpText && !m.skipUTF8 && !m.msgZ && !m.msgUTF8.Done() {
 		return readMsgEnd, StatusInvalidPayload, &PayloadError{Reason: "text message ends inside a UTF-8 sequence"}
 	}
+	m.stats.msgReceived(m.msgLen)
 	return readMsgEnd, 0, nil
 }
 

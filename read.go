@@ -357,6 +357,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	}
 	dst = append(dst, payload...)
 	c.fr.discard(hn + length)
+	c.stats.msgReceived(int64(length))
 	if traceFrames() {
 		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
 	}
@@ -610,6 +611,7 @@ func (c *Conn) readFailed(err error) error {
 		return err
 	}
 	c.readErr = err
+	c.stats.failed(err)
 	c.fr.release()
 	c.closeSocket()
 	return err
@@ -620,6 +622,7 @@ func (c *Conn) readFailed(err error) error {
 // err the answer to every later read.
 func (c *Conn) fail(code StatusCode, err error) error {
 	c.readErr = err
+	c.stats.failed(err)
 	c.sendCloseFrame(code, "", 100*time.Millisecond)
 	c.markPeerClosed()
 	c.fr.release()

@@ -129,6 +129,7 @@ func (s *Session) dialed(c *Conn, err error) {
 	a := s.app
 	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, time.Now()
 	a.conn.Store(c)
+	s.observeOpen(c)
 	if s.opened {
 		if a.OnReconnect != nil {
 			s.call("OnReconnect", func() { a.OnReconnect(a) })
@@ -253,7 +254,7 @@ func (s *Session) fail(c *Conn, err error) {
 func (s *Session) connEnded(c *Conn, err error) {
 	s.stopTimers()
 	s.conn = nil
-	s.app.conn.CompareAndSwap(c, nil)
+	s.app.connEnded(c)
 	code, reason := StatusAbnormalClosure, ""
 	var ce *CloseError
 	clean := errors.As(err, &ce)
@@ -266,6 +267,7 @@ func (s *Session) connEnded(c *Conn, err error) {
 	if s.bo.cfg.ResetAfter <= 0 || time.Since(s.openedAt) >= s.bo.cfg.ResetAfter {
 		s.bo.reset()
 	}
+	s.observe(Event{Kind: EventClose, Conn: c, Code: code, Reason: reason})
 	if a := s.app; a.OnClose != nil {
 		s.call("OnClose", func() { a.OnClose(a, code, reason) })
 	}
@@ -405,6 +407,7 @@ func (s *Session) call(name string, f func()) {
 // only logged.
 func (s *Session) report(err error) {
 	logError("websocket: App error", err)
+	s.observe(Event{Kind: EventError, Err: err})
 	a := s.app
 	if a.OnError == nil {
 		return

@@ -178,6 +178,7 @@ func (w *messageWriter) flush(fin bool) error {
 			return err
 		}
 		c.ext.out = out
+		c.stats.deflated(len(w.buf), len(out))
 		w.buf = w.buf[:0]
 		if fin {
 			c.compressorUsed()
@@ -320,6 +321,7 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex) error {
 		h.key = c.maskKey()
 	}
 	h.length = int64(len(payload))
+	c.stats.frameSent(h.opcode, h.fin, payload)
 	n := len(payload) + maxHeaderLen
 	if h.opcode != OpClose && n <= maxQueuedFrame &&
 		(c.writing || monoNow()-c.lastWrite < burstWindow && c.lastWrite != 0) {
@@ -488,6 +490,7 @@ func (c *Conn) socketWrite(b []byte) error {
 func (c *Conn) writeFailed(err error) error {
 	werr := c.ioError("write", err)
 	if c.writeErr == nil {
+		c.stats.failed(werr)
 		c.writeErr = werr
 		if isTimeout(werr) {
 			c.writeErr = &closedError{err: err}

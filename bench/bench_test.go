@@ -148,6 +148,7 @@ func benchThroughput(b *testing.B, sc string) {
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := cpuTime()
 				switch kindOf(sc) {
 				case scRecv, scZRecv:
 					err = c.receive(b.N, size)
@@ -159,6 +160,7 @@ func benchThroughput(b *testing.B, sc string) {
 					err = c.(zconn).sendTexts(texts, b.N)
 				}
 				b.StopTimer()
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") // the client's: the server is another process
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,0 +1,377 @@
+package websocket
+
+import (
+	"hash/maphash"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Statistics
+//
+// Every Conn counts what it sends and receives in atomic counters, added to
+// once per frame or message where the frame's place on the wire is fixed
+// (writeLocked) or a message or control frame is complete (msgReader,
+// recvBuffered, inflate, deflate): no lock (but for the record of the
+// last ping, taken at pings and pongs only), no allocation, no work per
+// byte. Conn.Stats and App.Stats read them without stopping either side.
+// The counters live in a struct of their own, allocated with the Conn, so
+// that the Conn keeps its size class; the send side's and the receive
+// side's hot counters sit more than a cache line apart, so a reader and a
+// writer on two cores do not contend for one line.
+
+// Stats is a snapshot of a connection's counters (Conn.Stats) or of an
+// App's over all its connections (App.Stats). Each counter only grows over
+// the life of its Conn or App, so exporters can report them as monotonic
+// counters.
+type Stats struct {
+	// MessagesSent and MessagesReceived count whole text and binary
+	// messages: a fragmented message (NextWriter, or fragments from the
+	// server) counts once, when its final frame goes out or arrives.
+	MessagesSent     uint64
+	MessagesReceived uint64
+	// BytesSent and BytesReceived count the payload bytes of data frames
+	// as they are on the wire: after permessage-deflate compressed them,
+	// before it inflates them. Frame headers are not counted. Without
+	// compression they are the messages' bytes.
+	BytesSent     uint64
+	BytesReceived uint64
+	// The permessage-deflate share of the bytes above: the wire bytes of
+	// compressed messages (CompressedWire*, included in Bytes*) and what
+	// they hold uncompressed (CompressedPayload*). The messages' own size
+	// is Bytes* − CompressedWire* + CompressedPayload*; the compression
+	// ratio is CompressedPayload* / CompressedWire*. Compressed messages
+	// read with RecvFrame (not inflated) are counted as wire bytes only.
+	CompressedWireSent        uint64
+	CompressedPayloadSent     uint64
+	CompressedWireReceived    uint64
+	CompressedPayloadReceived uint64
+	// Control frames: pings and pongs sent (automatic pongs answering the
+	// server's pings included) and received.
+	PingsSent     uint64
+	PingsReceived uint64
+	PongsSent     uint64
+	PongsReceived uint64
+	// Latency is the round-trip time of the last ping answered (see
+	// Conn.Latency); 0 until one is. An App's is the last one measured
+	// on any of its connections.
+	Latency time.Duration
+	// Reconnects counts the connections an App opened after the first of
+	// each run (each OnReconnect); always 0 for a Conn.
+	Reconnects uint64
+	// Errors counts the failures an App reported to OnError (failed dials,
+	// dropped connections, ping timeouts, panics in callbacks); always 0
+	// for a Conn.
+	Errors uint64
+	// LastError is, for a Conn, the error that ended it: a failed read or
+	// write or the server's protocol violation (nil while it is healthy or
+	// after a clean close); for an App, the last error given to OnError.
+	LastError error
+	// LastCloseCode is, for a Conn, the code of the server's close frame
+	// (0 until one arrived: StatusNoStatusReceived for an empty one); for
+	// an App, the code its last OnClose got (StatusAbnormalClosure when
+	// the socket died).
+	LastCloseCode StatusCode
+}
+
+// add adds the counters of o to s; the other fields are left alone.
+func (s *Stats) add(o *Stats) {
+	s.MessagesSent += o.MessagesSent
+	s.MessagesReceived += o.MessagesReceived
+	s.BytesSent += o.BytesSent
+	s.BytesReceived += o.BytesReceived
+	s.CompressedWireSent += o.CompressedWireSent
+	s.CompressedPayloadSent += o.CompressedPayloadSent
+	s.CompressedWireReceived += o.CompressedWireReceived
+	s.CompressedPayloadReceived += o.CompressedPayloadReceived
+	s.PingsSent += o.PingsSent
+	s.PingsReceived += o.PingsReceived
+	s.PongsSent += o.PongsSent
+	s.PongsReceived += o.PongsReceived
+}
+
+// connStats holds a Conn's counters. The methods that count are in
+// stats_count.go (stats_nocount.go with the wsclient_nostats build tag,
+// which only exists to measure what counting costs). A nil *connStats
+// counts nothing: a msgReader made by a test has none.
+type connStats struct {
+	out                   msgCounter // data sent, under writeMu
+	pingsOut, pongsOut    atomic.Uint64
+	zWireOut, zPayloadOut atomic.Uint64
+	latency               atomic.Int64 // time.Duration
+	lastErr               atomic.Pointer[errorBox]
+	closeCode             atomic.Uint32
+	pingMu                sync.Mutex // guards the last ping's record
+	pingOut               bool       // a ping is waiting for its pong
+	pingAt                time.Time  // when it was sent
+	pingSum               uint64     // maphash of its payload
+	in                    msgCounter // data received, under readMu
+	pingsIn, pongsIn      atomic.Uint64
+	zWireIn, zPayloadIn   atomic.Uint64
+}
+
+// msgCounter counts messages and their bytes in one word, so that a
+// message costs a single atomic add rather than two: the messages in the
+// top 64−byteBits bits, the bytes below, both since the last fold. Before either field would
+// overflow, the writer folds the word into msgs and bytes, inside a
+// sequence lock that readers retry on. It has one writer at a time (its
+// Conn's readMu or writeMu serializes them) and any number of readers.
+type msgCounter struct {
+	word  atomic.Uint64 // messages<<byteBits | bytes, since the last fold
+	seq   atomic.Uint64 // odd while a fold is in progress
+	msgs  atomic.Uint64 // folded totals
+	bytes atomic.Uint64
+}
+
+const (
+	byteBits = 44 // 16 TiB between folds; the messages get 2^20
+	byteMask = 1<<byteBits - 1
+	msgMax   = 1<<(64-byteBits) - 1
+)
+
+// add counts msgs messages (0 or 1: 0 for a fragment) of n bytes.
+func (m *msgCounter) add(msgs, n uint64) {
+	w := m.word.Load() // only we write it: a plain load, no lock
+	if w >= msgMax<<byteBits || w&byteMask+n > byteMask {
+		m.fold(w, msgs, n)
+		return
+	}
+	m.word.Add(msgs<<byteBits | n)
+}
+
+// fold moves the word's counts, plus msgs and n, into the totals. It is
+// kept out of line, to keep add short.
+//
+//go:noinline
+func (m *msgCounter) fold(w, msgs, n uint64) {
+	m.seq.Add(1)
+	m.msgs.Add(w>>byteBits + msgs)
+	m.bytes.Add(w&byteMask + n)
+	m.word.Store(0)
+	m.seq.Add(1)
+}
+
+// load returns the messages and bytes counted so far.
+func (m *msgCounter) load() (msgs, bytes uint64) {
+	for {
+		if s := m.seq.Load(); s&1 == 0 {
+			w, msgs, bytes := m.word.Load(), m.msgs.Load(), m.bytes.Load()
+			if m.seq.Load() == s {
+				return msgs + w>>byteBits, bytes + w&byteMask
+			}
+		}
+		runtime.Gosched() // a fold is in progress
+	}
+}
+
+// errorBox holds an error in an atomic.Pointer.
+type errorBox struct{ err error }
+
+// pingSeed keys the hashes that match a pong to the ping it answers.
+var pingSeed = maphash.MakeSeed()
+
+// Stats returns a snapshot of the connection's counters. It takes no lock
+// and may be called from any goroutine, also while the Conn sends and
+// receives and after it closed.
+func (c *Conn) Stats() Stats {
+	s := c.stats
+	st := Stats{
+		CompressedWireSent:        s.zWireOut.Load(),
+		CompressedPayloadSent:     s.zPayloadOut.Load(),
+		CompressedWireReceived:    s.zWireIn.Load(),
+		CompressedPayloadReceived: s.zPayloadIn.Load(),
+		PingsSent:                 s.pingsOut.Load(),
+		PingsReceived:             s.pingsIn.Load(),
+		PongsSent:                 s.pongsOut.Load(),
+		PongsReceived:             s.pongsIn.Load(),
+		Latency:                   time.Duration(s.latency.Load()),
+		LastCloseCode:             StatusCode(s.closeCode.Load()),
+	}
+	st.MessagesSent, st.BytesSent = s.out.load()
+	st.MessagesReceived, st.BytesReceived = s.in.load()
+	if b := s.lastErr.Load(); b != nil {
+		st.LastError = b.err
+	}
+	return st
+}
+
+// Latency returns the round-trip time of the last ping answered: the time
+// from sending a ping (Ping, an App's automatic ping, or SendFrame) to
+// receiving the pong with the same payload, as any receiving method or the
+// App's reader reads it. It is 0 until a ping was answered. Only the last
+// ping sent is waited for: a pong for an earlier one, or one the server
+// sends unasked, is not a measurement.
+func (c *Conn) Latency() time.Duration { return time.Duration(c.stats.latency.Load()) }
+
+// pingSent records a ping going out, to time its pong.
+func (s *connStats) pingSent(payload []byte) {
+	sum := maphash.Bytes(pingSeed, payload)
+	now := time.Now()
+	s.pingMu.Lock()
+	s.pingOut, s.pingAt, s.pingSum = true, now, sum
+	s.pingMu.Unlock()
+}
+
+// pongReceived takes the round-trip time when payload answers the last
+// ping sent.
+func (s *connStats) pongReceived(payload []byte) {
+	sum := maphash.Bytes(pingSeed, payload)
+	now := time.Now()
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	if s.pingOut && s.pingSum == sum {
+		s.pingOut = false
+		s.latency.Store(int64(now.Sub(s.pingAt)))
+	}
+}
+
+// failed records the error that ended the connection; the first one
+// stays. ErrConnectionClosed, a read or write ended by our own close, is
+// not one.
+func (s *connStats) failed(err error) {
+	if s != nil && err != nil && err != ErrConnectionClosed {
+		s.lastErr.CompareAndSwap(nil, &errorBox{err})
+	}
+}
+
+// peerClosed records the code of the server's close frame.
+func (s *connStats) peerClosed(code StatusCode) {
+	if s != nil {
+		s.closeCode.Store(uint32(code))
+	}
+}
+
+// appStats holds an App's own counters and the totals of its connections
+// that ended; the open connection's are added when read.
+type appStats struct {
+	mu         sync.Mutex // guards ended and the swap of App.conn when one ends
+	ended      Stats      // counters of the connections that ended
+	latency    atomic.Int64
+	reconnects atomic.Uint64
+	errors     atomic.Uint64
+	lastErr    atomic.Pointer[errorBox]
+	closeCode  atomic.Uint32
+}
+
+// Stats returns a snapshot of the App's counters over all the
+// connections of all its runs: those that ended and the open one (see
+// Stats for each field). It may be called from any goroutine, also from a
+// callback, during and after a run.
+func (a *App) Stats() Stats {
+	s := &a.stats
+	s.mu.Lock()
+	st := s.ended
+	if c := a.conn.Load(); c != nil {
+		cs := c.Stats()
+		st.add(&cs)
+		if cs.Latency > 0 {
+			st.Latency = cs.Latency
+		}
+	}
+	s.mu.Unlock()
+	if st.Latency == 0 {
+		st.Latency = time.Duration(s.latency.Load())
+	}
+	st.Reconnects = s.reconnects.Load()
+	st.Errors = s.errors.Load()
+	if b := s.lastErr.Load(); b != nil {
+		st.LastError = b.err
+	}
+	st.LastCloseCode = StatusCode(s.closeCode.Load())
+	return st
+}
+
+// connEnded forgets the App's open connection c, adding its counters to
+// the totals of the connections that ended.
+func (a *App) connEnded(c *Conn) {
+	s := &a.stats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !a.conn.CompareAndSwap(c, nil) {
+		return
+	}
+	cs := c.Stats()
+	s.ended.add(&cs)
+	if cs.Latency > 0 {
+		s.latency.Store(int64(cs.Latency))
+	}
+}
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// EventOpen: the first connection of a run opened (before OnOpen).
+	EventOpen EventKind = iota + 1
+	// EventReconnect: a later connection opened (before OnReconnect).
+	EventReconnect
+	// EventClose: an opened connection ended (before OnClose).
+	EventClose
+	// EventError: a failure (before OnError).
+	EventError
+)
+
+// String returns "open", "reconnect", "close" or "error".
+func (k EventKind) String() string {
+	switch k {
+	case EventOpen:
+		return "open"
+	case EventReconnect:
+		return "reconnect"
+	case EventClose:
+		return "close"
+	case EventError:
+		return "error"
+	}
+	return "EventKind(" + lengthString(int64(k)) + ")"
+}
+
+// Event is what RunOptions.Observer is told of.
+type Event struct {
+	Kind EventKind
+	// Conn is the connection that opened or ended (EventOpen,
+	// EventReconnect, EventClose); nil for EventError.
+	Conn *Conn
+	// Code and Reason are what OnClose gets (EventClose).
+	Code   StatusCode
+	Reason string
+	// Err is what OnError gets (EventError).
+	Err error
+}
+
+// observe updates the App's counters for ev and tells the run's
+// Observer; it runs on the dispatcher's goroutine. A panic in the Observer
+// is logged, not reported to OnError: errors are themselves events.
+func (s *Session) observe(ev Event) {
+	st := &s.app.stats
+	switch ev.Kind {
+	case EventReconnect:
+		st.reconnects.Add(1)
+	case EventClose:
+		st.closeCode.Store(uint32(ev.Code))
+	case EventError:
+		st.errors.Add(1)
+		st.lastErr.Store(&errorBox{ev.Err})
+	}
+	obs := s.opts.Observer
+	if obs == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			logError("websocket: App error", panicError("Observer", r))
+		}
+	}()
+	obs(s.app, ev)
+}
+
+// observeOpen reports connection c opening to the App's counters and
+// Observer: as a reconnect when an earlier connection of the run opened.
+func (s *Session) observeOpen(c *Conn) {
+	kind := EventOpen
+	if s.opened {
+		kind = EventReconnect
+	}
+	s.observe(Event{Kind: kind, Conn: c})
+}

@@ -1,0 +1,56 @@
+//go:build !wsclient_nostats
+
+package websocket
+
+// frameSent counts a frame given to the socket or its write queue.
+func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {
+	switch op {
+	case OpText, OpBinary, OpContinuation:
+		var msgs uint64
+		if fin {
+			msgs = 1
+		}
+		s.out.add(msgs, uint64(len(payload)))
+	case OpPing:
+		s.pingsOut.Add(1)
+		s.pingSent(payload)
+	case OpPong:
+		s.pongsOut.Add(1)
+	}
+}
+
+// msgReceived counts a data message whose final frame arrived, with n
+// payload bytes on the wire.
+func (s *connStats) msgReceived(n int64) {
+	if s != nil {
+		s.in.add(1, uint64(n))
+	}
+}
+
+// controlReceived counts a whole control frame that arrived.
+func (s *connStats) controlReceived(op Opcode, payload []byte) {
+	if s == nil {
+		return
+	}
+	switch op {
+	case OpPing:
+		s.pingsIn.Add(1)
+	case OpPong:
+		s.pongsIn.Add(1)
+		s.pongReceived(payload)
+	}
+}
+
+// deflated counts a piece of a message compressed for sending: in bytes
+// of payload became out bytes for the wire.
+func (s *connStats) deflated(in, out int) {
+	s.zPayloadOut.Add(uint64(in))
+	s.zWireOut.Add(uint64(out))
+}
+
+// inflated counts a compressed message received: wire bytes inflated to
+// out bytes.
+func (s *connStats) inflated(wire int64, out int) {
+	s.zWireIn.Add(uint64(wire))
+	s.zPayloadIn.Add(uint64(out))
+}

@@ -1,0 +1,13 @@
+//go:build wsclient_nostats
+
+package websocket
+
+// With the wsclient_nostats build tag nothing is counted: the benchmarks
+// built with it measure what counting costs (bench/README.md). It is not
+// meant for programs.
+
+func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {}
+func (s *connStats) msgReceived(n int64)                           {}
+func (s *connStats) controlReceived(op Opcode, payload []byte)     {}
+func (s *connStats) deflated(in, out int)                          {}
+func (s *connStats) inflated(wire int64, out int)                  {}
