@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/wsclient/websocket/internal/leaktest"
 	"github.com/wsclient/websocket/wstest"
 )
 
@@ -517,4 +518,105 @@ func TestAppSendNoWait(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAppSendBlockedSendersEndWithTheConnection: senders waiting for room
+// return an error matching ErrConnectionClosed when the App closes and the
+// stalled server never answers; nothing is left running.
+func TestAppSendBlockedSendersEndWithTheConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, size, senders = 64 << 10, 16 << 10, 3
+		srv := wstest.NewPipeServer(wstest.Script(wstest.Accept(nil), wstest.Stall))
+		defer srv.Close()
+		opened := make(chan struct{})
+		a, opts := sendApp(srv, opened, limit, false)
+		done := make(chan error)
+		go func() { done <- a.Run(context.Background(), opts) }()
+		<-opened
+		errs := make(chan error, senders)
+		for range senders {
+			go func() {
+				for {
+					if err := a.SendBytes(make([]byte, size)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		synctest.Wait()
+		if b := a.Buffered(); b > limit {
+			t.Errorf("Buffered() = %d, over the limit %d", b, limit)
+		}
+		start := time.Now()
+		a.CloseWith(StatusNormal, "", time.Second)
+		for range senders {
+			if err := <-errs; !errors.Is(err, ErrConnectionClosed) {
+				t.Errorf("blocked send = %v, want ErrConnectionClosed", err)
+			}
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("the run ended %v after CloseWith, want its timeout, 1s", d)
+		}
+		if b := a.Buffered(); b != 0 {
+			t.Errorf("Buffered() = %d after the run, want 0", b)
+		}
+	})
+}
+
+// TestAppSendNoWaitLoopback: over a real socket to a server that stopped
+// reading, a SendNoWait producer meets ErrSendQueueFull once the kernel's
+// buffers are full, Buffered is within the limit, and closing the App
+// leaves no goroutine behind.
+func TestAppSendNoWaitLoopback(t *testing.T) {
+	defer leaktest.Check(t)()
+	const limit, size = 256 << 10, 64 << 10
+	srv := wstest.NewServer(wstest.Script(wstest.Accept(nil), wstest.Stall))
+	defer srv.Close()
+	opened := make(chan struct{})
+	a := &App{URL: srv.URL, OnOpen: func(*App) { close(opened) }}
+	done := make(chan error)
+	go func() { done <- a.Run(context.Background(), &RunOptions{SendQueueBytes: limit, SendNoWait: true}) }()
+	<-opened
+	msg := make([]byte, size)
+	var err error
+	for range 1 << 20 { // at most 64 GiB: the kernel buffers far less
+		if err = a.SendBytes(msg); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrSendQueueFull) {
+		t.Fatalf("send = %v, want ErrSendQueueFull", err)
+	}
+	if b := a.Buffered(); b > limit || b < limit-size {
+		t.Errorf("Buffered() = %d when full, want %d…%d", b, limit-size, limit)
+	}
+	a.CloseWith(StatusNormal, "", 100*time.Millisecond)
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if b := a.Buffered(); b != 0 {
+		t.Errorf("Buffered() = %d after the run, want 0", b)
+	}
+}
+
+// TestAppQueueOptionErrors: negative limits and low water marks at or
+// above the high ones are refused before anything runs.
+func TestAppQueueOptionErrors(t *testing.T) {
+	for _, o := range []RunOptions{
+		{RecvQueueMessages: -1},
+		{RecvQueueBytes: -1},
+		{SendQueueBytes: -1},
+		{RecvQueueMessages: 4, RecvQueueLowMessages: 4},
+		{RecvQueueBytes: 100, RecvQueueLowBytes: 200},
+		{RecvQueueLowMessages: 1024}, // the default high mark
+	} {
+		a := &App{URL: "ws://127.0.0.1:1/", OnError: func(*App, error) { t.Error("OnError called for an option error") }}
+		if err := a.RunForever(&o); err == nil || !strings.HasPrefix(err.Error(), "websocket: ") {
+			t.Errorf("RunForever(%+v) = %v, want an option error", o, err)
+		}
+	}
 }
