@@ -443,19 +443,21 @@ type sendQueue struct {
 	noWait bool
 
 	mu      sync.Mutex
-	cond    sync.Cond // room, or writing ending
-	items   ring[sendItem]
-	bytes   int
+	cond    sync.Cond      // room, or writing ending
+	items   ring[sendItem] // the queued messages, those the writer took included
+	buf     []byte         // the queued messages not taken by the writer, back to back
+	spare   []byte         // the writer's last batch, for buf to reuse
+	bytes   int            // queued or being written
 	writing bool
 	err     error  // set: sends are refused with it
 	dead    bool   // set: what is queued is dropped, not sent
 	run     func() // q.write, made once
 }
 
-// sendItem is a queued message: its copy, in a pooled buffer.
+// sendItem is a queued message: its opcode and length in its batch.
 type sendItem struct {
-	op  Opcode
-	buf *[]byte
+	op Opcode
+	n  int
 }
 
 func newSendQueue(c *Conn, limit int, noWait bool) *sendQueue {
@@ -503,13 +505,8 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 		}
 		q.cond.Wait()
 	}
-	buf := getWriteBuf(n)
-	if cap(*buf) < n {
-		b := make([]byte, n)
-		buf = &b
-	}
-	*buf = append((*buf)[:0], data...)
-	q.items.push(sendItem{op: op, buf: buf})
+	q.buf = append(q.buf, data...)
+	q.items.push(sendItem{op: op, n: n})
 	q.bytes += n
 	if !q.writing {
 		q.writing = true
@@ -521,22 +518,28 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 
 // write sends the queued messages in order until the queue is empty or
 // the connection failed; it runs on its own goroutine with writing set.
+// It takes what is queued as a batch, so that senders append to the other
+// of two buffers meanwhile: the queue's memory is two buffers of about
+// the limit, reused, and a steady stream of sends allocates nothing.
 func (q *sendQueue) write() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for !q.dead {
-		it, ok := q.items.pop()
-		if !ok {
-			break
+	for !q.dead && q.items.n > 0 {
+		batch, k := q.buf, q.items.n
+		q.buf, q.spare = q.spare[:0], nil
+		for off := 0; k > 0 && !q.dead; k-- {
+			it, _ := q.items.pop()
+			q.mu.Unlock()
+			err := q.c.sendChecked(batch[off:off+it.n], it.op)
+			off += it.n
+			q.mu.Lock()
+			q.bytes -= it.n
+			q.failed(err)
+			q.cond.Broadcast()
 		}
-		q.mu.Unlock()
-		err := q.c.sendChecked(*it.buf, it.op)
-		n := len(*it.buf)
-		putWriteBuf(it.buf)
-		q.mu.Lock()
-		q.bytes -= n
-		q.failed(err)
-		q.cond.Broadcast()
+		if cap(batch) <= 2*q.limit { // one huge message is not kept
+			q.spare = batch[:0]
+		}
 	}
 	q.idle()
 }
@@ -558,10 +561,10 @@ func (q *sendQueue) idle() {
 	for q.dead {
 		it, ok := q.items.pop()
 		if !ok {
+			q.buf, q.spare = nil, nil
 			break
 		}
-		q.bytes -= len(*it.buf)
-		putWriteBuf(it.buf)
+		q.bytes -= it.n
 	}
 	q.writing = false
 	q.cond.Broadcast()
