@@ -620,3 +620,48 @@ func TestAppQueueOptionErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEventLoopSlowAppKeepsOthersAlive: on an event loop, one App's slow
+// OnMessage holds up every App's callbacks and timers; another App's
+// keep-alive must still see its pongs (read meanwhile) and not call its
+// connection dead.
+func TestEventLoopSlowAppKeepsOthersAlive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval, timeout, n = 10 * time.Second, 3 * time.Second, 10
+		slowSrv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			for i := range n {
+				c.WriteMessage(wstest.OpBinary, numbered(i, 4))
+			}
+			c.Close(1000, "done")
+		})
+		defer slowSrv.Close()
+		pingSrv := wstest.NewPipeServer(func(c *wstest.Conn) { readUntilClose(c, true) })
+		defer pingSrv.Close()
+
+		l := NewEventLoop()
+		got := 0
+		slow := &App{URL: slowSrv.URL,
+			OnMessage: func(*App, Message) { got++; time.Sleep(10 * timeout) },
+			OnClose:   func(*App, StatusCode, string) { l.Stop() },
+		}
+		pongs := 0
+		alive := &App{URL: pingSrv.URL,
+			OnPong:  func(*App, []byte) { pongs++ },
+			OnError: func(_ *App, err error) { t.Errorf("OnError(%v) of the App with the fast callbacks", err) },
+		}
+		if err := alive.Run(context.Background(), &RunOptions{Dispatcher: l, PingInterval: interval, PingTimeout: timeout,
+			DialOptions: DialOptions{NetDialContext: pingSrv.DialContext}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := slow.Run(context.Background(), &RunOptions{Dispatcher: l,
+			DialOptions: DialOptions{NetDialContext: slowSrv.DialContext}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Run(context.Background()); err != nil {
+			t.Fatalf("loop Run = %v", err)
+		}
+		if got != n || pongs == 0 {
+			t.Errorf("%d slow messages (want %d), %d pongs (want some)", got, n, pongs)
+		}
+	})
+}
