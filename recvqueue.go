@@ -7,13 +7,11 @@ import (
 )
 
 // Receive queue defaults (RunOptions.RecvQueue*): reading pauses at 1024
-// frames or 4 MiB queued, and resumes once the queue is down to 256 frames
-// and 1 MiB.
+// frames or 4 MiB queued, and resumes once the queue is down to a quarter
+// of both (256 frames and 1 MiB).
 const (
-	defaultRecvQueueMessages    = 1024
-	defaultRecvQueueBytes       = 4 << 20
-	defaultRecvQueueLowMessages = defaultRecvQueueMessages / 4
-	defaultRecvQueueLowBytes    = defaultRecvQueueBytes / 4
+	defaultRecvQueueMessages = 1024
+	defaultRecvQueueBytes    = 4 << 20
 )
 
 // recvItem is one entry of a recvQueue: a frame as RecvDataFrame returned
@@ -82,7 +80,7 @@ type recvQueue struct {
 	items     ring[recvItem]
 	bytes     int           // payload bytes queued
 	scheduled bool          // wake was reported and the queue has not run empty since
-	end       bool          // the end of the connection was pushed
+	end       bool          // the end, or the peer's close frame, was pushed
 	stopped   bool          // the producer is paused (full was reported)
 	resume    chan struct{} // closed when a pause ends; made when one starts
 	pausedAt  time.Time     // when the current pause began
