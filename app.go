@@ -25,8 +25,13 @@ import (
 // and OnClose exactly once per connection that was opened. A panic in a
 // callback is recovered and reported to OnError; the run goes on. A callback
 // may call Send*, Close, CloseWith and Conn; sending from a callback blocks
-// the dispatcher while the socket is full, so a slow peer delays other
-// events.
+// the dispatcher while the send queue is full (unless
+// RunOptions.SendNoWait), so a slow peer delays other events.
+//
+// Received frames wait for the callbacks in a bounded receive queue (see
+// RunOptions.RecvQueueMessages): the connection is read, and the server's
+// pings answered, while a callback runs, and a slow callback cannot make
+// the keep-alive (RunOptions.PingTimeout) declare the connection dead.
 //
 // The fields URL, Header, HeaderFunc, Cookie, Subprotocols, NetConn and
 // MaskKeyFunc feed the dial; when set they win over the same fields of
@@ -81,10 +86,11 @@ type App struct {
 	OnClose func(a *App, code StatusCode, reason string)
 
 	mu       sync.Mutex
-	sess     *Session               // the current run
-	tlsCache tls.ClientSessionCache // TLS sessions to resume, kept across runs
-	conn     atomic.Pointer[Conn]   // the open connection
-	stats    appStats               // counters over the connections (stats.go)
+	sess     *Session                  // the current run
+	tlsCache tls.ClientSessionCache    // TLS sessions to resume, kept across runs
+	conn     atomic.Pointer[Conn]      // the open connection
+	out      atomic.Pointer[sendQueue] // the open connection's send queue
+	stats    appStats                  // counters over the connections (stats.go)
 }
 
 // RunOptions configures an App run: Python's run_forever arguments. A nil
@@ -147,7 +153,50 @@ type RunOptions struct {
 	// EnableTrace), not reported to OnError. App.Stats counts the same
 	// events without it.
 	Observer func(a *App, ev Event)
+
+	// RecvQueueMessages and RecvQueueBytes are the high water marks of
+	// each connection's receive queue, where received frames (messages,
+	// and the pings, pongs and close frame among them) wait for the
+	// callbacks: the connection is read, and the server's pings answered,
+	// while callbacks run, until the queue holds that many frames or that
+	// many payload bytes. Reading then pauses until the callbacks have
+	// taken the queue down to RecvQueueLowMessages frames and
+	// RecvQueueLowBytes bytes. 0 = the defaults: 1024 frames, 4 MiB,
+	// and a quarter of each (256 frames, 1 MiB) for the low marks. A low
+	// mark must be below its high mark.
+	//
+	// While reading is paused, nothing more is taken from the socket: the
+	// kernel's buffers fill and the server's sends block (TCP
+	// backpressure), its pings go unanswered, and the pong deadline of our
+	// own pings (PingTimeout) stands still, so a pong we have not read
+	// because we paused does not count as missing. The queue holds at most
+	// the high marks plus the one message that crossed them (each message
+	// is bounded by DialOptions.ReadLimit); nothing is dropped and the
+	// order is kept.
+	RecvQueueMessages    int
+	RecvQueueBytes       int
+	RecvQueueLowMessages int // low water mark in frames; 0 = RecvQueueMessages/4
+	RecvQueueLowBytes    int // low water mark in bytes; 0 = RecvQueueBytes/4
+
+	// SendQueueBytes bounds the bytes each connection's send queue holds:
+	// messages given to Send, SendText and SendBytes and not yet handed
+	// to the connection (see App.Buffered). 0 = 1 MiB. A message larger
+	// than the bound is accepted when the queue is empty.
+	SendQueueBytes int
+	// SendNoWait makes a send that finds the send queue full return
+	// ErrSendQueueFull at once, and every send return without waiting for
+	// the network: each message is copied into the queue and written by
+	// a goroutine of the queue. Off (the default), a send waits for room;
+	// one that finds nothing queued writes itself, as Conn.Send does.
+	SendNoWait bool
 }
+
+// Send queue default (RunOptions.SendQueueBytes).
+const defaultSendQueueBytes = 1 << 20
+
+// ErrSendQueueFull is returned by the App's sends, with
+// RunOptions.SendNoWait, when the send queue has no room for the message.
+var ErrSendQueueFull = errors.New("websocket: send queue full")
 
 var (
 	errAppRunning  = errors.New("websocket: App is already running")
@@ -211,6 +260,9 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	if len(o.PingPayload) > maxControlPayload {
 		return nil, errors.New("websocket: PingPayload longer than 125 bytes")
 	}
+	if err := o.queueDefaults(); err != nil {
+		return nil, err
+	}
 	u, err := parseWSURL(a.URL)
 	if err != nil {
 		return nil, err
@@ -272,6 +324,34 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	return s, nil
 }
 
+// queueDefaults checks the queue options and fills in their defaults.
+func (o *RunOptions) queueDefaults() error {
+	if o.RecvQueueMessages < 0 || o.RecvQueueBytes < 0 || o.RecvQueueLowMessages < 0 ||
+		o.RecvQueueLowBytes < 0 || o.SendQueueBytes < 0 {
+		return errors.New("websocket: queue limits must not be negative")
+	}
+	if o.RecvQueueMessages == 0 {
+		o.RecvQueueMessages = defaultRecvQueueMessages
+	}
+	if o.RecvQueueBytes == 0 {
+		o.RecvQueueBytes = defaultRecvQueueBytes
+	}
+	if o.RecvQueueLowMessages == 0 {
+		o.RecvQueueLowMessages = o.RecvQueueMessages / 4
+	}
+	if o.RecvQueueLowBytes == 0 {
+		o.RecvQueueLowBytes = o.RecvQueueBytes / 4
+	}
+	if o.RecvQueueLowMessages >= o.RecvQueueMessages || o.RecvQueueLowBytes >= o.RecvQueueBytes {
+		return fmt.Errorf("websocket: receive queue low water marks (%d frames, %d bytes) must be below the high ones (%d, %d)",
+			o.RecvQueueLowMessages, o.RecvQueueLowBytes, o.RecvQueueMessages, o.RecvQueueBytes)
+	}
+	if o.SendQueueBytes == 0 {
+		o.SendQueueBytes = defaultSendQueueBytes
+	}
+	return nil
+}
+
 // endRun forgets a finished run.
 func (a *App) endRun(s *Session) {
 	a.mu.Lock()
@@ -285,12 +365,38 @@ func (a *App) endRun(s *Session) {
 // Send sends data as one message with opcode op on the current connection,
 // from any goroutine. It returns ErrConnectionClosed when no connection is
 // open. Python's WebSocketApp.send.
+//
+// Messages go through the connection's send queue, bounded by
+// RunOptions.SendQueueBytes. A send that finds the queue empty and no
+// send in progress writes the message itself and returns once it is
+// written (or in the Conn's write queue, see Conn.Send); otherwise the
+// message is copied into the queue, written in order by a goroutine of the
+// queue, and Send returns at once. When the queue is full, Send waits for
+// room, or with RunOptions.SendNoWait returns ErrSendQueueFull (with
+// SendNoWait every message is queued, so Send never waits for the
+// network). Invalid messages are refused at once, as by Conn.Send; a
+// failed write ends the connection, and later sends on it return the
+// error. data may be reused as soon as Send returns. Messages still queued
+// when the App closes are sent before its close frame (within the close
+// timeout); those of a connection that failed are dropped.
 func (a *App) Send(data []byte, op Opcode) error {
-	c := a.conn.Load()
-	if c == nil {
+	q := a.out.Load()
+	if q == nil {
 		return ErrConnectionClosed
 	}
-	return c.Send(data, op)
+	return q.send(data, op)
+}
+
+// Buffered returns the bytes of messages given to Send, SendText and
+// SendBytes on the open connection that have not been handed to it yet:
+// queued, or being written by a send in progress. It is 0 between
+// connections. JavaScript's WebSocket.bufferedAmount.
+func (a *App) Buffered() int {
+	q := a.out.Load()
+	if q == nil {
+		return 0
+	}
+	return q.buffered()
 }
 
 // SendText sends a text message (see Send). Python's send_text.
@@ -335,3 +441,189 @@ func (a *App) CloseWith(code StatusCode, reason string, timeout time.Duration) e
 
 // Conn returns the open connection, or nil between connections.
 func (a *App) Conn() *Conn { return a.conn.Load() }
+
+// sendQueue is the bounded queue of one App connection's outgoing
+// messages (see App.Send): the goroutine that owns writing to the Conn (a
+// sender writing its own message directly, or the queue's writer goroutine,
+// which runs while messages are queued) is marked by writing; bytes counts
+// what is queued or being written.
+type sendQueue struct {
+	c      *Conn
+	limit  int
+	noWait bool
+
+	mu      sync.Mutex
+	cond    sync.Cond      // room, or writing ending
+	items   ring[sendItem] // the queued messages, those the writer took included
+	buf     []byte         // the queued messages not taken by the writer, back to back
+	spare   []byte         // the writer's last batch, for buf to reuse
+	bytes   int            // queued or being written
+	writing bool
+	err     error  // set: sends are refused with it
+	dead    bool   // set: what is queued is dropped, not sent
+	run     func() // q.write, made once
+}
+
+// sendItem is a queued message: its opcode and length in its batch.
+type sendItem struct {
+	op Opcode
+	n  int
+}
+
+func newSendQueue(c *Conn, limit int, noWait bool) *sendQueue {
+	q := &sendQueue{c: c, limit: limit, noWait: noWait}
+	q.cond.L = &q.mu
+	q.run = q.write
+	return q
+}
+
+// send is App.Send.
+func (q *sendQueue) send(data []byte, op Opcode) error {
+	if err := checkSend(data, op); err != nil {
+		return err
+	}
+	n := len(data)
+	q.mu.Lock()
+	for {
+		if q.err != nil {
+			err := q.err
+			q.mu.Unlock()
+			return err
+		}
+		if !q.writing && !q.noWait {
+			// Nothing queued and nobody writing: write it here.
+			q.writing, q.bytes = true, q.bytes+n
+			q.mu.Unlock()
+			err := q.c.sendChecked(data, op)
+			q.mu.Lock()
+			q.bytes -= n
+			q.failed(err)
+			if q.items.n > 0 && !q.dead {
+				go q.run() // writing stays set: the writer owns the Conn now
+			} else {
+				q.idle()
+			}
+			q.mu.Unlock()
+			return err
+		}
+		if q.bytes == 0 || q.bytes+n <= q.limit {
+			break
+		}
+		if q.noWait {
+			q.mu.Unlock()
+			return ErrSendQueueFull
+		}
+		q.cond.Wait()
+	}
+	q.buf = append(q.buf, data...)
+	q.items.push(sendItem{op: op, n: n})
+	q.bytes += n
+	if !q.writing {
+		q.writing = true
+		go q.run()
+	}
+	q.mu.Unlock()
+	return nil
+}
+
+// write sends the queued messages in order until the queue is empty or
+// the connection failed; it runs on its own goroutine with writing set.
+// It takes what is queued as a batch, so that senders append to the other
+// of two buffers meanwhile: the queue's memory is two buffers of about
+// the limit, reused, and a steady stream of sends allocates nothing.
+func (q *sendQueue) write() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for !q.dead && q.items.n > 0 {
+		batch, k := q.buf, q.items.n
+		q.buf, q.spare = q.spare[:0], nil
+		for off := 0; k > 0 && !q.dead; k-- {
+			it, _ := q.items.pop()
+			q.mu.Unlock()
+			err := q.c.sendChecked(batch[off:off+it.n], it.op)
+			off += it.n
+			q.mu.Lock()
+			q.bytes -= it.n
+			q.failed(err)
+			q.cond.Broadcast()
+		}
+		if cap(batch) <= 2*q.limit { // one huge message is not kept
+			q.spare = batch[:0]
+		}
+	}
+	q.idle()
+}
+
+// failed records a failed write, after which nothing more is sent; q.mu is
+// held.
+func (q *sendQueue) failed(err error) {
+	if err != nil {
+		if q.err == nil {
+			q.err = err
+		}
+		q.dead = true
+	}
+}
+
+// idle ends a turn of writing, dropping what is left when the queue is
+// dead; q.mu is held.
+func (q *sendQueue) idle() {
+	for q.dead {
+		it, ok := q.items.pop()
+		if !ok {
+			q.buf, q.spare = nil, nil
+			break
+		}
+		q.bytes -= it.n
+	}
+	q.writing = false
+	q.cond.Broadcast()
+}
+
+// stop refuses further sends with err; what is queued is still sent.
+func (q *sendQueue) stop(err error) {
+	q.mu.Lock()
+	if q.err == nil {
+		q.err = err
+	}
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// close refuses further sends with err and drops what is queued (as soon
+// as a write in progress returns).
+func (q *sendQueue) close(err error) {
+	q.mu.Lock()
+	if q.err == nil {
+		q.err = err
+	}
+	q.dead = true
+	if !q.writing {
+		q.idle()
+	}
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// busy reports whether a send or the writer is writing.
+func (q *sendQueue) busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.writing
+}
+
+// wait waits until no send and no writer is writing.
+func (q *sendQueue) wait() {
+	q.mu.Lock()
+	for q.writing {
+		q.cond.Wait()
+	}
+	q.mu.Unlock()
+}
+
+// buffered is App.Buffered.
+func (q *sendQueue) buffered() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}

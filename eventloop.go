@@ -19,10 +19,11 @@ import (
 // functions it hands to Post and AfterFunc, so a dispatcher that runs those
 // functions one at a time on one goroutine gets every callback of every App
 // it drives on that goroutine, one at a time, with no locking in user code.
-// Everything that blocks — dialing, one connection's read loop (one frame
-// read at a time, each frame handed back through Post and acknowledged before
-// the next read), sending a ping, the closing handshake — is handed to Go,
-// and never runs on the dispatcher's goroutine.
+// Everything that blocks — dialing, one connection's read loop (which reads
+// ahead into a bounded receive queue, answering pings, and Posts a function
+// that hands the queued frames to the callbacks one per turn), sending a
+// ping, the closing handshake — is handed to Go, and never runs on the
+// dispatcher's goroutine.
 //
 // A Dispatcher must keep these rules:
 //
@@ -33,7 +34,8 @@ import (
 //     once due, in due order). Post must not block, and must run every
 //     function it accepted (it reports false for one it refused, after the
 //     dispatcher shut down) at least until every attached Session is done:
-//     the App's read loop waits for its frame to be handled.
+//     the App's read loop, paused on a full receive queue, waits for the
+//     posted functions to drain it.
 //   - Detach is called from a posted function once the run is over (its
 //     last callback has returned); Session.Done is closed right after.
 //   - Go runs f on another goroutine (or a pool); the dispatcher's own Run

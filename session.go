@@ -47,6 +47,17 @@ type Session struct {
 	cancelPing      func() bool
 	cancelPong      func() bool
 	cancelClose     func() bool
+	rq              *recvQueue // the open connection's received frames
+	out             *sendQueue // the open connection's messages to send
+
+	// The pong check of the last automatic ping: its deadline counts only
+	// the time the connection's reader was reading, not paused on a full
+	// receive queue.
+	pongWait     bool          // a pong is awaited
+	pongDeferred bool          // the deadline came while the reader was paused
+	pingAt       time.Time     // when the check began
+	pausedAtPing time.Duration // rq.pausedTotal() then
+	pongsAtPing  uint64        // rq.pongs() then
 }
 
 // App returns the App this run belongs to.
@@ -128,7 +139,11 @@ func (s *Session) dialed(c *Conn, err error) {
 	}
 	a := s.app
 	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, time.Now()
+	o := &s.opts
+	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
+	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
 	a.conn.Store(c)
+	a.out.Store(s.out)
 	s.observeOpen(c)
 	if s.opened {
 		if a.OnReconnect != nil {
@@ -141,26 +156,47 @@ func (s *Session) dialed(c *Conn, err error) {
 		}
 	}
 	s.schedulePing(c)
-	s.d.Go(func() { s.readLoop(c) })
+	var deliver func()
+	deliver = func() { s.deliver(c, q, deliver) }
+	s.d.Go(func() { s.readLoop(c, q, deliver) })
 }
 
-// readLoop reads frames of c off the dispatcher's goroutine and hands each
-// to it, waiting until it was handled before reading on: the callbacks
-// apply back-pressure, and no frame is queued unboundedly.
-func (s *Session) readLoop(c *Conn) {
-	ack := make(chan struct{}, 1)
+// readLoop reads the frames of c off the dispatcher's goroutine (answering
+// pings as it goes) into the receive queue q, from which deliver hands them
+// to the callbacks on the dispatcher's goroutine, in order. A slow callback
+// thus does not stop the reading until the queue is full; reading then
+// pauses (and, with it, the deadline of our pings) until the callbacks
+// have taken the queue down to its low water mark.
+func (s *Session) readLoop(c *Conn, q *recvQueue, deliver func()) {
 	for {
 		op, f, err := c.RecvDataFrame(true)
 		if err != nil && isTimeout(err) {
 			continue // DialOptions.Timeout bounds sends; an idle connection is fine
 		}
-		if !s.d.Post(func() {
-			s.frame(c, op, f, err)
-			ack <- struct{}{}
-		}) || err != nil {
+		wake, full := q.push(recvItem{op: op, f: f, err: err})
+		if wake && !s.d.Post(deliver) || err != nil {
 			return
 		}
-		<-ack
+		if full {
+			q.waitRoom()
+		}
+	}
+}
+
+// deliver hands the oldest frame of q (connection c) to the callbacks, and
+// posts itself again while more are queued, so that timers and other Apps
+// on the dispatcher get their turn between frames.
+func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
+	it, ok, more, resumed := q.pop()
+	if resumed && s.pongDeferred && c == s.conn {
+		s.pongDeferred = false
+		s.checkPong(c)
+	}
+	if ok {
+		s.frame(c, it.op, it.f, it.err)
+	}
+	if more {
+		s.d.Post(again)
 	}
 }
 
@@ -180,10 +216,7 @@ func (s *Session) frame(c *Conn, op Opcode, f *Frame, err error) {
 			s.call("OnPing", func() { a.OnPing(a, f.Payload) })
 		}
 	case OpPong:
-		if s.cancelPong != nil {
-			s.cancelPong()
-			s.cancelPong = nil
-		}
+		s.endPongWait()
 		if a.OnPong != nil {
 			s.call("OnPong", func() { a.OnPong(a, f.Payload) })
 		}
@@ -219,22 +252,68 @@ func (s *Session) schedulePing(c *Conn) {
 // that stopped reading must not stall the loop) and arms the pong check.
 func (s *Session) ping(c *Conn) {
 	s.cancelPing = nil
-	if c != s.conn || s.ending || s.stopping {
-		return
+	if c != s.conn || s.ending || s.stopping || s.rq.ended() {
+		return // the connection is over, maybe with frames still queued
 	}
 	payload, d := s.opts.PingPayload, s.d
 	d.Go(func() {
-		if err := c.Ping(payload); err != nil {
+		// A ping that meets the server's close frame (ours echoed it)
+		// is no failure: the reader reports the close.
+		if err := c.Ping(payload); err != nil && !errors.Is(err, errCloseSent) {
 			d.Post(func() { s.fail(c, err) })
 		}
 	})
-	if s.opts.PingTimeout > 0 && s.cancelPong == nil {
-		s.cancelPong = d.AfterFunc(s.opts.PingTimeout, func() {
-			s.cancelPong = nil
-			s.fail(c, errPingTimeout)
-		})
+	if s.opts.PingTimeout > 0 && !s.pongWait {
+		s.pongWait, s.pingAt = true, time.Now()
+		s.pausedAtPing, s.pongsAtPing = s.rq.pausedTotal(), s.rq.pongs()
+		s.armPong(c, s.opts.PingTimeout)
 	}
 	s.schedulePing(c)
+}
+
+// armPong checks for the pong after d.
+func (s *Session) armPong(c *Conn, d time.Duration) {
+	s.cancelPong = s.d.AfterFunc(d, func() {
+		s.cancelPong = nil
+		s.checkPong(c)
+	})
+}
+
+// checkPong ends connection c when no pong was read within PingTimeout of
+// reading time since the check began. The reader reads on while callbacks
+// run (a pong waiting behind slow callbacks in the receive queue counts as
+// soon as it was read), but not while the queue is full: time paused does
+// not count, and a deadline that comes during a pause is checked again when
+// the reader resumes.
+func (s *Session) checkPong(c *Conn) {
+	if c != s.conn || !s.pongWait {
+		return
+	}
+	q := s.rq
+	if q.pongs() != s.pongsAtPing || q.ended() {
+		s.pongWait = false
+		return
+	}
+	if q.paused() {
+		s.pongDeferred = true
+		return
+	}
+	reading := time.Since(s.pingAt) - (q.pausedTotal() - s.pausedAtPing)
+	if left := s.opts.PingTimeout - reading; left > 0 {
+		s.armPong(c, left)
+		return
+	}
+	s.pongWait = false
+	s.fail(c, errPingTimeout)
+}
+
+// endPongWait ends the pong check, if one is running.
+func (s *Session) endPongWait() {
+	if s.cancelPong != nil {
+		s.cancelPong()
+		s.cancelPong = nil
+	}
+	s.pongWait, s.pongDeferred = false, false
 }
 
 // fail ends connection c because of err, which is reported once.
@@ -255,6 +334,13 @@ func (s *Session) connEnded(c *Conn, err error) {
 	s.stopTimers()
 	s.conn = nil
 	s.app.connEnded(c)
+	s.app.out.CompareAndSwap(s.out, nil)
+	s.out.close(ErrConnectionClosed)
+	if s.out.busy() {
+		// The socket is closed: a send in progress returns soon, and
+		// the dispatcher's Go counts it into the goroutines of the run.
+		s.d.Go(s.out.wait)
+	}
 	code, reason := StatusAbnormalClosure, ""
 	var ce *CloseError
 	clean := errors.As(err, &ce)
@@ -334,8 +420,11 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// and OnClose gets StatusAbnormalClosure.
 			// A close frame that cannot be sent in that time (a peer
 			// that stopped reading) is abandoned the same way.
-			c := s.conn
+			// Messages queued by App.Send go first.
+			c, out := s.conn, s.out
+			out.stop(&closedError{err: errCloseSent})
 			s.d.Go(func() {
+				out.wait()
 				if c.SendClose(code, reason) != nil || timeout <= 0 {
 					c.Abort()
 				}
@@ -366,10 +455,7 @@ func (s *Session) stopTimers() {
 		s.cancelPing()
 		s.cancelPing = nil
 	}
-	if s.cancelPong != nil {
-		s.cancelPong()
-		s.cancelPong = nil
-	}
+	s.endPongWait()
 }
 
 // finish ends the run with err.

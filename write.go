@@ -19,18 +19,31 @@ import (
 // progress (see "Sending and write coalescing" in the package
 // documentation, and Flush); payload may be reused as soon as it returns.
 func (c *Conn) Send(payload []byte, op Opcode) error {
+	if err := checkSend(payload, op); err != nil {
+		return err
+	}
+	return c.sendChecked(payload, op)
+}
+
+// checkSend returns Send's error for a payload or opcode it cannot send.
+func checkSend(payload []byte, op Opcode) error {
 	switch {
 	case op.IsControl():
-		if err := checkControl(true, len(payload), op); err != nil {
-			return err
-		}
-		return c.writeFrame(op, true, false, payload)
+		return checkControl(true, len(payload), op)
 	case op == OpText:
 		if !utf8v.Valid(payload) {
 			return &PayloadError{Reason: "text message is not valid UTF-8"}
 		}
 	case op != OpBinary:
 		return &ProtocolError{Reason: "cannot send a message with " + op.String()}
+	}
+	return nil
+}
+
+// sendChecked is Send once checkSend has passed.
+func (c *Conn) sendChecked(payload []byte, op Opcode) error {
+	if op.IsControl() {
+		return c.writeFrame(op, true, false, payload)
 	}
 	c.msgMu.Lock()
 	if c.ext != nil {

@@ -1,0 +1,216 @@
+package websocket
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Receive queue defaults (RunOptions.RecvQueue*): reading pauses at 1024
+// frames or 4 MiB queued, and resumes once the queue is down to a quarter
+// of both (256 frames and 1 MiB).
+const (
+	defaultRecvQueueMessages = 1024
+	defaultRecvQueueBytes    = 4 << 20
+)
+
+// recvItem is one entry of a recvQueue: a frame as RecvDataFrame returned
+// it, or (err set) the end of the connection.
+type recvItem struct {
+	op  Opcode
+	f   *Frame
+	err error
+}
+
+// last reports whether the item ends what the connection will read: the
+// end itself, or the peer's close frame (the read after it returns the end
+// without touching the socket).
+func (it *recvItem) last() bool { return it.err != nil || it.op == OpClose }
+
+// size is what the item counts against the queue's byte limit.
+func (it *recvItem) size() int {
+	if it.f == nil {
+		return 0
+	}
+	return len(it.f.Payload)
+}
+
+// recvQueue is the bounded queue of received frames between the reader of
+// one connection (the producer, which reads the socket, answers pings and
+// pushes every frame) and the goroutine that runs the callbacks (the
+// consumer, which pops them in order). It decouples the two, so a slow
+// callback does not stop the reading, and bounds what waits by frames and
+// by payload bytes, with high and low water marks:
+//
+//   - push never refuses: the producer has read the frame already. It
+//     reports full once the queue holds hiCount frames or hiBytes bytes
+//     (or more); the producer must then stop reading (waitRoom blocks a
+//     goroutine producer; a poller stops polling the socket) and the
+//     kernel's buffers fill, which slows the sender (TCP backpressure). The
+//     queue thus holds at most the high water marks plus the one frame
+//     that crossed them.
+//   - pop reports resumed when it takes the queue down to loCount frames
+//     and loBytes bytes (both) while the producer is paused: reading may go
+//     on. The gap between the marks keeps a consumer near the limit from
+//     pausing and resuming the reader at every frame.
+//   - push reports wake when the consumer must be scheduled (the queue was
+//     idle: nothing popped since it last ran empty); pop reports more while
+//     items are left, so one scheduled consumer, popping and rescheduling
+//     itself while more, serves the queue in order.
+//   - The end of the connection is pushed as an item with err set; it
+//     counts against no byte limit and never reports full, nor does the
+//     peer's close frame (the read after it returns the end at once).
+//
+// The queue also keeps the clock of the pauses (pausedTotal, paused),
+// counts the pongs pushed (pongs) and tells whether the end was pushed
+// (ended), for a keep-alive whose pong deadline must not run while the
+// producer is paused (a pong the producer has not read because it paused
+// is late because of us, not of the peer) and that stops once the
+// connection is over although frames read before its end still wait.
+//
+// All methods are safe for concurrent use; push and waitRoom are meant
+// for one producer, pop for one consumer at a time.
+type recvQueue struct {
+	hiCount, hiBytes int
+	loCount, loBytes int
+
+	pongCount atomic.Uint64
+
+	mu        sync.Mutex
+	items     ring[recvItem]
+	bytes     int           // payload bytes queued
+	scheduled bool          // wake was reported and the queue has not run empty since
+	end       bool          // the end, or the peer's close frame, was pushed
+	stopped   bool          // the producer is paused (full was reported)
+	resume    chan struct{} // closed when a pause ends; made when one starts
+	pausedAt  time.Time     // when the current pause began
+	pausedFor time.Duration // the length of the pauses that ended
+}
+
+// newRecvQueue returns a queue with the given high and low water marks;
+// the low marks must be below the high ones.
+func newRecvQueue(hiCount, hiBytes, loCount, loBytes int) *recvQueue {
+	return &recvQueue{hiCount: hiCount, hiBytes: hiBytes, loCount: loCount, loBytes: loBytes}
+}
+
+// push appends it. wake reports that the consumer must be scheduled to pop
+// it (the queue was idle); full that the producer must pause reading until
+// a pop reports resumed (for a goroutine, until waitRoom returns).
+func (q *recvQueue) push(it recvItem) (wake, full bool) {
+	if it.f != nil && it.op == OpPong {
+		q.pongCount.Add(1)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.items.push(it)
+	q.bytes += it.size()
+	wake, q.scheduled = !q.scheduled, true
+	last := it.last()
+	q.end = q.end || last
+	if !last && !q.stopped && (q.items.n >= q.hiCount || q.bytes >= q.hiBytes) {
+		q.stopped, q.pausedAt, q.resume = true, time.Now(), make(chan struct{})
+	}
+	return wake, q.stopped && !last
+}
+
+// pop removes the oldest item. ok is false when the queue was empty; more
+// reports that items are left (the consumer must run again; when false,
+// the next push reports wake); resumed that this pop ended a pause: the
+// producer may read again (a goroutine in waitRoom has been released).
+func (q *recvQueue) pop() (it recvItem, ok, more, resumed bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if it, ok = q.items.pop(); ok {
+		q.bytes -= it.size()
+	}
+	if q.stopped && q.items.n <= q.loCount && q.bytes <= q.loBytes {
+		q.stopped = false
+		q.pausedFor += time.Since(q.pausedAt)
+		close(q.resume)
+		resumed = true
+	}
+	more = q.items.n > 0
+	q.scheduled = more
+	return it, ok, more, resumed
+}
+
+// waitRoom blocks the producer while the queue is paused (full was
+// reported and no pop has reported resumed yet).
+func (q *recvQueue) waitRoom() {
+	q.mu.Lock()
+	stopped, resume := q.stopped, q.resume
+	q.mu.Unlock()
+	if stopped {
+		<-resume
+	}
+}
+
+// paused reports whether the producer is paused.
+func (q *recvQueue) paused() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stopped
+}
+
+// pausedTotal returns how long the producer has been paused in all, the
+// current pause included.
+func (q *recvQueue) pausedTotal() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	d := q.pausedFor
+	if q.stopped {
+		d += time.Since(q.pausedAt)
+	}
+	return d
+}
+
+// ended reports whether the end of the connection, or the peer's close
+// frame, has been pushed: nothing more will be read.
+func (q *recvQueue) ended() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.end
+}
+
+// pongs returns how many pong frames have been pushed.
+func (q *recvQueue) pongs() uint64 { return q.pongCount.Load() }
+
+// queued returns the frames and payload bytes queued.
+func (q *recvQueue) queued() (frames, bytes int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.items.n, q.bytes
+}
+
+// ring is a FIFO of T in a circular buffer that grows by doubling as
+// needed (from 8) and never shrinks: a queue that fills and drains again
+// and again allocates nothing after its first fill.
+type ring[T any] struct {
+	buf     []T // buf[head], buf[head+1], … (mod len), n of them
+	head, n int
+}
+
+// push appends v.
+func (r *ring[T]) push(v T) {
+	if r.n == len(r.buf) {
+		buf := make([]T, max(8, 2*len(r.buf)))
+		for i := range r.n {
+			buf[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = buf, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.n++
+}
+
+// pop removes and returns the oldest value; ok is false when r is empty.
+func (r *ring[T]) pop() (v T, ok bool) {
+	if r.n == 0 {
+		return v, false
+	}
+	var zero T
+	v, r.buf[r.head] = r.buf[r.head], zero
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return v, true
+}
