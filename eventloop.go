@@ -85,6 +85,9 @@ type EventLoop struct {
 	stopOnce sync.Once
 	sigCh    chan os.Signal
 	wg       sync.WaitGroup // functions started by Go
+	// private: the loop of one App run without a Dispatcher (App.Run),
+	// which stops once that run is detached.
+	private bool
 }
 
 type loopState uint8
@@ -126,7 +129,11 @@ func (l *EventLoop) Attach(s *Session) error {
 func (l *EventLoop) Detach(s *Session) {
 	l.mu.Lock()
 	delete(l.sessions, s)
+	idle := l.private && len(l.sessions) == 0
 	l.mu.Unlock()
+	if idle {
+		l.Stop()
+	}
 }
 
 // Post implements Dispatcher.
@@ -224,7 +231,7 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 		l.mu.Unlock()
 		for _, s := range ss {
-			s.stopNow(StatusGoingAway)
+			s.Stop(StatusGoingAway)
 		}
 	}
 	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
@@ -264,36 +271,6 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 	})
 	return result
-}
-
-// runSession drives the single session of an App run without a Dispatcher
-// on the calling goroutine; when ctx ends the App is closed with
-// StatusNormal.
-func (l *EventLoop) runSession(ctx context.Context, s *Session) {
-	l.mu.Lock()
-	l.state = loopRunning
-	l.mu.Unlock()
-	ctxDone := ctx.Done()
-	l.dispatch(func() bool {
-		select {
-		case <-s.done:
-			return true
-		default:
-			return false
-		}
-	}, func(wait *time.Timer, waiting bool) {
-		var tc <-chan time.Time
-		if waiting {
-			tc = wait.C
-		}
-		select {
-		case <-l.wake:
-		case <-tc:
-		case <-ctxDone:
-			ctxDone = nil
-			s.stopNow(StatusNormal)
-		}
-	})
 }
 
 // dispatch runs queued functions and due timers until finished reports

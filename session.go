@@ -68,10 +68,6 @@ func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 	s.d.Post(func() { s.closeNow(code, reason, timeout) })
 }
 
-// stopNow starts ending the run with code; it runs on the dispatcher's
-// goroutine.
-func (s *Session) stopNow(code StatusCode) { s.closeNow(code, "", closeTimeout) }
-
 // Done is closed once the run is over and detached from its dispatcher.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
