@@ -68,6 +68,8 @@ type Conn struct {
 	closeSocketO sync.Once
 	peerMu       sync.Mutex    // guards peerClosedC
 	peerClosedC  chan struct{} // made by a closer that waits; closed with peerClosed
+
+	lc atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
 }
 
 // newConn wraps an upgraded connection. leftover holds bytes the handshake
@@ -168,6 +170,9 @@ func (c *Conn) closeSocket() error {
 	var err error
 	c.closeSocketO.Do(func() {
 		c.closed.Store(true)
+		if lc := c.lc.Load(); lc != nil {
+			lc.closing() // before the descriptor goes
+		}
 		err = c.netConn.Close()
 		c.releaseCompression()
 	})

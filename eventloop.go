@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/wsclient/websocket/internal/netpoll"
 )
 
 // Dispatcher runs the callbacks, timers and blocking operations of the Apps
@@ -88,6 +91,12 @@ type EventLoop struct {
 	// private: the loop of one App run without a Dispatcher (App.Run),
 	// which stops once that run is detached.
 	private bool
+
+	// The engine (conn_loop.go), made when the loop takes over its first
+	// socket; then the loop waits in the poller instead of on wake.
+	eng    *engine // the loop's goroutine only
+	noPoll bool    // no poller on this platform
+	poller atomic.Pointer[netpoll.Poller]
 }
 
 type loopState uint8
@@ -144,6 +153,7 @@ func (l *EventLoop) Post(f func()) bool {
 		return false
 	}
 	l.queue = append(l.queue, f)
+	l.wakePollerLocked()
 	l.mu.Unlock()
 	l.signal()
 	return true
@@ -156,6 +166,7 @@ func (l *EventLoop) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 	l.timerSeq++
 	t.seq = l.timerSeq
 	heap.Push(&l.timers, t)
+	l.wakePollerLocked()
 	l.mu.Unlock()
 	l.signal()
 	return func() bool {
@@ -178,6 +189,14 @@ func (l *EventLoop) Go(f func()) {
 	}()
 }
 
+// wakePollerLocked wakes the loop when it waits in its poller; mu is held,
+// so the poller cannot be closed under the call.
+func (l *EventLoop) wakePollerLocked() {
+	if p := l.poller.Load(); p != nil {
+		p.Wake()
+	}
+}
+
 func (l *EventLoop) signal() {
 	select {
 	case l.wake <- struct{}{}:
@@ -188,7 +207,14 @@ func (l *EventLoop) signal() {
 // Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
 // and return nil. Safe from any goroutine, also from a callback; calling it
 // before Run makes Run stop at once.
-func (l *EventLoop) Stop() { l.stopOnce.Do(func() { close(l.stopCh) }) }
+func (l *EventLoop) Stop() {
+	l.stopOnce.Do(func() {
+		close(l.stopCh)
+		l.mu.Lock()
+		l.wakePollerLocked()
+		l.mu.Unlock()
+	})
+}
 
 // StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
 // (os.Interrupt when none is given): Python's rel.signal(2, rel.abort).
@@ -235,6 +261,8 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 	}
 	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
+	var wait *time.Timer // the next timer, in the channel wait
+	var unwatch func()   // ends the poller's watch of the channels
 	// A loop stopped (or a ctx ended) before Run starts its Apps' runs
 	// never: the stop is seen before the first queued start, not after a
 	// dial that start began had time to open.
@@ -254,9 +282,34 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return stopping && len(l.sessions) == 0
-	}, func(wait *time.Timer, waiting bool) {
+	}, func(next time.Time) {
+		if p := l.poller.Load(); p != nil {
+			// The poller cannot wait on channels: a watcher wakes it.
+			if unwatch == nil {
+				unwatch = l.watch(ctxDone, stopCh, sigCh)
+			}
+			timeout := time.Duration(-1)
+			if !next.IsZero() {
+				timeout = max(time.Until(next), 0)
+			}
+			p.Wait(timeout, l.eng.ready)
+			select {
+			case <-ctxDone:
+				end(ctx.Err())
+			case <-stopCh:
+				end(nil)
+			default:
+			}
+			return
+		}
 		var tc <-chan time.Time
-		if waiting {
+		if !next.IsZero() {
+			if wait == nil {
+				wait = time.NewTimer(time.Until(next))
+			} else {
+				wait.Reset(time.Until(next))
+			}
+			defer wait.Stop()
 			tc = wait.C
 		}
 		select {
@@ -270,15 +323,39 @@ func (l *EventLoop) Run(ctx context.Context) error {
 			end(nil)
 		}
 	})
+	if unwatch != nil {
+		unwatch()
+	}
 	return result
+}
+
+// watch wakes the loop's poller once one of the channels is ready (a signal
+// stops the loop); it returns the function that ends the watch.
+func (l *EventLoop) watch(ctxDone <-chan struct{}, stopCh <-chan struct{}, sigCh <-chan os.Signal) (unwatch func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctxDone:
+		case <-stopCh:
+		case <-sigCh:
+			l.Stop()
+		case <-quit:
+			return
+		}
+		l.mu.Lock()
+		l.wakePollerLocked()
+		l.mu.Unlock()
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // dispatch runs queued functions and due timers until finished reports
 // true, calling block to wait for more work, then shuts the loop down.
-func (l *EventLoop) dispatch(finished func() bool, block func(wait *time.Timer, waiting bool)) {
-	wait := time.NewTimer(time.Hour)
-	wait.Stop()
-	defer wait.Stop()
+func (l *EventLoop) dispatch(finished func() bool, block func(next time.Time)) {
 	for {
 		l.mu.Lock()
 		fs := l.queue
@@ -303,20 +380,17 @@ func (l *EventLoop) dispatch(finished func() bool, block func(wait *time.Timer, 
 		if more {
 			continue
 		}
-		waiting := !next.IsZero()
-		if waiting {
-			wait.Reset(time.Until(next))
-		}
-		block(wait, waiting)
-		if waiting {
-			wait.Stop()
-		}
+		block(next)
 	}
 	l.mu.Lock()
 	l.state = loopDone
 	l.queue = nil
 	l.timers = nil
+	p := l.poller.Swap(nil)
 	l.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
 	l.wg.Wait()
 }
 

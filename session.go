@@ -136,7 +136,9 @@ func (s *Session) dialed(c *Conn, err error) {
 		}
 	}
 	s.schedulePing(c)
-	s.d.Go(func() { s.readLoop(c) })
+	if t, ok := s.d.(connTaker); !ok || !t.takeConn(s, c) {
+		s.d.Go(func() { s.readLoop(c) })
+	}
 }
 
 // readLoop reads frames of c off the dispatcher's goroutine and hands each
@@ -218,7 +220,7 @@ func (s *Session) ping(c *Conn) {
 		return
 	}
 	payload, d := s.opts.PingPayload, s.d
-	d.Go(func() {
+	s.goConn(c, func() {
 		if err := c.Ping(payload); err != nil {
 			d.Post(func() { s.fail(c, err) })
 		}
@@ -241,7 +243,7 @@ func (s *Session) fail(c *Conn, err error) {
 	s.stopTimers()
 	s.report(err)
 	// The read loop sees the closed socket and reports the end.
-	s.d.Go(c.Abort)
+	s.goConn(c, c.Abort)
 }
 
 // connEnded handles the end of the open connection, reported by its read
@@ -329,7 +331,7 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// A close frame that cannot be sent in that time (a peer
 			// that stopped reading) is abandoned the same way.
 			c := s.conn
-			s.d.Go(func() {
+			s.goConn(c, func() {
 				if c.SendClose(code, reason) != nil || timeout <= 0 {
 					c.Abort()
 				}
@@ -340,7 +342,7 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			}
 			s.cancelClose = s.d.AfterFunc(wait, func() {
 				s.cancelClose = nil
-				s.d.Go(c.Abort)
+				s.goConn(c, c.Abort)
 			})
 		}
 	case s.dialing:
