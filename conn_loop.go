@@ -45,7 +45,8 @@ import (
 // App's connection instead of a goroutine reading it (Session.readLoop).
 type connTaker interface {
 	// takeConn is called on the dispatcher's goroutine right after the
-	// open; false leaves the connection to a read loop.
+	// open, before OnOpen; false leaves the connection to a read loop.
+	// Nothing of the connection may be delivered before OnOpen has run.
 	takeConn(s *Session, c *Conn) bool
 }
 
@@ -150,14 +151,17 @@ func (l *EventLoop) takeConn(s *Session, c *Conn) bool {
 	}
 	e.conns[fd] = lc
 	c.lc.Store(lc)
-	if c.closed.Load() {
-		// Closed before the loop could watch it (an Abort in OnOpen):
-		// closeSocket may have missed lc.
-		lc.end(ErrConnectionClosed)
-		return true
-	}
-	if len(leftover) > 0 {
-		lc.feed(leftover) // frames the server sent right behind its 101
+	if c.closed.Load() || len(leftover) > 0 {
+		// After OnOpen, and before the loop reads the socket: a close
+		// that came before lc was set (closeSocket may have missed it),
+		// or the frames the server sent right behind its 101.
+		l.Post(func() {
+			if c.closed.Load() {
+				lc.end(ErrConnectionClosed)
+				return
+			}
+			lc.feed(leftover)
+		})
 	}
 	return true
 }

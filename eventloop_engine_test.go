@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"slices"
 	"testing"
@@ -147,5 +148,140 @@ func TestEventLoopEngineLeftover(t *testing.T) {
 	want := []string{"open", `message text "behind the 101"`, `message binary "\x01\x02"`, `close 1000 ""`}
 	if got := e.list(); !slices.Equal(got, want) {
 		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestEventLoopEngineCutFrames(t *testing.T) {
+	defer leaktest.Check(t)()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16) // cut by the 64 KiB reads
+	srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+		nc.Write(wstest.AppendFrame(nil, true, 2, big))
+		// One byte per write: headers and payloads cut anywhere.
+		b := wstest.AppendFrame(nil, true, 1, []byte("chopped"))
+		b = wstest.AppendFrame(b, true, 9, []byte("ping"))
+		b = wstest.AppendFrame(b, false, 1, []byte("frag"))
+		b = wstest.AppendFrame(b, true, 9, nil) // between the fragments
+		b = wstest.AppendFrame(b, true, 0, []byte("ments"))
+		b = wstest.AppendFrame(b, true, 2, make([]byte, 70000)) // a 16-bit length
+		c.WriteChopped(b, 1)
+	})
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(*websocket.App) { e.add("open") }
+	a.OnPing = func(_ *websocket.App, p []byte) { e.add("ping %q", p) }
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
+	n := 0
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		switch n++; n {
+		case 1:
+			if !bytes.Equal(m.Data, big) {
+				t.Errorf("big message: %d bytes, not the %d sent", len(m.Data), len(big))
+			}
+			e.add("big")
+		case 4:
+			e.add("message %d bytes", len(m.Data))
+			a.Close()
+		default:
+			e.add("message %q", m.Data)
+		}
+	}
+	if err := runEngine(t, a, nil); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	want := []string{"open", "big", `message "chopped"`, `ping "ping"`, `ping ""`, `message "fragments"`,
+		"message 70000 bytes", "close 1000"}
+	if got := e.list(); !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestEventLoopEngineFragmentsDelivered(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+		b := wstest.AppendFrame(nil, false, 1, []byte("a"))
+		b = wstest.AppendFrame(b, false, 0, []byte("b"))
+		b = wstest.AppendFrame(b, true, 0, nil)
+		b = wstest.AppendFrame(b, true, 2, []byte("c"))
+		nc.Write(b)
+	})
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	record(a, &e)
+	a.OnContMessage = func(a *websocket.App, data []byte, fin bool) {
+		e.add("cont %q %v", data, fin)
+	}
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		e.add("message %s %q", m.Opcode, m.Data)
+		a.Close()
+	}
+	if err := runEngine(t, a, nil); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	want := []string{"open", `data text "a" false`, `cont "a" false`, `data continuation "b" false`,
+		`cont "b" false`, `data continuation "" true`, `cont "" true`, `data binary "c" true`,
+		`message binary "c"`, `close 1000 ""`}
+	if got := e.list(); !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestEventLoopEngineSlowPeer sends far more than the socket buffers hold
+// to a server that does not read yet: the sends return at once (the rest
+// is queued and written when the socket turns writable), so the loop goes
+// on to let the server read; everything arrives, in order.
+func TestEventLoopEngineSlowPeer(t *testing.T) {
+	defer leaktest.Check(t)()
+	// 6 MiB: more than the client's send buffer (at most 4 MiB) and the
+	// server's small receive buffer hold.
+	const msgs, size = 24, 256 << 10
+	read := make(chan struct{})
+	got := make(chan error, 1)
+	srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+		nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+		<-read
+		for i := range msgs {
+			op, data, err := c.ReadMessage()
+			if err != nil {
+				got <- err
+				return
+			}
+			if op != 2 || len(data) != size || data[0] != byte(i) || data[size-1] != byte(i) {
+				got <- errors.New("a message arrived out of order or damaged")
+				return
+			}
+		}
+		got <- nil
+		c.WriteFrame(true, 1, []byte("all read"))
+	})
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(a *websocket.App) {
+		msg := make([]byte, size)
+		for i := range msgs {
+			msg[0], msg[size-1] = byte(i), byte(i)
+			if err := a.SendBytes(msg); err != nil {
+				t.Errorf("send %d: %v", i, err)
+			}
+		}
+		e.add("sent")
+		close(read) // only reached if no send blocked the loop
+	}
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		e.add("message %q", m.Data)
+		a.Close()
+	}
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
+	if err := runEngine(t, a, nil); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if err := <-got; err != nil {
+		t.Error(err)
+	}
+	want := []string{"sent", `message "all read"`, "close 1000"}
+	if g := e.list(); !slices.Equal(g, want) {
+		t.Errorf("events\n got %q\nwant %q", g, want)
 	}
 }

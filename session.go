@@ -125,6 +125,9 @@ func (s *Session) dialed(c *Conn, err error) {
 	a := s.app
 	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, time.Now()
 	a.conn.Store(c)
+	// A loop that takes the socket makes the sends of OnOpen non-blocking.
+	t, ok := s.d.(connTaker)
+	taken := ok && t.takeConn(s, c)
 	if s.opened {
 		if a.OnReconnect != nil {
 			s.call("OnReconnect", func() { a.OnReconnect(a) })
@@ -136,7 +139,7 @@ func (s *Session) dialed(c *Conn, err error) {
 		}
 	}
 	s.schedulePing(c)
-	if t, ok := s.d.(connTaker); !ok || !t.takeConn(s, c) {
+	if !taken {
 		s.d.Go(func() { s.readLoop(c) })
 	}
 }
