@@ -2,11 +2,16 @@ package websocket_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/leaktest"
@@ -283,5 +288,207 @@ func TestEventLoopEngineSlowPeer(t *testing.T) {
 	want := []string{"sent", `message "all read"`, "close 1000"}
 	if g := e.list(); !slices.Equal(g, want) {
 		t.Errorf("events\n got %q\nwant %q", g, want)
+	}
+}
+
+// deflateServer accepts permessage-deflate without context takeover, sends
+// one compressed text message and echoes what it gets back, inflated.
+func deflateServer(t *testing.T) *wstest.Server {
+	return wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		_, accept, br, err := wstest.ReadRequest(nc)
+		if err != nil {
+			return
+		}
+		nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + accept + "\r\n" +
+			"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n\r\n"))
+		c := &wstest.Conn{NC: nc, R: br}
+		deflate := func(p []byte) []byte {
+			var b bytes.Buffer
+			w, _ := flate.NewWriter(&b, flate.BestSpeed)
+			w.Write(p)
+			w.Flush()
+			return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+		}
+		c.WriteRaw(wstest.AppendFrameRsv(nil, true, 4, 1, deflate([]byte(strings.Repeat("compressed ", 100)))))
+		for {
+			f, err := c.ReadFrame()
+			if err != nil {
+				return
+			}
+			if f.Opcode == 8 {
+				c.WriteFrame(true, 8, f.Payload)
+				return
+			}
+			data := f.Payload
+			if f.Rsv&4 != 0 {
+				data, _ = io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(data),
+					bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}))))
+			}
+			c.WriteFrame(true, f.Opcode, data) // back uncompressed
+		}
+	})
+}
+
+func TestEventLoopEngineCompression(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := deflateServer(t)
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	long := strings.Repeat("echo ", 200)
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		if _, ok := a.Conn().Compression(); !ok {
+			t.Error("compression not negotiated")
+		}
+		if len(e.list()) == 0 {
+			e.add("message %d %q", len(m.Data), m.Data[:11])
+			a.SendText(long)
+			return
+		}
+		e.add("echo equal %v", string(m.Data) == long)
+		a.Close()
+	}
+	opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{Compression: &websocket.CompressionOptions{}}}
+	if err := runEngine(t, a, opts); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	want := []string{`message 1100 "compressed "`, "echo equal true"}
+	if got := e.list(); !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestEventLoopEngineKeepAliveAndReconnect(t *testing.T) {
+	defer leaktest.Check(t)()
+	var conns atomic.Int32
+	srv := newServer(func(c *wstest.Conn) {
+		if conns.Add(1) == 1 {
+			return // the first connection drops at once
+		}
+		wstest.Echo(c) // answers pings
+	})
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(*websocket.App) { e.add("open") }
+	a.OnReconnect = func(a *websocket.App) {
+		if !websocket.LoopOwned(a.Conn()) {
+			t.Error("the reconnected connection is not owned by the loop's poller")
+		}
+		e.add("reconnect")
+	}
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
+	pongs := 0
+	a.OnPong = func(a *websocket.App, p []byte) {
+		if pongs++; pongs == 3 {
+			e.add("3 pongs %q", p)
+			a.Close()
+		}
+	}
+	err := runEngine(t, a, &websocket.RunOptions{Reconnect: time.Millisecond, PingInterval: 20 * time.Millisecond,
+		PingTimeout: 15 * time.Millisecond, PingPayload: []byte("hb")})
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	want := []string{"open", "close 1006", "reconnect", `3 pongs "hb"`, "close 1000"}
+	if got := e.list(); !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestEventLoopEngineHostile: the limits and rules hold on the loop as on
+// a read goroutine: the connection fails with the right close code, the
+// run reports why, nothing is left behind.
+func TestEventLoopEngineHostile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		send []byte
+		code uint16 // the close code the server gets; 0 = none expected
+		want func(error) bool
+	}{
+		{"length beyond the read limit", wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 1<<40), 1009,
+			func(err error) bool { var pe *websocket.PayloadError; return errors.As(err, &pe) }},
+		{"length with the top bit set", wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 1<<63), 1002,
+			func(err error) bool { var pe *websocket.ProtocolError; return errors.As(err, &pe) }},
+		{"masked frame", wstest.AppendMaskedFrame(nil, true, 1, [4]byte{1, 2, 3, 4}, []byte("x")), 1002,
+			func(err error) bool { var pe *websocket.ProtocolError; return errors.As(err, &pe) }},
+		{"invalid UTF-8", wstest.AppendFrame(nil, true, 1, []byte{0xff}), 1007,
+			func(err error) bool { var pe *websocket.PayloadError; return errors.As(err, &pe) }},
+		{"stall inside a frame", append(wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 10), 1, 2, 3), 0,
+			func(err error) bool { return err != nil && strings.Contains(err.Error(), "pong") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer leaktest.Check(t)()
+			closeCode := make(chan uint16, 1)
+			srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+				nc.Write(tt.send)
+				for {
+					f, err := c.ReadFrame()
+					if err != nil {
+						closeCode <- 0
+						return
+					}
+					if f.Opcode == 8 && len(f.Payload) >= 2 {
+						closeCode <- uint16(f.Payload[0])<<8 | uint16(f.Payload[1])
+						return
+					}
+				}
+			})
+			defer srv.Close()
+			var errs []error
+			a := &websocket.App{URL: srv.URL}
+			a.OnError = func(_ *websocket.App, err error) { errs = append(errs, err) }
+			err := runEngine(t, a, &websocket.RunOptions{PingInterval: 30 * time.Millisecond, PingTimeout: 20 * time.Millisecond,
+				DialOptions: websocket.DialOptions{ReadLimit: 1 << 20}})
+			if !tt.want(err) || len(errs) != 1 || errs[0] != err {
+				t.Errorf("Run = %v, OnError got %v", err, errs)
+			}
+			if got := <-closeCode; got != tt.code {
+				t.Errorf("server got close code %d, want %d", got, tt.code)
+			}
+		})
+	}
+}
+
+// TestEventLoopEngineFlood: a server that sends without end does not keep
+// the loop from its other work, and the App still closes.
+func TestEventLoopEngineFlood(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+		b := wstest.AppendFrame(nil, true, 2, make([]byte, 1000))
+		for {
+			if _, err := nc.Write(bytes.Repeat(b, 64)); err != nil {
+				return
+			}
+		}
+	})
+	defer srv.Close()
+	l := websocket.NewEventLoop()
+	got, ticks := 0, 0
+	a := &websocket.App{URL: srv.URL}
+	checkOwned(t, a)
+	a.OnMessage = func(a *websocket.App, m websocket.Message) { got++ }
+	a.OnClose = func(*websocket.App, websocket.StatusCode, string) { l.Stop() }
+	var tick func()
+	tick = func() {
+		// Timers keep firing while the flood goes on.
+		if ticks++; ticks == 5 {
+			a.CloseWith(websocket.StatusNormal, "", 50*time.Millisecond)
+			return
+		}
+		l.AfterFunc(5*time.Millisecond, tick)
+	}
+	a.OnOpen = func(*websocket.App) { l.AfterFunc(5*time.Millisecond, tick) }
+	skipWithoutPoller(t)
+	if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ticks != 5 || got == 0 {
+		t.Errorf("%d ticks and %d messages, want 5 ticks during the flood", ticks, got)
 	}
 }
