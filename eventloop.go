@@ -97,6 +97,12 @@ type EventLoop struct {
 	eng    *engine // the loop's goroutine only
 	noPoll bool    // no poller on this platform
 	poller atomic.Pointer[netpoll.Poller]
+
+	// The dial pool (goDial): at most maxDialers goroutines dial, the
+	// other dials wait in dialQ.
+	dmu     sync.Mutex
+	dialers int
+	dialQ   []func()
 }
 
 type loopState uint8
@@ -195,6 +201,43 @@ func (l *EventLoop) wakePollerLocked() {
 	if p := l.poller.Load(); p != nil {
 		p.Wake()
 	}
+}
+
+// dialPool is what a Dispatcher implements to run the dials of its Apps on
+// a bounded pool instead of a goroutine each.
+type dialPool interface{ goDial(dial func()) }
+
+// maxDialers bounds the goroutines an EventLoop dials on: opening many
+// Apps at once neither starts a goroutine each nor leaves their grown
+// stacks behind.
+const maxDialers = 64
+
+// goDial runs dial on the loop's dial pool, as Go would.
+func (l *EventLoop) goDial(dial func()) {
+	l.dmu.Lock()
+	if l.dialers == maxDialers {
+		l.dialQ = append(l.dialQ, dial)
+		l.dmu.Unlock()
+		return
+	}
+	l.dialers++
+	l.dmu.Unlock()
+	l.Go(func() {
+		for dial != nil {
+			dial()
+			l.dmu.Lock()
+			dial = nil
+			if len(l.dialQ) > 0 {
+				dial = l.dialQ[0]
+				l.dialQ[0] = nil
+				l.dialQ = l.dialQ[1:]
+			} else {
+				l.dialers--
+				l.dialQ = nil
+			}
+			l.dmu.Unlock()
+		}
+	})
 }
 
 func (l *EventLoop) signal() {

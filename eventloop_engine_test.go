@@ -1,13 +1,19 @@
 package websocket_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -491,4 +497,123 @@ func TestEventLoopEngineFlood(t *testing.T) {
 	if ticks != 5 || got == 0 {
 		t.Errorf("%d ticks and %d messages, want 5 ticks during the flood", ticks, got)
 	}
+}
+
+// engineServerEnv makes TestEngineHelperServer the server process of
+// TestEventLoopEngineManyApps, so that its goroutines and memory are not
+// counted with the client's.
+const engineServerEnv = "WSCLIENT_ENGINE_SERVER"
+
+func TestEngineHelperServer(t *testing.T) {
+	if os.Getenv(engineServerEnv) != "1" {
+		t.Skip("the server process of TestEventLoopEngineManyApps")
+	}
+	srv := newServer(wstest.Echo)
+	fmt.Println(srv.URL)
+	io.Copy(io.Discard, os.Stdin) // until the client's process closes it
+	srv.Close()
+}
+
+// TestEventLoopEngineManyApps opens many Apps on one loop against a server
+// in another process: once they are open, the client has no goroutine per
+// connection, and the memory each costs is logged.
+func TestEventLoopEngineManyApps(t *testing.T) {
+	skipWithoutPoller(t)
+	defer leaktest.Check(t)()
+	const batch = 300
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEngineHelperServer$")
+	cmd.Env = append(os.Environ(), engineServerEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	url, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	url = strings.TrimSpace(url)
+
+	base := runtime.NumGoroutine()
+	l := websocket.NewEventLoop()
+	done := make(chan error)
+	go func() { done <- l.Run(context.Background()) }()
+	opened := make(chan struct{}, batch)
+	open := func(n int) {
+		for range n {
+			a := &websocket.App{URL: url}
+			a.OnOpen = func(a *websocket.App) {
+				if !websocket.LoopOwned(a.Conn()) {
+					t.Error("the connection is not owned by the loop's poller")
+				}
+				opened <- struct{}{}
+			}
+			a.OnError = func(_ *websocket.App, err error) { t.Error(err) }
+			if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, PingInterval: 30 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range n {
+			<-opened
+		}
+	}
+	// settled waits for the goroutines of the dials (which end after
+	// handing their connection to the loop) to be gone.
+	settled := func(max int) int {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > max && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		return runtime.NumGoroutine()
+	}
+	measure := func() (heap, rss uint64) {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc + ms.StackInuse, rssBytes()
+	}
+	open(1)                 // the loop's poller and its watcher now exist
+	// The loop's Run and the watch of its channels; then nothing more.
+	g0 := base + 2
+	settled(g0)
+	h0, r0 := measure()
+	open(batch)
+	g1 := settled(g0)
+	h1, r1 := measure()
+	open(batch)
+	g2 := settled(g0)
+	if g1 > g0 || g2 > g0 {
+		t.Errorf("goroutines: %d with 1 App, %d with %d, %d with %d: want no growth", g0, g1, batch+1, g2, 2*batch+1)
+	}
+	t.Logf("goroutines: %d with 1 App, %d with %d, %d with %d", g0, g1, batch+1, g2, 2*batch+1)
+	t.Logf("per idle connection: %.0f B of Go heap and stacks, %.0f B of RSS (first %d Apps after the first)",
+		float64(h1-h0)/batch, float64(int64(r1)-int64(r0))/batch, batch)
+	l.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rssBytes returns the process's resident set size, 0 where /proc is
+// missing.
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
 }

@@ -98,12 +98,17 @@ func (s *Session) dial() {
 	}
 	s.dialing = true
 	ctx, url, opts, d := s.ctx, s.url, &s.dialOpts, s.d
-	d.Go(func() {
+	dial := func() {
 		c, err := Dial(ctx, url, opts)
 		if !d.Post(func() { s.dialed(c, err) }) && c != nil {
 			c.Abort()
 		}
-	})
+	}
+	if p, ok := d.(dialPool); ok {
+		p.goDial(dial)
+	} else {
+		d.Go(dial)
+	}
 }
 
 // dialed handles the result of a connection attempt.
