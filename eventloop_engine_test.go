@@ -581,7 +581,7 @@ func TestEventLoopEngineManyApps(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc + ms.StackInuse, rssBytes()
 	}
-	open(1)                 // the loop's poller and its watcher now exist
+	open(1) // the loop's poller and its watcher now exist
 	// The loop's Run and the watch of its channels; then nothing more.
 	g0 := base + 2
 	settled(g0)
