@@ -45,12 +45,12 @@ import (
 //   - To shut down, a dispatcher calls Session.Stop on each attached session
 //     and keeps dispatching until each has been detached.
 //
-// Scaling: the dispatcher's goroutine does no I/O, so one loop can serve
-// thousands of Apps; each open connection costs one goroutine parked in
-// Go's netpoller while it waits for a frame (as in net/http), plus one per
-// in-flight dial or close. A dispatcher that wants fewer goroutines can run
-// Go's functions on a bounded pool; the read loops need one worker each
-// while their connections are open.
+// Scaling: with a custom Dispatcher each open connection costs one
+// goroutine parked in Go's netpoller while it waits for a frame (as in
+// net/http), plus one per in-flight dial or close. A dispatcher that wants
+// fewer goroutines can run Go's functions on a bounded pool; the read loops
+// need one worker each while their connections are open. *EventLoop needs
+// none: see its documentation.
 //
 // *EventLoop is the library's Dispatcher. A custom one can, for example, run
 // callbacks on a GUI or game main thread: Post sends to its queue, AfterFunc
@@ -74,7 +74,22 @@ type Dispatcher interface {
 
 // EventLoop is a Dispatcher that runs every callback of all its Apps on the
 // goroutine that calls Run, one at a time. Its timers are a heap served by
-// that goroutine (no goroutine per timer). Create it with NewEventLoop.
+// that goroutine (no goroutine per timer). Create it with NewEventLoop; to
+// use many cores, see EventLoopGroup.
+//
+// On Linux (epoll), macOS and the BSDs (kqueue) the loop also owns the
+// sockets of its ws connections: it waits for them to be readable, reads
+// them into one buffer it shares between them, and writes without
+// blocking (what a socket does not take is queued and written when it
+// turns writable), so an open connection costs no goroutine, and
+// automatic pings, pong deadlines, close timeouts and reconnect waits are
+// timers on the loop. Dials run on a pool of at most 64 goroutines. A send
+// from any goroutine never blocks on the socket there; a connection with
+// more than 16 MiB queued for a peer that does not read fails, as a send
+// that times out does (the pong deadline of PingTimeout usually notices
+// such a peer first). Connections over TLS or HTTP/2, streams given as
+// NetConn, and every connection on other platforms are read by a goroutine
+// each, as with a custom Dispatcher.
 type EventLoop struct {
 	mu       sync.Mutex
 	queue    []func()
