@@ -228,13 +228,6 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Dispatcher == nil {
-		l := s.d.(*EventLoop)
-		l.Attach(s)
-		l.Post(s.start)
-		l.runSession(ctx, s)
-		return s.err
-	}
 	if err := s.d.Attach(s); err != nil {
 		a.endRun(s)
 		return err
@@ -246,7 +239,14 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 		s.mu.Unlock()
 	}
 	s.d.Post(s.start)
-	return nil
+	if o.Dispatcher != nil {
+		return nil
+	}
+	// Without a Dispatcher the run drives a loop of its own, on this
+	// goroutine, through the same path: the loop stops once the run is
+	// detached.
+	s.d.(*EventLoop).Run(context.Background())
+	return s.err
 }
 
 // newSession checks the options and makes the App's run.
@@ -311,7 +311,9 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	}
 	s.opts.DialOptions = DialOptions{}
 	if s.d == nil {
-		s.d = NewEventLoop() // driven by Run itself
+		l := NewEventLoop() // driven by Run itself
+		l.private = true
+		s.d = l
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.mu.Lock()

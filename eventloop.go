@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/wsclient/websocket/internal/netpoll"
 )
 
 // Dispatcher runs the callbacks, timers and blocking operations of the Apps
@@ -44,12 +47,12 @@ import (
 //   - To shut down, a dispatcher calls Session.Stop on each attached session
 //     and keeps dispatching until each has been detached.
 //
-// Scaling: the dispatcher's goroutine does no I/O, so one loop can serve
-// thousands of Apps; each open connection costs one goroutine parked in
-// Go's netpoller while it waits for a frame (as in net/http), plus one per
-// in-flight dial or close. A dispatcher that wants fewer goroutines can run
-// Go's functions on a bounded pool; the read loops need one worker each
-// while their connections are open.
+// Scaling: with a custom Dispatcher each open connection costs one
+// goroutine parked in Go's netpoller while it waits for a frame (as in
+// net/http), plus one per in-flight dial or close. A dispatcher that wants
+// fewer goroutines can run Go's functions on a bounded pool; the read loops
+// need one worker each while their connections are open. *EventLoop needs
+// none: see its documentation.
 //
 // *EventLoop is the library's Dispatcher. A custom one can, for example, run
 // callbacks on a GUI or game main thread: Post sends to its queue, AfterFunc
@@ -73,7 +76,22 @@ type Dispatcher interface {
 
 // EventLoop is a Dispatcher that runs every callback of all its Apps on the
 // goroutine that calls Run, one at a time. Its timers are a heap served by
-// that goroutine (no goroutine per timer). Create it with NewEventLoop.
+// that goroutine (no goroutine per timer). Create it with NewEventLoop; to
+// use many cores, see EventLoopGroup.
+//
+// On Linux (epoll), macOS and the BSDs (kqueue) the loop also owns the
+// sockets of its ws connections: it waits for them to be readable, reads
+// them into one buffer it shares between them, and writes without
+// blocking (what a socket does not take is queued and written when it
+// turns writable), so an open connection costs no goroutine, and
+// automatic pings, pong deadlines, close timeouts and reconnect waits are
+// timers on the loop. Dials run on a pool of at most 64 goroutines. A send
+// from any goroutine never blocks on the socket there; a connection with
+// more than 16 MiB queued for a peer that does not read fails, as a send
+// that times out does (the pong deadline of PingTimeout usually notices
+// such a peer first). Connections over TLS or HTTP/2, streams given as
+// NetConn, and every connection on other platforms are read by a goroutine
+// each, as with a custom Dispatcher.
 type EventLoop struct {
 	mu       sync.Mutex
 	queue    []func()
@@ -87,6 +105,21 @@ type EventLoop struct {
 	stopOnce sync.Once
 	sigCh    chan os.Signal
 	wg       sync.WaitGroup // functions started by Go
+	// private: the loop of one App run without a Dispatcher (App.Run),
+	// which stops once that run is detached.
+	private bool
+
+	// The engine (conn_loop.go), made when the loop takes over its first
+	// socket; then the loop waits in the poller instead of on wake.
+	eng    *engine // the loop's goroutine only
+	noPoll bool    // no poller on this platform
+	poller atomic.Pointer[netpoll.Poller]
+
+	// The dial pool (goDial): at most maxDialers goroutines dial, the
+	// other dials wait in dialQ.
+	dmu     sync.Mutex
+	dialers int
+	dialQ   []func()
 }
 
 type loopState uint8
@@ -128,7 +161,11 @@ func (l *EventLoop) Attach(s *Session) error {
 func (l *EventLoop) Detach(s *Session) {
 	l.mu.Lock()
 	delete(l.sessions, s)
+	idle := l.private && len(l.sessions) == 0
 	l.mu.Unlock()
+	if idle {
+		l.Stop()
+	}
 }
 
 // Post implements Dispatcher.
@@ -139,6 +176,7 @@ func (l *EventLoop) Post(f func()) bool {
 		return false
 	}
 	l.queue = append(l.queue, f)
+	l.wakePollerLocked()
 	l.mu.Unlock()
 	l.signal()
 	return true
@@ -151,6 +189,7 @@ func (l *EventLoop) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 	l.timerSeq++
 	t.seq = l.timerSeq
 	heap.Push(&l.timers, t)
+	l.wakePollerLocked()
 	l.mu.Unlock()
 	l.signal()
 	return func() bool {
@@ -173,6 +212,51 @@ func (l *EventLoop) Go(f func()) {
 	}()
 }
 
+// wakePollerLocked wakes the loop when it waits in its poller; mu is held,
+// so the poller cannot be closed under the call.
+func (l *EventLoop) wakePollerLocked() {
+	if p := l.poller.Load(); p != nil {
+		p.Wake()
+	}
+}
+
+// dialPool is what a Dispatcher implements to run the dials of its Apps on
+// a bounded pool instead of a goroutine each.
+type dialPool interface{ goDial(dial func()) }
+
+// maxDialers bounds the goroutines an EventLoop dials on: opening many
+// Apps at once neither starts a goroutine each nor leaves their grown
+// stacks behind.
+const maxDialers = 64
+
+// goDial runs dial on the loop's dial pool, as Go would.
+func (l *EventLoop) goDial(dial func()) {
+	l.dmu.Lock()
+	if l.dialers == maxDialers {
+		l.dialQ = append(l.dialQ, dial)
+		l.dmu.Unlock()
+		return
+	}
+	l.dialers++
+	l.dmu.Unlock()
+	l.Go(func() {
+		for dial != nil {
+			dial()
+			l.dmu.Lock()
+			dial = nil
+			if len(l.dialQ) > 0 {
+				dial = l.dialQ[0]
+				l.dialQ[0] = nil
+				l.dialQ = l.dialQ[1:]
+			} else {
+				l.dialers--
+				l.dialQ = nil
+			}
+			l.dmu.Unlock()
+		}
+	})
+}
+
 func (l *EventLoop) signal() {
 	select {
 	case l.wake <- struct{}{}:
@@ -183,7 +267,14 @@ func (l *EventLoop) signal() {
 // Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
 // and return nil. Safe from any goroutine, also from a callback; calling it
 // before Run makes Run stop at once.
-func (l *EventLoop) Stop() { l.stopOnce.Do(func() { close(l.stopCh) }) }
+func (l *EventLoop) Stop() {
+	l.stopOnce.Do(func() {
+		close(l.stopCh)
+		l.mu.Lock()
+		l.wakePollerLocked()
+		l.mu.Unlock()
+	})
+}
 
 // StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
 // (os.Interrupt when none is given): Python's rel.signal(2, rel.abort).
@@ -226,10 +317,12 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 		l.mu.Unlock()
 		for _, s := range ss {
-			s.stopNow(StatusGoingAway)
+			s.Stop(StatusGoingAway)
 		}
 	}
 	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
+	var wait *time.Timer // the next timer, in the channel wait
+	var unwatch func()   // ends the poller's watch of the channels
 	// A loop stopped (or a ctx ended) before Run starts its Apps' runs
 	// never: the stop is seen before the first queued start, not after a
 	// dial that start began had time to open.
@@ -249,9 +342,34 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return stopping && len(l.sessions) == 0
-	}, func(wait *time.Timer, waiting bool) {
+	}, func(next time.Time) {
+		if p := l.poller.Load(); p != nil {
+			// The poller cannot wait on channels: a watcher wakes it.
+			if unwatch == nil {
+				unwatch = l.watch(ctxDone, stopCh, sigCh)
+			}
+			timeout := time.Duration(-1)
+			if !next.IsZero() {
+				timeout = max(time.Until(next), 0)
+			}
+			p.Wait(timeout, l.eng.ready)
+			select {
+			case <-ctxDone:
+				end(ctx.Err())
+			case <-stopCh:
+				end(nil)
+			default:
+			}
+			return
+		}
 		var tc <-chan time.Time
-		if waiting {
+		if !next.IsZero() {
+			if wait == nil {
+				wait = time.NewTimer(time.Until(next))
+			} else {
+				wait.Reset(time.Until(next))
+			}
+			defer wait.Stop()
 			tc = wait.C
 		}
 		select {
@@ -265,45 +383,39 @@ func (l *EventLoop) Run(ctx context.Context) error {
 			end(nil)
 		}
 	})
+	if unwatch != nil {
+		unwatch()
+	}
 	return result
 }
 
-// runSession drives the single session of an App run without a Dispatcher
-// on the calling goroutine; when ctx ends the App is closed with
-// StatusNormal.
-func (l *EventLoop) runSession(ctx context.Context, s *Session) {
-	l.mu.Lock()
-	l.state = loopRunning
-	l.mu.Unlock()
-	ctxDone := ctx.Done()
-	l.dispatch(func() bool {
+// watch wakes the loop's poller once one of the channels is ready (a signal
+// stops the loop); it returns the function that ends the watch.
+func (l *EventLoop) watch(ctxDone <-chan struct{}, stopCh <-chan struct{}, sigCh <-chan os.Signal) (unwatch func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
 		select {
-		case <-s.done:
-			return true
-		default:
-			return false
-		}
-	}, func(wait *time.Timer, waiting bool) {
-		var tc <-chan time.Time
-		if waiting {
-			tc = wait.C
-		}
-		select {
-		case <-l.wake:
-		case <-tc:
 		case <-ctxDone:
-			ctxDone = nil
-			s.stopNow(StatusNormal)
+		case <-stopCh:
+		case <-sigCh:
+			l.Stop()
+		case <-quit:
+			return
 		}
-	})
+		l.mu.Lock()
+		l.wakePollerLocked()
+		l.mu.Unlock()
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // dispatch runs queued functions and due timers until finished reports
 // true, calling block to wait for more work, then shuts the loop down.
-func (l *EventLoop) dispatch(finished func() bool, block func(wait *time.Timer, waiting bool)) {
-	wait := time.NewTimer(time.Hour)
-	wait.Stop()
-	defer wait.Stop()
+func (l *EventLoop) dispatch(finished func() bool, block func(next time.Time)) {
 	for {
 		l.mu.Lock()
 		fs := l.queue
@@ -328,20 +440,17 @@ func (l *EventLoop) dispatch(finished func() bool, block func(wait *time.Timer, 
 		if more {
 			continue
 		}
-		waiting := !next.IsZero()
-		if waiting {
-			wait.Reset(time.Until(next))
-		}
-		block(wait, waiting)
-		if waiting {
-			wait.Stop()
-		}
+		block(next)
 	}
 	l.mu.Lock()
 	l.state = loopDone
 	l.queue = nil
 	l.timers = nil
+	p := l.poller.Swap(nil)
 	l.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
 	l.wg.Wait()
 }
 

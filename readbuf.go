@@ -82,8 +82,10 @@ type scatterReader interface {
 	readv(p, q []byte, spin bool) (int, error)
 }
 
-// errWouldBlock is tryRead's answer for an empty socket.
-var errWouldBlock = errors.New("websocket: read would block")
+// errWouldBlock is the answer of a read or write that would wait for the
+// socket: tryRead's for an empty socket, the event loop's non-blocking
+// reads and writes (conn_loop.go).
+var errWouldBlock = errors.New("websocket: socket would block")
 
 // frameReader reads frames from the socket with the decoder. It keeps all
 // state between calls, so a call cut short by a read deadline resumes where

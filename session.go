@@ -79,10 +79,6 @@ func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 	s.d.Post(func() { s.closeNow(code, reason, timeout) })
 }
 
-// stopNow starts ending the run with code; it runs on the dispatcher's
-// goroutine.
-func (s *Session) stopNow(code StatusCode) { s.closeNow(code, "", closeTimeout) }
-
 // Done is closed once the run is over and detached from its dispatcher.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
@@ -113,12 +109,17 @@ func (s *Session) dial() {
 	}
 	s.dialing = true
 	ctx, url, opts, d := s.ctx, s.url, &s.dialOpts, s.d
-	d.Go(func() {
+	dial := func() {
 		c, err := Dial(ctx, url, opts)
 		if !d.Post(func() { s.dialed(c, err) }) && c != nil {
 			c.Abort()
 		}
-	})
+	}
+	if p, ok := d.(dialPool); ok {
+		p.goDial(dial)
+	} else {
+		d.Go(dial)
+	}
 }
 
 // dialed handles the result of a connection attempt.
@@ -144,6 +145,9 @@ func (s *Session) dialed(c *Conn, err error) {
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
 	a.conn.Store(c)
 	a.out.Store(s.out)
+	// A loop that takes the socket makes the sends of OnOpen non-blocking.
+	t, ok := s.d.(connTaker)
+	taken := ok && t.takeConn(s, c)
 	s.observeOpen(c)
 	if s.opened {
 		if a.OnReconnect != nil {
@@ -156,9 +160,11 @@ func (s *Session) dialed(c *Conn, err error) {
 		}
 	}
 	s.schedulePing(c)
-	var deliver func()
-	deliver = func() { s.deliver(c, q, deliver) }
-	s.d.Go(func() { s.readLoop(c, q, deliver) })
+	if !taken {
+		var deliver func()
+		deliver = func() { s.deliver(c, q, deliver) }
+		s.d.Go(func() { s.readLoop(c, q, deliver) })
+	}
 }
 
 // readLoop reads the frames of c off the dispatcher's goroutine (answering
@@ -256,7 +262,7 @@ func (s *Session) ping(c *Conn) {
 		return // the connection is over, maybe with frames still queued
 	}
 	payload, d := s.opts.PingPayload, s.d
-	d.Go(func() {
+	s.goConn(c, func() {
 		// A ping that meets the server's close frame (ours echoed it)
 		// is no failure: the reader reports the close.
 		if err := c.Ping(payload); err != nil && !errors.Is(err, errCloseSent) {
@@ -325,7 +331,7 @@ func (s *Session) fail(c *Conn, err error) {
 	s.stopTimers()
 	s.report(err)
 	// The read loop sees the closed socket and reports the end.
-	s.d.Go(c.Abort)
+	s.goConn(c, c.Abort)
 }
 
 // connEnded handles the end of the open connection, reported by its read
@@ -420,22 +426,29 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// and OnClose gets StatusAbnormalClosure.
 			// A close frame that cannot be sent in that time (a peer
 			// that stopped reading) is abandoned the same way.
-			// Messages queued by App.Send go first.
+			// Messages queued by App.Send go first: while a send or the
+			// queue's writer is writing, the close waits for it on a
+			// goroutine of its own.
 			c, out := s.conn, s.out
 			out.stop(&closedError{err: errCloseSent})
-			s.d.Go(func() {
+			sendClose := func() {
 				out.wait()
 				if c.SendClose(code, reason) != nil || timeout <= 0 {
 					c.Abort()
 				}
-			})
+			}
+			if out.busy() {
+				s.d.Go(sendClose)
+			} else {
+				s.goConn(c, sendClose)
+			}
 			wait := timeout
 			if wait <= 0 {
 				wait = closeTimeout // for sending ours
 			}
 			s.cancelClose = s.d.AfterFunc(wait, func() {
 				s.cancelClose = nil
-				s.d.Go(c.Abort)
+				s.goConn(c, c.Abort)
 			})
 		}
 	case s.dialing:

@@ -488,6 +488,9 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 
 // socketWrite writes b, with the per-operation timeout when one is set.
 func (c *Conn) socketWrite(b []byte) error {
+	if lc := c.lc.Load(); lc != nil {
+		return lc.write(b) // never blocks: what the socket does not take is queued
+	}
 	if d := c.Timeout(); d > 0 {
 		c.netConn.SetWriteDeadline(time.Now().Add(d))
 	}
