@@ -70,9 +70,9 @@ const http1Memory = 10 * time.Minute
 // the same origin (scheme, host and port) with the same
 // DialOptions.TLSConfig (the same pointer) and the same proxy share one
 // connection, up to the server's SETTINGS_MAX_CONCURRENT_STREAMS, then
-// another is opened. The other dial settings (NetDialContext,
-// SocketOptions, ProxyTimeout) are those of the dial that opened the
-// connection. A connection is closed when it has carried no WebSocket for
+// another is opened, up to MaxConnsPerOrigin. The other dial settings
+// (NetDialContext, SocketOptions, ProxyTimeout) are those of the dial that
+// opened the connection. A connection is closed when it has carried no WebSocket for
 // IdleTimeout; each runs two goroutines, which end when it closes.
 //
 // The zero value is ready to use; it is safe for concurrent use and must
@@ -82,6 +82,13 @@ type HTTP2Transport struct {
 	// IdleTimeout is how long a connection without WebSockets is kept
 	// open; 0 means 90 s. Set it before the transport's first dial.
 	IdleTimeout time.Duration
+	// MaxConnsPerOrigin bounds the connections to one origin (with one
+	// TLSConfig and proxy) that can still take WebSockets; 0 means 16,
+	// negative means no bound. When all of them are at the server's
+	// SETTINGS_MAX_CONCURRENT_STREAMS, a dial waits for one of their
+	// WebSockets to end, until its context or timeout ends. Set it before
+	// the transport's first dial.
+	MaxConnsPerOrigin int
 
 	once  sync.Once
 	pool  h2.Pool
@@ -103,7 +110,10 @@ func (t *HTTP2Transport) Close() error {
 }
 
 func (t *HTTP2Transport) init() {
-	t.once.Do(func() { t.pool.IdleTimeout = t.IdleTimeout })
+	t.once.Do(func() {
+		t.pool.IdleTimeout = t.IdleTimeout
+		t.pool.MaxConnsPerKey = t.MaxConnsPerOrigin
+	})
 }
 
 // usesHTTP1 reports whether key's origin is remembered as lacking
@@ -347,11 +357,13 @@ type h2Stream struct {
 }
 
 // Close ends the stream as closing a TCP connection would (RFC 8441 §5):
-// after the closing handshake (the server's close frame was read) with
-// END_STREAM, without waiting for the server's; otherwise (Abort, a
-// failure, a close the server did not answer) with RST_STREAM, unless the
-// server has ended its side already. The HTTP/2 connection stays for its
-// other streams.
+// after the closing handshake (the server's close frame was read) in an
+// orderly way, with Stream.Finish: the server ends its side first (RFC 6455
+// §7.1.1) and our END_STREAM answers it, or the stream is reset with CANCEL
+// if it has not within closeTimeout; otherwise (Abort, a failure, a close
+// the server did not answer) with RST_STREAM, unless the server has ended
+// its side already. Close returns without waiting either way, and the
+// HTTP/2 connection stays for its other streams.
 func (s *h2Stream) Close() error {
 	if s.c.peerClosed.Load() {
 		return s.Stream.Finish(closeTimeout)
