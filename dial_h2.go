@@ -279,7 +279,7 @@ func dialH2(ctx context.Context, u *url.URL, opts *DialOptions, user http.Header
 		st.Close()
 		return nil, nil, err
 	}
-	s := &h2Stream{Stream: st}
+	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h)}
 	c = newConn(s, nil, opts)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
@@ -354,19 +354,38 @@ func setCookies(u *url.URL, opts *DialOptions, h http.Header) {
 type h2Stream struct {
 	*h2.Stream
 	c *Conn
+	// resetAfterClose: the server forgets the stream after a closing
+	// handshake without ending it (forgetsClosedStreams).
+	resetAfterClose bool
 }
 
 // Close ends the stream as closing a TCP connection would (RFC 8441 §5):
-// after the closing handshake (the server's close frame was read) in an
-// orderly way, with Stream.Finish: the server ends its side first (RFC 6455
-// §7.1.1) and our END_STREAM answers it, or the stream is reset with CANCEL
-// if it has not within closeTimeout; otherwise (Abort, a failure, a close
-// the server did not answer) with RST_STREAM, unless the server has ended
-// its side already. Close returns without waiting either way, and the
-// HTTP/2 connection stays for its other streams.
+// after the closing handshake (the server's close frame was read) with
+// END_STREAM, without waiting for the server's (reset 3 s later if the
+// server never ends its side); otherwise (Abort, a failure, a close the
+// server did not answer) with RST_STREAM, unless the server has ended its
+// side already. The HTTP/2 connection stays for its other streams.
+//
+// END_STREAM cannot wait for the server's: some servers end their side
+// only after ours (Apache httpd's mod_http2 in front of a WebSocket
+// backend), and a reset instead makes mod_http2 lower the number of
+// streams it serves at once on the connection (its defence against rapid
+// resets). A server that forgets the stream gets RST_STREAM(CANCEL)
+// instead (resetAfterClose).
 func (s *h2Stream) Close() error {
-	if s.c.peerClosed.Load() {
+	if s.c.peerClosed.Load() && !s.resetAfterClose {
 		return s.Stream.Finish(closeTimeout)
 	}
 	return s.Stream.Close()
+}
+
+// forgetsClosedStreams reports whether the response header h comes from a
+// server known to forget a WebSocket's stream after a closing handshake the
+// client started, neither ending nor resetting it, and to drop the whole
+// connection when the client's END_STREAM arrives on it: hypercorn
+// (0.13.2, "Server: hypercorn-h2"), which takes a reset of the stream in
+// stride. After its own close it ends the stream, and Close then sends
+// END_STREAM if that has arrived.
+func forgetsClosedStreams(h http.Header) bool {
+	return strings.HasPrefix(h.Get("Server"), "hypercorn")
 }

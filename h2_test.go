@@ -30,7 +30,8 @@ import (
 // h2Server is net/http's HTTP/2 server on loopback, taking WebSockets by
 // extended CONNECT: each runs handle on a wstest.Conn over the request body
 // and the ResponseWriter. It selects the subprotocol "chat" and
-// permessage-deflate when offered; /deny answers 403, /moved redirects to
+// permessage-deflate when offered; /hypercorn answers as hypercorn does
+// ("Server: hypercorn-h2"); /deny answers 403, /moved redirects to
 // /echo, /stall never answers, /sink answers and then reads nothing.
 type h2Server struct {
 	srv   *httptest.Server
@@ -78,6 +79,9 @@ func startH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Confi
 			w.Header().Set("Sec-Websocket-Extensions", "permessage-deflate")
 		}
 		w.Header().Set("Set-Cookie", "session=h2")
+		if r.URL.Path == "/hypercorn" {
+			w.Header().Set("Server", "hypercorn-h2") // see TestHTTP2CloseResetsForHypercorn
+		}
 		w.WriteHeader(http.StatusOK)
 		rc := http.NewResponseController(w)
 		if err := rc.Flush(); err != nil {
@@ -262,19 +266,18 @@ func TestHTTP2Echo(t *testing.T) {
 	}
 }
 
-// TestHTTP2CloseKeepsConnection closes WebSockets both ways; the server
-// ends each stream after the closing handshake (RFC 6455 §7.1.1: it closes
-// first), the client's END_STREAM answers it, and the TCP connection stays
-// for the next WebSocket. (TestFinishWaitsForServer in internal/h2 checks
-// the frames.)
+// TestHTTP2CloseKeepsConnection closes WebSockets both ways and checks
+// that each ends its stream in order (the server reads EOF, not a reset)
+// while the TCP connection stays for the next WebSocket.
 func TestHTTP2CloseKeepsConnection(t *testing.T) {
-	handled := make(chan struct{}, 4)
+	bodyEnd := make(chan error, 4)
 	s := newH2Server(t, func(c *wstest.Conn) {
-		defer func() { handled <- struct{}{} }()
 		if c.Request.URL.Path == "/server-closes" {
 			c.WriteFrame(true, 0x8, wstest.ClosePayload(4000, "bye"))
 		}
 		frameEcho(c)
+		_, err := io.Copy(io.Discard, c.NC)
+		bodyEnd <- err
 	}, nil)
 	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
 
@@ -285,7 +288,9 @@ func TestHTTP2CloseKeepsConnection(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	<-handled
+	if err := <-bodyEnd; err != nil {
+		t.Fatalf("client close: the server's body ended with %v, want EOF", err)
+	}
 
 	c = mustDialH2(t, s.URL+"/server-closes", opts)
 	_, err := c.Recv()
@@ -293,7 +298,9 @@ func TestHTTP2CloseKeepsConnection(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" {
 		t.Fatalf("Recv = %v, want the server's close 4000", err)
 	}
-	<-handled
+	if err := <-bodyEnd; err != nil {
+		t.Fatalf("server close: the server's body ended with %v, want EOF", err)
+	}
 
 	c = mustDialH2(t, s.URL+"/again", opts)
 	if err := echoMessage(c, websocket.OpBinary, []byte("three")); err != nil {
@@ -757,6 +764,37 @@ func TestHTTP2MaxConnsPerOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := <-dialed; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
+
+// TestHTTP2CloseResetsForHypercorn: hypercorn forgets a stream after a
+// closing handshake the client started and drops the whole connection on
+// the client's END_STREAM there, so a server that says it is hypercorn
+// gets RST_STREAM(CANCEL) instead (the server's body read fails, where
+// others read EOF), and the connection stays.
+func TestHTTP2CloseResetsForHypercorn(t *testing.T) {
+	bodyEnd := make(chan error, 1)
+	s := newH2Server(t, func(c *wstest.Conn) {
+		frameEcho(c)
+		_, err := io.Copy(io.Discard, c.NC)
+		bodyEnd <- err
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	c := mustDialH2(t, s.URL+"/hypercorn", opts)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-bodyEnd
+	var se http2.StreamError
+	if !errors.As(err, &se) || se.Code != http2.ErrCodeCancel {
+		t.Fatalf("the server's body ended with %v, want RST_STREAM(CANCEL)", err)
+	}
+	c = mustDialH2(t, s.URL+"/again", opts)
+	if err := echoMessage(c, websocket.OpText, []byte("same connection")); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.conns.Load(); n != 1 {

@@ -427,6 +427,49 @@ func TestServerShutdownDrains(t *testing.T) {
 	}
 }
 
+// TestFinishEndsOrderly checks that Finish ends the stream with END_STREAM
+// (the server reads EOF, not a reset) without waiting for the server, and
+// that the stream's slot is freed when the server ends its side.
+func TestFinishEndsOrderly(t *testing.T) {
+	bodyErr := make(chan error, 1)
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		_, err := io.Copy(io.Discard, r.Body)
+		if err == nil {
+			err = io.EOF
+		}
+		bodyErr <- err
+	}), nil)
+	cc := mustDial(t, srv, nil)
+	st := mustOpen(t, cc, wsRequest(srv, "/"))
+	if _, err := st.Write([]byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-bodyErr; err != io.EOF {
+		t.Fatalf("server read %v, want EOF (END_STREAM, not a reset)", err)
+	}
+	if _, err := st.Read(make([]byte, 1)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Read after Finish: %v, want ErrClosed", err)
+	}
+	for {
+		cc.mu.Lock()
+		active, removed := cc.active, st.removed
+		cc.mu.Unlock()
+		if removed && active == 0 {
+			break
+		}
+		select {
+		case <-st.readSig:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("stream not freed after the server ended it (active %d)", active)
+		}
+	}
+}
+
 // TestCloseEndsWriteOnStuckConnection checks that Close and Reset wake a
 // Write waiting for its chunk while the connection's writes are stuck (the
 // server reads nothing), as closing a socket ends a blocked write.

@@ -460,23 +460,13 @@ func (st *Stream) Close() error {
 	return nil
 }
 
-// Finish ends the stream after a completed WebSocket closing handshake
-// without waiting: it drops unread data and data still to come, and makes
-// Read and Write fail with errors wrapping ErrClosed, as Close does; the
-// stream keeps its slot until it has ended in both directions.
-//
-// RFC 8441 §5 maps the TCP connection's orderly close to END_STREAM, and
-// RFC 6455 §7.1.1 has the server close the connection first. So when the
-// server has ended its side, Finish sends END_STREAM (unless CloseWrite
-// did) and the stream is done; otherwise it sends nothing yet and answers
-// the server's END_STREAM with its own when it comes. If the server has not
-// ended its side within linger, the stream is reset with CANCEL (as a
-// client that gives up waiting for the TCP close does, RFC 6455 §7.1.1).
-// Sending END_STREAM first instead would break servers that forget a
-// stream after a close handshake the client started without ending it
-// (hypercorn 0.13 then drops the whole connection on the client's
-// END_STREAM, while it takes a reset of that stream in stride). Finish and
-// Close are idempotent, and only the first of them acts.
+// Finish ends the stream in an orderly way (RFC 8441 §5: END_STREAM in
+// both directions) without waiting for the server: it sends END_STREAM
+// unless CloseWrite did, drops unread data and data still to come, and
+// makes Read and Write fail with errors wrapping ErrClosed, as Close does.
+// The stream keeps its slot until the server ends its side, which frees it;
+// if the server has not done so within linger, the stream is reset with
+// CANCEL. Finish and Close are idempotent, and only the first of them acts.
 func (st *Stream) Finish(linger time.Duration) error {
 	cc := st.cc
 	cc.mu.Lock()
@@ -488,8 +478,8 @@ func (st *Stream) Finish(linger time.Duration) error {
 	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
+		st.endLocalLocked()
 		if st.remoteEnded {
-			st.endLocalLocked()
 			cc.forgetLocked(st)
 		} else {
 			st.signal() // a concurrent Read returns
@@ -517,14 +507,10 @@ func (st *Stream) endLocalLocked() {
 	}
 }
 
-// remoteEndLocked records the server's END_STREAM. A stream ended in both
-// directions is done; one that Finish left waiting for the server answers
-// with its own END_STREAM first.
+// remoteEndLocked records the server's END_STREAM: a stream ended in both
+// directions is done.
 func (st *Stream) remoteEndLocked() {
 	st.remoteEnded = true
-	if st.readClosed && !st.removed {
-		st.endLocalLocked()
-	}
 	if st.localEnded {
 		st.cc.forgetLocked(st)
 	}
