@@ -139,12 +139,14 @@ func (b *bodyConn) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
-func (b *bodyConn) Close() error                     { return nil }
-func (b *bodyConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
-func (b *bodyConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (b *bodyConn) SetDeadline(time.Time) error      { return nil }
-func (b *bodyConn) SetReadDeadline(time.Time) error  { return nil }
-func (b *bodyConn) SetWriteDeadline(time.Time) error { return nil }
+func (b *bodyConn) Close() error                { return nil }
+func (b *bodyConn) LocalAddr() net.Addr         { return &net.TCPAddr{} }
+func (b *bodyConn) RemoteAddr() net.Addr        { return &net.TCPAddr{} }
+func (b *bodyConn) SetDeadline(time.Time) error { return nil }
+
+// SetReadDeadline sets the stream's read deadline (ReadFrameWithin).
+func (b *bodyConn) SetReadDeadline(t time.Time) error { return b.rc.SetReadDeadline(t) }
+func (b *bodyConn) SetWriteDeadline(time.Time) error  { return nil }
 
 // frameEcho sends every frame back as it came, RSV bits included, so that
 // permessage-deflate works with the client's own compression (both
