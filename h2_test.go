@@ -803,3 +803,37 @@ func TestHTTP2CloseResetsForHypercorn(t *testing.T) {
 		t.Errorf("%d TCP connections, want 1", n)
 	}
 }
+
+// TestHTTP2DialContextEnds: nothing of a dial outlives it: when the dial's
+// context ends after Dial returned (cancelled, or past its deadline), the
+// WebSocket and its shared connection go on, for the dial that opened the
+// connection and for one that reused it.
+func TestHTTP2DialContextEnds(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	for _, name := range []string{"new connection", "shared connection"} {
+		for _, end := range []string{"cancel", "deadline"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			c, err := websocket.Dial(ctx, s.URL+"/ctx", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if end == "cancel" {
+				cancel()
+			}
+			<-ctx.Done()
+			cancel()
+			if err := echoMessage(c, websocket.OpText, []byte(name+" "+end)); err != nil {
+				t.Errorf("%s, %s after the dial: %v", name, end, err)
+			}
+			if name == "new connection" {
+				defer c.Close() // keeps the connection for the next ones
+			} else {
+				c.Close()
+			}
+		}
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
