@@ -345,11 +345,7 @@ func (cc *ClientConn) handleData(f *http2.DataFrame) error {
 		cc.connCreditLocked(int64(len(data)))
 		cc.streamCreditLocked(st, int64(len(data)))
 	} else if len(data) > 0 {
-		if st.off > 0 && len(st.buf)+len(data) > cap(st.buf) {
-			st.buf = st.buf[:copy(st.buf, st.buf[st.off:])]
-			st.off = 0
-		}
-		st.buf = append(st.buf, data...)
+		st.pushLocked(data)
 		st.connDebt += int64(len(data))
 	}
 	if f.StreamEnded() {
