@@ -34,6 +34,10 @@ func main() {
 		err = runServer()
 	case "idle":
 		err = runIdleChild()
+	case h2ServerRole:
+		err = runH2Server()
+	case h2OpenRole:
+		err = runH2OpenChild()
 	default:
 		err = runMain(os.Args[1:])
 	}
@@ -45,6 +49,9 @@ func main() {
 
 // runMain parses the flags, runs the benchmark and writes the reports.
 func runMain(args []string) error {
+	if len(args) > 0 && args[0] == "-h2" {
+		return runH2Bench(args[1:]) // WebSockets over HTTP/2 against HTTP/1.1 (h2.go)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var (
 		scenarios = fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios: "+strings.Join(allScenarios, ", "))
