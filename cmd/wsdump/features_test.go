@@ -172,7 +172,7 @@ func TestReconnectFirstDial(t *testing.T) {
 	p := start(t, "--reconnect", "10ms", "-t", "first", srv.URL)
 	at := p.stderr.waitFor(t, 0, ident, "wsdump: handshake failed: server answered 503 Service Unavailable; reconnecting in 10ms\n")
 	at = p.stderr.waitFor(t, at, ident, "wsdump: reconnect failed: handshake failed: server answered 503")
-	at = p.stderr.waitFor(t, at, ident, "; reconnecting in 20ms\n")
+	at = p.stderr.waitFor(t, at, ident, "; reconnecting in ") // 16-20 ms: jitter
 	p.stderr.waitFor(t, at, ident, "wsdump: connected to "+srv.URL+"\n")
 	p.stdout.waitFor(t, 0, ident, "< first\n")
 	p.stdin.Write([]byte("then\n"))
