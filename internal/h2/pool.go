@@ -105,7 +105,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 			}
 			cc.mu.Unlock()
 		}
-		if max := p.maxConns(); max > 0 && counted >= max && p.dials[key] == nil {
+		if limit := p.maxConns(); limit > 0 && counted >= limit && p.dials[key] == nil {
 			if free == nil {
 				// Registered first, then the scan again: a slot freed
 				// after it closes the channel taken here.
@@ -121,7 +121,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 				continue
 			case <-ctx.Done():
 				p.slotWait.Add(-1)
-				return nil, fmt.Errorf("websocket: http2: waiting for a stream slot: the %d connections of the pool to this origin are at the server's limit of concurrent streams: %w", max, ctx.Err())
+				return nil, fmt.Errorf("websocket: http2: waiting for a stream slot: the %d connections of the pool to this origin are at the server's limit of concurrent streams: %w", limit, ctx.Err())
 			}
 		}
 		if free != nil {
