@@ -189,21 +189,46 @@ func echoClient(c *websocket.Conn) error {
 	}
 }
 
-func runAutobahnCase(t *testing.T, tc abCase) {
+// abTarget is where a case's client dials: the URL and options, and next,
+// which returns the server's side of the connection and a function that
+// ends it.
+type abTarget struct {
+	url  string
+	opts *websocket.DialOptions
+	next func() (*wstest.Conn, func(), error)
+}
+
+// pipeTarget serves one case over an in-memory pipe with an HTTP/1.1
+// handshake.
+func pipeTarget(t *testing.T) abTarget {
 	p := wstest.NewPipe(nil)
-	defer p.Close()
-	conn, err := websocket.Dial(context.Background(), p.URL, &websocket.DialOptions{Timeout: abTimeout})
+	t.Cleanup(p.Close)
+	return abTarget{
+		url:  p.URL,
+		opts: &websocket.DialOptions{Timeout: abTimeout},
+		next: func() (*wstest.Conn, func(), error) {
+			sc, err := p.Next(abTimeout)
+			if err != nil {
+				return nil, nil, err
+			}
+			return sc, func() { sc.NC.Close() }, nil
+		},
+	}
+}
+
+func runAutobahnCase(t *testing.T, tc abCase, tg abTarget) {
+	conn, err := websocket.Dial(context.Background(), tg.url, tg.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	echoErr := make(chan error, 1)
 	go func() { echoErr <- echoClient(conn) }()
-	sc, err := p.Next(abTimeout)
+	sc, release, err := tg.next()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sc.NC.Close()
+	defer release()
 	end := tc.run(&abServer{t: t, c: sc})
 
 	var cerr error
@@ -241,7 +266,46 @@ func runAutobahnCase(t *testing.T, tc abCase) {
 
 func TestAutobahnClientCases(t *testing.T) {
 	for _, tc := range autobahnCases() {
-		t.Run(tc.id, func(t *testing.T) { runAutobahnCase(t, tc) })
+		t.Run(tc.id, func(t *testing.T) { runAutobahnCase(t, tc, pipeTarget(t)) })
+	}
+}
+
+// TestAutobahnClientCasesHTTP2 plays the same cases with the WebSocket on
+// an HTTP/2 stream (RFC 8441), all of them streams of one connection to
+// net/http's HTTP/2 server: the client must behave the same, and end its
+// stream as it would close TCP (END_STREAM after a close handshake, a
+// reset when it fails the connection). The server's frames arrive in DATA
+// frames of each write, so the chopped cases split frames across them.
+func TestAutobahnClientCasesHTTP2(t *testing.T) {
+	type serverSide struct {
+		c   *wstest.Conn
+		end chan struct{}
+	}
+	conns := make(chan serverSide, 1)
+	s := newH2Server(t, func(c *wstest.Conn) {
+		end := make(chan struct{})
+		conns <- serverSide{c, end}
+		<-end // the case is over: the handler ends the stream
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.Timeout = abTimeout
+	tg := abTarget{
+		url:  s.URL + "/autobahn",
+		opts: opts,
+		next: func() (*wstest.Conn, func(), error) {
+			select {
+			case sc := <-conns:
+				return sc.c, func() { close(sc.end) }, nil
+			case <-time.After(abTimeout):
+				return nil, nil, errors.New("no WebSocket reached the server")
+			}
+		},
+	}
+	for _, tc := range autobahnCases() {
+		t.Run(tc.id, func(t *testing.T) { runAutobahnCase(t, tc, tg) })
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1: every case on a stream of the same one", n)
 	}
 }
 

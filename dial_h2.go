@@ -71,10 +71,11 @@ const http1Memory = 10 * time.Minute
 // the same origin (scheme, host and port) with the same
 // DialOptions.TLSConfig (the same pointer) and the same proxy share one
 // connection, up to the server's SETTINGS_MAX_CONCURRENT_STREAMS, then
-// another is opened. The other dial settings (NetDialContext,
-// SocketOptions, ProxyTimeout) are those of the dial that opened the
-// connection. A connection is closed when it has carried no WebSocket for
-// IdleTimeout; each runs two goroutines, which end when it closes.
+// another is opened, up to MaxConnsPerOrigin. The other dial settings
+// (NetDialContext, SocketOptions, ProxyTimeout) are those of the dial that
+// opened the connection. A connection is closed when it has carried no
+// WebSocket for IdleTimeout; each runs two goroutines, which end when it
+// closes.
 //
 // The zero value is ready to use; it is safe for concurrent use and must
 // not be copied after first use. DialOptions.HTTP2Transport nil means a
@@ -83,6 +84,13 @@ type HTTP2Transport struct {
 	// IdleTimeout is how long a connection without WebSockets is kept
 	// open; 0 means 90 s. Set it before the transport's first dial.
 	IdleTimeout time.Duration
+	// MaxConnsPerOrigin bounds the connections to one origin (with one
+	// TLSConfig and proxy) that can still take WebSockets; 0 means 16,
+	// negative means no bound. When all of them are at the server's
+	// SETTINGS_MAX_CONCURRENT_STREAMS, a dial waits for one of their
+	// WebSockets to end, until its context or timeout ends. Set it before
+	// the transport's first dial.
+	MaxConnsPerOrigin int
 
 	once  sync.Once
 	pool  h2.Pool
@@ -104,7 +112,10 @@ func (t *HTTP2Transport) Close() error {
 }
 
 func (t *HTTP2Transport) init() {
-	t.once.Do(func() { t.pool.IdleTimeout = t.IdleTimeout })
+	t.once.Do(func() {
+		t.pool.IdleTimeout = t.IdleTimeout
+		t.pool.MaxConnsPerKey = t.MaxConnsPerOrigin
+	})
 }
 
 // usesHTTP1 reports whether key's origin is remembered as lacking
@@ -236,7 +247,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		st.Close()
 		return nil, nil, err
 	}
-	s := &h2Stream{Stream: st}
+	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h)}
 	c = newConn(s, nil, cfg.conn)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
@@ -344,17 +355,38 @@ func traceH2Response(status int, h http.Header) {
 type h2Stream struct {
 	*h2.Stream
 	c *Conn
+	// resetAfterClose: the server forgets the stream after a closing
+	// handshake without ending it (forgetsClosedStreams).
+	resetAfterClose bool
 }
 
 // Close ends the stream as closing a TCP connection would (RFC 8441 §5):
 // after the closing handshake (the server's close frame was read) with
-// END_STREAM, without waiting for the server's; otherwise (Abort, a
-// failure, a close the server did not answer) with RST_STREAM, unless the
-// server has ended its side already. The HTTP/2 connection stays for its
-// other streams.
+// END_STREAM, without waiting for the server's (reset 3 s later if the
+// server never ends its side); otherwise (Abort, a failure, a close the
+// server did not answer) with RST_STREAM, unless the server has ended its
+// side already. The HTTP/2 connection stays for its other streams.
+//
+// END_STREAM cannot wait for the server's: some servers end their side
+// only after ours (Apache httpd 2.4's mod_http2 in front of a WebSocket
+// backend), and when the client reset such streams instead, mod_http2
+// served fewer of them at once on the connection (seen in the interop
+// tests, whose 100-stream check then timed out). A server that forgets the
+// stream gets RST_STREAM(CANCEL) instead (resetAfterClose).
 func (s *h2Stream) Close() error {
-	if s.c.peerClosed.Load() {
+	if s.c.peerClosed.Load() && !s.resetAfterClose {
 		return s.Stream.Finish(closeTimeout)
 	}
 	return s.Stream.Close()
+}
+
+// forgetsClosedStreams reports whether the response header h comes from a
+// server known to forget a WebSocket's stream after a closing handshake the
+// client started, neither ending nor resetting it, and to drop the whole
+// connection when the client's END_STREAM arrives on it: hypercorn
+// (0.13.2, "Server: hypercorn-h2"), which takes a reset of the stream in
+// stride. After its own close it ends the stream, and Close then sends
+// END_STREAM if that has arrived.
+func forgetsClosedStreams(h http.Header) bool {
+	return strings.HasPrefix(h.Get("Server"), "hypercorn")
 }

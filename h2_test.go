@@ -30,7 +30,8 @@ import (
 // h2Server is net/http's HTTP/2 server on loopback, taking WebSockets by
 // extended CONNECT: each runs handle on a wstest.Conn over the request body
 // and the ResponseWriter. It selects the subprotocol "chat" and
-// permessage-deflate when offered; /deny answers 403, /moved redirects to
+// permessage-deflate when offered; /hypercorn answers as hypercorn does
+// ("Server: hypercorn-h2"); /deny answers 403, /moved redirects to
 // /echo, /stall never answers, /sink answers and then reads nothing.
 type h2Server struct {
 	srv   *httptest.Server
@@ -78,6 +79,9 @@ func startH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Confi
 			w.Header().Set("Sec-Websocket-Extensions", "permessage-deflate")
 		}
 		w.Header().Set("Set-Cookie", "session=h2")
+		if r.URL.Path == "/hypercorn" {
+			w.Header().Set("Server", "hypercorn-h2") // see TestHTTP2CloseResetsForHypercorn
+		}
 		w.WriteHeader(http.StatusOK)
 		rc := http.NewResponseController(w)
 		if err := rc.Flush(); err != nil {
@@ -135,12 +139,14 @@ func (b *bodyConn) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
-func (b *bodyConn) Close() error                     { return nil }
-func (b *bodyConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
-func (b *bodyConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (b *bodyConn) SetDeadline(time.Time) error      { return nil }
-func (b *bodyConn) SetReadDeadline(time.Time) error  { return nil }
-func (b *bodyConn) SetWriteDeadline(time.Time) error { return nil }
+func (b *bodyConn) Close() error                { return nil }
+func (b *bodyConn) LocalAddr() net.Addr         { return &net.TCPAddr{} }
+func (b *bodyConn) RemoteAddr() net.Addr        { return &net.TCPAddr{} }
+func (b *bodyConn) SetDeadline(time.Time) error { return nil }
+
+// SetReadDeadline sets the stream's read deadline (ReadFrameWithin).
+func (b *bodyConn) SetReadDeadline(t time.Time) error { return b.rc.SetReadDeadline(t) }
+func (b *bodyConn) SetWriteDeadline(time.Time) error  { return nil }
 
 // frameEcho sends every frame back as it came, RSV bits included, so that
 // permessage-deflate works with the client's own compression (both
@@ -732,5 +738,102 @@ func TestHTTP2CloseWithStuckPeer(t *testing.T) {
 	c = mustDialH2(t, s.URL, opts)
 	if err := echoMessage(c, websocket.OpText, []byte("next")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHTTP2MaxConnsPerOrigin: with MaxConnsPerOrigin connections all at the
+// server's stream limit, a dial waits for a WebSocket to end instead of
+// opening another connection, and fails when its timeout ends first.
+func TestHTTP2MaxConnsPerOrigin(t *testing.T) {
+	s := newH2Server(t, frameEcho, &http.HTTP2Config{MaxConcurrentStreams: 1})
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{MaxConnsPerOrigin: 1})
+	c := mustDialH2(t, s.URL+"/first", opts)
+	short := *opts
+	short.Timeout = 50 * time.Millisecond
+	if _, err := websocket.Dial(context.Background(), s.URL+"/second", &short); err == nil || !strings.Contains(err.Error(), "waiting for a stream slot") {
+		t.Fatalf("second dial at the cap: %v, want a timeout waiting for a stream slot", err)
+	}
+	dialed := make(chan error, 1)
+	go func() {
+		c2, err := websocket.Dial(context.Background(), s.URL+"/third", opts)
+		if err == nil {
+			err = echoMessage(c2, websocket.OpText, []byte("slot"))
+			c2.Close()
+		}
+		dialed <- err
+	}()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-dialed; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
+
+// TestHTTP2CloseResetsForHypercorn: hypercorn forgets a stream after a
+// closing handshake the client started and drops the whole connection on
+// the client's END_STREAM there, so a server that says it is hypercorn
+// gets RST_STREAM(CANCEL) instead (the server's body read fails, where
+// others read EOF), and the connection stays.
+func TestHTTP2CloseResetsForHypercorn(t *testing.T) {
+	bodyEnd := make(chan error, 1)
+	s := newH2Server(t, func(c *wstest.Conn) {
+		frameEcho(c)
+		_, err := io.Copy(io.Discard, c.NC)
+		bodyEnd <- err
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	c := mustDialH2(t, s.URL+"/hypercorn", opts)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-bodyEnd
+	var se http2.StreamError
+	if !errors.As(err, &se) || se.Code != http2.ErrCodeCancel {
+		t.Fatalf("the server's body ended with %v, want RST_STREAM(CANCEL)", err)
+	}
+	c = mustDialH2(t, s.URL+"/again", opts)
+	if err := echoMessage(c, websocket.OpText, []byte("same connection")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
+
+// TestHTTP2DialContextEnds: nothing of a dial outlives it: when the dial's
+// context ends after Dial returned (cancelled, or past its deadline), the
+// WebSocket and its shared connection go on, for the dial that opened the
+// connection and for one that reused it.
+func TestHTTP2DialContextEnds(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	for _, name := range []string{"new connection", "shared connection"} {
+		for _, end := range []string{"cancel", "deadline"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			c, err := websocket.Dial(ctx, s.URL+"/ctx", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if end == "cancel" {
+				cancel()
+			}
+			<-ctx.Done()
+			cancel()
+			if err := echoMessage(c, websocket.OpText, []byte(name+" "+end)); err != nil {
+				t.Errorf("%s, %s after the dial: %v", name, end, err)
+			}
+			if name == "new connection" {
+				defer c.Close() // keeps the connection for the next ones
+			} else {
+				c.Close()
+			}
+		}
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
 	}
 }

@@ -22,6 +22,10 @@ func TestMain(m *testing.M) {
 		exit(runServer())
 	case "idle":
 		exit(runIdleChild())
+	case h2ServerRole:
+		exit(runH2Server())
+	case h2OpenRole:
+		exit(runH2OpenChild())
 	}
 	code := m.Run()
 	if benchSrv != nil {

@@ -36,6 +36,10 @@ func main() {
 		err = runIdleChild()
 	case "spin":
 		err = runSpinner()
+	case h2ServerRole:
+		err = runH2Server()
+	case h2OpenRole:
+		err = runH2OpenChild()
 	default:
 		err = runMain(os.Args[1:])
 	}
@@ -47,6 +51,9 @@ func main() {
 
 // runMain parses the flags, runs the benchmark and writes the reports.
 func runMain(args []string) error {
+	if len(args) > 0 && args[0] == "-h2" {
+		return runH2Bench(args[1:]) // WebSockets over HTTP/2 against HTTP/1.1 (h2.go)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var (
 		scenarios = fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios: "+strings.Join(allScenarios, ", "))

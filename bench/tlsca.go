@@ -33,6 +33,7 @@ const (
 type localCA struct {
 	certPEM, keyPEM []byte         // the server's certificate and key
 	roots           *x509.CertPool // the CA, the clients' only root
+	caPEM           []byte         // the CA's certificate, for client processes
 }
 
 // benchCA makes the chain once per process.
@@ -89,6 +90,7 @@ func newLocalCA() (*localCA, error) {
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 		roots:   roots,
+		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 	}, nil
 }
 

@@ -23,11 +23,11 @@
 //
 // WebSockets over HTTP/2 (h2servers_test.go, installed by install-h2.sh):
 // haproxy, Apache httpd with mod_http2 and H2WebSockets, nghttpx and
-// hypercorn, each with TLS and ALPN h2 on loopback. The checks: the server's
-// SETTINGS announce extended CONNECT (RFC 8441), echo at 0 B to 1 MiB, ping,
-// the close handshake from either side, 100 WebSockets on one TCP connection
-// (counted in the server's own log), and a server with extended CONNECT
-// turned off. The results are written to H2.md.
+// hypercorn, each with TLS and ALPN h2 on loopback. Each gets the checks
+// above through Dial with HTTP2Require, then 100 WebSockets on one TCP
+// connection (counted in the server's own log) and the fallback of
+// HTTP2Prefer to HTTP/1.1 against the server set up without WebSockets over
+// HTTP/2. The results are written to H2.md.
 //
 // A server that cannot do a check shows n/a with the reason. A missing
 // program fails the run when CI=true and skips the server otherwise.

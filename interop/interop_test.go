@@ -158,15 +158,15 @@ func TestInterop(t *testing.T) {
 					results.Set(srv.name, ck.name, matrix.Cell{Status: matrix.NotApplicable, Note: why})
 					continue
 				}
-				runCheck(t, srv.name, ck, tg)
+				runCheck(t, results, srv.name, ck, tg)
 			}
 			t.Logf("%s: all checks in %v", srv.name, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }
 
-// runCheck runs one check as a subtest and records its cell.
-func runCheck(t *testing.T, row string, ck check, tg *target) {
+// runCheck runs one check as a subtest and records its cell in m.
+func runCheck(t *testing.T, m *matrix.Matrix, row string, ck check, tg *target) {
 	start := time.Now()
 	var name string
 	var skipped, ran bool
@@ -195,7 +195,7 @@ func runCheck(t *testing.T, row string, ck check, tg *target) {
 		// rest passed, and the note says what was left out.
 		c.Note = "not run, as the server cannot: " + strings.Join(p.skipped, ", ")
 	}
-	results.Set(row, ck.name, c)
+	m.Set(row, ck.name, c)
 	t.Logf("%s / %s: %v in %v", row, ck.name, c.Status, time.Since(start).Round(time.Millisecond))
 }
 

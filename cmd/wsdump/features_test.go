@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -145,6 +147,57 @@ func TestReconnect(t *testing.T) {
 	if sent := drain(got); !slices.Equal(sent, []received{{1, "b"}, closeFrame(1000, "")}) {
 		t.Errorf("second connection received %q", sent)
 	}
+}
+
+// TestReconnectFirstDial: with --reconnect, a first dial that fails is
+// tried again on the same schedule; the first connection is announced as
+// such and gets the -t text. A failure another attempt would only repeat
+// (403) exits at once.
+func TestReconnectFirstDial(t *testing.T) {
+	var conns atomic.Int32
+	got := make(chan received, 16)
+	srv := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		if conns.Add(1) <= 2 { // a failure worth trying again after
+			if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+				io.WriteString(nc, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+			}
+			return
+		}
+		if c, err := wstest.Upgrade(nc, nil, nil); err == nil {
+			recordingEcho(got)(c)
+		}
+	})
+	t.Cleanup(srv.Close)
+	p := start(t, "--reconnect", "10ms", "-t", "first", srv.URL)
+	at := p.stderr.waitFor(t, 0, ident, "wsdump: handshake failed: server answered 503 Service Unavailable; reconnecting in 10ms\n")
+	at = p.stderr.waitFor(t, at, ident, "wsdump: reconnect failed: handshake failed: server answered 503")
+	at = p.stderr.waitFor(t, at, ident, "; reconnecting in ") // 16-20 ms: jitter
+	p.stderr.waitFor(t, at, ident, "wsdump: connected to "+srv.URL+"\n")
+	p.stdout.waitFor(t, 0, ident, "< first\n")
+	p.stdin.Write([]byte("then\n"))
+	p.stdout.waitFor(t, 0, ident, "< then\n")
+	p.stdin.Close()
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, p.stderr)
+	}
+	srv.Close()
+	if sent := drain(got); !slices.Equal(sent, []received{{1, "first"}, {1, "then"}, closeFrame(1000, "")}) {
+		t.Errorf("the connection received %q", sent)
+	}
+
+	deny := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+			io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	t.Cleanup(deny.Close)
+	_, stderr, code := runWith(t, "", "--reconnect", "10ms", deny.URL)
+	if code != 1 || strings.Contains(stderr, "reconnecting") {
+		t.Errorf("--reconnect against a 403: exit %d, stderr %q; want 1 at once", code, stderr)
+	}
+	checkOneLine(t, stderr, "wsdump: handshake failed: server answered 403 Forbidden")
 }
 
 // TestBinaryAndOutputFlags: -b, --base64, --hex, --json, --timestamps.

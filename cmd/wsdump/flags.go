@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/wsclient/websocket"
 )
 
 // config is the parsed command line.
@@ -30,19 +31,20 @@ type config struct {
 	help         bool
 	version      bool
 
-	noCommands   bool          // --no-commands: lines starting with / are sent as is
-	pingInterval time.Duration // --ping-interval
-	pingTimeout  time.Duration // --ping-timeout
-	printRTT     bool          // --print-rtt
-	reconnect    time.Duration // --reconnect: first delay; 0 = off
-	binary       bool          // -b/--binary: send lines as binary messages
-	hex          bool          // --hex: show binary messages as a hex dump
-	base64       bool          // --base64: lines and /binary are base64; binary shown as base64
-	caFile       string        // --ca
-	certFile     string        // --cert
-	keyFile      string        // --key
-	auth         string        // --auth user:pass
-	maxRedirects int           // -L/--max-redirects; 0 = the library's default (3), -1 = -L 0
+	noCommands   bool                // --no-commands: lines starting with / are sent as is
+	pingInterval time.Duration       // --ping-interval
+	pingTimeout  time.Duration       // --ping-timeout
+	printRTT     bool                // --print-rtt
+	reconnect    time.Duration       // --reconnect: first delay; 0 = off
+	binary       bool                // -b/--binary: send lines as binary messages
+	hex          bool                // --hex: show binary messages as a hex dump
+	base64       bool                // --base64: lines and /binary are base64; binary shown as base64
+	caFile       string              // --ca
+	certFile     string              // --cert
+	keyFile      string              // --key
+	auth         string              // --auth user:pass
+	maxRedirects int                 // -L/--max-redirects; 0 = the library's default (3), -1 = -L 0
+	http2        websocket.HTTP2Mode // --http2[=prefer|require]; HTTP2Off without it
 
 	json        bool   // --json
 	timestamps  bool   // --timestamps
@@ -88,6 +90,9 @@ var (
 		"help": kindBool, "nocert": kindBool, "raw": kindBool, "timings": kindBool, "version": kindBool, "compress": kindBool,
 		"no-commands": kindBool, "print-rtt": kindBool, "binary": kindBool, "hex": kindBool, "base64": kindBool,
 		"json": kindBool, "timestamps": kindBool, "once": kindBool, "no-history": kindBool,
+		// --http2 takes its value only as --http2=require: the next
+		// argument is the URL more often than not.
+		"http2":   kindBool,
 		"verbose": kindCount,
 		"proxy":   kindValue, "origin": kindValue, "text": kindValue, "headers": kindValue, "eof-wait": kindValue,
 		"ping-interval": kindValue, "ping-timeout": kindValue, "reconnect": kindValue,

@@ -76,13 +76,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer websocket.EnableTrace(false, nil)
 	}
 	conn, err := websocket.Dial(ctx, cfg.url, opts)
+	var dialMsg string // why the first dial failed, when --reconnect tries again
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "wsdump: interrupted while connecting")
 			return exitConnect
 		}
-		fmt.Fprintln(stderr, "wsdump: "+describeDialError(cfg.url, err))
-		return exitConnect
+		dialMsg = describeDialError(cfg.url, err)
+		if retry, _ := websocket.DefaultRetry(err); cfg.reconnect <= 0 || !retry {
+			fmt.Fprintln(stderr, "wsdump: "+dialMsg)
+			return exitConnect
+		}
 	}
 	f := &formatter{
 		verbose: cfg.verbose, raw: cfg.raw, timings: cfg.timings, timestamps: cfg.timestamps,
@@ -102,7 +106,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer hist.close()
 		tc, err := newTermConsole(inFile, outFile, stderr, hist)
 		if err != nil {
-			conn.Abort()
+			if conn != nil {
+				conn.Abort()
+			}
 			fmt.Fprintln(stderr, "wsdump: terminal: "+err.Error())
 			return exitConnect
 		}
@@ -117,13 +123,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		websocket.EnableTrace(true, traceHandler(con.traceWriter()))
 	}
 	st := &runState{in: readInput(con)}
-	s := newSession(cfg, conn, con, f, st)
-	if _, ok := con.(*termConsole); ok {
-		con.note(fmt.Sprintf("Connected to %s%s. Press Ctrl-C or Ctrl-D to quit.%s", redacted(cfg.url), s.protocolNote(), helpNote(cfg)))
-	} else if cfg.verbose > 0 {
-		fmt.Fprintf(stderr, "connected to %s%s\n", redacted(cfg.url), s.protocolNote())
+	code, msg := exitConnect, dialMsg
+	if conn != nil {
+		s := newSession(cfg, conn, con, f, st)
+		if _, ok := con.(*termConsole); ok {
+			con.note(fmt.Sprintf("Connected to %s%s. Press Ctrl-C or Ctrl-D to quit.%s", redacted(cfg.url), s.protocolNote(), helpNote(cfg)))
+		} else if cfg.verbose > 0 {
+			fmt.Fprintf(stderr, "connected to %s%s\n", redacted(cfg.url), s.protocolNote())
+		}
+		code, msg = s.run(ctx, true)
 	}
-	code, msg := s.run(ctx, true)
 	if cfg.reconnect > 0 {
 		code, msg = reconnectLoop(ctx, cfg, opts, con, f, st, code, msg)
 	}
@@ -153,6 +162,7 @@ func (c *config) dialOptions() (*websocket.DialOptions, error) {
 		opts.Header.Set("Authorization", basicAuth(c.auth))
 	}
 	opts.RedirectLimit = c.maxRedirects
+	opts.HTTP2 = c.http2
 	if c.proxy != "" {
 		opts.Proxy = proxyFunc(c.proxy)
 	}

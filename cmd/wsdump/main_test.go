@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket/internal/wstest"
+	"github.com/wsclient/websocket/internal/xconnect"
 )
 
 // binPath is the wsdump binary built once by TestMain; the tests drive it
@@ -30,6 +31,7 @@ var binPath string
 const testTimeout = 20 * time.Second
 
 func TestMain(m *testing.M) {
+	xconnect.Reexec() // net/http's HTTP/2 server takes extended CONNECT only so
 	dir, err := os.MkdirTemp("", "wsdump-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

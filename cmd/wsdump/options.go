@@ -20,6 +20,7 @@ import (
 // tool's, checked by check once parsed.
 type moreFlags struct {
 	pingInterval, pingTimeout, reconnect string
+	http2                                string
 	once                                 bool
 }
 
@@ -46,6 +47,8 @@ func addFlags(fs *pflag.FlagSet, cfg *config) *moreFlags {
 	fs.IntVar(&cfg.closeStatus, "close-status", 0, "")
 	fs.StringVar(&cfg.closeReason, "close-reason", "", "")
 	fs.BoolVar(&cfg.noHistory, "no-history", false, "")
+	fs.StringVar(&m.http2, "http2", "off", "")
+	fs.Lookup("http2").NoOptDefVal = "prefer"
 	return m
 }
 
@@ -65,6 +68,16 @@ func (m *moreFlags) check(fs *pflag.FlagSet, cfg *config) error {
 		if *d.dst, err = parseDuration(d.raw); err != nil {
 			return usagef("--%s wants a duration such as 30s, 1.5 (seconds) or 500ms, not %q", d.name, d.raw)
 		}
+	}
+	switch m.http2 {
+	case "off":
+		cfg.http2 = websocket.HTTP2Off
+	case "prefer":
+		cfg.http2 = websocket.HTTP2Prefer
+	case "require":
+		cfg.http2 = websocket.HTTP2Require
+	default:
+		return usagef("--http2 wants prefer (the default) or require, as --http2=require, not %q", m.http2)
 	}
 	if cfg.pingTimeout > 0 && cfg.pingInterval == 0 {
 		return usagef("--ping-timeout needs --ping-interval")

@@ -26,13 +26,17 @@ func (b *backoff) wait() time.Duration {
 	return w - time.Duration(0.2*rand.Float64()*float64(w))
 }
 
-// reconnectLoop is --reconnect: while the connection is lost (not closed
-// by either side, not at the end of input) it dials again on the backoff
-// schedule and runs a new session on the same console. Lines typed in the
-// meantime are sent once connected. It returns the exit status and error
-// of the last session.
+// reconnectLoop is --reconnect: while there is no connection (the first
+// dial failed, code exitConnect) or it was lost (not closed by either side,
+// not at the end of input), it dials again on the backoff schedule and runs
+// a new session on the same console. Lines typed in the meantime are sent
+// once connected. A dial failure that another attempt would only repeat
+// (websocket.DefaultRetry: a 4xx status, an unverified certificate, an
+// invalid upgrade) ends the loop. It returns the exit status and error of
+// the last session or dial.
 func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions, con console, f *formatter, st *runState, code int, msg string) (int, string) {
-	for (code == exitAbnormal || code == exitPingTimeout) && !st.inputEnded && ctx.Err() == nil {
+	for (code == exitConnect || code == exitAbnormal || code == exitPingTimeout) && !st.inputEnded && ctx.Err() == nil {
+		first := code == exitConnect // no session has run yet
 		bo := &backoff{base: cfg.reconnect}
 		var conn *websocket.Conn
 		for conn == nil {
@@ -45,11 +49,18 @@ func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions
 			conn, err = websocket.Dial(ctx, cfg.url, opts)
 			if err != nil {
 				msg = "reconnect failed: " + describeDialError(cfg.url, err)
+				if retry, _ := websocket.DefaultRetry(err); !retry || ctx.Err() != nil {
+					return exitConnect, msg
+				}
 			}
 		}
-		con.status(styleInfo, "reconnected to "+redacted(cfg.url))
+		if first {
+			con.status(styleInfo, "connected to "+redacted(cfg.url))
+		} else {
+			con.status(styleInfo, "reconnected to "+redacted(cfg.url))
+		}
 		f.start = time.Now()
-		code, msg = newSession(cfg, conn, con, f, st).run(ctx, false)
+		code, msg = newSession(cfg, conn, con, f, st).run(ctx, first)
 	}
 	return code, msg
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -291,8 +292,12 @@ func (s *session) sendData(line string) error {
 // the banner.
 func (s *session) protocolNote() string {
 	var note string
+	if s.conn.Status() != http.StatusSwitchingProtocols {
+		// RFC 8441 §5: a 2xx answers an extended CONNECT, 101 an Upgrade.
+		note = " over HTTP/2"
+	}
 	if p := s.conn.Subprotocol(); p != "" {
-		note = ", subprotocol " + strconv.Quote(p)
+		note += ", subprotocol " + strconv.Quote(p)
 	} else if len(s.cfg.subprotocols) > 0 {
 		note = fmt.Sprintf(" (the server chose none of the %d subprotocols offered)", len(s.cfg.subprotocols))
 	}

@@ -77,6 +77,15 @@ OPTIONS
         banner tells whether the server accepted it. (Not in the Python
         tool.)
         Example: wsdump --compress -v ws://127.0.0.1:8080/
+    --http2[=require]
+        Open the WebSocket as a stream of an HTTP/2 connection (RFC 8441
+        extended CONNECT) when the server takes it, as browsers do: for
+        wss:// TLS offers h2 and http/1.1, and wsdump falls back to the
+        HTTP/1.1 Upgrade when the server does not announce WebSockets over
+        HTTP/2. --http2=require fails instead (exit status 1) and, for
+        ws://, speaks HTTP/2 from the first byte (h2c with prior
+        knowledge). With -v the banner says "over HTTP/2".
+        Example: wsdump --http2 -v wss://example.test/socket
 
   Sending
     -b, --binary
@@ -114,11 +123,13 @@ OPTIONS
         "< pong: wsdump 1 rtt=412µs" (-v prints them too).
         Example: wsdump --ping-interval 1s --print-rtt ws://127.0.0.1:8080/
     --reconnect DURATION
-        When the connection is lost (not closed by either side), connect
-        again after DURATION, then after twice as long at each failure (up
-        to a minute, with 20% jitter), and go on with the same console;
-        lines typed meanwhile are sent once connected. Each reconnect is
-        printed.
+        When the connection is lost (not closed by either side), or the
+        first one cannot be opened, connect again after DURATION, then
+        after twice as long at each failure (up to a minute, with 20%
+        jitter), and go on with the same console; lines typed meanwhile
+        are sent once connected. Each attempt is printed. A failure that
+        another attempt would only repeat (a 4xx answer, an untrusted
+        certificate) exits with status 1 at once.
         Example: wsdump --reconnect 1s ws://127.0.0.1:8080/
 
   TLS and authentication
@@ -214,6 +225,7 @@ EXAMPLES
     wsdump -p socks5h://127.0.0.1:1080 --headers "Authorization: Bearer x" ws://example.test/
     wsdump -1 -r -t '{"op":"status"}' ws://127.0.0.1:8080/ | jq .status
     wsdump --reconnect 1s --ping-interval 20s --ping-timeout 5s ws://h/
+    wsdump --http2=require -t hello wss://localhost:8443/
 `
 
 // version returns the module version wsdump was built from: the tag for

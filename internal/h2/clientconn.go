@@ -131,6 +131,10 @@ type ClientConn struct {
 	idleTimeout time.Duration
 	idleTimer   *time.Timer
 	onDone      func(*ClientConn)
+	// onSlot, set by a Pool, is called (under mu, so it must not block or
+	// take the Pool's lock) when a stream slot may have become free or
+	// the connection stopped counting against the Pool's cap.
+	onSlot func()
 }
 
 // encBuf is the io.Writer of the HPACK encoder.
@@ -429,7 +433,19 @@ func (cc *ClientConn) forgetLocked(st *Stream) {
 	st.signal()
 	cc.broadcastLocked()
 	cc.checkIdleLocked()
+	cc.slotLocked()
 }
+
+// slotLocked tells the Pool that a slot may be free.
+func (cc *ClientConn) slotLocked() {
+	if cc.onSlot != nil {
+		cc.onSlot()
+	}
+}
+
+// countsLocked reports whether the connection counts against a Pool's cap
+// on connections: it is live and has not received GOAWAY.
+func (cc *ClientConn) countsLocked() bool { return cc.err == nil && !cc.goAway }
 
 // checkIdleLocked handles a connection that may have become idle: after
 // GOAWAY it closes, in a Pool its idle timer starts.

@@ -5,12 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // DefaultIdleTimeout is how long a Pool keeps a connection without
 // streams when Pool.IdleTimeout is 0.
 const DefaultIdleTimeout = 90 * time.Second
+
+// DefaultMaxConnsPerKey is how many connections a Pool keeps under one key
+// when Pool.MaxConnsPerKey is 0: with servers' usual 100 or more concurrent
+// streams, thousands of WebSockets, while a server that allows few streams
+// per connection cannot make one origin cost unbounded connections.
+const DefaultMaxConnsPerKey = 16
 
 // DialFunc dials a new connection for a Pool, for example a TLS
 // connection that negotiated "h2" followed by NewClientConn. Its errors
@@ -25,6 +32,17 @@ type Pool struct {
 	// IdleTimeout is how long a connection without streams is kept;
 	// 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// MaxConnsPerKey bounds the connections kept under one key that can
+	// still take streams (live, without GOAWAY), counting a dial in
+	// progress; 0 means DefaultMaxConnsPerKey, negative means no bound.
+	// When all of them are at the server's stream limit, OpenWebSocket
+	// waits for a slot until its context ends.
+	MaxConnsPerKey int
+
+	// slotWait counts callers waiting for a slot; slotFree is closed (and
+	// replaced) when a slot may have become free while one waits.
+	slotWait atomic.Int32
+	slotFree atomic.Pointer[chan struct{}]
 
 	mu    sync.Mutex
 	conns map[string][]*ClientConn
@@ -40,7 +58,8 @@ type poolDial struct {
 // OpenWebSocket opens a WebSocket stream on a connection of the pool kept
 // under key that can take one more stream, or on a new connection from
 // dial (one dial at a time per key; concurrent callers wait for it and
-// share its error, unless the error is that its caller's context ended). A
+// share its error, unless the error is that its caller's context ended).
+// At MaxConnsPerKey connections that are all full it waits for a slot. A
 // stream refused by a connection that went away meanwhile is retried on
 // another one. A new connection whose server does not support extended
 // CONNECT is closed, and ErrExtendedConnectUnsupported returned. The
@@ -65,16 +84,49 @@ func (p *Pool) OpenWebSocket(ctx context.Context, key string, dial DialFunc, req
 
 // get returns a connection for key with a stream slot reserved.
 func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn, error) {
+	var free <-chan struct{} // while waiting for a slot
 	for {
 		p.mu.Lock()
+		counted := 0
 		for _, cc := range p.conns[key] {
 			if cc.reserve() {
 				p.mu.Unlock()
+				if free != nil {
+					p.slotWait.Add(-1)
+				}
 				return cc, nil
 			}
 			if isClosed(cc.closed) { // ended before its onDone was set
 				p.removeLocked(key, cc)
 			}
+			cc.mu.Lock()
+			if cc.countsLocked() {
+				counted++
+			}
+			cc.mu.Unlock()
+		}
+		if limit := p.maxConns(); limit > 0 && counted >= limit && p.dials[key] == nil {
+			if free == nil {
+				// Registered first, then the scan again: a slot freed
+				// after it closes the channel taken here.
+				p.slotWait.Add(1)
+				free = p.slotChan()
+				p.mu.Unlock()
+				continue
+			}
+			p.mu.Unlock()
+			select {
+			case <-free:
+				free = p.slotChan()
+				continue
+			case <-ctx.Done():
+				p.slotWait.Add(-1)
+				return nil, fmt.Errorf("websocket: http2: waiting for a stream slot: the %d connections of the pool to this origin are at the server's limit of concurrent streams: %w", limit, ctx.Err())
+			}
+		}
+		if free != nil {
+			p.slotWait.Add(-1)
+			free = nil
 		}
 		if d := p.dials[key]; d != nil {
 			p.mu.Unlock()
@@ -116,7 +168,8 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 		ok := cc.reserve()
 		cc.mu.Lock()
 		cc.idleTimeout = idle
-		cc.onDone = func(cc *ClientConn) { p.remove(key, cc) }
+		cc.onDone = func(cc *ClientConn) { p.remove(key, cc); p.slotFreed() }
+		cc.onSlot = p.slotFreed
 		live := cc.err == nil
 		cc.mu.Unlock()
 		p.mu.Lock()
@@ -133,6 +186,41 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 			return nil, wrap("websocket: http2: a new connection cannot take a stream", ErrRefused)
 		}
 		return cc, nil
+	}
+}
+
+// maxConns is the cap on connections per key; 0 means none.
+func (p *Pool) maxConns() int {
+	switch {
+	case p.MaxConnsPerKey < 0:
+		return 0
+	case p.MaxConnsPerKey == 0:
+		return DefaultMaxConnsPerKey
+	}
+	return p.MaxConnsPerKey
+}
+
+// slotChan returns the channel that the next freed slot closes.
+func (p *Pool) slotChan() <-chan struct{} {
+	for {
+		if ch := p.slotFree.Load(); ch != nil {
+			return *ch
+		}
+		ch := make(chan struct{})
+		if p.slotFree.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
+}
+
+// slotFreed wakes the callers waiting for a slot, if any. It takes no
+// lock: connections call it holding theirs.
+func (p *Pool) slotFreed() {
+	if p.slotWait.Load() == 0 {
+		return
+	}
+	if ch := p.slotFree.Swap(nil); ch != nil {
+		close(*ch)
 	}
 }
 

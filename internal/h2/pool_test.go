@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,5 +216,56 @@ func TestReservedAcrossGoAway(t *testing.T) {
 	case <-cc.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("connection left open")
+	}
+}
+
+// TestPoolMaxConnsPerKey: at the cap, with every connection at the
+// server's stream limit, a caller waits for a slot instead of dialing, gets
+// one when a stream ends, and gives up when its context does.
+func TestPoolMaxConnsPerKey(t *testing.T) {
+	srv := newTLSServer(t, echoHandler(nil), &http.HTTP2Config{MaxConcurrentStreams: 1})
+	pool := Pool{MaxConnsPerKey: 2}
+	defer pool.Close()
+	var dials atomic.Int32
+	dial := func(ctx context.Context) (*ClientConn, error) {
+		dials.Add(1)
+		return dialTLS(ctx, srv, nil)
+	}
+	open := func(ctx context.Context) (*Stream, error) {
+		_, st, err := pool.OpenWebSocket(ctx, "k", dial, wsRequest(srv, "/"))
+		return st, err
+	}
+	var first []*Stream
+	for range 2 {
+		st, err := open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = append(first, st)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := open(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("at the cap with a cancelled context: %v, want context.Canceled", err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		st, err := open(context.Background())
+		if err == nil {
+			err = echoCheck(st, []byte("waited"))
+			st.Close()
+		}
+		res <- err
+	}()
+	for pool.slotWait.Load() == 0 { // until it waits
+		runtime.Gosched()
+	}
+	first[0].Reset() // frees a slot
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	first[1].Close()
+	if n := dials.Load(); n != 2 || pool.Len() != 2 {
+		t.Fatalf("%d dials, %d pooled connections; want 2 (the cap)", n, pool.Len())
 	}
 }

@@ -214,6 +214,7 @@ func (cc *ClientConn) handleSettings(f *http2.SettingsFrame) error {
 			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
 		case http2.SettingMaxConcurrentStreams:
 			cc.maxStreams = s.Val
+			cc.slotLocked()
 		case http2.SettingInitialWindowSize:
 			delta := int64(s.Val) - cc.initialWindow
 			for _, st := range cc.streams {
@@ -289,6 +290,7 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	}
 	cc.broadcastLocked()
 	cc.checkIdleLocked()
+	cc.slotLocked()
 }
 
 func (cc *ClientConn) handleData(f *http2.DataFrame) error {
@@ -343,18 +345,11 @@ func (cc *ClientConn) handleData(f *http2.DataFrame) error {
 		cc.connCreditLocked(int64(len(data)))
 		cc.streamCreditLocked(st, int64(len(data)))
 	} else if len(data) > 0 {
-		if st.off > 0 && len(st.buf)+len(data) > cap(st.buf) {
-			st.buf = st.buf[:copy(st.buf, st.buf[st.off:])]
-			st.off = 0
-		}
-		st.buf = append(st.buf, data...)
+		st.pushLocked(data)
 		st.connDebt += int64(len(data))
 	}
 	if f.StreamEnded() {
-		st.remoteEnded = true
-		if st.localEnded {
-			cc.forgetLocked(st)
-		}
+		st.remoteEndLocked()
 	}
 	st.signal()
 	return nil
@@ -436,10 +431,7 @@ func (cc *ClientConn) headerBlockEnd() error {
 			cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "trailers without END_STREAM or with :status"))
 			return nil
 		}
-		st.remoteEnded = true
-		if st.localEnded {
-			cc.forgetLocked(st)
-		}
+		st.remoteEndLocked()
 		st.signal()
 		return nil
 	}
@@ -463,10 +455,7 @@ func (cc *ClientConn) headerBlockEnd() error {
 	st.gotResponse = true
 	close(st.respCh)
 	if hb.endStream {
-		st.remoteEnded = true
-		if st.localEnded {
-			cc.forgetLocked(st)
-		}
+		st.remoteEndLocked()
 	}
 	st.signal()
 	return nil

@@ -65,8 +65,9 @@ type Stream struct {
 	resp          *Response
 	gotResponse   bool // respCh is closed
 	informational int
-	buf           []byte // received data; buf[off:] unread
-	off           int
+	recv          []*[]byte // received data in pooled blocks; recv[0][roff:] is read next
+	roff          int
+	buffered      int         // bytes in recv not yet read
 	connDebt      int64       // buffered bytes whose connection credit is not returned
 	recvWindow    int64       // what the peer may still send
 	recvPending   int64       // read, not yet returned by WINDOW_UPDATE
@@ -127,6 +128,9 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	}
 	if err != nil {
 		cc.checkIdleLocked()
+		if reserved {
+			cc.slotLocked()
+		}
 		cc.mu.Unlock()
 		return nil, nil, err
 	}
@@ -178,8 +182,7 @@ func (st *Stream) errorBody(ctx context.Context) []byte {
 	cc := st.cc
 	for {
 		cc.mu.Lock()
-		b := st.buf[st.off:]
-		done := len(b) >= MaxErrorBody || st.remoteEnded || st.err != nil
+		done := st.buffered >= MaxErrorBody || st.remoteEnded || st.err != nil
 		cc.mu.Unlock()
 		if !done {
 			select {
@@ -189,7 +192,8 @@ func (st *Stream) errorBody(ctx context.Context) []byte {
 			}
 		}
 		cc.mu.Lock()
-		b = bytes.Clone(st.buf[st.off:][:min(len(st.buf)-st.off, MaxErrorBody)])
+		b := make([]byte, min(st.buffered, MaxErrorBody))
+		st.peekLocked(b)
 		cc.mu.Unlock()
 		return b
 	}
@@ -285,16 +289,9 @@ func (st *Stream) Read(p []byte) (int, error) {
 			cc.mu.Unlock()
 			return 0, wrap("websocket: http2: read on a closed stream", ErrClosed)
 		}
-		if st.off < len(st.buf) {
-			n := copy(p, st.buf[st.off:])
-			st.off += n
-			if st.off == len(st.buf) {
-				// Drained: a large buffer goes, an idle stream keeps little.
-				if cap(st.buf) > 64<<10 {
-					st.buf = nil
-				}
-				st.buf, st.off = st.buf[:0], 0
-			} else {
+		if st.buffered > 0 {
+			n := st.popLocked(p)
+			if st.buffered > 0 {
 				st.signal() // for another reader
 			}
 			cc.streamCreditLocked(st, int64(n))
@@ -442,10 +439,7 @@ func (st *Stream) Close() error {
 	st.dropLocked()
 	if !st.removed {
 		if st.remoteEnded {
-			if !st.localEnded {
-				st.localEnded = true
-				cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
-			}
+			st.endLocalLocked()
 			cc.forgetLocked(st)
 		} else {
 			st.rstSent = true
@@ -478,10 +472,7 @@ func (st *Stream) Finish(linger time.Duration) error {
 	st.closeLocked()
 	st.dropLocked()
 	if !st.removed {
-		if !st.localEnded {
-			st.localEnded = true
-			cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
-		}
+		st.endLocalLocked()
 		if st.remoteEnded {
 			cc.forgetLocked(st)
 		} else {
@@ -500,6 +491,23 @@ func (st *Stream) Finish(linger time.Duration) error {
 	st.rdl.stop()
 	st.wdl.stop()
 	return nil
+}
+
+// endLocalLocked queues END_STREAM unless it went already.
+func (st *Stream) endLocalLocked() {
+	if !st.localEnded {
+		st.localEnded = true
+		st.cc.queueLocked(&writeReq{st: st, typ: http2.FrameData, end: true})
+	}
+}
+
+// remoteEndLocked records the server's END_STREAM: a stream ended in both
+// directions is done.
+func (st *Stream) remoteEndLocked() {
+	st.remoteEnded = true
+	if st.localEnded {
+		st.cc.forgetLocked(st)
+	}
 }
 
 // Reset aborts the stream with RST_STREAM(CANCEL), like a TCP reset:
@@ -530,7 +538,11 @@ func (st *Stream) closeLocked() {
 
 // dropLocked discards unread data, returning its connection credit.
 func (st *Stream) dropLocked() {
-	st.buf, st.off = nil, 0
+	for i, b := range st.recv {
+		recvPool.Put(b)
+		st.recv[i] = nil
+	}
+	st.recv, st.roff, st.buffered = nil, 0, 0
 	if st.connDebt > 0 {
 		st.cc.connCreditLocked(st.connDebt)
 		st.connDebt = 0
@@ -561,4 +573,67 @@ func (st *Stream) SetReadDeadline(t time.Time) error {
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.wdl.set(t)
 	return nil
+}
+
+// recvBlock is the size of the blocks received data waits in: the largest
+// DATA frame this end accepts, so a frame fills at most two.
+const recvBlock = chunkSize
+
+// recvPool holds free blocks. Data waits in blocks taken as frames arrive
+// and given back as they are read, so a stream that keeps up holds one or
+// two, an idle one none, and no buffer grows and is copied as a backlog
+// builds up.
+var recvPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, recvBlock)
+	return &b
+}}
+
+// pushLocked appends received data.
+func (st *Stream) pushLocked(data []byte) {
+	for len(data) > 0 {
+		var b *[]byte
+		if n := len(st.recv); n > 0 && len(*st.recv[n-1]) < cap(*st.recv[n-1]) {
+			b = st.recv[n-1]
+		} else {
+			b = recvPool.Get().(*[]byte)
+			*b = (*b)[:0]
+			st.recv = append(st.recv, b)
+		}
+		k := min(len(data), cap(*b)-len(*b))
+		*b = append(*b, data[:k]...)
+		data = data[k:]
+		st.buffered += k
+	}
+}
+
+// popLocked moves received data to p and returns how much.
+func (st *Stream) popLocked(p []byte) int {
+	n := 0
+	for n < len(p) && len(st.recv) > 0 {
+		b := st.recv[0]
+		k := copy(p[n:], (*b)[st.roff:])
+		n += k
+		st.roff += k
+		if st.roff == len(*b) { // drained
+			recvPool.Put(b)
+			copy(st.recv, st.recv[1:])
+			st.recv[len(st.recv)-1] = nil
+			st.recv = st.recv[:len(st.recv)-1]
+			st.roff = 0
+		}
+	}
+	st.buffered -= n
+	return n
+}
+
+// peekLocked copies the start of the received data to p without reading it.
+func (st *Stream) peekLocked(p []byte) {
+	n, off := 0, st.roff
+	for _, b := range st.recv {
+		if n == len(p) {
+			return
+		}
+		n += copy(p[n:], (*b)[off:])
+		off = 0
+	}
 }
