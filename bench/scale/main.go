@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func runMain(args []string) error {
 
 // checkCI fails the run when the idle connections added more than maxGo
 // goroutines in all or cost more than maxBytes each.
-func checkCI(w *os.File, r *result, maxGo int, maxBytes float64) error {
+func checkCI(w io.Writer, r *result, maxGo int, maxBytes float64) error {
 	ok := true
 	check := func(pass bool, format string, args ...any) {
 		verdict := "ok  "

@@ -160,8 +160,12 @@ func (c *nbioClient) open(ctx context.Context, i int, url string) error {
 	return nil
 }
 
-func (c *nbioClient) send(i int, p []byte) error { return c.conns[i].WriteMessage(nbws.BinaryMessage, p) }
-func (c *nbioClient) ping(i int) error           { return c.conns[i].WriteMessage(nbws.PingMessage, nil) }
+func (c *nbioClient) send(i int, p []byte) error {
+	return c.conns[i].WriteMessage(nbws.BinaryMessage, p)
+}
+func (c *nbioClient) ping(i int) error {
+	return c.conns[i].WriteMessage(nbws.PingMessage, nil)
+}
 
 // dialTimeout bounds one connection's dial and handshake.
 const dialTimeout = 30 * time.Second
