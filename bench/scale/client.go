@@ -42,12 +42,15 @@ type result struct {
 	OpenSeconds float64 `json:"open_seconds"` // time to open all N
 	Idle        figure  `json:"idle"`         // after opening
 	Traffic     figure  `json:"traffic"`      // after one echo per connection
-	HoldSeconds float64 `json:"hold_seconds,omitempty"`
-	HoldPings   int64   `json:"hold_pings,omitempty"` // pings the server received during the hold
-	HoldPongs   int64   `json:"hold_pongs,omitempty"` // pongs the client saw during the hold
-	PushMsgs    int64   `json:"push_msgs,omitempty"`
-	PushSeconds float64 `json:"push_seconds,omitempty"`
-	MsgsPerSec  float64 `json:"msgs_per_sec,omitempty"`
+	// ServerRSSPerConn is the server process's resident growth per idle
+	// connection.
+	ServerRSSPerConn float64 `json:"server_rss_per_conn"`
+	HoldSeconds      float64 `json:"hold_seconds,omitempty"`
+	HoldPings        int64   `json:"hold_pings,omitempty"` // pings the server received during the hold
+	HoldPongs        int64   `json:"hold_pongs,omitempty"` // pongs the client saw during the hold
+	PushMsgs         int64   `json:"push_msgs,omitempty"`
+	PushSeconds      float64 `json:"push_seconds,omitempty"`
+	MsgsPerSec       float64 `json:"msgs_per_sec,omitempty"`
 }
 
 // serverProc is the server child process and its command pipe.
@@ -102,17 +105,36 @@ func (s *serverProc) call(format string, args ...any) (string, error) {
 	return line, err
 }
 
-// pings returns how many pings the server has received.
-func (s *serverProc) pings() (int64, error) {
+// serverStats is the server's answer to "stats".
+type serverStats struct{ conns, pings, msgs, rss int64 }
+
+func (s *serverProc) stats() (serverStats, error) {
+	var st serverStats
 	line, err := s.call("stats")
 	if err != nil {
-		return 0, err
+		return st, err
 	}
-	var conns, pings, msgs int64
-	if _, err := fmt.Sscanf(line, "conns=%d pings=%d msgs=%d", &conns, &pings, &msgs); err != nil {
-		return 0, fmt.Errorf("server stats %q: %w", line, err)
+	if _, err := fmt.Sscanf(line, "conns=%d pings=%d msgs=%d rss=%d", &st.conns, &st.pings, &st.msgs, &st.rss); err != nil {
+		return st, fmt.Errorf("server stats %q: %w", line, err)
 	}
-	return pings, nil
+	return st, nil
+}
+
+// waitConns returns the server's stats once it has registered n
+// connections: its upgrader may register the last ones just after their
+// clients saw the handshake's answer.
+func (s *serverProc) waitConns(n int64) (serverStats, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := s.stats()
+		if err != nil || st.conns == n {
+			return st, err
+		}
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("the server holds %d connections, not %d", st.conns, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (s *serverProc) stop() {
@@ -150,6 +172,10 @@ func runClient(m mode, o *options) (*result, error) {
 	}
 	res := &result{Mode: m.name, N: o.N, Ping: o.Ping.String()}
 
+	srv0, err := srv.stats()
+	if err != nil {
+		return nil, err
+	}
 	base := measure()
 	start := time.Now()
 	if err := openAll(ctx, cl, ev, o, srv.urls); err != nil {
@@ -160,6 +186,11 @@ func runClient(m mode, o *options) (*result, error) {
 
 	time.Sleep(o.Settle) // let readers park; a measurement pause, not synchronization
 	res.Idle = perConn(base, measure(), o.N)
+	srv1, err := srv.waitConns(int64(o.N))
+	if err != nil {
+		return nil, err
+	}
+	res.ServerRSSPerConn = float64(srv1.rss-srv0.rss) / float64(o.N)
 
 	target := ev.msgs.n.Load() + int64(o.N)
 	for i := range o.N {
@@ -174,7 +205,7 @@ func runClient(m mode, o *options) (*result, error) {
 	res.Traffic = perConn(base, measure(), o.N)
 
 	if o.Hold > 0 {
-		pings0, err := srv.pings()
+		st0, err := srv.stats()
 		if err != nil {
 			return nil, err
 		}
@@ -184,12 +215,12 @@ func runClient(m mode, o *options) (*result, error) {
 		case <-ev.failed:
 			return nil, fmt.Errorf("hold: %w", ev.err)
 		}
-		pings1, err := srv.pings()
+		st1, err := srv.stats()
 		if err != nil {
 			return nil, err
 		}
 		res.HoldSeconds = o.Hold.Seconds()
-		res.HoldPings, res.HoldPongs = pings1-pings0, ev.pongs.n.Load()-pongs0
+		res.HoldPings, res.HoldPongs = st1.pings-st0.pings, ev.pongs.n.Load()-pongs0
 	}
 
 	if o.Push > 0 {
@@ -289,6 +320,7 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, "%-8s %.2f KiB/conn RSS (heap %.2f, stacks %.2f), %.2f goroutines/conn (%+d)\n",
 			f.name, f.f.RSSPerConn/1024, f.f.HeapPerConn/1024, f.f.StackPerConn/1024, f.f.GoroutinesPerConn, f.f.GoroutinesAdded)
 	}
+	fmt.Fprintf(w, "server   %.2f KiB/conn RSS (the nbio server process, idle connections)\n", r.ServerRSSPerConn/1024)
 	if r.HoldSeconds > 0 {
 		fmt.Fprintf(w, "hold     %.1f s: the server received %d pings (%.2f/conn), the client saw %d pongs (%.2f/conn)\n",
 			r.HoldSeconds, r.HoldPings, float64(r.HoldPings)/float64(r.N), r.HoldPongs, float64(r.HoldPongs)/float64(r.N))

@@ -86,7 +86,7 @@ func writeTable(w io.Writer, ms []mode, runs map[string][]*result) {
 	if push {
 		head = append(head, "msgs/s")
 	}
-	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("--:|", len(head)))
+	fmt.Fprintf(w, "| %s |\n|---|%s\n", strings.Join(head, " | "), strings.Repeat("--:|", len(head)-1))
 	for _, m := range ms {
 		rs := runs[m.name]
 		row := []string{
