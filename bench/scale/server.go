@@ -21,7 +21,7 @@ import (
 // The server is this binary re-executed with roleEnv=server, so that its
 // memory, goroutines and garbage collector never count against the client.
 // It is lesismal/nbio's epoll HTTP engine with its WebSocket upgrader: no
-// goroutine per connection and a read buffer per poller, not per connection,
+// goroutine per connection and a read buffer per poller, not per connection:
 // about 1 KiB of resident memory per idle connection.
 //
 // It listens on WSSCALE_PORTS loopback ports (each port takes at most one
