@@ -244,6 +244,10 @@ func runClient(m mode, o *options) (*result, error) {
 	return res, nil
 }
 
+// dialTimeout bounds one connection's dial and handshake in the modes
+// whose open blocks.
+const dialTimeout = 30 * time.Second
+
 // openAll opens o.N connections, o.Dialers at a time, spread round robin
 // over the server's ports.
 func openAll(ctx context.Context, cl client, ev *events, o *options, urls []string) error {

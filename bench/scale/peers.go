@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -166,6 +165,3 @@ func (c *nbioClient) send(i int, p []byte) error {
 func (c *nbioClient) ping(i int) error {
 	return c.conns[i].WriteMessage(nbws.PingMessage, nil)
 }
-
-// dialTimeout bounds one connection's dial and handshake.
-const dialTimeout = 30 * time.Second
