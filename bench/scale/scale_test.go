@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary play the tool's processes: the server, and
+// the client runs that the tests start.
+func TestMain(m *testing.M) {
+	if os.Getenv(roleEnv) != "" {
+		if err := roleMain(os.Args[1:]); err != nil {
+			os.Stderr.WriteString("scale: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runTool runs the tool as a child process with args.
+func runTool(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), roleEnv+"=client")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("scale %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
+	}
+	return out
+}
+
+// TestModes runs every mode on a few connections: all open, every echo and
+// pushed message arrives, and pings flow during the hold (each connection
+// pings every 100 ms for 500 ms).
+func TestModes(t *testing.T) {
+	const n, push = 40, 5
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			out := runTool(t, "-mode", m.name, "-n", "40", "-ping", "100ms", "-hold", "500ms",
+				"-push", "5", "-settle", "0", "-json")
+			var r result
+			if err := json.Unmarshal(out, &r); err != nil {
+				t.Fatalf("output %q: %v", out, err)
+			}
+			if r.Mode != m.name || r.N != n || r.PushMsgs != n*push || r.MsgsPerSec <= 0 || r.OpenSeconds <= 0 {
+				t.Errorf("result %+v", r)
+			}
+			// At least two ping rounds fit in the hold whatever the phase.
+			if r.HoldPings < 2*n || r.HoldPongs < 2*n {
+				t.Errorf("during the hold the server received %d pings and the client saw %d pongs; want at least %d each",
+					r.HoldPings, r.HoldPongs, 2*n)
+			}
+			if m.name == "ours-conn" || m.name == "gobwas" || m.name == "gws" {
+				if r.Idle.GoroutinesAdded < n {
+					t.Errorf("%d goroutines added by %d connections, want a reader each", r.Idle.GoroutinesAdded, n)
+				}
+			}
+		})
+	}
+}
+
+// TestCompare runs two modes through the side-by-side command and checks
+// the table.
+func TestCompare(t *testing.T) {
+	out := string(runTool(t, "-mode", "ours-loop,nbio", "-rounds", "1", "-n", "20", "-settle", "0", "-push", "2"))
+	for _, want := range []string{"| mode | idle KiB/conn |", "| ours-loop | ", "| nbio | ", "(1.0×)", "msgs/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCICheck checks the -ci thresholds: a bound no run can meet fails the
+// check, a generous one passes.
+func TestCICheck(t *testing.T) {
+	r := &result{N: 2000, Idle: figure{RSSPerConn: 900, GoroutinesAdded: 3}}
+	var buf bytes.Buffer
+	if err := checkCI(&buf, r, 16, 1024); err != nil {
+		t.Errorf("within the bounds: %v\n%s", err, buf.String())
+	}
+	for _, bound := range []struct {
+		maxGo    int
+		maxBytes float64
+	}{{2, 1024}, {16, 800}} {
+		buf.Reset()
+		if err := checkCI(&buf, r, bound.maxGo, bound.maxBytes); err == nil || !strings.Contains(buf.String(), "FAIL") {
+			t.Errorf("bounds %+v: err %v, output %q", bound, err, buf.String())
+		}
+	}
+}
