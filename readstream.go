@@ -1,0 +1,92 @@
+// NextReader: a message received as a stream.
+
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// NextReader returns the next text or binary message as a stream, for
+// messages too large to hold whole. Control frames arriving in between are
+// handled as by Recv. The reader is valid until the next call of a receiving
+// method, which discards whatever of the message was not read.
+func (c *Conn) NextReader() (Opcode, io.Reader, error) {
+	c.readMu.Lock()
+	defer c.unlockRead()
+	if err := c.startMessage(); err != nil {
+		return 0, nil, err
+	}
+	if err := c.waitMessage(); err != nil {
+		return 0, nil, err
+	}
+	return c.nextReader()
+}
+
+// nextReader is NextReader once the message has started. readMu is held.
+func (c *Conn) nextReader() (Opcode, io.Reader, error) {
+	if _, _, err := c.advance(false); err != nil {
+		return 0, nil, err
+	}
+	c.readGen++
+	op := c.msgOp
+	if op == 0 {
+		op = c.doneOp // an empty one-frame message, already ended
+	}
+	if c.msgZ {
+		// permessage-deflate: the message is inflated whole, bounded by
+		// ReadLimit, and then streamed from memory.
+		op, data, err := c.readMessage(nil, 0, false)
+		if err != nil {
+			return 0, nil, err
+		}
+		return op, bytes.NewReader(data), nil
+	}
+	return op, &messageReader{c: c, gen: c.readGen}, nil
+}
+
+// messageReader streams one message for NextReader.
+type messageReader struct {
+	c    *Conn
+	gen  uint64
+	done bool
+}
+
+var errStaleReader = errors.New("websocket: message reader used after the next message was requested")
+
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	c.readMu.Lock()
+	defer c.unlockRead()
+	if r.gen != c.readGen {
+		return 0, errStaleReader
+	}
+	if r.done {
+		return 0, io.EOF
+	}
+	if err := c.startRead(); err != nil {
+		return 0, err
+	}
+	for {
+		if !c.inMessage() {
+			r.done = true
+			return 0, io.EOF
+		}
+		if !c.inData {
+			if _, _, err := c.advance(false); err != nil {
+				return 0, err
+			}
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		n, err := c.readData(p)
+		if err != nil {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}

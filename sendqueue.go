@@ -1,0 +1,191 @@
+// The App's send queue: bounded by bytes, blocking or failing fast when full.
+
+package websocket
+
+import "sync"
+
+// sendQueue is the bounded queue of one App connection's outgoing
+// messages (see App.Send): the goroutine that owns writing to the Conn (a
+// sender writing its own message directly, or the queue's writer goroutine,
+// which runs while messages are queued) is marked by writing; bytes counts
+// what is queued or being written.
+type sendQueue struct {
+	c      *Conn
+	limit  int
+	noWait bool
+
+	mu      sync.Mutex
+	cond    sync.Cond      // room, or writing ending
+	items   ring[sendItem] // the queued messages, those the writer took included
+	buf     []byte         // the queued messages not taken by the writer, back to back
+	spare   []byte         // the writer's last batch, for buf to reuse
+	bytes   int            // queued or being written
+	writing bool
+	err     error  // set: sends are refused with it
+	dead    bool   // set: what is queued is dropped, not sent
+	run     func() // q.write, made once
+}
+
+// sendItem is a queued message: its opcode and length in its batch.
+type sendItem struct {
+	op Opcode
+	n  int
+}
+
+func newSendQueue(c *Conn, limit int, noWait bool) *sendQueue {
+	q := &sendQueue{c: c, limit: limit, noWait: noWait}
+	q.cond.L = &q.mu
+	q.run = q.write
+	return q
+}
+
+// send is App.Send.
+func (q *sendQueue) send(data []byte, op Opcode) error {
+	if err := checkSend(data, op); err != nil {
+		return err
+	}
+	n := len(data)
+	q.mu.Lock()
+	for {
+		if q.err != nil {
+			err := q.err
+			q.mu.Unlock()
+			return err
+		}
+		if !q.writing && !q.noWait {
+			// Nothing queued and nobody writing: write it here.
+			q.writing, q.bytes = true, q.bytes+n
+			q.mu.Unlock()
+			err := q.c.sendChecked(data, op)
+			q.mu.Lock()
+			q.bytes -= n
+			q.failed(err)
+			if q.items.n > 0 && !q.dead {
+				go q.run() // writing stays set: the writer owns the Conn now
+			} else {
+				q.idle()
+			}
+			q.mu.Unlock()
+			return err
+		}
+		if q.bytes == 0 || q.bytes+n <= q.limit {
+			break
+		}
+		if q.noWait {
+			q.mu.Unlock()
+			return ErrSendQueueFull
+		}
+		q.cond.Wait()
+	}
+	q.buf = append(q.buf, data...)
+	q.items.push(sendItem{op: op, n: n})
+	q.bytes += n
+	if !q.writing {
+		q.writing = true
+		go q.run()
+	}
+	q.mu.Unlock()
+	return nil
+}
+
+// write sends the queued messages in order until the queue is empty or
+// the connection failed; it runs on its own goroutine with writing set.
+// It takes what is queued as a batch, so that senders append to the other
+// of two buffers meanwhile: the queue's memory is two buffers of about
+// the limit, reused, and a steady stream of sends allocates nothing.
+func (q *sendQueue) write() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for !q.dead && q.items.n > 0 {
+		batch, k := q.buf, q.items.n
+		q.buf, q.spare = q.spare[:0], nil
+		for off := 0; k > 0 && !q.dead; k-- {
+			it, _ := q.items.pop()
+			q.mu.Unlock()
+			err := q.c.sendChecked(batch[off:off+it.n], it.op)
+			off += it.n
+			q.mu.Lock()
+			q.bytes -= it.n
+			q.failed(err)
+			q.cond.Broadcast()
+		}
+		if cap(batch) <= 2*q.limit { // one huge message is not kept
+			q.spare = batch[:0]
+		}
+	}
+	q.idle()
+}
+
+// failed records a failed write, after which nothing more is sent; q.mu is
+// held.
+func (q *sendQueue) failed(err error) {
+	if err != nil {
+		if q.err == nil {
+			q.err = err
+		}
+		q.dead = true
+	}
+}
+
+// idle ends a turn of writing, dropping what is left when the queue is
+// dead; q.mu is held.
+func (q *sendQueue) idle() {
+	for q.dead {
+		it, ok := q.items.pop()
+		if !ok {
+			q.buf, q.spare = nil, nil
+			break
+		}
+		q.bytes -= it.n
+	}
+	q.writing = false
+	q.cond.Broadcast()
+}
+
+// stop refuses further sends with err; what is queued is still sent.
+func (q *sendQueue) stop(err error) {
+	q.mu.Lock()
+	if q.err == nil {
+		q.err = err
+	}
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// close refuses further sends with err and drops what is queued (as soon
+// as a write in progress returns).
+func (q *sendQueue) close(err error) {
+	q.mu.Lock()
+	if q.err == nil {
+		q.err = err
+	}
+	q.dead = true
+	if !q.writing {
+		q.idle()
+	}
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// busy reports whether a send or the writer is writing.
+func (q *sendQueue) busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.writing
+}
+
+// wait waits until no send and no writer is writing.
+func (q *sendQueue) wait() {
+	q.mu.Lock()
+	for q.writing {
+		q.cond.Wait()
+	}
+	q.mu.Unlock()
+}
+
+// buffered is App.Buffered.
+func (q *sendQueue) buffered() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
