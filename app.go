@@ -287,7 +287,11 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		do.MaskKeyFunc = a.MaskKeyFunc
 	}
 	do.FireContFrame = do.FireContFrame || a.OnContMessage != nil
-	do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
+	if u.Scheme == "wss" {
+		// ws:// needs no TLS: the clone and its cache would cost each
+		// App about 600 bytes for nothing.
+		do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
+	}
 	if err := checkUserHeader(do.Header); err != nil {
 		return nil, err
 	}
