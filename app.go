@@ -317,6 +317,10 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself
 		l.private = true
+		// Its own loop takes no socket over: Run's goroutine waits on
+		// the loop anyway, so a poller would save no goroutine and cost
+		// an epoll or kqueue descriptor and a 64 KiB read buffer per App.
+		l.noPoll = true
 		s.d = l
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))

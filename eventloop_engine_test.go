@@ -35,14 +35,43 @@ func skipWithoutPoller(t *testing.T) {
 	p.Close()
 }
 
-// runEngine runs a on its own event loop (App.Run without a Dispatcher),
-// checking that the connections that deliver messages are owned by the
-// loop's poller.
+// runEngine runs a on an event loop of its own until the run ends, as
+// App.Run without a Dispatcher does (whose private loop takes no socket
+// over), and returns the run's result, checking that the connections that
+// deliver messages are owned by the loop's poller.
 func runEngine(t *testing.T, a *websocket.App, opts *websocket.RunOptions) error {
 	t.Helper()
 	skipWithoutPoller(t)
 	checkOwned(t, a)
-	return a.Run(context.Background(), opts)
+	var o websocket.RunOptions
+	if opts != nil {
+		o = *opts
+	}
+	l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
+	o.Dispatcher = l
+	if err := a.Run(context.Background(), &o); err != nil {
+		return err
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatalf("loop Run = %v", err)
+	}
+	return l.s.Err()
+}
+
+// oneRunLoop is an EventLoop that stops once its one run is detached.
+type oneRunLoop struct {
+	*websocket.EventLoop
+	s *websocket.Session
+}
+
+func (l *oneRunLoop) Attach(s *websocket.Session) error {
+	l.s = s
+	return l.EventLoop.Attach(s)
+}
+
+func (l *oneRunLoop) Detach(s *websocket.Session) {
+	l.EventLoop.Detach(s)
+	l.Stop()
 }
 
 // checkOwned makes a's OnMessage check that the loop's poller owns the
