@@ -80,7 +80,7 @@ const busyPollTime = 5 * time.Microsecond
 // under wss receive of 64 KiB messages raised the client's CPU time per
 // message from 41 to 61 µs (the bare tls.Conn: 52) with no resolved gain in
 // throughput or echo latency; the server's encryption sets the pace there,
-// not the reader's wake-ups (bench/README.md, session 7).
+// not the reader's wake-ups (bench/README.md, "wss, compression and contention").
 func newSocketReader(nc net.Conn, mode BusyPollMode) io.Reader {
 	if tc, ok := nc.(*tls.Conn); ok {
 		if mode != BusyPollOn || !mode.spins() {
