@@ -267,32 +267,8 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	do := o.DialOptions
-	if a.Header != nil {
-		do.Header = a.Header
-	}
-	if a.HeaderFunc != nil {
-		do.HeaderFunc = a.HeaderFunc
-	}
-	if a.Cookie != "" {
-		do.Cookie = a.Cookie
-	}
-	if a.Subprotocols != nil {
-		do.Subprotocols = a.Subprotocols
-	}
-	if a.NetConn != nil {
-		do.NetConn = a.NetConn
-	}
-	if a.MaskKeyFunc != nil {
-		do.MaskKeyFunc = a.MaskKeyFunc
-	}
-	do.FireContFrame = do.FireContFrame || a.OnContMessage != nil
-	if u.Scheme == "wss" {
-		// ws:// needs no TLS: the clone and its cache would cost each
-		// App about 600 bytes for nothing.
-		do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
-	}
-	if err := checkUserHeader(do.Header); err != nil {
+	do, err := a.dialOptions(o, u.Scheme)
+	if err != nil {
 		return nil, err
 	}
 	reconnect := o.Reconnect
@@ -332,6 +308,40 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	}
 	a.sess = s
 	return s, nil
+}
+
+// dialOptions returns the options each dial of a run uses: the run's, with
+// what the App sets in their place.
+func (a *App) dialOptions(o *RunOptions, scheme string) (DialOptions, error) {
+	do := o.DialOptions
+	if a.Header != nil {
+		do.Header = a.Header
+	}
+	if a.HeaderFunc != nil {
+		do.HeaderFunc = a.HeaderFunc
+	}
+	if a.Cookie != "" {
+		do.Cookie = a.Cookie
+	}
+	if a.Subprotocols != nil {
+		do.Subprotocols = a.Subprotocols
+	}
+	if a.NetConn != nil {
+		do.NetConn = a.NetConn
+	}
+	if a.MaskKeyFunc != nil {
+		do.MaskKeyFunc = a.MaskKeyFunc
+	}
+	do.FireContFrame = do.FireContFrame || a.OnContMessage != nil
+	if scheme == "wss" {
+		// ws:// needs no TLS: the clone and its cache would cost each
+		// App about 600 bytes for nothing.
+		do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
+	}
+	if err := checkUserHeader(do.Header); err != nil {
+		return DialOptions{}, err
+	}
+	return do, nil
 }
 
 // queueDefaults checks the queue options and fills in their defaults.
