@@ -299,11 +299,10 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		l.noPoll = true
 		s.d = l
 	}
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.base = context.WithoutCancel(ctx)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.sess != nil {
-		s.cancel()
 		return nil, errAppRunning
 	}
 	a.sess = s
@@ -379,7 +378,6 @@ func (a *App) endRun(s *Session) {
 		a.sess = nil
 	}
 	a.mu.Unlock()
-	s.cancel()
 }
 
 // Send sends data as one message with opcode op on the current connection,

@@ -22,8 +22,7 @@ type Session struct {
 	opts      RunOptions
 	reconnect time.Duration
 	bo        *backoff
-	ctx       context.Context // cancelled when the run stops: ends a dial
-	cancel    context.CancelFunc
+	base      context.Context // the run's context without its cancellation: what dials see of it
 	done      chan struct{}
 	err       error
 
@@ -44,6 +43,7 @@ type Session struct {
 	stopReason      string
 	finished        bool
 	cancelReconnect func() bool
+	cancelDial      context.CancelFunc // ends the dial in progress (a context per dial: none is kept between dials)
 	cancelPing      func() bool
 	cancelPong      func() bool
 	cancelClose     func() bool
@@ -108,9 +108,12 @@ func (s *Session) dial() {
 		return
 	}
 	s.dialing = true
-	ctx, url, opts, d := s.ctx, s.url, &s.dialOpts, s.d
+	ctx, cancel := context.WithCancel(s.base)
+	s.cancelDial = cancel
+	url, opts, d := s.url, &s.dialOpts, s.d
 	dial := func() {
 		c, err := Dial(ctx, url, opts)
+		cancel()
 		if !d.Post(func() { s.dialed(c, err) }) && c != nil {
 			c.Abort()
 		}
@@ -124,7 +127,7 @@ func (s *Session) dial() {
 
 // dialed handles the result of a connection attempt.
 func (s *Session) dialed(c *Conn, err error) {
-	s.dialing = false
+	s.dialing, s.cancelDial = false, nil
 	if s.stopping {
 		if c != nil {
 			code, reason := s.stopCode, s.stopReason
@@ -412,7 +415,9 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 		return
 	}
 	s.stopping, s.stopCode, s.stopReason = true, code, reason
-	s.cancel()
+	if s.cancelDial != nil {
+		s.cancelDial()
+	}
 	switch {
 	case !s.started:
 		// Stopped before start ran, maybe before the dispatcher attached
