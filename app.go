@@ -283,13 +283,12 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		d:         o.Dispatcher,
 		url:       a.URL,
 		redacted:  redactURL(u),
-		dialOpts:  do,
 		opts:      *o,
 		reconnect: reconnect,
 		bo:        newBackoff(o.Backoff, max(reconnect, 0)),
 		done:      make(chan struct{}),
 	}
-	s.opts.DialOptions = DialOptions{}
+	s.opts.DialOptions = do
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself
 		l.private = true

@@ -18,8 +18,7 @@ type Session struct {
 	d         Dispatcher
 	url       string
 	redacted  string
-	dialOpts  DialOptions
-	opts      RunOptions
+	opts      RunOptions // with the dial options each dial uses (App.dialOptions)
 	reconnect time.Duration
 	bo        *backoff
 	base      context.Context // the run's context without its cancellation: what dials see of it
@@ -110,7 +109,7 @@ func (s *Session) dial() {
 	s.dialing = true
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelDial = cancel
-	url, opts, d := s.url, &s.dialOpts, s.d
+	url, opts, d := s.url, &s.opts.DialOptions, s.d
 	dial := func() {
 		c, err := Dial(ctx, url, opts)
 		cancel()
