@@ -2,10 +2,13 @@ package harness
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -44,18 +47,62 @@ func Missing(tb testing.TB, why string) {
 	tb.Skipf("harness: skipped: %s", why)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago: the
-// kernel picks it for a listener that is closed at once. Another process
-// could take it before the caller does; on a test machine that is rare
-// enough not to matter.
+// FreePort returns a TCP port on 127.0.0.1 that is free now, for a server
+// the caller starts next. It is taken from below the kernel's ephemeral
+// range (ip_local_port_range), so no outgoing connection of this or another
+// test can take it as its source port before the server binds it (a port
+// the kernel picked for a listener on port 0 was such a port, and a dial
+// in a parallel test took one once); each port is handed out once per
+// process.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("harness: free port: %v", err)
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.given == nil {
+		ports.given = map[int]bool{}
+		ports.low, ports.high = 10000, ephemeralLow()
+		ports.next = ports.low + rand.IntN(ports.high-ports.low)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range ports.high - ports.low {
+		p := ports.next
+		ports.next++
+		if ports.next >= ports.high {
+			ports.next = ports.low
+		}
+		if ports.given[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", Addr(p))
+		if err != nil {
+			continue // in use
+		}
+		l.Close()
+		ports.given[p] = true
+		return p
+	}
+	tb.Fatalf("harness: no free port in %d–%d", ports.low, ports.high-1)
+	return 0
+}
+
+// ports is FreePort's state.
+var ports struct {
+	sync.Mutex
+	given           map[int]bool
+	low, high, next int
+}
+
+// ephemeralLow returns the first port of the kernel's ephemeral range
+// (32768 where it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // Addr returns "127.0.0.1:port".

@@ -179,3 +179,21 @@ func TestCAIssuesVerifiableCertificates(t *testing.T) {
 		t.Errorf("client certificate incomplete: %+v", cli)
 	}
 }
+
+// TestFreePortOutsideEphemeralRange checks that FreePort's ports lie below
+// the kernel's ephemeral range (where no dial can take them as its source
+// port) and are never handed out twice.
+func TestFreePortOutsideEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	seen := map[int]bool{}
+	for range 50 {
+		p := FreePort(t)
+		if p < 10000 || p >= low {
+			t.Fatalf("FreePort = %d, want within 10000–%d", p, low-1)
+		}
+		if seen[p] {
+			t.Fatalf("FreePort handed out %d twice", p)
+		}
+		seen[p] = true
+	}
+}
