@@ -38,8 +38,12 @@ func TestCheckReportsLeak(t *testing.T) {
 	shortTimeout(t, 50*time.Millisecond)
 	r := &recorder{TB: t}
 	check := Check(r)
-	stop := make(chan struct{})
-	go blockedOn(stop)
+	stop, started := make(chan struct{}), make(chan struct{})
+	go func() {
+		close(started)
+		blockedOn(stop)
+	}()
+	<-started // running, not just created, whatever the machine's load
 	check()
 	close(stop)
 	if !strings.Contains(r.failure, "1 goroutine(s) left running") || !strings.Contains(r.failure, "leaktest.blockedOn") {
