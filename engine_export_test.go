@@ -15,3 +15,15 @@ func RecvQueueState(a *App) (frames, bytes int, paused bool, pongs uint64) {
 	frames, bytes = q.queued()
 	return frames, bytes, q.paused(), q.pongs()
 }
+
+// LoopDetached reports whether the loop's poller stopped watching c's
+// socket because the peer hung up while the reading was paused.
+func LoopDetached(c *Conn) bool {
+	lc := c.lc.Load()
+	if lc == nil {
+		return false
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.detached
+}

@@ -313,3 +313,56 @@ func TestEventLoopEngineSlowAppKeepsOthersAlive(t *testing.T) {
 		t.Errorf("the other App's pings %q, want %q", got, want)
 	}
 }
+
+// TestEventLoopEngineResetWhilePaused: a server that resets the
+// connection while its reading is paused is dropped by the poller (else
+// its hang-up would be reported again and again, keeping the I/O goroutine
+// busy); once the callbacks catch up, the reading resumes and reports how
+// the stream ended, after the messages read before.
+func TestEventLoopEngineResetWhilePaused(t *testing.T) {
+	defer leaktest.Check(t)()
+	reset, gone := make(chan struct{}), make(chan struct{})
+	srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+		defer close(gone)
+		wrote := make(chan struct{})
+		go func() {
+			defer close(wrote)
+			b := bytes.Repeat(wstest.AppendFrame(nil, true, 2, make([]byte, 1000)), 64)
+			for {
+				if _, err := nc.Write(b); err != nil {
+					return
+				}
+			}
+		}()
+		select {
+		case <-reset:
+		case <-time.After(guard):
+			t.Error("the client did not pause")
+		}
+		nc.(*net.TCPConn).SetLinger(0)
+		nc.Close() // a reset: the client has unread data
+		<-wrote
+	})
+	defer srv.Close()
+	got := 0
+	var closed websocket.StatusCode
+	a := &websocket.App{URL: srv.URL}
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		if got++; got > 1 {
+			return
+		}
+		if !within(func() bool { _, _, paused, _ := websocket.RecvQueueState(a); return paused }) {
+			t.Error("the reading did not pause")
+		}
+		close(reset)
+		<-gone
+		if !within(func() bool { return websocket.LoopDetached(a.Conn()) }) {
+			t.Error("the poller still watches the socket that hung up")
+		}
+	}
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closed = code }
+	err := runEngine(t, a, &websocket.RunOptions{RecvQueueMessages: 4, RecvQueueLowMessages: 1})
+	if err == nil || closed != websocket.StatusAbnormalClosure || got == 0 {
+		t.Errorf("Run = %v, OnClose(%d) after %d messages: want a read error, 1006, after some messages", err, closed, got)
+	}
+}
