@@ -2,36 +2,51 @@ package websocket
 
 // The event loop's engine: an EventLoop on Linux (epoll), macOS and the
 // BSDs (kqueue) takes over the socket of each ws connection it opens, so an
-// open connection costs no goroutine:
+// open connection costs no goroutine. A loop with an engine runs two
+// goroutines: the dispatcher's (Run's: posted functions, timers, every
+// callback) and the engine's I/O goroutine (conn_loop_io.go), which waits
+// in the poller, reads, decodes, answers pings, echoes the close frame and
+// flushes what the sockets did not take:
 //
-//	dial + handshake (on a goroutine of Go, off the loop)
-//	  ─▶ Session.dialed (on the loop) ─▶ EventLoop.takeConn
-//	socket readable ─▶ one read into the loop's shared buffer
+//	dial + handshake (on a goroutine of the dial pool)
+//	  ─▶ Session.dialed (dispatcher) ─▶ EventLoop.takeConn
+//	socket readable (I/O goroutine) ─▶ one read into the shared buffer
 //	  ─▶ decoder.feed (framecodec.go) ─▶ msgReader.step (msgreader.go)
-//	  ─▶ Session.frame, on the loop, one frame at a time
+//	  ─▶ the session's receive queue (recvqueue.go); the first frame of
+//	  an idle queue posts Session.deliver to the dispatcher, which runs
+//	  the callbacks, one frame per turn
+//	queue full ─▶ the socket is not read (the poller stops watching it
+//	  for readability; TCP holds the peer back) until a pop takes the
+//	  queue down to its low water mark and asks the I/O goroutine to
+//	  resume
 //	send (any goroutine) ─▶ write.go's coalescing ─▶ loopConn.write:
-//	  a non-blocking write; the rest is queued and written when the
-//	  socket turns writable
+//	  a non-blocking write; the rest is queued and written by the I/O
+//	  goroutine when the socket turns writable
+//
+// A slow callback thus holds up the callbacks and timers of every App of
+// its loop, but not the reading of their connections, nor the answers to
+// their servers' pings, while their queues have room.
 //
 // The descriptor is read and written through the *net.TCPConn's
 // syscall.RawConn rather than a dup of it (os.File) with the original
 // closed. The net.Conn stays what the rest of the library and the user see
 // (NetConn, addresses, Close, socket options), and the RawConn holds a
-// reference on the descriptor during each read and write, so a Close from
-// another goroutine can never make the loop touch a reused descriptor
-// number. The price is the runtime poller's registration, which Go keeps:
-// about 250 bytes outside the garbage-collected heap, reused from a cache,
-// and one extra edge-triggered wake-up of Go's own poller per burst of
-// data. A dup would save those and lose the safety and the net.Conn; the
-// per-connection figure is measured in TestEventLoopEngineManyApps.
+// reference on the descriptor during each read, write and change of the
+// poller's watch, so a Close from another goroutine can never make the
+// loop touch a reused descriptor number. The price is the runtime poller's
+// registration, which Go keeps: about 250 bytes outside the
+// garbage-collected heap, reused from a cache, and one extra
+// edge-triggered wake-up of Go's own poller per burst of data. A dup would
+// save those and lose the safety and the net.Conn; the per-connection
+// figure is measured in TestEventLoopEngineManyApps.
 //
-// Writes never block the loop, so automatic pings, pong replies, close
-// frames and the aborts of failed or timed-out connections run on the loop
-// itself (Session.goConn) instead of on a goroutine each.
+// Writes never block, so automatic pings, close frames and the aborts of
+// failed or timed-out connections run on the dispatcher itself
+// (Session.goConn) instead of on a goroutine each; closing the socket
+// tells the I/O goroutine, which reports the end.
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -45,8 +60,10 @@ import (
 type connTaker interface {
 	// takeConn is called on the dispatcher's goroutine right after the
 	// open, before OnOpen; false leaves the connection to a read loop.
-	// Nothing of the connection may be delivered before OnOpen has run.
-	takeConn(s *Session, c *Conn) bool
+	// The frames read go to q, as the read loop's do; deliver is posted
+	// whenever push reports wake. Nothing of the connection may be
+	// delivered before OnOpen has run.
+	takeConn(c *Conn, q *recvQueue, deliver func()) bool
 }
 
 // goConn runs f, an operation on c that may block on its socket, off the
@@ -74,31 +91,46 @@ var errLoopQueueFull = errors.New("more than 16 MiB queued for a peer that does 
 const loopReadBufferSize = 64 << 10
 
 // engine is the poller side of an EventLoop, made when the loop takes over
-// its first connection. Its fields belong to the loop's goroutine.
+// its first connection, with the I/O goroutine that serves it.
 type engine struct {
 	p     *netpoll.Poller
+	ready func(fd int, ev netpoll.Event) // e.serve, made once
+	done  chan struct{}                  // closed when the I/O goroutine returns
+
+	// The I/O goroutine only.
 	conns map[int]*loopConn
-	buf   []byte // the shared read buffer
-	ready func(fd int, ev netpoll.Event)
+	buf   []byte   // the shared read buffer
+	spare []func() // the task list run last, for reuse
+	rbuf  []byte   // the read in progress (rawRead)
+	rn    int
+	rerr  error
+	rfn   func(fd uintptr) bool // e.readFd, made once
+
+	// Tasks for the I/O goroutine (post).
+	mu    sync.Mutex
+	tasks []func()
+	quit  bool // the loop is shutting down: no more tasks
 }
 
 // loopConn is a connection whose socket its event loop owns.
 type loopConn struct {
-	l  *EventLoop
-	s  *Session
-	c  *Conn
-	rc syscall.RawConn
-	fd int
+	l       *EventLoop
+	c       *Conn
+	q       *recvQueue // the session's receive queue for c
+	deliver func()     // the session's consumer of q: posted when push wakes it
+	rc      syscall.RawConn
+	fd      int
 
-	// The loop's goroutine only.
+	// The I/O goroutine only.
 	msg   []byte // the data of a message (or fragment) cut at the end of a read
+	held  []byte // bytes read and not fed yet: the reading paused amid them
 	ended bool
-	rbuf  []byte // the read in progress (rawRead)
-	rn    int
-	rerr  error
-	rfn   func(fd uintptr) bool // lc.readFd, made once
 
 	closed atomic.Bool // the socket is closing: the poller no longer watches it
+
+	// Written by the I/O goroutine with mu held; writers read them with mu.
+	paused   bool // the queue is full: the socket is not read
+	detached bool // the poller does not watch the socket (it hung up while paused)
 
 	// Writing, guarded by mu.
 	mu        sync.Mutex
@@ -113,9 +145,10 @@ type loopConn struct {
 }
 
 // takeConn implements connTaker: a ws connection on a TCP or Unix socket is
-// read by the loop's poller from now on. A platform without a poller, a
-// TLS or HTTP/2 stream or a stream of the user's stays with a read loop.
-func (l *EventLoop) takeConn(s *Session, c *Conn) bool {
+// read by the loop's I/O goroutine from now on. A platform without a
+// poller, a TLS or HTTP/2 stream or a stream of the user's stays with a
+// read loop.
+func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 	var sc syscall.Conn
 	switch nc := c.netConn.(type) {
 	case *net.TCPConn:
@@ -141,32 +174,24 @@ func (l *EventLoop) takeConn(s *Session, c *Conn) bool {
 	if err != nil {
 		return false
 	}
-	lc := &loopConn{l: l, s: s, c: c, rc: rc, fd: fd}
-	lc.rfn, lc.wfn = lc.readFd, lc.writeFd
-	c.readMu.Lock() // the loop is the only reader from now on
-	if err := e.p.Add(fd); err != nil {
-		c.readMu.Unlock()
+	lc := &loopConn{l: l, c: c, q: q, deliver: deliver, rc: rc, fd: fd, held: leftover}
+	lc.wfn = lc.writeFd
+	// Watched from now on, but read only once start has run on the I/O
+	// goroutine: the poller's events for a descriptor it does not know
+	// yet are dropped (the watch is level-triggered: they come again).
+	if lc.withFd(e.p.Add) != nil {
 		return false
 	}
-	e.conns[fd] = lc
+	q.waker = lc
+	c.readMu.Lock() // the I/O goroutine is the only reader from now on
 	c.lc.Store(lc)
-	if c.closed.Load() || len(leftover) > 0 {
-		// After OnOpen, and before the loop reads the socket: a close
-		// that came before lc was set (closeSocket may have missed it),
-		// or the frames the server sent right behind its 101.
-		l.Post(func() {
-			if c.closed.Load() {
-				lc.end(ErrConnectionClosed)
-				return
-			}
-			lc.feed(leftover)
-		})
-	}
+	e.post(lc.start)
 	return true
 }
 
-// engine returns the loop's engine, making it at the first call; nil where
-// no poller exists. The loop's goroutine only.
+// engine returns the loop's engine, making it and starting its I/O
+// goroutine at the first call; nil where no poller exists. The
+// dispatcher's goroutine only.
 func (l *EventLoop) engine() *engine {
 	if l.eng == nil && !l.noPoll {
 		p, err := netpoll.New()
@@ -174,26 +199,12 @@ func (l *EventLoop) engine() *engine {
 			l.noPoll = true
 			return nil
 		}
-		e := &engine{p: p, conns: map[int]*loopConn{}, buf: make([]byte, loopReadBufferSize)}
-		e.ready = e.serve
+		e := &engine{p: p, conns: map[int]*loopConn{}, buf: make([]byte, loopReadBufferSize), done: make(chan struct{})}
+		e.ready, e.rfn = e.serve, e.readFd
 		l.eng = e
-		l.poller.Store(p) // from now on, Post and AfterFunc wake the poller
+		go e.run()
 	}
 	return l.eng
-}
-
-// serve handles the readiness of one descriptor.
-func (e *engine) serve(fd int, ev netpoll.Event) {
-	lc := e.conns[fd]
-	if lc == nil || lc.closed.Load() {
-		return
-	}
-	if ev&netpoll.Writable != 0 {
-		lc.flush()
-	}
-	if ev&netpoll.Readable != 0 && !lc.ended {
-		lc.readReady(e.buf)
-	}
 }
 
 // takeBuffered returns what the handshake read past the response (the
@@ -209,157 +220,38 @@ func (c *Conn) takeBuffered() ([]byte, error) {
 	return out, nil
 }
 
-// readReady reads what the socket has into buf and feeds it to the
-// connection's decoder.
-func (lc *loopConn) readReady(buf []byte) {
-	n, err := lc.rawRead(buf)
-	switch {
-	case err == errWouldBlock:
-	case err != nil:
-		lc.end(lc.c.ioError("read", err))
-	case n == 0:
-		lc.end(lc.c.ioError("read", io.EOF))
-	default:
-		lc.feed(buf[:n])
+// withFd runs f on the descriptor, which is held open meanwhile, so that
+// a close on another goroutine cannot hand its number to another file
+// under f. Once the socket is closing (the poller has dropped it) f does
+// not run and withFd returns nil.
+func (lc *loopConn) withFd(f func(fd int) error) error {
+	var err error
+	cerr := lc.rc.Control(func(fd uintptr) {
+		if !lc.closed.Load() {
+			err = f(int(fd))
+		}
+	})
+	if cerr != nil || lc.closed.Load() {
+		return nil
 	}
+	return err
 }
 
-// feed pushes bytes from the socket through the decoder and the message
-// reader, delivering each whole message, fragment (FireContFrame) and
-// control frame to the session as it completes. What a read cut short —
-// part of a header, of a control frame, of a message — stays in the
-// decoder, the message reader and lc.msg for the next read.
-func (lc *loopConn) feed(p []byte) {
-	c := lc.c
-	d, m := &c.fr.dec, &c.msgReader
-	for len(p) > 0 && !lc.ended && !lc.closed.Load() {
-		n, ev, piece, err := d.feed(p)
-		p = p[n:]
-		if err != nil {
-			lc.end(c.fail(StatusProtocolError, err))
-			return
-		}
-		if ev == evNone {
-			continue
-		}
-		re, code, err := m.step(d, ev, piece, c.ext != nil)
-		if err != nil {
-			lc.end(c.fail(code, err))
-			return
-		}
-		switch {
-		case ev == evHeader:
-			if c.ext != nil && (d.h.opcode == OpText || d.h.opcode == OpBinary) {
-				c.ext.in = c.ext.in[:0] // a new message: its compressed bytes
-			}
-		case ev == evPayload && (m.inData || re == readFrameEnd || re == readMsgEnd):
-			if c.msgZ {
-				c.ext.in = append(c.ext.in, piece...)
-			} else {
-				lc.msg = append(lc.msg, piece...)
-			}
-		}
-		switch re {
-		case readControl:
-			lc.control()
-		case readFrameEnd:
-			if c.fireCont && !c.msgZ {
-				lc.deliver(m.frameHdr.opcode, false)
-			}
-		case readMsgEnd:
-			lc.messageEnd()
-		}
+// watch tells the poller what to watch the socket for: readability unless
+// the reading is paused, writability while bytes wait. mu is held.
+func (lc *loopConn) watch() error {
+	if lc.detached {
+		return nil // resume attaches it again
 	}
-}
-
-// messageEnd delivers the message (or, with FireContFrame, the last
-// fragment) the last step ended.
-func (lc *loopConn) messageEnd() {
-	c, m := lc.c, &lc.c.msgReader
-	if !c.msgZ {
-		op := m.doneOp
-		if c.fireCont {
-			op = m.frameHdr.opcode // the first fragment's opcode, then OpContinuation
-		}
-		lc.deliver(op, true)
-		return
-	}
-	c.msgZ = false
-	op, data, err := c.inflate(nil, m.doneOp)
-	if err != nil {
-		lc.end(err)
-		return
-	}
-	lc.msg = data
-	lc.deliver(op, true)
-}
-
-// deliver hands the data in lc.msg to the session as a frame (fin false: a
-// fragment) and lets the buffer go with it.
-func (lc *loopConn) deliver(op Opcode, fin bool) {
-	data := lc.msg
-	lc.msg = nil
-	if data == nil && lc.c.fireCont {
-		data = []byte{}
-	}
-	lc.s.frame(lc.c, op, &Frame{Fin: fin, Opcode: op, Payload: data}, nil)
-}
-
-// control acts on a whole control frame as the receiving methods do
-// (read.go's advance) and delivers it: a ping is answered, the close frame
-// is echoed and ends the connection.
-func (lc *loopConn) control() {
-	c, m := lc.c, &lc.c.msgReader
-	p, op := m.control(), m.ctrlHdr.opcode
-	var end error
-	switch op {
-	case OpPing:
-		c.writeFrame(OpPong, true, false, p) // never blocks here
-	case OpClose:
-		code, reason, err := parseClosePayload(p)
-		if err != nil {
-			lc.end(c.fail(StatusProtocolError, err))
-			return
-		}
-		end = c.peerClose(code, reason)
-	}
-	f := &Frame{Fin: true, Opcode: op, Payload: append([]byte(nil), p...)}
-	lc.s.frame(c, op, f, nil)
-	if end != nil {
-		lc.end(end)
-	}
-}
-
-// end ends the connection with err, which the session gets as the end of
-// the stream: the socket is closed, the loop forgets it. The loop's
-// goroutine only.
-func (lc *loopConn) end(err error) {
-	if lc.ended {
-		return
-	}
-	lc.ended = true
-	c := lc.c
-	lc.unwatch()
-	if e := lc.l.eng; e.conns[lc.fd] == lc {
-		delete(e.conns, lc.fd)
-	}
-	c.closeSocket()
-	lc.mu.Lock()
-	lc.release()
-	if lc.werr == nil {
-		lc.werr = net.ErrClosed
-	}
-	lc.mu.Unlock()
-	lc.msg = nil
-	c.unlockRead()
-	lc.s.frame(c, 0, nil, err)
+	return lc.withFd(func(fd int) error { return lc.l.eng.p.Modify(fd, !lc.paused, lc.wantWrite) })
 }
 
 // closing is called by closeSocket, from any goroutine, before the
-// descriptor is closed: the poller stops watching it and the loop is told.
+// descriptor is closed: the poller stops watching it and the I/O goroutine
+// is told.
 func (lc *loopConn) closing() {
 	if lc.unwatch() {
-		lc.l.Post(func() { lc.end(ErrConnectionClosed) })
+		lc.l.eng.post(lc.endClosed)
 	}
 }
 
@@ -369,7 +261,8 @@ func (lc *loopConn) unwatch() bool {
 	if !lc.closed.CompareAndSwap(false, true) {
 		return false
 	}
-	lc.l.eng.p.Remove(lc.fd)
+	// A descriptor closed meanwhile has left the poller with it.
+	lc.rc.Control(func(fd uintptr) { lc.l.eng.p.Remove(int(fd)) })
 	return true
 }
 
@@ -404,7 +297,7 @@ func (lc *loopConn) write(b []byte) error {
 	*lc.pending = append(*lc.pending, b...)
 	if !lc.wantWrite {
 		lc.wantWrite = true
-		if err := lc.l.eng.p.SetWrite(lc.fd, true); err != nil {
+		if err := lc.watch(); err != nil {
 			lc.werr = err
 			return err
 		}
@@ -420,7 +313,8 @@ func (lc *loopConn) queued() int {
 	return len(*lc.pending) - lc.off
 }
 
-// flush writes what is queued, on the loop when the socket is writable.
+// flush writes what is queued, on the I/O goroutine when the socket is
+// writable.
 func (lc *loopConn) flush() {
 	lc.mu.Lock()
 	var err error
@@ -440,9 +334,9 @@ func (lc *loopConn) flush() {
 		lc.werr = err
 	}
 	lc.release()
-	if lc.wantWrite && !lc.closed.Load() {
+	if lc.wantWrite {
 		lc.wantWrite = false
-		lc.l.eng.p.SetWrite(lc.fd, false)
+		lc.watch()
 	}
 	lc.mu.Unlock()
 	if err != nil {
@@ -456,17 +350,6 @@ func (lc *loopConn) release() {
 		putWriteBuf(lc.pending)
 		lc.pending, lc.off = nil, 0
 	}
-}
-
-// rawRead reads once from the socket without waiting: errWouldBlock when
-// it has nothing.
-func (lc *loopConn) rawRead(b []byte) (int, error) {
-	lc.rbuf = b
-	if err := lc.rc.Read(lc.rfn); err != nil {
-		return 0, err
-	}
-	lc.rbuf = nil
-	return lc.rn, lc.rerr
 }
 
 // rawWrite writes b without waiting, as much as the socket takes:

@@ -4,5 +4,5 @@ package websocket
 
 // Without a poller no event loop takes over a socket: these never run.
 
-func (lc *loopConn) readFd(fd uintptr) bool  { lc.rerr = errWouldBlock; return true }
+func (e *engine) readFd(fd uintptr) bool     { e.rerr = errWouldBlock; return true }
 func (lc *loopConn) writeFd(fd uintptr) bool { lc.wres = errWouldBlock; return true }

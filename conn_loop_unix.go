@@ -5,16 +5,16 @@ package websocket
 import "syscall"
 
 // readFd is rawRead's one read of the descriptor.
-func (lc *loopConn) readFd(fd uintptr) bool {
+func (e *engine) readFd(fd uintptr) bool {
 	for {
-		n, err := syscall.Read(int(fd), lc.rbuf)
+		n, err := syscall.Read(int(fd), e.rbuf)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err == syscall.EAGAIN {
 			err = errWouldBlock
 		}
-		lc.rn, lc.rerr = max(n, 0), err
+		e.rn, e.rerr = max(n, 0), err
 		return true
 	}
 }

@@ -7,10 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/wsclient/websocket/internal/netpoll"
 )
 
 // Dispatcher runs the callbacks, timers and blocking operations of the Apps
@@ -80,12 +77,20 @@ type Dispatcher interface {
 // use many cores, see EventLoopGroup.
 //
 // On Linux (epoll), macOS and the BSDs (kqueue) the loop also owns the
-// sockets of its ws connections: it waits for them to be readable, reads
-// them into one buffer it shares between them, and writes without
-// blocking (what a socket does not take is queued and written when it
-// turns writable), so an open connection costs no goroutine, and
-// automatic pings, pong deadlines, close timeouts and reconnect waits are
-// timers on the loop. Dials run on a pool of at most 64 goroutines. A send
+// sockets of its ws connections, served by one more goroutine of the loop
+// (its I/O goroutine, started with its first such connection): it waits
+// for them to be readable, reads them into one buffer it shares between
+// them, answers the servers' pings, and writes without blocking (what a
+// socket does not take is queued and written when it turns writable), so
+// an open connection costs no goroutine, and automatic pings, pong
+// deadlines, close timeouts and reconnect waits are timers on the loop.
+// The frames read wait in each App's receive queue (RunOptions.RecvQueue*)
+// for the callbacks, which stay on Run's goroutine: a slow callback holds
+// up the callbacks and timers of the loop's Apps, not the reading of their
+// connections. When a queue is full its connection is not read (TCP holds
+// the server back) and its pong deadline pauses, until the callbacks have
+// taken the queue down to its low water mark. Dials run on a pool of at
+// most 64 goroutines. A send
 // from any goroutine never blocks on the socket there; a connection with
 // more than 16 MiB queued for a peer that does not read fails, as a send
 // that times out does (the pong deadline of PingTimeout usually notices
@@ -109,11 +114,10 @@ type EventLoop struct {
 	// which stops once that run is detached.
 	private bool
 
-	// The engine (conn_loop.go), made when the loop takes over its first
-	// socket; then the loop waits in the poller instead of on wake.
-	eng    *engine // the loop's goroutine only
-	noPoll bool    // no poller on this platform
-	poller atomic.Pointer[netpoll.Poller]
+	// The engine (conn_loop.go), made with its I/O goroutine when the
+	// loop takes over its first socket.
+	eng    *engine
+	noPoll bool // no poller on this platform
 
 	// The dial pool (goDial): at most maxDialers goroutines dial, the
 	// other dials wait in dialQ.
@@ -176,7 +180,6 @@ func (l *EventLoop) Post(f func()) bool {
 		return false
 	}
 	l.queue = append(l.queue, f)
-	l.wakePollerLocked()
 	l.mu.Unlock()
 	l.signal()
 	return true
@@ -189,7 +192,6 @@ func (l *EventLoop) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 	l.timerSeq++
 	t.seq = l.timerSeq
 	heap.Push(&l.timers, t)
-	l.wakePollerLocked()
 	l.mu.Unlock()
 	l.signal()
 	return func() bool {
@@ -210,14 +212,6 @@ func (l *EventLoop) Go(f func()) {
 		defer l.wg.Done()
 		f()
 	}()
-}
-
-// wakePollerLocked wakes the loop when it waits in its poller; mu is held,
-// so the poller cannot be closed under the call.
-func (l *EventLoop) wakePollerLocked() {
-	if p := l.poller.Load(); p != nil {
-		p.Wake()
-	}
 }
 
 // dialPool is what a Dispatcher implements to run the dials of its Apps on
@@ -268,12 +262,7 @@ func (l *EventLoop) signal() {
 // and return nil. Safe from any goroutine, also from a callback; calling it
 // before Run makes Run stop at once.
 func (l *EventLoop) Stop() {
-	l.stopOnce.Do(func() {
-		close(l.stopCh)
-		l.mu.Lock()
-		l.wakePollerLocked()
-		l.mu.Unlock()
-	})
+	l.stopOnce.Do(func() { close(l.stopCh) })
 }
 
 // StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
@@ -321,8 +310,7 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 	}
 	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
-	var wait *time.Timer // the next timer, in the channel wait
-	var unwatch func()   // ends the poller's watch of the channels
+	var wait *time.Timer // the next timer
 	// A loop stopped (or a ctx ended) before Run starts its Apps' runs
 	// never: the stop is seen before the first queued start, not after a
 	// dial that start began had time to open.
@@ -343,25 +331,6 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		defer l.mu.Unlock()
 		return stopping && len(l.sessions) == 0
 	}, func(next time.Time) {
-		if p := l.poller.Load(); p != nil {
-			// The poller cannot wait on channels: a watcher wakes it.
-			if unwatch == nil {
-				unwatch = l.watch(ctxDone, stopCh, sigCh)
-			}
-			timeout := time.Duration(-1)
-			if !next.IsZero() {
-				timeout = max(time.Until(next), 0)
-			}
-			p.Wait(timeout, l.eng.ready)
-			select {
-			case <-ctxDone:
-				end(ctx.Err())
-			case <-stopCh:
-				end(nil)
-			default:
-			}
-			return
-		}
 		var tc <-chan time.Time
 		if !next.IsZero() {
 			if wait == nil {
@@ -383,34 +352,7 @@ func (l *EventLoop) Run(ctx context.Context) error {
 			end(nil)
 		}
 	})
-	if unwatch != nil {
-		unwatch()
-	}
 	return result
-}
-
-// watch wakes the loop's poller once one of the channels is ready (a signal
-// stops the loop); it returns the function that ends the watch.
-func (l *EventLoop) watch(ctxDone <-chan struct{}, stopCh <-chan struct{}, sigCh <-chan os.Signal) (unwatch func()) {
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		select {
-		case <-ctxDone:
-		case <-stopCh:
-		case <-sigCh:
-			l.Stop()
-		case <-quit:
-			return
-		}
-		l.mu.Lock()
-		l.wakePollerLocked()
-		l.mu.Unlock()
-	}()
-	return func() {
-		close(quit)
-		<-done
-	}
 }
 
 // dispatch runs queued functions and due timers until finished reports
@@ -446,10 +388,9 @@ func (l *EventLoop) dispatch(finished func() bool, block func(next time.Time)) {
 	l.state = loopDone
 	l.queue = nil
 	l.timers = nil
-	p := l.poller.Swap(nil)
 	l.mu.Unlock()
-	if p != nil {
-		p.Close()
+	if l.eng != nil {
+		l.eng.stop()
 	}
 	l.wg.Wait()
 }

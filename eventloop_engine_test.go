@@ -610,8 +610,8 @@ func TestEventLoopEngineManyApps(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc + ms.StackInuse, rssBytes()
 	}
-	open(1) // the loop's poller and its watcher now exist
-	// The loop's Run and the watch of its channels; then nothing more.
+	open(1) // the loop's poller and its I/O goroutine now exist
+	// The loop's Run and its I/O goroutine; then nothing more.
 	g0 := base + 2
 	settled(g0)
 	h0, r0 := measure()

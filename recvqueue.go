@@ -85,6 +85,11 @@ type recvQueue struct {
 	resume    chan struct{} // closed when a pause ends; made when one starts
 	pausedAt  time.Time     // when the current pause began
 	pausedFor time.Duration // the length of the pauses that ended
+
+	// waker, when set, is told when a pop ends a pause: a producer that
+	// does not wait in waitRoom (an event loop's I/O goroutine). Set
+	// before the first push.
+	waker interface{ resumeReading() }
 }
 
 // newRecvQueue returns a queue with the given high and low water marks;
@@ -116,10 +121,10 @@ func (q *recvQueue) push(it recvItem) (wake, full bool) {
 // pop removes the oldest item. ok is false when the queue was empty; more
 // reports that items are left (the consumer must run again; when false,
 // the next push reports wake); resumed that this pop ended a pause: the
-// producer may read again (a goroutine in waitRoom has been released).
+// producer may read again (a goroutine in waitRoom has been released, a
+// waker has been told).
 func (q *recvQueue) pop() (it recvItem, ok, more, resumed bool) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if it, ok = q.items.pop(); ok {
 		q.bytes -= it.size()
 	}
@@ -131,6 +136,10 @@ func (q *recvQueue) pop() (it recvItem, ok, more, resumed bool) {
 	}
 	more = q.items.n > 0
 	q.scheduled = more
+	q.mu.Unlock()
+	if resumed && q.waker != nil {
+		q.waker.resumeReading()
+	}
 	return it, ok, more, resumed
 }
 

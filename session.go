@@ -147,9 +147,11 @@ func (s *Session) dialed(c *Conn, err error) {
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
 	a.conn.Store(c)
 	a.out.Store(s.out)
+	var deliver func()
+	deliver = func() { s.deliver(c, q, deliver) }
 	// A loop that takes the socket makes the sends of OnOpen non-blocking.
 	t, ok := s.d.(connTaker)
-	taken := ok && t.takeConn(s, c)
+	taken := ok && t.takeConn(c, q, deliver)
 	s.observeOpen(c)
 	if s.opened {
 		if a.OnReconnect != nil {
@@ -163,8 +165,6 @@ func (s *Session) dialed(c *Conn, err error) {
 	}
 	s.schedulePing(c)
 	if !taken {
-		var deliver func()
-		deliver = func() { s.deliver(c, q, deliver) }
 		s.d.Go(func() { s.readLoop(c, q, deliver) })
 	}
 }

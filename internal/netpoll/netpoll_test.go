@@ -95,3 +95,48 @@ func TestReadableWritable(t *testing.T) {
 	}
 	p.Wait(10*time.Millisecond, func(int, Event) { t.Error("event after Remove") })
 }
+
+// TestModify: with the read watch off, unread data is not reported (a
+// paused connection costs no wake-ups) while the write watch works; with
+// it on again, the data is reported at once.
+func TestModify(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	syscall.SetNonblock(fds[0], true)
+	if err := p.Add(fds[0]); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(d time.Duration) Event {
+		var got Event
+		p.Wait(d, func(fd int, ev Event) { got |= ev })
+		return got
+	}
+	syscall.Write(fds[1], []byte("x"))
+	if err := p.Modify(fds[0], false, false); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait(10 * time.Millisecond); ev != 0 {
+		t.Errorf("with no watch: %b, want nothing", ev)
+	}
+	if err := p.Modify(fds[0], false, true); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait(time.Second); ev&Writable == 0 || ev&Readable != 0 {
+		t.Errorf("with the write watch only: %b, want Writable only", ev)
+	}
+	if err := p.Modify(fds[0], true, false); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait(time.Second); ev&Readable == 0 || ev&Writable != 0 {
+		t.Errorf("with the read watch on again: %b, want Readable only", ev)
+	}
+}

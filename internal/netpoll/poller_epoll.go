@@ -40,8 +40,11 @@ func New() (*Poller, error) {
 	return p, nil
 }
 
-func (p *Poller) ctl(op, fd int, write bool) error {
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+func (p *Poller) ctl(op, fd int, read, write bool) error {
+	ev := syscall.EpollEvent{Fd: int32(fd)}
+	if read {
+		ev.Events |= syscall.EPOLLIN | syscall.EPOLLRDHUP
+	}
 	if write {
 		ev.Events |= syscall.EPOLLOUT
 	}
@@ -52,11 +55,18 @@ func (p *Poller) ctl(op, fd int, write bool) error {
 }
 
 // Add starts watching fd for readability.
-func (p *Poller) Add(fd int) error { return p.ctl(syscall.EPOLL_CTL_ADD, fd, false) }
+func (p *Poller) Add(fd int) error { return p.ctl(syscall.EPOLL_CTL_ADD, fd, true, false) }
 
 // SetWrite turns the watch for writability of fd on or off. Safe from any
 // goroutine.
-func (p *Poller) SetWrite(fd int, on bool) error { return p.ctl(syscall.EPOLL_CTL_MOD, fd, on) }
+func (p *Poller) SetWrite(fd int, on bool) error { return p.ctl(syscall.EPOLL_CTL_MOD, fd, true, on) }
+
+// Modify sets what fd is watched for: readability, writability, each on or
+// off. A descriptor watched for neither may still report Hangup. Safe from
+// any goroutine.
+func (p *Poller) Modify(fd int, read, write bool) error {
+	return p.ctl(syscall.EPOLL_CTL_MOD, fd, read, write)
+}
 
 // Remove stops watching fd; it must be called before fd is closed.
 func (p *Poller) Remove(fd int) error {

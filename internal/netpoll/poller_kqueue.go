@@ -69,6 +69,20 @@ func (p *Poller) SetWrite(fd int, on bool) error {
 	return err
 }
 
+// Modify sets what fd is watched for: readability, writability, each on or
+// off. A descriptor watched for neither may still report Hangup. Safe from
+// any goroutine.
+func (p *Poller) Modify(fd int, read, write bool) error {
+	flags := syscall.EV_DISABLE
+	if read {
+		flags = syscall.EV_ENABLE
+	}
+	if err := p.change(fd, syscall.EVFILT_READ, flags); err != nil {
+		return err
+	}
+	return p.SetWrite(fd, write)
+}
+
 // Remove stops watching fd; it must be called before fd is closed.
 func (p *Poller) Remove(fd int) error {
 	p.change(fd, syscall.EVFILT_WRITE, syscall.EV_DELETE)

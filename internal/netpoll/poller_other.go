@@ -16,6 +16,9 @@ func (p *Poller) Add(fd int) error { return ErrUnsupported }
 // SetWrite is never called: New fails.
 func (p *Poller) SetWrite(fd int, on bool) error { return ErrUnsupported }
 
+// Modify is never called: New fails.
+func (p *Poller) Modify(fd int, read, write bool) error { return ErrUnsupported }
+
 // Remove is never called: New fails.
 func (p *Poller) Remove(fd int) error { return ErrUnsupported }
 

@@ -1,0 +1,317 @@
+package websocket
+
+// The engine's I/O goroutine (see conn_loop.go): it waits in the poller,
+// reads and decodes the sockets of its loop's connections, answers pings,
+// and hands the frames to the sessions' receive queues; the dispatcher's
+// goroutine runs the callbacks.
+
+import (
+	"io"
+	"net"
+
+	"github.com/wsclient/websocket/internal/netpoll"
+)
+
+// run is the I/O goroutine: it serves the descriptors that are ready and
+// the tasks posted to it until the loop shuts down.
+func (e *engine) run() {
+	defer close(e.done)
+	for {
+		e.p.Wait(-1, e.ready)
+		e.mu.Lock()
+		fs, quit := e.tasks, e.quit
+		e.tasks = e.spare[:0]
+		e.mu.Unlock()
+		for i, f := range fs {
+			f()
+			fs[i] = nil
+		}
+		e.spare = fs[:0]
+		if quit {
+			return
+		}
+	}
+}
+
+// post queues f to run on the I/O goroutine, and wakes it; false once the
+// loop has shut down.
+func (e *engine) post(f func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.quit {
+		return false
+	}
+	e.tasks = append(e.tasks, f)
+	e.p.Wake() // mu is held: the poller is not closed under it
+	return true
+}
+
+// stop ends the I/O goroutine, once the loop's last session is done, and
+// closes the poller.
+func (e *engine) stop() {
+	e.mu.Lock()
+	e.quit = true
+	e.p.Wake()
+	e.mu.Unlock()
+	<-e.done
+	e.p.Close()
+}
+
+// serve handles the readiness of one descriptor.
+func (e *engine) serve(fd int, ev netpoll.Event) {
+	lc := e.conns[fd]
+	if lc == nil || lc.closed.Load() {
+		return
+	}
+	if ev&netpoll.Writable != 0 {
+		lc.flush()
+	}
+	switch {
+	case ev&netpoll.Readable == 0 || lc.ended:
+	case !lc.paused:
+		lc.readReady(e)
+	case ev&netpoll.Hangup != 0:
+		// Reported although the reading is paused, and again and again
+		// (level-triggered): resume will read how the stream ended.
+		lc.mu.Lock()
+		lc.detached = true
+		lc.withFd(e.p.Remove)
+		lc.mu.Unlock()
+	}
+}
+
+// start begins the reading of a connection takeConn took: the bytes that
+// came with the handshake's response first, then the socket. The I/O
+// goroutine only, as every method below.
+func (lc *loopConn) start() {
+	lc.l.eng.conns[lc.fd] = lc
+	if lc.c.closed.Load() {
+		// Closed before takeConn set c.lc: closeSocket may have missed it.
+		lc.end(ErrConnectionClosed)
+		return
+	}
+	lc.feedHeld()
+}
+
+// feedHeld feeds the bytes held back; those a full queue leaves are kept.
+func (lc *loopConn) feedHeld() {
+	held := lc.held
+	lc.held = nil
+	if rest := lc.feed(held); len(rest) > 0 {
+		lc.held = rest
+	}
+}
+
+// readReady reads what the socket has into the engine's buffer and feeds
+// it to the connection's decoder; what a full queue leaves unfed is kept.
+func (lc *loopConn) readReady(e *engine) {
+	n, err := lc.rawRead(e)
+	switch {
+	case err == errWouldBlock:
+	case err != nil:
+		lc.end(lc.c.ioError("read", err))
+	case n == 0:
+		lc.end(lc.c.ioError("read", io.EOF))
+	default:
+		if rest := lc.feed(e.buf[:n]); len(rest) > 0 {
+			lc.held = append([]byte(nil), rest...) // the buffer is the next read's
+		}
+	}
+}
+
+// rawRead reads once from the socket into the engine's buffer without
+// waiting: errWouldBlock when it has nothing.
+func (lc *loopConn) rawRead(e *engine) (int, error) {
+	e.rbuf = e.buf
+	if err := lc.rc.Read(e.rfn); err != nil {
+		return 0, err
+	}
+	e.rbuf = nil
+	return e.rn, e.rerr
+}
+
+// feed pushes bytes from the socket through the decoder and the message
+// reader, queueing each whole message, fragment (FireContFrame) and
+// control frame for the session as it completes. What a read cut short —
+// part of a header, of a control frame, of a message — stays in the
+// decoder, the message reader and lc.msg for the next read. When the
+// queue fills up, feed stops and returns the bytes it did not take.
+func (lc *loopConn) feed(p []byte) (rest []byte) {
+	c := lc.c
+	d, m := &c.fr.dec, &c.msgReader
+	for len(p) > 0 && !lc.ended && !lc.paused && !lc.closed.Load() {
+		n, ev, piece, err := d.feed(p)
+		p = p[n:]
+		if err != nil {
+			lc.end(c.fail(StatusProtocolError, err))
+			return nil
+		}
+		if ev == evNone {
+			continue
+		}
+		re, code, err := m.step(d, ev, piece, c.ext != nil)
+		if err != nil {
+			lc.end(c.fail(code, err))
+			return nil
+		}
+		switch {
+		case ev == evHeader:
+			if c.ext != nil && (d.h.opcode == OpText || d.h.opcode == OpBinary) {
+				c.ext.in = c.ext.in[:0] // a new message: its compressed bytes
+			}
+		case ev == evPayload && (m.inData || re == readFrameEnd || re == readMsgEnd):
+			if c.msgZ {
+				c.ext.in = append(c.ext.in, piece...)
+			} else {
+				lc.msg = append(lc.msg, piece...)
+			}
+		}
+		switch re {
+		case readControl:
+			lc.control()
+		case readFrameEnd:
+			if c.fireCont && !c.msgZ {
+				lc.data(m.frameHdr.opcode, false)
+			}
+		case readMsgEnd:
+			lc.messageEnd()
+		}
+	}
+	if lc.paused && !lc.ended {
+		return p
+	}
+	return nil
+}
+
+// messageEnd queues the message (or, with FireContFrame, the last
+// fragment) the last step ended.
+func (lc *loopConn) messageEnd() {
+	c, m := lc.c, &lc.c.msgReader
+	if !c.msgZ {
+		op := m.doneOp
+		if c.fireCont {
+			op = m.frameHdr.opcode // the first fragment's opcode, then OpContinuation
+		}
+		lc.data(op, true)
+		return
+	}
+	c.msgZ = false
+	op, data, err := c.inflate(nil, m.doneOp)
+	if err != nil {
+		lc.end(err)
+		return
+	}
+	lc.msg = data
+	lc.data(op, true)
+}
+
+// data queues the data in lc.msg as a frame (fin false: a fragment) and
+// lets the buffer go with it.
+func (lc *loopConn) data(op Opcode, fin bool) {
+	data := lc.msg
+	lc.msg = nil
+	if data == nil && lc.c.fireCont {
+		data = []byte{}
+	}
+	lc.push(op, &Frame{Fin: fin, Opcode: op, Payload: data}, nil)
+}
+
+// control acts on a whole control frame as the receiving methods do
+// (read.go's advance) and queues it: a ping is answered at once, the close
+// frame is echoed and ends the connection.
+func (lc *loopConn) control() {
+	c, m := lc.c, &lc.c.msgReader
+	p, op := m.control(), m.ctrlHdr.opcode
+	var end error
+	switch op {
+	case OpPing:
+		c.writeFrame(OpPong, true, false, p) // never blocks here
+	case OpClose:
+		code, reason, err := parseClosePayload(p)
+		if err != nil {
+			lc.end(c.fail(StatusProtocolError, err))
+			return
+		}
+		end = c.peerClose(code, reason)
+	}
+	lc.push(op, &Frame{Fin: true, Opcode: op, Payload: append([]byte(nil), p...)}, nil)
+	if end != nil {
+		lc.end(end)
+	}
+}
+
+// push queues a frame, or the end of the connection (err set), for the
+// session, posting its consumer when the queue was idle. A full queue
+// pauses the reading: the poller stops watching the socket for
+// readability until a pop takes the queue down to its low water mark.
+func (lc *loopConn) push(op Opcode, f *Frame, err error) {
+	wake, full := lc.q.push(recvItem{op: op, f: f, err: err})
+	if wake {
+		lc.l.Post(lc.deliver)
+	}
+	if full && !lc.paused {
+		lc.mu.Lock()
+		lc.paused = true
+		lc.watch()
+		lc.mu.Unlock()
+	}
+}
+
+// resumeReading implements the queue's waker: a pop on the dispatcher's
+// goroutine took the queue down to its low water mark.
+func (lc *loopConn) resumeReading() { lc.l.eng.post(lc.resume) }
+
+// resume reads on after a pause: the bytes held back, then, unless the
+// queue filled up again, the socket, which the poller watches again.
+func (lc *loopConn) resume() {
+	if lc.ended || !lc.paused {
+		return
+	}
+	lc.mu.Lock()
+	lc.paused = false
+	lc.mu.Unlock()
+	if lc.feedHeld(); lc.ended || lc.paused {
+		return
+	}
+	lc.mu.Lock()
+	var err error
+	if lc.detached {
+		if err = lc.withFd(lc.l.eng.p.Add); err == nil {
+			lc.detached = false
+		}
+	}
+	if err == nil {
+		err = lc.watch()
+	}
+	lc.mu.Unlock()
+	if err != nil {
+		lc.end(lc.c.ioError("read", err))
+	}
+}
+
+// end ends the connection with err, which the session gets as the end of
+// the stream: the socket is closed, the loop forgets it.
+func (lc *loopConn) end(err error) {
+	if lc.ended {
+		return
+	}
+	lc.ended = true
+	c := lc.c
+	lc.unwatch()
+	if e := lc.l.eng; e.conns[lc.fd] == lc {
+		delete(e.conns, lc.fd)
+	}
+	c.closeSocket()
+	lc.mu.Lock()
+	lc.release()
+	if lc.werr == nil {
+		lc.werr = net.ErrClosed
+	}
+	lc.mu.Unlock()
+	lc.msg, lc.held = nil, nil
+	c.unlockRead()
+	lc.push(0, nil, err)
+}
+
+// endClosed ends the connection once its socket was closed.
+func (lc *loopConn) endClosed() { lc.end(ErrConnectionClosed) }
