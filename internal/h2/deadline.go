@@ -50,6 +50,13 @@ func (d *deadline) wait() <-chan struct{} {
 	return d.ch
 }
 
+// isSet reports whether a deadline is set, passed or not.
+func (d *deadline) isSet() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.timer != nil || isClosed(d.ch)
+}
+
 // stop releases the timer.
 func (d *deadline) stop() {
 	d.mu.Lock()

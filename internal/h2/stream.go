@@ -354,7 +354,7 @@ func (st *Stream) Write(p []byte) (int, error) {
 			cc.mu.Unlock()
 			return n, err
 		}
-		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, chunkSize)
+		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, maxDirect)
 		if k <= 0 {
 			wait := cc.sendCond
 			cc.mu.Unlock()
@@ -365,6 +365,18 @@ func (st *Stream) Write(p []byte) (int, error) {
 			}
 			continue
 		}
+		if len(cc.ctrl) == 0 && len(cc.ordered) == 0 && !st.wdl.isSet() && cc.wmu.TryLock() {
+			// Nothing queued and nobody writing: this goroutine writes
+			// the frames itself, from p, without waking the writer.
+			st.sendWindow -= k
+			cc.sendWindow -= k
+			if err := cc.writeDirect(st, p[n:n+int(k)]); err != nil {
+				return n, st.writeErr(err)
+			}
+			n += int(k)
+			continue
+		}
+		k = min(k, chunkSize)
 		st.sendWindow -= k
 		cc.sendWindow -= k
 		st.wreq = writeReq{st: st, typ: http2.FrameData, data: append(st.wreq.data[:0], p[n:n+int(k)]...), done: st.wdone}
@@ -530,6 +542,7 @@ func (st *Stream) Reset() {
 // closeLocked wakes a Write waiting for its chunk: the stream is being
 // closed or reset.
 func (st *Stream) closeLocked() {
+	st.cc.directStuckLocked(st)
 	if !st.closingClosed {
 		st.closingClosed = true
 		close(st.closing)

@@ -1,0 +1,175 @@
+package h2
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// callerConn records, for each Write on the connection, whether it came
+// from a Stream's Write rather than from the writer goroutine.
+type callerConn struct {
+	net.Conn
+	mu     sync.Mutex
+	direct int // writes made by Stream.Write itself
+}
+
+func (c *callerConn) Write(p []byte) (int, error) {
+	buf := make([]byte, 8<<10)
+	if bytes.Contains(buf[:runtime.Stack(buf, false)], []byte("(*Stream).Write(")) {
+		c.mu.Lock()
+		c.direct++
+		c.mu.Unlock()
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *callerConn) directWrites() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.direct
+}
+
+// TestWriteIsDirect checks that a Write with nothing queued before it
+// writes its DATA frames from the calling goroutine, without a hand-off to
+// the writer goroutine, and that a stream stalled on its flow-control
+// window does not hold up another stream's direct write.
+func TestWriteIsDirect(t *testing.T) {
+	c, p := newPeer(t, true)
+	cc0 := &callerConn{Conn: c}
+	sent := p.async(func() { p.settings(extConnect, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10}) })
+	cc, err := NewClientConn(context.Background(), cc0, nil)
+	<-sent
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	p.next(http2.FrameSettings) // the acknowledgement
+	stalled := p.open(cc)
+	other := p.open(cc)
+
+	// stalled spends its window of 10 and waits for more.
+	werr := make(chan error, 1)
+	go func() {
+		_, err := stalled.Write(pattern(100, 1))
+		werr <- err
+	}()
+	if f := p.next(http2.FrameData); f.stream != stalled.ID() || len(f.data) != 10 {
+		t.Fatalf("DATA of stream %d, %d bytes; want stream %d, 10 bytes", f.stream, len(f.data), stalled.ID())
+	}
+	before := cc0.directWrites()
+	p.fr.WriteWindowUpdate(other.ID(), 1000)
+	// The credit arrives asynchronously: wait for it.
+	cc.mu.Lock()
+	for other.sendWindow < 1000 {
+		wait := cc.sendCond
+		cc.mu.Unlock()
+		<-wait
+		cc.mu.Lock()
+	}
+	cc.mu.Unlock()
+	msg := pattern(500, 2)
+	if n, err := other.Write(msg); n != len(msg) || err != nil {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	if cc0.directWrites() == before {
+		t.Error("the DATA frame was written by the writer goroutine, not by Write")
+	}
+	if f := p.next(http2.FrameData); f.stream != other.ID() || !bytes.Equal(f.data, msg) {
+		t.Fatalf("DATA of stream %d, %d bytes; want stream %d, %d bytes", f.stream, len(f.data), other.ID(), len(msg))
+	}
+	// The stalled stream goes on when its window opens.
+	p.fr.WriteWindowUpdate(stalled.ID(), 90)
+	if err := <-werr; err != nil {
+		t.Fatalf("stalled Write: %v", err)
+	}
+	var got []byte
+	for len(got) < 90 {
+		got = append(got, p.next(http2.FrameData).data...)
+	}
+	if !bytes.Equal(got, pattern(100, 1)[10:]) {
+		t.Fatal("stalled stream's data differs")
+	}
+}
+
+// TestCloseEndsDirectWriteStuckInSocket: a Write blocked in the socket
+// (the server stopped reading the connection) holds the write lock; Close
+// of its stream gives the socket closeWriteTimeout more, then the
+// connection fails and the Write returns.
+func TestCloseEndsDirectWriteStuckInSocket(t *testing.T) {
+	c, s := net.Pipe()
+	defer s.Close()
+	var hb bytes.Buffer
+	hpack.NewEncoder(&hb).WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		fr := http2.NewFramer(s, s)
+		io.ReadFull(s, make([]byte, len(http2.ClientPreface)))
+		fr.WriteSettings(extConnect, http2.Setting{ID: http2.SettingInitialWindowSize, Val: maxWindow})
+		fr.WriteWindowUpdate(0, maxWindow-65535)
+		var ack, headers bool
+		for !ack || !headers {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				ack = ack || f.IsAck()
+			case *http2.HeadersFrame:
+				headers = true
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+			}
+		}
+		// Then it reads nothing more.
+	}()
+	cc, err := NewClientConn(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-answered
+	werr := make(chan error, 1)
+	go func() {
+		_, err := st.Write(make([]byte, 1000))
+		werr <- err
+	}()
+	for {
+		cc.mu.Lock()
+		stuck := cc.direct == st
+		cc.mu.Unlock()
+		if stuck {
+			break
+		}
+		runtime.Gosched()
+	}
+	start := time.Now()
+	st.Close()
+	select {
+	case err := <-werr:
+		if err == nil {
+			t.Fatal("Write stuck in the socket succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write still stuck after Close")
+	}
+	if d := time.Since(start); d < closeWriteTimeout/2 {
+		t.Errorf("Write returned after %v; the socket had %v", d, closeWriteTimeout)
+	}
+	if cc.Err() == nil {
+		t.Error("connection still live after its socket stayed stuck")
+	}
+}
