@@ -672,16 +672,21 @@ func (cc *ClientConn) writeDirect(st *Stream, data []byte) error {
 	return err
 }
 
-// directStuckLocked is called when st is closed or reset: if a Write of
-// st is in the connection's socket (writeDirect), the socket has until
-// closeWriteTimeout to take it, or the connection fails, as a connection
-// whose peer reads nothing for that long would fail anyway; the Write
-// then returns.
-func (cc *ClientConn) directStuckLocked(st *Stream) {
-	if cc.direct == st && !cc.directArmed && cc.err == nil {
-		cc.directArmed = true
-		cc.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
+// directStuckLocked is called when st is closed or reset, or gets a
+// write deadline t (zero for Close): if a Write of st is in the
+// connection's socket (writeDirect), the socket has closeWriteTimeout past
+// then to take it, or the connection fails, as a connection whose peer
+// reads nothing for that long would fail anyway (crypto/tls cannot resume
+// a timed-out write); the Write then returns.
+func (cc *ClientConn) directStuckLocked(st *Stream, t time.Time) {
+	if cc.direct != st || cc.err != nil {
+		return
 	}
+	if now := time.Now(); t.Before(now) {
+		t = now
+	}
+	cc.directArmed = true
+	cc.conn.SetWriteDeadline(t.Add(closeWriteTimeout))
 }
 
 var errStreamReset = errors.New("websocket: http2: stream reset")

@@ -102,11 +102,55 @@ func TestWriteIsDirect(t *testing.T) {
 
 // TestCloseEndsDirectWriteStuckInSocket: a Write blocked in the socket
 // (the server stopped reading the connection) holds the write lock; Close
-// of its stream gives the socket closeWriteTimeout more, then the
-// connection fails and the Write returns.
+// of its stream, or its write deadline, gives the socket closeWriteTimeout
+// more, then the connection fails and the Write returns.
 func TestCloseEndsDirectWriteStuckInSocket(t *testing.T) {
+	for _, name := range []string{"Close", "deadline"} {
+		t.Run(name, func(t *testing.T) {
+			cc, st := stuckPeer(t)
+			werr := make(chan error, 1)
+			go func() {
+				_, err := st.Write(make([]byte, 1000))
+				werr <- err
+			}()
+			for {
+				cc.mu.Lock()
+				stuck := cc.direct == st
+				cc.mu.Unlock()
+				if stuck {
+					break
+				}
+				runtime.Gosched()
+			}
+			start := time.Now()
+			if name == "Close" {
+				st.Close()
+			} else {
+				st.SetWriteDeadline(start)
+			}
+			select {
+			case err := <-werr:
+				if err == nil {
+					t.Fatal("Write stuck in the socket succeeded")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Write still stuck after %s", name)
+			}
+			if d := time.Since(start); d < closeWriteTimeout/2 {
+				t.Errorf("Write returned after %v; the socket had %v", d, closeWriteTimeout)
+			}
+			if cc.Err() == nil {
+				t.Error("connection still live after its socket stayed stuck")
+			}
+		})
+	}
+}
+
+// stuckPeer connects a ClientConn to a server that answers one extended
+// CONNECT with 200 and then reads nothing more, and returns its stream.
+func stuckPeer(t *testing.T) (*ClientConn, *Stream) {
 	c, s := net.Pipe()
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	var hb bytes.Buffer
 	hpack.NewEncoder(&hb).WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
 	answered := make(chan struct{})
@@ -130,46 +174,16 @@ func TestCloseEndsDirectWriteStuckInSocket(t *testing.T) {
 				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
 			}
 		}
-		// Then it reads nothing more.
 	}()
 	cc, err := NewClientConn(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cc.Close()
+	t.Cleanup(func() { cc.Close() })
 	_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-answered
-	werr := make(chan error, 1)
-	go func() {
-		_, err := st.Write(make([]byte, 1000))
-		werr <- err
-	}()
-	for {
-		cc.mu.Lock()
-		stuck := cc.direct == st
-		cc.mu.Unlock()
-		if stuck {
-			break
-		}
-		runtime.Gosched()
-	}
-	start := time.Now()
-	st.Close()
-	select {
-	case err := <-werr:
-		if err == nil {
-			t.Fatal("Write stuck in the socket succeeded")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Write still stuck after Close")
-	}
-	if d := time.Since(start); d < closeWriteTimeout/2 {
-		t.Errorf("Write returned after %v; the socket had %v", d, closeWriteTimeout)
-	}
-	if cc.Err() == nil {
-		t.Error("connection still live after its socket stayed stuck")
-	}
+	return cc, st
 }

@@ -542,7 +542,7 @@ func (st *Stream) Reset() {
 // closeLocked wakes a Write waiting for its chunk: the stream is being
 // closed or reset.
 func (st *Stream) closeLocked() {
-	st.cc.directStuckLocked(st)
+	st.cc.directStuckLocked(st, time.Time{})
 	if !st.closingClosed {
 		st.closingClosed = true
 		close(st.closing)
@@ -571,8 +571,7 @@ func (st *Stream) RemoteAddr() net.Addr { return st.cc.conn.RemoteAddr() }
 // SetDeadline sets the stream's read and write deadlines.
 func (st *Stream) SetDeadline(t time.Time) error {
 	st.rdl.set(t)
-	st.wdl.set(t)
-	return nil
+	return st.SetWriteDeadline(t)
 }
 
 // SetReadDeadline sets the deadline of Read on this stream only; a Read
@@ -582,9 +581,17 @@ func (st *Stream) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline sets the deadline of Write on this stream only.
+// SetWriteDeadline sets the deadline of Write on this stream only. A
+// Write that is writing to the connection's socket itself when the
+// deadline passes returns once the socket takes its frames; if the socket
+// has not taken them a second past the deadline, the connection fails.
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.wdl.set(t)
+	if !t.IsZero() {
+		st.cc.mu.Lock()
+		st.cc.directStuckLocked(st, t)
+		st.cc.mu.Unlock()
+	}
 	return nil
 }
 
