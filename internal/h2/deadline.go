@@ -2,59 +2,106 @@ package h2
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// deadline is a settable point in time whose expiry closes a channel, for
-// the per-stream read and write deadlines.
+// deadline is a settable point in time, for the per-stream read and write
+// deadlines. It costs nothing until it is set: its timer and channel are
+// made when needed.
 type deadline struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	ch    chan struct{} // closed when the deadline has passed
+	passed atomic.Bool // the deadline has passed
+	mu     sync.Mutex
+	timer  *time.Timer
+	gen    uint64        // counts set calls; a timer of an older one does nothing
+	ch     chan struct{} // closed when the deadline passes; made by wait
+	// wake, if not nil, is called when the deadline passes (without mu),
+	// for a waiter that does not use wait's channel.
+	wake func()
 }
 
-func newDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
+// closedChan is the channel wait returns once the deadline has passed.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // set moves the deadline to t; the zero t means none.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.ch // the timer fired: wait for its close
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
 	}
-	d.timer = nil
-	closed := isClosed(d.ch)
-	if t.IsZero() {
-		if closed {
-			d.ch = make(chan struct{})
+	d.gen++
+	if !t.IsZero() && !time.Now().Before(t) {
+		wake := d.expireLocked()
+		d.mu.Unlock()
+		if wake != nil {
+			wake()
 		}
 		return
 	}
-	if dur := time.Until(t); dur > 0 {
-		if closed {
-			d.ch = make(chan struct{})
-		}
-		ch := d.ch
-		d.timer = time.AfterFunc(dur, func() { close(ch) })
-		return
+	if d.passed.Load() {
+		d.passed.Store(false)
+		d.ch = nil // it is closed; wait makes another
 	}
-	if !closed {
-		close(d.ch)
+	if !t.IsZero() {
+		gen := d.gen
+		d.timer = time.AfterFunc(time.Until(t), func() {
+			d.mu.Lock()
+			var wake func()
+			if d.gen == gen {
+				wake = d.expireLocked()
+			}
+			d.mu.Unlock()
+			if wake != nil {
+				wake()
+			}
+		})
 	}
+	d.mu.Unlock()
 }
 
-// wait returns a channel closed once the deadline has passed.
+// expireLocked marks the deadline passed and returns the function to call
+// then, if any.
+func (d *deadline) expireLocked() func() {
+	if d.passed.Load() {
+		return nil
+	}
+	d.passed.Store(true)
+	if d.ch != nil {
+		close(d.ch)
+	}
+	return d.wake
+}
+
+// wait returns a channel closed once the deadline has passed, for a
+// waiter that blocks (one that only checks uses passed).
 func (d *deadline) wait() <-chan struct{} {
+	if d.passed.Load() {
+		return closedChan
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.passed.Load() {
+		return closedChan
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
 	return d.ch
 }
 
 // isSet reports whether a deadline is set, passed or not.
 func (d *deadline) isSet() bool {
+	if d.passed.Load() {
+		return true
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.timer != nil || isClosed(d.ch)
+	return d.timer != nil
 }
 
 // stop releases the timer.

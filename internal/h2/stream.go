@@ -45,20 +45,22 @@ type Response struct {
 // that implements net.Conn. Reads and writes are flow-controlled per
 // stream; a Stream whose reader does not keep up stalls only itself.
 type Stream struct {
-	cc      *ClientConn
-	id      uint32
-	respCh  chan struct{} // closed when the response header arrived or the stream failed
+	cc *ClientConn
+	id uint32
+	// respCh is closed when the response header arrived or the stream
+	// failed; open drops it then.
+	respCh  chan struct{}
 	readSig chan struct{} // a send wakes a reader; capacity 1
-	rdl     *deadline
-	wdl     *deadline
+	rdl     deadline      // wakes the reader (readSig) when it passes
+	wdl     deadline
 
 	wmu      sync.Mutex // serializes Write
 	wreq     writeReq   // the chunk in flight, reused
-	wdone    chan error // its completion; capacity 1
+	wdone    chan error // its completion, capacity 1; made by the first queued chunk
 	inflight bool       // under wmu
 	// closing is closed by Close, Finish and Reset, so that a Write
 	// waiting for its chunk on a connection whose writes are stuck
-	// returns.
+	// returns. The first queued chunk makes it, under wmu and cc.mu.
 	closing chan struct{}
 
 	// Under cc.mu.
@@ -143,13 +145,10 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		id:         cc.nextID,
 		respCh:     make(chan struct{}),
 		readSig:    make(chan struct{}, 1),
-		rdl:        newDeadline(),
-		wdl:        newDeadline(),
-		wdone:      make(chan error, 1),
-		closing:    make(chan struct{}),
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
 	}
+	st.rdl.wake = st.signal
 	cc.nextID += 2
 	cc.streams[st.id] = st
 	cc.active++
@@ -165,6 +164,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	}
 	cc.mu.Lock()
 	resp, serr := st.resp, st.err
+	st.respCh, st.resp = nil, nil // not needed any more
 	cc.mu.Unlock()
 	if resp == nil {
 		return nil, nil, serr
@@ -274,49 +274,92 @@ func (st *Stream) ID() uint32 { return st.id }
 // data first, then an error wrapping the cause. As data is read, the
 // stream and connection windows are returned to the server.
 func (st *Stream) Read(p []byte) (int, error) {
-	cc := st.cc
-	if len(p) == 0 {
-		return 0, nil
-	}
 	for {
-		select {
-		case <-st.rdl.wait():
-			return 0, os.ErrDeadlineExceeded
-		default:
+		n, ok, err := st.TryRead(p)
+		if ok {
+			return n, err
 		}
-		cc.mu.Lock()
-		if st.readClosed {
+		st.WaitReadable()
+	}
+}
+
+// TryRead is Read that does not wait: with nothing to return yet (no
+// data, no end, no failure, no deadline passed) it returns ok false.
+func (st *Stream) TryRead(p []byte) (n int, ok bool, err error) {
+	if len(p) == 0 {
+		return 0, true, nil
+	}
+	cc := st.cc
+	cc.mu.Lock()
+	if st.buffered == 0 || st.rdl.passed.Load() || st.readClosed {
+		if !st.readableLocked() {
 			cc.mu.Unlock()
-			return 0, wrap("websocket: http2: read on a closed stream", ErrClosed)
+			return 0, false, nil
 		}
-		if st.buffered > 0 {
-			n := st.popLocked(p)
-			if st.buffered > 0 {
-				st.signal() // for another reader
-			}
-			cc.streamCreditLocked(st, int64(n))
-			if k := min(int64(n), st.connDebt); k > 0 {
-				st.connDebt -= k
-				cc.connCreditLocked(k)
-			}
-			cc.mu.Unlock()
-			return n, nil
-		}
-		if st.remoteEnded {
-			cc.mu.Unlock()
-			return 0, io.EOF
-		}
-		if st.err != nil {
-			err := st.err
-			cc.mu.Unlock()
-			return 0, err
-		}
+		n, err := st.readEndLocked()
+		return n, true, err
+	}
+	n = st.popLocked(p)
+	if st.buffered > 0 {
+		st.signal() // for another reader
+	}
+	st.creditLocked(int64(n))
+	cc.mu.Unlock()
+	return n, true, nil
+}
+
+// WaitReadable waits until Read would not block: data arrived, the
+// stream ended or failed, or the read deadline passed. It is shallow (one
+// channel receive), so that a goroutine parked in it fits in its initial
+// stack.
+func (st *Stream) WaitReadable() {
+	cc := st.cc
+	cc.mu.Lock()
+	for !st.readableLocked() {
+		ch := st.readSig
 		cc.mu.Unlock()
-		select {
-		case <-st.readSig:
-		case <-st.rdl.wait():
-			return 0, os.ErrDeadlineExceeded
-		}
+		<-ch
+		cc.mu.Lock()
+	}
+	cc.mu.Unlock()
+}
+
+// readableLocked reports whether Read would return without waiting.
+func (st *Stream) readableLocked() bool {
+	return st.buffered > 0 || st.rdl.passed.Load() || st.readClosed || st.remoteEnded || st.err != nil
+}
+
+// readEndLocked is Read's result when it returns no data; it unlocks
+// cc.mu.
+func (st *Stream) readEndLocked() (int, error) {
+	var err error
+	switch {
+	case st.rdl.passed.Load():
+		err = os.ErrDeadlineExceeded
+	case st.readClosed:
+		err = wrap("websocket: http2: read on a closed stream", ErrClosed)
+	case st.remoteEnded:
+		err = io.EOF
+	default:
+		err = st.err
+	}
+	st.cc.mu.Unlock()
+	return 0, err
+}
+
+// creditLocked returns the windows of n bytes read to the server, in
+// WINDOW_UPDATE frames of at least half a window.
+func (st *Stream) creditLocked(n int64) {
+	cc := st.cc
+	k := min(n, st.connDebt)
+	st.connDebt -= k
+	cc.recvPending += k
+	if !st.removed && !st.remoteEnded {
+		st.recvPending += n
+	}
+	if cc.recvPending >= int64(cc.connW)/2 || st.recvPending >= int64(cc.stream)/2 {
+		cc.connCreditLocked(0)
+		cc.streamCreditLocked(st, 0)
 	}
 }
 
@@ -344,10 +387,8 @@ func (st *Stream) Write(p []byte) (int, error) {
 				return n, wrap("websocket: http2: write on a closed stream", ErrClosed)
 			}
 		}
-		select {
-		case <-st.wdl.wait():
+		if st.wdl.passed.Load() {
 			return n, os.ErrDeadlineExceeded
-		default:
 		}
 		cc.mu.Lock()
 		if err := st.writableLocked(); err != nil {
@@ -379,6 +420,10 @@ func (st *Stream) Write(p []byte) (int, error) {
 		k = min(k, chunkSize)
 		st.sendWindow -= k
 		cc.sendWindow -= k
+		if st.wdone == nil {
+			st.wdone = make(chan error, 1)
+			st.closing = make(chan struct{})
+		}
 		st.wreq = writeReq{st: st, typ: http2.FrameData, data: append(st.wreq.data[:0], p[n:n+int(k)]...), done: st.wdone}
 		st.inflight = true
 		cc.queueLocked(&st.wreq)
@@ -545,7 +590,9 @@ func (st *Stream) closeLocked() {
 	st.cc.directStuckLocked(st, time.Time{})
 	if !st.closingClosed {
 		st.closingClosed = true
-		close(st.closing)
+		if st.closing != nil {
+			close(st.closing)
+		}
 	}
 }
 
