@@ -241,7 +241,9 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	}
 	cc.rerr.r = conn
 	cc.bw = bufio.NewWriterSize(conn, 32<<10)
-	cc.fr = http2.NewFramer(cc.bw, &cc.rerr)
+	// The reader takes what the connection has in one call, then frame
+	// headers and small payloads come from memory.
+	cc.fr = http2.NewFramer(cc.bw, bufio.NewReaderSize(&cc.rerr, 16<<10))
 	cc.fr.SetMaxReadFrameSize(chunkSize) // the default this end advertises
 	cc.fr.SetReuseFrames()               // frames are not kept past the next
 	cc.henc = hpack.NewEncoder(cc.hencBuf)
