@@ -46,6 +46,9 @@ func TestHTTP2ReaderMemoryAfterTraffic(t *testing.T) {
 	before := memNow()
 	got := make(chan error, n)
 	done := make(chan struct{}, n)
+	// The readers start one after the other: readers contending for the
+	// connection's lock park in the mutex's slow path, deeper than the
+	// read path itself, and that is not what this measures.
 	for _, c := range conns {
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -61,8 +64,6 @@ func TestHTTP2ReaderMemoryAfterTraffic(t *testing.T) {
 				}
 			}
 		}()
-	}
-	for range n {
 		if err := <-got; err != nil {
 			t.Fatal(err)
 		}
