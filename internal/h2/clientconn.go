@@ -146,7 +146,8 @@ type ClientConn struct {
 	onSlot func()
 	// direct is the stream whose Write is writing to the connection
 	// itself (writeDirect), if any; directArmed records that the
-	// connection got a write deadline because that stream was closed.
+	// connection got a write deadline because that stream was closed or
+	// its write deadline was set (directStuckLocked).
 	direct      *Stream
 	directArmed bool
 }
@@ -644,8 +645,9 @@ func (cc *ClientConn) writeData(id uint32, end bool, data []byte) error {
 }
 
 // writeDirect writes data of st in DATA frames from the calling goroutine
-// and flushes them; mu and wmu are held on entry, mu is released. The
-// caller took the flow-control credit of data, at most maxDirect bytes.
+// and flushes them; mu and wmu are held on entry and both are released.
+// The caller took the flow-control credit of data, at most maxDirect
+// bytes.
 func (cc *ClientConn) writeDirect(st *Stream, data []byte) error {
 	cc.direct = st
 	cc.mu.Unlock()
