@@ -14,7 +14,7 @@ import (
 // rawPeer connects a ClientConn to a server that grants the largest
 // windows, answers one extended CONNECT with 200, then discards what the
 // client sends. The returned conn is the server's end, for writing frames.
-func rawPeer(t *testing.T) (*Stream, net.Conn) {
+func rawPeer(t testing.TB) (*Stream, net.Conn) {
 	c, s := net.Pipe()
 	t.Cleanup(func() { s.Close() })
 	var hb bytes.Buffer
@@ -77,5 +77,46 @@ func TestSteadyStateAllocs(t *testing.T) {
 	read() // buffers grow
 	if n := testing.AllocsPerRun(200, read); n > 0 {
 		t.Errorf("Read: %.1f allocations", n)
+	}
+}
+
+// BenchmarkWrite writes 1 KiB messages on a stream whose server discards
+// them (net.Pipe: each write waits for the server's read).
+func BenchmarkWrite(b *testing.B) {
+	st, _ := rawPeer(b)
+	msg := make([]byte, 1024)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRead reads 1 KiB DATA frames the server sends.
+func BenchmarkRead(b *testing.B) {
+	st, s := rawPeer(b)
+	var frame bytes.Buffer
+	fr := http2.NewFramer(&frame, nil)
+	for range 16 {
+		fr.WriteData(st.ID(), false, make([]byte, 1024))
+	}
+	wire := frame.Bytes()
+	buf := make([]byte, 16<<10)
+	b.SetBytes(int64(len(buf)))
+	feed := make(chan struct{})
+	defer close(feed)
+	go func() {
+		for range feed {
+			s.Write(wire)
+		}
+	}()
+	b.ReportAllocs()
+	for b.Loop() {
+		feed <- struct{}{}
+		if _, err := io.ReadFull(st, buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
