@@ -72,9 +72,10 @@ type Config struct {
 }
 
 // ClientConn is one HTTP/2 client connection. It runs one goroutine that
-// reads frames and dispatches them to streams and one that writes frames;
-// both end when the connection is closed. Its methods are safe for
-// concurrent use.
+// reads frames and dispatches them to streams and one that writes the
+// frames queued for it (control frames, HEADERS, resets, and stream data
+// whose Write found the connection busy); both end when the connection is
+// closed. Its methods are safe for concurrent use.
 type ClientConn struct {
 	conn net.Conn
 	// wmu is the write lock: whoever holds it owns fr's writing side and

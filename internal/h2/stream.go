@@ -364,10 +364,13 @@ func (st *Stream) creditLocked(n int64) {
 }
 
 // Write sends p on the stream in DATA frames, within the server's stream
-// and connection windows; it blocks while they are exhausted. Each chunk
-// is copied, so p may be reused when Write returns, and one chunk per
-// stream may still be on its way to the connection then: an error writing
-// it is returned by the next Write.
+// and connection windows; it blocks while they are exhausted. When nothing
+// is queued for the connection, nobody else is writing to it and the
+// stream has no write deadline, Write writes the frames to the connection
+// itself and returns once they are flushed. Otherwise each chunk is copied
+// and queued for the connection's writer, so p may be reused when Write
+// returns, and one chunk per stream may still be on its way to the
+// connection then: an error writing it is returned by the next Write.
 func (st *Stream) Write(p []byte) (int, error) {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
