@@ -15,9 +15,9 @@ type deadline struct {
 	timer  *time.Timer
 	gen    uint64        // counts set calls; a timer of an older one does nothing
 	ch     chan struct{} // closed when the deadline passes; made by wait
-	// wake, if not nil, is called when the deadline passes (without mu),
-	// for a waiter that does not use wait's channel.
-	wake func()
+	// sig, if not nil, gets a value (if it has room) when the deadline
+	// passes, for a waiter that does not use wait's channel.
+	sig chan struct{}
 }
 
 // closedChan is the channel wait returns once the deadline has passed.
@@ -36,11 +36,8 @@ func (d *deadline) set(t time.Time) {
 	}
 	d.gen++
 	if !t.IsZero() && !time.Now().Before(t) {
-		wake := d.expireLocked()
+		d.expireLocked()
 		d.mu.Unlock()
-		if wake != nil {
-			wake()
-		}
 		return
 	}
 	if d.passed.Load() {
@@ -51,30 +48,30 @@ func (d *deadline) set(t time.Time) {
 		gen := d.gen
 		d.timer = time.AfterFunc(time.Until(t), func() {
 			d.mu.Lock()
-			var wake func()
 			if d.gen == gen {
-				wake = d.expireLocked()
+				d.expireLocked()
 			}
 			d.mu.Unlock()
-			if wake != nil {
-				wake()
-			}
 		})
 	}
 	d.mu.Unlock()
 }
 
-// expireLocked marks the deadline passed and returns the function to call
-// then, if any.
-func (d *deadline) expireLocked() func() {
+// expireLocked marks the deadline passed and wakes its waiters.
+func (d *deadline) expireLocked() {
 	if d.passed.Load() {
-		return nil
+		return
 	}
 	d.passed.Store(true)
 	if d.ch != nil {
 		close(d.ch)
 	}
-	return d.wake
+	if d.sig != nil {
+		select {
+		case d.sig <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // wait returns a channel closed once the deadline has passed, for a

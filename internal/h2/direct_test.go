@@ -3,7 +3,6 @@ package h2
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // callerConn records, for each Write on the connection, whether it came
@@ -76,6 +74,12 @@ func TestWriteIsDirect(t *testing.T) {
 		cc.mu.Lock()
 	}
 	cc.mu.Unlock()
+	// The stalled Write's first frame is out, but it may still hold the
+	// write lock: wait until it let go.
+	for !cc.wmu.TryLock() {
+		runtime.Gosched()
+	}
+	cc.wmu.Unlock()
 	msg := pattern(500, 2)
 	if n, err := other.Write(msg); n != len(msg) || err != nil {
 		t.Fatalf("Write: %d, %v", n, err)
@@ -146,44 +150,27 @@ func TestCloseEndsDirectWriteStuckInSocket(t *testing.T) {
 	}
 }
 
-// stuckPeer connects a ClientConn to a server that answers one extended
-// CONNECT with 200 and then reads nothing more, and returns its stream.
+// stuckPeer connects a ClientConn to a rawServer that answers one
+// extended CONNECT with 200 and then reads nothing more, and returns its
+// stream.
 func stuckPeer(t *testing.T) (*ClientConn, *Stream) {
-	c, s := net.Pipe()
-	t.Cleanup(func() { s.Close() })
-	var hb bytes.Buffer
-	hpack.NewEncoder(&hb).WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
 	answered := make(chan struct{})
-	go func() {
-		defer close(answered)
-		fr := http2.NewFramer(s, s)
-		io.ReadFull(s, make([]byte, len(http2.ClientPreface)))
-		fr.WriteSettings(extConnect, http2.Setting{ID: http2.SettingInitialWindowSize, Val: maxWindow})
-		fr.WriteWindowUpdate(0, maxWindow-65535)
-		var ack, headers bool
-		for !ack || !headers {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				ack = ack || f.IsAck()
-			case *http2.HeadersFrame:
-				headers = true
-				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
-			}
+	var ack, headers bool
+	cc, _ := rawServer(t, func(fr *http2.Framer, f http2.Frame) bool {
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			ack = ack || f.IsAck()
+		case *http2.HeadersFrame:
+			headers = true
+			answer200(fr, f.StreamID)
 		}
-	}()
-	cc, err := NewClientConn(context.Background(), c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+		if ack && headers {
+			close(answered)
+			return false
+		}
+		return true
+	}, nil)
+	st := openRaw(t, cc)
 	<-answered
 	return cc, st
 }

@@ -148,7 +148,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
 	}
-	st.rdl.wake = st.signal
+	st.rdl.sig = st.readSig
 	cc.nextID += 2
 	cc.streams[st.id] = st
 	cc.active++
