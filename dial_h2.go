@@ -380,6 +380,24 @@ func (s *h2Stream) Close() error {
 	return s.Stream.Close()
 }
 
+// tryRead reads what the stream has buffered, or returns errWouldBlock
+// (waitingReader: a WebSocket waiting for its next message then holds no
+// read buffer, and its reader parks in waitReadable, a shallow stack).
+func (s *h2Stream) tryRead(p []byte, _ bool) (int, error) {
+	n, ok, err := s.Stream.TryRead(p)
+	if !ok {
+		return 0, errWouldBlock
+	}
+	return n, err
+}
+
+// waitReadable waits until tryRead would not return errWouldBlock; a
+// passed deadline is tryRead's error.
+func (s *h2Stream) waitReadable() error {
+	s.Stream.WaitReadable()
+	return nil
+}
+
 // forgetsClosedStreams reports whether the response header h comes from a
 // server known to forget a WebSocket's stream after a closing handshake the
 // client started, neither ending nor resetting it, and to drop the whole

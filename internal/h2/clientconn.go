@@ -51,6 +51,9 @@ const (
 	chunkSize = 16384
 	// closeWriteTimeout bounds the write of the final GOAWAY.
 	closeWriteTimeout = time.Second
+	// maxDirect bounds the data a Write sends under the write lock at
+	// once (writeDirect), so that other streams' frames get their turn.
+	maxDirect = 4 * chunkSize
 	// maxWindow is the largest flow-control window (RFC 9113 §6.9.1).
 	maxWindow = 1<<31 - 1
 )
@@ -69,13 +72,20 @@ type Config struct {
 }
 
 // ClientConn is one HTTP/2 client connection. It runs one goroutine that
-// reads frames and dispatches them to streams and one that writes frames;
-// both end when the connection is closed. Its methods are safe for
-// concurrent use.
+// reads frames and dispatches them to streams and one that writes the
+// frames queued for it (control frames, HEADERS, resets, and stream data
+// whose Write found the connection busy); both end when the connection is
+// closed. Its methods are safe for concurrent use.
 type ClientConn struct {
 	conn net.Conn
+	// wmu is the write lock: whoever holds it owns fr's writing side and
+	// bw, and a frame is written whole under it. The writer goroutine
+	// holds it while it writes a batch; a Stream's Write takes it itself
+	// when nothing is queued and nobody writes (writeDirect).
+	wmu  sync.Mutex
 	fr   *http2.Framer
 	bw   *bufio.Writer
+	dhdr [9]byte // DATA frame header scratch; under wmu
 	rerr errReader
 	hdec *hpack.Decoder
 	hb   headerBlock // the header block being read; reader only
@@ -135,6 +145,12 @@ type ClientConn struct {
 	// take the Pool's lock) when a stream slot may have become free or
 	// the connection stopped counting against the Pool's cap.
 	onSlot func()
+	// direct is the stream whose Write is writing to the connection
+	// itself (writeDirect), if any; directArmed records that the
+	// connection got a write deadline because that stream was closed or
+	// its write deadline was set (directStuckLocked).
+	direct      *Stream
+	directArmed bool
 }
 
 // encBuf is the io.Writer of the HPACK encoder.
@@ -227,12 +243,15 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	}
 	cc.rerr.r = conn
 	cc.bw = bufio.NewWriterSize(conn, 32<<10)
-	cc.fr = http2.NewFramer(cc.bw, &cc.rerr)
+	// The reader takes what the connection has in one call, then frame
+	// headers and small payloads come from memory.
+	cc.fr = http2.NewFramer(cc.bw, bufio.NewReaderSize(&cc.rerr, 16<<10))
 	cc.fr.SetMaxReadFrameSize(chunkSize) // the default this end advertises
 	cc.fr.SetReuseFrames()               // frames are not kept past the next
 	cc.henc = hpack.NewEncoder(cc.hencBuf)
 	cc.hdec = hpack.NewDecoder(headerTableSize, cc.emit)
 	cc.hdec.SetMaxStringLength(int(c.MaxHeaderListSize))
+	cc.wmu.Lock() // the writer holds it until the preface is out
 	go cc.writeLoop()
 	go cc.readLoop()
 	select {
@@ -522,7 +541,8 @@ func (cc *ClientConn) uselessLocked() error {
 }
 
 // writeLoop is the writer goroutine: it sends the preface, then the
-// queued frames, control frames first, and finally GOAWAY.
+// queued frames, control frames first, and finally GOAWAY. It holds wmu
+// while it writes, so a Write that finds it busy queues its chunk.
 func (cc *ClientConn) writeLoop() {
 	defer func() {
 		cc.mu.Lock()
@@ -533,7 +553,8 @@ func (cc *ClientConn) writeLoop() {
 		}
 		close(cc.writerDone)
 	}()
-	err := cc.writePreface()
+	err := cc.writePreface() // wmu is held since NewClientConn
+	cc.wmu.Unlock()
 	var ctrl []ctrlFrame
 	var reqs []*writeReq
 	for {
@@ -546,6 +567,11 @@ func (cc *ClientConn) writeLoop() {
 			<-cc.wake
 			cc.mu.Lock()
 		}
+		cc.mu.Unlock()
+		// The write lock first, then the batch: what a direct write sent
+		// meanwhile went out before anything queued after it.
+		cc.wmu.Lock()
+		cc.mu.Lock()
 		if cc.err != nil {
 			cerr := cc.err
 			reqs = append(reqs[:0], cc.ordered...)
@@ -564,6 +590,7 @@ func (cc *ClientConn) writeLoop() {
 				}
 			}
 			cc.conn.Close()
+			cc.wmu.Unlock()
 			return
 		}
 		ctrl, cc.ctrl = cc.ctrl, ctrl[:0]
@@ -587,6 +614,7 @@ func (cc *ClientConn) writeLoop() {
 		if err == nil {
 			err = cc.bw.Flush()
 		}
+		cc.wmu.Unlock()
 		for _, r := range reqs {
 			if r.done != nil {
 				if r.skip {
@@ -597,6 +625,73 @@ func (cc *ClientConn) writeLoop() {
 			}
 		}
 	}
+}
+
+// writeData writes a DATA frame to bw; wmu is held. It is the Framer's
+// WriteData without the copy of data into the Framer's buffer.
+func (cc *ClientConn) writeData(id uint32, end bool, data []byte) error {
+	h := &cc.dhdr
+	h[0], h[1], h[2] = byte(len(data)>>16), byte(len(data)>>8), byte(len(data))
+	h[3] = byte(http2.FrameData)
+	h[4] = 0
+	if end {
+		h[4] = byte(http2.FlagDataEndStream)
+	}
+	binary.BigEndian.PutUint32(h[5:], id)
+	if _, err := cc.bw.Write(h[:]); err != nil {
+		return err
+	}
+	_, err := cc.bw.Write(data)
+	return err
+}
+
+// writeDirect writes data of st in DATA frames from the calling goroutine
+// and flushes them; mu and wmu are held on entry and both are released.
+// The caller took the flow-control credit of data, at most maxDirect
+// bytes.
+func (cc *ClientConn) writeDirect(st *Stream, data []byte) error {
+	cc.direct = st
+	cc.mu.Unlock()
+	var err error
+	for len(data) > 0 && err == nil {
+		k := min(len(data), chunkSize)
+		err = cc.writeData(st.id, false, data[:k])
+		data = data[k:]
+	}
+	if err == nil {
+		err = cc.bw.Flush()
+	}
+	cc.mu.Lock()
+	cc.direct = nil
+	if cc.directArmed {
+		cc.directArmed = false
+		if cc.err == nil && err == nil {
+			cc.conn.SetWriteDeadline(time.Time{})
+		}
+	}
+	if err != nil {
+		cc.failLocked(fmt.Errorf("websocket: http2: write: %w", err), false, 0)
+	}
+	cc.mu.Unlock()
+	cc.wmu.Unlock()
+	return err
+}
+
+// directStuckLocked is called when st is closed or reset, or gets a
+// write deadline t (zero for Close): if a Write of st is in the
+// connection's socket (writeDirect), the socket has closeWriteTimeout past
+// then to take it, or the connection fails, as a connection whose peer
+// reads nothing for that long would fail anyway (crypto/tls cannot resume
+// a timed-out write); the Write then returns.
+func (cc *ClientConn) directStuckLocked(st *Stream, t time.Time) {
+	if cc.direct != st || cc.err != nil {
+		return
+	}
+	if now := time.Now(); t.Before(now) {
+		t = now
+	}
+	cc.directArmed = true
+	cc.conn.SetWriteDeadline(t.Add(closeWriteTimeout))
 }
 
 var errStreamReset = errors.New("websocket: http2: stream reset")
@@ -655,7 +750,7 @@ func (cc *ClientConn) writeReq(r *writeReq) error {
 		}
 		return nil
 	case http2.FrameData:
-		return cc.fr.WriteData(r.st.id, r.end, r.data)
+		return cc.writeData(r.st.id, r.end, r.data)
 	case http2.FrameRSTStream:
 		return cc.fr.WriteRSTStream(r.st.id, r.code)
 	}

@@ -2,52 +2,103 @@ package h2
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// deadline is a settable point in time whose expiry closes a channel, for
-// the per-stream read and write deadlines.
+// deadline is a settable point in time, for the per-stream read and write
+// deadlines. It costs nothing until it is set: its timer and channel are
+// made when needed.
 type deadline struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	ch    chan struct{} // closed when the deadline has passed
+	passed atomic.Bool // the deadline has passed
+	mu     sync.Mutex
+	timer  *time.Timer
+	gen    uint64        // counts set calls; a timer of an older one does nothing
+	ch     chan struct{} // closed when the deadline passes; made by wait
+	// sig, if not nil, gets a value (if it has room) when the deadline
+	// passes, for a waiter that does not use wait's channel.
+	sig chan struct{}
 }
 
-func newDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
+// closedChan is the channel wait returns once the deadline has passed.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // set moves the deadline to t; the zero t means none.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.ch // the timer fired: wait for its close
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
 	}
-	d.timer = nil
-	closed := isClosed(d.ch)
-	if t.IsZero() {
-		if closed {
-			d.ch = make(chan struct{})
-		}
+	d.gen++
+	if !t.IsZero() && !time.Now().Before(t) {
+		d.expireLocked()
+		d.mu.Unlock()
 		return
 	}
-	if dur := time.Until(t); dur > 0 {
-		if closed {
-			d.ch = make(chan struct{})
-		}
-		ch := d.ch
-		d.timer = time.AfterFunc(dur, func() { close(ch) })
+	if d.passed.Load() {
+		d.passed.Store(false)
+		d.ch = nil // it is closed; wait makes another
+	}
+	if !t.IsZero() {
+		gen := d.gen
+		d.timer = time.AfterFunc(time.Until(t), func() {
+			d.mu.Lock()
+			if d.gen == gen {
+				d.expireLocked()
+			}
+			d.mu.Unlock()
+		})
+	}
+	d.mu.Unlock()
+}
+
+// expireLocked marks the deadline passed and wakes its waiters.
+func (d *deadline) expireLocked() {
+	if d.passed.Load() {
 		return
 	}
-	if !closed {
+	d.passed.Store(true)
+	if d.ch != nil {
 		close(d.ch)
+	}
+	if d.sig != nil {
+		select {
+		case d.sig <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// wait returns a channel closed once the deadline has passed.
+// wait returns a channel closed once the deadline has passed, for a
+// waiter that blocks (one that only checks uses passed).
 func (d *deadline) wait() <-chan struct{} {
+	if d.passed.Load() {
+		return closedChan
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.passed.Load() {
+		return closedChan
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
 	return d.ch
+}
+
+// isSet reports whether a deadline is set, passed or not.
+func (d *deadline) isSet() bool {
+	if d.passed.Load() {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.timer != nil
 }
 
 // stop releases the timer.

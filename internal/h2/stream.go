@@ -45,20 +45,22 @@ type Response struct {
 // that implements net.Conn. Reads and writes are flow-controlled per
 // stream; a Stream whose reader does not keep up stalls only itself.
 type Stream struct {
-	cc      *ClientConn
-	id      uint32
-	respCh  chan struct{} // closed when the response header arrived or the stream failed
+	cc *ClientConn
+	id uint32
+	// respCh is closed when the response header arrived or the stream
+	// failed; open drops it then.
+	respCh  chan struct{}
 	readSig chan struct{} // a send wakes a reader; capacity 1
-	rdl     *deadline
-	wdl     *deadline
+	rdl     deadline      // wakes the reader (readSig) when it passes
+	wdl     deadline
 
 	wmu      sync.Mutex // serializes Write
 	wreq     writeReq   // the chunk in flight, reused
-	wdone    chan error // its completion; capacity 1
+	wdone    chan error // its completion, capacity 1; made by the first queued chunk
 	inflight bool       // under wmu
 	// closing is closed by Close, Finish and Reset, so that a Write
 	// waiting for its chunk on a connection whose writes are stuck
-	// returns.
+	// returns. The first queued chunk makes it, under wmu and cc.mu.
 	closing chan struct{}
 
 	// Under cc.mu.
@@ -143,13 +145,10 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		id:         cc.nextID,
 		respCh:     make(chan struct{}),
 		readSig:    make(chan struct{}, 1),
-		rdl:        newDeadline(),
-		wdl:        newDeadline(),
-		wdone:      make(chan error, 1),
-		closing:    make(chan struct{}),
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
 	}
+	st.rdl.sig = st.readSig
 	cc.nextID += 2
 	cc.streams[st.id] = st
 	cc.active++
@@ -165,6 +164,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	}
 	cc.mu.Lock()
 	resp, serr := st.resp, st.err
+	st.respCh, st.resp = nil, nil // not needed any more
 	cc.mu.Unlock()
 	if resp == nil {
 		return nil, nil, serr
@@ -274,57 +274,103 @@ func (st *Stream) ID() uint32 { return st.id }
 // data first, then an error wrapping the cause. As data is read, the
 // stream and connection windows are returned to the server.
 func (st *Stream) Read(p []byte) (int, error) {
-	cc := st.cc
-	if len(p) == 0 {
-		return 0, nil
-	}
 	for {
-		select {
-		case <-st.rdl.wait():
-			return 0, os.ErrDeadlineExceeded
-		default:
+		n, ok, err := st.TryRead(p)
+		if ok {
+			return n, err
 		}
-		cc.mu.Lock()
-		if st.readClosed {
+		st.WaitReadable()
+	}
+}
+
+// TryRead is Read that does not wait: with nothing to return yet (no
+// data, no end, no failure, no deadline passed) it returns ok false.
+func (st *Stream) TryRead(p []byte) (n int, ok bool, err error) {
+	if len(p) == 0 {
+		return 0, true, nil
+	}
+	cc := st.cc
+	cc.mu.Lock()
+	if st.buffered == 0 || st.rdl.passed.Load() || st.readClosed {
+		if !st.readableLocked() {
 			cc.mu.Unlock()
-			return 0, wrap("websocket: http2: read on a closed stream", ErrClosed)
+			return 0, false, nil
 		}
-		if st.buffered > 0 {
-			n := st.popLocked(p)
-			if st.buffered > 0 {
-				st.signal() // for another reader
-			}
-			cc.streamCreditLocked(st, int64(n))
-			if k := min(int64(n), st.connDebt); k > 0 {
-				st.connDebt -= k
-				cc.connCreditLocked(k)
-			}
-			cc.mu.Unlock()
-			return n, nil
-		}
-		if st.remoteEnded {
-			cc.mu.Unlock()
-			return 0, io.EOF
-		}
-		if st.err != nil {
-			err := st.err
-			cc.mu.Unlock()
-			return 0, err
-		}
+		n, err := st.readEndLocked()
+		return n, true, err
+	}
+	n = st.popLocked(p)
+	if st.buffered > 0 {
+		st.signal() // for another reader
+	}
+	st.creditLocked(int64(n))
+	cc.mu.Unlock()
+	return n, true, nil
+}
+
+// WaitReadable waits until Read would not block: data arrived, the
+// stream ended or failed, or the read deadline passed. It is shallow (one
+// channel receive), so that a goroutine parked in it fits in its initial
+// stack.
+func (st *Stream) WaitReadable() {
+	cc := st.cc
+	cc.mu.Lock()
+	for !st.readableLocked() {
+		ch := st.readSig
 		cc.mu.Unlock()
-		select {
-		case <-st.readSig:
-		case <-st.rdl.wait():
-			return 0, os.ErrDeadlineExceeded
-		}
+		<-ch
+		cc.mu.Lock()
+	}
+	cc.mu.Unlock()
+}
+
+// readableLocked reports whether Read would return without waiting.
+func (st *Stream) readableLocked() bool {
+	return st.buffered > 0 || st.rdl.passed.Load() || st.readClosed || st.remoteEnded || st.err != nil
+}
+
+// readEndLocked is Read's result when it returns no data; it unlocks
+// cc.mu.
+func (st *Stream) readEndLocked() (int, error) {
+	var err error
+	switch {
+	case st.rdl.passed.Load():
+		err = os.ErrDeadlineExceeded
+	case st.readClosed:
+		err = wrap("websocket: http2: read on a closed stream", ErrClosed)
+	case st.remoteEnded:
+		err = io.EOF
+	default:
+		err = st.err
+	}
+	st.cc.mu.Unlock()
+	return 0, err
+}
+
+// creditLocked returns the windows of n bytes read to the server, in
+// WINDOW_UPDATE frames of at least half a window.
+func (st *Stream) creditLocked(n int64) {
+	cc := st.cc
+	k := min(n, st.connDebt)
+	st.connDebt -= k
+	cc.recvPending += k
+	if !st.removed && !st.remoteEnded {
+		st.recvPending += n
+	}
+	if cc.recvPending >= int64(cc.connW)/2 || st.recvPending >= int64(cc.stream)/2 {
+		cc.connCreditLocked(0)
+		cc.streamCreditLocked(st, 0)
 	}
 }
 
 // Write sends p on the stream in DATA frames, within the server's stream
-// and connection windows; it blocks while they are exhausted. Each chunk
-// is copied, so p may be reused when Write returns, and one chunk per
-// stream may still be on its way to the connection then: an error writing
-// it is returned by the next Write.
+// and connection windows; it blocks while they are exhausted. When nothing
+// is queued for the connection, nobody else is writing to it and the
+// stream has no write deadline, Write writes the frames to the connection
+// itself and returns once they are flushed. Otherwise each chunk is copied
+// and queued for the connection's writer, so p may be reused when Write
+// returns, and one chunk per stream may still be on its way to the
+// connection then: an error writing it is returned by the next Write.
 func (st *Stream) Write(p []byte) (int, error) {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
@@ -344,17 +390,15 @@ func (st *Stream) Write(p []byte) (int, error) {
 				return n, wrap("websocket: http2: write on a closed stream", ErrClosed)
 			}
 		}
-		select {
-		case <-st.wdl.wait():
+		if st.wdl.passed.Load() {
 			return n, os.ErrDeadlineExceeded
-		default:
 		}
 		cc.mu.Lock()
 		if err := st.writableLocked(); err != nil {
 			cc.mu.Unlock()
 			return n, err
 		}
-		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, chunkSize)
+		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, maxDirect)
 		if k <= 0 {
 			wait := cc.sendCond
 			cc.mu.Unlock()
@@ -365,8 +409,24 @@ func (st *Stream) Write(p []byte) (int, error) {
 			}
 			continue
 		}
+		if len(cc.ctrl) == 0 && len(cc.ordered) == 0 && !st.wdl.isSet() && cc.wmu.TryLock() {
+			// Nothing queued and nobody writing: this goroutine writes
+			// the frames itself, from p, without waking the writer.
+			st.sendWindow -= k
+			cc.sendWindow -= k
+			if err := cc.writeDirect(st, p[n:n+int(k)]); err != nil {
+				return n, st.writeErr(err)
+			}
+			n += int(k)
+			continue
+		}
+		k = min(k, chunkSize)
 		st.sendWindow -= k
 		cc.sendWindow -= k
+		if st.wdone == nil {
+			st.wdone = make(chan error, 1)
+			st.closing = make(chan struct{})
+		}
 		st.wreq = writeReq{st: st, typ: http2.FrameData, data: append(st.wreq.data[:0], p[n:n+int(k)]...), done: st.wdone}
 		st.inflight = true
 		cc.queueLocked(&st.wreq)
@@ -530,9 +590,12 @@ func (st *Stream) Reset() {
 // closeLocked wakes a Write waiting for its chunk: the stream is being
 // closed or reset.
 func (st *Stream) closeLocked() {
+	st.cc.directStuckLocked(st, time.Time{})
 	if !st.closingClosed {
 		st.closingClosed = true
-		close(st.closing)
+		if st.closing != nil {
+			close(st.closing)
+		}
 	}
 }
 
@@ -558,8 +621,7 @@ func (st *Stream) RemoteAddr() net.Addr { return st.cc.conn.RemoteAddr() }
 // SetDeadline sets the stream's read and write deadlines.
 func (st *Stream) SetDeadline(t time.Time) error {
 	st.rdl.set(t)
-	st.wdl.set(t)
-	return nil
+	return st.SetWriteDeadline(t)
 }
 
 // SetReadDeadline sets the deadline of Read on this stream only; a Read
@@ -569,9 +631,17 @@ func (st *Stream) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline sets the deadline of Write on this stream only.
+// SetWriteDeadline sets the deadline of Write on this stream only. A
+// Write that is writing to the connection's socket itself when the
+// deadline passes returns once the socket takes its frames; if the socket
+// has not taken them a second past the deadline, the connection fails.
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.wdl.set(t)
+	if !t.IsZero() {
+		st.cc.mu.Lock()
+		st.cc.directStuckLocked(st, t)
+		st.cc.mu.Unlock()
+	}
 	return nil
 }
 

@@ -1,0 +1,127 @@
+//go:build !race
+
+// The race detector enlarges every frame and every allocation, so the
+// budgets below only hold in normal builds.
+
+package websocket_test
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// TestHTTP2ReaderMemoryAfterTraffic is TestReaderMemoryAfterTraffic for
+// WebSockets over HTTP/2: the reader goroutine of a WebSocket that
+// received a message over its stream and waits for the next (parked in
+// the stream's WaitReadable, holding no read buffer) keeps, in most cases,
+// the 2 KiB stack it started with.
+//
+// It runs in a process of its own with GODEBUG=adaptivestackstart=0: by
+// default the runtime starts new goroutines with the average stack size it
+// saw at the last collection, which the server's deep goroutines (and, with
+// -count, earlier runs) raise, and then what a reader needs cannot be told
+// from what it started with.
+func TestHTTP2ReaderMemoryAfterTraffic(t *testing.T) {
+	if g := os.Getenv("GODEBUG"); !strings.Contains(g, "adaptivestackstart=0") {
+		if g != "" {
+			g += ","
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHTTP2ReaderMemoryAfterTraffic$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "GODEBUG="+g+"adaptivestackstart=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for line := range strings.Lines(string(out)) {
+			if strings.Contains(line, "stack per WebSocket") {
+				t.Log(strings.TrimSpace(line))
+			}
+		}
+		return
+	}
+	const n = 200
+	start, release := make(chan struct{}), make(chan struct{})
+	written := make(chan struct{}, n)
+	wire := wstest.AppendFrame(nil, true, 0x2, make([]byte, 1000))
+	s := newH2Server(t, func(c *wstest.Conn) {
+		<-start
+		c.WriteRaw(wire)
+		written <- struct{}{}
+		<-release
+	}, &http.HTTP2Config{MaxConcurrentStreams: 2 * n})
+	defer close(release)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i] = mustDialH2(t, s.URL, opts)
+	}
+	// The server's goroutines write first, so that their stacks have
+	// grown before the measurement starts.
+	close(start)
+	for range n {
+		<-written
+	}
+	before := memNow()
+	got := make(chan error, n)
+	done := make(chan struct{}, n)
+	// The readers start one after the other: readers contending for the
+	// connection's lock park in the mutex's slow path, deeper than the
+	// read path itself, and that is not what this measures.
+	for _, c := range conns {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				if i == 1 {
+					got <- nil
+				}
+				if _, _, err := c.RecvAppend(nil); err != nil {
+					if i < 1 {
+						got <- err
+					}
+					return
+				}
+			}
+		}()
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for blockedStreamReaders() < n {
+		runtime.Gosched()
+	}
+	after := memNow()
+	for _, c := range conns {
+		c.Abort()
+	}
+	for range n {
+		<-done
+	}
+	stack := (after.StackInuse - before.StackInuse) / n
+	t.Logf("stack per WebSocket: %d B", stack)
+	if stack > 3584 {
+		t.Errorf("stack %d B per WebSocket, want at most 3584 (most at the initial 2048)", stack)
+	}
+}
+
+// blockedStreamReaders counts goroutines parked in a Stream under
+// RecvAppend.
+func blockedStreamReaders() int {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	k := 0
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("h2.(*Stream).")) && bytes.Contains(g, []byte("websocket.(*Conn).RecvAppend")) &&
+			(bytes.Contains(g, []byte("[select")) || bytes.Contains(g, []byte("[chan receive"))) {
+			k++
+		}
+	}
+	return k
+}
