@@ -30,6 +30,7 @@ package websocket
 // itself (Session.goConn) instead of on a goroutine each.
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -89,6 +90,9 @@ type loopConn struct {
 	c  *Conn
 	rc syscall.RawConn
 	fd int
+	// tls is the TLS stream of a wss connection (conn_loop_tls.go): the
+	// loop reads its records from the socket and crypto/tls opens them.
+	tls *loopTLS
 
 	// The loop's goroutine only.
 	msg   []byte // the data of a message (or fragment) cut at the end of a read
@@ -112,16 +116,23 @@ type loopConn struct {
 	wfn       func(fd uintptr) bool // lc.writeFd, made once
 }
 
-// takeConn implements connTaker: a ws connection on a TCP or Unix socket is
-// read by the loop's poller from now on. A platform without a poller, a
-// TLS or HTTP/2 stream or a stream of the user's stays with a read loop.
+// takeConn implements connTaker: a ws or wss connection on a TCP or Unix
+// socket is read by the loop's poller from now on. A platform without a
+// poller, TLS over another stream (an https proxy's), an HTTP/2 stream or a
+// stream of the user's stays with a read loop.
 func (l *EventLoop) takeConn(s *Session, c *Conn) bool {
 	var sc syscall.Conn
+	var tc *tls.Conn
 	switch nc := c.netConn.(type) {
 	case *net.TCPConn:
 		sc = nc
 	case *net.UnixConn:
 		sc = nc
+	case *tls.Conn:
+		if sc = loopTLSSocket(nc); sc == nil {
+			return false
+		}
+		tc = nc
 	default:
 		return false
 	}
@@ -149,17 +160,22 @@ func (l *EventLoop) takeConn(s *Session, c *Conn) bool {
 		return false
 	}
 	e.conns[fd] = lc
+	if tc != nil {
+		lc.startTLS(tc)
+	}
 	c.lc.Store(lc)
-	if c.closed.Load() || len(leftover) > 0 {
+	if c.closed.Load() || len(leftover) > 0 || tc != nil {
 		// After OnOpen, and before the loop reads the socket: a close
 		// that came before lc was set (closeSocket may have missed it),
-		// or the frames the server sent right behind its 101.
+		// or the frames the server sent right behind its 101 (with TLS,
+		// crypto/tls may hold more of them).
 		l.Post(func() {
 			if c.closed.Load() {
 				lc.end(ErrConnectionClosed)
 				return
 			}
 			lc.feed(leftover)
+			lc.feedTLS(nil)
 		})
 	}
 	return true
@@ -219,6 +235,8 @@ func (lc *loopConn) readReady(buf []byte) {
 		lc.end(lc.c.ioError("read", err))
 	case n == 0:
 		lc.end(lc.c.ioError("read", io.EOF))
+	case lc.tls != nil:
+		lc.feedTLS(buf[:n])
 	default:
 		lc.feed(buf[:n])
 	}
@@ -373,11 +391,20 @@ func (lc *loopConn) unwatch() bool {
 	return true
 }
 
-// write writes b without blocking; what the socket does not take is
-// queued, in order, for the loop to write when it turns writable. Called
-// by socketWrite with writing set (one writer at a time), from any
-// goroutine.
+// write writes b, the Conn's bytes, without blocking: over TLS as
+// records, which crypto/tls writes with writeSocket. Called by socketWrite
+// with writing set (one writer at a time), from any goroutine.
 func (lc *loopConn) write(b []byte) error {
+	if lc.tls != nil {
+		return writeStream(lc.tls.tc, b)
+	}
+	return lc.writeSocket(b)
+}
+
+// writeSocket writes b without blocking; what the socket does not take is
+// queued, in order, for the loop to write when it turns writable. One
+// writer at a time: write's caller, or a tlsSocket under its write lock.
+func (lc *loopConn) writeSocket(b []byte) error {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if lc.werr != nil {
