@@ -2,11 +2,20 @@ package websocket_test
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,4 +286,220 @@ func TestEventLoopEngineTLSKeepAliveAndServerClose(t *testing.T) {
 	if got := e.list(); !slices.Equal(got, want) {
 		t.Errorf("events\n got %q\nwant %q", got, want)
 	}
+}
+
+// TestEventLoopEngineTLSPostHandshake: TLS 1.3 messages that come after
+// the handshake, on the loop: a session ticket (crypto/tls stores it in
+// the session cache) and a KeyUpdate that asks for one back (crypto/tls
+// answers through the loop's writes and changes its keys both ways). Go's
+// TLS server sends neither on its own once the connection is up, so the
+// test writes them itself, sealed with the server's traffic secret (from
+// its key log) as the next records of its stream, and everything after
+// them with the updated secret.
+func TestEventLoopEngineTLSPostHandshake(t *testing.T) {
+	defer leaktest.Check(t)()
+	ca := wstest.NewCA()
+	keys := &keyLog{}
+	tap := &tapConn{}
+	cfg := ca.ServerConfig()
+	cfg.KeyLogWriter = keys
+	srv := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		tap.Conn = nc
+		tc := tls.Server(tap, cfg)
+		if tc.Handshake() != nil {
+			return
+		}
+		c, err := wstest.Upgrade(tc, nil, nil)
+		if err != nil {
+			return
+		}
+		if _, m, err := c.ReadMessage(); err != nil || string(m) != "ready" {
+			t.Errorf("the client's first message: %q, %v", m, err)
+			return
+		}
+		suite := tc.ConnectionState().CipherSuite
+		out := newRecordSealer(t, suite, keys.secret("SERVER_TRAFFIC_SECRET_0"))
+		out.seq = out.count(tap.written.Bytes()) // the records crypto/tls sealed with it
+		// NewSessionTicket: lifetime 3600 s, age_add 1, nonce {0}, ticket "ticket", no extensions.
+		ticket := []byte{4, 0, 0, 20, 0, 0, 0x0e, 0x10, 0, 0, 0, 1, 1, 0, 0, 6, 't', 'i', 'c', 'k', 'e', 't', 0, 0}
+		var b []byte
+		b = out.seal(b, ticket, 22)
+		b = out.seal(b, []byte{24, 0, 0, 1, 1}, 22) // KeyUpdate, update_requested
+		out = out.next()
+		b = out.seal(b, wstest.AppendFrame(nil, true, 1, []byte("after the key update")), 23)
+		if _, err := nc.Write(b); err != nil {
+			return
+		}
+		// crypto/tls on the server side takes the client's KeyUpdate in
+		// and reads the rest with the client's next key.
+		if _, m, err := c.ReadMessage(); err != nil || string(m) != "after the key update" {
+			t.Errorf("the client's echo: %q, %v", m, err)
+			return
+		}
+		in := newRecordSealer(t, suite, keys.secret("CLIENT_TRAFFIC_SECRET_0")).next()
+		if in.count(tap.read.Bytes()) == 0 {
+			t.Error("the client sent nothing with its next key")
+		}
+		if op, m, err := c.ReadMessage(); err != nil || op != 8 {
+			t.Errorf("the client's close: %d %q, %v", op, m, err)
+			return
+		}
+		nc.Write(out.seal(nil, wstest.AppendFrame(nil, true, 8, wstest.ClosePayload(1000, "")), 23))
+	})
+	defer srv.Close()
+	srv.URL = "wss" + srv.URL[len("ws"):]
+	cache := &countingCache{ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+	var e events
+	var puts int32
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(a *websocket.App) {
+		puts = cache.puts.Load()
+		a.SendText("ready")
+	}
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		e.add("message %q, %d more session", m.Data, cache.puts.Load()-puts)
+		a.SendText(string(m.Data))
+		a.Close()
+	}
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
+	opts := tlsRun(ca)
+	opts.TLSConfig.ClientSessionCache = cache
+	if err := runEngine(t, a, opts); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	want := []string{`message "after the key update", 1 more session`, "close 1000"}
+	if got := e.list(); !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+// keyLog collects the secrets of a TLS key log (tls.Config.KeyLogWriter).
+type keyLog struct {
+	mu      sync.Mutex
+	secrets map[string][]byte
+}
+
+func (k *keyLog) Write(p []byte) (int, error) {
+	f := strings.Fields(string(p)) // label, client random, secret
+	if len(f) == 3 {
+		s, _ := hex.DecodeString(f[2])
+		k.mu.Lock()
+		if k.secrets == nil {
+			k.secrets = map[string][]byte{}
+		}
+		k.secrets[f[0]] = s
+		k.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+func (k *keyLog) secret(label string) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.secrets[label]
+}
+
+// tapConn keeps a copy of what is written to and read from it.
+type tapConn struct {
+	net.Conn
+	written, read bytes.Buffer
+}
+
+func (c *tapConn) Write(p []byte) (int, error) {
+	c.written.Write(p)
+	return c.Conn.Write(p)
+}
+
+func (c *tapConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Write(p[:n])
+	return n, err
+}
+
+// recordSealer seals and opens the TLS 1.3 records of one traffic secret
+// (RFC 8446 §5.2, §7.3).
+type recordSealer struct {
+	t      *testing.T
+	suite  uint16
+	h      func() hash.Hash
+	secret []byte
+	aead   cipher.AEAD
+	iv     []byte
+	seq    uint64
+}
+
+func newRecordSealer(t *testing.T, suite uint16, secret []byte) *recordSealer {
+	r := &recordSealer{t: t, suite: suite, secret: secret}
+	keyLen := 16
+	switch suite {
+	case tls.TLS_AES_128_GCM_SHA256:
+		r.h = sha256.New
+	case tls.TLS_AES_256_GCM_SHA384:
+		r.h, keyLen = sha512.New384, 32
+	default:
+		t.Skipf("the test seals no records of %s", tls.CipherSuiteName(suite))
+	}
+	block, err := aes.NewCipher(r.expandLabel(secret, "key", keyLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.aead, err = cipher.NewGCM(block); err != nil {
+		t.Fatal(err)
+	}
+	r.iv = r.expandLabel(secret, "iv", 12)
+	return r
+}
+
+// next returns the sealer of the next traffic secret (a KeyUpdate's).
+func (r *recordSealer) next() *recordSealer {
+	return newRecordSealer(r.t, r.suite, r.expandLabel(r.secret, "traffic upd", r.h().Size()))
+}
+
+// expandLabel is HKDF-Expand-Label with an empty context.
+func (r *recordSealer) expandLabel(secret []byte, label string, n int) []byte {
+	info := append([]byte{byte(n >> 8), byte(n), byte(6 + len(label))}, "tls13 "+label...)
+	out, err := hkdf.Expand(r.h, secret, string(append(info, 0)), n)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+func (r *recordSealer) nonce() []byte {
+	n := slices.Clone(r.iv)
+	for i := range 8 {
+		n[len(n)-1-i] ^= byte(r.seq >> (8 * i))
+	}
+	r.seq++
+	return n
+}
+
+// seal appends a record of content type typ holding content.
+func (r *recordSealer) seal(dst, content []byte, typ byte) []byte {
+	inner := append(slices.Clone(content), typ)
+	n := len(inner) + r.aead.Overhead()
+	hdr := []byte{23, 3, 3, byte(n >> 8), byte(n)}
+	return r.aead.Seal(append(dst, hdr...), r.nonce(), inner, hdr)
+}
+
+// count returns how many records of stream, from the start, are sealed
+// with the secret; others (of other secrets) are skipped.
+func (r *recordSealer) count(stream []byte) uint64 {
+	n := uint64(0)
+	for len(stream) >= 5 {
+		l := 5 + (int(stream[3])<<8 | int(stream[4]))
+		if len(stream) < l {
+			break
+		}
+		hdr, body := stream[:5], stream[5:l]
+		nonce := r.nonce()
+		if _, err := r.aead.Open(nil, nonce, body, hdr); err == nil {
+			n++
+		} else {
+			r.seq--
+		}
+		stream = stream[l:]
+	}
+	return n
 }
