@@ -1,18 +1,26 @@
 package websocket_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -502,4 +510,185 @@ func (r *recordSealer) count(stream []byte) uint64 {
 		stream = stream[l:]
 	}
 	return n
+}
+
+// TestEventLoopEngineTLSAbortWhileFlowing: a wss connection that another
+// goroutine aborts while the server floods it and a goroutine sends on it
+// ends cleanly: the run ends, the sender gets an error, nothing is left.
+func TestEventLoopEngineTLSAbortWhileFlowing(t *testing.T) {
+	defer leaktest.Check(t)()
+	ca := wstest.NewCA()
+	for _, version := range tlsVersions {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			srv := tlsServer(ca, version, nil, nil, func(c *wstest.Conn) {
+				go io.Copy(io.Discard, c.R)
+				b := bytes.Repeat(wstest.AppendFrame(nil, true, 2, make([]byte, 1000)), 64)
+				for c.WriteRaw(b) == nil {
+				}
+			})
+			defer srv.Close()
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			got := 0
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for a.SendBytes(make([]byte, 3000)) == nil {
+					}
+				}()
+			}
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				if got++; got == 100 {
+					wg.Add(1)
+					c := a.Conn()
+					go func() {
+						defer wg.Done()
+						c.Abort()
+					}()
+				}
+			}
+			err := runEngine(t, a, tlsRun(ca))
+			if err == nil || got < 100 {
+				t.Errorf("Run = %v after %d messages, want an error after 100 or more", err, got)
+			}
+		})
+	}
+}
+
+// engineTLSServerEnv makes TestEngineHelperTLSServer the server process of
+// TestEventLoopEngineManyTLSApps.
+const engineTLSServerEnv = "WSCLIENT_ENGINE_TLS_SERVER"
+
+func TestEngineHelperTLSServer(t *testing.T) {
+	if os.Getenv(engineTLSServerEnv) != "1" {
+		t.Skip("the server process of TestEventLoopEngineManyTLSApps")
+	}
+	ca := wstest.NewCA()
+	srv := wstest.NewTLS(ca.ServerConfig(), wstest.Echo)
+	fmt.Println(srv.URL)
+	fmt.Println(base64.StdEncoding.EncodeToString(ca.CertPEM))
+	io.Copy(io.Discard, os.Stdin) // until the client's process closes it
+	srv.Close()
+}
+
+// readLoopDispatcher is an EventLoop that takes no socket over: its Apps'
+// connections are read by a goroutine each.
+type readLoopDispatcher struct{ l *websocket.EventLoop }
+
+func (d readLoopDispatcher) Attach(s *websocket.Session) error { return d.l.Attach(s) }
+func (d readLoopDispatcher) Detach(s *websocket.Session)       { d.l.Detach(s) }
+func (d readLoopDispatcher) Post(f func()) bool                { return d.l.Post(f) }
+func (d readLoopDispatcher) Go(f func())                       { d.l.Go(f) }
+func (d readLoopDispatcher) AfterFunc(dur time.Duration, f func()) (stop func() bool) {
+	return d.l.AfterFunc(dur, f)
+}
+
+// TestEventLoopEngineManyTLSApps opens many wss Apps on one loop against a
+// server in another process, then as many read by a goroutine each: the
+// loop's have no goroutine per connection, and the memory each costs on
+// either path is logged.
+func TestEventLoopEngineManyTLSApps(t *testing.T) {
+	skipWithoutPoller(t)
+	defer leaktest.Check(t)()
+	const batch = 300
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEngineHelperTLSServer$")
+	cmd.Env = append(os.Environ(), engineTLSServerEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	out := bufio.NewReader(stdout)
+	url, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := base64.StdEncoding.DecodeString(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	url = strings.TrimSpace(url)
+
+	base := runtime.NumGoroutine()
+	l := websocket.NewEventLoop()
+	done := make(chan error)
+	go func() { done <- l.Run(context.Background()) }()
+	opened := make(chan struct{}, batch)
+	open := func(d websocket.Dispatcher, owned bool, n int) {
+		for range n {
+			a := &websocket.App{URL: url}
+			a.OnOpen = func(a *websocket.App) {
+				if websocket.LoopOwned(a.Conn()) != owned {
+					t.Errorf("the connection is owned by the loop's poller: %v, want %v", !owned, owned)
+				}
+				opened <- struct{}{}
+			}
+			a.OnError = func(_ *websocket.App, err error) { t.Error(err) }
+			err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: d, PingInterval: 30 * time.Second,
+				DialOptions: websocket.DialOptions{TLSConfig: &tls.Config{RootCAs: pool}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range n {
+			<-opened
+		}
+	}
+	// settled waits for the goroutines of the dials (which end after
+	// handing their connection to the loop) to be gone.
+	settled := func(max int) int {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > max && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		return runtime.NumGoroutine()
+	}
+	measure := func() (heap, rss uint64) {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc + ms.StackInuse, rssBytes()
+	}
+	perConn := func(h0, r0, h1, r1 uint64) string {
+		return fmt.Sprintf("%.0f B of Go heap and stacks, %.0f B of RSS",
+			float64(int64(h1)-int64(h0))/batch, float64(int64(r1)-int64(r0))/batch)
+	}
+	open(l, true, 1) // the loop's poller and its watcher now exist
+	g0 := base + 2   // the loop's Run and the watch of its channels
+	settled(g0)
+	h0, r0 := measure()
+	open(l, true, batch)
+	g1 := settled(g0)
+	h1, r1 := measure()
+	if g1 > g0 {
+		t.Errorf("goroutines: %d with 1 App, %d with %d: want no growth", g0, g1, batch+1)
+	}
+	t.Logf("goroutines: %d with 1 App, %d with %d", g0, g1, batch+1)
+	t.Logf("per idle wss connection on the loop: %s (%d Apps)", perConn(h0, r0, h1, r1), batch)
+	open(readLoopDispatcher{l}, false, batch)
+	g2 := settled(g1 + batch)
+	h2, r2 := measure()
+	t.Logf("per idle wss connection read by a goroutine: %s, %.2f goroutines (%d Apps)",
+		perConn(h1, r1, h2, r2), float64(g2-g1)/batch, batch)
+	l.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
