@@ -285,6 +285,12 @@ func TestEventLoopEngineTLSKeepAliveAndServerClose(t *testing.T) {
 	var e events
 	a := &websocket.App{URL: srv.URL}
 	record(a, &e)
+	a.OnPong = func(a *websocket.App, p []byte) {
+		if !websocket.LoopOwned(a.Conn()) {
+			t.Error("the connection is not owned by the loop's poller")
+		}
+		e.add("pong %q", p)
+	}
 	opts := tlsRun(ca)
 	opts.PingInterval, opts.PingTimeout, opts.PingPayload = 50*time.Millisecond, 45*time.Millisecond, []byte("hb")
 	if err := runEngine(t, a, opts); err != nil {
@@ -552,6 +558,51 @@ func TestEventLoopEngineTLSAbortWhileFlowing(t *testing.T) {
 			err := runEngine(t, a, tlsRun(ca))
 			if err == nil || got < 100 {
 				t.Errorf("Run = %v after %d messages, want an error after 100 or more", err, got)
+			}
+		})
+	}
+}
+
+// TestEventLoopEngineTLSPeerEnds: a server that ends its TLS stream
+// (close_notify) or its TCP connection without a close frame ends the
+// connection on the loop as on a read goroutine: the message before it
+// arrives, then the run fails with the same error.
+func TestEventLoopEngineTLSPeerEnds(t *testing.T) {
+	defer leaktest.Check(t)()
+	ca := wstest.NewCA()
+	for _, tt := range []struct {
+		name string
+		end  func(tc *tls.Conn)
+	}{
+		{"close_notify", func(tc *tls.Conn) { tc.CloseWrite() }},
+		{"TCP close", func(tc *tls.Conn) { tc.NetConn().Close() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := tlsServer(ca, tls.VersionTLS13, nil, nil, func(c *wstest.Conn) {
+				c.WriteFrame(true, 1, []byte("last words"))
+				tt.end(c.NC.(*tls.Conn))
+				io.Copy(io.Discard, c.NC) // until the client closes
+			})
+			defer srv.Close()
+			var results [2]string
+			for i, onLoop := range []bool{true, false} {
+				var e events
+				a := &websocket.App{URL: srv.URL}
+				record(a, &e)
+				a.OnOpen, a.OnData = nil, nil
+				var err error
+				if onLoop {
+					err = runEngine(t, a, tlsRun(ca))
+				} else {
+					err = a.Run(context.Background(), tlsRun(ca))
+				}
+				results[i] = fmt.Sprintf("%q, Run = %v", e.list(), err)
+			}
+			if results[0] != results[1] {
+				t.Errorf("on the loop: %s\nread by a goroutine: %s", results[0], results[1])
+			}
+			if !strings.Contains(results[0], `message text \"last words\"`) || strings.HasSuffix(results[0], "<nil>") {
+				t.Errorf("%s: want the message, then an error", results[0])
 			}
 		})
 	}
