@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/leaktest"
+	"github.com/wsclient/websocket/internal/proxy/proxytest"
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
@@ -603,6 +605,62 @@ func TestEventLoopEngineTLSPeerEnds(t *testing.T) {
 			}
 			if !strings.Contains(results[0], `message text \"last words\"`) || strings.HasSuffix(results[0], "<nil>") {
 				t.Errorf("%s: want the message, then an error", results[0])
+			}
+		})
+	}
+}
+
+// TestEventLoopEngineTLSProxies: proxies run during the dial; wss through
+// a CONNECT or SOCKS5 tunnel is then the loop's, while TLS inside an https
+// proxy's TLS stays with a read goroutine. Each echoes.
+func TestEventLoopEngineTLSProxies(t *testing.T) {
+	defer leaktest.Check(t)()
+	skipWithoutPoller(t)
+	ca := wstest.NewCA()
+	srv := tlsServer(ca, tls.VersionTLS13, nil, nil, wstest.Echo)
+	defer srv.Close()
+	for _, tt := range []struct {
+		name  string
+		proxy func() (*proxytest.Server, string)
+		owned bool
+	}{
+		{"CONNECT", func() (*proxytest.Server, string) {
+			return proxytest.Start(t, "127.0.0.1", proxytest.HTTPConnect(proxytest.HTTPOptions{})), "http"
+		}, true},
+		{"SOCKS5", func() (*proxytest.Server, string) {
+			return proxytest.Start(t, "127.0.0.1", proxytest.SOCKS5(proxytest.SOCKSOptions{})), "socks5"
+		}, true},
+		{"https CONNECT", func() (*proxytest.Server, string) {
+			return proxytest.StartTLS(t, "127.0.0.1", ca.Server, proxytest.HTTPConnect(proxytest.HTTPOptions{})), "https"
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, scheme := tt.proxy()
+			defer p.Close()
+			pu := &url.URL{Scheme: scheme, Host: p.Addr}
+			var e events
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) { a.SendText("through") }
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				e.add("message %q, owned by the loop %v", m.Data, websocket.LoopOwned(a.Conn()))
+				a.Close()
+			}
+			opts := tlsRun(ca)
+			opts.Proxy = func(*url.URL) (*url.URL, error) { return pu, nil }
+			l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
+			opts.Dispatcher = l
+			if err := a.Run(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.s.Err(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			want := []string{fmt.Sprintf("message %q, owned by the loop %v", "through", tt.owned)}
+			if got := e.list(); !slices.Equal(got, want) {
+				t.Errorf("events\n got %q\nwant %q", got, want)
 			}
 		})
 	}
