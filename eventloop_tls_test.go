@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -562,6 +563,87 @@ func TestEventLoopEngineTLSAbortWhileFlowing(t *testing.T) {
 				t.Errorf("Run = %v after %d messages, want an error after 100 or more", err, got)
 			}
 		})
+	}
+}
+
+// TestEventLoopEngineTLSCloseTimeout: Conn.CloseWith, from a goroutine,
+// to a server that never answers the close frame: once the close timeout
+// passes the socket is closed, and the run ends.
+func TestEventLoopEngineTLSCloseTimeout(t *testing.T) {
+	defer leaktest.Check(t)()
+	ca := wstest.NewCA()
+	srv := tlsServer(ca, tls.VersionTLS13, nil, nil, func(c *wstest.Conn) {
+		c.WriteFrame(true, 1, []byte("hi"))
+		io.Copy(io.Discard, c.NC)
+	})
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	record(a, &e)
+	a.OnOpen, a.OnData = nil, nil
+	var wg sync.WaitGroup
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		e.add("message %q", m.Data)
+		c := a.Conn()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.CloseWith(websocket.StatusNormal, "", 20*time.Millisecond); err != nil {
+				t.Errorf("CloseWith = %v", err)
+			}
+		}()
+	}
+	err := runEngine(t, a, tlsRun(ca))
+	wg.Wait()
+	if err == nil {
+		t.Error("Run = nil, want the connection's end")
+	}
+	want := []string{`message "hi"`, "error", `close 1006 ""`}
+	if got := e.list(); !slices.Equal(got, want) {
+		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestEventLoopEngineTLSCloseUnder: closing the socket under the TLS
+// stream (tls.Conn.NetConn().Close(), as a close that runs out of time
+// does) ends the connection on the loop at once: the loop stops watching
+// the descriptor before it goes, rather than waiting for the pong that
+// never comes.
+func TestEventLoopEngineTLSCloseUnder(t *testing.T) {
+	defer leaktest.Check(t)()
+	ca := wstest.NewCA()
+	srv := tlsServer(ca, tls.VersionTLS13, nil, nil, wstest.Echo)
+	defer srv.Close()
+	var wg sync.WaitGroup
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(a *websocket.App) {
+		if !websocket.LoopOwned(a.Conn()) {
+			t.Error("the connection is not owned by the loop's poller")
+		}
+		nc := a.Conn().NetConn().(*tls.Conn).NetConn()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc.Close()
+		}()
+	}
+	// No pings: without the loop's notice the connection would wait for
+	// the context's end (and Run return nil then).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	skipWithoutPoller(t)
+	l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
+	opts := tlsRun(ca)
+	opts.Dispatcher = l
+	if err := a.Run(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := l.s.Err(); !errors.Is(err, websocket.ErrConnectionClosed) {
+		t.Errorf("Run = %v, want %v", err, websocket.ErrConnectionClosed)
 	}
 }
 
