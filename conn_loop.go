@@ -1,8 +1,8 @@
 package websocket
 
 // The event loop's engine: an EventLoop on Linux (epoll), macOS and the
-// BSDs (kqueue) takes over the socket of each ws and wss connection it opens (TLS:
-// conn_loop_tls.go), so an open connection costs no goroutine:
+// BSDs (kqueue) takes over the socket of each ws and wss connection it
+// opens (wss: conn_loop_tls.go), so an open connection costs no goroutine:
 //
 //	dial + handshake (on a goroutine of Go, off the loop)
 //	  ─▶ Session.dialed (on the loop) ─▶ EventLoop.takeConn
