@@ -748,6 +748,46 @@ func TestEventLoopEngineTLSProxies(t *testing.T) {
 	}
 }
 
+// TestEventLoopEngineTLSRenegotiation: a TLSConfig that lets a TLS 1.2
+// server renegotiate (a handshake inside a read, which cannot run on the
+// loop) keeps a TLS 1.2 connection on a read goroutine; TLS 1.3 has no
+// renegotiation and goes to the loop.
+func TestEventLoopEngineTLSRenegotiation(t *testing.T) {
+	defer leaktest.Check(t)()
+	skipWithoutPoller(t)
+	ca := wstest.NewCA()
+	for _, version := range tlsVersions {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			srv := tlsServer(ca, version, nil, nil, wstest.Echo)
+			defer srv.Close()
+			var e events
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) { a.SendText("hello") }
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				e.add("message %q, owned by the loop %v", m.Data, websocket.LoopOwned(a.Conn()))
+				a.Close()
+			}
+			opts := tlsRun(ca)
+			opts.TLSConfig.Renegotiation = tls.RenegotiateOnceAsClient
+			l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
+			opts.Dispatcher = l
+			if err := a.Run(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.s.Err(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			want := []string{fmt.Sprintf("message %q, owned by the loop %v", "hello", version == tls.VersionTLS13)}
+			if got := e.list(); !slices.Equal(got, want) {
+				t.Errorf("events\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
 // engineTLSServerEnv makes TestEngineHelperTLSServer the server process of
 // TestEventLoopEngineManyTLSApps.
 const engineTLSServerEnv = "WSCLIENT_ENGINE_TLS_SERVER"

@@ -26,12 +26,12 @@ import (
 // And on an event loop that owns the socket (conn_loop_tls.go), it is the
 // loop's: it reads the records the loop read and writes without blocking.
 
-// tlsTransport returns the stream a TLS client should run over nc: for a
-// TCP or Unix socket a tlsSocket; nc itself otherwise.
-func tlsTransport(nc net.Conn) net.Conn {
+// tlsTransport returns the stream a TLS client with cfg should run over nc:
+// for a TCP or Unix socket a tlsSocket; nc itself otherwise.
+func tlsTransport(nc net.Conn, cfg *tls.Config) net.Conn {
 	switch nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
-		return &tlsSocket{Conn: nc}
+		return &tlsSocket{Conn: nc, renegotiates: cfg.Renegotiation != tls.RenegotiateNever}
 	}
 	return nc
 }
@@ -45,6 +45,9 @@ type tlsSocket struct {
 	net.Conn
 	b    atomic.Pointer[busyReader]
 	spin bool // the read in progress may spin; set by tlsReader under tls.Conn's read
+	// renegotiates: the config lets a TLS 1.2 server renegotiate, a
+	// handshake inside tls.Conn.Read, which cannot run on an event loop.
+	renegotiates bool
 
 	wmu    sync.Mutex // guards gather: an alert may be written by another goroutine
 	gather *[]byte    // records being gathered (writeStream), nil when not
@@ -117,10 +120,11 @@ func (s *tlsSocket) Close() error {
 }
 
 // loopTLSSocket returns the socket under tc when an event loop can own it:
-// tc runs over a tlsSocket (a TCP or Unix socket); nil otherwise.
+// tc runs over a tlsSocket (a TCP or Unix socket), and no renegotiation
+// can come; nil otherwise.
 func loopTLSSocket(tc *tls.Conn) syscall.Conn {
 	s, _ := tc.NetConn().(*tlsSocket)
-	if s == nil {
+	if s == nil || s.renegotiates && tc.ConnectionState().Version < tls.VersionTLS13 {
 		return nil
 	}
 	return s
