@@ -68,6 +68,39 @@ func tlsRun(ca *wstest.CA) *websocket.RunOptions {
 	return &websocket.RunOptions{DialOptions: websocket.DialOptions{TLSConfig: &tls.Config{RootCAs: ca.Pool}}}
 }
 
+// runOnLoop is runEngine for a connection the loop may not own, with ctx.
+func runOnLoop(ctx context.Context, t *testing.T, a *websocket.App, opts *websocket.RunOptions) error {
+	t.Helper()
+	skipWithoutPoller(t)
+	l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
+	opts.Dispatcher = l
+	if err := a.Run(ctx, opts); err != nil {
+		return err
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatalf("loop Run = %v", err)
+	}
+	return l.s.Err()
+}
+
+// echoOnLoop sends a text message to the echo server at url from an App on
+// an event loop and describes the echo: its text, and whether the loop
+// owned the connection.
+func echoOnLoop(t *testing.T, url string, opts *websocket.RunOptions) string {
+	t.Helper()
+	var e events
+	a := &websocket.App{URL: url}
+	a.OnOpen = func(a *websocket.App) { a.SendText("hello") }
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		e.add("echo %q, owned by the loop %v", m.Data, websocket.LoopOwned(a.Conn()))
+		a.Close()
+	}
+	if err := runOnLoop(context.Background(), t, a, opts); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	return strings.Join(e.list(), "; ")
+}
+
 // TestEventLoopEngineTLSEcho: a wss connection is owned by the loop's
 // poller (TLS 1.2 and 1.3); small messages, large ones (many records, cut
 // by the loop's 64 KiB reads), fragments and pings arrive whole and in
@@ -631,18 +664,9 @@ func TestEventLoopEngineTLSCloseUnder(t *testing.T) {
 	// the context's end (and Run return nil then).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	skipWithoutPoller(t)
-	l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
-	opts := tlsRun(ca)
-	opts.Dispatcher = l
-	if err := a.Run(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	err := runOnLoop(ctx, t, a, tlsRun(ca))
 	wg.Wait()
-	if err := l.s.Err(); !errors.Is(err, websocket.ErrConnectionClosed) {
+	if !errors.Is(err, websocket.ErrConnectionClosed) {
 		t.Errorf("Run = %v, want %v", err, websocket.ErrConnectionClosed)
 	}
 }
@@ -720,29 +744,11 @@ func TestEventLoopEngineTLSProxies(t *testing.T) {
 			p, scheme := tt.proxy()
 			defer p.Close()
 			pu := &url.URL{Scheme: scheme, Host: p.Addr}
-			var e events
-			a := &websocket.App{URL: srv.URL}
-			a.OnOpen = func(a *websocket.App) { a.SendText("through") }
-			a.OnMessage = func(a *websocket.App, m websocket.Message) {
-				e.add("message %q, owned by the loop %v", m.Data, websocket.LoopOwned(a.Conn()))
-				a.Close()
-			}
 			opts := tlsRun(ca)
 			opts.Proxy = func(*url.URL) (*url.URL, error) { return pu, nil }
-			l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
-			opts.Dispatcher = l
-			if err := a.Run(context.Background(), opts); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.s.Err(); err != nil {
-				t.Fatalf("Run = %v", err)
-			}
-			want := []string{fmt.Sprintf("message %q, owned by the loop %v", "through", tt.owned)}
-			if got := e.list(); !slices.Equal(got, want) {
-				t.Errorf("events\n got %q\nwant %q", got, want)
+			want := fmt.Sprintf(`echo "hello", owned by the loop %v`, tt.owned)
+			if got := echoOnLoop(t, srv.URL, opts); got != want {
+				t.Errorf("got %s, want %s", got, want)
 			}
 		})
 	}
@@ -760,29 +766,11 @@ func TestEventLoopEngineTLSRenegotiation(t *testing.T) {
 		t.Run(tls.VersionName(version), func(t *testing.T) {
 			srv := tlsServer(ca, version, nil, nil, wstest.Echo)
 			defer srv.Close()
-			var e events
-			a := &websocket.App{URL: srv.URL}
-			a.OnOpen = func(a *websocket.App) { a.SendText("hello") }
-			a.OnMessage = func(a *websocket.App, m websocket.Message) {
-				e.add("message %q, owned by the loop %v", m.Data, websocket.LoopOwned(a.Conn()))
-				a.Close()
-			}
 			opts := tlsRun(ca)
 			opts.TLSConfig.Renegotiation = tls.RenegotiateOnceAsClient
-			l := &oneRunLoop{EventLoop: websocket.NewEventLoop()}
-			opts.Dispatcher = l
-			if err := a.Run(context.Background(), opts); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.s.Err(); err != nil {
-				t.Fatalf("Run = %v", err)
-			}
-			want := []string{fmt.Sprintf("message %q, owned by the loop %v", "hello", version == tls.VersionTLS13)}
-			if got := e.list(); !slices.Equal(got, want) {
-				t.Errorf("events\n got %q\nwant %q", got, want)
+			want := fmt.Sprintf(`echo "hello", owned by the loop %v`, version == tls.VersionTLS13)
+			if got := echoOnLoop(t, srv.URL, opts); got != want {
+				t.Errorf("got %s, want %s", got, want)
 			}
 		})
 	}
