@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -804,16 +805,12 @@ func (d readLoopDispatcher) AfterFunc(dur time.Duration, f func()) (stop func() 
 	return d.l.AfterFunc(dur, f)
 }
 
-// TestEventLoopEngineManyTLSApps opens many wss Apps on one loop against a
-// server in another process, then as many read by a goroutine each: the
-// loop's have no goroutine per connection, and the memory each costs on
-// either path is logged.
-func TestEventLoopEngineManyTLSApps(t *testing.T) {
-	skipWithoutPoller(t)
-	defer leaktest.Check(t)()
-	const batch = 300
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEngineHelperTLSServer$")
-	cmd.Env = append(os.Environ(), engineTLSServerEnv+"=1")
+// helperProcess starts this test binary running only test, with env set
+// to 1, and returns its standard output; stop (deferred) ends it by closing
+// its standard input and waits for it.
+func helperProcess(t *testing.T, test, env string) (out *bufio.Reader, stop func()) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"=1")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -825,9 +822,43 @@ func TestEventLoopEngineManyTLSApps(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	out := bufio.NewReader(stdout)
+	return bufio.NewReader(stdout), func() {
+		stdin.Close()
+		cmd.Wait()
+	}
+}
+
+// settleGoroutines waits (10 s at most) for the goroutines to be no more
+// than max, and returns how many there are.
+func settleGoroutines(max int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > max && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	return runtime.NumGoroutine()
+}
+
+// heapAndRSS returns the Go heap and stacks in use after a collection,
+// and the process's resident set size once the freed memory went back to
+// the system (the garbage of TLS handshakes would otherwise count).
+func heapAndRSS() (heap, rss uint64) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc + ms.StackInuse, rssBytes()
+}
+
+// TestEventLoopEngineManyTLSApps opens many wss Apps on one loop against a
+// server in another process, then as many read by a goroutine each: the
+// loop's have no goroutine per connection, and the memory each costs on
+// either path is logged.
+func TestEventLoopEngineManyTLSApps(t *testing.T) {
+	skipWithoutPoller(t)
+	defer leaktest.Check(t)()
+	const batch = 300
+	out, stop := helperProcess(t, "TestEngineHelperTLSServer", engineTLSServerEnv)
+	defer stop()
 	url, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -869,41 +900,27 @@ func TestEventLoopEngineManyTLSApps(t *testing.T) {
 			<-opened
 		}
 	}
-	// settled waits for the goroutines of the dials (which end after
-	// handing their connection to the loop) to be gone.
-	settled := func(max int) int {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > max && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		return runtime.NumGoroutine()
-	}
-	measure := func() (heap, rss uint64) {
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc + ms.StackInuse, rssBytes()
-	}
 	perConn := func(h0, r0, h1, r1 uint64) string {
 		return fmt.Sprintf("%.0f B of Go heap and stacks, %.0f B of RSS",
 			float64(int64(h1)-int64(h0))/batch, float64(int64(r1)-int64(r0))/batch)
 	}
 	open(l, true, 1) // the loop's poller and its watcher now exist
-	g0 := base + 2   // the loop's Run and the watch of its channels
-	settled(g0)
-	h0, r0 := measure()
+	// The loop's Run and the watch of its channels, as in
+	// TestEventLoopEngineManyApps; the dials' goroutines end.
+	g0 := base + 2
+	settleGoroutines(g0)
+	h0, r0 := heapAndRSS()
 	open(l, true, batch)
-	g1 := settled(g0)
-	h1, r1 := measure()
+	g1 := settleGoroutines(g0)
+	h1, r1 := heapAndRSS()
 	if g1 > g0 {
 		t.Errorf("goroutines: %d with 1 App, %d with %d: want no growth", g0, g1, batch+1)
 	}
 	t.Logf("goroutines: %d with 1 App, %d with %d", g0, g1, batch+1)
 	t.Logf("per idle wss connection on the loop: %s (%d Apps)", perConn(h0, r0, h1, r1), batch)
 	open(readLoopDispatcher{l}, false, batch)
-	g2 := settled(g1 + batch)
-	h2, r2 := measure()
+	g2 := settleGoroutines(g1 + batch)
+	h2, r2 := heapAndRSS()
 	t.Logf("per idle wss connection read by a goroutine: %s, %.2f goroutines (%d Apps)",
 		perConn(h1, r1, h2, r2), float64(g2-g1)/batch, batch)
 	l.Stop()
