@@ -2,9 +2,9 @@ package websocket
 
 // wss on the event loop. crypto/tls reads and writes a net.Conn that
 // blocks; on the loop nothing may block. The TLS handshake therefore runs
-// during the dial, as ws's does, off the loop; when the loop takes the
-// connection over, the tlsSocket under the *tls.Conn becomes the loop's
-// (startTLS):
+// during the dial (proxies, TLS, the Upgrade), off the loop; when the loop
+// takes the connection over, the tlsSocket under the *tls.Conn becomes the
+// loop's (startTLS):
 //
 //	socket readable ─▶ one read of ciphertext into the loop's shared buffer
 //	  ─▶ loopTLS.in ─▶ tls.Conn.Read, until crypto/tls has taken all of
@@ -13,18 +13,21 @@ package websocket
 //	send ─▶ tls.Conn.Write (writeStream) ─▶ tlsSocket.Write ─▶ writeSocket
 //
 // errTLSWait is a net.Error whose Temporary is true, the one read error
-// crypto/tls does not keep (conn.go, readRecordOrCCS): the part of a
+// crypto/tls does not keep (its conn.go, readRecordOrCCS): the part of a
 // record it has read stays in its own buffer (rawInput), and the next
 // tls.Conn.Read goes on with it. A record cut by the loop's 64 KiB reads,
 // or by the peer's writes, is thus put together across readiness events
-// with no buffer of ours per connection. Messages crypto/tls handles
+// with no buffer of ours per connection (TestEventLoopEngineTLSCutRecords
+// guards this behaviour of crypto/tls). Messages crypto/tls handles
 // itself after the handshake — TLS 1.3 session tickets, and KeyUpdate,
 // whose answer it writes through writeSocket — and close_notify (io.EOF
 // from tls.Conn.Read) take the same path.
 //
 // tls.Conn.Write stays safe from any goroutine (crypto/tls has a lock for
 // each direction). Only the loop reads, and tls.Conn.Read never blocks
-// there.
+// there. TLS over another stream than a socket (inside an https proxy's
+// TLS) and TLS 1.2 that may renegotiate (a handshake inside a read) stay
+// with a read goroutine (loopTLSSocket).
 
 import (
 	"crypto/tls"
