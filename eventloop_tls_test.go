@@ -329,7 +329,7 @@ func TestEventLoopEngineTLSKeepAliveAndServerClose(t *testing.T) {
 		e.add("pong %q", p)
 	}
 	opts := tlsRun(ca)
-	opts.PingInterval, opts.PingTimeout, opts.PingPayload = 50*time.Millisecond, 45*time.Millisecond, []byte("hb")
+	opts.PingInterval, opts.PingTimeout, opts.PingPayload = 100*time.Millisecond, 90*time.Millisecond, []byte("hb")
 	if err := runEngine(t, a, opts); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
