@@ -252,6 +252,67 @@ func TestEventLoopEngineTLSCutRecords(t *testing.T) {
 	}
 }
 
+// TestEventLoopEngineTLSSlowPeer: sends of far more than the socket
+// buffers hold to a wss server that does not read yet return at once (the
+// sealed records the socket does not take are queued on the loop and
+// written when it turns writable); everything arrives, in order.
+func TestEventLoopEngineTLSSlowPeer(t *testing.T) {
+	defer leaktest.Check(t)()
+	const msgs, size = 24, 256 << 10 // 6 MiB, as TestEventLoopEngineSlowPeer
+	ca := wstest.NewCA()
+	read := make(chan struct{})
+	got := make(chan error, 1)
+	small := func(nc net.Conn) net.Conn {
+		nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+		return nc
+	}
+	srv := tlsServer(ca, tls.VersionTLS13, small, nil, func(c *wstest.Conn) {
+		<-read
+		for i := range msgs {
+			op, data, err := c.ReadMessage()
+			if err != nil {
+				got <- err
+				return
+			}
+			if op != 2 || len(data) != size || data[0] != byte(i) || data[size-1] != byte(i) {
+				got <- errors.New("a message arrived out of order or damaged")
+				return
+			}
+		}
+		got <- nil
+		wstest.Echo(c)
+	})
+	defer srv.Close()
+	var e events
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(a *websocket.App) {
+		msg := make([]byte, size)
+		for i := range msgs {
+			msg[0], msg[size-1] = byte(i), byte(i)
+			if err := a.SendBytes(msg); err != nil {
+				t.Errorf("send %d: %v", i, err)
+			}
+		}
+		e.add("sent")
+		close(read) // only reached if no send blocked the loop
+		a.SendText("done")
+	}
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		e.add("message %q", m.Data)
+		a.Close()
+	}
+	if err := runEngine(t, a, tlsRun(ca)); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if err := <-got; err != nil {
+		t.Error(err)
+	}
+	want := []string{"sent", `message "done"`}
+	if g := e.list(); !slices.Equal(g, want) {
+		t.Errorf("events\n got %q\nwant %q", g, want)
+	}
+}
+
 // TestEventLoopEngineTLSCompression: permessage-deflate over wss on the
 // loop; the server sends each compressed message back as it came.
 func TestEventLoopEngineTLSCompression(t *testing.T) {
