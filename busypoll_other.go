@@ -3,6 +3,7 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 )
@@ -17,7 +18,7 @@ func readSocket(r io.Reader, p []byte, _ bool) (int, error) { return r.Read(p) }
 
 // tlsTransport returns the stream a TLS client runs over nc: nc itself, as
 // only Unix systems busy-poll.
-func tlsTransport(nc net.Conn) net.Conn { return nc }
+func tlsTransport(nc net.Conn, _ *tls.Config) net.Conn { return nc }
 
 // writeStream writes b to nc.
 func writeStream(nc net.Conn, b []byte) error {

@@ -1,8 +1,8 @@
 package websocket
 
 // The event loop's engine: an EventLoop on Linux (epoll), macOS and the
-// BSDs (kqueue) takes over the socket of each ws connection it opens, so an
-// open connection costs no goroutine. A loop with an engine runs two
+// BSDs (kqueue) takes over the socket of each ws and wss connection it opens (wss:
+// conn_loop_tls.go), so an open connection costs no goroutine. A loop with an engine runs two
 // goroutines: the dispatcher's (Run's: posted functions, timers, every
 // callback) and the engine's I/O goroutine (conn_loop_io.go), which waits
 // in the poller, reads, decodes, answers pings, echoes the close frame and
@@ -46,6 +46,7 @@ package websocket
 // tells the I/O goroutine, which reports the end.
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -120,6 +121,10 @@ type loopConn struct {
 	deliver func()     // the session's consumer of q: posted when push wakes it
 	rc      syscall.RawConn
 	fd      int
+	// tls is the TLS stream of a wss connection (conn_loop_tls.go): the
+	// I/O goroutine reads its records from the socket and crypto/tls
+	// opens them.
+	tls *loopTLS
 
 	// The I/O goroutine only.
 	msg   []byte // the data of a message (or fragment) cut at the end of a read
@@ -144,17 +149,23 @@ type loopConn struct {
 	wfn       func(fd uintptr) bool // lc.writeFd, made once
 }
 
-// takeConn implements connTaker: a ws connection on a TCP or Unix socket is
-// read by the loop's I/O goroutine from now on. A platform without a
-// poller, a TLS or HTTP/2 stream or a stream of the user's stays with a
-// read loop.
+// takeConn implements connTaker: a ws or wss connection on a TCP or Unix
+// socket is read by the loop's I/O goroutine from now on. A platform
+// without a poller, TLS over another stream (an https proxy's), an HTTP/2
+// stream or a stream of the user's stays with a read loop.
 func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 	var sc syscall.Conn
+	var tc *tls.Conn
 	switch nc := c.netConn.(type) {
 	case *net.TCPConn:
 		sc = nc
 	case *net.UnixConn:
 		sc = nc
+	case *tls.Conn:
+		if sc = loopTLSSocket(nc); sc == nil {
+			return false
+		}
+		tc = nc
 	default:
 		return false
 	}
@@ -183,6 +194,9 @@ func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 		return false
 	}
 	q.waker = lc
+	if tc != nil {
+		lc.startTLS(tc)
+	}
 	c.readMu.Lock() // the I/O goroutine is the only reader from now on
 	c.lc.Store(lc)
 	e.post(lc.start)
@@ -266,11 +280,20 @@ func (lc *loopConn) unwatch() bool {
 	return true
 }
 
-// write writes b without blocking; what the socket does not take is
-// queued, in order, for the loop to write when it turns writable. Called
-// by socketWrite with writing set (one writer at a time), from any
-// goroutine.
+// write writes b, the Conn's bytes, without blocking: over TLS as
+// records, which crypto/tls writes with writeSocket. Called by socketWrite
+// with writing set (one writer at a time), from any goroutine.
 func (lc *loopConn) write(b []byte) error {
+	if lc.tls != nil {
+		return writeStream(lc.tls.tc, b)
+	}
+	return lc.writeSocket(b)
+}
+
+// writeSocket writes b without blocking; what the socket does not take is
+// queued, in order, for the loop to write when it turns writable. One
+// writer at a time: write's caller, or a tlsSocket under its write lock.
+func (lc *loopConn) writeSocket(b []byte) error {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if lc.werr != nil {

@@ -91,6 +91,7 @@ func (lc *loopConn) start() {
 		return
 	}
 	lc.feedHeld()
+	lc.feedTLS(nil) // what crypto/tls read past the handshake
 }
 
 // feedHeld feeds the bytes held back; those a full queue leaves are kept.
@@ -112,6 +113,8 @@ func (lc *loopConn) readReady(e *engine) {
 		lc.end(lc.c.ioError("read", err))
 	case n == 0:
 		lc.end(lc.c.ioError("read", io.EOF))
+	case lc.tls != nil:
+		lc.feedTLS(e.buf[:n])
 	default:
 		if rest := lc.feed(e.buf[:n]); len(rest) > 0 {
 			lc.held = append([]byte(nil), rest...) // the buffer is the next read's
@@ -272,6 +275,13 @@ func (lc *loopConn) resume() {
 	lc.mu.Unlock()
 	if lc.feedHeld(); lc.ended || lc.paused {
 		return
+	}
+	if lc.tls != nil {
+		// The ciphertext crypto/tls had not taken when the reading
+		// paused, and the records it holds.
+		if lc.feedTLS(lc.tls.held); lc.ended || lc.paused {
+			return
+		}
 	}
 	lc.mu.Lock()
 	var err error

@@ -34,7 +34,7 @@ func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, 
 	// Only what the dial can speak: offering h2 to an HTTP/1.1 upgrade
 	// would let a server pick a protocol the handshake cannot speak.
 	cfg.NextProtos = protos
-	tc := tls.Client(tlsTransport(nc), cfg)
+	tc := tls.Client(tlsTransport(nc, cfg), cfg)
 	// HandshakeContext watches only ctx.Done: ctx's deadline, which may
 	// come without one, bounds the handshake as the connection's.
 	if d, ok := ctx.Deadline(); ok {

@@ -22,13 +22,16 @@ import (
 //     which were 57% of a 64 KiB wss send's CPU time, as many as the peers
 //     pay. writeStream gathers the sealed records of one write and sends
 //     them together.
+//
+// And on an event loop that owns the socket (conn_loop_tls.go), it is the
+// loop's: it reads the records the loop read and writes without blocking.
 
-// tlsTransport returns the stream a TLS client should run over nc: for a
-// TCP or Unix socket a tlsSocket; nc itself otherwise.
-func tlsTransport(nc net.Conn) net.Conn {
+// tlsTransport returns the stream a TLS client with cfg should run over nc:
+// for a TCP or Unix socket a tlsSocket; nc itself otherwise.
+func tlsTransport(nc net.Conn, cfg *tls.Config) net.Conn {
 	switch nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
-		return &tlsSocket{Conn: nc}
+		return &tlsSocket{Conn: nc, renegotiates: cfg.Renegotiation != tls.RenegotiateNever}
 	}
 	return nc
 }
@@ -42,13 +45,21 @@ type tlsSocket struct {
 	net.Conn
 	b    atomic.Pointer[busyReader]
 	spin bool // the read in progress may spin; set by tlsReader under tls.Conn's read
+	// renegotiates: the config lets a TLS 1.2 server renegotiate, a
+	// handshake inside tls.Conn.Read, which cannot run on an event loop.
+	renegotiates bool
 
 	wmu    sync.Mutex // guards gather: an alert may be written by another goroutine
 	gather *[]byte    // records being gathered (writeStream), nil when not
+
+	lc atomic.Pointer[loopConn] // the event loop that owns the socket, if one does
 }
 
 // Read reads the socket for crypto/tls.
 func (s *tlsSocket) Read(p []byte) (int, error) {
+	if lc := s.lc.Load(); lc != nil {
+		return lc.readTLS(p)
+	}
 	if b := s.b.Load(); b != nil {
 		return b.read(p, s.spin)
 	}
@@ -60,7 +71,7 @@ func (s *tlsSocket) Write(p []byte) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.gather == nil {
-		return s.Conn.Write(p)
+		return s.write(p)
 	}
 	g := *s.gather
 	if len(g)+len(p) > cap(g) {
@@ -68,7 +79,7 @@ func (s *tlsSocket) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) > cap(g) {
-			return s.Conn.Write(p)
+			return s.write(p)
 		}
 		g = (*s.gather)[:0]
 	}
@@ -83,8 +94,48 @@ func (s *tlsSocket) flushLocked() error {
 	if len(g) == 0 {
 		return nil
 	}
-	_, err := s.Conn.Write(g)
+	_, err := s.write(g)
 	return err
+}
+
+// write writes p to the socket: without blocking when an event loop owns
+// it (what the socket does not take is queued on the loop). wmu is held.
+func (s *tlsSocket) write(p []byte) (int, error) {
+	if lc := s.lc.Load(); lc != nil {
+		if err := lc.writeSocket(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return s.Conn.Write(p)
+}
+
+// Close closes the socket; an event loop that owns it stops watching it
+// first (loopConn.closing), as the descriptor may be reused at once.
+func (s *tlsSocket) Close() error {
+	if lc := s.lc.Load(); lc != nil {
+		lc.closing()
+	}
+	return s.Conn.Close()
+}
+
+// loopTLSSocket returns the socket under tc when an event loop can own it:
+// tc runs over a tlsSocket (a TCP or Unix socket), and no renegotiation
+// can come; nil otherwise.
+func loopTLSSocket(tc *tls.Conn) syscall.Conn {
+	s, _ := tc.NetConn().(*tlsSocket)
+	if s == nil || s.renegotiates && tc.ConnectionState().Version < tls.VersionTLS13 {
+		return nil
+	}
+	return s
+}
+
+// startTLS makes tc's tlsSocket the loop's: from now on crypto/tls reads
+// what the loop hands it and writes through writeSocket. The loop's
+// goroutine only, before any read of the loop.
+func (lc *loopConn) startTLS(tc *tls.Conn) {
+	lc.tls = &loopTLS{tc: tc}
+	tc.NetConn().(*tlsSocket).lc.Store(lc)
 }
 
 // SyscallConn returns the socket's raw connection, for socket options.
