@@ -77,7 +77,7 @@ type Dispatcher interface {
 // use many cores, see EventLoopGroup.
 //
 // On Linux (epoll), macOS and the BSDs (kqueue) the loop also owns the
-// sockets of its ws connections, served by one more goroutine of the loop
+// sockets of its ws and wss connections, served by one more goroutine of the loop
 // (its I/O goroutine, started with its first such connection): it waits
 // for them to be readable, reads them into one buffer it shares between
 // them, answers the servers' pings, and writes without blocking (what a
@@ -94,9 +94,12 @@ type Dispatcher interface {
 // from any goroutine never blocks on the socket there; a connection with
 // more than 16 MiB queued for a peer that does not read fails, as a send
 // that times out does (the pong deadline of PingTimeout usually notices
-// such a peer first). Connections over TLS or HTTP/2, streams given as
-// NetConn, and every connection on other platforms are read by a goroutine
-// each, as with a custom Dispatcher.
+// such a peer first). For wss the TLS handshake runs during the dial; the
+// loop then reads the ciphertext and crypto/tls decrypts it without
+// blocking. TLS inside an https proxy's TLS, TLS 1.2 whose TLSConfig allows
+// renegotiation, HTTP/2 streams, streams given as NetConn, and every
+// connection on other platforms are read by a goroutine each, as with a
+// custom Dispatcher.
 type EventLoop struct {
 	mu       sync.Mutex
 	queue    []func()
