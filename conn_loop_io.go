@@ -141,6 +141,7 @@ func (lc *loopConn) rawRead(e *engine) (int, error) {
 // queue fills up, feed stops and returns the bytes it did not take.
 func (lc *loopConn) feed(p []byte) (rest []byte) {
 	c := lc.c
+	defer c.stats.publishIn()
 	d, m := &c.fr.dec, &c.msgReader
 	for len(p) > 0 && !lc.ended && !lc.paused && !lc.closed.Load() {
 		n, ev, piece, err := d.feed(p)

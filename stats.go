@@ -106,9 +106,12 @@ type connStats struct {
 	pingOut               bool       // a ping is waiting for its pong
 	pingAt                time.Time  // when it was sent
 	pingSum               uint64     // maphash of its payload
-	in                    msgCounter // data received, under readMu
-	pingsIn, pongsIn      atomic.Uint64
-	zWireIn, zPayloadIn   atomic.Uint64
+	in                    msgCounter // data received, as last published
+	// Data received since the last publish (publishIn), plain fields
+	// written by the reader holding readMu: a message costs two plain adds.
+	inMsgs, inBytes     uint64
+	pingsIn, pongsIn    atomic.Uint64
+	zWireIn, zPayloadIn atomic.Uint64
 }
 
 // msgCounter counts messages and their bytes in one word, so that a
@@ -130,10 +133,10 @@ const (
 	msgMax   = 1<<(64-byteBits) - 1
 )
 
-// add counts msgs messages (0 or 1: 0 for a fragment) of n bytes.
+// add counts msgs messages of n bytes.
 func (m *msgCounter) add(msgs, n uint64) {
 	w := m.word.Load() // only we write it: a plain load, no lock
-	if w >= msgMax<<byteBits || w&byteMask+n > byteMask {
+	if w>>byteBits+msgs > msgMax || w&byteMask+n > byteMask {
 		m.fold(w, msgs, n)
 		return
 	}
@@ -171,9 +174,14 @@ type errorBox struct{ err error }
 // pingSeed keys the hashes that match a pong to the ping it answers.
 var pingSeed = maphash.MakeSeed()
 
-// Stats returns a snapshot of the connection's counters. It takes no lock
-// and may be called from any goroutine, also while the Conn sends and
-// receives and after it closed.
+// Stats returns a snapshot of the connection's counters. It may be called
+// from any goroutine, also while the Conn sends and receives and after it
+// closed, and never waits for either side. The send counts are exact. The
+// receive counts (MessagesReceived, BytesReceived) are exact whenever no
+// receiving call is under way, and while one waits for the socket; while
+// a burst of buffered messages is being read (or an App's event loop
+// decodes what one socket read brought), they may lag behind by the
+// messages decoded since the last socket read.
 func (c *Conn) Stats() Stats {
 	s := c.stats
 	st := Stats{
@@ -189,7 +197,16 @@ func (c *Conn) Stats() Stats {
 		LastCloseCode:             StatusCode(s.closeCode.Load()),
 	}
 	st.MessagesSent, st.BytesSent = s.out.load()
-	st.MessagesReceived, st.BytesReceived = s.in.load()
+	// The reader publishes its counts before it waits for the socket;
+	// when no reader is inside a call, its latest are read here.
+	if c.readMu.TryLock() {
+		st.MessagesReceived, st.BytesReceived = s.in.load()
+		st.MessagesReceived += s.inMsgs
+		st.BytesReceived += s.inBytes
+		c.unlockRead()
+	} else {
+		st.MessagesReceived, st.BytesReceived = s.in.load()
+	}
 	if b := s.lastErr.Load(); b != nil {
 		st.LastError = b.err
 	}

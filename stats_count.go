@@ -23,7 +23,18 @@ func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {
 // payload bytes on the wire.
 func (s *connStats) msgReceived(n int64) {
 	if s != nil {
-		s.in.add(1, uint64(n))
+		s.inMsgs++
+		s.inBytes += uint64(n)
+	}
+}
+
+// publishIn makes the data received since the last publish visible to
+// Stats without readMu: the reader calls it before it waits for the
+// socket, and the event loop after each read it decoded. readMu is held.
+func (s *connStats) publishIn() {
+	if s != nil && s.inMsgs|s.inBytes != 0 {
+		s.in.add(s.inMsgs, s.inBytes)
+		s.inMsgs, s.inBytes = 0, 0
 	}
 }
 

@@ -402,3 +402,104 @@ func TestAppStatsConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestConnStatsExactWhenIdle: the receive counts are exact once a
+// receiving call has returned, also when the messages arrived in one
+// read, and while a reader waits for the socket, for Stats called from
+// another goroutine (which the waiting reader does not hold up).
+func TestConnStatsExactWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			// Three messages in one write: the client reads them at once.
+			if c.Accept(nil) != nil {
+				return
+			}
+			c.WriteRaw([]byte("\x81\x01a\x81\x02bb\x82\x03ccc"))
+			if _, err := c.ReadFrame(); err != nil { // the client's "go"
+				return
+			}
+			c.WriteMessage(wstest.OpText, []byte("dddd"))
+			for {
+				if _, err := c.ReadFrame(); err != nil {
+					return
+				}
+			}
+		})
+		defer srv.Close()
+		c := pipeDial(t, srv)
+		defer c.Abort()
+		check := func(when string, msgs, bytes uint64) {
+			t.Helper()
+			if st := c.Stats(); st.MessagesReceived != msgs || st.BytesReceived != bytes {
+				t.Errorf("%s: %d messages, %d bytes received; want %d, %d",
+					when, st.MessagesReceived, st.BytesReceived, msgs, bytes)
+			}
+		}
+		for i, want := range []string{"a", "bb", "ccc"} {
+			if m, err := c.Recv(); err != nil || string(m.Data) != want {
+				t.Fatalf("Recv = %q, %v; want %q", m.Data, err, want)
+			}
+			check("after Recv "+want, uint64(i+1), uint64((i+1)*(i+2)/2))
+		}
+		got := make(chan string)
+		go func() {
+			m, err := c.Recv()
+			if err != nil {
+				t.Error(err)
+			}
+			got <- string(m.Data)
+		}()
+		synctest.Wait() // the reader waits for the socket, holding the read lock
+		check("while a reader waits", 3, 6)
+		if err := c.SendText("go"); err != nil {
+			t.Fatal(err)
+		}
+		if m := <-got; m != "dddd" {
+			t.Fatalf("Recv = %q, want dddd", m)
+		}
+		check("after the waiting Recv returned", 4, 10)
+	})
+}
+
+// TestAppStatsEventLoop: on the event loop's engine, whose I/O goroutine
+// reads for the connection's whole life, the receive counts of a socket
+// read are there once the next read's messages arrive.
+func TestAppStatsEventLoop(t *testing.T) {
+	srv := newServer(func(c *iwstest.Conn) {
+		c.WriteRaw([]byte("\x81\x01a\x81\x02bb\x82\x03ccc")) // in one read
+		for {
+			op, _, err := c.ReadMessage()
+			if err != nil || op == 8 { // 8: the client's close
+				return
+			}
+			if op == 1 { // the client's "go"
+				c.WriteFrame(true, 1, []byte("dddd"))
+			}
+		}
+	})
+	defer srv.Close()
+	a := &websocket.App{URL: srv.URL}
+	received := 0
+	a.OnMessage = func(a *websocket.App, _ websocket.Message) {
+		switch received++; received {
+		case 3:
+			a.SendText("go")
+		case 4:
+			// The read that brought the three was decoded whole.
+			st := a.Stats()
+			if st.MessagesReceived < 3 || st.BytesReceived < 6 || st.MessagesReceived > 4 || st.BytesReceived > 10 {
+				t.Errorf("%d messages, %d bytes received; want 3, 6 or 4, 10", st.MessagesReceived, st.BytesReceived)
+			}
+			a.Close()
+		}
+	}
+	if err := runEngine(t, a, nil); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if received != 4 {
+		t.Fatalf("%d messages, want 4", received)
+	}
+	if st := a.Stats(); st.MessagesReceived != 4 || st.BytesReceived != 10 {
+		t.Errorf("after the run: %d messages, %d bytes received; want 4, 10", st.MessagesReceived, st.BytesReceived)
+	}
+}
