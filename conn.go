@@ -85,7 +85,6 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 		busyPoll:    opts.BusyPoll,
 		maskKeyFunc: opts.MaskKeyFunc,
 	}
-	c.fr.stats = c.stats
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
 	}

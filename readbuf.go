@@ -115,7 +115,6 @@ type frameReader struct {
 	src   io.Reader // what the socket is read through: the Conn's connSocket
 	sock  io.Reader // the socket reader once data has arrived (connSocket, readSocket)
 	dec   decoder
-	stats *connStats // publishIn before each socket read (stats.go)
 }
 
 // setLeftover makes b, bytes the handshake read past its response, the
@@ -166,7 +165,7 @@ func (r *frameReader) discard(n int) { r.r += int32(n) }
 // in progress: a reader whose last fill was short is then likely to wait,
 // and waits without a buffer.
 func (r *frameReader) fill(atBoundary bool) error {
-	r.stats.publishIn()
+	r.publishIn()
 	r.r, r.w = 0, 0
 	switch len(r.buf) {
 	case readBufferSize:
@@ -348,7 +347,7 @@ func (r *frameReader) readPayload(p []byte) (int, error) {
 // next header, and more) go into the buffer in the same read: one system
 // call per long frame instead of two.
 func (r *frameReader) readDirect(p []byte) (int, error) {
-	r.stats.publishIn()
+	r.publishIn()
 	s, ok := r.sock.(scatterReader)
 	if !ok || int64(len(p)) != r.dec.remaining {
 		return r.read(p)

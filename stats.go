@@ -15,7 +15,12 @@ import (
 // (writeLocked) or a message or control frame is complete (msgReader,
 // recvBuffered, inflate, deflate): no lock (but for the record of the
 // last ping, taken at pings and pongs only), no allocation, no work per
-// byte. Conn.Stats and App.Stats read them without stopping either side.
+// byte. Received data messages, the most frequent, are the exception: the
+// reader, which holds readMu, adds them to plain fields and publishes
+// those into their atomic counter only before it reads the socket
+// (publishIn), so a flood of small messages costs no locked instruction
+// per message. Conn.Stats and App.Stats read the counters without
+// stopping either side, and the plain fields when readMu is free.
 // The counters live in a struct of their own, allocated with the Conn, so
 // that the Conn keeps its size class; the send side's and the receive
 // side's hot counters sit more than a cache line apart, so a reader and a
@@ -102,6 +107,7 @@ type connStats struct {
 	latency               atomic.Int64 // time.Duration
 	lastErr               atomic.Pointer[errorBox]
 	closeCode             atomic.Uint32
+	peekMu                sync.Mutex // serializes Stats' TryLock of readMu: one cannot fail another's
 	pingMu                sync.Mutex // guards the last ping's record
 	pingOut               bool       // a ping is waiting for its pong
 	pingAt                time.Time  // when it was sent
@@ -199,6 +205,7 @@ func (c *Conn) Stats() Stats {
 	st.MessagesSent, st.BytesSent = s.out.load()
 	// The reader publishes its counts before it waits for the socket;
 	// when no reader is inside a call, its latest are read here.
+	s.peekMu.Lock()
 	if c.readMu.TryLock() {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
 		st.MessagesReceived += s.inMsgs
@@ -207,6 +214,7 @@ func (c *Conn) Stats() Stats {
 	} else {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
 	}
+	s.peekMu.Unlock()
 	if b := s.lastErr.Load(); b != nil {
 		st.LastError = b.err
 	}

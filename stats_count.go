@@ -65,3 +65,11 @@ func (s *connStats) inflated(wire int64, out int) {
 	s.zWireIn.Add(uint64(wire))
 	s.zPayloadIn.Add(uint64(out))
 }
+
+// publishIn publishes the received counts of the Conn whose socket r
+// reads, before r reads it.
+func (r *frameReader) publishIn() {
+	if s, ok := r.src.(*connSocket); ok {
+		s.stats.publishIn()
+	}
+}

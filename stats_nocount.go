@@ -9,6 +9,7 @@ package websocket
 func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {}
 func (s *connStats) msgReceived(n int64)                           {}
 func (s *connStats) publishIn()                                    {}
+func (r *frameReader) publishIn()                                  {}
 func (s *connStats) controlReceived(op Opcode, payload []byte)     {}
 func (s *connStats) deflated(in, out int)                          {}
 func (s *connStats) inflated(wire int64, out int)                  {}
