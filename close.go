@@ -150,7 +150,12 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 // the socket at the deadline, which ends a read whose deadline a
 // per-operation timeout moved later.
 func (c *Conn) awaitPeerClose(deadline time.Time) {
-	if c.readMu.TryLock() {
+	// Stats takes readMu for a moment under peekMu; taking peekMu first
+	// keeps that moment from passing for an active reader.
+	c.stats.peekMu.Lock()
+	locked := c.readMu.TryLock()
+	c.stats.peekMu.Unlock()
+	if locked {
 		defer c.unlockRead()
 		c.netConn.SetReadDeadline(deadline)
 		for c.readErr == nil && c.pending == nil {
