@@ -174,10 +174,12 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 }
 
 // peerClose handles the peer's close frame: it echoes the code (RFC 6455
-// §5.5.1) unless we already sent ours, then closes the socket.
+// §5.5.1) unless we already sent ours, then closes the socket. The echo
+// gets the close timeout: a send stuck on a peer that stopped reading
+// would otherwise hold it, and this reader, for good.
 func (c *Conn) peerClose(code StatusCode, reason string) *CloseError {
 	c.stats.peerClosed(code)
-	c.sendCloseFrame(code, "", 0)
+	c.sendCloseFrame(code, "", closeTimeout)
 	c.markPeerClosed()
 	c.closeSocket()
 	return &CloseError{Code: code, Reason: reason}

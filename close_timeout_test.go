@@ -1,11 +1,14 @@
 package websocket_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -301,4 +304,110 @@ func TestCloseTLSPeerNotReading(t *testing.T) {
 		}
 		close(release)
 	})
+}
+
+// TestPeerCloseWhileSendBlocked: the server sends its close frame and
+// stops reading while a send is stuck in its write. The reader that gets
+// the close cannot echo it (the stuck send holds the socket); it gives the
+// echo the close timeout, then closes the socket and returns the server's
+// close instead of waiting for good.
+func TestPeerCloseWhileSendBlocked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		stuck := make(chan struct{})
+		c := dialPipeServer(t, websocket.DialOptions{}, func(sc *wstest.Conn) {
+			<-stuck
+			sc.WriteRaw([]byte{0x88, 0x02, 0x03, 0xe9}) // 1001, then never reads
+			<-release
+		})
+		defer close(release)
+		sendErr := make(chan error, 1)
+		go func() { sendErr <- c.SendText("stuck") }()
+		synctest.Wait() // the send is in its write, which the server never reads
+		close(stuck)
+		start := time.Now()
+		_, err := c.Recv()
+		if d := time.Since(start); d != 3*time.Second {
+			t.Errorf("Recv returned after %v, want the close timeout (3s)", d)
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway {
+			t.Errorf("Recv = %v, want the server's close (1001)", err)
+		}
+		wantClosed(t, "the blocked send", <-sendErr)
+		if c.Connected() {
+			t.Error("Connected() after the server's close")
+		}
+	})
+}
+
+// TestReadTimeoutsKeepLinearCost: a server that sends a large message in
+// small pieces, each after the client's read timeout, makes every Recv
+// return a timeout and keep what it read. Keeping and resuming must not
+// copy the whole message each time (quadratic: here half a GiB).
+func TestReadTimeoutsKeepLinearCost(t *testing.T) {
+	const size, piece, timeout = 1 << 20, 1 << 10, 10 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		recv func(c *websocket.Conn) ([]byte, error)
+	}{
+		{"Recv", func(c *websocket.Conn) ([]byte, error) {
+			m, err := c.Recv()
+			return m.Data, err
+		}},
+		{"RecvData", func(c *websocket.Conn) ([]byte, error) {
+			_, b, err := c.RecvData(false)
+			return b, err
+		}},
+		{"RecvFrame", func(c *websocket.Conn) ([]byte, error) {
+			f, err := c.RecvFrame()
+			if err != nil {
+				return nil, err
+			}
+			return f.Payload, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := dialPipeServer(t, websocket.DialOptions{}, func(sc *wstest.Conn) {
+					hdr := []byte{0x82, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+					binary.BigEndian.PutUint64(hdr[2:], size)
+					sc.WriteRaw(hdr)
+					p := bytes.Repeat([]byte{'x'}, piece)
+					for range size / piece {
+						time.Sleep(2 * timeout)
+						if sc.WriteRaw(p) != nil {
+							return
+						}
+					}
+					sc.ReadFrame()
+				})
+				defer c.Abort()
+				c.SetTimeout(timeout)
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				timeouts := 0
+				for {
+					data, err := tc.recv(c)
+					if err == nil {
+						if len(data) != size {
+							t.Fatalf("got %d bytes, want %d", len(data), size)
+						}
+						break
+					}
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatal(err)
+					}
+					timeouts++
+				}
+				runtime.ReadMemStats(&after)
+				if timeouts < size/piece/2 {
+					t.Fatalf("%d timeouts: the test did not cut the message", timeouts)
+				}
+				if got := after.TotalAlloc - before.TotalAlloc; got > 16*size {
+					t.Errorf("%d timeouts allocated %d MiB for a 1 MiB message, want ≤ 16", timeouts, got>>20)
+				}
+			})
+		})
+	}
 }

@@ -236,20 +236,33 @@ func (m *msgReader) readable() error {
 
 // keep saves a partly received message or frame when the call was cut short
 // by a timeout (or returns at a control frame), so the next call completes
-// it. Any other error ends the connection and drops it.
-func (m *msgReader) keep(part []byte, err error) {
+// it. Any other error ends the connection and drops it. A buffer the
+// reader allocated itself (own) is kept as it is: a message cut by many
+// timeouts then costs no copy per call, where copying would cost the
+// square of its length.
+func (m *msgReader) keep(part []byte, own bool, err error) {
 	if err != nil && !isTimeout(err) || !m.inMessage() {
 		return
 	}
-	m.stash = append(m.stash[:0], part...)
+	if own {
+		m.stash = part
+	} else {
+		m.stash = append(m.stash[:0], part...)
+	}
 	m.stashed = true
 }
 
-// takeStash appends a kept partial message to dst.
+// takeStash appends a kept partial message to dst. A dst with no capacity
+// (the reader allocates the call's buffer) gets the stash itself, and
+// the call's buffer is then the reader's own.
 func (m *msgReader) takeStash(dst []byte) []byte {
 	if m.stashed {
-		dst = append(dst, m.stash...)
-		m.stash = m.stash[:0]
+		if cap(dst) == 0 {
+			dst, m.stash = m.stash, nil
+		} else {
+			dst = append(dst, m.stash...)
+			m.stash = m.stash[:0]
+		}
 		m.stashed = false
 	}
 	return dst

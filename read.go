@@ -214,6 +214,7 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 		}
 	}
 	start := len(dst)
+	own := cap(dst) == 0 // the buffer is the reader's to allocate (keep)
 	if c.stashed {
 		if err := c.startRead(); err != nil {
 			return 0, dst, err
@@ -230,7 +231,7 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 			return op, out, nil
 		}
 	}
-	return c.readMessage(dst, start, wantControl)
+	return c.readMessage(dst, start, own, wantControl)
 }
 
 // atFrameStart reports whether the next byte in the buffer starts a frame:
@@ -282,17 +283,18 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 }
 
 // readMessage reads the rest of the current message (or a whole next one),
-// appending it to dst, of which dst[start:] is already part of it.
-func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []byte, error) {
+// appending it to dst, of which dst[start:] is already part of it. own
+// says dst is the reader's own allocation, not the caller's.
+func (c *Conn) readMessage(dst []byte, start int, own, wantControl bool) (Opcode, []byte, error) {
 	for {
 		if !c.inData {
 			op, p, err := c.advance(wantControl)
 			if err != nil {
-				c.keep(dst[start:], err)
+				c.keep(dst[start:], own, err)
 				return 0, dst, err
 			}
 			if op != 0 {
-				c.keep(dst[start:], nil)
+				c.keep(dst[start:], own, nil)
 				return op, bytes.Clone(p), nil
 			}
 		}
@@ -307,7 +309,7 @@ func (c *Conn) readMessage(dst []byte, start int, wantControl bool) (Opcode, []b
 			n, err := c.readData((*into)[len(*into):cap(*into)])
 			*into = (*into)[:len(*into)+n]
 			if err != nil {
-				c.keep(dst[start:], err)
+				c.keep(dst[start:], own, err)
 				return 0, dst[:start], err
 			}
 		}
@@ -340,7 +342,7 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	if c.msgZ {
 		// A compressed message can only be inflated whole: it is
 		// delivered as one final fragment.
-		op, data, err := c.readMessage(c.takeStash(nil), 0, false)
+		op, data, err := c.readMessage(c.takeStash(nil), 0, true, false)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -382,7 +384,8 @@ func (c *Conn) recvFrame() (*Frame, error) {
 }
 
 // readFrameData reads the rest of the current data frame's payload,
-// appending to dst. readMu is held.
+// appending to dst, the reader's own buffer (a timeout keeps it as it is).
+// readMu is held.
 func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
 	if dst == nil {
 		dst = []byte{}
@@ -394,7 +397,7 @@ func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
 		n, err := c.readData(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
 		if err != nil {
-			c.keep(dst, err)
+			c.keep(dst, true, err)
 			return nil, err
 		}
 	}
