@@ -359,6 +359,10 @@ func TestReadTimeoutsKeepLinearCost(t *testing.T) {
 			_, b, err := c.RecvData(false)
 			return b, err
 		}},
+		{"RecvAppend", func(c *websocket.Conn) ([]byte, error) {
+			_, b, err := c.RecvAppend(make([]byte, 0, 64))
+			return b, err
+		}},
 		{"RecvFrame", func(c *websocket.Conn) ([]byte, error) {
 			f, err := c.RecvFrame()
 			if err != nil {

@@ -234,6 +234,9 @@ func TestReadTimeoutLeavesConnUsable(t *testing.T) {
 				switch tc.recv {
 				case "RecvAppend":
 					_, b, err := c.RecvAppend([]byte("prefix:"))
+					if err == nil && !strings.HasPrefix(string(b), "prefix:") {
+						t.Errorf("RecvAppend lost the caller's bytes: %.20q", b)
+					}
 					return strings.TrimPrefix(string(b), "prefix:"), err
 				default:
 					m, err := c.Recv()

@@ -219,6 +219,16 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 		if err := c.startRead(); err != nil {
 			return 0, dst, err
 		}
+		if !own {
+			// The message goes on in the reader's buffer and reaches the
+			// caller's once, whole: copied to it at each call, a message
+			// cut by many timeouts would cost the square of its length.
+			op, msg, err := c.readMessage(c.takeStash(nil), 0, true, wantControl)
+			if err != nil || op.IsControl() {
+				return op, msg, err
+			}
+			return op, append(dst, msg...), nil
+		}
 		dst = c.takeStash(dst)
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
