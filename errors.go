@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -81,6 +82,17 @@ func (e *ProxyError) Error() string {
 }
 
 func (e *ProxyError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the proxy handshake timed out, so that a
+// *ProxyError is a net.Error as *url.Error is: a proxy that stalls is a
+// timeout to code that checks err.(net.Error).
+func (e *ProxyError) Timeout() bool {
+	var ne net.Error
+	return errors.As(e.Err, &ne) && ne.Timeout()
+}
+
+// Temporary is Timeout; it exists for the net.Error interface.
+func (e *ProxyError) Temporary() bool { return e.Timeout() }
 
 // AddressError reports that the server's host name could not be resolved.
 type AddressError struct {

@@ -175,6 +175,9 @@ func TestDialProxyErrors(t *testing.T) {
 			if isTimeout != tt.timeoutErr {
 				t.Errorf("timeout = %v, want %v (%v)", isTimeout, tt.timeoutErr, err)
 			}
+			if ne, ok := err.(net.Error); !ok || ne.Timeout() != tt.timeoutErr {
+				t.Errorf("err.(net.Error) = %v, %v; want a net.Error with Timeout() = %v", ne, ok, tt.timeoutErr)
+			}
 		})
 	}
 }
