@@ -344,21 +344,13 @@ func TestPeerCloseWhileSendBlocked(t *testing.T) {
 // TestReadTimeoutsKeepLinearCost: a server that sends a large message in
 // small pieces, each after the client's read timeout, makes every Recv
 // return a timeout and keep what it read. Keeping and resuming must not
-// copy the whole message each time (quadratic: here half a GiB).
+// copy the whole message each time (quadratic: 1.3 GiB here before).
 func TestReadTimeoutsKeepLinearCost(t *testing.T) {
 	const size, piece, timeout = 1 << 20, 1 << 10, 10 * time.Millisecond
-	for _, tc := range []struct {
+	receivers := append(payloadReceivers[:len(payloadReceivers):len(payloadReceivers)], []struct {
 		name string
 		recv func(c *websocket.Conn) ([]byte, error)
 	}{
-		{"Recv", func(c *websocket.Conn) ([]byte, error) {
-			m, err := c.Recv()
-			return m.Data, err
-		}},
-		{"RecvData", func(c *websocket.Conn) ([]byte, error) {
-			_, b, err := c.RecvData(false)
-			return b, err
-		}},
 		{"RecvAppend", func(c *websocket.Conn) ([]byte, error) {
 			_, b, err := c.RecvAppend(make([]byte, 0, 64))
 			return b, err
@@ -370,7 +362,8 @@ func TestReadTimeoutsKeepLinearCost(t *testing.T) {
 			}
 			return f.Payload, nil
 		}},
-	} {
+	}...)
+	for _, tc := range receivers {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := dialPipeServer(t, websocket.DialOptions{}, func(sc *wstest.Conn) {

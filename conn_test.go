@@ -832,3 +832,32 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// payloadReceivers are the receiving methods that hand the caller a
+// payload of its own, each receiving one message.
+var payloadReceivers = []struct {
+	name string
+	recv func(c *websocket.Conn) ([]byte, error)
+}{
+	{"Recv", func(c *websocket.Conn) ([]byte, error) {
+		m, err := c.Recv()
+		return m.Data, err
+	}},
+	{"RecvData", func(c *websocket.Conn) ([]byte, error) {
+		_, p, err := c.RecvData(false)
+		return p, err
+	}},
+	{"RecvDataFrame", func(c *websocket.Conn) ([]byte, error) {
+		_, f, err := c.RecvDataFrame(false)
+		if err != nil {
+			return nil, err
+		}
+		return f.Payload, err
+	}},
+	{"Messages", func(c *websocket.Conn) ([]byte, error) {
+		for m, err := range c.Messages() {
+			return m.Data, err
+		}
+		return nil, nil
+	}},
+}

@@ -244,26 +244,19 @@ func (m *msgReader) keep(part []byte, own bool, err error) {
 	if err != nil && !isTimeout(err) || !m.inMessage() {
 		return
 	}
-	if own {
-		m.stash = part
-	} else {
-		m.stash = append(m.stash[:0], part...)
+	if !own {
+		part = append([]byte(nil), part...) // the caller's buffer is the caller's
 	}
-	m.stashed = true
+	m.stash, m.stashed = part, true
 }
 
-// takeStash appends a kept partial message to dst. A dst with no capacity
-// (the reader allocates the call's buffer) gets the stash itself, and
-// the call's buffer is then the reader's own.
-func (m *msgReader) takeStash(dst []byte) []byte {
-	if m.stashed {
-		if cap(dst) == 0 {
-			dst, m.stash = m.stash, nil
-		} else {
-			dst = append(dst, m.stash...)
-			m.stash = m.stash[:0]
-		}
-		m.stashed = false
+// takeStash hands over a kept partial message, nil if none: the caller's
+// buffer for the rest of the message is then the kept one itself.
+func (m *msgReader) takeStash() []byte {
+	if !m.stashed {
+		return nil
 	}
-	return dst
+	part := m.stash
+	m.stash, m.stashed = nil, false
+	return part
 }

@@ -219,17 +219,17 @@ func (c *Conn) recvWhole(dst []byte, wantControl bool) (Opcode, []byte, error) {
 		if err := c.startRead(); err != nil {
 			return 0, dst, err
 		}
-		if !own {
-			// The message goes on in the reader's buffer and reaches the
-			// caller's once, whole: copied to it at each call, a message
-			// cut by many timeouts would cost the square of its length.
-			op, msg, err := c.readMessage(c.takeStash(nil), 0, true, wantControl)
-			if err != nil || op.IsControl() {
-				return op, msg, err
-			}
-			return op, append(dst, msg...), nil
+		// The message goes on in the reader's own buffer and reaches a
+		// caller's buffer once, whole: copied to it at each call, a
+		// message cut by many timeouts would cost the square of its length.
+		op, msg, err := c.readMessage(c.takeStash(), 0, true, wantControl)
+		switch {
+		case err != nil:
+			return 0, dst, err
+		case own || op.IsControl():
+			return op, msg, nil
 		}
-		dst = c.takeStash(dst)
+		return op, append(dst, msg...), nil
 	} else if err := c.startMessage(); err != nil {
 		return 0, dst, err
 	} else if atFrame {
@@ -352,13 +352,13 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	if c.msgZ {
 		// A compressed message can only be inflated whole: it is
 		// delivered as one final fragment.
-		op, data, err := c.readMessage(c.takeStash(nil), 0, true, false)
+		op, data, err := c.readMessage(c.takeStash(), 0, true, false)
 		if err != nil {
 			return 0, nil, err
 		}
 		return op, &Frame{Fin: true, Opcode: op, Payload: data}, nil
 	}
-	data, err := c.readFrameData(c.takeStash(nil))
+	data, err := c.readFrameData(c.takeStash())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -386,7 +386,7 @@ func (c *Conn) recvFrame() (*Frame, error) {
 		}
 	}
 	h := c.frameHdr
-	data, err := c.readFrameData(c.takeStash(nil))
+	data, err := c.readFrameData(c.takeStash())
 	if err != nil {
 		return nil, err
 	}

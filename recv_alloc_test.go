@@ -21,33 +21,7 @@ func TestRecvAllocations(t *testing.T) {
 	for _, size := range []int{16, 1 << 10, 16 << 10} {
 		frame := wstest.AppendFrame(nil, true, 0x2, bytes.Repeat([]byte{'p'}, size))
 		wire := bytes.Repeat(frame, 4*(runs+1))
-		tests := []struct {
-			name string
-			recv func(c *websocket.Conn) ([]byte, error)
-		}{
-			{"Recv", func(c *websocket.Conn) ([]byte, error) {
-				m, err := c.Recv()
-				return m.Data, err
-			}},
-			{"RecvData", func(c *websocket.Conn) ([]byte, error) {
-				_, p, err := c.RecvData(false)
-				return p, err
-			}},
-			{"RecvDataFrame", func(c *websocket.Conn) ([]byte, error) {
-				_, f, err := c.RecvDataFrame(false)
-				if err != nil {
-					return nil, err
-				}
-				return f.Payload, err
-			}},
-			{"Messages", func(c *websocket.Conn) ([]byte, error) {
-				for m, err := range c.Messages() {
-					return m.Data, err
-				}
-				return nil, nil
-			}},
-		}
-		for _, tc := range tests {
+		for _, tc := range payloadReceivers {
 			t.Run(tc.name+"/"+sizeName(size), func(t *testing.T) {
 				release := make(chan struct{})
 				s := wstest.NewRaw(func(nc net.Conn) {
