@@ -54,7 +54,7 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 	if err := checkClose(code, reason); err != nil {
 		return err
 	}
-	if c.closed.Load() {
+	if c.flags.has(flagClosed) {
 		return nil
 	}
 	// A timer, not a deadline, bounds the close: a deadline on the socket
@@ -94,7 +94,7 @@ func (c *Conn) closeSocketAfter(d time.Duration) *closeTimer {
 			// crypto/tls gives 5 s: with a peer that stopped reading,
 			// the stream under it must go first. This also ends an
 			// alert already being written by a close in progress.
-			c.closed.Store(true)
+			c.flags.set(flagClosed)
 			tc.NetConn().Close()
 		}
 		c.closeSocket()
@@ -193,7 +193,7 @@ func (c *Conn) Abort() {
 
 // Shutdown closes the socket without a close frame. Python's shutdown.
 func (c *Conn) Shutdown() error {
-	if c.closed.Load() {
+	if c.flags.has(flagClosed) {
 		return nil
 	}
 	if err := c.closeSocket(); err != nil {

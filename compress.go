@@ -196,7 +196,7 @@ func (c *Conn) parkCompressor() {
 		return
 	}
 	defer c.unlockMsg()
-	if c.closed.Load() || z.comp == nil {
+	if c.flags.has(flagClosed) || z.comp == nil {
 		z.parkArmed = false
 		return
 	}
@@ -255,7 +255,7 @@ func (c *Conn) releaseDecompressor() {
 // comes after the unlock and succeeds.
 func (c *Conn) unlockMsg() {
 	c.msgMu.Unlock()
-	if c.ext != nil && c.closed.Load() && c.msgMu.TryLock() {
+	if c.ext != nil && c.flags.has(flagClosed) && c.msgMu.TryLock() {
 		c.releaseCompressor()
 		c.msgMu.Unlock()
 	}
@@ -265,7 +265,7 @@ func (c *Conn) unlockMsg() {
 // returns the compressor.
 func (c *Conn) unlockRead() {
 	c.readMu.Unlock()
-	if c.ext != nil && c.closed.Load() && c.readMu.TryLock() {
+	if c.ext != nil && c.flags.has(flagClosed) && c.readMu.TryLock() {
 		c.releaseDecompressor()
 		c.readMu.Unlock()
 	}

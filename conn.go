@@ -33,7 +33,10 @@ type Conn struct {
 	respHeader atomic.Pointer[http.Header]
 
 	timeout atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
-	ext     *compression // permessage-deflate, nil when not negotiated
+	// lc is set while an EventLoop owns the socket (conn_loop.go). It is
+	// here, ahead of the reading state, for TestCountersLayout.
+	lc  atomic.Pointer[loopConn]
+	ext *compression // permessage-deflate, nil when not negotiated
 	// isTLS is TLS to the server (wss). It is stored, not derived from
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
@@ -64,14 +67,31 @@ type Conn struct {
 	closeSent bool
 
 	// Closing.
-	closed      atomic.Bool   // the socket is closed
-	peerClosed  atomic.Bool   // the peer's close frame was read
-	closing     atomic.Bool   // closeSocket has begun (an atomic flag, not a sync.Once: 8 bytes less)
-	peerMu      sync.Mutex    // guards peerClosedC
-	peerClosedC chan struct{} // made by a closer that waits; closed with peerClosed
+	flags       connFlags                     // closed, peerClosed, closing
+	peerClosedC atomic.Pointer[chan struct{}] // made by a closer that waits; closed with peerClosed
 
-	lc atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
+	// Data messages given to the socket or the write queue since the
+	// counters were last published (publishOut, before each socket
+	// write), guarded by writeMu: plain fields on the line of the write
+	// queue's state, which every send writes (TestCountersLayout).
+	outMsgs, outBytes uint64
 }
+
+// connFlags holds a Conn's closing flags in one atomic word (three
+// atomic.Bool would take 12 bytes, and the Conn is at its size class).
+type connFlags struct{ v atomic.Uint32 }
+
+const (
+	flagClosed     uint32 = 1 << iota // the socket is closed
+	flagPeerClosed                    // the peer's close frame was read
+	flagClosing                       // closeSocket has begun
+)
+
+// has reports whether flag f is set.
+func (fl *connFlags) has(f uint32) bool { return fl.v.Load()&f != 0 }
+
+// set sets flag f and reports whether it was clear.
+func (fl *connFlags) set(f uint32) bool { return fl.v.Or(f)&f == 0 }
 
 // newConn wraps an upgraded connection. leftover holds bytes the handshake
 // read past the response (a server may send frames right behind its 101);
@@ -99,7 +119,7 @@ const defaultReadLimit = 64 << 20
 // Connected reports whether the connection is open: the socket is up and no
 // close frame has been received.
 func (c *Conn) Connected() bool {
-	return !c.closed.Load() && !c.peerClosed.Load()
+	return !c.flags.has(flagClosed | flagPeerClosed)
 }
 
 // Subprotocol returns the subprotocol the server selected, in its spelling,
@@ -171,10 +191,10 @@ func (c *Conn) SetMaskKeyFunc(f func() [4]byte) {
 // closeSocket closes the socket once; a call after the first returns nil
 // at once.
 func (c *Conn) closeSocket() error {
-	if !c.closing.CompareAndSwap(false, true) {
+	if !c.flags.set(flagClosing) {
 		return nil
 	}
-	c.closed.Store(true)
+	c.flags.set(flagClosed)
 	if lc := c.lc.Load(); lc != nil {
 		lc.closing() // before the descriptor goes
 	}
@@ -185,25 +205,34 @@ func (c *Conn) closeSocket() error {
 
 // markPeerClosed records that the peer's close frame has arrived.
 func (c *Conn) markPeerClosed() {
-	c.peerMu.Lock()
-	if !c.peerClosed.Swap(true) && c.peerClosedC != nil {
-		close(c.peerClosedC)
+	if c.flags.set(flagPeerClosed) {
+		if ch := c.peerClosedC.Swap(&closedChan); ch != nil {
+			close(*ch)
+		}
 	}
-	c.peerMu.Unlock()
 }
+
+// closedChan is a closed channel: peerClosedC once the peer's close frame
+// has arrived.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // peerClosedChan returns a channel that is closed once the peer's close
 // frame has arrived.
 func (c *Conn) peerClosedChan() <-chan struct{} {
-	c.peerMu.Lock()
-	defer c.peerMu.Unlock()
-	if c.peerClosedC == nil {
-		c.peerClosedC = make(chan struct{})
-		if c.peerClosed.Load() {
-			close(c.peerClosedC)
-		}
+	if ch := c.peerClosedC.Load(); ch != nil {
+		return *ch
 	}
-	return c.peerClosedC
+	// markPeerClosed closes the channel that is in place when it swaps
+	// closedChan in: this one, or the one another waiter put first.
+	ch := make(chan struct{})
+	if c.peerClosedC.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *c.peerClosedC.Load()
 }
 
 // ioError turns an error from the socket into the library's error: a
@@ -216,7 +245,7 @@ func (c *Conn) ioError(op string, err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	if c.closed.Load() && errors.Is(err, net.ErrClosed) {
+	if c.flags.has(flagClosed) && errors.Is(err, net.ErrClosed) {
 		return ErrConnectionClosed
 	}
 	return &closedError{err: err}

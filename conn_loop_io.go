@@ -85,7 +85,7 @@ func (e *engine) serve(fd int, ev netpoll.Event) {
 // goroutine only, as every method below.
 func (lc *loopConn) start() {
 	lc.l.eng.conns[lc.fd] = lc
-	if lc.c.closed.Load() {
+	if lc.c.flags.has(flagClosed) {
 		// Closed before takeConn set c.lc: closeSocket may have missed it.
 		lc.end(ErrConnectionClosed)
 		return
@@ -141,7 +141,7 @@ func (lc *loopConn) rawRead(e *engine) (int, error) {
 // queue fills up, feed stops and returns the bytes it did not take.
 func (lc *loopConn) feed(p []byte) (rest []byte) {
 	c := lc.c
-	defer c.stats.publishIn()
+	defer c.msgReader.publishIn()
 	d, m := &c.fr.dec, &c.msgReader
 	for len(p) > 0 && !lc.ended && !lc.paused && !lc.closed.Load() {
 		n, ev, piece, err := d.feed(p)

@@ -374,7 +374,7 @@ type h2Stream struct {
 // tests, whose 100-stream check then timed out). A server that forgets the
 // stream gets RST_STREAM(CANCEL) instead (resetAfterClose).
 func (s *h2Stream) Close() error {
-	if s.c.peerClosed.Load() && !s.resetAfterClose {
+	if s.c.flags.has(flagPeerClosed) && !s.resetAfterClose {
 		return s.Stream.Finish(closeTimeout)
 	}
 	return s.Stream.Close()

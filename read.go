@@ -285,7 +285,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	}
 	dst = append(dst, payload...)
 	c.fr.discard(hn + length)
-	c.stats.msgReceived(int64(length))
+	c.msgReceived(int64(length))
 	if traceFrames() {
 		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
 	}

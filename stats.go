@@ -15,16 +15,19 @@ import (
 // (writeLocked) or a message or control frame is complete (msgReader,
 // recvBuffered, inflate, deflate): no lock (but for the record of the
 // last ping, taken at pings and pongs only), no allocation, no work per
-// byte. Received data messages, the most frequent, are the exception: the
-// reader, which holds readMu, adds them to plain fields and publishes
-// those into their atomic counter only before it reads the socket
-// (publishIn), so a flood of small messages costs no locked instruction
-// per message. Conn.Stats and App.Stats read the counters without
-// stopping either side, and the plain fields when readMu is free.
-// The counters live in a struct of their own, allocated with the Conn, so
-// that the Conn keeps its size class; the send side's and the receive
-// side's hot counters sit more than a cache line apart, so a reader and a
-// writer on two cores do not contend for one line.
+// byte. Data messages, the most frequent, are the exception: the reader,
+// which holds readMu, adds them to plain fields of its own state in the
+// Conn (msgReader) and publishes those into their atomic counter only
+// before it reads the socket (publishIn); the writer, under writeMu, the
+// same with its own fields (publishOut, before each socket write). A
+// flood of small messages costs two adds and no locked instruction per
+// message. Conn.Stats and App.Stats read the counters without stopping
+// either side, and the plain fields when readMu or writeMu is free. The
+// atomic counters live in a struct of their own, allocated with the Conn,
+// so that the Conn keeps its size class; the plain ones sit in the Conn
+// on the line each side writes at every message anyway (the read
+// buffer's offsets, the write queue's state), so a reader and a writer on
+// two cores do not contend for one line.
 
 // Stats is a snapshot of a connection's counters (Conn.Stats) or of an
 // App's over all its connections (App.Stats). Each counter only grows over
@@ -101,7 +104,7 @@ func (s *Stats) add(o *Stats) {
 // which only exists to measure what counting costs). A nil *connStats
 // counts nothing: a msgReader made by a test has none.
 type connStats struct {
-	out                   msgCounter // data sent, under writeMu
+	out                   msgCounter // data sent, as last published (the rest is in Conn)
 	pingsOut, pongsOut    atomic.Uint64
 	zWireOut, zPayloadOut atomic.Uint64
 	latency               atomic.Int64 // time.Duration
@@ -112,12 +115,9 @@ type connStats struct {
 	pingOut               bool       // a ping is waiting for its pong
 	pingAt                time.Time  // when it was sent
 	pingSum               uint64     // maphash of its payload
-	in                    msgCounter // data received, as last published
-	// Data received since the last publish (publishIn), plain fields
-	// written by the reader holding readMu: a message costs two plain adds.
-	inMsgs, inBytes     uint64
-	pingsIn, pongsIn    atomic.Uint64
-	zWireIn, zPayloadIn atomic.Uint64
+	in                    msgCounter // data received, as last published (the rest is in msgReader)
+	pingsIn, pongsIn      atomic.Uint64
+	zWireIn, zPayloadIn   atomic.Uint64
 }
 
 // msgCounter counts messages and their bytes in one word, so that a
@@ -182,12 +182,16 @@ var pingSeed = maphash.MakeSeed()
 
 // Stats returns a snapshot of the connection's counters. It may be called
 // from any goroutine, also while the Conn sends and receives and after it
-// closed, and never waits for either side. The send counts are exact. The
-// receive counts (MessagesReceived, BytesReceived) are exact whenever no
-// receiving call is under way, and while one waits for the socket; while
-// a burst of buffered messages is being read (or an App's event loop
-// decodes what one socket read brought), they may lag behind by the
-// messages decoded since the last socket read.
+// closed, and never waits for either side. The message and byte counts
+// are exact whenever no call on that side is under way. The send counts
+// (MessagesSent, BytesSent) are also exact while a send waits for the
+// socket; at the instant a send is queueing its frame they may lag behind
+// by the frames queued since the last socket write began. The receive
+// counts (MessagesReceived, BytesReceived) are also exact while a
+// receiving call waits for the socket; while a burst of buffered messages
+// is being read (or an App's event loop decodes what one socket read
+// brought), they may lag behind by the messages decoded since the last
+// socket read.
 func (c *Conn) Stats() Stats {
 	s := c.stats
 	st := Stats{
@@ -203,13 +207,20 @@ func (c *Conn) Stats() Stats {
 		LastCloseCode:             StatusCode(s.closeCode.Load()),
 	}
 	st.MessagesSent, st.BytesSent = s.out.load()
-	// The reader publishes its counts before it waits for the socket;
-	// when no reader is inside a call, its latest are read here.
+	// The reader publishes its counts before it waits for the socket,
+	// the writer before each socket write; when neither is inside a
+	// call, their latest are read here.
 	s.peekMu.Lock()
+	if c.writeMu.TryLock() {
+		st.MessagesSent, st.BytesSent = s.out.load()
+		st.MessagesSent += c.outMsgs
+		st.BytesSent += c.outBytes
+		c.writeMu.Unlock()
+	}
 	if c.readMu.TryLock() {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
-		st.MessagesReceived += s.inMsgs
-		st.BytesReceived += s.inBytes
+		st.MessagesReceived += c.inMsgs
+		st.BytesReceived += c.inBytes
 		c.unlockRead()
 	} else {
 		st.MessagesReceived, st.BytesReceived = s.in.load()

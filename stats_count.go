@@ -2,15 +2,16 @@
 
 package websocket
 
-// frameSent counts a frame given to the socket or its write queue.
-func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {
+// frameSent counts a frame given to the socket or its write queue;
+// writeMu is held.
+func (c *Conn) frameSent(op Opcode, fin bool, payload []byte) {
+	s := c.stats
 	switch op {
 	case OpText, OpBinary, OpContinuation:
-		var msgs uint64
 		if fin {
-			msgs = 1
+			c.outMsgs++
 		}
-		s.out.add(msgs, uint64(len(payload)))
+		c.outBytes += uint64(len(payload))
 	case OpPing:
 		s.pingsOut.Add(1)
 		s.pingSent(payload)
@@ -19,22 +20,30 @@ func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {
 	}
 }
 
+// publishOut makes the data sent since the last publish visible to Stats
+// without writeMu: the writer calls it before each socket write. writeMu
+// is held.
+func (c *Conn) publishOut() {
+	if c.outMsgs|c.outBytes != 0 {
+		c.stats.out.add(c.outMsgs, c.outBytes)
+		c.outMsgs, c.outBytes = 0, 0
+	}
+}
+
 // msgReceived counts a data message whose final frame arrived, with n
 // payload bytes on the wire.
-func (s *connStats) msgReceived(n int64) {
-	if s != nil {
-		s.inMsgs++
-		s.inBytes += uint64(n)
-	}
+func (m *msgReader) msgReceived(n int64) {
+	m.inMsgs++
+	m.inBytes += uint64(n)
 }
 
 // publishIn makes the data received since the last publish visible to
 // Stats without readMu: the reader calls it before it waits for the
 // socket, and the event loop after each read it decoded. readMu is held.
-func (s *connStats) publishIn() {
-	if s != nil && s.inMsgs|s.inBytes != 0 {
-		s.in.add(s.inMsgs, s.inBytes)
-		s.inMsgs, s.inBytes = 0, 0
+func (m *msgReader) publishIn() {
+	if m.inMsgs|m.inBytes != 0 && m.stats != nil {
+		m.stats.in.add(m.inMsgs, m.inBytes)
+		m.inMsgs, m.inBytes = 0, 0
 	}
 }
 
@@ -70,6 +79,6 @@ func (s *connStats) inflated(wire int64, out int) {
 // reads, before r reads it.
 func (r *frameReader) publishIn() {
 	if s, ok := r.src.(*connSocket); ok {
-		s.stats.publishIn()
+		s.msgReader.publishIn()
 	}
 }

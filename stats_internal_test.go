@@ -48,3 +48,30 @@ func TestMsgCounterFold(t *testing.T) {
 		t.Error("no fold happened")
 	}
 }
+
+// TestStatsNeverWaits: Stats returns while a sender and a reader hold
+// their locks (as in the instant a frame is queued or a buffered message
+// decoded), with the counts published so far; once the locks are free it
+// adds what each side has not published yet.
+func TestStatsNeverWaits(t *testing.T) {
+	c := connOver(nil, nil)
+	if err := c.SendBinary([]byte("abc")); err != nil { // written: published
+		t.Fatal(err)
+	}
+	c.writeMu.Lock()
+	c.outMsgs, c.outBytes = 2, 20 // queued, not yet published
+	c.readMu.Lock()
+	c.inMsgs, c.inBytes = 4, 40 // decoded, not yet published
+	st := c.Stats()
+	if st.MessagesSent != 1 || st.BytesSent != 3 || st.MessagesReceived != 0 || st.BytesReceived != 0 {
+		t.Errorf("with both locks held: sent %d, %d, received %d, %d; want 1, 3, 0, 0",
+			st.MessagesSent, st.BytesSent, st.MessagesReceived, st.BytesReceived)
+	}
+	c.readMu.Unlock()
+	c.writeMu.Unlock()
+	st = c.Stats()
+	if st.MessagesSent != 3 || st.BytesSent != 23 || st.MessagesReceived != 4 || st.BytesReceived != 40 {
+		t.Errorf("with the locks free: sent %d, %d, received %d, %d; want 3, 23, 4, 40",
+			st.MessagesSent, st.BytesSent, st.MessagesReceived, st.BytesReceived)
+	}
+}

@@ -6,10 +6,11 @@ package websocket
 // built with it measure what counting costs (bench/README.md). It is not
 // meant for programs.
 
-func (s *connStats) frameSent(op Opcode, fin bool, payload []byte) {}
-func (s *connStats) msgReceived(n int64)                           {}
-func (s *connStats) publishIn()                                    {}
-func (r *frameReader) publishIn()                                  {}
-func (s *connStats) controlReceived(op Opcode, payload []byte)     {}
-func (s *connStats) deflated(in, out int)                          {}
-func (s *connStats) inflated(wire int64, out int)                  {}
+func (c *Conn) frameSent(op Opcode, fin bool, payload []byte)  {}
+func (c *Conn) publishOut()                                    {}
+func (m *msgReader) msgReceived(n int64)                       {}
+func (m *msgReader) publishIn()                                {}
+func (r *frameReader) publishIn()                              {}
+func (s *connStats) controlReceived(op Opcode, payload []byte) {}
+func (s *connStats) deflated(in, out int)                      {}
+func (s *connStats) inflated(wire int64, out int)              {}

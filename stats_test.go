@@ -461,6 +461,53 @@ func TestConnStatsExactWhenIdle(t *testing.T) {
 	})
 }
 
+// TestConnStatsSendExact: the send counts are exact while a send waits for
+// the socket (a server that does not read yet) and after sends that only
+// queued their frames behind it returned.
+func TestConnStatsSendExact(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		read := make(chan struct{})
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			if c.Accept(nil) != nil {
+				return
+			}
+			<-read
+			for {
+				if _, err := c.ReadFrame(); err != nil {
+					return
+				}
+			}
+		})
+		defer srv.Close()
+		c := pipeDial(t, srv)
+		defer c.Abort()
+		check := func(when string, msgs, bytes uint64) {
+			t.Helper()
+			if st := c.Stats(); st.MessagesSent != msgs || st.BytesSent != bytes {
+				t.Errorf("%s: %d messages, %d bytes sent; want %d, %d", when, st.MessagesSent, st.BytesSent, msgs, bytes)
+			}
+		}
+		sent := make(chan error)
+		go func() { sent <- c.SendText("a") }()
+		synctest.Wait() // the send waits for the socket
+		check("while a send waits for the socket", 1, 1)
+		for _, m := range []string{"bb", "ccc"} {
+			if err := c.SendText(m); err != nil { // queued behind the first
+				t.Fatal(err)
+			}
+		}
+		check("after queued sends returned", 3, 6)
+		close(read)
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		check("after Flush", 3, 6)
+	})
+}
+
 // TestAppStatsEventLoop: on the event loop's engine, whose I/O goroutine
 // reads for the connection's whole life, the receive counts of a socket
 // read are there once the next read's messages arrive.

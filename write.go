@@ -196,7 +196,7 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex) error {
 		h.key = c.maskKey()
 	}
 	h.length = int64(len(payload))
-	c.stats.frameSent(h.opcode, h.fin, payload)
+	c.frameSent(h.opcode, h.fin, payload)
 	n := len(payload) + maxHeaderLen
 	if h.opcode != OpClose && n <= maxQueuedFrame &&
 		(c.writing || monoNow()-c.lastWrite < burstWindow && c.lastWrite != 0) {
@@ -282,6 +282,7 @@ func (c *Conn) flushQueue() {
 		bp := c.wq
 		c.wq = nil
 		c.wakeWriters() // senders waiting for room start a new queue
+		c.publishOut()
 		c.writeMu.Unlock()
 		err := c.socketWrite(*bp)
 		putWriteBuf(bp)
@@ -319,6 +320,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 			copy(b[start:], payload[:k])
 		}
 		payload = payload[k:]
+		c.publishOut()
 		c.writeMu.Unlock()
 		err = c.socketWrite(b)
 		c.writeMu.Lock()
