@@ -75,3 +75,24 @@ func TestStatsNeverWaits(t *testing.T) {
 			st.MessagesSent, st.BytesSent, st.MessagesReceived, st.BytesReceived)
 	}
 }
+
+// TestPeerClosedChan: every channel peerClosedChan hands out closes once
+// the peer's close frame is marked, whether asked for before, during or
+// after, and marking twice is harmless.
+func TestPeerClosedChan(t *testing.T) {
+	for range 100 {
+		c := connOver(nil, nil)
+		early := c.peerClosedChan()
+		var wg sync.WaitGroup
+		chans := make([]<-chan struct{}, 8)
+		for i := range chans {
+			wg.Go(func() { chans[i] = c.peerClosedChan() })
+		}
+		wg.Go(c.markPeerClosed)
+		wg.Go(c.markPeerClosed)
+		wg.Wait()
+		for _, ch := range append(chans, early, c.peerClosedChan()) {
+			<-ch // a channel left open hangs the test
+		}
+	}
+}
