@@ -141,7 +141,7 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 	}
 	var buf [maxControlPayload]byte
 	// writeLocked marks the close as sent, also when the write fails.
-	return c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason), nil)
+	return c.writeLocked(header{fin: true, opcode: OpClose, masked: true}, appendClosePayload(buf[:0], code, reason), nil, 0)
 }
 
 // awaitPeerClose waits until deadline for the server's close frame. When no

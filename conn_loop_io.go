@@ -229,7 +229,7 @@ func (lc *loopConn) control() {
 	var end error
 	switch op {
 	case OpPing:
-		c.writeFrame(OpPong, true, false, p) // never blocks here
+		c.writeFrame(OpPong, true, false, p, 0) // never blocks here
 	case OpClose:
 		code, reason, err := parseClosePayload(p)
 		if err != nil {

@@ -462,7 +462,7 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 		case OpPing:
 			// RFC 6455 §5.5.2: answer with the same payload. A pong that
 			// cannot be sent is not a read error; the write side reports it.
-			c.writeFrame(OpPong, true, false, p)
+			c.writeFrame(OpPong, true, false, p, 0)
 		case OpClose:
 			code, reason, err := parseClosePayload(p)
 			if err != nil {

@@ -42,23 +42,28 @@ func checkSend(payload []byte, op Opcode) error {
 // sendChecked is Send once checkSend has passed.
 func (c *Conn) sendChecked(payload []byte, op Opcode) error {
 	if op.IsControl() {
-		return c.writeFrame(op, true, false, payload)
+		return c.writeFrame(op, true, false, payload, 0)
 	}
 	c.msgMu.Lock()
 	if c.ext != nil {
 		defer c.unlockMsg() // c.ext.out and the compressor are the message's until sent
+		// A burst is timed from the send's start: compressing takes
+		// longer than burstWindow, and back-to-back compressed sends
+		// should queue, so that the socket write of one runs beside the
+		// compression of the next.
+		began := monoNow()
 		out, compressed, err := c.deflateMessage(payload)
 		if err != nil {
 			return err
 		}
-		return c.writeFrame(op, true, compressed, out)
+		return c.writeFrame(op, true, compressed, out, began)
 	}
 	// Hand over hand: writeLocked lets msgMu go as soon as the frame's
 	// place on the wire is fixed, so the next message queues behind this
 	// one's write instead of waiting for it.
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.writeLocked(header{fin: true, opcode: op, masked: true}, payload, &c.msgMu)
+	return c.writeLocked(header{fin: true, opcode: op, masked: true}, payload, &c.msgMu, 0)
 }
 
 // SendText sends text as a text message. Python's send_text.
@@ -92,7 +97,7 @@ func (c *Conn) SendFrame(f *Frame) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.writeLocked(h, f.Payload, msg)
+	return c.writeLocked(h, f.Payload, msg, 0)
 }
 
 // Ping sends a ping with payload (at most 125 bytes).
@@ -103,10 +108,11 @@ func (c *Conn) Ping(payload []byte) error { return c.Send(payload, OpPing) }
 func (c *Conn) Pong(payload []byte) error { return c.Send(payload, OpPong) }
 
 // writeFrame sends one frame; the caller holds msgMu for data frames.
-func (c *Conn) writeFrame(op Opcode, fin, rsv1 bool, payload []byte) error {
+// began is as for writeLocked.
+func (c *Conn) writeFrame(op Opcode, fin, rsv1 bool, payload []byte, began int64) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.writeLocked(header{fin: fin, rsv1: rsv1, opcode: op, masked: true}, payload, nil)
+	return c.writeLocked(header{fin: fin, rsv1: rsv1, opcode: op, masked: true}, payload, nil, began)
 }
 
 // writable says why no frame can be written, if so; writeMu is held.
@@ -182,7 +188,8 @@ func (c *Conn) wakeWriters() {
 // nil the caller holds it to keep messages whole; writeLocked unlocks it as
 // soon as the frame's place on the wire is fixed (queued, or about to be
 // written with writing set), so that the next message can queue behind it.
-func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex) error {
+// began is when the send began (monoNow) for the burst test, 0 for now.
+func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex, began int64) error {
 	if err := c.writable(); err != nil {
 		unlock(msg)
 		return err
@@ -198,8 +205,7 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex) error {
 	h.length = int64(len(payload))
 	c.frameSent(h.opcode, h.fin, payload)
 	n := len(payload) + maxHeaderLen
-	if h.opcode != OpClose && n <= maxQueuedFrame &&
-		(c.writing || monoNow()-c.lastWrite < burstWindow && c.lastWrite != 0) {
+	if h.opcode != OpClose && n <= maxQueuedFrame && (c.writing || c.inBurst(began)) {
 		err := c.enqueue(h, payload, n)
 		unlock(msg)
 		return err
@@ -218,6 +224,19 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex) error {
 	c.writing = true
 	unlock(msg)
 	return c.writeDirect(h, payload)
+}
+
+// inBurst reports whether a frame whose send began at began (0: now) is
+// part of a burst: within burstWindow of the last socket write's end.
+// writeMu is held.
+func (c *Conn) inBurst(began int64) bool {
+	if c.lastWrite == 0 {
+		return false
+	}
+	if began == 0 {
+		began = monoNow()
+	}
+	return began-c.lastWrite < burstWindow
 }
 
 // unlock unlocks mu unless it is nil.

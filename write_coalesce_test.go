@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsclient/websocket/internal/deflate"
 )
 
 // gateConn is a net.Conn that records every Write. While hold is set, the
@@ -261,5 +263,57 @@ func TestLargeFrameWaitsForQueue(t *testing.T) {
 	_, frames := g.recorded(t)
 	if len(frames) != 3 || string(frames[1].Payload) != "small" || !bytes.Equal(frames[2].Payload, big) {
 		t.Fatalf("got %d frames, want first, small, big in that order", len(frames))
+	}
+}
+
+// TestCompressedBurstTimedFromSendStart: a compressed send that began
+// right after the previous write ended is part of a burst and queues,
+// however long compressing took, so that back-to-back compressed sends
+// write one message while compressing the next (the burst test used to
+// look at the clock after compressing: never within burstWindow).
+func TestCompressedBurstTimedFromSendStart(t *testing.T) {
+	ext := func() *compression {
+		return &compression{params: deflate.Params{ClientMaxWindowBits: 15, ServerMaxWindowBits: 15}, level: 1}
+	}
+	// A message whose compression takes far longer than burstWindow and
+	// whose compressed frame is small enough to queue.
+	msg := bytes.Repeat([]byte(`{"sym":"BTC-USD","px":61234.5,"seq":1234567},`), 1<<15)
+	timed := newConn(newGateConn(false), nil, &DialOptions{})
+	timed.ext = ext()
+	start := time.Now()
+	if err := timed.SendBinary(msg); err != nil {
+		t.Fatal(err)
+	}
+	d := time.Since(start) // what compressing (and writing) it takes
+	if d < 100*time.Duration(burstWindow) {
+		t.Fatalf("compressing took %v: too fast to tell", d)
+	}
+
+	g := newGateConn(true) // the first write holds until released
+	c := newConn(g, nil, &DialOptions{})
+	c.ext = ext()
+	// The previous write ends half a compression after the send begins:
+	// the send begins within the burst window, its compression ends
+	// outside it.
+	c.writeMu.Lock()
+	c.lastWrite = monoNow() + int64(d/2)
+	c.writeMu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- c.SendBinary(msg) }()
+	<-g.entered
+	select {
+	case err := <-done: // queued: the flusher holds the write, not the sender
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("the compressed send wrote directly: it was not taken for part of a burst")
+	}
+	close(g.release)
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, frames := g.recorded(t); len(frames) != 1 || len(frames[0].Payload) >= len(msg) {
+		t.Fatalf("%d frames, want one, compressed", len(frames))
 	}
 }

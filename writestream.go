@@ -108,7 +108,7 @@ func (w *messageWriter) flush(fin bool) error {
 		}
 		payload = out
 	}
-	err := c.writeFrame(w.op, fin, w.deflate && first, payload)
+	err := c.writeFrame(w.op, fin, w.deflate && first, payload, 0)
 	w.op = OpContinuation
 	w.buf = w.buf[:0]
 	if err != nil {
