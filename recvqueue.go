@@ -184,6 +184,17 @@ func (q *recvQueue) ended() bool {
 // pongs returns how many pong frames have been pushed.
 func (q *recvQueue) pongs() uint64 { return q.pongCount.Load() }
 
+// trim gives back the ring of an empty queue, grown by a burst; the
+// keep-alive calls it at each ping, so that an idle connection keeps none
+// of it beyond a ping interval.
+func (q *recvQueue) trim() {
+	q.mu.Lock()
+	if q.items.n == 0 {
+		q.items = ring[recvItem]{}
+	}
+	q.mu.Unlock()
+}
+
 // queued returns the frames and payload bytes queued.
 func (q *recvQueue) queued() (frames, bytes int) {
 	q.mu.Lock()
@@ -192,8 +203,9 @@ func (q *recvQueue) queued() (frames, bytes int) {
 }
 
 // ring is a FIFO of T in a circular buffer that grows by doubling as
-// needed (from 8) and never shrinks: a queue that fills and drains again
-// and again allocates nothing after its first fill.
+// needed (from 8) and does not shrink: a queue that fills and drains again
+// and again allocates nothing after its first fill. Its owner drops it
+// when idle (trim).
 type ring[T any] struct {
 	buf     []T // buf[head], buf[head+1], … (mod len), n of them
 	head, n int

@@ -183,6 +183,18 @@ func (q *sendQueue) wait() {
 	q.mu.Unlock()
 }
 
+// trim gives back what an idle queue holds from its bursts: the ring of
+// messages and the batch buffers (up to twice the limit). The keep-alive
+// calls it at each ping, so that an idle connection keeps none of it
+// beyond a ping interval.
+func (q *sendQueue) trim() {
+	q.mu.Lock()
+	if !q.writing && q.items.n == 0 {
+		q.items, q.buf, q.spare = ring[sendItem]{}, nil, nil
+	}
+	q.mu.Unlock()
+}
+
 // buffered is App.Buffered.
 func (q *sendQueue) buffered() int {
 	q.mu.Lock()

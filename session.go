@@ -263,6 +263,10 @@ func (s *Session) ping(c *Conn) {
 	if c != s.conn || s.ending || s.stopping || s.rq.ended() {
 		return // the connection is over, maybe with frames still queued
 	}
+	// The keep-alive is the connection's idle housekeeping: queues that
+	// a burst grew and that are empty now give their memory back.
+	s.rq.trim()
+	s.out.trim()
 	payload, d := s.opts.PingPayload, s.d
 	s.goConn(c, func() {
 		// A ping that meets the server's close frame (ours echoed it)

@@ -1,0 +1,138 @@
+package websocket
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/wsclient/websocket/wstest"
+)
+
+// TestRecvQueueTrim: an empty receive queue gives back the ring a burst
+// grew; one with frames waiting keeps it, and works on after a trim.
+func TestRecvQueueTrim(t *testing.T) {
+	q := newRecvQueue(1024, 1<<20, 256, 1<<18)
+	for range 100 {
+		q.push(recvItem{f: &Frame{Opcode: OpBinary}, op: OpBinary})
+	}
+	q.trim()
+	if len(q.items.buf) < 100 {
+		t.Fatalf("a queue holding frames lost its ring: %d slots", len(q.items.buf))
+	}
+	for range 100 {
+		q.pop()
+	}
+	q.trim()
+	if q.items.buf != nil {
+		t.Fatalf("an empty queue kept %d slots", len(q.items.buf))
+	}
+	q.push(recvItem{f: &Frame{Opcode: OpText, Payload: []byte("again")}, op: OpText})
+	if it, ok, _, _ := q.pop(); !ok || string(it.f.Payload) != "again" {
+		t.Fatalf("after a trim: %v, %v", it.f, ok)
+	}
+}
+
+// TestSendQueueTrim: an idle send queue gives back its ring and batch
+// buffers; a queue whose writer is busy keeps them.
+func TestSendQueueTrim(t *testing.T) {
+	g := newGateConn(true)
+	c := newConn(g, nil, &DialOptions{})
+	q := newSendQueue(c, 1<<20, false)
+	first := make(chan error, 1)
+	go func() { first <- q.send([]byte("first"), OpBinary) }() // writes itself, held in the write
+	<-g.entered
+	for range 50 {
+		if err := q.send(make([]byte, 1000), OpBinary); err != nil { // queued behind it
+			t.Fatal(err)
+		}
+	}
+	q.trim()
+	if q.items.n != 50 || q.buf == nil {
+		t.Fatalf("trim while busy dropped the queue: %d messages, %d bytes buffered", q.items.n, len(q.buf))
+	}
+	close(g.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	q.wait()
+	if q.spare == nil && q.items.buf == nil {
+		t.Fatal("the burst left nothing to trim: the test does not test")
+	}
+	q.trim()
+	if q.items.buf != nil || q.buf != nil || q.spare != nil {
+		t.Fatalf("an idle queue kept %d slots, %d and %d bytes of buffers", len(q.items.buf), cap(q.buf), cap(q.spare))
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, frames := g.recorded(t); len(frames) != 51 {
+		t.Fatalf("%d frames written, want 51", len(frames))
+	}
+}
+
+// TestAppKeepAliveTrimsQueues: after a burst that one slow callback let
+// pile up, the next keep-alive ping finds the receive queue empty and
+// gives its ring back (the pong then takes the smallest one).
+func TestAppKeepAliveTrimsQueues(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, interval = 200, 10 * time.Second
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			c.Accept(nil)
+			for i := range n {
+				c.WriteMessage(wstest.OpBinary, numbered(i, 4))
+			}
+			for { // answer pings until the client closes
+				f, err := c.ReadFrame()
+				if err != nil || f.Opcode == wstest.OpClose {
+					return
+				}
+				if f.Opcode == wstest.OpPing {
+					c.WriteMessage(wstest.OpPong, f.Payload)
+				}
+			}
+		})
+		defer srv.Close()
+		release := make(chan struct{})
+		got := 0
+		a := &App{URL: srv.URL}
+		a.OnMessage = func(*App, Message) {
+			if got++; got == 1 {
+				<-release // the rest pile up in the queue
+			}
+		}
+		done := make(chan error)
+		go func() {
+			done <- a.Run(context.Background(), &RunOptions{
+				DialOptions:  DialOptions{NetDialContext: srv.DialContext},
+				PingInterval: interval,
+			})
+		}()
+		synctest.Wait()
+		if f, _ := recvQueued(a); f != n-1 {
+			t.Fatalf("%d frames queued behind the slow callback, want %d", f, n-1)
+		}
+		close(release)
+		synctest.Wait()
+		a.mu.Lock()
+		s := a.sess
+		a.mu.Unlock()
+		slots := func() int { // under the queue's lock: the dispatcher trims it
+			s.rq.mu.Lock()
+			defer s.rq.mu.Unlock()
+			return len(s.rq.items.buf)
+		}
+		if k := slots(); k < n-1 {
+			t.Fatalf("the burst grew the ring to %d slots only", k)
+		}
+		time.Sleep(interval) // the keep-alive's ping
+		synctest.Wait()
+		if k := slots(); got != n || k > 8 {
+			t.Errorf("after the ping: %d messages, ring of %d slots; want %d, at most 8", got, k, n)
+		}
+		a.Close()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	})
+}
