@@ -191,22 +191,36 @@ func (s *Session) readLoop(c *Conn, q *recvQueue, deliver func()) {
 	}
 }
 
-// deliver hands the oldest frame of q (connection c) to the callbacks, and
-// posts itself again while more are queued, so that timers and other Apps
-// on the dispatcher get their turn between frames.
+// deliver hands the frames of q (connection c) to the callbacks, oldest
+// first, for up to deliverTurn, and then posts itself again while more are
+// queued, so that timers and other Apps on the dispatcher get their turn.
 func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
-	it, ok, more, resumed := q.pop()
-	if resumed && s.pongDeferred && c == s.conn {
-		s.pongDeferred = false
-		s.checkPong(c)
-	}
-	if ok {
-		s.frame(c, it.op, it.f, it.err)
-	}
-	if more {
-		s.d.Post(again)
+	start := monoNow()
+	for {
+		it, ok, more, resumed := q.pop()
+		if resumed && s.pongDeferred && c == s.conn {
+			s.pongDeferred = false
+			s.checkPong(c)
+		}
+		if ok {
+			s.frame(c, it.op, it.f, it.err)
+		}
+		if !more {
+			return
+		}
+		if monoNow()-start >= deliverTurn {
+			s.d.Post(again)
+			return
+		}
 	}
 }
+
+// deliverTurn is how long deliver hands one connection's frames to the
+// callbacks before the dispatcher's other work gets a turn: a frame per
+// turn would cost a dispatcher turn per message (half the event loop's
+// rate with small messages), while a callback slower than this still gets
+// one frame per turn.
+const deliverTurn = int64(50 * time.Microsecond)
 
 // frame delivers one frame, or the end of the connection.
 func (s *Session) frame(c *Conn, op Opcode, f *Frame, err error) {

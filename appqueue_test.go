@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -133,6 +134,68 @@ func TestAppKeepAliveTrimsQueues(t *testing.T) {
 		a.Close()
 		if err := <-done; err != nil {
 			t.Fatalf("Run = %v", err)
+		}
+	})
+}
+
+// postCounter is an EventLoop that counts the functions posted to it.
+type postCounter struct {
+	*EventLoop
+	posts atomic.Int64
+}
+
+func (p *postCounter) Post(f func()) bool {
+	p.posts.Add(1)
+	return p.EventLoop.Post(f)
+}
+
+// TestDeliverBatches: frames waiting in the receive queue reach fast
+// callbacks several per dispatcher turn, not one turn each (which cost
+// half the event loop's message rate), in order.
+func TestDeliverBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 200
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			c.Accept(nil)
+			for i := range n {
+				c.WriteMessage(wstest.OpBinary, numbered(i, 4))
+			}
+			c.Close(1000, "done")
+		})
+		defer srv.Close()
+		d := &postCounter{EventLoop: NewEventLoop()}
+		defer d.Stop()
+		go d.Run(context.Background())
+		release := make(chan struct{})
+		var got []int
+		finished := make(chan struct{})
+		a := &App{URL: srv.URL}
+		a.OnMessage = func(_ *App, m Message) {
+			if got = append(got, number(m.Data)); len(got) == 1 {
+				<-release // the rest wait in the queue
+			}
+		}
+		a.OnClose = func(*App, StatusCode, string) { close(finished) }
+		if err := a.Run(context.Background(), &RunOptions{
+			DialOptions: DialOptions{NetDialContext: srv.DialContext},
+			Dispatcher:  d,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		before := d.posts.Load()
+		close(release)
+		<-finished
+		if posts := d.posts.Load() - before; posts > n/4 {
+			t.Errorf("%d frames took %d posts to the dispatcher: one turn each", n, posts)
+		}
+		for i, k := range got {
+			if k != i {
+				t.Fatalf("message %d is number %d", i, k)
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("%d messages, want %d", len(got), n)
 		}
 	})
 }
