@@ -203,7 +203,8 @@ func (q *recvQueue) queued() (frames, bytes int) {
 }
 
 // ring is a FIFO of T in a circular buffer that grows by doubling as
-// needed (from 8) and does not shrink: a queue that fills and drains again
+// needed (from 2: most connections hold a frame or two at a time, a pong
+// or a message on its way to the callback) and does not shrink: a queue that fills and drains again
 // and again allocates nothing after its first fill. Its owner drops it
 // when idle (trim).
 type ring[T any] struct {
@@ -214,7 +215,7 @@ type ring[T any] struct {
 // push appends v.
 func (r *ring[T]) push(v T) {
 	if r.n == len(r.buf) {
-		buf := make([]T, max(8, 2*len(r.buf)))
+		buf := make([]T, max(2, 2*len(r.buf)))
 		for i := range r.n {
 			buf[i] = r.buf[(r.head+i)%len(r.buf)]
 		}
