@@ -57,6 +57,9 @@ const (
 	h2CAEnv    = "WSBENCH_H2_CA" // the CA certificate, PEM
 	// h2SrvProfEnv names the server child's CPU profile (-srvcpuprofile).
 	h2SrvProfEnv = "WSBENCH_H2_SRVPROF"
+	// h2HeapProfEnv names the open child's heap profile, written once its
+	// WebSockets are open (-heapprofile: FILE.h1, FILE.h2, FILE.h2net).
+	h2HeapProfEnv = "WSBENCH_H2_HEAPPROF"
 )
 
 // h2Open is how many WebSockets the open measurement holds by default
@@ -229,6 +232,9 @@ func runH2OpenChild() error {
 	if err != nil {
 		return err
 	}
+	if os.Getenv(h2HeapProfEnv) != "" {
+		runtime.MemProfileRate = 1 // every allocation, for the profile
+	}
 	d := newH2Dialer(proto, addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -271,6 +277,11 @@ feed:
 	elapsed := time.Since(start)
 	time.Sleep(idleSettle)
 	heap1, stack1, rss1 := idleMemory()
+	if file := os.Getenv(h2HeapProfEnv); file != "" {
+		if err := writeHeapProfile(file); err != nil {
+			return err
+		}
+	}
 	ports := map[string]bool{}
 	for _, c := range conns {
 		ports[c.c.NetConn().LocalAddr().String()] = true
@@ -295,6 +306,7 @@ type h2Bench struct {
 	conns    int // WebSockets of the open measurement
 	log      io.Writer
 	noOpen   bool   // skip the open measurement
+	heapProf string // the open child's heap profile, with the protocol appended
 	only     string // "h1" or "h2": run only that protocol
 }
 
@@ -316,6 +328,7 @@ func h2Benchmark(args []string) (string, error) {
 	quiet := fs.Bool("q", false, "no progress on standard error")
 	cpuProf := fs.String("cpuprofile", "", "write this process's CPU profile of the recv and echo runs to `file`")
 	srvProf := fs.String("srvcpuprofile", "", "write the server child's CPU profile to `file`")
+	heapProf := fs.String("heapprofile", "", "write the open child's heap profile to `file`.PROTO")
 	noOpen := fs.Bool("noopen", false, "skip the open measurement (for profiling)")
 	only := fs.String("proto", "", "run only this protocol, h1, h2 or h2net (for profiling)")
 	if err := fs.Parse(args); err != nil {
@@ -358,7 +371,7 @@ func h2Benchmark(args []string) (string, error) {
 	if len(addrs) != 2 {
 		return "", fmt.Errorf("HTTP/2 benchmark server: %q", line)
 	}
-	b := &h2Bench{addr: addrs[0], leanAddr: addrs[1], ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr, noOpen: *noOpen, only: *only}
+	b := &h2Bench{addr: addrs[0], leanAddr: addrs[1], ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr, noOpen: *noOpen, only: *only, heapProf: *heapProf}
 	if *quiet {
 		b.log = io.Discard
 	}
@@ -508,6 +521,7 @@ func (b *h2Bench) open(proto string) (h2OpenResult, error) {
 		roleEnv+"="+h2OpenRole,
 		h2ProtoEnv+"="+proto,
 		h2AddrEnv+"="+b.addrOf(proto),
+		h2HeapProfEnv+"="+heapFile(b.heapProf, proto),
 		h2CountEnv+"="+strconv.Itoa(b.conns),
 		h2CAEnv+"="+string(b.ca.caPEM),
 	)
@@ -596,6 +610,31 @@ func startProfile(file string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapFile is the heap profile's file for proto, "" for none.
+func heapFile(base, proto string) string {
+	if base == "" {
+		return ""
+	}
+	return base + "." + proto
+}
+
+// writeHeapProfile writes the heap profile to file, and the runtime's
+// memory statistics to file.txt.
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b, _ := json.MarshalIndent(ms, "", " ")
+	if err := os.WriteFile(file+".txt", b, 0o644); err != nil {
+		return err
+	}
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // x509Pool makes a pool of the PEM certificates in b.

@@ -330,7 +330,7 @@ func (cc *ClientConn) readData(fh http2.FrameHeader) (herr, err error) {
 		cc.spare = recvPool.Get().(*[]byte)
 	}
 	data := (*cc.spare)[:n-pad]
-	if _, err := io.ReadFull(cc.br, data); err != nil {
+	if err := cc.readPayload(data); err != nil {
 		return nil, err
 	}
 	if _, err := cc.br.Discard(pad); err != nil {
@@ -345,6 +345,27 @@ func (cc *ClientConn) readData(fh http2.FrameHeader) (herr, err error) {
 	}
 	return nil, nil
 }
+
+// readPayload fills p with what the buffered reader holds, then, for a
+// large rest, straight from the connection: crypto/tls decrypts a record
+// and copies it into p, not into the buffer first.
+func (cc *ClientConn) readPayload(p []byte) error {
+	k := min(len(p), cc.br.Buffered())
+	if k > 0 {
+		cc.br.Read(p[:k]) // from memory: cannot fail
+	}
+	if len(p)-k < directRead {
+		_, err := io.ReadFull(cc.br, p[k:])
+		return err
+	}
+	_, err := io.ReadFull(&cc.rerr, p[k:])
+	return err
+}
+
+// directRead is the rest of a payload from which readPayload reads it
+// straight from the connection: below it, the buffer's one read serves
+// the small frames that follow too.
+const directRead = 2 << 10
 
 // handleData takes a DATA frame's data of stream id, n bytes with padding;
 // data may be in cc.spare, which the stream then may keep.
