@@ -329,6 +329,9 @@ func (cc *ClientConn) readData(fh http2.FrameHeader) (herr, err error) {
 	if cc.spare == nil {
 		cc.spare = recvPool.Get().(*[]byte)
 	}
+	if n > cap(*cc.spare) { // the Framer's limit is a block: cannot happen
+		return connErr(http2.ErrCodeFrameSize, "frame larger than %d bytes", cap(*cc.spare)), nil
+	}
 	data := (*cc.spare)[:n-pad]
 	if err := cc.readPayload(data); err != nil {
 		return nil, err
