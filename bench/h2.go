@@ -330,6 +330,7 @@ func h2Benchmark(args []string) (string, error) {
 	srvProf := fs.String("srvcpuprofile", "", "write the server child's CPU profile to `file`")
 	heapProf := fs.String("heapprofile", "", "write the open child's heap profile to `file`.PROTO")
 	noOpen := fs.Bool("noopen", false, "skip the open measurement (for profiling)")
+	procs := fs.Int("procs", 0, "GOMAXPROCS of this process (the client) only; 0: the default")
 	only := fs.String("proto", "", "run only this protocol, h1, h2 or h2net (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return "", err
@@ -374,6 +375,9 @@ func h2Benchmark(args []string) (string, error) {
 	b := &h2Bench{addr: addrs[0], leanAddr: addrs[1], ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr, noOpen: *noOpen, only: *only, heapProf: *heapProf}
 	if *quiet {
 		b.log = io.Discard
+	}
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs) // the server child keeps its own
 	}
 	stop, err := startProfile(*cpuProf)
 	if err != nil {
