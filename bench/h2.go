@@ -10,11 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,10 +51,15 @@ const (
 
 // Environment of the open child.
 const (
-	h2ProtoEnv = "WSBENCH_H2_PROTO" // "h1" or "h2"
+	h2ProtoEnv = "WSBENCH_H2_PROTO" // "h1", "h2" or "h2net"
 	h2AddrEnv  = "WSBENCH_H2_ADDR"
 	h2CountEnv = "WSBENCH_H2_COUNT"
 	h2CAEnv    = "WSBENCH_H2_CA" // the CA certificate, PEM
+	// h2SrvProfEnv names the server child's CPU profile (-srvcpuprofile).
+	h2SrvProfEnv = "WSBENCH_H2_SRVPROF"
+	// h2HeapProfEnv names the open child's heap profile, written once its
+	// WebSockets are open (-heapprofile: FILE.h1, FILE.h2, FILE.h2net).
+	h2HeapProfEnv = "WSBENCH_H2_HEAPPROF"
 )
 
 // h2Open is how many WebSockets the open measurement holds by default
@@ -72,9 +80,19 @@ func runH2Server() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(ln.Addr().String())
+	lean, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = serveLeanH2(lean, tlsConf) }()
+	fmt.Println(ln.Addr().String(), lean.Addr().String())
+	stopProfile, err := startProfile(os.Getenv(h2SrvProfEnv))
+	if err != nil {
+		return err
+	}
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
+		stopProfile()
 		os.Exit(0)
 	}()
 	srv := &http.Server{
@@ -123,10 +141,16 @@ func serveH2Bench(w http.ResponseWriter, r *http.Request) {
 		}
 		nc = c
 	}
+	serveH2Mode(nc, pre, r.URL)
+}
+
+// serveH2Mode serves the mode of u's path on the WebSocket nc, whose
+// client sent pre after its HTTP/1.1 request.
+func serveH2Mode(nc net.Conn, pre []byte, u *url.URL) {
 	s := &srvConn{nc: nc, buf: make([]byte, max(srvSmallBuf, len(pre)))}
 	s.w = copy(s.buf, pre)
-	q := r.URL.Query()
-	switch r.URL.Path {
+	q := u.Query()
+	switch u.Path {
 	case "/flood":
 		size, _ := strconv.Atoi(q.Get("size"))
 		count, _ := strconv.Atoi(q.Get("count"))
@@ -163,21 +187,22 @@ func (s *h2ServerStream) SetDeadline(t time.Time) error      { return s.rc.SetRe
 func (s *h2ServerStream) SetReadDeadline(t time.Time) error  { return s.rc.SetReadDeadline(t) }
 func (s *h2ServerStream) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }
 
-// h2Dialer dials our client over HTTP/1.1 ("h1") or HTTP/2 ("h2"), wss,
+// h2Dialer dials our client over HTTP/1.1 ("h1") or HTTP/2 ("h2", "h2net"), wss,
 // trusting roots; the HTTP/2 WebSockets share the dialer's transport.
 type h2Dialer struct {
 	proto string
+	addr  string // the server's
 	tls   *tls.Config
 	tr    *websocket.HTTP2Transport
 }
 
-func newH2Dialer(proto string, tc *tls.Config) *h2Dialer {
-	return &h2Dialer{proto: proto, tls: tc, tr: &websocket.HTTP2Transport{}}
+func newH2Dialer(proto, addr string, tc *tls.Config) *h2Dialer {
+	return &h2Dialer{proto: proto, addr: addr, tls: tc, tr: &websocket.HTTP2Transport{}}
 }
 
 func (d *h2Dialer) dial(ctx context.Context, url string, size int) (*oursConn, error) {
 	opts := &websocket.DialOptions{TLSConfig: d.tls}
-	if d.proto == "h2" {
+	if d.proto != "h1" {
 		opts.HTTP2, opts.HTTP2Transport = websocket.HTTP2Require, d.tr
 	}
 	c, err := websocket.Dial(ctx, url, opts)
@@ -207,7 +232,10 @@ func runH2OpenChild() error {
 	if err != nil {
 		return err
 	}
-	d := newH2Dialer(proto, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13})
+	if os.Getenv(h2HeapProfEnv) != "" {
+		runtime.MemProfileRate = 1 // every allocation, for the profile
+	}
+	d := newH2Dialer(proto, addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	heap0, stack0, rss0 := idleMemory()
@@ -249,6 +277,11 @@ feed:
 	elapsed := time.Since(start)
 	time.Sleep(idleSettle)
 	heap1, stack1, rss1 := idleMemory()
+	if file := os.Getenv(h2HeapProfEnv); file != "" {
+		if err := writeHeapProfile(file); err != nil {
+			return err
+		}
+	}
 	ports := map[string]bool{}
 	for _, c := range conns {
 		ports[c.c.NetConn().LocalAddr().String()] = true
@@ -265,12 +298,16 @@ feed:
 
 // h2Bench is the parent's side of -h2.
 type h2Bench struct {
-	addr   string
-	ca     *localCA
-	rounds int
-	dur    time.Duration
-	conns  int // WebSockets of the open measurement
-	log    io.Writer
+	addr     string // net/http's server: HTTP/1.1 and HTTP/2
+	leanAddr string // the lean HTTP/2 server (h2lean.go)
+	ca       *localCA
+	rounds   int
+	dur      time.Duration
+	conns    int // WebSockets of the open measurement
+	log      io.Writer
+	noOpen   bool   // skip the open measurement
+	heapProf string // the open child's heap profile, with the protocol appended
+	only     string // "h1" or "h2": run only that protocol
 }
 
 // runH2Bench runs -h2: its flags are -rounds, -duration, -conns and -q.
@@ -289,6 +326,12 @@ func h2Benchmark(args []string) (string, error) {
 	dur := fs.Duration("duration", time.Second, "length of one recv or echo run")
 	conns := fs.Int("conns", h2Open, "WebSockets of the open measurement")
 	quiet := fs.Bool("q", false, "no progress on standard error")
+	cpuProf := fs.String("cpuprofile", "", "write this process's CPU profile of the recv and echo runs to `file`")
+	srvProf := fs.String("srvcpuprofile", "", "write the server child's CPU profile to `file`")
+	heapProf := fs.String("heapprofile", "", "write the open child's heap profile to `file`.PROTO")
+	noOpen := fs.Bool("noopen", false, "skip the open measurement (for profiling)")
+	procs := fs.Int("procs", 0, "GOMAXPROCS of this process (the client) only; 0: the default")
+	only := fs.String("proto", "", "run only this protocol, h1, h2 or h2net (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return "", err
 	}
@@ -304,7 +347,7 @@ func h2Benchmark(args []string) (string, error) {
 		return "", err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(append(os.Environ(), roleEnv+"="+h2ServerRole, "GODEBUG=http2xconnect=1"), ca.serverEnv()...)
+	cmd.Env = append(append(os.Environ(), roleEnv+"="+h2ServerRole, "GODEBUG=http2xconnect=1", h2SrvProfEnv+"="+*srvProf), ca.serverEnv()...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -325,91 +368,149 @@ func h2Benchmark(args []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("HTTP/2 benchmark server: %w", err)
 	}
-	b := &h2Bench{addr: strings.TrimSpace(line), ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr}
+	addrs := strings.Fields(line)
+	if len(addrs) != 2 {
+		return "", fmt.Errorf("HTTP/2 benchmark server: %q", line)
+	}
+	b := &h2Bench{addr: addrs[0], leanAddr: addrs[1], ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr, noOpen: *noOpen, only: *only, heapProf: *heapProf}
 	if *quiet {
 		b.log = io.Discard
 	}
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs) // the server child keeps its own
+	}
+	stop, err := startProfile(*cpuProf)
+	if err != nil {
+		return "", err
+	}
+	defer stop()
 	return b.run()
 }
 
-// h2Row is one measurement's samples per protocol.
+// h2Row is one measurement's samples per protocol ("h1", "h2", "h2net").
 type h2Row struct {
 	name, unit string
-	h1, h2     []float64
+	v          map[string][]float64
 }
 
+// h2Protos are the columns: HTTP/1.1, HTTP/2 to the lean server, HTTP/2 to
+// net/http's server.
+var h2Protos = []string{"h1", "h2", "h2net"}
+
 func (b *h2Bench) run() (string, error) {
-	rows := []*h2Row{
-		{name: fmt.Sprintf("open %d: handshakes/s", b.conns), unit: "/s"},
-		{name: fmt.Sprintf("open %d: RSS per WebSocket", b.conns), unit: "B"},
-		{name: fmt.Sprintf("open %d: Go heap per WebSocket", b.conns), unit: "B"},
-		{name: fmt.Sprintf("open %d: goroutine stacks per WebSocket", b.conns), unit: "B"},
+	names := []string{"handshakes/s", "RSS per WebSocket", "Go heap per WebSocket", "goroutine stacks per WebSocket"}
+	var rows []*h2Row
+	for i, name := range names {
+		rows = append(rows, &h2Row{name: fmt.Sprintf("open %d: %s", b.conns, name), unit: []string{"/s", "B", "B", "B"}[i]})
 	}
-	recvSizes, echoSizes := []int{1024, 65536}, []int{16, 1024}
-	for _, n := range recvSizes {
+	for _, n := range h2RecvSizes {
 		rows = append(rows,
 			&h2Row{name: fmt.Sprintf("recv %s: MB/s", sizeName(n)), unit: "MB/s"},
 			&h2Row{name: fmt.Sprintf("recv %s: client CPU per message", sizeName(n)), unit: "µs"})
 	}
-	for _, n := range echoSizes {
+	for _, n := range h2EchoSizes {
 		rows = append(rows,
 			&h2Row{name: fmt.Sprintf("echo %s: round trips/s", sizeName(n)), unit: "/s"},
 			&h2Row{name: fmt.Sprintf("echo %s: client CPU per round trip", sizeName(n)), unit: "µs"})
 	}
-	roots := b.ca.roots
-	tc := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
+	for _, row := range rows {
+		row.v = map[string][]float64{}
+	}
+	tc := &tls.Config{RootCAs: b.ca.roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
 	for round := range b.rounds + 1 { // round 0 warms up
-		order := []string{"h1", "h2"}
+		order := slices.Clone(h2Protos)
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
 		for _, proto := range order {
-			res, err := b.open(proto)
+			if b.only != "" && proto != b.only {
+				continue
+			}
+			vals, err := b.round(proto, tc)
 			if err != nil {
-				return "", fmt.Errorf("open over %s: %w", proto, err)
+				return "", err
 			}
-			if proto == "h2" && res.TCPConns != 1 {
-				return "", fmt.Errorf("open over h2: %d TCP connections, want 1", res.TCPConns)
-			}
-			vals := []float64{res.PerSecond, res.RSSPerConn, res.HeapPerConn, res.StackPerConn}
-			d := newH2Dialer(proto, tc)
-			for _, n := range recvSizes {
-				v, cpu, err := b.recv(d, n)
-				if err != nil {
-					return "", fmt.Errorf("recv %d over %s: %w", n, proto, err)
-				}
-				vals = append(vals, v, cpu)
-			}
-			for _, n := range echoSizes {
-				v, cpu, err := b.echo(d, n)
-				if err != nil {
-					return "", fmt.Errorf("echo %d over %s: %w", n, proto, err)
-				}
-				vals = append(vals, v, cpu)
-			}
-			d.tr.Close()
 			fmt.Fprintf(b.log, "round %d %s: %.0f handshakes/s, %.0f B RSS/WebSocket, %.0f\n", round, proto, vals[0], vals[1], vals[2:])
 			if round == 0 {
 				continue
 			}
 			for i, row := range rows {
-				if proto == "h1" {
-					row.h1 = append(row.h1, vals[i])
-				} else {
-					row.h2 = append(row.h2, vals[i])
-				}
+				row.v[proto] = append(row.v[proto], vals[i])
 			}
 		}
 	}
+	return b.table(rows), nil
+}
+
+// The message sizes of recv and echo.
+var h2RecvSizes, h2EchoSizes = []int{1024, 65536}, []int{16, 1024}
+
+// round measures proto once: open, recv and echo.
+func (b *h2Bench) round(proto string, tc *tls.Config) ([]float64, error) {
+	var res h2OpenResult
+	var err error
+	if b.noOpen {
+		res.TCPConns = 1
+	} else {
+		res, err = b.open(proto)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open over %s: %w", proto, err)
+	}
+	if proto != "h1" && res.TCPConns != 1 {
+		return nil, fmt.Errorf("open over %s: %d TCP connections, want 1", proto, res.TCPConns)
+	}
+	vals := []float64{res.PerSecond, res.RSSPerConn, res.HeapPerConn, res.StackPerConn}
+	d := newH2Dialer(proto, b.addrOf(proto), tc)
+	defer d.tr.Close()
+	for _, n := range h2RecvSizes {
+		v, cpu, err := b.recv(d, n)
+		if err != nil {
+			return nil, fmt.Errorf("recv %d over %s: %w", n, proto, err)
+		}
+		vals = append(vals, v, cpu)
+	}
+	for _, n := range h2EchoSizes {
+		v, cpu, err := b.echo(d, n)
+		if err != nil {
+			return nil, fmt.Errorf("echo %d over %s: %w", n, proto, err)
+		}
+		vals = append(vals, v, cpu)
+	}
+	return vals, nil
+}
+
+// addrOf is the server address for proto: the lean HTTP/2 server's for
+// "h2", net/http's for the others.
+func (b *h2Bench) addrOf(proto string) string {
+	if proto == "h2" {
+		return b.leanAddr
+	}
+	return b.addr
+}
+
+// table is the Markdown table of rows: medians, ratios to HTTP/1.1 and
+// the range of the per-round ratios.
+func (b *h2Bench) table(rows []*h2Row) string {
 	var md strings.Builder
-	fmt.Fprintf(&md, "| our client, wss | HTTP/1.1 | HTTP/2 | HTTP/2 ÷ HTTP/1.1 |\n|---|---|---|---|\n")
+	fmt.Fprintf(&md, "| our client, wss | HTTP/1.1 | HTTP/2 (lean server) | ÷ HTTP/1.1 | range | HTTP/2 (net/http server) | ÷ HTTP/1.1 | range |\n|---|---|---|---|---|---|---|---|\n")
 	for _, row := range rows {
-		h1, h2 := median(row.h1), median(row.h2)
-		fmt.Fprintf(&md, "| %s | %s | %s | %.2f× |\n", row.name, h2Format(h1, row.unit), h2Format(h2, row.unit), h2/h1)
+		h1 := median(row.v["h1"])
+		fmt.Fprintf(&md, "| %s | %s |", row.name, h2Format(h1, row.unit))
+		for _, p := range h2Protos[1:] {
+			v := median(row.v[p])
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for i := range min(len(row.v[p]), len(row.v["h1"])) {
+				r := row.v[p][i] / row.v["h1"][i]
+				lo, hi = min(lo, r), max(hi, r)
+			}
+			fmt.Fprintf(&md, " %s | %.2f× | %.2f–%.2f× |", h2Format(v, row.unit), v/h1, lo, hi)
+		}
+		md.WriteString("\n")
 	}
 	fmt.Fprintf(&md, "\nMedians of %d rounds (protocols alternating first), %s per recv and echo run, %s/%s, %d CPUs.\n",
 		b.rounds, b.dur, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	return md.String(), nil
+	return md.String()
 }
 
 // open runs the open child for proto.
@@ -423,7 +524,8 @@ func (b *h2Bench) open(proto string) (h2OpenResult, error) {
 	cmd.Env = append(os.Environ(),
 		roleEnv+"="+h2OpenRole,
 		h2ProtoEnv+"="+proto,
-		h2AddrEnv+"="+b.addr,
+		h2AddrEnv+"="+b.addrOf(proto),
+		h2HeapProfEnv+"="+heapFile(b.heapProf, proto),
 		h2CountEnv+"="+strconv.Itoa(b.conns),
 		h2CAEnv+"="+string(b.ca.caPEM),
 	)
@@ -442,7 +544,7 @@ func (b *h2Bench) recv(d *h2Dialer, size int) (float64, float64, error) {
 	n := max(64, estimateCount(b.dur, size, false))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := d.dial(ctx, fmt.Sprintf("wss://%s/flood?size=%d&count=%d", b.addr, size, n), size)
+	c, err := d.dial(ctx, fmt.Sprintf("wss://%s/flood?size=%d&count=%d", d.addr, size, n), size)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -460,7 +562,7 @@ func (b *h2Bench) recv(d *h2Dialer, size int) (float64, float64, error) {
 func (b *h2Bench) echo(d *h2Dialer, size int) (float64, float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := d.dial(ctx, "wss://"+b.addr+"/echo", size)
+	c, err := d.dial(ctx, "wss://"+d.addr+"/echo", size)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -495,6 +597,48 @@ func sizeName(n int) string {
 		return strconv.Itoa(n/1024) + " KiB"
 	}
 	return strconv.Itoa(n) + " B"
+}
+
+// startProfile starts a CPU profile into file ("": none) and returns
+// what stops it.
+func startProfile(file string) (func(), error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapFile is the heap profile's file for proto, "" for none.
+func heapFile(base, proto string) string {
+	if base == "" {
+		return ""
+	}
+	return base + "." + proto
+}
+
+// writeHeapProfile writes the heap profile to file, and the runtime's
+// memory statistics to file.txt.
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b, _ := json.MarshalIndent(ms, "", " ")
+	if err := os.WriteFile(file+".txt", b, 0o644); err != nil {
+		return err
+	}
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // x509Pool makes a pool of the PEM certificates in b.

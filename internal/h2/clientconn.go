@@ -87,8 +87,12 @@ type ClientConn struct {
 	bw   *bufio.Writer
 	dhdr [9]byte // DATA frame header scratch; under wmu
 	rerr errReader
-	hdec *hpack.Decoder
-	hb   headerBlock // the header block being read; reader only
+	// br is the Framer's reader; the reader goroutine reads DATA payloads
+	// from it itself (readData), into spare, a receive block.
+	br    *bufio.Reader
+	spare *[]byte
+	hdec  *hpack.Decoder
+	hb    headerBlock // the header block being read; reader only
 	// settingsRead records that the server's first SETTINGS was read;
 	// reader only.
 	settingsRead bool
@@ -245,7 +249,8 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	cc.bw = bufio.NewWriterSize(conn, 32<<10)
 	// The reader takes what the connection has in one call, then frame
 	// headers and small payloads come from memory.
-	cc.fr = http2.NewFramer(cc.bw, bufio.NewReaderSize(&cc.rerr, 16<<10))
+	cc.br = bufio.NewReaderSize(&cc.rerr, 16<<10)
+	cc.fr = http2.NewFramer(cc.bw, cc.br)
 	cc.fr.SetMaxReadFrameSize(chunkSize) // the default this end advertises
 	cc.fr.SetReuseFrames()               // frames are not kept past the next
 	cc.henc = hpack.NewEncoder(cc.hencBuf)

@@ -3,6 +3,7 @@ package h2
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,7 +35,16 @@ func (cc *ClientConn) readLoop() {
 	for {
 		fh, err := cc.fr.ReadFrameHeader()
 		var f http2.Frame
-		if err == nil {
+		if err == nil && fh.Type == http2.FrameData && cc.settingsRead {
+			var herr error
+			if herr, err = cc.readData(fh); herr != nil {
+				cc.fail(herr, true, herr.(*CodeError).Code)
+				return
+			}
+			if err == nil {
+				continue
+			}
+		} else if err == nil {
 			f, err = cc.fr.ReadFrameForHeader(fh)
 		}
 		if err != nil {
@@ -136,8 +146,8 @@ func (cc *ClientConn) handle(f http2.Frame) error {
 			return connErr(http2.ErrCodeEnhanceYourCalm, "more than %d CONTINUATION frames in a header block", maxContinuations)
 		}
 		return cc.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
-	case *http2.DataFrame:
-		return cc.handleData(f)
+	case *http2.DataFrame: // before the first SETTINGS only: readData takes the others
+		return cc.handleData(f.StreamID, int64(f.Length), f.Data(), f.StreamEnded())
 	case *http2.SettingsFrame:
 		return cc.handleSettings(f)
 	case *http2.PingFrame:
@@ -293,19 +303,86 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	cc.slotLocked()
 }
 
-func (cc *ClientConn) handleData(f *http2.DataFrame) error {
-	n := int64(f.Length) // with padding: all of it counts
+// readData reads the payload of a DATA frame, whose header the Framer read
+// and checked (size, order), straight into a receive block, which the
+// stream may keep (handleData): the Framer would copy it into a buffer of
+// its own first. It returns a connection error the frame causes (a
+// *CodeError) or the error reading it.
+func (cc *ClientConn) readData(fh http2.FrameHeader) (herr, err error) {
+	if fh.StreamID == 0 {
+		return connErr(http2.ErrCodeProtocol, "DATA frame with stream ID 0"), nil
+	}
+	n := int(fh.Length)
+	var pad int
+	if fh.Flags.Has(http2.FlagDataPadded) {
+		if n == 0 {
+			return connErr(http2.ErrCodeProtocol, "padded DATA frame without a pad length"), nil
+		}
+		b, err := cc.br.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		if pad, n = int(b), n-1; pad > n {
+			return connErr(http2.ErrCodeProtocol, "pad size larger than data payload"), nil
+		}
+	}
+	if cc.spare == nil {
+		cc.spare = recvPool.Get().(*[]byte)
+	}
+	if n > cap(*cc.spare) { // the Framer's limit is a block: cannot happen
+		return connErr(http2.ErrCodeFrameSize, "frame larger than %d bytes", cap(*cc.spare)), nil
+	}
+	data := (*cc.spare)[:n-pad]
+	if err := cc.readPayload(data); err != nil {
+		return nil, err
+	}
+	if _, err := cc.br.Discard(pad); err != nil {
+		return nil, err
+	}
+	if err := cc.handleData(fh.StreamID, int64(fh.Length), data, fh.Flags.Has(http2.FlagDataEndStream)); err != nil {
+		ce, _ := err.(*CodeError)
+		if ce == nil {
+			ce = &CodeError{Code: http2.ErrCodeProtocol, Reason: err.Error()}
+		}
+		return ce, nil
+	}
+	return nil, nil
+}
+
+// readPayload fills p with what the buffered reader holds, then, for a
+// large rest, straight from the connection: crypto/tls decrypts a record
+// and copies it into p, not into the buffer first.
+func (cc *ClientConn) readPayload(p []byte) error {
+	k := min(len(p), cc.br.Buffered())
+	if k > 0 {
+		cc.br.Read(p[:k]) // from memory: cannot fail
+	}
+	if len(p)-k < directRead {
+		_, err := io.ReadFull(cc.br, p[k:])
+		return err
+	}
+	_, err := io.ReadFull(&cc.rerr, p[k:])
+	return err
+}
+
+// directRead is the rest of a payload from which readPayload reads it
+// straight from the connection: below it, the buffer's one read serves
+// the small frames that follow too.
+const directRead = 2 << 10
+
+// handleData takes a DATA frame's data of stream id, n bytes with padding;
+// data may be in cc.spare, which the stream then may keep.
+func (cc *ClientConn) handleData(id uint32, n int64, data []byte, ended bool) error {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if n > cc.recvWindow {
 		return connErr(http2.ErrCodeFlowControl, "DATA of %d bytes exceeds the connection window of %d", n, cc.recvWindow)
 	}
 	cc.recvWindow -= n
-	data := f.Data()
-	st := cc.streams[f.StreamID]
+	st := cc.streams[id]
 	if st == nil {
-		if f.StreamID%2 == 0 || f.StreamID >= cc.nextID {
-			return connErr(http2.ErrCodeProtocol, "DATA for idle stream %d", f.StreamID)
+		if id%2 == 0 || id >= cc.nextID {
+			return connErr(http2.ErrCodeProtocol, "DATA for idle stream %d", id)
 		}
 		// Data still in flight to a stream this end reset is expected:
 		// it only returns its credit. Empty frames count as useless.
@@ -315,7 +392,7 @@ func (cc *ClientConn) handleData(f *http2.DataFrame) error {
 		}
 		return nil
 	}
-	if len(data) == 0 && !f.StreamEnded() {
+	if len(data) == 0 && !ended {
 		if err := cc.uselessLocked(); err != nil {
 			return err
 		}
@@ -345,10 +422,12 @@ func (cc *ClientConn) handleData(f *http2.DataFrame) error {
 		cc.connCreditLocked(int64(len(data)))
 		cc.streamCreditLocked(st, int64(len(data)))
 	} else if len(data) > 0 {
-		st.pushLocked(data)
+		if st.pushLocked(data, cc.spare) {
+			cc.spare = nil
+		}
 		st.connDebt += int64(len(data))
 	}
-	if f.StreamEnded() {
+	if ended {
 		st.remoteEndLocked()
 	}
 	st.signal()

@@ -658,8 +658,20 @@ var recvPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// pushLocked appends received data.
-func (st *Stream) pushLocked(data []byte) {
+// pushLocked appends received data. When data is the start of the
+// receive block spare, fills at least half of it, and the last block has
+// no room for it, the stream keeps spare instead of copying data, and
+// pushLocked returns true. A block kept so and the one before it then
+// hold more than a block's worth together, so a backlog takes at most
+// about twice its size in blocks (copied data fills them).
+func (st *Stream) pushLocked(data []byte, spare *[]byte) bool {
+	if n := len(st.recv); spare != nil && 2*len(data) >= recvBlock && len(data) <= cap(*spare) && &data[0] == &(*spare)[:1][0] &&
+		(n == 0 || cap(*st.recv[n-1])-len(*st.recv[n-1]) < len(data)) {
+		*spare = (*spare)[:len(data)]
+		st.recv = append(st.recv, spare)
+		st.buffered += len(data)
+		return true
+	}
 	for len(data) > 0 {
 		var b *[]byte
 		if n := len(st.recv); n > 0 && len(*st.recv[n-1]) < cap(*st.recv[n-1]) {
@@ -674,6 +686,7 @@ func (st *Stream) pushLocked(data []byte) {
 		data = data[k:]
 		st.buffered += k
 	}
+	return false
 }
 
 // popLocked moves received data to p and returns how much.
