@@ -27,6 +27,15 @@ func pipeDial(t *testing.T, srv *wstest.Server) *websocket.Conn {
 	return c
 }
 
+// drainFrames reads the client's frames until the connection ends.
+func drainFrames(c *wstest.Conn) {
+	for {
+		if _, err := c.ReadFrame(); err != nil {
+			return
+		}
+	}
+}
+
 // TestConnStats: every kind of traffic lands in its counter, each message
 // once however it is framed and read, and Latency is the ping's round
 // trip.
@@ -419,11 +428,7 @@ func TestConnStatsExactWhenIdle(t *testing.T) {
 				return
 			}
 			c.WriteMessage(wstest.OpText, []byte("dddd"))
-			for {
-				if _, err := c.ReadFrame(); err != nil {
-					return
-				}
-			}
+			drainFrames(c)
 		})
 		defer srv.Close()
 		c := pipeDial(t, srv)
@@ -472,11 +477,7 @@ func TestConnStatsSendExact(t *testing.T) {
 				return
 			}
 			<-read
-			for {
-				if _, err := c.ReadFrame(); err != nil {
-					return
-				}
-			}
+			drainFrames(c)
 		})
 		defer srv.Close()
 		c := pipeDial(t, srv)
