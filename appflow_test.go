@@ -320,11 +320,11 @@ func TestAppPingTimeoutAfterPause(t *testing.T) {
 func TestRecvQueueSignals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := newRecvQueue(3, 100, 1, 10)
-		msg := func(n int) recvItem { return recvItem{op: OpBinary, f: &Frame{Payload: make([]byte, n)}} }
+		msg := func(n int) recvItem { return recvItem{op: OpBinary, fin: true, data: make([]byte, n)} }
 		if wake, full := q.push(msg(1)); !wake || full {
 			t.Fatalf("first push: wake %v full %v, want true false", wake, full)
 		}
-		if wake, full := q.push(recvItem{op: OpPong, f: &Frame{}}); wake || full {
+		if wake, full := q.push(recvItem{op: OpPong, fin: true}); wake || full {
 			t.Fatalf("second push: wake %v full %v, want false false", wake, full)
 		}
 		if q.pongs() != 1 {
@@ -338,7 +338,7 @@ func TestRecvQueueSignals(t *testing.T) {
 			t.Errorf("paused %v, want 1s", d)
 		}
 		it, ok, more, resumed := q.pop()
-		if !ok || !more || resumed || len(it.f.Payload) != 1 {
+		if !ok || !more || resumed || len(it.data) != 1 {
 			t.Fatalf("pop 1: ok %v more %v resumed %v", ok, more, resumed)
 		}
 		waited := make(chan struct{})

@@ -15,7 +15,7 @@ import (
 func TestRecvQueueTrim(t *testing.T) {
 	q := newRecvQueue(1024, 1<<20, 256, 1<<18)
 	for range 100 {
-		q.push(recvItem{f: &Frame{Opcode: OpBinary}, op: OpBinary})
+		q.push(recvItem{op: OpBinary, fin: true})
 	}
 	q.trim()
 	if len(q.items.buf) < 100 {
@@ -28,9 +28,9 @@ func TestRecvQueueTrim(t *testing.T) {
 	if q.items.buf != nil {
 		t.Fatalf("an empty queue kept %d slots", len(q.items.buf))
 	}
-	q.push(recvItem{f: &Frame{Opcode: OpText, Payload: []byte("again")}, op: OpText})
-	if it, ok, _, _ := q.pop(); !ok || string(it.f.Payload) != "again" {
-		t.Fatalf("after a trim: %v, %v", it.f, ok)
+	q.push(recvItem{op: OpText, fin: true, data: []byte("again")})
+	if it, ok, _, _ := q.pop(); !ok || string(it.data) != "again" {
+		t.Fatalf("after a trim: %q, %v", it.data, ok)
 	}
 }
 

@@ -217,7 +217,7 @@ func (lc *loopConn) data(op Opcode, fin bool) {
 	if data == nil && lc.c.fireCont {
 		data = []byte{}
 	}
-	lc.push(op, &Frame{Fin: fin, Opcode: op, Payload: data}, nil)
+	lc.push(recvItem{op: op, fin: fin, data: data})
 }
 
 // control acts on a whole control frame as the receiving methods do
@@ -238,7 +238,7 @@ func (lc *loopConn) control() {
 		}
 		end = c.peerClose(code, reason)
 	}
-	lc.push(op, &Frame{Fin: true, Opcode: op, Payload: append([]byte(nil), p...)}, nil)
+	lc.push(recvItem{op: op, fin: true, data: append([]byte(nil), p...)})
 	if end != nil {
 		lc.end(end)
 	}
@@ -248,8 +248,8 @@ func (lc *loopConn) control() {
 // session, posting its consumer when the queue was idle. A full queue
 // pauses the reading: the poller stops watching the socket for
 // readability until a pop takes the queue down to its low water mark.
-func (lc *loopConn) push(op Opcode, f *Frame, err error) {
-	wake, full := lc.q.push(recvItem{op: op, f: f, err: err})
+func (lc *loopConn) push(it recvItem) {
+	wake, full := lc.q.push(it)
 	if wake {
 		lc.l.Post(lc.deliver)
 	}
@@ -321,7 +321,7 @@ func (lc *loopConn) end(err error) {
 	lc.mu.Unlock()
 	lc.msg, lc.held = nil, nil
 	c.unlockRead()
-	lc.push(0, nil, err)
+	lc.push(recvItem{err: err})
 }
 
 // endClosed ends the connection once its socket was closed.

@@ -104,6 +104,23 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 	return op, &Frame{Fin: true, Opcode: op, Payload: data}, nil
 }
 
+// recvItem is RecvDataFrame(true) for an App's reader: the frame held by
+// value in the item its receive queue keeps, so that a message costs one
+// allocation (its payload).
+func (c *Conn) recvItem() recvItem {
+	c.readMu.Lock()
+	defer c.unlockRead()
+	if c.fireCont {
+		op, f, err := c.recvFragment(true)
+		if err != nil {
+			return recvItem{err: err}
+		}
+		return recvItem{op: op, fin: f.Fin, data: f.Payload}
+	}
+	op, data, err := c.recvNext(nil, true)
+	return recvItem{op: op, fin: true, data: data, err: err}
+}
+
 // RecvFrame returns the next frame as it arrived, validated against the
 // protocol rules of RFC 6455 and the read limits but not acted on: pings are
 // not answered and close frames not echoed (Python's recv_frame). Use it to

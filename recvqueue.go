@@ -14,12 +14,15 @@ const (
 	defaultRecvQueueBytes    = 4 << 20
 )
 
-// recvItem is one entry of a recvQueue: a frame as RecvDataFrame returned
-// it, or (err set) the end of the connection.
+// recvItem is one entry of a recvQueue: a frame as RecvDataFrame returns
+// it (its opcode, Fin and payload; held by value, so that queueing a
+// message allocates nothing besides its payload), or (err set) the end of
+// the connection.
 type recvItem struct {
-	op  Opcode
-	f   *Frame
-	err error
+	op   Opcode
+	fin  bool
+	data []byte
+	err  error
 }
 
 // last reports whether the item ends what the connection will read: the
@@ -28,12 +31,7 @@ type recvItem struct {
 func (it *recvItem) last() bool { return it.err != nil || it.op == OpClose }
 
 // size is what the item counts against the queue's byte limit.
-func (it *recvItem) size() int {
-	if it.f == nil {
-		return 0
-	}
-	return len(it.f.Payload)
-}
+func (it *recvItem) size() int { return len(it.data) }
 
 // recvQueue is the bounded queue of received frames between the reader of
 // one connection (the producer, which reads the socket, answers pings and
@@ -102,7 +100,7 @@ func newRecvQueue(hiCount, hiBytes, loCount, loBytes int) *recvQueue {
 // it (the queue was idle); full that the producer must pause reading until
 // a pop reports resumed (for a goroutine, until waitRoom returns).
 func (q *recvQueue) push(it recvItem) (wake, full bool) {
-	if it.f != nil && it.op == OpPong {
+	if it.err == nil && it.op == OpPong {
 		q.pongCount.Add(1)
 	}
 	q.mu.Lock()

@@ -177,11 +177,12 @@ func (s *Session) dialed(c *Conn, err error) {
 // have taken the queue down to its low water mark.
 func (s *Session) readLoop(c *Conn, q *recvQueue, deliver func()) {
 	for {
-		op, f, err := c.RecvDataFrame(true)
-		if err != nil && isTimeout(err) {
+		it := c.recvItem()
+		if it.err != nil && isTimeout(it.err) {
 			continue // DialOptions.Timeout bounds sends; an idle connection is fine
 		}
-		wake, full := q.push(recvItem{op: op, f: f, err: err})
+		err := it.err
+		wake, full := q.push(it)
 		if wake && !s.d.Post(deliver) || err != nil {
 			return
 		}
@@ -203,7 +204,7 @@ func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
 			s.checkPong(c)
 		}
 		if ok {
-			s.frame(c, it.op, it.f, it.err)
+			s.frame(c, it)
 		}
 		if !more {
 			return
@@ -223,42 +224,43 @@ func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
 const deliverTurn = int64(50 * time.Microsecond)
 
 // frame delivers one frame, or the end of the connection.
-func (s *Session) frame(c *Conn, op Opcode, f *Frame, err error) {
+func (s *Session) frame(c *Conn, it recvItem) {
 	if c != s.conn {
 		return
 	}
-	if err != nil {
-		s.connEnded(c, err)
+	if it.err != nil {
+		s.connEnded(c, it.err)
 		return
 	}
+	op, data := it.op, it.data
 	a := s.app
 	switch op {
 	case OpPing:
 		if a.OnPing != nil {
-			s.call("OnPing", func() { a.OnPing(a, f.Payload) })
+			s.call("OnPing", func() { a.OnPing(a, data) })
 		}
 	case OpPong:
 		s.endPongWait()
 		if a.OnPong != nil {
-			s.call("OnPong", func() { a.OnPong(a, f.Payload) })
+			s.call("OnPong", func() { a.OnPong(a, data) })
 		}
 	case OpClose:
 		// The next read returns the *CloseError that ends the connection.
 	default:
-		if !f.Fin || f.Opcode == OpContinuation {
+		if !it.fin || op == OpContinuation {
 			if a.OnData != nil {
-				s.call("OnData", func() { a.OnData(a, f.Payload, f.Opcode, f.Fin) })
+				s.call("OnData", func() { a.OnData(a, data, op, it.fin) })
 			}
 			if a.OnContMessage != nil {
-				s.call("OnContMessage", func() { a.OnContMessage(a, f.Payload, f.Fin) })
+				s.call("OnContMessage", func() { a.OnContMessage(a, data, it.fin) })
 			}
 			return
 		}
 		if a.OnData != nil {
-			s.call("OnData", func() { a.OnData(a, f.Payload, op, true) })
+			s.call("OnData", func() { a.OnData(a, data, op, true) })
 		}
 		if a.OnMessage != nil {
-			s.call("OnMessage", func() { a.OnMessage(a, Message{Opcode: op, Data: f.Payload}) })
+			s.call("OnMessage", func() { a.OnMessage(a, Message{Opcode: op, Data: data}) })
 		}
 	}
 }

@@ -1,0 +1,84 @@
+//go:build !race
+
+// Under the race detector allocations are not counted reliably.
+
+package websocket
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/wsclient/websocket/wstest"
+)
+
+// TestAppRecvAllocations: an App's message costs one allocation, its
+// payload (OnMessage may keep it), on the goroutine path and on an
+// EventLoop; the frame waits in the receive queue by value.
+func TestAppRecvAllocations(t *testing.T) {
+	const n = 20000
+	var batch []byte
+	for range 1000 {
+		batch = wstest.Frame{Fin: true, Opcode: wstest.OpBinary, Payload: make([]byte, 16)}.AppendTo(batch)
+	}
+	for _, loop := range []bool{false, true} {
+		name := "goroutine"
+		if loop {
+			name = "EventLoop"
+		}
+		t.Run(name, func(t *testing.T) {
+			start := make(chan struct{})
+			srv := wstest.NewServer(func(c *wstest.Conn) {
+				if c.Accept(nil) != nil {
+					return
+				}
+				<-start
+				for range n / 1000 {
+					if c.WriteRaw(batch) != nil {
+						return
+					}
+				}
+				c.ReadFrame() // the client's close
+			})
+			defer srv.Close()
+			opts := &RunOptions{Reconnect: -1}
+			if loop {
+				l := NewEventLoop()
+				defer l.Stop()
+				go l.Run(context.Background())
+				opts.Dispatcher = l
+			}
+			opened, done := make(chan struct{}), make(chan struct{})
+			got := 0
+			var before, after runtime.MemStats
+			a := &App{URL: srv.URL}
+			a.OnOpen = func(*App) { close(opened) }
+			a.OnMessage = func(*App, Message) {
+				if got++; got == n {
+					runtime.ReadMemStats(&after)
+					close(done)
+				}
+			}
+			finished := make(chan error, 1)
+			go func() { finished <- a.Run(context.Background(), opts) }()
+			if loop {
+				if err := <-finished; err != nil {
+					t.Fatal(err)
+				}
+			}
+			<-opened
+			runtime.ReadMemStats(&before)
+			close(start)
+			<-done
+			a.Close()
+			if !loop {
+				if err := <-finished; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if per := float64(after.Mallocs-before.Mallocs) / n; per > 1.1 {
+				t.Errorf("%.2f allocations per message, want 1", per)
+			}
+		})
+	}
+}
