@@ -199,3 +199,27 @@ func TestDeliverBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestRecvQueuePushMany: frames pushed together are queued in order under
+// one wake; the push that crosses a high water mark reports full; mayFill
+// tells the producer, from the counts of its last push, when the next
+// frames could reach a mark (so that it pushes them before they do).
+func TestRecvQueuePushMany(t *testing.T) {
+	q := newRecvQueue(8, 100, 2, 10)
+	item := func(n int) recvItem { return recvItem{op: OpBinary, fin: true, data: make([]byte, n)} }
+	if wake, full := q.pushMany([]recvItem{item(1), item(2), item(3)}); !wake || full {
+		t.Fatalf("first push: wake %v, full %v; want true, false", wake, full)
+	}
+	if q.mayFill(4, 10) || !q.mayFill(5, 10) || !q.mayFill(1, 94) {
+		t.Errorf("mayFill after 3 frames of 6 bytes: (4, 10) %v, (5, 10) %v, (1, 94) %v; want false, true, true",
+			q.mayFill(4, 10), q.mayFill(5, 10), q.mayFill(1, 94))
+	}
+	if wake, full := q.pushMany([]recvItem{item(4), item(5), item(6), item(7), item(8)}); wake || !full {
+		t.Fatalf("second push, to 8 frames: wake %v, full %v; want false, true", wake, full)
+	}
+	for i := 1; i <= 8; i++ {
+		if it, ok, _, _ := q.pop(); !ok || len(it.data) != i {
+			t.Fatalf("pop %d: %d bytes, %v", i, len(it.data), ok)
+		}
+	}
+}

@@ -106,6 +106,13 @@ type engine struct {
 	rn    int
 	rerr  error
 	rfn   func(fd uintptr) bool // e.readFd, made once
+	// Frames decoded from a read, queued for their connection's session
+	// at once (flush) when the read is done, or before they could fill
+	// its receive queue.
+	batch     []recvItem
+	batchConn *loopConn
+	batchSize int
+	woken     *EventLoop // posted to since the poll, and not woken yet
 
 	// Tasks for the I/O goroutine (post).
 	mu    sync.Mutex

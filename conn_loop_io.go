@@ -18,6 +18,7 @@ func (e *engine) run() {
 	defer close(e.done)
 	for {
 		e.p.Wait(-1, e.ready)
+		e.wakeLoop()
 		e.mu.Lock()
 		fs, quit := e.tasks, e.quit
 		e.tasks = e.spare[:0]
@@ -26,6 +27,7 @@ func (e *engine) run() {
 			f()
 			fs[i] = nil
 		}
+		e.wakeLoop()
 		e.spare = fs[:0]
 		if quit {
 			return
@@ -181,6 +183,7 @@ func (lc *loopConn) feed(p []byte) (rest []byte) {
 			lc.messageEnd()
 		}
 	}
+	lc.l.eng.flush()
 	if lc.paused && !lc.ended {
 		return p
 	}
@@ -249,15 +252,50 @@ func (lc *loopConn) control() {
 // pauses the reading: the poller stops watching the socket for
 // readability until a pop takes the queue down to its low water mark.
 func (lc *loopConn) push(it recvItem) {
-	wake, full := lc.q.push(it)
-	if wake {
-		lc.l.Post(lc.deliver)
+	e := lc.l.eng
+	if e.batchConn != lc {
+		e.flush()
+		e.batchConn = lc
+	}
+	e.batch = append(e.batch, it)
+	e.batchSize += it.size()
+	if it.last() || len(e.batch) == maxBatch || lc.q.mayFill(len(e.batch), e.batchSize) {
+		e.flush()
+	}
+}
+
+// maxBatch bounds the frames a read queues under one lock of the queue.
+const maxBatch = 64
+
+// flush queues the frames the batch holds for their connection, posting
+// its consumer when the queue was idle; a full queue pauses the reading.
+func (e *engine) flush() {
+	lc := e.batchConn
+	if len(e.batch) == 0 {
+		return
+	}
+	wake, full := lc.q.pushMany(e.batch)
+	clear(e.batch) // the queue has the payloads now
+	e.batch, e.batchSize = e.batch[:0], 0
+	if wake && lc.l.postQuiet(lc.deliver) {
+		// The loop is woken once the descriptors of this poll are
+		// served (wakeLoop), not for each: a wake-up is a hand-off
+		// between threads, dearer than a few frames.
+		e.woken = lc.l
 	}
 	if full && !lc.paused {
 		lc.mu.Lock()
 		lc.paused = true
 		lc.watch()
 		lc.mu.Unlock()
+	}
+}
+
+// wakeLoop wakes the loop that flush posted to.
+func (e *engine) wakeLoop() {
+	if l := e.woken; l != nil {
+		e.woken = nil
+		l.signal()
 	}
 }
 

@@ -177,14 +177,22 @@ func (l *EventLoop) Detach(s *Session) {
 
 // Post implements Dispatcher.
 func (l *EventLoop) Post(f func()) bool {
+	if !l.postQuiet(f) {
+		return false
+	}
+	l.signal()
+	return true
+}
+
+// postQuiet is Post without waking the loop: the engine's I/O goroutine
+// wakes it once for all it posted while serving one poll's descriptors.
+func (l *EventLoop) postQuiet(f func()) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.state == loopDone {
-		l.mu.Unlock()
 		return false
 	}
 	l.queue = append(l.queue, f)
-	l.mu.Unlock()
-	l.signal()
 	return true
 }
 

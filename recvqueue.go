@@ -74,6 +74,10 @@ type recvQueue struct {
 
 	pongCount atomic.Uint64
 
+	// The counts at the producer's last push, for mayFill: the producer's
+	// own (written under mu by pushMany, read by the producer alone).
+	seenN, seenBytes int
+
 	mu        sync.Mutex
 	items     ring[recvItem]
 	bytes     int           // payload bytes queued
@@ -100,20 +104,42 @@ func newRecvQueue(hiCount, hiBytes, loCount, loBytes int) *recvQueue {
 // it (the queue was idle); full that the producer must pause reading until
 // a pop reports resumed (for a goroutine, until waitRoom returns).
 func (q *recvQueue) push(it recvItem) (wake, full bool) {
-	if it.err == nil && it.op == OpPong {
-		q.pongCount.Add(1)
-	}
+	return q.pushMany([]recvItem{it})
+}
+
+// pushMany pushes items, in order, under one lock: a producer that has
+// several frames at once (the event loop, from one socket read) takes the
+// lock once, not once a frame. It must not push past full: each item but
+// the last must leave the queue below its high water marks, which the
+// producer can tell from its own count (mayFill).
+func (q *recvQueue) pushMany(items []recvItem) (wake, full bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.items.push(it)
-	q.bytes += it.size()
-	wake, q.scheduled = !q.scheduled, true
-	last := it.last()
-	q.end = q.end || last
-	if !last && !q.stopped && (q.items.n >= q.hiCount || q.bytes >= q.hiBytes) {
-		q.stopped, q.pausedAt, q.resume = true, time.Now(), make(chan struct{})
+	last := false
+	for _, it := range items {
+		if it.err == nil && it.op == OpPong {
+			q.pongCount.Add(1)
+		}
+		q.items.push(it)
+		q.bytes += it.size()
+		last = it.last()
+		q.end = q.end || last
+		if !last && !q.stopped && (q.items.n >= q.hiCount || q.bytes >= q.hiBytes) {
+			q.stopped, q.pausedAt, q.resume = true, time.Now(), make(chan struct{})
+		}
 	}
+	wake, q.scheduled = !q.scheduled, true
+	q.seenN, q.seenBytes = q.items.n, q.bytes
 	return wake, q.stopped && !last
+}
+
+// mayFill reports whether pushing n more items of size bytes could take
+// the queue to a high water mark, judged from the counts the producer saw
+// at its last push (pops only lowered them since): then the producer must
+// push them now, the last of them maybe crossing the mark. The producer
+// only.
+func (q *recvQueue) mayFill(n, size int) bool {
+	return q.seenN+n >= q.hiCount || q.seenBytes+size >= q.hiBytes
 }
 
 // pop removes the oldest item. ok is false when the queue was empty; more
