@@ -27,3 +27,12 @@ func LoopDetached(c *Conn) bool {
 	defer lc.mu.Unlock()
 	return lc.detached
 }
+
+// LoopFd returns the descriptor of c's socket that its event loop owns,
+// or -1.
+func LoopFd(c *Conn) int {
+	if lc := c.lc.Load(); lc != nil {
+		return lc.fd
+	}
+	return -1
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -23,6 +24,9 @@ type options struct {
 	Loops   int           // event loops of ours-loop
 	Settle  time.Duration // pause before each memory measurement
 	Timeout time.Duration // bound of each phase
+
+	HeapProfile string // with one mode: a heap profile written after the traffic measurement
+	CPUProfile  string // with one mode: a CPU profile of the push
 }
 
 // figure is the cost per connection at one point of a run.
@@ -145,6 +149,9 @@ func (s *serverProc) stop() {
 // runClient opens o.N connections in mode m to a fresh server process and
 // measures them.
 func runClient(m mode, o *options) (*result, error) {
+	if o.HeapProfile != "" {
+		runtime.MemProfileRate = 1 // every allocation, so that small per-connection objects all show
+	}
 	limit, err := raiseOpenFiles()
 	if err != nil {
 		return nil, err
@@ -203,6 +210,11 @@ func runClient(m mode, o *options) (*result, error) {
 	}
 	time.Sleep(o.Settle)
 	res.Traffic = perConn(base, measure(), o.N)
+	if o.HeapProfile != "" {
+		if err := writeHeapProfile(o.HeapProfile); err != nil {
+			return nil, err
+		}
+	}
 
 	if o.Hold > 0 {
 		st0, err := srv.stats()
@@ -226,11 +238,17 @@ func runClient(m mode, o *options) (*result, error) {
 	if o.Push > 0 {
 		total := int64(o.N) * int64(o.Push)
 		target := ev.msgs.n.Load() + total
+		stopProfile, err := startCPUProfile(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
 		start := time.Now()
 		if _, err := srv.call("push %d %d", o.Push, o.Size); err != nil {
 			return nil, err
 		}
-		if err := ev.await(ev.msgs, target, o.Timeout, "push"); err != nil {
+		err = ev.await(ev.msgs, target, o.Timeout, "push")
+		stopProfile()
+		if err != nil {
 			return nil, err
 		}
 		res.PushMsgs, res.PushSeconds = total, time.Since(start).Seconds()

@@ -67,6 +67,8 @@ func runMain(args []string) error {
 	fs.IntVar(&o.Loops, "loops", 1, "event loops of ours-loop (Apps spread round robin)")
 	fs.DurationVar(&o.Settle, "settle", 500*time.Millisecond, "pause before each memory measurement")
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "bound of each phase (open, echo, push)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "with one mode and -push: write a CPU profile (pprof) of the client during the push to this file")
+	fs.StringVar(&o.HeapProfile, "heapprofile", "", "with one mode: write a heap profile (pprof) to this file after the traffic measurement")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
