@@ -33,6 +33,7 @@ type options struct {
 type figure struct {
 	RSSPerConn        float64 `json:"rss_per_conn"`        // bytes of resident set
 	HeapPerConn       float64 `json:"heap_per_conn"`       // bytes of live Go heap
+	SpansPerConn      float64 `json:"spans_per_conn"`      // bytes of the heap's spans in use (live heap and the free room around it)
 	StackPerConn      float64 `json:"stack_per_conn"`      // bytes of goroutine stacks
 	GoroutinesPerConn float64 `json:"goroutines_per_conn"` // goroutines
 	GoroutinesAdded   int     `json:"goroutines_added"`    // goroutines more than before the first open
@@ -325,6 +326,7 @@ func perConn(base, now snapshot, n int) figure {
 	return figure{
 		RSSPerConn:        float64(now.RSS-base.RSS) / float64(n),
 		HeapPerConn:       float64(now.Heap-base.Heap) / float64(n),
+		SpansPerConn:      float64(now.Spans-base.Spans) / float64(n),
 		StackPerConn:      float64(now.Stack-base.Stack) / float64(n),
 		GoroutinesPerConn: float64(added) / float64(n),
 		GoroutinesAdded:   added,
@@ -339,8 +341,8 @@ func (r *result) print(w io.Writer) {
 		name string
 		f    figure
 	}{{"idle", r.Idle}, {"traffic", r.Traffic}} {
-		fmt.Fprintf(w, "%-8s %.2f KiB/conn RSS (heap %.2f, stacks %.2f), %.2f goroutines/conn (%+d)\n",
-			f.name, f.f.RSSPerConn/1024, f.f.HeapPerConn/1024, f.f.StackPerConn/1024, f.f.GoroutinesPerConn, f.f.GoroutinesAdded)
+		fmt.Fprintf(w, "%-8s %.2f KiB/conn RSS (heap %.2f in spans of %.2f, stacks %.2f), %.2f goroutines/conn (%+d)\n",
+			f.name, f.f.RSSPerConn/1024, f.f.HeapPerConn/1024, f.f.SpansPerConn/1024, f.f.StackPerConn/1024, f.f.GoroutinesPerConn, f.f.GoroutinesAdded)
 	}
 	fmt.Fprintf(w, "server   %.2f KiB/conn RSS (the nbio server process, idle connections)\n", r.ServerRSSPerConn/1024)
 	if r.HoldSeconds > 0 {

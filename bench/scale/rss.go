@@ -38,6 +38,7 @@ func residentBytes() int64 {
 type snapshot struct {
 	RSS        int64 // resident set (VmRSS)
 	Heap       int64 // live heap after a collection (HeapAlloc)
+	Spans      int64 // the heap's spans in use (HeapInuse): Heap plus the free room in partly used spans
 	Stack      int64 // goroutine stacks (StackInuse)
 	Goroutines int
 }
@@ -52,6 +53,7 @@ func measure() snapshot {
 	return snapshot{
 		RSS:        residentBytes(),
 		Heap:       int64(ms.HeapAlloc),
+		Spans:      int64(ms.HeapInuse),
 		Stack:      int64(ms.StackInuse),
 		Goroutines: runtime.NumGoroutine(),
 	}
