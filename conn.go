@@ -158,6 +158,9 @@ func (c *Conn) IsSSL() bool { return c.isTLS }
 // *tls.Conn for wss, DialOptions.NetConn, or the HTTP/2 stream of a
 // WebSocket over HTTP/2. Reading or writing it directly
 // corrupts the WebSocket stream; it is meant for addresses and socket options.
+// (When an EventLoop owns the socket, on Linux Go's own poller no longer
+// watches it: a read or write of it that would wait ends only at its
+// deadline.)
 func (c *Conn) NetConn() net.Conn { return c.netConn }
 
 // Timeout returns the per-operation I/O timeout (0 = none).
