@@ -25,6 +25,7 @@ type options struct {
 	Settle  time.Duration // pause before each memory measurement
 	Timeout time.Duration // bound of each phase
 
+	TLS         bool   // wss: TLS 1.3 with a CA made for the invocation (tls.go)
 	HeapProfile string // with one mode: a heap profile written after the traffic measurement
 	CPUProfile  string // with one mode: a CPU profile of the push
 }
@@ -44,9 +45,10 @@ type result struct {
 	Mode        string  `json:"mode"`
 	N           int     `json:"n"`
 	Ping        string  `json:"ping"`
-	OpenSeconds float64 `json:"open_seconds"` // time to open all N
-	Idle        figure  `json:"idle"`         // after opening
-	Traffic     figure  `json:"traffic"`      // after one echo per connection
+	TLS         bool    `json:"tls,omitempty"` // wss
+	OpenSeconds float64 `json:"open_seconds"`  // time to open all N
+	Idle        figure  `json:"idle"`          // after opening
+	Traffic     figure  `json:"traffic"`       // after one echo per connection
 	// ServerRSSPerConn is the server process's resident growth per idle
 	// connection.
 	ServerRSSPerConn float64 `json:"server_rss_per_conn"`
@@ -66,13 +68,18 @@ type serverProc struct {
 	urls []string
 }
 
-func startServer(ports int) (*serverProc, error) {
+func startServer(ports int, tls bool) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), roleEnv+"=server", fmt.Sprintf("%s=%d", portsEnv, ports))
+	scheme := "ws://"
+	if tls {
+		cmd.Env = append(cmd.Env, serverTLSEnv+"=1")
+		scheme = "wss://"
+	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -92,7 +99,7 @@ func startServer(ports int) (*serverProc, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	for _, a := range strings.Fields(line) {
-		s.urls = append(s.urls, "ws://"+a+"/")
+		s.urls = append(s.urls, scheme+a+"/")
 	}
 	return s, nil
 }
@@ -160,12 +167,15 @@ func runClient(m mode, o *options) (*result, error) {
 	if limit != 0 && uint64(o.N)+64 > limit {
 		return nil, fmt.Errorf("%d connections need more open files than this process may have (%d)", o.N, limit)
 	}
-	srv, err := startServer((o.N + o.PerPort - 1) / o.PerPort)
+	srv, err := startServer((o.N+o.PerPort-1)/o.PerPort, o.TLS)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 
+	if o.TLS && m.tlsDialers > 0 && o.Dialers > m.tlsDialers {
+		o.Dialers = m.tlsDialers
+	}
 	ev := newEvents(o.Dialers)
 	cl, err := m.make(ev, o)
 	if err != nil {
@@ -178,7 +188,7 @@ func runClient(m mode, o *options) (*result, error) {
 	if !m.autoPing && o.Ping > 0 {
 		go pinger(ctx, cl, ev, o, opened)
 	}
-	res := &result{Mode: m.name, N: o.N, Ping: o.Ping.String()}
+	res := &result{Mode: m.name, N: o.N, Ping: o.Ping.String(), TLS: o.TLS}
 
 	srv0, err := srv.stats()
 	if err != nil {
@@ -333,9 +343,17 @@ func perConn(base, now snapshot, n int) figure {
 	}
 }
 
+// scheme is "wss" with -tls, else "ws".
+func (r *result) scheme() string {
+	if r.TLS {
+		return "wss"
+	}
+	return "ws"
+}
+
 // print writes r for a reader.
 func (r *result) print(w io.Writer) {
-	fmt.Fprintf(w, "mode %s, %d connections, ping every %s\n", r.Mode, r.N, r.Ping)
+	fmt.Fprintf(w, "mode %s, %d %s connections, ping every %s\n", r.Mode, r.N, r.scheme(), r.Ping)
 	fmt.Fprintf(w, "open     %.2f s (%.0f connections/s)\n", r.OpenSeconds, float64(r.N)/r.OpenSeconds)
 	for _, f := range []struct {
 		name string

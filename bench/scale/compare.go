@@ -74,7 +74,7 @@ func writeTable(w io.Writer, ms []mode, runs map[string][]*result) {
 	trafficRSS := func(r *result) float64 { return r.Traffic.RSSPerConn }
 	msgsPerSec := func(r *result) float64 { return r.MsgsPerSec }
 
-	fmt.Fprintf(w, "%d connections, ping every %s, medians of %d rounds", first.N, first.Ping, len(runs[ms[0].name]))
+	fmt.Fprintf(w, "%d %s connections, ping every %s, medians of %d rounds", first.N, first.scheme(), first.Ping, len(runs[ms[0].name]))
 	if haveRef {
 		fmt.Fprint(w, "; (×) is the ratio to nbio")
 	}

@@ -67,6 +67,7 @@ func runMain(args []string) error {
 	fs.IntVar(&o.Loops, "loops", 1, "event loops of ours-loop (Apps spread round robin)")
 	fs.DurationVar(&o.Settle, "settle", 500*time.Millisecond, "pause before each memory measurement")
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "bound of each phase (open, echo, push)")
+	fs.BoolVar(&o.TLS, "tls", false, "wss: every connection over TLS 1.3, verified against a CA made for the run")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "with one mode and -push: write a CPU profile (pprof) of the client during the push to this file")
 	fs.StringVar(&o.HeapProfile, "heapprofile", "", "with one mode: write a heap profile (pprof) to this file after the traffic measurement")
 	if err := fs.Parse(args); err != nil {
@@ -82,6 +83,11 @@ func runMain(args []string) error {
 	}
 	if o.N < 1 || o.Dialers < 1 || o.PerPort < 1 || o.Size < 0 || o.Push < 0 || o.Ping < 0 || *rounds < 1 {
 		return errors.New("-n, -dialers, -per-port and -rounds must be positive; -size, -push and -ping not negative")
+	}
+	if o.TLS {
+		if err := setupTLS(); err != nil {
+			return err
+		}
 	}
 	names := splitList(*modeList)
 	if len(names) == 1 && names[0] == "all" {

@@ -19,7 +19,10 @@ type mode struct {
 	// PingInterval); otherwise one goroutine of the tool pings every open
 	// connection each interval, as a user of that library would.
 	autoPing bool
-	make     func(ev *events, o *options) (client, error)
+	// tlsDialers, when not 0, caps -dialers with -tls: the most opens
+	// the library's TLS client survives at once.
+	tlsDialers int
+	make       func(ev *events, o *options) (client, error)
 }
 
 type client interface {
@@ -41,7 +44,9 @@ var modes = []mode{
 	{name: "ours-loop", autoPing: true, make: newOursLoop},
 	{name: "gobwas", make: newGobwas},
 	{name: "gws", make: newGWS},
-	{name: "nbio", make: newNbio},
+	// nbio v1.6.8's client TLS fails handshakes ("handshake message of
+	// length ... exceeds maximum") when several run at once.
+	{name: "nbio", make: newNbio, tlsDialers: 1},
 }
 
 func modeNames() []string {
@@ -65,16 +70,21 @@ func findMode(name string) (mode, error) {
 type oursConn struct {
 	ev    *events
 	conns []*websocket.Conn
+	opts  *websocket.DialOptions
 }
 
 func newOursConn(ev *events, o *options) (client, error) {
-	return &oursConn{ev: ev, conns: make([]*websocket.Conn, o.N)}, nil
+	cfg, err := clientTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	return &oursConn{ev: ev, conns: make([]*websocket.Conn, o.N), opts: &websocket.DialOptions{TLSConfig: cfg}}, nil
 }
 
 func (c *oursConn) async() bool { return false }
 
 func (c *oursConn) open(ctx context.Context, i int, url string) error {
-	conn, err := websocket.Dial(ctx, url, nil)
+	conn, err := websocket.Dial(ctx, url, c.opts)
 	if err != nil {
 		return err
 	}
@@ -115,19 +125,28 @@ type oursApp struct {
 }
 
 func newOursApp(ev *events, o *options) (client, error) {
+	cfg, err := clientTLS(o)
+	if err != nil {
+		return nil, err
+	}
 	return &oursApp{
 		ev:   ev,
 		apps: make([]*websocket.App, o.N),
-		opts: []*websocket.RunOptions{{PingInterval: o.Ping, Reconnect: -1}},
+		opts: []*websocket.RunOptions{{PingInterval: o.Ping, Reconnect: -1, DialOptions: websocket.DialOptions{TLSConfig: cfg}}},
 	}, nil
 }
 
 func newOursLoop(ev *events, o *options) (client, error) {
+	cfg, err := clientTLS(o)
+	if err != nil {
+		return nil, err
+	}
 	a := &oursApp{ev: ev, apps: make([]*websocket.App, o.N), loop: true}
 	for range max(o.Loops, 1) {
 		l := websocket.NewEventLoop()
 		go func() { _ = l.Run(context.Background()) }()
-		a.opts = append(a.opts, &websocket.RunOptions{PingInterval: o.Ping, Reconnect: -1, Dispatcher: l})
+		a.opts = append(a.opts, &websocket.RunOptions{PingInterval: o.Ping, Reconnect: -1, Dispatcher: l,
+			DialOptions: websocket.DialOptions{TLSConfig: cfg}})
 	}
 	return a, nil
 }

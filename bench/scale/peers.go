@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 
 	"github.com/gobwas/ws"
@@ -19,18 +20,23 @@ import (
 // discarded. Each write is one frame compiled into one buffer, so the
 // pinging goroutine and the sender never interleave bytes.
 type gobwasClient struct {
-	ev    *events
-	conns []net.Conn
+	ev     *events
+	conns  []net.Conn
+	dialer ws.Dialer
 }
 
 func newGobwas(ev *events, o *options) (client, error) {
-	return &gobwasClient{ev: ev, conns: make([]net.Conn, o.N)}, nil
+	cfg, err := clientTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	return &gobwasClient{ev: ev, conns: make([]net.Conn, o.N), dialer: ws.Dialer{TLSConfig: cfg}}, nil
 }
 
 func (c *gobwasClient) async() bool { return false }
 
 func (c *gobwasClient) open(ctx context.Context, i int, url string) error {
-	nc, br, _, err := ws.Dial(ctx, url)
+	nc, br, _, err := c.dialer.Dial(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -90,16 +96,21 @@ type gwsClient struct {
 	gws.BuiltinEventHandler
 	ev    *events
 	conns []*gws.Conn
+	tls   *tls.Config
 }
 
 func newGWS(ev *events, o *options) (client, error) {
-	return &gwsClient{ev: ev, conns: make([]*gws.Conn, o.N)}, nil
+	cfg, err := clientTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	return &gwsClient{ev: ev, conns: make([]*gws.Conn, o.N), tls: cfg}, nil
 }
 
 func (c *gwsClient) async() bool { return false }
 
 func (c *gwsClient) open(_ context.Context, i int, url string) error {
-	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: url})
+	conn, _, err := gws.NewClient(c, &gws.ClientOption{Addr: url, TlsConfig: c.tls})
 	if err != nil {
 		return err
 	}
@@ -131,6 +142,10 @@ type nbioClient struct {
 }
 
 func newNbio(ev *events, o *options) (client, error) {
+	cfg, err := nbioClientTLS(o)
+	if err != nil {
+		return nil, err
+	}
 	logging.SetLevel(logging.LevelNone)
 	engine := nbhttp.NewEngine(nbhttp.Config{ReleaseWebsocketPayload: true})
 	if err := engine.Start(); err != nil {
@@ -143,7 +158,7 @@ func newNbio(ev *events, o *options) (client, error) {
 	up.OnClose(func(_ *nbws.Conn, err error) { ev.fail(err) })
 	return &nbioClient{
 		ev:     ev,
-		dialer: &nbws.Dialer{Engine: engine, Upgrader: up},
+		dialer: &nbws.Dialer{Engine: engine, Upgrader: up, TLSClientConfig: cfg},
 		conns:  make([]*nbws.Conn, o.N),
 	}, nil
 }

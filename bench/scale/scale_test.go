@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,28 +43,41 @@ func runTool(t *testing.T, args ...string) []byte {
 func TestModes(t *testing.T) {
 	const n, push = 40, 5
 	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			out := runTool(t, "-mode", m.name, "-n", "40", "-ping", "100ms", "-hold", "500ms",
-				"-push", "5", "-settle", "0", "-json")
-			var r result
-			if err := json.Unmarshal(out, &r); err != nil {
-				t.Fatalf("output %q: %v", out, err)
-			}
-			if r.Mode != m.name || r.N != n || r.PushMsgs != n*push || r.MsgsPerSec <= 0 || r.OpenSeconds <= 0 {
-				t.Errorf("result %+v", r)
-			}
-			// At least two ping rounds fit in the hold whatever the phase.
-			if r.HoldPings < 2*n || r.HoldPongs < 2*n {
-				t.Errorf("during the hold the server received %d pings and the client saw %d pongs; want at least %d each",
-					r.HoldPings, r.HoldPongs, 2*n)
-			}
-			if m.name == "ours-conn" || m.name == "gobwas" || m.name == "gws" {
-				if r.Idle.GoroutinesAdded < n {
-					t.Errorf("%d goroutines added by %d connections, want a reader each", r.Idle.GoroutinesAdded, n)
-				}
-			}
-		})
+		for _, scheme := range []string{"ws", "wss"} {
+			t.Run(m.name+"/"+scheme, func(t *testing.T) {
+				t.Parallel()
+				testMode(t, m, scheme == "wss", n, push)
+			})
+		}
+	}
+}
+
+// testMode runs mode m on n connections, over TLS when tls is set.
+func testMode(t *testing.T, m mode, tls bool, n, push int) {
+	args := []string{"-mode", m.name, "-n", strconv.Itoa(n), "-ping", "100ms", "-hold", "500ms",
+		"-push", strconv.Itoa(push), "-settle", "0", "-json"}
+	if tls {
+		// One open at a time: nbio's TLS server now and then answers
+		// concurrent handshakes with an internal_error alert.
+		args = append(args, "-tls", "-dialers", "1")
+	}
+	out := runTool(t, args...)
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if r.Mode != m.name || r.N != n || r.TLS != tls || r.PushMsgs != int64(n*push) || r.MsgsPerSec <= 0 || r.OpenSeconds <= 0 {
+		t.Errorf("result %+v", r)
+	}
+	// At least two ping rounds fit in the hold whatever the phase.
+	if r.HoldPings < 2*int64(n) || r.HoldPongs < 2*int64(n) {
+		t.Errorf("during the hold the server received %d pings and the client saw %d pongs; want at least %d each",
+			r.HoldPings, r.HoldPongs, 2*n)
+	}
+	if m.name == "ours-conn" || m.name == "gobwas" || m.name == "gws" {
+		if r.Idle.GoroutinesAdded < n {
+			t.Errorf("%d goroutines added by %d connections, want a reader each", r.Idle.GoroutinesAdded, n)
+		}
 	}
 }
 

@@ -38,8 +38,9 @@ import (
 
 // Environment of the server process.
 const (
-	roleEnv  = "WSSCALE_ROLE"
-	portsEnv = "WSSCALE_PORTS"
+	roleEnv      = "WSSCALE_ROLE"
+	portsEnv     = "WSSCALE_PORTS"
+	serverTLSEnv = "WSSCALE_SERVER_TLS" // set: the ports serve TLS (tls.go)
 )
 
 // pushChunk is how many pushed messages go out in one write to one
@@ -92,7 +93,7 @@ func runServer() error {
 		srv.pings.Add(1)
 		_ = c.WriteMessage(websocket.PongMessage, []byte(data))
 	})
-	engine := nbhttp.NewEngine(nbhttp.Config{
+	conf := nbhttp.Config{
 		Network:                 "tcp",
 		Addrs:                   addrs,
 		Listen:                  func(_, addr string) (net.Listener, error) { return lns[addr], nil },
@@ -102,7 +103,14 @@ func runServer() error {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = up.Upgrade(w, r, nil)
 		}),
-	})
+	}
+	if os.Getenv(serverTLSEnv) != "" {
+		if conf.TLSConfig, err = serverTLS(); err != nil {
+			return err
+		}
+		conf.Addrs, conf.AddrsTLS = nil, addrs
+	}
+	engine := nbhttp.NewEngine(conf)
 	if err := engine.Start(); err != nil {
 		return err
 	}
