@@ -34,8 +34,8 @@ package websocket
 // reference on the descriptor during each read, write and change of the
 // poller's watch, so a Close from another goroutine can never make the
 // loop touch a reused descriptor number. The price is the runtime poller's
-// descriptor, which Go keeps: about 250 bytes outside the
-// garbage-collected heap, reused from a cache. On Linux the runtime's
+// descriptor with its two deadline timers, which Go keeps: about 600 bytes
+// outside the garbage-collected heap, reused from a cache. On Linux the runtime's
 // epoll set stops watching the socket (Poller.TakeFromRuntime), since the
 // loop never waits on the net.Conn; elsewhere Go's own poller is woken too
 // at each burst of data (on Linux that cost a fifth of the client's CPU
