@@ -3,8 +3,8 @@ package netpoll
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,9 +17,9 @@ import (
 // goroutine waits for (a fifth of the client's CPU when 10,000 connections
 // receive small messages). The runtime has no call to stop watching one
 // descriptor and does not say which descriptor its set is, so Linux finds
-// it once, from /proc/self/fdinfo: the one epoll set other than the
-// Poller's that lists the descriptor (when more than one does, it does
-// nothing).
+// it once, from /proc/self/fdinfo: the first epoll set other than the
+// Poller's that lists the descriptor. Only Go's set and the Poller's can:
+// the socket is new, and nothing else knows its number.
 var runtimeSet struct {
 	mu     sync.Mutex
 	fd     int  // the runtime's epoll descriptor, when found
@@ -43,25 +43,25 @@ func (p *Poller) TakeFromRuntime(fd int) bool {
 }
 
 // runtimeEpoll returns the runtime's epoll descriptor, finding it at the
-// first call that can: the one set other than own that lists fd, when
-// exactly one does. It returns -1 when there is none; it stops looking
-// after three descriptors no other set watched.
+// first call that can: the first set other than own, in descriptor order,
+// that lists fd (Go makes its set when the process opens its first
+// network connection, so it comes early and the search stops there). It
+// returns -1 when there is none; it stops looking after three descriptors
+// no other set watched.
 func runtimeEpoll(fd, own int) int {
 	s := &runtimeSet
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.done {
-		sets, err := Watchers(fd)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return -1 // out of descriptors, say: look again next time
-		}
-		sets = slices.DeleteFunc(sets, func(n int) bool { return n == own })
+		sets, err := watchers(fd, own, true)
 		switch {
 		case len(sets) == 1:
 			s.fd, s.done = sets[0], true
-		case len(sets) > 1 || err != nil || s.misses >= 2:
-			// No /proc, more than one set, or thrice none (Go's poller
-			// is not an epoll set): never look again.
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			return -1 // out of descriptors, say: look again next time
+		case err != nil || s.misses >= 2:
+			// No /proc, or thrice none (Go's poller is not an epoll
+			// set): never look again.
 			s.fd, s.done = -1, true
 		default:
 			s.misses++ // fd is not Go's: look again with the next one
@@ -73,39 +73,69 @@ func runtimeEpoll(fd, own int) int {
 
 // Watchers returns the epoll descriptors of this process whose watch lists
 // have fd (Linux, from /proc/self/fdinfo).
-func Watchers(fd int) ([]int, error) {
-	ents, err := os.ReadDir("/proc/self/fd")
+func Watchers(fd int) ([]int, error) { return watchers(fd, -1, false) }
+
+// watchers returns the epoll descriptors but skip whose watch lists have
+// fd, in descriptor order; with first, only the first of them. It reads
+// /proc/self/fd a batch at a time (the kernel lists it in descriptor
+// order), so a search that ends early reads little of a process with a
+// million descriptors.
+func watchers(fd, skip int, first bool) ([]int, error) {
+	dir, err := os.Open("/proc/self/fd")
 	if err != nil {
 		return nil, err
 	}
+	defer dir.Close()
 	want := strconv.Itoa(fd)
 	var sets []int
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err != nil || l != "anon_inode:[eventpoll]" {
-			continue
-		}
-		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // closed meanwhile
-			}
-			return nil, err
-		}
-		// One line per watched descriptor: "tfd:  <fd> events: ...".
-		for line := range bytes.Lines(info) {
-			rest, ok := bytes.CutPrefix(line, []byte("tfd:"))
-			if !ok {
+	for {
+		names, err := dir.Readdirnames(256)
+		for _, name := range names {
+			n, aerr := strconv.Atoi(name)
+			if aerr != nil || n == skip {
 				continue
 			}
-			if f := bytes.Fields(rest); len(f) > 0 && string(f[0]) == want {
-				sets = append(sets, n)
-				break
+			ok, lerr := lists(name, want)
+			if lerr != nil {
+				return sets, lerr
+			}
+			if ok {
+				if sets = append(sets, n); first {
+					return sets, nil
+				}
 			}
 		}
+		if err == io.EOF {
+			return sets, nil
+		}
+		if err != nil {
+			return sets, err
+		}
 	}
-	return sets, nil
+}
+
+// lists reports whether the descriptor named name is an epoll set whose
+// watch list has the descriptor numbered want.
+func lists(name, want string) (bool, error) {
+	if l, err := os.Readlink("/proc/self/fd/" + name); err != nil || l != "anon_inode:[eventpoll]" {
+		return false, nil // not a set, or closed meanwhile
+	}
+	info, err := os.ReadFile("/proc/self/fdinfo/" + name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil // closed meanwhile
+		}
+		return false, err
+	}
+	// One line per watched descriptor: "tfd:  <fd> events: ...".
+	for line := range bytes.Lines(info) {
+		rest, ok := bytes.CutPrefix(line, []byte("tfd:"))
+		if !ok {
+			continue
+		}
+		if f := bytes.Fields(rest); len(f) > 0 && string(f[0]) == want {
+			return true, nil
+		}
+	}
+	return false, nil
 }
