@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -71,8 +72,9 @@ type Config struct {
 	MaxHeaderListSize uint32
 }
 
-// ClientConn is one HTTP/2 client connection. It runs one goroutine that
-// reads frames and dispatches them to streams and one that writes the
+// ClientConn is one HTTP/2 client connection. Frames are read and
+// dispatched to streams by a stream's consumer waiting for data or by a
+// goroutine of the connection's (lead.go); another goroutine writes the
 // frames queued for it (control frames, HEADERS, resets, and stream data
 // whose Write found the connection busy); both end when the connection is
 // closed. Its methods are safe for concurrent use.
@@ -86,25 +88,31 @@ type ClientConn struct {
 	fr   *http2.Framer
 	bw   *bufio.Writer
 	dhdr [9]byte // DATA frame header scratch; under wmu
+	// The reading side, owned by the holder of the reader token (lead.go).
 	rerr errReader
-	// br is the Framer's reader; the reader goroutine reads DATA payloads
-	// from it itself (readData), into spare, a receive block.
-	br    *bufio.Reader
+	rb   frameBuf // the Framer's reader: bytes read, whole frames parsed
+	// spare is a receive block large DATA payloads are copied into, which
+	// their stream may keep (readData).
 	spare *[]byte
 	hdec  *hpack.Decoder
-	hb    headerBlock // the header block being read; reader only
-	// settingsRead records that the server's first SETTINGS was read;
-	// reader only.
+	hb    headerBlock // the header block being read
+	// settingsRead records that the server's first SETTINGS was read.
 	settingsRead bool
-	stream       uint32 // receive window of a stream
-	connW        uint32 // receive window of the connection
-	maxHL        uint32 // MaxHeaderListSize
+	// lead records that a stream's consumer may read the connection (it
+	// supports read deadlines, which interrupt such a read).
+	lead bool
+	// inRead is the stream whose consumer is in a read of the connection.
+	inRead atomic.Pointer[Stream]
+	stream uint32 // receive window of a stream
+	connW  uint32 // receive window of the connection
+	maxHL  uint32 // MaxHeaderListSize
 
 	settingsCh chan struct{} // closed when the peer's first SETTINGS arrived
 	closed     chan struct{} // closed when the connection failed or was closed
 	wake       chan struct{} // wakes the writer
 	readerDone chan struct{}
 	writerDone chan struct{}
+	bgKick     chan struct{} // wakes the reader goroutine; capacity 1
 
 	mu       sync.Mutex
 	henc     *hpack.Encoder
@@ -155,6 +163,16 @@ type ClientConn struct {
 	// its write deadline was set (directStuckLocked).
 	direct      *Stream
 	directArmed bool
+	// The reader token (lead.go).
+	tok                int     // tokFree, tokHeld, tokHanded
+	handTo             *Stream // whose consumer the token was handed to
+	need               int     // parties waiting for frames to be read
+	waitHead, waitTail *Stream // consumers waiting for data and the token
+	bgWant             bool    // the reader goroutine is to take a free token
+	delivered          uint64  // counts deliveries to streams
+	relGen, timerGen   uint64  // counts releases of the token; at arming
+	timerArmed         bool
+	bgTimer            *time.Timer
 }
 
 // encBuf is the io.Writer of the HPACK encoder.
@@ -234,6 +252,8 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 		wake:          make(chan struct{}, 1),
 		readerDone:    make(chan struct{}),
 		writerDone:    make(chan struct{}),
+		bgKick:        make(chan struct{}, 1),
+		bgWant:        true, // the reader goroutine reads the preface
 		streams:       make(map[uint32]*Stream),
 		nextID:        1,
 		maxStreams:    maxWindow, // unlimited until the peer says otherwise
@@ -247,10 +267,10 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	}
 	cc.rerr.r = conn
 	cc.bw = bufio.NewWriterSize(conn, 32<<10)
-	// The reader takes what the connection has in one call, then frame
-	// headers and small payloads come from memory.
-	cc.br = bufio.NewReaderSize(&cc.rerr, 16<<10)
-	cc.fr = http2.NewFramer(cc.bw, cc.br)
+	// A consumer's read of the connection is interrupted by a read
+	// deadline: without them only the reader goroutine reads.
+	cc.lead = conn.SetReadDeadline(time.Time{}) == nil
+	cc.fr = http2.NewFramer(cc.bw, &cc.rb)
 	cc.fr.SetMaxReadFrameSize(chunkSize) // the default this end advertises
 	cc.fr.SetReuseFrames()               // frames are not kept past the next
 	cc.henc = hpack.NewEncoder(cc.hencBuf)
@@ -258,7 +278,7 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	cc.hdec.SetMaxStringLength(int(c.MaxHeaderListSize))
 	cc.wmu.Lock() // the writer holds it until the preface is out
 	go cc.writeLoop()
-	go cc.readLoop()
+	go cc.bgLoop()
 	select {
 	case <-cc.settingsCh:
 		return cc, nil
@@ -345,7 +365,9 @@ func (cc *ClientConn) Ping(ctx context.Context) (time.Duration, error) {
 	cc.pings[data] = ch
 	start := time.Now()
 	cc.queueCtrlLocked(ctrlFrame{typ: http2.FramePing, ping: data})
+	cc.needLocked()
 	cc.mu.Unlock()
+	defer cc.unneed()
 	select {
 	case <-ch:
 		return time.Since(start), nil
@@ -407,6 +429,7 @@ func (cc *ClientConn) failLocked(err error, goAway bool, code http2.ErrCode) {
 		cc.goAwayMsg = ce.Reason
 	}
 	close(cc.closed)
+	cc.interrupt(nil)
 	for _, st := range cc.streams {
 		cc.endStreamLocked(st, err)
 	}

@@ -15,9 +15,9 @@ type deadline struct {
 	timer  *time.Timer
 	gen    uint64        // counts set calls; a timer of an older one does nothing
 	ch     chan struct{} // closed when the deadline passes; made by wait
-	// sig, if not nil, gets a value (if it has room) when the deadline
-	// passes, for a waiter that does not use wait's channel.
-	sig chan struct{}
+	// wake, if not nil, is called (under mu) when the deadline passes,
+	// for a waiter that does not use wait's channel.
+	wake func()
 }
 
 // closedChan is the channel wait returns once the deadline has passed.
@@ -66,11 +66,8 @@ func (d *deadline) expireLocked() {
 	if d.ch != nil {
 		close(d.ch)
 	}
-	if d.sig != nil {
-		select {
-		case d.sig <- struct{}{}:
-		default:
-		}
+	if d.wake != nil {
+		d.wake()
 	}
 }
 

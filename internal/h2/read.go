@@ -3,7 +3,6 @@ package h2
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,53 +26,45 @@ type headerBlock struct {
 	header    http.Header
 }
 
-// readLoop is the reader goroutine: it reads frames and dispatches them
-// until the connection ends. It never blocks on a stream: data goes to
-// the stream's buffer, which the peer's flow control bounds.
-func (cc *ClientConn) readLoop() {
-	defer close(cc.readerDone)
-	for {
-		fh, err := cc.fr.ReadFrameHeader()
-		var f http2.Frame
-		if err == nil && fh.Type == http2.FrameData && cc.settingsRead {
-			var herr error
-			if herr, err = cc.readData(fh); herr != nil {
-				cc.fail(herr, true, herr.(*CodeError).Code)
-				return
-			}
-			if err == nil {
-				continue
-			}
-		} else if err == nil {
-			f, err = cc.fr.ReadFrameForHeader(fh)
+// readFrame handles the frame at the head of cc.rb, which is buffered
+// whole (rb.ready); the caller holds the reader token. It returns false
+// when the connection has failed or was closed.
+func (cc *ClientConn) readFrame() bool {
+	fh, err := cc.fr.ReadFrameHeader()
+	var f http2.Frame
+	if err == nil && fh.Type == http2.FrameData && cc.settingsRead {
+		if herr := cc.readData(fh); herr != nil {
+			cc.fail(herr, true, herr.Code)
+			return false
 		}
-		if err != nil {
-			var se http2.StreamError
-			if errors.As(err, &se) && fh.Type != http2.FrameHeaders {
-				if ce := cc.streamError(se); ce != nil {
-					cc.fail(ce, true, ce.Code)
-					return
-				}
-				continue
-			}
-			// A header block that was not decoded would leave HPACK
-			// out of step: any error in one ends the connection.
-			cc.fail(cc.readErr(err), true, codeOf(err))
-			return
-		}
-		if err := cc.handle(f); err != nil {
-			ce, _ := err.(*CodeError)
-			code := http2.ErrCodeProtocol
-			if ce != nil {
-				code = ce.Code
-			}
-			cc.fail(err, true, code)
-			return
-		}
-		if isClosed(cc.closed) {
-			return
-		}
+		return true
+	} else if err == nil {
+		f, err = cc.fr.ReadFrameForHeader(fh)
 	}
+	if err != nil {
+		var se http2.StreamError
+		if errors.As(err, &se) && fh.Type != http2.FrameHeaders {
+			if ce := cc.streamError(se); ce != nil {
+				cc.fail(ce, true, ce.Code)
+				return false
+			}
+			return true
+		}
+		// A header block that was not decoded would leave HPACK
+		// out of step: any error in one ends the connection.
+		cc.fail(cc.readErr(err), true, codeOf(err))
+		return false
+	}
+	if err := cc.handle(f); err != nil {
+		ce, _ := err.(*CodeError)
+		code := http2.ErrCodeProtocol
+		if ce != nil {
+			code = ce.Code
+		}
+		cc.fail(err, true, code)
+		return false
+	}
+	return !isClosed(cc.closed)
 }
 
 // streamError handles a stream error the Framer found in a frame.
@@ -303,72 +294,43 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	cc.slotLocked()
 }
 
-// readData reads the payload of a DATA frame, whose header the Framer read
-// and checked (size, order), straight into a receive block, which the
-// stream may keep (handleData): the Framer would copy it into a buffer of
-// its own first. It returns a connection error the frame causes (a
-// *CodeError) or the error reading it.
-func (cc *ClientConn) readData(fh http2.FrameHeader) (herr, err error) {
+// readData takes the payload of a DATA frame, whose header the Framer
+// read and checked (size, order), from cc.rb, where it is buffered whole.
+// It returns a connection error the frame causes.
+func (cc *ClientConn) readData(fh http2.FrameHeader) *CodeError {
+	payload := cc.rb.next(int(fh.Length))
 	if fh.StreamID == 0 {
-		return connErr(http2.ErrCodeProtocol, "DATA frame with stream ID 0"), nil
+		return connErr(http2.ErrCodeProtocol, "DATA frame with stream ID 0")
 	}
-	n := int(fh.Length)
-	var pad int
+	data := payload
 	if fh.Flags.Has(http2.FlagDataPadded) {
-		if n == 0 {
-			return connErr(http2.ErrCodeProtocol, "padded DATA frame without a pad length"), nil
+		if len(data) == 0 {
+			return connErr(http2.ErrCodeProtocol, "padded DATA frame without a pad length")
 		}
-		b, err := cc.br.ReadByte()
-		if err != nil {
-			return nil, err
+		pad := int(data[0])
+		if data = data[1:]; pad > len(data) {
+			return connErr(http2.ErrCodeProtocol, "pad size larger than data payload")
 		}
-		if pad, n = int(b), n-1; pad > n {
-			return connErr(http2.ErrCodeProtocol, "pad size larger than data payload"), nil
+		data = data[:len(data)-pad]
+	}
+	if 2*len(data) >= recvBlock {
+		// Copied into a receive block of its own, which the stream may
+		// keep (pushLocked), rather than into the rest of its last
+		// block and a new one.
+		if cc.spare == nil {
+			cc.spare = recvPool.Get().(*[]byte)
 		}
-	}
-	if cc.spare == nil {
-		cc.spare = recvPool.Get().(*[]byte)
-	}
-	if n > cap(*cc.spare) { // the Framer's limit is a block: cannot happen
-		return connErr(http2.ErrCodeFrameSize, "frame larger than %d bytes", cap(*cc.spare)), nil
-	}
-	data := (*cc.spare)[:n-pad]
-	if err := cc.readPayload(data); err != nil {
-		return nil, err
-	}
-	if _, err := cc.br.Discard(pad); err != nil {
-		return nil, err
+		data = append((*cc.spare)[:0], data...)
 	}
 	if err := cc.handleData(fh.StreamID, int64(fh.Length), data, fh.Flags.Has(http2.FlagDataEndStream)); err != nil {
 		ce, _ := err.(*CodeError)
 		if ce == nil {
 			ce = &CodeError{Code: http2.ErrCodeProtocol, Reason: err.Error()}
 		}
-		return ce, nil
+		return ce
 	}
-	return nil, nil
+	return nil
 }
-
-// readPayload fills p with what the buffered reader holds, then, for a
-// large rest, straight from the connection: crypto/tls decrypts a record
-// and copies it into p, not into the buffer first.
-func (cc *ClientConn) readPayload(p []byte) error {
-	k := min(len(p), cc.br.Buffered())
-	if k > 0 {
-		cc.br.Read(p[:k]) // from memory: cannot fail
-	}
-	if len(p)-k < directRead {
-		_, err := io.ReadFull(cc.br, p[k:])
-		return err
-	}
-	_, err := io.ReadFull(&cc.rerr, p[k:])
-	return err
-}
-
-// directRead is the rest of a payload from which readPayload reads it
-// straight from the connection: below it, the buffer's one read serves
-// the small frames that follow too.
-const directRead = 2 << 10
 
 // handleData takes a DATA frame's data of stream id, n bytes with padding;
 // data may be in cc.spare, which the stream then may keep.
@@ -430,6 +392,7 @@ func (cc *ClientConn) handleData(id uint32, n int64, data []byte, ended bool) er
 	if ended {
 		st.remoteEndLocked()
 	}
+	cc.delivered++
 	st.signal()
 	return nil
 }
@@ -530,6 +493,7 @@ func (cc *ClientConn) headerBlockEnd() error {
 	if h == nil {
 		h = make(http.Header)
 	}
+	cc.delivered++
 	st.resp = &Response{StatusCode: code, Header: h}
 	st.gotResponse = true
 	close(st.respCh)

@@ -51,7 +51,7 @@ type Stream struct {
 	// failed; open drops it then.
 	respCh  chan struct{}
 	readSig chan struct{} // a send wakes a reader; capacity 1
-	rdl     deadline      // wakes the reader (readSig) when it passes
+	rdl     deadline      // wakes the reader (signal) when it passes
 	wdl     deadline
 
 	wmu      sync.Mutex // serializes Write
@@ -83,16 +83,21 @@ type Stream struct {
 	closingClosed bool        // closing is closed
 	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
 	err           error       // why the stream failed; nil while it has not
+	// A consumer waiting in WaitReadable (lead.go).
+	waiters      int     // goroutines in WaitReadable
+	queued       bool    // in the connection's queue for the reader token
+	wprev, wnext *Stream // the queue's links
 }
 
 var _ net.Conn = (*Stream)(nil)
 
-// signal wakes a reader.
+// signal wakes a reader, also one reading the connection itself.
 func (st *Stream) signal() {
 	select {
 	case st.readSig <- struct{}{}:
 	default:
 	}
+	st.cc.interrupt(st)
 }
 
 // OpenWebSocket opens a stream with an extended CONNECT (RFC 8441 §4):
@@ -148,20 +153,23 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
 	}
-	st.rdl.sig = st.readSig
+	st.rdl.wake = st.signal
 	cc.nextID += 2
 	cc.streams[st.id] = st
 	cc.active++
 	cc.stopIdleLocked()
 	cc.queueLocked(&writeReq{st: st, typ: http2.FrameHeaders, data: bytes.Clone(cc.hencBuf.b)})
+	cc.needLocked()
 	cc.mu.Unlock()
 
 	select {
 	case <-st.respCh:
 	case <-ctx.Done():
+		cc.unneed()
 		st.Reset()
 		return nil, nil, fmt.Errorf("websocket: http2: waiting for the response: %w", ctx.Err())
 	}
+	cc.unneed()
 	cc.mu.Lock()
 	resp, serr := st.resp, st.err
 	st.respCh, st.resp = nil, nil // not needed any more
@@ -185,10 +193,15 @@ func (st *Stream) errorBody(ctx context.Context) []byte {
 		done := st.buffered >= MaxErrorBody || st.remoteEnded || st.err != nil
 		cc.mu.Unlock()
 		if !done {
+			cc.mu.Lock()
+			cc.needLocked()
+			cc.mu.Unlock()
 			select {
 			case <-st.readSig:
+				cc.unneed()
 				continue
 			case <-ctx.Done():
+				cc.unneed()
 			}
 		}
 		cc.mu.Lock()
@@ -312,14 +325,56 @@ func (st *Stream) TryRead(p []byte) (n int, ok bool, err error) {
 // stream ended or failed, or the read deadline passed. It is shallow (one
 // channel receive), so that a goroutine parked in it fits in its initial
 // stack.
+//
+// While it waits, it reads the connection itself when nobody else does,
+// dispatching the frames of every stream, and stops as soon as the
+// stream is readable (lead.go).
 func (st *Stream) WaitReadable() {
 	cc := st.cc
 	cc.mu.Lock()
-	for !st.readableLocked() {
+	if st.readableLocked() {
+		cc.mu.Unlock()
+		return
+	}
+	if !cc.lead {
+		for !st.readableLocked() {
+			ch := st.readSig
+			cc.mu.Unlock()
+			<-ch
+			cc.mu.Lock()
+		}
+		cc.mu.Unlock()
+		return
+	}
+	st.waiters++
+	reader := false
+	for {
+		if st.readableLocked() {
+			// A token handed to st goes on to the next.
+			reader = reader || cc.tok == tokHanded && cc.handTo == st
+			break
+		}
+		if !reader && cc.claimLocked(st) {
+			reader = true
+			cc.unqueueLocked(st)
+		}
+		if reader {
+			cc.mu.Unlock()
+			cc.readSome(st)
+			cc.mu.Lock()
+			continue
+		}
+		cc.enqueueLocked(st)
 		ch := st.readSig
 		cc.mu.Unlock()
 		<-ch
 		cc.mu.Lock()
+	}
+	if reader {
+		cc.releaseLocked()
+	}
+	if st.waiters--; st.waiters == 0 {
+		cc.unqueueLocked(st)
 	}
 	cc.mu.Unlock()
 }
@@ -401,10 +456,13 @@ func (st *Stream) Write(p []byte) (int, error) {
 		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, maxDirect)
 		if k <= 0 {
 			wait := cc.sendCond
+			cc.needLocked() // the credit comes in WINDOW_UPDATE frames
 			cc.mu.Unlock()
 			select {
 			case <-wait:
+				cc.unneed()
 			case <-st.wdl.wait():
+				cc.unneed()
 				return n, os.ErrDeadlineExceeded
 			}
 			continue

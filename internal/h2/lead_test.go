@@ -1,0 +1,111 @@
+package h2
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// leading opens a stream and starts a Read of it that ends up reading
+// the connection itself (holding the reader token); it returns the stream
+// and the Read's result.
+func leading(t *testing.T, cc *ClientConn, p *peer, buf []byte) (*Stream, <-chan error) {
+	t.Helper()
+	st := p.open(cc)
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadFull(st, buf)
+		done <- err
+	}()
+	synctest.Wait()
+	// The reader goroutine may still hold the token: a frame it reads
+	// while the stream's consumer waits makes it hand the token over.
+	p.fr.WritePing(false, [8]byte{9})
+	p.next(http2.FramePing)
+	synctest.Wait()
+	if cc.inRead.Load() != st {
+		t.Fatal("the stream's consumer is not reading the connection")
+	}
+	return st, done
+}
+
+// TestLeadDeadline: a consumer reading the connection itself returns at
+// its stream's read deadline, a frame it had read half of is not lost,
+// and the connection works on.
+func TestLeadDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc, p := start(t, nil, extConnect)
+		buf := make([]byte, 5)
+		st, done := leading(t, cc, p, buf)
+		// Half a DATA frame, then the deadline.
+		var frame bytes.Buffer
+		http2.NewFramer(&frame, nil).WriteData(st.ID(), false, []byte("hello"))
+		p.conn.Write(frame.Bytes()[:7])
+		synctest.Wait()
+		st.SetReadDeadline(time.Now().Add(time.Second))
+		if err := <-done; !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read: %v, want a deadline error", err)
+		}
+		st.SetReadDeadline(time.Time{})
+		go p.conn.Write(frame.Bytes()[7:])
+		if _, err := io.ReadFull(st, buf); err != nil || string(buf) != "hello" {
+			t.Fatalf("Read %q, %v", buf, err)
+		}
+		p.ping(cc)
+	})
+}
+
+// TestLeadClose: a consumer reading the connection itself returns when
+// its stream is closed or reset, or the connection closes.
+func TestLeadClose(t *testing.T) {
+	for name, end := range map[string]func(*ClientConn, *Stream){
+		"close": func(_ *ClientConn, st *Stream) { st.Close() },
+		"reset": func(_ *ClientConn, st *Stream) { st.Reset() },
+		"conn":  func(cc *ClientConn, _ *Stream) { go cc.Close() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cc, p := start(t, nil, extConnect)
+				st, done := leading(t, cc, p, make([]byte, 1))
+				end(cc, st)
+				if err := <-done; err == nil {
+					t.Fatal("Read returned no error")
+				}
+			})
+		})
+	}
+}
+
+// TestLeadTakeover: once the consumer that read the connection has its
+// data and reads no more, the reader goroutine reads again: a PING is
+// answered, another stream's data arrives.
+func TestLeadTakeover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc, p := start(t, nil, extConnect)
+		buf := make([]byte, 2)
+		st, done := leading(t, cc, p, buf)
+		other := p.open(cc)
+		p.fr.WriteData(st.ID(), false, []byte("hi"))
+		if err := <-done; err != nil || string(buf) != "hi" {
+			t.Fatalf("Read %q, %v", buf, err)
+		}
+		synctest.Wait()
+		if cc.inRead.Load() != nil {
+			t.Fatal("a consumer reads the connection")
+		}
+		p.fr.WritePing(false, [8]byte{7})
+		if f := p.next(http2.FramePing); f.flags&http2.FlagPingAck == 0 || f.ping != [8]byte{7} {
+			t.Fatalf("PING %v %v", f.flags, f.ping)
+		}
+		p.fr.WriteData(other.ID(), false, []byte("yo"))
+		if _, err := io.ReadFull(other, buf); err != nil || string(buf) != "yo" {
+			t.Fatalf("Read %q, %v", buf, err)
+		}
+	})
+}
