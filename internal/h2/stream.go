@@ -322,13 +322,13 @@ func (st *Stream) TryRead(p []byte) (n int, ok bool, err error) {
 }
 
 // WaitReadable waits until Read would not block: data arrived, the
-// stream ended or failed, or the read deadline passed. It is shallow (one
-// channel receive), so that a goroutine parked in it fits in its initial
-// stack.
+// stream ended or failed, or the read deadline passed.
 //
 // While it waits, it reads the connection itself when nobody else does,
 // dispatching the frames of every stream, and stops as soon as the
-// stream is readable (lead.go).
+// stream is readable (lead.go). Otherwise it is shallow (one channel
+// receive), so that a goroutine parked in it fits in its initial stack;
+// at most one per connection reads, with a deeper stack.
 func (st *Stream) WaitReadable() {
 	cc := st.cc
 	cc.mu.Lock()
