@@ -109,3 +109,44 @@ func TestLeadTakeover(t *testing.T) {
 		}
 	})
 }
+
+// TestLeadHandOver: a consumer that read the connection and got its data
+// hands the token to another waiting consumer, which reads on.
+func TestLeadHandOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc, p := start(t, nil, extConnect)
+		streams := []*Stream{p.open(cc), p.open(cc)}
+		bufs := [][]byte{make([]byte, 2), make([]byte, 2)}
+		done := []chan error{make(chan error, 1), make(chan error, 1)}
+		for i, st := range streams {
+			go func() {
+				_, err := io.ReadFull(st, bufs[i])
+				done[i] <- err
+			}()
+		}
+		synctest.Wait()
+		p.fr.WritePing(false, [8]byte{9}) // the reader goroutine hands the token over
+		p.next(http2.FramePing)
+		synctest.Wait()
+		a, b := 0, 1
+		switch cc.inRead.Load() {
+		case streams[0]:
+		case streams[1]:
+			a, b = 1, 0
+		default:
+			t.Fatal("no consumer reads the connection")
+		}
+		p.fr.WriteData(streams[a].ID(), false, []byte("hi"))
+		if err := <-done[a]; err != nil || string(bufs[a]) != "hi" {
+			t.Fatalf("Read %q, %v", bufs[a], err)
+		}
+		synctest.Wait()
+		if cc.inRead.Load() != streams[b] {
+			t.Fatal("the token was not handed to the other waiting consumer")
+		}
+		p.fr.WriteData(streams[b].ID(), false, []byte("yo"))
+		if err := <-done[b]; err != nil || string(bufs[b]) != "yo" {
+			t.Fatalf("Read %q, %v", bufs[b], err)
+		}
+	})
+}
