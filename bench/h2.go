@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	websocket "github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/bench/internal/prof"
 )
 
 // The HTTP/2 comparison (-h2) measures our client's WebSockets over HTTP/2
@@ -86,7 +86,7 @@ func runH2Server() error {
 	}
 	go func() { _ = serveLeanH2(lean, tlsConf) }()
 	fmt.Println(ln.Addr().String(), lean.Addr().String())
-	stopProfile, err := startProfile(os.Getenv(h2SrvProfEnv))
+	stopProfile, err := prof.StartCPU(os.Getenv(h2SrvProfEnv))
 	if err != nil {
 		return err
 	}
@@ -379,7 +379,7 @@ func h2Benchmark(args []string) (string, error) {
 	if *procs > 0 {
 		runtime.GOMAXPROCS(*procs) // the server child keeps its own
 	}
-	stop, err := startProfile(*cpuProf)
+	stop, err := prof.StartCPU(*cpuProf)
 	if err != nil {
 		return "", err
 	}
@@ -599,23 +599,6 @@ func sizeName(n int) string {
 	return strconv.Itoa(n) + " B"
 }
 
-// startProfile starts a CPU profile into file ("": none) and returns
-// what stops it.
-func startProfile(file string) (func(), error) {
-	if file == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
 // heapFile is the heap profile's file for proto, "" for none.
 func heapFile(base, proto string) string {
 	if base == "" {
@@ -627,18 +610,13 @@ func heapFile(base, proto string) string {
 // writeHeapProfile writes the heap profile to file, and the runtime's
 // memory statistics to file.txt.
 func writeHeapProfile(file string) error {
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b, _ := json.MarshalIndent(ms, "", " ")
 	if err := os.WriteFile(file+".txt", b, 0o644); err != nil {
 		return err
 	}
-	return pprof.Lookup("heap").WriteTo(f, 0)
+	return prof.WriteHeap(file)
 }
 
 // x509Pool makes a pool of the PEM certificates in b.

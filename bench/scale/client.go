@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/wsclient/websocket/bench/internal/prof"
 )
 
 // options configure one client run.
@@ -222,7 +224,7 @@ func runClient(m mode, o *options) (*result, error) {
 	time.Sleep(o.Settle)
 	res.Traffic = perConn(base, measure(), o.N)
 	if o.HeapProfile != "" {
-		if err := writeHeapProfile(o.HeapProfile); err != nil {
+		if err := prof.WriteHeap(o.HeapProfile); err != nil {
 			return nil, err
 		}
 	}
@@ -249,7 +251,7 @@ func runClient(m mode, o *options) (*result, error) {
 	if o.Push > 0 {
 		total := int64(o.N) * int64(o.Push)
 		target := ev.msgs.n.Load() + total
-		stopProfile, err := startCPUProfile(o.CPUProfile)
+		stopProfile, err := prof.StartCPU(o.CPUProfile)
 		if err != nil {
 			return nil, err
 		}
