@@ -1,16 +1,14 @@
 package main
 
 import (
-	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
 	"strings"
 	"sync"
 
-	"github.com/wsclient/websocket/wstest"
+	"github.com/wsclient/websocket/bench/internal/localca"
 )
 
 // The wss scenarios run over TLS 1.3 with a certificate chain made at start
@@ -36,22 +34,11 @@ type localCA struct {
 var benchCA = sync.OnceValues(newLocalCA)
 
 func newLocalCA() (*localCA, error) {
-	ca := wstest.NewCA("wsclient bench CA")
-	cert := ca.Issue("127.0.0.1", x509.ExtKeyUsageServerAuth, "127.0.0.1", "localhost")
-	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("the server's key is not ECDSA")
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	c, err := localca.New("wsclient bench CA")
 	if err != nil {
 		return nil, err
 	}
-	return &localCA{
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		roots:   ca.Pool(),
-		caPEM:   ca.CertPEM,
-	}, nil
+	return &localCA{certPEM: c.CertPEM, keyPEM: c.KeyPEM, roots: c.Roots, caPEM: c.CAPEM}, nil
 }
 
 // serverEnv is the environment that hands the server its certificate.

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
 
 	llibtls "github.com/lesismal/llib/std/crypto/tls"
-	"github.com/wsclient/websocket/wstest"
+	"github.com/wsclient/websocket/bench/internal/localca"
 )
 
 // With -tls every connection is wss (TLS 1.3, ECDSA P-256): a CA made once
@@ -29,19 +27,13 @@ func setupTLS() error {
 	if os.Getenv(tlsCAEnv) != "" {
 		return nil
 	}
-	ca := wstest.NewCA("wsclient scale CA")
-	cert := ca.Issue("127.0.0.1", x509.ExtKeyUsageServerAuth, "127.0.0.1", "localhost")
-	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok {
-		return errors.New("the server's key is not ECDSA")
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	c, err := localca.New("wsclient scale CA")
 	if err != nil {
 		return err
 	}
-	os.Setenv(tlsCertEnv, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})))
-	os.Setenv(tlsKeyEnv, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
-	os.Setenv(tlsCAEnv, string(ca.CertPEM))
+	os.Setenv(tlsCertEnv, string(c.CertPEM))
+	os.Setenv(tlsKeyEnv, string(c.KeyPEM))
+	os.Setenv(tlsCAEnv, string(c.CAPEM))
 	return nil
 }
 
