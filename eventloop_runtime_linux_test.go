@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/wsclient/websocket"
@@ -50,6 +51,26 @@ func TestEventLoopEngineTakesSocketFromGo(t *testing.T) {
 				var err error
 				if sets, err = netpoll.Watchers(websocket.LoopFd(a.Conn())); err != nil {
 					t.Error(err)
+				}
+				// NetConn stays the live stream: the *net.TCPConn for
+				// ws, the *tls.Conn for wss, with addresses and socket
+				// options working.
+				nc := a.Conn().NetConn()
+				if tlsConn, ok := nc.(*tls.Conn); ok == (tc.name == "ws") {
+					t.Errorf("NetConn is %T", nc)
+				} else if ok {
+					nc = tlsConn.NetConn()
+					if w, ok := nc.(interface{ NetConn() net.Conn }); ok {
+						nc = w.NetConn() // the library's wrapper of the socket under TLS
+					}
+				}
+				if nc.RemoteAddr() == nil || !strings.Contains(tc.url, "//"+nc.RemoteAddr().String()) {
+					t.Errorf("NetConn's remote address %v, dialed %s", nc.RemoteAddr(), tc.url)
+				}
+				if sc, ok := nc.(interface{ SetNoDelay(bool) error }); !ok {
+					t.Errorf("the socket under NetConn is %T, not a TCP connection", nc)
+				} else if err := sc.SetNoDelay(true); err != nil {
+					t.Errorf("SetNoDelay on the loop's socket: %v", err)
 				}
 				a.SendText("hello")
 			}
