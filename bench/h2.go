@@ -238,6 +238,17 @@ func runH2OpenChild() error {
 	d := newH2Dialer(proto, addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// One WebSocket opened and closed first, on a transport of its own,
+	// so that the baseline already has the dial's code paged in and the
+	// runtime's structures made: what follows is the cost per WebSocket
+	// (and, over HTTP/2, per shared connection), not the program's.
+	warm, err := newH2Dialer(proto, addr, d.tls).dial(ctx, "wss://"+addr+"/idle", 0)
+	if err != nil {
+		return fmt.Errorf("warm-up WebSocket: %w", err)
+	}
+	if err := warm.close(); err != nil {
+		return fmt.Errorf("warm-up WebSocket: %w", err)
+	}
 	heap0, stack0, rss0 := idleMemory()
 	conns := make([]*oursConn, n)
 	errs := make(chan error, h2OpenPar)
