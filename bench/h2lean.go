@@ -21,7 +21,9 @@ import (
 // answers an extended CONNECT with :status 200; each WebSocket's stream
 // then runs the main server's frame code (srvConn) in a goroutine of its
 // own, whose writes go out as DATA frames, buffered and flushed once per
-// Write. It announces SETTINGS_ENABLE_CONNECT_PROTOCOL=1, keeps the
+// Write. An echo stream is the exception: the connection's goroutine echoes
+// its frames as they arrive, as the HTTP/1.1 side's frame code echoes on the
+// goroutine that reads, and its answers go out with the next flush. It announces SETTINGS_ENABLE_CONNECT_PROTOCOL=1, keeps the
 // client's flow-control windows, and returns its own receive windows as
 // data arrives. It is a benchmark's peer, not a general server: no
 // priorities, no trailers, no CONTINUATION, no limits against a hostile
@@ -159,6 +161,9 @@ func (c *leanConn) handle(f http2.Frame) error {
 		if f.StreamEnded() {
 			st.eof = true
 		}
+		if st.inline {
+			return c.echoInline(st)
+		}
 		st.cond.Signal()
 	case *http2.SettingsFrame:
 		if f.IsAck() {
@@ -171,7 +176,10 @@ func (c *leanConn) handle(f http2.Frame) error {
 			c.initWin = int64(v)
 			c.win.Broadcast()
 		}
-		return c.fr.WriteSettingsAck()
+		if err := c.fr.WriteSettingsAck(); err != nil {
+			return err
+		}
+		return c.sendPending()
 	case *http2.WindowUpdateFrame:
 		if f.StreamID == 0 {
 			c.sendWin += int64(f.Increment)
@@ -179,6 +187,7 @@ func (c *leanConn) handle(f http2.Frame) error {
 			st.sendWin += int64(f.Increment)
 		}
 		c.win.Broadcast()
+		return c.sendPending()
 	case *http2.PingFrame:
 		if !f.IsAck() {
 			return c.fr.WritePing(true, f.Data)
@@ -224,7 +233,90 @@ func (c *leanConn) open(f *http2.HeadersFrame) error {
 	st := &leanStream{c: c, id: f.StreamID, sendWin: c.initWin}
 	st.cond = sync.NewCond(&c.mu)
 	c.streams[st.id] = st
+	if u.Path == "/echo" {
+		// Echoed here, on the connection's goroutine, as the HTTP/1.1
+		// side's frame code echoes on the goroutine that reads.
+		st.inline = true
+		return nil
+	}
 	go st.run(u)
+	return nil
+}
+
+// echoInline echoes the whole frames in st.in (the frame code's echo: every
+// data frame back unmasked, a pong for a ping, a close for a close, then
+// END_STREAM) and sends what the client's windows allow; c.mu is held.
+func (c *leanConn) echoInline(st *leanStream) error {
+	for !st.closed {
+		h, ok, err := parseHeader(st.in[st.off:])
+		if err != nil {
+			return err
+		}
+		if !ok || len(st.in)-st.off < h.size+h.n {
+			break
+		}
+		p := st.in[st.off+h.size : st.off+h.size+h.n]
+		if h.masked {
+			maskBytes(h.key, p)
+		}
+		st.off += h.size + h.n
+		switch h.op {
+		case opPing:
+			st.out = appendFrame(st.out, true, opPong, p)
+		case opPong:
+		case opClose:
+			st.out = appendFrame(st.out, true, opClose, p[:min(len(p), 2)])
+			st.closed = true
+		default:
+			st.out = appendFrame(st.out, h.fin, h.op, p)
+		}
+	}
+	if st.off == len(st.in) {
+		st.in, st.off = st.in[:0], 0
+	}
+	if st.eof {
+		st.closed = true
+	}
+	return c.sendOut(st)
+}
+
+// sendOut writes as much of st.out as the client's windows allow, and
+// END_STREAM after the last of it once the WebSocket is closed; c.mu is
+// held. The connection's goroutine flushes.
+func (c *leanConn) sendOut(st *leanStream) error {
+	n := 0
+	for n < len(st.out) {
+		k := min(int64(len(st.out)-n), leanFrame, st.sendWin, c.sendWin)
+		if k <= 0 {
+			break
+		}
+		if err := c.writeData(st.id, false, st.out[n:n+int(k)]); err != nil {
+			return err
+		}
+		st.sendWin -= k
+		c.sendWin -= k
+		n += int(k)
+	}
+	st.out = st.out[:copy(st.out, st.out[n:])]
+	if st.closed && len(st.out) == 0 && st.err == nil {
+		if err := c.writeData(st.id, true, nil); err != nil {
+			return err
+		}
+		st.end(io.EOF)
+	}
+	return nil
+}
+
+// sendPending sends what inline streams hold back for want of window; c.mu
+// is held.
+func (c *leanConn) sendPending() error {
+	for _, st := range c.streams {
+		if st.inline && len(st.out) > 0 {
+			if err := c.sendOut(st); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -242,6 +334,11 @@ type leanStream struct {
 	err         error // the stream ended
 	sendWin     int64
 	recvPending int64 // received since the last stream WINDOW_UPDATE
+	// An echo stream is served by the connection's goroutine (echoInline):
+	// out holds what waits for window, closed that the WebSocket is done.
+	inline bool
+	closed bool
+	out    []byte
 }
 
 // end fails the stream's Read and Write; c.mu is held.
