@@ -172,6 +172,7 @@ type ClientConn struct {
 	delivered          uint64  // counts deliveries to streams
 	relGen, timerGen   uint64  // counts releases of the token; at arming
 	timerArmed         bool
+	takeWait           time.Duration // the timer's next wait (lead.go)
 	bgTimer            *time.Timer
 }
 

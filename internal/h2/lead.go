@@ -16,8 +16,14 @@ import (
 // is readable: to another waiting consumer if there is one, else to the
 // reader goroutine (bgLoop) when a party that needs frames read asks for
 // it (need), else to nobody for a moment: the reader goroutine takes it
-// once it has stayed free for about takeover, so that a PING, a
-// WINDOW_UPDATE or a GOAWAY is always read within a bounded time.
+// once it has stayed free for a while, so that a PING, a WINDOW_UPDATE or
+// a GOAWAY is always read within a bounded time. That while is takeover
+// after the reader goroutine last read, and doubles, up to maxTakeover,
+// each time the timer finds that consumers took and gave up the token in
+// the meantime: a busy connection's timer fires a few times a second, not
+// a thousand (each firing runs a goroutine on a thread it may have to wake;
+// at 1 ms they slowed a one-stream echo by a fifth), and a frame nobody
+// waits for (a PING, a SETTINGS) is still read within 2*maxTakeover.
 //
 // Frames are read resumably: bytes go from the connection into rb, and a
 // frame is parsed and handled only once all its bytes are there, so a
@@ -34,8 +40,12 @@ const (
 )
 
 // takeover is how long the token stays free before the reader goroutine
-// takes it.
-const takeover = time.Millisecond
+// takes it, after it last did; maxTakeover is that wait's limit on a
+// connection whose consumers keep reading.
+const (
+	takeover    = time.Millisecond
+	maxTakeover = 128 * time.Millisecond
+)
 
 // rbSize is the size of the read buffer: a frame of the largest size this
 // end accepts and a TLS record's worth more.
@@ -208,25 +218,32 @@ func (cc *ClientConn) armLocked() {
 	}
 	cc.timerArmed = true
 	cc.timerGen = cc.relGen
+	if cc.takeWait == 0 {
+		cc.takeWait = takeover
+	}
 	if cc.bgTimer == nil {
-		cc.bgTimer = time.AfterFunc(takeover, cc.onTimer)
+		cc.bgTimer = time.AfterFunc(cc.takeWait, cc.onTimer)
 	} else {
-		cc.bgTimer.Reset(takeover)
+		cc.bgTimer.Reset(cc.takeWait)
 	}
 }
 
 // onTimer lets the reader goroutine take the token if it has been free
 // since the timer was armed; a holder of the token arms it again when it
-// gives the token up.
+// gives the token up. Consumers that took the token in the meantime
+// double the next wait (see maxTakeover).
 func (cc *ClientConn) onTimer() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cc.timerArmed = false
-	if cc.err != nil || cc.tok != tokFree {
+	if cc.err != nil {
 		return
 	}
-	if cc.relGen != cc.timerGen {
-		cc.armLocked() // taken and given up again since: wait more
+	if cc.tok != tokFree || cc.relGen != cc.timerGen {
+		cc.takeWait = min(2*cc.takeWait, maxTakeover)
+		if cc.tok == tokFree {
+			cc.armLocked() // taken and given up again since: wait more
+		}
 		return
 	}
 	cc.kickLocked()
@@ -288,6 +305,7 @@ func (cc *ClientConn) bgLoop() {
 		}
 		cc.bgWant = false
 		cc.tok = tokHeld
+		cc.takeWait = takeover
 		for {
 			delivered := cc.delivered
 			cc.mu.Unlock()

@@ -110,6 +110,62 @@ func TestLeadTakeover(t *testing.T) {
 	})
 }
 
+// TestLeadTakeoverBacksOff: while a consumer keeps taking the token, the
+// takeover timer's wait doubles up to maxTakeover (so that a busy
+// connection's timer seldom fires); once nobody reads, a PING is still
+// answered within 2*maxTakeover, and the wait starts again at takeover.
+func TestLeadTakeoverBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc, p := start(t, nil, extConnect)
+		buf := make([]byte, 2)
+		st, done := leading(t, cc, p, buf)
+		const messages = 300 // 300 ms of messages, 1 ms apart: longer than 1+2+…+maxTakeover
+		p.fr.WriteData(st.ID(), false, []byte("hi"))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		rest := make(chan error, 1)
+		go func() {
+			b := make([]byte, 2)
+			for range messages {
+				if _, err := io.ReadFull(st, b); err != nil {
+					rest <- err
+					return
+				}
+			}
+			rest <- nil
+		}()
+		for range messages {
+			time.Sleep(time.Millisecond)
+			p.fr.WriteData(st.ID(), false, []byte("hi"))
+		}
+		if err := <-rest; err != nil {
+			t.Fatal(err)
+		}
+		cc.mu.Lock()
+		wait := cc.takeWait
+		cc.mu.Unlock()
+		if wait != maxTakeover {
+			t.Fatalf("after %d messages the takeover wait is %v, want %v", messages, wait, maxTakeover)
+		}
+		synctest.Wait()
+		start := time.Now()
+		p.fr.WritePing(false, [8]byte{5})
+		if f := p.next(http2.FramePing); f.flags&http2.FlagPingAck == 0 || f.ping != [8]byte{5} {
+			t.Fatalf("PING %v %v", f.flags, f.ping)
+		}
+		if d := time.Since(start); d > 2*maxTakeover {
+			t.Fatalf("PING answered after %v, want at most %v", d, 2*maxTakeover)
+		}
+		cc.mu.Lock()
+		wait = cc.takeWait
+		cc.mu.Unlock()
+		if wait != takeover {
+			t.Fatalf("after the reader goroutine read, the takeover wait is %v, want %v", wait, takeover)
+		}
+	})
+}
+
 // TestLeadHandOver: a consumer that read the connection and got its data
 // hands the token to another waiting consumer, which reads on.
 func TestLeadHandOver(t *testing.T) {
