@@ -91,8 +91,18 @@ type HTTP2Transport struct {
 	// WebSockets to end, until its context or timeout ends. Set it before
 	// the transport's first dial.
 	MaxConnsPerOrigin int
+	// MaxReceiveBufferPerStream is each WebSocket's receive window: how
+	// far the server may send ahead of what the WebSocket has read, and so
+	// the most its stream buffers for a WebSocket that does not read. 0
+	// means 1 MiB; other values are kept within 65,535 and 2^31-1. A
+	// larger window lets one WebSocket receive in bulk faster when the
+	// server's sending outpaces the returning credit; it costs that much
+	// memory per WebSocket whose reader falls behind. Set it before the
+	// transport's first dial.
+	MaxReceiveBufferPerStream int
 
 	once  sync.Once
+	conf  h2.Config // for new connections, made by init
 	pool  h2.Pool
 	mu    sync.Mutex
 	http1 map[string]time.Time // origins without WebSockets over HTTP/2, until when
@@ -115,6 +125,9 @@ func (t *HTTP2Transport) init() {
 	t.once.Do(func() {
 		t.pool.IdleTimeout = t.IdleTimeout
 		t.pool.MaxConnsPerKey = t.MaxConnsPerOrigin
+		if w := t.MaxReceiveBufferPerStream; w != 0 {
+			t.conf.StreamWindow = uint32(min(max(w, 65535), 1<<31-1))
+		}
 	})
 }
 
@@ -204,7 +217,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	}
 	req := h2Request(u, &cfg.req, user)
 	traceH2Request(u, req)
-	resp, st, err := t.pool.OpenWebSocket(ctx, key, h2Dialer(u, cfg.net, proxy), req)
+	resp, st, err := t.pool.OpenWebSocket(ctx, key, h2Dialer(u, cfg.net, proxy, &t.conf), req)
 	var ae *alpnError
 	switch {
 	case errors.As(err, &ae):
@@ -259,8 +272,9 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 
 // h2Dialer returns the function that opens an HTTP/2 connection to u
 // (through proxy, if not nil) for the pool: TLS offering h2 for wss, prior
-// knowledge for ws. It may outlive the dial: it holds its own copy of tr.
-func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL) func(ctx context.Context) (*h2.ClientConn, error) {
+// knowledge for ws, with the connection settings conf. It may outlive the
+// dial: it holds its own copy of tr.
+func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL, conf *h2.Config) func(ctx context.Context) (*h2.ClientConn, error) {
 	return func(ctx context.Context) (*h2.ClientConn, error) {
 		tr := tr // the closure holds tr by value, in its one allocation
 		nc, err := dialStream(ctx, u, &tr, proxy)
@@ -282,7 +296,7 @@ func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL) func(ctx context.C
 			}
 			nc = tc
 		}
-		cc, err := h2.NewClientConn(ctx, nc, nil)
+		cc, err := h2.NewClientConn(ctx, nc, conf)
 		if err != nil && u.Scheme == "ws" {
 			return nil, fmt.Errorf("websocket: HTTP/2 with prior knowledge (h2c) to %s: %w", u.Host, err)
 		}

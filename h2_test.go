@@ -492,6 +492,53 @@ func TestHTTP2H2C(t *testing.T) {
 	}
 }
 
+// TestHTTP2ReceiveBuffer: HTTP2Transport.MaxReceiveBufferPerStream is the
+// stream window the client announces (SETTINGS_INITIAL_WINDOW_SIZE), 1 MiB
+// when zero, kept within the protocol's bounds.
+func TestHTTP2ReceiveBuffer(t *testing.T) {
+	for _, tc := range []struct {
+		set  int
+		want uint32
+	}{
+		{0, 1 << 20},
+		{4 << 20, 4 << 20},
+		{1000, 65535},
+		{-1, 65535},
+	} {
+		got := make(chan uint32, 1)
+		s := wstest.NewRaw(func(nc net.Conn) {
+			defer nc.Close()
+			preface := make([]byte, len(http2.ClientPreface))
+			if _, err := io.ReadFull(nc, preface); err != nil {
+				return
+			}
+			f, err := http2.NewFramer(io.Discard, nc).ReadFrame()
+			if err != nil {
+				return
+			}
+			if sf, ok := f.(*http2.SettingsFrame); ok {
+				v, _ := sf.Value(http2.SettingInitialWindowSize)
+				got <- v
+			}
+		})
+		tr := &websocket.HTTP2Transport{MaxReceiveBufferPerStream: tc.set}
+		_, err := websocket.Dial(context.Background(), "ws://"+s.Addr, &websocket.DialOptions{HTTP2: websocket.HTTP2Require, HTTP2Transport: tr})
+		if err == nil {
+			t.Fatal("dial to a server that closes after the SETTINGS succeeded")
+		}
+		select {
+		case v := <-got:
+			if v != tc.want {
+				t.Errorf("MaxReceiveBufferPerStream %d: the client announced a stream window of %d, want %d", tc.set, v, tc.want)
+			}
+		default:
+			t.Errorf("MaxReceiveBufferPerStream %d: no SETTINGS with the window", tc.set)
+		}
+		tr.Close()
+		s.Close()
+	}
+}
+
 // alpnServer is a TLS server offering protos by ALPN. On "h2" it speaks
 // just enough HTTP/2 to send SETTINGS without extended CONNECT; otherwise
 // it takes the HTTP/1.1 Upgrade and echoes.

@@ -319,6 +319,7 @@ type h2Bench struct {
 	noOpen   bool   // skip the open measurement
 	heapProf string // the open child's heap profile, with the protocol appended
 	only     string // "h1" or "h2": run only that protocol
+	window   int    // the recv and echo runs' HTTP2Transport.MaxReceiveBufferPerStream
 }
 
 // runH2Bench runs -h2: its flags are -rounds, -duration, -conns and -q.
@@ -343,6 +344,7 @@ func h2Benchmark(args []string) (string, error) {
 	noOpen := fs.Bool("noopen", false, "skip the open measurement (for profiling)")
 	procs := fs.Int("procs", 0, "GOMAXPROCS of this process (the client) only; 0: the default")
 	only := fs.String("proto", "", "run only this protocol, h1, h2 or h2net (for profiling)")
+	window := fs.Int("window", 0, "HTTP2Transport.MaxReceiveBufferPerStream of the recv and echo runs, in bytes; 0: the default (1 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return "", err
 	}
@@ -383,7 +385,7 @@ func h2Benchmark(args []string) (string, error) {
 	if len(addrs) != 2 {
 		return "", fmt.Errorf("HTTP/2 benchmark server: %q", line)
 	}
-	b := &h2Bench{addr: addrs[0], leanAddr: addrs[1], ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr, noOpen: *noOpen, only: *only, heapProf: *heapProf}
+	b := &h2Bench{addr: addrs[0], leanAddr: addrs[1], ca: ca, rounds: *rounds, dur: *dur, conns: *conns, log: os.Stderr, noOpen: *noOpen, only: *only, heapProf: *heapProf, window: *window}
 	if *quiet {
 		b.log = io.Discard
 	}
@@ -473,6 +475,7 @@ func (b *h2Bench) round(proto string, tc *tls.Config) ([]float64, error) {
 	}
 	vals := []float64{res.PerSecond, res.RSSPerConn, res.HeapPerConn, res.StackPerConn}
 	d := newH2Dialer(proto, b.addrOf(proto), tc)
+	d.tr.MaxReceiveBufferPerStream = b.window
 	defer d.tr.Close()
 	for _, n := range h2RecvSizes {
 		v, cpu, err := b.recv(d, n)
