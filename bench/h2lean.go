@@ -21,9 +21,10 @@ import (
 // answers an extended CONNECT with :status 200; each WebSocket's stream
 // then runs the main server's frame code (srvConn) in a goroutine of its
 // own, whose writes go out as DATA frames, buffered and flushed once per
-// Write. An echo stream is the exception: the connection's goroutine echoes
-// its frames as they arrive, as the HTTP/1.1 side's frame code echoes on the
-// goroutine that reads, and its answers go out with the next flush. It announces SETTINGS_ENABLE_CONNECT_PROTOCOL=1, keeps the
+// Write. An echo stream is the exception: the connection's goroutine
+// echoes its frames as they arrive, as the HTTP/1.1 side's frame code
+// echoes on the goroutine that reads, and its answers go out with the next
+// flush. It announces SETTINGS_ENABLE_CONNECT_PROTOCOL=1, keeps the
 // client's flow-control windows, and returns its own receive windows as
 // data arrives. It is a benchmark's peer, not a general server: no
 // priorities, no trailers, no CONTINUATION, no limits against a hostile
