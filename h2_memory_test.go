@@ -31,3 +31,24 @@ func TestHTTP2FallbackMemory(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTP2TransportWindowConfig: MaxReceiveBufferPerStream 0 gives new
+// connections a 1 MiB stream window that grows up to 16 MiB; a value
+// fixes the window (TestHTTP2ReceiveBuffer checks what goes on the wire,
+// internal/h2's TestStreamWindowGrows the growth).
+func TestHTTP2TransportWindowConfig(t *testing.T) {
+	for _, tc := range []struct {
+		set          int
+		window, grow uint32
+	}{
+		{0, 0, 16 << 20}, // 0: internal/h2's default of 1 MiB
+		{4 << 20, 4 << 20, 0},
+	} {
+		tr := &HTTP2Transport{MaxReceiveBufferPerStream: tc.set}
+		tr.init()
+		if tr.conf.StreamWindow != tc.window || tr.conf.GrowStreamWindow != tc.grow {
+			t.Errorf("MaxReceiveBufferPerStream %d: StreamWindow %d, GrowStreamWindow %d; want %d, %d",
+				tc.set, tr.conf.StreamWindow, tr.conf.GrowStreamWindow, tc.window, tc.grow)
+		}
+	}
+}

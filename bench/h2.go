@@ -344,7 +344,7 @@ func h2Benchmark(args []string) (string, error) {
 	noOpen := fs.Bool("noopen", false, "skip the open measurement (for profiling)")
 	procs := fs.Int("procs", 0, "GOMAXPROCS of this process (the client) only; 0: the default")
 	only := fs.String("proto", "", "run only this protocol, h1, h2 or h2net (for profiling)")
-	window := fs.Int("window", 0, "HTTP2Transport.MaxReceiveBufferPerStream of the recv and echo runs, in bytes; 0: the default (1 MiB)")
+	window := fs.Int("window", 0, "HTTP2Transport.MaxReceiveBufferPerStream of the recv and echo runs, in bytes; 0: the default (1 MiB, growing to 16 MiB while read fast)")
 	if err := fs.Parse(args); err != nil {
 		return "", err
 	}

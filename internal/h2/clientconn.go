@@ -57,6 +57,9 @@ const (
 	maxDirect = 4 * chunkSize
 	// maxWindow is the largest flow-control window (RFC 9113 §6.9.1).
 	maxWindow = 1<<31 - 1
+	// growTime: a stream window half read within it grows
+	// (Config.GrowStreamWindow).
+	growTime = 10 * time.Millisecond
 )
 
 // Config tunes a ClientConn. The zero value (or nil) uses the defaults.
@@ -70,6 +73,11 @@ type Config struct {
 	// MaxHeaderListSize bounds a response's header list; 0 means
 	// DefaultMaxHeaderListSize.
 	MaxHeaderListSize uint32
+	// GrowStreamWindow, if above StreamWindow, lets each stream's window
+	// grow up to it while its reader uses it: the window doubles when half
+	// of it was read within growTime of the last WINDOW_UPDATE, that is,
+	// when what is read in 2*growTime no longer fits.
+	GrowStreamWindow uint32
 }
 
 // ClientConn is one HTTP/2 client connection. Frames are read and
@@ -103,7 +111,8 @@ type ClientConn struct {
 	lead bool
 	// inRead is the stream whose consumer is in a read of the connection.
 	inRead atomic.Pointer[Stream]
-	stream uint32 // receive window of a stream
+	stream uint32 // receive window of a stream, at its opening
+	growTo uint32 // the most a stream's window grows to (Config.GrowStreamWindow)
 	connW  uint32 // receive window of the connection
 	maxHL  uint32 // MaxHeaderListSize
 
@@ -239,13 +248,14 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	if c.MaxHeaderListSize == 0 {
 		c.MaxHeaderListSize = DefaultMaxHeaderListSize
 	}
-	if c.StreamWindow < 65535 || c.StreamWindow > maxWindow || c.ConnWindow < 65535 || c.ConnWindow > maxWindow {
+	if c.StreamWindow < 65535 || c.StreamWindow > maxWindow || c.ConnWindow < 65535 || c.ConnWindow > maxWindow || c.GrowStreamWindow > maxWindow {
 		conn.Close()
 		return nil, errors.New("websocket: http2: receive windows must be between 65535 and 2^31-1")
 	}
 	cc := &ClientConn{
 		conn:          conn,
 		stream:        c.StreamWindow,
+		growTo:        max(c.StreamWindow, c.GrowStreamWindow),
 		connW:         c.ConnWindow,
 		maxHL:         c.MaxHeaderListSize,
 		settingsCh:    make(chan struct{}),
@@ -543,15 +553,27 @@ func (cc *ClientConn) connCreditLocked(n int64) {
 	}
 }
 
-// streamCreditLocked returns n bytes of st's receive window to the peer.
+// streamCreditLocked returns n bytes of st's receive window to the peer,
+// growing the window (Config.GrowStreamWindow) when half of it was read
+// within growTime.
 func (cc *ClientConn) streamCreditLocked(st *Stream, n int64) {
 	if st.removed || st.remoteEnded {
 		return
 	}
 	st.recvPending += n
-	if st.recvPending >= int64(cc.stream)/2 {
-		cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameWindowUpdate, streamID: st.id, incr: uint32(st.recvPending)})
-		st.recvWindow += st.recvPending
+	if st.recvPending >= int64(st.win)/2 {
+		incr := st.recvPending
+		if st.win < cc.growTo {
+			now := time.Now().UnixNano()
+			if now-st.creditAt < int64(growTime) {
+				extra := min(st.win, cc.growTo-st.win)
+				st.win += extra
+				incr += int64(extra)
+			}
+			st.creditAt = now
+		}
+		cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameWindowUpdate, streamID: st.id, incr: uint32(incr)})
+		st.recvWindow += incr
 		st.recvPending = 0
 	}
 }

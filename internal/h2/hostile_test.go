@@ -642,3 +642,59 @@ func TestCloseFrames(t *testing.T) {
 		t.Fatalf("%d streams hold a slot", active)
 	}
 }
+
+// TestStreamWindowGrows: with Config.GrowStreamWindow a stream whose
+// reader reads half its window within growTime of the last credit gets
+// its window doubled in the WINDOW_UPDATE, up to the limit, and may then
+// be sent that much; a stream read more slowly keeps its window.
+func TestStreamWindowGrows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const win, limit = 64 << 10, 256 << 10
+		cc, p := start(t, &Config{StreamWindow: win, GrowStreamWindow: limit}, extConnect)
+		send := func(st *Stream, n int) {
+			for n > 0 {
+				k := min(n, chunkSize)
+				p.fr.WriteData(st.ID(), false, make([]byte, k))
+				n -= k
+			}
+		}
+		credit := func(st *Stream) uint32 {
+			for {
+				if f := p.next(http2.FrameWindowUpdate); f.stream == st.ID() {
+					return f.incr
+				}
+			}
+		}
+		read := func(st *Stream, n int) {
+			if _, err := io.ReadFull(st, make([]byte, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fast := p.open(cc)
+		for _, step := range []struct{ send, want int }{
+			{win / 2, win/2 + win}, // 64 KiB → 128 KiB
+			{win, win + 2*win},     // 128 KiB → 256 KiB
+			{limit / 2, limit / 2}, // at the limit: the credit only
+		} {
+			send(fast, step.send)
+			read(fast, step.send)
+			got := 0 // in one WINDOW_UPDATE or several, as the reads came
+			for got < step.want {
+				got += int(credit(fast))
+			}
+			if got != step.want {
+				t.Fatalf("after reading %d bytes fast: credit %d, want %d", step.send, got, step.want)
+			}
+		}
+		// The whole grown window in one go: not reset, all of it read.
+		send(fast, limit)
+		read(fast, limit)
+		slow := p.open(cc)
+		send(slow, win/2)
+		time.Sleep(2 * growTime)
+		read(slow, win/2)
+		if got := credit(slow); got != win/2 {
+			t.Fatalf("after reading %d bytes slowly: credit %d, want %d", win/2, got, win/2)
+		}
+	})
+}

@@ -47,6 +47,9 @@ type Response struct {
 type Stream struct {
 	cc *ClientConn
 	id uint32
+	// win is the stream's receive window: cc.stream, grown up to cc.growTo
+	// (streamCreditLocked); under cc.mu.
+	win uint32
 	// respCh is closed when the response header arrived or the stream
 	// failed; open drops it then.
 	respCh  chan struct{}
@@ -66,7 +69,9 @@ type Stream struct {
 	// Under cc.mu.
 	resp          *Response
 	gotResponse   bool // respCh is closed
-	informational int
+	informational int32
+	waiters       int32     // goroutines in WaitReadable (lead.go)
+	creditAt      int64     // UnixNano of the last WINDOW_UPDATE, or of the opening, while win may grow
 	recv          []*[]byte // received data in pooled blocks; recv[0][roff:] is read next
 	roff          int
 	buffered      int         // bytes in recv not yet read
@@ -84,7 +89,6 @@ type Stream struct {
 	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
 	err           error       // why the stream failed; nil while it has not
 	// A consumer waiting in WaitReadable (lead.go).
-	waiters      int     // goroutines in WaitReadable
 	queued       bool    // in the connection's queue for the reader token
 	wprev, wnext *Stream // the queue's links
 }
@@ -152,6 +156,10 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		readSig:    make(chan struct{}, 1),
 		recvWindow: int64(cc.stream),
 		sendWindow: cc.initialWindow,
+		win:        cc.stream,
+	}
+	if cc.growTo > cc.stream {
+		st.creditAt = time.Now().UnixNano()
 	}
 	st.rdl.wake = st.signal
 	cc.nextID += 2
@@ -412,7 +420,7 @@ func (st *Stream) creditLocked(n int64) {
 	if !st.removed && !st.remoteEnded {
 		st.recvPending += n
 	}
-	if cc.recvPending >= int64(cc.connW)/2 || st.recvPending >= int64(cc.stream)/2 {
+	if cc.recvPending >= int64(cc.connW)/2 || st.recvPending >= int64(st.win)/2 {
 		cc.connCreditLocked(0)
 		cc.streamCreditLocked(st, 0)
 	}
