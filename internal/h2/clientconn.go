@@ -265,6 +265,7 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 		writerDone:    make(chan struct{}),
 		bgKick:        make(chan struct{}, 1),
 		bgWant:        true, // the reader goroutine reads the preface
+		takeWait:      takeover,
 		streams:       make(map[uint32]*Stream),
 		nextID:        1,
 		maxStreams:    maxWindow, // unlimited until the peer says otherwise

@@ -218,9 +218,6 @@ func (cc *ClientConn) armLocked() {
 	}
 	cc.timerArmed = true
 	cc.timerGen = cc.relGen
-	if cc.takeWait == 0 {
-		cc.takeWait = takeover
-	}
 	if cc.bgTimer == nil {
 		cc.bgTimer = time.AfterFunc(cc.takeWait, cc.onTimer)
 	} else {
