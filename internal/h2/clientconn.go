@@ -102,6 +102,13 @@ type ClientConn struct {
 	// spare is a receive block large DATA payloads are copied into, which
 	// their stream may keep (readData).
 	spare *[]byte
+	// dst is the buffer of a Read of stream dstSt whose consumer holds the
+	// token: the stream's DATA goes straight into it while the stream has
+	// nothing buffered, rather than through a receive block (handleData).
+	// dstN bytes of it are filled. Set by the token's holder, under mu.
+	dst   []byte
+	dstSt *Stream
+	dstN  int
 	hdec  *hpack.Decoder
 	hb    headerBlock // the header block being read
 	// settingsRead records that the server's first SETTINGS was read.

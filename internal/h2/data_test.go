@@ -3,6 +3,8 @@ package h2
 import (
 	"bytes"
 	"io"
+	"runtime"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -102,5 +104,88 @@ func TestDataFrameErrors(t *testing.T) {
 				t.Fatal("stream read ended without the connection's error")
 			}
 		})
+	}
+}
+
+// TestDataStraightToRead: while a Read waits and its goroutine reads the
+// connection, the stream's DATA goes straight into Read's buffer, not
+// through a receive block, for as long as the stream has nothing
+// buffered; what does not fit is buffered and read next, in order, and
+// the windows of both are returned.
+func TestDataStraightToRead(t *testing.T) {
+	cc, p := start(t, nil, extConnect)
+	st := p.open(cc)
+	other := p.open(cc)
+	frames := [][]byte{
+		bytes.Repeat([]byte("a"), 4000),
+		bytes.Repeat([]byte("o"), 700), // another stream's, in between
+		bytes.Repeat([]byte("b"), 5000),
+		bytes.Repeat([]byte("c"), 3000), // 1000 bytes fit
+		bytes.Repeat([]byte("d"), 500),
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	buf := make([]byte, 10000)
+	res := make(chan result, 1)
+	go func() {
+		n, err := st.Read(buf)
+		res <- result{n, err}
+	}()
+	// The Read's goroutine is in the connection's read once it holds the
+	// token and has published st (readSome). If the reader goroutine holds
+	// the token, reading, the Read's goroutine queues for it; a PING makes
+	// the reader goroutine hand it over.
+	pinged := false
+	for cc.inRead.Load() != st {
+		cc.mu.Lock()
+		queued := st.queued
+		cc.mu.Unlock()
+		if queued && !pinged {
+			pinged = true
+			p.fr.WritePing(false, [8]byte{1})
+			p.next(http2.FramePing)
+		}
+		runtime.Gosched()
+	}
+	var w bytes.Buffer // the frames in one write, so one read of the connection takes them all
+	fr := http2.NewFramer(&w, nil)
+	for i, f := range frames {
+		id := st.ID()
+		if i == 1 {
+			id = other.ID()
+		}
+		fr.WriteData(id, i == len(frames)-1, f)
+	}
+	if _, err := p.conn.Write(w.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	r := <-res
+	want := slices.Concat(frames[0], frames[2], frames[3], frames[4])
+	if r.err != nil || r.n != len(buf) || !bytes.Equal(buf, want[:len(buf)]) {
+		t.Fatalf("Read: %d bytes, %v; want the first %d in order", r.n, r.err, len(buf))
+	}
+	cc.mu.Lock()
+	var blocks []int
+	for _, b := range st.recv {
+		blocks = append(blocks, len(*b))
+	}
+	roff := st.roff
+	cc.mu.Unlock()
+	if len(blocks) != 1 || blocks[0] != 2500 || roff != 0 {
+		t.Fatalf("buffered blocks of %v bytes from %d, want [2500] from 0: only what did not fit in Read's buffer", blocks, roff)
+	}
+	rest, err := io.ReadAll(st)
+	if err != nil || !bytes.Equal(rest, want[len(buf):]) {
+		t.Fatalf("the rest: %d bytes, %v", len(rest), err)
+	}
+	if got, err := io.ReadFull(other, make([]byte, 700)); err != nil {
+		t.Fatalf("the other stream: %d bytes, %v", got, err)
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if used := int64(DefaultConnWindow) - cc.recvWindow - cc.recvPending; used != 0 {
+		t.Fatalf("%d bytes of connection window not returned after reading all", used)
 	}
 }

@@ -313,7 +313,7 @@ func (cc *ClientConn) readData(fh http2.FrameHeader) *CodeError {
 		}
 		data = data[:len(data)-pad]
 	}
-	if 2*len(data) >= recvBlock {
+	if 2*len(data) >= recvBlock && !(cc.dstSt != nil && cc.dstSt.id == fh.StreamID && len(cc.dst)-cc.dstN >= len(data)) {
 		// Copied into a receive block of its own, which the stream may
 		// keep (pushLocked), rather than into the rest of its last
 		// block and a new one.
@@ -374,6 +374,7 @@ func (cc *ClientConn) handleData(id uint32, n int64, data []byte, ended bool) er
 		return nil
 	}
 	st.recvWindow -= n
+	k := 0 // bytes that went straight into Read's buffer
 	if pad := n - int64(len(data)); pad > 0 {
 		cc.connCreditLocked(pad)
 		cc.streamCreditLocked(st, pad)
@@ -384,13 +385,22 @@ func (cc *ClientConn) handleData(id uint32, n int64, data []byte, ended bool) er
 		cc.connCreditLocked(int64(len(data)))
 		cc.streamCreditLocked(st, int64(len(data)))
 	} else if len(data) > 0 {
-		if st.pushLocked(data, cc.spare) {
+		st.connDebt += int64(len(data))
+		if cc.dstSt == st && st.buffered == 0 {
+			// Read's buffer, as its consumer reads the connection
+			// (Stream.wait): no copy through a receive block.
+			k = copy(cc.dst[cc.dstN:], data)
+			cc.dstN += k
+		}
+		if k < len(data) && st.pushLocked(data[k:], cc.spare) {
 			cc.spare = nil
 		}
-		st.connDebt += int64(len(data))
 	}
 	if ended {
 		st.remoteEndLocked()
+	}
+	if k > 0 {
+		st.creditLocked(int64(k)) // read already
 	}
 	cc.delivered++
 	st.signal()

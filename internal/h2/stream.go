@@ -300,7 +300,9 @@ func (st *Stream) Read(p []byte) (int, error) {
 		if ok {
 			return n, err
 		}
-		st.WaitReadable()
+		if n := st.wait(p); n > 0 {
+			return n, nil
+		}
 	}
 }
 
@@ -337,12 +339,17 @@ func (st *Stream) TryRead(p []byte) (n int, ok bool, err error) {
 // stream is readable (lead.go). Otherwise it is shallow (one channel
 // receive), so that a goroutine parked in it fits in its initial stack;
 // at most one per connection reads, with a deeper stack.
-func (st *Stream) WaitReadable() {
+func (st *Stream) WaitReadable() { st.wait(nil) }
+
+// wait is WaitReadable. When its consumer reads the connection itself,
+// the stream's data goes straight into p while the stream has nothing
+// buffered (cc.dst), and wait returns how much did.
+func (st *Stream) wait(p []byte) (n int) {
 	cc := st.cc
 	cc.mu.Lock()
 	if st.readableLocked() {
 		cc.mu.Unlock()
-		return
+		return 0
 	}
 	if !cc.lead {
 		for !st.readableLocked() {
@@ -352,7 +359,7 @@ func (st *Stream) WaitReadable() {
 			cc.mu.Lock()
 		}
 		cc.mu.Unlock()
-		return
+		return 0
 	}
 	st.waiters++
 	reader := false
@@ -367,9 +374,19 @@ func (st *Stream) WaitReadable() {
 			cc.unqueueLocked(st)
 		}
 		if reader {
+			if len(p) > 0 {
+				cc.dst, cc.dstSt, cc.dstN = p, st, 0
+			}
 			cc.mu.Unlock()
 			cc.readSome(st)
 			cc.mu.Lock()
+			if cc.dstSt != nil {
+				n = cc.dstN
+				cc.dst, cc.dstSt, cc.dstN = nil, nil, 0
+				if n > 0 {
+					break
+				}
+			}
 			continue
 		}
 		cc.enqueueLocked(st)
@@ -385,6 +402,7 @@ func (st *Stream) WaitReadable() {
 		cc.unqueueLocked(st)
 	}
 	cc.mu.Unlock()
+	return n
 }
 
 // readableLocked reports whether Read would return without waiting.
