@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/proxy/proxytest"
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
@@ -623,42 +624,58 @@ func TestHTTP2PreferFallback(t *testing.T) {
 }
 
 // TestHTTP2ProxyTunnel runs the HTTP/2 connection inside an HTTP CONNECT
-// tunnel.
+// tunnel and inside a SOCKS5 one: two WebSockets, one tunnel, one
+// connection at the server.
 func TestHTTP2ProxyTunnel(t *testing.T) {
-	s := newH2Server(t, frameEcho, nil)
-	var tunnels atomic.Int32
-	proxy := wstest.NewRaw(func(nc net.Conn) {
-		defer nc.Close()
-		br := bufio.NewReader(nc)
-		req, err := http.ReadRequest(br)
-		if err != nil || req.Method != http.MethodConnect {
-			return
-		}
-		up, err := net.Dial("tcp", req.Host)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		tunnels.Add(1)
-		io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go func() {
-			io.Copy(up, br)
-			up.Close()
-		}()
-		io.Copy(nc, up)
-	})
-	t.Cleanup(proxy.Close)
-	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
-	opts.Proxy = websocket.ProxyURL("http://" + proxy.Addr)
-	for range 2 {
-		c := mustDialH2(t, s.URL, opts)
-		if err := echoMessage(c, websocket.OpText, []byte("tunnelled")); err != nil {
-			t.Fatal(err)
-		}
-		c.Close()
-	}
-	if tunnels.Load() != 1 || s.conns.Load() != 1 {
-		t.Errorf("%d tunnels, %d server connections; want 1 and 1", tunnels.Load(), s.conns.Load())
+	for _, scheme := range []string{"http", "socks5"} {
+		t.Run(scheme, func(t *testing.T) {
+			s := newH2Server(t, frameEcho, nil)
+			var tunnels atomic.Int32
+			var proxyAddr string
+			if scheme == "http" {
+				proxy := wstest.NewRaw(func(nc net.Conn) {
+					defer nc.Close()
+					br := bufio.NewReader(nc)
+					req, err := http.ReadRequest(br)
+					if err != nil || req.Method != http.MethodConnect {
+						return
+					}
+					up, err := net.Dial("tcp", req.Host)
+					if err != nil {
+						return
+					}
+					defer up.Close()
+					tunnels.Add(1)
+					io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
+					go func() {
+						io.Copy(up, br)
+						up.Close()
+					}()
+					io.Copy(nc, up)
+				})
+				t.Cleanup(proxy.Close)
+				proxyAddr = proxy.Addr
+			} else {
+				socks := proxytest.SOCKS5(proxytest.SOCKSOptions{})
+				proxy := proxytest.Start(t, "127.0.0.1", func(ps *proxytest.Server, c net.Conn) {
+					tunnels.Add(1)
+					socks(ps, c)
+				})
+				proxyAddr = proxy.Addr
+			}
+			opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+			opts.Proxy = websocket.ProxyURL(scheme + "://" + proxyAddr)
+			for range 2 {
+				c := mustDialH2(t, s.URL, opts)
+				if err := echoMessage(c, websocket.OpText, []byte("tunnelled")); err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+			}
+			if tunnels.Load() != 1 || s.conns.Load() != 1 {
+				t.Errorf("%d tunnels, %d server connections; want 1 and 1", tunnels.Load(), s.conns.Load())
+			}
+		})
 	}
 }
 
