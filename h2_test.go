@@ -904,3 +904,51 @@ func TestHTTP2DialContextEnds(t *testing.T) {
 		t.Errorf("%d TCP connections, want 1", n)
 	}
 }
+
+// TestHTTP2ReadLimitAndNextReader: the message limits hold on a stream as
+// on a connection of its own (a header over ReadLimit gets close 1009
+// before any payload), that WebSocket's failure leaves the HTTP/2
+// connection to the next, and NextReader streams a message.
+func TestHTTP2ReadLimitAndNextReader(t *testing.T) {
+	closeFrame := make(chan []byte, 1)
+	s := newH2Server(t, func(c *wstest.Conn) {
+		if c.Request.URL.Path == "/big" {
+			c.WriteRaw(wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 101))
+			f, err := c.ReadFrame()
+			if err != nil || f.Opcode != 0x8 {
+				closeFrame <- nil
+				return
+			}
+			closeFrame <- f.Payload
+			return
+		}
+		frameEcho(c)
+	}, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	opts.ReadLimit = 100
+	c := mustDialH2(t, s.URL+"/big", opts)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a limit not applied waits for the payload
+	_, err := c.Recv()
+	var pe *websocket.PayloadError
+	if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "websocket: ") {
+		t.Fatalf("Recv of a message over the limit = %v, want a *PayloadError", err)
+	}
+	if got := <-closeFrame; !bytes.Equal(got, wstest.ClosePayload(1009, "")) {
+		t.Fatalf("close frame %q, want 1009", got)
+	}
+
+	c2 := mustDialH2(t, s.URL, opts)
+	if err := c2.SendText("read in pieces"); err != nil {
+		t.Fatal(err)
+	}
+	op, r, err := c2.NextReader()
+	if err != nil || op != websocket.OpText {
+		t.Fatalf("NextReader = %v, %v", op, err)
+	}
+	if b, err := io.ReadAll(r); err != nil || string(b) != "read in pieces" {
+		t.Fatalf("NextReader read %q, %v", b, err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
