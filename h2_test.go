@@ -952,3 +952,27 @@ func TestHTTP2ReadLimitAndNextReader(t *testing.T) {
 		t.Errorf("%d TCP connections, want 1", n)
 	}
 }
+
+// TestHTTP2SharingKey: WebSockets share a connection only with the same
+// origin, TLS settings and proxy; the same options share again.
+func TestHTTP2SharingKey(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+	otherTLS := *opts
+	otherTLS.TLSConfig = s.TLS.Clone()
+	proxy := proxytest.Start(t, "127.0.0.1", proxytest.SOCKS5(proxytest.SOCKSOptions{}))
+	viaProxy := *opts
+	viaProxy.Proxy = websocket.ProxyURL("socks5://" + proxy.Addr)
+	for i, step := range []struct {
+		opts  *websocket.DialOptions
+		conns int32
+	}{{opts, 1}, {&otherTLS, 2}, {opts, 2}, {&viaProxy, 3}, {&viaProxy, 3}, {&otherTLS, 3}} {
+		c := mustDialH2(t, s.URL, step.opts)
+		if err := echoMessage(c, websocket.OpText, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.conns.Load(); n != step.conns {
+			t.Fatalf("dial %d: %d TCP connections, want %d", i+1, n, step.conns)
+		}
+	}
+}
