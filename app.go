@@ -334,6 +334,7 @@ func (a *App) dialOptions(o *RunOptions, scheme string) (DialOptions, error) {
 	if scheme == "wss" {
 		// ws:// needs no TLS: the clone and its cache would cost each
 		// App about 600 bytes for nothing.
+		do.sharedTLS, do.userTLS = true, do.TLSConfig
 		do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
 	}
 	if err := checkUserHeader(do.Header); err != nil {

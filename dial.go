@@ -125,6 +125,13 @@ type DialOptions struct {
 	// than one CPU, except while the machine is contended), BusyPollOff or
 	// BusyPollOn; see BusyPollMode for when to turn it off.
 	BusyPoll BusyPollMode
+
+	// sharedTLS is set when TLSConfig is an App's copy of the user's
+	// configuration (App.sessionTLSConfig): HTTP/2 connections are shared
+	// by TLS settings, and the copies of one configuration have the same
+	// settings. userTLS is the configuration copied, nil for none.
+	sharedTLS bool
+	userTLS   *tls.Config
 }
 
 // Dial opens a WebSocket connection to rawURL (ws:// or wss://), running the
@@ -188,6 +195,7 @@ type dialConfig struct {
 	redirects int           // redirects followed at most, < 0 = none
 	http2     HTTP2Mode
 	h2t       *HTTP2Transport // the shared HTTP/2 connections, when http2 is not HTTP2Off
+	h2tls     *tls.Config     // the TLS settings HTTP/2 connections are shared by: net.tls, or the user's behind an App's copy
 	net       transportConfig
 	req       requestConfig
 	// conn is the user's options as newConn reads them (ReadLimit,
@@ -230,12 +238,15 @@ func resolveDial(rawURL string, opts *DialOptions) (dialConfig, error) {
 		return dialConfig{}, err
 	}
 	cfg := dialConfig{
-		url: u, timeout: opts.Timeout, redirects: opts.RedirectLimit, http2: opts.HTTP2, conn: opts,
+		url: u, timeout: opts.Timeout, redirects: opts.RedirectLimit, http2: opts.HTTP2, conn: opts, h2tls: opts.TLSConfig,
 		net: transportConfig{netConn: opts.NetConn, dialContext: opts.NetDialContext, sockopts: opts.SocketOptions,
 			tls: opts.TLSConfig, proxy: opts.Proxy, proxyTimeout: opts.ProxyTimeout},
 		req: requestConfig{header: opts.Header, headerFunc: opts.HeaderFunc, cookie: opts.Cookie, jar: opts.Jar,
 			host: opts.Host, origin: opts.Origin, suppressOrigin: opts.SuppressOrigin,
 			protocols: opts.Subprotocols, compression: opts.Compression, extensions: extensionOffer(opts.Compression)},
+	}
+	if opts.sharedTLS {
+		cfg.h2tls = opts.userTLS
 	}
 	if cfg.timeout == 0 {
 		cfg.timeout = DefaultTimeout()

@@ -73,9 +73,11 @@ const http1Memory = 10 * time.Minute
 // HTTP2Transport holds the HTTP/2 connections that WebSockets dialled with
 // HTTP2Prefer or HTTP2Require share, like an http.Transport: WebSockets to
 // the same origin (scheme, host and port) with the same
-// DialOptions.TLSConfig (the same pointer) and the same proxy share one
-// connection, up to the server's SETTINGS_MAX_CONCURRENT_STREAMS, then
-// another is opened, up to MaxConnsPerOrigin. The other dial settings
+// DialOptions.TLSConfig (the same pointer; the copy an App dials with to
+// keep its TLS sessions counts as the TLSConfig it copies, so Apps share
+// too) and the same proxy share one connection, up to the server's
+// SETTINGS_MAX_CONCURRENT_STREAMS, then another is opened, up to
+// MaxConnsPerOrigin. The other dial settings
 // (NetDialContext, SocketOptions, ProxyTimeout) are those of the dial that
 // opened the connection. A connection is closed when it has carried no
 // WebSocket for IdleTimeout; each runs two goroutines, which end when it
@@ -217,7 +219,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	}
 	t := cfg.h2t
 	t.init()
-	key := h2Key(u, cfg.net.tls, proxy)
+	key := h2Key(u, cfg.h2tls, proxy)
 	if mode == HTTP2Prefer && t.usesHTTP1(key) {
 		return nil, nil, nil
 	}

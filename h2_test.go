@@ -976,3 +976,52 @@ func TestHTTP2SharingKey(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2AppKeepAlive runs the App's keep-alive on HTTP/2 streams: its
+// pings are answered and counted, and a server that stops answering them
+// is found out within PingTimeout. That WebSocket's stream ends; the TCP
+// connection stays. The two Apps, with the same TLSConfig, share one
+// connection, though each run dials with its own copy of it (holding the
+// App's TLS session cache).
+func TestHTTP2AppKeepAlive(t *testing.T) {
+	var pings atomic.Int32
+	s := newH2Server(t, func(c *wstest.Conn) {
+		for {
+			f, err := c.ReadFrame()
+			if err != nil || f.Opcode == 0x8 {
+				return
+			}
+			if f.Opcode != 0x9 || c.Request.URL.Path == "/mute" {
+				continue
+			}
+			c.WriteFrame(true, 0xA, f.Payload)
+			if pings.Add(1) == 3 {
+				c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+			}
+		}
+	}, nil)
+	tr := &websocket.HTTP2Transport{}
+	t.Cleanup(func() { tr.Close() })
+	dial := websocket.DialOptions{TLSConfig: s.TLS, HTTP2: websocket.HTTP2Require, HTTP2Transport: tr}
+
+	a := &websocket.App{URL: s.URL}
+	pongs := 0
+	a.OnPong = func(*websocket.App, []byte) { pongs++ }
+	if err := a.RunForever(&websocket.RunOptions{PingInterval: 10 * time.Millisecond, Reconnect: -1, DialOptions: dial}); err != nil {
+		t.Fatalf("Run = %v, want nil after the server's close", err)
+	}
+	if pings.Load() != 3 || pongs != 3 {
+		t.Fatalf("%d pings at the server, %d pongs at the App; want 3 and 3", pings.Load(), pongs)
+	}
+
+	b := &websocket.App{URL: s.URL + "/mute"}
+	err := b.RunForever(&websocket.RunOptions{PingInterval: 20 * time.Millisecond, PingTimeout: 10 * time.Millisecond,
+		Reconnect: -1, DialOptions: dial})
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !strings.Contains(err.Error(), "no pong") {
+		t.Fatalf("Run against a server that does not answer pings = %v, want a ping timeout", err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d TCP connections, want 1", n)
+	}
+}
