@@ -106,6 +106,17 @@ type HTTP2Transport struct {
 	// round trip. Other values are fixed windows, kept within 65,535 and
 	// 2^31-1. Set it before the transport's first dial.
 	MaxReceiveBufferPerStream int
+	// ReadIdleTimeout is how long a connection may receive nothing before
+	// it is checked with an HTTP/2 PING; 0 means 30 s, negative means
+	// never. PingTimeout is how long that PING may go unacknowledged; 0
+	// means 15 s. A connection that fails the check is closed: its
+	// WebSockets fail as when it drops (errors matching
+	// ErrConnectionClosed), and later dials open a new one. This finds a connection whose server vanished
+	// without a word (a NAT or a load balancer that forgot it, a host
+	// gone), which would otherwise keep its WebSockets waiting and take
+	// new ones. Set them before the transport's first dial.
+	ReadIdleTimeout time.Duration
+	PingTimeout     time.Duration
 
 	once  sync.Once
 	conf  h2.Config // for new connections, made by init
@@ -113,6 +124,9 @@ type HTTP2Transport struct {
 	mu    sync.Mutex
 	http1 map[string]time.Time // origins without WebSockets over HTTP/2, until when
 }
+
+// defaultReadIdleTimeout is HTTP2Transport.ReadIdleTimeout's default.
+const defaultReadIdleTimeout = 30 * time.Second
 
 // defaultHTTP2Transport serves dials whose HTTP2Transport is nil.
 var defaultHTTP2Transport HTTP2Transport
@@ -136,6 +150,13 @@ func (t *HTTP2Transport) init() {
 		} else {
 			t.conf.GrowStreamWindow = maxGrownStreamWindow
 		}
+		switch {
+		case t.ReadIdleTimeout == 0:
+			t.conf.ReadIdleTimeout = defaultReadIdleTimeout
+		case t.ReadIdleTimeout > 0:
+			t.conf.ReadIdleTimeout = t.ReadIdleTimeout
+		}
+		t.conf.PingTimeout = t.PingTimeout
 	})
 }
 

@@ -1025,3 +1025,63 @@ func TestHTTP2AppKeepAlive(t *testing.T) {
 		t.Errorf("%d TCP connections, want 1", n)
 	}
 }
+
+// silentConn is a client connection that can go silent, as one whose
+// server vanished without a FIN or a reset: once muted, what the client
+// writes is dropped and what the server sends is never read.
+type silentConn struct {
+	net.Conn
+	muted atomic.Bool
+}
+
+func (c *silentConn) Read(p []byte) (int, error) {
+	for {
+		n, err := c.Conn.Read(p)
+		if err != nil || !c.muted.Load() {
+			return n, err
+		}
+	}
+}
+
+func (c *silentConn) Write(p []byte) (int, error) {
+	if c.muted.Load() {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// TestHTTP2DeadConnection: a shared connection that goes silent is found
+// out by the transport's PING (ReadIdleTimeout, PingTimeout): its
+// WebSocket fails with an error matching ErrConnectionClosed, and the
+// next dial opens a new connection.
+func TestHTTP2DeadConnection(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{ReadIdleTimeout: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
+	conns := make(chan *silentConn, 2)
+	opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		sc := &silentConn{Conn: nc}
+		conns <- sc
+		return sc, nil
+	}
+	c := mustDialH2(t, s.URL, opts)
+	if err := echoMessage(c, websocket.OpText, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	(<-conns).muted.Store(true)
+	_, err := c.Recv()
+	if !errors.Is(err, websocket.ErrConnectionClosed) || !strings.Contains(err.Error(), "no PING acknowledgement") {
+		t.Fatalf("Recv on a silent connection = %v, want the PING's failure, matching ErrConnectionClosed", err)
+	}
+	c2 := mustDialH2(t, s.URL, opts)
+	if err := echoMessage(c2, websocket.OpText, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.Load(); n != 2 {
+		t.Errorf("%d TCP connections, want 2", n)
+	}
+}

@@ -78,6 +78,12 @@ type Config struct {
 	// of it was read within growTime of the last WINDOW_UPDATE, that is,
 	// when what is read in 2*growTime no longer fits.
 	GrowStreamWindow uint32
+	// ReadIdleTimeout is how long the connection may receive nothing
+	// before it is checked with a PING (health.go); 0 means never.
+	ReadIdleTimeout time.Duration
+	// PingTimeout is how long that PING may go unacknowledged before the
+	// connection fails; 0 means DefaultPingTimeout.
+	PingTimeout time.Duration
 }
 
 // ClientConn is one HTTP/2 client connection. Frames are read and
@@ -190,6 +196,11 @@ type ClientConn struct {
 	timerArmed         bool
 	takeWait           time.Duration // the timer's next wait (lead.go)
 	bgTimer            *time.Timer
+
+	// Liveness (health.go).
+	readIdle, pingTimeout time.Duration
+	lastRead              atomic.Int64 // when bytes last arrived, since monoEpoch
+	liveTimer             *time.Timer  // under mu
 }
 
 // encBuf is the io.Writer of the HPACK encoder.
@@ -283,6 +294,11 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 		sendCond:      make(chan struct{}),
 		pings:         make(map[[8]byte]chan struct{}),
 		hencBuf:       &encBuf{},
+		readIdle:      c.ReadIdleTimeout,
+		pingTimeout:   c.PingTimeout,
+	}
+	if cc.pingTimeout <= 0 {
+		cc.pingTimeout = DefaultPingTimeout
 	}
 	cc.rerr.r = conn
 	cc.bw = bufio.NewWriterSize(conn, 32<<10)
@@ -300,6 +316,7 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 	go cc.bgLoop()
 	select {
 	case <-cc.settingsCh:
+		cc.startLiveness()
 		return cc, nil
 	case <-cc.closed:
 		err := cc.Err()
@@ -453,6 +470,7 @@ func (cc *ClientConn) failLocked(err error, goAway bool, code http2.ErrCode) {
 		cc.endStreamLocked(st, err)
 	}
 	cc.stopIdleLocked()
+	cc.stopLivenessLocked()
 	cc.broadcastLocked()
 	// A writer stuck on a peer that does not read gives up.
 	cc.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))

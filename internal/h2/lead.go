@@ -89,8 +89,9 @@ func (b *frameBuf) next(n int) []byte {
 	return p
 }
 
-// fill reads from r once, making room for a whole frame first.
-func (b *frameBuf) fill(r io.Reader) error {
+// fill reads from r once, making room for a whole frame first, and
+// returns how many bytes came.
+func (b *frameBuf) fill(r io.Reader) (int, error) {
 	if b.b == nil {
 		b.b = make([]byte, rbSize)
 	}
@@ -102,7 +103,7 @@ func (b *frameBuf) fill(r io.Reader) error {
 	}
 	n, err := r.Read(b.b[b.w:])
 	b.w += n
-	return err
+	return n, err
 }
 
 // readSome reads and handles frames; the caller holds the reader token
@@ -125,9 +126,12 @@ func (cc *ClientConn) readSome(st *Stream) bool {
 				return true
 			}
 		}
-		err := cc.rb.fill(&cc.rerr)
+		n, err := cc.rb.fill(&cc.rerr)
 		if st != nil {
 			cc.inRead.Store(nil)
+		}
+		if n > 0 {
+			cc.noteRead()
 		}
 		if err != nil {
 			if cc.lead && errors.Is(err, os.ErrDeadlineExceeded) {
