@@ -1085,3 +1085,25 @@ func TestHTTP2DeadConnection(t *testing.T) {
 		t.Errorf("%d TCP connections, want 2", n)
 	}
 }
+
+// TestHTTP2VerifiesTLS: an HTTP/2 dial verifies the server's certificate
+// as an HTTP/1.1 one does: without the server's CA neither mode connects,
+// and HTTP2Prefer does not fall back around the failure.
+func TestHTTP2VerifiesTLS(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	for _, mode := range []websocket.HTTP2Mode{websocket.HTTP2Require, websocket.HTTP2Prefer} {
+		opts := s.opts(t, mode, &websocket.HTTP2Transport{})
+		opts.TLSConfig = &tls.Config{} // the system's roots, which lack the test server's CA
+		c, err := websocket.Dial(context.Background(), s.URL, opts)
+		var ve *tls.CertificateVerificationError
+		if err == nil {
+			c.Abort()
+		}
+		if !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "websocket: ") {
+			t.Errorf("%v: Dial = %v, want a certificate verification error", mode, err)
+		}
+	}
+	if n := s.conns.Load(); n > 2 {
+		t.Errorf("%d TCP connections, want at most one per dial", n)
+	}
+}
