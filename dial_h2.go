@@ -111,10 +111,11 @@ type HTTP2Transport struct {
 	// never. PingTimeout is how long that PING may go unacknowledged; 0
 	// means 15 s. A connection that fails the check is closed: its
 	// WebSockets fail as when it drops (errors matching
-	// ErrConnectionClosed), and later dials open a new one. This finds a connection whose server vanished
-	// without a word (a NAT or a load balancer that forgot it, a host
-	// gone), which would otherwise keep its WebSockets waiting and take
-	// new ones. Set them before the transport's first dial.
+	// ErrConnectionClosed), and later dials open a new one. This finds a
+	// connection whose server vanished without a word (a NAT or a load
+	// balancer that forgot it, a host gone), which would otherwise keep
+	// its WebSockets waiting and take new ones. Set them before the
+	// transport's first dial.
 	ReadIdleTimeout time.Duration
 	PingTimeout     time.Duration
 
