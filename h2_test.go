@@ -1056,7 +1056,7 @@ func (c *silentConn) Write(p []byte) (int, error) {
 // next dial opens a new connection.
 func TestHTTP2DeadConnection(t *testing.T) {
 	s := newH2Server(t, frameEcho, nil)
-	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{ReadIdleTimeout: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{ReadIdleTimeout: 50 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
 	conns := make(chan *silentConn, 2)
 	opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer

@@ -16,30 +16,38 @@ import (
 // and so do its streams, with a GOAWAY to the server.
 func TestLiveness(t *testing.T) {
 	t.Run("acknowledged", func(t *testing.T) {
-		cc, p := start(t, &Config{ReadIdleTimeout: 10 * time.Millisecond, PingTimeout: 10 * time.Second}, extConnect)
-		for range 3 {
-			f := p.next(http2.FramePing)
-			p.fr.WritePing(true, f.ping)
-		}
-		if err := cc.Err(); err != nil {
-			t.Fatalf("connection failed: %v", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			cc, p := start(t, &Config{ReadIdleTimeout: time.Second, PingTimeout: time.Second}, extConnect)
+			for range 3 {
+				f := p.next(http2.FramePing)
+				p.fr.WritePing(true, f.ping)
+			}
+			if err := cc.Err(); err != nil {
+				t.Fatalf("connection failed: %v", err)
+			}
+		})
 	})
 	t.Run("unacknowledged", func(t *testing.T) {
-		cc, p := start(t, &Config{ReadIdleTimeout: 10 * time.Millisecond, PingTimeout: 30 * time.Millisecond}, extConnect)
-		st := p.open(cc)
-		p.next(http2.FramePing) // never acknowledged
-		<-cc.Done()
-		err := cc.Err()
-		if err == nil || !strings.Contains(err.Error(), "no PING acknowledgement") {
-			t.Fatalf("connection error %v, want a PING timeout", err)
-		}
-		if _, rerr := st.Read(make([]byte, 1)); !errors.Is(rerr, err) {
-			t.Fatalf("stream read after it: %v, want the connection's error", rerr)
-		}
-		if f := p.next(http2.FrameGoAway); f.code != http2.ErrCodeNo {
-			t.Fatalf("GOAWAY %v, want NO_ERROR", f.code)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			cc, p := start(t, &Config{ReadIdleTimeout: time.Second, PingTimeout: 2 * time.Second}, extConnect)
+			st := p.open(cc)
+			began := time.Now()
+			p.next(http2.FramePing) // never acknowledged
+			<-cc.Done()
+			if d := time.Since(began); d != 3*time.Second {
+				t.Errorf("the connection failed after %v, want ReadIdleTimeout + PingTimeout = 3s", d)
+			}
+			err := cc.Err()
+			if err == nil || !strings.Contains(err.Error(), "no PING acknowledgement") {
+				t.Fatalf("connection error %v, want a PING timeout", err)
+			}
+			if _, rerr := st.Read(make([]byte, 1)); !errors.Is(rerr, err) {
+				t.Fatalf("stream read after it: %v, want the connection's error", rerr)
+			}
+			if f := p.next(http2.FrameGoAway); f.code != http2.ErrCodeNo {
+				t.Fatalf("GOAWAY %v, want NO_ERROR", f.code)
+			}
+		})
 	})
 }
 
