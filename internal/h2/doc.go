@@ -25,7 +25,10 @@
 //     streams, empty DATA, PRIORITY, unsolicited PING acknowledgements):
 //     ENHANCE_YOUR_CALM past either;
 //   - frames larger than 16384 bytes are FRAME_SIZE_ERROR; frames for
-//     streams never opened and PUSH_PROMISE are PROTOCOL_ERROR.
+//     streams never opened and PUSH_PROMISE are PROTOCOL_ERROR;
+//   - a peer that goes silent: with Config.ReadIdleTimeout, a connection
+//     that received nothing for that long is sent a PING, and fails (GOAWAY
+//     NO_ERROR) without its acknowledgement within Config.PingTimeout.
 //
 // Every error of the package starts with "websocket: http2: ".
 package h2
