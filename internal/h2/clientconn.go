@@ -199,7 +199,7 @@ type ClientConn struct {
 
 	// Liveness (health.go).
 	readIdle, pingTimeout time.Duration
-	lastRead              atomic.Int64 // when bytes last arrived, since monoEpoch
+	lastRead              atomic.Int64 // when bytes last arrived (monoNow)
 	liveTimer             *time.Timer  // under mu
 }
 
@@ -590,7 +590,7 @@ func (cc *ClientConn) streamCreditLocked(st *Stream, n int64) {
 	if st.recvPending >= int64(st.win)/2 {
 		incr := st.recvPending
 		if st.win < cc.growTo {
-			now := time.Now().UnixNano()
+			now := monoNow()
 			if now-st.creditAt < int64(growTime) {
 				extra := min(st.win, cc.growTo-st.win)
 				st.win += extra

@@ -19,13 +19,18 @@ import (
 // when Config.PingTimeout is 0.
 const DefaultPingTimeout = 15 * time.Second
 
-// monoEpoch is the origin of ClientConn.lastRead, a monotonic clock.
+// monoEpoch is the origin of monoNow's clock.
 var monoEpoch = time.Now()
+
+// monoNow reads a monotonic clock in nanoseconds, for the connection's
+// timestamps (ClientConn.lastRead, Stream.creditAt): a wall clock stepped
+// back or forth does not move it.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
 // noteRead records that bytes arrived; the reader token's holder calls it.
 func (cc *ClientConn) noteRead() {
 	if cc.readIdle > 0 {
-		cc.lastRead.Store(int64(time.Since(monoEpoch)))
+		cc.lastRead.Store(monoNow())
 	}
 }
 
@@ -46,7 +51,7 @@ func (cc *ClientConn) startLiveness() {
 // and waits for the acknowledgement, failing the connection without one;
 // otherwise it waits until readIdle after the last arrival.
 func (cc *ClientConn) checkLive() {
-	idle := time.Since(monoEpoch) - time.Duration(cc.lastRead.Load())
+	idle := time.Duration(monoNow() - cc.lastRead.Load())
 	if left := cc.readIdle - idle; left > 0 {
 		cc.rearmLive(left)
 		return

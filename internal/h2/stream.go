@@ -71,7 +71,7 @@ type Stream struct {
 	gotResponse   bool // respCh is closed
 	informational int32
 	waiters       int32     // goroutines in WaitReadable (lead.go)
-	creditAt      int64     // UnixNano of the last WINDOW_UPDATE, or of the opening, while win may grow
+	creditAt      int64     // monoNow of the last WINDOW_UPDATE, or of the opening, while win may grow
 	recv          []*[]byte // received data in pooled blocks; recv[0][roff:] is read next
 	roff          int
 	buffered      int         // bytes in recv not yet read
@@ -159,7 +159,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 		win:        cc.stream,
 	}
 	if cc.growTo > cc.stream {
-		st.creditAt = time.Now().UnixNano()
+		st.creditAt = monoNow()
 	}
 	st.rdl.wake = st.signal
 	cc.nextID += 2
