@@ -313,7 +313,7 @@ func (cc *ClientConn) readData(fh http2.FrameHeader) *CodeError {
 		}
 		data = data[:len(data)-pad]
 	}
-	if 2*len(data) >= recvBlock && !(cc.dstSt != nil && cc.dstSt.id == fh.StreamID && len(cc.dst)-cc.dstN >= len(data)) {
+	if 2*len(data) >= recvBlock && !cc.fitsDst(fh.StreamID, len(data)) {
 		// Copied into a receive block of its own, which the stream may
 		// keep (pushLocked), rather than into the rest of its last
 		// block and a new one.
@@ -330,6 +330,13 @@ func (cc *ClientConn) readData(fh http2.FrameHeader) *CodeError {
 		return ce
 	}
 	return nil
+}
+
+// fitsDst reports whether n bytes of stream id's data fit in the buffer of
+// a Read reading the connection (cc.dst), where handleData may put them
+// without a receive block; the token's holder calls it.
+func (cc *ClientConn) fitsDst(id uint32, n int) bool {
+	return cc.dstSt != nil && cc.dstSt.id == id && len(cc.dst)-cc.dstN >= n
 }
 
 // handleData takes a DATA frame's data of stream id, n bytes with padding;
