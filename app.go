@@ -280,15 +280,19 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	}
 	s := &Session{
 		app:       a,
+		opts:      sharedRunOptions.share(o),
 		d:         o.Dispatcher,
 		url:       a.URL,
 		redacted:  redactURL(u),
-		opts:      *o,
 		reconnect: reconnect,
 		bo:        newBackoff(o.Backoff, max(reconnect, 0)),
 		done:      make(chan struct{}),
 	}
-	s.opts.DialOptions = do
+	// An App that sets nothing of its own dials with the run's options.
+	if s.dialOpts = &s.opts.DialOptions; !sameMemory(&do, s.dialOpts) {
+		own := do
+		s.dialOpts = &own
+	}
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself
 		l.private = true

@@ -18,7 +18,8 @@ type Session struct {
 	d         Dispatcher
 	url       string
 	redacted  string
-	opts      RunOptions // with the dial options each dial uses (App.dialOptions)
+	opts      *RunOptions  // the run's options, defaults filled in; shared with other runs, never changed (runoptions.go)
+	dialOpts  *DialOptions // what each dial uses: &opts.DialOptions, or the App's own (App.dialOptions)
 	reconnect time.Duration
 	bo        *backoff
 	base      context.Context // the run's context without its cancellation: what dials see of it
@@ -109,7 +110,7 @@ func (s *Session) dial() {
 	s.dialing = true
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelDial = cancel
-	url, opts, d := s.url, &s.opts.DialOptions, s.d
+	url, opts, d := s.url, s.dialOpts, s.d
 	dial := func() {
 		c, err := Dial(ctx, url, opts)
 		cancel()
@@ -142,7 +143,7 @@ func (s *Session) dialed(c *Conn, err error) {
 	}
 	a := s.app
 	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, time.Now()
-	o := &s.opts
+	o := s.opts
 	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
 	a.conn.Store(c)

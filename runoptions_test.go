@@ -1,0 +1,122 @@
+package websocket
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// startSession makes a's run with opts as Run does, without attaching it.
+func startSession(t *testing.T, a *App, opts *RunOptions) *Session {
+	t.Helper()
+	o := *opts
+	s, err := a.newSession(context.Background(), &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRunOptionsShared: Apps started with equal options share one copy of
+// them, and sharing cannot be told from copying: options changed between
+// runs, or an App's own settings, give a run its own copy with what it
+// asked for, and the earlier runs keep theirs.
+func TestRunOptionsShared(t *testing.T) {
+	l := NewEventLoop()
+	opts := &RunOptions{PingInterval: time.Second, Reconnect: -1, Dispatcher: l}
+	const url = "ws://127.0.0.1:1/"
+	s1 := startSession(t, &App{URL: url}, opts)
+	s2 := startSession(t, &App{URL: url}, opts)
+	if s1.opts != s2.opts {
+		t.Fatal("two Apps with the same options hold two copies")
+	}
+	if s1.opts.RecvQueueMessages != defaultRecvQueueMessages {
+		t.Fatalf("shared copy has RecvQueueMessages %d, want the default filled in", s1.opts.RecvQueueMessages)
+	}
+
+	opts.PingInterval = 2 * time.Second
+	s3 := startSession(t, &App{URL: url}, opts)
+	if s3.opts == s1.opts || s3.opts.PingInterval != 2*time.Second || s1.opts.PingInterval != time.Second {
+		t.Fatalf("after a change: shared %v, ping intervals %v (want 2s) and %v (want 1s)",
+			s3.opts == s1.opts, s3.opts.PingInterval, s1.opts.PingInterval)
+	}
+	opts.PingInterval = time.Second
+	if s4 := startSession(t, &App{URL: url}, opts); s4.opts != s1.opts {
+		t.Fatal("options changed back do not share the live copy")
+	}
+
+	if s1.dialOpts != &s1.opts.DialOptions {
+		t.Fatal("an App that sets nothing of its own does not dial with the run's options")
+	}
+	h := http.Header{"X-App": {"1"}}
+	s5 := startSession(t, &App{URL: url, Header: h}, opts)
+	if s5.opts != s1.opts || s5.dialOpts == s1.dialOpts || s5.dialOpts.Header["X-App"][0] != "1" || s1.dialOpts.Header != nil {
+		t.Fatal("an App's own Header: the run's options should be shared and its dial options its own")
+	}
+	s6 := startSession(t, &App{URL: "wss://127.0.0.1:1/"}, opts)
+	s7 := startSession(t, &App{URL: "wss://127.0.0.1:1/"}, opts)
+	if s6.dialOpts == s7.dialOpts || s6.dialOpts.TLSConfig == s7.dialOpts.TLSConfig {
+		t.Fatal("two wss Apps share dial options: each keeps its own TLS session cache")
+	}
+
+	// Funcs are told apart by the closure, not by its code.
+	retry := func(n int) func(error) (bool, time.Duration) {
+		return func(error) (bool, time.Duration) { return n > 0, 0 }
+	}
+	r1, r2 := retry(1), retry(0)
+	o1, o2 := *opts, *opts
+	o1.Retry, o2.Retry = r1, r2
+	a, b := startSession(t, &App{URL: url}, &o1), startSession(t, &App{URL: url}, &o2)
+	if a.opts == b.opts {
+		t.Fatal("two closures of one function literal were taken as equal")
+	}
+	if c := startSession(t, &App{URL: url}, &o1); c.opts != a.opts {
+		t.Fatal("the same closure was not taken as equal")
+	}
+	if retry, _ := b.opts.Retry(nil); retry {
+		t.Fatal("a run got another run's Retry")
+	}
+}
+
+// TestRunOptionsSetForgets: the set holds its copies weakly. Copies no run
+// holds are collected and their entries swept as the set grows, so it holds
+// about twice the copies that were alive at once, not one entry per run.
+func TestRunOptionsSetForgets(t *testing.T) {
+	var set runOptionsSet
+	kept := set.share(&RunOptions{PingInterval: -1})
+	for round := range 20 {
+		for i := range 100 {
+			set.share(&RunOptions{PingInterval: time.Duration(1 + round*100 + i)})
+		}
+		runtime.GC() // the round's copies are held by no one
+	}
+	set.mu.Lock()
+	n := len(set.m)
+	set.mu.Unlock()
+	if n > 2*101+64 {
+		t.Fatalf("set holds %d entries after 20 rounds of 100 runs, at most 101 alive at once", n)
+	}
+	if got := set.share(&RunOptions{PingInterval: -1}); got != kept {
+		t.Fatal("a live copy was dropped from the set")
+	}
+	runtime.KeepAlive(kept)
+}
+
+// TestIdleRunSizes checks the size classes of what every running App
+// holds besides its Conn: the Session (its options are shared, not
+// embedded).
+func TestIdleRunSizes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		size, max uintptr
+	}{
+		{"Session", unsafe.Sizeof(Session{}), 352},
+	} {
+		if tt.size > tt.max {
+			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
+		}
+	}
+}
