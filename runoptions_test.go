@@ -107,13 +107,15 @@ func TestRunOptionsSetForgets(t *testing.T) {
 
 // TestIdleRunSizes checks the size classes of what every running App
 // holds besides its Conn: the Session (its options are shared, not
-// embedded).
+// embedded) and the send queue (its condition variable is made by the
+// first sender that waits).
 func TestIdleRunSizes(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		size, max uintptr
 	}{
 		{"Session", unsafe.Sizeof(Session{}), 352},
+		{"sendQueue", unsafe.Sizeof(sendQueue{}), 176},
 	} {
 		if tt.size > tt.max {
 			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)

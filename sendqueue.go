@@ -15,7 +15,7 @@ type sendQueue struct {
 	noWait bool
 
 	mu      sync.Mutex
-	cond    sync.Cond      // room, or writing ending
+	cond    *sync.Cond     // room, or writing ending; made by the first to wait (waitLocked)
 	items   ring[sendItem] // the queued messages, those the writer took included
 	buf     []byte         // the queued messages not taken by the writer, back to back
 	spare   []byte         // the writer's last batch, for buf to reuse
@@ -34,7 +34,6 @@ type sendItem struct {
 
 func newSendQueue(c *Conn, limit int, noWait bool) *sendQueue {
 	q := &sendQueue{c: c, limit: limit, noWait: noWait}
-	q.cond.L = &q.mu
 	q.run = q.write
 	return q
 }
@@ -75,7 +74,7 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 			q.mu.Unlock()
 			return ErrSendQueueFull
 		}
-		q.cond.Wait()
+		q.waitLocked()
 	}
 	q.buf = append(q.buf, data...)
 	q.items.push(sendItem{op: op, n: n})
@@ -107,13 +106,29 @@ func (q *sendQueue) write() {
 			q.mu.Lock()
 			q.bytes -= it.n
 			q.failed(err)
-			q.cond.Broadcast()
+			q.broadcast()
 		}
 		if cap(batch) <= 2*q.limit { // one huge message is not kept
 			q.spare = batch[:0]
 		}
 	}
 	q.idle()
+}
+
+// waitLocked waits for room or for writing to end; q.mu is held. Most
+// queues never wait, so the condition variable is made on first use.
+func (q *sendQueue) waitLocked() {
+	if q.cond == nil {
+		q.cond = sync.NewCond(&q.mu)
+	}
+	q.cond.Wait()
+}
+
+// broadcast wakes the senders waiting in waitLocked; q.mu is held.
+func (q *sendQueue) broadcast() {
+	if q.cond != nil {
+		q.cond.Broadcast()
+	}
 }
 
 // failed records a failed write, after which nothing more is sent; q.mu is
@@ -139,7 +154,7 @@ func (q *sendQueue) idle() {
 		q.bytes -= it.n
 	}
 	q.writing = false
-	q.cond.Broadcast()
+	q.broadcast()
 }
 
 // stop refuses further sends with err; what is queued is still sent.
@@ -148,7 +163,7 @@ func (q *sendQueue) stop(err error) {
 	if q.err == nil {
 		q.err = err
 	}
-	q.cond.Broadcast()
+	q.broadcast()
 	q.mu.Unlock()
 }
 
@@ -163,7 +178,7 @@ func (q *sendQueue) close(err error) {
 	if !q.writing {
 		q.idle()
 	}
-	q.cond.Broadcast()
+	q.broadcast()
 	q.mu.Unlock()
 }
 
@@ -178,7 +193,7 @@ func (q *sendQueue) busy() bool {
 func (q *sendQueue) wait() {
 	q.mu.Lock()
 	for q.writing {
-		q.cond.Wait()
+		q.waitLocked()
 	}
 	q.mu.Unlock()
 }
