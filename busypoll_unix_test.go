@@ -196,7 +196,7 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	fr.take(largeReadBufferSize) // as fill does when reads fill the small buffer
 	defer fr.putBuf()
 	rc, _ := c.SyscallConn()
-	b.p, b.spin = make([]byte, 10), fr.maySpin() // as connSocket.Read passes it
+	b.p, b.spin = make([]byte, 10), fr.maySpin() // as frameReader.read passes it
 	var done bool
 	rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
 	if done || !b.parked || b.policy != (busyPolicy{}) {
