@@ -39,12 +39,16 @@ import (
 //
 // An App resumes TLS sessions when it reconnects: unless
 // DialOptions.TLSConfig has a ClientSessionCache of its own, each run dials
-// with a copy of it (or of an empty config) holding the App's session cache
-// (tls.NewLRUClientSessionCache, kept across runs), so a reconnect skips the
-// server's certificate chain and its verification (and, with TLS 1.2, a
-// round trip). The copy trusts the same roots: without RootCAs, the system
-// roots plus the environment's CA bundles. To turn resumption off, set
-// TLSConfig.SessionTicketsDisabled.
+// with a copy of it (or of an empty config) holding a session cache
+// (tls.NewLRUClientSessionCache), so a reconnect skips the server's
+// certificate chain and its verification (and, with TLS 1.2, a round
+// trip). The Apps started with one TLSConfig (or all without one) dial
+// with one copy and share its cache: a connection resumes the session
+// another App's connection to the same server established, and a thousand
+// Apps keep one copy, not a thousand. As with crypto/tls itself, do not
+// change a TLSConfig once an App has run with it. The copy trusts the same
+// roots: without RootCAs, the system roots plus the environment's CA
+// bundles. To turn resumption off, set TLSConfig.SessionTicketsDisabled.
 type App struct {
 	URL          string             // ws:// or wss:// URL to connect to
 	Header       http.Header        // extra handshake headers (DialOptions.Header)
@@ -85,12 +89,12 @@ type App struct {
 	// and "" when the socket died or the server never answered our close.
 	OnClose func(a *App, code StatusCode, reason string)
 
-	mu       sync.Mutex
-	sess     *Session                  // the current run
-	tlsCache tls.ClientSessionCache    // TLS sessions to resume, kept across runs
-	conn     atomic.Pointer[Conn]      // the open connection
-	out      atomic.Pointer[sendQueue] // the open connection's send queue
-	stats    appStats                  // counters over the connections (stats.go)
+	mu      sync.Mutex
+	sess    *Session                  // the current run
+	tlsCopy *tls.Config               // the TLSConfig copy with a session cache the last run used (sessionTLSConfig)
+	conn    atomic.Pointer[Conn]      // the open connection
+	out     atomic.Pointer[sendQueue] // the open connection's send queue
+	stats   appStats                  // counters over the connections (stats.go)
 }
 
 // RunOptions configures an App run: Python's run_forever arguments. A nil
@@ -288,10 +292,11 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		bo:        newBackoff(o.Backoff, max(reconnect, 0)),
 		done:      make(chan struct{}),
 	}
-	// An App that sets nothing of its own dials with the run's options.
+	// An App that sets nothing of its own dials with the run's options;
+	// one that does, with dial options shared with the Apps that set the
+	// same (a wss:// App's TLSConfig is a copy: sessionTLSConfig).
 	if s.dialOpts = &s.opts.DialOptions; !sameMemory(&do, s.dialOpts) {
-		own := do
-		s.dialOpts = &own
+		s.dialOpts = sharedDialOptions.share(&do)
 	}
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself

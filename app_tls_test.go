@@ -123,3 +123,41 @@ func TestAppTLSSessionCacheKeepsEnvRoots(t *testing.T) {
 		}
 	}
 }
+
+// TestAppTLSSessionsShared: Apps started with one TLSConfig share its
+// session cache, so an App's first connection resumes the session another
+// App's connection established; an App with another TLSConfig does not.
+func TestAppTLSSessionsShared(t *testing.T) {
+	defer leaktest.Check(t)()
+	ca := wstest.NewCA()
+	s := wstest.NewTLS(ca.ServerConfig(), wstest.Echo)
+	defer s.Close()
+	run := func(cfg *tls.Config) (resumed bool) {
+		t.Helper()
+		a := &websocket.App{URL: s.URL,
+			// The echo comes after the server's session ticket, so the
+			// ticket is in the cache when the App closes.
+			OnOpen:    func(a *websocket.App) { resumed = didResume(t, a); a.SendText("x") },
+			OnMessage: func(a *websocket.App, _ websocket.Message) { a.Close() },
+		}
+		err := a.RunForever(&websocket.RunOptions{Reconnect: -1,
+			DialOptions: websocket.DialOptions{TLSConfig: cfg, Timeout: testTimeout}})
+		if err != nil {
+			t.Fatalf("RunForever = %v", err)
+		}
+		return resumed
+	}
+	cfg := &tls.Config{RootCAs: ca.Pool}
+	if run(cfg) {
+		t.Fatal("the first App resumed a session")
+	}
+	if !run(cfg) {
+		t.Error("a second App with the same TLSConfig did not resume the first App's session")
+	}
+	if run(&tls.Config{RootCAs: ca.Pool}) {
+		t.Error("an App with another TLSConfig resumed a session of the first one's cache")
+	}
+	if cfg.ClientSessionCache != nil {
+		t.Error("the App changed the given TLSConfig")
+	}
+}

@@ -981,8 +981,8 @@ func TestHTTP2SharingKey(t *testing.T) {
 // pings are answered and counted, and a server that stops answering them
 // is found out within PingTimeout. That WebSocket's stream ends; the TCP
 // connection stays. The two Apps, with the same TLSConfig, share one
-// connection, though each run dials with its own copy of it (holding the
-// App's TLS session cache).
+// connection: their runs dial with a copy of it (holding the TLS session
+// cache), which the pool keys by the configuration copied.
 func TestHTTP2AppKeepAlive(t *testing.T) {
 	var pings atomic.Int32
 	s := newH2Server(t, func(c *wstest.Conn) {

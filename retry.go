@@ -106,24 +106,19 @@ func (s *Session) classify(err error) (retry bool, after time.Duration) {
 }
 
 // sessionTLSConfig returns the TLS configuration for a run of a: cfg
-// itself when it has a ClientSessionCache, else a copy of it (an empty
-// config when nil) with the App's own cache, so that reconnects resume
-// TLS sessions. The copy keeps cfg's meaning: without RootCAs it still
-// trusts the system roots plus the environment's CA bundles.
+// itself when it has a ClientSessionCache, else the copy of it (of an empty
+// config when nil) with a session cache that every App started with cfg
+// dials with (tlsCopies), so that reconnects, and other Apps' connections,
+// resume TLS sessions. a keeps the copy it used, so that a later run of it
+// finds the same cache. The copy keeps cfg's meaning: without RootCAs it
+// still trusts the system roots plus the environment's CA bundles.
 func (a *App) sessionTLSConfig(cfg *tls.Config) *tls.Config {
 	if cfg != nil && cfg.ClientSessionCache != nil {
 		return cfg
 	}
+	c := tlsCopies.get(cfg)
 	a.mu.Lock()
-	if a.tlsCache == nil {
-		a.tlsCache = tls.NewLRUClientSessionCache(0)
-	}
-	cache := a.tlsCache
+	a.tlsCopy = c
 	a.mu.Unlock()
-	if cfg == nil {
-		return &tls.Config{ClientSessionCache: cache}
-	}
-	cfg = cfg.Clone()
-	cfg.ClientSessionCache = cache
-	return cfg
+	return c
 }

@@ -1,37 +1,44 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"hash/maphash"
 	"sync"
 	"unsafe"
 	"weak"
 )
 
-// A run keeps its options (RunOptions with the dial options the App puts in
-// place) for its whole life: about 400 bytes, the largest part of an idle
-// App's run. Programs that hold many connections start their Apps with the
-// same options, so runs share one copy of equal options instead of keeping
-// one each.
+// What every run of an App keeps for its whole life, shared between runs
+// where the copies would be equal: programs that hold many connections
+// start their Apps with the same options.
+//
+//   - The run's options (RunOptions with the defaults filled in, about 400
+//     bytes) and the dial options the App puts in place, by copySet.
+//   - The copy of a TLSConfig that carries a session cache (about 1.7 KiB
+//     with its cache and a stored session), by tlsCopies: one per
+//     configuration, not one per App.
 //
 // Equal means equal as copies: every field holds the same value, and
 // references (maps, slices, funcs, pointers, interfaces) refer to the same
 // objects. That is what a run's own copy would have kept, so sharing cannot
 // be told apart from copying: a change to a RunOptions after Run has
 // started makes a new, unshared copy for the next run, and a change to
-// something the options refer to (a Header map, a *tls.Config) reaches the
-// runs that refer to it, as it always did. The comparison is of the copies'
-// memory, as a function value can only be told apart that way.
+// something the options refer to (a Header map) reaches the runs that refer
+// to it, as it always did. The comparison is of the copies' memory, as a
+// function value can only be told apart that way.
 
-// sharedRunOptions holds the options of live runs.
-var sharedRunOptions runOptionsSet
+var (
+	sharedRunOptions  copySet[RunOptions]
+	sharedDialOptions copySet[DialOptions]
+)
 
-// runOptionsSet holds copies of RunOptions by the hash of their memory. Its
-// entries are weak: a copy no run holds any more is collected, and its entry
-// is dropped at a later insertion.
-type runOptionsSet struct {
+// copySet holds copies of T by the hash of their memory. Its entries are
+// weak: a copy no run holds any more is collected, and its entry is dropped
+// at a later insertion.
+type copySet[T any] struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
-	m     map[uint64][]weak.Pointer[RunOptions]
+	m     map[uint64][]weak.Pointer[T]
 	swept int // len(m) after the last sweep of dead entries
 }
 
@@ -44,37 +51,36 @@ func memory[T any](v *T) []byte {
 // bytes, so the same values and the same references.
 func sameMemory[T any](a, b *T) bool { return string(memory(a)) == string(memory(b)) }
 
-// share returns a copy of o that no one changes: one a live run already
-// holds when its memory equals o's, else a new one.
-func (set *runOptionsSet) share(o *RunOptions) *RunOptions {
+// share returns a copy of v that no one changes: one a live run already
+// holds when its memory equals v's, else a new one.
+func (set *copySet[T]) share(v *T) *T {
 	set.mu.Lock()
 	defer set.mu.Unlock()
 	if set.m == nil {
 		set.seed = maphash.MakeSeed()
-		set.m = make(map[uint64][]weak.Pointer[RunOptions])
+		set.m = make(map[uint64][]weak.Pointer[T])
 	}
-	b := memory(o)
-	h := maphash.Bytes(set.seed, b)
+	h := maphash.Bytes(set.seed, memory(v))
 	old := set.m[h]
 	live := old[:0]
-	var found *RunOptions
+	var found *T
 	for _, w := range old {
 		p := w.Value()
 		if p == nil {
 			continue
 		}
 		live = append(live, w)
-		if found == nil && sameMemory(p, o) {
+		if found == nil && sameMemory(p, v) {
 			found = p
 		}
 	}
 	clear(old[len(live):])
 	if found == nil {
-		found = new(RunOptions)
-		*found = *o
-		// A copy that differs from o in bytes no field covers (padding)
+		found = new(T)
+		*found = *v
+		// A copy that differs from v in bytes no field covers (padding)
 		// is not kept for sharing; that costs memory only.
-		if sameMemory(found, o) {
+		if sameMemory(found, v) {
 			live = append(live, weak.Make(found))
 		}
 	}
@@ -90,7 +96,7 @@ func (set *runOptionsSet) share(o *RunOptions) *RunOptions {
 }
 
 // sweep drops the entries whose copies were collected; mu is held.
-func (set *runOptionsSet) sweep() {
+func (set *copySet[T]) sweep() {
 	for h, ws := range set.m {
 		live := ws[:0]
 		for _, w := range ws {
@@ -106,4 +112,47 @@ func (set *runOptionsSet) sweep() {
 		}
 	}
 	set.swept = len(set.m)
+}
+
+// tlsCopies holds, for each TLSConfig that Apps run with (and for none),
+// the copy with a session cache that their runs dial with
+// (App.sessionTLSConfig). Both sides are weak: an entry goes when the
+// configuration is collected or when no App holds its copy any more.
+var tlsCopies tlsCopySet
+
+type tlsCopySet struct {
+	mu    sync.Mutex
+	m     map[weak.Pointer[tls.Config]]weak.Pointer[tls.Config]
+	swept int
+}
+
+// get returns the copy of cfg (nil: of an empty configuration) with a
+// session cache, made at the first call for cfg while no App holds one.
+func (set *tlsCopySet) get(cfg *tls.Config) *tls.Config {
+	key := weak.Make(cfg) // the zero Pointer for nil, which stays
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if c := set.m[key].Value(); c != nil {
+		return c
+	}
+	var c *tls.Config
+	if cfg == nil {
+		c = &tls.Config{}
+	} else {
+		c = cfg.Clone()
+	}
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	if set.m == nil {
+		set.m = make(map[weak.Pointer[tls.Config]]weak.Pointer[tls.Config])
+	}
+	set.m[key] = weak.Make(c)
+	if len(set.m) > 2*set.swept+64 {
+		for k, v := range set.m {
+			if v.Value() == nil || k != (weak.Pointer[tls.Config]{}) && k.Value() == nil {
+				delete(set.m, k)
+			}
+		}
+		set.swept = len(set.m)
+	}
+	return c
 }

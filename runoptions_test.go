@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"runtime"
 	"testing"
@@ -23,7 +24,8 @@ func startSession(t *testing.T, a *App, opts *RunOptions) *Session {
 // TestRunOptionsShared: Apps started with equal options share one copy of
 // them, and sharing cannot be told from copying: options changed between
 // runs, or an App's own settings, give a run its own copy with what it
-// asked for, and the earlier runs keep theirs.
+// asked for, and the earlier runs keep theirs. wss:// Apps with one
+// TLSConfig dial with one copy of it, which holds their session cache.
 func TestRunOptionsShared(t *testing.T) {
 	l := NewEventLoop()
 	opts := &RunOptions{PingInterval: time.Second, Reconnect: -1, Dispatcher: l}
@@ -58,8 +60,18 @@ func TestRunOptionsShared(t *testing.T) {
 	}
 	s6 := startSession(t, &App{URL: "wss://127.0.0.1:1/"}, opts)
 	s7 := startSession(t, &App{URL: "wss://127.0.0.1:1/"}, opts)
-	if s6.dialOpts == s7.dialOpts || s6.dialOpts.TLSConfig == s7.dialOpts.TLSConfig {
-		t.Fatal("two wss Apps share dial options: each keeps its own TLS session cache")
+	if s6.dialOpts != s7.dialOpts || s6.dialOpts.TLSConfig == nil || s6.dialOpts.TLSConfig.ClientSessionCache == nil {
+		t.Fatal("two wss Apps with the same options do not share their dial options and TLS session cache")
+	}
+	other := *opts
+	other.TLSConfig = &tls.Config{ServerName: "other"}
+	s8 := startSession(t, &App{URL: "wss://127.0.0.1:1/"}, &other)
+	if s8.dialOpts.TLSConfig == s6.dialOpts.TLSConfig || s8.dialOpts.TLSConfig.ServerName != "other" ||
+		s8.dialOpts.userTLS != other.TLSConfig || other.TLSConfig.ClientSessionCache != nil {
+		t.Fatal("another TLSConfig: want its own copy with a cache, the given config untouched")
+	}
+	if s9 := startSession(t, &App{URL: "wss://127.0.0.1:1/"}, &other); s9.dialOpts.TLSConfig != s8.dialOpts.TLSConfig {
+		t.Fatal("two Apps with one TLSConfig dial with two copies of it")
 	}
 
 	// Funcs are told apart by the closure, not by its code.
@@ -85,7 +97,7 @@ func TestRunOptionsShared(t *testing.T) {
 // holds are collected and their entries swept as the set grows, so it holds
 // about twice the copies that were alive at once, not one entry per run.
 func TestRunOptionsSetForgets(t *testing.T) {
-	var set runOptionsSet
+	var set copySet[RunOptions]
 	kept := set.share(&RunOptions{PingInterval: -1})
 	for round := range 20 {
 		for i := range 100 {
