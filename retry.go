@@ -108,7 +108,7 @@ func (s *Session) classify(err error) (retry bool, after time.Duration) {
 // sessionTLSConfig returns the TLS configuration for a run of a: cfg
 // itself when it has a ClientSessionCache, else the copy of it (of an empty
 // config when nil) with a session cache that every App started with cfg
-// dials with (tlsCopies), so that reconnects, and other Apps' connections,
+// dials with (tlsCopy), so that reconnects, and other Apps' connections,
 // resume TLS sessions. a keeps the copy it used, so that a later run of it
 // finds the same cache. The copy keeps cfg's meaning: without RootCAs it
 // still trusts the system roots plus the environment's CA bundles.
@@ -116,7 +116,7 @@ func (a *App) sessionTLSConfig(cfg *tls.Config) *tls.Config {
 	if cfg != nil && cfg.ClientSessionCache != nil {
 		return cfg
 	}
-	c := tlsCopies.get(cfg)
+	c := tlsCopy(cfg)
 	a.mu.Lock()
 	a.tlsCopy = c
 	a.mu.Unlock()

@@ -116,43 +116,52 @@ func (set *copySet[T]) sweep() {
 
 // tlsCopies holds, for each TLSConfig that Apps run with (and for none),
 // the copy with a session cache that their runs dial with
-// (App.sessionTLSConfig). Both sides are weak: an entry goes when the
-// configuration is collected or when no App holds its copy any more.
-var tlsCopies tlsCopySet
+// (App.sessionTLSConfig). An entry goes once no App holds its copy.
+var tlsCopies weakCache[weak.Pointer[tls.Config], tls.Config]
 
-type tlsCopySet struct {
-	mu    sync.Mutex
-	m     map[weak.Pointer[tls.Config]]weak.Pointer[tls.Config]
-	swept int
+// tlsCopy returns the copy of cfg (nil: of an empty configuration) with a
+// session cache, made at the first call for cfg while no App holds one.
+func tlsCopy(cfg *tls.Config) *tls.Config {
+	// weak.Make(nil) is the zero Pointer: the key of "no TLSConfig".
+	return tlsCopies.get(weak.Make(cfg), func() *tls.Config {
+		c := &tls.Config{}
+		if cfg != nil {
+			c = cfg.Clone()
+		}
+		c.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+		return c
+	})
 }
 
-// get returns the copy of cfg (nil: of an empty configuration) with a
-// session cache, made at the first call for cfg while no App holds one.
-func (set *tlsCopySet) get(cfg *tls.Config) *tls.Config {
-	key := weak.Make(cfg) // the zero Pointer for nil, which stays
-	set.mu.Lock()
-	defer set.mu.Unlock()
-	if c := set.m[key].Value(); c != nil {
-		return c
+// weakCache maps keys to values that live only while something else holds
+// them: a value no one holds is collected, and its entry is dropped as the
+// map grows.
+type weakCache[K comparable, V any] struct {
+	mu    sync.Mutex
+	m     map[K]weak.Pointer[V]
+	swept int // len(m) after the last sweep of dead entries
+}
+
+// get returns the live value of k, or makes one with mk (under the cache's
+// lock) and keeps it.
+func (c *weakCache[K, V]) get(k K, mk func() *V) *V {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v := c.m[k].Value(); v != nil {
+		return v
 	}
-	var c *tls.Config
-	if cfg == nil {
-		c = &tls.Config{}
-	} else {
-		c = cfg.Clone()
+	v := mk()
+	if c.m == nil {
+		c.m = make(map[K]weak.Pointer[V])
 	}
-	c.ClientSessionCache = tls.NewLRUClientSessionCache(0)
-	if set.m == nil {
-		set.m = make(map[weak.Pointer[tls.Config]]weak.Pointer[tls.Config])
-	}
-	set.m[key] = weak.Make(c)
-	if len(set.m) > 2*set.swept+64 {
-		for k, v := range set.m {
-			if v.Value() == nil || k != (weak.Pointer[tls.Config]{}) && k.Value() == nil {
-				delete(set.m, k)
+	c.m[k] = weak.Make(v)
+	if len(c.m) > 2*c.swept+64 {
+		for k, w := range c.m {
+			if w.Value() == nil {
+				delete(c.m, k)
 			}
 		}
-		set.swept = len(set.m)
+		c.swept = len(c.m)
 	}
-	return c
+	return v
 }

@@ -134,3 +134,26 @@ func TestIdleRunSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestWeakCacheForgets: a weakCache drops the entries whose values no one
+// holds as it grows, and keeps a value that is held.
+func TestWeakCacheForgets(t *testing.T) {
+	var c weakCache[int, tls.Config]
+	kept := c.get(-1, func() *tls.Config { return &tls.Config{} })
+	for round := range 20 {
+		for i := range 100 {
+			c.get(round*100+i, func() *tls.Config { return &tls.Config{} })
+		}
+		runtime.GC()
+	}
+	c.mu.Lock()
+	n := len(c.m)
+	c.mu.Unlock()
+	if n > 2*101+64 {
+		t.Fatalf("cache holds %d entries after 20 rounds of 100, at most 101 alive at once", n)
+	}
+	if c.get(-1, func() *tls.Config { return nil }) != kept {
+		t.Fatal("a held value was dropped")
+	}
+	runtime.KeepAlive(kept)
+}

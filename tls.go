@@ -6,10 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+	"weak"
 )
 
 // ALPN offers (RFC 7301): the Upgrade handshake is an HTTP/1.1 exchange,
@@ -24,16 +27,10 @@ var (
 // RootCAs, the system roots plus the CA bundles the environment names (see
 // clientTLSConfig).
 func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, protos []string) (*tls.Conn, error) {
-	cfg, err := clientTLSConfig(base)
+	cfg, err := serverTLSConfig(base, host, protos)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	// Only what the dial can speak: offering h2 to an HTTP/1.1 upgrade
-	// would let a server pick a protocol the handshake cannot speak.
-	cfg.NextProtos = protos
 	tc := tls.Client(tlsTransport(nc, cfg), cfg)
 	// HandshakeContext watches only ctx.Done: ctx's deadline, which may
 	// come without one, bounds the handshake as the connection's.
@@ -89,6 +86,50 @@ func certProblem(err error) int {
 	return certOK
 }
 
+// serverConfigs holds the configurations TLS clients of servers run with
+// (serverTLSConfig): connections with the same base, host, protocols and
+// roots share one, as crypto/tls allows, instead of each keeping a copy of
+// about 500 bytes.
+var serverConfigs weakCache[serverConfigKey, tls.Config]
+
+type serverConfigKey struct {
+	base  weak.Pointer[tls.Config]
+	host  string
+	h2    bool                        // protos is alpnH2, else alpnHTTP1
+	roots weak.Pointer[x509.CertPool] // the environment's pool when base has no RootCAs
+}
+
+// serverTLSConfig returns the configuration a TLS client of host offering
+// protos runs with: clientTLSConfig(base) with ServerName host (unless base
+// names one) and NextProtos protos. It is shared: no one may change it.
+func serverTLSConfig(base *tls.Config, host string, protos []string) (*tls.Config, error) {
+	var roots *x509.CertPool
+	if base == nil || base.RootCAs == nil && !base.InsecureSkipVerify {
+		pool, err := envCertPool()
+		if err != nil {
+			return nil, err
+		}
+		roots = pool
+	}
+	key := serverConfigKey{weak.Make(base), host, len(protos) == len(alpnH2), weak.Make(roots)}
+	return serverConfigs.get(key, func() *tls.Config {
+		cfg := &tls.Config{}
+		if base != nil {
+			cfg = base.Clone()
+		}
+		if cfg.RootCAs == nil && !cfg.InsecureSkipVerify {
+			cfg.RootCAs = roots // nil when the environment names none: the system roots
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		// Only what the dial can speak: offering h2 to an HTTP/1.1 upgrade
+		// would let a server pick a protocol the handshake cannot speak.
+		cfg.NextProtos = protos
+		return cfg
+	}), nil
+}
+
 // clientTLSConfig returns a copy of base (an empty config when nil) to use
 // for a server or an https proxy. When base has no RootCAs and verifies
 // certificates, the copy's roots are the system roots plus the CA bundles
@@ -111,7 +152,11 @@ func clientTLSConfig(base *tls.Config) (*tls.Config, error) {
 
 // envCertPool returns nil (the system roots) unless WEBSOCKET_CLIENT_CA_BUNDLE,
 // SSL_CERT_FILE or SSL_CERT_DIR name certificates, which are then added to
-// the system roots. Each may be a file or a directory of PEM files.
+// the system roots. Each may be a file or a directory of PEM files. The
+// files are read at every call, so that a change between two Dials takes
+// effect, but the pool is built again only when what was read changed: it
+// is about 27 KiB with the system roots, which every connection would
+// otherwise keep a copy of, and takes milliseconds to build.
 func envCertPool() (*x509.CertPool, error) {
 	var paths []string
 	for _, name := range []string{"WEBSOCKET_CLIENT_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
@@ -122,28 +167,68 @@ func envCertPool() (*x509.CertPool, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
+	var bundles []caBundle
+	for _, p := range paths {
+		var err error
+		if bundles, err = readCerts(bundles, p); err != nil {
+			return nil, err
+		}
+	}
+	h := maphash.Hash{}
+	h.SetSeed(envRoots.seed)
+	for _, b := range bundles {
+		h.WriteString(b.file)
+		h.WriteByte(0)
+		h.Write(b.pem)
+		h.WriteByte(0)
+	}
+	sum := h.Sum64()
+	envRoots.mu.Lock()
+	defer envRoots.mu.Unlock()
+	if envRoots.pool != nil && envRoots.sum == sum {
+		return envRoots.pool, nil
+	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	for _, p := range paths {
-		if err := addCerts(pool, p); err != nil {
-			return nil, err
+	for _, b := range bundles {
+		if !pool.AppendCertsFromPEM(b.pem) && !b.inDir {
+			return nil, fmt.Errorf("websocket: CA bundle %s: no PEM certificates", b.file)
 		}
 	}
+	envRoots.sum, envRoots.pool = sum, pool
 	return pool, nil
 }
 
-func addCerts(pool *x509.CertPool, path string) error {
+// envRoots is the pool envCertPool built last, and the hash of the files it
+// was built from.
+var envRoots = struct {
+	mu   sync.Mutex
+	seed maphash.Seed
+	sum  uint64
+	pool *x509.CertPool
+}{seed: maphash.MakeSeed()}
+
+// caBundle is a file of PEM certificates read for envCertPool.
+type caBundle struct {
+	file  string
+	pem   []byte
+	inDir bool // found in a directory, where files without certificates are skipped
+}
+
+// readCerts appends the file at path, or the files of the directory at
+// path, to bundles.
+func readCerts(bundles []caBundle, path string) ([]caBundle, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("websocket: CA bundle: %w", err)
+		return nil, fmt.Errorf("websocket: CA bundle: %w", err)
 	}
 	files := []string{path}
 	if fi.IsDir() {
 		entries, err := os.ReadDir(path)
 		if err != nil {
-			return fmt.Errorf("websocket: CA bundle: %w", err)
+			return nil, fmt.Errorf("websocket: CA bundle: %w", err)
 		}
 		files = files[:0]
 		for _, e := range entries {
@@ -155,11 +240,9 @@ func addCerts(pool *x509.CertPool, path string) error {
 	for _, f := range files {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("websocket: CA bundle: %w", err)
+			return nil, fmt.Errorf("websocket: CA bundle: %w", err)
 		}
-		if !pool.AppendCertsFromPEM(pem) && !fi.IsDir() {
-			return fmt.Errorf("websocket: CA bundle %s: no PEM certificates", f)
-		}
+		bundles = append(bundles, caBundle{file: f, pem: pem, inDir: fi.IsDir()})
 	}
-	return nil
+	return bundles, nil
 }

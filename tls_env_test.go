@@ -75,6 +75,19 @@ func TestCABundleWithTLSConfig(t *testing.T) {
 			t.Fatal("Dial still trusts a CA after WEBSOCKET_CLIENT_CA_BUNDLE changed")
 		}
 	})
+	t.Run("file rewritten between Dials", func(t *testing.T) {
+		file := writeCA(t, wstest.NewCA())
+		t.Setenv("SSL_CERT_FILE", file)
+		if err := dialClose(s.URL, opts()); err == nil {
+			t.Fatal("Dial trusted a CA the file does not hold")
+		}
+		if err := os.WriteFile(file, ca.CertPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := dialClose(s.URL, opts()); err != nil {
+			t.Fatalf("after the file was rewritten: %v", err)
+		}
+	})
 }
 
 // TestCABundleHTTPSProxy: TLS to an https proxy trusts the environment's CA
