@@ -48,6 +48,7 @@ type result struct {
 	N           int     `json:"n"`
 	Ping        string  `json:"ping"`
 	TLS         bool    `json:"tls,omitempty"` // wss
+	Ports       int     `json:"ports"`         // server ports the connections were spread over (-per-port)
 	OpenSeconds float64 `json:"open_seconds"`  // time to open all N
 	Idle        figure  `json:"idle"`          // after opening
 	Traffic     figure  `json:"traffic"`       // after one echo per connection
@@ -193,7 +194,7 @@ func runClient(m mode, o *options) (*result, error) {
 	if !m.autoPing && o.Ping > 0 {
 		go pinger(ctx, cl, ev, o, opened)
 	}
-	res := &result{Mode: m.name, N: o.N, Ping: o.Ping.String(), TLS: o.TLS}
+	res := &result{Mode: m.name, N: o.N, Ping: o.Ping.String(), TLS: o.TLS, Ports: len(srv.urls)}
 
 	srv0, err := srv.stats()
 	if err != nil {

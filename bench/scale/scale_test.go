@@ -81,6 +81,20 @@ func testMode(t *testing.T, m mode, tls bool, n, push int) {
 	}
 }
 
+// TestManyPorts spreads the connections over several server ports, as a
+// run past the ephemeral-port limit of one destination does (-per-port):
+// every connection opens and receives its pushed messages.
+func TestManyPorts(t *testing.T) {
+	out := runTool(t, "-mode", "ours-loop", "-n", "30", "-per-port", "10", "-push", "2", "-settle", "0", "-json")
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if r.Ports != 3 || r.N != 30 || r.PushMsgs != 60 {
+		t.Errorf("%d ports, %d connections, %d pushed messages; want 3, 30, 60", r.Ports, r.N, r.PushMsgs)
+	}
+}
+
 // TestCompare runs two modes through the side-by-side command and checks
 // the table.
 func TestCompare(t *testing.T) {
