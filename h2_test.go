@@ -123,6 +123,14 @@ func startH2Server(t *testing.T, handle func(*wstest.Conn), cfg *http.HTTP2Confi
 
 // opts returns dial options for the server with mode and transport tr
 // (closed when the test ends).
+// wantConns checks that the server has accepted want TCP connections.
+func (s *h2Server) wantConns(t *testing.T, want int32) {
+	t.Helper()
+	if n := s.conns.Load(); n != want {
+		t.Errorf("%d TCP connections, want %d", n, want)
+	}
+}
+
 func (s *h2Server) opts(t *testing.T, mode websocket.HTTP2Mode, tr *websocket.HTTP2Transport) *websocket.DialOptions {
 	t.Cleanup(func() { tr.Close() })
 	return &websocket.DialOptions{TLSConfig: s.TLS, HTTP2: mode, HTTP2Transport: tr}
@@ -267,9 +275,7 @@ func TestHTTP2Echo(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s.conns.Load() != 1 {
-		t.Errorf("%d TCP connections, want 1", s.conns.Load())
-	}
+	s.wantConns(t, 1)
 }
 
 // TestHTTP2CloseKeepsConnection closes WebSockets both ways and checks
@@ -312,9 +318,7 @@ func TestHTTP2CloseKeepsConnection(t *testing.T) {
 	if err := echoMessage(c, websocket.OpBinary, []byte("three")); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 func TestHTTP2Compression(t *testing.T) {
@@ -386,9 +390,7 @@ func TestHTTP2Sharing(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			if n := s.conns.Load(); n != tc.conns {
-				t.Errorf("%d TCP connections, want %d", n, tc.conns)
-			}
+			s.wantConns(t, tc.conns)
 			for c := range conns {
 				c.Close()
 			}
@@ -433,9 +435,7 @@ func TestHTTP2AbortResetsOnlyItsStream(t *testing.T) {
 	if err := echoMessage(b, websocket.OpText, []byte("still here")); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 func TestHTTP2StatusAndRedirect(t *testing.T) {
@@ -749,9 +749,7 @@ func TestHTTP2Timeouts(t *testing.T) {
 	if err := echoMessage(c, websocket.OpText, []byte("after the timeout")); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 func TestHTTP2Options(t *testing.T) {
@@ -835,9 +833,7 @@ func TestHTTP2MaxConnsPerOrigin(t *testing.T) {
 	if err := <-dialed; err != nil {
 		t.Fatal(err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 // TestHTTP2CloseResetsForHypercorn: hypercorn forgets a stream after a
@@ -866,9 +862,7 @@ func TestHTTP2CloseResetsForHypercorn(t *testing.T) {
 	if err := echoMessage(c, websocket.OpText, []byte("same connection")); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 // TestHTTP2DialContextEnds: nothing of a dial outlives it: when the dial's
@@ -900,9 +894,7 @@ func TestHTTP2DialContextEnds(t *testing.T) {
 			}
 		}
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 // TestHTTP2ReadLimitAndNextReader: the message limits hold on a stream as
@@ -948,9 +940,7 @@ func TestHTTP2ReadLimitAndNextReader(t *testing.T) {
 	if b, err := io.ReadAll(r); err != nil || string(b) != "read in pieces" {
 		t.Fatalf("NextReader read %q, %v", b, err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 // TestHTTP2SharingKey: WebSockets share a connection only with the same
@@ -1021,9 +1011,7 @@ func TestHTTP2AppKeepAlive(t *testing.T) {
 	if !errors.As(err, &ne) || !ne.Timeout() || !strings.Contains(err.Error(), "no pong") {
 		t.Fatalf("Run against a server that does not answer pings = %v, want a ping timeout", err)
 	}
-	if n := s.conns.Load(); n != 1 {
-		t.Errorf("%d TCP connections, want 1", n)
-	}
+	s.wantConns(t, 1)
 }
 
 // silentConn is a client connection that can go silent, as one whose
@@ -1081,9 +1069,7 @@ func TestHTTP2DeadConnection(t *testing.T) {
 	if err := echoMessage(c2, websocket.OpText, []byte("after")); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.conns.Load(); n != 2 {
-		t.Errorf("%d TCP connections, want 2", n)
-	}
+	s.wantConns(t, 2)
 }
 
 // TestHTTP2VerifiesTLS: an HTTP/2 dial verifies the server's certificate
