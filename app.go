@@ -284,19 +284,14 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	}
 	s := &Session{
 		app:       a,
-		opts:      sharedRunOptions.share(o),
+		opts:      share(&sharedRunOptions, o),
+		dialOpts:  share(&sharedDialOptions, &do),
 		d:         o.Dispatcher,
 		url:       a.URL,
 		redacted:  redactURL(u),
 		reconnect: reconnect,
 		bo:        newBackoff(o.Backoff, max(reconnect, 0)),
 		done:      make(chan struct{}),
-	}
-	// An App that sets nothing of its own dials with the run's options;
-	// one that does, with dial options shared with the Apps that set the
-	// same (a wss:// App's TLSConfig is a copy: sessionTLSConfig).
-	if s.dialOpts = &s.opts.DialOptions; !sameMemory(&do, s.dialOpts) {
-		s.dialOpts = sharedDialOptions.share(&do)
 	}
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself

@@ -50,8 +50,8 @@ func TestRunOptionsShared(t *testing.T) {
 		t.Fatal("options changed back do not share the live copy")
 	}
 
-	if s1.dialOpts != &s1.opts.DialOptions {
-		t.Fatal("an App that sets nothing of its own does not dial with the run's options")
+	if s1.dialOpts != s2.dialOpts || s1.dialOpts.Header != nil || s1.dialOpts.TLSConfig != nil {
+		t.Fatal("two Apps that set nothing of their own do not dial with one copy of the run's dial options")
 	}
 	h := http.Header{"X-App": {"1"}}
 	s5 := startSession(t, &App{URL: url, Header: h}, opts)
@@ -91,30 +91,6 @@ func TestRunOptionsShared(t *testing.T) {
 	if retry, _ := b.opts.Retry(nil); retry {
 		t.Fatal("a run got another run's Retry")
 	}
-}
-
-// TestRunOptionsSetForgets: the set holds its copies weakly. Copies no run
-// holds are collected and their entries swept as the set grows, so it holds
-// about twice the copies that were alive at once, not one entry per run.
-func TestRunOptionsSetForgets(t *testing.T) {
-	var set copySet[RunOptions]
-	kept := set.share(&RunOptions{PingInterval: -1})
-	for round := range 20 {
-		for i := range 100 {
-			set.share(&RunOptions{PingInterval: time.Duration(1 + round*100 + i)})
-		}
-		runtime.GC() // the round's copies are held by no one
-	}
-	set.mu.Lock()
-	n := len(set.m)
-	set.mu.Unlock()
-	if n > 2*101+64 {
-		t.Fatalf("set holds %d entries after 20 rounds of 100 runs, at most 101 alive at once", n)
-	}
-	if got := set.share(&RunOptions{PingInterval: -1}); got != kept {
-		t.Fatal("a live copy was dropped from the set")
-	}
-	runtime.KeepAlive(kept)
 }
 
 // TestIdleRunSizes checks the size classes of what every running App

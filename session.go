@@ -19,7 +19,7 @@ type Session struct {
 	url       string
 	redacted  string
 	opts      *RunOptions  // the run's options, defaults filled in; shared with other runs, never changed (runoptions.go)
-	dialOpts  *DialOptions // what each dial uses: &opts.DialOptions, or the App's own (App.dialOptions)
+	dialOpts  *DialOptions // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
 	reconnect time.Duration
 	bo        *backoff
 	base      context.Context // the run's context without its cancellation: what dials see of it

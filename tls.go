@@ -103,23 +103,13 @@ type serverConfigKey struct {
 // protos runs with: clientTLSConfig(base) with ServerName host (unless base
 // names one) and NextProtos protos. It is shared: no one may change it.
 func serverTLSConfig(base *tls.Config, host string, protos []string) (*tls.Config, error) {
-	var roots *x509.CertPool
-	if base == nil || base.RootCAs == nil && !base.InsecureSkipVerify {
-		pool, err := envCertPool()
-		if err != nil {
-			return nil, err
-		}
-		roots = pool
+	roots, err := baseRoots(base)
+	if err != nil {
+		return nil, err
 	}
 	key := serverConfigKey{weak.Make(base), host, len(protos) == len(alpnH2), weak.Make(roots)}
 	return serverConfigs.get(key, func() *tls.Config {
-		cfg := &tls.Config{}
-		if base != nil {
-			cfg = base.Clone()
-		}
-		if cfg.RootCAs == nil && !cfg.InsecureSkipVerify {
-			cfg.RootCAs = roots // nil when the environment names none: the system roots
-		}
+		cfg := withRoots(base, roots)
 		if cfg.ServerName == "" {
 			cfg.ServerName = host
 		}
@@ -136,18 +126,34 @@ func serverTLSConfig(base *tls.Config, host string, protos []string) (*tls.Confi
 // named by WEBSOCKET_CLIENT_CA_BUNDLE, SSL_CERT_FILE and SSL_CERT_DIR, read
 // now, so that a change between two Dials takes effect.
 func clientTLSConfig(base *tls.Config) (*tls.Config, error) {
+	roots, err := baseRoots(base)
+	if err != nil {
+		return nil, err
+	}
+	return withRoots(base, roots), nil
+}
+
+// baseRoots returns the roots a copy of base gets: the environment's
+// (envCertPool) when base has no RootCAs and verifies certificates, else
+// nil (base's own).
+func baseRoots(base *tls.Config) (*x509.CertPool, error) {
+	if base != nil && (base.RootCAs != nil || base.InsecureSkipVerify) {
+		return nil, nil
+	}
+	return envCertPool()
+}
+
+// withRoots returns a copy of base (an empty config when nil) with roots
+// in place of its nil RootCAs.
+func withRoots(base *tls.Config, roots *x509.CertPool) *tls.Config {
 	cfg := &tls.Config{}
 	if base != nil {
 		cfg = base.Clone()
 	}
-	if cfg.RootCAs == nil && !cfg.InsecureSkipVerify {
-		pool, err := envCertPool()
-		if err != nil {
-			return nil, err
-		}
-		cfg.RootCAs = pool // nil when the environment names none: the system roots
+	if cfg.RootCAs == nil {
+		cfg.RootCAs = roots // nil when the environment names none: the system roots
 	}
-	return cfg, nil
+	return cfg
 }
 
 // envCertPool returns nil (the system roots) unless WEBSOCKET_CLIENT_CA_BUNDLE,
