@@ -43,6 +43,10 @@ type Conn struct {
 	fireCont bool
 	busyPoll BusyPollMode // DialOptions.BusyPoll, applied at the first bytes (connSocket)
 	maskN    uint8        // maskKeys used, guarded by writeMu
+	// ownSocket: the library dialed the socket itself (neither
+	// DialOptions.NetConn nor NetDialContext gave it), so an EventLoop may
+	// replace its net.Conn (takeSocket): no reference to it is the user's.
+	ownSocket bool
 
 	// Reading: the message reader's state (msgreader.go) and the frame
 	// reader below it (readbuf.go), guarded by readMu.
@@ -104,6 +108,7 @@ func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 		fireCont:    opts.FireContFrame,
 		busyPoll:    opts.BusyPoll,
 		maskKeyFunc: opts.MaskKeyFunc,
+		ownSocket:   opts.NetConn == nil && opts.NetDialContext == nil,
 	}
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
@@ -160,8 +165,14 @@ func (c *Conn) IsSSL() bool { return c.isTLS }
 // corrupts the WebSocket stream; it is meant for addresses and socket options.
 // (When an EventLoop owns the socket, on Linux Go's own poller no longer
 // watches it: a read or write of it that would wait ends only at its
-// deadline.)
-func (c *Conn) NetConn() net.Conn { return c.netConn }
+// deadline. An EventLoop holds a socket it dialed without a net.Conn until
+// one is asked for: the first call makes it, with a few system calls.)
+func (c *Conn) NetConn() net.Conn {
+	if s, ok := c.netConn.(*loopSocket); ok {
+		return s.conn()
+	}
+	return c.netConn
+}
 
 // Timeout returns the per-operation I/O timeout (0 = none).
 func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) }

@@ -27,21 +27,28 @@ package websocket
 // its loop, but not the reading of their connections, nor the answers to
 // their servers' pings, while their queues have room.
 //
-// The descriptor is read and written through the *net.TCPConn's
-// syscall.RawConn rather than a dup of it (os.File) with the original
-// closed. The net.Conn stays what the rest of the library and the user see
-// (NetConn, addresses, Close, socket options), and the RawConn holds a
-// reference on the descriptor during each read, write and change of the
-// poller's watch, so a Close from another goroutine can never make the
-// loop touch a reused descriptor number. The price is the runtime poller's
-// descriptor with its two deadline timers, which Go keeps: about 600 bytes
-// outside the garbage-collected heap, reused from a cache. On Linux the runtime's
-// epoll set stops watching the socket (Poller.TakeFromRuntime), since the
-// loop never waits on the net.Conn; elsewhere Go's own poller is woken too
-// at each burst of data (on Linux that cost a fifth of the client's CPU
-// with 10,000 connections receiving small messages). A dup would save the
-// descriptor and lose the safety and the net.Conn; the per-connection
-// figure is measured in TestEventLoopEngineManyApps.
+// A socket the library dialed is held as a bare descriptor
+// (loopSocket, conn_loop_socket.go): takeConn duplicates the descriptor of
+// the dial's *net.TCPConn and closes that net.Conn, so the runtime keeps
+// nothing for the connection (its poller's descriptor with two deadline
+// timers, about 0.6 KiB outside the garbage-collected heap, and the
+// net.Conn with its addresses, about 0.3 KiB). The loopSocket's lock
+// keeps a Close on another goroutine from handing the number to another
+// file while the loop reads, writes or watches it. NetConn and addresses
+// need a net.Conn: the first of them makes one over the same socket, and
+// the loop moves to it (loopConn.adopt), so the user's net.Conn is the
+// stream the Conn runs on, as it is off the loop. The same holds for the
+// socket under a wss connection's TLS.
+//
+// A net.Conn the user gave (DialOptions.NetConn, NetDialContext) is read
+// and written through its syscall.RawConn, which holds a reference on the
+// descriptor during each read, write and change of the poller's watch. On
+// Linux the runtime's epoll set stops watching such a socket
+// (Poller.TakeFromRuntime), since the loop never waits on the net.Conn;
+// elsewhere Go's own poller is woken too at each burst of data (on Linux
+// that cost a fifth of the client's CPU with 10,000 connections receiving
+// small messages). The per-connection figure is measured in
+// TestEventLoopEngineManyApps.
 //
 // Writes never block, so automatic pings, close frames and the aborts of
 // failed or timed-out connections run on the dispatcher itself
@@ -86,6 +93,9 @@ func (s *Session) goConn(c *Conn, f func()) {
 // with it, as a write that times out does. One message of any size is
 // queued when less is waiting.
 const maxLoopQueue = 16 << 20
+
+// errNoSocket: the net.Conn is no socket whose descriptor the loop can hold.
+var errNoSocket = &net.OpError{Op: "take", Err: syscall.EINVAL}
 
 var errLoopQueueFull = errors.New("more than 16 MiB queued for a peer that does not read")
 
@@ -183,35 +193,43 @@ func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 	if e == nil {
 		return false
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
+	var rc syscall.RawConn
+	ls := holdSocket(c, tc)
+	if ls != nil {
+		rc = ls.raw()
+	} else {
+		var err error
+		if rc, err = sc.SyscallConn(); err != nil {
+			return false
+		}
 	}
-	fd := -1
-	if rc.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
-		return false
-	}
-	leftover, err := c.takeBuffered()
-	if err != nil {
-		return false
-	}
-	lc := &loopConn{l: l, c: c, q: q, deliver: deliver, rc: rc, fd: fd, held: leftover}
+	lc := &loopConn{l: l, c: c, q: q, deliver: deliver, rc: rc, fd: -1}
 	lc.wfn = lc.writeFd
 	// Watched from now on, but read only once start has run on the I/O
 	// goroutine: the poller's events for a descriptor it does not know
 	// yet are dropped (the watch is level-triggered: they come again).
-	// Go's own poller stops watching it (Linux), as nothing of the loop
-	// ever waits on the net.Conn.
-	err = lc.withFd(func(fd int) error {
+	// Go's own poller stops watching a net.Conn's socket (Linux), as
+	// nothing of the loop ever waits on the net.Conn.
+	err := lc.withFd(func(fd int) error {
 		if err := e.p.Add(fd); err != nil {
 			return err
 		}
-		e.p.TakeFromRuntime(fd)
+		if ls == nil {
+			e.p.TakeFromRuntime(fd)
+		}
+		lc.fd = fd
 		return nil
 	})
-	if err != nil {
+	if err != nil || lc.fd < 0 {
+		if ls != nil { // a net.Conn again, for a read loop
+			setSocket(c, tc, ls.conn())
+		}
 		return false
 	}
+	if ls != nil {
+		ls.lc = lc
+	}
+	lc.held, _ = c.takeBuffered()
 	q.waker = lc
 	if tc != nil {
 		lc.startTLS(tc)
@@ -220,6 +238,36 @@ func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 	c.lc.Store(lc)
 	e.post(lc.start)
 	return true
+}
+
+// holdSocket replaces the net.Conn of a socket the library dialed (under
+// tc's TLS, when tc is not nil) by a loopSocket, which it returns; nil for
+// a user's net.Conn, which keeps its own, or when the socket cannot be
+// held.
+func holdSocket(c *Conn, tc *tls.Conn) *loopSocket {
+	if !c.ownSocket {
+		return nil
+	}
+	under := c.netConn
+	if tc != nil {
+		under = tlsSocketConn(tc)
+	}
+	ls, err := takeSocket(under)
+	if err != nil {
+		return nil
+	}
+	setSocket(c, tc, ls)
+	return ls
+}
+
+// setSocket makes nc the Conn's socket: its netConn, or the socket under
+// tc's TLS. takeConn only, before anything else can use c.
+func setSocket(c *Conn, tc *tls.Conn, nc net.Conn) {
+	if tc != nil {
+		setTLSSocket(tc, nc)
+	} else {
+		c.netConn = nc
+	}
 }
 
 // engine returns the loop's engine, making it and starting its I/O

@@ -1,5 +1,7 @@
 package websocket
 
+import "crypto/tls"
+
 // LoopOwned reports whether an event loop's poller owns c's socket (tests
 // of the event loop's engine).
 func LoopOwned(c *Conn) bool { return c != nil && c.lc.Load() != nil }
@@ -31,8 +33,20 @@ func LoopDetached(c *Conn) bool {
 // LoopFd returns the descriptor of c's socket that its event loop owns,
 // or -1.
 func LoopFd(c *Conn) int {
+	fd := -1
 	if lc := c.lc.Load(); lc != nil {
-		return lc.fd
+		lc.rc.Control(func(f uintptr) { fd = int(f) })
 	}
-	return -1
+	return fd
+}
+
+// LoopBareSocket reports whether the loop holds c's socket as a bare
+// descriptor, without a net.Conn.
+func LoopBareSocket(c *Conn) bool {
+	nc := c.netConn
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tlsSocketConn(tc)
+	}
+	s, ok := nc.(*loopSocket)
+	return ok && s.bare()
 }

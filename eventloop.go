@@ -96,10 +96,15 @@ type Dispatcher interface {
 // that times out does (the pong deadline of PingTimeout usually notices
 // such a peer first). For wss the TLS handshake runs during the dial; the
 // loop then reads the ciphertext and crypto/tls decrypts it without
-// blocking. TLS inside an https proxy's TLS, TLS 1.2 whose TLSConfig allows
-// renegotiation, HTTP/2 streams, streams given as NetConn, and every
-// connection on other platforms are read by a goroutine each, as with a
-// custom Dispatcher.
+// blocking. The loop holds a socket it dialed itself as a bare descriptor,
+// with nothing of Go's net package or poller kept for it, until
+// Conn.NetConn (or an address) asks for a net.Conn: the first call makes
+// one over the same socket, which the loop then uses, so closing it closes
+// the connection. A TCP or Unix socket given as NetConn or returned by
+// NetDialContext is read through its own net.Conn. TLS inside an https
+// proxy's TLS, TLS 1.2 whose TLSConfig allows renegotiation, HTTP/2
+// streams, other streams given as NetConn, and every connection on other
+// platforms are read by a goroutine each, as with a custom Dispatcher.
 type EventLoop struct {
 	mu       sync.Mutex
 	queue    []func()

@@ -270,60 +270,83 @@ func TestEventLoopEngineFragmentsDelivered(t *testing.T) {
 // TestEventLoopEngineSlowPeer sends far more than the socket buffers hold
 // to a server that does not read yet: the sends return at once (the rest
 // is queued and written when the socket turns writable), so the loop goes
-// on to let the server read; everything arrives, in order.
+// on to let the server read; everything arrives, in order. Also when
+// NetConn, called while the bytes wait, moves the loop from its bare
+// socket to a net.Conn made over it: the watch for writability moves too.
 func TestEventLoopEngineSlowPeer(t *testing.T) {
 	defer leaktest.Check(t)()
 	// 6 MiB: more than the client's send buffer (at most 4 MiB) and the
 	// server's small receive buffer hold.
 	const msgs, size = 24, 256 << 10
-	read := make(chan struct{})
-	got := make(chan error, 1)
-	srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
-		nc.(*net.TCPConn).SetReadBuffer(16 << 10)
-		<-read
-		for i := range msgs {
-			op, data, err := c.ReadMessage()
-			if err != nil {
-				got <- err
-				return
+	for _, netConn := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sends", true: "NetConn while they wait"}[netConn], func(t *testing.T) {
+			read := make(chan struct{})
+			got := make(chan error, 1)
+			srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+				nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+				<-read
+				got <- readMarked(c, msgs, size)
+				c.WriteFrame(true, 1, []byte("all read"))
+			})
+			defer srv.Close()
+			var e events
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				sendMarked(t, a, msgs, size)
+				e.add("sent")
+				if netConn {
+					e.add("bare %v, NetConn %T", websocket.LoopBareSocket(a.Conn()), a.Conn().NetConn())
+				}
+				close(read) // only reached if no send blocked the loop
 			}
-			if op != 2 || len(data) != size || data[0] != byte(i) || data[size-1] != byte(i) {
-				got <- errors.New("a message arrived out of order or damaged")
-				return
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				e.add("message %q", m.Data)
+				a.Close()
 			}
+			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
+			if err := runEngine(t, a, nil); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if err := <-got; err != nil {
+				t.Error(err)
+			}
+			want := []string{"sent", `message "all read"`, "close 1000"}
+			if netConn {
+				want = slices.Insert(want, 1, "bare true, NetConn *net.TCPConn")
+			}
+			if g := e.list(); !slices.Equal(g, want) {
+				t.Errorf("events\n got %q\nwant %q", g, want)
+			}
+		})
+	}
+}
+
+// sendMarked sends msgs binary messages of size bytes, each with its
+// number in its first and last byte.
+func sendMarked(t *testing.T, a *websocket.App, msgs, size int) {
+	t.Helper()
+	msg := make([]byte, size)
+	for i := range msgs {
+		msg[0], msg[size-1] = byte(i), byte(i)
+		if err := a.SendBytes(msg); err != nil {
+			t.Errorf("send %d: %v", i, err)
 		}
-		got <- nil
-		c.WriteFrame(true, 1, []byte("all read"))
-	})
-	defer srv.Close()
-	var e events
-	a := &websocket.App{URL: srv.URL}
-	a.OnOpen = func(a *websocket.App) {
-		msg := make([]byte, size)
-		for i := range msgs {
-			msg[0], msg[size-1] = byte(i), byte(i)
-			if err := a.SendBytes(msg); err != nil {
-				t.Errorf("send %d: %v", i, err)
-			}
+	}
+}
+
+// readMarked reads what sendMarked sent and reports the first message that
+// did not arrive whole and in order.
+func readMarked(c *wstest.Conn, msgs, size int) error {
+	for i := range msgs {
+		op, data, err := c.ReadMessage()
+		if err != nil {
+			return err
 		}
-		e.add("sent")
-		close(read) // only reached if no send blocked the loop
+		if op != 2 || len(data) != size || data[0] != byte(i) || data[size-1] != byte(i) {
+			return errors.New("a message arrived out of order or damaged")
+		}
 	}
-	a.OnMessage = func(a *websocket.App, m websocket.Message) {
-		e.add("message %q", m.Data)
-		a.Close()
-	}
-	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
-	if err := runEngine(t, a, nil); err != nil {
-		t.Fatalf("Run = %v", err)
-	}
-	if err := <-got; err != nil {
-		t.Error(err)
-	}
-	want := []string{"sent", `message "all read"`, "close 1000"}
-	if g := e.list(); !slices.Equal(g, want) {
-		t.Errorf("events\n got %q\nwant %q", g, want)
-	}
+	return nil
 }
 
 // deflateServer accepts permessage-deflate without context takeover, sends

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,8 @@ func TestEventLoopEngineTakesSocketFromGo(t *testing.T) {
 			a := &websocket.App{URL: tc.url}
 			a.OnOpen = func(a *websocket.App) {
 				var err error
-				if sets, err = netpoll.Watchers(websocket.LoopFd(a.Conn())); err != nil {
+				bare := websocket.LoopFd(a.Conn())
+				if sets, err = netpoll.Watchers(bare); err != nil {
 					t.Error(err)
 				}
 				// NetConn stays the live stream: the *net.TCPConn for
@@ -66,6 +68,19 @@ func TestEventLoopEngineTakesSocketFromGo(t *testing.T) {
 				}
 				if nc.RemoteAddr() == nil || !strings.Contains(tc.url, "//"+nc.RemoteAddr().String()) {
 					t.Errorf("NetConn's remote address %v, dialed %s", nc.RemoteAddr(), tc.url)
+				}
+				if len(sets) == 1 {
+					// NetConn made the net.Conn: the loop now watches
+					// its descriptor, and Go's set does not; the bare
+					// descriptor's watch went with it.
+					newFd := websocket.LoopFd(a.Conn())
+					moved, err := netpoll.Watchers(newFd)
+					if err != nil || !slices.Equal(moved, sets) {
+						t.Errorf("NetConn's socket is watched by the sets %v (%v), want the loop's %v", moved, err, sets)
+					}
+					if stale, _ := netpoll.Watchers(bare); newFd == bare || slices.Contains(stale, sets[0]) {
+						t.Errorf("the bare descriptor %d (now %d) is still watched by the loop's set", bare, newFd)
+					}
 				}
 				if sc, ok := nc.(interface{ SetNoDelay(bool) error }); !ok {
 					t.Errorf("the socket under NetConn is %T, not a TCP connection", nc)

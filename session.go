@@ -146,13 +146,15 @@ func (s *Session) dialed(c *Conn, err error) {
 	o := s.opts
 	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
-	a.conn.Store(c)
-	a.out.Store(s.out)
 	var deliver func()
 	deliver = func() { s.deliver(c, q, deliver) }
 	// A loop that takes the socket makes the sends of OnOpen non-blocking.
+	// It takes it before the App shows the Conn to other goroutines: it
+	// may change the Conn's net.Conn (takeSocket).
 	t, ok := s.d.(connTaker)
 	taken := ok && t.takeConn(c, q, deliver)
+	a.conn.Store(c)
+	a.out.Store(s.out)
 	s.observeOpen(c)
 	if s.opened {
 		if a.OnReconnect != nil {

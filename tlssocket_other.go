@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"crypto/tls"
+	"net"
 	"syscall"
 )
 
@@ -13,3 +14,7 @@ func loopTLSSocket(*tls.Conn) syscall.Conn { return nil }
 
 // startTLS never runs where loopTLSSocket returns nil.
 func (lc *loopConn) startTLS(*tls.Conn) {}
+
+// tlsSocketConn and setTLSSocket never run where loopTLSSocket returns nil.
+func tlsSocketConn(tc *tls.Conn) net.Conn    { return nil }
+func setTLSSocket(tc *tls.Conn, nc net.Conn) {}

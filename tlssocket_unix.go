@@ -138,13 +138,36 @@ func (lc *loopConn) startTLS(tc *tls.Conn) {
 	tc.NetConn().(*tlsSocket).lc.Store(lc)
 }
 
-// SyscallConn returns the socket's raw connection, for socket options.
-func (s *tlsSocket) SyscallConn() (syscall.RawConn, error) {
-	return s.Conn.(syscall.Conn).SyscallConn()
+// tlsSocketConn returns the socket under tc's tlsSocket; nil when tc runs
+// over another stream.
+func tlsSocketConn(tc *tls.Conn) net.Conn {
+	if s, ok := tc.NetConn().(*tlsSocket); ok {
+		return s.Conn
+	}
+	return nil
 }
 
-// NetConn returns the socket.
-func (s *tlsSocket) NetConn() net.Conn { return s.Conn }
+// setTLSSocket puts nc, a loopSocket or the net.Conn made from one, under
+// tc's tlsSocket; takeConn only, before anything else can use tc.
+func setTLSSocket(tc *tls.Conn, nc net.Conn) { tc.NetConn().(*tlsSocket).Conn = nc }
+
+// SyscallConn returns the socket's raw connection, for socket options.
+func (s *tlsSocket) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := s.NetConn().(syscall.Conn)
+	if !ok {
+		return nil, errNoSocket
+	}
+	return sc.SyscallConn()
+}
+
+// NetConn returns the socket: a net.Conn over it when an event loop holds
+// it bare (loopSocket.conn).
+func (s *tlsSocket) NetConn() net.Conn {
+	if ls, ok := s.Conn.(*loopSocket); ok {
+		return ls.conn()
+	}
+	return s.Conn
+}
 
 // tlsReader reads a Conn's TLS stream, telling the tlsSocket under it
 // whether the frame reader allows a spin (frameReader.maySpin).

@@ -1,0 +1,344 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package websocket
+
+import (
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// loopSocket is the socket of a ws connection an event loop owns, held as
+// a bare descriptor: takeSocket duplicates the descriptor of the
+// *net.TCPConn or *net.UnixConn the dial made and closes that net.Conn, so
+// the runtime keeps nothing for the connection (its poller's descriptor
+// with two deadline timers, about 0.6 KiB outside the heap, and the
+// net.Conn with its addresses, about 0.3 KiB of heap).
+//
+// It is the Conn's netConn from then on (or, for wss, the socket under the
+// tlsSocket). Its descriptor is used under mu's read lock and closed under
+// its write lock, so a Close on another goroutine cannot hand the number
+// to another file while the loop reads or writes it. It keeps deadlines
+// itself. Whatever needs a net.Conn — NetConn, addresses, a read or write
+// outside the loop — makes one over the same socket (conn), and the loop
+// moves to it (loopConn.adopt): the user's net.Conn is then the stream the
+// Conn runs on, as it is off the loop, and closing it closes the
+// connection.
+type loopSocket struct {
+	mu   sync.RWMutex
+	fd   int             // -1 once closed, or once nc runs the socket
+	nc   net.Conn        // the net.Conn made by conn; nil until then
+	rc   syscall.RawConn // nc's
+	unix bool            // a Unix socket: nc is a *net.UnixConn
+	lc   *loopConn       // the loop's hold on it, for conn to hand nc over
+	// The read and write deadlines (Unix nanoseconds, 0 = none) until nc
+	// takes them: the loop's reads and writes never wait, so a deadline
+	// only makes them fail once it has passed, as the runtime's do.
+	rd, wd atomic.Int64
+}
+
+// takeSocket replaces nc, a TCP or Unix socket the library dialed, by a
+// loopSocket over a duplicate of its descriptor; nc is closed. On failure
+// nc is left as it was.
+func takeSocket(nc net.Conn) (*loopSocket, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil, errNoSocket
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	cerr := rc.Control(func(f uintptr) { fd, err = dupCloseOnExec(int(f)) })
+	if cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, unix := nc.(*net.UnixConn)
+	nc.Close() // the duplicate keeps the socket open
+	return &loopSocket{fd: fd, unix: unix}, nil
+}
+
+// dupCloseOnExec duplicates fd, closed on exec as the runtime's own
+// descriptors are.
+func dupCloseOnExec(fd int) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	d, err := syscall.Dup(fd)
+	if err != nil {
+		return -1, os.NewSyscallError("dup", err)
+	}
+	syscall.CloseOnExec(d)
+	return d, nil
+}
+
+// conn returns the net.Conn over the socket, making it at the first call
+// (the loop then moves to it). A closed socket gets a closed net.Conn of
+// its kind: a zero *net.TCPConn or *net.UnixConn, whose methods fail with
+// an error; so does a socket whose net.Conn could not be made (no
+// descriptor left), which the loop keeps as it is.
+func (s *loopSocket) conn() net.Conn {
+	s.mu.RLock()
+	nc := s.nc
+	s.mu.RUnlock()
+	if nc != nil {
+		return nc
+	}
+	if lc := s.lc; lc != nil { // adopt is a no-op for all callers but the first
+		done := make(chan struct{})
+		if lc.l.eng.post(func() { lc.adopt(s, true); close(done) }) {
+			<-done
+		} else {
+			lc.adopt(s, false) // the I/O goroutine has returned
+		}
+	} else {
+		s.mu.Lock()
+		s.makeConn()
+		s.mu.Unlock()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.nc == nil {
+		return s.closedConn()
+	}
+	return s.nc
+}
+
+// bare reports whether the socket is still held without a net.Conn.
+func (s *loopSocket) bare() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nc == nil && s.fd >= 0
+}
+
+// closedConn returns a zero net.Conn of the socket's kind.
+func (s *loopSocket) closedConn() net.Conn {
+	if s.unix {
+		return new(net.UnixConn)
+	}
+	return new(net.TCPConn)
+}
+
+// makeConn makes the net.Conn over the socket, which is then nc's, and
+// closes the descriptor; it reports whether it did. A closed socket gets
+// a closed net.Conn. mu is held.
+func (s *loopSocket) makeConn() bool {
+	if s.nc != nil {
+		return false
+	}
+	if s.fd < 0 {
+		s.nc = s.closedConn()
+		return false
+	}
+	nc, rc, err := fileConn(s.fd)
+	if err != nil {
+		return false
+	}
+	syscall.Close(s.fd)
+	s.fd, s.nc, s.rc = -1, nc, rc
+	if d := s.rd.Load(); d != 0 {
+		nc.SetReadDeadline(time.Unix(0, d))
+	}
+	if d := s.wd.Load(); d != 0 {
+		nc.SetWriteDeadline(time.Unix(0, d))
+	}
+	return true
+}
+
+// fileConn returns a net.Conn over a duplicate of fd.
+func fileConn(fd int) (net.Conn, syscall.RawConn, error) {
+	d, err := dupCloseOnExec(fd)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := os.NewFile(uintptr(d), "websocket")
+	nc, err := net.FileConn(f) // a duplicate of its own
+	f.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		nc.Close()
+		return nil, nil, errNoSocket
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, rc, nil
+}
+
+// Close closes the socket (the net.Conn conn made, once there is one).
+func (s *loopSocket) Close() error {
+	s.mu.Lock()
+	if nc := s.nc; nc != nil {
+		s.mu.Unlock()
+		return nc.Close()
+	}
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return net.ErrClosed
+	}
+	err := syscall.Close(s.fd)
+	s.fd = -1
+	if err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
+// Reads, writes and addresses go to the net.Conn conn makes. They, and
+// conn, must not be called on the loop's I/O goroutine, which conn waits
+// for; the library calls none of them there (crypto/tls, on the loop, sets
+// only deadlines).
+
+func (s *loopSocket) Read(p []byte) (int, error)  { return s.conn().Read(p) }
+func (s *loopSocket) Write(p []byte) (int, error) { return s.conn().Write(p) }
+func (s *loopSocket) LocalAddr() net.Addr         { return s.conn().LocalAddr() }
+func (s *loopSocket) RemoteAddr() net.Addr        { return s.conn().RemoteAddr() }
+
+// SetDeadline sets both deadlines.
+func (s *loopSocket) SetDeadline(t time.Time) error {
+	if err := s.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return s.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the deadline of the loop's reads.
+func (s *loopSocket) SetReadDeadline(t time.Time) error {
+	return s.setDeadline(&s.rd, t, net.Conn.SetReadDeadline)
+}
+
+// SetWriteDeadline sets the deadline of the loop's writes.
+func (s *loopSocket) SetWriteDeadline(t time.Time) error {
+	return s.setDeadline(&s.wd, t, net.Conn.SetWriteDeadline)
+}
+
+func (s *loopSocket) setDeadline(d *atomic.Int64, t time.Time, set func(net.Conn, time.Time) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch {
+	case s.nc != nil:
+		return set(s.nc, t)
+	case s.fd < 0:
+		return net.ErrClosed
+	case t.IsZero():
+		d.Store(0)
+	default:
+		d.Store(max(t.UnixNano(), 1))
+	}
+	return nil
+}
+
+// expired reports whether deadline d has passed.
+func expired(d *atomic.Int64) bool {
+	t := d.Load()
+	return t != 0 && time.Now().UnixNano() >= t
+}
+
+// raw returns the socket's syscall.RawConn, which the loop reads, writes
+// and watches it through.
+func (s *loopSocket) raw() syscall.RawConn { return (*loopSocketRaw)(s) }
+
+// loopSocketRaw is a loopSocket's syscall.RawConn. Each call runs f once on
+// the descriptor, under the read lock (the loop's functions never wait),
+// or through the net.Conn's RawConn once conn made one.
+type loopSocketRaw loopSocket
+
+func (r *loopSocketRaw) Control(f func(fd uintptr)) error {
+	s := (*loopSocket)(r)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.rc != nil {
+		return s.rc.Control(f)
+	}
+	if s.fd < 0 {
+		return net.ErrClosed
+	}
+	f(uintptr(s.fd))
+	return nil
+}
+
+func (r *loopSocketRaw) Read(f func(fd uintptr) bool) error {
+	return (*loopSocket)(r).use(f, &r.rd, syscall.RawConn.Read)
+}
+
+func (r *loopSocketRaw) Write(f func(fd uintptr) bool) error {
+	return (*loopSocket)(r).use(f, &r.wd, syscall.RawConn.Write)
+}
+
+// use runs f once on the descriptor unless deadline d has passed, or
+// through the net.Conn's RawConn (with rawUse, its Read or Write) once
+// conn made one.
+func (s *loopSocket) use(f func(fd uintptr) bool, d *atomic.Int64, rawUse func(syscall.RawConn, func(uintptr) bool) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch {
+	case s.rc != nil:
+		return rawUse(s.rc, f)
+	case s.fd < 0:
+		return net.ErrClosed
+	case expired(d):
+		return os.ErrDeadlineExceeded
+	}
+	f(uintptr(s.fd))
+	return nil
+}
+
+// adopt moves the loop to the net.Conn made over its socket (makeConn):
+// the poller watches the new descriptor as it watched the old. On the I/O
+// goroutine (poll), or on the caller's once the I/O goroutine has
+// returned.
+func (lc *loopConn) adopt(s *loopSocket, poll bool) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nc != nil || s.fd < 0 {
+		s.makeConn()
+		return
+	}
+	old := s.fd
+	e := lc.l.eng
+	if poll {
+		// Before the close: the socket stays open under the new
+		// descriptor, and epoll drops a watch only at the last close of
+		// the socket, so the old number's watch would stay.
+		e.p.Remove(old)
+	}
+	if !s.makeConn() {
+		if poll && !lc.detached && !lc.closed.Load() {
+			e.p.Add(old) // kept as it was
+			if lc.paused || lc.wantWrite {
+				e.p.Modify(old, !lc.paused, lc.wantWrite)
+			}
+		}
+		return
+	}
+	if !poll || e.conns[lc.fd] != lc {
+		return // the loop let it go
+	}
+	delete(e.conns, lc.fd)
+	s.rc.Control(func(fd uintptr) {
+		lc.fd = int(fd)
+		e.conns[lc.fd] = lc
+		if lc.detached || lc.closed.Load() {
+			return
+		}
+		if e.p.Add(lc.fd) == nil {
+			e.p.TakeFromRuntime(lc.fd)
+			if lc.paused || lc.wantWrite {
+				e.p.Modify(lc.fd, !lc.paused, lc.wantWrite)
+			}
+		}
+	})
+}
