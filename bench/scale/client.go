@@ -47,11 +47,12 @@ type result struct {
 	Mode        string  `json:"mode"`
 	N           int     `json:"n"`
 	Ping        string  `json:"ping"`
-	TLS         bool    `json:"tls,omitempty"` // wss
-	Ports       int     `json:"ports"`         // server ports the connections were spread over (-per-port)
-	OpenSeconds float64 `json:"open_seconds"`  // time to open all N
-	Idle        figure  `json:"idle"`          // after opening
-	Traffic     figure  `json:"traffic"`       // after one echo per connection
+	TLS         bool    `json:"tls,omitempty"`       // wss
+	Ports       int     `json:"ports"`               // server ports the connections were spread over (-per-port)
+	OpenSeconds float64 `json:"open_seconds"`        // time to open all N
+	Idle        figure  `json:"idle"`                // after opening
+	Traffic     figure  `json:"traffic"`             // after one echo per connection
+	IdleOnly    bool    `json:"idle_only,omitempty"` // a floor: no echo, hold or push
 	// ServerRSSPerConn is the server process's resident growth per idle
 	// connection.
 	ServerRSSPerConn float64 `json:"server_rss_per_conn"`
@@ -215,6 +216,10 @@ func runClient(m mode, o *options) (*result, error) {
 		return nil, err
 	}
 	res.ServerRSSPerConn = float64(srv1.rss-srv0.rss) / float64(o.N)
+	if m.idleOnly {
+		res.IdleOnly = true
+		return res, nil
+	}
 
 	target := ev.msgs.n.Load() + int64(o.N)
 	for i := range o.N {
@@ -365,6 +370,9 @@ func (r *result) print(w io.Writer) {
 		name string
 		f    figure
 	}{{"idle", r.Idle}, {"traffic", r.Traffic}} {
+		if r.IdleOnly && f.name != "idle" {
+			continue
+		}
 		fmt.Fprintf(w, "%-8s %.2f KiB/conn RSS (heap %.2f in spans of %.2f, stacks %.2f), %.2f goroutines/conn (%+d)\n",
 			f.name, f.f.RSSPerConn/1024, f.f.HeapPerConn/1024, f.f.SpansPerConn/1024, f.f.StackPerConn/1024, f.f.GoroutinesPerConn, f.f.GoroutinesAdded)
 	}

@@ -62,6 +62,12 @@ func median(rs []*result, f func(*result) float64) float64 {
 // writeTable prints the medians of every mode as a Markdown table.
 func writeTable(w io.Writer, ms []mode, runs map[string][]*result) {
 	first := runs[ms[0].name][0]
+	for _, m := range ms { // the phases of a mode that ran them all
+		if r := runs[m.name][0]; !r.IdleOnly {
+			first = r
+			break
+		}
+	}
 	hold, push := first.HoldSeconds > 0, first.PushMsgs > 0
 	ref, haveRef := runs["nbio"]
 	ratio := func(v float64, f func(*result) float64) string {
@@ -95,6 +101,14 @@ func writeTable(w io.Writer, ms []mode, runs map[string][]*result) {
 			fmt.Sprintf("%.2f%s", median(rs, trafficRSS)/1024, ratio(median(rs, trafficRSS), trafficRSS)),
 			fmt.Sprintf("%.2f", median(rs, func(r *result) float64 { return r.Idle.GoroutinesPerConn })),
 			fmt.Sprintf("%.2f", median(rs, func(r *result) float64 { return r.OpenSeconds })),
+		}
+		if rs[0].IdleOnly {
+			row[2] = "—"
+			for range len(head) - len(row) {
+				row = append(row, "—")
+			}
+			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+			continue
 		}
 		if hold {
 			n := float64(first.N)

@@ -4,7 +4,8 @@
 // keep-alive pings kept flowing, and how many pushed messages per second
 // the connections receive. It compares our library's ways of holding
 // connections (Conn with a reader goroutine, App with RunForever, Apps on an
-// EventLoop) with gobwas/ws, lxzan/gws and lesismal/nbio's epoll client.
+// EventLoop) with gobwas/ws, lxzan/gws and lesismal/nbio's epoll client,
+// and with a floor: an open net.Conn alone (netconn).
 //
 // The server is this binary re-executed (an nbio epoll server, see
 // server.go); each client run is a fresh process too.

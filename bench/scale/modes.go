@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
@@ -22,7 +24,10 @@ type mode struct {
 	// tlsDialers, when not 0, caps -dialers with -tls: the most opens
 	// the library's TLS client survives at once.
 	tlsDialers int
-	make       func(ev *events, o *options) (client, error)
+	// idleOnly: a floor, not a client: its connections are measured idle
+	// and take no part in the echo, the hold or the push.
+	idleOnly bool
+	make     func(ev *events, o *options) (client, error)
 }
 
 type client interface {
@@ -47,6 +52,7 @@ var modes = []mode{
 	// nbio v1.6.8's client TLS fails handshakes ("handshake message of
 	// length ... exceeds maximum") when several run at once.
 	{name: "nbio", make: newNbio, tlsDialers: 1},
+	{name: "netconn", idleOnly: true, make: newNetConnFloor},
 }
 
 func modeNames() []string {
@@ -177,3 +183,39 @@ func (c *oursApp) onError(_ *websocket.App, err error)         { c.ev.fail(err) 
 
 func (c *oursApp) send(i int, p []byte) error { return c.apps[i].SendBytes(p) }
 func (c *oursApp) ping(int) error             { return nil }
+
+// netconn: a floor, not a client. Each connection is opened with
+// websocket.Dial, and then only its net.Conn is kept (the *net.TCPConn, or
+// the *tls.Conn for wss): no Conn, no goroutine, nothing read. That is
+// what Go's net package costs per open connection (the net.Conn, its
+// addresses, the runtime poller's descriptor with its deadline timers),
+// which any API that hands each connection's net.Conn to its user pays
+// while the connection is open.
+type netConnFloor struct {
+	conns []net.Conn
+	opts  *websocket.DialOptions
+}
+
+func newNetConnFloor(_ *events, o *options) (client, error) {
+	cfg, err := clientTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	return &netConnFloor{conns: make([]net.Conn, o.N), opts: &websocket.DialOptions{TLSConfig: cfg}}, nil
+}
+
+func (c *netConnFloor) async() bool { return false }
+
+func (c *netConnFloor) open(ctx context.Context, i int, url string) error {
+	conn, err := websocket.Dial(ctx, url, c.opts)
+	if err != nil {
+		return err
+	}
+	c.conns[i] = conn.NetConn()
+	return nil
+}
+
+func (c *netConnFloor) send(int, []byte) error { return errIdleOnly }
+func (c *netConnFloor) ping(int) error         { return nil }
+
+var errIdleOnly = errors.New("this mode holds its connections idle")

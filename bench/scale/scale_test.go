@@ -43,6 +43,9 @@ func runTool(t *testing.T, args ...string) []byte {
 func TestModes(t *testing.T) {
 	const n, push = 40, 5
 	for _, m := range modes {
+		if m.idleOnly {
+			continue // TestFloor
+		}
 		for _, scheme := range []string{"ws", "wss"} {
 			t.Run(m.name+"/"+scheme, func(t *testing.T) {
 				t.Parallel()
@@ -77,6 +80,33 @@ func testMode(t *testing.T, m mode, tls bool, n, push int) {
 	if m.name == "ours-conn" || m.name == "gobwas" || m.name == "gws" {
 		if r.Idle.GoroutinesAdded < n {
 			t.Errorf("%d goroutines added by %d connections, want a reader each", r.Idle.GoroutinesAdded, n)
+		}
+	}
+}
+
+// TestFloor runs the idle-only floor: its connections open and are
+// measured idle, and the side-by-side table shows dashes for what it does
+// not run.
+func TestFloor(t *testing.T) {
+	for _, scheme := range []string{"ws", "wss"} {
+		t.Run(scheme, func(t *testing.T) {
+			args := []string{"-mode", "netconn", "-n", "20", "-settle", "0", "-push", "2", "-json"}
+			if scheme == "wss" {
+				args = append(args, "-tls", "-dialers", "1")
+			}
+			var r result
+			if out := runTool(t, args...); json.Unmarshal(out, &r) != nil {
+				t.Fatalf("output %q", out)
+			}
+			if r.Mode != "netconn" || r.N != 20 || !r.IdleOnly || r.OpenSeconds <= 0 || r.PushMsgs != 0 || r.Idle.GoroutinesAdded > 4 {
+				t.Errorf("result %+v", r)
+			}
+		})
+	}
+	out := string(runTool(t, "-mode", "ours-loop,netconn", "-rounds", "1", "-n", "20", "-settle", "0", "-push", "2"))
+	for _, want := range []string{"| ours-loop | ", "| netconn | ", " | — | ", "msgs/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
 }
