@@ -99,7 +99,12 @@ func (s *loopSocket) conn() net.Conn {
 		}
 	} else {
 		s.mu.Lock()
-		s.makeConn()
+		if !s.makeConn() && s.nc == nil {
+			// No loop holds it and no net.Conn could be made: the
+			// socket is of no use, and nothing else would close it.
+			syscall.Close(s.fd)
+			s.fd, s.nc = -1, s.closedConn()
+		}
 		s.mu.Unlock()
 	}
 	s.mu.RLock()
@@ -151,6 +156,9 @@ func (s *loopSocket) makeConn() bool {
 	return true
 }
 
+// netFileConn is net.FileConn; tests make it fail.
+var netFileConn = net.FileConn
+
 // fileConn returns a net.Conn over a duplicate of fd.
 func fileConn(fd int) (net.Conn, syscall.RawConn, error) {
 	d, err := dupCloseOnExec(fd)
@@ -158,7 +166,7 @@ func fileConn(fd int) (net.Conn, syscall.RawConn, error) {
 		return nil, nil, err
 	}
 	f := os.NewFile(uintptr(d), "websocket")
-	nc, err := net.FileConn(f) // a duplicate of its own
+	nc, err := netFileConn(f) // a duplicate of its own
 	f.Close()
 	if err != nil {
 		return nil, nil, err
