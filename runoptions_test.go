@@ -95,8 +95,8 @@ func TestRunOptionsShared(t *testing.T) {
 
 // TestIdleRunSizes checks the size classes of what every running App
 // holds besides its Conn: the Session (its options are shared, not
-// embedded) and the send queue (its condition variable is made by the
-// first sender that waits).
+// embedded), the send queue (its condition variable is made by the first
+// sender that waits) and, on an event loop, the socket.
 func TestIdleRunSizes(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -104,6 +104,9 @@ func TestIdleRunSizes(t *testing.T) {
 	}{
 		{"Session", unsafe.Sizeof(Session{}), 352},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 176},
+		// What an event loop keeps of a socket in place of the runtime's
+		// net.Conn (about 1.2 KiB resident with its poller descriptor).
+		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},
 	} {
 		if tt.size > tt.max {
 			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
