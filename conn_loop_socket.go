@@ -303,50 +303,47 @@ func (s *loopSocket) use(f func(fd uintptr) bool, d *atomic.Int64, rawUse func(s
 }
 
 // adopt moves the loop to the net.Conn made over its socket (makeConn):
-// the poller watches the new descriptor as it watched the old. On the I/O
-// goroutine (poll), or on the caller's once the I/O goroutine has
-// returned.
+// the poller then watches the new descriptor as it watched the old (or the
+// old one again, when no net.Conn could be made). On the I/O goroutine
+// (poll), or on the caller's once the I/O goroutine has returned.
 func (lc *loopConn) adopt(s *loopSocket, poll bool) {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nc != nil || s.fd < 0 {
-		s.makeConn()
-		return
-	}
-	old := s.fd
 	e := lc.l.eng
-	if poll {
+	lc.mu.Lock()
+	s.mu.Lock()
+	bare := s.nc == nil && s.fd >= 0
+	if bare && poll {
 		// Before the close: the socket stays open under the new
-		// descriptor, and epoll drops a watch only at the last close of
-		// the socket, so the old number's watch would stay.
-		e.p.Remove(old)
+		// descriptor, and epoll drops a watch only at the socket's last
+		// close, so the old number's watch would stay.
+		e.p.Remove(s.fd)
 	}
-	if !s.makeConn() {
-		if poll && !lc.detached && !lc.closed.Load() {
-			e.p.Add(old) // kept as it was
-			if lc.paused || lc.wantWrite {
-				e.p.Modify(old, !lc.paused, lc.wantWrite)
-			}
-		}
-		return
-	}
-	if !poll || e.conns[lc.fd] != lc {
-		return // the loop let it go
+	s.makeConn()
+	moved := s.rc != nil
+	s.mu.Unlock()
+	if !bare || !poll || e.conns[lc.fd] != lc {
+		lc.mu.Unlock()
+		return // nothing to move, or the loop let it go
 	}
 	delete(e.conns, lc.fd)
-	s.rc.Control(func(fd uintptr) {
-		lc.fd = int(fd)
-		e.conns[lc.fd] = lc
-		if lc.detached || lc.closed.Load() {
-			return
-		}
-		if e.p.Add(lc.fd) == nil {
-			e.p.TakeFromRuntime(lc.fd)
-			if lc.paused || lc.wantWrite {
-				e.p.Modify(lc.fd, !lc.paused, lc.wantWrite)
+	lc.rc.Control(func(fd uintptr) { lc.fd = int(fd) })
+	e.conns[lc.fd] = lc
+	var err error
+	if !lc.detached { // else resume watches it again
+		err = lc.withFd(func(fd int) error {
+			if err := e.p.Add(fd); err != nil {
+				return err
 			}
+			if moved {
+				e.p.TakeFromRuntime(fd)
+			}
+			return nil
+		})
+		if err == nil {
+			err = lc.watch()
 		}
-	})
+	}
+	lc.mu.Unlock()
+	if err != nil {
+		lc.c.closeSocket() // the read side reports the end
+	}
 }

@@ -11,6 +11,13 @@ import (
 	"time"
 )
 
+// FailNetConns makes the net.Conn a loop makes over a bare socket fail to
+// be made (as with no descriptors left) until restore runs.
+func FailNetConns() (restore func()) {
+	netFileConn = func(*os.File) (net.Conn, error) { return nil, errors.New("no more descriptors") }
+	return func() { netFileConn = net.FileConn }
+}
+
 // socketPair returns a socket the test dialed, held by a loopSocket, and
 // the server's end of it.
 func socketPair(t *testing.T) (*loopSocket, net.Conn) {
@@ -98,8 +105,7 @@ func TestLoopSocketWithoutLoop(t *testing.T) {
 	})
 	t.Run("no net.Conn", func(t *testing.T) {
 		ls, srv := socketPair(t)
-		netFileConn = func(*os.File) (net.Conn, error) { return nil, errors.New("no more descriptors") }
-		defer func() { netFileConn = net.FileConn }()
+		defer FailNetConns()()
 		if nc, ok := ls.conn().(*net.TCPConn); !ok || ls.bare() || !readEOF(t, srv) {
 			t.Errorf("conn() = %T, bare %v, or the socket is still open", nc, ls.bare())
 		}
