@@ -52,13 +52,13 @@ func TestBusyReaderNoSpinWhenContended(t *testing.T) {
 		c, _ := tcpPair(t)
 		b := newSocketReader(c, mode).(*busyReader)
 		rc, _ := c.SyscallConn()
-		b.p, b.spin = make([]byte, 10), true
+		r := &busyRead{b: b, p: make([]byte, 10), spin: true}
 		start := time.Now()
 		var done bool
-		rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
+		rc.Control(func(fd uintptr) { done = r.readSocket(fd) })
 		spun := b.policy != (busyPolicy{}) // an unrewarded spin backs off
-		if done || !b.parked || spun != (mode == BusyPollOn) {
-			t.Fatalf("%v: readSocket = %v, parked %v, spun %v (%v); want a park, a spin only with BusyPollOn", mode, done, b.parked, spun, time.Since(start))
+		if done || !r.parked || spun != (mode == BusyPollOn) {
+			t.Fatalf("%v: readSocket = %v, parked %v, spun %v (%v); want a park, a spin only with BusyPollOn", mode, done, r.parked, spun, time.Since(start))
 		}
 	}
 }

@@ -126,10 +126,11 @@ func TestBusyReaderSpin(t *testing.T) {
 	b := newTestBusyReader(t, c)
 	setContended(t, false)
 	rc, _ := c.SyscallConn()
+	var r *busyRead
 	read := func() bool {
 		var done bool
-		b.p, b.spin, b.n, b.err, b.parked = make([]byte, 10), true, 0, nil, false
-		rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
+		r = &busyRead{b: b, p: make([]byte, 10), spin: true}
+		rc.Control(func(fd uintptr) { done = r.readSocket(fd) })
 		return done
 	}
 	// The shortest of a few fresh waits, so that a cold first call cannot
@@ -146,17 +147,17 @@ func TestBusyReaderSpin(t *testing.T) {
 	if shortest < busyPollTime {
 		t.Fatalf("a fresh wait parked after %v; want a spin of %v first", shortest, busyPollTime)
 	}
-	if !b.parked || b.policy.skip != 1 {
-		t.Fatalf("after an unrewarded spin: parked %v, skip %d; want parked, 1", b.parked, b.policy.skip)
+	if !r.parked || b.policy.skip != 1 {
+		t.Fatalf("after an unrewarded spin: parked %v, skip %d; want parked, 1", r.parked, b.policy.skip)
 	}
 	if read() || b.policy.skip != 0 {
 		t.Fatalf("second wait: want a park without spinning, skip 0; skip %d", b.policy.skip)
 	}
 	s.Write([]byte("hello"))
 	// The bytes may take a moment to show on the other end of loopback.
-	for b.n == 0 {
-		if read() && (b.err != nil || string(b.p[:b.n]) != "hello") {
-			t.Fatalf("read %q, %v; want hello", b.p[:b.n], b.err)
+	for r.n == 0 {
+		if read() && (r.err != nil || string(r.p[:r.n]) != "hello") {
+			t.Fatalf("read %q, %v; want hello", r.p[:r.n], r.err)
 		}
 	}
 }
@@ -196,11 +197,11 @@ func TestBusyReaderNoSpinWhileStreaming(t *testing.T) {
 	fr.take(largeReadBufferSize) // as fill does when reads fill the small buffer
 	defer fr.putBuf()
 	rc, _ := c.SyscallConn()
-	b.p, b.spin = make([]byte, 10), fr.maySpin() // as frameReader.read passes it
+	r := &busyRead{b: b, p: make([]byte, 10), spin: fr.maySpin()} // as frameReader.read passes it
 	var done bool
-	rc.Control(func(fd uintptr) { done = b.readSocket(fd) })
-	if done || !b.parked || b.policy != (busyPolicy{}) {
-		t.Fatalf("readSocket = %v, parked %v, policy %+v; want a park without a spin", done, b.parked, b.policy)
+	rc.Control(func(fd uintptr) { done = r.readSocket(fd) })
+	if done || !r.parked || b.policy != (busyPolicy{}) {
+		t.Fatalf("readSocket = %v, parked %v, policy %+v; want a park without a spin", done, r.parked, b.policy)
 	}
 }
 

@@ -26,9 +26,9 @@ import (
 type Conn struct {
 	netConn     net.Conn
 	subprotocol string
-	// The handshake response's head, parsed into respHeader when Header
-	// is first called: the map would add about as much as the rest of an
-	// idle Conn.
+	// The handshake response's header lines (the head without its status
+	// line), parsed into respHeader when Header is first called: the map
+	// would add about as much as the rest of an idle Conn.
 	respHead   string
 	respHeader atomic.Pointer[http.Header]
 
@@ -148,7 +148,7 @@ func (c *Conn) Header() http.Header {
 		return *h
 	}
 	// The head parsed at the dial, so it parses again.
-	_, h, _ := parseUpgradeHead(c.respHead)
+	h, _ := parseUpgradeHeader(c.respHead)
 	if h == nil {
 		h = http.Header{}
 	}

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -132,7 +133,8 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 	return c, nil
 }
 
-// response is a handshake response as read: by parseUpgradeHead (head set)
+// response is a handshake response as read: by upgradeStatus and
+// parseUpgradeHeader (head set: the header lines; status only when traced)
 // or by http.ReadResponse (full set).
 type response struct {
 	code   int
@@ -159,12 +161,20 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 	var resp response
 	if n := upgradeHeadLen(br); n > 0 {
 		b, _ := br.Peek(n)
-		s := string(b)
-		var ok bool
-		if resp.status, resp.header, ok = parseUpgradeHead(s); ok {
-			resp.code = http.StatusSwitchingProtocols
-			resp.head = s
-			br.Discard(n)
+		k := bytes.IndexByte(b, '\n') + 1
+		// One string for the header lines, which the Conn keeps
+		// (Conn.Header): the status line is not kept, nor copied
+		// unless traced.
+		if status, ok := upgradeStatus(trimEOL(b[:k])); ok {
+			s := string(b[k:])
+			if resp.header, ok = parseUpgradeHeader(s); ok {
+				resp.code = http.StatusSwitchingProtocols
+				resp.head = s
+				if trace {
+					resp.status = string(status)
+				}
+				br.Discard(n)
+			}
 		}
 	}
 	if resp.header == nil {

@@ -83,51 +83,75 @@ func is101(line []byte) bool {
 // parse it instead (see above); then nothing is returned.
 func parseUpgradeHead(head string) (status string, h http.Header, ok bool) {
 	line, rest := cutLine(head)
-	proto, status, found := strings.Cut(line, " ")
+	st, ok := upgradeStatus([]byte(line))
+	if !ok {
+		return "", nil, false
+	}
+	if h, ok = parseUpgradeHeader(rest); !ok {
+		return "", nil, false
+	}
+	return string(st), h, true
+}
+
+// upgradeStatus checks a 101 status line (without its line end) as
+// parseUpgradeHead does and returns its status ("101 Switching
+// Protocols"). It works on the bytes, allocating nothing: a Conn keeps its
+// response head without the status line (parseUpgradeHeader).
+func upgradeStatus(line []byte) (status []byte, ok bool) {
+	proto, status, found := bytes.Cut(line, []byte(" "))
 	if !found {
-		return "", nil, false
+		return nil, false
 	}
-	status = strings.TrimLeft(status, " ")
-	if code, _, _ := strings.Cut(status, " "); code != "101" {
-		return "", nil, false
+	status = bytes.TrimLeft(status, " ")
+	if code, _, _ := bytes.Cut(status, []byte(" ")); string(code) != "101" {
+		return nil, false
 	}
-	if _, _, ok := http.ParseHTTPVersion(proto); !ok {
-		return "", nil, false
+	if _, _, ok := http.ParseHTTPVersion(string(proto)); !ok {
+		return nil, false
 	}
+	return status, true
+}
+
+// parseUpgradeHeader parses the header lines of a 101 head, what follows
+// its status line up to and with the empty line, into the header. The
+// keys and values are substrings of rest. ok is false when net/http has to
+// parse the head instead.
+func parseUpgradeHeader(rest string) (h http.Header, ok bool) {
 	// A line starting with a space or tab continues the previous one
 	// (obsolete line folding, RFC 9112 §5.2): net/http joins them, or
 	// refuses one in first position.
 	if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-		return "", nil, false
+		return nil, false
 	}
-	n := strings.Count(rest, "\n") - 1 // header lines, without the empty one
+	n := max(strings.Count(rest, "\n")-1, 0) // header lines, without the empty one
 	strs := make([]string, n)
 	h = make(http.Header, n)
 	for {
+		var line string
 		line, rest = cutLine(rest)
 		if line == "" {
 			break
 		}
 		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-			return "", nil, false
+			return nil, false
 		}
 		k, v, found := strings.Cut(trimSpaceTab(line), ":")
 		if !found {
-			return "", nil, false
+			return nil, false
 		}
 		key, ok := canonicalKey(k)
 		if !ok {
-			return "", nil, false
+			return nil, false
 		}
 		for i := 0; i < len(v); i++ {
 			if !validHeaderValueByte(v[i]) {
-				return "", nil, false
+				return nil, false
 			}
 		}
 		switch key {
 		case "Content-Length", "Transfer-Encoding", "Trailer":
 			// http.ReadResponse validates and rewrites these.
-			return "", nil, false
+			return nil, false
 		}
 		v = strings.TrimLeft(v, " \t")
 		if vv := h[key]; vv != nil {
@@ -144,14 +168,14 @@ func parseUpgradeHead(head string) (status string, h http.Header, ok bool) {
 		if containsFold(v, "close") {
 			// http.ReadResponse deletes a Connection header that asks
 			// to close.
-			return "", nil, false
+			return nil, false
 		}
 	}
 	// As http.ReadResponse does (RFC 7234 §5.4).
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
 		h["Cache-Control"] = []string{"no-cache"}
 	}
-	return status, h, true
+	return h, true
 }
 
 // cutLine splits s after its first "\n", the line without its line end.

@@ -3,12 +3,15 @@ package websocket
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wsclient/websocket/internal/wstest"
 )
 
 // readHeadFast runs the fast path on data as roundTrip does: ok is false when
@@ -159,5 +162,24 @@ func TestDialAddr(t *testing.T) {
 		if got, want := dialAddr(u, host, port), net.JoinHostPort(host, port); got != want {
 			t.Errorf("%s: dialAddr = %q, want %q", raw, got, want)
 		}
+	}
+}
+
+// TestConnKeepsHeaderLines checks what a Conn keeps of its handshake
+// response: the header lines that Header parses, in one string, and not the
+// status line, which nothing reads after the dial.
+func TestConnKeepsHeaderLines(t *testing.T) {
+	s := wstest.New(func(c *wstest.Conn) { c.ReadFrame() })
+	defer s.Close()
+	c, err := Dial(context.Background(), s.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if strings.HasPrefix(c.respHead, "HTTP/") || !strings.HasSuffix(c.respHead, "\r\n\r\n") {
+		t.Errorf("the Conn keeps %q; want the header lines and the empty line", c.respHead)
+	}
+	if h := c.Header(); h.Get("Upgrade") != "websocket" || h.Get("Sec-Websocket-Accept") == "" {
+		t.Errorf("Header() = %v; want the response's header", h)
 	}
 }

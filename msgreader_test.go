@@ -9,10 +9,21 @@ import (
 
 // TestConnSizeClass checks that a Conn, the read state embedded in it
 // included, stays in the allocator's 512-byte size class: an idle
-// connection's memory is mostly its Conn.
+// connection's memory is mostly its Conn. So do the objects every Conn
+// keeps beside it: its counters, and once it has received, its socket
+// reader (the state of a read in progress is pooled: busyRead).
 func TestConnSizeClass(t *testing.T) {
-	if n := unsafe.Sizeof(Conn{}); n > 512 {
-		t.Errorf("Conn is %d bytes, want at most 512", n)
+	for _, tt := range []struct {
+		name      string
+		size, max uintptr
+	}{
+		{"Conn", unsafe.Sizeof(Conn{}), 512},
+		{"connStats", unsafe.Sizeof(connStats{}), 176},
+		{"busyReader", unsafe.Sizeof(busyReader{}), 48},
+	} {
+		if tt.size > tt.max {
+			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
+		}
 	}
 }
 
