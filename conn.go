@@ -24,19 +24,12 @@ import (
 // (the response header map, the write queue's condition variable, the
 // channel a closer waits on) is made on first use.
 type Conn struct {
-	netConn     net.Conn
-	subprotocol string
+	netConn net.Conn
 	// The handshake response's header lines (the head without its status
-	// line), parsed into respHeader when Header is first called: the map
-	// would add about as much as the rest of an idle Conn.
-	respHead   string
-	respHeader atomic.Pointer[http.Header]
-
-	timeout atomic.Int64 // time.Duration: per-operation I/O timeout, 0 = none
-	// lc is set while an EventLoop owns the socket (conn_loop.go). It is
-	// here, ahead of the reading state, for TestCountersLayout.
-	lc  atomic.Pointer[loopConn]
-	ext *compression // permessage-deflate, nil when not negotiated
+	// line), parsed into the rare state's header when Header is first
+	// called: the map would add about as much as the rest of an idle Conn.
+	// Subprotocol reads them too.
+	respHead string
 	// isTLS is TLS to the server (wss). It is stored, not derived from
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
@@ -54,31 +47,56 @@ type Conn struct {
 	msgReader
 	fr frameReader
 
+	// Behind the reading state, where they put the received counters on
+	// the cache line of the read buffer (TestCountersLayout).
+	rare atomic.Pointer[connRare] // what few connections use, made on first use
+	lc   atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
+	ext  *compression             // permessage-deflate, nil when not negotiated
+
 	// Writing: msgMu is held for a whole data message (NextWriter holds it
 	// until Close), writeMu for one frame, so control frames fit between
 	// the fragments of a message.
-	msgMu       sync.Mutex
-	writeMu     sync.Mutex
-	maskKeys    *[maskKeyBatch][4]byte // keys taken from a shared generator, maskN of them used
-	maskKeyFunc func() [4]byte
-	writeErr    error
+	msgMu    sync.Mutex
+	writeMu  sync.Mutex
+	maskKeys *[maskKeyBatch][4]byte // keys taken from a shared generator, maskN of them used
+	writeErr error
 	// Write coalescing (write.go), guarded by writeMu.
-	wq        *[]byte    // frames waiting for the socket, nil when none
-	wcond     *sync.Cond // signals writing ending and the queue being taken; nil until waited on
-	lastWrite int64      // monoNow() when the last socket write returned
-	flushFn   func()     // c.flushQueue, made once (startFlusher)
-	writing   bool       // a goroutine is writing to the socket; only it may
+	wq        *[]byte // frames waiting for the socket, nil when none
+	lastWrite int64   // monoNow() when the last socket write returned
+	writing   bool    // a goroutine is writing to the socket; only it may
 	closeSent bool
 
 	// Closing.
-	flags       connFlags                     // closed, peerClosed, closing
-	peerClosedC atomic.Pointer[chan struct{}] // made by a closer that waits; closed with peerClosed
+	flags connFlags // closed, peerClosed, closing
 
 	// Data messages given to the socket or the write queue since the
 	// counters were last published (publishOut, before each socket
 	// write), guarded by writeMu: plain fields on the line of the write
 	// queue's state, which every send writes (TestCountersLayout).
 	outMsgs, outBytes uint64
+}
+
+// connRare is the state of a Conn that few connections use: a Conn makes
+// it the first time it needs one of its fields (Conn.rareState), and an
+// idle Conn without it stays in the 448-byte size class
+// (TestConnSizeClass). Each field keeps the guard it had in the Conn.
+type connRare struct {
+	timeout     atomic.Int64                  // time.Duration: per-operation I/O timeout (SetTimeout), 0 = none
+	header      atomic.Pointer[http.Header]   // the response header, parsed by the first Header call
+	peerClosedC atomic.Pointer[chan struct{}] // made by a closer that waits; closed with peerClosed
+	maskKeyFunc func() [4]byte                // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
+	wcond       *sync.Cond                    // signals writing ending and the queue being taken; made by the first writer to wait; writeMu
+	flushFn     func()                        // c.flushQueue, made once (startFlusher); writeMu
+}
+
+// rareState returns the Conn's rare state, making it if need be; safe
+// from any goroutine.
+func (c *Conn) rareState() *connRare {
+	if r := c.rare.Load(); r != nil {
+		return r
+	}
+	c.rare.CompareAndSwap(nil, new(connRare))
+	return c.rare.Load()
 }
 
 // connFlags holds a Conn's closing flags in one atomic word (three
@@ -103,12 +121,14 @@ func (fl *connFlags) set(f uint32) bool { return fl.v.Or(f)&f == 0 }
 // buffer can go back to its pool.
 func newConn(nc net.Conn, leftover []byte, opts *DialOptions) *Conn {
 	c := &Conn{
-		netConn:     nc,
-		msgReader:   msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation, stats: new(connStats)},
-		fireCont:    opts.FireContFrame,
-		busyPoll:    opts.BusyPoll,
-		maskKeyFunc: opts.MaskKeyFunc,
-		ownSocket:   opts.NetConn == nil && opts.NetDialContext == nil,
+		netConn:   nc,
+		msgReader: msgReader{readLimit: opts.ReadLimit, skipUTF8: opts.SkipUTF8Validation, stats: new(connStats)},
+		fireCont:  opts.FireContFrame,
+		busyPoll:  opts.BusyPoll,
+		ownSocket: opts.NetConn == nil && opts.NetDialContext == nil,
+	}
+	if opts.MaskKeyFunc != nil {
+		c.rareState().maskKeyFunc = opts.MaskKeyFunc
 	}
 	if c.readLimit == 0 {
 		c.readLimit = defaultReadLimit
@@ -129,7 +149,20 @@ func (c *Conn) Connected() bool {
 
 // Subprotocol returns the subprotocol the server selected, in its spelling,
 // or "" when it selected none.
-func (c *Conn) Subprotocol() string { return c.subprotocol }
+func (c *Conn) Subprotocol() string {
+	// The dial checked that there is at most one: the first token of the
+	// header is it. It is not kept apart, which would cost every Conn 16
+	// bytes.
+	if c.respHead != "" {
+		return headToken(c.respHead, "Sec-Websocket-Protocol")
+	}
+	if h := c.rare.Load(); h != nil {
+		if hp := h.header.Load(); hp != nil {
+			return firstToken((*hp)["Sec-Websocket-Protocol"])
+		}
+	}
+	return ""
+}
 
 // Status returns the status code of the handshake response: 101 Switching
 // Protocols, or 200 for a WebSocket over HTTP/2 (an extended CONNECT), as
@@ -144,7 +177,8 @@ func (c *Conn) Status() int {
 // Header returns the handshake response headers. Every call returns the
 // same map.
 func (c *Conn) Header() http.Header {
-	if h := c.respHeader.Load(); h != nil {
+	r := c.rareState()
+	if h := r.header.Load(); h != nil {
 		return *h
 	}
 	// The head parsed at the dial, so it parses again.
@@ -152,8 +186,8 @@ func (c *Conn) Header() http.Header {
 	if h == nil {
 		h = http.Header{}
 	}
-	c.respHeader.CompareAndSwap(nil, &h)
-	return *c.respHeader.Load()
+	r.header.CompareAndSwap(nil, &h)
+	return *r.header.Load()
 }
 
 // IsSSL reports whether the connection runs over TLS.
@@ -175,7 +209,12 @@ func (c *Conn) NetConn() net.Conn {
 }
 
 // Timeout returns the per-operation I/O timeout (0 = none).
-func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) }
+func (c *Conn) Timeout() time.Duration {
+	if r := c.rare.Load(); r != nil {
+		return time.Duration(r.timeout.Load())
+	}
+	return 0
+}
 
 // SetTimeout sets the per-operation I/O timeout: with d > 0 each read and each
 // write gets a deadline of now+d, overriding SetDeadline; with 0 deadlines are
@@ -183,7 +222,12 @@ func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) 
 // that times out closes it (a frame may be half written): that send gets the
 // timeout, every later send and Flush an error matching ErrConnectionClosed.
 // Neither the timeout nor the deadlines lengthen a Close (see CloseWith).
-func (c *Conn) SetTimeout(d time.Duration) { c.timeout.Store(int64(max(d, 0))) }
+func (c *Conn) SetTimeout(d time.Duration) {
+	if d <= 0 && c.rare.Load() == nil {
+		return // none, and none to clear
+	}
+	c.rareState().timeout.Store(int64(max(d, 0)))
+}
 
 // SetDeadline sets the read and write deadlines of the underlying stream.
 func (c *Conn) SetDeadline(t time.Time) error { return c.netConn.SetDeadline(t) }
@@ -198,7 +242,9 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.netConn.SetWriteDe
 // nil restores fresh unpredictable keys. Python's set_mask_key.
 func (c *Conn) SetMaskKeyFunc(f func() [4]byte) {
 	c.writeMu.Lock()
-	c.maskKeyFunc = f
+	if f != nil || c.rare.Load() != nil {
+		c.rareState().maskKeyFunc = f
+	}
 	c.writeMu.Unlock()
 }
 
@@ -220,9 +266,20 @@ func (c *Conn) closeSocket() error {
 // markPeerClosed records that the peer's close frame has arrived.
 func (c *Conn) markPeerClosed() {
 	if c.flags.set(flagPeerClosed) {
-		if ch := c.peerClosedC.Swap(&closedChan); ch != nil {
-			close(*ch)
+		// A closer that makes the rare state after this load sees the
+		// flag (peerClosedChan).
+		if r := c.rare.Load(); r != nil {
+			r.wakePeerClosed()
 		}
+	}
+}
+
+// wakePeerClosed closes the channel the closers wait on, if one is there,
+// and leaves closedChan in its place. Each channel is closed once: Swap
+// hands it to one caller.
+func (r *connRare) wakePeerClosed() {
+	if ch := r.peerClosedC.Swap(&closedChan); ch != nil && ch != &closedChan {
+		close(*ch)
 	}
 }
 
@@ -237,16 +294,23 @@ var closedChan = func() chan struct{} {
 // peerClosedChan returns a channel that is closed once the peer's close
 // frame has arrived.
 func (c *Conn) peerClosedChan() <-chan struct{} {
-	if ch := c.peerClosedC.Load(); ch != nil {
+	r := c.rareState()
+	if ch := r.peerClosedC.Load(); ch != nil {
 		return *ch
 	}
 	// markPeerClosed closes the channel that is in place when it swaps
 	// closedChan in: this one, or the one another waiter put first.
 	ch := make(chan struct{})
-	if c.peerClosedC.CompareAndSwap(nil, &ch) {
-		return ch
+	if !r.peerClosedC.CompareAndSwap(nil, &ch) {
+		return *r.peerClosedC.Load()
 	}
-	return *c.peerClosedC.Load()
+	// If the flag was set before the rare state was there, markPeerClosed
+	// found no channel to close, and will not look again: this closer
+	// closes it (other closers may have taken it already).
+	if c.flags.has(flagPeerClosed) {
+		r.wakePeerClosed()
+	}
+	return ch
 }
 
 // ioError turns an error from the socket into the library's error: a

@@ -294,8 +294,8 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	c = newConn(s, nil, cfg.conn)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
-	c.respHeader.Store(&h)
-	c.subprotocol = proto
+	c.rareState().header.Store(&h)
+	_ = proto // Subprotocol reads it from the header
 	c.ext = ext
 	return c, nil, nil
 }

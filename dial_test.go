@@ -185,26 +185,40 @@ func wantHandshakeError(t *testing.T, err error) {
 	}
 }
 
+// TestDialSubprotocol checks Subprotocol, which reads the kept response
+// header: the server's spelling, trimmed, after either parser (a folded
+// line sends the response to net/http), and "" when none was selected.
 func TestDialSubprotocol(t *testing.T) {
-	s, reqs := scriptServer(t, func(_ *http.Request, a string) string {
-		return upgrade(a, "Sec-WebSocket-Protocol: Chat.V2\r\n")
-	})
-	opts := dialOpts()
-	opts.Subprotocols = []string{"other", "chat.v2"}
-	c, err := websocket.Dial(context.Background(), s.URL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if got := c.Subprotocol(); got != "Chat.V2" {
-		t.Errorf("Subprotocol() = %q, want the server's spelling %q", got, "Chat.V2")
-	}
-	req := <-reqs
-	if got := req.Header.Get("Sec-WebSocket-Protocol"); got != "other, chat.v2" {
-		t.Errorf("offered %q", got)
-	}
-	if c.Status() != 101 || c.Header().Get("Sec-Websocket-Protocol") != "Chat.V2" {
-		t.Errorf("Status() = %d, Header() = %v", c.Status(), c.Header())
+	for _, tc := range []struct {
+		name, extra, want string
+	}{
+		{"hand-parsed", "Sec-WebSocket-Protocol: Chat.V2\r\n", "Chat.V2"},
+		{"lower-case name, spaces, empty tokens", "sec-websocket-protocol:  , Chat.V2 ,\r\n", "Chat.V2"},
+		{"net/http", "X-Folded: a\r\n b\r\nSec-WebSocket-Protocol: Chat.V2\r\n", "Chat.V2"},
+		{"none", "X-Other: Chat.V2\r\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, reqs := scriptServer(t, func(_ *http.Request, a string) string {
+				return upgrade(a, tc.extra)
+			})
+			opts := dialOpts()
+			opts.Subprotocols = []string{"other", "chat.v2"}
+			c, err := websocket.Dial(context.Background(), s.URL, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := c.Subprotocol(); got != tc.want {
+				t.Errorf("Subprotocol() = %q, want the server's spelling %q", got, tc.want)
+			}
+			req := <-reqs
+			if got := req.Header.Get("Sec-WebSocket-Protocol"); got != "other, chat.v2" {
+				t.Errorf("offered %q", got)
+			}
+			if c.Status() != 101 || c.Subprotocol() != tc.want {
+				t.Errorf("Status() = %d, Subprotocol() after Header() = %q", c.Status(), c.Subprotocol())
+			}
+		})
 	}
 }
 

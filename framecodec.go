@@ -122,9 +122,8 @@ type decoder struct {
 	hdr       [maxHeaderLen]byte // a header split across feeds
 	hdrN      uint8              // bytes of it in hdr
 	maskPos   uint8              // position in the mask key, 0-3
-	h         header             // the current frame's header, valid while inFrame
-	inFrame   bool
-	remaining int64 // payload bytes of the current frame not yet delivered
+	h         header             // the current frame's header
+	remaining int64              // payload bytes of the current frame not yet delivered; > 0 only after a header
 }
 
 // decodeEvent says what decoder.feed produced.
@@ -140,7 +139,7 @@ const (
 // and for evPayload the piece of payload (a sub-slice of p). After evHeader
 // the frame's payload follows on later calls, until d.remaining is 0.
 func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err error) {
-	if d.inFrame && d.remaining > 0 {
+	if d.remaining > 0 {
 		k := len(p)
 		if int64(k) > d.remaining {
 			k = int(d.remaining)
@@ -155,7 +154,6 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 		d.remaining -= int64(k)
 		return k, evPayload, payload, nil
 	}
-	d.inFrame = false
 	if d.hdrN == 0 {
 		// Fast path: the whole header is in p.
 		h, hn, err := parseHeader(p)
@@ -188,7 +186,6 @@ func (d *decoder) feed(p []byte) (n int, ev decodeEvent, payload []byte, err err
 // start begins a frame.
 func (d *decoder) start(h header) {
 	d.h = h
-	d.inFrame = true
 	d.remaining = h.length
 	d.maskPos = 0
 }

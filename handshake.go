@@ -125,10 +125,10 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 		// again if it is ever called.
 		c.respHead = resp.head
 	} else {
-		h := resp.header // only this path pays for the pointer
-		c.respHeader.Store(&h)
+		h := resp.header // only this path pays for the rare state
+		c.rareState().header.Store(&h)
 	}
-	c.subprotocol = proto
+	_ = proto // Subprotocol reads it from the header
 	c.ext = ext
 	return c, nil
 }

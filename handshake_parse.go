@@ -277,3 +277,36 @@ func canonicalKey(k string) (string, bool) {
 func validHeaderValueByte(c byte) bool {
 	return c >= 0x20 && c != 0x7F || c == '\t'
 }
+
+// headToken returns the first comma-separated token, trimmed, of the
+// values of header key in rest, header lines that parseUpgradeHeader
+// accepted; "" when there is none.
+func headToken(rest, key string) string {
+	for rest != "" {
+		var line string
+		line, rest = cutLine(rest)
+		k, v, found := strings.Cut(trimSpaceTab(line), ":")
+		if !found || !strings.EqualFold(k, key) {
+			continue
+		}
+		if t := firstToken([]string{v}); t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// firstToken returns the first non-empty comma-separated token, trimmed,
+// of values; "" when there is none.
+func firstToken(values []string) string {
+	for _, v := range values {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if t = strings.TrimSpace(t); t != "" {
+				return t
+			}
+		}
+	}
+	return ""
+}

@@ -8,16 +8,18 @@ import (
 )
 
 // TestConnSizeClass checks that a Conn, the read state embedded in it
-// included, stays in the allocator's 512-byte size class: an idle
-// connection's memory is mostly its Conn. So do the objects every Conn
-// keeps beside it: its counters, and once it has received, its socket
-// reader (the state of a read in progress is pooled: busyRead).
+// included, stays in the allocator's 448-byte size class: an idle
+// connection's memory is mostly its Conn (what few use is apart:
+// connRare). So do the objects every Conn keeps beside it: its counters,
+// and once it has received, its socket reader (the state of a read in
+// progress is pooled: busyRead).
 func TestConnSizeClass(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		size, max uintptr
 	}{
-		{"Conn", unsafe.Sizeof(Conn{}), 512},
+		{"Conn", unsafe.Sizeof(Conn{}), 448},
+		{"connRare", unsafe.Sizeof(connRare{}), 48},
 		{"connStats", unsafe.Sizeof(connStats{}), 176},
 		{"busyReader", unsafe.Sizeof(busyReader{}), 48},
 	} {
@@ -32,8 +34,8 @@ func TestConnSizeClass(t *testing.T) {
 // received-message counters with the read buffer's offsets, the sent ones
 // with the write queue's state. On another line the two adds cost 2 ns
 // per message received (BenchmarkRecvMemory/whole/16B, 21.6 → 23.4 ns).
-// A Conn is allocated at a multiple of its 512-byte size class, so
-// offsets in the struct are offsets in the line.
+// A Conn is allocated at a multiple of its 448-byte size class (7
+// lines), so offsets in the struct are offsets in the line.
 func TestCountersLayout(t *testing.T) {
 	var c Conn
 	line := func(off uintptr) uintptr { return off / 64 }

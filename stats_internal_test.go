@@ -79,20 +79,40 @@ func TestStatsNeverWaits(t *testing.T) {
 // TestPeerClosedChan: every channel peerClosedChan hands out closes once
 // the peer's close frame is marked, whether asked for before, during or
 // after, and marking twice is harmless.
+//
+// The channels live in the Conn's rare state, made by the first to ask:
+// the marking may come before it exists, or while it is being made
+// (every other round asks nothing before).
 func TestPeerClosedChan(t *testing.T) {
-	for range 100 {
+	for round := range 200 {
 		c := connOver(nil, nil)
-		early := c.peerClosedChan()
+		var chans []<-chan struct{}
+		if round%2 == 0 {
+			chans = append(chans, c.peerClosedChan())
+		}
+		var mu sync.Mutex
 		var wg sync.WaitGroup
-		chans := make([]<-chan struct{}, 8)
-		for i := range chans {
-			wg.Go(func() { chans[i] = c.peerClosedChan() })
+		for range 8 {
+			wg.Go(func() {
+				ch := c.peerClosedChan()
+				mu.Lock()
+				chans = append(chans, ch)
+				mu.Unlock()
+			})
 		}
 		wg.Go(c.markPeerClosed)
 		wg.Go(c.markPeerClosed)
 		wg.Wait()
-		for _, ch := range append(chans, early, c.peerClosedChan()) {
+		for _, ch := range append(chans, c.peerClosedChan()) {
 			<-ch // a channel left open hangs the test
 		}
+	}
+	// Marked before anyone asked: no rare state was there to close.
+	c := connOver(nil, nil)
+	c.markPeerClosed()
+	select {
+	case <-c.peerClosedChan():
+	default:
+		t.Error("asked after the mark, peerClosedChan returned an open channel")
 	}
 }

@@ -166,18 +166,19 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 // writeCond returns the condition variable that waits on writing and the
 // queue; writeMu is held.
 func (c *Conn) writeCond() *sync.Cond {
-	if c.wcond == nil {
-		c.wcond = sync.NewCond(&c.writeMu)
+	r := c.rareState()
+	if r.wcond == nil {
+		r.wcond = sync.NewCond(&c.writeMu)
 	}
-	return c.wcond
+	return r.wcond
 }
 
 // wakeWriters wakes the goroutines waiting on writeCond; writeMu is held.
 // Without a condition variable nobody has waited, and none is made: a
 // connection whose sends never wait keeps none.
 func (c *Conn) wakeWriters() {
-	if c.wcond != nil {
-		c.wcond.Broadcast()
+	if r := c.rare.Load(); r != nil && r.wcond != nil {
+		r.wcond.Broadcast()
 	}
 }
 
@@ -285,10 +286,11 @@ func (c *Conn) enqueue(h header, payload []byte, n int) error {
 // The method value is made once per Conn: `go c.flushQueue()` would
 // allocate a closure at every start, and a burst can start many.
 func (c *Conn) startFlusher() {
-	if c.flushFn == nil {
-		c.flushFn = c.flushQueue
+	r := c.rareState()
+	if r.flushFn == nil {
+		r.flushFn = c.flushQueue
 	}
-	go c.flushFn()
+	go r.flushFn()
 }
 
 // flushQueue writes the queue until it is empty; it runs on its own
@@ -445,8 +447,8 @@ func putWriteBuf(b *[]byte) {
 
 // maskKey returns the key for the next frame; writeMu is held.
 func (c *Conn) maskKey() [4]byte {
-	if c.maskKeyFunc != nil {
-		return c.maskKeyFunc()
+	if r := c.rare.Load(); r != nil && r.maskKeyFunc != nil {
+		return r.maskKeyFunc()
 	}
 	// RFC 6455 §10.3: keys must not be predictable from earlier frames. A
 	// connection takes them maskKeyBatch at a time from one of the shared

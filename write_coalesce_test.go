@@ -198,8 +198,9 @@ func TestLoneSendReportsItsOwnWriteError(t *testing.T) {
 	}
 }
 
-// A send that never waits leaves the Conn without a condition variable:
-// waking writers must not make one (it is per-connection memory).
+// A send that never waits leaves the Conn without a condition variable,
+// and without its rare state: waking writers must not make either (it is
+// per-connection memory).
 func TestLoneSendMakesNoCond(t *testing.T) {
 	g := newGateConn(false)
 	c := newConn(g, nil, &DialOptions{})
@@ -208,8 +209,8 @@ func TestLoneSendMakesNoCond(t *testing.T) {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.wcond != nil {
-		t.Error("a lone send made the write queue's condition variable")
+	if r := c.rare.Load(); r != nil {
+		t.Errorf("a lone send made the rare state (condition variable %v)", r.wcond)
 	}
 }
 
