@@ -290,8 +290,6 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		url:       a.URL,
 		redacted:  redactURL(u),
 		reconnect: reconnect,
-		bo:        newBackoff(o.Backoff, max(reconnect, 0)),
-		done:      make(chan struct{}),
 	}
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself

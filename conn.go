@@ -81,12 +81,12 @@ type Conn struct {
 // idle Conn without it stays in the 448-byte size class
 // (TestConnSizeClass). Each field keeps the guard it had in the Conn.
 type connRare struct {
-	timeout     atomic.Int64                  // time.Duration: per-operation I/O timeout (SetTimeout), 0 = none
-	header      atomic.Pointer[http.Header]   // the response header, parsed by the first Header call
-	peerClosedC atomic.Pointer[chan struct{}] // made by a closer that waits; closed with peerClosed
-	maskKeyFunc func() [4]byte                // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
-	wcond       *sync.Cond                    // signals writing ending and the queue being taken; made by the first writer to wait; writeMu
-	flushFn     func()                        // c.flushQueue, made once (startFlusher); writeMu
+	timeout     atomic.Int64                // time.Duration: per-operation I/O timeout (SetTimeout), 0 = none
+	header      atomic.Pointer[http.Header] // the response header, parsed by the first Header call
+	peerClosed  lazyClose                   // closed with flagPeerClosed; made by a closer that waits
+	maskKeyFunc func() [4]byte              // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
+	wcond       *sync.Cond                  // signals writing ending and the queue being taken; made by the first writer to wait; writeMu
+	flushFn     func()                      // c.flushQueue, made once (startFlusher); writeMu
 }
 
 // rareState returns the Conn's rare state, making it if need be; safe
@@ -269,48 +269,56 @@ func (c *Conn) markPeerClosed() {
 		// A closer that makes the rare state after this load sees the
 		// flag (peerClosedChan).
 		if r := c.rare.Load(); r != nil {
-			r.wakePeerClosed()
+			r.peerClosed.close()
 		}
 	}
 }
 
-// wakePeerClosed closes the channel the closers wait on, if one is there,
-// and leaves closedChan in its place. Each channel is closed once: Swap
-// hands it to one caller.
-func (r *connRare) wakePeerClosed() {
-	if ch := r.peerClosedC.Swap(&closedChan); ch != nil && ch != &closedChan {
-		close(*ch)
+// peerClosedChan returns a channel that is closed once the peer's close
+// frame has arrived.
+func (c *Conn) peerClosedChan() <-chan struct{} {
+	r := c.rareState()
+	ch := r.peerClosed.wait()
+	// If the flag was set before the rare state was there, markPeerClosed
+	// found no channel to close and will not look again: the closer
+	// closes it.
+	if c.flags.has(flagPeerClosed) {
+		r.peerClosed.close()
 	}
+	return ch
 }
 
-// closedChan is a closed channel: peerClosedC once the peer's close frame
-// has arrived.
+// lazyClose is a channel closed once, made only when it is first waited
+// on: most are never waited on, and a channel is 96 bytes. It is safe for
+// concurrent use.
+type lazyClose struct{ p atomic.Pointer[chan struct{}] }
+
+// closedChan is a closed channel: what a closed lazyClose holds.
 var closedChan = func() chan struct{} {
 	ch := make(chan struct{})
 	close(ch)
 	return ch
 }()
 
-// peerClosedChan returns a channel that is closed once the peer's close
-// frame has arrived.
-func (c *Conn) peerClosedChan() <-chan struct{} {
-	r := c.rareState()
-	if ch := r.peerClosedC.Load(); ch != nil {
+// wait returns the channel, closed once close is called.
+func (l *lazyClose) wait() <-chan struct{} {
+	if ch := l.p.Load(); ch != nil {
 		return *ch
 	}
-	// markPeerClosed closes the channel that is in place when it swaps
-	// closedChan in: this one, or the one another waiter put first.
 	ch := make(chan struct{})
-	if !r.peerClosedC.CompareAndSwap(nil, &ch) {
-		return *r.peerClosedC.Load()
+	if l.p.CompareAndSwap(nil, &ch) {
+		return ch
 	}
-	// If the flag was set before the rare state was there, markPeerClosed
-	// found no channel to close, and will not look again: this closer
-	// closes it (other closers may have taken it already).
-	if c.flags.has(flagPeerClosed) {
-		r.wakePeerClosed()
+	return *l.p.Load() // another waiter's, or closedChan
+}
+
+// close closes the channel handed out, if any, and makes every later wait
+// return a closed one. Each channel is closed once: Swap hands it to one
+// caller.
+func (l *lazyClose) close() {
+	if ch := l.p.Swap(&closedChan); ch != nil && ch != &closedChan {
+		close(*ch)
 	}
-	return ch
 }
 
 // ioError turns an error from the socket into the library's error: a

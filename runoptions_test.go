@@ -5,9 +5,12 @@ import (
 	"crypto/tls"
 	"net/http"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/wsclient/websocket/wstest"
 )
 
 // startSession makes a's run with opts as Run does, without attaching it.
@@ -111,6 +114,69 @@ func TestIdleRunSizes(t *testing.T) {
 		if tt.size > tt.max {
 			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
 		}
+	}
+}
+
+// TestIdleRunMakesNothingSpare checks what an open App run on an event
+// loop does without until it needs it: a reconnect schedule (made at the
+// first reconnect), Done's channel (made when asked for) and its Conn's
+// rare state.
+func TestIdleRunMakesNothingSpare(t *testing.T) {
+	drop := make(chan struct{})
+	var conns atomic.Int32
+	srv := wstest.NewServer(func(c *wstest.Conn) {
+		if c.Accept(nil) != nil {
+			return
+		}
+		if conns.Add(1) == 1 {
+			<-drop // the first connection ends when asked: a reconnect
+			return
+		}
+		c.ReadFrame() // the client's close
+	})
+	defer srv.Close()
+	l := NewEventLoop()
+	defer l.Stop()
+	go l.Run(context.Background())
+	opens := make(chan struct{}, 2)
+	a := &App{URL: srv.URL}
+	a.OnOpen = func(*App) { opens <- struct{}{} }
+	a.OnReconnect = func(*App) { opens <- struct{}{} }
+	if err := a.Run(context.Background(), &RunOptions{Dispatcher: l, Reconnect: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	s := a.sess
+	a.mu.Unlock()
+	onLoop := func(f func()) {
+		ran := make(chan struct{})
+		l.Post(func() { f(); close(ran) })
+		<-ran
+	}
+	<-opens
+	onLoop(func() {
+		if s.bo != nil {
+			t.Error("a run that never reconnected made its reconnect schedule")
+		}
+		if s.done.p.Load() != nil {
+			t.Error("a run nobody waits for made Done's channel")
+		}
+		if r := s.conn.rare.Load(); r != nil {
+			t.Errorf("an idle Conn made its rare state: %+v", r)
+		}
+	})
+	close(drop)
+	<-opens
+	onLoop(func() {
+		if s.bo == nil {
+			t.Error("reconnected without a reconnect schedule")
+		}
+	})
+	a.Close()
+	select {
+	case <-s.Done():
+	case <-time.After(time.Minute):
+		t.Fatal("the run did not end after Close")
 	}
 }
 

@@ -21,9 +21,9 @@ type Session struct {
 	opts      *RunOptions  // the run's options, defaults filled in; shared with other runs, never changed (runoptions.go)
 	dialOpts  *DialOptions // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
 	reconnect time.Duration
-	bo        *backoff
+	bo        *backoff        // the reconnect schedule, made at the first reconnect (scheduleDial)
 	base      context.Context // the run's context without its cancellation: what dials see of it
-	done      chan struct{}
+	done      lazyClose       // Done's channel, made by the first to ask
 	err       error
 
 	mu        sync.Mutex
@@ -80,12 +80,12 @@ func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 }
 
 // Done is closed once the run is over and detached from its dispatcher.
-func (s *Session) Done() <-chan struct{} { return s.done }
+func (s *Session) Done() <-chan struct{} { return s.done.wait() }
 
 // Err returns the run's result once Done is closed: nil after a clean
 // close, else the failure that ended it.
 func (s *Session) Err() error {
-	<-s.done
+	<-s.done.wait()
 	return s.err
 }
 
@@ -381,7 +381,7 @@ func (s *Session) connEnded(c *Conn, err error) {
 		s.cause = err
 		s.report(err)
 	}
-	if s.bo.cfg.ResetAfter <= 0 || time.Since(s.openedAt) >= s.bo.cfg.ResetAfter {
+	if s.bo != nil && (s.bo.cfg.ResetAfter <= 0 || time.Since(s.openedAt) >= s.bo.cfg.ResetAfter) {
 		s.bo.reset()
 	}
 	s.observe(Event{Kind: EventClose, Conn: c, Code: code, Reason: reason})
@@ -416,6 +416,11 @@ func (s *Session) retryOrFinish(err error) {
 // scheduleDial schedules the next connection attempt after the schedule's
 // next wait, or after if that is longer; why is what ended the last one.
 func (s *Session) scheduleDial(after time.Duration, why error) {
+	if s.bo == nil {
+		// Made at the first reconnect: a run that never reconnects
+		// keeps none.
+		s.bo = newBackoff(s.opts.Backoff, max(s.reconnect, 0))
+	}
 	w := max(s.bo.wait(), after)
 	if traceEnabled() {
 		logger().Info("websocket: reconnecting", slog.String("url", s.redacted),
@@ -516,7 +521,7 @@ func (s *Session) finish(err error) {
 	s.mu.Unlock()
 	s.app.endRun(s)
 	s.d.Detach(s)
-	close(s.done)
+	s.done.close()
 }
 
 // call runs callback f, reporting a panic in it to OnError.

@@ -116,3 +116,38 @@ func TestPeerClosedChan(t *testing.T) {
 		t.Error("asked after the mark, peerClosedChan returned an open channel")
 	}
 }
+
+// TestLazyClose: a lazyClose makes its channel only when waited on
+// before it is closed; every channel it hands out, before, during or
+// after the close, is closed by it, once.
+func TestLazyClose(t *testing.T) {
+	var unwaited lazyClose
+	unwaited.close()
+	unwaited.close() // twice is harmless
+	if unwaited.p.Load() != &closedChan {
+		t.Error("closed with no waiter: want closedChan, no channel made")
+	}
+	for range 200 {
+		var l lazyClose
+		before := l.wait()
+		select {
+		case <-before:
+			t.Fatal("the channel is closed before close")
+		default:
+		}
+		if l.wait() != before {
+			t.Fatal("two waits before the close got different channels")
+		}
+		chans := make([]<-chan struct{}, 8)
+		var wg sync.WaitGroup
+		for i := range chans {
+			wg.Go(func() { chans[i] = l.wait() })
+		}
+		wg.Go(l.close)
+		wg.Go(l.close)
+		wg.Wait()
+		for _, ch := range append(chans, before, l.wait()) {
+			<-ch // a channel left open hangs the test
+		}
+	}
+}
