@@ -43,10 +43,7 @@ func TestAppRecvAllocations(t *testing.T) {
 			defer srv.Close()
 			opts := &RunOptions{Reconnect: -1}
 			if loop {
-				l := NewEventLoop()
-				defer l.Stop()
-				go l.Run(context.Background())
-				opts.Dispatcher = l
+				opts.Dispatcher = runningLoop(t)
 			}
 			opened, done := make(chan struct{}), make(chan struct{})
 			got := 0

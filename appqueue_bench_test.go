@@ -30,9 +30,7 @@ func BenchmarkAppEventLoopRecv(b *testing.B) {
 		c.ReadFrame() // the client's close
 	})
 	defer srv.Close()
-	l := NewEventLoop()
-	defer l.Stop()
-	go l.Run(context.Background())
+	l := runningLoop(b)
 	done := make(chan struct{})
 	got := 0
 	a := &App{URL: srv.URL}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/wsclient/websocket/internal/wstest"
 )
@@ -28,6 +29,13 @@ func newTestBusyReader(t *testing.T, nc net.Conn) *busyReader {
 		t.Fatalf("newSocketReader(%T) is not a busyReader", nc)
 	}
 	return b
+}
+
+// TestBusyReaderSize checks the size class of what a Conn keeps of its
+// busy-poll reader after its first bytes: the state of a read in progress
+// is pooled (busyRead), so an idle connection holds 48 bytes, not 144.
+func TestBusyReaderSize(t *testing.T) {
+	checkSizes(t, []sizeLimit{{"busyReader", unsafe.Sizeof(busyReader{}), 48}})
 }
 
 // TestBusyReaderReads checks that a busyReader returns what a net.Conn

@@ -11,22 +11,14 @@ import (
 // included, stays in the allocator's 448-byte size class: an idle
 // connection's memory is mostly its Conn (what few use is apart:
 // connRare). So do the objects every Conn keeps beside it: its counters,
-// and once it has received, its socket reader (the state of a read in
-// progress is pooled: busyRead).
+// and on Unix once it has received, its socket reader
+// (TestBusyReaderSize).
 func TestConnSizeClass(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		size, max uintptr
-	}{
+	checkSizes(t, []sizeLimit{
 		{"Conn", unsafe.Sizeof(Conn{}), 448},
 		{"connRare", unsafe.Sizeof(connRare{}), 48},
 		{"connStats", unsafe.Sizeof(connStats{}), 176},
-		{"busyReader", unsafe.Sizeof(busyReader{}), 48},
-	} {
-		if tt.size > tt.max {
-			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
-		}
-	}
+	})
 }
 
 // TestCountersLayout checks that the plain statistics counters share a

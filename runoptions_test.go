@@ -13,6 +13,30 @@ import (
 	"github.com/wsclient/websocket/wstest"
 )
 
+// runningLoop returns an EventLoop running until the test ends.
+func runningLoop(tb testing.TB) *EventLoop {
+	l := NewEventLoop()
+	tb.Cleanup(l.Stop)
+	go l.Run(context.Background())
+	return l
+}
+
+// sizeLimit is a type's size and the most it may be: its size class.
+type sizeLimit struct {
+	name      string
+	size, max uintptr
+}
+
+// checkSizes fails for each type above its limit.
+func checkSizes(t *testing.T, limits []sizeLimit) {
+	t.Helper()
+	for _, tt := range limits {
+		if tt.size > tt.max {
+			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
+		}
+	}
+}
+
 // startSession makes a's run with opts as Run does, without attaching it.
 func startSession(t *testing.T, a *App, opts *RunOptions) *Session {
 	t.Helper()
@@ -101,20 +125,13 @@ func TestRunOptionsShared(t *testing.T) {
 // embedded), the send queue (its condition variable is made by the first
 // sender that waits) and, on an event loop, the socket.
 func TestIdleRunSizes(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		size, max uintptr
-	}{
+	checkSizes(t, []sizeLimit{
 		{"Session", unsafe.Sizeof(Session{}), 352},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 176},
 		// What an event loop keeps of a socket in place of the runtime's
 		// net.Conn (about 1.2 KiB resident with its poller descriptor).
 		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},
-	} {
-		if tt.size > tt.max {
-			t.Errorf("%s is %d bytes, want at most %d", tt.name, tt.size, tt.max)
-		}
-	}
+	})
 }
 
 // TestIdleRunMakesNothingSpare checks what an open App run on an event
@@ -135,9 +152,7 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 		c.ReadFrame() // the client's close
 	})
 	defer srv.Close()
-	l := NewEventLoop()
-	defer l.Stop()
-	go l.Run(context.Background())
+	l := runningLoop(t)
 	opens := make(chan struct{}, 2)
 	a := &App{URL: srv.URL}
 	a.OnOpen = func(*App) { opens <- struct{}{} }
