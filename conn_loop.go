@@ -163,10 +163,6 @@ type loopConn struct {
 	off       int
 	wantWrite bool // the poller watches for writability
 	werr      error
-	wbuf      []byte // the write in progress (rawWrite)
-	wn        int
-	wres      error
-	wfn       func(fd uintptr) bool // lc.writeFd, made once
 }
 
 // takeConn implements connTaker: a ws or wss connection on a TCP or Unix
@@ -204,7 +200,6 @@ func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 		}
 	}
 	lc := &loopConn{l: l, c: c, q: q, deliver: deliver, rc: rc, fd: -1}
-	lc.wfn = lc.writeFd
 	// Watched from now on, but read only once start has run on the I/O
 	// goroutine: the poller's events for a descriptor it does not know
 	// yet are dropped (the watch is level-triggered: they come again).
@@ -445,10 +440,34 @@ func (lc *loopConn) release() {
 // rawWrite writes b without waiting, as much as the socket takes:
 // errWouldBlock when it took less. mu is held.
 func (lc *loopConn) rawWrite(b []byte) (int, error) {
-	lc.wbuf, lc.wn = b, 0
-	if err := lc.rc.Write(lc.wfn); err != nil {
-		return lc.wn, err
+	if n, done, err := lc.writeBare(b); done {
+		return n, err
 	}
-	lc.wbuf = nil
-	return lc.wn, lc.wres
+	w := loopWrites.Get().(*loopWrite)
+	w.b = b
+	err := lc.rc.Write(w.fn)
+	n, werr := w.n, w.err
+	*w = loopWrite{fn: w.fn}
+	loopWrites.Put(w)
+	if err != nil {
+		return n, err
+	}
+	return n, werr
 }
+
+// loopWrite is the state of one rawWrite through a RawConn (a socket of
+// the user's, or one whose net.Conn was made), shared with its callback
+// (writeFd). It is pooled rather than kept in the loopConn: a connection
+// that is not writing holds none of it (TestIdleRunSizes).
+type loopWrite struct {
+	b   []byte // what to write
+	n   int    // bytes of it written
+	err error
+	fn  func(fd uintptr) bool // w.writeFd, bound once per pooled loopWrite
+}
+
+var loopWrites = sync.Pool{New: func() any {
+	w := new(loopWrite)
+	w.fn = w.writeFd
+	return w
+}}

@@ -10,7 +10,9 @@ import (
 // Without a poller no event loop takes over a socket: these never run.
 
 func (e *engine) readFd(fd uintptr) bool     { e.rerr = errWouldBlock; return true }
-func (lc *loopConn) writeFd(fd uintptr) bool { lc.wres = errWouldBlock; return true }
+func (w *loopWrite) writeFd(fd uintptr) bool { w.err = errWouldBlock; return true }
+
+func (lc *loopConn) writeBare([]byte) (int, bool, error) { return 0, false, nil }
 
 // loopSocket is the bare socket of a connection a loop owns, which no
 // loop does here.

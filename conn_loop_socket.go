@@ -290,16 +290,53 @@ func (r *loopSocketRaw) Write(f func(fd uintptr) bool) error {
 func (s *loopSocket) use(f func(fd uintptr) bool, d *atomic.Int64, rawUse func(syscall.RawConn, func(uintptr) bool) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	fd, err := s.usableFd(d)
+	switch {
+	case err != nil:
+		return err
+	case fd < 0:
+		return rawUse(s.rc, f)
+	}
+	f(uintptr(fd))
+	return nil
+}
+
+// usableFd returns the descriptor for a use under the read lock: an error
+// when the socket is closed or deadline d has passed, and -1 once conn
+// made a net.Conn (s.rc), which the use goes through instead.
+func (s *loopSocket) usableFd(d *atomic.Int64) (int, error) {
 	switch {
 	case s.rc != nil:
-		return rawUse(s.rc, f)
+		return -1, nil
 	case s.fd < 0:
-		return net.ErrClosed
+		return -1, net.ErrClosed
 	case expired(d):
-		return os.ErrDeadlineExceeded
+		return -1, os.ErrDeadlineExceeded
 	}
-	f(uintptr(s.fd))
-	return nil
+	return s.fd, nil
+}
+
+// writeBare is rawWrite on a bare socket: straight to the descriptor
+// under the read lock, with no callback and so no state to carry. done is
+// false for another socket, or once conn made a net.Conn: rawWrite then
+// goes through the RawConn.
+func (lc *loopConn) writeBare(b []byte) (n int, done bool, err error) {
+	r, ok := lc.rc.(*loopSocketRaw)
+	if !ok {
+		return 0, false, nil
+	}
+	s := (*loopSocket)(r)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fd, err := s.usableFd(&s.wd)
+	switch {
+	case err != nil:
+		return 0, true, err
+	case fd < 0:
+		return 0, false, nil
+	}
+	n, err = writeSome(fd, b)
+	return n, true, err
 }
 
 // adopt moves the loop to the net.Conn made over its socket (makeConn):

@@ -19,13 +19,20 @@ func (e *engine) readFd(fd uintptr) bool {
 	}
 }
 
-// writeFd is rawWrite's writing of the descriptor, until it is full.
-func (lc *loopConn) writeFd(fd uintptr) bool {
-	lc.wres = nil
-	for lc.wn < len(lc.wbuf) {
-		n, err := syscall.Write(int(fd), lc.wbuf[lc.wn:])
-		if n > 0 {
-			lc.wn += n
+// writeFd is rawWrite's writing of the descriptor through a RawConn.
+func (w *loopWrite) writeFd(fd uintptr) bool {
+	w.n, w.err = writeSome(int(fd), w.b)
+	return true
+}
+
+// writeSome writes b to fd without waiting, until the descriptor is full:
+// errWouldBlock when it took less than b.
+func writeSome(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := syscall.Write(fd, b[n:])
+		if k > 0 {
+			n += k
 		}
 		if err == syscall.EINTR {
 			continue
@@ -34,9 +41,8 @@ func (lc *loopConn) writeFd(fd uintptr) bool {
 			err = errWouldBlock
 		}
 		if err != nil {
-			lc.wres = err
-			break
+			return n, err
 		}
 	}
-	return true
+	return n, nil
 }
