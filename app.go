@@ -288,7 +288,6 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		dialOpts:  share(&sharedDialOptions, &do),
 		d:         o.Dispatcher,
 		url:       a.URL,
-		redacted:  redactURL(u),
 		reconnect: reconnect,
 	}
 	if s.d == nil {

@@ -49,20 +49,20 @@ func TestSendQueueTrim(t *testing.T) {
 		}
 	}
 	q.trim()
-	if q.items.n != 50 || q.buf == nil {
-		t.Fatalf("trim while busy dropped the queue: %d messages, %d bytes buffered", q.items.n, len(q.buf))
+	if q.queued() != 50 || q.b.buf == nil {
+		t.Fatalf("trim while busy dropped the queue: %d messages, %d bytes buffered", q.queued(), len(q.b.buf))
 	}
 	close(g.release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
 	q.wait()
-	if q.spare == nil && q.items.buf == nil {
+	if q.b == nil || q.b.spare == nil && q.b.items.buf == nil {
 		t.Fatal("the burst left nothing to trim: the test does not test")
 	}
 	q.trim()
-	if q.items.buf != nil || q.buf != nil || q.spare != nil {
-		t.Fatalf("an idle queue kept %d slots, %d and %d bytes of buffers", len(q.items.buf), cap(q.buf), cap(q.spare))
+	if q.b != nil {
+		t.Fatalf("an idle queue kept %d slots, %d and %d bytes of buffers", len(q.b.items.buf), cap(q.b.buf), cap(q.b.spare))
 	}
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)

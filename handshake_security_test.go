@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/proxy/proxytest"
@@ -278,6 +279,39 @@ func TestDialRefusesDowngradeRedirect(t *testing.T) {
 		}
 		c.Close()
 	})
+}
+
+// TestNoPasswordInReconnectTrace: an App's reconnect trace names its URL
+// without the password.
+func TestNoPasswordInReconnectTrace(t *testing.T) {
+	const pw = "PW-7f3a"
+	trace := captureTrace(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errs := 0
+	a := &websocket.App{URL: "ws://u:" + pw + "@" + refused + "/"}
+	a.OnError = func(*websocket.App, error) {
+		if errs++; errs == 2 {
+			cancel() // after a reconnect
+		}
+	}
+	opts := &websocket.RunOptions{Reconnect: time.Millisecond, DialOptions: websocket.DialOptions{Timeout: testTimeout}}
+	if err := a.Run(ctx, opts); err != nil && !errors.Is(err, context.Canceled) {
+		t.Logf("Run: %v", err)
+	}
+	log := trace()
+	if !strings.Contains(log, "websocket: reconnecting") || !strings.Contains(log, refused) {
+		t.Fatalf("no reconnect to %s in the trace:\n%s", refused, log)
+	}
+	if strings.Contains(log, pw) {
+		t.Errorf("the trace shows the password:\n%s", log)
+	}
 }
 
 // captureTrace turns tracing on into a buffer for the rest of the test.

@@ -85,7 +85,7 @@ type recvQueue struct {
 	end       bool          // the end, or the peer's close frame, was pushed
 	stopped   bool          // the producer is paused (full was reported)
 	resume    chan struct{} // closed when a pause ends; made when one starts
-	pausedAt  time.Time     // when the current pause began
+	pausedAt  int64         // monoNow() when the current pause began
 	pausedFor time.Duration // the length of the pauses that ended
 
 	// waker, when set, is told when a pop ends a pause: a producer that
@@ -125,7 +125,7 @@ func (q *recvQueue) pushMany(items []recvItem) (wake, full bool) {
 		last = it.last()
 		q.end = q.end || last
 		if !last && !q.stopped && (q.items.n >= q.hiCount || q.bytes >= q.hiBytes) {
-			q.stopped, q.pausedAt, q.resume = true, time.Now(), make(chan struct{})
+			q.stopped, q.pausedAt, q.resume = true, monoNow(), make(chan struct{})
 		}
 	}
 	wake, q.scheduled = !q.scheduled, true
@@ -154,7 +154,7 @@ func (q *recvQueue) pop() (it recvItem, ok, more, resumed bool) {
 	}
 	if q.stopped && q.items.n <= q.loCount && q.bytes <= q.loBytes {
 		q.stopped = false
-		q.pausedFor += time.Since(q.pausedAt)
+		q.pausedFor += time.Duration(monoNow() - q.pausedAt)
 		close(q.resume)
 		resumed = true
 	}
@@ -192,7 +192,7 @@ func (q *recvQueue) pausedTotal() time.Duration {
 	defer q.mu.Unlock()
 	d := q.pausedFor
 	if q.stopped {
-		d += time.Since(q.pausedAt)
+		d += time.Duration(monoNow() - q.pausedAt)
 	}
 	return d
 }

@@ -122,12 +122,17 @@ func TestRunOptionsShared(t *testing.T) {
 
 // TestIdleRunSizes checks the size classes of what every running App
 // holds besides its Conn: the Session (its options are shared, not
-// embedded), the send queue (its condition variable is made by the first
-// sender that waits) and, on an event loop, the socket.
+// embedded; times are monoNow counts, not time.Time), the receive queue,
+// the send queue (its condition variable is made by the first
+// sender that waits, its buffers when a message is first queued:
+// sendBufs) and, on an event loop, the loopConn (a write's state is
+// pooled: loopWrite) and the socket.
 func TestIdleRunSizes(t *testing.T) {
 	checkSizes(t, []sizeLimit{
-		{"Session", unsafe.Sizeof(Session{}), 352},
-		{"sendQueue", unsafe.Sizeof(sendQueue{}), 176},
+		{"Session", unsafe.Sizeof(Session{}), 304},
+		{"sendQueue", unsafe.Sizeof(sendQueue{}), 96},
+		{"recvQueue", unsafe.Sizeof(recvQueue{}), 160},
+		{"loopConn", unsafe.Sizeof(loopConn{}), 176},
 		// What an event loop keeps of a socket in place of the runtime's
 		// net.Conn (about 1.2 KiB resident with its poller descriptor).
 		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},
@@ -136,8 +141,8 @@ func TestIdleRunSizes(t *testing.T) {
 
 // TestIdleRunMakesNothingSpare checks what an open App run on an event
 // loop does without until it needs it: a reconnect schedule (made at the
-// first reconnect), Done's channel (made when asked for) and its Conn's
-// rare state.
+// first reconnect), Done's channel (made when asked for), its Conn's rare
+// state and its send queue's buffers.
 func TestIdleRunMakesNothingSpare(t *testing.T) {
 	drop := make(chan struct{})
 	var conns atomic.Int32
@@ -179,6 +184,11 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 		if r := s.conn.rare.Load(); r != nil {
 			t.Errorf("an idle Conn made its rare state: %+v", r)
 		}
+		s.out.mu.Lock()
+		if s.out.b != nil {
+			t.Error("a send queue that never queued made its buffers")
+		}
+		s.out.mu.Unlock()
 	})
 	close(drop)
 	<-opens

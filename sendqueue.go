@@ -15,15 +15,31 @@ type sendQueue struct {
 	noWait bool
 
 	mu      sync.Mutex
-	cond    *sync.Cond     // room, or writing ending; made by the first to wait (waitLocked)
-	items   ring[sendItem] // the queued messages, those the writer took included
-	buf     []byte         // the queued messages not taken by the writer, back to back
-	spare   []byte         // the writer's last batch, for buf to reuse
-	bytes   int            // queued or being written
+	cond    *sync.Cond // room, or writing ending; made by the first to wait (waitLocked)
+	b       *sendBufs  // the queue's buffers, made when a message is first queued; nil again after a trim
+	bytes   int        // queued or being written
 	writing bool
 	err     error  // set: sends are refused with it
 	dead    bool   // set: what is queued is dropped, not sent
-	run     func() // q.write, made once
+	run     func() // q.write, made at the first start (goWrite)
+}
+
+// sendBufs holds what a send queue has queued: most sends are written at
+// once and queue nothing, and an idle queue gives its buffers back at the
+// keep-alive (trim), so they are apart from the queue (TestIdleRunSizes).
+type sendBufs struct {
+	items ring[sendItem] // the queued messages, those the writer took included
+	buf   []byte         // the queued messages not taken by the writer, back to back
+	spare []byte         // the writer's last batch, for buf to reuse
+}
+
+// queued returns the number of queued messages, those the writer took
+// included; q.mu is held.
+func (q *sendQueue) queued() int {
+	if q.b == nil {
+		return 0
+	}
+	return q.b.items.n
 }
 
 // sendItem is a queued message: its opcode and length in its batch.
@@ -33,9 +49,17 @@ type sendItem struct {
 }
 
 func newSendQueue(c *Conn, limit int, noWait bool) *sendQueue {
-	q := &sendQueue{c: c, limit: limit, noWait: noWait}
-	q.run = q.write
-	return q
+	return &sendQueue{c: c, limit: limit, noWait: noWait}
+}
+
+// goWrite starts write on its own goroutine, writing being set; q.mu is
+// held. The method value is made at the first start, not per queue (most
+// never start one) nor per start (`go q.write()` would allocate each time).
+func (q *sendQueue) goWrite() {
+	if q.run == nil {
+		q.run = q.write
+	}
+	go q.run()
 }
 
 // send is App.Send.
@@ -59,8 +83,8 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 			q.mu.Lock()
 			q.bytes -= n
 			q.failed(err)
-			if q.items.n > 0 && !q.dead {
-				go q.run() // writing stays set: the writer owns the Conn now
+			if q.queued() > 0 && !q.dead {
+				q.goWrite() // writing stays set: the writer owns the Conn now
 			} else {
 				q.idle()
 			}
@@ -76,12 +100,15 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 		}
 		q.waitLocked()
 	}
-	q.buf = append(q.buf, data...)
-	q.items.push(sendItem{op: op, n: n})
+	if q.b == nil {
+		q.b = new(sendBufs)
+	}
+	q.b.buf = append(q.b.buf, data...)
+	q.b.items.push(sendItem{op: op, n: n})
 	q.bytes += n
 	if !q.writing {
 		q.writing = true
-		go q.run()
+		q.goWrite()
 	}
 	q.mu.Unlock()
 	return nil
@@ -95,11 +122,12 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 func (q *sendQueue) write() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for !q.dead && q.items.n > 0 {
-		batch, k := q.buf, q.items.n
-		q.buf, q.spare = q.spare[:0], nil
+	for !q.dead && q.queued() > 0 {
+		b := q.b // trim leaves it while the writer writes
+		batch, k := b.buf, b.items.n
+		b.buf, b.spare = b.spare[:0], nil
 		for off := 0; k > 0 && !q.dead; k-- {
-			it, _ := q.items.pop()
+			it, _ := b.items.pop()
 			q.mu.Unlock()
 			err := q.c.sendChecked(batch[off:off+it.n], it.op)
 			off += it.n
@@ -109,7 +137,7 @@ func (q *sendQueue) write() {
 			q.broadcast()
 		}
 		if cap(batch) <= 2*q.limit { // one huge message is not kept
-			q.spare = batch[:0]
+			b.spare = batch[:0]
 		}
 	}
 	q.idle()
@@ -145,10 +173,10 @@ func (q *sendQueue) failed(err error) {
 // idle ends a turn of writing, dropping what is left when the queue is
 // dead; q.mu is held.
 func (q *sendQueue) idle() {
-	for q.dead {
-		it, ok := q.items.pop()
+	for q.dead && q.b != nil {
+		it, ok := q.b.items.pop()
 		if !ok {
-			q.buf, q.spare = nil, nil
+			q.b = nil
 			break
 		}
 		q.bytes -= it.n
@@ -204,8 +232,8 @@ func (q *sendQueue) wait() {
 // beyond a ping interval.
 func (q *sendQueue) trim() {
 	q.mu.Lock()
-	if !q.writing && q.items.n == 0 {
-		q.items, q.buf, q.spare = ring[sendItem]{}, nil, nil
+	if !q.writing && q.queued() == 0 {
+		q.b = nil
 	}
 	q.mu.Unlock()
 }

@@ -17,7 +17,6 @@ type Session struct {
 	app       *App
 	d         Dispatcher
 	url       string
-	redacted  string
 	opts      *RunOptions  // the run's options, defaults filled in; shared with other runs, never changed (runoptions.go)
 	dialOpts  *DialOptions // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
 	reconnect time.Duration
@@ -32,9 +31,9 @@ type Session struct {
 
 	// State owned by the dispatcher's goroutine.
 	conn            *Conn
-	openedAt        time.Time
-	started         bool // start has run: the run is attached to its dispatcher
-	opened          bool // a connection of this run has opened: later ones are reconnects
+	openedAt        int64 // monoNow() when the connection opened
+	started         bool  // start has run: the run is attached to its dispatcher
+	opened          bool  // a connection of this run has opened: later ones are reconnects
 	dialing         bool
 	ending          bool  // we are tearing the connection down; cause was reported
 	cause           error // why the current connection ended, if it failed
@@ -55,7 +54,7 @@ type Session struct {
 	// receive queue.
 	pongWait     bool          // a pong is awaited
 	pongDeferred bool          // the deadline came while the reader was paused
-	pingAt       time.Time     // when the check began
+	pingAt       int64         // monoNow() when the check began
 	pausedAtPing time.Duration // rq.pausedTotal() then
 	pongsAtPing  uint64        // rq.pongs() then
 }
@@ -142,7 +141,7 @@ func (s *Session) dialed(c *Conn, err error) {
 		return
 	}
 	a := s.app
-	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, time.Now()
+	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, monoNow()
 	o := s.opts
 	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
@@ -295,7 +294,7 @@ func (s *Session) ping(c *Conn) {
 		}
 	})
 	if s.opts.PingTimeout > 0 && !s.pongWait {
-		s.pongWait, s.pingAt = true, time.Now()
+		s.pongWait, s.pingAt = true, monoNow()
 		s.pausedAtPing, s.pongsAtPing = s.rq.pausedTotal(), s.rq.pongs()
 		s.armPong(c, s.opts.PingTimeout)
 	}
@@ -329,7 +328,7 @@ func (s *Session) checkPong(c *Conn) {
 		s.pongDeferred = true
 		return
 	}
-	reading := time.Since(s.pingAt) - (q.pausedTotal() - s.pausedAtPing)
+	reading := time.Duration(monoNow()-s.pingAt) - (q.pausedTotal() - s.pausedAtPing)
 	if left := s.opts.PingTimeout - reading; left > 0 {
 		s.armPong(c, left)
 		return
@@ -381,7 +380,7 @@ func (s *Session) connEnded(c *Conn, err error) {
 		s.cause = err
 		s.report(err)
 	}
-	if s.bo != nil && (s.bo.cfg.ResetAfter <= 0 || time.Since(s.openedAt) >= s.bo.cfg.ResetAfter) {
+	if s.bo != nil && (s.bo.cfg.ResetAfter <= 0 || time.Duration(monoNow()-s.openedAt) >= s.bo.cfg.ResetAfter) {
 		s.bo.reset()
 	}
 	s.observe(Event{Kind: EventClose, Conn: c, Code: code, Reason: reason})
@@ -423,7 +422,7 @@ func (s *Session) scheduleDial(after time.Duration, why error) {
 	}
 	w := max(s.bo.wait(), after)
 	if traceEnabled() {
-		logger().Info("websocket: reconnecting", slog.String("url", s.redacted),
+		logger().Info("websocket: reconnecting", slog.String("url", redactRawURL(s.url)),
 			slog.Int("attempt", s.bo.tries), slog.Duration("in", w), slog.String("after", why.Error()))
 	}
 	s.cancelReconnect = s.d.AfterFunc(w, func() {
