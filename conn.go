@@ -28,7 +28,10 @@ type Conn struct {
 	// The handshake response's header lines (the head without its status
 	// line), parsed into the rare state's header when Header is first
 	// called: the map would add about as much as the rest of an idle Conn.
-	// Subprotocol reads them too.
+	// Subprotocol reads them too. A response parsed into the map at the
+	// dial (by net/http, or over HTTP/2) leaves only the line of the
+	// selected subprotocol here (protocolLine): the map is the caller's
+	// to change.
 	respHead string
 	// isTLS is TLS to the server (wss). It is stored, not derived from
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
@@ -153,15 +156,7 @@ func (c *Conn) Subprotocol() string {
 	// The dial checked that there is at most one: the first token of the
 	// header is it. It is not kept apart, which would cost every Conn 16
 	// bytes.
-	if c.respHead != "" {
-		return headToken(c.respHead, "Sec-Websocket-Protocol")
-	}
-	if h := c.rare.Load(); h != nil {
-		if hp := h.header.Load(); hp != nil {
-			return firstToken((*hp)["Sec-Websocket-Protocol"])
-		}
-	}
-	return ""
+	return headToken(c.respHead, "Sec-Websocket-Protocol")
 }
 
 // Status returns the status code of the handshake response: 101 Switching

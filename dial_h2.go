@@ -295,7 +295,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
 	c.rareState().header.Store(&h)
-	_ = proto // Subprotocol reads it from the header
+	c.respHead = protocolLine(proto)
 	c.ext = ext
 	return c, nil, nil
 }

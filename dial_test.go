@@ -215,8 +215,9 @@ func TestDialSubprotocol(t *testing.T) {
 			if got := req.Header.Get("Sec-WebSocket-Protocol"); got != "other, chat.v2" {
 				t.Errorf("offered %q", got)
 			}
+			c.Header().Set("Sec-Websocket-Protocol", "changed") // the map is the caller's
 			if c.Status() != 101 || c.Subprotocol() != tc.want {
-				t.Errorf("Status() = %d, Subprotocol() after Header() = %q", c.Status(), c.Subprotocol())
+				t.Errorf("Status() = %d, Subprotocol() after a change to Header() = %q", c.Status(), c.Subprotocol())
 			}
 		})
 	}

@@ -127,8 +127,8 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 	} else {
 		h := resp.header // only this path pays for the rare state
 		c.rareState().header.Store(&h)
+		c.respHead = protocolLine(proto)
 	}
-	_ = proto // Subprotocol reads it from the header
 	c.ext = ext
 	return c, nil
 }

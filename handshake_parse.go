@@ -278,9 +278,9 @@ func validHeaderValueByte(c byte) bool {
 	return c >= 0x20 && c != 0x7F || c == '\t'
 }
 
-// headToken returns the first comma-separated token, trimmed, of the
-// values of header key in rest, header lines that parseUpgradeHeader
-// accepted; "" when there is none.
+// headToken returns the first non-empty comma-separated token, trimmed,
+// of the values of header key in rest, header lines that
+// parseUpgradeHeader accepted; "" when there is none.
 func headToken(rest, key string) string {
 	for rest != "" {
 		var line string
@@ -289,17 +289,6 @@ func headToken(rest, key string) string {
 		if !found || !strings.EqualFold(k, key) {
 			continue
 		}
-		if t := firstToken([]string{v}); t != "" {
-			return t
-		}
-	}
-	return ""
-}
-
-// firstToken returns the first non-empty comma-separated token, trimmed,
-// of values; "" when there is none.
-func firstToken(values []string) string {
-	for _, v := range values {
 		for v != "" {
 			var t string
 			t, v, _ = strings.Cut(v, ",")
@@ -309,4 +298,13 @@ func firstToken(values []string) string {
 		}
 	}
 	return ""
+}
+
+// protocolLine returns what a Conn whose response was parsed into a map
+// keeps of its header lines: the selected subprotocol's (Conn.respHead).
+func protocolLine(proto string) string {
+	if proto == "" {
+		return ""
+	}
+	return "Sec-Websocket-Protocol: " + proto + "\r\n\r\n"
 }
