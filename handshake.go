@@ -41,7 +41,16 @@ type handshakeState struct {
 	// allocate.
 	nc     net.Conn
 	expire func()
+	// hdr and vals take a 101 response's header lines (fillUpgradeHeader)
+	// while the handshake checks them: the Conn keeps the lines, not the
+	// map, so both are reused by the next handshake.
+	hdr  http.Header
+	vals []string
 }
+
+// maxPooledHeader is the most header lines whose map and values a pooled
+// handshakeState keeps: an unusually long response's go to the GC.
+const maxPooledHeader = 32
 
 var handshakePool = sync.Pool{New: func() any {
 	hs := &handshakeState{req: make([]byte, 0, 512)}
@@ -55,6 +64,12 @@ func (hs *handshakeState) interrupt() { hs.nc.SetDeadline(time.Unix(1, 0)) }
 
 // release returns hs to the pool, keeping no reference to the connection.
 func (hs *handshakeState) release() {
+	hs.reset()
+	handshakePool.Put(hs)
+}
+
+// reset readies hs for the next handshake, keeping nothing of this one's.
+func (hs *handshakeState) reset() {
 	hs.nc = nil
 	hs.lr = limitedReader{}
 	hs.br.Reset(&hs.lr)
@@ -62,7 +77,14 @@ func (hs *handshakeState) release() {
 		hs.req = make([]byte, 0, 512) // not keep one unusually large request
 	}
 	hs.req = hs.req[:0]
-	handshakePool.Put(hs)
+	if len(hs.hdr) > maxPooledHeader {
+		hs.hdr = nil
+	}
+	clear(hs.hdr) // keeps no string of this response alive
+	if cap(hs.vals) > maxPooledHeader {
+		hs.vals = nil
+	}
+	clear(hs.vals[:cap(hs.vals)])
 }
 
 // handshake runs the opening handshake over nc (RFC 6455 §4.1): it writes
@@ -134,7 +156,8 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 }
 
 // response is a handshake response as read: by upgradeStatus and
-// parseUpgradeHeader (head set: the header lines; status only when traced)
+// fillUpgradeHeader (head set: the header lines; status only when traced;
+// header is the handshakeState's, valid until its release)
 // or by http.ReadResponse (full set).
 type response struct {
 	code   int
@@ -167,7 +190,13 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 		// unless traced.
 		if status, ok := upgradeStatus(trimEOL(b[:k])); ok {
 			s := string(b[k:])
-			if resp.header, ok = parseUpgradeHeader(s); ok {
+			if hs.hdr == nil {
+				hs.hdr = make(http.Header, 8)
+			}
+			if hs.vals, ok = fillUpgradeHeader(hs.hdr, hs.vals, s); !ok {
+				clear(hs.hdr) // net/http parses it below
+			} else {
+				resp.header = hs.hdr // the handshake's until release
 				resp.code = http.StatusSwitchingProtocols
 				resp.head = s
 				if trace {

@@ -113,19 +113,37 @@ func upgradeStatus(line []byte) (status []byte, ok bool) {
 }
 
 // parseUpgradeHeader parses the header lines of a 101 head, what follows
-// its status line up to and with the empty line, into the header. The
-// keys and values are substrings of rest. ok is false when net/http has to
-// parse the head instead.
+// its status line up to and with the empty line, into a new header (see
+// fillUpgradeHeader). ok is false when net/http has to parse the head
+// instead.
 func parseUpgradeHeader(rest string) (h http.Header, ok bool) {
+	h = make(http.Header, headerLines(rest))
+	if _, ok = fillUpgradeHeader(h, nil, rest); !ok {
+		return nil, false
+	}
+	return h, true
+}
+
+// headerLines counts the header lines of rest, without the empty one.
+func headerLines(rest string) int { return max(strings.Count(rest, "\n")-1, 0) }
+
+// fillUpgradeHeader parses the header lines of a 101 head, what follows its
+// status line up to and with the empty line, into h, which is empty. The
+// keys and values are substrings of rest; each value slice is cut from
+// vals, grown to the lines' count if need be and returned, so that a
+// handshake reusing h and vals parses without allocating. ok is false when
+// net/http has to parse the head instead; h may then hold some lines.
+func fillUpgradeHeader(h http.Header, vals []string, rest string) (_ []string, ok bool) {
 	// A line starting with a space or tab continues the previous one
 	// (obsolete line folding, RFC 9112 §5.2): net/http joins them, or
 	// refuses one in first position.
 	if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-		return nil, false
+		return vals, false
 	}
-	n := max(strings.Count(rest, "\n")-1, 0) // header lines, without the empty one
-	strs := make([]string, n)
-	h = make(http.Header, n)
+	if n := headerLines(rest); cap(vals) < n {
+		vals = make([]string, n)
+	}
+	strs := vals[:cap(vals)]
 	for {
 		var line string
 		line, rest = cutLine(rest)
@@ -133,25 +151,25 @@ func parseUpgradeHeader(rest string) (h http.Header, ok bool) {
 			break
 		}
 		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-			return nil, false
+			return vals, false
 		}
 		k, v, found := strings.Cut(trimSpaceTab(line), ":")
 		if !found {
-			return nil, false
+			return vals, false
 		}
 		key, ok := canonicalKey(k)
 		if !ok {
-			return nil, false
+			return vals, false
 		}
 		for i := 0; i < len(v); i++ {
 			if !validHeaderValueByte(v[i]) {
-				return nil, false
+				return vals, false
 			}
 		}
 		switch key {
 		case "Content-Length", "Transfer-Encoding", "Trailer":
 			// http.ReadResponse validates and rewrites these.
-			return nil, false
+			return vals, false
 		}
 		v = strings.TrimLeft(v, " \t")
 		if vv := h[key]; vv != nil {
@@ -168,14 +186,14 @@ func parseUpgradeHeader(rest string) (h http.Header, ok bool) {
 		if containsFold(v, "close") {
 			// http.ReadResponse deletes a Connection header that asks
 			// to close.
-			return nil, false
+			return vals, false
 		}
 	}
 	// As http.ReadResponse does (RFC 7234 §5.4).
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" && h["Cache-Control"] == nil {
 		h["Cache-Control"] = []string{"no-cache"}
 	}
-	return h, true
+	return vals, true
 }
 
 // cutLine splits s after its first "\n", the line without its line end.

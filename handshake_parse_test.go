@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,6 +86,11 @@ func TestParseUpgradeHead(t *testing.T) {
 		{"empty", "", false, "", nil, ""},
 		{"head over the buffer", accept101 + "X-A: " + strings.Repeat("a", 5000) + "\r\n\r\n", false, "", nil, ""},
 	}
+	// A handshake parses into the map and values its pooled state kept
+	// from the one before (fillUpgradeHeader, handshakeState.reset):
+	// each case parses into those of the case before it too.
+	hs := handshakePool.New().(*handshakeState)
+	hs.hdr = http.Header{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, h, rest, ok := readHeadFast([]byte(tt.in))
@@ -98,6 +104,58 @@ func TestParseUpgradeHead(t *testing.T) {
 				t.Errorf("got %q %v rest %q, want %q %v rest %q", status, h, rest, tt.status, tt.header, tt.rest)
 			}
 			checkAgainstNetHTTP(t, []byte(tt.in))
+
+			_, lines := cutLine(tt.in)
+			lines = lines[:len(lines)-len(rest)]
+			if hs.vals, ok = fillUpgradeHeader(hs.hdr, hs.vals, lines); !ok || !reflect.DeepEqual(hs.hdr, tt.header) {
+				t.Errorf("parsed into a used map: %v (%t), want %v", hs.hdr, ok, tt.header)
+			}
+			hs.reset()
+		})
+	}
+}
+
+// TestHandshakeStateReset checks what a pooled handshakeState keeps of a
+// response: its map and values, emptied, so that the next handshake parses
+// without allocating and no header string stays reachable; none of them
+// after an unusually long response.
+func TestHandshakeStateReset(t *testing.T) {
+	long := accept101
+	for i := range maxPooledHeader {
+		long += "X-" + strings.Repeat("a", i+1) + ": v\r\n"
+	}
+	for _, tc := range []struct {
+		name string
+		head string
+		kept bool
+	}{
+		{"usual", accept101 + "Sec-WebSocket-Protocol: chat\r\n\r\n", true},
+		{"long", long + "\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := handshakePool.New().(*handshakeState)
+			hs.hdr = http.Header{}
+			_, lines := cutLine(tc.head)
+			var ok bool
+			if hs.vals, ok = fillUpgradeHeader(hs.hdr, hs.vals, lines); !ok {
+				t.Fatal("fast path refused the head")
+			}
+			hs.reset()
+			if kept := hs.hdr != nil && hs.vals != nil; kept != tc.kept {
+				t.Fatalf("map and values kept: %t, want %t", kept, tc.kept)
+			}
+			if !tc.kept {
+				return
+			}
+			if len(hs.hdr) != 0 || slices.ContainsFunc(hs.vals[:cap(hs.vals)], func(s string) bool { return s != "" }) {
+				t.Fatalf("released state keeps %v, %q", hs.hdr, hs.vals[:cap(hs.vals)])
+			}
+			if n := testing.AllocsPerRun(20, func() {
+				hs.vals, _ = fillUpgradeHeader(hs.hdr, hs.vals, lines)
+				hs.reset()
+			}); n != 0 {
+				t.Errorf("a parse into the kept map allocates %.0f times", n)
+			}
 		})
 	}
 }
