@@ -52,7 +52,7 @@ type Conn struct {
 
 	// Behind the reading state, where they put the received counters on
 	// the cache line of the read buffer (TestCountersLayout).
-	rare atomic.Pointer[connRare] // what few connections use, made on first use
+	rare onDemand[connRare]       // what few connections use, made on first use
 	lc   atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
 	ext  *compression             // permessage-deflate, nil when not negotiated
 
@@ -94,12 +94,20 @@ type connRare struct {
 
 // rareState returns the Conn's rare state, making it if need be; safe
 // from any goroutine.
-func (c *Conn) rareState() *connRare {
-	if r := c.rare.Load(); r != nil {
-		return r
+func (c *Conn) rareState() *connRare { return c.rare.get() }
+
+// onDemand points to a T made the first time get is called: state that most
+// owners never need costs them one word. Load returns nil until then. It
+// is safe for concurrent use; every caller of get gets the same T.
+type onDemand[T any] struct{ atomic.Pointer[T] }
+
+// get returns the T, making it if need be.
+func (o *onDemand[T]) get() *T {
+	if p := o.Load(); p != nil {
+		return p
 	}
-	c.rare.CompareAndSwap(nil, new(connRare))
-	return c.rare.Load()
+	o.CompareAndSwap(nil, new(T))
+	return o.Load()
 }
 
 // connFlags holds a Conn's closing flags in one atomic word (three

@@ -120,8 +120,8 @@ func TestRunOptionsShared(t *testing.T) {
 	}
 }
 
-// TestIdleRunSizes checks the size classes of what every running App
-// holds besides its Conn: the Session (its options are shared, not
+// TestIdleRunSizes checks the size classes of the App and of what every
+// running App holds besides its Conn: the Session (its options are shared, not
 // embedded; times are monoNow counts, not time.Time), the receive queue,
 // the send queue (its condition variable is made by the first
 // sender that waits, its buffers when a message is first queued:
@@ -129,6 +129,9 @@ func TestRunOptionsShared(t *testing.T) {
 // pooled: loopWrite) and the socket.
 func TestIdleRunSizes(t *testing.T) {
 	checkSizes(t, []sizeLimit{
+		// The user's App: its counters are made when there is something
+		// to count (appTotals).
+		{"App", unsafe.Sizeof(App{}), 224},
 		{"Session", unsafe.Sizeof(Session{}), 304},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 96},
 		{"recvQueue", unsafe.Sizeof(recvQueue{}), 160},
@@ -141,8 +144,9 @@ func TestIdleRunSizes(t *testing.T) {
 
 // TestIdleRunMakesNothingSpare checks what an open App run on an event
 // loop does without until it needs it: a reconnect schedule (made at the
-// first reconnect), Done's channel (made when asked for), its Conn's rare
-// state and its send queue's buffers.
+// first reconnect), Done's channel (made when asked for), its counters
+// (made when a connection ends), its Conn's rare state and its send
+// queue's buffers.
 func TestIdleRunMakesNothingSpare(t *testing.T) {
 	drop := make(chan struct{})
 	var conns atomic.Int32
@@ -184,6 +188,9 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 		if r := s.conn.rare.Load(); r != nil {
 			t.Errorf("an idle Conn made its rare state: %+v", r)
 		}
+		if tot := a.stats.totals.Load(); tot != nil {
+			t.Errorf("an App whose first connection is open made its counters: %+v", tot)
+		}
 		s.out.mu.Lock()
 		if s.out.b != nil {
 			t.Error("a send queue that never queued made its buffers")
@@ -195,6 +202,9 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 	onLoop(func() {
 		if s.bo == nil {
 			t.Error("reconnected without a reconnect schedule")
+		}
+		if st := a.Stats(); st.Reconnects != 1 || st.LastCloseCode != StatusAbnormalClosure {
+			t.Errorf("after a reconnect Stats has Reconnects %d, LastCloseCode %v", st.Reconnects, st.LastCloseCode)
 		}
 	})
 	a.Close()
