@@ -61,7 +61,7 @@ func (e *engine) stop() {
 
 // serve handles the readiness of one descriptor.
 func (e *engine) serve(fd int, ev netpoll.Event) {
-	lc := e.conns[fd]
+	lc := e.conns.get(fd)
 	if lc == nil || lc.closed.Load() {
 		return
 	}
@@ -86,7 +86,7 @@ func (e *engine) serve(fd int, ev netpoll.Event) {
 // came with the handshake's response first, then the socket. The I/O
 // goroutine only, as every method below.
 func (lc *loopConn) start() {
-	lc.l.eng.conns[lc.fd] = lc
+	lc.l.eng.conns.set(lc.fd, lc)
 	if lc.c.flags.has(flagClosed) {
 		// Closed before takeConn set c.lc: closeSocket may have missed it.
 		lc.end(ErrConnectionClosed)
@@ -347,8 +347,8 @@ func (lc *loopConn) end(err error) {
 	lc.ended = true
 	c := lc.c
 	lc.unwatch()
-	if e := lc.l.eng; e.conns[lc.fd] == lc {
-		delete(e.conns, lc.fd)
+	if e := lc.l.eng; e.conns.get(lc.fd) == lc {
+		e.conns.set(lc.fd, nil)
 	}
 	c.closeSocket()
 	lc.mu.Lock()

@@ -357,13 +357,13 @@ func (lc *loopConn) adopt(s *loopSocket, poll bool) {
 	s.makeConn()
 	moved := s.rc != nil
 	s.mu.Unlock()
-	if !bare || !poll || e.conns[lc.fd] != lc {
+	if !bare || !poll || e.conns.get(lc.fd) != lc {
 		lc.mu.Unlock()
 		return // nothing to move, or the loop let it go
 	}
-	delete(e.conns, lc.fd)
+	e.conns.set(lc.fd, nil)
 	lc.rc.Control(func(fd uintptr) { lc.fd = int(fd) })
-	e.conns[lc.fd] = lc
+	e.conns.set(lc.fd, lc)
 	var err error
 	if !lc.detached { // else resume watches it again
 		err = lc.withFd(func(fd int) error {

@@ -111,3 +111,33 @@ func TestLoopSocketWithoutLoop(t *testing.T) {
 		}
 	})
 }
+
+// TestFdTable checks the engine's descriptor table: a descriptor out of
+// its range has no connection, setting one grows it, forgetting one does
+// not.
+func TestFdTable(t *testing.T) {
+	var tab fdTable
+	a, b := new(loopConn), new(loopConn)
+	for _, fd := range []int{-1, 0, 5, 1 << 20} {
+		if tab.get(fd) != nil {
+			t.Fatalf("empty table: fd %d has a connection", fd)
+		}
+	}
+	tab.set(-1, a)
+	tab.set(100, nil)
+	if len(tab) != 0 {
+		t.Fatalf("a negative descriptor or a forgotten one grew the table to %d", len(tab))
+	}
+	tab.set(3, a)
+	tab.set(200, b)
+	if tab.get(3) != a || tab.get(200) != b || tab.get(4) != nil || tab.get(-1) != nil {
+		t.Fatal("get does not return what set gave")
+	}
+	if len(tab) < 201 {
+		t.Fatalf("table of %d for descriptor 200", len(tab))
+	}
+	tab.set(3, nil)
+	if tab.get(3) != nil || tab.get(200) != b {
+		t.Fatal("forgetting descriptor 3 did not forget it alone")
+	}
+}

@@ -203,7 +203,7 @@ func (l *EventLoop) postQuiet(f func()) bool {
 
 // AfterFunc implements Dispatcher.
 func (l *EventLoop) AfterFunc(d time.Duration, f func()) (stop func() bool) {
-	t := &loopTimer{when: time.Now().Add(d), f: f}
+	t := &loopTimer{when: monoAfter(monoNow(), d), f: f}
 	l.mu.Lock()
 	l.timerSeq++
 	t.seq = l.timerSeq
@@ -346,13 +346,13 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return stopping && len(l.sessions) == 0
-	}, func(next time.Time) {
+	}, func(next time.Duration, timed bool) {
 		var tc <-chan time.Time
-		if !next.IsZero() {
+		if timed {
 			if wait == nil {
-				wait = time.NewTimer(time.Until(next))
+				wait = time.NewTimer(next)
 			} else {
-				wait.Reset(time.Until(next))
+				wait.Reset(next)
 			}
 			defer wait.Stop()
 			tc = wait.C
@@ -373,7 +373,9 @@ func (l *EventLoop) Run(ctx context.Context) error {
 
 // dispatch runs queued functions and due timers until finished reports
 // true, calling block to wait for more work, then shuts the loop down.
-func (l *EventLoop) dispatch(finished func() bool, block func(next time.Time)) {
+// When a timer is set (timed), block waits at most next, the time until
+// the first is due.
+func (l *EventLoop) dispatch(finished func() bool, block func(next time.Duration, timed bool)) {
 	for {
 		l.mu.Lock()
 		fs := l.queue
@@ -390,15 +392,16 @@ func (l *EventLoop) dispatch(finished func() bool, block func(next time.Time)) {
 		}
 		l.mu.Lock()
 		more := len(l.queue) > 0
-		var next time.Time
-		if len(l.timers) > 0 {
+		var next int64
+		timed := len(l.timers) > 0
+		if timed {
 			next = l.timers[0].when
 		}
 		l.mu.Unlock()
 		if more {
 			continue
 		}
-		block(next)
+		block(monoUntil(monoNow(), next), timed)
 	}
 	l.mu.Lock()
 	l.state = loopDone
@@ -413,10 +416,10 @@ func (l *EventLoop) dispatch(finished func() bool, block func(next time.Time)) {
 
 // runDueTimers runs the timers whose time has come, in due order.
 func (l *EventLoop) runDueTimers() {
-	now := time.Now()
+	now := monoNow()
 	for {
 		l.mu.Lock()
-		if len(l.timers) == 0 || l.timers[0].when.After(now) {
+		if len(l.timers) == 0 || l.timers[0].when > now {
 			l.mu.Unlock()
 			return
 		}
@@ -429,7 +432,7 @@ func (l *EventLoop) runDueTimers() {
 // loopTimer is one AfterFunc; index is its place in the heap, -1 once it
 // fired or was stopped.
 type loopTimer struct {
-	when  time.Time
+	when  int64  // monoNow() when it is due
 	seq   uint64 // ties are broken in the order the timers were set
 	f     func()
 	index int
@@ -439,10 +442,10 @@ type timerHeap []*loopTimer
 
 func (h timerHeap) Len() int { return len(h) }
 func (h timerHeap) Less(i, j int) bool {
-	if h[i].when.Equal(h[j].when) {
+	if h[i].when == h[j].when {
 		return h[i].seq < h[j].seq
 	}
-	return h[i].when.Before(h[j].when)
+	return h[i].when < h[j].when
 }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]

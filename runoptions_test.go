@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
+	"math"
 	"net/http"
 	"runtime"
 	"sync/atomic"
@@ -126,7 +127,7 @@ func TestRunOptionsShared(t *testing.T) {
 // the send queue (its condition variable is made by the first
 // sender that waits, its buffers when a message is first queued:
 // sendBufs) and, on an event loop, the loopConn (a write's state is
-// pooled: loopWrite) and the socket.
+// pooled: loopWrite), the socket and a timer.
 func TestIdleRunSizes(t *testing.T) {
 	checkSizes(t, []sizeLimit{
 		// The user's App: its counters are made when there is something
@@ -139,6 +140,8 @@ func TestIdleRunSizes(t *testing.T) {
 		// What an event loop keeps of a socket in place of the runtime's
 		// net.Conn (about 1.2 KiB resident with its poller descriptor).
 		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},
+		// A keep-alive's timer on the loop: its time a monotonic count.
+		{"loopTimer", unsafe.Sizeof(loopTimer{}), 32},
 	})
 }
 
@@ -236,4 +239,63 @@ func TestWeakCacheForgets(t *testing.T) {
 		t.Fatal("a held value was dropped")
 	}
 	runtime.KeepAlive(kept)
+}
+
+// TestMonoSaturates checks the monotonic count's arithmetic at the ends of
+// int64: a timer set as far ahead as a time.Duration goes stays ahead.
+func TestMonoSaturates(t *testing.T) {
+	const maxD, minD = time.Duration(math.MaxInt64), time.Duration(math.MinInt64)
+	for _, tc := range []struct {
+		now  int64
+		d    time.Duration
+		want int64
+	}{
+		{5, 7, 12},
+		{5, -7, -2},
+		{1, maxD, math.MaxInt64},
+		{math.MaxInt64 - 3, 3, math.MaxInt64},
+		{math.MaxInt64 - 3, 4, math.MaxInt64},
+		{-1, minD, math.MinInt64},
+		{-1, -maxD, math.MinInt64},
+		{-1, maxD, math.MaxInt64 - 1},
+	} {
+		if got := monoAfter(tc.now, tc.d); got != tc.want {
+			t.Errorf("monoAfter(%d, %d) = %d, want %d", tc.now, tc.d, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		now, when int64
+		want      time.Duration
+	}{
+		{5, 12, 7},
+		{12, 5, -7},
+		{-1, math.MaxInt64, maxD},
+		{-2, math.MaxInt64 - 1, maxD},
+		{1, math.MinInt64, minD},
+		{0, math.MinInt64, minD},
+		{math.MaxInt64, math.MinInt64, minD},
+		{math.MinInt64, math.MaxInt64, maxD},
+	} {
+		if got := monoUntil(tc.now, tc.when); got != tc.want {
+			t.Errorf("monoUntil(%d, %d) = %d, want %d", tc.now, tc.when, got, tc.want)
+		}
+	}
+}
+
+// TestLoopTimerFarAhead checks that an EventLoop timer set as far ahead as
+// a time.Duration goes does not fire before a near one.
+func TestLoopTimerFarAhead(t *testing.T) {
+	l := runningLoop(t)
+	var early atomic.Bool
+	stop := l.AfterFunc(math.MaxInt64, func() { early.Store(true) })
+	defer stop()
+	near := make(chan struct{})
+	l.AfterFunc(time.Millisecond, func() { close(near) })
+	<-near
+	ran := make(chan struct{})
+	l.Post(func() { close(ran) })
+	<-ran
+	if early.Load() {
+		t.Fatal("a timer due in 292 years fired")
+	}
 }

@@ -3,6 +3,7 @@ package websocket
 import (
 	crand "crypto/rand"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -158,10 +159,35 @@ const burstWindow = int64(2 * time.Microsecond)
 // buffer may be queued (it then gets a buffer of its own size).
 const queueBufSize = 64 << 10
 
-// monoEpoch anchors monotonic timestamps for the burst test.
+// monoEpoch anchors monotonic timestamps (monoNow).
 var monoEpoch = time.Now()
 
+// monoNow returns the monotonic clock's nanoseconds since monoEpoch: a
+// timestamp in 8 bytes where a time.Time takes 24.
 func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+// monoAfter returns now+d, saturated at the ends of int64: a duration as
+// long as a time.Duration allows stays in the future.
+func monoAfter(now int64, d time.Duration) int64 {
+	switch {
+	case d > 0 && now > math.MaxInt64-int64(d):
+		return math.MaxInt64
+	case d < 0 && now < math.MinInt64-int64(d):
+		return math.MinInt64
+	}
+	return now + int64(d)
+}
+
+// monoUntil returns the time from now to when, saturated likewise.
+func monoUntil(now, when int64) time.Duration {
+	switch {
+	case now < 0 && when > math.MaxInt64+now:
+		return math.MaxInt64
+	case now > 0 && when < math.MinInt64+now:
+		return math.MinInt64
+	}
+	return time.Duration(when - now)
+}
 
 // writeCond returns the condition variable that waits on writing and the
 // queue; writeMu is held.
