@@ -250,7 +250,7 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 	// goroutine, through the same path: the loop stops once the run is
 	// detached.
 	s.d.(*EventLoop).Run(context.Background())
-	return s.err
+	return s.result()
 }
 
 // newSession checks the options and makes the App's run.

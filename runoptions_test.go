@@ -123,7 +123,8 @@ func TestRunOptionsShared(t *testing.T) {
 
 // TestIdleRunSizes checks the size classes of the App and of what every
 // running App holds besides its Conn: the Session (its options are shared, not
-// embedded; times are monoNow counts, not time.Time), the receive queue,
+// embedded; times are monoNow counts, not time.Time; what a failure, a stop
+// or a reconnect needs is in a sessionEnd made then), the receive queue,
 // the send queue (its condition variable is made by the first
 // sender that waits, its buffers when a message is first queued:
 // sendBufs) and, on an event loop, the loopConn (a write's state is
@@ -133,7 +134,9 @@ func TestIdleRunSizes(t *testing.T) {
 		// The user's App: its counters are made when there is something
 		// to count (appTotals).
 		{"App", unsafe.Sizeof(App{}), 224},
-		{"Session", unsafe.Sizeof(Session{}), 304},
+		{"Session", unsafe.Sizeof(Session{}), 224},
+		// Made when a connection fails, the run stops or reconnects.
+		{"sessionEnd", unsafe.Sizeof(sessionEnd{}), 80},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 96},
 		{"recvQueue", unsafe.Sizeof(recvQueue{}), 160},
 		{"loopConn", unsafe.Sizeof(loopConn{}), 176},
@@ -182,8 +185,8 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 	}
 	<-opens
 	onLoop(func() {
-		if s.bo != nil {
-			t.Error("a run that never reconnected made its reconnect schedule")
+		if s.end != nil {
+			t.Errorf("a run whose first connection is open made its end state: %+v", s.end)
 		}
 		if s.done.p.Load() != nil {
 			t.Error("a run nobody waits for made Done's channel")
@@ -203,7 +206,7 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 	close(drop)
 	<-opens
 	onLoop(func() {
-		if s.bo == nil {
+		if s.end == nil || s.end.bo == nil {
 			t.Error("reconnected without a reconnect schedule")
 		}
 		if st := a.Stats(); st.Reconnects != 1 || st.LastCloseCode != StatusAbnormalClosure {

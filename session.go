@@ -20,34 +20,28 @@ type Session struct {
 	opts      *RunOptions  // the run's options, defaults filled in; shared with other runs, never changed (runoptions.go)
 	dialOpts  *DialOptions // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
 	reconnect time.Duration
-	bo        *backoff        // the reconnect schedule, made at the first reconnect (scheduleDial)
 	base      context.Context // the run's context without its cancellation: what dials see of it
 	done      lazyClose       // Done's channel, made by the first to ask
-	err       error
 
 	mu        sync.Mutex
 	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
 	stopAsked atomic.Bool // Stop or App.CloseWith was called: no more dials
 
 	// State owned by the dispatcher's goroutine.
-	conn            *Conn
-	openedAt        int64 // monoNow() when the connection opened
-	started         bool  // start has run: the run is attached to its dispatcher
-	opened          bool  // a connection of this run has opened: later ones are reconnects
-	dialing         bool
-	ending          bool  // we are tearing the connection down; cause was reported
-	cause           error // why the current connection ended, if it failed
-	stopping        bool
-	stopCode        StatusCode
-	stopReason      string
-	finished        bool
-	cancelReconnect func() bool
-	cancelDial      context.CancelFunc // ends the dial in progress (a context per dial: none is kept between dials)
-	cancelPing      func() bool
-	cancelPong      func() bool
-	cancelClose     func() bool
-	rq              *recvQueue // the open connection's received frames
-	out             *sendQueue // the open connection's messages to send
+	conn       *Conn
+	openedAt   int64 // monoNow() when the connection opened
+	started    bool  // start has run: the run is attached to its dispatcher
+	opened     bool  // a connection of this run has opened: later ones are reconnects
+	dialing    bool
+	ending     bool // we are tearing the connection down; end.cause was reported
+	stopping   bool
+	finished   bool
+	end        *sessionEnd        // made when something first ends (endState)
+	cancelDial context.CancelFunc // ends the dial in progress (a context per dial: none is kept between dials)
+	cancelPing func() bool
+	cancelPong func() bool
+	rq         *recvQueue // the open connection's received frames
+	out        *sendQueue // the open connection's messages to send
 
 	// The pong check of the last automatic ping: its deadline counts only
 	// the time the connection's reader was reading, not paused on a full
@@ -57,6 +51,29 @@ type Session struct {
 	pingAt       int64         // monoNow() when the check began
 	pausedAtPing time.Duration // rq.pausedTotal() then
 	pongsAtPing  uint64        // rq.pongs() then
+}
+
+// sessionEnd is the state a run needs once something ends: a connection
+// fails, the run is stopped or over, a reconnect waits. A run whose first
+// connection stays open never makes it (TestIdleRunMakesNothingSpare). It
+// is the dispatcher's goroutine's, as the rest; err is read by others
+// once Done is closed.
+type sessionEnd struct {
+	err             error       // the run's result
+	cause           error       // why the current connection ended, if it failed
+	stopCode        StatusCode  // what a stop closes with
+	stopReason      string      //
+	cancelReconnect func() bool // the reconnect's timer
+	cancelClose     func() bool // the close handshake's timer
+	bo              *backoff    // the reconnect schedule, made at the first reconnect (scheduleDial)
+}
+
+// endState returns the run's sessionEnd, making it if need be.
+func (s *Session) endState() *sessionEnd {
+	if s.end == nil {
+		s.end = new(sessionEnd)
+	}
+	return s.end
 }
 
 // App returns the App this run belongs to.
@@ -85,7 +102,15 @@ func (s *Session) Done() <-chan struct{} { return s.done.wait() }
 // close, else the failure that ended it.
 func (s *Session) Err() error {
 	<-s.done.wait()
-	return s.err
+	return s.result()
+}
+
+// result is the run's result: nil while it runs and after a clean close.
+func (s *Session) result() error {
+	if s.end == nil {
+		return nil
+	}
+	return s.end.err
 }
 
 // start makes the first connection attempt, unless the run was stopped
@@ -129,7 +154,7 @@ func (s *Session) dialed(c *Conn, err error) {
 	s.dialing, s.cancelDial = false, nil
 	if s.stopping {
 		if c != nil {
-			code, reason := s.stopCode, s.stopReason
+			code, reason := s.end.stopCode, s.end.stopReason // closeNow made it
 			s.d.Go(func() { c.CloseWith(code, reason, 0) })
 		}
 		s.finish(nil)
@@ -141,7 +166,10 @@ func (s *Session) dialed(c *Conn, err error) {
 		return
 	}
 	a := s.app
-	s.conn, s.ending, s.cause, s.openedAt = c, false, nil, monoNow()
+	s.conn, s.ending, s.openedAt = c, false, monoNow()
+	if s.end != nil {
+		s.end.cause = nil
+	}
 	o := s.opts
 	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
@@ -351,7 +379,8 @@ func (s *Session) fail(c *Conn, err error) {
 	if c != s.conn || s.ending || s.stopping {
 		return
 	}
-	s.ending, s.cause = true, err
+	s.ending = true
+	s.endState().cause = err
 	s.stopTimers()
 	s.report(err)
 	// The read loop sees the closed socket and reports the end.
@@ -377,11 +406,11 @@ func (s *Session) connEnded(c *Conn, err error) {
 	if clean {
 		code, reason = ce.Code, ce.Reason
 	} else if !s.ending && !s.stopping {
-		s.cause = err
+		s.endState().cause = err
 		s.report(err)
 	}
-	if s.bo != nil && (s.bo.cfg.ResetAfter <= 0 || time.Duration(monoNow()-s.openedAt) >= s.bo.cfg.ResetAfter) {
-		s.bo.reset()
+	if e := s.end; e != nil && e.bo != nil && (e.bo.cfg.ResetAfter <= 0 || time.Duration(monoNow()-s.openedAt) >= e.bo.cfg.ResetAfter) {
+		e.bo.reset()
 	}
 	s.observe(Event{Kind: EventClose, Conn: c, Code: code, Reason: reason})
 	if a := s.app; a.OnClose != nil {
@@ -393,7 +422,7 @@ func (s *Session) connEnded(c *Conn, err error) {
 	case s.stopping || clean:
 		s.finish(nil)
 	default:
-		s.retryOrFinish(s.cause)
+		s.retryOrFinish(s.endState().cause) // set above or by fail: the end was not clean
 	}
 }
 
@@ -415,18 +444,19 @@ func (s *Session) retryOrFinish(err error) {
 // scheduleDial schedules the next connection attempt after the schedule's
 // next wait, or after if that is longer; why is what ended the last one.
 func (s *Session) scheduleDial(after time.Duration, why error) {
-	if s.bo == nil {
+	e := s.endState()
+	if e.bo == nil {
 		// Made at the first reconnect: a run that never reconnects
 		// keeps none.
-		s.bo = newBackoff(s.opts.Backoff, max(s.reconnect, 0))
+		e.bo = newBackoff(s.opts.Backoff, max(s.reconnect, 0))
 	}
-	w := max(s.bo.wait(), after)
+	w := max(e.bo.wait(), after)
 	if traceEnabled() {
 		logger().Info("websocket: reconnecting", slog.String("url", redactRawURL(s.url)),
-			slog.Int("attempt", s.bo.tries), slog.Duration("in", w), slog.String("after", why.Error()))
+			slog.Int("attempt", e.bo.tries), slog.Duration("in", w), slog.String("after", why.Error()))
 	}
-	s.cancelReconnect = s.d.AfterFunc(w, func() {
-		s.cancelReconnect = nil
+	e.cancelReconnect = s.d.AfterFunc(w, func() {
+		e.cancelReconnect = nil
 		if !s.stopping {
 			s.dial()
 		}
@@ -440,7 +470,9 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 	if s.finished || s.stopping {
 		return
 	}
-	s.stopping, s.stopCode, s.stopReason = true, code, reason
+	s.stopping = true
+	e := s.endState()
+	e.stopCode, e.stopReason = code, reason
 	if s.cancelDial != nil {
 		s.cancelDial()
 	}
@@ -477,8 +509,8 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			if wait <= 0 {
 				wait = closeTimeout // for sending ours
 			}
-			s.cancelClose = s.d.AfterFunc(wait, func() {
-				s.cancelClose = nil
+			e.cancelClose = s.d.AfterFunc(wait, func() {
+				e.cancelClose = nil
 				s.goConn(c, c.Abort)
 			})
 		}
@@ -491,9 +523,9 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 
 // stopTimers cancels the ping, pong and close timers.
 func (s *Session) stopTimers() {
-	if s.cancelClose != nil {
-		s.cancelClose()
-		s.cancelClose = nil
+	if e := s.end; e != nil && e.cancelClose != nil {
+		e.cancelClose()
+		e.cancelClose = nil
 	}
 	if s.cancelPing != nil {
 		s.cancelPing()
@@ -507,11 +539,14 @@ func (s *Session) finish(err error) {
 	if s.finished {
 		return
 	}
-	s.finished, s.err = true, err
+	s.finished = true
+	if err != nil {
+		s.endState().err = err
+	}
 	s.stopTimers()
-	if s.cancelReconnect != nil {
-		s.cancelReconnect()
-		s.cancelReconnect = nil
+	if e := s.end; e != nil && e.cancelReconnect != nil {
+		e.cancelReconnect()
+		e.cancelReconnect = nil
 	}
 	s.mu.Lock()
 	if s.stopCtx != nil {
