@@ -25,14 +25,12 @@ import (
 // channel a closer waits on) is made on first use.
 type Conn struct {
 	netConn net.Conn
-	// The handshake response's header lines (the head without its status
-	// line), parsed into the rare state's header when Header is first
-	// called: the map would add about as much as the rest of an idle Conn.
-	// Subprotocol reads them too. A response parsed into the map at the
-	// dial (by net/http, or over HTTP/2) leaves only the line of the
-	// selected subprotocol here (protocolLine): the map is the caller's
-	// to change.
-	respHead string
+	// On the line of readMu and the reader's flags, which every receive
+	// touches: unlockRead reads ext, and a line more per message costs
+	// about 1 ns when reading a flood evicts the Conn from the L1 cache
+	// (TestCountersLayout).
+	ext *compression             // permessage-deflate, nil when not negotiated
+	lc  atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
 	// isTLS is TLS to the server (wss). It is stored, not derived from
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
@@ -52,9 +50,15 @@ type Conn struct {
 
 	// Behind the reading state, where they put the received counters on
 	// the cache line of the read buffer (TestCountersLayout).
-	rare onDemand[connRare]       // what few connections use, made on first use
-	lc   atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
-	ext  *compression             // permessage-deflate, nil when not negotiated
+	rare onDemand[connRare] // what few connections use, made on first use
+	// The handshake response's header lines (the head without its status
+	// line), parsed into the rare state's header when Header is first
+	// called: the map would add about as much as the rest of an idle Conn.
+	// Subprotocol reads them too. A response parsed into the map at the
+	// dial (by net/http, or over HTTP/2) leaves only the line of the
+	// selected subprotocol here (protocolLine): the map is the caller's
+	// to change.
+	respHead string
 
 	// Writing: msgMu is held for a whole data message (NextWriter holds it
 	// until Close), writeMu for one frame, so control frames fit between
