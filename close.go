@@ -152,9 +152,10 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 func (c *Conn) awaitPeerClose(deadline time.Time) {
 	// Stats takes readMu for a moment under peekMu; taking peekMu first
 	// keeps that moment from passing for an active reader.
-	c.stats.peekMu.Lock()
+	peekMu := c.peekMu()
+	peekMu.Lock()
 	locked := c.readMu.TryLock()
-	c.stats.peekMu.Unlock()
+	peekMu.Unlock()
 	if locked {
 		defer c.unlockRead()
 		c.netConn.SetReadDeadline(deadline)

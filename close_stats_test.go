@@ -30,7 +30,7 @@ func TestCloseWhileStatsPeeks(t *testing.T) {
 			}
 		}()
 		// Stats' moment, held: the peek lock, then the read lock.
-		c.stats.peekMu.Lock()
+		c.peekMu().Lock()
 		c.readMu.Lock()
 		start := time.Now()
 		done := make(chan error)
@@ -43,7 +43,7 @@ func TestCloseWhileStatsPeeks(t *testing.T) {
 			runtime.Gosched()
 		}
 		c.readMu.Unlock()
-		c.stats.peekMu.Unlock()
+		c.peekMu().Unlock()
 		if err := <-done; err != nil {
 			t.Errorf("Close = %v", err)
 		}

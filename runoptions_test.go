@@ -194,6 +194,9 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 		if r := s.conn.rare.Load(); r != nil {
 			t.Errorf("an idle Conn made its rare state: %+v", r)
 		}
+		if m := s.conn.stats.more.Load(); m != nil {
+			t.Errorf("an idle Conn made the counters of compression and failures: %+v", m)
+		}
 		if tot := a.stats.totals.Load(); tot != nil {
 			t.Errorf("an App whose first connection is open made its counters: %+v", tot)
 		}

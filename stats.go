@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Statistics
@@ -103,23 +104,72 @@ func (s *Stats) add(o *Stats) {
 // stats_count.go (stats_nocount.go with the wsclient_nostats build tag,
 // which only exists to measure what counting costs). A nil *connStats
 // counts nothing: a msgReader made by a test has none.
+//
+// What every connection counts is here, in the 128-byte size class
+// (TestConnSizeClass); what only compression, a failure or the end counts
+// is a connMoreStats made then.
 type connStats struct {
-	out                   msgCounter // data sent, as last published (the rest is in Conn)
-	pingsOut, pongsOut    atomic.Uint64
+	out                msgCounter // data sent, as last published (the rest is in Conn)
+	pingsOut, pongsOut atomic.Uint64
+	latency            atomic.Int64 // time.Duration
+	ping               pingMark     // the last ping sent, until its pong
+	in                 msgCounter   // data received, as last published (the rest is in msgReader)
+	pingsIn, pongsIn   atomic.Uint64
+	more               onDemand[connMoreStats]
+}
+
+// connMoreStats are the counters of a Conn that most connections leave at
+// zero until they end: a nil one reads as zeros.
+type connMoreStats struct {
 	zWireOut, zPayloadOut atomic.Uint64
-	latency               atomic.Int64 // time.Duration
+	zWireIn, zPayloadIn   atomic.Uint64
 	lastErr               atomic.Pointer[errorBox]
 	closeCode             atomic.Uint32
-	peekMu                sync.Mutex // serializes Stats' TryLock of readMu: one cannot fail another's
-	// The last ping sent, guarded by pingMu, in the words left between
-	// the mutexes and the next counters: connStats stays in the 176-byte
-	// size class (TestConnSizeClass).
-	pingMu              sync.Mutex
-	pingSum             uint32     // its payload's maphash, cut to 32 bits: a pong that matches by chance only skews one figure
-	pingAt              int64      // monoNow() when it was sent, never 0; 0 when no ping awaits its pong
-	in                  msgCounter // data received, as last published (the rest is in msgReader)
-	pingsIn, pongsIn    atomic.Uint64
-	zWireIn, zPayloadIn atomic.Uint64
+}
+
+// pingMark is the last ping sent, in one word that the sender sets and
+// the reader of its pong takes, so that neither waits for the other: the
+// send's time (monoNow) in the high pingTimeBits bits, modulo their range,
+// and a hash of its payload below. 0 is no ping awaiting its pong.
+type pingMark struct{ v atomic.Uint64 }
+
+const (
+	pingSumBits  = 20 // a pong that matches another payload by chance (1 in 2^20) only skews one figure
+	pingTimeBits = 64 - pingSumBits
+	pingSumMask  = 1<<pingSumBits - 1
+	pingTimeMask = 1<<pingTimeBits - 1 // 2^44 ns: a round trip longer than 4.8 hours is not measured right
+)
+
+// set records a ping with payload sum sent at now.
+func (p *pingMark) set(now int64, sum uint64) {
+	w := uint64(now)<<pingSumBits | sum&pingSumMask
+	if w == 0 {
+		w = 1 << pingSumBits // 0 says none: be 1 ns late
+	}
+	p.v.Store(w)
+}
+
+// take returns the time since the ping whose payload hashed to sum was
+// sent, and clears the mark; ok is false when that ping is not the last
+// one sent, or was answered.
+func (p *pingMark) take(now int64, sum uint64) (rtt time.Duration, ok bool) {
+	w := p.v.Load()
+	if w == 0 || w&pingSumMask != sum&pingSumMask || !p.v.CompareAndSwap(w, 0) {
+		return 0, false
+	}
+	return time.Duration((uint64(now) - w>>pingSumBits) & pingTimeMask), true
+}
+
+// peekMus serialize Stats' TryLock of a Conn's readMu, so that one Stats
+// cannot fail another's; a Conn takes one by its address (Conn.peekMu).
+var peekMus [64]struct {
+	sync.Mutex
+	_ [56]byte // one cache line each
+}
+
+// peekMu returns the lock that serializes c's Stats.
+func (c *Conn) peekMu() *sync.Mutex {
+	return &peekMus[uintptr(unsafe.Pointer(c))>>7%uintptr(len(peekMus))].Mutex
 }
 
 // msgCounter counts messages and their bytes in one word, so that a
@@ -197,22 +247,28 @@ var pingSeed = maphash.MakeSeed()
 func (c *Conn) Stats() Stats {
 	s := c.stats
 	st := Stats{
-		CompressedWireSent:        s.zWireOut.Load(),
-		CompressedPayloadSent:     s.zPayloadOut.Load(),
-		CompressedWireReceived:    s.zWireIn.Load(),
-		CompressedPayloadReceived: s.zPayloadIn.Load(),
-		PingsSent:                 s.pingsOut.Load(),
-		PingsReceived:             s.pingsIn.Load(),
-		PongsSent:                 s.pongsOut.Load(),
-		PongsReceived:             s.pongsIn.Load(),
-		Latency:                   time.Duration(s.latency.Load()),
-		LastCloseCode:             StatusCode(s.closeCode.Load()),
+		PingsSent:     s.pingsOut.Load(),
+		PingsReceived: s.pingsIn.Load(),
+		PongsSent:     s.pongsOut.Load(),
+		PongsReceived: s.pongsIn.Load(),
+		Latency:       time.Duration(s.latency.Load()),
+	}
+	if m := s.more.Load(); m != nil {
+		st.CompressedWireSent = m.zWireOut.Load()
+		st.CompressedPayloadSent = m.zPayloadOut.Load()
+		st.CompressedWireReceived = m.zWireIn.Load()
+		st.CompressedPayloadReceived = m.zPayloadIn.Load()
+		st.LastCloseCode = StatusCode(m.closeCode.Load())
+		if b := m.lastErr.Load(); b != nil {
+			st.LastError = b.err
+		}
 	}
 	st.MessagesSent, st.BytesSent = s.out.load()
 	// The reader publishes its counts before it waits for the socket,
 	// the writer before each socket write; when neither is inside a
 	// call, their latest are read here.
-	s.peekMu.Lock()
+	peekMu := c.peekMu()
+	peekMu.Lock()
 	if c.writeMu.TryLock() {
 		st.MessagesSent, st.BytesSent = s.out.load()
 		st.MessagesSent += c.outMsgs
@@ -227,10 +283,7 @@ func (c *Conn) Stats() Stats {
 	} else {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
 	}
-	s.peekMu.Unlock()
-	if b := s.lastErr.Load(); b != nil {
-		st.LastError = b.err
-	}
+	peekMu.Unlock()
 	return st
 }
 
@@ -244,26 +297,14 @@ func (c *Conn) Latency() time.Duration { return time.Duration(c.stats.latency.Lo
 
 // pingSent records a ping going out, to time its pong.
 func (s *connStats) pingSent(payload []byte) {
-	sum := uint32(maphash.Bytes(pingSeed, payload))
-	now := monoNow()
-	if now == 0 {
-		now = 1 // 0 says no ping awaits its pong
-	}
-	s.pingMu.Lock()
-	s.pingAt, s.pingSum = now, sum
-	s.pingMu.Unlock()
+	s.ping.set(monoNow(), maphash.Bytes(pingSeed, payload))
 }
 
 // pongReceived takes the round-trip time when payload answers the last
 // ping sent.
 func (s *connStats) pongReceived(payload []byte) {
-	sum := uint32(maphash.Bytes(pingSeed, payload))
-	now := monoNow()
-	s.pingMu.Lock()
-	defer s.pingMu.Unlock()
-	if s.pingAt != 0 && s.pingSum == sum {
-		s.latency.Store(now - s.pingAt)
-		s.pingAt = 0
+	if rtt, ok := s.ping.take(monoNow(), maphash.Bytes(pingSeed, payload)); ok {
+		s.latency.Store(max(int64(rtt), 1)) // 0 says none was answered: a coarse clock may see none pass
 	}
 }
 
@@ -272,14 +313,14 @@ func (s *connStats) pongReceived(payload []byte) {
 // not one.
 func (s *connStats) failed(err error) {
 	if s != nil && err != nil && err != ErrConnectionClosed {
-		s.lastErr.CompareAndSwap(nil, &errorBox{err})
+		s.more.get().lastErr.CompareAndSwap(nil, &errorBox{err})
 	}
 }
 
 // peerClosed records the code of the server's close frame.
 func (s *connStats) peerClosed(code StatusCode) {
 	if s != nil {
-		s.closeCode.Store(uint32(code))
+		s.more.get().closeCode.Store(uint32(code))
 	}
 }
 
@@ -287,7 +328,7 @@ func (s *connStats) peerClosed(code StatusCode) {
 // that ended; the open connection's are added when read. The counters are
 // made when the first connection ends, fails or is replaced (appTotals):
 // until then every one of them is zero, and an App whose connection stays
-// open keeps 16 bytes of them instead of 192 (TestAppSize).
+// open keeps 16 bytes of them instead of 192 (TestIdleRunSizes).
 type appStats struct {
 	mu     sync.Mutex          // guards totals.ended and the swap of App.conn when one ends
 	totals onDemand[appTotals] // nil while every counter is zero

@@ -64,15 +64,17 @@ func (s *connStats) controlReceived(op Opcode, payload []byte) {
 // deflated counts a piece of a message compressed for sending: in bytes
 // of payload became out bytes for the wire.
 func (s *connStats) deflated(in, out int) {
-	s.zPayloadOut.Add(uint64(in))
-	s.zWireOut.Add(uint64(out))
+	m := s.more.get()
+	m.zPayloadOut.Add(uint64(in))
+	m.zWireOut.Add(uint64(out))
 }
 
 // inflated counts a compressed message received: wire bytes inflated to
 // out bytes.
 func (s *connStats) inflated(wire int64, out int) {
-	s.zWireIn.Add(uint64(wire))
-	s.zPayloadIn.Add(uint64(out))
+	m := s.more.get()
+	m.zWireIn.Add(uint64(wire))
+	m.zPayloadIn.Add(uint64(out))
 }
 
 // publishIn publishes the received counts of the Conn whose socket r

@@ -3,7 +3,44 @@ package websocket
 import (
 	"sync"
 	"testing"
+	"time"
 )
+
+// TestPingMark: a pong is a measurement only when its payload's hash is the
+// last ping's and only once; the round trip is right across the wrap of
+// the mark's time bits, and a mark is never the 0 that says none.
+func TestPingMark(t *testing.T) {
+	const wrap = int64(pingTimeMask) + 1
+	for _, tc := range []struct {
+		name        string
+		sentAt, now int64
+		sent, got   uint64
+		want        time.Duration
+		ok          bool
+	}{
+		{"answered", 1000, 1500, 7, 7, 500, true},
+		{"another payload", 1000, 1500, 7, 8, 0, false},
+		{"hashes equal in the low bits", 1000, 1500, 7, 7 + 1<<pingSumBits, 500, true},
+		{"answered at once", 1000, 1000, 7, 7, 0, true},
+		{"across the wrap", wrap - 100, wrap + 400, 3, 3, 500, true},
+		{"at 0 with a hash of 0", 0, 25, 0, 0, 25 - 1, true}, // 1 ns late, not lost
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p pingMark
+			p.set(tc.sentAt, tc.sent)
+			if p.v.Load() == 0 {
+				t.Fatal("the mark reads as no ping")
+			}
+			rtt, ok := p.take(tc.now, tc.got)
+			if rtt != tc.want || ok != tc.ok {
+				t.Fatalf("take = %v, %t; want %v, %t", rtt, ok, tc.want, tc.ok)
+			}
+			if _, again := p.take(tc.now, tc.got); again {
+				t.Fatal("one ping measured twice")
+			}
+		})
+	}
+}
 
 // TestMsgCounterFold: the counts stay exact when either field of the
 // packed word would overflow, and a reader never sees them go back.
