@@ -299,7 +299,10 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		l.noPoll = true
 		s.d = l
 	}
-	s.base = context.WithoutCancel(ctx)
+	s.base = ctx
+	if _, deadline := ctx.Deadline(); ctx.Done() != nil || deadline {
+		s.base = context.WithoutCancel(ctx) // a context that cannot end is kept as it is
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.sess != nil {

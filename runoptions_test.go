@@ -150,7 +150,8 @@ func TestIdleRunSizes(t *testing.T) {
 
 // TestIdleRunMakesNothingSpare checks what an open App run on an event
 // loop does without until it needs it: a reconnect schedule (made at the
-// first reconnect), Done's channel (made when asked for), its counters
+// first reconnect), a copy of its context (none when it cannot end),
+// Done's channel (made when asked for), its counters
 // (made when a connection ends), its Conn's rare state and its send
 // queue's buffers.
 func TestIdleRunMakesNothingSpare(t *testing.T) {
@@ -187,6 +188,9 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 	onLoop(func() {
 		if s.end != nil {
 			t.Errorf("a run whose first connection is open made its end state: %+v", s.end)
+		}
+		if s.base != context.Background() {
+			t.Errorf("a run of a context that cannot end keeps %v, not that context", s.base)
 		}
 		if s.done.p.Load() != nil {
 			t.Error("a run nobody waits for made Done's channel")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +41,7 @@ type Session struct {
 	cancelPong func() bool
 	rq         *recvQueue // the open connection's received frames
 	out        *sendQueue // the open connection's messages to send
+	deliverFn  func()     // s.deliverOpen, bound at the first connection
 
 	// The pong check of the last automatic ping: its deadline counts only
 	// the time the connection's reader was reading, not paused on a full
@@ -51,29 +51,6 @@ type Session struct {
 	pingAt       int64         // monoNow() when the check began
 	pausedAtPing time.Duration // rq.pausedTotal() then
 	pongsAtPing  uint64        // rq.pongs() then
-}
-
-// sessionEnd is the state a run needs once something ends: a connection
-// fails, the run is stopped or over, a reconnect waits. A run whose first
-// connection stays open never makes it (TestIdleRunMakesNothingSpare). It
-// is the dispatcher's goroutine's, as the rest; err is read by others
-// once Done is closed.
-type sessionEnd struct {
-	err             error       // the run's result
-	cause           error       // why the current connection ended, if it failed
-	stopCode        StatusCode  // what a stop closes with
-	stopReason      string      //
-	cancelReconnect func() bool // the reconnect's timer
-	cancelClose     func() bool // the close handshake's timer
-	bo              *backoff    // the reconnect schedule, made at the first reconnect (scheduleDial)
-}
-
-// endState returns the run's sessionEnd, making it if need be.
-func (s *Session) endState() *sessionEnd {
-	if s.end == nil {
-		s.end = new(sessionEnd)
-	}
-	return s.end
 }
 
 // App returns the App this run belongs to.
@@ -103,14 +80,6 @@ func (s *Session) Done() <-chan struct{} { return s.done.wait() }
 func (s *Session) Err() error {
 	<-s.done.wait()
 	return s.result()
-}
-
-// result is the run's result: nil while it runs and after a clean close.
-func (s *Session) result() error {
-	if s.end == nil {
-		return nil
-	}
-	return s.end.err
 }
 
 // start makes the first connection attempt, unless the run was stopped
@@ -173,8 +142,10 @@ func (s *Session) dialed(c *Conn, err error) {
 	o := s.opts
 	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
-	var deliver func()
-	deliver = func() { s.deliver(c, q, deliver) }
+	if s.deliverFn == nil {
+		s.deliverFn = s.deliverOpen // bound once per run
+	}
+	deliver := s.deliverFn
 	// A loop that takes the socket makes the sends of OnOpen non-blocking.
 	// It takes it before the App shows the Conn to other goroutines: it
 	// may change the Conn's net.Conn (takeSocket).
@@ -243,6 +214,18 @@ func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
 			s.d.Post(again)
 			return
 		}
+	}
+}
+
+// deliverOpen hands the open connection's queued frames to the callbacks
+// (deliver); the readers post it when a push wakes the queue. It is bound
+// once per run (deliverFn), not per connection: the last frame a
+// connection's queue gets is its end, and the delivery of that frame
+// ends the connection (connEnded) before the next one is dialed, so a
+// delivery only ever finds the queue of the connection it was posted for.
+func (s *Session) deliverOpen() {
+	if s.conn != nil {
+		s.deliver(s.conn, s.rq, s.deliverFn)
 	}
 }
 
@@ -372,190 +355,6 @@ func (s *Session) endPongWait() {
 		s.cancelPong = nil
 	}
 	s.pongWait, s.pongDeferred = false, false
-}
-
-// fail ends connection c because of err, which is reported once.
-func (s *Session) fail(c *Conn, err error) {
-	if c != s.conn || s.ending || s.stopping {
-		return
-	}
-	s.ending = true
-	s.endState().cause = err
-	s.stopTimers()
-	s.report(err)
-	// The read loop sees the closed socket and reports the end.
-	s.goConn(c, c.Abort)
-}
-
-// connEnded handles the end of the open connection, reported by its read
-// loop with the error that ended it.
-func (s *Session) connEnded(c *Conn, err error) {
-	s.stopTimers()
-	s.conn = nil
-	s.app.connEnded(c)
-	s.app.out.CompareAndSwap(s.out, nil)
-	s.out.close(ErrConnectionClosed)
-	if s.out.busy() {
-		// The socket is closed: a send in progress returns soon, and
-		// the dispatcher's Go counts it into the goroutines of the run.
-		s.d.Go(s.out.wait)
-	}
-	code, reason := StatusAbnormalClosure, ""
-	var ce *CloseError
-	clean := errors.As(err, &ce)
-	if clean {
-		code, reason = ce.Code, ce.Reason
-	} else if !s.ending && !s.stopping {
-		s.endState().cause = err
-		s.report(err)
-	}
-	if e := s.end; e != nil && e.bo != nil && (e.bo.cfg.ResetAfter <= 0 || time.Duration(monoNow()-s.openedAt) >= e.bo.cfg.ResetAfter) {
-		e.bo.reset()
-	}
-	s.observe(Event{Kind: EventClose, Conn: c, Code: code, Reason: reason})
-	if a := s.app; a.OnClose != nil {
-		s.call("OnClose", func() { a.OnClose(a, code, reason) })
-	}
-	switch {
-	case clean && !s.stopping && s.reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
-		s.scheduleDial(0, err)
-	case s.stopping || clean:
-		s.finish(nil)
-	default:
-		s.retryOrFinish(s.endState().cause) // set above or by fail: the end was not clean
-	}
-}
-
-// retryOrFinish schedules the next connection attempt when reconnecting
-// is on and the run's classifier retries err; else the run ends with err.
-func (s *Session) retryOrFinish(err error) {
-	if s.reconnect <= 0 || s.stopping {
-		s.finish(err)
-		return
-	}
-	retry, after := s.classify(err)
-	if !retry {
-		s.finish(err)
-		return
-	}
-	s.scheduleDial(after, err)
-}
-
-// scheduleDial schedules the next connection attempt after the schedule's
-// next wait, or after if that is longer; why is what ended the last one.
-func (s *Session) scheduleDial(after time.Duration, why error) {
-	e := s.endState()
-	if e.bo == nil {
-		// Made at the first reconnect: a run that never reconnects
-		// keeps none.
-		e.bo = newBackoff(s.opts.Backoff, max(s.reconnect, 0))
-	}
-	w := max(e.bo.wait(), after)
-	if traceEnabled() {
-		logger().Info("websocket: reconnecting", slog.String("url", redactRawURL(s.url)),
-			slog.Int("attempt", e.bo.tries), slog.Duration("in", w), slog.String("after", why.Error()))
-	}
-	e.cancelReconnect = s.d.AfterFunc(w, func() {
-		e.cancelReconnect = nil
-		if !s.stopping {
-			s.dial()
-		}
-	})
-}
-
-// closeNow starts ending the run, closing the open connection with code
-// and reason and waiting up to timeout for the answer; it runs on the
-// dispatcher's goroutine.
-func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration) {
-	if s.finished || s.stopping {
-		return
-	}
-	s.stopping = true
-	e := s.endState()
-	e.stopCode, e.stopReason = code, reason
-	if s.cancelDial != nil {
-		s.cancelDial()
-	}
-	switch {
-	case !s.started:
-		// Stopped before start ran, maybe before the dispatcher attached
-		// the run: start finishes it.
-	case s.conn != nil:
-		s.stopTimers()
-		if !s.ending {
-			// The closing handshake (RFC 6455 §7.1.2) without Conn.Close:
-			// the read loop stays the only reader and returns the echoed
-			// close; if none comes within timeout the socket is closed
-			// and OnClose gets StatusAbnormalClosure.
-			// A close frame that cannot be sent in that time (a peer
-			// that stopped reading) is abandoned the same way.
-			// Messages queued by App.Send go first: while a send or the
-			// queue's writer is writing, the close waits for it on a
-			// goroutine of its own.
-			c, out := s.conn, s.out
-			out.stop(&closedError{err: errCloseSent})
-			sendClose := func() {
-				out.wait()
-				if c.SendClose(code, reason) != nil || timeout <= 0 {
-					c.Abort()
-				}
-			}
-			if out.busy() {
-				s.d.Go(sendClose)
-			} else {
-				s.goConn(c, sendClose)
-			}
-			wait := timeout
-			if wait <= 0 {
-				wait = closeTimeout // for sending ours
-			}
-			e.cancelClose = s.d.AfterFunc(wait, func() {
-				e.cancelClose = nil
-				s.goConn(c, c.Abort)
-			})
-		}
-	case s.dialing:
-		// dialed sees stopping.
-	default:
-		s.finish(nil)
-	}
-}
-
-// stopTimers cancels the ping, pong and close timers.
-func (s *Session) stopTimers() {
-	if e := s.end; e != nil && e.cancelClose != nil {
-		e.cancelClose()
-		e.cancelClose = nil
-	}
-	if s.cancelPing != nil {
-		s.cancelPing()
-		s.cancelPing = nil
-	}
-	s.endPongWait()
-}
-
-// finish ends the run with err.
-func (s *Session) finish(err error) {
-	if s.finished {
-		return
-	}
-	s.finished = true
-	if err != nil {
-		s.endState().err = err
-	}
-	s.stopTimers()
-	if e := s.end; e != nil && e.cancelReconnect != nil {
-		e.cancelReconnect()
-		e.cancelReconnect = nil
-	}
-	s.mu.Lock()
-	if s.stopCtx != nil {
-		s.stopCtx()
-	}
-	s.mu.Unlock()
-	s.app.endRun(s)
-	s.d.Detach(s)
-	s.done.close()
 }
 
 // call runs callback f, reporting a panic in it to OnError.
