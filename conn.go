@@ -24,19 +24,21 @@ import (
 // (the response header map, the write queue's condition variable, the
 // channel a closer waits on) is made on first use.
 type Conn struct {
-	netConn net.Conn
-	// On the line of readMu and the reader's flags, which every receive
-	// touches: unlockRead reads ext, and a line more per message costs
-	// about 1 ns when reading a flood evicts the Conn from the L1 cache
-	// (TestCountersLayout).
-	ext *compression             // permessage-deflate, nil when not negotiated
-	lc  atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
+	// A Conn is six cache lines, allocated at a multiple of its 384-byte
+	// size class, and laid out by who touches what (TestCountersLayout):
+	// the first line holds what every receive reads (the lock, the
+	// reader's flags and sticky errors, ext for unlockRead), the third
+	// the read buffer's offsets with the received counters, the last the
+	// writers' state with the sent counters. A line more per message
+	// costs about 1 ns when reading a flood evicts the Conn from the L1
+	// cache, and the counters on another line cost 2.
+
+	ext *compression // permessage-deflate, nil when not negotiated
 	// isTLS is TLS to the server (wss). It is stored, not derived from
 	// netConn: ws through an https proxy runs over a *tls.Conn too.
 	isTLS    bool
 	fireCont bool
 	busyPoll BusyPollMode // DialOptions.BusyPoll, applied at the first bytes (connSocket)
-	maskN    uint8        // maskKeys used, guarded by writeMu
 	// ownSocket: the library dialed the socket itself (neither
 	// DialOptions.NetConn nor NetDialContext gave it), so an EventLoop may
 	// replace its net.Conn (takeSocket): no reference to it is the user's.
@@ -48,8 +50,6 @@ type Conn struct {
 	msgReader
 	fr frameReader
 
-	// Behind the reading state, where they put the received counters on
-	// the cache line of the read buffer (TestCountersLayout).
 	rare onDemand[connRare] // what few connections use, made on first use
 	// The handshake response's header lines (the head without its status
 	// line), parsed into the rare state's header when Header is first
@@ -60,18 +60,23 @@ type Conn struct {
 	// to change.
 	respHead string
 
+	// The stream, which the frame reader reads through connSocket and the
+	// writers write, and the loop that owns it, if any.
+	netConn net.Conn
+	lc      atomic.Pointer[loopConn] // set while an EventLoop owns the socket (conn_loop.go)
+
 	// Writing: msgMu is held for a whole data message (NextWriter holds it
 	// until Close), writeMu for one frame, so control frames fit between
 	// the fragments of a message.
 	msgMu    sync.Mutex
 	writeMu  sync.Mutex
 	maskKeys *[maskKeyBatch][4]byte // keys taken from a shared generator, maskN of them used
-	writeErr error
 	// Write coalescing (write.go), guarded by writeMu.
 	wq        *[]byte // frames waiting for the socket, nil when none
 	lastWrite int64   // monoNow() when the last socket write returned
 	writing   bool    // a goroutine is writing to the socket; only it may
 	closeSent bool
+	maskN     uint8 // maskKeys used, guarded by writeMu
 
 	// Closing.
 	flags connFlags // closed, peerClosed, closing
@@ -79,13 +84,13 @@ type Conn struct {
 	// Data messages given to the socket or the write queue since the
 	// counters were last published (publishOut, before each socket
 	// write), guarded by writeMu: plain fields on the line of the write
-	// queue's state, which every send writes (TestCountersLayout).
+	// queue's state, which every send writes.
 	outMsgs, outBytes uint64
 }
 
 // connRare is the state of a Conn that few connections use: a Conn makes
 // it the first time it needs one of its fields (Conn.rareState), and an
-// idle Conn without it stays in the 448-byte size class
+// idle Conn without it stays in the 384-byte size class
 // (TestConnSizeClass). Each field keeps the guard it had in the Conn.
 type connRare struct {
 	timeout     atomic.Int64                // time.Duration: per-operation I/O timeout (SetTimeout), 0 = none
@@ -94,6 +99,7 @@ type connRare struct {
 	maskKeyFunc func() [4]byte              // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
 	wcond       *sync.Cond                  // signals writing ending and the queue being taken; made by the first writer to wait; writeMu
 	flushFn     func()                      // c.flushQueue, made once (startFlusher); writeMu
+	writeErr    error                       // sticky: no more frames can be written (writeFailed); writeMu
 }
 
 // rareState returns the Conn's rare state, making it if need be; safe

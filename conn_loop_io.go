@@ -228,7 +228,7 @@ func (lc *loopConn) data(op Opcode, fin bool) {
 // frame is echoed and ends the connection.
 func (lc *loopConn) control() {
 	c, m := lc.c, &lc.c.msgReader
-	p, op := m.control(), m.ctrlHdr.opcode
+	p, op := m.control(), m.ctrlOp
 	var end error
 	switch op {
 	case OpPing:

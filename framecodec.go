@@ -119,9 +119,9 @@ func parseHeader(b []byte) (h header, n int, err error) {
 // input, unmasked in place. frameReader (readbuf.go) drives it from the
 // connection's read buffer.
 type decoder struct {
-	hdr       [maxHeaderLen]byte // a header split across feeds
-	hdrN      uint8              // bytes of it in hdr
+	hdrN      uint8              // bytes of hdr used, first: a frame starts when it is 0
 	maskPos   uint8              // position in the mask key, 0-3
+	hdr       [maxHeaderLen]byte // a header split across feeds
 	h         header             // the current frame's header
 	remaining int64              // payload bytes of the current frame not yet delivered; > 0 only after a header
 }

@@ -24,30 +24,35 @@ type msgReader struct {
 	skipUTF8  bool
 
 	// The message, guarded by Conn.readMu like the rest.
-	inData   bool   // a data frame's payload is being read (frameHdr)
-	inCtrl   bool   // a control frame's payload is being read (ctrlHdr)
-	msgZ     bool   // the message is compressed (RSV1 on its first frame)
-	stashed  bool   // stash holds part of the message (keep)
-	msgOp    Opcode // opcode of the message being received, 0 = none
-	doneOp   Opcode // opcode of the last message whose final frame was read
-	msgUTF8  utf8v.Validator
-	frames   uint32  // data frames of the message so far, the current one included
-	ctrlN    int32   // bytes of the control frame's payload in ctrlBuf
-	frameHdr header  // the data frame whose payload is being read
-	msgLen   int64   // payload bytes of the message in frames before frameHdr
-	ctrlHdr  header  // the control frame whose payload is being read
-	preview  *[]byte // trace preview of the data frame being read, made when tracing first needs one
+	inData  bool   // a data frame's payload is being read (frameHdr)
+	inCtrl  bool   // a control frame's payload is being read (ctrlOp, ctrlLen)
+	msgZ    bool   // the message is compressed (RSV1 on its first frame)
+	stashed bool   // aside.stash holds part of the message (keep)
+	msgOp   Opcode // opcode of the message being received, 0 = none
+	doneOp  Opcode // opcode of the last message whose final frame was read
+	msgUTF8 utf8v.Validator
+
+	// Between calls, and read by every call as it starts.
+	readErr error       // sticky: the connection can no longer be read
+	pending *CloseError // a close frame returned to the caller; the next call reports it
+
+	// The control frame whose payload is being read: checkHeader let only
+	// a final one of at most 125 bytes through, so its opcode and length
+	// are all of its header there is to keep.
+	ctrlOp   Opcode
+	ctrlLen  uint8
+	ctrlN    uint8      // bytes of the control frame's payload in ctrlBuf
+	frames   uint32     // data frames of the message so far, the current one included
+	frameHdr header     // the data frame whose payload is being read
+	msgLen   int64      // payload bytes of the message in frames before frameHdr
+	aside    *readAside // made when a call is cut short or tracing needs a preview
 
 	// ctrlBuf holds a control frame's payload. It is allocated at the
 	// first control frame: most connections never get one, and a smaller
 	// Conn keeps idle connections small.
 	ctrlBuf *[maxControlPayload]byte
 
-	// Between calls.
-	stash   []byte      // part of a message or frame read before a call was interrupted
-	readErr error       // sticky: the connection can no longer be read
-	pending *CloseError // a close frame returned to the caller; the next call reports it
-	readGen uint64      // invalidates a NextReader's reader when the next message starts
+	readGen uint64 // invalidates a NextReader's reader when the next message starts
 
 	stats *connStats // the Conn's counters (stats.go); nil counts nothing
 
@@ -68,7 +73,7 @@ const (
 	readData                      // the piece is data of the current frame, which goes on
 	readFrameEnd                  // the piece (perhaps none) ends a data frame; its message goes on
 	readMsgEnd                    // the piece (perhaps none) ends the message: doneOp
-	readControl                   // a whole control frame: ctrlHdr and control()
+	readControl                   // a whole control frame: ctrlOp and control()
 )
 
 // step feeds the reader one output of d: a header (evHeader, in d.h), or a
@@ -140,7 +145,7 @@ func (m *msgReader) checkHeader(h header, deflate bool) (StatusCode, error) {
 // begin records a validated header; an empty frame ends at once.
 func (m *msgReader) begin(h header) (readEvent, StatusCode, error) {
 	if h.opcode.IsControl() {
-		m.ctrlHdr, m.inCtrl, m.ctrlN = h, true, 0
+		m.ctrlOp, m.ctrlLen, m.inCtrl, m.ctrlN = h.opcode, uint8(h.length), true, 0 // checkHeader: ≤ 125
 		if m.ctrlBuf == nil {
 			m.ctrlBuf = new([maxControlPayload]byte)
 		}
@@ -156,8 +161,8 @@ func (m *msgReader) begin(h header) (readEvent, StatusCode, error) {
 		m.msgUTF8.Reset()
 	}
 	m.frameHdr, m.inData = h, true
-	if m.preview != nil {
-		*m.preview = (*m.preview)[:0]
+	if m.aside != nil {
+		m.aside.preview = m.aside.preview[:0]
 	}
 	if h.length == 0 {
 		return m.endFrame()
@@ -168,15 +173,15 @@ func (m *msgReader) begin(h header) (readEvent, StatusCode, error) {
 // controlPiece adds a piece of the control frame's payload; remaining is
 // what the frame still brings after it.
 func (m *msgReader) controlPiece(p []byte, remaining int64) readEvent {
-	m.ctrlN += int32(copy(m.ctrlBuf[m.ctrlN:], p))
+	m.ctrlN += uint8(copy(m.ctrlBuf[m.ctrlN:m.ctrlLen], p)) // the decoder gives no more than the frame's length
 	if remaining > 0 {
 		return readMore
 	}
 	m.inCtrl = false
 	if traceFrames() {
-		traceFrame("recv", &m.ctrlHdr, m.control())
+		traceFrame("recv", &header{fin: true, opcode: m.ctrlOp, length: int64(m.ctrlLen)}, m.control())
 	}
-	m.stats.controlReceived(m.ctrlHdr.opcode, m.control())
+	m.stats.controlReceived(m.ctrlOp, m.control())
 	return readControl
 }
 
@@ -204,21 +209,36 @@ func (m *msgReader) checkData(p []byte, remaining int64) (StatusCode, error) {
 
 // keepPreview adds the start of p to the trace's preview of the frame.
 func (m *msgReader) keepPreview(p []byte) {
-	if m.preview == nil {
-		b := make([]byte, 0, previewLen)
-		m.preview = &b
+	a := m.asideState()
+	if a.preview == nil {
+		a.preview = make([]byte, 0, previewLen)
 	}
-	if b := *m.preview; len(b) < previewLen {
-		*m.preview = append(b, p[:min(len(p), previewLen-len(b))]...)
+	if b := a.preview; len(b) < previewLen {
+		a.preview = append(b, p[:min(len(p), previewLen-len(b))]...)
 	}
 }
 
 // previewBytes returns the trace's preview of the frame.
 func (m *msgReader) previewBytes() []byte {
-	if m.preview == nil {
+	if m.aside == nil {
 		return nil
 	}
-	return *m.preview
+	return m.aside.preview
+}
+
+// readAside is what a reader keeps only after a call was cut short, or
+// while frames are traced: most readers never make it (asideState).
+type readAside struct {
+	stash   []byte // part of a message or frame read before a call was interrupted (keep)
+	preview []byte // the trace's preview of the data frame being read
+}
+
+// asideState returns the reader's readAside, making it if need be.
+func (m *msgReader) asideState() *readAside {
+	if m.aside == nil {
+		m.aside = new(readAside)
+	}
+	return m.aside
 }
 
 // endFrame closes the current data frame and, after its final frame, the
@@ -274,7 +294,7 @@ func (m *msgReader) keep(part []byte, own bool, err error) {
 	if !own {
 		part = append([]byte(nil), part...) // the caller's buffer is the caller's
 	}
-	m.stash, m.stashed = part, true
+	m.asideState().stash, m.stashed = part, true
 }
 
 // takeStash hands over a kept partial message, nil if none: the caller's
@@ -283,7 +303,7 @@ func (m *msgReader) takeStash() []byte {
 	if !m.stashed {
 		return nil
 	}
-	part := m.stash
-	m.stash, m.stashed = nil, false
+	part := m.aside.stash // stashed: keep made it
+	m.aside.stash, m.stashed = nil, false
 	return part
 }

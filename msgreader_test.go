@@ -8,32 +8,37 @@ import (
 )
 
 // TestConnSizeClass checks that a Conn, the read state embedded in it
-// included, stays in the allocator's 448-byte size class: an idle
-// connection's memory is mostly its Conn (what few use is apart:
-// connRare). So do the objects every Conn keeps beside it: its counters,
+// included, stays in the allocator's 384-byte size class: an idle
+// connection's memory is mostly its Conn (what few use is apart: connRare,
+// readAside). 384 is six cache lines: a Conn starts on a line boundary
+// (TestCountersLayout). So do the objects every Conn keeps beside it: its counters,
 // and on Unix once it has received, its socket reader
 // (TestBusyReaderSize).
 func TestConnSizeClass(t *testing.T) {
 	checkSizes(t, []sizeLimit{
-		{"Conn", unsafe.Sizeof(Conn{}), 448},
-		{"connRare", unsafe.Sizeof(connRare{}), 48},
+		{"Conn", unsafe.Sizeof(Conn{}), 384},
+		{"connRare", unsafe.Sizeof(connRare{}), 64},
 		{"connStats", unsafe.Sizeof(connStats{}), 128},
 		// Made at the first compressed message, failure or close.
 		{"connMoreStats", unsafe.Sizeof(connMoreStats{}), 48},
 	})
 }
 
-// TestCountersLayout checks that the plain statistics counters share a
-// cache line with state their side writes at every message anyway: the
-// received-message counters with the read buffer's offsets, the sent ones
-// with the write queue's state. On another line the two adds cost 2 ns
-// per message received (BenchmarkRecvMemory/whole/16B, 21.6 → 23.4 ns).
-// And that what every receive reads of the Conn besides (its lock, the
-// reader's flags and limit, ext) is on one line: with ext five lines
-// away, receiving 16-byte messages in the bench module took about 1 ns
-// (3%) more, a flood's 64 KiB read buffer evicting the Conn from the L1
-// cache. A Conn is allocated at a multiple of its 448-byte size class (7
-// lines), so offsets in the struct are offsets in the line.
+// TestCountersLayout checks the Conn's layout by cache line. The plain
+// statistics counters share a line with state their side writes at every
+// message anyway: the received-message counters with the read buffer's
+// offsets, the sent ones with the write queue's state. On another line
+// the two adds cost 2 ns per message received
+// (BenchmarkRecvMemory/whole/16B, 21.6 → 23.4 ns). What every receive
+// reads as it starts (the lock, the reader's flags, limit and sticky
+// errors, ext for unlockRead) is on one line, and a receive that finds a
+// whole frame buffered touches only that line and the offsets' one: with
+// ext five lines away, receiving 16-byte messages in the bench module
+// took about 1 ns (3%) more, a flood's 64 KiB read buffer evicting the
+// Conn from the L1 cache. The writers' mask-key count is off the
+// reader's lines, which the reader writes. A Conn is allocated at a
+// multiple of its 384-byte size class (6 lines), so offsets in the struct
+// are offsets in the line.
 func TestCountersLayout(t *testing.T) {
 	var c Conn
 	line := func(off uintptr) uintptr { return off / 64 }
@@ -48,11 +53,21 @@ func TestCountersLayout(t *testing.T) {
 		{"inBytes", mr + unsafe.Offsetof(c.msgReader.inBytes), "fr.r", fr + unsafe.Offsetof(c.fr.r)},
 		{"outMsgs", unsafe.Offsetof(c.outMsgs), "lastWrite", unsafe.Offsetof(c.lastWrite)},
 		{"outBytes", unsafe.Offsetof(c.outBytes), "lastWrite", unsafe.Offsetof(c.lastWrite)},
-		// What every receive reads besides: the lock and the reader's
-		// state, then ext (unlockRead).
+		// What every receive reads as it starts.
 		{"ext", unsafe.Offsetof(c.ext), "readMu", unsafe.Offsetof(c.readMu)},
 		{"msgOp", mr + unsafe.Offsetof(c.msgReader.msgOp), "readMu", unsafe.Offsetof(c.readMu)},
 		{"readLimit", mr + unsafe.Offsetof(c.msgReader.readLimit), "readMu", unsafe.Offsetof(c.readMu)},
+		{"msgUTF8", mr + unsafe.Offsetof(c.msgReader.msgUTF8), "readMu", unsafe.Offsetof(c.readMu)},
+		{"readErr", mr + unsafe.Offsetof(c.msgReader.readErr), "readMu", unsafe.Offsetof(c.readMu)},
+		{"pending", mr + unsafe.Offsetof(c.msgReader.pending), "readMu", unsafe.Offsetof(c.readMu)},
+		// A whole buffered frame: the buffer, its offsets, the decoder's
+		// header count (atFrameStart).
+		{"fr.buf", fr + unsafe.Offsetof(c.fr.buf), "fr.r", fr + unsafe.Offsetof(c.fr.r)},
+		{"dec.hdrN", fr + unsafe.Offsetof(c.fr.dec) + unsafe.Offsetof(c.fr.dec.hdrN), "fr.r", fr + unsafe.Offsetof(c.fr.r)},
+		// The writers' state.
+		{"maskN", unsafe.Offsetof(c.maskN), "lastWrite", unsafe.Offsetof(c.lastWrite)},
+		{"writeMu", unsafe.Offsetof(c.writeMu), "lastWrite", unsafe.Offsetof(c.lastWrite)},
+		{"wq", unsafe.Offsetof(c.wq), "lastWrite", unsafe.Offsetof(c.lastWrite)},
 	} {
 		if line(tt.off) != line(tt.withinOff) {
 			t.Errorf("%s at offset %d (line %d), %s at %d (line %d): move fields so that they share a line",
@@ -89,7 +104,7 @@ func pushAll(m *msgReader, wire []byte, size int) (events []string, code StatusC
 			case readMsgEnd:
 				events = append(events, "msg:"+m.doneOp.String())
 			case readControl:
-				events = append(events, "control:"+m.ctrlHdr.opcode.String()+":"+string(m.control()))
+				events = append(events, "control:"+m.ctrlOp.String()+":"+string(m.control()))
 			}
 		}
 	}

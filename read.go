@@ -392,7 +392,7 @@ func (c *Conn) recvFrame() (*Frame, error) {
 		}
 		if ev == readControl {
 			p := c.control()
-			f := &Frame{Fin: true, Opcode: c.ctrlHdr.opcode, Payload: bytes.Clone(p)}
+			f := &Frame{Fin: true, Opcode: c.ctrlOp, Payload: bytes.Clone(p)}
 			if f.Opcode == OpClose {
 				if _, _, err := parseClosePayload(p); err != nil {
 					return nil, c.fail(StatusProtocolError, err)
@@ -474,7 +474,7 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 		if ev != readControl {
 			break // a data frame began, or an empty one ended
 		}
-		p, op := c.control(), c.ctrlHdr.opcode
+		p, op := c.control(), c.ctrlOp
 		switch op {
 		case OpPing:
 			// RFC 6455 §5.5.2: answer with the same payload. A pong that
@@ -502,7 +502,7 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 
 // nextFrame reads the next frame's header and, for a control frame, its
 // payload, resuming either where a timeout cut it short. It returns
-// readControl for a whole control frame (c.ctrlHdr, c.control()); anything
+// readControl for a whole control frame (c.ctrlOp, c.control()); anything
 // else means a data frame began (c.inData) or, being empty, ended. readMu
 // is held.
 func (c *Conn) nextFrame() (readEvent, error) {
@@ -523,7 +523,7 @@ func (c *Conn) nextFrame() (readEvent, error) {
 		}
 	}
 	m := &c.msgReader
-	rest := m.ctrlBuf[m.ctrlN:m.ctrlHdr.length]
+	rest := m.ctrlBuf[m.ctrlN:m.ctrlLen]
 	n, err := c.fr.readFullPayload(rest)
 	ev, _, _ := m.step(&c.fr.dec, evPayload, rest[:n], false) // a control piece cannot fail
 	if err != nil {

@@ -104,13 +104,15 @@ var errWouldBlock = errors.New("websocket: socket would block")
 type frameReader struct {
 	buf  []byte // the read buffer, from smallBufs or largeBufs; nil while none is held
 	r, w int32  // buf[r:w] is received and not yet decoded
-	last int32  // bytes the last fill brought in; 0 after a direct read
+	// dec follows the offsets: a receive that finds a whole frame
+	// buffered reads dec.hdrN beside them (Conn's TestCountersLayout).
+	dec  decoder
+	last int32 // bytes the last fill brought in; 0 after a direct read
 	// probe receives the first bytes of a wait without a buffer through
 	// a reader that cannot wait without one (readProbe).
 	probe [probeSize]byte
 	src   io.Reader // what the socket is read through: the Conn's connSocket
 	sock  io.Reader // the socket reader once data has arrived (connSocket, readSocket)
-	dec   decoder
 }
 
 // setLeftover makes b, bytes the handshake read past its response, the

@@ -198,6 +198,9 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 		if r := s.conn.rare.Load(); r != nil {
 			t.Errorf("an idle Conn made its rare state: %+v", r)
 		}
+		if s.conn.aside != nil {
+			t.Errorf("an idle Conn made its reader's aside state: %+v", s.conn.aside)
+		}
 		if m := s.conn.stats.more.Load(); m != nil {
 			t.Errorf("an idle Conn made the counters of compression and failures: %+v", m)
 		}

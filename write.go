@@ -118,8 +118,8 @@ func (c *Conn) writeFrame(op Opcode, fin, rsv1 bool, payload []byte, began int64
 
 // writable says why no frame can be written, if so; writeMu is held.
 func (c *Conn) writable() error {
-	if c.writeErr != nil {
-		return c.writeErr
+	if err := c.writeError(); err != nil {
+		return err
 	}
 	if c.closeSent {
 		return &closedError{err: errCloseSent}
@@ -240,9 +240,9 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex, began int6
 	for c.writing {
 		c.writeCond().Wait()
 	}
-	if c.writeErr != nil {
+	if err := c.writeError(); err != nil {
 		unlock(msg)
-		return c.writeErr
+		return err
 	}
 	if h.opcode != OpClose && c.closeSent { // a close went out while we waited
 		unlock(msg)
@@ -325,7 +325,7 @@ func (c *Conn) startFlusher() {
 func (c *Conn) flushQueue() {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	for c.wq != nil && c.writeErr == nil {
+	for c.wq != nil && c.writeError() == nil {
 		bp := c.wq
 		c.wq = nil
 		c.wakeWriters() // senders waiting for room start a new queue
@@ -416,11 +416,11 @@ func (c *Conn) socketWrite(b []byte) error {
 // cause.
 func (c *Conn) writeFailed(err error) error {
 	werr := c.ioError("write", err)
-	if c.writeErr == nil {
+	if r := c.rareState(); r.writeErr == nil {
 		c.stats.failed(werr)
-		c.writeErr = werr
+		r.writeErr = werr
 		if isTimeout(werr) {
-			c.writeErr = &closedError{err: err}
+			r.writeErr = &closedError{err: err}
 		}
 	}
 	c.closeSocket()
@@ -438,7 +438,16 @@ func (c *Conn) Flush() error {
 	for c.writing {
 		c.writeCond().Wait()
 	}
-	return c.writeErr
+	return c.writeError()
+}
+
+// writeError returns the error that ended writing, nil while frames can
+// be written; writeMu is held.
+func (c *Conn) writeError() error {
+	if r := c.rare.Load(); r != nil {
+		return r.writeErr
+	}
+	return nil
 }
 
 // Write buffers are pooled so an idle connection holds none; three sizes
