@@ -319,7 +319,7 @@ func TestAppPingTimeoutAfterPause(t *testing.T) {
 // its byte limit, the end item, the pong count and the pause clock.
 func TestRecvQueueSignals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := newRecvQueue(3, 100, 1, 10)
+		q := newRecvQueue(recvMarks(3, 100, 1, 10))
 		msg := func(n int) recvItem { return recvItem{op: OpBinary, fin: true, data: make([]byte, n)} }
 		if wake, full := q.push(msg(1)); !wake || full {
 			t.Fatalf("first push: wake %v full %v, want true false", wake, full)

@@ -10,10 +10,15 @@ import (
 	"github.com/wsclient/websocket/wstest"
 )
 
+// recvMarks returns options with the given receive queue water marks.
+func recvMarks(hiCount, hiBytes, loCount, loBytes int) *RunOptions {
+	return &RunOptions{RecvQueueMessages: hiCount, RecvQueueBytes: hiBytes, RecvQueueLowMessages: loCount, RecvQueueLowBytes: loBytes}
+}
+
 // TestRecvQueueTrim: an empty receive queue gives back the ring a burst
 // grew; one with frames waiting keeps it, and works on after a trim.
 func TestRecvQueueTrim(t *testing.T) {
-	q := newRecvQueue(1024, 1<<20, 256, 1<<18)
+	q := newRecvQueue(recvMarks(1024, 1<<20, 256, 1<<18))
 	for range 100 {
 		q.push(recvItem{op: OpBinary, fin: true})
 	}
@@ -205,7 +210,7 @@ func TestDeliverBatches(t *testing.T) {
 // tells the producer, from the counts of its last push, when the next
 // frames could reach a mark (so that it pushes them before they do).
 func TestRecvQueuePushMany(t *testing.T) {
-	q := newRecvQueue(8, 100, 2, 10)
+	q := newRecvQueue(recvMarks(8, 100, 2, 10))
 	item := func(n int) recvItem { return recvItem{op: OpBinary, fin: true, data: make([]byte, n)} }
 	if wake, full := q.pushMany([]recvItem{item(1), item(2), item(3)}); !wake || full {
 		t.Fatalf("first push: wake %v, full %v; want true, false", wake, full)

@@ -181,17 +181,17 @@ type loopConn struct {
 	held  []byte // bytes read and not fed yet: the reading paused amid them
 	ended bool
 
-	closed atomic.Bool // the socket is closing: the poller no longer watches it
-
 	// Written by the I/O goroutine with mu held; writers read them with mu.
 	paused   bool // the queue is full: the socket is not read
 	detached bool // the poller does not watch the socket (it hung up while paused)
 
-	// Writing, guarded by mu.
+	// Writing, guarded by mu; wantWrite and closed fill the word of the
+	// flags above, which keeps loopConn in the 160-byte size class.
+	wantWrite bool        // the poller watches for writability
+	closed    atomic.Bool // the socket is closing: the poller no longer watches it (atomic, not mu)
 	mu        sync.Mutex
 	pending   *[]byte // bytes the socket did not take yet, from off
 	off       int
-	wantWrite bool // the poller watches for writability
 	werr      error
 }
 

@@ -69,8 +69,10 @@ func (it *recvItem) size() int { return len(it.data) }
 // All methods are safe for concurrent use; push and waitRoom are meant
 // for one producer, pop for one consumer at a time.
 type recvQueue struct {
-	hiCount, hiBytes int
-	loCount, loBytes int
+	// The water marks: hiCount is o.RecvQueueMessages, hiBytes
+	// o.RecvQueueBytes, loCount and loBytes their Low twins, in the run's
+	// options (shared by the runs that use equal ones, never changed).
+	o *RunOptions
 
 	pongCount atomic.Uint64
 
@@ -94,10 +96,10 @@ type recvQueue struct {
 	waker interface{ resumeReading() }
 }
 
-// newRecvQueue returns a queue with the given high and low water marks;
-// the low marks must be below the high ones.
-func newRecvQueue(hiCount, hiBytes, loCount, loBytes int) *recvQueue {
-	return &recvQueue{hiCount: hiCount, hiBytes: hiBytes, loCount: loCount, loBytes: loBytes}
+// newRecvQueue returns a queue with the water marks of o, whose defaults
+// are filled in: the low marks are below the high ones.
+func newRecvQueue(o *RunOptions) *recvQueue {
+	return &recvQueue{o: o}
 }
 
 // push appends it. wake reports that the consumer must be scheduled to pop
@@ -124,7 +126,7 @@ func (q *recvQueue) pushMany(items []recvItem) (wake, full bool) {
 		q.bytes += it.size()
 		last = it.last()
 		q.end = q.end || last
-		if !last && !q.stopped && (q.items.n >= q.hiCount || q.bytes >= q.hiBytes) {
+		if !last && !q.stopped && (q.items.n >= q.o.RecvQueueMessages || q.bytes >= q.o.RecvQueueBytes) {
 			q.stopped, q.pausedAt, q.resume = true, monoNow(), make(chan struct{})
 		}
 	}
@@ -139,7 +141,7 @@ func (q *recvQueue) pushMany(items []recvItem) (wake, full bool) {
 // push them now, the last of them maybe crossing the mark. The producer
 // only.
 func (q *recvQueue) mayFill(n, size int) bool {
-	return q.seenN+n >= q.hiCount || q.seenBytes+size >= q.hiBytes
+	return q.seenN+n >= q.o.RecvQueueMessages || q.seenBytes+size >= q.o.RecvQueueBytes
 }
 
 // pop removes the oldest item. ok is false when the queue was empty; more
@@ -152,7 +154,7 @@ func (q *recvQueue) pop() (it recvItem, ok, more, resumed bool) {
 	if it, ok = q.items.pop(); ok {
 		q.bytes -= it.size()
 	}
-	if q.stopped && q.items.n <= q.loCount && q.bytes <= q.loBytes {
+	if q.stopped && q.items.n <= q.o.RecvQueueLowMessages && q.bytes <= q.o.RecvQueueLowBytes {
 		q.stopped = false
 		q.pausedFor += time.Duration(monoNow() - q.pausedAt)
 		close(q.resume)

@@ -124,7 +124,8 @@ func TestRunOptionsShared(t *testing.T) {
 // TestIdleRunSizes checks the size classes of the App and of what every
 // running App holds besides its Conn: the Session (its options are shared, not
 // embedded; times are monoNow counts, not time.Time; what a failure, a stop
-// or a reconnect needs is in a sessionEnd made then), the receive queue,
+// or a reconnect needs is in a sessionEnd made then), the receive queue
+// (its water marks are read from the run's shared options),
 // the send queue (its condition variable is made by the first
 // sender that waits, its buffers when a message is first queued:
 // sendBufs) and, on an event loop, the loopConn (a write's state is
@@ -138,8 +139,8 @@ func TestIdleRunSizes(t *testing.T) {
 		// Made when a connection fails, the run stops or reconnects.
 		{"sessionEnd", unsafe.Sizeof(sessionEnd{}), 80},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 96},
-		{"recvQueue", unsafe.Sizeof(recvQueue{}), 160},
-		{"loopConn", unsafe.Sizeof(loopConn{}), 176},
+		{"recvQueue", unsafe.Sizeof(recvQueue{}), 144},
+		{"loopConn", unsafe.Sizeof(loopConn{}), 160},
 		// What an event loop keeps of a socket in place of the runtime's
 		// net.Conn (about 1.2 KiB resident with its poller descriptor).
 		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},

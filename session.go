@@ -140,7 +140,7 @@ func (s *Session) dialed(c *Conn, err error) {
 		s.end.cause = nil
 	}
 	o := s.opts
-	q := newRecvQueue(o.RecvQueueMessages, o.RecvQueueBytes, o.RecvQueueLowMessages, o.RecvQueueLowBytes)
+	q := newRecvQueue(o)
 	s.rq, s.out = q, newSendQueue(c, o.SendQueueBytes, o.SendNoWait)
 	if s.deliverFn == nil {
 		s.deliverFn = s.deliverOpen // bound once per run
