@@ -138,7 +138,7 @@ func TestIdleRunSizes(t *testing.T) {
 		{"Session", unsafe.Sizeof(Session{}), 224},
 		// Made when a connection fails, the run stops or reconnects.
 		{"sessionEnd", unsafe.Sizeof(sessionEnd{}), 80},
-		{"sendQueue", unsafe.Sizeof(sendQueue{}), 96},
+		{"sendQueue", unsafe.Sizeof(sendQueue{}), 80},
 		{"recvQueue", unsafe.Sizeof(recvQueue{}), 144},
 		{"loopConn", unsafe.Sizeof(loopConn{}), 160},
 		// What an event loop keeps of a socket in place of the runtime's

@@ -14,14 +14,16 @@ type sendQueue struct {
 	limit  int
 	noWait bool
 
+	// Guarded by mu (the flags beside noWait: the queue stays in the
+	// 80-byte size class).
+	writing bool
+	dead    bool // set: what is queued is dropped, not sent
 	mu      sync.Mutex
 	cond    *sync.Cond // room, or writing ending; made by the first to wait (waitLocked)
 	b       *sendBufs  // the queue's buffers, made when a message is first queued; nil again after a trim
 	bytes   int        // queued or being written
-	writing bool
-	err     error  // set: sends are refused with it
-	dead    bool   // set: what is queued is dropped, not sent
-	run     func() // q.write, made at the first start (goWrite)
+	err     error      // set: sends are refused with it
+	run     func()     // q.write, made at the first start (goWrite)
 }
 
 // sendBufs holds what a send queue has queued: most sends are written at
