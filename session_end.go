@@ -18,7 +18,7 @@ type sessionEnd struct {
 	err             error       // the run's result
 	cause           error       // why the current connection ended, if it failed
 	stopCode        StatusCode  // what a stop closes with
-	stopReason      string      //
+	stopReason      string      // and reason
 	cancelReconnect func() bool // the reconnect's timer
 	cancelClose     func() bool // the close handshake's timer
 	bo              *backoff    // the reconnect schedule, made at the first reconnect (scheduleDial)

@@ -259,9 +259,6 @@ func (c *Conn) Stats() Stats {
 		st.CompressedWireReceived = m.zWireIn.Load()
 		st.CompressedPayloadReceived = m.zPayloadIn.Load()
 		st.LastCloseCode = StatusCode(m.closeCode.Load())
-		if b := m.lastErr.Load(); b != nil {
-			st.LastError = b.err
-		}
 	}
 	st.MessagesSent, st.BytesSent = s.out.load()
 	// The reader publishes its counts before it waits for the socket,
@@ -284,6 +281,12 @@ func (c *Conn) Stats() Stats {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
 	}
 	peekMu.Unlock()
+	// Last: an error that ended a call whose counts were read is seen.
+	if m := s.more.Load(); m != nil {
+		if b := m.lastErr.Load(); b != nil {
+			st.LastError = b.err
+		}
+	}
 	return st
 }
 
