@@ -193,10 +193,19 @@ func (s *Session) readLoop(c *Conn, q *recvQueue, deliver func()) {
 	}
 }
 
-// deliver hands the frames of q (connection c) to the callbacks, oldest
-// first, for up to deliverTurn, and then posts itself again while more are
-// queued, so that timers and other Apps on the dispatcher get their turn.
-func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
+// deliverOpen hands the open connection's queued frames to the callbacks,
+// oldest first, for up to deliverTurn, and then posts itself again while
+// more are queued, so that timers and other Apps on the dispatcher get
+// their turn; the readers post it when a push wakes the queue. It is bound
+// once per run (deliverFn), not per connection: the last frame a
+// connection's queue gets is its end, and the delivery of that frame ends
+// the connection (connEnded) before the next one is dialed, so a delivery
+// only ever finds the queue of the connection it was posted for.
+func (s *Session) deliverOpen() {
+	c, q := s.conn, s.rq
+	if c == nil {
+		return
+	}
 	start := monoNow()
 	for {
 		it, ok, more, resumed := q.pop()
@@ -211,25 +220,13 @@ func (s *Session) deliver(c *Conn, q *recvQueue, again func()) {
 			return
 		}
 		if monoNow()-start >= deliverTurn {
-			s.d.Post(again)
+			s.d.Post(s.deliverFn)
 			return
 		}
 	}
 }
 
-// deliverOpen hands the open connection's queued frames to the callbacks
-// (deliver); the readers post it when a push wakes the queue. It is bound
-// once per run (deliverFn), not per connection: the last frame a
-// connection's queue gets is its end, and the delivery of that frame
-// ends the connection (connEnded) before the next one is dialed, so a
-// delivery only ever finds the queue of the connection it was posted for.
-func (s *Session) deliverOpen() {
-	if s.conn != nil {
-		s.deliver(s.conn, s.rq, s.deliverFn)
-	}
-}
-
-// deliverTurn is how long deliver hands one connection's frames to the
+// deliverTurn is how long deliverOpen hands one connection's frames to the
 // callbacks before the dispatcher's other work gets a turn: a frame per
 // turn would cost a dispatcher turn per message (half the event loop's
 // rate with small messages), while a callback slower than this still gets

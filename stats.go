@@ -305,8 +305,11 @@ func (s *connStats) pingSent(payload []byte) {
 
 // pongReceived takes the round-trip time when payload answers the last
 // ping sent.
-func (s *connStats) pongReceived(payload []byte) {
-	if rtt, ok := s.ping.take(monoNow(), maphash.Bytes(pingSeed, payload)); ok {
+func (s *connStats) pongReceived(payload []byte) { s.pongAt(monoNow(), payload) }
+
+// pongAt is pongReceived at monotonic time now.
+func (s *connStats) pongAt(now int64, payload []byte) {
+	if rtt, ok := s.ping.take(now, maphash.Bytes(pingSeed, payload)); ok {
 		s.latency.Store(max(int64(rtt), 1)) // 0 says none was answered: a coarse clock may see none pass
 	}
 }

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"hash/maphash"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,22 @@ func TestPingMark(t *testing.T) {
 				t.Fatal("one ping measured twice")
 			}
 		})
+	}
+}
+
+// TestLatencyAnsweredAtOnce: a pong that a coarse clock sees come back in
+// no time is a measurement of 1 ns, not the 0 that says none was answered;
+// one for another payload is none.
+func TestLatencyAnsweredAtOnce(t *testing.T) {
+	var s connStats
+	s.ping.set(1000, maphash.Bytes(pingSeed, []byte("a")))
+	s.pongAt(1000, []byte("b"))
+	if l := s.latency.Load(); l != 0 {
+		t.Fatalf("a pong for another payload measured %d ns", l)
+	}
+	s.pongAt(1000, []byte("a"))
+	if l := s.latency.Load(); l != 1 {
+		t.Fatalf("a pong in no time measured %d ns, want 1", l)
 	}
 }
 
