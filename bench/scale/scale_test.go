@@ -137,20 +137,23 @@ func TestCompare(t *testing.T) {
 }
 
 // TestCICheck checks the -ci thresholds: a bound no run can meet fails the
-// check, a generous one passes.
+// check, generous ones pass, and a heap bound of 0 is not checked.
 func TestCICheck(t *testing.T) {
-	r := &result{N: 2000, Idle: figure{RSSPerConn: 900, GoroutinesAdded: 3}}
+	r := &result{N: 2000, Idle: figure{RSSPerConn: 900, HeapPerConn: 700, GoroutinesAdded: 3}}
 	var buf bytes.Buffer
-	if err := checkCI(&buf, r, 16, 1024); err != nil {
-		t.Errorf("within the bounds: %v\n%s", err, buf.String())
-	}
-	for _, bound := range []struct {
-		maxGo    int
-		maxBytes float64
-	}{{2, 1024}, {16, 800}} {
+	for _, b := range []ciBounds{{16, 1024, 800}, {16, 1024, 0}} {
 		buf.Reset()
-		if err := checkCI(&buf, r, bound.maxGo, bound.maxBytes); err == nil || !strings.Contains(buf.String(), "FAIL") {
-			t.Errorf("bounds %+v: err %v, output %q", bound, err, buf.String())
+		if err := checkCI(&buf, r, b); err != nil || strings.Contains(buf.String(), "FAIL") {
+			t.Errorf("within the bounds %+v: %v\n%s", b, err, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), "heap") {
+		t.Errorf("a heap bound of 0 was checked:\n%s", buf.String())
+	}
+	for _, b := range []ciBounds{{2, 1024, 800}, {16, 800, 800}, {16, 1024, 600}} {
+		buf.Reset()
+		if err := checkCI(&buf, r, b); err == nil || !strings.Contains(buf.String(), "FAIL") {
+			t.Errorf("bounds %+v: err %v, output %q", b, err, buf.String())
 		}
 	}
 }
