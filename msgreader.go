@@ -207,14 +207,15 @@ func (m *msgReader) checkData(p []byte, remaining int64) (StatusCode, error) {
 	return 0, nil
 }
 
-// keepPreview adds the start of p to the trace's preview of the frame.
+// keepPreview adds the start of p to the trace's preview of the frame,
+// up to tracedLen bytes.
 func (m *msgReader) keepPreview(p []byte) {
 	a := m.asideState()
 	if a.preview == nil {
-		a.preview = make([]byte, 0, previewLen)
+		a.preview = make([]byte, 0, tracedLen)
 	}
-	if b := a.preview; len(b) < previewLen {
-		a.preview = append(b, p[:min(len(p), previewLen-len(b))]...)
+	if b := a.preview; len(b) < tracedLen {
+		a.preview = append(b, p[:min(len(p), tracedLen-len(b))]...)
 	}
 }
 

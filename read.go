@@ -304,7 +304,7 @@ func (c *Conn) recvBuffered(dst []byte) (Opcode, []byte, bool) {
 	c.fr.discard(hn + length)
 	c.msgReceived(int64(length))
 	if traceFrames() {
-		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, payload[:min(length, previewLen)])
+		traceFrame("recv", &header{fin: true, opcode: op, length: int64(length)}, tracedPart(payload))
 	}
 	return op, dst, true
 }

@@ -103,7 +103,15 @@ func Dump(title, message string) {
 	}
 }
 
-// traceFrame logs one frame at LevelTrace.
+// tracedPart returns what traceFrame needs of payload: the preview and one
+// byte more, by which payloadPreview tells that it was cut.
+func tracedPart(payload []byte) []byte { return payload[:min(len(payload), tracedLen)] }
+
+// tracedLen is the length of tracedPart.
+const tracedLen = previewLen + 1
+
+// traceFrame logs one frame at LevelTrace; preview is the start of its
+// payload, tracedPart of it.
 func traceFrame(dir string, h *header, preview []byte) {
 	logger().Log(context.Background(), LevelTrace, "websocket: frame "+dir,
 		slog.String("opcode", h.opcode.String()), slog.Bool("fin", h.fin),

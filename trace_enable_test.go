@@ -3,6 +3,8 @@ package websocket
 import (
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +29,43 @@ func TestEnableTraceOff(t *testing.T) {
 		}
 		if traceFrames() || traceEnabled() {
 			t.Errorf("EnableTrace(false, %T): still tracing", h)
+		}
+	}
+}
+
+// TestEnableTraceNilHandler: EnableTrace(true, nil) writes text to the
+// standard error at every level, frame dumps named TRACE (not DEBUG-4).
+func TestEnableTraceNilHandler(t *testing.T) {
+	saved, savedActive := currentTracer.Load(), traceActive.Load()
+	t.Cleanup(func() {
+		currentTracer.Store(saved)
+		traceActive.Store(savedActive)
+	})
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	stderr := os.Stderr
+	os.Stderr = w // the handler takes the file when it is made
+	EnableTrace(true, nil)
+	os.Stderr = stderr
+	if !IsEnabledForTrace() || !traceFrames() {
+		t.Fatal("EnableTrace(true, nil) does not trace frames")
+	}
+	traceFrame("send", &header{fin: true, opcode: OpText, length: 2}, []byte("hi"))
+	Dump("title", "message")
+	w.Close()
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`level=TRACE msg="websocket: frame send" opcode=text fin=true len=2 payload="\"hi\""`,
+		`level=DEBUG msg="--- title ---\nmessage\n-----"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("standard error lacks %s:\n%s", want, out)
 		}
 	}
 }

@@ -303,7 +303,7 @@ func (c *Conn) enqueue(h header, payload []byte, n int) error {
 		c.startFlusher()
 	}
 	if traceFrames() {
-		traceFrame("send", &h, payload[:min(len(payload), previewLen)])
+		traceFrame("send", &h, tracedPart(payload))
 	}
 	return nil
 }
@@ -382,7 +382,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 		err = c.writeFailed(err)
 	}
 	if traceFrames() {
-		traceFrame("send", &h, whole[:min(len(whole), previewLen)])
+		traceFrame("send", &h, tracedPart(whole))
 	}
 	if c.wq != nil && err == nil {
 		c.startFlusher() // writing stays set: the flusher owns the socket now
