@@ -278,6 +278,58 @@ func TestAppReconnectAfterDrop(t *testing.T) {
 	})
 }
 
+// TestSetReconnect: a run whose RunOptions.Reconnect is 0 reconnects after
+// the SetReconnect delay; a negative one, and the initial 0, never
+// reconnect; RunOptions.Reconnect, when set, wins.
+func TestSetReconnect(t *testing.T) {
+	t.Cleanup(func() { websocket.SetReconnect(0) })
+	for _, tc := range []struct {
+		name      string
+		global    time.Duration
+		reconnect time.Duration // RunOptions.Reconnect
+		wait      time.Duration // after the drop; 0: no reconnect
+	}{
+		{"initial 0", 0, 0, 0},
+		{"SetReconnect(2s)", 2 * time.Second, 0, 2 * time.Second},
+		{"SetReconnect(-1)", -1, 0, 0},
+		{"RunOptions.Reconnect wins", 2 * time.Second, 5 * time.Second, 5 * time.Second},
+		{"RunOptions.Reconnect -1 wins", 2 * time.Second, -1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			websocket.SetReconnect(tc.global)
+			synctest.Test(t, func(t *testing.T) {
+				p := &pipeServer{handle: func(i int, c *wstest.Conn) {
+					if i == 0 {
+						return // dropped at once
+					}
+					c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+					c.ReadFrame()
+				}}
+				a := &websocket.App{URL: pipeURL}
+				var dropped time.Time
+				var waited []time.Duration
+				a.OnClose = func(*websocket.App, websocket.StatusCode, string) {
+					if dropped.IsZero() {
+						dropped = time.Now()
+					}
+				}
+				a.OnReconnect = func(*websocket.App) { waited = append(waited, time.Since(dropped)) }
+				err := a.RunForever(&websocket.RunOptions{Reconnect: tc.reconnect,
+					DialOptions: websocket.DialOptions{NetDialContext: p.dial}})
+				if tc.wait == 0 {
+					if !errors.Is(err, websocket.ErrConnectionClosed) || len(waited) != 0 || p.n.Load() != 1 {
+						t.Errorf("RunForever = %v after %d connections (reconnects after %v), want ErrConnectionClosed after 1", err, p.n.Load(), waited)
+					}
+					return
+				}
+				if err != nil || !slices.Equal(waited, []time.Duration{tc.wait}) {
+					t.Errorf("RunForever = %v, reconnected after %v, want nil after [%v]", err, waited, tc.wait)
+				}
+			})
+		})
+	}
+}
+
 func TestAppDropWithoutReconnectReturnsError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := &pipeServer{handle: func(int, *wstest.Conn) {}}

@@ -223,6 +223,29 @@ func TestDialSubprotocol(t *testing.T) {
 	}
 }
 
+// TestDialSeveralSubprotocols: a server may select one subprotocol only;
+// one that selects several, in one header line or in several, fails the
+// handshake with a HandshakeError that names them.
+func TestDialSeveralSubprotocols(t *testing.T) {
+	for _, extra := range []string{
+		"Sec-WebSocket-Protocol: chat, other\r\n",
+		"Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol:  other \r\n",
+	} {
+		s, _ := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a, extra) })
+		opts := dialOpts()
+		opts.Subprotocols = []string{"other", "chat"}
+		c, err := websocket.Dial(context.Background(), s.URL, opts)
+		var he *websocket.HandshakeError
+		if !errors.As(err, &he) || !strings.Contains(err.Error(), "several subprotocols: chat, other") {
+			t.Errorf("%q: Dial = %v, want a HandshakeError naming chat and other", extra, err)
+		}
+		checkPrefix(t, err)
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
 func TestDialRequestHeaders(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -156,4 +157,94 @@ func TestEventLoopStopBeforeRun(t *testing.T) {
 			t.Errorf("events %q, want none: the App never started", g)
 		}
 	})
+}
+
+// attachRecorder is an EventLoop that keeps the runs attached to it.
+type attachRecorder struct {
+	*websocket.EventLoop
+	runs []*websocket.Session
+}
+
+func (l *attachRecorder) Attach(s *websocket.Session) error {
+	l.runs = append(l.runs, s)
+	return l.EventLoop.Attach(s)
+}
+
+// TestSessionApp: the Session a Dispatcher is given tells which App it
+// runs, and each run of an App is a Session of its own.
+func TestSessionApp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &pipeServer{handle: func(_ int, c *wstest.Conn) {
+			c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+			c.ReadFrame()
+		}}
+		l := &attachRecorder{EventLoop: websocket.NewEventLoop()}
+		go l.Run(context.Background())
+		defer l.Stop()
+		a1, a2 := &websocket.App{URL: pipeURL}, &websocket.App{URL: pipeURL}
+		opts := &websocket.RunOptions{Dispatcher: l, DialOptions: websocket.DialOptions{NetDialContext: p.dial}}
+		for i, a := range []*websocket.App{a1, a2, a1} {
+			if err := a.Run(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			if len(l.runs) != i+1 {
+				t.Fatalf("run %d: %d runs attached", i, len(l.runs))
+			}
+			<-l.runs[i].Done() // a1 runs again once its first run is over
+		}
+		if l.runs[0] == l.runs[2] {
+			t.Error("a1's second run is its first Session")
+		}
+		for i, want := range []*websocket.App{a1, a2, a1} {
+			if got := l.runs[i].App(); got != want {
+				t.Errorf("run %d: App() = %p, want %p", i, got, want)
+			}
+		}
+	})
+}
+
+// TestSessionStop: a Dispatcher's Stop closes the connection with the code
+// given, StatusNormal for a code that may not be sent, and ends the run
+// without reconnecting.
+func TestSessionStop(t *testing.T) {
+	for _, tc := range []struct {
+		code, want websocket.StatusCode
+	}{{4001, 4001}, {websocket.StatusGoingAway, websocket.StatusGoingAway}, {websocket.StatusNoStatusReceived, websocket.StatusNormal}, {999, websocket.StatusNormal}} {
+		t.Run(tc.code.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				got := make(chan websocket.StatusCode, 1)
+				p := &pipeServer{handle: func(_ int, c *wstest.Conn) {
+					f, err := c.ReadFrame()
+					if err != nil || f.Opcode != 0x8 || len(f.Payload) < 2 {
+						t.Errorf("server read %+v, %v; want a close frame with a code", f, err)
+						return
+					}
+					got <- websocket.StatusCode(binary.BigEndian.Uint16(f.Payload))
+					c.WriteFrame(true, 0x8, f.Payload)
+				}}
+				l := &attachRecorder{EventLoop: websocket.NewEventLoop()}
+				go l.Run(context.Background())
+				defer l.Stop()
+				var e events
+				a := &websocket.App{URL: pipeURL}
+				record(a, &e)
+				opened := make(chan struct{})
+				a.OnOpen = func(*websocket.App) { close(opened) }
+				if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, Reconnect: time.Second,
+					DialOptions: websocket.DialOptions{NetDialContext: p.dial}}); err != nil {
+					t.Fatal(err)
+				}
+				<-opened
+				s := l.runs[0]
+				s.Stop(tc.code)
+				<-s.Done()
+				if c := <-got; c != tc.want {
+					t.Errorf("Stop(%d) sent close %d, want %d", tc.code, c, tc.want)
+				}
+				if err := s.Err(); err != nil || p.n.Load() != 1 {
+					t.Errorf("Err() = %v after %d connections, want nil after 1", err, p.n.Load())
+				}
+			})
+		})
+	}
 }

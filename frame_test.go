@@ -245,6 +245,26 @@ func TestNewFrameIsMaskedWithFreshKeys(t *testing.T) {
 	}
 }
 
+// TestFrameString: String names the fin bit, the opcode, the RSV bits set,
+// the mask, the length and a payload preview (quoted text, hex binary, a
+// close frame's code and reason, cut with … after 64 bytes).
+func TestFrameString(t *testing.T) {
+	for _, tc := range []struct {
+		f    Frame
+		want string
+	}{
+		{Frame{Fin: true, Opcode: OpText, Payload: []byte("hi")}, `fin=true opcode=text len=2 payload="hi"`},
+		{Frame{Opcode: OpBinary, Rsv1: true, Rsv3: true, Payload: []byte{1, 0xff}}, `fin=false opcode=binary rsv=101 len=2 payload=01ff`},
+		{Frame{Fin: true, Opcode: OpPing, Rsv2: true, Masked: true}, `fin=true opcode=ping rsv=010 masked len=0 payload=""`},
+		{Frame{Fin: true, Opcode: OpClose, Payload: []byte{0x03, 0xe8, 'b', 'y', 'e'}}, `fin=true opcode=close len=5 payload=1000 "bye"`},
+		{Frame{Fin: true, Opcode: OpText, Payload: bytes.Repeat([]byte("x"), 65)}, `fin=true opcode=text len=65 payload="` + strings.Repeat("x", 64) + `"…`},
+	} {
+		if got := tc.f.String(); got != tc.want {
+			t.Errorf("String() = %s\nwant       %s", got, tc.want)
+		}
+	}
+}
+
 // scriptConn is a net.Conn that reads a fixed script and discards writes.
 type scriptConn struct {
 	r      io.Reader
