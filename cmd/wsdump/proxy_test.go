@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/wsclient/websocket/internal/wstest"
@@ -137,9 +136,6 @@ func TestProxy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			px, targets := tt.proxy(t)
 			stdout, stderr, code := runWith(t, "via proxy\n", "-p", tt.scheme+px.Addr, tt.url)
-			if strings.Contains(stderr, "not implemented") {
-				t.Skip("the library does not dial proxies yet: " + stderr)
-			}
 			if code != 0 || stdout != "< via proxy\n" || stderr != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/wsclient/websocket/internal/testenv"
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
@@ -37,7 +38,7 @@ func startTTYCmd(t *testing.T, cmd *exec.Cmd) *ttySession {
 	t.Helper()
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 100})
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		testenv.Missing(t, "no pseudo-terminal: %v", err)
 	}
 	s := &ttySession{t: t, tty: tty, out: newNotifyBuffer(), done: make(chan struct{})}
 	readDone := make(chan struct{})

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wsclient/websocket/internal/testenv"
 )
 
 // InCI reports whether the tests run under CI (CI=true), where a missing
 // program is a failure rather than a skip.
-func InCI() bool { return os.Getenv("CI") == "true" }
+func InCI() bool { return testenv.InCI() }
 
 // Need returns the path of program, looked up like exec.LookPath (an
 // absolute path is checked as it is), or else the first of alternatives
