@@ -8,10 +8,7 @@ package websocket_test
 import (
 	"bytes"
 	"net/http"
-	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/wsclient/websocket"
@@ -24,27 +21,9 @@ import (
 // the stream's WaitReadable, holding no read buffer) keeps, in most cases,
 // the 2 KiB stack it started with.
 //
-// It runs in a process of its own with GODEBUG=adaptivestackstart=0: by
-// default the runtime starts new goroutines with the average stack size it
-// saw at the last collection, which the server's deep goroutines (and, with
-// -count, earlier runs) raise, and then what a reader needs cannot be told
-// from what it started with.
+// It runs in a process of its own (ownStackStart).
 func TestHTTP2ReaderMemoryAfterTraffic(t *testing.T) {
-	if g := os.Getenv("GODEBUG"); !strings.Contains(g, "adaptivestackstart=0") {
-		if g != "" {
-			g += ","
-		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHTTP2ReaderMemoryAfterTraffic$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "GODEBUG="+g+"adaptivestackstart=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		for line := range strings.Lines(string(out)) {
-			if strings.Contains(line, "stack per WebSocket") {
-				t.Log(strings.TrimSpace(line))
-			}
-		}
+	if !ownStackStart(t) {
 		return
 	}
 	const n = 200
