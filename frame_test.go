@@ -218,6 +218,43 @@ func TestOpcodeAndStatusStrings(t *testing.T) {
 	}
 }
 
+// TestStatusCodes: each named close code has the value RFC 6455 and the
+// IANA registry give it, its name, and may be sent or not as the RFC says
+// (1005, 1006 and 1015 are reported locally, never sent).
+func TestStatusCodes(t *testing.T) {
+	for _, tc := range []struct {
+		code     StatusCode
+		value    uint16
+		name     string
+		sendable bool
+	}{
+		{StatusNormal, 1000, "normal closure", true},
+		{StatusGoingAway, 1001, "going away", true},
+		{StatusProtocolError, 1002, "protocol error", true},
+		{StatusUnsupportedData, 1003, "unsupported data", true},
+		{StatusNoStatusReceived, 1005, "no status received", false},
+		{StatusAbnormalClosure, 1006, "abnormal closure", false},
+		{StatusInvalidPayload, 1007, "invalid payload", true},
+		{StatusPolicyViolation, 1008, "policy violation", true},
+		{StatusMessageTooBig, 1009, "message too big", true},
+		{StatusMandatoryExtension, 1010, "mandatory extension", true},
+		{StatusInternalError, 1011, "internal error", true},
+		{StatusServiceRestart, 1012, "service restart", true},
+		{StatusTryAgainLater, 1013, "try again later", true},
+		{StatusBadGateway, 1014, "bad gateway", true},
+		{StatusTLSHandshake, 1015, "TLS handshake failure", false},
+		{1004, 1004, "status(1004)", false},
+		{2999, 2999, "status(2999)", false},
+		{3000, 3000, "status(3000)", true},
+		{4999, 4999, "status(4999)", true},
+		{5000, 5000, "status(5000)", false},
+	} {
+		if uint16(tc.code) != tc.value || tc.code.String() != tc.name || tc.code.sendable() != tc.sendable {
+			t.Errorf("%d: %q, sendable %t; want %d %q, sendable %t", tc.code, tc.code, tc.code.sendable(), tc.value, tc.name, tc.sendable)
+		}
+	}
+}
+
 func TestMaskRoundTrip(t *testing.T) {
 	key := [4]byte{1, 2, 3, 4}
 	b := []byte("The quick brown fox jumps over the lazy dog")

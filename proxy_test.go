@@ -175,8 +175,13 @@ func TestDialProxyErrors(t *testing.T) {
 			if isTimeout != tt.timeoutErr {
 				t.Errorf("timeout = %v, want %v (%v)", isTimeout, tt.timeoutErr, err)
 			}
-			if ne, ok := err.(net.Error); !ok || ne.Timeout() != tt.timeoutErr {
-				t.Errorf("err.(net.Error) = %v, %v; want a net.Error with Timeout() = %v", ne, ok, tt.timeoutErr)
+			if ne, ok := err.(net.Error); !ok || ne.Timeout() != tt.timeoutErr || pe.Temporary() != tt.timeoutErr {
+				t.Errorf("err.(net.Error) = %v, %v; want a net.Error with Timeout() and Temporary() = %v", ne, ok, tt.timeoutErr)
+			}
+			// The documented way to tell a proxy's refusal by its status.
+			var se *ProxyStatusError
+			if isStatus := errors.As(err, &se); isStatus != (tt.name == "407") || isStatus && (se.StatusCode != 407 || !strings.Contains(se.Header.Get("Proxy-Authenticate"), "Basic")) {
+				t.Errorf("errors.As(*ProxyStatusError) = %t, %+v; want the 407 with its Proxy-Authenticate only for the 407", isStatus, se)
 			}
 		})
 	}

@@ -38,7 +38,7 @@ func (op Opcode) String() string {
 	case OpPong:
 		return "pong"
 	}
-	return fmt.Sprintf("opcode(0x%X)", byte(op))
+	return fmt.Sprintf("opcode(0x%x)", byte(op))
 }
 
 // Frame is one frame, as the server read it or is to write it.

@@ -442,3 +442,34 @@ func TestSynctestBothWriteAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestNetConn: a handler can go below frames through NetConn, whose
+// addresses are the client's, reversed (also on a pipe server).
+func TestNetConn(t *testing.T) {
+	servers(t, func(c *wstest.Conn) {
+		c.Accept(nil)
+		c.NetConn().Write(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("raw")}.AppendTo(nil))
+		c.ReadFrame() // until the client closes
+	}, func(t *testing.T, srv *wstest.Server) {
+		c := dial(t, srv, nil)
+		defer c.Close()
+		m, err := c.Recv()
+		if err != nil || m.Text() != "raw" {
+			t.Fatalf("Recv = %q, %v; want the frame written to NetConn", m.Data, err)
+		}
+		nc := srv.Conns()[0].NetConn()
+		local, remote := c.NetConn().LocalAddr(), c.NetConn().RemoteAddr()
+		if nc.LocalAddr().String() != remote.String() || nc.RemoteAddr().String() != local.String() || nc.LocalAddr().Network() != remote.Network() {
+			t.Errorf("server side %s %s -> %s, client side %s %s -> %s", nc.LocalAddr().Network(), nc.RemoteAddr(), nc.LocalAddr(), remote.Network(), local, remote)
+		}
+	})
+}
+
+// TestOpcodeString names each opcode as the library does.
+func TestOpcodeString(t *testing.T) {
+	for op := wstest.Opcode(0); op < 16; op++ {
+		if got, want := op.String(), websocket.Opcode(op).String(); got != want {
+			t.Errorf("Opcode(%#x).String() = %q, want %q", byte(op), got, want)
+		}
+	}
+}
