@@ -172,6 +172,10 @@ func (c *Conn) startMessage() error {
 		return err
 	}
 	c.stashed = false
+	if !c.inMessage() {
+		return nil
+	}
+	c.readGen++ // the rest is dropped: a NextReader's reader of it fails from now on
 	for c.inMessage() {
 		if !c.inData {
 			if _, _, err := c.advance(false); err != nil {
