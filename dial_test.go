@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/wstest"
+	pubwstest "github.com/wsclient/websocket/wstest"
 )
 
 // testTimeout bounds each dial and wait in these tests: a failure must be
@@ -700,6 +702,32 @@ func TestDialTLS(t *testing.T) {
 		if !strings.Contains(err.Error(), "unknown authority") {
 			t.Errorf("error %q does not say the authority is unknown", err)
 		}
+	})
+	t.Run("wrong host", func(t *testing.T) {
+		// The connection goes to the server; the URL names another host,
+		// which the server's certificate does not cover.
+		u := strings.Replace(s.URL, "127.0.0.1", "wrong.example", 1)
+		toServer := func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return new(net.Dialer).DialContext(ctx, network, s.Addr)
+		}
+		_, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{Timeout: testTimeout, NetDialContext: toServer, TLSConfig: &tls.Config{RootCAs: ca.Pool}})
+		var he x509.HostnameError
+		if !errors.As(err, &he) || !strings.Contains(err.Error(), "certificate is not valid for wrong.example") {
+			t.Errorf("Dial = %v, want an x509.HostnameError saying the certificate is not valid for wrong.example", err)
+		}
+		checkPrefix(t, err)
+	})
+	t.Run("certificate not for servers", func(t *testing.T) {
+		pca := pubwstest.NewCA("test CA")
+		cert := pca.Issue("client only", x509.ExtKeyUsageClientAuth, "127.0.0.1")
+		cs := wstest.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}}, wstest.Echo)
+		defer cs.Close()
+		_, err := websocket.Dial(context.Background(), cs.URL, &websocket.DialOptions{Timeout: testTimeout, TLSConfig: &tls.Config{RootCAs: pca.Pool()}})
+		var ie x509.CertificateInvalidError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "certificate of 127.0.0.1 is invalid") {
+			t.Errorf("Dial = %v, want an x509.CertificateInvalidError saying the certificate of 127.0.0.1 is invalid", err)
+		}
+		checkPrefix(t, err)
 	})
 	t.Run("TLS over NetConn", func(t *testing.T) {
 		nc, err := net.Dial("tcp", s.Addr)

@@ -223,6 +223,33 @@ func TestDialAddr(t *testing.T) {
 	}
 }
 
+// TestHostHeader: the Host (and Origin) header names the port only when it
+// is not the scheme's default, and an IPv6 address in brackets, as RFC
+// 6455 and RFC 7230 want.
+func TestHostHeader(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"ws://h/", "h"},
+		{"ws://h:80/", "h"},
+		{"ws://h:443/", "h:443"},
+		{"wss://h/", "h"},
+		{"wss://h:443/", "h"},
+		{"wss://h:80/", "h:80"},
+		{"ws://H.Example:8080/x?q", "H.Example:8080"},
+		{"ws://[::1]/", "[::1]"},
+		{"ws://[::1]:8080/", "[::1]:8080"},
+		{"wss://[2001:db8::1]:443/", "[2001:db8::1]"},
+		{"ws://user:pw@h:81/", "h:81"},
+	} {
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendHostHeader(nil, u)); got != tc.want {
+			t.Errorf("%s: Host %q, want %q", tc.url, got, tc.want)
+		}
+	}
+}
+
 // TestConnKeepsHeaderLines checks what a Conn keeps of its handshake
 // response: the header lines that Header parses, in one string, and not the
 // status line, which nothing reads after the dial.
