@@ -278,6 +278,52 @@ func TestAppReconnectAfterDrop(t *testing.T) {
 	})
 }
 
+// TestAppDialFields: what an App sets for its dials (Header, HeaderFunc,
+// Cookie, Subprotocols, MaskKeyFunc) takes the place of the run's
+// DialOptions, on every dial of the run.
+func TestAppDialFields(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		key := [4]byte{9, 8, 7, 6}
+		p := &pipeServer{handle: func(i int, c *wstest.Conn) {
+			h := c.Request.Header
+			if h.Get("X-App") != "app" || h.Get("X-Func") != "app" || h.Get("Cookie") != "c=app" || h.Get("Sec-WebSocket-Protocol") != "app.v1" {
+				t.Errorf("dial %d: X-App %q, X-Func %q, Cookie %q, Sec-WebSocket-Protocol %q; want the App's", i,
+					h.Get("X-App"), h.Get("X-Func"), h.Get("Cookie"), h.Get("Sec-WebSocket-Protocol"))
+			}
+			f, k, err := c.ReadFrameWithKey()
+			if err != nil || string(f.Payload) != "hi" || k != key {
+				t.Errorf("dial %d: frame %v, key %x, %v; want \"hi\" masked with the App's key", i, f, k, err)
+			}
+			if i == 0 {
+				return // dropped: the second dial must use the same fields
+			}
+			c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+			c.ReadFrame()
+		}}
+		a := &websocket.App{
+			URL:          pipeURL,
+			Header:       http.Header{"X-App": {"app"}},
+			HeaderFunc:   func() http.Header { return http.Header{"X-Func": {"app"}} },
+			Cookie:       "c=app",
+			Subprotocols: []string{"app.v1"},
+			MaskKeyFunc:  func() [4]byte { return key },
+		}
+		send := func(a *websocket.App) { a.SendText("hi") }
+		a.OnOpen, a.OnReconnect = send, send
+		err := a.RunForever(&websocket.RunOptions{Reconnect: time.Second, DialOptions: websocket.DialOptions{
+			NetDialContext: p.dial,
+			Header:         http.Header{"X-App": {"run"}},
+			HeaderFunc:     func() http.Header { return http.Header{"X-Func": {"run"}} },
+			Cookie:         "c=run",
+			Subprotocols:   []string{"run.v1"},
+			MaskKeyFunc:    func() [4]byte { return [4]byte{1, 1, 1, 1} },
+		}})
+		if err != nil || p.n.Load() != 2 {
+			t.Errorf("RunForever = %v after %d dials, want nil after 2", err, p.n.Load())
+		}
+	})
+}
+
 // TestSetReconnect: a run whose RunOptions.Reconnect is 0 reconnects after
 // the SetReconnect delay; a negative one, and the initial 0, never
 // reconnect; RunOptions.Reconnect, when set, wins.

@@ -167,3 +167,72 @@ func TestCompressionBombIsRefused(t *testing.T) {
 		t.Logf("after the close: %v", err)
 	}
 }
+
+// TestCompressedBadInput: what a server that compresses wrongly gets. A
+// message whose deflate data is corrupt, or that inflates to invalid UTF-8
+// in a text message, fails the connection with a *PayloadError and close
+// 1007; RSV1 on a continuation frame or on a control frame is a protocol
+// error (1002), as RFC 7692 allows RSV1 on a message's first frame only.
+// The frame-level receive fails the same way, and RecvDataFrame returns a
+// good compressed message whole, as one final frame.
+func TestCompressedBadInput(t *testing.T) {
+	z := deflate.NewCompressor(1, 15, false)
+	t.Cleanup(z.Release)
+	compress := func(p []byte) []byte {
+		out, err := z.Compress(nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	badUTF8 := compress([]byte("valid, then \xff\xfe"))
+	tests := []struct {
+		name string
+		wire []byte
+		code websocket.StatusCode
+	}{
+		{"corrupt deflate data", wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpBinary), []byte{0xff, 0xff, 0xff, 0xff, 0xff}), websocket.StatusInvalidPayload},
+		{"text inflating to invalid UTF-8", wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpText), badUTF8), websocket.StatusInvalidPayload},
+		{"RSV1 on a continuation frame", append(wstest.AppendFrameRsv(nil, false, 0, byte(websocket.OpText), []byte("a")),
+			wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpContinuation), compress([]byte("b")))...), websocket.StatusProtocolError},
+		{"RSV1 on a ping", wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpPing), nil), websocket.StatusProtocolError},
+	}
+	for _, tc := range tests {
+		for _, api := range []string{"Recv", "RecvDataFrame"} {
+			t.Run(tc.name+"/"+api, func(t *testing.T) {
+				c, sc := deflatePipe(t, nil, "permessage-deflate; server_no_context_takeover")
+				sc.WriteRaw(tc.wire)
+				var err error
+				switch api {
+				case "Recv":
+					_, err = c.Recv()
+				default:
+					for err == nil {
+						_, _, err = c.RecvDataFrame(false)
+					}
+				}
+				var pe *websocket.PayloadError
+				var pre *websocket.ProtocolError
+				if tc.code == websocket.StatusInvalidPayload && !errors.As(err, &pe) || tc.code == websocket.StatusProtocolError && !errors.As(err, &pre) {
+					t.Fatalf("%s = %v (%T), want the error of close %d", api, err, err, tc.code)
+				}
+				checkPrefix(t, err)
+				f := readFrame(t, sc)
+				if f.Opcode != byte(websocket.OpClose) || len(f.Payload) < 2 || websocket.StatusCode(int(f.Payload[0])<<8|int(f.Payload[1])) != tc.code {
+					t.Fatalf("client sent %v, want close %d", f, tc.code)
+				}
+			})
+		}
+	}
+	t.Run("RecvDataFrame of a good message", func(t *testing.T) {
+		c, sc := deflatePipe(t, nil, "permessage-deflate; server_no_context_takeover")
+		msg := jsonText(3000, 4)
+		p := compress(msg)
+		sc.WriteRaw(append(wstest.AppendFrameRsv(nil, false, 4, byte(websocket.OpText), p[:len(p)/2]),
+			wstest.AppendFrameRsv(nil, true, 0, byte(websocket.OpContinuation), p[len(p)/2:])...))
+		op, f, err := c.RecvDataFrame(false)
+		if err != nil || op != websocket.OpText || !f.Fin || f.Opcode != websocket.OpText || !bytes.Equal(f.Payload, msg) {
+			t.Fatalf("RecvDataFrame = %v, %v, %v; want the whole inflated text as one final frame", op, f, err)
+		}
+	})
+}

@@ -626,6 +626,31 @@ func TestRecvFrame(t *testing.T) {
 	wantFrame(t, sc, 0x8, string(wstest.ClosePayload(1002, "")))
 }
 
+// TestRecvFrameClose: RecvFrame returns the server's close frame as it
+// is (the caller answers it, maybe after the message it is sending, as
+// RFC 6455 allows), and
+// refuses a close frame whose payload breaks the rules (one byte, a code
+// that may not be sent, a reason that is not UTF-8) with a *ProtocolError
+// and close 1002.
+func TestRecvFrameClose(t *testing.T) {
+	c, sc := pipeConn(t, nil)
+	sc.WriteRaw(wstest.AppendFrame(nil, true, 0x8, wstest.ClosePayload(4001, "bye")))
+	f, err := c.RecvFrame()
+	if err != nil || f.Opcode != websocket.OpClose || !bytes.Equal(f.Payload, wstest.ClosePayload(4001, "bye")) {
+		t.Fatalf("RecvFrame = %v, %v; want the close frame", f, err)
+	}
+	for _, bad := range [][]byte{{0x03}, wstest.ClosePayload(1005, ""), wstest.ClosePayload(999, ""), append(wstest.ClosePayload(1000, ""), 0xff)} {
+		c, sc := pipeConn(t, nil)
+		sc.WriteRaw(wstest.AppendFrame(nil, true, 0x8, bad))
+		var pe *websocket.ProtocolError
+		if _, err := c.RecvFrame(); !errors.As(err, &pe) {
+			t.Errorf("close payload %x: RecvFrame = %v, want *ProtocolError", bad, err)
+			continue
+		}
+		wantFrame(t, sc, 0x8, string(wstest.ClosePayload(1002, "")))
+	}
+}
+
 func TestMessagesIterator(t *testing.T) {
 	c, sc := pipeConn(t, nil)
 	for _, m := range []string{"one", "two", "three"} {

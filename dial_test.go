@@ -293,6 +293,23 @@ func TestDialRequestHeaders(t *testing.T) {
 				t.Errorf("Host = %q", req.Host)
 			}
 		}},
+		{"host from Header", nil, func(o *websocket.DialOptions) { o.Header = http.Header{"Host": {"virtual.example"}} }, func(t *testing.T, req *http.Request, _ string) {
+			if req.Host != "virtual.example" {
+				t.Errorf("Host = %q, want Header's", req.Host)
+			}
+		}},
+		{"Host option wins over Header's", nil, func(o *websocket.DialOptions) {
+			o.Host, o.Header = "option.example", http.Header{"Host": {"header.example"}}
+		}, func(t *testing.T, req *http.Request, _ string) {
+			if req.Host != "option.example" {
+				t.Errorf("Host = %q, want the option's", req.Host)
+			}
+		}},
+		{"origin from Header", nil, func(o *websocket.DialOptions) { o.Header = http.Header{"Origin": {"https://h.example"}} }, func(t *testing.T, req *http.Request, _ string) {
+			if got := req.Header.Values("Origin"); len(got) != 1 || got[0] != "https://h.example" {
+				t.Errorf("Origin = %q, want Header's alone", got)
+			}
+		}},
 		{"basic auth from userinfo", func(b string) string { return strings.Replace(b, "ws://", "ws://alice:s%3Acret@", 1) }, nil,
 			func(t *testing.T, req *http.Request, _ string) {
 				want := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s:cret"))
@@ -389,6 +406,15 @@ func TestDialRefusesHeaders(t *testing.T) {
 		{"LF in value", websocket.DialOptions{Header: http.Header{"X-Evil": {"a\nInjected: 1"}}}},
 		{"CR in value", websocket.DialOptions{Header: http.Header{"X-Evil": {"a\rb"}}}},
 		{"CRLF from HeaderFunc", websocket.DialOptions{HeaderFunc: func() http.Header { return http.Header{"X-Evil": {"a\r\nb: c"}} }}},
+		{"CRLF in a name", websocket.DialOptions{Header: http.Header{"X-Evil\r\nInjected": {"1"}}}},
+		{"space in a name", websocket.DialOptions{Header: http.Header{"X Evil": {"1"}}}},
+		{"colon in a name", websocket.DialOptions{Header: http.Header{"X-Evil:": {"1"}}}},
+		{"empty name", websocket.DialOptions{Header: http.Header{"": {"1"}}}},
+		{"CRLF in Host", websocket.DialOptions{Host: "h\r\nInjected: 1"}},
+		{"CRLF in Origin", websocket.DialOptions{Origin: "http://o\r\nInjected: 1"}},
+		{"CRLF in Cookie", websocket.DialOptions{Cookie: "a=1\r\nInjected: 1"}},
+		{"CRLF in a subprotocol", websocket.DialOptions{Subprotocols: []string{"chat\r\nInjected: 1"}}},
+		{"CRLF in a Host header", websocket.DialOptions{Header: http.Header{"Host": {"h\r\nInjected: 1"}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

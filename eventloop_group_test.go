@@ -2,11 +2,14 @@ package websocket_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,5 +97,32 @@ func ExampleNewEventLoopGroup() {
 	// Until Ctrl-C: every App is then closed, on its own loop.
 	if err := g.Run(ctx); err != nil && err != context.Canceled {
 		log.Fatal(err)
+	}
+}
+
+// TestEventLoopGroupSizeAndRunTwice: a group of n <= 0 loops has one per
+// CPU; a loop's Run while it runs already fails at once, and the first
+// Run goes on.
+func TestEventLoopGroupSizeAndRunTwice(t *testing.T) {
+	for n, want := range map[int]int{0: runtime.GOMAXPROCS(0), -1: runtime.GOMAXPROCS(0), 3: 3} {
+		if got := websocket.NewEventLoopGroup(n).Len(); got != want {
+			t.Errorf("NewEventLoopGroup(%d).Len() = %d, want %d", n, got, want)
+		}
+	}
+	g := websocket.NewEventLoopGroup(2)
+	l := g.Next()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	running := make(chan struct{})
+	l.Post(func() { close(running) })
+	<-running
+	if err := l.Run(ctx); err == nil || !strings.HasPrefix(err.Error(), "websocket: ") || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("a second Run = %v, want an error saying the loop is running", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("the first Run = %v, want context.Canceled", err)
 	}
 }
