@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -579,6 +580,17 @@ func TestDialRedirects(t *testing.T) {
 				}
 				t.Fatalf("err = %v, want *BadStatusError 302", err)
 			}
+		})
+	}
+	for _, loc := range []string{"ftp://127.0.0.1/x", "file:///etc/passwd", "http://%zz/", ""} {
+		t.Run("Location "+strconv.Quote(loc), func(t *testing.T) {
+			r, _ := redirector(t, 302, func(*http.Request) string { return loc })
+			c, err := websocket.Dial(context.Background(), r.URL, dialOpts())
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial followed it")
+			}
+			checkPrefix(t, err)
 		})
 	}
 	t.Run("loop", func(t *testing.T) {
