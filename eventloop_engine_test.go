@@ -474,6 +474,14 @@ func TestEventLoopEngineHostile(t *testing.T) {
 			func(err error) bool { var pe *websocket.ProtocolError; return errors.As(err, &pe) }},
 		{"invalid UTF-8", wstest.AppendFrame(nil, true, 1, []byte{0xff}), 1007,
 			func(err error) bool { var pe *websocket.PayloadError; return errors.As(err, &pe) }},
+		{"RSV bit without an extension", wstest.AppendFrameRsv(nil, true, 2, 1, []byte("x")), 1002, isProtocolError},
+		{"reserved opcode", wstest.AppendFrame(nil, true, 3, []byte("x")), 1002, isProtocolError},
+		{"fragmented ping", wstest.AppendFrame(nil, false, 9, []byte("x")), 1002, isProtocolError},
+		{"ping of 126 bytes", wstest.AppendFrame(nil, true, 9, make([]byte, 126)), 1002, isProtocolError},
+		{"continuation without a start", wstest.AppendFrame(nil, true, 0, []byte("x")), 1002, isProtocolError},
+		{"new message inside a fragmented one", append(wstest.AppendFrame(nil, false, 1, []byte("a")), wstest.AppendFrame(nil, true, 1, []byte("b"))...), 1002, isProtocolError},
+		{"close payload of one byte", wstest.AppendFrame(nil, true, 8, []byte{3}), 1002, isProtocolError},
+		{"close code that may not be sent", wstest.AppendFrame(nil, true, 8, wstest.ClosePayload(1005, "")), 1002, isProtocolError},
 		{"stall inside a frame", append(wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 10), 1, 2, 3), 0,
 			func(err error) bool { return err != nil && strings.Contains(err.Error(), "pong") }},
 	} {
@@ -508,6 +516,12 @@ func TestEventLoopEngineHostile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isProtocolError reports whether err is a *ProtocolError.
+func isProtocolError(err error) bool {
+	var pe *websocket.ProtocolError
+	return errors.As(err, &pe)
 }
 
 // TestEventLoopEngineFlood: a server that sends without end does not keep
