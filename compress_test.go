@@ -28,6 +28,20 @@ func deflatePipe(t *testing.T, opts *websocket.DialOptions, resp string) (*webso
 	return pipeConnHeader(t, opts, http.Header{"Sec-Websocket-Extensions": {resp}})
 }
 
+// serverDeflate returns a server's compressor (level 1, 15-bit window,
+// with or without context takeover): each call compresses one message.
+func serverDeflate(t *testing.T, takeover bool) func([]byte) []byte {
+	z := deflate.NewCompressor(1, 15, takeover)
+	t.Cleanup(z.Release)
+	return func(msg []byte) []byte {
+		out, err := z.Compress(nil, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+}
+
 // jsonText returns n bytes of varied, compressible text.
 func jsonText(n, seed int) []byte {
 	var b bytes.Buffer
@@ -176,15 +190,7 @@ func TestCompressionBombIsRefused(t *testing.T) {
 // The frame-level receive fails the same way, and RecvDataFrame returns a
 // good compressed message whole, as one final frame.
 func TestCompressedBadInput(t *testing.T) {
-	z := deflate.NewCompressor(1, 15, false)
-	t.Cleanup(z.Release)
-	compress := func(p []byte) []byte {
-		out, err := z.Compress(nil, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	compress := serverDeflate(t, false)
 	badUTF8 := compress([]byte("valid, then \xff\xfe"))
 	tests := []struct {
 		name string

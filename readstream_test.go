@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/wsclient/websocket"
-	"github.com/wsclient/websocket/internal/deflate"
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
@@ -18,14 +17,9 @@ import (
 // ends it all with a *CloseError.
 func TestNextReaderMessages(t *testing.T) {
 	c, sc := deflatePipe(t, &websocket.DialOptions{ReadLimit: 64 << 10}, "permessage-deflate")
-	z := deflate.NewCompressor(1, 15, true)
-	t.Cleanup(z.Release)
+	deflate := serverDeflate(t, true)
 	compressed := func(msg []byte) []byte {
-		p, err := z.Compress(nil, msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpText), p)
+		return wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpText), deflate(msg))
 	}
 	big := jsonText(40<<10, 1)
 	var wire []byte
