@@ -2,11 +2,13 @@ package websocket_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/wsclient/websocket"
@@ -241,4 +243,65 @@ func TestCompressedBadInput(t *testing.T) {
 			t.Fatalf("RecvDataFrame = %v, %v, %v; want the whole inflated text as one final frame", op, f, err)
 		}
 	})
+}
+
+// TestDialCompressionNegotiation: options that cannot be offered fail the
+// dial before anything is sent, and a server's acceptance that breaks RFC
+// 7692 (a window out of range or above our offer, an unknown or repeated
+// parameter, an extension not offered) fails the handshake with a *HandshakeError; one that accepts
+// nothing leaves the connection uncompressed.
+func TestDialCompressionNegotiation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   websocket.CompressionOptions
+		accept string // the server's Sec-WebSocket-Extensions; "" = none
+		want   string // in the error; "" = the dial succeeds
+	}{
+		{"window bits 7", websocket.CompressionOptions{ClientMaxWindowBits: 7}, "", "compression options"},
+		{"window bits 16", websocket.CompressionOptions{ServerMaxWindowBits: 16}, "", "compression options"},
+		{"level 10", websocket.CompressionOptions{Level: 10}, "", "compression options"},
+		{"server window 7", websocket.CompressionOptions{}, "permessage-deflate; server_max_window_bits=7", "permessage-deflate"},
+		{"client window above the offer", websocket.CompressionOptions{ClientMaxWindowBits: 10}, "permessage-deflate; client_max_window_bits=12", "permessage-deflate"},
+		{"client window within the offer", websocket.CompressionOptions{ClientMaxWindowBits: 10}, "permessage-deflate; client_max_window_bits=9", ""},
+		{"unknown parameter", websocket.CompressionOptions{}, "permessage-deflate; x=1", "permessage-deflate"},
+		{"repeated parameter", websocket.CompressionOptions{}, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", "permessage-deflate"},
+		{"another extension", websocket.CompressionOptions{}, "x-webkit-deflate-frame", "x-webkit-deflate-frame"},
+		{"accepted", websocket.CompressionOptions{}, "permessage-deflate", ""},
+		{"declined", websocket.CompressionOptions{}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reqs atomic.Int32
+			s, _ := scriptServer(t, func(_ *http.Request, a string) string {
+				reqs.Add(1)
+				if tc.accept == "" {
+					return upgrade(a)
+				}
+				return upgrade(a, "Sec-WebSocket-Extensions: "+tc.accept+"\r\n")
+			})
+			opts := dialOpts()
+			o := tc.opts
+			opts.Compression = &o
+			c, err := websocket.Dial(context.Background(), s.URL, opts)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if _, ok := c.Compression(); ok != (tc.accept != "") {
+					t.Errorf("Compression() ok = %t, want %t", ok, tc.accept != "")
+				}
+				return
+			}
+			var he *websocket.HandshakeError
+			if !errors.As(err, &he) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Dial = %v, want a *HandshakeError about %s", err, tc.want)
+			}
+			checkPrefix(t, err)
+			if strings.HasPrefix(tc.name, "level") || strings.HasPrefix(tc.name, "window") {
+				if n := reqs.Load(); n != 0 {
+					t.Errorf("options that cannot be offered reached the server (%d requests)", n)
+				}
+			}
+		})
+	}
 }
