@@ -561,6 +561,49 @@ func TestAppBackoffJitterAndReset(t *testing.T) {
 	})
 }
 
+// TestAppBackoffResetAfter: with Backoff.ResetAfter, a connection that
+// dies sooner does not reset the schedule (the waits go on growing), one
+// that stays open that long does.
+func TestAppBackoffResetAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Dial 1 fails; 2 opens and dies after 5 s; 3 fails; 4 opens and
+		// dies after 10 s; 5 fails; 6 opens and is closed by the server.
+		start := time.Now()
+		var attempts []time.Duration
+		p := &pipeServer{handle: func(i int, c *wstest.Conn) {
+			switch i {
+			case 0:
+				time.Sleep(5 * time.Second)
+			case 1:
+				time.Sleep(10 * time.Second)
+			default:
+				c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+				c.ReadFrame()
+			}
+		}}
+		n := 0
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			attempts = append(attempts, time.Since(start))
+			if n++; n%2 == 0 {
+				return p.dial(ctx, network, addr)
+			}
+			return nil, errors.New("refused")
+		}
+		a := &websocket.App{URL: pipeURL}
+		if err := a.RunForever(&websocket.RunOptions{Reconnect: time.Second,
+			Backoff:     &websocket.Backoff{Jitter: -1, ResetAfter: 10 * time.Second},
+			DialOptions: websocket.DialOptions{NetDialContext: dial}}); err != nil {
+			t.Fatalf("RunForever = %v", err)
+		}
+		s := time.Second
+		// Waits: 1 | open 5 s (no reset) | 2, 4 | open 10 s (reset) | 1, 2.
+		want := []time.Duration{0, 1 * s, 1*s + 5*s + 2*s, 8*s + 4*s, 12*s + 10*s + 1*s, 23*s + 2*s}
+		if !slices.Equal(attempts, want) {
+			t.Errorf("attempts at %v, want %v", attempts, want)
+		}
+	})
+}
+
 func TestAppPanicGoesToOnError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := &pipeServer{handle: func(i int, c *wstest.Conn) {

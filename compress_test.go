@@ -305,3 +305,24 @@ func TestDialCompressionNegotiation(t *testing.T) {
 		})
 	}
 }
+
+// TestCompressionThreshold: with CompressionOptions.Threshold, messages
+// shorter than it go out uncompressed (RSV1 clear), longer ones compressed.
+func TestCompressionThreshold(t *testing.T) {
+	c, sc := deflatePipe(t, &websocket.DialOptions{Compression: &websocket.CompressionOptions{Threshold: 1000}}, "permessage-deflate")
+	sd := deflate.NewDecompressor(15, true)
+	t.Cleanup(sd.Release)
+	for _, n := range []int{200, 999, 1000, 4000} {
+		msg := jsonText(n, n)
+		if err := c.SendText(string(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, got, rsv := serverMessage(t, sc, sd)
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("%d-byte message arrived as %d bytes", n, len(got))
+		}
+		if compressed := rsv[0]&4 != 0; compressed != (n >= 1000) {
+			t.Errorf("%d-byte message with Threshold 1000: compressed %t", n, compressed)
+		}
+	}
+}
