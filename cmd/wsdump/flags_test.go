@@ -67,6 +67,8 @@ func TestParseArgs(t *testing.T) {
 		{"-t hi ws://h", config{url: "ws://h", text: "hi", hasText: true}},
 		{"ws://h --text=", config{url: "ws://h", hasText: true}},
 		{"--headers A:1,B:_2_ ws://h", config{url: "ws://h", headers: http.Header{"A": {"1"}, "B": {"_2_"}}}},
+		{"--proxy http://127.0.0.1:3128 --origin http://o --text hi --nocert --raw ws://h", config{url: "ws://h", proxy: "http://127.0.0.1:3128", origin: "http://o", text: "hi", hasText: true, nocert: true, raw: true}},
+		{"ws://h --proxy=socks5://127.0.0.1:1080 --origin=http://o2 --verbose", config{url: "ws://h", proxy: "socks5://127.0.0.1:1080", origin: "http://o2", verbose: 1}},
 		{"-h", config{help: true}},
 		{"--version", config{version: true}},
 	}
