@@ -416,6 +416,12 @@ func TestDialRefusesHeaders(t *testing.T) {
 		{"CRLF in Cookie", websocket.DialOptions{Cookie: "a=1\r\nInjected: 1"}},
 		{"CRLF in a subprotocol", websocket.DialOptions{Subprotocols: []string{"chat\r\nInjected: 1"}}},
 		{"CRLF in a Host header", websocket.DialOptions{Header: http.Header{"Host": {"h\r\nInjected: 1"}}}},
+		{"NUL in Host", websocket.DialOptions{Host: "h\x00"}},
+		{"NUL in Origin", websocket.DialOptions{Origin: "http://o\x00"}},
+		{"NUL in Cookie", websocket.DialOptions{Cookie: "a=\x00"}},
+		{"NUL in a subprotocol", websocket.DialOptions{Subprotocols: []string{"chat\x00"}}},
+		{"NUL in a header value", websocket.DialOptions{Header: http.Header{"X-Evil": {"a\x00b"}}}},
+		{"a subprotocol that is no token", websocket.DialOptions{Subprotocols: []string{"chat v2"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
