@@ -27,8 +27,11 @@ import (
 )
 
 // testTimeout bounds each dial and wait in these tests: a failure must be
-// an error within it, never a hang.
-const testTimeout = 5 * time.Second
+// an error within it, never a hang. It is generous: with the race detector
+// on a machine whose CPUs fuzzers and other jobs kept busy, a TLS dial that
+// builds its root pool took more than 5 s (TestDialTLS, once in about 130
+// runs), and a wait that ends in time is not slowed by a longer bound.
+const testTimeout = 15 * time.Second
 
 // scriptServer answers every handshake with the bytes respond returns
 // (given the request and the correct accept key). When the answer is a
