@@ -14,7 +14,8 @@
 //
 //	go run ./scale -mode ours-loop -n 19500            # one mode, printed for a reader
 //	go run ./scale -mode all -n 10000 -rounds 3        # every mode, interleaved rounds, a Markdown table
-//	go run ./scale -ci -max-goroutines 16 -max-bytes 1024 -max-heap 1024  # the CI check: 2,000 connections on the event loop
+//	go run ./scale -ci -max-goroutines 16 -max-bytes 1024 -max-heap 1024  # the goal as a check: 2,000 connections on the event loop
+//	go run ./scale -ci -max-goroutines 16 -max-bytes 6144 -max-heap 2048  # CI's check: what was reached, as a guard
 //
 // See "Connections at scale" in bench/README.md.
 package main
