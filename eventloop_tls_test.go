@@ -735,6 +735,14 @@ func TestEventLoopEngineTLSPeerEnds(t *testing.T) {
 	}{
 		{"close_notify", func(tc *tls.Conn) { tc.CloseWrite() }},
 		{"TCP close", func(tc *tls.Conn) { tc.NetConn().Close() }},
+		// A hostile or broken peer below TLS: a record that does not
+		// decrypt, and one longer than TLS allows.
+		{"corrupt record", func(tc *tls.Conn) {
+			tc.NetConn().Write(append([]byte{23, 3, 3, 0, 40}, bytes.Repeat([]byte{0xA5}, 40)...))
+		}},
+		{"oversized record", func(tc *tls.Conn) {
+			tc.NetConn().Write(append([]byte{23, 3, 3, 0xff, 0xff}, make([]byte, 64)...))
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := tlsServer(ca, tls.VersionTLS13, nil, nil, func(c *wstest.Conn) {
