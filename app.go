@@ -299,9 +299,9 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		l.noPoll = true
 		s.d = l
 	}
-	s.base = ctx
-	if _, deadline := ctx.Deadline(); ctx.Done() != nil || deadline {
-		s.base = context.WithoutCancel(ctx) // a context that cannot end is kept as it is
+	s.base = ctx // a context that cannot end (Done nil: no deadline either) is kept as it is
+	if ctx.Done() != nil {
+		s.base = context.WithoutCancel(ctx)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
