@@ -628,16 +628,24 @@ func TestRecvFrame(t *testing.T) {
 
 // TestRecvFrameClose: RecvFrame returns the server's close frame as it
 // is (the caller answers it, maybe after the message it is sending, as
-// RFC 6455 allows), and
+// RFC 6455 allows), counts its code and reports *CloseError at the next
+// call, and
 // refuses a close frame whose payload breaks the rules (one byte, a code
 // that may not be sent, a reason that is not UTF-8) with a *ProtocolError
 // and close 1002.
 func TestRecvFrameClose(t *testing.T) {
-	c, sc := pipeConn(t, nil)
+	c, sc := pipeConn(t, &websocket.DialOptions{Timeout: testTimeout})
 	sc.WriteRaw(wstest.AppendFrame(nil, true, 0x8, wstest.ClosePayload(4001, "bye")))
 	f, err := c.RecvFrame()
 	if err != nil || f.Opcode != websocket.OpClose || !bytes.Equal(f.Payload, wstest.ClosePayload(4001, "bye")) {
 		t.Fatalf("RecvFrame = %v, %v; want the close frame", f, err)
+	}
+	if got := c.Stats().LastCloseCode; got != 4001 {
+		t.Errorf("Stats().LastCloseCode = %v after RecvFrame's close, want 4001", got)
+	}
+	var ce *websocket.CloseError
+	if _, err := c.RecvFrame(); !errors.As(err, &ce) || ce.Code != 4001 || ce.Reason != "bye" {
+		t.Errorf("RecvFrame after the close = %v, want *CloseError 4001 bye", err)
 	}
 	for _, bad := range [][]byte{{0x03}, wstest.ClosePayload(1005, ""), wstest.ClosePayload(999, ""), append(wstest.ClosePayload(1000, ""), 0xff)} {
 		c, sc := pipeConn(t, nil)

@@ -683,3 +683,37 @@ func rssBytes() uint64 {
 	pages, _ := strconv.ParseUint(f[1], 10, 64)
 	return pages * uint64(os.Getpagesize())
 }
+
+// TestAppNoMessageAfterClose: an App delivers nothing a server sends after
+// its close frame, even in the same read (or the same write as the 101
+// response), with a read goroutine and on the loop.
+func TestAppNoMessageAfterClose(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		for _, sameWrite := range []bool{false, true} {
+			t.Run(fmt.Sprintf("loop=%v/with101=%v", onLoop, sameWrite), func(t *testing.T) {
+				srv := rawServer(t, sameWrite, func(nc net.Conn, _ *wstest.Conn) {
+					wire := wstest.AppendFrame(nil, true, 1, []byte("first"))
+					wire = wstest.AppendFrame(wire, true, 8, wstest.ClosePayload(1000, "bye"))
+					wire = wstest.AppendFrame(wire, true, 1, []byte("late"))
+					nc.Write(wstest.AppendFrame(wire, true, 2, []byte("later")))
+				})
+				defer srv.Close()
+				var got []string
+				a := &websocket.App{URL: srv.URL}
+				a.OnMessage = func(_ *websocket.App, m websocket.Message) { got = append(got, m.Text()) }
+				a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) {
+					got = append(got, fmt.Sprintf("close %d %s", code, reason))
+				}
+				var err error
+				if onLoop {
+					err = runEngine(t, a, nil)
+				} else {
+					err = a.RunForever(nil)
+				}
+				if want := []string{"first", "close 1000 bye"}; err != nil || !slices.Equal(got, want) {
+					t.Errorf("Run = %v, events %q, want %q", err, got, want)
+				}
+			})
+		}
+	}
+}

@@ -301,3 +301,42 @@ func TestNonMinimalLengthsAccepted(t *testing.T) {
 		})
 	}
 }
+
+// TestNoMessageAfterClose checks that nothing a server sends after its close
+// frame is delivered, even when it arrives in the same read as the close:
+// every later receive reports the close, whether the close ended a Recv or
+// was handed over as a frame (RecvFrame, RecvData with control frames).
+func TestNoMessageAfterClose(t *testing.T) {
+	for _, first := range []string{"Recv", "RecvFrame", "RecvData"} {
+		t.Run(first, func(t *testing.T) {
+			c, sc := pipeConn(t, &websocket.DialOptions{Timeout: testTimeout})
+			wire := wstest.AppendFrame(nil, true, 0x8, wstest.ClosePayload(1000, "bye"))
+			wire = wstest.AppendFrame(wire, true, 0x1, []byte("late"))
+			wire = wstest.AppendFrame(wire, true, 0x2, []byte("later"))
+			go func() {
+				sc.WriteRaw(wire)
+				sc.ReadFrame() // the client's close reply
+			}()
+			switch first {
+			case "RecvFrame":
+				if f, err := c.RecvFrame(); err != nil || f.Opcode != websocket.OpClose {
+					t.Fatalf("RecvFrame = %v, %v; want the close frame", f, err)
+				}
+			case "RecvData":
+				if op, _, err := c.RecvData(true); err != nil || op != websocket.OpClose {
+					t.Fatalf("RecvData = %v, %v; want the close frame", op, err)
+				}
+			}
+			for i := range 3 {
+				msg, err := c.Recv()
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != 1000 || ce.Reason != "bye" {
+					t.Fatalf("Recv %d = %v %q, %v; want the close (1000 bye)", i, msg.Opcode, msg.Data, err)
+				}
+			}
+			if op, data, err := c.RecvData(false); err == nil {
+				t.Fatalf("RecvData = %v %q after the close", op, data)
+			}
+		})
+	}
+}

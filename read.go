@@ -125,7 +125,9 @@ func (c *Conn) recvItem() recvItem {
 // protocol rules of RFC 6455 and the read limits but not acted on: pings are
 // not answered and close frames not echoed (Python's recv_frame). Use it to
 // handle control frames yourself; mixing it with the message-level methods
-// is allowed between messages.
+// is allowed between messages. After the server's close frame the next
+// receive returns *CloseError: nothing the server sends after its close is
+// delivered.
 func (c *Conn) RecvFrame() (*Frame, error) {
 	c.readMu.Lock()
 	defer c.unlockRead()
@@ -398,10 +400,15 @@ func (c *Conn) recvFrame() (*Frame, error) {
 			p := c.control()
 			f := &Frame{Fin: true, Opcode: c.ctrlOp, Payload: bytes.Clone(p)}
 			if f.Opcode == OpClose {
-				if _, _, err := parseClosePayload(p); err != nil {
+				code, reason, err := parseClosePayload(p)
+				if err != nil {
 					return nil, c.fail(StatusProtocolError, err)
 				}
+				// The caller answers the close; reading is over, as
+				// the server may send nothing after it.
+				c.stats.peerClosed(code)
 				c.markPeerClosed()
+				c.pending = &CloseError{Code: code, Reason: reason}
 			}
 			return f, nil
 		}
