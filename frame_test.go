@@ -54,6 +54,32 @@ func TestFrameAppendToRFCExamples(t *testing.T) {
 	}
 }
 
+// TestFrameAppendToMinimalLength checks that a frame's length is written in
+// the fewest bytes that hold it (RFC 6455 §5.2: "the minimal number of bytes
+// MUST be used"), at each edge between the three encodings.
+func TestFrameAppendToMinimalLength(t *testing.T) {
+	tests := []struct {
+		n    int
+		head []byte // the header after the first byte
+	}{
+		{0, []byte{0}},
+		{125, []byte{125}},
+		{126, []byte{126, 0, 126}},
+		{65535, []byte{126, 0xff, 0xff}},
+		{65536, []byte{127, 0, 0, 0, 0, 0, 1, 0, 0}},
+	}
+	for _, tc := range tests {
+		f := Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, tc.n)}
+		got, err := f.AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1+len(tc.head)+tc.n || !bytes.Equal(got[1:1+len(tc.head)], tc.head) {
+			t.Errorf("%d bytes: header % x, want 82 % x", tc.n, got[:min(len(got), 10)], tc.head)
+		}
+	}
+}
+
 func TestDecoderAtEverySplit(t *testing.T) {
 	for _, tc := range rfcFrames {
 		if len(tc.wire) > 300 {
@@ -170,6 +196,7 @@ func TestValidate(t *testing.T) {
 		{"text bad utf8 skipped", Frame{Fin: true, Opcode: OpText, Payload: []byte{0xff}}, true, ""},
 		{"first fragment cut sequence", Frame{Opcode: OpText, Payload: []byte{'a', 0xce}}, false, ""},
 		{"first fragment impossible byte", Frame{Opcode: OpText, Payload: []byte{'a', 0xc0}}, false, "payload"},
+		{"first fragment bad first byte", Frame{Opcode: OpText, Payload: []byte{0xff, 'a'}}, false, "payload"},
 		{"whole text cut sequence", Frame{Fin: true, Opcode: OpText, Payload: []byte{'a', 0xce}}, false, "payload"},
 		{"continuation unknown context", Frame{Fin: true, Opcode: OpContinuation, Payload: []byte{0x80}}, false, ""},
 	}

@@ -3,8 +3,10 @@ package websocket_test
 import (
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/wstest"
@@ -77,5 +79,47 @@ func TestNextReaderMessages(t *testing.T) {
 	var ce *websocket.CloseError
 	if _, _, err := c2.NextReader(); !errors.As(err, &ce) || ce.Code != 4001 || ce.Reason != "done" {
 		t.Errorf("NextReader after the server's close = %v, want *CloseError 4001 done", err)
+	}
+}
+
+// TestNextReaderDropStalls: the rest of a message a NextReader left unread
+// is dropped by the next receive. A read timeout while dropping leaves the
+// Conn usable (the next receive drops the rest and returns the next
+// message); a socket that ends there ends the Conn with
+// io.ErrUnexpectedEOF, as a frame cut anywhere else does.
+func TestNextReaderDropStalls(t *testing.T) {
+	for _, end := range []string{"timeout", "eof"} {
+		t.Run(end, func(t *testing.T) {
+			c, sc := pipeConn(t, &websocket.DialOptions{Timeout: testTimeout})
+			payload := []byte(strings.Repeat("x", 100))
+			wire := wstest.AppendFrame(nil, true, byte(websocket.OpBinary), payload)
+			cut := len(wire) - 90
+			sc.WriteRaw(wire[:cut])
+			_, r, err := c.NextReader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(r, make([]byte, 5)); err != nil {
+				t.Fatal(err)
+			}
+			if end == "eof" {
+				sc.NC.Close()
+				if m, err := c.Recv(); !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("Recv = %q, %v; want io.ErrUnexpectedEOF", m.Data, err)
+				}
+				return
+			}
+			c.SetTimeout(0)
+			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			var ne net.Error
+			if m, err := c.Recv(); !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("Recv = %q, %v; want a timeout", m.Data, err)
+			}
+			c.SetReadDeadline(time.Time{})
+			sc.WriteRaw(wstest.AppendFrame(wire[cut:], true, byte(websocket.OpText), []byte("next")))
+			if m, err := c.Recv(); err != nil || m.Text() != "next" {
+				t.Fatalf("Recv after the timeout = %q, %v; want the next message", m.Data, err)
+			}
+		})
 	}
 }
