@@ -727,10 +727,23 @@ func TestReadLimit(t *testing.T) {
 		})
 	}
 	t.Run("at the limit", func(t *testing.T) {
-		c, sc := pipeConn(t, &websocket.DialOptions{ReadLimit: 100})
+		c, sc := pipeConn(t, &websocket.DialOptions{ReadLimit: 100, Timeout: testTimeout})
+		// One frame read whole from the buffer; one whose payload
+		// comes after its header; fragments that add up to the limit.
 		sc.WriteFrame(true, 0x2, make([]byte, 100))
 		if m, err := c.Recv(); err != nil || len(m.Data) != 100 {
 			t.Fatalf("Recv = %d bytes, %v", len(m.Data), err)
+		}
+		go func() {
+			sc.WriteRaw(wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 100))
+			sc.WriteRaw(make([]byte, 100))
+			sc.WriteRaw(append(wstest.AppendFrame(nil, false, 0x2, make([]byte, 60)),
+				wstest.AppendFrame(nil, true, 0x0, make([]byte, 40))...))
+		}()
+		for _, what := range []string{"payload after the header", "fragments"} {
+			if m, err := c.Recv(); err != nil || len(m.Data) != 100 {
+				t.Fatalf("%s: Recv = %d bytes, %v", what, len(m.Data), err)
+			}
 		}
 	})
 	t.Run("negative is unlimited", func(t *testing.T) {
