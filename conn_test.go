@@ -746,6 +746,19 @@ func TestReadLimit(t *testing.T) {
 			}
 		}
 	})
+	t.Run("each message on its own", func(t *testing.T) {
+		// Two messages of 100 bytes in fragments: the first frame of
+		// the second is measured against the limit alone, not what is
+		// left of it after the first message.
+		c, sc := pipeConn(t, &websocket.DialOptions{ReadLimit: 100, Timeout: testTimeout})
+		wire := limitMessages(2)
+		go sc.WriteRaw(wire)
+		for i := range 2 {
+			if m, err := c.Recv(); err != nil || len(m.Data) != 100 {
+				t.Fatalf("message %d: Recv = %d bytes, %v", i, len(m.Data), err)
+			}
+		}
+	})
 	t.Run("negative is unlimited", func(t *testing.T) {
 		c, sc := pipeConn(t, &websocket.DialOptions{ReadLimit: -1})
 		sc.WriteRaw(wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 100<<20))
@@ -757,6 +770,18 @@ func TestReadLimit(t *testing.T) {
 			t.Fatalf("Recv = %v, want the connection-closed error of a truncated frame", err)
 		}
 	})
+}
+
+// limitMessages returns n binary messages of 100 bytes, each in two
+// fragments (60 and 40 bytes): fragments are always read through the
+// general path, which checks the read limit frame by frame.
+func limitMessages(n int) []byte {
+	var wire []byte
+	for range n {
+		wire = wstest.AppendFrame(wire, false, 0x2, make([]byte, 60))
+		wire = wstest.AppendFrame(wire, true, 0x0, make([]byte, 40))
+	}
+	return wire
 }
 
 func TestMaskKeys(t *testing.T) {

@@ -717,3 +717,32 @@ func TestAppNoMessageAfterClose(t *testing.T) {
 		}
 	}
 }
+
+// TestAppReadLimitPerMessage: the read limit bounds each message, on the
+// loop as with a read goroutine: messages of exactly the limit, one after
+// another, all arrive.
+func TestAppReadLimitPerMessage(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			srv := rawServer(t, false, func(nc net.Conn, _ *wstest.Conn) {
+				nc.Write(append(limitMessages(3), wstest.AppendFrame(nil, true, 8, wstest.ClosePayload(1000, ""))...))
+			})
+			defer srv.Close()
+			var sizes []int
+			var errs []error
+			a := &websocket.App{URL: srv.URL}
+			a.OnMessage = func(_ *websocket.App, m websocket.Message) { sizes = append(sizes, len(m.Data)) }
+			a.OnError = func(_ *websocket.App, err error) { errs = append(errs, err) }
+			opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{ReadLimit: 100}}
+			var err error
+			if onLoop {
+				err = runEngine(t, a, opts)
+			} else {
+				err = a.RunForever(opts)
+			}
+			if err != nil || len(errs) != 0 || !slices.Equal(sizes, []int{100, 100, 100}) {
+				t.Errorf("Run = %v, errors %v, messages of %v bytes; want 3 of 100", err, errs, sizes)
+			}
+		})
+	}
+}

@@ -106,6 +106,10 @@ func (m *msgReader) step(d *decoder, ev decodeEvent, piece []byte, deflate bool)
 // before any of its payload is read.
 func (m *msgReader) checkHeader(h header, deflate bool) (StatusCode, error) {
 	var reason string
+	var before int64 // the message's bytes before this frame: none for a first frame
+	if h.opcode == OpContinuation {
+		before = m.msgLen
+	}
 	switch {
 	case h.rsv1 && (!deflate || h.opcode.IsControl() || h.opcode == OpContinuation):
 		// RFC 7692 §6.1: RSV1 marks the first frame of a compressed message.
@@ -129,12 +133,12 @@ func (m *msgReader) checkHeader(h header, deflate bool) (StatusCode, error) {
 	case h.opcode == OpContinuation && m.frames >= maxMessageFrames:
 		return StatusMessageTooBig, &PayloadError{Reason: "message of more than " +
 			strconv.Itoa(maxMessageFrames) + " frames"}
-	case m.readLimit >= 0 && h.length > m.readLimit-m.msgLen:
+	case m.readLimit >= 0 && h.length > m.readLimit-before:
 		// Checked before reading the payload: no byte of an oversized
-		// message is buffered. As m.msgLen <= m.readLimit, the
+		// message is buffered. As before <= m.readLimit, the
 		// difference cannot overflow; the sum of two lengths below
 		// 2^63 could, and would let any frame through.
-		return StatusMessageTooBig, &PayloadError{Reason: "message of " + lengthString(m.msgLen) +
+		return StatusMessageTooBig, &PayloadError{Reason: "message of " + lengthString(before) +
 			" + " + lengthString(h.length) + " bytes exceeds the read limit of " + lengthString(m.readLimit)}
 	default:
 		return 0, nil

@@ -144,6 +144,19 @@ func TestMsgReaderPushed(t *testing.T) {
 		}
 	}
 
+	// The read limit bounds each message: messages of exactly the limit,
+	// whole or in fragments, one after another.
+	var atLimit []byte
+	for range 2 {
+		atLimit = appendTestFrame(atLimit, false, OpBinary, "ab")
+		atLimit = appendTestFrame(atLimit, true, OpContinuation, "cd")
+		atLimit = appendTestFrame(atLimit, true, OpBinary, "efgh")
+	}
+	m := msgReader{readLimit: 4}
+	if events, code, err := pushAll(&m, atLimit, len(atLimit)); err != nil || len(events) != 12 || events[11] != "msg:binary" {
+		t.Errorf("messages at the limit: events %q, %v (close %d)", events, err, code)
+	}
+
 	violations := []struct {
 		name string
 		wire []byte
