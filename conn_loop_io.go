@@ -358,6 +358,9 @@ func (lc *loopConn) end(err error) {
 	}
 	lc.mu.Unlock()
 	lc.msg, lc.held = nil, nil
+	// The counts go out while readMu is held: once it is not, Stats
+	// reads them, and feed's deferred publish finds nothing to write.
+	c.msgReader.publishIn()
 	c.unlockRead()
 	lc.push(recvItem{err: err})
 }
