@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"errors"
+	"io"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -176,4 +178,122 @@ func TestMsgReaderPushed(t *testing.T) {
 			t.Errorf("%s: close %d, %v; want close %d", v.name, code, err, v.code)
 		}
 	}
+}
+
+// FuzzReadLimitModel checks received messages against a model. The input
+// is a program: a read limit, a read size, then messages of fuzzed
+// fragments (some with a ping between them, text or binary). Read through a
+// Conn whose socket returns at most the read size per read (so messages
+// take the buffered fast path or the general one), and through the message
+// reader alone in pieces of that size (as the event loop drives it), every
+// message up to the limit must arrive whole and in order, and the first one
+// over it must end reading with close 1009.
+func FuzzReadLimitModel(f *testing.F) {
+	f.Add([]byte{5, 255, 1, 4, 3, 1, 4, 3})   // two messages of exactly the limit (21 bytes), in two fragments each
+	f.Add([]byte{5, 7, 0, 7, 5, 4, 4, 0, 1})  // one at the limit, one over it in fragments with a ping between
+	f.Add([]byte{0, 0, 0, 0, 12, 0, 0, 0, 0}) // a limit of 1: empty messages, text in fragments, one byte per read
+	f.Add([]byte{200, 100, 15, 255, 255, 255, 255, 2, 9, 9, 9})
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		if len(prog) < 2 {
+			return
+		}
+		limit := 1 + int64(prog[0])*4
+		chunk := 1 + int(prog[1])
+		if prog[1] == 255 {
+			chunk = 1 << 20
+		}
+		type message struct {
+			op   Opcode
+			data string
+		}
+		var (
+			wire []byte
+			msgs []message
+			over = -1 // the first message over the limit
+		)
+		next := func() int {
+			if len(prog) == 0 {
+				return 0
+			}
+			b := prog[0]
+			prog = prog[1:]
+			return int(b)
+		}
+		for prog = prog[2:]; len(prog) > 0 && len(msgs) < 16; {
+			b := next()
+			frags, ping, op := 1+b&3, b&4 != 0, OpBinary
+			if b&8 != 0 {
+				op = OpText
+			}
+			var data []byte
+			for i := range frags {
+				piece := make([]byte, next()*3)
+				for j := range piece {
+					piece[j] = byte('a' + (len(data)+j)%26)
+				}
+				data = append(data, piece...)
+				fop := op
+				if i > 0 {
+					fop = OpContinuation
+				}
+				wire = (&header{fin: i == frags-1, opcode: fop, length: int64(len(piece))}).appendTo(wire)
+				wire = append(wire, piece...)
+				if ping && i < frags-1 {
+					wire = appendTestFrame(wire, true, OpPing, "p")
+				}
+			}
+			if over < 0 && int64(len(data)) > limit {
+				over = len(msgs)
+			}
+			msgs = append(msgs, message{op, string(data)})
+		}
+		want := msgs
+		if over >= 0 {
+			want = msgs[:over]
+		}
+
+		c := newConn(&scriptConn{r: &pieceReader{b: wire, n: chunk}}, nil, &DialOptions{ReadLimit: limit})
+		for i, w := range want {
+			m, err := c.Recv()
+			if err != nil || m.Opcode != w.op || string(m.Data) != w.data {
+				t.Fatalf("Conn: message %d (limit %d, reads of %d): %v, %d bytes, %v; want %v, %d bytes", i, limit, chunk, m.Opcode, len(m.Data), err, w.op, len(w.data))
+			}
+		}
+		_, err := c.Recv()
+		var pe *PayloadError
+		if over >= 0 && !errors.As(err, &pe) || over < 0 && !errors.Is(err, ErrConnectionClosed) {
+			t.Fatalf("Conn: after %d messages (limit %d, reads of %d, message %d over it): %v", len(want), limit, chunk, over, err)
+		}
+
+		m := msgReader{readLimit: limit}
+		events, code, err := pushAll(&m, wire, chunk)
+		var got []message
+		var data []byte
+		for _, ev := range events {
+			if d, ok := strings.CutPrefix(ev, "data:"); ok {
+				data = append(data, d...)
+			} else if op, ok := strings.CutPrefix(ev, "msg:"); ok {
+				got = append(got, message{map[string]Opcode{"text": OpText, "binary": OpBinary}[op], string(data)})
+				data = data[:0]
+			}
+		}
+		if !slices.Equal(got, want) || (over >= 0) != (err != nil) || over >= 0 && code != StatusMessageTooBig {
+			t.Fatalf("message reader: %d messages, %v (close %d); want %d, message %d over the limit %d", len(got), err, code, len(want), over, limit)
+		}
+	})
+}
+
+// pieceReader returns b at most n bytes per Read.
+type pieceReader struct {
+	b []byte
+	n int
+}
+
+func (r *pieceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[k:]
+	return k, nil
 }
