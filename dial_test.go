@@ -866,3 +866,43 @@ func TestDialResponseHeader(t *testing.T) {
 		})
 	}
 }
+
+// TestDialJarSecureCookies: the jar is asked for the cookies of the URL's
+// HTTP twin (ws: http, wss: https), so a Secure cookie goes out over wss
+// and never over ws. The host is a name, not a loopback address, which a
+// jar trusts like https; the dialer takes it to the test's server.
+func TestDialJarSecureCookies(t *testing.T) {
+	ca := wstest.NewCA()
+	got := make(chan string, 1)
+	handle := func(c *wstest.Conn) {
+		got <- c.Request.Header.Get("Cookie")
+		c.ReadFrame()
+	}
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse("https://cookies.example/")
+	jar.SetCookies(u, []*http.Cookie{{Name: "secret", Value: "s", Secure: true}, {Name: "plain", Value: "p"}})
+	for _, tc := range []struct {
+		srv  *wstest.Server
+		want string
+	}{
+		{wstest.New(handle), "plain=p"},
+		{wstest.NewTLS(ca.ServerConfig(), handle), "secret=s; plain=p"},
+	} {
+		defer tc.srv.Close()
+		scheme, _, _ := strings.Cut(tc.srv.URL, ":")
+		opts := &websocket.DialOptions{Timeout: testTimeout, Jar: jar,
+			TLSConfig: &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"},
+			NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, tc.srv.Addr)
+			}}
+		c, err := websocket.Dial(context.Background(), scheme+"://cookies.example/", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if cookie := <-got; cookie != tc.want {
+			t.Errorf("%s: Cookie %q, want %q", scheme, cookie, tc.want)
+		}
+	}
+}
