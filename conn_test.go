@@ -400,6 +400,15 @@ func TestClose(t *testing.T) {
 		}
 		wantFrame(t, sc, 0x1, "open") // no close frame went out before it
 	})
+	t.Run("reason of 123 bytes", func(t *testing.T) {
+		// The most a close frame's 125 bytes leave after the code.
+		c, sc := pipeConn(t, nil)
+		reason := strings.Repeat("r", 123)
+		if err := c.SendClose(4000, reason); err != nil {
+			t.Fatalf("SendClose with a 123-byte reason = %v", err)
+		}
+		wantFrame(t, sc, 0x8, string(wstest.ClosePayload(4000, reason)))
+	})
 	t.Run("SendClose", func(t *testing.T) {
 		c, sc := pipeConn(t, nil)
 		if err := c.SendClose(4000, "app"); err != nil {
