@@ -471,8 +471,13 @@ func statusError(e *BadStatusError) error {
 // limitedReader reads from r while n > 0 (n < 0: without limit), so a
 // server cannot make the handshake buffer unbounded headers.
 type limitedReader struct {
-	r    io.Reader
-	n    int64
+	r io.Reader
+	n int64
+	// err is the first read error, which every later read returns: the
+	// response's parsers may read again after one (upgradeHeadLen hands
+	// its bytes to net/http), and a socket does not repeat every error
+	// (after a reset it reads as EOF).
+	err  error
 	keep bool // append what is read to kept (for the handshake trace)
 	kept []byte
 }
@@ -489,8 +494,12 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > l.n {
 		p = p[:l.n]
 	}
+	if l.err != nil {
+		return 0, l.err
+	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
+	l.err = err
 	if l.keep {
 		l.kept = append(l.kept, p[:n]...)
 	}

@@ -200,3 +200,34 @@ func TestAppHandshakeTimeoutReconnects(t *testing.T) {
 		}
 	})
 }
+
+// TestHandshakeIOErrors: a server that fails while the client reads its
+// response gets a *HandshakeError that says how: the connection closed
+// before the response was whole, reset, or a response that is no HTTP.
+func TestHandshakeIOErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(nc *net.TCPConn)
+		want   string
+	}{
+		{"closed", func(nc *net.TCPConn) { nc.Write([]byte("HTTP/1.1 101 Switching")) }, "connection closed before the response was complete"},
+		{"reset", func(nc *net.TCPConn) { nc.SetLinger(0) }, "reading the response: "},
+		{"not HTTP", func(nc *net.TCPConn) { nc.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n")) }, "malformed response: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := wstest.NewRaw(func(nc net.Conn) {
+				defer nc.Close()
+				if _, _, _, err := wstest.ReadRequest(nc); err != nil {
+					return
+				}
+				tc.answer(nc.(*net.TCPConn))
+			})
+			defer srv.Close()
+			_, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{Timeout: testTimeout})
+			var he *websocket.HandshakeError
+			if !errors.As(err, &he) || !strings.Contains(he.Reason, tc.want) {
+				t.Fatalf("Dial = %v, want a *HandshakeError saying %q", err, tc.want)
+			}
+		})
+	}
+}
