@@ -352,6 +352,14 @@ func readMarked(c *wstest.Conn, msgs, size int) error {
 // deflateServer accepts permessage-deflate without context takeover, sends
 // one compressed text message and echoes what it gets back, inflated.
 func deflateServer(t *testing.T) *wstest.Server {
+	return deflateServerSending(t, func(deflate func([]byte) []byte) []byte {
+		return wstest.AppendFrameRsv(nil, true, 4, 1, deflate([]byte(strings.Repeat("compressed ", 100))))
+	})
+}
+
+// deflateServerSending is deflateServer sending first what first returns,
+// given the server's compressor.
+func deflateServerSending(t *testing.T, first func(deflate func([]byte) []byte) []byte) *wstest.Server {
 	return wstest.NewRaw(func(nc net.Conn) {
 		defer nc.Close()
 		_, accept, br, err := wstest.ReadRequest(nc)
@@ -369,7 +377,7 @@ func deflateServer(t *testing.T) *wstest.Server {
 			w.Flush()
 			return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
 		}
-		c.WriteRaw(wstest.AppendFrameRsv(nil, true, 4, 1, deflate([]byte(strings.Repeat("compressed ", 100)))))
+		c.WriteRaw(first(deflate))
 		for {
 			f, err := c.ReadFrame()
 			if err != nil {
@@ -742,6 +750,44 @@ func TestAppReadLimitPerMessage(t *testing.T) {
 			}
 			if err != nil || len(errs) != 0 || !slices.Equal(sizes, []int{100, 100, 100}) {
 				t.Errorf("Run = %v, errors %v, messages of %v bytes; want 3 of 100", err, errs, sizes)
+			}
+		})
+	}
+}
+
+// TestAppCompressedFragments: a compressed message in three fragments, with
+// a ping between two of them, arrives whole, on the loop as with a read
+// goroutine (the ping's frame does not touch the message's compressed
+// bytes).
+func TestAppCompressedFragments(t *testing.T) {
+	text := strings.Repeat("fragmented and compressed ", 60)
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			srv := deflateServerSending(t, func(deflate func([]byte) []byte) []byte {
+				z := deflate([]byte(text))
+				third := len(z) / 3
+				wire := wstest.AppendFrameRsv(nil, false, 4, 1, z[:third])
+				wire = wstest.AppendFrame(wire, true, 9, []byte("between"))
+				wire = wstest.AppendFrame(wire, false, 0, z[third:2*third])
+				return wstest.AppendFrame(wire, true, 0, z[2*third:])
+			})
+			defer srv.Close()
+			var got []string
+			a := &websocket.App{URL: srv.URL}
+			a.OnPing = func(_ *websocket.App, p []byte) { got = append(got, "ping "+string(p)) }
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				got = append(got, fmt.Sprintf("message equal %v", m.Text() == text))
+				a.Close()
+			}
+			opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{Compression: &websocket.CompressionOptions{}}}
+			var err error
+			if onLoop {
+				err = runEngine(t, a, opts)
+			} else {
+				err = a.RunForever(opts)
+			}
+			if want := []string{"ping between", "message equal true"}; err != nil || !slices.Equal(got, want) {
+				t.Errorf("Run = %v, events %q, want %q", err, got, want)
 			}
 		})
 	}
