@@ -272,7 +272,7 @@ func TestDialRequestHeaders(t *testing.T) {
 				t.Errorf("Origin = %q, want %q", got, want)
 			}
 			for _, k := range []string{"Authorization", "Cookie", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"} {
-				if v, ok := h[k]; ok {
+				if v := h.Values(k); v != nil {
 					t.Errorf("unexpected %s: %q", k, v)
 				}
 			}
