@@ -380,6 +380,16 @@ func TestRecvQueueSignals(t *testing.T) {
 		if it, ok, more, _ := q.pop(); !ok || more || it.err == nil {
 			t.Error("the end item did not come last")
 		}
+
+		// The byte marks exactly: full at 100 bytes, resumed at 10.
+		q = newRecvQueue(recvMarks(3, 100, 1, 10))
+		q.push(msg(90))
+		if _, full := q.push(msg(10)); !full {
+			t.Fatal("push to 100 bytes (the high byte mark): not full")
+		}
+		if _, _, _, resumed := q.pop(); !resumed {
+			t.Error("pop down to 10 bytes (the low byte mark) did not resume")
+		}
 	})
 }
 
