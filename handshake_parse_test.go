@@ -64,6 +64,7 @@ func TestParseUpgradeHead(t *testing.T) {
 		{"Set-Cookie", accept101 + "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n", true, "101 Switching Protocols", with("Set-Cookie", "a=1", "Set-Cookie", "b=2"), ""},
 		{"Pragma no-cache", accept101 + "Pragma: no-cache\r\n\r\n", true, "101 Switching Protocols", with("Pragma", "no-cache", "Cache-Control", "no-cache"), ""},
 		{"obs-text value", accept101 + "X-A: caf\xc3\xa9\r\n\r\n", true, "101 Switching Protocols", with("X-A", "caf\xc3\xa9"), ""},
+		{"a and z at the edges of a name's words", accept101 + "z-zz: 1\r\nAZ-ZA: 2\r\na-Aa: 3\r\n\r\n", true, "101 Switching Protocols", with("Z-Zz", "1", "Az-Za", "2", "A-Aa", "3"), ""},
 
 		// Everything else goes to net/http, which parses or refuses it.
 		{"not 101", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, "", nil, ""},
