@@ -325,4 +325,20 @@ func TestCompressionThreshold(t *testing.T) {
 			t.Errorf("%d-byte message with Threshold 1000: compressed %t", n, compressed)
 		}
 	}
+	// The same through NextWriter, whose message is whole at Close.
+	for _, n := range []int{999, 1000} {
+		msg := jsonText(n, n)
+		w, err := c.NextWriter(websocket.OpText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(msg)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, got, rsv := serverMessage(t, sc, sd)
+		if compressed := rsv[0]&4 != 0; !bytes.Equal(got, msg) || compressed != (n >= 1000) {
+			t.Errorf("NextWriter, %d bytes with Threshold 1000: %d bytes arrived, compressed %t", n, len(got), compressed)
+		}
+	}
 }
