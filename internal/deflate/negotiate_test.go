@@ -16,6 +16,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"zero", Options{}, true},
 		{"all set", Options{Level: 9, Threshold: 10, ClientNoContextTakeover: true, ServerNoContextTakeover: true, ClientMaxWindowBits: 8, ServerMaxWindowBits: 15}, true},
+		{"the other edges", Options{ClientMaxWindowBits: 15, ServerMaxWindowBits: 8}, true},
 		{"huffman only", Options{Level: -2}, true},
 		{"level too low", Options{Level: -3}, false},
 		{"level too high", Options{Level: 10}, false},
@@ -117,6 +118,10 @@ func TestAccept(t *testing.T) {
 			want:   Params{ClientNoContextTakeover: true, ServerNoContextTakeover: true, ClientMaxWindowBits: 9, ServerMaxWindowBits: 11}, ok: true},
 		{name: "quoted value with escape", values: []string{`permessage-deflate; server_max_window_bits="1\1"`},
 			want: with(func(p *Params) { p.ServerMaxWindowBits = 11 }), ok: true},
+		{name: "windows of 15 and 8", values: []string{"permessage-deflate; server_max_window_bits=15; client_max_window_bits=8"},
+			want: with(func(p *Params) { p.ServerMaxWindowBits, p.ClientMaxWindowBits = 15, 8 }), ok: true},
+		{name: "quoted value with every allowed byte class", values: []string{"permessage-deflate; x-param=\"!\t ~\x80\"; server_no_context_takeover"},
+			errSub: "unknown parameter"},
 
 		// Rejections (RFC 7692 §7.1: the client must fail the connection).
 		{name: "unknown extension", values: []string{"x-webkit-deflate-frame"}, errSub: "not offered"},
@@ -138,6 +143,9 @@ func TestAccept(t *testing.T) {
 		{name: "leading zero", values: []string{"permessage-deflate; server_max_window_bits=09"}, errSub: "not a window size"},
 		{name: "plus sign", values: []string{"permessage-deflate; server_max_window_bits=+9"}, errSub: "not a window size"},
 		{name: "letters", values: []string{"permessage-deflate; server_max_window_bits=1a"}, errSub: "not a window size"},
+		{name: "a byte just past the digits", values: []string{`permessage-deflate; server_max_window_bits="?"`}, errSub: "not a window size"},
+		{name: "a byte just before the digits", values: []string{`permessage-deflate; server_max_window_bits="1/"`}, errSub: "not a window size"},
+		{name: "quote ending in a backslash", values: []string{`permessage-deflate; server_max_window_bits="1\`}, errSub: "unterminated"},
 		{name: "empty quoted", values: []string{`permessage-deflate; server_max_window_bits=""`}, errSub: "not a window size"},
 		{name: "huge", values: []string{"permessage-deflate; server_max_window_bits=100000000000000000000"}, errSub: "not a window size"},
 		{name: "server window above asked", offered: Options{ServerMaxWindowBits: 10},
