@@ -62,6 +62,14 @@ func TestParseReply(t *testing.T) {
 		{in: "HTTP/1.1 200 OK\nA: 1\nA: 2\n\n", code: 200, status: "OK", header: http.Header{"A": {"1", "2"}}},
 		{in: "HTTP/1.1 200 OK\r\nA: 1\r\n  more\r\n\r\n", code: 200, status: "OK", header: http.Header{"A": {"1 more"}}},
 		{in: "HTTP/1.1 200 OK\r\nEmpty:\r\n\r\n", code: 200, status: "OK", header: http.Header{"Empty": {""}}},
+		{in: "HTTP/1.1 299", code: 299, header: http.Header{}},
+		{in: "HTTP/1.1 20\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.1\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1./ 200\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.: 200\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.1 200X\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: "HTTP/1.1_200\r\n\r\n", wantErrMsg: "malformed status line"},
+		{in: strings.Repeat("x", 65) + "\r\n\r\n", wantErrMsg: `malformed status line "` + strings.Repeat("x", 64) + `"…`},
 		{in: "HTTP/2 200\r\n\r\n", wantErrMsg: "malformed status line"},
 		{in: "HTTP/1.1 2000 OK\r\n\r\n", wantErrMsg: "malformed status line"},
 		{in: "HTTP/1.1 20x OK\r\n\r\n", wantErrMsg: "malformed status code"},
@@ -111,6 +119,32 @@ func TestBufferedBody(t *testing.T) {
 		}
 		if got := bufferedBody(br, h); string(got) != tt.want {
 			t.Errorf("%s: body = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestQuoteGarbage: a reply shown in an error is cut, with a mark, only
+// past 64 bytes.
+func TestQuoteGarbage(t *testing.T) {
+	for _, tt := range []struct{ n, shown int }{{0, 0}, {64, 64}, {65, 64}} {
+		want := `"` + strings.Repeat("x", tt.shown) + `"`
+		if tt.n > tt.shown {
+			want += "…"
+		}
+		if got := quoteGarbage(bytes.Repeat([]byte("x"), tt.n)); got != want {
+			t.Errorf("%d bytes: %s, want %s", tt.n, got, want)
+		}
+	}
+}
+
+// TestSOCKSErrorMessage: every SOCKS5 reply code has a message, the last
+// one RFC 1928 names and the first it does not included.
+func TestSOCKSErrorMessage(t *testing.T) {
+	last := uint8(len(socks5Replies) - 1)
+	for code, want := range map[uint8]string{1: "general SOCKS server failure (SOCKS5 reply code 0x01)",
+		last: socks5Replies[last], last + 1: "unknown error (SOCKS5 reply code 0x09)", 0xff: "unknown error"} {
+		if got := (&SOCKSError{Version: 5, Code: code}).Error(); !strings.Contains(got, want) {
+			t.Errorf("code %d: %q, want %q in it", code, got, want)
 		}
 	}
 }
