@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -243,5 +246,27 @@ func TestReadSOCKS5Reply(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestConnectStatusRange: every 2xx answer to CONNECT opens the tunnel (RFC
+// 9110 §15.3), the edges included; 1xx and 3xx refuse it.
+func TestConnectStatusRange(t *testing.T) {
+	for code, ok := range map[int]bool{199: false, 200: true, 299: true, 300: false} {
+		client, server := net.Pipe()
+		go func() {
+			defer server.Close()
+			br := bufio.NewReader(server)
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			fmt.Fprintf(server, "HTTP/1.1 %d X\r\n\r\n", code)
+		}()
+		conn, err := connectHTTP(client, &url.URL{Scheme: "http", Host: "proxy.test:8080"}, "target.test:443")
+		var se *StatusError
+		if ok && (err != nil || conn == nil) || !ok && (!errors.As(err, &se) || se.StatusCode != code) {
+			t.Errorf("%d: connectHTTP = %v, %v", code, conn, err)
+		}
+		client.Close()
 	}
 }
