@@ -58,6 +58,16 @@ func runEngine(t *testing.T, a *websocket.App, opts *websocket.RunOptions) error
 	return l.s.Err()
 }
 
+// runOn runs a on an event loop (runEngine) or, without onLoop, with a
+// read goroutine (RunForever), and returns how the run ended.
+func runOn(t *testing.T, onLoop bool, a *websocket.App, opts *websocket.RunOptions) error {
+	t.Helper()
+	if onLoop {
+		return runEngine(t, a, opts)
+	}
+	return a.RunForever(opts)
+}
+
 // oneRunLoop is an EventLoop that stops once its one run is detached.
 type oneRunLoop struct {
 	*websocket.EventLoop
@@ -712,12 +722,7 @@ func TestAppNoMessageAfterClose(t *testing.T) {
 				a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) {
 					got = append(got, fmt.Sprintf("close %d %s", code, reason))
 				}
-				var err error
-				if onLoop {
-					err = runEngine(t, a, nil)
-				} else {
-					err = a.RunForever(nil)
-				}
+				err := runOn(t, onLoop, a, nil)
 				if want := []string{"first", "close 1000 bye"}; err != nil || !slices.Equal(got, want) {
 					t.Errorf("Run = %v, events %q, want %q", err, got, want)
 				}
@@ -742,12 +747,7 @@ func TestAppReadLimitPerMessage(t *testing.T) {
 			a.OnMessage = func(_ *websocket.App, m websocket.Message) { sizes = append(sizes, len(m.Data)) }
 			a.OnError = func(_ *websocket.App, err error) { errs = append(errs, err) }
 			opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{ReadLimit: 100}}
-			var err error
-			if onLoop {
-				err = runEngine(t, a, opts)
-			} else {
-				err = a.RunForever(opts)
-			}
+			err := runOn(t, onLoop, a, opts)
 			if err != nil || len(errs) != 0 || !slices.Equal(sizes, []int{100, 100, 100}) {
 				t.Errorf("Run = %v, errors %v, messages of %v bytes; want 3 of 100", err, errs, sizes)
 			}
@@ -780,12 +780,7 @@ func TestAppCompressedFragments(t *testing.T) {
 				a.Close()
 			}
 			opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{Compression: &websocket.CompressionOptions{}}}
-			var err error
-			if onLoop {
-				err = runEngine(t, a, opts)
-			} else {
-				err = a.RunForever(opts)
-			}
+			err := runOn(t, onLoop, a, opts)
 			if want := []string{"ping between", "message equal true"}; err != nil || !slices.Equal(got, want) {
 				t.Errorf("Run = %v, events %q, want %q", err, got, want)
 			}
