@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -187,7 +186,8 @@ func TestMsgReaderPushed(t *testing.T) {
 // take the buffered fast path or the general one), and through the message
 // reader alone in pieces of that size (as the event loop drives it), every
 // message up to the limit must arrive whole and in order, and the first one
-// over it must end reading with close 1009.
+// over it must end reading: a *PayloadError from the Conn, close 1009 from
+// the message reader.
 func FuzzReadLimitModel(f *testing.F) {
 	f.Add([]byte{5, 255, 1, 4, 3, 1, 4, 3})   // two messages of exactly the limit (21 bytes), in two fragments each
 	f.Add([]byte{5, 7, 0, 7, 5, 4, 4, 0, 1})  // one at the limit, one over it in fragments with a ping between
@@ -252,7 +252,7 @@ func FuzzReadLimitModel(f *testing.F) {
 			want = msgs[:over]
 		}
 
-		c := newConn(&scriptConn{r: &pieceReader{b: wire, n: chunk}}, nil, &DialOptions{ReadLimit: limit})
+		c := newConn(&scriptConn{r: &chunkReader{data: wire, sizes: []int{chunk}}}, nil, &DialOptions{ReadLimit: limit})
 		for i, w := range want {
 			m, err := c.Recv()
 			if err != nil || m.Opcode != w.op || string(m.Data) != w.data {
@@ -281,19 +281,4 @@ func FuzzReadLimitModel(f *testing.F) {
 			t.Fatalf("message reader: %d messages, %v (close %d); want %d, message %d over the limit %d", len(got), err, code, len(want), over, limit)
 		}
 	})
-}
-
-// pieceReader returns b at most n bytes per Read.
-type pieceReader struct {
-	b []byte
-	n int
-}
-
-func (r *pieceReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	k := copy(p[:min(len(p), r.n)], r.b)
-	r.b = r.b[k:]
-	return k, nil
 }

@@ -145,7 +145,7 @@ func TestQuoteGarbage(t *testing.T) {
 func TestSOCKSErrorMessage(t *testing.T) {
 	last := uint8(len(socks5Replies) - 1)
 	for code, want := range map[uint8]string{1: "general SOCKS server failure (SOCKS5 reply code 0x01)",
-		last: socks5Replies[last], last + 1: "unknown error (SOCKS5 reply code 0x09)", 0xff: "unknown error"} {
+		last: socks5Replies[last], last + 1: fmt.Sprintf("unknown error (SOCKS5 reply code 0x%02x)", last+1), 0xff: "unknown error"} {
 		if got := (&SOCKSError{Version: 5, Code: code}).Error(); !strings.Contains(got, want) {
 			t.Errorf("code %d: %q, want %q in it", code, got, want)
 		}
