@@ -1,0 +1,198 @@
+package h2
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"golang.org/x/net/http2"
+)
+
+// literal appends a header field to an HPACK block as a literal without
+// indexing, with a new name and no Huffman coding: its size on the wire is
+// known, and it leaves both dynamic tables as they were.
+func literal(block []byte, name, value string) []byte {
+	block = append(block, 0) // literal without indexing, new name
+	block = hpackInt(append(block, 0), 7, len(name))
+	block = append(block, name...)
+	block = hpackInt(append(block, 0), 7, len(value))
+	return append(block, value...)
+}
+
+// hpackInt encodes n with an n-bit prefix into the last byte of b (RFC
+// 7541 §5.1).
+func hpackInt(b []byte, bits uint, n int) []byte {
+	max := 1<<bits - 1
+	if n < max {
+		b[len(b)-1] |= byte(n)
+		return b
+	}
+	b[len(b)-1] |= byte(max)
+	for n -= max; n >= 128; n >>= 7 {
+		b = append(b, byte(n%128+128))
+	}
+	return append(b, byte(n))
+}
+
+// status200 is ":status: 200" from the static table.
+const status200 = 0x88
+
+// openWith opens a stream that the peer answers with block (a HEADERS
+// frame, END_HEADERS set); it returns the stream id and the channel of
+// the open's error.
+func openWith(p *peer, cc *ClientConn, block []byte) (uint32, <-chan error) {
+	errc := make(chan error, 1)
+	go func() {
+		_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
+		if st != nil {
+			st.Close()
+		}
+		errc <- err
+	}()
+	id := p.next(http2.FrameHeaders).stream
+	p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true})
+	return id, errc
+}
+
+// TestHeaderListBound: a response header list of exactly
+// MaxHeaderListSize decoded bytes is taken, one byte more is a stream
+// error, and the connection goes on.
+func TestHeaderListBound(t *testing.T) {
+	const maxHL = 1000
+	cc, p := start(t, &Config{MaxHeaderListSize: maxHL}, extConnect)
+	// :status 200 counts 7+3+32, the field 3+len+32.
+	fill := maxHL - (7 + 3 + 32) - (3 + 32)
+	if _, errc := openWith(p, cc, literal([]byte{status200}, "x-a", strings.Repeat("v", fill))); <-errc != nil {
+		t.Fatalf("header list of exactly %d bytes refused", maxHL)
+	}
+	id, errc := openWith(p, cc, literal([]byte{status200}, "x-a", strings.Repeat("v", fill+1)))
+	err := <-errc
+	if code, _ := codeOfErr(err); code != http2.ErrCodeProtocol || !strings.Contains(err.Error(), "header list larger than 1000 bytes") {
+		t.Fatalf("header list of %d bytes: %v", maxHL+1, err)
+	}
+	if f := p.next(http2.FrameRSTStream); f.stream != id || f.code != http2.ErrCodeProtocol {
+		t.Fatalf("RST_STREAM %d %v", f.stream, f.code)
+	}
+	p.ping(cc)
+	p.open(cc)
+}
+
+// TestHeaderBlockBound: a header block of exactly twice MaxHeaderListSize
+// encoded bytes is decoded (its list is too large: a stream error), one
+// byte more ends the connection with ENHANCE_YOUR_CALM before decoding.
+func TestHeaderBlockBound(t *testing.T) {
+	const maxHL = 1000
+	block := func(size int) []byte {
+		b := []byte{status200}
+		for len(b)+207 < size { // fields of 200 bytes take 207 on the wire
+			b = literal(b, "x-a", strings.Repeat("v", 200))
+		}
+		for v := 0; ; v++ {
+			if last := literal(b, "x-b", strings.Repeat("w", v)); len(last) == size {
+				return last
+			}
+		}
+	}
+	t.Run("at the bound", func(t *testing.T) {
+		cc, p := start(t, &Config{MaxHeaderListSize: maxHL}, extConnect)
+		_, errc := openWith(p, cc, block(2*maxHL))
+		err := <-errc
+		if code, _ := codeOfErr(err); code != http2.ErrCodeProtocol || !strings.Contains(err.Error(), "header list larger") {
+			t.Fatalf("open: %v", err)
+		}
+		p.ping(cc)
+		p.open(cc)
+	})
+	t.Run("one byte more", func(t *testing.T) {
+		cc, p := start(t, &Config{MaxHeaderListSize: maxHL}, extConnect)
+		openWith(p, cc, block(2*maxHL+1))
+		if f := p.next(http2.FrameGoAway); f.code != http2.ErrCodeEnhanceYourCalm {
+			t.Fatalf("GOAWAY %v %q", f.code, f.debug)
+		}
+		<-cc.Done()
+	})
+}
+
+// TestInformationalResponses: 100 and up to maxInformational 1xx answers
+// come before the final one and are skipped; one more, or one that ends
+// the stream, resets it.
+func TestInformationalResponses(t *testing.T) {
+	tests := []struct {
+		name   string
+		status []string // each in its own HEADERS frame
+		end    bool     // the last one carries END_STREAM
+		ok     bool
+	}{
+		{"100 Continue", []string{"100", "200"}, false, true},
+		{"the most informational", append(repeat("103", maxInformational), "200"), false, true},
+		{"one too many", repeat("103", maxInformational+1), false, false},
+		{"informational with END_STREAM", []string{"103"}, true, false},
+		{"status below 100", []string{"099"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cc, p := start(t, nil, extConnect)
+			errc := make(chan error, 1)
+			go func() {
+				_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
+				if st != nil {
+					st.Close()
+				}
+				errc <- err
+			}()
+			id := p.next(http2.FrameHeaders).stream
+			for i, s := range tt.status {
+				p.headers(id, tt.end && i == len(tt.status)-1, ":status", s)
+			}
+			if tt.ok {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if f := p.next(http2.FrameRSTStream); f.stream != id || f.code != http2.ErrCodeProtocol {
+				t.Fatalf("RST_STREAM %d %v", f.stream, f.code)
+			}
+			if err := <-errc; func() bool { code, _ := codeOfErr(err); return code != http2.ErrCodeProtocol }() {
+				t.Fatalf("open: %v", err)
+			}
+			p.ping(cc)
+		})
+	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// TestDataIsNotUseless: DATA frames that carry data, or end the stream
+// with none, do not count against the budget of useless frames, however
+// many come in a second.
+func TestDataIsNotUseless(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc, p := start(t, nil, extConnect)
+		st := p.open(cc)
+		for range maxUseless + 1 {
+			p.fr.WriteData(st.ID(), false, []byte("x"))
+		}
+		p.fr.WriteData(st.ID(), true, nil)
+		buf := make([]byte, 2*maxUseless)
+		n := 0
+		for {
+			k, err := st.Read(buf[n:])
+			n += k
+			if err != nil {
+				break
+			}
+		}
+		if n != maxUseless+1 || cc.Err() != nil {
+			t.Fatalf("read %d bytes, connection %v", n, cc.Err())
+		}
+		p.ping(cc)
+	})
+}
