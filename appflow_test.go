@@ -613,20 +613,41 @@ func TestAppSendNoWaitLoopback(t *testing.T) {
 	}
 }
 
-// TestAppQueueOptionErrors: negative limits and low water marks at or
-// above the high ones are refused before anything runs.
+// TestAppQueueOptionErrors: each negative limit, and low water marks at or
+// above the high ones, are refused before anything runs, with the reason.
 func TestAppQueueOptionErrors(t *testing.T) {
-	for _, o := range []RunOptions{
-		{RecvQueueMessages: -1},
-		{RecvQueueBytes: -1},
-		{SendQueueBytes: -1},
-		{RecvQueueMessages: 4, RecvQueueLowMessages: 4},
-		{RecvQueueBytes: 100, RecvQueueLowBytes: 200},
-		{RecvQueueLowMessages: 1024}, // the default high mark
+	const negative, water = "must not be negative", "must be below the high ones"
+	for _, tt := range []struct {
+		o    RunOptions
+		want string
+	}{
+		{RunOptions{RecvQueueMessages: -1}, negative},
+		{RunOptions{RecvQueueBytes: -1}, negative},
+		{RunOptions{RecvQueueLowMessages: -1}, negative},
+		{RunOptions{RecvQueueLowBytes: -1}, negative},
+		{RunOptions{SendQueueBytes: -1}, negative},
+		{RunOptions{RecvQueueMessages: 4, RecvQueueLowMessages: 4}, water},
+		{RunOptions{RecvQueueBytes: 100, RecvQueueLowBytes: 100}, water},
+		{RunOptions{RecvQueueBytes: 100, RecvQueueLowBytes: 200}, water},
+		{RunOptions{RecvQueueLowMessages: 1024}, water}, // the default high mark
 	} {
 		a := &App{URL: "ws://127.0.0.1:1/", OnError: func(*App, error) { t.Error("OnError called for an option error") }}
-		if err := a.RunForever(&o); err == nil || !strings.HasPrefix(err.Error(), "websocket: ") {
-			t.Errorf("RunForever(%+v) = %v, want an option error", o, err)
+		if err := a.RunForever(&tt.o); err == nil || !strings.HasPrefix(err.Error(), "websocket: ") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("RunForever(%+v) = %v, want an error saying %q", tt.o, err, tt.want)
+		}
+	}
+}
+
+// TestAppOptionBounds: the largest values the options allow are taken:
+// a ping payload of 125 bytes, low water marks one below the high ones.
+func TestAppOptionBounds(t *testing.T) {
+	for _, o := range []RunOptions{
+		{PingInterval: time.Second, PingPayload: make([]byte, maxControlPayload)},
+		{RecvQueueMessages: 4, RecvQueueLowMessages: 3, RecvQueueBytes: 100, RecvQueueLowBytes: 99},
+	} {
+		a := &App{URL: "ws://127.0.0.1:1/"}
+		if _, err := a.newSession(context.Background(), &o); err != nil {
+			t.Errorf("options %+v refused: %v", o, err)
 		}
 	}
 }
