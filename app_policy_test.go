@@ -336,6 +336,7 @@ func TestAppReconnectOnServerClose(t *testing.T) {
 		{4000, true, time.Second, false},
 		{1012, false, time.Second, false},
 		{1012, true, -1, false},
+		{1012, true, 0, false}, // 0: SetReconnect's value, 0 (off) here
 	}
 	for _, tt := range tests {
 		name := fmt.Sprintf("%d option=%v reconnect=%v", tt.code, tt.option, tt.reconnect)
