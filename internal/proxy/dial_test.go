@@ -251,6 +251,7 @@ func TestDialFailures(t *testing.T) {
 		scheme  string
 		user    string // user info for the proxy URL
 		target  string
+		lookup  string // what echo.test resolves to; 127.0.0.1 if empty
 		handler func(*proxytest.Server, net.Conn)
 		timeout time.Duration
 		wantMsg string                  // in the message
@@ -361,6 +362,14 @@ func TestDialFailures(t *testing.T) {
 			wantMsg: "invalid target address"},
 		{name: "target with CRLF", scheme: "http", target: "a\r\nX-Evil:80", handler: noop,
 			wantMsg: "invalid character in host"},
+		{name: "target with a space", scheme: "http", target: "a b:80", handler: noop,
+			wantMsg: "invalid character in host"},
+		{name: "target port 0", scheme: "http", target: "a:0", handler: noop,
+			wantMsg: "invalid port"},
+		{name: "target port 65536", scheme: "http", target: "a:65536", handler: noop,
+			wantMsg: "invalid port"},
+		{name: "socks4 target without IPv4", scheme: "socks4", target: "echo.test:80", lookup: "::1", handler: noop,
+			wantMsg: "no IPv4 address found"},
 	}
 	cert, _ := proxytest.SelfSigned(t, "127.0.0.1")
 	for _, tt := range tests {
@@ -375,7 +384,11 @@ func TestDialFailures(t *testing.T) {
 			if target == "" {
 				target = "127.0.0.1:9"
 			}
-			d := Dialer{Timeout: tt.timeout, LookupNetIP: staticLookup("127.0.0.1")}
+			lookup := tt.lookup
+			if lookup == "" {
+				lookup = "127.0.0.1"
+			}
+			d := Dialer{Timeout: tt.timeout, LookupNetIP: staticLookup(lookup)}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hang fails, not stalls
 			defer cancel()
 			conn, err := d.DialContext(ctx, proxyURL(t, tt.scheme, tt.user, srv), target)
