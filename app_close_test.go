@@ -362,3 +362,48 @@ func TestAppCloseWithStalledServer(t *testing.T) {
 		})
 	}
 }
+
+// TestAppPingTimeoutStalledServer: a server that stopped reading holds the
+// automatic ping in its write; the pong deadline ends the connection, and
+// the ping's write, failing as the socket closes, is not a second error.
+// The run reconnects, and the server closes the next connection.
+func TestAppPingTimeoutStalledServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval, timeout = 10 * time.Second, 3 * time.Second
+		release := make(chan struct{})
+		p := &pipeServer{handle: func(i int, c *wstest.Conn) {
+			if i > 0 {
+				c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+				c.ReadFrame() // the echo
+				return
+			}
+			<-release // net.Pipe has no buffer: every write of the client blocks
+			for {
+				if _, err := c.ReadFrame(); err != nil {
+					return
+				}
+			}
+		}}
+		var e events
+		a := &websocket.App{URL: pipeURL}
+		record(a, &e)
+		var errs []error
+		a.OnError = func(_ *websocket.App, err error) { e.add("error"); errs = append(errs, err) }
+		start := time.Now()
+		err := a.RunForever(&websocket.RunOptions{PingInterval: interval, PingTimeout: timeout, Reconnect: time.Second,
+			DialOptions: websocket.DialOptions{NetDialContext: p.dial}})
+		close(release)
+		if err != nil {
+			t.Errorf("RunForever = %v, want nil (the server closed the second connection)", err)
+		}
+		if d := time.Since(start); d != interval+timeout+time.Second {
+			t.Errorf("run ended after %v, want %v", d, interval+timeout+time.Second)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "no pong within PingTimeout") {
+			t.Errorf("errors %v, want the ping timeout alone", errs)
+		}
+		if want := []string{"open", "error", `close 1006 ""`, "reconnect", `close 1000 ""`}; !slices.Equal(e.list(), want) {
+			t.Errorf("events\n got %q\nwant %q", e.list(), want)
+		}
+	})
+}
