@@ -6,8 +6,10 @@ package websocket
 
 import (
 	"context"
+	"io"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket/wstest"
 )
@@ -75,6 +77,56 @@ func TestAppRecvAllocations(t *testing.T) {
 			}
 			if per := float64(after.Mallocs-before.Mallocs) / n; per > 1.1 {
 				t.Errorf("%.2f allocations per message, want 1", per)
+			}
+		})
+	}
+}
+
+// TestAppSendAllocations: App.SendBytes with nothing queued writes the frame
+// from the caller's goroutine and allocates nothing, on the goroutine path
+// and on an EventLoop.
+func TestAppSendAllocations(t *testing.T) {
+	for _, loop := range []bool{false, true} {
+		name := "goroutine"
+		if loop {
+			name = "EventLoop"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := wstest.NewServer(func(c *wstest.Conn) {
+				if c.Accept(nil) != nil {
+					return
+				}
+				io.Copy(io.Discard, c.NetConn()) // reads without allocating
+			})
+			defer srv.Close()
+			opts := &RunOptions{Reconnect: -1}
+			if loop {
+				opts.Dispatcher = runningLoop(t)
+			}
+			opened := make(chan struct{})
+			a := &App{URL: srv.URL, OnOpen: func(*App) { close(opened) }}
+			finished := make(chan error, 1)
+			go func() { finished <- a.Run(context.Background(), opts) }()
+			if loop {
+				if err := <-finished; err != nil {
+					t.Fatal(err)
+				}
+			}
+			<-opened
+			msg := make([]byte, 16)
+			a.SendBytes(msg) // the first send may set up what the others reuse
+			if allocs := testing.AllocsPerRun(1000, func() {
+				if err := a.SendBytes(msg); err != nil {
+					t.Fatal(err)
+				}
+			}); allocs != 0 {
+				t.Errorf("%.2f allocations per App.SendBytes, want 0", allocs)
+			}
+			a.CloseWith(StatusNormal, "", time.Millisecond) // the server does not answer the close
+			if !loop {
+				if err := <-finished; err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}
