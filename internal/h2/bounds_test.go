@@ -2,6 +2,7 @@ package h2
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -195,4 +196,83 @@ func TestDataIsNotUseless(t *testing.T) {
 		}
 		p.ping(cc)
 	})
+}
+
+// TestPeerAtTheLimits: what a server may do, up to the limits exactly,
+// leaves the connection working.
+func TestPeerAtTheLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      *Config
+		settings []http2.Setting
+		act      func(t *testing.T, p *peer, cc *ClientConn)
+	}{
+		{"a header block in the most CONTINUATION frames", nil, []http2.Setting{extConnect}, func(t *testing.T, p *peer, cc *ClientConn) {
+			errc := make(chan error, 1)
+			go func() {
+				_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
+				if st != nil {
+					st.Close()
+				}
+				errc <- err
+			}()
+			id := p.next(http2.FrameHeaders).stream
+			p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: p.block(":status", "200")})
+			for i := range maxContinuations {
+				p.fr.WriteContinuation(id, i == maxContinuations-1, nil)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"SETTINGS_INITIAL_WINDOW_SIZE taking a stream's window to the most", nil, []http2.Setting{extConnect}, func(t *testing.T, p *peer, cc *ClientConn) {
+			st := p.open(cc)
+			p.fr.WriteWindowUpdate(st.ID(), maxWindow-65535-1)
+			p.settings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 65536})
+		}},
+		{"SETTINGS_ENABLE_CONNECT_PROTOCOL 1 again", nil, []http2.Setting{extConnect}, func(t *testing.T, p *peer, cc *ClientConn) {
+			p.settings(extConnect)
+			p.ping(cc)
+			p.open(cc)
+		}},
+		{"SETTINGS_ENABLE_CONNECT_PROTOCOL 0 from the start", nil, []http2.Setting{{ID: http2.SettingEnableConnectProtocol, Val: 0}}, func(t *testing.T, p *peer, cc *ClientConn) {
+			p.settings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 0})
+			p.ping(cc)
+			if cc.SupportsExtendedConnect() {
+				t.Error("extended CONNECT reported supported")
+			}
+		}},
+		{"DATA filling the connection and stream windows", &Config{ConnWindow: 65535, StreamWindow: 65535}, []http2.Setting{extConnect}, func(t *testing.T, p *peer, cc *ClientConn) {
+			st := p.open(cc)
+			for n := 65535; n > 0; n -= 16384 { // all of it before the stream is read
+				p.fr.WriteData(st.ID(), n <= 16384, make([]byte, min(n, 16384)))
+			}
+			p.ping(cc)
+			if b, err := io.ReadAll(st); len(b) != 65535 || err != nil {
+				t.Fatalf("read %d bytes, %v", len(b), err)
+			}
+		}},
+		{"DATA in flight to a stream the client reset", nil, []http2.Setting{extConnect}, func(t *testing.T, p *peer, cc *ClientConn) {
+			st := p.open(cc)
+			st.Close()
+			if f := p.next(http2.FrameRSTStream); f.stream != st.ID() {
+				t.Fatalf("RST_STREAM for stream %d", f.stream)
+			}
+			for range maxUseless + 1 {
+				p.fr.WriteData(st.ID(), false, []byte("x"))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cc, p := start(t, tt.cfg, tt.settings...)
+				tt.act(t, p, cc)
+				p.ping(cc)
+				if err := cc.Err(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
 }
