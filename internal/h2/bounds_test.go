@@ -2,6 +2,7 @@ package h2
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -273,6 +274,45 @@ func TestPeerAtTheLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
+		})
+	}
+}
+
+// TestRequestHeaderListLimit: a request whose header list is exactly the
+// server's SETTINGS_MAX_HEADER_LIST_SIZE is sent; one byte over it fails
+// before anything is sent, and the connection goes on.
+func TestRequestHeaderListLimit(t *testing.T) {
+	req := &Request{Scheme: "https", Authority: "example.com", Path: "/chat", Header: map[string][]string{"X-Token": {"abc"}}}
+	_, size, err := requestFields(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int64{size, size - 1} {
+		t.Run(fmt.Sprint(limit-size), func(t *testing.T) {
+			cc, p := start(t, nil, extConnect, http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(limit)})
+			errc := make(chan error, 1)
+			go func() {
+				_, st, err := cc.OpenWebSocket(context.Background(), req)
+				if st != nil {
+					st.Close()
+				}
+				errc <- err
+			}()
+			if limit < size {
+				err := <-errc
+				want := fmt.Sprintf("request header list of %d bytes exceeds the server's limit of %d", size, limit)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("open: %v, want %q", err, want)
+				}
+				p.ping(cc)
+				p.open(cc) // the next HEADERS the peer sees is this one's
+				return
+			}
+			id := p.next(http2.FrameHeaders).stream
+			p.headers(id, false, ":status", "200")
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }

@@ -253,6 +253,12 @@ func TestStreamErrors(t *testing.T) {
 		{"upper-case field name", nil, func(p *peer, id uint32) {
 			p.headers(id, false, ":status", "200", "X-Up", "1")
 		}, http2.ErrCodeProtocol, true},
+		{"upper-case A in a field name", nil, func(p *peer, id uint32) {
+			p.headers(id, false, ":status", "200", "x-A", "1")
+		}, http2.ErrCodeProtocol, true},
+		{"upper-case Z in a field name", nil, func(p *peer, id uint32) {
+			p.headers(id, false, ":status", "200", "x-Z", "1")
+		}, http2.ErrCodeProtocol, true},
 		{"pseudo-header after a field", nil, func(p *peer, id uint32) {
 			p.headers(id, false, "x-a", "1", ":status", "200")
 		}, http2.ErrCodeProtocol, true},
