@@ -1,12 +1,15 @@
 package h2
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -313,6 +316,63 @@ func TestRequestHeaderListLimit(t *testing.T) {
 			if err := <-errc; err != nil {
 				t.Fatal(err)
 			}
+		})
+	}
+}
+
+// TestErrorBody: a refusal's StatusError carries the start of its body,
+// up to MaxErrorBody bytes: what came before END_STREAM, before a reset,
+// or the first MaxErrorBody bytes of a body that goes on, without waiting
+// for more. 300 is a refusal too.
+func TestErrorBody(t *testing.T) {
+	tests := []struct {
+		name   string
+		status string
+		act    func(p *peer, id uint32)
+		body   string
+	}{
+		{"body and END_STREAM", "403", func(p *peer, id uint32) {
+			p.fr.WriteData(id, true, []byte("go away"))
+		}, "go away"},
+		{"END_STREAM on the header", "300", func(p *peer, id uint32) {}, ""},
+		{"body cut by RST_STREAM", "503", func(p *peer, id uint32) {
+			p.fr.WriteData(id, false, []byte("par"))
+			p.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		}, "par"},
+		{"body of MaxErrorBody, more to come", "403", func(p *peer, id uint32) {
+			p.fr.WriteData(id, false, bytes.Repeat([]byte("b"), MaxErrorBody))
+		}, strings.Repeat("b", MaxErrorBody)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cc, p := start(t, nil, extConnect)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				start := time.Now()
+				errc := make(chan error, 1)
+				go func() {
+					_, st, err := cc.OpenWebSocket(ctx, &Request{Scheme: "https", Authority: "a"})
+					if st != nil {
+						t.Error("a stream for a refusal")
+					}
+					errc <- err
+				}()
+				id := p.next(http2.FrameHeaders).stream
+				p.headers(id, tt.status == "300", ":status", tt.status)
+				tt.act(p, id)
+				var se *StatusError
+				err := <-errc
+				if !errors.As(err, &se) {
+					t.Fatalf("open: %v, want a StatusError", err)
+				}
+				if fmt.Sprint(se.StatusCode) != tt.status || string(se.Body) != tt.body {
+					t.Fatalf("status %d, body of %d bytes; want %s, %d bytes", se.StatusCode, len(se.Body), tt.status, len(tt.body))
+				}
+				if d := time.Since(start); d != 0 {
+					t.Errorf("the refusal took %v: it waited for more of the body", d)
+				}
+			})
 		})
 	}
 }
