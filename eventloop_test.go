@@ -248,3 +248,46 @@ func TestSessionStop(t *testing.T) {
 		})
 	}
 }
+
+// TestEventLoopAfterFunc: timers run on the loop in the order they are
+// due, those due at the same time in the order they were set; stop cancels
+// a timer (the next one due too) and reports true, and after the timer ran
+// reports false.
+func TestEventLoopAfterFunc(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := websocket.NewEventLoop()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		start := time.Now()
+		var ran []string
+		at := func(name string) func() {
+			return func() { ran = append(ran, fmt.Sprintf("%s %v", name, time.Since(start))) }
+		}
+		stopFirst := l.AfterFunc(time.Second, at("first")) // the next due: the top of the heap
+		l.AfterFunc(2*time.Second, at("a"))
+		l.AfterFunc(2*time.Second, at("b"))
+		stopC := l.AfterFunc(2*time.Second, at("c"))
+		l.AfterFunc(2*time.Second, at("d"))
+		stopLast := l.AfterFunc(3*time.Second, at("last"))
+		if !stopFirst() {
+			t.Error("stop of the next timer due = false, want true")
+		}
+		if !stopC() {
+			t.Error("stop of a pending timer = false, want true")
+		}
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		if stopLast() {
+			t.Error("stop after the timer ran = true, want false")
+		}
+		if stopFirst() {
+			t.Error("a second stop = true, want false")
+		}
+		cancel()
+		<-done
+		if want := []string{"a 2s", "b 2s", "d 2s", "last 3s"}; !slices.Equal(ran, want) {
+			t.Errorf("timers ran\n got %q\nwant %q", ran, want)
+		}
+	})
+}
