@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -374,5 +375,30 @@ func TestErrorBody(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestReadWithDataBuffered: a passed read deadline fails Read even with
+// data buffered, as a net.Conn's does, and clearing it gives the data;
+// after Close, Read reports the stream closed whatever is buffered.
+func TestReadWithDataBuffered(t *testing.T) {
+	cc, p := start(t, nil, extConnect)
+	st := p.open(cc)
+	p.fr.WriteData(st.ID(), false, []byte("abc"))
+	p.ping(cc) // the data is buffered
+	st.SetReadDeadline(time.Now().Add(-time.Second))
+	buf := make([]byte, 8)
+	if n, err := st.Read(buf); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read past the deadline = %d, %v", n, err)
+	}
+	st.SetReadDeadline(time.Time{})
+	if n, err := st.Read(buf); string(buf[:n]) != "abc" || err != nil {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	p.fr.WriteData(st.ID(), false, []byte("def"))
+	p.ping(cc)
+	st.Close()
+	if n, err := st.Read(buf); n != 0 || !errors.Is(err, ErrClosed) {
+		t.Fatalf("Read after Close = %d, %v", n, err)
 	}
 }

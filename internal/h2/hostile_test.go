@@ -60,7 +60,7 @@ func TestNoExtendedConnect(t *testing.T) {
 func TestRequestHeaders(t *testing.T) {
 	cc, p := start(t, nil, extConnect)
 	h := map[string][]string{
-		"Sec-WebSocket-Version": {"13"}, "Cookie": {"a=1"}, "X-Two": {"1", "2"},
+		"Sec-WebSocket-Version": {"13"}, "Cookie": {"a=1"}, "X-Two": {"1", "2"}, "Authorization": {"Bearer t"},
 		"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-WebSocket-Key": {"k"}, "Host": {"h"},
 	}
 	go cc.OpenWebSocket(context.Background(), &Request{Scheme: "http", Authority: "example.com:8080", Path: "/p?q", Header: h})
@@ -68,8 +68,13 @@ func TestRequestHeaders(t *testing.T) {
 	var got []string
 	for _, hf := range f.fields {
 		got = append(got, hf.Name+"="+hf.Value)
+		// Credentials are never indexed: HPACK's tables must not let
+		// another request's fields reveal them (RFC 7541 §7.1.3).
+		if sensitive := hf.Name == "authorization" || hf.Name == "cookie"; hf.Sensitive != sensitive {
+			t.Errorf("field %s: sensitive %v, want %v", hf.Name, hf.Sensitive, sensitive)
+		}
 	}
-	want := ":method=CONNECT :protocol=websocket :scheme=http :authority=example.com:8080 :path=/p?q cookie=a=1 sec-websocket-version=13 x-two=1 x-two=2"
+	want := ":method=CONNECT :protocol=websocket :scheme=http :authority=example.com:8080 :path=/p?q authorization=Bearer t cookie=a=1 sec-websocket-version=13 x-two=1 x-two=2"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("fields\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
@@ -79,12 +84,19 @@ func TestRequestHeaders(t *testing.T) {
 		{Scheme: "ws", Authority: "a"},
 		{Scheme: "https", Authority: ""},
 		{Scheme: "https", Authority: "a", Path: "nope"},
+		{Scheme: "https", Authority: "a", Path: "/a b"},
+		{Scheme: "https", Authority: "a", Path: "/a\x7f"},
+		{Scheme: "https", Authority: "a", Path: "/a\x00"},
 		{Scheme: "https", Authority: "a", Header: map[string][]string{"X": {"a\r\nb"}}},
 		{Scheme: "https", Authority: "a", Header: map[string][]string{"Bad Name": {"1"}}},
 	} {
-		if _, _, err := cc.OpenWebSocket(context.Background(), req); err == nil || !strings.HasPrefix(err.Error(), "websocket: http2: ") {
+		// Refused before anything is sent: a request that went out waits
+		// for its answer until the deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, _, err := cc.OpenWebSocket(ctx, req); err == nil || !strings.HasPrefix(err.Error(), "websocket: http2: ") || errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%+v: %v", req, err)
 		}
+		cancel()
 	}
 }
 
