@@ -22,6 +22,8 @@ func TestRedactRawURL(t *testing.T) {
 		{"ws://user:secret@ho st/", "ws://xxxxx@ho st/"},
 		{"ws:user:secret@host", "ws:xxxxx@host"},
 		{"user:secret@host", "user:xxxxx@host"},
+		{"//user:secret@host%zz/", "//xxxxx@host%zz/"}, // "//" at the start: the user name goes too
+		{"ws://@host%zz/", "ws://xxxxx@host%zz/"},
 	}
 	for _, tc := range tests {
 		if got := redactRawURL(tc.in); got != tc.want {
@@ -67,6 +69,9 @@ func TestRedactHead(t *testing.T) {
 		"Location: ws://bob:sec\r\n" +
 		" ret@host/\r\n" +
 		"Authorization : secret\r\n" +
+		"Location: ws://alice@host/\r\n" +
+		"Content-Location: ws://bob:secret@host/\r\n" +
+		"  more\r\n" +
 		"\r\n" +
 		"body secret"
 	want := "HTTP/1.1 302 Found\n" +
@@ -79,7 +84,10 @@ func TestRedactHead(t *testing.T) {
 		" [redacted]\n" +
 		"Location: [redacted]\n" +
 		" [redacted]\n" +
-		"Authorization: [redacted]"
+		"Authorization: [redacted]\n" +
+		"Location: ws://alice@host/\n" +
+		"Content-Location: [redacted]\n" +
+		" [redacted]"
 	if got := redactHead(head); got != want {
 		t.Errorf("redactHead =\n%s\nwant\n%s", got, want)
 	}
