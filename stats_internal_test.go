@@ -205,3 +205,25 @@ func TestLazyClose(t *testing.T) {
 		}
 	}
 }
+
+// TestMsgCounterFoldEachField: a fold comes when either field alone would
+// overflow, the other far from its limit.
+func TestMsgCounterFoldEachField(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		msgs, bytes       uint64 // in the word
+		addMsgs, addBytes uint64
+	}{
+		{"bytes", 1, byteMask - 10, 1, 20},
+		{"messages", msgMax, 10, 1, 5},
+		{"bytes exactly full", 1, byteMask - 10, 1, 10},
+		{"messages exactly full", msgMax - 1, 10, 1, 5},
+	} {
+		var m msgCounter
+		m.word.Store(tt.msgs<<byteBits | tt.bytes)
+		m.add(tt.addMsgs, tt.addBytes)
+		if msgs, bytes := m.load(); msgs != tt.msgs+tt.addMsgs || bytes != tt.bytes+tt.addBytes {
+			t.Errorf("%s: %d messages, %d bytes; want %d, %d", tt.name, msgs, bytes, tt.msgs+tt.addMsgs, tt.bytes+tt.addBytes)
+		}
+	}
+}
