@@ -120,6 +120,20 @@ func TestDialHandshakeValidation(t *testing.T) {
 				t.Errorf("error %q does not carry the status", err)
 			}
 		}},
+		{"403 with a reason phrase of its own", func(_ *http.Request, _ string) string {
+			return "HTTP/1.1 403 Go Away\r\nContent-Length: 0\r\n\r\n"
+		}, func(t *testing.T, err error) {
+			if want := "websocket: handshake failed: status 403 Go Away"; err == nil || err.Error() != want {
+				t.Errorf("err = %v, want %q", err, want)
+			}
+		}},
+		{"403 without a reason phrase", func(_ *http.Request, _ string) string {
+			return "HTTP/1.1 403 \r\nContent-Length: 0\r\n\r\n"
+		}, func(t *testing.T, err error) {
+			if want := "websocket: handshake failed: status 403 Forbidden"; err == nil || err.Error() != want {
+				t.Errorf("err = %v, want %q", err, want)
+			}
+		}},
 		{"500 with 1 MiB body", func(_ *http.Request, _ string) string {
 			return fmt.Sprintf("HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n%s", len(bigBody), bigBody)
 		}, func(t *testing.T, err error) {
