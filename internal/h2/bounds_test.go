@@ -402,3 +402,63 @@ func TestReadWithDataBuffered(t *testing.T) {
 		t.Fatalf("Read after Close = %d, %v", n, err)
 	}
 }
+
+// TestConfigWindows: receive windows from 65,535 to 2^31-1 are taken,
+// others refused before anything is sent, with the connection closed.
+func TestConfigWindows(t *testing.T) {
+	for _, tt := range []struct {
+		cfg Config
+		ok  bool
+	}{
+		{Config{StreamWindow: 65535, ConnWindow: 65535}, true},
+		{Config{StreamWindow: maxWindow, ConnWindow: maxWindow, GrowStreamWindow: maxWindow}, true},
+		{Config{StreamWindow: 65534}, false},
+		{Config{ConnWindow: 65534}, false},
+		{Config{StreamWindow: maxWindow + 1}, false},
+		{Config{ConnWindow: maxWindow + 1}, false},
+		{Config{GrowStreamWindow: maxWindow + 1}, false},
+	} {
+		c, p := newPeer(t, true)
+		sent := p.async(func() { p.settings(extConnect) })
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a window taken and sent fails, not hangs
+		cc, err := NewClientConn(ctx, c, &tt.cfg)
+		cancel()
+		if tt.ok {
+			<-sent
+			if err != nil {
+				t.Errorf("%+v: %v", tt.cfg, err)
+				continue
+			}
+			cc.Close()
+			continue
+		}
+		if cc != nil || err == nil || !strings.Contains(err.Error(), "receive windows must be between 65535 and 2^31-1") {
+			t.Errorf("%+v: connection made %v, error %v", tt.cfg, cc != nil, err)
+			if cc != nil {
+				cc.Close()
+			}
+			continue
+		}
+		if _, err := c.Write([]byte("x")); err == nil {
+			t.Errorf("%+v: the connection was left open", tt.cfg)
+		}
+	}
+}
+
+// TestStreamIDsRunOut: stream 2^31-1 is the last one a connection opens;
+// then it can take no new stream.
+func TestStreamIDsRunOut(t *testing.T) {
+	cc, p := start(t, nil, extConnect)
+	cc.mu.Lock()
+	cc.nextID = maxWindow // the last odd stream id
+	cc.mu.Unlock()
+	if !cc.CanTakeNewStream() {
+		t.Fatal("stream 2^31-1 refused")
+	}
+	if st := p.open(cc); st.ID() != maxWindow {
+		t.Fatalf("opened stream %d", st.ID())
+	}
+	if cc.CanTakeNewStream() {
+		t.Fatal("a stream id past 2^31-1 offered")
+	}
+}
