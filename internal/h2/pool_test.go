@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
 	"sync"
@@ -267,5 +268,51 @@ func TestPoolMaxConnsPerKey(t *testing.T) {
 	first[1].Close()
 	if n := dials.Load(); n != 2 || pool.Len() != 2 {
 		t.Fatalf("%d dials, %d pooled connections; want 2 (the cap)", n, pool.Len())
+	}
+}
+
+// TestPoolDefaultCap: MaxConnsPerKey 0 caps a key at
+// DefaultMaxConnsPerKey connections; negative is no cap. The servers take
+// one stream per connection.
+func TestPoolDefaultCap(t *testing.T) {
+	srv := newTLSServer(t, echoHandler(nil), &http.HTTP2Config{MaxConcurrentStreams: 1})
+	var dials atomic.Int32
+	dial := func(ctx context.Context) (*ClientConn, error) {
+		dials.Add(1)
+		return dialTLS(ctx, srv, nil)
+	}
+	for _, max := range []int{0, -1} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			dials.Store(0)
+			pool := Pool{MaxConnsPerKey: max}
+			defer pool.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // waiting for a slot fails
+			defer cancel()
+			for i := range DefaultMaxConnsPerKey {
+				_, st, err := pool.OpenWebSocket(ctx, "k", dial, wsRequest(srv, "/"))
+				if err != nil {
+					t.Fatalf("open %d: %v", i, err)
+				}
+				defer st.Close()
+			}
+			if max == 0 {
+				ctx, cancel = context.WithCancel(context.Background())
+				cancel()
+			}
+			_, st, err := pool.OpenWebSocket(ctx, "k", dial, wsRequest(srv, "/"))
+			if max == 0 {
+				if !errors.Is(err, context.Canceled) || dials.Load() != DefaultMaxConnsPerKey {
+					t.Fatalf("past the default cap with a cancelled context: %v after %d dials, want context.Canceled after %d", err, dials.Load(), DefaultMaxConnsPerKey)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("past the default cap with no cap: %v", err)
+			}
+			st.Close()
+			if n := pool.Len(); n != DefaultMaxConnsPerKey+1 {
+				t.Fatalf("%d pooled connections, want %d", n, DefaultMaxConnsPerKey+1)
+			}
+		})
 	}
 }
