@@ -715,13 +715,18 @@ func TestReadLimit(t *testing.T) {
 		name  string
 		limit int64
 		wire  []byte
+		msg   string // in the error
 	}{
 		// Only headers are sent: the 1009 must come before any payload.
-		{"one frame", 100, wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 101)},
+		{"one frame", 100, wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 101),
+			"message of 0 + 101 bytes exceeds the read limit of 100"},
 		{"fragments add up", 100, append(wstest.AppendFrame(nil, false, 0x1, bytes.Repeat([]byte{'a'}, 60)),
-			wstest.AppendHeader(nil, true, 0, 0x0, false, [4]byte{}, 41)...)},
-		{"default 64 MiB", 0, wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 64<<20+1)},
-		{"2^62 bytes", 0, wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 1<<62)},
+			wstest.AppendHeader(nil, true, 0, 0x0, false, [4]byte{}, 41)...),
+			"message of 60 + 41 bytes exceeds the read limit of 100"},
+		{"default 64 MiB", 0, wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 64<<20+1),
+			"message of 0 + 67108865 bytes exceeds the read limit of 67108864"},
+		{"2^62 bytes", 0, wstest.AppendHeader(nil, true, 0, 0x2, false, [4]byte{}, 1<<62),
+			"message of 0 + 4611686018427387904 bytes exceeds the read limit of 67108864"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -732,6 +737,9 @@ func TestReadLimit(t *testing.T) {
 				t.Fatal("Recv succeeded")
 			}
 			checkPrefix(t, err)
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("Recv = %v, want it to say %q", err, tc.msg)
+			}
 			wantFrame(t, sc, 0x8, string(wstest.ClosePayload(1009, "")))
 		})
 	}
