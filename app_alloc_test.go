@@ -43,38 +43,22 @@ func TestAppRecvAllocations(t *testing.T) {
 				c.ReadFrame() // the client's close
 			})
 			defer srv.Close()
-			opts := &RunOptions{Reconnect: -1}
-			if loop {
-				opts.Dispatcher = runningLoop(t)
-			}
-			opened, done := make(chan struct{}), make(chan struct{})
+			done := make(chan struct{})
 			got := 0
 			var before, after runtime.MemStats
 			a := &App{URL: srv.URL}
-			a.OnOpen = func(*App) { close(opened) }
 			a.OnMessage = func(*App, Message) {
 				if got++; got == n {
 					runtime.ReadMemStats(&after)
 					close(done)
 				}
 			}
-			finished := make(chan error, 1)
-			go func() { finished <- a.Run(context.Background(), opts) }()
-			if loop {
-				if err := <-finished; err != nil {
-					t.Fatal(err)
-				}
-			}
-			<-opened
+			ended := runOpen(t, a, loop)
 			runtime.ReadMemStats(&before)
 			close(start)
 			<-done
 			a.Close()
-			if !loop {
-				if err := <-finished; err != nil {
-					t.Fatal(err)
-				}
-			}
+			ended()
 			if per := float64(after.Mallocs-before.Mallocs) / n; per > 1.1 {
 				t.Errorf("%.2f allocations per message, want 1", per)
 			}
@@ -99,20 +83,8 @@ func TestAppSendAllocations(t *testing.T) {
 				io.Copy(io.Discard, c.NetConn()) // reads without allocating
 			})
 			defer srv.Close()
-			opts := &RunOptions{Reconnect: -1}
-			if loop {
-				opts.Dispatcher = runningLoop(t)
-			}
-			opened := make(chan struct{})
-			a := &App{URL: srv.URL, OnOpen: func(*App) { close(opened) }}
-			finished := make(chan error, 1)
-			go func() { finished <- a.Run(context.Background(), opts) }()
-			if loop {
-				if err := <-finished; err != nil {
-					t.Fatal(err)
-				}
-			}
-			<-opened
+			a := &App{URL: srv.URL}
+			ended := runOpen(t, a, loop)
 			msg := make([]byte, 16)
 			a.SendBytes(msg) // the first send may set up what the others reuse
 			if allocs := testing.AllocsPerRun(1000, func() {
@@ -123,11 +95,36 @@ func TestAppSendAllocations(t *testing.T) {
 				t.Errorf("%.2f allocations per App.SendBytes, want 0", allocs)
 			}
 			a.CloseWith(StatusNormal, "", time.Millisecond) // the server does not answer the close
-			if !loop {
-				if err := <-finished; err != nil {
-					t.Fatal(err)
-				}
-			}
+			ended()
 		})
+	}
+}
+
+// runOpen starts a's run without reconnecting, on a running EventLoop or
+// on a goroutine of its own, and returns once a's connection is open.
+// ended waits for the run to end (on a loop, Run returned at once) and
+// fails the test if it failed.
+func runOpen(t *testing.T, a *App, loop bool) (ended func()) {
+	t.Helper()
+	opts := &RunOptions{Reconnect: -1}
+	if loop {
+		opts.Dispatcher = runningLoop(t)
+	}
+	opened := make(chan struct{})
+	a.OnOpen = func(*App) { close(opened) }
+	finished := make(chan error, 1)
+	go func() { finished <- a.Run(context.Background(), opts) }()
+	if loop {
+		if err := <-finished; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-opened
+	return func() {
+		if !loop {
+			if err := <-finished; err != nil {
+				t.Error(err)
+			}
+		}
 	}
 }

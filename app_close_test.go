@@ -328,16 +328,7 @@ func TestAppCloseWithStalledServer(t *testing.T) {
 		t.Run(tt.timeout.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				release := make(chan struct{})
-				// net.Pipe has no buffer: a server that does not read
-				// blocks every write.
-				p := &pipeServer{handle: func(i int, c *wstest.Conn) {
-					<-release
-					for {
-						if _, err := c.ReadFrame(); err != nil {
-							return
-						}
-					}
-				}}
+				p := &pipeServer{handle: func(i int, c *wstest.Conn) { stallThenRead(c, release) }}
 				var e events
 				a := &websocket.App{URL: pipeURL}
 				record(a, &e)
@@ -377,12 +368,7 @@ func TestAppPingTimeoutStalledServer(t *testing.T) {
 				c.ReadFrame() // the echo
 				return
 			}
-			<-release // net.Pipe has no buffer: every write of the client blocks
-			for {
-				if _, err := c.ReadFrame(); err != nil {
-					return
-				}
-			}
+			stallThenRead(c, release)
 		}}
 		var e events
 		a := &websocket.App{URL: pipeURL}
@@ -406,4 +392,16 @@ func TestAppPingTimeoutStalledServer(t *testing.T) {
 			t.Errorf("events\n got %q\nwant %q", e.list(), want)
 		}
 	})
+}
+
+// stallThenRead is a server that does not read until release is closed,
+// and then reads until the connection ends. Over net.Pipe, which has no
+// buffer, every write of the client blocks meanwhile.
+func stallThenRead(c *wstest.Conn, release <-chan struct{}) {
+	<-release
+	for {
+		if _, err := c.ReadFrame(); err != nil {
+			return
+		}
+	}
 }

@@ -44,19 +44,26 @@ func hpackInt(b []byte, bits uint, n int) []byte {
 // status200 is ":status: 200" from the static table.
 const status200 = 0x88
 
-// openWith opens a stream that the peer answers with block (a HEADERS
-// frame, END_HEADERS set); it returns the stream id and the channel of
-// the open's error.
-func openWith(p *peer, cc *ClientConn, block []byte) (uint32, <-chan error) {
+// opening starts opening a stream on cc with ctx; it returns the stream's
+// id once the peer saw its HEADERS, and the channel of the open's error.
+// A stream the open returns is closed.
+func opening(ctx context.Context, p *peer, cc *ClientConn) (uint32, <-chan error) {
 	errc := make(chan error, 1)
 	go func() {
-		_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
+		_, st, err := cc.OpenWebSocket(ctx, &Request{Scheme: "https", Authority: "a"})
 		if st != nil {
 			st.Close()
 		}
 		errc <- err
 	}()
-	id := p.next(http2.FrameHeaders).stream
+	return p.next(http2.FrameHeaders).stream, errc
+}
+
+// openWith opens a stream that the peer answers with block (a HEADERS
+// frame, END_HEADERS set); it returns the stream id and the channel of
+// the open's error.
+func openWith(p *peer, cc *ClientConn, block []byte) (uint32, <-chan error) {
+	id, errc := opening(context.Background(), p, cc)
 	p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true})
 	return id, errc
 }
@@ -139,15 +146,7 @@ func TestInformationalResponses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cc, p := start(t, nil, extConnect)
-			errc := make(chan error, 1)
-			go func() {
-				_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
-				if st != nil {
-					st.Close()
-				}
-				errc <- err
-			}()
-			id := p.next(http2.FrameHeaders).stream
+			id, errc := opening(context.Background(), p, cc)
 			for i, s := range tt.status {
 				p.headers(id, tt.end && i == len(tt.status)-1, ":status", s)
 			}
@@ -213,15 +212,7 @@ func TestPeerAtTheLimits(t *testing.T) {
 		act      func(t *testing.T, p *peer, cc *ClientConn)
 	}{
 		{"a header block in the most CONTINUATION frames", nil, []http2.Setting{extConnect}, func(t *testing.T, p *peer, cc *ClientConn) {
-			errc := make(chan error, 1)
-			go func() {
-				_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
-				if st != nil {
-					st.Close()
-				}
-				errc <- err
-			}()
-			id := p.next(http2.FrameHeaders).stream
+			id, errc := opening(context.Background(), p, cc)
 			p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: p.block(":status", "200")})
 			for i := range maxContinuations {
 				p.fr.WriteContinuation(id, i == maxContinuations-1, nil)
@@ -351,15 +342,7 @@ func TestErrorBody(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				start := time.Now()
-				errc := make(chan error, 1)
-				go func() {
-					_, st, err := cc.OpenWebSocket(ctx, &Request{Scheme: "https", Authority: "a"})
-					if st != nil {
-						t.Error("a stream for a refusal")
-					}
-					errc <- err
-				}()
-				id := p.next(http2.FrameHeaders).stream
+				id, errc := opening(ctx, p, cc)
 				p.headers(id, tt.status == "300", ":status", tt.status)
 				tt.act(p, id)
 				var se *StatusError
