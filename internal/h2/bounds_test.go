@@ -26,16 +26,16 @@ func literal(block []byte, name, value string) []byte {
 	return append(block, value...)
 }
 
-// hpackInt encodes n with an n-bit prefix into the last byte of b (RFC
-// 7541 §5.1).
+// hpackInt encodes n as an HPACK integer whose prefix is the low bits of
+// the last byte of b (RFC 7541 §5.1).
 func hpackInt(b []byte, bits uint, n int) []byte {
-	max := 1<<bits - 1
-	if n < max {
+	full := 1<<bits - 1
+	if n < full {
 		b[len(b)-1] |= byte(n)
 		return b
 	}
-	b[len(b)-1] |= byte(max)
-	for n -= max; n >= 128; n >>= 7 {
+	b[len(b)-1] |= byte(full)
+	for n -= full; n >= 128; n >>= 7 {
 		b = append(b, byte(n%128+128))
 	}
 	return append(b, byte(n))
