@@ -321,6 +321,8 @@ func TestFrameString(t *testing.T) {
 		{Frame{Opcode: OpBinary, Rsv1: true, Rsv3: true, Payload: []byte{1, 0xff}}, `fin=false opcode=binary rsv=101 len=2 payload=01ff`},
 		{Frame{Fin: true, Opcode: OpPing, Rsv2: true, Masked: true}, `fin=true opcode=ping rsv=010 masked len=0 payload=""`},
 		{Frame{Fin: true, Opcode: OpClose, Payload: []byte{0x03, 0xe8, 'b', 'y', 'e'}}, `fin=true opcode=close len=5 payload=1000 "bye"`},
+		{Frame{Fin: true, Opcode: OpClose, Payload: []byte{0x03, 0xe8}}, `fin=true opcode=close len=2 payload=1000 ""`},
+		{Frame{Fin: true, Opcode: OpClose, Payload: []byte{0x03}}, `fin=true opcode=close len=1 payload="\x03"`}, // no code to show
 		{Frame{Fin: true, Opcode: OpText, Payload: bytes.Repeat([]byte("x"), 65)}, `fin=true opcode=text len=65 payload="` + strings.Repeat("x", 64) + `"…`},
 		{Frame{Fin: true, Opcode: OpText, Payload: bytes.Repeat([]byte("x"), 64)}, `fin=true opcode=text len=64 payload="` + strings.Repeat("x", 64) + `"`},
 	} {
