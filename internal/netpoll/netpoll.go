@@ -22,13 +22,39 @@ const (
 	Hangup                     // the peer hung up or the descriptor failed: a read reports how
 )
 
-// timeoutMillis converts a Wait timeout to the milliseconds the system
-// calls take, rounding up so a timer is never woken for too early; d < 0
-// waits without limit.
-func timeoutMillis(d time.Duration) int {
-	if d < 0 {
+// A waitTimer is what is left of a Wait's timeout. A signal can end the
+// system call early (EINTR: the runtime's own preemption signals do); the
+// poller then waits out the rest, so a Wait never returns before its
+// timeout without an event or a wake-up.
+type waitTimer struct {
+	left time.Duration // < 0: without limit
+	end  time.Time     // when left > 0
+}
+
+func newWaitTimer(timeout time.Duration) waitTimer {
+	w := waitTimer{left: timeout}
+	if timeout > 0 {
+		w.end = time.Now().Add(timeout)
+	}
+	return w
+}
+
+// millis is the timeout the system calls take: milliseconds, rounded up so
+// a timer is never woken for too early; -1 waits without limit.
+func (w *waitTimer) millis() int {
+	if w.left < 0 {
 		return -1
 	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
+	ms := (w.left + time.Millisecond - 1) / time.Millisecond
 	return int(min(ms, 1<<30))
+}
+
+// interrupted is called when a signal ended the system call: it reports
+// whether time is left to wait again.
+func (w *waitTimer) interrupted() bool {
+	if w.left <= 0 {
+		return w.left < 0
+	}
+	w.left = max(time.Until(w.end), 0)
+	return w.left > 0
 }

@@ -140,3 +140,39 @@ func TestModify(t *testing.T) {
 		t.Errorf("with the read watch on again: %b, want Readable only", ev)
 	}
 }
+
+func TestWaitTimer(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		millis  int
+	}{
+		{-1, -1},
+		{-time.Hour, -1},
+		{0, 0},
+		{1, 1},
+		{time.Millisecond, 1},
+		{time.Millisecond + 1, 2},
+		{1 << 62, 1 << 30},
+	} {
+		w := newWaitTimer(tc.timeout)
+		if got := w.millis(); got != tc.millis {
+			t.Errorf("newWaitTimer(%v).millis() = %d, want %d", tc.timeout, got, tc.millis)
+		}
+	}
+	// After an interruption: without limit waits again, a poll does not, a
+	// timeout waits for what is left of it.
+	if w := newWaitTimer(-1); !w.interrupted() || w.millis() != -1 {
+		t.Error("an interrupted Wait without limit does not wait again without limit")
+	}
+	if w := newWaitTimer(0); w.interrupted() {
+		t.Error("an interrupted poll waits again")
+	}
+	w := newWaitTimer(time.Hour)
+	if !w.interrupted() || w.left > time.Hour || w.left < time.Hour-time.Minute {
+		t.Errorf("an interrupted Wait(1h) waits again for %v", w.left)
+	}
+	w = waitTimer{left: time.Hour, end: time.Now().Add(-time.Second)}
+	if w.interrupted() || w.millis() != 0 {
+		t.Errorf("an interrupted Wait past its end waits again (left %v)", w.left)
+	}
+}

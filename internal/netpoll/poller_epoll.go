@@ -87,13 +87,18 @@ func (p *Poller) Wake() {
 }
 
 // Wait waits up to timeout (< 0: without limit) for events and calls f for
-// each descriptor that has some. A wake-up ends it without calling f.
+// each descriptor that has some. A wake-up ends it without calling f; a
+// signal does not end it.
 func (p *Poller) Wait(timeout time.Duration, f func(fd int, ev Event)) error {
-	n, err := syscall.EpollWait(p.epfd, p.events[:], timeoutMillis(timeout))
+	w := newWaitTimer(timeout)
+	n, err := syscall.EpollWait(p.epfd, p.events[:], w.millis())
+	for err == syscall.EINTR && w.interrupted() {
+		n, err = syscall.EpollWait(p.epfd, p.events[:], w.millis())
+	}
+	if err == syscall.EINTR {
+		return nil
+	}
 	if err != nil {
-		if err == syscall.EINTR {
-			return nil
-		}
 		return os.NewSyscallError("epoll_wait", err)
 	}
 	for i := range n {

@@ -99,18 +99,18 @@ func (p *Poller) Wake() {
 }
 
 // Wait waits up to timeout (< 0: without limit) for events and calls f for
-// each descriptor that has some. A wake-up ends it without calling f.
+// each descriptor that has some. A wake-up ends it without calling f; a
+// signal does not end it.
 func (p *Poller) Wait(timeout time.Duration, f func(fd int, ev Event)) error {
-	var ts *syscall.Timespec
-	if timeout >= 0 {
-		t := syscall.NsecToTimespec(int64(timeoutMillis(timeout)) * int64(time.Millisecond))
-		ts = &t
+	w := newWaitTimer(timeout)
+	n, err := p.kevent(&w)
+	for err == syscall.EINTR && w.interrupted() {
+		n, err = p.kevent(&w)
 	}
-	n, err := syscall.Kevent(p.kq, nil, p.events[:], ts)
+	if err == syscall.EINTR {
+		return nil
+	}
 	if err != nil {
-		if err == syscall.EINTR {
-			return nil
-		}
 		return os.NewSyscallError("kevent", err)
 	}
 	for i := range n {
@@ -135,6 +135,16 @@ func (p *Poller) Wait(timeout time.Duration, f func(fd int, ev Event)) error {
 		f(fd, ev)
 	}
 	return nil
+}
+
+// kevent waits for events for what is left of w.
+func (p *Poller) kevent(w *waitTimer) (int, error) {
+	var ts *syscall.Timespec
+	if ms := w.millis(); ms >= 0 {
+		t := syscall.NsecToTimespec(int64(ms) * int64(time.Millisecond))
+		ts = &t
+	}
+	return syscall.Kevent(p.kq, nil, p.events[:], ts)
 }
 
 // Close releases the poller.
