@@ -182,7 +182,7 @@ func (c *Conn) ReadFrame() (Frame, error) {
 // ReadFrameFrom reads one frame from r as a server reads it: any opcode,
 // RSV bits and mask are taken as they come, and the payload is returned
 // unmasked. Only the length is checked: a frame declaring more than 64 MiB
-// is an error. Conn.ReadFrame reads with it; a raw script can too.
+// is an error, and memory is taken only for the bytes that come. Conn.ReadFrame reads with it; a raw script can too.
 func ReadFrameFrom(r io.Reader) (Frame, error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
@@ -214,10 +214,17 @@ func ReadFrameFrom(r io.Reader) (Frame, error) {
 			return Frame{}, err
 		}
 	}
-	f.Payload = make([]byte, f.Length)
-	if _, err := io.ReadFull(r, f.Payload); err != nil {
+	// The payload grows with the bytes that come, not with the length
+	// declared: a client that declares 64 MiB and sends ten bytes costs
+	// ten. Its end is reported as io.ReadFull would.
+	buf := bytes.NewBuffer(make([]byte, 0, min(f.Length, 64<<10)))
+	if n, err := io.CopyN(buf, r, int64(f.Length)); err != nil {
+		if err == io.EOF && n > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		return Frame{}, err
 	}
+	f.Payload = buf.Bytes()
 	if f.Masked {
 		for i := range f.Payload {
 			f.Payload[i] ^= f.MaskKey[i%4]
