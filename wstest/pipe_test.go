@@ -44,10 +44,14 @@ func TestPipeDeadlines(t *testing.T) {
 		a, b := newPipe()
 		defer a.Close()
 		defer b.Close()
+		// An empty read does not wait.
+		if n, err := a.Read(nil); n != 0 || err != nil {
+			t.Errorf("Read(nil) = %d, %v; want 0, nil", n, err)
+		}
 		start := time.Now()
 		a.SetReadDeadline(start.Add(time.Second))
-		if _, err := a.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Read = %v, want a timeout", err)
+		if n, err := a.Read(make([]byte, 1)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read = %d, %v; want 0, a timeout", n, err)
 		}
 		if d := time.Since(start); d != time.Second {
 			t.Errorf("read timed out after %v", d)
@@ -76,13 +80,15 @@ func TestPipeDeadlines(t *testing.T) {
 
 func TestPipeClose(t *testing.T) {
 	a, b := newPipe()
-	a.Write([]byte("bye"))
+	if n, err := a.Write([]byte("bye")); n != 3 || err != nil {
+		t.Errorf("Write = %d, %v; want 3, nil", n, err)
+	}
 	a.Close()
 	if _, err := a.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Write on a closed end = %v, want net.ErrClosed", err)
 	}
-	if _, err := a.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Read on a closed end = %v, want net.ErrClosed", err)
+	if n, err := a.Read(make([]byte, 1)); n != 0 || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read on a closed end = %d, %v; want 0, net.ErrClosed", n, err)
 	}
 	if got, err := io.ReadAll(b); string(got) != "bye" || err != nil {
 		t.Errorf("the other end read %q, %v; want what was written, then EOF", got, err)

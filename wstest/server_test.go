@@ -473,3 +473,46 @@ func TestOpcodeString(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseReadsUntilClientClose: Conn.Close records the frames the client
+// sent before its close frame, then that close frame, and reports no error
+// once the client has answered.
+func TestCloseReadsUntilClientClose(t *testing.T) {
+	closed := make(chan error, 1)
+	h := func(c *wstest.Conn) {
+		if _, _, err := c.ReadMessage(); err != nil {
+			closed <- err
+			return
+		}
+		closed <- c.Close(1000, "bye")
+	}
+	servers(t, h, func(t *testing.T, srv *wstest.Server) {
+		c := dial(t, srv, nil)
+		defer c.Close()
+		c.SendText("first")
+		c.SendText("in flight")
+		var ce *websocket.CloseError
+		if _, err := c.Recv(); !errors.As(err, &ce) || ce.Code != 1000 || ce.Reason != "bye" {
+			t.Fatalf("Recv = %v, want the server's close 1000 bye", err)
+		}
+		if err := <-closed; err != nil {
+			t.Errorf("Close = %v, want nil after the client's close", err)
+		}
+		if got := ops(received(t, srv)); !slices.Equal(got, []wstest.Opcode{wstest.OpText, wstest.OpText, wstest.OpClose}) {
+			t.Errorf("received %v, want text, text, close", got)
+		}
+	})
+}
+
+// TestCloseWithoutStatus: Close(0, "") sends a close frame with no payload,
+// which the client reports as 1005 (no status received).
+func TestCloseWithoutStatus(t *testing.T) {
+	servers(t, wstest.Close(0, ""), func(t *testing.T, srv *wstest.Server) {
+		c := dial(t, srv, nil)
+		defer c.Close()
+		var ce *websocket.CloseError
+		if _, err := c.Recv(); !errors.As(err, &ce) || ce.Code != websocket.StatusNoStatusReceived {
+			t.Fatalf("Recv = %v, want a close without status (1005)", err)
+		}
+	})
+}
