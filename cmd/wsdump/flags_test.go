@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,12 +40,20 @@ func TestNormalizeArgs(t *testing.T) {
 		{"--eof-wait 2 -v", "--eof-wait 2 --verbose"},
 		{"-nr ws://h", "-nr ws://h"},
 		{"-- -vv", "-- -vv"},
+		{"--text=x -vv", "--text=x --verbose --verbose"}, // a value given with = takes no argument
+		{"--text", "--text"},                             // nothing to take
+		{"- ws://h", "- ws://h"},
+		{"-vx ws://h", "-vx ws://h"},
+		{"-n5 ws://h", "-n5 ws://h"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(normalizeArgs(strings.Fields(tt.in)), " ")
 		if got != tt.want {
 			t.Errorf("normalizeArgs(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+	if got := normalizeArgs([]string{""}); !slices.Equal(got, []string{""}) {
+		t.Errorf("normalizeArgs of an empty argument = %q", got)
 	}
 }
 

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"compress/flate"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/term"
+)
+
+// TestControlCharacters: what is escaped before it reaches a terminal, at
+// each edge of the ranges: C0 and DEL, C1, and the bidi overrides that can
+// make text read in another order than it was sent.
+func TestControlCharacters(t *testing.T) {
+	for _, tt := range []struct {
+		r    rune
+		want string // escapeControls of the rune alone
+	}{
+		{'\t', "\t"}, {'\n', "\n"}, {'\r', `\r`},
+		{0x00, `\x00`}, {0x1b, `\x1b`}, {0x1f, `\x1f`}, {0x20, " "}, {0x7e, "~"}, {0x7f, `\x7f`},
+		{0x80, `\x80`}, {0x9b, `\x9b`}, {0x9f, `\x9f`}, {0xa0, "\u00a0"}, {0xff, "ÿ"}, {0x100, "Ā"},
+		{0x2029, "\u2029"}, {0x202a, `\u202a`}, {0x202e, `\u202e`}, {0x202f, "\u202f"},
+		{0x2065, "\u2065"}, {0x2066, `\u2066`}, {0x2069, `\u2069`}, {0x206a, "\u206a"},
+	} {
+		if got := escapeControls(string(tt.r)); got != tt.want {
+			t.Errorf("escapeControls(%U) = %q, want %q", tt.r, got, tt.want)
+		}
+	}
+	if got, want := bytesRepr([]byte{0x1f, 0x20, 0x7e, 0x7f, '\'', '\\'}), `b'\x1f ~\x7f\'\\'`; got != want {
+		t.Errorf("bytesRepr = %s, want %s", got, want)
+	}
+}
+
+// TestFirstLine: a response body is shown by its first line, cut after
+// 120 bytes, and not at all when it is not printable text.
+func TestFirstLine(t *testing.T) {
+	l120 := strings.Repeat("a", 120)
+	for _, tt := range []struct{ body, want string }{
+		{"  Not allowed \nmore", "Not allowed"},
+		{l120, l120},
+		{l120 + "b", l120 + "..."},
+		{"bell\a", ""},
+		{"\xff\xfe", ""},
+	} {
+		if got := firstLine([]byte(tt.body)); got != tt.want {
+			t.Errorf("firstLine(%q) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestHostOf(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"wss://user:secret@example.com:8443/x?y", "example.com:8443"},
+		{"ws://[::1", "the server"},
+		{"ws:///path", "the server"},
+	} {
+		if got := hostOf(tt.url); got != tt.want {
+			t.Errorf("hostOf(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestIsUint(t *testing.T) {
+	for s, want := range map[string]bool{"": false, "0": true, "9": true, "10": true, "/": false, ":": false, "-1": false, "1a": false} {
+		if got := isUint(s); got != want {
+			t.Errorf("isUint(%q) = %v", s, got)
+		}
+	}
+}
+
+// TestPingTrackerBound: pings the server never answers are forgotten 64 at
+// a time, so a long session keeps no more.
+func TestPingTrackerBound(t *testing.T) {
+	var p pingTracker
+	for i := range 64 {
+		p.sent(strconv.Itoa(i), false)
+	}
+	if len(p.pending) != 64 {
+		t.Fatalf("%d pings pending, want 64", len(p.pending))
+	}
+	p.sent("64", false)
+	if _, ok := p.answered([]byte("0")); ok || len(p.pending) != 1 {
+		t.Errorf("after the 65th ping: %d pending (the first one answered: %v); want only the 65th", len(p.pending), ok)
+	}
+}
+
+// TestInflateLimit: a compressed binary message is shown decompressed up to
+// 16 MiB of text; one byte more is shown as the bytes received.
+func TestInflateLimit(t *testing.T) {
+	deflate := func(n int) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriter(&b, flate.BestSpeed)
+		w.Write(bytes.Repeat([]byte("a"), n))
+		w.Close()
+		return b.Bytes()
+	}
+	if s, ok := inflateText(deflate(maxInflate)); !ok || len(s) != len("[zlib] ")+maxInflate {
+		t.Errorf("16 MiB inflated: %v, %d bytes", ok, len(s))
+	}
+	if _, ok := inflateText(deflate(maxInflate + 1)); ok {
+		t.Error("16 MiB + 1 inflated")
+	}
+}
+
+// TestHistoryBounds: the history keeps its last 1000 lines, in memory and
+// in its file; a file of 1000 lines is left as it is.
+func TestHistoryBounds(t *testing.T) {
+	lines := func(from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, "line "+strconv.Itoa(i))
+		}
+		return out
+	}
+	var h history
+	for _, l := range lines(1, historyMax) {
+		h.Add(l)
+	}
+	if h.Len() != historyMax || h.At(historyMax-1) != "line 1" {
+		t.Fatalf("after %d lines: %d kept, oldest %q", historyMax, h.Len(), h.At(h.Len()-1))
+	}
+	h.Add("one more")
+	if h.Len() != historyMax || h.At(historyMax-1) != "line 2" || h.At(0) != "one more" {
+		t.Errorf("after %d lines: %d kept, oldest %q", historyMax+1, h.Len(), h.At(h.Len()-1))
+	}
+
+	path := filepath.Join(t.TempDir(), "history")
+	os.WriteFile(path, []byte(strings.Join(lines(1, historyMax), "\n")+"\n"), 0o600)
+	before, _ := os.Stat(path)
+	openHistory(path).close()
+	if after, err := os.Stat(path); err != nil || !os.SameFile(before, after) {
+		t.Errorf("a history of %d lines was rewritten", historyMax)
+	}
+	os.WriteFile(path, []byte(strings.Join(lines(1, historyMax+1), "\n")+"\n"), 0o600)
+	openHistory(path).close()
+	data, _ := os.ReadFile(path)
+	if got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"); !slices.Equal(got, lines(2, historyMax+1)) {
+		t.Errorf("a history of %d lines compacted to %d lines from %q", historyMax+1, len(got), got[0])
+	}
+}
+
+// TestHistoryPathWithoutHome: with neither XDG_STATE_HOME nor HOME there is
+// no history file (not one relative to the working directory); with HOME
+// alone it is under HOME.
+func TestHistoryPathWithoutHome(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "")
+	t.Setenv("HOME", "")
+	if p := historyPath(); p != "" {
+		t.Errorf("historyPath() = %q, want none", p)
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if p, want := historyPath(), filepath.Join(home, ".local", "state", "wsdump", "history"); p != want {
+		t.Errorf("historyPath() = %q, want %q", p, want)
+	}
+}
+
+// TestSearchQuery: in a reverse search a space narrows the query like any
+// printable character; DEL does not.
+func TestSearchQuery(t *testing.T) {
+	h := &history{entries: []string{"send a b", "ab"}}
+	s := &searcher{t: term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{strings.NewReader(""), io.Discard}, "> "), h: h, prompt: "> "}
+	s.key("", 0, keyCtrlR)
+	s.key("", 0, 'a')
+	if line, _, ok := s.key("", 0, ' '); !ok || line != "send a b" || s.query != "a " {
+		t.Errorf("a space in the search: %q, %v, query %q; want the line with \"a \"", line, ok, s.query)
+	}
+	if _, _, ok := s.key("", 0, 0x7f); ok || s.active {
+		t.Errorf("DEL: handled %v, search active %v; want the search ended", ok, s.active)
+	}
+}
+
+// TestCommandLimits: /ping and /pong take up to 125 bytes, /close a reason
+// of up to 123; one byte more is refused and the session goes on.
+func TestCommandLimits(t *testing.T) {
+	got := make(chan received, 8)
+	srv, _ := newServer(t, nil, frameRecorder(got, false))
+	p125, r123 := strings.Repeat("p", 125), strings.Repeat("r", 123)
+	stdin := "/ping " + p125 + "p\n/pong " + p125 + "p\n/ping " + p125 + "\n/close 4000 " + r123 + "r\n/close 4000 " + r123 + "\n"
+	_, stderr, code := runWith(t, stdin, srv.URL)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{"/ping: at most 125 bytes", "/pong: at most 125 bytes", "/close: the reason must be UTF-8 of at most 123 bytes"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q lacks %q", stderr, want)
+		}
+	}
+	srv.Close()
+	if sent := drain(got); !slices.Equal(sent, []received{{9, p125}, closeFrame(4000, r123)}) {
+		t.Errorf("server received %q", sent)
+	}
+}
+
+// TestEmptyPingAnswered: the answer to "/ping" with no payload is shown
+// with its round trip alone.
+func TestEmptyPingAnswered(t *testing.T) {
+	got := make(chan received, 4)
+	srv, _ := newServer(t, nil, frameRecorder(got, false))
+	stdout, stderr, code := runWith(t, "/ping\n", srv.URL)
+	if code != 0 || !regexp.MustCompile(`^< pong: rtt=[0-9.]+[µm]?s\n$`).MatchString(stdout) {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
