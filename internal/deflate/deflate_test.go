@@ -277,3 +277,27 @@ func TestTakeoverManyMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestArgumentsClamped: NewCompressor and NewDecompressor take 0 (and -1
+// for the level) as the default and clamp what is out of range.
+func TestArgumentsClamped(t *testing.T) {
+	for _, tt := range []struct{ in, want int }{
+		{0, DefaultLevel}, {-1, DefaultLevel}, {HuffmanOnly, HuffmanOnly}, {HuffmanOnly - 1, DefaultLevel},
+		{1, 1}, {5, 5}, {BestLevel, BestLevel}, {BestLevel + 1, DefaultLevel},
+	} {
+		if c := NewCompressor(tt.in, 15, false); c.level != tt.want {
+			t.Errorf("NewCompressor level %d: %d, want %d", tt.in, c.level, tt.want)
+		}
+	}
+	for _, tt := range []struct{ in, want int }{
+		{0, MaxWindowBits}, {MaxWindowBits + 1, MaxWindowBits}, {MaxWindowBits, MaxWindowBits},
+		{MinWindowBits, MinWindowBits}, {MinWindowBits - 1, MinWindowBits}, {-3, MinWindowBits}, {12, 12},
+	} {
+		if c := NewCompressor(1, tt.in, false); c.window != tt.want {
+			t.Errorf("NewCompressor window bits %d: %d, want %d", tt.in, c.window, tt.want)
+		}
+		if d := NewDecompressor(tt.in, false); d.size != 1<<tt.want {
+			t.Errorf("NewDecompressor window bits %d: %d bytes, want %d", tt.in, d.size, 1<<tt.want)
+		}
+	}
+}
