@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/wsclient/websocket/internal/wstest"
 	"golang.org/x/term"
 )
 
@@ -210,5 +216,117 @@ func TestEmptyPingAnswered(t *testing.T) {
 	stdout, stderr, code := runWith(t, "/ping\n", srv.URL)
 	if code != 0 || !regexp.MustCompile(`^< pong: rtt=[0-9.]+[µm]?s\n$`).MatchString(stdout) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Duration // -1: refused
+	}{
+		{"0", 0}, {"1.5", 1500 * time.Millisecond}, {"1e9", 1e9 * time.Second}, {"250ms", 250 * time.Millisecond}, {"0s", 0},
+		{"-1", -1}, {"1.1e9", -1}, {"Inf", -1}, {"-Inf", -1}, {"NaN", -1}, {"-5s", -1}, {"5 s", -1}, {"", -1},
+	} {
+		d, err := parseDuration(tt.in)
+		if tt.want < 0 && err == nil || tt.want >= 0 && (err != nil || d != tt.want) {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v (-1: an error)", tt.in, d, err, tt.want)
+		}
+	}
+}
+
+// TestSendableClose: the codes a close frame may carry (RFC 6455 7.4), at
+// each edge of each range.
+func TestSendableClose(t *testing.T) {
+	for code, want := range map[int]bool{
+		0: false, 999: false, 1000: true, 1003: true, 1004: false, 1005: false, 1006: false, 1007: true,
+		1014: true, 1015: false, 2999: false, 3000: true, 4999: true, 5000: false,
+	} {
+		if got := sendableClose(code); got != want {
+			t.Errorf("sendableClose(%d) = %v", code, got)
+		}
+	}
+}
+
+// TestTLSConfigNone: without -n, --ca or --cert there is no TLS config of
+// wsdump's own: the library's verified default applies.
+func TestTLSConfigNone(t *testing.T) {
+	if cfg, err := (&config{}).tlsConfig(); cfg != nil || err != nil {
+		t.Errorf("tlsConfig() = %v, %v; want nil, nil", cfg, err)
+	}
+	if cfg, err := (&config{nocert: true}).tlsConfig(); err != nil || cfg == nil || !cfg.InsecureSkipVerify {
+		t.Errorf("-n: tlsConfig() = %v, %v; want one that skips verification", cfg, err)
+	}
+}
+
+// TestHexDumpEdges: a dump of exactly 16 bytes is one line, and the ASCII
+// column shows 0x20 to 0x7e as they are.
+func TestHexDumpEdges(t *testing.T) {
+	b := []byte("\x1f !~\x7fabcdefghijk")
+	want := "00000000  1f 20 21 7e 7f 61 62 63  64 65 66 67 68 69 6a 6b  |. !~.abcdefghijk|"
+	if got := hexDump(b); got != want {
+		t.Errorf("hexDump = %q, want %q", got, want)
+	}
+}
+
+// TestPrettyJSONOnlyObjects: --json indents objects and arrays; other JSON
+// values and empty text are shown as they are.
+func TestPrettyJSONOnlyObjects(t *testing.T) {
+	for in, want := range map[string]bool{`{"a":1}`: true, ` [1] `: true, `5`: false, `"s"`: false, `null`: false, ``: false, ` `: false, `{`: false} {
+		if _, ok := prettyJSON([]byte(in)); ok != want {
+			t.Errorf("prettyJSON(%q): %v, want %v", in, ok, want)
+		}
+	}
+}
+
+// TestCloseReasonFlagLimit: --close-reason takes up to 123 bytes (a close
+// frame's payload is at most 125, with the code).
+func TestCloseReasonFlagLimit(t *testing.T) {
+	r123 := strings.Repeat("r", 123)
+	if cfg, err := parseArgs([]string{"--close-reason", r123, "ws://a"}); err != nil || cfg.closeReason != r123 {
+		t.Errorf("--close-reason of 123 bytes: %v", err)
+	}
+}
+
+// TestReconnectNotAfterClose: --reconnect is for lost connections; a
+// server's close ends wsdump, input still open.
+func TestReconnectNotAfterClose(t *testing.T) {
+	var conns atomic.Int32
+	srv, _ := newServer(t, nil, func(c *wstest.Conn) {
+		conns.Add(1)
+		c.ReadMessage()
+		c.WriteFrame(true, 8, wstest.ClosePayload(1000, "done"))
+		c.ReadFrame() // the answer
+	})
+	p := start(t, "--reconnect", "10ms", srv.URL)
+	p.stdin.Write([]byte("a\n"))
+	if code := p.wait(); code != 0 || conns.Load() != 1 {
+		t.Errorf("exit %d after %d connections, want 0 after 1; stderr %q", code, conns.Load(), p.stderr)
+	}
+}
+
+// TestReconnectStopsOnDenial: a reconnect refused with a failure another
+// attempt would only repeat (403) ends wsdump at once.
+func TestReconnectStopsOnDenial(t *testing.T) {
+	var conns atomic.Int32
+	srv := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		if conns.Add(1) == 1 {
+			if c, err := wstest.Upgrade(nc, nil, nil); err == nil {
+				c.ReadMessage() // then drop the connection
+			}
+			return
+		}
+		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+			io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	t.Cleanup(srv.Close)
+	p := start(t, "--reconnect", "10ms", srv.URL)
+	p.stdin.Write([]byte("a\n"))
+	if code := p.wait(); code != 1 || conns.Load() != 2 {
+		t.Errorf("exit %d after %d connections, want 1 after 2; stderr %q", code, conns.Load(), p.stderr)
+	}
+	if !strings.Contains(p.stderr.String(), "wsdump: reconnect failed: handshake failed: server answered 403 Forbidden") {
+		t.Errorf("stderr %q", p.stderr)
 	}
 }

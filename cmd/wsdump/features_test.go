@@ -246,10 +246,14 @@ func drainUntilClose(t *testing.T, got <-chan received) []received {
 }
 
 // TestScripting: --once and --max-messages exit after that many messages
-// with the input still open, sending --close-status and --close-reason.
+// (control frames not counted) with the input still open, sending
+// --close-status and --close-reason.
 func TestScripting(t *testing.T) {
 	got := make(chan received, 16)
 	srv, _ := newServer(t, nil, func(c *wstest.Conn) {
+		// Control frames are not messages: they count for neither.
+		c.WriteFrame(true, 9, []byte("ping"))
+		c.WriteFrame(true, 10, []byte("pong"))
 		for _, m := range []string{"m1", "m2", "m3"} {
 			c.WriteFrame(true, 1, []byte(m))
 		}

@@ -105,6 +105,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--headers Bad_Name_With_Space:x,A_B ws://a", `"A_B" is not "Name: value"`},
 		{"--verbose=-1 ws://a", "must not be negative"},
 		{"ws://a -o", "flag needs an argument"},
+		{"--close-reason " + strings.Repeat("r", 124) + " ws://a", "--close-reason must be UTF-8 of at most 123 bytes"},
+		{"--close-reason \xff ws://a", "--close-reason must be UTF-8 of at most 123 bytes"},
+		{"--close-status 1004 ws://a", "--close-status 1004 is not a close code that may be sent"},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(strings.Fields(tt.args))
