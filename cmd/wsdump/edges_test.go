@@ -330,3 +330,14 @@ func TestReconnectStopsOnDenial(t *testing.T) {
 		t.Errorf("stderr %q", p.stderr)
 	}
 }
+
+// TestCtrlCReader: a Ctrl-C anywhere in what the terminal gives, the first
+// byte included (a key press alone), is noticed; other bytes are not.
+func TestCtrlCReader(t *testing.T) {
+	for in, want := range map[string]bool{"\x03": true, "ab\x03": true, "abc": false, "": false} {
+		r := &ctrlCReader{r: strings.NewReader(in)}
+		if n, _ := r.Read(make([]byte, 8)); n != len(in) || r.seen.Load() != want {
+			t.Errorf("Read(%q): %d bytes, Ctrl-C seen %v; want %v", in, n, r.seen.Load(), want)
+		}
+	}
+}
