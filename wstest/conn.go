@@ -182,7 +182,9 @@ func (c *Conn) ReadFrame() (Frame, error) {
 // ReadFrameFrom reads one frame from r as a server reads it: any opcode,
 // RSV bits and mask are taken as they come, and the payload is returned
 // unmasked. Only the length is checked: a frame declaring more than 64 MiB
-// is an error, and memory is taken only for the bytes that come. Conn.ReadFrame reads with it; a raw script can too.
+// is an error, and memory grows with the payload bytes that come, not
+// with the length declared. Conn.ReadFrame reads with it; a raw script can
+// too.
 func ReadFrameFrom(r io.Reader) (Frame, error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
@@ -214,9 +216,8 @@ func ReadFrameFrom(r io.Reader) (Frame, error) {
 			return Frame{}, err
 		}
 	}
-	// The payload grows with the bytes that come, not with the length
-	// declared: a client that declares 64 MiB and sends ten bytes costs
-	// ten. Its end is reported as io.ReadFull would.
+	// A client that declares 64 MiB and sends ten bytes costs 64 KiB, not
+	// 64 MiB. A short payload ends as io.ReadFull reports it.
 	buf := bytes.NewBuffer(make([]byte, 0, min(f.Length, 64<<10)))
 	if n, err := io.CopyN(buf, r, int64(f.Length)); err != nil {
 		if err == io.EOF && n > 0 {
