@@ -56,15 +56,13 @@ func (s *session) line(text string) (*closeReq, error) {
 			s.con.status(styleError, "/"+name+": at most 125 bytes")
 			return nil, nil
 		}
-		var err error
+		// The note first: the answer can be shown before Ping returns.
+		s.sentNote(name + ": " + escapeControls(arg))
 		if name == "ping" {
 			s.pings.sent(arg, false)
-			err = s.conn.Ping([]byte(arg))
-		} else {
-			err = s.conn.Pong([]byte(arg))
+			return nil, wrapSend(s.conn.Ping([]byte(arg)))
 		}
-		s.sentNote(name + ": " + escapeControls(arg))
-		return nil, wrapSend(err)
+		return nil, wrapSend(s.conn.Pong([]byte(arg)))
 	case "close":
 		return s.closeCommand(arg)
 	case "binary":

@@ -168,14 +168,20 @@ func TestHistoryPathWithoutHome(t *testing.T) {
 	}
 }
 
+// testSearcher returns a reverse search over a history of entries, oldest
+// first, on a terminal that reads nothing and writes nowhere.
+func testSearcher(entries ...string) *searcher {
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{strings.NewReader(""), io.Discard}, "> ")
+	return &searcher{t: t, h: &history{entries: entries}, prompt: "> "}
+}
+
 // TestSearchQuery: in a reverse search a space narrows the query like any
 // printable character; DEL does not.
 func TestSearchQuery(t *testing.T) {
-	h := &history{entries: []string{"send a b", "ab"}}
-	s := &searcher{t: term.NewTerminal(struct {
-		io.Reader
-		io.Writer
-	}{strings.NewReader(""), io.Discard}, "> "), h: h, prompt: "> "}
+	s := testSearcher("send a b", "ab")
 	s.key("", 0, keyCtrlR)
 	s.key("", 0, 'a')
 	if line, _, ok := s.key("", 0, ' '); !ok || line != "send a b" || s.query != "a " {
@@ -183,6 +189,21 @@ func TestSearchQuery(t *testing.T) {
 	}
 	if _, _, ok := s.key("", 0, 0x7f); ok || s.active {
 		t.Errorf("DEL: handled %v, search active %v; want the search ended", ok, s.active)
+	}
+}
+
+// TestSearchOlder: Ctrl-R again finds the next older match.
+func TestSearchOlder(t *testing.T) {
+	s := testSearcher("older a", "b", "newer a")
+	s.key("", 0, keyCtrlR)
+	if line, _, _ := s.key("", 0, 'a'); line != "newer a" {
+		t.Errorf("'a' found %q, want the newest match", line)
+	}
+	if line, _, _ := s.key("newer a", 0, keyCtrlR); line != "older a" {
+		t.Errorf("Ctrl-R again found %q, want the next older match", line)
+	}
+	if line, _, _ := s.key("older a", 0, keyCtrlR); line != "older a" {
+		t.Errorf("Ctrl-R past the oldest match gave %q, want the line kept", line)
 	}
 }
 
@@ -208,15 +229,73 @@ func TestCommandLimits(t *testing.T) {
 	}
 }
 
-// TestEmptyPingAnswered: the answer to "/ping" with no payload is shown
-// with its round trip alone.
-func TestEmptyPingAnswered(t *testing.T) {
-	got := make(chan received, 4)
+// TestPingAnswersShown: the answer to "/ping" is shown with its payload,
+// one byte included, and with its round trip alone when it has none; with
+// -v the command sent is shown too.
+func TestPingAnswersShown(t *testing.T) {
+	got := make(chan received, 8)
 	srv, _ := newServer(t, nil, frameRecorder(got, false))
-	stdout, stderr, code := runWith(t, "/ping\n", srv.URL)
-	if code != 0 || !regexp.MustCompile(`^< pong: rtt=[0-9.]+[µm]?s\n$`).MatchString(stdout) {
+	stdout, stderr, code := runWith(t, "/ping\n/ping x\n", srv.URL)
+	if code != 0 || !regexp.MustCompile(`^< pong: rtt=[0-9.]+[µm]?s\n< pong: x rtt=[0-9.]+[µm]?s\n$`).MatchString(stdout) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	stdout, stderr, code = runWith(t, "/ping x\n", "-v", srv.URL)
+	if code != 0 || !strings.HasPrefix(stdout, "> ping: x\n< pong: x rtt=") {
+		t.Errorf("-v: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestCloseString: a close payload shown as its code, the code's name and
+// the reason; one shorter than a code is "no status".
+func TestCloseString(t *testing.T) {
+	for _, tt := range []struct {
+		p    []byte
+		want string
+	}{
+		{nil, "1005 (no status received)"},
+		{[]byte{3}, "1005 (no status received)"},
+		{[]byte{3, 0xe8}, "1000 (normal closure)"},
+		{[]byte{3, 0xe8, 'x'}, "1000 (normal closure) x"},
+		{[]byte{0x0b, 0xb8, 'y', '\x1b'}, `3000 y\x1b`},
+	} {
+		if got := closeString(tt.p); got != tt.want {
+			t.Errorf("closeString(%q) = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+// TestHistoryFilePermissions: the history can hold what was typed (tokens
+// in messages), so its file is the user's alone, in a directory that is
+// too.
+func TestHistoryFilePermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "wsdump")
+	path := filepath.Join(dir, "history")
+	h := openHistory(path)
+	h.Add("secret")
+	h.close()
+	for p, want := range map[string]os.FileMode{path: 0o600, dir: 0o700 | os.ModeDir} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
+			t.Errorf("%s: %v; want mode %v", p, modeOf(fi, err), want)
+		}
+	}
+	// Compacting keeps the file the user's alone.
+	var lines []string
+	for i := range historyMax + 1 {
+		lines = append(lines, "l"+strconv.Itoa(i))
+	}
+	os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600)
+	openHistory(path).close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode() != 0o600 {
+		t.Errorf("compacted: %v; want mode 0600", modeOf(fi, err))
+	}
+}
+
+// modeOf describes what os.Stat returned: the mode, or the error.
+func modeOf(fi os.FileInfo, err error) any {
+	if err != nil {
+		return err
+	}
+	return fi.Mode()
 }
 
 func TestParseDuration(t *testing.T) {

@@ -45,6 +45,7 @@ func TestNormalizeArgs(t *testing.T) {
 		{"- ws://h", "- ws://h"},
 		{"-vx ws://h", "-vx ws://h"},
 		{"-n5 ws://h", "-n5 ws://h"},
+		{"-sx ws://h", "-sx ws://h"}, // a one-letter attached value
 	}
 	for _, tt := range tests {
 		got := strings.Join(normalizeArgs(strings.Fields(tt.in)), " ")
@@ -97,7 +98,7 @@ func TestParseArgsErrors(t *testing.T) {
 	tests := []struct{ args, want string }{
 		{"", "missing ws_url"},
 		{"-v", "missing ws_url"},
-		{"ws://a ws://b", `unexpected argument "ws://b"`},
+		{"ws://a ws://b", `unexpected argument "ws://b" after ws_url "ws://a"`},
 		{"-x ws://a", "unknown shorthand flag: 'x'"},
 		{"--eof-wait -1 ws://a", "--eof-wait wants a number of seconds"},
 		{"--eof-wait NaN ws://a", "--eof-wait wants a number of seconds"},
@@ -108,6 +109,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--close-reason " + strings.Repeat("r", 124) + " ws://a", "--close-reason must be UTF-8 of at most 123 bytes"},
 		{"--close-reason \xff ws://a", "--close-reason must be UTF-8 of at most 123 bytes"},
 		{"--close-status 1004 ws://a", "--close-status 1004 is not a close code that may be sent"},
+		{"--ping-timeout 1s ws://a", "--ping-timeout needs --ping-interval"},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(strings.Fields(tt.args))
