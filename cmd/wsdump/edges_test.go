@@ -357,6 +357,13 @@ func TestPrettyJSONOnlyObjects(t *testing.T) {
 	}
 }
 
+// TestOnceWithMaxMessagesOne: --once and --max-messages 1 say the same.
+func TestOnceWithMaxMessagesOne(t *testing.T) {
+	if cfg, err := parseArgs([]string{"--once", "--max-messages", "1", "ws://a"}); err != nil || cfg.maxMessages != 1 {
+		t.Errorf("--once --max-messages 1: %v", err)
+	}
+}
+
 // TestCloseReasonFlagLimit: --close-reason takes up to 123 bytes (a close
 // frame's payload is at most 125, with the code).
 func TestCloseReasonFlagLimit(t *testing.T) {
@@ -417,6 +424,52 @@ func TestCtrlCReader(t *testing.T) {
 		r := &ctrlCReader{r: strings.NewReader(in)}
 		if n, _ := r.Read(make([]byte, 8)); n != len(in) || r.seen.Load() != want {
 			t.Errorf("Read(%q): %d bytes, Ctrl-C seen %v; want %v", in, n, r.seen.Load(), want)
+		}
+	}
+}
+
+// TestIsEcho: which close frames answer the one wsdump sent (not shown)
+// and which are the server's own (shown).
+func TestIsEcho(t *testing.T) {
+	s := &session{sentOur: 4000, sentReason: "bye"}
+	code := []byte{0x0f, 0xa0} // 4000
+	for _, tt := range []struct {
+		p    []byte
+		want bool
+	}{
+		{nil, true},
+		{code, true},
+		{append(code, "bye"...), true},
+		{append(code, "other"...), false},
+		{[]byte{0x03, 0xe8}, false},
+		{code[:1], false},
+	} {
+		if got := s.isEcho(tt.p); got != tt.want {
+			t.Errorf("isEcho(%q) = %v", tt.p, got)
+		}
+	}
+}
+
+// TestBackoff: --reconnect's delays double from the first, less up to 20%
+// jitter, up to a minute or the first delay if that is longer.
+func TestBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		base time.Duration
+		want []time.Duration // the delays before jitter
+	}{
+		{10 * time.Millisecond, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}},
+		{40 * time.Second, []time.Duration{40 * time.Second, time.Minute, time.Minute}},
+		{2 * time.Minute, []time.Duration{2 * time.Minute, 2 * time.Minute}},
+	} {
+		b := &backoff{base: tt.base}
+		for i, w := range tt.want {
+			low := w - w/5
+			if i == 0 {
+				low = w // the first delay has no jitter
+			}
+			if d := b.wait(); d < low || d > w {
+				t.Errorf("base %v: delay %d = %v, want %v to %v", tt.base, i, d, low, w)
+			}
 		}
 	}
 }

@@ -110,6 +110,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--close-reason \xff ws://a", "--close-reason must be UTF-8 of at most 123 bytes"},
 		{"--close-status 1004 ws://a", "--close-status 1004 is not a close code that may be sent"},
 		{"--ping-timeout 1s ws://a", "--ping-timeout needs --ping-interval"},
+		{"--once --max-messages 2 ws://a", "--once and --max-messages 2 disagree"},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(strings.Fields(tt.args))
