@@ -473,3 +473,29 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestHistorySkips: a line starting with a space is not recorded (as
+// bash's ignorespace), nor a repeat of the line before; a space later in
+// the line does not matter.
+func TestHistorySkips(t *testing.T) {
+	var h history
+	for _, l := range []string{"a b", " secret", "a b", "", "c"} {
+		h.Add(l)
+	}
+	if h.Len() != 2 || h.At(0) != "c" || h.At(1) != "a b" {
+		t.Errorf("history: %q, want c and \"a b\"", h.entries)
+	}
+}
+
+// TestNoRedirects: -L 0 follows no redirect (the library's -1), where a
+// max-redirects left out keeps the library's default (0).
+func TestNoRedirects(t *testing.T) {
+	for args, want := range map[string]int{"-L 0 ws://a": -1, "--max-redirects 3 ws://a": 3, "ws://a": 0} {
+		cfg, err := parseArgs(strings.Fields(args))
+		if err != nil {
+			t.Errorf("%s: %v", args, err)
+		} else if cfg.maxRedirects != want {
+			t.Errorf("%s: max redirects %d, want %d", args, cfg.maxRedirects, want)
+		}
+	}
+}
