@@ -553,3 +553,34 @@ func TestAppStatsEventLoop(t *testing.T) {
 		t.Errorf("after the run: %d messages, %d bytes received; want 4, 10", st.MessagesReceived, st.BytesReceived)
 	}
 }
+
+// TestConnStatsOneEmptyMessage: a single empty message is counted, received
+// and sent, while a reader waits for the socket (its counts are then
+// published with nothing else pending: one message, no byte).
+func TestConnStatsOneEmptyMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			if c.Accept(nil) != nil {
+				return
+			}
+			c.WriteMessage(wstest.OpText, nil)
+			drainFrames(c)
+		})
+		defer srv.Close()
+		c := pipeDial(t, srv)
+		defer c.Abort()
+		if m, err := c.Recv(); err != nil || len(m.Data) != 0 {
+			t.Fatalf("Recv = %q, %v; want an empty message", m.Data, err)
+		}
+		go c.Recv()
+		synctest.Wait() // the reader waits for the socket
+		if err := c.SendText(""); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if st := c.Stats(); st.MessagesReceived != 1 || st.BytesReceived != 0 || st.MessagesSent != 1 || st.BytesSent != 0 {
+			t.Errorf("received %d messages, %d bytes; sent %d, %d; want 1, 0 each way",
+				st.MessagesReceived, st.BytesReceived, st.MessagesSent, st.BytesSent)
+		}
+	})
+}
