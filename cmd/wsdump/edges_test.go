@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"compress/flate"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -97,34 +93,9 @@ func TestPingTrackerBound(t *testing.T) {
 	}
 }
 
-// TestInflateLimit: a compressed binary message is shown decompressed up to
-// 16 MiB of text; one byte more is shown as the bytes received.
-func TestInflateLimit(t *testing.T) {
-	deflate := func(n int) []byte {
-		var b bytes.Buffer
-		w, _ := flate.NewWriter(&b, flate.BestSpeed)
-		w.Write(bytes.Repeat([]byte("a"), n))
-		w.Close()
-		return b.Bytes()
-	}
-	if s, ok := inflateText(deflate(maxInflate)); !ok || len(s) != len("[zlib] ")+maxInflate {
-		t.Errorf("16 MiB inflated: %v, %d bytes", ok, len(s))
-	}
-	if _, ok := inflateText(deflate(maxInflate + 1)); ok {
-		t.Error("16 MiB + 1 inflated")
-	}
-}
-
 // TestHistoryBounds: the history keeps its last 1000 lines, in memory and
 // in its file; a file of 1000 lines is left as it is.
 func TestHistoryBounds(t *testing.T) {
-	lines := func(from, to int) []string {
-		var out []string
-		for i := from; i <= to; i++ {
-			out = append(out, "line "+strconv.Itoa(i))
-		}
-		return out
-	}
 	var h history
 	for _, l := range lines(1, historyMax) {
 		h.Add(l)
@@ -138,17 +109,34 @@ func TestHistoryBounds(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "history")
-	os.WriteFile(path, []byte(strings.Join(lines(1, historyMax), "\n")+"\n"), 0o600)
+	writeLines(t, path, lines(1, historyMax))
 	before, _ := os.Stat(path)
 	openHistory(path).close()
 	if after, err := os.Stat(path); err != nil || !os.SameFile(before, after) {
 		t.Errorf("a history of %d lines was rewritten", historyMax)
 	}
-	os.WriteFile(path, []byte(strings.Join(lines(1, historyMax+1), "\n")+"\n"), 0o600)
+	writeLines(t, path, lines(1, historyMax+1))
 	openHistory(path).close()
 	data, _ := os.ReadFile(path)
 	if got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"); !slices.Equal(got, lines(2, historyMax+1)) {
 		t.Errorf("a history of %d lines compacted to %d lines from %q", historyMax+1, len(got), got[0])
+	}
+}
+
+// lines returns "line from" to "line to".
+func lines(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, "line "+strconv.Itoa(i))
+	}
+	return out
+}
+
+// writeLines writes a history file of lines, as wsdump writes it.
+func writeLines(t *testing.T, path string, lines []string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -279,11 +267,7 @@ func TestHistoryFilePermissions(t *testing.T) {
 		}
 	}
 	// Compacting keeps the file the user's alone.
-	var lines []string
-	for i := range historyMax + 1 {
-		lines = append(lines, "l"+strconv.Itoa(i))
-	}
-	os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600)
+	writeLines(t, path, lines(1, historyMax+1))
 	openHistory(path).close()
 	if fi, err := os.Stat(path); err != nil || fi.Mode() != 0o600 {
 		t.Errorf("compacted: %v; want mode 0600", modeOf(fi, err))
@@ -357,22 +341,6 @@ func TestPrettyJSONOnlyObjects(t *testing.T) {
 	}
 }
 
-// TestOnceWithMaxMessagesOne: --once and --max-messages 1 say the same.
-func TestOnceWithMaxMessagesOne(t *testing.T) {
-	if cfg, err := parseArgs([]string{"--once", "--max-messages", "1", "ws://a"}); err != nil || cfg.maxMessages != 1 {
-		t.Errorf("--once --max-messages 1: %v", err)
-	}
-}
-
-// TestCloseReasonFlagLimit: --close-reason takes up to 123 bytes (a close
-// frame's payload is at most 125, with the code).
-func TestCloseReasonFlagLimit(t *testing.T) {
-	r123 := strings.Repeat("r", 123)
-	if cfg, err := parseArgs([]string{"--close-reason", r123, "ws://a"}); err != nil || cfg.closeReason != r123 {
-		t.Errorf("--close-reason of 123 bytes: %v", err)
-	}
-}
-
 // TestReconnectNotAfterClose: --reconnect is for lost connections; a
 // server's close ends wsdump, input still open.
 func TestReconnectNotAfterClose(t *testing.T) {
@@ -402,9 +370,7 @@ func TestReconnectStopsOnDenial(t *testing.T) {
 			}
 			return
 		}
-		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
-			io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-		}
+		forbid(nc)
 	})
 	t.Cleanup(srv.Close)
 	p := start(t, "--reconnect", "10ms", srv.URL)
@@ -484,18 +450,5 @@ func TestHistorySkips(t *testing.T) {
 	}
 	if h.Len() != 2 || h.At(0) != "c" || h.At(1) != "a b" {
 		t.Errorf("history: %q, want c and \"a b\"", h.entries)
-	}
-}
-
-// TestNoRedirects: -L 0 follows no redirect (the library's -1), where a
-// max-redirects left out keeps the library's default (0).
-func TestNoRedirects(t *testing.T) {
-	for args, want := range map[string]int{"-L 0 ws://a": -1, "--max-redirects 3 ws://a": 3, "ws://a": 0} {
-		cfg, err := parseArgs(strings.Fields(args))
-		if err != nil {
-			t.Errorf("%s: %v", args, err)
-		} else if cfg.maxRedirects != want {
-			t.Errorf("%s: max redirects %d, want %d", args, cfg.maxRedirects, want)
-		}
 	}
 }

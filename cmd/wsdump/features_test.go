@@ -188,9 +188,7 @@ func TestReconnectFirstDial(t *testing.T) {
 
 	deny := wstest.NewRaw(func(nc net.Conn) {
 		defer nc.Close()
-		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
-			io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-		}
+		forbid(nc)
 	})
 	t.Cleanup(deny.Close)
 	_, stderr, code := runWith(t, "", "--reconnect", "10ms", deny.URL)

@@ -59,6 +59,7 @@ func TestNormalizeArgs(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
+	r123 := strings.Repeat("r", 123)
 	tests := []struct {
 		args string
 		want config // only the fields set here are compared
@@ -81,6 +82,10 @@ func TestParseArgs(t *testing.T) {
 		{"ws://h --proxy=socks5://127.0.0.1:1080 --origin=http://o2 --verbose", config{url: "ws://h", proxy: "socks5://127.0.0.1:1080", origin: "http://o2", verbose: 1}},
 		{"-h", config{help: true}},
 		{"--version", config{version: true}},
+		{"--once --max-messages 1 ws://h", config{url: "ws://h", maxMessages: 1}}, // they agree
+		{"-L 0 ws://h", config{url: "ws://h", maxRedirects: -1}},                  // follow none: the library's -1
+		{"--max-redirects 3 ws://h", config{url: "ws://h", maxRedirects: 3}},
+		{"--close-reason " + r123 + " ws://h", config{url: "ws://h", closeReason: r123}}, // a close payload is at most 125 bytes
 	}
 	for _, tt := range tests {
 		got, err := parseArgs(strings.Fields(tt.args))

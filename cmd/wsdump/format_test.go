@@ -73,7 +73,12 @@ func TestFormatMessage(t *testing.T) {
 	}
 }
 
+// TestInflateBomb: a compressed binary message is shown decompressed up to
+// 16 MiB of text; one byte more is shown as the bytes received.
 func TestInflateBomb(t *testing.T) {
+	if s, ok := inflateText(compressed(t, false, strings.Repeat("a", maxInflate))); !ok || len(s) != len("[zlib] ")+maxInflate {
+		t.Errorf("16 MiB inflated: %v, %d bytes", ok, len(s))
+	}
 	big := compressed(t, true, strings.Repeat("a", maxInflate+1))
 	if s, ok := inflateText(big); ok {
 		t.Errorf("inflated %d bytes past the limit", len(s))

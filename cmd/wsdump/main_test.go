@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -277,6 +278,14 @@ func drain(ch <-chan received) []received {
 
 func closeFrame(code uint16, reason string) received {
 	return received{8, string(wstest.ClosePayload(code, reason))}
+}
+
+// forbid reads a handshake request from nc and answers 403 Forbidden, a
+// refusal another attempt would only repeat.
+func forbid(nc net.Conn) {
+	if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+		io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+	}
 }
 
 // closedPort returns a loopback address nothing listens on.
