@@ -46,13 +46,17 @@ const status200 = 0x88
 
 // opening starts opening a stream on cc with ctx; it returns the stream's
 // id once the peer saw its HEADERS, and the channel of the open's error.
-// A stream the open returns is closed.
+// A stream the open returns is closed; one returned with an error makes
+// that error one no caller expects.
 func opening(ctx context.Context, p *peer, cc *ClientConn) (uint32, <-chan error) {
 	errc := make(chan error, 1)
 	go func() {
 		_, st, err := cc.OpenWebSocket(ctx, &Request{Scheme: "https", Authority: "a"})
 		if st != nil {
 			st.Close()
+			if err != nil {
+				err = fmt.Errorf("a stream as well as the error %v", err)
+			}
 		}
 		errc <- err
 	}()
