@@ -85,6 +85,16 @@ func parseRunnable(b []byte) (int, bool) {
 	return 0, false
 }
 
+// socketAvailable returns the bytes fd holds, ready to be read (FIONREAD,
+// which is TIOCINQ on Linux), 0 on an error.
+func socketAvailable(fd uintptr) int {
+	var n int32
+	if _, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); e != 0 {
+		return 0
+	}
+	return int(n)
+}
+
 // socketReadable reports whether a read of fd would not block: it has
 // data, its end or an error. It peeks at one byte without consuming it,
 // with a raw system call (it never blocks) to keep the reader's stack

@@ -62,20 +62,22 @@ type busyReader struct {
 // and a bound callback instead of 144 and two (scale's ours-conn after
 // traffic: bench/README.md).
 type busyRead struct {
-	b      *busyReader
-	p      []byte
-	q      []byte // readv: where bytes past the end of p go
-	n      int
-	err    error
-	spin   bool                  // the caller allows a spin
-	parked bool                  // the runtime has parked this read at least once
-	noPark bool                  // tryRead: end with errWouldBlock instead of parking
-	readFD func(fd uintptr) bool // r.readSocket, bound once per pooled busyRead
+	b       *busyReader
+	p       []byte
+	q       []byte // readv: where bytes past the end of p go
+	n       int
+	err     error
+	spin    bool                  // the caller allows a spin
+	parked  bool                  // the runtime has parked this read at least once
+	noPark  bool                  // tryRead: end with errWouldBlock instead of parking
+	readFD  func(fd uintptr) bool // r.readSocket, bound once per pooled busyRead
+	availFD func(fd uintptr)      // r.availSocket, bound likewise
 }
 
 var busyReads = sync.Pool{New: func() any {
 	r := new(busyRead)
 	r.readFD = r.readSocket
+	r.availFD = r.availSocket
 	return r
 }}
 
@@ -193,7 +195,7 @@ func (b *busyReader) begin(p, q []byte, spin, noPark bool) *busyRead {
 // busyRead back: in the pool it holds nothing.
 func (b *busyReader) end(r *busyRead, err error) (int, error) {
 	n, rerr := r.n, r.err
-	*r = busyRead{readFD: r.readFD}
+	*r = busyRead{readFD: r.readFD, availFD: r.availFD}
 	busyReads.Put(r)
 	switch {
 	case n < 0:
@@ -207,6 +209,23 @@ func (b *busyReader) end(r *busyRead, err error) (int, error) {
 	}
 	return 0, b.opError(os.NewSyscallError("read", rerr))
 }
+
+// available returns how many bytes the socket holds, ready to be read (0
+// when it cannot tell): what has arrived, which a message's buffer may be
+// sized to (Conn.growth).
+func (b *busyReader) available() int {
+	r := busyReads.Get().(*busyRead)
+	if b.rc.Control(r.availFD) != nil {
+		r.n = 0
+	}
+	n := r.n
+	*r = busyRead{readFD: r.readFD, availFD: r.availFD}
+	busyReads.Put(r)
+	return n
+}
+
+// availSocket is available's callback.
+func (r *busyRead) availSocket(fd uintptr) { r.n = socketAvailable(fd) }
 
 // waitReadable parks until the socket has data, an end or an error to
 // read, without reading it (waitingReader).

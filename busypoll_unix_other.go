@@ -8,6 +8,11 @@ import "syscall"
 // only Linux is asked (busypoll_linux.go).
 func machineContended() bool { return false }
 
+// socketAvailable returns the bytes fd holds, ready to be read, 0 when it
+// cannot tell: only Linux is asked (busypoll_linux.go), and a message's
+// buffer then grows by doubling.
+func socketAvailable(uintptr) int { return 0 }
+
 // socketReadable reports whether a read of fd would not block: it has
 // data, its end or an error. It peeks at one byte without consuming it.
 func socketReadable(fd uintptr) bool {

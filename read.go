@@ -447,11 +447,17 @@ func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
 // read into it; last says the buffer ends with that frame. It never adds the
 // peer's declared length at once: the buffer doubles (from 32 KiB) as bytes
 // actually arrive, so a message assembled from many small fragments is
-// copied a bounded number of times in all, not once per fragment. A last
-// frame gets no more room than it still brings, and no buffer grows past
-// the read limit.
+// copied a bounded number of times in all, not once per fragment. Where
+// more of the frame has arrived than that (buffered, and in the socket
+// when it can tell: arrived), the room takes all of it, so that a large
+// message that is there already is read into one allocation, without
+// copies. A last frame gets no more room than it still brings, and no
+// buffer grows past the read limit.
 func (c *Conn) growth(have int, last bool) int {
 	n := int64(max(have, 32<<10))
+	if rem := c.fr.dec.remaining; n < rem {
+		n = max(n, c.fr.arrived(rem))
+	}
 	if last {
 		n = min(n, c.fr.dec.remaining)
 	}

@@ -1,0 +1,63 @@
+//go:build linux && !race
+
+// Under the race detector allocations are not counted reliably.
+
+package websocket
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+)
+
+// TestRecvArrivedWhole checks that a message past the first 32 KiB of room
+// that has arrived whole is read into one allocation of its size, not into
+// 32 KiB first and then a copy (81,920 bytes for a 48 KiB message): the
+// socket tells what it holds.
+func TestRecvArrivedWhole(t *testing.T) {
+	c, s := tcpPair(t)
+	// Room for the whole frame in the kernel while nothing reads it.
+	if err := c.SetReadBuffer(256 << 10); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 48 << 10
+	frame := append([]byte{0x82, 126, size >> 8, size & 0xff}, bytes.Repeat([]byte{'p'}, size)...)
+	arrived := func(fd uintptr) bool { return socketAvailable(fd) >= len(frame) }
+	conn := newConn(c, nil, &DialOptions{})
+	for _, tc := range []struct {
+		name string
+		recv func() ([]byte, error)
+	}{
+		{"RecvData", func() ([]byte, error) { _, p, err := conn.RecvData(false); return p, err }},
+		{"Recv", func() ([]byte, error) { m, err := conn.Recv(); return m.Data, err }},
+		{"RecvFrame", func() ([]byte, error) { f, err := conn.RecvFrame(); return f.Payload, err }},
+	} {
+		// The first message makes the socket reader and the pooled read
+		// buffer; the others show the steady state.
+		for i := range 3 {
+			if _, err := s.Write(frame); err != nil {
+				t.Fatal(err)
+			}
+			if err := rc.Read(arrived); err != nil { // waits for the whole frame, reading nothing
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			p, err := tc.recv()
+			runtime.ReadMemStats(&after)
+			if err != nil || len(p) != size {
+				t.Fatalf("%s: %d bytes, %v", tc.name, len(p), err)
+			}
+			// The bytes, not the count: a busy machine adds small
+			// allocations of the runtime's and of the contention check.
+			if got := after.TotalAlloc - before.TotalAlloc; i > 0 && got > size+4<<10 {
+				t.Errorf("%s of a %d-byte message that has arrived allocated %d bytes; want the payload's alone",
+					tc.name, size, got)
+			}
+		}
+	}
+}
