@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"syscall"
 )
 
 // newSocketReader returns what the connection's read buffer reads from. Busy
@@ -15,6 +16,10 @@ func newSocketReader(nc net.Conn, _ BusyPollMode) io.Reader { return nc }
 // readSocket reads r, a socket reader from newSocketReader; spin matters to
 // busy polling only.
 func readSocket(r io.Reader, p []byte, _ bool) (int, error) { return r.Read(p) }
+
+// socketHolds returns how many bytes the socket of rc holds: 0, as only
+// Unix systems are asked (busypoll_unix.go).
+func socketHolds(syscall.RawConn) int { return 0 }
 
 // tlsTransport returns the stream a TLS client runs over nc: nc itself, as
 // only Unix systems busy-poll.

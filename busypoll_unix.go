@@ -213,9 +213,13 @@ func (b *busyReader) end(r *busyRead, err error) (int, error) {
 // available returns how many bytes the socket holds, ready to be read (0
 // when it cannot tell): what has arrived, which a message's buffer may be
 // sized to (Conn.growth).
-func (b *busyReader) available() int {
+func (b *busyReader) available() int { return socketHolds(b.rc) }
+
+// socketHolds returns how many bytes the socket of rc holds, ready to be
+// read: 0 when it cannot tell (socketAvailable). It allocates nothing.
+func socketHolds(rc syscall.RawConn) int {
 	r := busyReads.Get().(*busyRead)
-	if b.rc.Control(r.availFD) != nil {
+	if rc.Control(r.availFD) != nil {
 		r.n = 0
 	}
 	n := r.n
@@ -224,7 +228,7 @@ func (b *busyReader) available() int {
 	return n
 }
 
-// availSocket is available's callback.
+// availSocket is socketHolds's callback.
 func (r *busyRead) availSocket(fd uintptr) { r.n = socketAvailable(fd) }
 
 // waitReadable parks until the socket has data, an end or an error to

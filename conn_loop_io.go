@@ -167,9 +167,9 @@ func (lc *loopConn) feed(p []byte) (rest []byte) {
 			}
 		case ev == evPayload && (m.inData || re == readFrameEnd || re == readMsgEnd):
 			if c.msgZ {
-				c.ext.in = append(c.ext.in, piece...)
+				c.ext.in = lc.appendPayload(c.ext.in, piece)
 			} else {
-				lc.msg = append(lc.msg, piece...)
+				lc.msg = lc.appendPayload(lc.msg, piece)
 			}
 		}
 		switch re {
@@ -188,6 +188,21 @@ func (lc *loopConn) feed(p []byte) (rest []byte) {
 		return p
 	}
 	return nil
+}
+
+// appendPayload appends piece, a part of the current frame's payload, to b,
+// the message's. When b has no room for it, b grows as a message read by
+// a goroutine does (Conn.growth): by what has arrived of the frame, or by
+// doubling from 32 KiB if that is more, never by a length the peer merely
+// declared, and never past the read limit. append's growth would copy a
+// 1 MiB message about ten times over.
+func (lc *loopConn) appendPayload(b, piece []byte) []byte {
+	if len(piece) <= cap(b)-len(b) {
+		return append(b, piece...)
+	}
+	c := lc.c
+	room := len(piece) + c.growth(len(b)+len(piece), c.frameHdr.fin)
+	return append(grow(b, room), piece...)
 }
 
 // messageEnd queues the message (or, with FireContFrame, the last

@@ -442,41 +442,6 @@ func (c *Conn) readFrameData(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// growth is how much room to add to a full buffer that holds have bytes of
-// the message (or frame) being read, while the current frame's payload is
-// read into it; last says the buffer ends with that frame. It never adds the
-// peer's declared length at once: the buffer doubles (from 32 KiB) as bytes
-// actually arrive, so a message assembled from many small fragments is
-// copied a bounded number of times in all, not once per fragment. Where
-// more of the frame has arrived than that (buffered, and in the socket
-// when it can tell: arrived), the room takes all of it, so that a large
-// message that is there already is read into one allocation, without
-// copies. A last frame gets no more room than it still brings, and no
-// buffer grows past the read limit.
-func (c *Conn) growth(have int, last bool) int {
-	n := int64(max(have, 32<<10))
-	if rem := c.fr.dec.remaining; n < rem {
-		n = max(n, c.fr.arrived(rem))
-	}
-	if last {
-		n = min(n, c.fr.dec.remaining)
-	}
-	if c.readLimit >= 0 {
-		// The frame's remaining bytes fit (checkHeader), so n >= 1.
-		n = min(n, c.readLimit-int64(have))
-	}
-	return int(n)
-}
-
-// grow returns b with room for exactly n more bytes. slices.Grow would
-// round a doubling up by as much as a further 22% (append's growth for
-// large slices), which compounds over the doublings of a long message.
-func grow(b []byte, n int) []byte {
-	nb := make([]byte, len(b), len(b)+n)
-	copy(nb, b)
-	return nb
-}
-
 // advance reads frames until a data frame's payload is ready (c.inData),
 // handling control frames on the way: pings are answered, a close frame is
 // echoed and reported as *CloseError. With wantControl it returns each

@@ -78,14 +78,6 @@ type scatterReader interface {
 	readv(p, q []byte, spin bool) (int, error)
 }
 
-// arrivalReader is a socket reader that can tell how many bytes the
-// socket holds (busyReader, on Linux).
-type arrivalReader interface {
-	// available returns the bytes a read would get at once, 0 when it
-	// cannot tell.
-	available() int
-}
-
 // errWouldBlock is the answer of a read or write that would wait for the
 // socket: tryRead's for an empty socket, the event loop's non-blocking
 // reads and writes (conn_loop.go).
@@ -378,20 +370,6 @@ func (r *frameReader) readDirect(p []byte) (int, error) {
 		n = len(p)
 	}
 	return n, err
-}
-
-// arrived returns how many bytes of the current frame's remaining rem have
-// arrived, at most rem: those buffered, and those the socket holds when it
-// can tell (one system call, made only when the buffer does not hold them
-// all).
-func (r *frameReader) arrived(rem int64) int64 {
-	n := int64(r.w - r.r)
-	if n < rem {
-		if a, ok := r.sock.(arrivalReader); ok {
-			n += int64(a.available())
-		}
-	}
-	return min(n, rem)
 }
 
 // readFullPayload reads the rest of the current frame's payload into p,
