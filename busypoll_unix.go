@@ -216,12 +216,11 @@ func (b *busyReader) end(r *busyRead, err error) (int, error) {
 func (b *busyReader) available() int { return socketHolds(b.rc) }
 
 // socketHolds returns how many bytes the socket of rc holds, ready to be
-// read: 0 when it cannot tell (socketAvailable). It allocates nothing.
+// read: 0 when it cannot tell (socketAvailable) or is closed (the pooled
+// busyRead's n stays 0). It allocates nothing.
 func socketHolds(rc syscall.RawConn) int {
 	r := busyReads.Get().(*busyRead)
-	if rc.Control(r.availFD) != nil {
-		r.n = 0
-	}
+	_ = rc.Control(r.availFD)
 	n := r.n
 	*r = busyRead{readFD: r.readFD, availFD: r.availFD}
 	busyReads.Put(r)

@@ -20,7 +20,7 @@ package websocket
 func (c *Conn) growth(have int, last bool) int {
 	n := int64(max(have, 32<<10))
 	if rem := c.fr.dec.remaining; n < rem {
-		n = max(n, c.arrived(rem))
+		n = max(n, min(c.arrived(rem), rem))
 	}
 	if last {
 		n = min(n, c.fr.dec.remaining)
@@ -32,12 +32,13 @@ func (c *Conn) growth(have int, last bool) int {
 	return int(n)
 }
 
-// arrived returns how many bytes of the current frame's remaining rem have
-// arrived, at most rem: on an event loop those its socket holds, else
-// those buffered and those the socket holds (frameReader.arrived).
+// arrived returns how many bytes have arrived that the current frame's
+// remaining rem may take: on an event loop those its socket holds, else
+// those buffered and those the socket holds (frameReader.arrived). Bytes
+// past the frame's end may be counted.
 func (c *Conn) arrived(rem int64) int64 {
 	if lc := c.lc.Load(); lc != nil {
-		return min(int64(socketHolds(lc.rc)), rem)
+		return int64(socketHolds(lc.rc))
 	}
 	return c.fr.arrived(rem)
 }
@@ -51,10 +52,10 @@ func grow(b []byte, n int) []byte {
 	return nb
 }
 
-// arrived returns how many bytes of the current frame's remaining rem have
-// arrived, at most rem: those buffered, and those the socket holds when it
-// can tell (one system call, made only when the buffer does not hold them
-// all).
+// arrived returns how many bytes have arrived that the current frame's
+// remaining rem may take: those buffered, and those the socket holds when
+// it can tell (one system call, made only when the buffer does not hold
+// rem).
 func (r *frameReader) arrived(rem int64) int64 {
 	n := int64(r.w - r.r)
 	if n < rem {
@@ -62,7 +63,7 @@ func (r *frameReader) arrived(rem int64) int64 {
 			n += int64(a.available())
 		}
 	}
-	return min(n, rem)
+	return n
 }
 
 // arrivalReader is a socket reader that can tell how many bytes the
