@@ -31,10 +31,10 @@ func TestAppRecvAllocations(t *testing.T) {
 	})
 }
 
-// TestAppRecvLargeMessageBytes: a large message costs about its size in
-// allocations, on the goroutine path and on an EventLoop: its buffer grows
-// by what has arrived, or by doubling, not by append's steps (an EventLoop
-// allocated 4.9 MB per 1 MiB message that way).
+// TestAppRecvLargeMessageBytes: a large message costs a few times its size
+// in allocations at most, on the goroutine path and on an EventLoop: its
+// buffer grows by what has arrived, or by doubling, not by append's steps
+// (an EventLoop allocated 4.9 MB per 1 MiB message that way).
 func TestAppRecvLargeMessageBytes(t *testing.T) {
 	const n, size = 8, 1 << 20
 	frame := wstest.Frame{Fin: true, Opcode: wstest.OpBinary, Payload: make([]byte, size)}.AppendTo(nil)
@@ -44,9 +44,11 @@ func TestAppRecvLargeMessageBytes(t *testing.T) {
 				t.Errorf("a message of %d bytes, want %d", len(m.Data), size)
 			}
 		})
-		// Doubling allocates at most twice what it ends with.
-		if per := (after.TotalAlloc - before.TotalAlloc) / n; per > size*5/2 {
-			t.Errorf("%d bytes allocated per %d-byte message, want at most %d", per, size, size*5/2)
+		// Doubling allocates less than three times what it ends with
+		// (the step before the last can be nearly the message's size);
+		// what has arrived, when the socket tells, takes less.
+		if per := (after.TotalAlloc - before.TotalAlloc) / n; per > size*7/2 {
+			t.Errorf("%d bytes allocated per %d-byte message, want at most %d", per, size, size*7/2)
 		}
 	})
 }

@@ -68,3 +68,26 @@ func TestRecvArrivedWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestArrivedAsksTheLoopsSocket checks that a Conn an event loop owns asks
+// the loop's socket what has arrived: the loop reads the socket, not the
+// Conn's read buffer.
+func TestArrivedAsksTheLoopsSocket(t *testing.T) {
+	c, s := tcpPair(t)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 10000)
+	if _, err := s.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Read(func(fd uintptr) bool { return socketAvailable(fd) >= len(data) }); err != nil {
+		t.Fatal(err)
+	}
+	conn := &Conn{}
+	conn.lc.Store(&loopConn{rc: rc})
+	if got := conn.arrived(1 << 20); got != int64(len(data)) {
+		t.Errorf("arrived = %d, want the %d bytes the socket holds", got, len(data))
+	}
+}
