@@ -237,8 +237,9 @@ var pingSeed = maphash.MakeSeed()
 // closed, and never waits for either side. The message and byte counts
 // are exact whenever no call on that side is under way. The send counts
 // (MessagesSent, BytesSent) are also exact while a send waits for the
-// socket; at the instant a send is queueing its frame they may lag behind
-// by the frames queued since the last socket write began. The receive
+// socket; at the instant a send is queueing its frame, or frames that sends
+// queued are being handed to the socket, they may lag behind by the frames
+// queued since the last socket write began. The receive
 // counts (MessagesReceived, BytesReceived) are also exact while a
 // receiving call waits for the socket; while a burst of buffered messages
 // is being read (or an App's event loop decodes what one socket read

@@ -492,16 +492,19 @@ func TestConnStatsSendExact(t *testing.T) {
 				t.Errorf("%s: %d messages, %d bytes sent; want %d, %d", when, st.MessagesSent, st.BytesSent, msgs, bytes)
 			}
 		}
+		// A message over the pipe's 256 KiB makes the send wait for the
+		// server, which does not read yet.
+		big := strings.Repeat("a", 300<<10)
 		sent := make(chan error)
-		go func() { sent <- c.SendText("a") }()
+		go func() { sent <- c.SendText(big) }()
 		synctest.Wait() // the send waits for the socket
-		check("while a send waits for the socket", 1, 1)
+		check("while a send waits for the socket", 1, uint64(len(big)))
 		for _, m := range []string{"bb", "ccc"} {
 			if err := c.SendText(m); err != nil { // queued behind the first
 				t.Fatal(err)
 			}
 		}
-		check("after queued sends returned", 3, 6)
+		check("after queued sends returned", 3, uint64(len(big))+5)
 		close(read)
 		if err := <-sent; err != nil {
 			t.Fatal(err)
@@ -509,7 +512,7 @@ func TestConnStatsSendExact(t *testing.T) {
 		if err := c.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		check("after Flush", 3, 6)
+		check("after Flush", 3, uint64(len(big))+5)
 	})
 }
 
