@@ -112,6 +112,13 @@ func TestCloseEndsDirectWriteStuckInSocket(t *testing.T) {
 	for _, name := range []string{"Close", "deadline"} {
 		t.Run(name, func(t *testing.T) {
 			cc, st := stuckPeer(t)
+			// The writer may still hold the write lock after the HEADERS
+			// the server read; a Write meeting it would queue its frame
+			// for the writer and return, not write it itself.
+			for !cc.wmu.TryLock() {
+				runtime.Gosched()
+			}
+			cc.wmu.Unlock()
 			werr := make(chan error, 1)
 			go func() {
 				_, err := st.Write(make([]byte, 1000))
@@ -123,6 +130,11 @@ func TestCloseEndsDirectWriteStuckInSocket(t *testing.T) {
 				cc.mu.Unlock()
 				if stuck {
 					break
+				}
+				select {
+				case err := <-werr:
+					t.Fatalf("the Write returned (%v) without writing to the socket itself", err)
+				default:
 				}
 				runtime.Gosched()
 			}
