@@ -500,6 +500,11 @@ func TestCloseEndsWriteOnStuckConnection(t *testing.T) {
 				if opened {
 					break
 				}
+				select {
+				case r := <-res: // it ended before its HEADERS went out
+					t.Fatalf("OpenWebSocket returned early: %v", r.err)
+				default:
+				}
 				runtime.Gosched()
 			}
 			p.headers(1, false, ":status", "200")

@@ -259,6 +259,11 @@ func TestPoolMaxConnsPerKey(t *testing.T) {
 		res <- err
 	}()
 	for pool.slotWait.Load() == 0 { // until it waits
+		select {
+		case err := <-res:
+			t.Fatalf("the open at the cap returned without waiting: %v", err)
+		default:
+		}
 		runtime.Gosched()
 	}
 	first[0].Reset() // frees a slot
