@@ -110,34 +110,28 @@ func appRecvMemory(t *testing.T, loop bool, wire []byte, n, times int, check fun
 // from the caller's goroutine and allocates nothing, on the goroutine path
 // and on an EventLoop.
 func TestAppSendAllocations(t *testing.T) {
-	for _, loop := range []bool{false, true} {
-		name := "goroutine"
-		if loop {
-			name = "EventLoop"
-		}
-		t.Run(name, func(t *testing.T) {
-			srv := wstest.NewServer(func(c *wstest.Conn) {
-				if c.Accept(nil) != nil {
-					return
-				}
-				io.Copy(io.Discard, c.NetConn()) // reads without allocating
-			})
-			defer srv.Close()
-			a := &App{URL: srv.URL}
-			ended := runOpen(t, a, loop)
-			msg := make([]byte, 16)
-			a.SendBytes(msg) // the first send may set up what the others reuse
-			if allocs := testing.AllocsPerRun(1000, func() {
-				if err := a.SendBytes(msg); err != nil {
-					t.Fatal(err)
-				}
-			}); allocs != 0 {
-				t.Errorf("%.2f allocations per App.SendBytes, want 0", allocs)
+	forBothPaths(t, func(t *testing.T, loop bool) {
+		srv := wstest.NewServer(func(c *wstest.Conn) {
+			if c.Accept(nil) != nil {
+				return
 			}
-			a.CloseWith(StatusNormal, "", time.Millisecond) // the server does not answer the close
-			ended()
+			io.Copy(io.Discard, c.NetConn()) // reads without allocating
 		})
-	}
+		defer srv.Close()
+		a := &App{URL: srv.URL}
+		ended := runOpen(t, a, loop)
+		msg := make([]byte, 16)
+		a.SendBytes(msg) // the first send may set up what the others reuse
+		if allocs := testing.AllocsPerRun(1000, func() {
+			if err := a.SendBytes(msg); err != nil {
+				t.Fatal(err)
+			}
+		}); allocs != 0 {
+			t.Errorf("%.2f allocations per App.SendBytes, want 0", allocs)
+		}
+		a.CloseWith(StatusNormal, "", time.Millisecond) // the server does not answer the close
+		ended()
+	})
 }
 
 // runOpen starts a's run without reconnecting, on a running EventLoop or

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 	"testing"
 )
 
@@ -27,7 +28,6 @@ func TestRecvArrivedWhole(t *testing.T) {
 	}
 	const size = 48 << 10
 	frame := append([]byte{0x82, 126, size >> 8, size & 0xff}, bytes.Repeat([]byte{'p'}, size)...)
-	arrived := func(fd uintptr) bool { return socketAvailable(fd) >= len(frame) }
 	conn := newConn(c, nil, &DialOptions{})
 	// No collection while it runs: one would empty the read buffers'
 	// pools, and the next buffer would be counted as the message's.
@@ -46,9 +46,7 @@ func TestRecvArrivedWhole(t *testing.T) {
 			if _, err := s.Write(frame); err != nil {
 				t.Fatal(err)
 			}
-			if err := rc.Read(arrived); err != nil { // waits for the whole frame, reading nothing
-				t.Fatal(err)
-			}
+			waitHolds(t, rc, len(frame))
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			p, err := tc.recv()
@@ -82,12 +80,19 @@ func TestArrivedAsksTheLoopsSocket(t *testing.T) {
 	if _, err := s.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	if err := rc.Read(func(fd uintptr) bool { return socketAvailable(fd) >= len(data) }); err != nil {
-		t.Fatal(err)
-	}
+	waitHolds(t, rc, len(data))
 	conn := &Conn{}
 	conn.lc.Store(&loopConn{rc: rc})
 	if got := conn.arrived(1 << 20); got != int64(len(data)) {
 		t.Errorf("arrived = %d, want the %d bytes the socket holds", got, len(data))
+	}
+}
+
+// waitHolds waits until the socket of rc holds n bytes, reading none: the
+// runtime's poller wakes the wait as more arrive.
+func waitHolds(t *testing.T, rc syscall.RawConn, n int) {
+	t.Helper()
+	if err := rc.Read(func(fd uintptr) bool { return socketAvailable(fd) >= n }); err != nil {
+		t.Fatal(err)
 	}
 }
