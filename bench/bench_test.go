@@ -65,6 +65,9 @@ func BenchmarkZSend(b *testing.B) { benchThroughput(b, scZSend) }
 //	go test -run '^$' -bench 'WSSRecv/wsclient/64KiB' -cpuprofile cpu.out
 func BenchmarkWSSRecv(b *testing.B) { benchThroughput(b, wssPrefix+scRecv) }
 
+// BenchmarkWSSRecvAPI is the go-test form of the wss-recv-api scenario.
+func BenchmarkWSSRecvAPI(b *testing.B) { benchThroughput(b, wssPrefix+scRecvAPI) }
+
 // BenchmarkWSSSend is the go-test form of the wss-send scenario.
 func BenchmarkWSSSend(b *testing.B) { benchThroughput(b, wssPrefix+scSend) }
 
@@ -221,7 +224,7 @@ func TestSmoke(t *testing.T) {
 	for _, lib := range cfg.Libs {
 		want++ // tidle
 		if takesPart(scRecvAPI, lib) {
-			want += len(cfg.Sizes)
+			want += 2 * len(cfg.Sizes) // and over wss
 		}
 	}
 	if len(rep.Samples) != want {
@@ -239,7 +242,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	for _, title := range []string{"Compressed receive", "Compressed send", "Compressed messages: payload bytes on the wire", "Compressed idle memory",
-		"wss: Receive throughput", "wss: Send throughput", "wss: Echo", "wss: Handshakes", "wss: Compressed receive", "wss: Compressed send",
+		"wss: Receive throughput", "wss: Receive through the default API", "wss: Send throughput", "wss: Echo", "wss: Handshakes", "wss: Compressed receive", "wss: Compressed send",
 		"wss: Client CPU time", "wss: Compressed messages: client CPU time"} {
 		if !strings.Contains(md, "### "+title) {
 			t.Errorf("Markdown report has no %q table", title)

@@ -122,7 +122,7 @@ func (g *gwsConn) receiveAPI(n, size int) error {
 // for an owned payload: the copy's length is the message's.
 func ownCopy(p []byte) []byte { return bytes.Clone(p) }
 
-// scRecvAPI is the scenario's name; it has no wss twin.
+// scRecvAPI is the scenario's name; wss-recv-api is its twin over TLS.
 const scRecvAPI = "recv-api"
 
 const recvAPITitle = "Receive through the default API, the payload owned by the caller (MB/s, higher is better)"
@@ -131,4 +131,4 @@ const recvAPITitle = "Receive through the default API, the payload owned by the 
 // (idle.go): what a connection keeps once messages have passed.
 const scTIdle = "tidle"
 
-func init() { allScenarios = append(allScenarios, scRecvAPI, scTIdle) }
+func init() { allScenarios = append(allScenarios, scRecvAPI, scTIdle, wssPrefix+scRecvAPI) }
