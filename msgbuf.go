@@ -1,5 +1,7 @@
 package websocket
 
+import "crypto/tls"
+
 // The buffers messages are read into when the caller does not give one
 // (Recv, RecvData, RecvFrame, an App's frames): how they grow. They grow
 // with the bytes received, never with a length the peer merely declared,
@@ -55,19 +57,22 @@ func grow(b []byte, n int) []byte {
 // arrived returns how many bytes have arrived that the current frame's
 // remaining rem may take: those buffered, and those the socket holds when
 // it can tell (one system call, made only when the buffer does not hold
-// rem).
+// rem). Over TLS, those the socket and crypto/tls hold (tlsHolds).
 func (r *frameReader) arrived(rem int64) int64 {
 	n := int64(r.w - r.r)
 	if n < rem {
-		if a, ok := r.sock.(arrivalReader); ok {
-			n += int64(a.available())
+		switch s := r.sock.(type) {
+		case arrivalReader:
+			n += int64(s.available())
+		case *tls.Conn:
+			n += int64(tlsHolds(s))
 		}
 	}
 	return n
 }
 
 // arrivalReader is a socket reader that can tell how many bytes the
-// socket holds (busyReader, on Linux).
+// socket holds (busyReader and, over TLS, tlsReader, on Linux).
 type arrivalReader interface {
 	// available returns the bytes a read would get at once, 0 when it
 	// cannot tell.

@@ -6,10 +6,15 @@ package websocket
 
 import (
 	"bytes"
+	"crypto/tls"
+	"net"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"github.com/wsclient/websocket/internal/wstest"
 )
 
 // TestRecvArrivedWhole checks that a message past the first 32 KiB of room
@@ -26,9 +31,141 @@ func TestRecvArrivedWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const size = 48 << 10
-	frame := append([]byte{0x82, 126, size >> 8, size & 0xff}, bytes.Repeat([]byte{'p'}, size)...)
 	conn := newConn(c, nil, &DialOptions{})
+	checkArrivedWhole(t, conn, rc, 48<<10, func(frame []byte) int {
+		if _, err := s.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		return len(frame)
+	})
+}
+
+// TestRecvArrivedWholeTLS checks the same over TLS, through crypto/tls's
+// reader and through the busy-polling one: the socket and what crypto/tls
+// last read from it tell what has arrived (tlsHolds). The old growth cost
+// 80 KiB for a 48 KiB message and 424 KiB for a 200 KiB one.
+func TestRecvArrivedWholeTLS(t *testing.T) {
+	for _, mode := range []BusyPollMode{BusyPollOff, BusyPollOn} {
+		t.Run(mode.String(), func(t *testing.T) {
+			tc, ts, sw, rc := tlsTCPPair(t)
+			conn := newConn(tc, nil, &DialOptions{BusyPoll: mode})
+			conn.isTLS = true
+			// crypto/tls's buffers grow, and its records with them, over
+			// the first 128 KiB a connection carries: past that, they
+			// are the steady state's.
+			warm, err := (&Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, 64<<10)}).AppendTo(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 4 {
+				if _, err := ts.Write(warm); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := conn.RecvData(false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, size := range []int{48 << 10, 200 << 10} {
+				checkArrivedWhole(t, conn, rc, size, func(frame []byte) int {
+					before := sw.n.Load()
+					if _, err := ts.Write(frame); err != nil {
+						t.Fatal(err)
+					}
+					return int(sw.n.Load() - before)
+				})
+			}
+		})
+	}
+}
+
+// TestGrowthOverTLS checks the room a message's buffer gets over TLS
+// against what the peer really sent: a peer that declares 64 MiB and sends
+// 10 bytes gets the 32 KiB of any message, and one that sends 1 MiB gets
+// room for what arrived (its records' headers and tags included), never
+// the 64 MiB it declared.
+func TestGrowthOverTLS(t *testing.T) {
+	for _, tc := range []struct {
+		sent     int
+		min, max int
+	}{
+		{10, 32 << 10, 32 << 10},
+		{1 << 20, 1 << 20, 1<<20 + 64<<10},
+	} {
+		cc, ts, sw, rc := tlsTCPPair(t)
+		conn := newConn(cc, nil, &DialOptions{})
+		conn.readLimit = -1
+		// A first frame makes the socket reader (readProbe).
+		if _, err := ts.Write([]byte{0x82, 1, 'x'}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := conn.RecvData(false); err != nil {
+			t.Fatal(err)
+		}
+		before := sw.n.Load()
+		if _, err := ts.Write(make([]byte, tc.sent)); err != nil {
+			t.Fatal(err)
+		}
+		waitHolds(t, rc, int(sw.n.Load()-before))
+		conn.fr.dec.remaining = 64 << 20 // the declared frame, read no further
+		if got := conn.growth(0, true); got < tc.min || got > tc.max {
+			t.Errorf("%d bytes sent of a declared 64 MiB: room %d, want %d to %d", tc.sent, got, tc.min, tc.max)
+		}
+	}
+}
+
+// tlsTCPPair returns the two ends of a loopback TCP connection running TLS,
+// handshaken: the client over a tlsSocket, with room in the kernel for
+// 1 MiB and more; the server's bytes on the wire counted by sw; rc the
+// client's socket.
+func tlsTCPPair(t *testing.T) (client, server *tls.Conn, sw *countingSocket, rc syscall.RawConn) {
+	t.Helper()
+	c, s := tcpPair(t)
+	if err := c.SetReadBuffer(2 << 20); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := wstest.NewCA()
+	sw = &countingSocket{Conn: s}
+	server = tls.Server(sw, ca.ServerConfig())
+	client = tls.Client(&tlsSocket{Conn: c}, &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"})
+	done := make(chan error, 1)
+	go func() { done <- server.Handshake() }()
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return client, server, sw, rc
+}
+
+// countingSocket counts the bytes written to it.
+type countingSocket struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countingSocket) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// checkArrivedWhole has a message of size bytes sent (send writes the
+// frame and returns how many bytes the socket of rc is to hold then), waits
+// until they have arrived, and receives it through each receiving call of
+// conn, three times each: after the first, which makes the socket reader
+// and the pooled read buffer, a call must allocate the payload's bytes
+// alone.
+func checkArrivedWhole(t *testing.T, conn *Conn, rc syscall.RawConn, size int, send func(frame []byte) int) {
+	t.Helper()
+	frame, err := (&Frame{Fin: true, Opcode: OpBinary, Payload: bytes.Repeat([]byte{'p'}, size)}).AppendTo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// No collection while it runs: one would empty the read buffers'
 	// pools, and the next buffer would be counted as the message's.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
@@ -40,13 +177,8 @@ func TestRecvArrivedWhole(t *testing.T) {
 		{"Recv", func() ([]byte, error) { m, err := conn.Recv(); return m.Data, err }},
 		{"RecvFrame", func() ([]byte, error) { f, err := conn.RecvFrame(); return f.Payload, err }},
 	} {
-		// The first message makes the socket reader and the pooled read
-		// buffer; the others show the steady state.
 		for i := range 3 {
-			if _, err := s.Write(frame); err != nil {
-				t.Fatal(err)
-			}
-			waitHolds(t, rc, len(frame))
+			waitHolds(t, rc, send(frame))
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			p, err := tc.recv()
@@ -58,8 +190,8 @@ func TestRecvArrivedWhole(t *testing.T) {
 			// payload: a busy machine adds small allocations of the
 			// runtime's and of the contention check, and a read buffer
 			// its pool did not have on this CPU costs 4 KiB. The old
-			// growth cost 32 KiB more.
-			if got := after.TotalAlloc - before.TotalAlloc; i > 0 && got > size+16<<10 {
+			// growth cost 32 KiB more and up.
+			if got := after.TotalAlloc - before.TotalAlloc; i > 0 && got > uint64(size)+16<<10 {
 				t.Errorf("%s of a %d-byte message that has arrived allocated %d bytes; want the payload's alone",
 					tc.name, size, got)
 			}

@@ -18,3 +18,6 @@ func (lc *loopConn) startTLS(*tls.Conn) {}
 // tlsSocketConn and setTLSSocket never run where loopTLSSocket returns nil.
 func tlsSocketConn(tc *tls.Conn) net.Conn    { return nil }
 func setTLSSocket(tc *tls.Conn, nc net.Conn) {}
+
+// tlsHolds returns 0: only Unix systems can tell what a socket holds.
+func tlsHolds(*tls.Conn) int { return 0 }

@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"crypto/tls"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,11 @@ type tlsSocket struct {
 	// renegotiates: the config lets a TLS 1.2 server renegotiate, a
 	// handshake inside tls.Conn.Read, which cannot run on an event loop.
 	renegotiates bool
+	// lastRead is the length of crypto/tls's last read of the socket
+	// (tlsHolds): written by Read, read by the Conn's reader between its
+	// reads of the tls.Conn (readMu orders them).
+	lastRead int32
+	raw      *syscall.RawConn // the socket's, for tlsHolds: made when first asked; the reader's, as lastRead
 
 	wmu    sync.Mutex // guards gather: an alert may be written by another goroutine
 	gather *[]byte    // records being gathered (writeStream), nil when not
@@ -60,10 +66,49 @@ func (s *tlsSocket) Read(p []byte) (int, error) {
 	if lc := s.lc.Load(); lc != nil {
 		return lc.readTLS(p)
 	}
+	var n int
+	var err error
 	if b := s.b.Load(); b != nil {
-		return b.read(p, s.spin)
+		n, err = b.read(p, s.spin)
+	} else {
+		n, err = s.Conn.Read(p)
 	}
-	return s.Conn.Read(p)
+	s.lastRead = int32(min(n, math.MaxInt32))
+	return n, err
+}
+
+// tlsHolds returns how many bytes of tc's stream have arrived and not been
+// read from it yet, as far as can be told without crypto/tls, which cannot
+// be asked what it holds: what the socket holds, and crypto/tls's last read
+// of the socket, which it made for a record it could not complete yet and
+// has been opening since. It is an estimate: ciphertext is a little longer
+// than its plaintext, what crypto/tls held before that read (less than a
+// record) is not counted, and what it opened since may have been read
+// already. A message's buffer may be sized to it (Conn.growth), within the
+// frame's length and the read limit; 0 where the socket cannot tell.
+func tlsHolds(tc *tls.Conn) int {
+	if s, ok := tc.NetConn().(*tlsSocket); ok {
+		return s.available()
+	}
+	return 0
+}
+
+// available is tlsHolds of the stream over s. The socket is asked through
+// its RawConn, made at the first question (a large message's first growth)
+// and kept.
+func (s *tlsSocket) available() int {
+	if s.raw == nil {
+		sc, ok := s.Conn.(syscall.Conn)
+		if !ok {
+			return int(s.lastRead)
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return int(s.lastRead)
+		}
+		s.raw = &rc
+	}
+	return int(s.lastRead) + socketHolds(*s.raw)
 }
 
 // Write writes a sealed record, or gathers it during writeStream.
@@ -177,6 +222,9 @@ type tlsReader struct {
 }
 
 func (r *tlsReader) Read(p []byte) (int, error) { return r.read(p, true) }
+
+// available implements arrivalReader: tlsHolds.
+func (r *tlsReader) available() int { return r.s.available() }
 
 func (r *tlsReader) read(p []byte, spin bool) (int, error) {
 	r.s.spin = spin
