@@ -128,6 +128,23 @@ type oursApp struct {
 	apps []*websocket.App
 	opts []*websocket.RunOptions // one per loop (ours-loop), or one
 	loop bool
+	cb   appCallbacks
+}
+
+// appCallbacks are the callbacks every App of a mode shares, bound once: a
+// method value taken in open would be a closure made for each App (64
+// bytes per connection that a user's shared handler does not cost).
+type appCallbacks struct {
+	open    func(*websocket.App)
+	message func(*websocket.App, websocket.Message)
+	pong    func(*websocket.App, []byte)
+	fail    func(*websocket.App, error)
+}
+
+// bind binds c's callbacks; it returns c.
+func (c *oursApp) bind() *oursApp {
+	c.cb = appCallbacks{open: c.onOpen, message: c.onMessage, pong: c.onPong, fail: c.onError}
+	return c
 }
 
 func newOursApp(ev *events, o *options) (client, error) {
@@ -135,11 +152,11 @@ func newOursApp(ev *events, o *options) (client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &oursApp{
+	return (&oursApp{
 		ev:   ev,
 		apps: make([]*websocket.App, o.N),
 		opts: []*websocket.RunOptions{{PingInterval: o.Ping, Reconnect: -1, DialOptions: websocket.DialOptions{TLSConfig: cfg}}},
-	}, nil
+	}).bind(), nil
 }
 
 func newOursLoop(ev *events, o *options) (client, error) {
@@ -154,7 +171,7 @@ func newOursLoop(ev *events, o *options) (client, error) {
 		a.opts = append(a.opts, &websocket.RunOptions{PingInterval: o.Ping, Reconnect: -1, Dispatcher: l,
 			DialOptions: websocket.DialOptions{TLSConfig: cfg}})
 	}
-	return a, nil
+	return a.bind(), nil
 }
 
 func (c *oursApp) async() bool { return true }
@@ -162,10 +179,10 @@ func (c *oursApp) async() bool { return true }
 func (c *oursApp) open(_ context.Context, i int, url string) error {
 	a := &websocket.App{
 		URL:       url,
-		OnOpen:    c.onOpen,
-		OnMessage: c.onMessage,
-		OnPong:    c.onPong,
-		OnError:   c.onError,
+		OnOpen:    c.cb.open,
+		OnMessage: c.cb.message,
+		OnPong:    c.cb.pong,
+		OnError:   c.cb.fail,
 	}
 	c.apps[i] = a
 	opts := c.opts[i%len(c.opts)]
