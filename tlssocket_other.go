@@ -19,5 +19,6 @@ func (lc *loopConn) startTLS(*tls.Conn) {}
 func tlsSocketConn(tc *tls.Conn) net.Conn    { return nil }
 func setTLSSocket(tc *tls.Conn, nc net.Conn) {}
 
-// tlsHolds returns 0: only Unix systems can tell what a socket holds.
+// tlsHolds returns 0: only Unix systems run TLS over a tlsSocket, which
+// can tell what crypto/tls has read.
 func tlsHolds(*tls.Conn) int { return 0 }

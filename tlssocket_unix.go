@@ -53,7 +53,10 @@ type tlsSocket struct {
 	// (tlsHolds): written by Read, read by the Conn's reader between its
 	// reads of the tls.Conn (readMu orders them).
 	lastRead int32
-	raw      *syscall.RawConn // the socket's, for tlsHolds: made when first asked; the reader's, as lastRead
+	// raw is the socket's RawConn for tlsHolds, made when first asked;
+	// the reader's, as lastRead. An event loop that takes the socket over
+	// closes it (setTLSSocket): a Conn on a loop asks the loop's instead.
+	raw *syscall.RawConn
 
 	wmu    sync.Mutex // guards gather: an alert may be written by another goroutine
 	gather *[]byte    // records being gathered (writeStream), nil when not
@@ -85,7 +88,8 @@ func (s *tlsSocket) Read(p []byte) (int, error) {
 // than its plaintext, what crypto/tls held before that read (less than a
 // record) is not counted, and what it opened since may have been read
 // already. A message's buffer may be sized to it (Conn.growth), within the
-// frame's length and the read limit; 0 where the socket cannot tell.
+// frame's length and the read limit. Where the socket cannot tell (only
+// Linux's can), crypto/tls's last read alone.
 func tlsHolds(tc *tls.Conn) int {
 	if s, ok := tc.NetConn().(*tlsSocket); ok {
 		return s.available()
