@@ -113,6 +113,16 @@ func TestGrowthOverTLS(t *testing.T) {
 	}
 }
 
+// TestTLSHoldsAllocatesOnce checks that asking what has arrived over TLS
+// allocates only the first time: the socket's RawConn is kept.
+func TestTLSHoldsAllocatesOnce(t *testing.T) {
+	cc, _, _, _ := tlsTCPPair(t)
+	tlsHolds(cc)
+	if n := testing.AllocsPerRun(100, func() { tlsHolds(cc) }); n != 0 {
+		t.Errorf("tlsHolds made %.1f allocations after the first", n)
+	}
+}
+
 // tlsTCPPair returns the two ends of a loopback TCP connection running TLS,
 // handshaken: the client over a tlsSocket, with room in the kernel for
 // 1 MiB and more; the server's bytes on the wire counted by sw; rc the
