@@ -22,15 +22,7 @@ import (
 // 32 KiB first and then a copy (81,920 bytes for a 48 KiB message): the
 // socket tells what it holds.
 func TestRecvArrivedWhole(t *testing.T) {
-	c, s := tcpPair(t)
-	// Room for the whole frame in the kernel while nothing reads it.
-	if err := c.SetReadBuffer(256 << 10); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s, rc := roomyTCPPair(t, 256<<10)
 	conn := newConn(c, nil, &DialOptions{})
 	checkArrivedWhole(t, conn, rc, 48<<10, func(frame []byte) int {
 		if _, err := s.Write(frame); err != nil {
@@ -129,14 +121,7 @@ func TestTLSHoldsAllocatesOnce(t *testing.T) {
 // client's socket.
 func tlsTCPPair(t *testing.T) (client, server *tls.Conn, sw *countingSocket, rc syscall.RawConn) {
 	t.Helper()
-	c, s := tcpPair(t)
-	if err := c.SetReadBuffer(2 << 20); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s, rc := roomyTCPPair(t, 2<<20)
 	ca := wstest.NewCA()
 	sw = &countingSocket{Conn: s}
 	server = tls.Server(sw, ca.ServerConfig())
@@ -150,6 +135,21 @@ func tlsTCPPair(t *testing.T) (client, server *tls.Conn, sw *countingSocket, rc 
 		t.Fatal(err)
 	}
 	return client, server, sw, rc
+}
+
+// roomyTCPPair returns tcpPair's two ends, the client's socket with room
+// in the kernel for rcvbuf bytes while nothing reads it, and its RawConn.
+func roomyTCPPair(t *testing.T, rcvbuf int) (client, server *net.TCPConn, rc syscall.RawConn) {
+	t.Helper()
+	client, server = tcpPair(t)
+	if err := client.SetReadBuffer(rcvbuf); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := client.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, server, rc
 }
 
 // countingSocket counts the bytes written to it.
