@@ -45,6 +45,16 @@ func (c *Conn) Recv() (Message, error) {
 // read timeout is kept and completed by the next call.
 func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 	c.readMu.Lock()
+	// A whole frame in the buffer, most messages of a stream, is taken
+	// without the general path's call and deferred unlock: that fast
+	// path cannot panic (tracing, which calls the handler, takes the
+	// general one), so the lock needs no defer to be released.
+	if c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() {
+		if op, out, ok := c.recvBuffered(dst); ok {
+			c.unlockRead()
+			return op, out, nil
+		}
+	}
 	defer c.unlockRead()
 	op, out, err := c.recvWhole(dst, false)
 	for err == errWaitMessage { // recvNext, one frame less deep

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -71,4 +72,45 @@ func TestEnableTraceNilHandler(t *testing.T) {
 			t.Errorf("standard error lacks %s:\n%s", want, out)
 		}
 	}
+}
+
+// panicHandler is a slog handler that panics at every record.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("handler") }
+func (h panicHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panicHandler) WithGroup(string) slog.Handler           { return h }
+
+// TestRecvAppendHandlerPanics: a trace handler that panics while a
+// received frame is logged panics out of RecvAppend, and the read lock is
+// released on the way: RecvAppend's fast path, which has no deferred
+// unlock, is not taken while frames are traced.
+func TestRecvAppendHandlerPanics(t *testing.T) {
+	saved, savedActive := currentTracer.Load(), traceActive.Load()
+	t.Cleanup(func() {
+		currentTracer.Store(saved)
+		traceActive.Store(savedActive)
+	})
+	var wire []byte
+	wire = appendTestFrame(wire, true, OpBinary, "one")
+	wire = appendTestFrame(wire, true, OpBinary, "two")
+	c := connOver(wire, nil)
+	if _, p, err := c.RecvAppend(nil); err != nil || string(p) != "one" {
+		t.Fatalf("RecvAppend = %q, %v", p, err) // the frames are buffered now
+	}
+	EnableTrace(true, panicHandler{})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("RecvAppend did not panic with the handler")
+			}
+		}()
+		c.RecvAppend(nil)
+	}()
+	EnableTrace(false, nil)
+	if !c.readMu.TryLock() {
+		t.Fatal("the read lock is still held after the handler's panic")
+	}
+	c.readMu.Unlock()
 }
