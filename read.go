@@ -45,10 +45,12 @@ func (c *Conn) Recv() (Message, error) {
 // read timeout is kept and completed by the next call.
 func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 	c.readMu.Lock()
-	// A whole frame in the buffer, most messages of a stream, is taken
-	// without the general path's call and deferred unlock: that fast
-	// path cannot panic (tracing, which calls the handler, takes the
-	// general one), so the lock needs no defer to be released.
+	// A data frame already whole in the buffer, most messages of a
+	// stream, is taken without the general path's call and the deferred
+	// unlock: at a frame boundary with nothing pending, recvBuffered
+	// cannot panic, but for a trace handler's panic, so not while frames
+	// are traced. (The condition is written out at each method: as an
+	// inlined function returning a bool, it compiles to taken branches.)
 	if c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() {
 		if op, out, ok := c.recvBuffered(dst); ok {
 			c.unlockRead()
@@ -76,6 +78,12 @@ func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 // OpContinuation. Python's recv_data.
 func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
 	c.readMu.Lock()
+	if !c.fireCont && c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() { // as RecvAppend
+		if op, data, ok := c.recvBuffered(nil); ok {
+			c.unlockRead()
+			return op, data, nil
+		}
+	}
 	defer c.unlockRead()
 	if c.fireCont {
 		op, f, err := c.recvFragment(controlFrames)
@@ -119,6 +127,12 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 // allocation (its payload).
 func (c *Conn) recvItem() recvItem {
 	c.readMu.Lock()
+	if !c.fireCont && c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() { // as RecvAppend
+		if op, data, ok := c.recvBuffered(nil); ok {
+			c.unlockRead()
+			return recvItem{op: op, fin: true, data: data}
+		}
+	}
 	defer c.unlockRead()
 	if c.fireCont {
 		op, f, err := c.recvFragment(true)

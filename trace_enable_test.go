@@ -82,35 +82,41 @@ func (panicHandler) Handle(context.Context, slog.Record) error { panic("handler"
 func (h panicHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
 func (h panicHandler) WithGroup(string) slog.Handler           { return h }
 
-// TestRecvAppendHandlerPanics: a trace handler that panics while a
-// received frame is logged panics out of RecvAppend, and the read lock is
-// released on the way: RecvAppend's fast path, which has no deferred
-// unlock, is not taken while frames are traced.
-func TestRecvAppendHandlerPanics(t *testing.T) {
+// TestRecvHandlerPanics: a trace handler that panics while a received
+// frame is logged panics out of RecvAppend, RecvData or an App's reader
+// (recvItem), and the read lock is released on the way: their fast path,
+// which has no deferred unlock, is not taken while frames are traced.
+func TestRecvHandlerPanics(t *testing.T) {
 	saved, savedActive := currentTracer.Load(), traceActive.Load()
 	t.Cleanup(func() {
 		currentTracer.Store(saved)
 		traceActive.Store(savedActive)
 	})
-	var wire []byte
-	wire = appendTestFrame(wire, true, OpBinary, "one")
-	wire = appendTestFrame(wire, true, OpBinary, "two")
-	c := connOver(wire, nil)
-	if _, p, err := c.RecvAppend(nil); err != nil || string(p) != "one" {
-		t.Fatalf("RecvAppend = %q, %v", p, err) // the frames are buffered now
-	}
-	EnableTrace(true, panicHandler{})
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Error("RecvAppend did not panic with the handler")
-			}
+	for name, recv := range map[string]func(c *Conn){
+		"RecvAppend": func(c *Conn) { c.RecvAppend(nil) },
+		"RecvData":   func(c *Conn) { c.RecvData(false) },
+		"recvItem":   func(c *Conn) { c.recvItem() },
+	} {
+		var wire []byte
+		wire = appendTestFrame(wire, true, OpBinary, "one")
+		wire = appendTestFrame(wire, true, OpBinary, "two")
+		c := connOver(wire, nil)
+		if _, p, err := c.RecvAppend(nil); err != nil || string(p) != "one" {
+			t.Fatalf("RecvAppend = %q, %v", p, err) // the frames are buffered now
+		}
+		EnableTrace(true, panicHandler{})
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic with the handler", name)
+				}
+			}()
+			recv(c)
 		}()
-		c.RecvAppend(nil)
-	}()
-	EnableTrace(false, nil)
-	if !c.readMu.TryLock() {
-		t.Fatal("the read lock is still held after the handler's panic")
+		EnableTrace(false, nil)
+		if !c.readMu.TryLock() {
+			t.Fatalf("%s: the read lock is still held after the handler's panic", name)
+		}
+		c.readMu.Unlock()
 	}
-	c.readMu.Unlock()
 }
