@@ -50,9 +50,14 @@ func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 	// unlock: at a frame boundary with nothing pending, recvBuffered
 	// cannot panic, but for a trace handler's panic, so not while frames
 	// are traced. (The condition is written out at each method: as an
-	// inlined function returning a bool, it compiles to taken branches.)
+	// inlined function returning a bool, it compiles to taken branches.
+	// Its results are the general path's variables: of their own, they
+	// would add 24 bytes to the frame of every parked reader.)
+	var op Opcode
+	var out []byte
 	if c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() {
-		if op, out, ok := c.recvBuffered(dst); ok {
+		var ok bool
+		if op, out, ok = c.recvBuffered(dst); ok {
 			c.unlockRead()
 			return op, out, nil
 		}
@@ -78,8 +83,11 @@ func (c *Conn) RecvAppend(dst []byte) (Opcode, []byte, error) {
 // OpContinuation. Python's recv_data.
 func (c *Conn) RecvData(controlFrames bool) (Opcode, []byte, error) {
 	c.readMu.Lock()
+	var op Opcode
+	var data []byte
 	if !c.fireCont && c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() { // as RecvAppend
-		if op, data, ok := c.recvBuffered(nil); ok {
+		var ok bool
+		if op, data, ok = c.recvBuffered(nil); ok {
 			c.unlockRead()
 			return op, data, nil
 		}
@@ -127,8 +135,11 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 // allocation (its payload).
 func (c *Conn) recvItem() recvItem {
 	c.readMu.Lock()
+	var op Opcode
+	var data []byte
 	if !c.fireCont && c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() { // as RecvAppend
-		if op, data, ok := c.recvBuffered(nil); ok {
+		var ok bool
+		if op, data, ok = c.recvBuffered(nil); ok {
 			c.unlockRead()
 			return recvItem{op: op, fin: true, data: data}
 		}
