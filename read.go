@@ -134,26 +134,17 @@ func (c *Conn) RecvDataFrame(controlFrames bool) (Opcode, *Frame, error) {
 // value in the item its receive queue keeps, so that a message costs one
 // allocation (its payload).
 func (c *Conn) recvItem() recvItem {
+	if !c.fireCont { // set by the dial, never changed
+		op, data, err := c.RecvData(true)
+		return recvItem{op: op, fin: true, data: data, err: err}
+	}
 	c.readMu.Lock()
-	var op Opcode
-	var data []byte
-	if !c.fireCont && c.atFrameStart() && c.readErr == nil && c.pending == nil && !traceFrames() { // as RecvAppend
-		var ok bool
-		if op, data, ok = c.recvBuffered(nil); ok {
-			c.unlockRead()
-			return recvItem{op: op, fin: true, data: data}
-		}
-	}
 	defer c.unlockRead()
-	if c.fireCont {
-		op, f, err := c.recvFragment(true)
-		if err != nil {
-			return recvItem{err: err}
-		}
-		return recvItem{op: op, fin: f.Fin, data: f.Payload}
+	op, f, err := c.recvFragment(true)
+	if err != nil {
+		return recvItem{err: err}
 	}
-	op, data, err := c.recvNext(nil, true)
-	return recvItem{op: op, fin: true, data: data, err: err}
+	return recvItem{op: op, fin: f.Fin, data: f.Payload}
 }
 
 // RecvFrame returns the next frame as it arrived, validated against the
