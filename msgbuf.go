@@ -64,7 +64,7 @@ func (r *frameReader) arrived(rem int64) int64 {
 		switch s := r.sock.(type) {
 		case arrivalReader:
 			n += int64(s.available())
-		case *tls.Conn:
+		case *tls.Conn: // crypto/tls's own reader, which cannot be given the method
 			n += int64(tlsHolds(s))
 		}
 	}
