@@ -31,7 +31,9 @@ const (
 	// every 50 ms.
 	BusyPollDefault BusyPollMode = iota
 	// BusyPollOff never spins: every read that finds its socket empty
-	// parks at once, as a plain net.Conn read does.
+	// parks at once, as a plain net.Conn read does, and the helper that
+	// compresses half of a large message (see CompressionOptions) exits
+	// when done instead of waiting for the next.
 	BusyPollOff
 	// BusyPollOn busy-polls TCP and Unix sockets, also under TLS, even
 	// where BusyPollDefault would not (TLS, GOMAXPROCS = 1, a contended

@@ -19,6 +19,18 @@ type CompressionParams struct {
 
 // CompressionOptions configures permessage-deflate (RFC 7692). The zero
 // value offers it with context takeover and 15-bit windows.
+//
+// A message of 32 KiB or more sent with Send (or an App's Send) may be
+// compressed on two CPUs when the process has them (with 15-bit windows
+// and a level other than Huffman-only): a helper goroutine compresses its
+// second half, primed with the 4 KiB before it, while the sender
+// compresses the first. Its output is about the size of the message
+// compressed whole, and it is as valid: a peer's decoder cannot tell. The
+// compressor times its messages and splits only while that is faster, so
+// a machine whose CPUs are busy with other work keeps compressing on one;
+// while a message is split, a second flate writer (about 0.8 MiB) is
+// borrowed from a pool. DialOptions.BusyPoll set to BusyPollOff keeps the
+// helper from waiting for the next message, which makes splits rarely pay.
 type CompressionOptions struct {
 	Level                   int  // flate level; 0 = a fast default
 	Threshold               int  // messages shorter than this go uncompressed; 0 = a sensible default
@@ -147,7 +159,9 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 	if z == nil || len(payload) < z.threshold {
 		return payload, false, nil
 	}
-	out, err := z.compressor().Compress(z.out[:0], payload)
+	comp := z.compressor()
+	comp.Spin = c.helperSpins()
+	out, err := comp.Compress(z.out[:0], payload)
 	if err != nil {
 		return nil, false, err
 	}
@@ -156,6 +170,15 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 	c.stats.deflated(len(payload), len(out))
 	return out, true, nil
 }
+
+// helperSpins says whether the goroutine that compresses half of a large
+// message (one of 32 KiB or more may be compressed on two CPUs) may wait
+// for the next one by spinning a little before it exits, as a
+// busy-polling reader waits for data: not with BusyPollOff. Whether a
+// message splits at all is measured (the compressor splits only while
+// that is faster), so a machine whose CPUs are busy stops the splits, and
+// with them the helpers and their spinning.
+func (c *Conn) helperSpins() bool { return c.busyPoll != BusyPollOff }
 
 // compressorIdle is how long a connection with context takeover sends no
 // compressed message before its compressor is parked: its flate writer

@@ -342,3 +342,38 @@ func TestCompressionThreshold(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionLargeMessages sends a stream of large compressed messages,
+// which may be compressed on two CPUs, between small ones, with busy polling
+// by default and off: the server inflates every one, in order, with context
+// takeover.
+func TestCompressionLargeMessages(t *testing.T) {
+	for _, mode := range []websocket.BusyPollMode{websocket.BusyPollDefault, websocket.BusyPollOff} {
+		t.Run(mode.String(), func(t *testing.T) {
+			c, sc := deflatePipe(t, &websocket.DialOptions{BusyPoll: mode}, "permessage-deflate")
+			sd := deflate.NewDecompressor(15, true)
+			t.Cleanup(sd.Release)
+			sizes := []int{40 << 10, 1 << 10, 64 << 10, 64 << 10, 200 << 10, 32 << 10, 100}
+			done := make(chan error, 1)
+			go func() {
+				for i := range 40 {
+					if err := c.SendText(string(jsonText(sizes[i%len(sizes)], i))); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			for i := range 40 {
+				n := sizes[i%len(sizes)]
+				op, got, _ := serverMessage(t, sc, sd)
+				if op != byte(websocket.OpText) || !bytes.Equal(got, jsonText(n, i)) {
+					t.Fatalf("message %d (%d bytes): server got opcode %d, %d bytes", i, n, op, len(got))
+				}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

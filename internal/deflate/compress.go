@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -45,7 +46,21 @@ type Compressor struct {
 	window   int // bits, 8–15
 	takeover bool
 	fw       *flate.Writer // nil between messages without takeover, and once parked
-	out      appendWriter
+	// fw writes into cur, one of outs; a message split across two CPUs
+	// (split.go) has its second half written into the other, whose
+	// writer then becomes fw.
+	outs [2]appendWriter
+	cur  *appendWriter
+	// Spin lets the helper that compresses half of a large message look
+	// for the next one for a while before it exits (split.go): set it
+	// where busy polling is allowed.
+	Spin  bool
+	job   *splitJob // the second half of a message being split; made at the first
+	spare []byte    // the helper's output buffer, kept for the next split message
+	dict  []byte    // the end of a split message's first half, the helper's dictionary
+	// policy decides whether a large message splits, from how long
+	// splits and whole messages took.
+	policy splitPolicy
 	// hist is the tail of the data compressed so far, which the peer's
 	// decompressor holds as its window (takeover with 15-bit windows
 	// only): up to 2× the window while a writer is held, so that it
@@ -66,7 +81,9 @@ func NewCompressor(level, windowBits int, contextTakeover bool) *Compressor {
 		windowBits = MaxWindowBits
 	}
 	windowBits = max(windowBits, MinWindowBits)
-	return &Compressor{level: level, window: windowBits, takeover: contextTakeover}
+	c := &Compressor{level: level, window: windowBits, takeover: contextTakeover}
+	c.cur = &c.outs[0]
+	return c
 }
 
 // pool returns the pool of writers that fit c.
@@ -90,9 +107,9 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 	}
 	if fw, ok := c.pool().Get().(*flate.Writer); ok {
 		if len(c.hist) > 0 {
-			fw.ResetDict(&c.out, c.hist)
+			fw.ResetDict(c.cur, c.hist)
 		} else {
-			fw.Reset(&c.out)
+			fw.Reset(c.cur)
 		}
 		c.fw = fw
 		return fw, nil
@@ -104,14 +121,14 @@ func (c *Compressor) writer() (*flate.Writer, error) {
 	// Huffman-only output has no back-references, so it fits any window.
 	switch {
 	case c.window < MaxWindowBits && c.level != HuffmanOnly:
-		fw, err = flate.NewWriterWindow(&c.out, 1<<c.window)
+		fw, err = flate.NewWriterWindow(c.cur, 1<<c.window)
 	case len(c.hist) > 0:
-		fw, err = flate.NewWriterDict(&c.out, c.level, c.hist)
+		fw, err = flate.NewWriterDict(c.cur, c.level, c.hist)
 	default:
-		fw, err = flate.NewWriter(&c.out, c.level)
+		fw, err = flate.NewWriter(c.cur, c.level)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("websocket: compressor: %w", err)
+		return nil, wrapError(err)
 	}
 	c.fw = fw
 	return fw, nil
@@ -153,6 +170,7 @@ func (c *Compressor) Park() bool {
 		return false
 	}
 	c.putWriter()
+	c.spare, c.dict = nil, nil
 	h := make([]byte, min(len(c.hist), 1<<MaxWindowBits)) // exactly the window
 	copy(h, c.hist[len(c.hist)-len(h):])
 	c.hist = h
@@ -169,11 +187,11 @@ func (c *Compressor) AppendPart(dst, p []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	c.out.buf = dst
+	c.cur.buf = dst
 	_, err = fw.Write(p)
-	dst, c.out.buf = c.out.buf, nil
+	dst, c.cur.buf = c.cur.buf, nil
 	if err != nil {
-		return dst, fmt.Errorf("websocket: compressor: %w", err)
+		return dst, wrapError(err)
 	}
 	if c.parks() {
 		c.remember(p)
@@ -190,14 +208,24 @@ func (c *Compressor) Finish(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	c.out.buf = dst
+	c.cur.buf = dst
 	err = fw.Flush()
-	dst, c.out.buf = c.out.buf, nil
+	dst, c.cur.buf = c.cur.buf, nil
+	if err != nil {
+		if !c.takeover {
+			c.putWriter()
+		}
+		return dst, wrapError(err)
+	}
+	return c.finished(dst)
+}
+
+// finished ends a message whose compressed form dst ends with a sync
+// flush: it lets the writer go without context takeover and strips the
+// flush's 00 00 ff ff.
+func (c *Compressor) finished(dst []byte) ([]byte, error) {
 	if !c.takeover {
 		c.putWriter()
-	}
-	if err != nil {
-		return dst, fmt.Errorf("websocket: compressor: %w", err)
 	}
 	// A sync flush always ends with an empty stored block; anything else is
 	// a bug in the encoder, and sending it would corrupt the stream.
@@ -210,6 +238,24 @@ func (c *Compressor) Finish(dst []byte) ([]byte, error) {
 // Compress appends the compressed form of the whole message msg to dst: the
 // payload of a message with RSV1 set.
 func (c *Compressor) Compress(dst, msg []byte) ([]byte, error) {
+	if !c.splits(msg) {
+		return c.compressWhole(dst, msg)
+	}
+	// A message that may split is timed, so that splitting stops where it
+	// does not pay (splitPolicy).
+	start := time.Now()
+	if c.policy.next() {
+		dst, err := c.compressSplit(dst, msg)
+		c.policy.splitTook(perKiB(time.Since(start), len(msg)))
+		return dst, err
+	}
+	dst, err := c.compressWhole(dst, msg)
+	c.policy.wholeTook(perKiB(time.Since(start), len(msg)))
+	return dst, err
+}
+
+// compressWhole is Compress on one CPU.
+func (c *Compressor) compressWhole(dst, msg []byte) ([]byte, error) {
 	dst, err := c.AppendPart(dst, msg)
 	if err != nil {
 		return dst, err
@@ -227,15 +273,23 @@ func (c *Compressor) Release() {
 }
 
 func (c *Compressor) putWriter() {
-	// Reset drops the window and detaches c.out, so the pool holds no
+	c.putWriterOf(c.fw)
+	c.fw = nil
+}
+
+// putWriterOf returns fw, one of c's, to its pool.
+func (c *Compressor) putWriterOf(fw *flate.Writer) {
+	// Reset drops the window and detaches c's output, so the pool holds no
 	// reference to this connection. A writer that was primed with a
 	// window (parks) must drop that too, or Reset would prime the next
 	// borrower's with it.
-	if c.parks() {
-		c.fw.ResetDict(nil, nil)
+	if c.window == MaxWindowBits {
+		fw.ResetDict(nil, nil)
 	} else {
-		c.fw.Reset(nil)
+		fw.Reset(nil)
 	}
-	c.pool().Put(c.fw)
-	c.fw = nil
+	c.pool().Put(fw)
 }
+
+// wrapError gives an error of the flate writer the package's prefix.
+func wrapError(err error) error { return fmt.Errorf("websocket: compressor: %w", err) }

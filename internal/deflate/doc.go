@@ -52,6 +52,11 @@
 //     use at most 2^n bytes of window, which shrinks the history an idle
 //     connection holds with server context takeover to 2^n bytes.
 //
+// A message of 32 KiB or more that Compress splits across two CPUs
+// (split.go) borrows a second writer from the pool for that message, and
+// the Compressor keeps the helper's output buffer (at most 64 KiB) and the
+// 4 KiB it primed the helper with until it parks.
+//
 // So a connection with the zero Options holds about 870 KB while idle
 // (measured: 869,552 bytes); with ClientNoContextTakeover and
 // ServerNoContextTakeover it holds about 300 bytes, and each message in

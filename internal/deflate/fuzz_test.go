@@ -103,17 +103,23 @@ func FuzzDecompress(f *testing.F) {
 	})
 }
 
-// FuzzRoundTrip compresses arbitrary messages at any window and level.
+// FuzzRoundTrip compresses arbitrary messages at any window and level, and
+// a large message made of them, which splits (split.go) at the full window.
 func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte("Hello"), []byte("Hello"), uint8(15), int8(1), true)
 	f.Add(jsonText(2000, 0), jsonText(2000, 1), uint8(8), int8(9), false)
+	f.Add(jsonText(3000, 2), []byte{0, 1, 2, 255}, uint8(7), int8(3), true)
+	alwaysSplit = true
+	defer func() { alwaysSplit = false }()
 	f.Fuzz(func(t *testing.T, a, b []byte, bits uint8, level int8, takeover bool) {
 		w := int(bits%8) + MinWindowBits
 		c := NewCompressor(int(level)%12-2, w, takeover)
 		defer c.Release()
 		d := NewDecompressor(w, takeover)
 		defer d.Release()
-		for _, m := range [][]byte{a, b, a} {
+		ab := append(append([]byte(nil), a...), b...)
+		big := bytes.Repeat(ab, min(splitMin/max(len(ab), 1)+1, 2*splitMin))
+		for _, m := range [][]byte{a, b, big, a, big} {
 			comp, err := c.Compress(nil, m)
 			if err != nil {
 				t.Fatal(err)
