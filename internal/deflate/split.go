@@ -32,9 +32,10 @@ import (
 //     costs tens of microseconds on some virtual machines) and exits;
 //     none stays parked. It looks only where the Conn may busy-poll.
 //
-// On this project's 2-CPU test machine, 64 KiB of JSON at level 1 took
-// 218–222 µs on one CPU and 133–140 µs on two (BenchmarkCompressSplit has
-// the repetitive JSON of the tests: 85 µs and 68 µs).
+// On this project's 2-CPU test machine a 64 KiB JSON message sent
+// compressed took 241–250 µs before and 188–207 µs after, with a quarter
+// more CPU time (bench/README.md); BenchmarkCompressSplit, on the tests'
+// more repetitive JSON, 88–110 µs on one CPU and 70–77 µs on two.
 
 // splitMin is the smallest message Compress splits: each half then takes
 // tens of microseconds to compress, well above the cost of handing it over.
