@@ -324,6 +324,11 @@ func (c *Compressor) compressSplit(dst, msg []byte) ([]byte, error) {
 		dst, c.cur.buf = c.cur.buf, nil
 	} else {
 		j.wait(c.Spin)
+		// A helper may have taken j from an earlier post of it (a stale
+		// pointer it grabbed before the poster took that post back): this
+		// post may still be in the mailbox, which would then keep every
+		// other job out.
+		mailbox.CompareAndSwap(j, nil)
 		dst, c.cur.buf = append(c.cur.buf, j.out.buf...), nil
 		c.keepSpare(j.out.buf)
 		// The helper's writer holds the message's end as its window: it

@@ -303,3 +303,45 @@ func TestSplitPolicy(t *testing.T) {
 		t.Fatalf("a failed trial after a paying one: %s; want a pause of 64", got)
 	}
 }
+
+// TestCompressSplitMailboxCleared: a helper that grabbed a job from the
+// mailbox just before its poster took it back may run the job's next post
+// (the Compressor reuses its job), which is then still in the mailbox; the
+// poster clears it, or it would keep every other job out for good.
+func TestCompressSplitMailboxCleared(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	alwaysSplit = true
+	defer func() { postJob, alwaysSplit = post, false }()
+	c := NewCompressor(1, 15, true)
+	defer c.Release()
+	d := NewDecompressor(15, true)
+	defer d.Release()
+	var grabbed *splitJob
+	postJob = func(j *splitJob, _ bool) { // posted; a helper grabs it and stalls
+		mailbox.Store(j)
+		grabbed = j
+	}
+	msgs := [][]byte{jsonText(40<<10, 1), jsonText(40<<10, 2)}
+	send := func(m []byte) {
+		t.Helper()
+		comp, err := c.Compress(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := d.Decompress(nil, comp, -1); err != nil || !bytes.Equal(got, m) {
+			t.Fatalf("got %d bytes, %v", len(got), err)
+		}
+	}
+	send(msgs[0]) // taken back
+	postJob = func(j *splitJob, _ bool) { // posted again; the stalled helper runs it
+		mailbox.Store(j)
+		grabbed.run()
+	}
+	send(msgs[1])
+	if j := mailbox.Load(); j != nil {
+		mailbox.Store(nil)
+		t.Fatal("the job a stale helper ran is still in the mailbox")
+	}
+}
