@@ -334,7 +334,7 @@ func TestCompressSplitMailboxCleared(t *testing.T) {
 			t.Fatalf("got %d bytes, %v", len(got), err)
 		}
 	}
-	send(msgs[0]) // taken back
+	send(msgs[0])                         // taken back
 	postJob = func(j *splitJob, _ bool) { // posted again; the stalled helper runs it
 		mailbox.Store(j)
 		grabbed.run()
