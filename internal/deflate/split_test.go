@@ -319,7 +319,8 @@ func TestCompressSplitMailboxCleared(t *testing.T) {
 	d := NewDecompressor(15, true)
 	defer d.Release()
 	var grabbed *splitJob
-	postJob = func(j *splitJob, _ bool) { // posted; a helper grabs it and stalls
+	// Posted: a helper grabs it from the mailbox and stalls.
+	postJob = func(j *splitJob, _ bool) {
 		mailbox.Store(j)
 		grabbed = j
 	}
@@ -334,8 +335,9 @@ func TestCompressSplitMailboxCleared(t *testing.T) {
 			t.Fatalf("got %d bytes, %v", len(got), err)
 		}
 	}
-	send(msgs[0])                         // taken back
-	postJob = func(j *splitJob, _ bool) { // posted again; the stalled helper runs it
+	send(msgs[0]) // taken back, while the helper stalls
+	// Posted again: the stalled helper runs it.
+	postJob = func(j *splitJob, _ bool) {
 		mailbox.Store(j)
 		grabbed.run()
 	}
