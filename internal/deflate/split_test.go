@@ -319,11 +319,8 @@ func TestCompressSplitMailboxCleared(t *testing.T) {
 	d := NewDecompressor(15, true)
 	defer d.Release()
 	var grabbed *splitJob
-	// Posted: a helper grabs it from the mailbox and stalls.
-	postJob = func(j *splitJob, _ bool) {
-		mailbox.Store(j)
-		grabbed = j
-	}
+	// Posted: a helper takes it from the mailbox and stalls.
+	postJob = func(j *splitJob, _ bool) { grabbed = j }
 	msgs := [][]byte{jsonText(40<<10, 1), jsonText(40<<10, 2)}
 	send := func(m []byte) {
 		t.Helper()
@@ -336,7 +333,8 @@ func TestCompressSplitMailboxCleared(t *testing.T) {
 		}
 	}
 	send(msgs[0]) // taken back, while the helper stalls
-	// Posted again: the stalled helper runs it.
+	// Posted again: the stalled helper runs it, and this post stays in the
+	// mailbox.
 	postJob = func(j *splitJob, _ bool) {
 		mailbox.Store(j)
 		grabbed.run()
