@@ -101,8 +101,8 @@ var (
 	// mailbox holds a posted job until a helper takes it or its poster
 	// takes it back.
 	mailbox atomic.Pointer[splitJob]
-	// helpers counts the helpers running: compressing a half or looking
-	// for the next; looking those looking.
+	// helpers counts the helpers running (compressing a half or looking
+	// for the next), looking those that are looking.
 	helpers, looking atomic.Int32
 	// spinOK is what the last post allowed: helpers look for the next
 	// job for a while before they exit.
