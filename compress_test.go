@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -375,5 +376,69 @@ func TestCompressionLargeMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestEventLoopLargeCompressedMessages: an App on an event loop sends large
+// compressed messages from its callbacks, on the loop's goroutine, where
+// they may be compressed on two CPUs; a server with context takeover
+// inflates every one, in order.
+func TestEventLoopLargeCompressedMessages(t *testing.T) {
+	sizes := []int{64 << 10, 40 << 10, 1 << 10, 100 << 10, 64 << 10, 32 << 10}
+	const n = 24
+	srv := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		_, accept, br, err := wstest.ReadRequest(nc)
+		if err != nil {
+			return
+		}
+		nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"))
+		c := &wstest.Conn{NC: nc, R: br}
+		d := deflate.NewDecompressor(15, true)
+		defer d.Release()
+		for i := 0; ; i++ {
+			f, err := c.ReadFrame()
+			if err != nil || f.Opcode == 8 {
+				return
+			}
+			data := f.Payload
+			if f.Rsv&4 != 0 {
+				if data, err = d.Decompress(nil, data, -1); err != nil {
+					c.WriteFrame(true, 1, []byte(fmt.Sprintf("message %d: %v", i, err)))
+					continue
+				}
+			}
+			reply := "ok"
+			if !bytes.Equal(data, jsonText(sizes[i%len(sizes)], i)) {
+				reply = fmt.Sprintf("message %d: %d bytes, not what was sent", i, len(data))
+			}
+			c.WriteFrame(true, 1, []byte(reply))
+		}
+	})
+	defer srv.Close()
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(a *websocket.App) {
+		for i := range n {
+			if err := a.SendText(string(jsonText(sizes[i%len(sizes)], i))); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	replies := 0
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		if string(m.Data) != "ok" {
+			t.Error(string(m.Data))
+		}
+		if replies++; replies == n {
+			a.Close()
+		}
+	}
+	opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{Compression: &websocket.CompressionOptions{}}}
+	if err := runEngine(t, a, opts); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if replies != n {
+		t.Errorf("%d replies, want %d", replies, n)
 	}
 }
