@@ -211,21 +211,18 @@ func (c *Compressor) Finish(dst []byte) ([]byte, error) {
 	c.cur.buf = dst
 	err = fw.Flush()
 	dst, c.cur.buf = c.cur.buf, nil
-	if err != nil {
-		if !c.takeover {
-			c.putWriter()
-		}
-		return dst, wrapError(err)
-	}
-	return c.finished(dst)
+	return c.finished(dst, err)
 }
 
 // finished ends a message whose compressed form dst ends with a sync
-// flush: it lets the writer go without context takeover and strips the
-// flush's 00 00 ff ff.
-func (c *Compressor) finished(dst []byte) ([]byte, error) {
+// flush, or whose compression failed with err: it lets the writer go
+// without context takeover and strips the flush's 00 00 ff ff.
+func (c *Compressor) finished(dst []byte, err error) ([]byte, error) {
 	if !c.takeover {
 		c.putWriter()
+	}
+	if err != nil {
+		return dst, wrapError(err)
 	}
 	// A sync flush always ends with an empty stored block; anything else is
 	// a bug in the encoder, and sending it would corrupt the stream.
@@ -281,8 +278,10 @@ func (c *Compressor) putWriter() {
 func (c *Compressor) putWriterOf(fw *flate.Writer) {
 	// Reset drops the window and detaches c's output, so the pool holds no
 	// reference to this connection. A writer that was primed with a
-	// window (parks) must drop that too, or Reset would prime the next
-	// borrower's with it.
+	// dictionary (a parked window, or the helper's of a split message)
+	// must drop that too, or Reset would prime the next borrower's with
+	// it: ResetDict(nil, nil) does, for the 15-bit writers that may have
+	// been primed.
 	if c.window == MaxWindowBits {
 		fw.ResetDict(nil, nil)
 	} else {

@@ -337,16 +337,10 @@ func (c *Compressor) compressSplit(dst, msg []byte) ([]byte, error) {
 		j.out.buf, j.fw, j.p, j.dict = nil, nil, nil, nil
 		c.putWriterOf(fw)
 	}
-	if err != nil {
-		if !c.takeover {
-			c.putWriter()
-		}
-		return dst, wrapError(err)
-	}
-	if c.parks() {
+	if err == nil && c.parks() {
 		c.remember(msg)
 	}
-	return c.finished(dst)
+	return c.finished(dst, err)
 }
 
 // keepSpare keeps b, the helper's output buffer, for the next split message
