@@ -205,11 +205,16 @@ func TestCompressedBadInput(t *testing.T) {
 		{"RSV1 on a continuation frame", append(wstest.AppendFrameRsv(nil, false, 0, byte(websocket.OpText), []byte("a")),
 			wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpContinuation), compress([]byte("b")))...), websocket.StatusProtocolError},
 		{"RSV1 on a ping", wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpPing), nil), websocket.StatusProtocolError},
+		// A compressor's output for an empty message is at least one byte
+		// (an empty block's header): an empty payload is no deflate data.
+		{"empty compressed message", wstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpText), nil), websocket.StatusInvalidPayload},
+		{"empty compressed fragments", append(wstest.AppendFrameRsv(nil, false, 4, byte(websocket.OpText), nil),
+			wstest.AppendFrame(nil, true, byte(websocket.OpContinuation), nil)...), websocket.StatusInvalidPayload},
 	}
 	for _, tc := range tests {
-		for _, api := range []string{"Recv", "RecvDataFrame"} {
+		for _, api := range []string{"Recv", "RecvDataFrame", "FireContFrame"} {
 			t.Run(tc.name+"/"+api, func(t *testing.T) {
-				c, sc := deflatePipe(t, nil, "permessage-deflate; server_no_context_takeover")
+				c, sc := deflatePipe(t, &websocket.DialOptions{FireContFrame: api == "FireContFrame"}, "permessage-deflate; server_no_context_takeover")
 				sc.WriteRaw(tc.wire)
 				var err error
 				switch api {
@@ -233,6 +238,30 @@ func TestCompressedBadInput(t *testing.T) {
 			})
 		}
 	}
+	t.Run("control frames between compressed fragments, FireContFrame", func(t *testing.T) {
+		c, sc := deflatePipe(t, &websocket.DialOptions{FireContFrame: true}, "permessage-deflate; server_no_context_takeover")
+		msg := jsonText(3000, 5)
+		p := compress(msg)
+		sc.WriteRaw(bytes.Join([][]byte{
+			wstest.AppendFrameRsv(nil, false, 4, byte(websocket.OpText), p[:len(p)/3]),
+			wstest.AppendFrame(nil, true, byte(websocket.OpPing), []byte("first")),
+			wstest.AppendFrame(nil, false, byte(websocket.OpContinuation), p[len(p)/3:2*len(p)/3]),
+			wstest.AppendFrame(nil, true, byte(websocket.OpPong), []byte("second")),
+			wstest.AppendFrame(nil, true, byte(websocket.OpContinuation), p[2*len(p)/3:]),
+		}, nil))
+		for _, want := range []struct {
+			op   websocket.Opcode
+			data string
+		}{{websocket.OpPing, "first"}, {websocket.OpPong, "second"}, {websocket.OpText, string(msg)}} {
+			op, f, err := c.RecvDataFrame(true)
+			if err != nil || op != want.op || !f.Fin || string(f.Payload) != want.data {
+				t.Fatalf("RecvDataFrame(true) = %v, %v; want %v with %.20q", op, err, want.op, want.data)
+			}
+		}
+		if f := readFrame(t, sc); f.Opcode != byte(websocket.OpPong) || string(f.Payload) != "first" {
+			t.Fatalf("client sent %v, want the pong of the ping", f)
+		}
+	})
 	t.Run("RecvDataFrame of a good message", func(t *testing.T) {
 		c, sc := deflatePipe(t, nil, "permessage-deflate; server_no_context_takeover")
 		msg := jsonText(3000, 4)

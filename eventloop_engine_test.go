@@ -26,7 +26,7 @@ import (
 )
 
 // skipWithoutPoller skips a test of the engine where none exists.
-func skipWithoutPoller(t *testing.T) {
+func skipWithoutPoller(t testing.TB) {
 	t.Helper()
 	p, err := netpoll.New()
 	if err != nil {

@@ -400,8 +400,18 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 	h := c.frameHdr
 	if c.msgZ {
 		// A compressed message can only be inflated whole: it is
-		// delivered as one final fragment.
-		op, data, err := c.readMessage(c.takeStash(), 0, true, false)
+		// delivered as one final fragment, after the control frames
+		// that came between its fragments.
+		var op Opcode
+		var data []byte
+		var err error
+		if c.msgOp == 0 {
+			// advance read an empty final frame: the message is whole.
+			c.msgZ = false
+			op, data, err = c.inflate(c.takeStash(), c.doneOp)
+		} else {
+			op, data, err = c.readMessage(c.takeStash(), 0, true, wantControl)
+		}
 		if err != nil {
 			return 0, nil, err
 		}

@@ -1,0 +1,254 @@
+package websocket_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// FuzzAppPaths sends the same server bytes, cut into writes of the same
+// size, to an App whose connection a reading goroutine serves and to one on
+// an event loop that owns the socket, and requires the two to agree on
+// everything the user sees: each callback with its arguments, in order, and
+// how the run ended. The loop feeds its decoder whatever a read brought, so
+// a frame or a message cut anywhere takes a different road through its code
+// than through the goroutine's reader; a hostile server (lengths that lie,
+// bad UTF-8, control frames in fragments, a stream that ends mid-frame,
+// compressed data that is not deflate or inflates past the limit) must get
+// the same answer from both.
+//
+// flags: bit 0 negotiates permessage-deflate, bit 1 turns fragment
+// delivery on (OnContMessage), bit 2 skips UTF-8 validation, bit 3 keeps
+// the server's compression context from message to message, bit 4 runs
+// over TLS (each write of the server a record of its own).
+func FuzzAppPaths(f *testing.F) {
+	skipWithoutPoller(f)
+	deflated := func(p string) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriter(&b, flate.BestSpeed)
+		w.Write([]byte(p))
+		w.Flush()
+		return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+	}
+	closing := wstest.AppendFrame(nil, true, 8, wstest.ClosePayload(1000, "bye"))
+	seed := func(flags, chunk byte, frames ...[]byte) {
+		f.Add(flags, chunk, slices.Concat(frames...))
+		f.Add(flags|16, chunk, slices.Concat(frames...)) // over TLS
+	}
+	seed(0, 0, wstest.AppendFrame(nil, true, 1, []byte("hello")), closing)
+	seed(0, 1, wstest.AppendFrame(nil, false, 1, []byte("hel")), wstest.AppendFrame(nil, true, 9, []byte("p")),
+		wstest.AppendFrame(nil, true, 0, []byte("lo")), wstest.AppendFrame(nil, true, 10, nil), closing)
+	seed(2, 3, wstest.AppendFrame(nil, false, 2, []byte("ab")), wstest.AppendFrame(nil, false, 0, nil),
+		wstest.AppendFrame(nil, true, 0, []byte("cd")), closing)
+	seed(0, 2, wstest.AppendFrame(nil, false, 1, []byte{0xce}), wstest.AppendFrame(nil, true, 0, []byte{0xba}), closing)
+	seed(0, 0, wstest.AppendFrame(nil, true, 1, []byte{'a', 0xff, 'b'}))
+	seed(4, 0, wstest.AppendFrame(nil, true, 1, []byte{'a', 0xff, 'b'}), closing)
+	seed(0, 5, wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 1<<40))
+	seed(0, 0, wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 1<<63))
+	seed(0, 1, wstest.AppendHeader(nil, true, 0, 2, false, [4]byte{}, 10), []byte{1, 2, 3}) // ends mid-frame
+	seed(0, 0, wstest.AppendMaskedFrame(nil, true, 1, [4]byte{1, 2, 3, 4}, []byte("x")))
+	seed(0, 0, wstest.AppendFrameRsv(nil, true, 2, 1, []byte("x")))
+	seed(0, 0, wstest.AppendFrame(nil, true, 3, []byte("x")))
+	seed(0, 0, wstest.AppendFrame(nil, false, 9, []byte("x")))
+	seed(0, 0, wstest.AppendFrame(nil, true, 9, make([]byte, 126)))
+	seed(0, 0, wstest.AppendFrame(nil, true, 0, []byte("x")))
+	seed(0, 0, wstest.AppendFrame(nil, false, 1, []byte("a")), wstest.AppendFrame(nil, true, 1, []byte("b")))
+	seed(0, 0, wstest.AppendFrame(nil, true, 8, []byte{3}))
+	seed(0, 0, wstest.AppendFrame(nil, true, 8, wstest.ClosePayload(1005, "")))
+	seed(0, 0, wstest.AppendFrame(nil, true, 8, append(wstest.ClosePayload(1000, ""), 0xff)))
+	seed(0, 0, wstest.AppendFrame(nil, true, 8, nil))
+	seed(0, 0, closing, wstest.AppendFrame(nil, true, 1, []byte("after the close")))
+	seed(0, 0, wstest.AppendFrame(nil, true, 2, make([]byte, fuzzAppLimit+1)))
+	seed(1, 7, wstest.AppendFrameRsv(nil, true, 4, 1, deflated("compressed hello")), closing)
+	for _, flags := range []byte{1, 3} { // a ping between compressed fragments, with fragment delivery off and on
+		seed(flags, 4, wstest.AppendFrameRsv(nil, false, 4, 1, deflated("fragmented, compressed")[:5]),
+			wstest.AppendFrame(nil, true, 9, []byte("between")),
+			wstest.AppendFrame(nil, true, 0, deflated("fragmented, compressed")[5:]), closing)
+	}
+	seed(1, 0, wstest.AppendFrameRsv(nil, true, 4, 2, deflated(strings.Repeat("z", 3*fuzzAppLimit))), closing) // inflates past the limit
+	seed(1, 0, wstest.AppendFrameRsv(nil, true, 4, 2, []byte{0xff, 0xff, 0xff}), closing)                      // not deflate
+	seed(1, 0, wstest.AppendFrameRsv(nil, true, 4, 9, []byte("x")), closing)                                   // compressed ping
+	for _, flags := range []byte{1, 3} {                                                                       // an empty compressed message is no deflate stream
+		seed(flags, 0, wstest.AppendFrameRsv(nil, true, 4, 1, nil), closing)
+		seed(flags, 0, wstest.AppendFrameRsv(nil, false, 4, 1, nil), wstest.AppendFrame(nil, true, 0, nil), closing)
+		seed(flags, 0, wstest.AppendFrameRsv(nil, false, 4, 1, deflated("x")), wstest.AppendFrame(nil, true, 0, nil), closing)
+	}
+	seed(0, 0, wstest.AppendFrameRsv(nil, true, 4, 1, deflated("x"))) // not negotiated
+	// Two messages from a server that keeps its context: the second
+	// refers back into the first; and one whose back-reference reaches
+	// before anything was sent.
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.DefaultCompression)
+	var msgs [][]byte
+	for range 2 {
+		m := "the window of the first message, carried over"
+		w.Write([]byte(m))
+		w.Flush()
+		msgs = append(msgs, wstest.AppendFrameRsv(nil, true, 4, 1, bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})))
+		b.Reset()
+	}
+	seed(9, 3, msgs[0], msgs[1], closing)
+	seed(1, 0, msgs[0], msgs[1], closing) // the server said it would not
+	seed(9, 0, msgs[1], closing)
+
+	// One server for every input: a listener each would use up the
+	// loopback's ports while fuzzing.
+	ca := wstest.NewCA()
+	srv := wstest.NewRaw(serveFuzzWire)
+	f.Cleanup(srv.Close)
+	tlsSrv := wstest.NewRaw(func(nc net.Conn) {
+		tc := tls.Server(nc, ca.ServerConfig())
+		defer tc.Close()
+		if tc.Handshake() == nil {
+			serveFuzzWire(tc)
+		}
+	})
+	f.Cleanup(tlsSrv.Close)
+	f.Fuzz(func(t *testing.T, flags, chunk byte, wire []byte) {
+		if len(wire) > 1<<16 {
+			return
+		}
+		id := strconv.FormatUint(fuzzWireSeq.Add(1), 10)
+		fuzzWires.Store(id, &fuzzWire{wire: wire, chunk: int(chunk), deflate: flags&1 != 0, takeover: flags&8 != 0})
+		defer fuzzWires.Delete(id)
+		url := srv.URL + "/" + id
+		var roots *x509.CertPool
+		if flags&16 != 0 {
+			url, roots = "wss://"+tlsSrv.Addr+"/"+id, ca.Pool
+		}
+		goroutine := runRecorded(t, false, url, roots, flags)
+		loop := runRecorded(t, true, url, roots, flags)
+		if !slices.Equal(goroutine, loop) {
+			t.Fatalf("flags %b, writes of %d, wire %x:\n goroutine: %q\n loop:      %q", flags, chunk, wire, goroutine, loop)
+		}
+	})
+}
+
+// fuzzAppLimit is FuzzAppPaths's ReadLimit: small, so that lengths beyond
+// it cost nothing.
+const fuzzAppLimit = 1 << 12
+
+// fuzzWires holds what serveFuzzWire sends on the path of each input.
+var (
+	fuzzWires   sync.Map // path without its slash → *fuzzWire
+	fuzzWireSeq atomic.Uint64
+)
+
+// fuzzWire is what serveFuzzWire sends on one path: wire in writes of
+// chunk bytes (0 = one write), after an upgrade that accepts
+// permessage-deflate when deflate.
+type fuzzWire struct {
+	wire     []byte
+	chunk    int
+	deflate  bool
+	takeover bool // the server keeps its compression context
+}
+
+// serveFuzzWire answers the upgrade on nc (a TCP or TLS stream), writes the fuzzWire of the request's
+// path, ends its side of the stream, and reads what the client sends until
+// it closes.
+func serveFuzzWire(nc net.Conn) {
+	defer nc.Close()
+	req, accept, br, err := wstest.ReadRequest(nc)
+	if err != nil {
+		return
+	}
+	v, ok := fuzzWires.Load(strings.TrimPrefix(req.URL.Path, "/"))
+	if !ok {
+		return
+	}
+	fw := v.(*fuzzWire)
+	wire := fw.wire
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
+	switch {
+	case fw.deflate && fw.takeover:
+		resp += "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
+	case fw.deflate:
+		resp += "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+	}
+	if _, err := io.WriteString(nc, resp+"\r\n"); err != nil {
+		return
+	}
+	for len(wire) > 0 {
+		n := len(wire)
+		if fw.chunk > 0 {
+			n = min(n, fw.chunk)
+		}
+		if _, err := nc.Write(wire[:n]); err != nil {
+			return
+		}
+		wire = wire[n:]
+	}
+	nc.(interface{ CloseWrite() error }).CloseWrite()
+	io.Copy(io.Discard, br)
+}
+
+// runRecorded runs an App against url on an event loop (onLoop) or with a
+// reading goroutine, and returns its callbacks and its result as text.
+func runRecorded(t *testing.T, onLoop bool, url string, roots *x509.CertPool, flags byte) []string {
+	var got []string
+	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
+	a := &websocket.App{URL: url}
+	a.OnOpen = func(*websocket.App) { add("open") }
+	a.OnMessage = func(_ *websocket.App, m websocket.Message) { add("message %v %q", m.Opcode, m.Data) }
+	a.OnPing = func(_ *websocket.App, p []byte) { add("ping %q", p) }
+	a.OnPong = func(_ *websocket.App, p []byte) { add("pong %q", p) }
+	a.OnError = func(_ *websocket.App, err error) { add("error %s", errorKind(err)) }
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
+	if flags&2 != 0 {
+		a.OnData = func(_ *websocket.App, p []byte, op websocket.Opcode, fin bool) { add("data %v %v %q", op, fin, p) }
+		a.OnContMessage = func(_ *websocket.App, p []byte, fin bool) { add("cont %v %q", fin, p) }
+	}
+	opts := &websocket.RunOptions{Reconnect: -1, DialOptions: websocket.DialOptions{
+		ReadLimit:          fuzzAppLimit,
+		SkipUTF8Validation: flags&4 != 0,
+	}}
+	if roots != nil {
+		opts.TLSConfig = &tls.Config{RootCAs: roots}
+	}
+	if flags&1 != 0 {
+		opts.Compression = &websocket.CompressionOptions{}
+	}
+	err := runOn(t, onLoop, a, opts)
+	add("result %s", errorKind(err))
+	return got
+}
+
+// errorKind names what a user can tell of err: its type, or the sentinel
+// it wraps; the text, which names the reading code, differs between paths.
+func errorKind(err error) string {
+	var (
+		pe *websocket.ProtocolError
+		ye *websocket.PayloadError
+		ce *websocket.CloseError
+	)
+	switch {
+	case err == nil:
+		return "none"
+	case errors.As(err, &pe):
+		return "protocol"
+	case errors.As(err, &ye):
+		return "payload"
+	case errors.As(err, &ce):
+		return fmt.Sprintf("close %d", ce.Code)
+	case errors.Is(err, websocket.ErrConnectionClosed):
+		return "connection closed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	return fmt.Sprintf("%T", err)
+}
