@@ -212,7 +212,7 @@ func TestCompressedBadInput(t *testing.T) {
 			wstest.AppendFrame(nil, true, byte(websocket.OpContinuation), nil)...), websocket.StatusInvalidPayload},
 	}
 	for _, tc := range tests {
-		for _, api := range []string{"Recv", "RecvDataFrame", "FireContFrame"} {
+		for _, api := range []string{"Recv", "RecvDataFrame", "FireContFrame", "NextReader"} {
 			t.Run(tc.name+"/"+api, func(t *testing.T) {
 				c, sc := deflatePipe(t, &websocket.DialOptions{FireContFrame: api == "FireContFrame"}, "permessage-deflate; server_no_context_takeover")
 				sc.WriteRaw(tc.wire)
@@ -220,6 +220,13 @@ func TestCompressedBadInput(t *testing.T) {
 				switch api {
 				case "Recv":
 					_, err = c.Recv()
+				case "NextReader":
+					for err == nil {
+						var r io.Reader
+						if _, r, err = c.NextReader(); err == nil {
+							_, err = io.ReadAll(r)
+						}
+					}
 				default:
 					for err == nil {
 						_, _, err = c.RecvDataFrame(false)

@@ -37,7 +37,7 @@ func (c *Conn) nextReader() (Opcode, io.Reader, error) {
 	if c.msgZ {
 		// permessage-deflate: the message is inflated whole, bounded by
 		// ReadLimit, and then streamed from memory.
-		op, data, err := c.readMessage(nil, 0, true, false)
+		op, data, err := c.readRestZ(nil, false)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -1,0 +1,221 @@
+package websocket
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+)
+
+// FuzzConnAPIs reads the same server bytes, arriving in reads of the same
+// size, through each of the Conn's receiving methods, and requires them to
+// agree: the same messages in the same order, and the same end. Each
+// method takes its own road through the reader (the buffered fast path,
+// the general one, a stream, fragments), so a frame or a message cut
+// anywhere, or a server that lies, must not make one of them deliver
+// something another refuses. The methods that return control frames must
+// return the same ones.
+//
+// flags: bit 0 negotiates permessage-deflate, bit 1 with the server's
+// context kept from message to message, bit 2 skips UTF-8 validation.
+func FuzzConnAPIs(f *testing.F) {
+	deflated := func(p string) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriter(&b, flate.BestSpeed)
+		w.Write([]byte(p))
+		w.Flush()
+		return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+	}
+	frame := func(fin bool, rsv1 bool, op Opcode, p []byte) []byte {
+		b := (&header{fin: fin, rsv1: rsv1, opcode: op, length: int64(len(p))}).appendTo(nil)
+		return append(b, p...)
+	}
+	closing := frame(true, false, OpClose, []byte{0x03, 0xe8, 'o', 'k'})
+	seed := func(flags, chunk byte, frames ...[]byte) { f.Add(flags, chunk, slices.Concat(frames...)) }
+	seed(0, 0, frame(true, false, OpText, []byte("hello")), frame(true, false, OpBinary, []byte{1, 2}), closing)
+	seed(0, 1, frame(false, false, OpText, []byte("he")), frame(true, false, OpPing, []byte("p")),
+		frame(false, false, OpContinuation, nil), frame(true, false, OpContinuation, []byte("llo")), closing)
+	seed(0, 3, frame(false, false, OpText, []byte{0xce}), frame(true, false, OpContinuation, []byte{0xba}), closing)
+	seed(0, 0, frame(true, false, OpText, []byte{'a', 0xff}), closing)
+	seed(4, 2, frame(true, false, OpText, []byte{'a', 0xff}), closing)
+	seed(0, 7, frame(true, false, OpBinary, make([]byte, fuzzAPILimit)), frame(true, false, OpBinary, make([]byte, fuzzAPILimit+1)))
+	seed(0, 2, frame(false, false, OpBinary, make([]byte, fuzzAPILimit/2)), frame(true, false, OpContinuation, make([]byte, fuzzAPILimit/2+1)))
+	seed(0, 0, frame(true, false, OpBinary, make([]byte, 300)), frame(true, false, OpPong, []byte("q"))) // 16-bit length, then the end
+	seed(0, 1, []byte{0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0, 5, 'a', 'b', 'c', 'd', 'e'}, closing)             // a 64-bit length that fits in 7 bits
+	seed(0, 0, []byte{0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0})
+	seed(0, 0, frame(true, false, OpClose, []byte{3}))
+	seed(0, 0, frame(true, false, OpClose, []byte{0x03, 0xed}))
+	seed(0, 0, frame(true, false, OpClose, nil), frame(true, false, OpText, []byte("after")))
+	seed(1, 5, frame(true, true, OpText, deflated("compressed hello")), closing)
+	seed(1, 2, frame(false, true, OpText, deflated("in fragments")[:4]), frame(true, false, OpPing, nil),
+		frame(true, false, OpContinuation, deflated("in fragments")[4:]), closing)
+	seed(1, 0, frame(true, true, OpText, nil), closing)
+	seed(1, 0, frame(true, true, OpBinary, deflated(string(make([]byte, 3*fuzzAPILimit)))), closing)
+	seed(1, 0, frame(true, true, OpText, deflated("bad \xff utf-8")), closing)
+	seed(5, 0, frame(true, true, OpText, deflated("bad \xff utf-8")), closing)
+	seed(0, 0, frame(true, true, OpText, deflated("not negotiated")))
+	seed(3, 1, frame(true, true, OpText, deflated("kept")), frame(true, true, OpText, deflated("kept")), closing)
+
+	type api struct {
+		name     string
+		fireCont bool
+		read     func(c *Conn) (msgs, controls []string)
+	}
+	apis := []api{
+		{"Recv", false, func(c *Conn) ([]string, []string) {
+			return collect(func() (Opcode, []byte, error) { m, err := c.Recv(); return m.Opcode, m.Data, err }), nil
+		}},
+		{"RecvAppend", false, func(c *Conn) ([]string, []string) {
+			buf := make([]byte, 0, 7)
+			return collect(func() (Opcode, []byte, error) {
+				op, b, err := c.RecvAppend(buf[:0])
+				buf = b
+				return op, b, err
+			}), nil
+		}},
+		{"RecvData", false, func(c *Conn) ([]string, []string) {
+			return collect(func() (Opcode, []byte, error) { return c.RecvData(false) }), nil
+		}},
+		{"NextReader", false, func(c *Conn) ([]string, []string) {
+			return collect(func() (Opcode, []byte, error) {
+				op, r, err := c.NextReader()
+				if err != nil {
+					return 0, nil, err
+				}
+				b, err := io.ReadAll(r)
+				return op, b, err
+			}), nil
+		}},
+		{"Messages", false, func(c *Conn) ([]string, []string) {
+			var got []string
+			for m, err := range c.Messages() {
+				if err != nil {
+					return append(got, "end "+errKind(err)), nil
+				}
+				got = append(got, fmt.Sprintf("message %v %q", m.Opcode, m.Data))
+				if len(got) > 100 {
+					break
+				}
+			}
+			return got, nil
+		}},
+		{"RecvData(true)", false, func(c *Conn) ([]string, []string) {
+			var ctl []string
+			msgs := collect(func() (Opcode, []byte, error) {
+				for {
+					op, b, err := c.RecvData(true)
+					if err != nil || !op.IsControl() {
+						return op, b, err
+					}
+					ctl = append(ctl, fmt.Sprintf("%v %q", op, b))
+				}
+			})
+			return msgs, ctl
+		}},
+		{"fragments", true, func(c *Conn) ([]string, []string) {
+			var ctl []string
+			msgs := collect(func() (Opcode, []byte, error) {
+				var first Opcode
+				var data []byte
+				for {
+					op, f, err := c.RecvDataFrame(true)
+					switch {
+					case err != nil:
+						return 0, nil, err
+					case op.IsControl():
+						ctl = append(ctl, fmt.Sprintf("%v %q", op, f.Payload))
+						continue
+					case first == 0:
+						first = op
+					}
+					data = append(data, f.Payload...)
+					if f.Fin {
+						return first, data, nil
+					}
+				}
+			})
+			return msgs, ctl
+		}},
+	}
+
+	f.Fuzz(func(t *testing.T, flags, chunk byte, wire []byte) {
+		if len(wire) > 1<<16 {
+			return
+		}
+		var want, wantCtl []string
+		for i, a := range apis {
+			c := newConn(&scriptConn{r: &chunkReader{data: wire, sizes: []int{max(1, int(chunk))}}}, nil,
+				&DialOptions{ReadLimit: fuzzAPILimit, SkipUTF8Validation: flags&4 != 0, FireContFrame: a.fireCont})
+			if flags&1 != 0 {
+				offer := "permessage-deflate; server_no_context_takeover"
+				if flags&2 != 0 {
+					offer = "permessage-deflate"
+				}
+				ext, err := checkExtensions([]string{offer}, &CompressionOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.ext = ext
+			}
+			got, ctl := a.read(c)
+			c.Abort()
+			switch {
+			case i == 0:
+				want = got
+			case !slices.Equal(got, want):
+				t.Fatalf("flags %b, reads of %d, wire %x:\n %s: %q\n %s: %q", flags, chunk, wire, apis[0].name, want, a.name, got)
+			}
+			if ctl == nil {
+				continue
+			}
+			if wantCtl == nil {
+				wantCtl = ctl
+			} else if !slices.Equal(ctl, wantCtl) {
+				t.Fatalf("flags %b, reads of %d, wire %x: control frames\n RecvData(true): %q\n %s: %q", flags, chunk, wire, wantCtl, a.name, ctl)
+			}
+		}
+	})
+}
+
+// fuzzAPILimit is FuzzConnAPIs's ReadLimit.
+const fuzzAPILimit = 1 << 12
+
+// collect calls next until it fails (at most 100 messages) and returns
+// each message and the end as text.
+func collect(next func() (Opcode, []byte, error)) []string {
+	var got []string
+	for range 100 {
+		op, b, err := next()
+		if err != nil {
+			return append(got, "end "+errKind(err))
+		}
+		got = append(got, fmt.Sprintf("message %v %q", op, b))
+	}
+	return got
+}
+
+// errKind names what a caller can tell of err: its type or the sentinel it
+// wraps.
+func errKind(err error) string {
+	var (
+		pe *ProtocolError
+		ye *PayloadError
+		ce *CloseError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return "protocol"
+	case errors.As(err, &ye):
+		return "payload"
+	case errors.As(err, &ce):
+		return fmt.Sprintf("close %d %q", ce.Code, ce.Reason)
+	case errors.Is(err, ErrConnectionClosed):
+		return "connection closed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	return fmt.Sprintf("%T %v", err, err)
+}
