@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"testing"
 )
@@ -80,13 +81,33 @@ func FuzzConnAPIs(f *testing.F) {
 			return collect(func() (Opcode, []byte, error) { return c.RecvData(false) }), nil
 		}},
 		{"NextReader", false, func(c *Conn) ([]string, []string) {
+			var op Opcode
+			var r io.Reader
+			var b []byte
 			return collect(func() (Opcode, []byte, error) {
-				op, r, err := c.NextReader()
-				if err != nil {
-					return 0, nil, err
+				if r == nil {
+					var err error
+					if op, r, err = c.NextReader(); err != nil {
+						r = nil
+						return 0, nil, err
+					}
+					b = nil
 				}
-				b, err := io.ReadAll(r)
-				return op, b, err
+				buf := make([]byte, 5)
+				for {
+					n, err := r.Read(buf)
+					b = append(b, buf[:n]...)
+					switch {
+					case err == io.EOF:
+						r = nil
+						return op, b, nil
+					case err != nil:
+						if !isTimeout(err) {
+							r = nil
+						}
+						return 0, nil, err
+					}
+				}
 			}), nil
 		}},
 		{"Messages", false, func(c *Conn) ([]string, []string) {
@@ -117,9 +138,9 @@ func FuzzConnAPIs(f *testing.F) {
 		}},
 		{"fragments", true, func(c *Conn) ([]string, []string) {
 			var ctl []string
+			var first Opcode // of the message whose fragments are in data
+			var data []byte
 			msgs := collect(func() (Opcode, []byte, error) {
-				var first Opcode
-				var data []byte
 				for {
 					op, f, err := c.RecvDataFrame(true)
 					switch {
@@ -133,7 +154,9 @@ func FuzzConnAPIs(f *testing.F) {
 					}
 					data = append(data, f.Payload...)
 					if f.Fin {
-						return first, data, nil
+						op, msg := first, data
+						first, data = 0, nil
+						return op, msg, nil
 					}
 				}
 			})
@@ -141,13 +164,34 @@ func FuzzConnAPIs(f *testing.F) {
 		}},
 	}
 
+	// Each, and again with a timeout after every read that brought data:
+	// a call cut short continues where it stopped (collect retries).
+	type run struct {
+		api
+		timeouts bool
+	}
+	var runs []run
+	for _, a := range apis {
+		runs = append(runs, run{a, false})
+	}
+	for _, a := range apis {
+		if a.name != "Messages" { // it stops at the first error
+			a.name += " cut by timeouts"
+			runs = append(runs, run{a, true})
+		}
+	}
+
 	f.Fuzz(func(t *testing.T, flags, chunk byte, wire []byte) {
 		if len(wire) > 1<<16 {
 			return
 		}
 		var want, wantCtl []string
-		for i, a := range apis {
-			c := newConn(&scriptConn{r: &chunkReader{data: wire, sizes: []int{max(1, int(chunk))}}}, nil,
+		for i, a := range runs {
+			var r io.Reader = &chunkReader{data: wire, sizes: []int{max(1, int(chunk))}}
+			if a.timeouts {
+				r = &timeoutReader{r: r}
+			}
+			c := newConn(&scriptConn{r: r}, nil,
 				&DialOptions{ReadLimit: fuzzAPILimit, SkipUTF8Validation: flags&4 != 0, FireContFrame: a.fireCont})
 			if flags&1 != 0 {
 				offer := "permessage-deflate; server_no_context_takeover"
@@ -166,7 +210,7 @@ func FuzzConnAPIs(f *testing.F) {
 			case i == 0:
 				want = got
 			case !slices.Equal(got, want):
-				t.Fatalf("flags %b, reads of %d, wire %x:\n %s: %q\n %s: %q", flags, chunk, wire, apis[0].name, want, a.name, got)
+				t.Fatalf("flags %b, reads of %d, wire %x:\n %s: %q\n %s: %q", flags, chunk, wire, runs[0].name, want, a.name, got)
 			}
 			if ctl == nil {
 				continue
@@ -184,17 +228,36 @@ func FuzzConnAPIs(f *testing.F) {
 const fuzzAPILimit = 1 << 12
 
 // collect calls next until it fails (at most 100 messages) and returns
-// each message and the end as text.
+// each message and the end as text. It calls next again after a timeout.
 func collect(next func() (Opcode, []byte, error)) []string {
 	var got []string
-	for range 100 {
+	for len(got) < 100 {
 		op, b, err := next()
-		if err != nil {
+		switch {
+		case isTimeout(err):
+			continue
+		case err != nil:
 			return append(got, "end "+errKind(err))
 		}
 		got = append(got, fmt.Sprintf("message %v %q", op, b))
 	}
 	return got
+}
+
+// timeoutReader fails every read that follows one that brought data with
+// a deadline's error, as a socket read whose deadline passed.
+type timeoutReader struct {
+	r        io.Reader
+	timedOut bool
+}
+
+func (t *timeoutReader) Read(p []byte) (int, error) {
+	if !t.timedOut {
+		t.timedOut = true
+		return 0, os.ErrDeadlineExceeded
+	}
+	t.timedOut = false
+	return t.r.Read(p)
 }
 
 // errKind names what a caller can tell of err: its type or the sentinel it

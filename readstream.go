@@ -11,10 +11,26 @@ import (
 // NextReader returns the next text or binary message as a stream, for
 // messages too large to hold whole. Control frames arriving in between are
 // handled as by Recv. The reader is valid until the next call of a receiving
-// method, which discards whatever of the message was not read.
+// method, which discards whatever of the message was not read. A compressed
+// message is inflated whole before NextReader returns; if a timeout cuts
+// that short, the next call goes on with it.
 func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	c.readMu.Lock()
 	defer c.unlockRead()
+	if c.stashed {
+		// An earlier call was cut short by a timeout amid a message no
+		// reader was returned for (a compressed one being inflated, or
+		// one Recv was reading): it goes on, and is returned whole.
+		if err := c.startRead(); err != nil {
+			return 0, nil, err
+		}
+		op, data, err := c.readMessage(c.takeStash(), 0, true, false)
+		if err != nil {
+			return 0, nil, err
+		}
+		c.readGen++
+		return op, bytes.NewReader(data), nil
+	}
 	if err := c.startMessage(); err != nil {
 		return 0, nil, err
 	}
