@@ -29,7 +29,7 @@ import (
 // than through the goroutine's reader; a hostile server (lengths that lie,
 // bad UTF-8, control frames in fragments, a stream that ends mid-frame,
 // compressed data that is not deflate or inflates past the limit) must get
-// the same answer from both.
+// the same answer from both: the same pongs and the same close code.
 //
 // flags: bit 0 negotiates permessage-deflate, bit 1 turns fragment
 // delivery on (OnContMessage), bit 2 skips UTF-8 validation, bit 3 keeps
@@ -122,18 +122,35 @@ func FuzzAppPaths(f *testing.F) {
 		if len(wire) > 1<<16 {
 			return
 		}
-		id := strconv.FormatUint(fuzzWireSeq.Add(1), 10)
-		fuzzWires.Store(id, &fuzzWire{wire: wire, chunk: int(chunk), deflate: flags&1 != 0, takeover: flags&8 != 0})
-		defer fuzzWires.Delete(id)
-		url := srv.URL + "/" + id
-		var roots *x509.CertPool
-		if flags&16 != 0 {
-			url, roots = "wss://"+tlsSrv.Addr+"/"+id, ca.Pool
+		var got [2][]string
+		var sent [2]*fuzzWire
+		for i, onLoop := range []bool{false, true} {
+			id := strconv.FormatUint(fuzzWireSeq.Add(1), 10)
+			fw := &fuzzWire{wire: wire, chunk: int(chunk), deflate: flags&1 != 0, takeover: flags&8 != 0, done: make(chan struct{})}
+			fuzzWires.Store(id, fw)
+			url := srv.URL + "/" + id
+			var roots *x509.CertPool
+			if flags&16 != 0 {
+				url, roots = "wss://"+tlsSrv.Addr+"/"+id, ca.Pool
+			}
+			got[i] = runRecorded(t, onLoop, url, roots, flags)
+			fuzzWires.Delete(id)
+			<-fw.done
+			sent[i] = fw
 		}
-		goroutine := runRecorded(t, false, url, roots, flags)
-		loop := runRecorded(t, true, url, roots, flags)
-		if !slices.Equal(goroutine, loop) {
-			t.Fatalf("flags %b, writes of %d, wire %x:\n goroutine: %q\n loop:      %q", flags, chunk, wire, goroutine, loop)
+		if !slices.Equal(got[0], got[1]) {
+			t.Fatalf("flags %b, writes of %d, wire %x:\n goroutine: %q\n loop:      %q", flags, chunk, wire, got[0], got[1])
+		}
+		// What the client sent back (pongs, its close frame) is compared
+		// when the server could write all it had (a client that stopped
+		// reading when it failed may make a later write fail first) and
+		// the client ended the connection itself, with a close frame,
+		// which waits for the frames queued before it. A stream that just
+		// ends closes the socket at once, and a pong queued in the last
+		// microseconds (a burst's) may go or not.
+		abrupt := slices.ContainsFunc(got[0], func(ev string) bool { return ev == "result connection closed" || ev == "result eof" })
+		if sent[0].wrote && sent[1].wrote && !abrupt && !slices.Equal(sent[0].got, sent[1].got) {
+			t.Fatalf("flags %b, writes of %d, wire %x: the client sent\n goroutine: %q\n loop:      %q", flags, chunk, wire, sent[0].got, sent[1].got)
 		}
 	})
 }
@@ -156,11 +173,15 @@ type fuzzWire struct {
 	chunk    int
 	deflate  bool
 	takeover bool // the server keeps its compression context
+
+	wrote bool          // all of wire was written
+	got   []string      // the frames the client sent
+	done  chan struct{} // closed when the connection is over
 }
 
-// serveFuzzWire answers the upgrade on nc (a TCP or TLS stream), writes the fuzzWire of the request's
-// path, ends its side of the stream, and reads what the client sends until
-// it closes.
+// serveFuzzWire answers the upgrade on nc (a TCP or TLS stream), writes the
+// fuzzWire of the request's path, ends its side of the stream, and records
+// the frames the client sends until it closes.
 func serveFuzzWire(nc net.Conn) {
 	defer nc.Close()
 	req, accept, br, err := wstest.ReadRequest(nc)
@@ -172,6 +193,7 @@ func serveFuzzWire(nc net.Conn) {
 		return
 	}
 	fw := v.(*fuzzWire)
+	defer close(fw.done)
 	wire := fw.wire
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
 	switch {
@@ -193,8 +215,23 @@ func serveFuzzWire(nc net.Conn) {
 		}
 		wire = wire[n:]
 	}
+	fw.wrote = true
 	nc.(interface{ CloseWrite() error }).CloseWrite()
-	io.Copy(io.Discard, br)
+	c := &wstest.Conn{NC: nc, R: br}
+	for {
+		f, err := c.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch {
+		case !f.Masked:
+			fw.got = append(fw.got, "unmasked")
+		case f.Opcode == 8 && len(f.Payload) >= 2:
+			fw.got = append(fw.got, fmt.Sprintf("close %d %q", int(f.Payload[0])<<8|int(f.Payload[1]), f.Payload[2:]))
+		default:
+			fw.got = append(fw.got, fmt.Sprintf("%d %v %q", f.Opcode, f.Fin, f.Payload))
+		}
+	}
 }
 
 // runRecorded runs an App against url on an event loop (onLoop) or with a
