@@ -1,14 +1,20 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/wsclient/websocket/internal/wstest"
 )
 
 // FuzzConnAPIs reads the same server bytes, arriving in reads of the same
@@ -185,13 +191,14 @@ func FuzzConnAPIs(f *testing.F) {
 		if len(wire) > 1<<16 {
 			return
 		}
-		var want, wantCtl []string
+		var want, wantCtl, wantSent []string
 		for i, a := range runs {
 			var r io.Reader = &chunkReader{data: wire, sizes: []int{max(1, int(chunk))}}
 			if a.timeouts {
 				r = &timeoutReader{r: r}
 			}
-			c := newConn(&scriptConn{r: r}, nil,
+			rc := &recordConn{r: r}
+			c := newConn(rc, nil,
 				&DialOptions{ReadLimit: fuzzAPILimit, SkipUTF8Validation: flags&4 != 0, FireContFrame: a.fireCont})
 			if flags&1 != 0 {
 				offer := "permessage-deflate; server_no_context_takeover"
@@ -205,12 +212,15 @@ func FuzzConnAPIs(f *testing.F) {
 				c.ext = ext
 			}
 			got, ctl := a.read(c)
+			sent := rc.frames()
 			c.Abort()
 			switch {
 			case i == 0:
-				want = got
+				want, wantSent = got, sent
 			case !slices.Equal(got, want):
 				t.Fatalf("flags %b, reads of %d, wire %x:\n %s: %q\n %s: %q", flags, chunk, wire, runs[0].name, want, a.name, got)
+			case !abrupt(want) && !slices.Equal(sent, wantSent):
+				t.Fatalf("flags %b, reads of %d, wire %x: the client sent\n %s: %q\n %s: %q", flags, chunk, wire, runs[0].name, wantSent, a.name, sent)
 			}
 			if ctl == nil {
 				continue
@@ -242,6 +252,72 @@ func collect(next func() (Opcode, []byte, error)) []string {
 		got = append(got, fmt.Sprintf("message %v %q", op, b))
 	}
 	return got
+}
+
+// abrupt reports whether a run ended as the stream did, without a close
+// frame: the socket is closed at once then, and a pong queued in the last
+// microseconds (a burst's) may be written or not. A close frame, ours or
+// the echo of the server's, is written after every frame queued before it.
+func abrupt(run []string) bool {
+	return len(run) > 0 && (run[len(run)-1] == "end connection closed" || run[len(run)-1] == "end eof")
+}
+
+// recordConn is a net.Conn that reads r and records what is written to it,
+// for any goroutine (a queued frame is written by the Conn's flusher).
+type recordConn struct {
+	r      io.Reader
+	mu     sync.Mutex
+	out    []byte
+	closed bool
+}
+
+func (c *recordConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return 0, net.ErrClosed
+	}
+	return c.r.Read(p)
+}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	c.out = append(c.out, p...)
+	return len(p), nil
+}
+
+func (c *recordConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *recordConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *recordConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *recordConn) SetDeadline(time.Time) error      { return nil }
+func (c *recordConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
+
+// frames returns the frames written so far as text, unmasked.
+func (c *recordConn) frames() []string {
+	c.mu.Lock()
+	out := slices.Clone(c.out)
+	c.mu.Unlock()
+	var got []string
+	sc := &wstest.Conn{R: bufio.NewReader(bytes.NewReader(out))}
+	for {
+		f, err := sc.ReadFrame()
+		if err != nil {
+			return got
+		}
+		got = append(got, fmt.Sprintf("%v %v %v %q", Opcode(f.Opcode), f.Fin, f.Masked, f.Payload))
+	}
 }
 
 // timeoutReader fails every read that follows one that brought data with
