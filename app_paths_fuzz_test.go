@@ -34,7 +34,8 @@ import (
 // flags: bit 0 negotiates permessage-deflate, bit 1 turns fragment
 // delivery on (OnContMessage), bit 2 skips UTF-8 validation, bit 3 keeps
 // the server's compression context from message to message, bit 4 runs
-// over TLS (each write of the server a record of its own).
+// both over TLS too (each write of the server a record of its own), where
+// they must also agree with plain TCP.
 func FuzzAppPaths(f *testing.F) {
 	skipWithoutPoller(f)
 	deflated := func(p string) []byte {
@@ -122,24 +123,31 @@ func FuzzAppPaths(f *testing.F) {
 		if len(wire) > 1<<16 {
 			return
 		}
-		var got [2][]string
-		var sent [2]*fuzzWire
-		for i, onLoop := range []bool{false, true} {
+		// The runs: with a reading goroutine and on a loop; over TLS
+		// (flags bit 4) the same over plain TCP too, which must agree.
+		type run struct {
+			name        string
+			onLoop, tls bool
+		}
+		runs := []run{{"goroutine", false, false}, {"loop", true, false}}
+		if flags&16 != 0 {
+			runs = append(runs, run{"goroutine over TLS", false, true}, run{"loop over TLS", true, true})
+		}
+		got := make([][]string, len(runs))
+		sent := make([]*fuzzWire, len(runs))
+		for i, r := range runs {
 			id := strconv.FormatUint(fuzzWireSeq.Add(1), 10)
 			fw := &fuzzWire{wire: wire, chunk: int(chunk), deflate: flags&1 != 0, takeover: flags&8 != 0, done: make(chan struct{})}
 			fuzzWires.Store(id, fw)
 			url := srv.URL + "/" + id
 			var roots *x509.CertPool
-			if flags&16 != 0 {
+			if r.tls {
 				url, roots = "wss://"+tlsSrv.Addr+"/"+id, ca.Pool
 			}
-			got[i] = runRecorded(t, onLoop, url, roots, flags)
+			got[i] = runRecorded(t, r.onLoop, url, roots, flags)
 			fuzzWires.Delete(id)
 			<-fw.done
 			sent[i] = fw
-		}
-		if !slices.Equal(got[0], got[1]) {
-			t.Fatalf("flags %b, writes of %d, wire %x:\n goroutine: %q\n loop:      %q", flags, chunk, wire, got[0], got[1])
 		}
 		// What the client sent back (pongs, its close frame) is compared
 		// when the server could write all it had (a client that stopped
@@ -149,8 +157,13 @@ func FuzzAppPaths(f *testing.F) {
 		// ends closes the socket at once, and a pong queued in the last
 		// microseconds (a burst's) may go or not.
 		abrupt := slices.ContainsFunc(got[0], func(ev string) bool { return ev == "result connection closed" || ev == "result eof" })
-		if sent[0].wrote && sent[1].wrote && !abrupt && !slices.Equal(sent[0].got, sent[1].got) {
-			t.Fatalf("flags %b, writes of %d, wire %x: the client sent\n goroutine: %q\n loop:      %q", flags, chunk, wire, sent[0].got, sent[1].got)
+		for i := 1; i < len(runs); i++ {
+			if !slices.Equal(got[0], got[i]) {
+				t.Fatalf("flags %b, writes of %d, wire %x:\n %s: %q\n %s: %q", flags, chunk, wire, runs[0].name, got[0], runs[i].name, got[i])
+			}
+			if sent[0].wrote && sent[i].wrote && !abrupt && !slices.Equal(sent[0].got, sent[i].got) {
+				t.Fatalf("flags %b, writes of %d, wire %x: the client sent\n %s: %q\n %s: %q", flags, chunk, wire, runs[0].name, sent[0].got, runs[i].name, sent[i].got)
+			}
 		}
 	})
 }
