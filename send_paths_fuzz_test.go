@@ -1,15 +1,19 @@
 package websocket_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,8 +27,9 @@ import (
 
 // FuzzSendPaths sends the same messages by each road a message can take to
 // the wire — Conn.Send, Conn.NextWriter in writes of a given size, an App
-// reading with a goroutine and an App on an event loop (ws and wss), with
-// and without permessage-deflate — and requires a server that decodes
+// reading with a goroutine and an App on an event loop (ws and wss, and a
+// stream of an HTTP/2 connection), with and without permessage-deflate —
+// and requires a server that decodes
 // them on its own (compress/flate, never this library) to receive exactly
 // those messages: every frame masked, RSV1 only on the first frame of a
 // compressed message, no reference into an earlier message that the negotiation does not
@@ -37,7 +42,9 @@ import (
 // content (bit 2) and NextWriter's write size (bits 3–7); the next two are
 // the size. flags: bit 0 negotiates permessage-deflate, bit 1 without the
 // client's context takeover, bit 2 compresses every non-empty message (a
-// threshold of 1), bit 3 a 512-byte window for the client, bit 4 TLS.
+// threshold of 1), bit 3 a 512-byte window for the client, bit 4 TLS, bit
+// 5 sends over HTTP/2 as well (an extended CONNECT; one connection that
+// the WebSockets of every input share).
 func FuzzSendPaths(f *testing.F) {
 	skipWithoutPoller(f)
 	f.Add(byte(0), []byte{0, 0, 5, 1, 0, 0, 0, 0, 125, 0, 0, 126, 0, 0xff, 0xff, 2, 0x04, 0x01})
@@ -46,6 +53,8 @@ func FuzzSendPaths(f *testing.F) {
 	f.Add(byte(11), []byte{0x1d, 0x10, 0x00, 0x1d, 0x10, 0x00, 0x05, 0x00, 0x30})
 	f.Add(byte(17), []byte{0x2f, 0x10, 0x00, 0x44, 0x02, 0x00})
 	f.Add(byte(16), []byte{0x02, 0x08, 0x00, 0x01, 0x00, 0x07})
+	f.Add(byte(32), []byte{0x02, 0x20, 0x00, 0x01, 0x00, 0x07, 0x0a, 0x10, 0x00}) // over HTTP/2 too: past its windows
+	f.Add(byte(33), []byte{0x06, 0x0c, 0x00, 0x1d, 0x10, 0x00})
 	f.Add(byte(5), []byte{0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00}) // 192 KiB and 128 KiB of JSON (the cap), then an empty one: split, taken over
 
 	ca := wstest.NewCA()
@@ -59,6 +68,14 @@ func FuzzSendPaths(f *testing.F) {
 		}
 	})
 	f.Cleanup(tlsSrv.Close)
+	h2 := httptest.NewUnstartedServer(http.HandlerFunc(serveSendFuzzH2))
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	f.Cleanup(h2.Close)
+	h2Roots := x509.NewCertPool()
+	h2Roots.AddCert(h2.Certificate())
+	h2Transport := &websocket.HTTP2Transport{}
+	f.Cleanup(func() { h2Transport.Close() })
 
 	f.Fuzz(func(t *testing.T, flags byte, prog []byte) {
 		msgs := fuzzMessages(prog)
@@ -81,15 +98,24 @@ func FuzzSendPaths(f *testing.F) {
 			base = "wss://" + tlsSrv.Addr
 			opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
 		}
-		for _, path := range []string{"Send", "NextWriter", "App", "App on a loop"} {
+		paths := []string{"Send", "NextWriter", "App", "App on a loop"}
+		if flags&32 != 0 {
+			paths = append(paths, "Send over HTTP/2", "NextWriter over HTTP/2", "App over HTTP/2")
+		}
+		for _, path := range paths {
 			id := strconv.FormatUint(sendFuzzSeq.Add(1), 10)
 			rec := &sendFuzzRecord{flags: flags, done: make(chan struct{})}
 			sendFuzzRecords.Store(id, rec)
-			url := base + "/" + id
+			url, opts := base+"/"+id, opts
+			if strings.HasSuffix(path, "over HTTP/2") {
+				url = "wss://" + h2.Listener.Addr().String() + "/" + id
+				opts.TLSConfig = &tls.Config{RootCAs: h2Roots}
+				opts.HTTP2, opts.HTTP2Transport = websocket.HTTP2Require, h2Transport
+			}
 			var err error
-			switch path {
+			switch strings.TrimSuffix(path, " over HTTP/2") {
 			case "Send", "NextWriter":
-				err = sendOnConn(url, opts, msgs, path == "NextWriter")
+				err = sendOnConn(url, opts, msgs, strings.HasPrefix(path, "NextWriter"))
 			default:
 				err = sendOnApp(t, url, opts, msgs, path == "App on a loop")
 			}
@@ -217,8 +243,7 @@ type sendFuzzRecord struct {
 }
 
 // serveSendFuzz answers the upgrade as the path's record's flags say, and
-// records each message the client sends until its close frame, which it
-// echoes. A frame that breaks a rule is recorded as the breach.
+// records what the client sends (recordSent).
 func serveSendFuzz(nc net.Conn) {
 	defer nc.Close()
 	req, accept, br, err := wstest.ReadRequest(nc)
@@ -231,22 +256,60 @@ func serveSendFuzz(nc net.Conn) {
 	}
 	rec := v.(*sendFuzzRecord)
 	defer close(rec.done)
-	deflate, takeover, window := rec.flags&1 != 0, rec.flags&2 == 0, 1<<15
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
-	if deflate {
-		ext := "permessage-deflate"
-		if !takeover {
-			ext += "; client_no_context_takeover"
-		}
-		if rec.flags&8 != 0 {
-			ext, window = ext+"; client_max_window_bits=9", 1<<9
-		}
+	if ext := rec.extension(); ext != "" {
 		resp += "Sec-WebSocket-Extensions: " + ext + "\r\n"
 	}
 	if _, err := io.WriteString(nc, resp+"\r\n"); err != nil {
 		return
 	}
-	c := &wstest.Conn{NC: nc, R: br}
+	rec.recordSent(&wstest.Conn{NC: nc, R: br})
+}
+
+// serveSendFuzzH2 is serveSendFuzz for a WebSocket on an HTTP/2 stream (an
+// extended CONNECT).
+func serveSendFuzzH2(w http.ResponseWriter, r *http.Request) {
+	v, ok := sendFuzzRecords.Load(strings.TrimPrefix(r.URL.Path, "/"))
+	if r.Method != http.MethodConnect || r.Header.Get(":protocol") != "websocket" || !ok {
+		http.Error(w, "no such WebSocket", http.StatusBadRequest)
+		return
+	}
+	rec := v.(*sendFuzzRecord)
+	defer close(rec.done)
+	if ext := rec.extension(); ext != "" {
+		w.Header().Set("Sec-Websocket-Extensions", ext)
+	}
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	bc := &bodyConn{Reader: r.Body, w: w, rc: rc}
+	rec.recordSent(&wstest.Conn{NC: bc, R: bufio.NewReader(bc)})
+}
+
+// extension returns the Sec-WebSocket-Extensions value the record's flags
+// ask the server to answer with ("" for none).
+func (rec *sendFuzzRecord) extension() string {
+	if rec.flags&1 == 0 {
+		return ""
+	}
+	ext := "permessage-deflate"
+	if rec.flags&2 != 0 {
+		ext += "; client_no_context_takeover"
+	}
+	if rec.flags&8 != 0 {
+		ext += "; client_max_window_bits=9"
+	}
+	return ext
+}
+
+// recordSent records each message the client sends until its close frame,
+// which it echoes, inflating compressed ones as the negotiation allows. A
+// frame that breaks a rule is recorded as the breach.
+func (rec *sendFuzzRecord) recordSent(c *wstest.Conn) {
+	deflate, takeover, window := rec.flags&1 != 0, rec.flags&2 == 0, 1<<15
+	if rec.flags&8 != 0 {
+		window = 1 << 9
+	}
 	var (
 		op         byte
 		compressed bool
