@@ -38,13 +38,7 @@ import (
 // they must also agree with plain TCP.
 func FuzzAppPaths(f *testing.F) {
 	skipWithoutPoller(f)
-	deflated := func(p string) []byte {
-		var b bytes.Buffer
-		w, _ := flate.NewWriter(&b, flate.BestSpeed)
-		w.Write([]byte(p))
-		w.Flush()
-		return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
-	}
+	deflated := func(p string) []byte { return wstest.Deflate([]byte(p), flate.BestSpeed) }
 	closing := wstest.AppendFrame(nil, true, 8, wstest.ClosePayload(1000, "bye"))
 	seed := func(flags, chunk byte, frames ...[]byte) {
 		f.Add(flags, chunk, slices.Concat(frames...))
@@ -106,19 +100,7 @@ func FuzzAppPaths(f *testing.F) {
 	seed(1, 0, msgs[0], msgs[1], closing) // the server said it would not
 	seed(9, 0, msgs[1], closing)
 
-	// One server for every input: a listener each would use up the
-	// loopback's ports while fuzzing.
-	ca := wstest.NewCA()
-	srv := wstest.NewRaw(serveFuzzWire)
-	f.Cleanup(srv.Close)
-	tlsSrv := wstest.NewRaw(func(nc net.Conn) {
-		tc := tls.Server(nc, ca.ServerConfig())
-		defer tc.Close()
-		if tc.Handshake() == nil {
-			serveFuzzWire(tc)
-		}
-	})
-	f.Cleanup(tlsSrv.Close)
+	srv, tlsSrv, ca := fuzzServers(f, serveFuzzWire)
 	f.Fuzz(func(t *testing.T, flags, chunk byte, wire []byte) {
 		if len(wire) > 1<<16 {
 			return
@@ -168,6 +150,24 @@ func FuzzAppPaths(f *testing.F) {
 	})
 }
 
+// fuzzServers starts the servers of a fuzz target, which serve every input
+// (a listener each would use up the loopback's ports while fuzzing): serve
+// on plain TCP and over TLS with a certificate of ca.
+func fuzzServers(f *testing.F, serve func(net.Conn)) (srv, tlsSrv *wstest.Server, ca *wstest.CA) {
+	ca = wstest.NewCA()
+	srv = wstest.NewRaw(serve)
+	f.Cleanup(srv.Close)
+	tlsSrv = wstest.NewRaw(func(nc net.Conn) {
+		tc := tls.Server(nc, ca.ServerConfig())
+		defer tc.Close()
+		if tc.Handshake() == nil {
+			serve(tc)
+		}
+	})
+	f.Cleanup(tlsSrv.Close)
+	return srv, tlsSrv, ca
+}
+
 // fuzzAppLimit is FuzzAppPaths's ReadLimit: small, so that lengths beyond
 // it cost nothing.
 const fuzzAppLimit = 1 << 12
@@ -197,27 +197,16 @@ type fuzzWire struct {
 // the frames the client sends until it closes.
 func serveFuzzWire(nc net.Conn) {
 	defer nc.Close()
-	req, accept, br, err := wstest.ReadRequest(nc)
-	if err != nil {
-		return
-	}
-	v, ok := fuzzWires.Load(strings.TrimPrefix(req.URL.Path, "/"))
-	if !ok {
+	v, c := wstest.UpgradeFrom(nc, &fuzzWires, func(v any) string { return v.(*fuzzWire).extension() })
+	if v == nil {
 		return
 	}
 	fw := v.(*fuzzWire)
 	defer close(fw.done)
-	wire := fw.wire
-	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
-	switch {
-	case fw.deflate && fw.takeover:
-		resp += "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
-	case fw.deflate:
-		resp += "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
-	}
-	if _, err := io.WriteString(nc, resp+"\r\n"); err != nil {
+	if c == nil {
 		return
 	}
+	wire := fw.wire
 	for len(wire) > 0 {
 		n := len(wire)
 		if fw.chunk > 0 {
@@ -230,7 +219,6 @@ func serveFuzzWire(nc net.Conn) {
 	}
 	fw.wrote = true
 	nc.(interface{ CloseWrite() error }).CloseWrite()
-	c := &wstest.Conn{NC: nc, R: br}
 	for {
 		f, err := c.ReadFrame()
 		if err != nil {
@@ -245,6 +233,18 @@ func serveFuzzWire(nc net.Conn) {
 			fw.got = append(fw.got, fmt.Sprintf("%d %v %q", f.Opcode, f.Fin, f.Payload))
 		}
 	}
+}
+
+// extension returns the Sec-WebSocket-Extensions value serveFuzzWire
+// answers with ("" for none).
+func (fw *fuzzWire) extension() string {
+	switch {
+	case fw.deflate && fw.takeover:
+		return "permessage-deflate; client_no_context_takeover"
+	case fw.deflate:
+		return "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+	}
+	return ""
 }
 
 // runRecorded runs an App against url on an event loop (onLoop) or with a

@@ -29,13 +29,7 @@ import (
 // flags: bit 0 negotiates permessage-deflate, bit 1 with the server's
 // context kept from message to message, bit 2 skips UTF-8 validation.
 func FuzzConnAPIs(f *testing.F) {
-	deflated := func(p string) []byte {
-		var b bytes.Buffer
-		w, _ := flate.NewWriter(&b, flate.BestSpeed)
-		w.Write([]byte(p))
-		w.Flush()
-		return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
-	}
+	deflated := func(p string) []byte { return wstest.Deflate([]byte(p), flate.BestSpeed) }
 	frame := func(fin bool, rsv1 bool, op Opcode, p []byte) []byte {
 		b := (&header{fin: fin, rsv1: rsv1, opcode: op, length: int64(len(p))}).appendTo(nil)
 		return append(b, p...)

@@ -380,13 +380,7 @@ func deflateServerSending(t *testing.T, first func(deflate func([]byte) []byte) 
 			"Sec-WebSocket-Accept: " + accept + "\r\n" +
 			"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n\r\n"))
 		c := &wstest.Conn{NC: nc, R: br}
-		deflate := func(p []byte) []byte {
-			var b bytes.Buffer
-			w, _ := flate.NewWriter(&b, flate.BestSpeed)
-			w.Write(p)
-			w.Flush()
-			return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
-		}
+		deflate := func(p []byte) []byte { return wstest.Deflate(p, flate.BestSpeed) }
 		c.WriteRaw(first(deflate))
 		for {
 			f, err := c.ReadFrame()

@@ -57,17 +57,7 @@ func FuzzSendPaths(f *testing.F) {
 	f.Add(byte(33), []byte{0x06, 0x0c, 0x00, 0x1d, 0x10, 0x00})
 	f.Add(byte(5), []byte{0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00}) // 192 KiB and 128 KiB of JSON (the cap), then an empty one: split, taken over
 
-	ca := wstest.NewCA()
-	srv := wstest.NewRaw(serveSendFuzz)
-	f.Cleanup(srv.Close)
-	tlsSrv := wstest.NewRaw(func(nc net.Conn) {
-		tc := tls.Server(nc, ca.ServerConfig())
-		defer tc.Close()
-		if tc.Handshake() == nil {
-			serveSendFuzz(tc)
-		}
-	})
-	f.Cleanup(tlsSrv.Close)
+	srv, tlsSrv, ca := fuzzServers(f, serveSendFuzz)
 	h2 := httptest.NewUnstartedServer(http.HandlerFunc(serveSendFuzzH2))
 	h2.EnableHTTP2 = true
 	h2.StartTLS()
@@ -246,24 +236,15 @@ type sendFuzzRecord struct {
 // records what the client sends (recordSent).
 func serveSendFuzz(nc net.Conn) {
 	defer nc.Close()
-	req, accept, br, err := wstest.ReadRequest(nc)
-	if err != nil {
-		return
-	}
-	v, ok := sendFuzzRecords.Load(strings.TrimPrefix(req.URL.Path, "/"))
-	if !ok {
+	v, c := wstest.UpgradeFrom(nc, &sendFuzzRecords, func(v any) string { return v.(*sendFuzzRecord).extension() })
+	if v == nil {
 		return
 	}
 	rec := v.(*sendFuzzRecord)
 	defer close(rec.done)
-	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
-	if ext := rec.extension(); ext != "" {
-		resp += "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	if c != nil {
+		rec.recordSent(c)
 	}
-	if _, err := io.WriteString(nc, resp+"\r\n"); err != nil {
-		return
-	}
-	rec.recordSent(&wstest.Conn{NC: nc, R: br})
 }
 
 // serveSendFuzzH2 is serveSendFuzz for a WebSocket on an HTTP/2 stream (an

@@ -2,10 +2,15 @@ package wstest
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	public "github.com/wsclient/websocket/wstest"
@@ -161,4 +166,42 @@ func (c *Conn) ReadFrameWithKey() (*Frame, [4]byte, error) {
 		rsv |= 1
 	}
 	return &Frame{Fin: f.Fin, Rsv: rsv, Opcode: byte(f.Opcode), Masked: f.Masked, Payload: f.Payload, DeclaredLn: f.Length}, f.MaskKey, nil
+}
+
+// Deflate returns p as the payload of a message compressed with
+// permessage-deflate, as a server without context takeover sends it: raw
+// deflate at level, ended by a sync flush whose last 4 bytes are removed.
+func Deflate(p []byte, level int) []byte {
+	var b bytes.Buffer
+	w, err := flate.NewWriter(&b, level)
+	if err != nil {
+		panic(err)
+	}
+	w.Write(p)
+	w.Flush()
+	return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+}
+
+// UpgradeFrom reads the upgrade request on nc and looks up what its path
+// (without the leading slash) names in paths: nil if nothing. If something,
+// it answers 101, with a Sec-WebSocket-Extensions line of ext(value) unless
+// that is empty, and returns the value and the server's side of the
+// connection (nil if the answer could not be written).
+func UpgradeFrom(nc net.Conn, paths *sync.Map, ext func(value any) string) (any, *Conn) {
+	req, accept, br, err := ReadRequest(nc)
+	if err != nil {
+		return nil, nil
+	}
+	v, ok := paths.Load(strings.TrimPrefix(req.URL.Path, "/"))
+	if !ok {
+		return nil, nil
+	}
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n"
+	if e := ext(v); e != "" {
+		resp += "Sec-WebSocket-Extensions: " + e + "\r\n"
+	}
+	if _, err := io.WriteString(nc, resp+"\r\n"); err != nil {
+		return v, nil
+	}
+	return v, &Conn{NC: nc, R: br}
 }
