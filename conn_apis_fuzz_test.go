@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wsclient/websocket/internal/wstest"
 )
@@ -24,7 +25,9 @@ import (
 // the general one, a stream, fragments), so a frame or a message cut
 // anywhere, or a server that lies, must not make one of them deliver
 // something another refuses. The methods that return control frames must
-// return the same ones.
+// return the same ones. And Recv must get what the RFCs say it gets
+// (modelRecv, worked out without the library's code), so that a mistake
+// the methods share does not pass either.
 //
 // flags: bit 0 negotiates permessage-deflate, bit 1 with the server's
 // context kept from message to message, bit 2 skips UTF-8 validation.
@@ -184,6 +187,18 @@ func FuzzConnAPIs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, flags, chunk byte, wire []byte) {
 		if len(wire) > 1<<16 {
 			return
+		}
+		if model, ok := modelRecv(wire, fuzzAPILimit, flags&1 != 0, flags&2 != 0, flags&4 != 0); ok {
+			r := &chunkReader{data: wire, sizes: []int{max(1, int(chunk))}}
+			c := newConn(&recordConn{r: r}, nil, &DialOptions{ReadLimit: fuzzAPILimit, SkipUTF8Validation: flags&4 != 0})
+			if flags&1 != 0 {
+				c.ext, _ = checkExtensions([]string{"permessage-deflate; server_no_context_takeover"}, &CompressionOptions{})
+			}
+			got, _ := runs[0].read(c)
+			c.Abort()
+			if !slices.Equal(got, model) {
+				t.Fatalf("flags %b, reads of %d, wire %x:\n Recv:          %q\n the RFCs say: %q", flags, chunk, wire, got, model)
+			}
 		}
 		var want, wantCtl, wantSent []string
 		for i, a := range runs {
@@ -351,4 +366,160 @@ func errKind(err error) string {
 		return "eof"
 	}
 	return fmt.Sprintf("%T %v", err, err)
+}
+
+// modelRecv is what RFC 6455 and RFC 7692 say a client reading wire with
+// Recv gets, worked out here on its own (its own header parser, message
+// assembly, UTF-8 and inflation by the standard library), in collect's
+// form: the messages, then how reading ends. Rules are applied to each
+// header in the order the Conn applies them, which only decides which of two
+// errors in one header is reported. A message compressed with context
+// takeover is not modelled (ok is false).
+func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got []string, ok bool) {
+	var (
+		msgOp      Opcode // of the message in progress, 0 = none
+		compressed bool
+		msg        []byte
+	)
+	end := func(kind string) []string { return append(got, "end "+kind) }
+	for {
+		if len(wire) < 2 {
+			return end("connection closed"), true
+		}
+		b0, b1 := wire[0], wire[1]
+		fin, rsv1, rsv23, op, masked := b0&0x80 != 0, b0&0x40 != 0, b0&0x30 != 0, Opcode(b0&0x0f), b1&0x80 != 0
+		n, hl := uint64(b1&0x7f), 2
+		switch n {
+		case 126:
+			hl = 4
+		case 127:
+			hl = 10
+		}
+		if masked {
+			hl += 4
+		}
+		if len(wire) < hl {
+			return end("connection closed"), true
+		}
+		switch n {
+		case 126:
+			n = uint64(wire[2])<<8 | uint64(wire[3])
+		case 127:
+			n = 0
+			for _, c := range wire[2:10] {
+				n = n<<8 | uint64(c)
+			}
+			if n>>63 != 0 {
+				return end("protocol"), true
+			}
+		}
+		control := op >= 8
+		switch {
+		case rsv1 && (!deflate || control || op == OpContinuation), rsv23:
+			return end("protocol"), true
+		case op > OpBinary && op < OpClose || op > OpPong:
+			return end("protocol"), true
+		case masked:
+			return end("protocol"), true
+		case control && (!fin || n > 125):
+			return end("protocol"), true
+		case control:
+		case op == OpContinuation && msgOp == 0, op != OpContinuation && msgOp != 0:
+			return end("protocol"), true
+		case int64(n) > limit-int64(len(msg)):
+			return end("payload"), true
+		}
+		wire = wire[hl:]
+		if uint64(len(wire)) < n {
+			// The stream ends inside the payload: what came of a text
+			// message is checked first, as it arrives.
+			first := op == OpText || op == OpBinary
+			text := op == OpText || op == OpContinuation && msgOp == OpText
+			plain := first && !rsv1 || op == OpContinuation && !compressed
+			if !control && !skipUTF8 && text && plain && !utf8Prefix(append(msg[:len(msg):len(msg)], wire...)) {
+				return end("payload"), true
+			}
+			return end("connection closed"), true
+		}
+		p := wire[:n]
+		wire = wire[n:]
+		if control {
+			if op != OpClose {
+				continue
+			}
+			switch {
+			case len(p) == 0:
+				return end(fmt.Sprintf("close %d %q", StatusNoStatusReceived, "")), true
+			case len(p) == 1:
+				return end("protocol"), true
+			}
+			code := StatusCode(int(p[0])<<8 | int(p[1]))
+			valid := code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999
+			if !valid || !utf8.Valid(p[2:]) {
+				return end("protocol"), true
+			}
+			return end(fmt.Sprintf("close %d %q", code, p[2:])), true
+		}
+		if op != OpContinuation {
+			msgOp, compressed, msg = op, rsv1, nil
+		}
+		if compressed && takeover {
+			return nil, false
+		}
+		msg = append(msg, p...)
+		if msgOp == OpText && !skipUTF8 && !compressed && (fin && !utf8.Valid(msg) || !utf8Prefix(msg)) {
+			return end("payload"), true
+		}
+		if !fin {
+			continue
+		}
+		data := msg
+		if compressed {
+			r := flate.NewReader(io.MultiReader(bytes.NewReader(msg), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})))
+			var err error
+			data, err = io.ReadAll(io.LimitReader(r, limit+1))
+			switch {
+			case err != nil:
+				return end("payload"), true
+			case int64(len(data)) > limit:
+				return end("payload"), true
+			case msgOp == OpText && !skipUTF8 && !utf8.Valid(data):
+				return end("payload"), true
+			}
+		}
+		got = append(got, fmt.Sprintf("message %v %q", msgOp, data))
+		msgOp, msg = 0, nil
+		if len(got) == 100 {
+			return got, true
+		}
+	}
+}
+
+// utf8Prefix reports whether p can begin valid UTF-8: it is valid, or made
+// valid by up to three more bytes.
+func utf8Prefix(p []byte) bool {
+	if utf8.Valid(p) {
+		return true
+	}
+	var more = []byte{0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf}
+	q := append(slices.Clone(p), 0, 0, 0)
+	for k := 1; k <= 3; k++ {
+		var try func(i int) bool
+		try = func(i int) bool {
+			if i == k {
+				return utf8.Valid(q[:len(p)+k])
+			}
+			for _, c := range more {
+				q[len(p)+i] = c
+				if try(i + 1) {
+					return true
+				}
+			}
+			return false
+		}
+		if try(0) {
+			return true
+		}
+	}
+	return false
 }
