@@ -29,7 +29,10 @@ import (
 // than through the goroutine's reader; a hostile server (lengths that lie,
 // bad UTF-8, control frames in fragments, a stream that ends mid-frame,
 // compressed data that is not deflate or inflates past the limit) must get
-// the same answer from both: the same pongs and the same close code.
+// the same answer from both: the same pongs and the same close code. And
+// both must report what the RFCs and the contract say (ModelApp, worked out
+// without the library's reader), so that a mistake they share does not
+// pass either.
 //
 // flags: bit 0 negotiates permessage-deflate, bit 1 turns fragment
 // delivery on (OnContMessage), bit 2 skips UTF-8 validation, bit 3 keeps
@@ -130,6 +133,13 @@ func FuzzAppPaths(f *testing.F) {
 			fuzzWires.Delete(id)
 			<-fw.done
 			sent[i] = fw
+		}
+		// And what the RFCs and the contract say, worked out apart from
+		// the library (fragment delivery is not modelled).
+		if flags&2 == 0 {
+			if model := websocket.ModelApp(wire, fuzzAppLimit, flags&1 != 0, flags&8 != 0, flags&4 != 0); !slices.Equal(got[0], model) {
+				t.Fatalf("flags %b, writes of %d, wire %x:\n %s:     %q\n the RFCs say: %q", flags, chunk, wire, runs[0].name, got[0], model)
+			}
 		}
 		// What the client sent back (pongs, its close frame) is compared
 		// when the server could write all it had (a client that stopped

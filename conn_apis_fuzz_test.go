@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -367,6 +368,12 @@ func errKind(err error) string {
 // errors in one header is reported. With takeover a compressed message may
 // refer back into the 32 KiB of messages inflated before it.
 func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got []string) {
+	return model(wire, limit, deflate, takeover, skipUTF8, false)
+}
+
+// model is modelRecv; with controls it puts the pings and pongs among the
+// messages, as "ping %q" and "pong %q".
+func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls bool) (got []string) {
 	var (
 		msgOp      Opcode // of the message in progress, 0 = none
 		compressed bool
@@ -437,6 +444,9 @@ func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got 
 		wire = wire[n:]
 		if control {
 			if op != OpClose {
+				if controls {
+					got = append(got, fmt.Sprintf("%s %q", strings.ToLower(op.String()), p))
+				}
 				continue
 			}
 			switch {
@@ -483,7 +493,7 @@ func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got 
 		}
 		got = append(got, fmt.Sprintf("message %v %q", msgOp, data))
 		msgOp, msg = 0, nil
-		if len(got) == 100 {
+		if len(got) == 100 && !controls { // collect's cap
 			return got
 		}
 	}

@@ -1,6 +1,9 @@
 package websocket
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+	"strings"
+)
 
 // LoopOwned reports whether an event loop's poller owns c's socket (tests
 // of the event loop's engine).
@@ -49,4 +52,20 @@ func LoopBareSocket(c *Conn) bool {
 	}
 	s, ok := nc.(*loopSocket)
 	return ok && s.bare()
+}
+
+// ModelApp is what the RFCs and the contract say an App reading wire with a
+// goroutine or on an event loop reports, in FuzzAppPaths's form: OnOpen,
+// each OnMessage, OnPing and OnPong in order, then how the connection ends
+// (the server ends its stream after wire: a close frame from it ends the
+// run cleanly; an error goes to OnError and, as the server does not answer
+// our close, OnClose gets 1006) and the run's result.
+func ModelApp(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) []string {
+	events := append([]string{"open"}, model(wire, limit, deflate, takeover, skipUTF8, true)...)
+	last := strings.TrimPrefix(events[len(events)-1], "end ")
+	events = events[:len(events)-1]
+	if code, reason, ok := strings.Cut(strings.TrimPrefix(last, "close "), " "); ok && strings.HasPrefix(last, "close ") {
+		return append(events, "close "+code+" "+reason, "result none")
+	}
+	return append(events, "error "+last, `close 1006 ""`, "result "+last)
 }
