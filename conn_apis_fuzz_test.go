@@ -368,12 +368,14 @@ func errKind(err error) string {
 // errors in one header is reported. With takeover a compressed message may
 // refer back into the 32 KiB of messages inflated before it.
 func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got []string) {
-	return model(wire, limit, deflate, takeover, skipUTF8, false)
+	return model(wire, limit, deflate, takeover, skipUTF8, false, false)
 }
 
 // model is modelRecv; with controls it puts the pings and pongs among the
-// messages, as "ping %q" and "pong %q".
-func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls bool) (got []string) {
+// messages, as "ping %q" and "pong %q"; with fragments, what an App with
+// OnContMessage gets: each fragment of an uncompressed fragmented message
+// as "data" and "cont", any other message as "data" and then "message".
+func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, fragments bool) (got []string) {
 	var (
 		msgOp      Opcode // of the message in progress, 0 = none
 		compressed bool
@@ -465,9 +467,18 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls bool)
 		if op != OpContinuation {
 			msgOp, compressed, msg = op, rsv1, nil
 		}
+		whole := op != OpContinuation && fin // a message of one frame
 		msg = append(msg, p...)
 		if msgOp == OpText && !skipUTF8 && !compressed && (fin && !utf8.Valid(msg) || !utf8Prefix(msg)) {
 			return end("payload")
+		}
+		if fragments && !compressed && !whole {
+			// Each fragment as it completes, and no OnMessage.
+			got = append(got, fmt.Sprintf("data %v %v %q", op, fin, p), fmt.Sprintf("cont %v %q", fin, p))
+			if fin {
+				msgOp, msg = 0, nil
+			}
+			continue
 		}
 		if !fin {
 			continue
@@ -490,6 +501,9 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls bool)
 			}
 			history = append(history, data...)
 			history = history[max(0, len(history)-1<<15):]
+		}
+		if fragments {
+			got = append(got, fmt.Sprintf("data %v true %q", msgOp, data))
 		}
 		got = append(got, fmt.Sprintf("message %v %q", msgOp, data))
 		msgOp, msg = 0, nil

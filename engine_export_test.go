@@ -60,8 +60,9 @@ func LoopBareSocket(c *Conn) bool {
 // (the server ends its stream after wire: a close frame from it ends the
 // run cleanly; an error goes to OnError and, as the server does not answer
 // our close, OnClose gets 1006) and the run's result.
-func ModelApp(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) []string {
-	events := append([]string{"open"}, model(wire, limit, deflate, takeover, skipUTF8, true)...)
+// With fragments the App has OnContMessage set.
+func ModelApp(wire []byte, limit int64, deflate, takeover, skipUTF8, fragments bool) []string {
+	events := append([]string{"open"}, model(wire, limit, deflate, takeover, skipUTF8, true, fragments)...)
 	last := strings.TrimPrefix(events[len(events)-1], "end ")
 	events = events[:len(events)-1]
 	if code, reason, ok := strings.Cut(strings.TrimPrefix(last, "close "), " "); ok && strings.HasPrefix(last, "close ") {
