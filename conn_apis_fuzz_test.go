@@ -31,7 +31,9 @@ import (
 // the methods share does not pass either.
 //
 // flags: bit 0 negotiates permessage-deflate, bit 1 with the server's
-// context kept from message to message, bit 2 skips UTF-8 validation.
+// context kept from message to message, bit 2 skips UTF-8 validation, bit 3
+// sets a read limit of 17 bytes (else 4 KiB), bit 4 none (without
+// compression).
 func FuzzConnAPIs(f *testing.F) {
 	deflated := func(p string) []byte { return wstest.Deflate([]byte(p), flate.BestSpeed) }
 	frame := func(fin bool, rsv1 bool, op Opcode, p []byte) []byte {
@@ -63,6 +65,9 @@ func FuzzConnAPIs(f *testing.F) {
 	seed(5, 0, frame(true, true, OpText, deflated("bad \xff utf-8")), closing)
 	seed(0, 0, frame(true, true, OpText, deflated("not negotiated")))
 	seed(3, 1, frame(true, true, OpText, deflated("kept")), frame(true, true, OpText, deflated("kept")), closing)
+	seed(8, 0, frame(true, false, OpText, make([]byte, 17)), frame(false, false, OpBinary, make([]byte, 9)), frame(true, false, OpContinuation, make([]byte, 9)))
+	seed(9, 3, frame(true, true, OpText, deflated(string(make([]byte, 17)))), frame(true, true, OpText, deflated(string(make([]byte, 18)))))
+	seed(16, 0, []byte{0x82, 0x7f, 0, 0, 0, 1, 0, 0, 0, 0, 'x'}) // unlimited: 4 GiB declared, a byte sent
 
 	type api struct {
 		name     string
@@ -189,6 +194,13 @@ func FuzzConnAPIs(f *testing.F) {
 		if len(wire) > 1<<16 {
 			return
 		}
+		limit := int64(fuzzAPILimit)
+		switch {
+		case flags&8 != 0:
+			limit = 17 // frames and messages of every size around it
+		case flags&16 != 0 && flags&1 == 0:
+			limit = -1 // unlimited (not with compression: a bomb would inflate to 64 MiB)
+		}
 		var want, wantCtl, wantSent []string
 		for i, a := range runs {
 			var r io.Reader = &chunkReader{data: wire, sizes: []int{max(1, int(chunk))}}
@@ -197,7 +209,7 @@ func FuzzConnAPIs(f *testing.F) {
 			}
 			rc := &recordConn{r: r}
 			c := newConn(rc, nil,
-				&DialOptions{ReadLimit: fuzzAPILimit, SkipUTF8Validation: flags&4 != 0, FireContFrame: a.fireCont})
+				&DialOptions{ReadLimit: limit, SkipUTF8Validation: flags&4 != 0, FireContFrame: a.fireCont})
 			if flags&1 != 0 {
 				offer := "permessage-deflate; server_no_context_takeover"
 				if flags&2 != 0 {
@@ -215,7 +227,7 @@ func FuzzConnAPIs(f *testing.F) {
 			switch {
 			case i == 0:
 				want, wantSent = got, sent
-				if model := modelRecv(wire, fuzzAPILimit, flags&1 != 0, flags&2 != 0, flags&4 != 0); !slices.Equal(got, model) {
+				if model := modelRecv(wire, limit, flags&1 != 0, flags&2 != 0, flags&4 != 0); !slices.Equal(got, model) {
 					t.Fatalf("flags %b, reads of %d, wire %x:\n Recv:          %q\n the RFCs say: %q", flags, chunk, wire, got, model)
 				}
 			case !slices.Equal(got, want):
@@ -427,7 +439,7 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 		case control:
 		case op == OpContinuation && msgOp == 0, op != OpContinuation && msgOp != 0:
 			return end("protocol")
-		case int64(n) > limit-int64(len(msg)):
+		case limit >= 0 && int64(n) > limit-int64(len(msg)):
 			return end("payload")
 		}
 		wire = wire[hl:]
@@ -490,11 +502,14 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 			}
 			r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(msg), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})), history)
 			var err error
-			data, err = io.ReadAll(io.LimitReader(r, limit+1))
+			if limit >= 0 {
+				r = io.NopCloser(io.LimitReader(r, limit+1))
+			}
+			data, err = io.ReadAll(r)
 			switch {
 			case err != nil:
 				return end("payload")
-			case int64(len(data)) > limit:
+			case limit >= 0 && int64(len(data)) > limit:
 				return end("payload")
 			case msgOp == OpText && !skipUTF8 && !utf8.Valid(data):
 				return end("payload")
