@@ -38,7 +38,8 @@ import (
 // delivery on (OnContMessage), bit 2 skips UTF-8 validation, bit 3 keeps
 // the server's compression context from message to message, bit 4 runs
 // both over TLS too (each write of the server a record of its own), where
-// they must also agree with plain TCP.
+// they must also agree with plain TCP; bit 5 sends the first chunk in the
+// response head's write, so that the handshake reads past its end.
 func FuzzAppPaths(f *testing.F) {
 	skipWithoutPoller(f)
 	deflated := func(p string) []byte { return wstest.Deflate([]byte(p), flate.BestSpeed) }
@@ -102,6 +103,8 @@ func FuzzAppPaths(f *testing.F) {
 	seed(9, 3, msgs[0], msgs[1], closing)
 	seed(1, 0, msgs[0], msgs[1], closing) // the server said it would not
 	seed(9, 0, msgs[1], closing)
+	seed(32, 3, wstest.AppendFrame(nil, true, 1, []byte("right behind the 101")), wstest.AppendFrame(nil, true, 9, []byte("p")), closing)
+	seed(33, 0, wstest.AppendFrameRsv(nil, true, 4, 1, deflated("compressed, behind the 101")), closing)
 
 	srv, tlsSrv, ca := fuzzServers(f, serveFuzzWire)
 	f.Fuzz(func(t *testing.T, flags, chunk byte, wire []byte) {
@@ -122,7 +125,7 @@ func FuzzAppPaths(f *testing.F) {
 		sent := make([]*fuzzWire, len(runs))
 		for i, r := range runs {
 			id := strconv.FormatUint(fuzzWireSeq.Add(1), 10)
-			fw := &fuzzWire{wire: wire, chunk: int(chunk), deflate: flags&1 != 0, takeover: flags&8 != 0, done: make(chan struct{})}
+			fw := &fuzzWire{wire: wire, chunk: int(chunk), deflate: flags&1 != 0, takeover: flags&8 != 0, withHead: flags&32 != 0, done: make(chan struct{})}
 			fuzzWires.Store(id, fw)
 			url := srv.URL + "/" + id
 			var roots *x509.CertPool
@@ -194,6 +197,7 @@ type fuzzWire struct {
 	chunk    int
 	deflate  bool
 	takeover bool // the server keeps its compression context
+	withHead bool // the first chunk goes in the response head's write
 
 	wrote bool          // all of wire was written
 	got   []string      // the frames the client sent
@@ -203,9 +207,14 @@ type fuzzWire struct {
 // serveFuzzWire answers the upgrade on nc (a TCP or TLS stream), writes the
 // fuzzWire of the request's path, ends its side of the stream, and records
 // the frames the client sends until it closes.
-func serveFuzzWire(nc net.Conn) {
-	defer nc.Close()
-	v, c := wstest.UpgradeFrom(nc, &fuzzWires, func(v any) string { return v.(*fuzzWire).extension() })
+func serveFuzzWire(conn net.Conn) {
+	defer conn.Close()
+	nc := &holdConn{Conn: conn}
+	v, c := wstest.UpgradeFrom(nc, &fuzzWires, func(v any) string {
+		fw := v.(*fuzzWire)
+		nc.hold = fw.withHead && len(fw.wire) > 0
+		return fw.extension()
+	})
 	if v == nil {
 		return
 	}
@@ -223,10 +232,13 @@ func serveFuzzWire(nc net.Conn) {
 		if _, err := nc.Write(wire[:n]); err != nil {
 			return
 		}
+		if nc.hold && nc.release(len(nc.buf)) != nil { // the head and the first chunk
+			return
+		}
 		wire = wire[n:]
 	}
 	fw.wrote = true
-	nc.(interface{ CloseWrite() error }).CloseWrite()
+	conn.(interface{ CloseWrite() error }).CloseWrite()
 	for {
 		f, err := c.ReadFrame()
 		if err != nil {
