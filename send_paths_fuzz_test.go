@@ -27,7 +27,8 @@ import (
 
 // FuzzSendPaths sends the same messages by each road a message can take to
 // the wire — Conn.Send, Conn.NextWriter in writes of a given size, an App
-// reading with a goroutine and an App on an event loop (ws and wss, and a
+// reading with a goroutine and an App on an event loop, each sending from a
+// callback or from a goroutine of the user's (ws and wss, and a
 // stream of an HTTP/2 connection), with and without permessage-deflate —
 // and requires a server that decodes
 // them on its own (compress/flate, never this library) to receive exactly
@@ -88,7 +89,7 @@ func FuzzSendPaths(f *testing.F) {
 			base = "wss://" + tlsSrv.Addr
 			opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
 		}
-		paths := []string{"Send", "NextWriter", "App", "App on a loop"}
+		paths := []string{"Send", "NextWriter", "App", "App on a loop", "App, from a goroutine", "App on a loop, from a goroutine"}
 		if flags&32 != 0 {
 			paths = append(paths, "Send over HTTP/2", "NextWriter over HTTP/2", "App over HTTP/2")
 		}
@@ -107,7 +108,7 @@ func FuzzSendPaths(f *testing.F) {
 			case "Send", "NextWriter":
 				err = sendOnConn(url, opts, msgs, strings.HasPrefix(path, "NextWriter"))
 			default:
-				err = sendOnApp(t, url, opts, msgs, path == "App on a loop")
+				err = sendOnApp(t, url, opts, msgs, strings.HasPrefix(path, "App on a loop"), strings.HasSuffix(path, "from a goroutine"))
 			}
 			sendFuzzRecords.Delete(id)
 			if err != nil {
@@ -200,12 +201,14 @@ func sendOnConn(url string, opts websocket.DialOptions, msgs []fuzzMessage, stre
 	return c.Close()
 }
 
-// sendOnApp runs an App against url that sends msgs from OnOpen and
-// closes, on an event loop (onLoop) or with a reading goroutine.
-func sendOnApp(t *testing.T, url string, opts websocket.DialOptions, msgs []fuzzMessage, onLoop bool) error {
+// sendOnApp runs an App against url that sends msgs and closes, from
+// OnOpen or (fromGoroutine) from a goroutine OnOpen starts, on an event loop
+// (onLoop) or with a reading goroutine.
+func sendOnApp(t *testing.T, url string, opts websocket.DialOptions, msgs []fuzzMessage, onLoop, fromGoroutine bool) error {
 	var sendErr error
-	a := &websocket.App{URL: url}
-	a.OnOpen = func(a *websocket.App) {
+	done := make(chan struct{})
+	send := func(a *websocket.App) {
+		defer close(done)
 		for _, m := range msgs {
 			if err := a.Send(m.data, m.op); err != nil && sendErr == nil {
 				sendErr = err
@@ -213,7 +216,16 @@ func sendOnApp(t *testing.T, url string, opts websocket.DialOptions, msgs []fuzz
 		}
 		a.Close()
 	}
+	a := &websocket.App{URL: url}
+	a.OnOpen = func(a *websocket.App) {
+		if fromGoroutine {
+			go send(a)
+		} else {
+			send(a)
+		}
+	}
 	err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: -1, DialOptions: opts})
+	<-done
 	if sendErr != nil {
 		return sendErr
 	}
