@@ -500,7 +500,7 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 			if !takeover {
 				history = nil
 			}
-			r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(msg), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})), history)
+			r := wstest.Inflate(msg, history)
 			var err error
 			if limit >= 0 {
 				r = io.NopCloser(io.LimitReader(r, limit+1))

@@ -2,8 +2,6 @@ package websocket_test
 
 import (
 	"bufio"
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -348,7 +346,7 @@ func (rec *sendFuzzRecord) recordSent(c *wstest.Conn) {
 			if !takeover {
 				history = nil
 			}
-			r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(payload), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})), history)
+			r := wstest.Inflate(payload, history)
 			data, err = io.ReadAll(r)
 			if err != nil {
 				breach("inflating: " + err.Error())

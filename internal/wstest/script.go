@@ -205,3 +205,12 @@ func UpgradeFrom(nc net.Conn, paths *sync.Map, ext func(value any) string) (any,
 	}
 	return v, &Conn{NC: nc, R: br}
 }
+
+// Inflate returns a reader of what payload, a permessage-deflate message
+// (the sync flush's tail removed), inflates to, with dict as the window the
+// message may refer back into (the messages before it, with context
+// takeover; nil without).
+func Inflate(payload, dict []byte) io.ReadCloser {
+	tail := []byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff} // the tail, then an empty final block
+	return flate.NewReaderDict(io.MultiReader(bytes.NewReader(payload), bytes.NewReader(tail)), dict)
+}
