@@ -20,11 +20,9 @@ func (c *Conn) NextReader() (Opcode, io.Reader, error) {
 	if c.stashed {
 		// An earlier call was cut short by a timeout amid a message no
 		// reader was returned for (a compressed one being inflated, or
-		// one Recv was reading): it goes on, and is returned whole.
-		if err := c.startRead(); err != nil {
-			return 0, nil, err
-		}
-		op, data, err := c.readMessage(c.takeStash(), 0, true, false)
+		// one Recv was reading): it goes on, as Recv's would, and is
+		// returned whole.
+		op, data, err := c.recvWhole(nil, false)
 		if err != nil {
 			return 0, nil, err
 		}
