@@ -340,7 +340,7 @@ func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL, conf *h2.Config) f
 func h2Request(u *url.URL, r *requestConfig, user http.Header) *h2.Request {
 	var key [24]byte // not sent
 	head := string(appendRequest(nil, u, r, user, key[:]))
-	req := &h2.Request{Scheme: "https", Path: u.RequestURI(), Header: http.Header{}}
+	req := &h2.Request{Scheme: "https", Path: string(appendRequestTarget(nil, u)), Header: http.Header{}}
 	if u.Scheme == "ws" {
 		req.Scheme = "http"
 	}

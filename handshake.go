@@ -268,7 +268,7 @@ func appendAcceptKey(dst, key []byte) []byte {
 // with the user's headers as userHeaders merged them.
 func appendRequest(b []byte, u *url.URL, r *requestConfig, user http.Header, key []byte) []byte {
 	b = append(b, "GET "...)
-	b = append(b, u.RequestURI()...)
+	b = appendRequestTarget(b, u)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	switch {
 	case r.host != "":

@@ -174,6 +174,43 @@ func TestDialRefusesInjectionBeforeSending(t *testing.T) {
 	})
 }
 
+// TestDialRequestTarget checks the request line a URL makes on the wire:
+// one target, with no raw space that would split the line, whatever the
+// URL's query holds, and the query's meaning kept (its %-escapes, and
+// bytes a server reads raw, go as written).
+func TestDialRequestTarget(t *testing.T) {
+	rec := newWireRecorder(t)
+	for _, tc := range []struct{ url, target string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/?", "/?"},
+		{"/chat?room=1&x=%20", "/chat?room=1&x=%20"},
+		{"/?a b", "/?a%20b"},
+		{"/?a HTTP/1.0", "/?a%20HTTP/1.0"},
+		{"/p?q=\"<x>'", "/p?q=%22%3Cx%3E%27"},
+		{"/\u00e9?\u00e9=\u00e9", "/%C3%A9?%C3%A9=%C3%A9"},
+		{"/?x=%zz&[]={}|^`\\;:@/?!$&()*+,=~", "/?x=%zz&[]={}|^`\\;:@/?!$&()*+,=~"},
+		{"/a b/c#frag x", "/a%20b/c"},
+		{"/?a#b c", "/?a"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			c, err := websocket.Dial(context.Background(), "ws://"+rec.addr+tc.url, &websocket.DialOptions{Timeout: testTimeout})
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded against a server that answers nothing")
+			}
+			got := rec.probe(t)
+			if len(got) != 1 {
+				t.Fatalf("%d connections, want 1", len(got))
+			}
+			line, _, _ := strings.Cut(string(got[0]), "\r\n")
+			if want := "GET " + tc.target + " HTTP/1.1"; line != want {
+				t.Errorf("request line %q, want %q", line, want)
+			}
+		})
+	}
+}
+
 func TestDialSuppressOriginWins(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -77,6 +77,37 @@ func originOf(u *url.URL) string {
 	return u.Scheme + "://" + strings.ToLower(h) + ":" + p
 }
 
+// appendRequestTarget appends u's path and query as a request line carries
+// them: the path escaped as net/url escapes it ("/" when empty), the query
+// as a browser sends it. url.Parse keeps a query's bytes as written, and
+// some may not stand in a request line: a raw space would split it
+// ("ws://host/?a HTTP/1.0" into "GET /?a HTTP/1.0 HTTP/1.1"). So a space,
+// a double or single quote, '<', '>' and every byte above 0x7E are
+// percent-encoded, the set the URL Standard encodes in a ws or wss query.
+// Other bytes, '%' escapes included, go as written: a query already
+// encoded (a signed URL) reaches the server unchanged.
+func appendRequestTarget(b []byte, u *url.URL) []byte {
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	b = append(b, p...)
+	if u.RawQuery == "" && !u.ForceQuery {
+		return b
+	}
+	b = append(b, '?')
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(u.RawQuery); i++ {
+		switch c := u.RawQuery[i]; {
+		case c <= ' ', c == '"', c == '\'', c == '<', c == '>', c >= 0x7f:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
 // httpURL maps a ws(s) URL to http(s), for cookie jars.
 func httpURL(u *url.URL) *url.URL {
 	v := *u

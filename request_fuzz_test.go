@@ -1,0 +1,154 @@
+package websocket
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/wsclient/websocket/internal/httptoken"
+)
+
+// FuzzRequestHead builds the opening request from any URL and any values of
+// the options that reach the wire (a header, Cookie, Host, Origin, a
+// subprotocol, the URL's user info) and checks the promise that none of
+// them can change the request's shape: either the dial is refused with a
+// "websocket:" error before anything is sent, or the head is one request
+// line of three parts, then header lines of a token, ": " and a value with
+// no CR, LF or NUL, then an empty line; the library's own headers appear
+// once each; the user's header and cookie arrive with the values given;
+// the target means what the URL's path and query mean; and the HTTP/2
+// request carries the same target.
+func FuzzRequestHead(f *testing.F) {
+	f.Add("ws://h/chat?room=1", "X-Token", "abc", "a=1", "", "", "chat")
+	f.Add("ws://h/?a HTTP/1.0", "X-A", "v", "", "", "", "")
+	f.Add("wss://u:p@h:8443/p?q=\"<x>'#f", "Authorization", "Bearer x", "", "example.com", "https://o", "")
+	f.Add("ws://h/\u00e9?\u00e9=%zz", "Cookie", "b=2", "c=3", "", "", "")
+	f.Add("ws://h/?x", "X-Evil", "a\r\nX-Injected: 1", "", "", "", "")
+	f.Add("ws://h/", "Host", "other", "", "h\nX: 1", "", "")
+	f.Add("ws://[::1]:80/", "Origin", "o", "", "", "", "a b")
+	f.Fuzz(func(t *testing.T, rawURL, name, value, cookie, host, origin, proto string) {
+		opts := &DialOptions{Header: http.Header{name: {value}}, Cookie: cookie, Host: host, Origin: origin}
+		if proto != "" {
+			opts.Subprotocols = []string{proto}
+		}
+		cfg, err := resolveDial(rawURL, opts)
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		u := cfg.url
+		user, err := userHeaders(u, &cfg.req, true)
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		var key [24]byte
+		newChallengeKey(&key)
+		head := string(appendRequest(nil, u, &cfg.req, user, key[:]))
+
+		body, ok := strings.CutSuffix(head, "\r\n\r\n")
+		if !ok {
+			t.Fatalf("head does not end with an empty line: %q", head)
+		}
+		lines := strings.Split(body, "\r\n")
+		for _, l := range lines {
+			if strings.ContainsAny(l, "\r\n\x00") {
+				t.Fatalf("line %q holds CR, LF or NUL", l)
+			}
+		}
+		method, rest, _ := strings.Cut(lines[0], " ")
+		target, proto11, _ := strings.Cut(rest, " ")
+		if method != "GET" || proto11 != "HTTP/1.1" || target == "" || target[0] != '/' {
+			t.Fatalf("request line %q", lines[0])
+		}
+		for i := 0; i < len(target); i++ {
+			if c := target[i]; c <= ' ' || c >= 0x7f {
+				t.Fatalf("request target %q holds byte %#x", target, c)
+			}
+		}
+		checkTargetMeaning(t, u, target)
+		if p := h2Request(u, &cfg.req, user).Path; p != target {
+			t.Fatalf("HTTP/2 :path %q, HTTP/1.1 target %q", p, target)
+		}
+
+		got := http.Header{}
+		for _, l := range lines[1:] {
+			k, v, ok := strings.Cut(l, ": ")
+			if !ok || !httptoken.IsToken(k) {
+				t.Fatalf("header line %q", l)
+			}
+			got[http.CanonicalHeaderKey(k)] = append(got[http.CanonicalHeaderKey(k)], v)
+		}
+		for _, k := range []string{"Host", "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version"} {
+			if len(got[k]) != 1 {
+				t.Fatalf("%s sent %d times: %q", k, len(got[k]), head)
+			}
+		}
+		if got.Get("Sec-Websocket-Key") != string(key[:]) {
+			t.Fatalf("key %q, want %q", got.Get("Sec-Websocket-Key"), key[:])
+		}
+		ck := http.CanonicalHeaderKey(name)
+		switch {
+		case host != "":
+			if got.Get("Host") != host {
+				t.Fatalf("Host %q, want the option's %q", got.Get("Host"), host)
+			}
+		case ck == "Host":
+			if got.Get("Host") != value && value != "" {
+				t.Fatalf("Host %q, want the header's %q", got.Get("Host"), value)
+			}
+		}
+		switch ck {
+		case "Host", "Authorization":
+		case "Cookie":
+			want := value
+			if cookie != "" {
+				want = strings.Join([]string{value, cookie}, "; ")
+			}
+			if got.Get("Cookie") != want {
+				t.Fatalf("Cookie %q, want %q", got.Get("Cookie"), want)
+			}
+		default:
+			if vs := got[ck]; len(vs) == 0 || vs[len(vs)-1] != value {
+				t.Fatalf("%s %q, want %q last", ck, vs, value)
+			}
+		}
+		if ck != "Cookie" && cookie != "" && got.Get("Cookie") != cookie {
+			t.Fatalf("Cookie %q, want %q", got.Get("Cookie"), cookie)
+		}
+		if proto != "" && got.Get("Sec-Websocket-Protocol") != proto {
+			t.Fatalf("Sec-WebSocket-Protocol %q, want %q", got.Get("Sec-Websocket-Protocol"), proto)
+		}
+	})
+}
+
+// checkRefusal checks that a refused dial says so with the package's prefix.
+func checkRefusal(t *testing.T, err error) {
+	t.Helper()
+	if !strings.HasPrefix(err.Error(), "websocket: ") {
+		t.Fatalf("error %q lacks the \"websocket: \" prefix", err)
+	}
+}
+
+// checkTargetMeaning checks that target, as a server parses it, names u's
+// path and query: the same path, and the same query once unescaped.
+func checkTargetMeaning(t *testing.T, u *url.URL, target string) {
+	t.Helper()
+	v, err := url.ParseRequestURI(target)
+	if err != nil {
+		t.Fatalf("target %q does not parse: %v", target, err)
+	}
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	if v.Path != path {
+		t.Fatalf("target %q has path %q, the URL %q", target, v.Path, path)
+	}
+	want, err1 := url.QueryUnescape(u.RawQuery)
+	have, err2 := url.QueryUnescape(v.RawQuery)
+	if (err1 == nil) != (err2 == nil) || want != have {
+		t.Fatalf("target %q has query %q (%v), the URL %q (%v)", target, have, err2, want, err1)
+	}
+}
