@@ -385,6 +385,9 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	default:
 		return nil, fmt.Errorf("websocket: redirect to unsupported scheme %q", next.Scheme)
 	}
+	if err := asciiHost(next); err != nil {
+		return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), err)
+	}
 	if u.Scheme == "wss" && next.Scheme == "ws" {
 		// Following it would send the request, and then every
 		// message, in clear text.

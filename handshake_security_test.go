@@ -211,6 +211,120 @@ func TestDialRequestTarget(t *testing.T) {
 	}
 }
 
+// TestDialHostForms checks the name a dial resolves and the Host and Origin
+// it sends for hosts that are not plain ASCII names: an internationalized
+// name goes everywhere in its ASCII form, as browsers send it, and an IPv6
+// zone is dialed but not sent. A name IDNA refuses is an error before
+// anything is dialed.
+func TestDialHostForms(t *testing.T) {
+	rec := newWireRecorder(t)
+	for _, tc := range []struct{ url, dialed, host, origin string }{
+		{"ws://b\u00fccher.example/", "xn--bcher-kva.example:80", "xn--bcher-kva.example", "http://xn--bcher-kva.example"},
+		{"wss://B\u00dcCHER.example:8443/", "xn--bcher-kva.example:8443", "xn--bcher-kva.example:8443", "https://xn--bcher-kva.example:8443"},
+		{"ws://%E4%BE%8B%E3%81%88.jp/", "xn--r8jz45g.jp:80", "xn--r8jz45g.jp", "http://xn--r8jz45g.jp"},
+		{"ws://[fe80::1%25lo]:8080/", "[fe80::1%lo]:8080", "[fe80::1]:8080", "http://[fe80::1]:8080"},
+		{"ws://my_service:80/", "my_service:80", "my_service", "http://my_service"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			var dialed []string
+			opts := &websocket.DialOptions{Timeout: testTimeout,
+				Proxy: func(*url.URL) (*url.URL, error) { return nil, nil },
+				NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					dialed = append(dialed, addr)
+					return new(net.Dialer).DialContext(ctx, network, rec.addr)
+				},
+			}
+			var sni string
+			if strings.HasPrefix(tc.url, "wss:") {
+				// A TLS server that stops at the ClientHello, whose
+				// server name is what is checked.
+				opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					dialed = append(dialed, addr)
+					a, b := net.Pipe()
+					go func() {
+						defer b.Close()
+						srv := tls.Server(b, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+							sni = h.ServerName
+							return nil, errors.New("stop")
+						}})
+						srv.Handshake()
+					}()
+					return a, nil
+				}
+			}
+			c, err := websocket.Dial(context.Background(), tc.url, opts)
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded against a server that answers nothing")
+			}
+			if len(dialed) != 1 || dialed[0] != tc.dialed {
+				t.Fatalf("dialed %q, want %q", dialed, tc.dialed)
+			}
+			if strings.HasPrefix(tc.url, "wss:") {
+				if want, _, _ := strings.Cut(tc.host, ":"); sni != want {
+					t.Errorf("TLS server name %q, want %q", sni, want)
+				}
+				return
+			}
+			got := rec.probe(t)
+			if len(got) != 1 {
+				t.Fatalf("%d connections, want 1", len(got))
+			}
+			req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(got[0])))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.Host != tc.host || req.Header.Get("Origin") != tc.origin {
+				t.Errorf("Host %q, Origin %q; want %q, %q", req.Host, req.Header.Get("Origin"), tc.host, tc.origin)
+			}
+		})
+	}
+	t.Run("redirect", func(t *testing.T) {
+		target, treqs := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a) })
+		_, port, _ := net.SplitHostPort(target.Addr)
+		r, _ := redirector(t, 302, func(*http.Request) string { return "http://b\u00fccher.example:" + port + "/x" })
+		var dialed []string
+		opts := dialOpts()
+		opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialed = append(dialed, addr)
+			if strings.HasPrefix(addr, "xn--") {
+				addr = target.Addr
+			}
+			return new(net.Dialer).DialContext(ctx, network, addr)
+		}
+		c, err := websocket.Dial(context.Background(), r.URL, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if want := "xn--bcher-kva.example:" + port; len(dialed) != 2 || dialed[1] != want {
+			t.Errorf("dialed %q, want %q second", dialed, want)
+		}
+		if req := <-treqs; req.Host != "xn--bcher-kva.example:"+port {
+			t.Errorf("Host %q after the redirect", req.Host)
+		}
+	})
+	t.Run("redirect without a host", func(t *testing.T) {
+		r, _ := redirector(t, 302, func(*http.Request) string { return "http:///x" })
+		_, err := websocket.Dial(context.Background(), r.URL, dialOpts())
+		if err == nil || !strings.Contains(err.Error(), "websocket: redirect to bad Location") || !strings.Contains(err.Error(), "no host") {
+			t.Errorf("error %v, want a bad Location with no host", err)
+		}
+	})
+	for _, bad := range []string{"ws://\u00fc-.example/", "ws://\u0301a.example/", "ws://\u00fc_x.example/"} {
+		t.Run(bad, func(t *testing.T) {
+			opts := &websocket.DialOptions{Timeout: testTimeout, NetDialContext: func(context.Context, string, string) (net.Conn, error) {
+				t.Error("dialed")
+				return nil, errors.New("no")
+			}}
+			_, err := websocket.Dial(context.Background(), bad, opts)
+			if err == nil || !strings.HasPrefix(err.Error(), "websocket: bad URL") {
+				t.Errorf("error %v, want a bad URL", err)
+			}
+		})
+	}
+}
+
 func TestDialSuppressOriginWins(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -27,6 +27,8 @@ func FuzzRequestHead(f *testing.F) {
 	f.Add("ws://h/?x", "X-Evil", "a\r\nX-Injected: 1", "", "", "", "")
 	f.Add("ws://h/", "Host", "other", "", "h\nX: 1", "", "")
 	f.Add("ws://[::1]:80/", "Origin", "o", "", "", "", "a b")
+	f.Add("ws://[fe80::1%25en0]:8080/", "X", "", "", "", "", "")
+	f.Add("wss://b\u00fccher.example/", "X", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, rawURL, name, value, cookie, host, origin, proto string) {
 		opts := &DialOptions{Header: http.Header{name: {value}}, Cookie: cookie, Host: host, Origin: origin}
 		if proto != "" {
@@ -94,9 +96,16 @@ func FuzzRequestHead(f *testing.F) {
 			if got.Get("Host") != host {
 				t.Fatalf("Host %q, want the option's %q", got.Get("Host"), host)
 			}
-		case ck == "Host":
-			if got.Get("Host") != value && value != "" {
+		case ck == "Host" && value != "":
+			if got.Get("Host") != value {
 				t.Fatalf("Host %q, want the header's %q", got.Get("Host"), value)
+			}
+		default: // from the URL: an ASCII name, no zone
+			h := got.Get("Host")
+			for i := 0; i < len(h); i++ {
+				if c := h[i]; c <= ' ' || c >= 0x7f || c == '%' {
+					t.Fatalf("Host %q from the URL holds byte %#x", h, c)
+				}
 			}
 		}
 		switch ck {

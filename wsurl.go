@@ -1,11 +1,14 @@
 package websocket
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // The URL of a dial, read by every stage: the address to dial, the Host
@@ -21,10 +24,44 @@ func parseWSURL(raw string) (*url.URL, error) {
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return nil, fmt.Errorf("websocket: bad URL %q: scheme must be ws or wss", u.Redacted())
 	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("websocket: bad URL %q: no host", u.Redacted())
+	if err := asciiHost(u); err != nil {
+		return nil, fmt.Errorf("websocket: bad URL %q: %w", u.Redacted(), err)
 	}
 	return u, nil
+}
+
+// asciiHost checks that u names a host, and puts a name that is not ASCII
+// (an internationalized domain name such as bücher.example) in its ASCII
+// form (xn--bcher-kva.example) by IDNA's lookup rules, as browsers do: the
+// form DNS resolves, certificates name and the Host header carries. A name
+// those rules refuse is an error.
+func asciiHost(u *url.URL) error {
+	host := u.Hostname()
+	if host == "" {
+		return errors.New("no host")
+	}
+	if isASCII(host) || strings.HasPrefix(u.Host, "[") {
+		return nil
+	}
+	a, err := idna.Lookup.ToASCII(host)
+	if err != nil {
+		return fmt.Errorf("host is not a valid domain name: %w", err)
+	}
+	if p := u.Port(); p != "" {
+		a += ":" + p
+	}
+	u.Host = a
+	return nil
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // hostPort returns u's host and port, the default port filled in.
@@ -53,9 +90,15 @@ func dialAddr(u *url.URL, host, port string) string {
 }
 
 // appendHostHeader appends host[:port] for the Host and Origin headers: the
-// port only when it is not the scheme's default; IPv6 in brackets.
+// port only when it is not the scheme's default; IPv6 in brackets, without
+// a zone ("fe80::1%eth0" is sent as "[fe80::1]": the zone names an
+// interface of this machine, which means nothing to the server, and RFC
+// 6874 has clients remove it from what they send).
 func appendHostHeader(b []byte, u *url.URL) []byte {
 	host, port := hostPort(u)
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i]
+	}
 	if strings.Contains(host, ":") {
 		b = append(b, '[')
 		b = append(b, host...)
