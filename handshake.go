@@ -227,22 +227,37 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 	return resp, nil
 }
 
-// handshakeIOError reports an I/O failure during the handshake.
+// handshakeIOError reports an I/O failure during the handshake. A
+// connection that closed or failed before the response was whole gives a
+// *HandshakeError that also unwraps to the network's error
+// (netHandshakeError), which DefaultRetry retries: it is a server
+// restarting or a middlebox dropping the connection, not an answer.
 func handshakeIOError(err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return &timeoutError{op: "handshake", err: err}
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return &HandshakeError{Reason: "connection closed before the response was complete"}
+		return &netHandshakeError{&HandshakeError{Reason: "connection closed before the response was complete"}, io.ErrUnexpectedEOF}
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
-		return &HandshakeError{Reason: "reading the response: " + err.Error()}
+		return &netHandshakeError{&HandshakeError{Reason: "reading the response: " + err.Error()}, err}
 	}
 	// Anything else comes from parsing the response (net/http, textproto).
 	return &HandshakeError{Reason: "malformed response: " + err.Error()}
 }
+
+// netHandshakeError is a *HandshakeError whose cause is the network: it
+// unwraps to the HandshakeError and to that cause (io.ErrUnexpectedEOF, a
+// *net.OpError).
+type netHandshakeError struct {
+	he    *HandshakeError
+	cause error
+}
+
+func (e *netHandshakeError) Error() string   { return e.he.Error() }
+func (e *netHandshakeError) Unwrap() []error { return []error{e.he, e.cause} }
 
 // newChallengeKey fills key with a fresh Sec-WebSocket-Key (RFC 6455 §4.1:
 // 16 random bytes, base64).

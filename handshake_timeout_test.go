@@ -203,16 +203,27 @@ func TestAppHandshakeTimeoutReconnects(t *testing.T) {
 
 // TestHandshakeIOErrors: a server that fails while the client reads its
 // response gets a *HandshakeError that says how: the connection closed
-// before the response was whole, reset, or a response that is no HTTP.
+// before the response was whole, reset, or a response that is no HTTP. The
+// first two also match the network's error, and DefaultRetry retries them
+// (a server restarting drops connections so; an App must come back); an
+// answer that is not HTTP it does not.
 func TestHandshakeIOErrors(t *testing.T) {
+	var opErr *net.OpError
 	for _, tc := range []struct {
 		name   string
 		answer func(nc *net.TCPConn)
 		want   string
+		cause  func(error) bool
+		retry  bool
 	}{
-		{"closed", func(nc *net.TCPConn) { nc.Write([]byte("HTTP/1.1 101 Switching")) }, "connection closed before the response was complete"},
-		{"reset", func(nc *net.TCPConn) { nc.SetLinger(0) }, "reading the response: "},
-		{"not HTTP", func(nc *net.TCPConn) { nc.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n")) }, "malformed response: "},
+		{"closed", func(nc *net.TCPConn) { nc.Write([]byte("HTTP/1.1 101 Switching")) }, "connection closed before the response was complete",
+			func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }, true},
+		{"closed at once", func(*net.TCPConn) {}, "connection closed before the response was complete",
+			func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }, true},
+		{"reset", func(nc *net.TCPConn) { nc.SetLinger(0) }, "reading the response: ",
+			func(err error) bool { return errors.As(err, &opErr) }, true},
+		{"not HTTP", func(nc *net.TCPConn) { nc.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n")) }, "malformed response: ",
+			func(error) bool { return true }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := wstest.NewRaw(func(nc net.Conn) {
@@ -227,6 +238,12 @@ func TestHandshakeIOErrors(t *testing.T) {
 			var he *websocket.HandshakeError
 			if !errors.As(err, &he) || !strings.Contains(he.Reason, tc.want) {
 				t.Fatalf("Dial = %v, want a *HandshakeError saying %q", err, tc.want)
+			}
+			if !tc.cause(err) {
+				t.Errorf("Dial = %v does not match the network's error", err)
+			}
+			if retry, _ := websocket.DefaultRetry(err); retry != tc.retry {
+				t.Errorf("DefaultRetry(%v) = %v, want %v", err, retry, tc.retry)
 			}
 		})
 	}

@@ -30,12 +30,15 @@ const maxRetryAfter = time.Hour
 //     the server or an https proxy;
 //   - a 101 answer whose upgrade is invalid (*HandshakeError: a wrong
 //     Sec-WebSocket-Accept, a subprotocol or extension the client did not
-//     offer): the server, or a middlebox, does not speak the protocol the
-//     way the client asked.
+//     offer), or an answer that is not HTTP: the server, or a middlebox,
+//     does not speak the protocol the way the client asked.
 //
 // Everything else retries on the reconnect schedule (see Backoff): network
-// errors (refused, reset, unreachable, unresolved host), timeouts (dial,
-// handshake, ping), a dropped connection, a protocol error of the server,
+// errors (refused, reset, unreachable, unresolved host), a connection
+// closed or reset before the handshake's answer was whole (a
+// *HandshakeError that also matches io.ErrUnexpectedEOF or a *net.OpError),
+// timeouts (dial, handshake, ping), a dropped connection, a protocol error
+// of the server,
 // and the statuses 500, 502, 503 and 504. A 429 (Too Many Requests)
 // retries too, after at least the wait its Retry-After header asks for
 // (delay-seconds or an HTTP date, at most one hour); without a valid one,
@@ -52,8 +55,11 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 		}
 		return false, 0
 	}
-	var he *HandshakeError
-	if errors.As(err, &he) || certProblem(err) != certOK {
+	var (
+		he *HandshakeError
+		ne *netHandshakeError
+	)
+	if errors.As(err, &he) && !errors.As(err, &ne) || certProblem(err) != certOK {
 		return false, 0
 	}
 	return true, 0

@@ -1,0 +1,259 @@
+package websocket_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// FuzzAppLifecycle runs an App through a server's script of connection
+// attempts, each one of lifeKinds (refused, answered 503, 404 or with a
+// wrong accept key, or opened and then closed cleanly, dropped, broken by
+// a protocol error, closed by the App, or pinged and dropped), with
+// reconnecting on (and RunOptions.ReconnectOnServerClose on or off), once
+// with a reading goroutine and once on an event loop. Both runs must agree with each other and with what the contract
+// says of a run, worked out here from the script alone (lifeModel):
+// OnOpen for the first connection that opens, OnReconnect for each later
+// one, OnClose exactly once per opened connection with the code the
+// contract gives, OnError for each failure, a reconnect after each failure
+// DefaultRetry retries and after a server's restart close when asked to,
+// none after another clean close or a failure DefaultRetry does not retry,
+// and a result that describes the last connection.
+func FuzzAppLifecycle(f *testing.F) {
+	skipWithoutPoller(f)
+	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a"} {
+		f.Add(false, []byte(s))
+		f.Add(true, []byte(s))
+	}
+	srv := wstest.NewRaw(serveLifecycle)
+	f.Cleanup(srv.Close)
+	f.Fuzz(func(t *testing.T, onServerClose bool, script []byte) {
+		if len(script) > 6 {
+			return
+		}
+		want := lifeModel(script, onServerClose)
+		for _, onLoop := range []bool{false, true} {
+			id := strconv.FormatUint(lifeSeq.Add(1), 10)
+			ls := &lifeScript{script: script}
+			lifeScripts.Store(id, ls)
+			got := runLifecycle(t, onLoop, onServerClose, srv.URL+"/"+id)
+			lifeScripts.Delete(id)
+			if !slices.Equal(got, want) {
+				t.Fatalf("script %x, ReconnectOnServerClose %v, on a loop %v:\n got          %q\n the contract %q", script, onServerClose, onLoop, got, want)
+			}
+		}
+	})
+}
+
+// The kinds of connection attempt a lifecycle script is made of (a
+// script's byte modulo lifeKinds); once the script is over, every attempt
+// is lifeClean.
+const (
+	lifeRefuse    = iota // the server closes the socket before answering
+	life503              // 503 Service Unavailable: retried
+	lifeClean            // 101, a message, the server's close 1000 "bye"
+	lifeDrop             // 101, a message, the socket ends
+	lifeViolation        // 101, a message, a frame with a reserved opcode
+	lifeAppCloses        // 101, the message "close-me": the App closes
+	life404              // 404 Not Found: not retried
+	lifeGoingAway        // 101, a message, the server's close 1001 "going away"
+	lifeBadAccept        // 101 with a wrong Sec-WebSocket-Accept: not retried
+	lifePingDrop         // 101, a message, a ping, then the socket ends once the pong came
+	lifeTryLater         // 101, a message, the server's close 1013 "later"
+	lifeKinds
+)
+
+var (
+	lifeScripts sync.Map // path without its slash → *lifeScript
+	lifeSeq     atomic.Uint64
+)
+
+// lifeScript is the script of the attempts on one path.
+type lifeScript struct {
+	script   []byte
+	attempts atomic.Int32
+}
+
+// kind is what attempt i gets.
+func (ls *lifeScript) kind(i int) byte {
+	if i < len(ls.script) {
+		return ls.script[i] % lifeKinds
+	}
+	return lifeClean
+}
+
+// serveLifecycle answers one connection attempt as its path's script says.
+func serveLifecycle(nc net.Conn) {
+	defer nc.Close()
+	req, accept, br, err := wstest.ReadRequest(nc)
+	if err != nil {
+		return
+	}
+	v, ok := lifeScripts.Load(strings.TrimPrefix(req.URL.Path, "/"))
+	if !ok {
+		return
+	}
+	ls := v.(*lifeScript)
+	i := int(ls.attempts.Add(1)) - 1
+	kind := ls.kind(i)
+	switch kind {
+	case lifeRefuse:
+		return
+	case life503:
+		io.WriteString(nc, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+		return
+	case life404:
+		io.WriteString(nc, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+		return
+	case lifeBadAccept:
+		wrong := "x"
+		if accept[0] == 'x' {
+			wrong = "y"
+		}
+		accept = wrong + accept[1:]
+	}
+	out := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n")
+	msg := fmt.Sprintf("m%d", i)
+	if kind == lifeAppCloses {
+		msg = "close-me"
+	}
+	out = wstest.AppendFrame(out, true, 1, []byte(msg))
+	switch kind {
+	case lifeClean:
+		out = wstest.AppendFrame(out, true, 8, wstest.ClosePayload(1000, "bye"))
+	case lifeGoingAway:
+		out = wstest.AppendFrame(out, true, 8, wstest.ClosePayload(1001, "going away"))
+	case lifeTryLater:
+		out = wstest.AppendFrame(out, true, 8, wstest.ClosePayload(1013, "later"))
+	case lifeViolation:
+		out = wstest.AppendFrame(out, true, 3, nil)
+	case lifePingDrop:
+		out = wstest.AppendFrame(out, true, 9, []byte("p"))
+	}
+	if _, err := nc.Write(out); err != nil || kind == lifeDrop || kind == lifeBadAccept {
+		return
+	}
+	// Read what the client sends: the pong that ends lifePingDrop, the
+	// close frame lifeAppCloses echoes; until the client closes.
+	c := &wstest.Conn{NC: nc, R: br}
+	for {
+		fr, err := c.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch {
+		case kind == lifePingDrop && fr.Opcode == 10:
+			return
+		case kind == lifeAppCloses && fr.Opcode == 8:
+			c.WriteFrame(true, 8, fr.Payload)
+			return
+		}
+	}
+}
+
+// runLifecycle runs an App against url, reconnecting after 1 ms each time,
+// and returns its callbacks and its result as text.
+func runLifecycle(t *testing.T, onLoop, onServerClose bool, url string) []string {
+	var got []string
+	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
+	a := &websocket.App{URL: url}
+	a.OnOpen = func(*websocket.App) { add("open") }
+	a.OnReconnect = func(*websocket.App) { add("reconnect") }
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		add("message %q", m.Data)
+		if string(m.Data) == "close-me" {
+			a.Close()
+		}
+	}
+	a.OnPing = func(_ *websocket.App, p []byte) { add("ping %q", p) }
+	a.OnError = func(_ *websocket.App, err error) { add("error %s", lifeErrorKind(err)) }
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
+	opts := &websocket.RunOptions{Reconnect: time.Millisecond, Backoff: &websocket.Backoff{Multiplier: 1, Jitter: -1},
+		ReconnectOnServerClose: onServerClose, DialOptions: websocket.DialOptions{Timeout: testTimeout}}
+	err := runOn(t, onLoop, a, opts)
+	add("result %s", lifeErrorKind(err))
+	return got
+}
+
+// lifeErrorKind is errorKind with the dial's failures told apart.
+func lifeErrorKind(err error) string {
+	var (
+		bs *websocket.BadStatusError
+		he *websocket.HandshakeError
+	)
+	switch {
+	case errors.As(err, &bs):
+		return fmt.Sprintf("status %d", bs.StatusCode)
+	case errors.As(err, &he) && errors.Is(err, io.ErrUnexpectedEOF):
+		return "handshake cut" // the connection ended before the answer
+	case errors.As(err, &he):
+		return "handshake"
+	}
+	return errorKind(err)
+}
+
+// lifeModel is what the contract says an App run through script reports.
+func lifeModel(script []byte, onServerClose bool) []string {
+	var out []string
+	opened := false
+	open := func() {
+		if opened {
+			out = append(out, "reconnect")
+		} else {
+			out = append(out, "open")
+		}
+		opened = true
+	}
+	ls := &lifeScript{script: script}
+	for i := 0; ; i++ {
+		msg := fmt.Sprintf("message %q", fmt.Sprintf("m%d", i))
+		switch ls.kind(i) {
+		case lifeRefuse:
+			out = append(out, "error handshake cut")
+		case life503:
+			out = append(out, "error status 503")
+		case life404:
+			return append(out, "error status 404", "result status 404")
+		case lifeBadAccept:
+			return append(out, "error handshake", "result handshake")
+		case lifeClean:
+			open()
+			return append(out, msg, `close 1000 "bye"`, "result none")
+		case lifeGoingAway:
+			open()
+			out = append(out, msg, `close 1001 "going away"`)
+			if !onServerClose {
+				return append(out, "result none")
+			}
+		case lifeTryLater:
+			open()
+			out = append(out, msg, `close 1013 "later"`)
+			if !onServerClose {
+				return append(out, "result none")
+			}
+		case lifeAppCloses:
+			open()
+			return append(out, `message "close-me"`, `close 1000 ""`, "result none")
+		case lifeDrop:
+			open()
+			out = append(out, msg, "error connection closed", `close 1006 ""`)
+		case lifeViolation:
+			open()
+			out = append(out, msg, "error protocol", `close 1006 ""`)
+		case lifePingDrop:
+			open()
+			out = append(out, msg, `ping "p"`, "error connection closed", `close 1006 ""`)
+		}
+	}
+}
