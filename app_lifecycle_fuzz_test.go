@@ -21,7 +21,8 @@ import (
 // attempts, each one of lifeKinds (refused, answered 503, 404 or with a
 // wrong accept key, or opened and then closed cleanly, dropped, broken by
 // a protocol error, closed by the App, or pinged and dropped), with
-// reconnecting on (and RunOptions.ReconnectOnServerClose on or off), once
+// reconnecting on (RunOptions.ReconnectOnServerClose on or off, with
+// opts bit 0; App.Close called from the first OnError, with bit 1), once
 // with a reading goroutine and once on an event loop. Both runs must agree with each other and with what the contract
 // says of a run, worked out here from the script alone (lifeModel):
 // OnOpen for the first connection that opens, OnReconnect for each later
@@ -29,28 +30,30 @@ import (
 // contract gives, OnError for each failure, a reconnect after each failure
 // DefaultRetry retries and after a server's restart close when asked to,
 // none after another clean close or a failure DefaultRetry does not retry,
-// and a result that describes the last connection.
+// and a result that describes the last connection (nil after App.Close).
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
 	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a"} {
-		f.Add(false, []byte(s))
-		f.Add(true, []byte(s))
+		for opts := range byte(4) {
+			f.Add(opts, []byte(s))
+		}
 	}
 	srv := wstest.NewRaw(serveLifecycle)
 	f.Cleanup(srv.Close)
-	f.Fuzz(func(t *testing.T, onServerClose bool, script []byte) {
+	f.Fuzz(func(t *testing.T, opts byte, script []byte) {
 		if len(script) > 6 {
 			return
 		}
-		want := lifeModel(script, onServerClose)
+		onServerClose, closeOnError := opts&1 != 0, opts&2 != 0
+		want := lifeModel(script, onServerClose, closeOnError)
 		for _, onLoop := range []bool{false, true} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
 			ls := &lifeScript{script: script}
 			lifeScripts.Store(id, ls)
-			got := runLifecycle(t, onLoop, onServerClose, srv.URL+"/"+id)
+			got := runLifecycle(t, onLoop, onServerClose, closeOnError, srv.URL+"/"+id)
 			lifeScripts.Delete(id)
 			if !slices.Equal(got, want) {
-				t.Fatalf("script %x, ReconnectOnServerClose %v, on a loop %v:\n got          %q\n the contract %q", script, onServerClose, onLoop, got, want)
+				t.Fatalf("script %x, options %b, on a loop %v:\n got          %q\n the contract %q", script, opts, onLoop, got, want)
 			}
 		}
 	})
@@ -164,7 +167,7 @@ func serveLifecycle(nc net.Conn) {
 
 // runLifecycle runs an App against url, reconnecting after 1 ms each time,
 // and returns its callbacks and its result as text.
-func runLifecycle(t *testing.T, onLoop, onServerClose bool, url string) []string {
+func runLifecycle(t *testing.T, onLoop, onServerClose, closeOnError bool, url string) []string {
 	var got []string
 	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	a := &websocket.App{URL: url}
@@ -177,7 +180,12 @@ func runLifecycle(t *testing.T, onLoop, onServerClose bool, url string) []string
 		}
 	}
 	a.OnPing = func(_ *websocket.App, p []byte) { add("ping %q", p) }
-	a.OnError = func(_ *websocket.App, err error) { add("error %s", lifeErrorKind(err)) }
+	a.OnError = func(a *websocket.App, err error) {
+		add("error %s", lifeErrorKind(err))
+		if closeOnError {
+			add("Close() = %v", a.Close())
+		}
+	}
 	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
 	opts := &websocket.RunOptions{Reconnect: time.Millisecond, Backoff: &websocket.Backoff{Multiplier: 1, Jitter: -1},
 		ReconnectOnServerClose: onServerClose, DialOptions: websocket.DialOptions{Timeout: testTimeout}}
@@ -204,7 +212,7 @@ func lifeErrorKind(err error) string {
 }
 
 // lifeModel is what the contract says an App run through script reports.
-func lifeModel(script []byte, onServerClose bool) []string {
+func lifeModel(script []byte, onServerClose, closeOnError bool) []string {
 	var out []string
 	opened := false
 	open := func() {
@@ -215,18 +223,36 @@ func lifeModel(script []byte, onServerClose bool) []string {
 		}
 		opened = true
 	}
+	// fail reports a failure; open, that it ended an open connection.
+	// It tells whether the run ends: App.Close from OnError ends it.
+	fail := func(err string, open bool) bool {
+		out = append(out, "error "+err)
+		if closeOnError {
+			out = append(out, "Close() = <nil>")
+		}
+		if open {
+			out = append(out, `close 1006 ""`)
+		}
+		return closeOnError
+	}
 	ls := &lifeScript{script: script}
 	for i := 0; ; i++ {
 		msg := fmt.Sprintf("message %q", fmt.Sprintf("m%d", i))
 		switch ls.kind(i) {
 		case lifeRefuse:
-			out = append(out, "error handshake cut")
+			if fail("handshake cut", false) {
+				return append(out, "result none")
+			}
 		case life503:
-			out = append(out, "error status 503")
+			if fail("status 503", false) {
+				return append(out, "result none")
+			}
 		case life404:
-			return append(out, "error status 404", "result status 404")
+			fail("status 404", false)
+			return append(out, "result status 404")
 		case lifeBadAccept:
-			return append(out, "error handshake", "result handshake")
+			fail("handshake", false)
+			return append(out, "result handshake")
 		case lifeClean:
 			open()
 			return append(out, msg, `close 1000 "bye"`, "result none")
@@ -247,13 +273,22 @@ func lifeModel(script []byte, onServerClose bool) []string {
 			return append(out, `message "close-me"`, `close 1000 ""`, "result none")
 		case lifeDrop:
 			open()
-			out = append(out, msg, "error connection closed", `close 1006 ""`)
+			out = append(out, msg)
+			if fail("connection closed", true) {
+				return append(out, "result none")
+			}
 		case lifeViolation:
 			open()
-			out = append(out, msg, "error protocol", `close 1006 ""`)
+			out = append(out, msg)
+			if fail("protocol", true) {
+				return append(out, "result none")
+			}
 		case lifePingDrop:
 			open()
-			out = append(out, msg, `ping "p"`, "error connection closed", `close 1006 ""`)
+			out = append(out, msg, `ping "p"`)
+			if fail("connection closed", true) {
+				return append(out, "result none")
+			}
 		}
 	}
 }
