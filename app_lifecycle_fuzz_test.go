@@ -22,11 +22,13 @@ import (
 // wrong accept key, or opened and then closed cleanly, dropped, broken by
 // a protocol error, closed by the App, or pinged and dropped), with
 // reconnecting on (RunOptions.ReconnectOnServerClose on or off, with
-// opts bit 0; App.Close called from the first OnError, with bit 1), once
-// with a reading goroutine and once on an event loop. Both runs must agree with each other and with what the contract
+// opts bit 0; App.Close called from the first OnError, with bit 1; an
+// OnMessage that panics, with bit 2), once with a reading goroutine and
+// once on an event loop. Both runs must agree with each other and with what the contract
 // says of a run, worked out here from the script alone (lifeModel):
 // OnOpen for the first connection that opens, OnReconnect for each later
-// one, OnClose exactly once per opened connection with the code the
+// one, a panic in a callback reported to OnError and nothing else, OnClose
+// exactly once per opened connection with the code the
 // contract gives, OnError for each failure, a reconnect after each failure
 // DefaultRetry retries and after a server's restart close when asked to,
 // none after another clean close or a failure DefaultRetry does not retry,
@@ -34,7 +36,7 @@ import (
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
 	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a"} {
-		for opts := range byte(4) {
+		for opts := range byte(8) {
 			f.Add(opts, []byte(s))
 		}
 	}
@@ -45,12 +47,13 @@ func FuzzAppLifecycle(f *testing.F) {
 			return
 		}
 		onServerClose, closeOnError := opts&1 != 0, opts&2 != 0
-		want := lifeModel(script, onServerClose, closeOnError)
+		panics := opts&4 != 0 && !closeOnError // a Close racing the server's own end would not be one story
+		want := lifeModel(script, onServerClose, closeOnError, panics)
 		for _, onLoop := range []bool{false, true} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
 			ls := &lifeScript{script: script}
 			lifeScripts.Store(id, ls)
-			got := runLifecycle(t, onLoop, onServerClose, closeOnError, srv.URL+"/"+id)
+			got := runLifecycle(t, onLoop, onServerClose, closeOnError, panics, srv.URL+"/"+id)
 			lifeScripts.Delete(id)
 			if !slices.Equal(got, want) {
 				t.Fatalf("script %x, options %b, on a loop %v:\n got          %q\n the contract %q", script, opts, onLoop, got, want)
@@ -167,7 +170,7 @@ func serveLifecycle(nc net.Conn) {
 
 // runLifecycle runs an App against url, reconnecting after 1 ms each time,
 // and returns its callbacks and its result as text.
-func runLifecycle(t *testing.T, onLoop, onServerClose, closeOnError bool, url string) []string {
+func runLifecycle(t *testing.T, onLoop, onServerClose, closeOnError, panics bool, url string) []string {
 	var got []string
 	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	a := &websocket.App{URL: url}
@@ -177,6 +180,9 @@ func runLifecycle(t *testing.T, onLoop, onServerClose, closeOnError bool, url st
 		add("message %q", m.Data)
 		if string(m.Data) == "close-me" {
 			a.Close()
+		}
+		if panics {
+			panic("boom")
 		}
 	}
 	a.OnPing = func(_ *websocket.App, p []byte) { add("ping %q", p) }
@@ -207,12 +213,14 @@ func lifeErrorKind(err error) string {
 		return "handshake cut" // the connection ended before the answer
 	case errors.As(err, &he):
 		return "handshake"
+	case err != nil && strings.HasPrefix(err.Error(), "websocket: panic in "):
+		return strings.TrimPrefix(err.Error(), "websocket: ")
 	}
 	return errorKind(err)
 }
 
 // lifeModel is what the contract says an App run through script reports.
-func lifeModel(script []byte, onServerClose, closeOnError bool) []string {
+func lifeModel(script []byte, onServerClose, closeOnError, panics bool) []string {
 	var out []string
 	opened := false
 	open := func() {
@@ -237,7 +245,15 @@ func lifeModel(script []byte, onServerClose, closeOnError bool) []string {
 	}
 	ls := &lifeScript{script: script}
 	for i := 0; ; i++ {
-		msg := fmt.Sprintf("message %q", fmt.Sprintf("m%d", i))
+		// The message each opened connection gets first, and what
+		// OnMessage's panic reports.
+		msg := []string{fmt.Sprintf("message %q", fmt.Sprintf("m%d", i))}
+		if ls.kind(i) == lifeAppCloses {
+			msg[0] = `message "close-me"`
+		}
+		if panics {
+			msg = append(msg, "error panic in OnMessage: boom")
+		}
 		switch ls.kind(i) {
 		case lifeRefuse:
 			if fail("handshake cut", false) {
@@ -255,37 +271,37 @@ func lifeModel(script []byte, onServerClose, closeOnError bool) []string {
 			return append(out, "result handshake")
 		case lifeClean:
 			open()
-			return append(out, msg, `close 1000 "bye"`, "result none")
+			return append(append(out, msg...), `close 1000 "bye"`, "result none")
 		case lifeGoingAway:
 			open()
-			out = append(out, msg, `close 1001 "going away"`)
+			out = append(append(out, msg...), `close 1001 "going away"`)
 			if !onServerClose {
 				return append(out, "result none")
 			}
 		case lifeTryLater:
 			open()
-			out = append(out, msg, `close 1013 "later"`)
+			out = append(append(out, msg...), `close 1013 "later"`)
 			if !onServerClose {
 				return append(out, "result none")
 			}
 		case lifeAppCloses:
 			open()
-			return append(out, `message "close-me"`, `close 1000 ""`, "result none")
+			return append(append(out, msg...), `close 1000 ""`, "result none")
 		case lifeDrop:
 			open()
-			out = append(out, msg)
+			out = append(out, msg...)
 			if fail("connection closed", true) {
 				return append(out, "result none")
 			}
 		case lifeViolation:
 			open()
-			out = append(out, msg)
+			out = append(out, msg...)
 			if fail("protocol", true) {
 				return append(out, "result none")
 			}
 		case lifePingDrop:
 			open()
-			out = append(out, msg, `ping "p"`)
+			out = append(append(out, msg...), `ping "p"`)
 			if fail("connection closed", true) {
 				return append(out, "result none")
 			}
