@@ -304,6 +304,38 @@ func TestDialHostForms(t *testing.T) {
 			t.Errorf("Host %q after the redirect", req.Host)
 		}
 	})
+	t.Run("wss to an IPv6 address with a zone", func(t *testing.T) {
+		// The certificate names ::1; the zone is this machine's, so
+		// the name verified is the address without it. (The dial goes
+		// to the IPv4 test server whatever the URL says.)
+		ca := wstest.NewCA()
+		s := wstest.NewRaw(func(nc net.Conn) {
+			tc := tls.Server(nc, ca.ServerConfig())
+			defer tc.Close()
+			if tc.Handshake() != nil {
+				return
+			}
+			_, accept, _, err := wstest.ReadRequest(tc)
+			if err == nil {
+				io.WriteString(tc, upgrade(accept))
+			}
+		})
+		defer s.Close()
+		_, port, _ := net.SplitHostPort(s.Addr)
+		opts := dialOpts()
+		opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
+		opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr != "[::1%lo]:"+port {
+				t.Errorf("dialed %q", addr)
+			}
+			return new(net.Dialer).DialContext(ctx, network, s.Addr)
+		}
+		c, err := websocket.Dial(context.Background(), "wss://[::1%25lo]:"+port+"/", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Abort()
+	})
 	t.Run("redirect without a host", func(t *testing.T) {
 		r, _ := redirector(t, 302, func(*http.Request) string { return "http:///x" })
 		_, err := websocket.Dial(context.Background(), r.URL, dialOpts())

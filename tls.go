@@ -25,8 +25,10 @@ var (
 // tlsClient runs the TLS handshake over nc for host, offering the protocols
 // protos by ALPN, with base (nil: an empty config) and, when base has no
 // RootCAs, the system roots plus the CA bundles the environment names (see
-// clientTLSConfig).
+// clientTLSConfig). The certificate is verified for host without an IPv6
+// zone.
 func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, protos []string) (*tls.Conn, error) {
+	host = withoutZone(host)
 	cfg, err := serverTLSConfig(base, host, protos)
 	if err != nil {
 		return nil, err

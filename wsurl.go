@@ -91,14 +91,11 @@ func dialAddr(u *url.URL, host, port string) string {
 
 // appendHostHeader appends host[:port] for the Host and Origin headers: the
 // port only when it is not the scheme's default; IPv6 in brackets, without
-// a zone ("fe80::1%eth0" is sent as "[fe80::1]": the zone names an
-// interface of this machine, which means nothing to the server, and RFC
-// 6874 has clients remove it from what they send).
+// a zone ("fe80::1%eth0" is sent as "[fe80::1]": it means nothing to the
+// server, and RFC 6874 has clients remove it from what they send).
 func appendHostHeader(b []byte, u *url.URL) []byte {
 	host, port := hostPort(u)
-	if i := strings.IndexByte(host, '%'); i >= 0 {
-		host = host[:i]
-	}
+	host = withoutZone(host)
 	if strings.Contains(host, ":") {
 		b = append(b, '[')
 		b = append(b, host...)
@@ -111,6 +108,15 @@ func appendHostHeader(b []byte, u *url.URL) []byte {
 	}
 	b = append(b, ':')
 	return append(b, port...)
+}
+
+// withoutZone is host without an IPv6 zone ("fe80::1%eth0" → "fe80::1"):
+// the zone names an interface of this machine, for the dial alone.
+func withoutZone(host string) string {
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		return host[:i]
+	}
+	return host
 }
 
 // originOf is u's origin (scheme, lower-case host, port), which decides
