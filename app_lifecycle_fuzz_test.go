@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +24,9 @@ import (
 // a protocol error, closed by the App, or pinged and dropped), with
 // reconnecting on (RunOptions.ReconnectOnServerClose on or off, with
 // opts bit 0; App.Close called from the first OnError, with bit 1; an
-// OnMessage that panics, with bit 2), once with a reading goroutine and
-// once on an event loop. Both runs must agree with each other and with what the contract
+// OnMessage that panics, with bit 2), with a reading goroutine, on an event
+// loop, and on the smallest Dispatcher a user would write
+// (userDispatcher). Both runs must agree with each other and with what the contract
 // says of a run, worked out here from the script alone (lifeModel):
 // OnOpen for the first connection that opens, OnReconnect for each later
 // one, a panic in a callback reported to OnError and nothing else, OnClose
@@ -49,14 +51,14 @@ func FuzzAppLifecycle(f *testing.F) {
 		onServerClose, closeOnError := opts&1 != 0, opts&2 != 0
 		panics := opts&4 != 0 && !closeOnError // a Close racing the server's own end would not be one story
 		want := lifeModel(script, onServerClose, closeOnError, panics)
-		for _, onLoop := range []bool{false, true} {
+		for _, on := range []string{"goroutine", "loop", "user dispatcher"} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
 			ls := &lifeScript{script: script}
 			lifeScripts.Store(id, ls)
-			got := runLifecycle(t, onLoop, onServerClose, closeOnError, panics, srv.URL+"/"+id)
+			got := runLifecycle(t, on, onServerClose, closeOnError, panics, srv.URL+"/"+id)
 			lifeScripts.Delete(id)
 			if !slices.Equal(got, want) {
-				t.Fatalf("script %x, options %b, on a loop %v:\n got          %q\n the contract %q", script, opts, onLoop, got, want)
+				t.Fatalf("script %x, options %b, on a %s:\n got          %q\n the contract %q", script, opts, on, got, want)
 			}
 		}
 	})
@@ -170,7 +172,7 @@ func serveLifecycle(nc net.Conn) {
 
 // runLifecycle runs an App against url, reconnecting after 1 ms each time,
 // and returns its callbacks and its result as text.
-func runLifecycle(t *testing.T, onLoop, onServerClose, closeOnError, panics bool, url string) []string {
+func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics bool, url string) []string {
 	var got []string
 	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	a := &websocket.App{URL: url}
@@ -195,7 +197,17 @@ func runLifecycle(t *testing.T, onLoop, onServerClose, closeOnError, panics bool
 	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
 	opts := &websocket.RunOptions{Reconnect: time.Millisecond, Backoff: &websocket.Backoff{Multiplier: 1, Jitter: -1},
 		ReconnectOnServerClose: onServerClose, DialOptions: websocket.DialOptions{Timeout: testTimeout}}
-	err := runOn(t, onLoop, a, opts)
+	var err error
+	if on == "user dispatcher" {
+		d := newUserDispatcher()
+		opts.Dispatcher = d
+		if err = a.Run(context.Background(), opts); err == nil {
+			<-d.done
+			err = d.s.Err()
+		}
+	} else {
+		err = runOn(t, on == "loop", a, opts)
+	}
 	add("result %s", lifeErrorKind(err))
 	return got
 }
@@ -308,3 +320,87 @@ func lifeModel(script []byte, onServerClose, closeOnError, panics bool) []string
 		}
 	}
 }
+
+// userDispatcher is the smallest Dispatcher a user might write from its
+// documentation: one goroutine running the posted functions in order,
+// timers from time.AfterFunc that post their function, blocking work on
+// goroutines of their own. It serves one run and stops when the run
+// detaches.
+type userDispatcher struct {
+	mu      sync.Mutex
+	queue   []func()
+	stopped bool
+	wake    chan struct{}
+	done    chan struct{} // closed when the run detached and the queue stopped
+	s       *websocket.Session
+}
+
+func newUserDispatcher() *userDispatcher {
+	d := &userDispatcher{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go d.run()
+	return d
+}
+
+func (d *userDispatcher) run() {
+	for range d.wake {
+		d.mu.Lock()
+		q := d.queue
+		d.queue = nil
+		d.mu.Unlock()
+		for _, f := range q {
+			f()
+		}
+		d.mu.Lock()
+		stopped := d.stopped
+		d.mu.Unlock()
+		if stopped {
+			close(d.done)
+			return
+		}
+	}
+}
+
+func (d *userDispatcher) Attach(s *websocket.Session) error { d.s = s; return nil }
+
+func (d *userDispatcher) Detach(*websocket.Session) {
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
+	d.signal()
+}
+
+func (d *userDispatcher) Post(f func()) bool {
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		return false
+	}
+	d.queue = append(d.queue, f)
+	d.mu.Unlock()
+	d.signal()
+	return true
+}
+
+func (d *userDispatcher) signal() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *userDispatcher) AfterFunc(dur time.Duration, f func()) (stop func() bool) {
+	var state atomic.Int32 // 0 pending, 1 ran, 2 stopped
+	t := time.AfterFunc(dur, func() {
+		d.Post(func() {
+			if state.CompareAndSwap(0, 1) {
+				f()
+			}
+		})
+	})
+	return func() bool {
+		t.Stop()
+		return state.CompareAndSwap(0, 2)
+	}
+}
+
+func (d *userDispatcher) Go(f func()) { go f() }
