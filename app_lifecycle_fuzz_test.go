@@ -2,6 +2,8 @@ package websocket_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +26,8 @@ import (
 // a protocol error, closed by the App, or pinged and dropped), with
 // reconnecting on (RunOptions.ReconnectOnServerClose on or off, with
 // opts bit 0; App.Close called from the first OnError, with bit 1; an
-// OnMessage that panics, with bit 2), with a reading goroutine, on an event
+// OnMessage that panics, with bit 2; over TLS, with bit 3, where the
+// reconnects resume TLS sessions), with a reading goroutine, on an event
 // loop, and on the smallest Dispatcher a user would write
 // (userDispatcher). Both runs must agree with each other and with what the contract
 // says of a run, worked out here from the script alone (lifeModel):
@@ -38,24 +41,27 @@ import (
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
 	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a"} {
-		for opts := range byte(8) {
+		for opts := range byte(16) {
 			f.Add(opts, []byte(s))
 		}
 	}
-	srv := wstest.NewRaw(serveLifecycle)
-	f.Cleanup(srv.Close)
+	srv, tlsSrv, ca := fuzzServers(f, serveLifecycle)
 	f.Fuzz(func(t *testing.T, opts byte, script []byte) {
 		if len(script) > 6 {
 			return
 		}
 		onServerClose, closeOnError := opts&1 != 0, opts&2 != 0
 		panics := opts&4 != 0 && !closeOnError // a Close racing the server's own end would not be one story
+		url, roots := srv.URL, (*x509.CertPool)(nil)
+		if opts&8 != 0 {
+			url, roots = "wss://"+tlsSrv.Addr, ca.Pool
+		}
 		want := lifeModel(script, onServerClose, closeOnError, panics)
 		for _, on := range []string{"goroutine", "loop", "user dispatcher"} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
 			ls := &lifeScript{script: script}
 			lifeScripts.Store(id, ls)
-			got := runLifecycle(t, on, onServerClose, closeOnError, panics, srv.URL+"/"+id)
+			got := runLifecycle(t, on, onServerClose, closeOnError, panics, url+"/"+id, roots)
 			lifeScripts.Delete(id)
 			if !slices.Equal(got, want) {
 				t.Fatalf("script %x, options %b, on a %s:\n got          %q\n the contract %q", script, opts, on, got, want)
@@ -172,7 +178,7 @@ func serveLifecycle(nc net.Conn) {
 
 // runLifecycle runs an App against url, reconnecting after 1 ms each time,
 // and returns its callbacks and its result as text.
-func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics bool, url string) []string {
+func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics bool, url string, roots *x509.CertPool) []string {
 	var got []string
 	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	a := &websocket.App{URL: url}
@@ -197,6 +203,9 @@ func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics b
 	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
 	opts := &websocket.RunOptions{Reconnect: time.Millisecond, Backoff: &websocket.Backoff{Multiplier: 1, Jitter: -1},
 		ReconnectOnServerClose: onServerClose, DialOptions: websocket.DialOptions{Timeout: testTimeout}}
+	if roots != nil {
+		opts.TLSConfig = &tls.Config{RootCAs: roots}
+	}
 	var err error
 	if on == "user dispatcher" {
 		d := newUserDispatcher()
