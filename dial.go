@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket/internal/httptoken"
+	"golang.org/x/net/http/httpguts"
 )
 
 // A dial, from a user's DialOptions to the wire. Each file is entered once
@@ -302,10 +303,18 @@ func checkUserHeader(h http.Header) error {
 }
 
 // checkHeaderValue refuses a value for header k that would split the
-// request or end it early: one holding CR, LF or NUL.
+// request or end it early (CR, LF, NUL), or that HTTP does not allow in a
+// field: another control character (a tab is allowed), or for Host what is
+// not a host[:port]. Dials over HTTP/1.1 and HTTP/2 so refuse the same
+// values, before anything is dialed.
 func checkHeaderValue(k, v string) error {
-	if strings.ContainsAny(v, "\r\n\x00") {
+	switch {
+	case strings.ContainsAny(v, "\r\n\x00"):
 		return fmt.Errorf("websocket: header %s: value contains CR, LF or NUL", k)
+	case !httpguts.ValidHeaderFieldValue(v):
+		return fmt.Errorf("websocket: header %s: value contains a control character", k)
+	case http.CanonicalHeaderKey(k) == "Host" && !httpguts.ValidHostHeader(v):
+		return fmt.Errorf("websocket: header %s: %q is not a host", k, v)
 	}
 	return nil
 }

@@ -138,6 +138,18 @@ func TestDialRefusesInjectionBeforeSending(t *testing.T) {
 			dialCase{"password " + c.name, "ws://user:p" + c.escaped + "w@" + rec.addr + "/", websocket.DialOptions{}, crlf},
 		)
 	}
+	for _, c := range []string{"\x01", "\x1f", "\x7f"} { // control characters HTTP does not allow in a field
+		const ctl = "control character"
+		tests = append(tests,
+			dialCase{fmt.Sprintf("Header %q", c), base, websocket.DialOptions{Header: http.Header{"X-A": {"a" + c}}}, ctl},
+			dialCase{fmt.Sprintf("Origin %q", c), base, websocket.DialOptions{Origin: "o" + c}, ctl},
+			dialCase{fmt.Sprintf("Cookie %q", c), base, websocket.DialOptions{Cookie: "a=" + c}, ctl},
+		)
+	}
+	for _, h := range []string{"a b", "a/b", "a\tb"} {
+		tests = append(tests, dialCase{fmt.Sprintf("Host %q", h), base, websocket.DialOptions{Host: h}, "is not a host"},
+			dialCase{fmt.Sprintf("Host header %q", h), base, websocket.DialOptions{Header: http.Header{"host": {h}}}, "is not a host"})
+	}
 	for _, p := range []string{"", "a b", "a,b", "a/b", "a;b", "\"a\"", "ü", "a\tb"} {
 		tests = append(tests, dialCase{fmt.Sprintf("subprotocol %q", p), base, websocket.DialOptions{Subprotocols: []string{p}}, "not a token"})
 	}
@@ -214,8 +226,9 @@ func TestDialRequestTarget(t *testing.T) {
 // TestDialHostForms checks the name a dial resolves and the Host and Origin
 // it sends for hosts that are not plain ASCII names: an internationalized
 // name goes everywhere in its ASCII form, as browsers send it, and an IPv6
-// zone is dialed but not sent. A name IDNA refuses is an error before
-// anything is dialed.
+// zone is dialed but not sent. A name IDNA refuses, a name with bytes no
+// host name has (which url.Parse lets through), and a zone that is not an
+// interface name are errors before anything is dialed.
 func TestDialHostForms(t *testing.T) {
 	rec := newWireRecorder(t)
 	for _, tc := range []struct{ url, dialed, host, origin string }{
@@ -343,7 +356,8 @@ func TestDialHostForms(t *testing.T) {
 			t.Errorf("error %v, want a bad Location with no host", err)
 		}
 	})
-	for _, bad := range []string{"ws://\u00fc-.example/", "ws://\u0301a.example/", "ws://\u00fc_x.example/"} {
+	for _, bad := range []string{"ws://\u00fc-.example/", "ws://\u0301a.example/", "ws://\u00fc_x.example/",
+		"ws://a\"b/", "ws://a<b>/", "ws://a%25b/", "ws://[fe80::1%25a%20b]/"} {
 		t.Run(bad, func(t *testing.T) {
 			opts := &websocket.DialOptions{Timeout: testTimeout, NetDialContext: func(context.Context, string, string) (net.Conn, error) {
 				t.Error("dialed")

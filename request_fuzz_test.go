@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wsclient/websocket/internal/httptoken"
+	"golang.org/x/net/http/httpguts"
 )
 
 // FuzzRequestHead builds the opening request from any URL and any values of
@@ -15,7 +16,7 @@ import (
 // them can change the request's shape: either the dial is refused with a
 // "websocket:" error before anything is sent, or the head is one request
 // line of three parts, then header lines of a token, ": " and a value with
-// no CR, LF or NUL, then an empty line; the library's own headers appear
+// no control character but tabs, then an empty line; the library's own headers appear
 // once each; the user's header and cookie arrive with the values given;
 // the target means what the URL's path and query mean; and the HTTP/2
 // request carries the same target.
@@ -80,7 +81,13 @@ func FuzzRequestHead(f *testing.F) {
 			if !ok || !httptoken.IsToken(k) {
 				t.Fatalf("header line %q", l)
 			}
+			if !httpguts.ValidHeaderFieldValue(v) {
+				t.Fatalf("header line %q holds a control character", l)
+			}
 			got[http.CanonicalHeaderKey(k)] = append(got[http.CanonicalHeaderKey(k)], v)
+		}
+		if !httpguts.ValidHostHeader(got.Get("Host")) { // as HTTP/2's :authority must be
+			t.Fatalf("Host %q", got.Get("Host"))
 		}
 		for _, k := range []string{"Host", "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version"} {
 			if len(got[k]) != 1 {

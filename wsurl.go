@@ -30,28 +30,56 @@ func parseWSURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// asciiHost checks that u names a host, and puts a name that is not ASCII
-// (an internationalized domain name such as bücher.example) in its ASCII
-// form (xn--bcher-kva.example) by IDNA's lookup rules, as browsers do: the
-// form DNS resolves, certificates name and the Host header carries. A name
-// those rules refuse is an error.
+// asciiHost checks u's host and puts it in the form DNS resolves,
+// certificates name and the Host header carries. A name that is not ASCII
+// (an internationalized domain name such as bücher.example) takes its ASCII
+// form (xn--bcher-kva.example) by IDNA's lookup rules, as browsers do. A
+// name must then hold only what RFC 3986 allows in one once decoded
+// (letters, digits, "-._~!$&'()*+,;="): url.Parse lets '"', '<', '>' and a
+// decoded "%25" through, which no server's name has and HTTP/2 refuses in
+// :authority. An IPv6 zone ("%25eth0") must be a plain interface name or
+// number (letters, digits, "-._~").
 func asciiHost(u *url.URL) error {
 	host := u.Hostname()
 	if host == "" {
 		return errors.New("no host")
 	}
-	if isASCII(host) || strings.HasPrefix(u.Host, "[") {
+	if strings.HasPrefix(u.Host, "[") {
+		if _, zone, ok := strings.Cut(host, "%"); ok && !allBytes(zone, "-._~") {
+			return fmt.Errorf("invalid IPv6 zone %q", zone)
+		}
 		return nil
 	}
-	a, err := idna.Lookup.ToASCII(host)
-	if err != nil {
-		return fmt.Errorf("host is not a valid domain name: %w", err)
+	ascii := host
+	if !isASCII(host) {
+		var err error
+		if ascii, err = idna.Lookup.ToASCII(host); err != nil {
+			return fmt.Errorf("host is not a valid domain name: %w", err)
+		}
 	}
-	if p := u.Port(); p != "" {
-		a += ":" + p
+	if !allBytes(ascii, "-._~!$&'()*+,;=") {
+		return fmt.Errorf("invalid host %q", ascii)
 	}
-	u.Host = a
+	if ascii != host {
+		if p := u.Port(); p != "" {
+			u.Host = net.JoinHostPort(ascii, p)
+		} else {
+			u.Host = ascii
+		}
+	}
 	return nil
+}
+
+// allBytes reports whether every byte of s is an ASCII letter or digit or
+// one of extra.
+func allBytes(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // isASCII reports whether s is all ASCII.
@@ -111,7 +139,8 @@ func appendHostHeader(b []byte, u *url.URL) []byte {
 }
 
 // withoutZone is host without an IPv6 zone ("fe80::1%eth0" → "fe80::1"):
-// the zone names an interface of this machine, for the dial alone.
+// the zone names an interface of this machine, for the dial alone. (Only
+// an IPv6 address has a '%': asciiHost refuses one in a name.)
 func withoutZone(host string) string {
 	if i := strings.IndexByte(host, '%'); i >= 0 {
 		return host[:i]
