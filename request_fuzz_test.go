@@ -168,3 +168,73 @@ func checkTargetMeaning(t *testing.T, u *url.URL, target string) {
 		t.Fatalf("target %q has query %q (%v), the URL %q (%v)", target, have, err2, want, err1)
 	}
 }
+
+// FuzzRedirectTarget follows any Location from a ws or wss URL with
+// credentials and checks the promises of a redirect: the next URL is ws or
+// wss, never ws after wss; its host is one a dial accepts as it is; it
+// carries the first URL's credentials only to the first URL's origin, and
+// the Location's own otherwise; and no error shows a password, the first
+// URL's or the Location's.
+func FuzzRedirectTarget(f *testing.F) {
+	for _, loc := range []string{"/x", "../y?q=1", "//other:82/z", "ws://h1:81/ok", "http://u2:LOCPASS1@h2/", "https://h1:81/", "wss://h1:81/",
+		"ftp://h/", "ws:///nohost", "ws://u:LOCPASS1@h%zz/", "http://b\u00fccher.example/", "ws://a\"b/", "ws://[fe80::1%25eth0]/", "\x00"} {
+		f.Add(false, loc)
+		f.Add(true, loc)
+	}
+	f.Fuzz(func(t *testing.T, secure bool, location string) {
+		raw := "ws://user:FIRSTPASS@h1:81/a/b"
+		if secure {
+			raw = "wss://user:FIRSTPASS@h1:81/a/b"
+		}
+		first, err := parseWSURL(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := &redirectError{status: &BadStatusError{StatusCode: 302}, location: location}
+		next, err := redirectTarget(first, first, re)
+		if err != nil {
+			checkRefusal(t, err)
+			msg := err.Error()
+			if strings.Contains(msg, "FIRSTPASS") {
+				t.Fatalf("error %q shows the first URL's password", msg)
+			}
+			if lu, perr := url.Parse(location); perr == nil {
+				if p, ok := lu.User.Password(); ok && len(p) >= 6 && strings.Count(location, p) == 1 && strings.Contains(msg, p) {
+					t.Fatalf("error %q shows the Location's password %q", msg, p)
+				}
+			} else if i := strings.LastIndexByte(location, '@'); i >= 0 {
+				// What could be user info of a Location that does
+				// not parse: nothing of it may show.
+				if _, info, ok := strings.Cut(location[:i], "//"); ok && len(info) >= 6 && strings.Count(location, info) == 1 && strings.Contains(msg, info) {
+					t.Fatalf("error %q shows %q, maybe user info, of a Location that does not parse", msg, info)
+				}
+			}
+			return
+		}
+		if next.Scheme != "ws" && next.Scheme != "wss" {
+			t.Fatalf("next scheme %q", next.Scheme)
+		}
+		if secure && next.Scheme != "wss" {
+			t.Fatalf("wss redirected to %q", next.Redacted())
+		}
+		again := *next
+		if err := asciiHost(&again); err != nil || again.Host != next.Host {
+			t.Fatalf("next host %q: %v (%q)", next.Host, err, again.Host)
+		}
+		lu, _ := url.Parse(location)
+		switch {
+		case lu != nil && lu.User != nil:
+			if next.User.String() != lu.User.String() {
+				t.Fatalf("credentials %q, the Location's %q", next.User, lu.User)
+			}
+		case originOf(next) == originOf(first):
+			if next.User != first.User {
+				t.Fatalf("same origin lost the credentials: %q", next.Redacted())
+			}
+		default:
+			if next.User != nil {
+				t.Fatalf("credentials sent to another origin: %q", next.Redacted())
+			}
+		}
+	})
+}
