@@ -394,7 +394,7 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	default:
 		return nil, fmt.Errorf("websocket: redirect to unsupported scheme %q", next.Scheme)
 	}
-	if err := asciiHost(next); err != nil {
+	if err := normalizeHost(next); err != nil {
 		return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), err)
 	}
 	if u.Scheme == "wss" && next.Scheme == "ws" {

@@ -218,7 +218,7 @@ func FuzzRedirectTarget(f *testing.F) {
 			t.Fatalf("wss redirected to %q", next.Redacted())
 		}
 		again := *next
-		if err := asciiHost(&again); err != nil || again.Host != next.Host {
+		if err := normalizeHost(&again); err != nil || again.Host != next.Host {
 			t.Fatalf("next host %q: %v (%q)", next.Host, err, again.Host)
 		}
 		lu, _ := url.Parse(location)

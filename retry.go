@@ -38,11 +38,10 @@ const maxRetryAfter = time.Hour
 // closed or reset before the handshake's answer was whole (a
 // *HandshakeError that also matches io.ErrUnexpectedEOF or a *net.OpError),
 // timeouts (dial, handshake, ping), a dropped connection, a protocol error
-// of the server,
-// and the statuses 500, 502, 503 and 504. A 429 (Too Many Requests)
-// retries too, after at least the wait its Retry-After header asks for
-// (delay-seconds or an HTTP date, at most one hour); without a valid one,
-// on the schedule.
+// of the server, and the statuses 500, 502, 503 and 504. A 429 (Too Many
+// Requests) retries too, after at least the wait its Retry-After header
+// asks for (delay-seconds or an HTTP date, at most one hour); without a
+// valid one, on the schedule.
 func DefaultRetry(err error) (retry bool, after time.Duration) {
 	var bs *BadStatusError
 	if errors.As(err, &bs) {

@@ -24,13 +24,13 @@ func parseWSURL(raw string) (*url.URL, error) {
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return nil, fmt.Errorf("websocket: bad URL %q: scheme must be ws or wss", u.Redacted())
 	}
-	if err := asciiHost(u); err != nil {
+	if err := normalizeHost(u); err != nil {
 		return nil, fmt.Errorf("websocket: bad URL %q: %w", u.Redacted(), err)
 	}
 	return u, nil
 }
 
-// asciiHost checks u's host and puts it in the form DNS resolves,
+// normalizeHost checks u's host and puts it in the form DNS resolves,
 // certificates name and the Host header carries. A name that is not ASCII
 // (an internationalized domain name such as bücher.example) takes its ASCII
 // form (xn--bcher-kva.example) by IDNA's lookup rules, as browsers do. A
@@ -39,7 +39,7 @@ func parseWSURL(raw string) (*url.URL, error) {
 // decoded "%25" through, which no server's name has and HTTP/2 refuses in
 // :authority. An IPv6 zone ("%25eth0") must be a plain interface name or
 // number (letters, digits, "-._~").
-func asciiHost(u *url.URL) error {
+func normalizeHost(u *url.URL) error {
 	host := u.Hostname()
 	if host == "" {
 		return errors.New("no host")
@@ -140,7 +140,7 @@ func appendHostHeader(b []byte, u *url.URL) []byte {
 
 // withoutZone is host without an IPv6 zone ("fe80::1%eth0" → "fe80::1"):
 // the zone names an interface of this machine, for the dial alone. (Only
-// an IPv6 address has a '%': asciiHost refuses one in a name.)
+// an IPv6 address has a '%': normalizeHost refuses one in a name.)
 func withoutZone(host string) string {
 	if i := strings.IndexByte(host, '%'); i >= 0 {
 		return host[:i]
