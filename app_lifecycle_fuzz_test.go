@@ -59,7 +59,7 @@ func FuzzAppLifecycle(f *testing.F) {
 		want := lifeModel(script, onServerClose, closeOnError, panics)
 		for _, on := range []string{"goroutine", "loop", "user dispatcher"} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
-			ls := &lifeScript{script: script}
+			ls := &lifeScript{script: slices.Clone(script)} // a late attempt may read it after this input
 			lifeScripts.Store(id, ls)
 			got := runLifecycle(t, on, onServerClose, closeOnError, panics, url+"/"+id, roots)
 			lifeScripts.Delete(id)
