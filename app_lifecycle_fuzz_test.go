@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +30,8 @@ import (
 // reconnecting on (RunOptions.ReconnectOnServerClose on or off, with
 // opts bit 0; App.Close called from the first OnError, with bit 1; an
 // OnMessage that panics, with bit 2; over TLS, with bit 3, where the
-// reconnects resume TLS sessions), with a reading goroutine, on an event
+// reconnects resume TLS sessions; over HTTP/2, with bit 4, where they open
+// streams on one pooled connection), with a reading goroutine, on an event
 // loop, and on the smallest Dispatcher a user would write
 // (userDispatcher). Both runs must agree with each other and with what the contract
 // says of a run, worked out here from the script alone (lifeModel):
@@ -41,27 +45,42 @@ import (
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
 	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a"} {
-		for opts := range byte(16) {
+		for opts := range byte(32) {
 			f.Add(opts, []byte(s))
 		}
 	}
 	srv, tlsSrv, ca := fuzzServers(f, serveLifecycle)
+	h2 := httptest.NewUnstartedServer(http.HandlerFunc(serveLifecycleH2))
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	f.Cleanup(h2.Close)
+	h2Roots := x509.NewCertPool()
+	h2Roots.AddCert(h2.Certificate())
+	h2Transport := &websocket.HTTP2Transport{}
+	f.Cleanup(func() { h2Transport.Close() })
 	f.Fuzz(func(t *testing.T, opts byte, script []byte) {
 		if len(script) > 6 {
 			return
 		}
 		onServerClose, closeOnError := opts&1 != 0, opts&2 != 0
 		panics := opts&4 != 0 && !closeOnError // a Close racing the server's own end would not be one story
-		url, roots := srv.URL, (*x509.CertPool)(nil)
-		if opts&8 != 0 {
-			url, roots = "wss://"+tlsSrv.Addr, ca.Pool
+		dial := websocket.DialOptions{Timeout: testTimeout}
+		url := srv.URL
+		switch {
+		case opts&16 != 0:
+			url = "wss://" + h2.Listener.Addr().String()
+			dial.TLSConfig = &tls.Config{RootCAs: h2Roots}
+			dial.HTTP2, dial.HTTP2Transport = websocket.HTTP2Require, h2Transport
+		case opts&8 != 0:
+			url = "wss://" + tlsSrv.Addr
+			dial.TLSConfig = &tls.Config{RootCAs: ca.Pool}
 		}
 		want := lifeModel(script, onServerClose, closeOnError, panics)
 		for _, on := range []string{"goroutine", "loop", "user dispatcher"} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
 			ls := &lifeScript{script: slices.Clone(script)} // a late attempt may read it after this input
 			lifeScripts.Store(id, ls)
-			got := runLifecycle(t, on, onServerClose, closeOnError, panics, url+"/"+id, roots)
+			got := runLifecycle(t, on, onServerClose, closeOnError, panics, url+"/"+id, dial)
 			lifeScripts.Delete(id)
 			if !slices.Equal(got, want) {
 				t.Fatalf("script %x, options %b, on a %s:\n got          %q\n the contract %q", script, opts, on, got, want)
@@ -114,13 +133,10 @@ func serveLifecycle(nc net.Conn) {
 	if err != nil {
 		return
 	}
-	v, ok := lifeScripts.Load(strings.TrimPrefix(req.URL.Path, "/"))
+	ls, i, kind, ok := lifeAttempt(req.URL.Path)
 	if !ok {
 		return
 	}
-	ls := v.(*lifeScript)
-	i := int(ls.attempts.Add(1)) - 1
-	kind := ls.kind(i)
 	switch kind {
 	case lifeRefuse:
 		return
@@ -137,30 +153,83 @@ func serveLifecycle(nc net.Conn) {
 		}
 		accept = wrong + accept[1:]
 	}
-	out := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n")
+	head := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n")
+	if _, err := nc.Write(ls.frames(head, i, kind)); err != nil || kind == lifeDrop || kind == lifeBadAccept {
+		return
+	}
+	lifeRead(&wstest.Conn{NC: nc, R: br}, kind)
+}
+
+// serveLifecycleH2 is serveLifecycle for a WebSocket over HTTP/2 (an
+// extended CONNECT): a refusal resets the stream; where HTTP/1.1 has a
+// wrong accept key, the answer names a subprotocol the client did not
+// offer (HTTP/2 has no key); a drop ends the stream.
+func serveLifecycleH2(w http.ResponseWriter, r *http.Request) {
+	ls, i, kind, ok := lifeAttempt(r.URL.Path)
+	if r.Method != http.MethodConnect || !ok {
+		http.Error(w, "no such WebSocket", http.StatusBadRequest)
+		return
+	}
+	switch kind {
+	case lifeRefuse:
+		panic(http.ErrAbortHandler) // RST_STREAM
+	case life503:
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	case life404:
+		http.Error(w, "no such thing", http.StatusNotFound)
+		return
+	case lifeBadAccept:
+		w.Header().Set("Sec-Websocket-Protocol", "never-offered")
+	}
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	bc := &bodyConn{Reader: r.Body, w: w, rc: rc}
+	if _, err := bc.Write(ls.frames(nil, i, kind)); err != nil || kind == lifeDrop || kind == lifeBadAccept {
+		return
+	}
+	lifeRead(&wstest.Conn{NC: bc, R: bufio.NewReader(bc)}, kind)
+}
+
+// lifeAttempt counts an attempt on path and returns its script, its index
+// and its kind; ok is false for a path with no script.
+func lifeAttempt(path string) (ls *lifeScript, i int, kind byte, ok bool) {
+	v, ok := lifeScripts.Load(strings.TrimPrefix(path, "/"))
+	if !ok {
+		return nil, 0, 0, false
+	}
+	ls = v.(*lifeScript)
+	i = int(ls.attempts.Add(1)) - 1
+	return ls, i, ls.kind(i), true
+}
+
+// frames appends to b what attempt i of kind sends once open: its message
+// and what follows it.
+func (ls *lifeScript) frames(b []byte, i int, kind byte) []byte {
 	msg := fmt.Sprintf("m%d", i)
 	if kind == lifeAppCloses {
 		msg = "close-me"
 	}
-	out = wstest.AppendFrame(out, true, 1, []byte(msg))
+	b = wstest.AppendFrame(b, true, 1, []byte(msg))
 	switch kind {
 	case lifeClean:
-		out = wstest.AppendFrame(out, true, 8, wstest.ClosePayload(1000, "bye"))
+		b = wstest.AppendFrame(b, true, 8, wstest.ClosePayload(1000, "bye"))
 	case lifeGoingAway:
-		out = wstest.AppendFrame(out, true, 8, wstest.ClosePayload(1001, "going away"))
+		b = wstest.AppendFrame(b, true, 8, wstest.ClosePayload(1001, "going away"))
 	case lifeTryLater:
-		out = wstest.AppendFrame(out, true, 8, wstest.ClosePayload(1013, "later"))
+		b = wstest.AppendFrame(b, true, 8, wstest.ClosePayload(1013, "later"))
 	case lifeViolation:
-		out = wstest.AppendFrame(out, true, 3, nil)
+		b = wstest.AppendFrame(b, true, 3, nil)
 	case lifePingDrop:
-		out = wstest.AppendFrame(out, true, 9, []byte("p"))
+		b = wstest.AppendFrame(b, true, 9, []byte("p"))
 	}
-	if _, err := nc.Write(out); err != nil || kind == lifeDrop || kind == lifeBadAccept {
-		return
-	}
-	// Read what the client sends: the pong that ends lifePingDrop, the
-	// close frame lifeAppCloses echoes; until the client closes.
-	c := &wstest.Conn{NC: nc, R: br}
+	return b
+}
+
+// lifeRead reads what the client sends: the pong that ends lifePingDrop,
+// the close frame lifeAppCloses echoes; until the client closes.
+func lifeRead(c *wstest.Conn, kind byte) {
 	for {
 		fr, err := c.ReadFrame()
 		if err != nil {
@@ -178,7 +247,7 @@ func serveLifecycle(nc net.Conn) {
 
 // runLifecycle runs an App against url, reconnecting after 1 ms each time,
 // and returns its callbacks and its result as text.
-func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics bool, url string, roots *x509.CertPool) []string {
+func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics bool, url string, dial websocket.DialOptions) []string {
 	var got []string
 	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	a := &websocket.App{URL: url}
@@ -202,10 +271,7 @@ func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics b
 	}
 	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
 	opts := &websocket.RunOptions{Reconnect: time.Millisecond, Backoff: &websocket.Backoff{Multiplier: 1, Jitter: -1},
-		ReconnectOnServerClose: onServerClose, DialOptions: websocket.DialOptions{Timeout: testTimeout}}
-	if roots != nil {
-		opts.TLSConfig = &tls.Config{RootCAs: roots}
-	}
+		ReconnectOnServerClose: onServerClose, DialOptions: dial}
 	var err error
 	if on == "user dispatcher" {
 		d := newUserDispatcher()
@@ -214,6 +280,8 @@ func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics b
 			<-d.done
 			err = d.s.Err()
 		}
+	} else if on == "loop" && dial.HTTP2 == websocket.HTTP2Require {
+		err = runOnLoop(context.Background(), t, a, opts) // the loop's callbacks; HTTP/2 streams are read by goroutines
 	} else {
 		err = runOn(t, on == "loop", a, opts)
 	}
@@ -230,9 +298,10 @@ func lifeErrorKind(err error) string {
 	switch {
 	case errors.As(err, &bs):
 		return fmt.Sprintf("status %d", bs.StatusCode)
-	case errors.As(err, &he) && errors.Is(err, io.ErrUnexpectedEOF):
-		return "handshake cut" // the connection ended before the answer
 	case errors.As(err, &he):
+		if retry, _ := websocket.DefaultRetry(err); retry {
+			return "handshake cut" // the connection or stream ended before the answer
+		}
 		return "handshake"
 	case err != nil && strings.HasPrefix(err.Error(), "websocket: panic in "):
 		return strings.TrimPrefix(err.Error(), "websocket: ")

@@ -267,19 +267,8 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		t.rememberHTTP1(key)
 		return nil, nil, nil
 	}
-	var se *h2.StatusError
-	if errors.As(err, &se) {
-		traceH2Response(se.StatusCode, se.Header)
-		setCookies(u, cfg.req.jar, se.Header)
-		return nil, nil, statusError(&BadStatusError{
-			StatusCode:    se.StatusCode,
-			StatusMessage: http.StatusText(se.StatusCode),
-			Header:        se.Header,
-			Body:          se.Body,
-		})
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, h2OpenError(u, &cfg.req, err)
 	}
 	h := resp.Header
 	traceH2Response(resp.StatusCode, h)
@@ -298,6 +287,32 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	c.respHead = protocolLine(proto)
 	c.ext = ext
 	return c, nil, nil
+}
+
+// h2OpenError is the error of an extended CONNECT that opened no
+// WebSocket: a status other than 2xx is a *BadStatusError (the response's
+// cookies stored, as after an HTTP/1.1 upgrade's); a stream or connection
+// that ended before the response is a *HandshakeError that DefaultRetry
+// retries, as a connection closed before the 101 over HTTP/1.1 (the
+// connection's setup has errors of its own, which say what failed);
+// anything else is err.
+func h2OpenError(u *url.URL, r *requestConfig, err error) error {
+	var se *h2.StatusError
+	if errors.As(err, &se) {
+		traceH2Response(se.StatusCode, se.Header)
+		setCookies(u, r.jar, se.Header)
+		return statusError(&BadStatusError{
+			StatusCode:    se.StatusCode,
+			StatusMessage: http.StatusText(se.StatusCode),
+			Header:        se.Header,
+			Body:          se.Body,
+		})
+	}
+	if _, ok := err.(*h2.CodeError); ok {
+		reason := strings.TrimPrefix(err.Error(), "websocket: http2: ") + ", before the response"
+		return &netHandshakeError{&HandshakeError{Reason: reason}, err}
+	}
+	return err
 }
 
 // h2Dialer returns the function that opens an HTTP/2 connection to u
