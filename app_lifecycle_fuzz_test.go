@@ -44,7 +44,7 @@ import (
 // and a result that describes the last connection (nil after App.Close).
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
-	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a"} {
+	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a", "\x0b\x0b"} {
 		for opts := range byte(32) {
 			f.Add(opts, []byte(s))
 		}
@@ -104,6 +104,7 @@ const (
 	lifeBadAccept        // 101 with a wrong Sec-WebSocket-Accept: not retried
 	lifePingDrop         // 101, a message, a ping, then the socket ends once the pong came
 	lifeTryLater         // 101, a message, the server's close 1013 "later"
+	lifeReset            // 101, a message, a ping, then once the pong came a TCP reset (over HTTP/2, RST_STREAM)
 	lifeKinds
 )
 
@@ -157,7 +158,15 @@ func serveLifecycle(nc net.Conn) {
 	if _, err := nc.Write(ls.frames(head, i, kind)); err != nil || kind == lifeDrop || kind == lifeBadAccept {
 		return
 	}
+
 	lifeRead(&wstest.Conn{NC: nc, R: br}, kind)
+	if kind == lifeReset {
+		under := nc
+		if tc, ok := nc.(*tls.Conn); ok {
+			under = tc.NetConn()
+		}
+		under.(*net.TCPConn).SetLinger(0) // the close resets
+	}
 }
 
 // serveLifecycleH2 is serveLifecycle for a WebSocket over HTTP/2 (an
@@ -189,7 +198,11 @@ func serveLifecycleH2(w http.ResponseWriter, r *http.Request) {
 	if _, err := bc.Write(ls.frames(nil, i, kind)); err != nil || kind == lifeDrop || kind == lifeBadAccept {
 		return
 	}
+
 	lifeRead(&wstest.Conn{NC: bc, R: bufio.NewReader(bc)}, kind)
+	if kind == lifeReset {
+		panic(http.ErrAbortHandler) // RST_STREAM
+	}
 }
 
 // lifeAttempt counts an attempt on path and returns its script, its index
@@ -221,13 +234,13 @@ func (ls *lifeScript) frames(b []byte, i int, kind byte) []byte {
 		b = wstest.AppendFrame(b, true, 8, wstest.ClosePayload(1013, "later"))
 	case lifeViolation:
 		b = wstest.AppendFrame(b, true, 3, nil)
-	case lifePingDrop:
+	case lifePingDrop, lifeReset:
 		b = wstest.AppendFrame(b, true, 9, []byte("p"))
 	}
 	return b
 }
 
-// lifeRead reads what the client sends: the pong that ends lifePingDrop,
+// lifeRead reads what the client sends: the pong that ends lifePingDrop and lifeReset,
 // the close frame lifeAppCloses echoes; until the client closes.
 func lifeRead(c *wstest.Conn, kind byte) {
 	for {
@@ -236,7 +249,7 @@ func lifeRead(c *wstest.Conn, kind byte) {
 			return
 		}
 		switch {
-		case kind == lifePingDrop && fr.Opcode == 10:
+		case (kind == lifePingDrop || kind == lifeReset) && fr.Opcode == 10:
 			return
 		case kind == lifeAppCloses && fr.Opcode == 8:
 			c.WriteFrame(true, 8, fr.Payload)
@@ -389,7 +402,7 @@ func lifeModel(script []byte, onServerClose, closeOnError, panics bool) []string
 			if fail("protocol", true) {
 				return append(out, "result none")
 			}
-		case lifePingDrop:
+		case lifePingDrop, lifeReset:
 			open()
 			out = append(append(out, msg...), `ping "p"`)
 			if fail("connection closed", true) {
