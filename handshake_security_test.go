@@ -349,6 +349,25 @@ func TestDialHostForms(t *testing.T) {
 		}
 		c.Abort()
 	})
+	t.Run("an https proxy at an IPv6 address with a zone", func(t *testing.T) {
+		ca := wstest.NewCA()
+		target := wstest.New(wstest.Echo)
+		defer target.Close()
+		p := proxytest.StartTLS(t, "127.0.0.1", ca.Server, proxytest.HTTPConnect(proxytest.HTTPOptions{}))
+		_, port, _ := net.SplitHostPort(p.Addr)
+		pu := &url.URL{Scheme: "https", Host: "[::1%lo]:" + port}
+		opts := dialOpts()
+		opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
+		opts.Proxy = func(*url.URL) (*url.URL, error) { return pu, nil }
+		opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return new(net.Dialer).DialContext(ctx, network, p.Addr) // the proxy, whatever the address
+		}
+		c, err := websocket.Dial(context.Background(), target.URL, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	})
 	t.Run("redirect without a host", func(t *testing.T) {
 		r, _ := redirector(t, 302, func(*http.Request) string { return "http:///x" })
 		_, err := websocket.Dial(context.Background(), r.URL, dialOpts())

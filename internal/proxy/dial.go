@@ -134,6 +134,9 @@ func (d *Dialer) handshake(ctx context.Context, conn net.Conn, p *url.URL, host,
 			cfg = d.TLSConfig.Clone()
 		}
 		cfg.ServerName = p.Hostname()
+		if i := strings.IndexByte(cfg.ServerName, '%'); i >= 0 {
+			cfg.ServerName = cfg.ServerName[:i] // an IPv6 zone is this machine's, for the dial alone
+		}
 		cfg.NextProtos = nil
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
