@@ -23,25 +23,25 @@ import (
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
-// FuzzAppLifecycle runs an App through a server's script of connection
-// attempts, each one of lifeKinds (refused, answered 503, 404 or with a
-// wrong accept key, or opened and then closed cleanly, dropped, broken by
-// a protocol error, closed by the App, or pinged and dropped), with
-// reconnecting on (RunOptions.ReconnectOnServerClose on or off, with
-// opts bit 0; App.Close called from the first OnError, with bit 1; an
-// OnMessage that panics, with bit 2; over TLS, with bit 3, where the
-// reconnects resume TLS sessions; over HTTP/2, with bit 4, where they open
-// streams on one pooled connection), with a reading goroutine, on an event
-// loop, and on the smallest Dispatcher a user would write
-// (userDispatcher). Both runs must agree with each other and with what the contract
-// says of a run, worked out here from the script alone (lifeModel):
-// OnOpen for the first connection that opens, OnReconnect for each later
-// one, a panic in a callback reported to OnError and nothing else, OnClose
-// exactly once per opened connection with the code the
-// contract gives, OnError for each failure, a reconnect after each failure
-// DefaultRetry retries and after a server's restart close when asked to,
-// none after another clean close or a failure DefaultRetry does not retry,
-// and a result that describes the last connection (nil after App.Close).
+// FuzzAppLifecycle runs an App, reconnecting after 1 ms, through a server's
+// script of connection attempts, each one of lifeKinds: refused, answered
+// 503, 404 or with a wrong accept key, or opened and then closed by the
+// server (1000, 1001, 1013), dropped, reset, broken by a protocol error, or
+// closed by the App. The options byte adds RunOptions.ReconnectOnServerClose
+// (bit 0), App.Close from the first OnError (bit 1), an OnMessage that
+// panics (bit 2), TLS (bit 3: the reconnects resume TLS sessions) or
+// HTTP/2 (bit 4: the reconnects open streams on one pooled connection).
+// Each input runs with a reading goroutine, on an event loop, and on the
+// smallest Dispatcher a user would write (userDispatcher), and every run
+// must report what the contract says of a run, worked out from the script
+// alone (lifeModel): OnOpen for the first connection that opens and
+// OnReconnect for each later one; OnError for each failure, a panic in a
+// callback included, which never ends the run; OnClose exactly once per
+// opened connection, with the code the contract gives; a reconnect after
+// each failure DefaultRetry retries and after a server's restart close
+// when asked to, none after another clean close or a failure it does not
+// retry; and a result that describes the last connection (nil after
+// App.Close).
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
 	for _, s := range []string{"", "\x00", "\x01\x03", "\x04\x09\x05", "\x03\x03\x07", "\x06", "\x00\x08", "\x09\x01\x02", "\x03\x04\x00\x01\x09\x05", "\x0a\x07\x0a", "\x0b\x0b"} {
