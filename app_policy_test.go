@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/leaktest"
+	"github.com/wsclient/websocket/internal/proxy/proxytest"
+	iwstest "github.com/wsclient/websocket/internal/wstest"
 	"github.com/wsclient/websocket/wstest"
 )
 
@@ -376,6 +379,50 @@ func TestAppReconnectOnServerClose(t *testing.T) {
 					t.Errorf("events\n got %q\nwant %q", got, want)
 				}
 			})
+		})
+	}
+}
+
+// TestAppRetryProxyAnswers: a proxy's answer is judged as the server's
+// would be. An HTTP proxy that refuses our credentials (407) or the target
+// (403), or a SOCKS5 proxy that rejects our user name and password, ends a
+// reconnecting run at once with the *ProxyError: another attempt would
+// only repeat it. A proxy that cannot reach the target (502) is retried.
+func TestAppRetryProxyAnswers(t *testing.T) {
+	target := iwstest.New(iwstest.Echo)
+	defer target.Close()
+	auth := proxytest.Auth{User: "u", Password: "right"}
+	httpProxy := proxytest.Start(t, "127.0.0.1", proxytest.HTTPConnect(proxytest.HTTPOptions{Auth: auth}))
+	socksProxy := proxytest.Start(t, "127.0.0.1", proxytest.SOCKS5(proxytest.SOCKSOptions{Auth: auth}))
+	for _, tc := range []struct {
+		name, proxy, target string
+		retry               bool
+	}{
+		{"HTTP proxy, 407", "http://u:wrong@" + httpProxy.Addr, target.URL, false},
+		{"SOCKS5, credentials rejected", "socks5://u:wrong@" + socksProxy.Addr, target.URL, false},
+		{"HTTP proxy, 502", "http://u:right@" + httpProxy.Addr, "ws://127.0.0.1:1/", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs []error
+			a := &websocket.App{URL: tc.target}
+			a.OnError = func(a *websocket.App, err error) {
+				if errs = append(errs, err); len(errs) == 3 {
+					a.Close() // retried twice: enough
+				}
+			}
+			pu, _ := url.Parse(tc.proxy)
+			err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond, DialOptions: websocket.DialOptions{
+				Timeout: testTimeout, Proxy: func(*url.URL) (*url.URL, error) { return pu, nil }}})
+			var pe *websocket.ProxyError
+			if len(errs) == 0 || !errors.As(errs[0], &pe) {
+				t.Fatalf("errors %v, want a *ProxyError first", errs)
+			}
+			if retried := len(errs) > 1; retried != tc.retry {
+				t.Fatalf("%d errors (%v), result %v; want retried %v", len(errs), errs, err, tc.retry)
+			}
+			if !tc.retry && !errors.As(err, &pe) {
+				t.Fatalf("result %v, want the *ProxyError", err)
+			}
 		})
 	}
 }

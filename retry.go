@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsclient/websocket/internal/proxy"
 )
 
 // maxRetryAfter caps the wait a 429 answer's Retry-After header asks for
@@ -31,27 +33,35 @@ const maxRetryAfter = time.Hour
 //   - a 101 answer whose upgrade is invalid (*HandshakeError: a wrong
 //     Sec-WebSocket-Accept, a subprotocol or extension the client did not
 //     offer), or an answer that is not HTTP: the server, or a middlebox,
-//     does not speak the protocol the way the client asked.
+//     does not speak the protocol the way the client asked;
+//   - a proxy's refusal (*ProxyError) that another attempt would repeat:
+//     an HTTP proxy's answer to CONNECT by the statuses' rules above (407
+//     for credentials it does not take, 403 for a target its policy
+//     forbids), a SOCKS5 proxy that rejects the user name and password or
+//     every method offered, or whose ruleset forbids the connection.
 //
 // Everything else retries on the reconnect schedule (see Backoff): network
 // errors (refused, reset, unreachable, unresolved host), a connection
 // closed or reset before the handshake's answer was whole (a
 // *HandshakeError that also matches io.ErrUnexpectedEOF or a *net.OpError),
 // timeouts (dial, handshake, ping), a dropped connection, a protocol error
-// of the server, and the statuses 500, 502, 503 and 504. A 429 (Too Many
-// Requests) retries too, after at least the wait its Retry-After header
-// asks for (delay-seconds or an HTTP date, at most one hour); without a
-// valid one, on the schedule.
+// of the server, a proxy that cannot be reached or cannot reach the target
+// (an HTTP proxy's 502, 503, 504; a SOCKS "host unreachable"), and the
+// statuses 500, 502, 503 and 504. A 429 (Too Many Requests) retries too,
+// after at least the wait its Retry-After header asks for (delay-seconds or
+// an HTTP date, at most one hour); without a valid one, on the schedule.
 func DefaultRetry(err error) (retry bool, after time.Duration) {
-	var bs *BadStatusError
-	if errors.As(err, &bs) {
-		switch bs.StatusCode {
-		case http.StatusTooManyRequests:
-			return true, retryAfter(bs.Header.Get("Retry-After"), time.Now())
-		case http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true, 0
-		}
+	var (
+		bs *BadStatusError
+		ps *proxy.StatusError
+		se *proxy.SOCKSError
+	)
+	switch {
+	case errors.As(err, &bs):
+		return retryStatus(bs.StatusCode, bs.Header)
+	case errors.As(err, &ps): // an HTTP proxy's answer to CONNECT
+		return retryStatus(ps.StatusCode, ps.Header)
+	case errors.Is(err, proxy.ErrAuthRejected), errors.As(err, &se) && se.Permanent():
 		return false, 0
 	}
 	var (
@@ -62,6 +72,19 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 		return false, 0
 	}
 	return true, 0
+}
+
+// retryStatus is DefaultRetry for an HTTP answer other than the one
+// wanted, from the server or from an HTTP proxy.
+func retryStatus(code int, h http.Header) (retry bool, after time.Duration) {
+	switch code {
+	case http.StatusTooManyRequests:
+		return true, retryAfter(h.Get("Retry-After"), time.Now())
+	case http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, 0
+	}
+	return false, 0
 }
 
 // retryAfter returns the wait a Retry-After header value asks for (RFC 9110

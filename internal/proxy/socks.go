@@ -12,6 +12,22 @@ import (
 	"strings"
 )
 
+// ErrAuthRejected is matched (errors.Is) by a SOCKS5 proxy's refusal of
+// our user name and password, or of every authentication method we
+// offered: another attempt with the same proxy URL would be refused again.
+var ErrAuthRejected = errors.New("proxy rejected the authentication")
+
+// authError is an ErrAuthRejected with its own message.
+type authError struct{ msg string }
+
+func (e *authError) Error() string        { return e.msg }
+func (e *authError) Is(target error) bool { return target == ErrAuthRejected }
+
+// Permanent reports whether the SOCKS refusal is one another attempt would
+// only repeat: SOCKS5's "connection not allowed by ruleset", the proxy's
+// policy.
+func (e *SOCKSError) Permanent() bool { return e.Version == 5 && e.Code == 0x02 }
+
 // SOCKSError is the cause of an *Error when a SOCKS proxy refused the
 // connection with a reply code.
 type SOCKSError struct {
@@ -167,9 +183,9 @@ func (d *Dialer) socks5(ctx context.Context, conn net.Conn, p *url.URL, host, po
 			return &Error{Reason: where + ": authentication", Err: err}
 		}
 	case choice[1] == socks5NoAcceptable && p.User == nil:
-		return &Error{Reason: where, Err: errors.New("the proxy accepts none of our authentication methods (does it need a user name and password?)")}
+		return &Error{Reason: where, Err: &authError{"the proxy accepts none of our authentication methods (does it need a user name and password?)"}}
 	case choice[1] == socks5NoAcceptable:
-		return &Error{Reason: where, Err: errors.New("the proxy accepts none of our authentication methods")}
+		return &Error{Reason: where, Err: &authError{"the proxy accepts none of our authentication methods"}}
 	default:
 		return &Error{Reason: where, Err: fmt.Errorf("the proxy chose authentication method 0x%02x, which we did not offer", choice[1])}
 	}
@@ -217,7 +233,7 @@ func socks5Auth(conn net.Conn, user *url.Userinfo) error {
 		return fmt.Errorf("not a username/password reply (version byte 0x%02x, want 0x01)", reply[0])
 	}
 	if reply[1] != 0 {
-		return fmt.Errorf("user name or password rejected (status 0x%02x)", reply[1])
+		return &authError{fmt.Sprintf("user name or password rejected (status 0x%02x)", reply[1])}
 	}
 	return nil
 }
