@@ -256,13 +256,13 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 			if nc != nil {
 				nc.Close()
 			}
-			return nil, nil, fmt.Errorf("websocket: HTTP/2 required, but %s did not pick h2 by ALPN (it picked %q)", u.Host, ae.proto)
+			return nil, nil, &http2RequiredError{fmt.Errorf("websocket: HTTP/2 required, but %s did not pick h2 by ALPN (it picked %q)", u.Host, ae.proto)}
 		}
 		t.rememberHTTP1(key)
 		return nil, nc, nil
 	case errors.Is(err, h2.ErrExtendedConnectUnsupported):
 		if mode == HTTP2Require {
-			return nil, nil, fmt.Errorf("websocket: HTTP/2 required, but %s does not take WebSockets over HTTP/2: %w", u.Host, err)
+			return nil, nil, &http2RequiredError{fmt.Errorf("websocket: HTTP/2 required, but %s does not take WebSockets over HTTP/2: %w", u.Host, err)}
 		}
 		t.rememberHTTP1(key)
 		return nil, nil, nil
@@ -288,6 +288,13 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	c.ext = ext
 	return c, nil, nil
 }
+
+// http2RequiredError is the failure of an HTTP2Require dial to a server
+// that does not take WebSockets over HTTP/2: the server's answer, which
+// DefaultRetry does not retry. It is its error, unchanged.
+type http2RequiredError struct{ error }
+
+func (e *http2RequiredError) Unwrap() error { return e.error }
 
 // h2OpenError is the error of an extended CONNECT that opened no
 // WebSocket: a status other than 2xx is a *BadStatusError (the response's

@@ -619,6 +619,9 @@ func TestHTTP2PreferFallback(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 required") {
 				t.Fatalf("require: %v", err)
 			}
+			if retry, _ := websocket.DefaultRetry(err); retry {
+				t.Errorf("DefaultRetry(%v) retries: another attempt would get the same answer", err)
+			}
 		})
 	}
 }

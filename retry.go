@@ -32,8 +32,9 @@ const maxRetryAfter = time.Hour
 //     the server or an https proxy;
 //   - a 101 answer whose upgrade is invalid (*HandshakeError: a wrong
 //     Sec-WebSocket-Accept, a subprotocol or extension the client did not
-//     offer), or an answer that is not HTTP: the server, or a middlebox,
-//     does not speak the protocol the way the client asked;
+//     offer), or an answer that is not HTTP, or with HTTP2Require a server
+//     that does not take WebSockets over HTTP/2: the server, or a
+//     middlebox, does not speak the protocol the way the client asked;
 //   - a proxy's refusal (*ProxyError) that another attempt would repeat:
 //     an HTTP proxy's answer to CONNECT by the statuses' rules above (407
 //     for credentials it does not take, 403 for a target its policy
@@ -62,6 +63,10 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 	case errors.As(err, &ps): // an HTTP proxy's answer to CONNECT
 		return retryStatus(ps.StatusCode, ps.Header)
 	case errors.Is(err, proxy.ErrAuthRejected), errors.As(err, &se) && se.Permanent():
+		return false, 0
+	}
+	var hr *http2RequiredError
+	if errors.As(err, &hr) {
 		return false, 0
 	}
 	var (
