@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,14 +48,7 @@ func FuzzAppLifecycle(f *testing.F) {
 		}
 	}
 	srv, tlsSrv, ca := fuzzServers(f, serveLifecycle)
-	h2 := httptest.NewUnstartedServer(http.HandlerFunc(serveLifecycleH2))
-	h2.EnableHTTP2 = true
-	h2.StartTLS()
-	f.Cleanup(h2.Close)
-	h2Roots := x509.NewCertPool()
-	h2Roots.AddCert(h2.Certificate())
-	h2Transport := &websocket.HTTP2Transport{}
-	f.Cleanup(func() { h2Transport.Close() })
+	h2Base, h2Opts := fuzzH2Server(f, serveLifecycleH2)
 	f.Fuzz(func(t *testing.T, opts byte, script []byte) {
 		if len(script) > 6 {
 			return
@@ -68,9 +59,8 @@ func FuzzAppLifecycle(f *testing.F) {
 		url := srv.URL
 		switch {
 		case opts&16 != 0:
-			url = "wss://" + h2.Listener.Addr().String()
-			dial.TLSConfig = &tls.Config{RootCAs: h2Roots}
-			dial.HTTP2, dial.HTTP2Transport = websocket.HTTP2Require, h2Transport
+			url = h2Base
+			dial.TLSConfig, dial.HTTP2, dial.HTTP2Transport = h2Opts.TLSConfig, h2Opts.HTTP2, h2Opts.HTTP2Transport
 		case opts&8 != 0:
 			url = "wss://" + tlsSrv.Addr
 			dial.TLSConfig = &tls.Config{RootCAs: ca.Pool}

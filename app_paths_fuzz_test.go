@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,6 +183,24 @@ func fuzzServers(f *testing.F, serve func(net.Conn)) (srv, tlsSrv *wstest.Server
 	})
 	f.Cleanup(tlsSrv.Close)
 	return srv, tlsSrv, ca
+}
+
+// fuzzH2Server starts the HTTP/2 server of a fuzz target, serving every
+// input's WebSocket (an extended CONNECT) with handler, and returns the
+// base URL and the dial options that reach it: its certificate trusted,
+// HTTP/2 required, one transport for the target (its connection pooled
+// across inputs).
+func fuzzH2Server(f *testing.F, handler http.HandlerFunc) (base string, opts websocket.DialOptions) {
+	h2 := httptest.NewUnstartedServer(handler)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	f.Cleanup(h2.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(h2.Certificate())
+	tr := &websocket.HTTP2Transport{}
+	f.Cleanup(func() { tr.Close() })
+	return "wss://" + h2.Listener.Addr().String(), websocket.DialOptions{
+		TLSConfig: &tls.Config{RootCAs: roots}, HTTP2: websocket.HTTP2Require, HTTP2Transport: tr}
 }
 
 // fuzzAppLimit is FuzzAppPaths's ReadLimit: small, so that lengths beyond

@@ -5,13 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,14 +55,7 @@ func FuzzSendPaths(f *testing.F) {
 	f.Add(byte(5), []byte{0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00}) // 192 KiB and 128 KiB of JSON (the cap), then an empty one: split, taken over
 
 	srv, tlsSrv, ca := fuzzServers(f, serveSendFuzz)
-	h2 := httptest.NewUnstartedServer(http.HandlerFunc(serveSendFuzzH2))
-	h2.EnableHTTP2 = true
-	h2.StartTLS()
-	f.Cleanup(h2.Close)
-	h2Roots := x509.NewCertPool()
-	h2Roots.AddCert(h2.Certificate())
-	h2Transport := &websocket.HTTP2Transport{}
-	f.Cleanup(func() { h2Transport.Close() })
+	h2Base, h2Opts := fuzzH2Server(f, serveSendFuzzH2)
 
 	f.Fuzz(func(t *testing.T, flags byte, prog []byte) {
 		msgs := fuzzMessages(prog)
@@ -97,9 +88,8 @@ func FuzzSendPaths(f *testing.F) {
 			sendFuzzRecords.Store(id, rec)
 			url, opts := base+"/"+id, opts
 			if strings.HasSuffix(path, "over HTTP/2") {
-				url = "wss://" + h2.Listener.Addr().String() + "/" + id
-				opts.TLSConfig = &tls.Config{RootCAs: h2Roots}
-				opts.HTTP2, opts.HTTP2Transport = websocket.HTTP2Require, h2Transport
+				url = h2Base + "/" + id
+				opts.TLSConfig, opts.HTTP2, opts.HTTP2Transport = h2Opts.TLSConfig, h2Opts.HTTP2, h2Opts.HTTP2Transport
 			}
 			var err error
 			switch strings.TrimSuffix(path, " over HTTP/2") {
