@@ -190,6 +190,15 @@ func FuzzStreamWrite(f *testing.F) {
 			if f.typ == http2.FrameSettings && f.flags&http2.FlagSettingsAck != 0 && len(pending) > 0 {
 				streamW += pending[0] - initial
 				initial, pending = pending[0], pending[1:]
+				if streamW <= 0 {
+					// Frames sent before the client applied the
+					// lowering took the window below what the
+					// grant sent with it made up for: the client
+					// waits, and only a grant moves it.
+					g := 1 - streamW
+					p.fr.WriteWindowUpdate(id, uint32(g))
+					streamW += g
+				}
 				continue
 			}
 			if f.typ != http2.FrameData || f.stream != id {
