@@ -56,24 +56,18 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 		bs *BadStatusError
 		ps *proxy.StatusError
 		se *proxy.SOCKSError
+		hr *http2RequiredError
+		he *HandshakeError
+		ne *netHandshakeError
 	)
 	switch {
 	case errors.As(err, &bs):
 		return retryStatus(bs.StatusCode, bs.Header)
 	case errors.As(err, &ps): // an HTTP proxy's answer to CONNECT
 		return retryStatus(ps.StatusCode, ps.Header)
-	case errors.Is(err, proxy.ErrAuthRejected), errors.As(err, &se) && se.Permanent():
-		return false, 0
-	}
-	var hr *http2RequiredError
-	if errors.As(err, &hr) {
-		return false, 0
-	}
-	var (
-		he *HandshakeError
-		ne *netHandshakeError
-	)
-	if errors.As(err, &he) && !errors.As(err, &ne) || certProblem(err) != certOK {
+	case errors.Is(err, proxy.ErrAuthRejected), errors.As(err, &se) && se.Permanent(),
+		errors.As(err, &hr), errors.As(err, &he) && !errors.As(err, &ne),
+		certProblem(err) != certOK:
 		return false, 0
 	}
 	return true, 0

@@ -188,7 +188,8 @@ func (p *peer) open(cc *ClientConn) *Stream {
 	return r.st
 }
 
-// ping checks that the connection still works: the peer answers a PING.
+// ping checks that the connection still works: the peer answers a PING
+// (skipping the client's answers to PINGs of the peer's).
 func (p *peer) ping(cc *ClientConn) {
 	p.t.Helper()
 	errc := make(chan error, 1)
@@ -197,6 +198,9 @@ func (p *peer) ping(cc *ClientConn) {
 		errc <- err
 	}()
 	f := p.next(http2.FramePing)
+	for f.flags&http2.FlagPingAck != 0 {
+		f = p.next(http2.FramePing)
+	}
 	p.fr.WritePing(true, f.ping)
 	if err := <-errc; err != nil {
 		p.t.Fatalf("Ping: %v", err)
