@@ -376,7 +376,10 @@ func TestDialHostForms(t *testing.T) {
 		}
 	})
 	for _, bad := range []string{"ws://\u00fc-.example/", "ws://\u0301a.example/", "ws://\u00fc_x.example/",
-		"ws://a\"b/", "ws://a<b>/", "ws://a%25b/", "ws://[fe80::1%25a%20b]/"} {
+		"ws://a\"b/", "ws://a<b>/", "ws://a%25b/", "ws://[fe80::1%25a%20b]/",
+		// Names IDNA maps to nothing: a soft hyphen, a zero-width
+		// space, with and without a port.
+		"ws://\u00ad/", "ws://\u200b:81/", "ws://%C2%AD/"} {
 		t.Run(bad, func(t *testing.T) {
 			opts := &websocket.DialOptions{Timeout: testTimeout, NetDialContext: func(context.Context, string, string) (net.Conn, error) {
 				t.Error("dialed")

@@ -177,7 +177,7 @@ func checkTargetMeaning(t *testing.T, u *url.URL, target string) {
 // URL's or the Location's.
 func FuzzRedirectTarget(f *testing.F) {
 	for _, loc := range []string{"/x", "../y?q=1", "//other:82/z", "ws://h1:81/ok", "http://u2:LOCPASS1@h2/", "https://h1:81/", "wss://h1:81/",
-		"ftp://h/", "ws:///nohost", "ws://u:LOCPASS1@h%zz/", "http://b\u00fccher.example/", "ws://a\"b/", "ws://[fe80::1%25eth0]/", "\x00"} {
+		"ftp://h/", "ws:///nohost", "ws://u:LOCPASS1@h%zz/", "http://b\u00fccher.example/", "ws://a\"b/", "ws://[fe80::1%25eth0]/", "\x00", "http://\u00ad/", "//%C2%AD:82/"} {
 		f.Add(false, loc)
 		f.Add(true, loc)
 	}

@@ -56,6 +56,11 @@ func normalizeHost(u *url.URL) error {
 		if ascii, err = idna.Lookup.ToASCII(host); err != nil {
 			return fmt.Errorf("host is not a valid domain name: %w", err)
 		}
+		if ascii == "" {
+			// Only characters IDNA drops, such as a soft hyphen:
+			// dialing "" would reach this machine.
+			return fmt.Errorf("host %q is empty as a domain name", host)
+		}
 	}
 	if !allBytes(ascii, "-._~!$&'()*+,;=") {
 		return fmt.Errorf("invalid host %q", ascii)
