@@ -2,9 +2,11 @@ package websocket
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/wsclient/websocket/internal/deflate"
+	"github.com/wsclient/websocket/internal/httptoken"
 	utf8v "github.com/wsclient/websocket/internal/utf8"
 )
 
@@ -79,7 +81,7 @@ func checkCompressionOptions(o *CompressionOptions) error {
 		return nil
 	}
 	if err := deflateOptions(o).Validate(); err != nil {
-		return &HandshakeError{Reason: "compression options: " + err.Error()}
+		return &HandshakeError{Reason: "compression options: " + strings.TrimPrefix(err.Error(), "websocket: ")}
 	}
 	return nil
 }
@@ -91,7 +93,7 @@ func checkExtensions(values []string, o *CompressionOptions) (*compression, erro
 	if o == nil {
 		for _, v := range values {
 			if v != "" {
-				return nil, &HandshakeError{Reason: "server accepted extension " + v + ", which was not offered"}
+				return nil, &HandshakeError{Reason: "server accepted extension " + httptoken.Shown(v) + ", which was not offered"}
 			}
 		}
 		return nil, nil
@@ -99,7 +101,7 @@ func checkExtensions(values []string, o *CompressionOptions) (*compression, erro
 	do := deflateOptions(o)
 	p, ok, err := deflate.Accept(do, values)
 	if err != nil {
-		return nil, &HandshakeError{Reason: "permessage-deflate: " + err.Error()}
+		return nil, &HandshakeError{Reason: "permessage-deflate: " + strings.TrimPrefix(err.Error(), "websocket: ")}
 	}
 	if !ok {
 		return nil, nil

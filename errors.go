@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // ErrConnectionClosed reports the use of a closed Conn, or that the socket
@@ -68,7 +70,7 @@ func (e *BadStatusError) Error() string {
 	if msg == "" {
 		msg = http.StatusText(e.StatusCode)
 	}
-	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + msg
+	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + httptoken.Shown(msg)
 }
 
 // ProxyError reports a proxy that could not be reached or refused the tunnel.

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // maxResponseHeader bounds the handshake response's status line and headers.
@@ -395,7 +397,7 @@ func selectedProtocol(h http.Header, offered []string) (string, error) {
 	case n == 0:
 		return "", nil
 	case n > 1:
-		return "", &HandshakeError{Reason: "server selected several subprotocols: " + strings.Join(slices.Collect(headerTokens(h, name)), ", ")}
+		return "", &HandshakeError{Reason: "server selected several subprotocols: " + httptoken.Shown(strings.Join(slices.Collect(headerTokens(h, name)), ", "))}
 	}
 	for _, p := range offered {
 		if strings.EqualFold(p, sel) {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/proxy/proxytest"
@@ -780,6 +781,82 @@ func TestHandshakeTraceMatchesWire(t *testing.T) {
 					}
 					return true
 				})
+			}
+		})
+	}
+}
+
+// TestErrorsShowNoControlCharacters: what a hostile server or proxy writes
+// into its answer (a status line's reason, header values the parser lets
+// through as obs-text) reaches an error message only escaped, never as
+// terminal control sequences or bidi overrides that a log or a terminal
+// would act on.
+func TestErrorsShowNoControlCharacters(t *testing.T) {
+	const (
+		c0   = "\x1b]0;owned\x07\x1b[2J\x7f"
+		c1   = "\u009b2J\u0085"
+		bidi = "\u202egnp.exe"
+	)
+	dirty := c0 + " " + c1 + " " + bidi
+	for _, tc := range []struct {
+		name     string
+		answer   func(req *http.Request, accept string) string
+		compress bool
+		proxy    bool
+	}{
+		{"status reason", func(*http.Request, string) string {
+			return "HTTP/1.1 403 " + dirty + "\r\nContent-Length: 0\r\n\r\n"
+		}, false, false},
+		{"redirect status reason", func(req *http.Request, _ string) string {
+			// Deeper and deeper until the redirect limit is passed.
+			return "HTTP/1.1 302 " + dirty + "\r\nLocation: " + req.URL.Path + "x\r\nContent-Length: 0\r\n\r\n"
+		}, false, false},
+		{"extension not offered", func(_ *http.Request, a string) string {
+			return upgrade(a, "Sec-WebSocket-Extensions: x-"+c1+bidi+"\r\n")
+		}, false, false},
+		{"extension parameter", func(_ *http.Request, a string) string {
+			return upgrade(a, "Sec-WebSocket-Extensions: permessage-deflate; x"+c1+bidi+"=1\r\n")
+		}, true, false},
+		{"subprotocols", func(_ *http.Request, a string) string {
+			return upgrade(a, "Sec-WebSocket-Protocol: chat, "+c1+bidi+"\r\n")
+		}, false, false},
+		{"upgrade header", func(_ *http.Request, a string) string {
+			return strings.Replace(upgrade(a), "Upgrade: websocket", "Upgrade: "+c1+bidi, 1)
+		}, false, false},
+		{"proxy status reason", func(*http.Request, string) string {
+			return "HTTP/1.1 403 " + dirty + "\r\nContent-Length: 0\r\n\r\n"
+		}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := scriptServer(t, tc.answer)
+			opts := dialOpts()
+			opts.Subprotocols = []string{"chat"}
+			if tc.compress {
+				opts.Compression = &websocket.CompressionOptions{}
+			}
+			if tc.proxy {
+				p := wstest.NewRaw(func(nc net.Conn) {
+					defer nc.Close()
+					if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+						io.WriteString(nc, tc.answer(nil, ""))
+					}
+				})
+				defer p.Close()
+				opts.Proxy = websocket.ProxyURL("http://" + p.Addr)
+			}
+			_, err := websocket.Dial(context.Background(), s.URL, opts)
+			if err == nil {
+				t.Fatal("dial succeeded")
+			}
+			msg := err.Error()
+			for _, r := range msg {
+				if !unicode.IsPrint(r) && r != ' ' {
+					t.Fatalf("error %q holds %U", msg, r)
+				}
+			}
+			checkPrefix(t, err)
+			if n := strings.Count(msg, "websocket: "); n != 1 {
+				t.Errorf("error %q says \"websocket: \" %d times", msg, n)
 			}
 		})
 	}

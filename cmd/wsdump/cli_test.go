@@ -400,6 +400,13 @@ func TestDialErrors(t *testing.T) {
 		}
 	})
 	defer forbidden.Close()
+	hostile := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+			io.WriteString(nc, "HTTP/1.1 403 \x1b]0;owned\x07\x1b[2J\u202e\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	defer hostile.Close()
 	notWS := wstest.NewRaw(func(nc net.Conn) {
 		defer nc.Close()
 		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
@@ -423,6 +430,7 @@ func TestDialErrors(t *testing.T) {
 	}{
 		{"refused", []string{"ws://" + refused + "/"}, "wsdump: cannot connect to " + refused + ": connection refused", ""},
 		{"403", []string{forbidden.URL}, "wsdump: handshake failed: server answered 403 Forbidden: not allowed", ""},
+		{"403 with escape sequences", []string{hostile.URL}, `wsdump: handshake failed: server answered 403 \x1b]0;owned\x07\x1b[2J\u202e`, ""},
 		{"200", []string{notWS.URL}, "wsdump: handshake failed: server answered 200 OK", ""},
 		{"tls to plain server", []string{"wss://" + plainHTTP.Addr + "/"}, "wsdump: TLS", "try ws://"},
 		{"proxy refused", []string{"-p", "http://" + refused, plainWS.URL}, "wsdump: proxy", ""},

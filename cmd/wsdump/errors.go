@@ -32,7 +32,7 @@ func describeDialError(rawURL string, err error) string {
 	case errors.As(err, &bad):
 		msg := fmt.Sprintf("handshake failed: server answered %d", bad.StatusCode)
 		if bad.StatusMessage != "" {
-			msg += " " + bad.StatusMessage
+			msg += " " + oneLine(bad.StatusMessage)
 		}
 		if body := firstLine(bad.Body); body != "" {
 			msg += ": " + body
@@ -66,8 +66,10 @@ func trimPrefix(err error) string {
 	return oneLine(strings.TrimPrefix(err.Error(), "websocket: "))
 }
 
+// oneLine folds s, a message to print, onto one line, with control
+// characters escaped: a message may quote what a server or proxy sent.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return escapeControls(strings.Join(strings.Fields(s), " "))
 }
 
 // firstLine returns the start of a response body worth showing: its first

@@ -93,6 +93,9 @@ func TestDescribeDialError(t *testing.T) {
 		{&websocket.BadStatusError{StatusCode: 404, StatusMessage: "Not Found", Body: []byte("no such page\nmore")}, "handshake failed: server answered 404 Not Found: no such page"},
 		{&websocket.BadStatusError{StatusCode: 500, Body: []byte{0xff, 0xfe}}, "handshake failed: server answered 500"},
 		{&websocket.HandshakeError{Reason: "bad accept"}, "handshake failed: bad handshake: bad accept"},
+		// A hostile reason: the terminal gets no escape sequence.
+		{&websocket.BadStatusError{StatusCode: 403, StatusMessage: "\x1b]0;owned\x07 \u202eexe"}, `handshake failed: server answered 403 \x1b]0;owned\x07 \u202eexe`},
+		{&websocket.ProxyError{Reason: "CONNECT", Err: errString("403 \x1b[2J\u009b")}, `proxy: CONNECT: 403 \x1b[2J\x9b`},
 		{&websocket.ProxyError{Reason: "CONNECT", Err: errString("407 Proxy Authentication Required")}, "proxy: CONNECT: 407 Proxy Authentication Required"},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,30 @@
 // Package httptoken holds the one table of token characters (RFC 9110
 // §5.6.2) the module uses: header names, subprotocols, extension names and
-// parameters.
+// parameters; and Shown, how an error message shows text a peer sent.
 package httptoken
+
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Shown returns s, text from a peer (a status line's reason, a header
+// value), as an error message may show it: as it is when every character
+// is printable or a space, else quoted with Go's escapes, so that no control
+// sequence, C1 control or bidi override reaches the terminal or log that
+// prints the message.
+func Shown(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if r != ' ' && !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
 
 // IsTokenByte reports whether c is a tchar: "!#$%&'*+-.^_`|~", a digit or
 // a letter.

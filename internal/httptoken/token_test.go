@@ -23,3 +23,25 @@ func TestIsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestShown: printable text stays as it is; a control character, a C1
+// control, a bidi override or invalid UTF-8 quotes the whole.
+func TestShown(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                      "",
+		"Forbidden":             "Forbidden",
+		"Nicht gefunden – ß":    "Nicht gefunden – ß",
+		"a\tb":                  `"a\tb"`,
+		"\x1b[2J":               `"\x1b[2J"`,
+		"x\x7f":                 `"x\x7f"`,
+		"\u009b2J":              `"\u009b2J"`,
+		"\u202egnp.exe":         `"\u202egnp.exe"`,
+		"\xff":                  `"\xff"`,
+		`say "hi" \ back`:       `say "hi" \ back`,
+		"zero\u200bwidth space": `"zero\u200bwidth space"`,
+	} {
+		if got := Shown(in); got != want {
+			t.Errorf("Shown(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // Error reports a proxy that could not be used: a bad proxy URL, an
@@ -48,7 +50,7 @@ func (e *StatusError) Error() string {
 	}
 	if status != "" {
 		b.WriteString(" ")
-		b.WriteString(status)
+		b.WriteString(httptoken.Shown(status))
 	}
 	if snippet := bodySnippet(e.Body); snippet != "" {
 		b.WriteString(": ")
