@@ -60,6 +60,9 @@ type DialOptions struct {
 	// SuppressOrigin sends no Origin header at all.
 	SuppressOrigin bool
 	// Host replaces the Host header (the URL's host and non-default port).
+	// A name that is not ASCII is sent in its ASCII (IDNA) form, as the
+	// URL's host is: "bücher.example:8080" goes as
+	// "xn--bcher-kva.example:8080".
 	Host string
 	// Subprotocols are offered in Sec-WebSocket-Protocol, in this order.
 	// The server may select one of them (compared case-insensitively) or none.
@@ -238,12 +241,16 @@ func resolveDial(rawURL string, opts *DialOptions) (dialConfig, error) {
 	if err := checkRequestFields(opts); err != nil {
 		return dialConfig{}, err
 	}
+	host, err := hostOption(opts.Host)
+	if err != nil {
+		return dialConfig{}, err
+	}
 	cfg := dialConfig{
 		url: u, timeout: opts.Timeout, redirects: opts.RedirectLimit, http2: opts.HTTP2, conn: opts, h2tls: opts.TLSConfig,
 		net: transportConfig{netConn: opts.NetConn, dialContext: opts.NetDialContext, sockopts: opts.SocketOptions,
 			tls: opts.TLSConfig, proxy: opts.Proxy, proxyTimeout: opts.ProxyTimeout},
 		req: requestConfig{header: opts.Header, headerFunc: opts.HeaderFunc, cookie: opts.Cookie, jar: opts.Jar,
-			host: opts.Host, origin: opts.Origin, suppressOrigin: opts.SuppressOrigin,
+			host: host, origin: opts.Origin, suppressOrigin: opts.SuppressOrigin,
 			protocols: opts.Subprotocols, compression: opts.Compression, extensions: extensionOffer(opts.Compression)},
 	}
 	if opts.sharedTLS {
@@ -319,13 +326,31 @@ func checkHeaderValue(k, v string) error {
 	return nil
 }
 
+// hostOption returns DialOptions.Host as it is sent: a name that is not
+// ASCII in its IDNA form, with its port if it has one.
+func hostOption(host string) (string, error) {
+	if isASCII(host) {
+		return host, nil
+	}
+	u := &url.URL{Host: host}
+	if err := normalizeHost(u); err != nil {
+		return "", fmt.Errorf("websocket: header Host: %q: %w", host, err)
+	}
+	if err := checkHeaderValue("Host", u.Host); err != nil {
+		return "", err
+	}
+	return u.Host, nil
+}
+
 // checkRequestFields refuses the DialOptions fields that go into the request
 // as they are (Host, Origin, Cookie, Subprotocols) when they would inject
 // bytes into it. A subprotocol must be a token (RFC 6455 §4.1, RFC 7230
 // §3.2.6).
 func checkRequestFields(opts *DialOptions) error {
-	if err := checkHeaderValue("Host", opts.Host); err != nil {
-		return err
+	if isASCII(opts.Host) { // else hostOption checks its ASCII form
+		if err := checkHeaderValue("Host", opts.Host); err != nil {
+			return err
+		}
 	}
 	if err := checkHeaderValue("Origin", opts.Origin); err != nil {
 		return err

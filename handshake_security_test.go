@@ -151,6 +151,9 @@ func TestDialRefusesInjectionBeforeSending(t *testing.T) {
 		tests = append(tests, dialCase{fmt.Sprintf("Host %q", h), base, websocket.DialOptions{Host: h}, "is not a host"},
 			dialCase{fmt.Sprintf("Host header %q", h), base, websocket.DialOptions{Header: http.Header{"host": {h}}}, "is not a host"})
 	}
+	for _, h := range []string{"\u00fc b", "\u00ad", "\u00fc\x01", "\u00fc.example:x"} { // not ASCII, and no host in IDNA form
+		tests = append(tests, dialCase{fmt.Sprintf("Host %q", h), base, websocket.DialOptions{Host: h}, "header Host"})
+	}
 	for _, p := range []string{"", "a b", "a,b", "a/b", "a;b", "\"a\"", "ü", "a\tb"} {
 		tests = append(tests, dialCase{fmt.Sprintf("subprotocol %q", p), base, websocket.DialOptions{Subprotocols: []string{p}}, "not a token"})
 	}
@@ -368,6 +371,27 @@ func TestDialHostForms(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Close()
+	})
+	t.Run("Host option not ASCII", func(t *testing.T) {
+		for host, want := range map[string]string{
+			"b\u00fccher.example":      "xn--bcher-kva.example",
+			"B\u00dcCHER.example:8080": "xn--bcher-kva.example:8080",
+			"[::1]:8080":               "[::1]:8080",
+			"plain.example:81":         "plain.example:81",
+			"\u4f8b\u3048.jp":          "xn--r8jz45g.jp",
+		} {
+			s, reqs := scriptServer(t, func(_ *http.Request, a string) string { return upgrade(a) })
+			opts := dialOpts()
+			opts.Host = host
+			c, err := websocket.Dial(context.Background(), s.URL, opts)
+			if err != nil {
+				t.Fatalf("Host %q: %v", host, err)
+			}
+			c.Abort()
+			if req := <-reqs; req.Host != want {
+				t.Errorf("Host option %q sent as %q, want %q", host, req.Host, want)
+			}
+		}
 	})
 	t.Run("redirect without a host", func(t *testing.T) {
 		r, _ := redirector(t, 302, func(*http.Request) string { return "http:///x" })
