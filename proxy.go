@@ -19,7 +19,9 @@ import (
 //	var se *websocket.ProxyStatusError
 //	if errors.As(err, &se) && se.StatusCode == http.StatusProxyAuthRequired { ... }
 //
-// Body holds at most the first 512 bytes of the answer's body.
+// Body holds at most the first 512 bytes of the answer's body. The fields
+// hold what the proxy sent; Error quotes a Status (the reason phrase) that
+// has a character that is not printable, as BadStatusError does.
 type ProxyStatusError = proxy.StatusError
 
 // ProxyFromEnvironment returns the proxy to use for target according to the
