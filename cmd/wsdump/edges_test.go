@@ -35,6 +35,10 @@ func TestControlCharacters(t *testing.T) {
 			t.Errorf("escapeControls(%U) = %q, want %q", tt.r, got, tt.want)
 		}
 	}
+	// Bytes that are not UTF-8 are escaped one by one; a real U+FFFD stays.
+	if got, want := escapeControls("a\xff\x9bb\uFFFD\xe2\x80"), `a\xff\x9bb`+"\uFFFD"+`\xe2\x80`; got != want {
+		t.Errorf("escapeControls of bytes that are not UTF-8 = %q, want %q", got, want)
+	}
 	if got, want := bytesRepr([]byte{0x1f, 0x20, 0x7e, 0x7f, '\'', '\\'}), `b'\x1f ~\x7f\'\\'`; got != want {
 		t.Errorf("bytesRepr = %s, want %s", got, want)
 	}

@@ -109,8 +109,11 @@ func (f *formatter) text(data []byte) string {
 	return escapeControls(string(data))
 }
 
+// escapeControls escapes the control characters of s (but tab and newline)
+// and its bytes that are not UTF-8, which the library does not deliver in
+// text but a terminal in another encoding could take for C1 controls.
 func escapeControls(s string) string {
-	clean := true
+	clean := utf8.ValidString(s)
 	for _, r := range s {
 		if isControl(r) {
 			clean = false
@@ -121,8 +124,10 @@ func escapeControls(s string) string {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
+	for i, r := range s {
 		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i]) // one byte that is not UTF-8
 		case r == '\r':
 			b.WriteString(`\r`)
 		case isControl(r) && r < 0x100:
