@@ -4,17 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"testing"
+	"unicode"
 )
 
 // FuzzConnectReply feeds arbitrary proxy replies to the CONNECT reply reader
 // and parser: they must never panic, never accept more than maxReplyHeader
-// bytes, and return a status code of three digits on success.
+// bytes, and return a status code of three digits on success; the errors
+// and the StatusError built from a reply show nothing unprintable.
 func FuzzConnectReply(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 Connection established\r\n\r\n",
 		"HTTP/1.0 200 OK\r\nProxy-Agent: x\r\n\r\ntunnel bytes",
 		"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 4\r\n\r\nnope",
 		"HTTP/1.1 502 Bad Gateway\n\n",
+		"HTTP/1.1 403 \x1b]0;owned\x07\u202e\r\nContent-Length: 3\r\n\r\n\x1b[J",
+		"HTTP/1.1 4\x1b3 x\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nA: 1\r\n\tfolded\r\n\r\n",
 		"HTTP/1.1 200 OK\r\n",
 		"HTTP/1.1 20",
@@ -27,20 +31,34 @@ func FuzzConnectReply(f *testing.F) {
 		br := bufio.NewReaderSize(bytes.NewReader(data), 4096)
 		block, err := readHeaderBlock(br)
 		if err != nil {
+			checkPrintable(t, err)
 			return
 		}
 		if len(block) > maxReplyHeader {
 			t.Fatalf("accepted a %d-byte header", len(block))
 		}
-		code, _, header, err := parseReply(block)
+		code, status, header, err := parseReply(block)
 		if err != nil {
+			checkPrintable(t, err)
 			return
 		}
 		if code < 100 || code > 999 || header == nil {
 			t.Fatalf("code %d, header %v", code, header)
 		}
-		bufferedBody(br, header)
+		body := bufferedBody(br, header)
+		checkPrintable(t, &StatusError{StatusCode: code, Status: status, Header: header, Body: body})
 	})
+}
+
+// checkPrintable fails t when err's message shows a character a terminal or
+// log could act on: whatever the proxy sent, it shows escaped.
+func checkPrintable(t *testing.T, err error) {
+	t.Helper()
+	for _, r := range err.Error() {
+		if r != ' ' && !unicode.IsPrint(r) {
+			t.Fatalf("error %q shows %U", err, r)
+		}
+	}
 }
 
 // FuzzSOCKSReply feeds arbitrary bytes to the SOCKS4 and SOCKS5 reply
