@@ -262,7 +262,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		return nil, nc, nil
 	case errors.Is(err, h2.ErrExtendedConnectUnsupported):
 		if mode == HTTP2Require {
-			return nil, nil, &http2RequiredError{fmt.Errorf("websocket: HTTP/2 required, but %s does not take WebSockets over HTTP/2: %w", u.Host, err)}
+			return nil, nil, &http2RequiredError{h2.Wrap("websocket: HTTP/2 required, but "+u.Host+" does not take WebSockets over HTTP/2", err)}
 		}
 		t.rememberHTTP1(key)
 		return nil, nil, nil
@@ -350,7 +350,7 @@ func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL, conf *h2.Config) f
 		}
 		cc, err := h2.NewClientConn(ctx, nc, conf)
 		if err != nil && u.Scheme == "ws" {
-			return nil, fmt.Errorf("websocket: HTTP/2 with prior knowledge (h2c) to %s: %w", u.Host, err)
+			return nil, h2.Wrap("websocket: HTTP/2 with prior knowledge (h2c) to "+u.Host, err)
 		}
 		return cc, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"golang.org/x/net/http2"
 )
@@ -25,6 +26,13 @@ var (
 	// and of a Stream used after its Close.
 	ErrClosed = errors.New("websocket: http2: closed")
 )
+
+// Wrap returns an error that says msg, then ": " and err's message without
+// its "websocket: " and "http2: " prefixes, and unwraps to err: a chain of
+// the module's errors says "websocket: " once, at its start.
+func Wrap(msg string, err error) error {
+	return wrap(msg+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "websocket: "), "http2: "), err)
+}
 
 // CodeError is an HTTP/2 error code: a stream reset (RST_STREAM) or a
 // connection error (GOAWAY), sent by the peer or by this end.

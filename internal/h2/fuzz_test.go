@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"testing"
+	"unicode"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -12,7 +14,9 @@ import (
 
 // FuzzServerFrames feeds arbitrary bytes as the server's frames after a
 // valid preface and an open extended CONNECT on stream 1: the client must
-// neither panic nor hang, and must leave no goroutine behind.
+// neither panic nor hang, must leave no goroutine behind, and its errors
+// show nothing of the server's unescaped (a GOAWAY's debug data, a bad
+// header's value) and say "websocket: " once, at their start.
 func FuzzServerFrames(f *testing.F) {
 	var buf bytes.Buffer
 	fr := http2.NewFramer(&buf, nil)
@@ -32,6 +36,9 @@ func FuzzServerFrames(f *testing.F) {
 	fr.WriteRSTStream(1, http2.ErrCodeCancel)
 	fr.WriteGoAway(1, http2.ErrCodeNo, []byte("bye"))
 	f.Add(bytes.Clone(buf.Bytes()))
+	buf.Reset()
+	fr.WriteGoAway(1, http2.ErrCodeProtocol, []byte("\x1b]0;owned\x07\u202e"))
+	f.Add(bytes.Clone(buf.Bytes()))
 	f.Add([]byte{0, 0, 1, 0xff, 0, 0, 0, 0, 1, 0})
 
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -44,13 +51,15 @@ func FuzzServerFrames(f *testing.F) {
 		}
 		defer cc.Close()
 		done := make(chan struct{})
+		var errs []error // what the stream reported, read after done
 		go func() {
 			defer close(done)
 			_, st, err := cc.OpenWebSocket(context.Background(), &Request{Scheme: "https", Authority: "a"})
+			errs = append(errs, err)
 			if err == nil {
-				io.Copy(io.Discard, st)
-				st.Write([]byte("x"))
-				st.Close()
+				_, err = io.Copy(io.Discard, st)
+				_, werr := st.Write([]byte("x"))
+				errs = append(errs, err, werr, st.Close())
 			}
 		}()
 		p.next(http2.FrameHeaders)
@@ -61,5 +70,20 @@ func FuzzServerFrames(f *testing.F) {
 		p.conn.Write(data)
 		p.conn.Close()
 		<-done
+		for _, err := range errs {
+			if err == nil {
+				continue
+			}
+			for _, r := range err.Error() {
+				if r != ' ' && !unicode.IsPrint(r) {
+					t.Fatalf("error %q shows %U", err, r)
+				}
+			}
+			// "websocket: " once, at the start, but where the server's
+			// bytes quoted in it have it.
+			if msg := err.Error(); !strings.HasPrefix(msg, "websocket: ") || strings.Count(msg, "websocket: ") > 1+bytes.Count(bytes.ToLower(data), []byte("websocket: ")) {
+				t.Fatalf("error %q does not say \"websocket: \" once, at its start", msg)
+			}
+		}
 	})
 }

@@ -88,9 +88,9 @@ func (cc *ClientConn) readErr(err error) error {
 		goAwayErr := cc.goAwayErr
 		cc.mu.Unlock()
 		if goAwayErr != nil {
-			return fmt.Errorf("websocket: http2: connection lost after GOAWAY: %w", goAwayErr)
+			return Wrap("websocket: http2: connection lost after GOAWAY", goAwayErr)
 		}
-		return fmt.Errorf("websocket: http2: connection lost: %w", cc.rerr.err)
+		return Wrap("websocket: http2: connection lost", cc.rerr.err)
 	}
 	if errors.Is(err, http2.ErrFrameTooLarge) {
 		return connErr(http2.ErrCodeFrameSize, "frame larger than %d bytes", chunkSize)
