@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsclient/websocket/internal/h2"
 	"github.com/wsclient/websocket/internal/httptoken"
 	"golang.org/x/net/http/httpguts"
 )
@@ -425,7 +426,7 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	if u.Scheme == "wss" && next.Scheme == "ws" {
 		// Following it would send the request, and then every
 		// message, in clear text.
-		return nil, fmt.Errorf("websocket: refusing redirect from wss to ws (%s): %w", redactURL(next), re.status)
+		return nil, h2.Wrap("websocket: refusing redirect from wss to ws ("+redactURL(next)+")", re.status)
 	}
 	if next.User == nil && originOf(next) == originOf(first) {
 		next.User = first.User

@@ -500,6 +500,9 @@ func TestDialRefusesDowngradeRedirect(t *testing.T) {
 			if !strings.Contains(err.Error(), "refusing redirect from wss to ws") {
 				t.Errorf("error %q does not say the redirect is refused", err)
 			}
+			if n := strings.Count(err.Error(), "websocket: "); n != 1 {
+				t.Errorf("error %q says \"websocket: \" %d times", err, n)
+			}
 			if got := plain.probe(t); len(got) > 0 {
 				t.Errorf("the downgraded location was connected to %d times, receiving %q", len(got), got)
 			}
