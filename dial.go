@@ -327,32 +327,27 @@ func checkHeaderValue(k, v string) error {
 	return nil
 }
 
-// hostOption returns DialOptions.Host as it is sent: a name that is not
-// ASCII in its IDNA form, with its port if it has one.
+// hostOption checks DialOptions.Host and returns it as it is sent: a name
+// that is not ASCII in its IDNA form, with its port if it has one.
 func hostOption(host string) (string, error) {
-	if isASCII(host) {
-		return host, nil
+	if !isASCII(host) {
+		u := &url.URL{Host: host}
+		if err := normalizeHost(u); err != nil {
+			return "", fmt.Errorf("websocket: header Host: %q: %w", host, err)
+		}
+		host = u.Host
 	}
-	u := &url.URL{Host: host}
-	if err := normalizeHost(u); err != nil {
-		return "", fmt.Errorf("websocket: header Host: %q: %w", host, err)
-	}
-	if err := checkHeaderValue("Host", u.Host); err != nil {
+	if err := checkHeaderValue("Host", host); err != nil {
 		return "", err
 	}
-	return u.Host, nil
+	return host, nil
 }
 
 // checkRequestFields refuses the DialOptions fields that go into the request
-// as they are (Host, Origin, Cookie, Subprotocols) when they would inject
-// bytes into it. A subprotocol must be a token (RFC 6455 §4.1, RFC 7230
-// §3.2.6).
+// as they are (Origin, Cookie, Subprotocols; Host is hostOption's) when they
+// would inject bytes into it. A subprotocol must be a token (RFC 6455 §4.1,
+// RFC 7230 §3.2.6).
 func checkRequestFields(opts *DialOptions) error {
-	if isASCII(opts.Host) { // else hostOption checks its ASCII form
-		if err := checkHeaderValue("Host", opts.Host); err != nil {
-			return err
-		}
-	}
 	if err := checkHeaderValue("Origin", opts.Origin); err != nil {
 		return err
 	}
@@ -426,6 +421,8 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	if u.Scheme == "wss" && next.Scheme == "ws" {
 		// Following it would send the request, and then every
 		// message, in clear text.
+		// h2.Wrap is the module's one wrapper of its own errors: the
+		// message says "websocket: " once, and errors.As finds re.status.
 		return nil, h2.Wrap("websocket: refusing redirect from wss to ws ("+redactURL(next)+")", re.status)
 	}
 	if next.User == nil && originOf(next) == originOf(first) {
