@@ -282,13 +282,13 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 	if do.NetConn != nil {
 		reconnect = -1 // a given stream cannot be dialed again
 	}
+	o.Reconnect = reconnect
 	s := &Session{
-		app:       a,
-		opts:      share(&sharedRunOptions, o),
-		dialOpts:  share(&sharedDialOptions, &do),
-		d:         o.Dispatcher,
-		url:       a.URL,
-		reconnect: reconnect,
+		app:      a,
+		opts:     share(&sharedRunOptions, o),
+		dialOpts: share(&sharedDialOptions, &do),
+		d:        o.Dispatcher,
+		url:      a.URL,
 	}
 	if s.d == nil {
 		l := NewEventLoop() // driven by Run itself

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,5 +161,80 @@ func runOpen(t *testing.T, a *App, loop bool) (ended func()) {
 				t.Error(err)
 			}
 		}
+	}
+}
+
+// TestAppKeepAliveAllocations: on an EventLoop an automatic ping, its pong
+// and the pong check allocate nothing: each run sets the same two timers
+// again at every ping, and the receive queue keeps the ring the pong
+// needs. With a million connections pinging every 30 s, eight allocations
+// per ping were a quarter of a million a second.
+func TestAppKeepAliveAllocations(t *testing.T) {
+	const conns, step = 200, 2000
+	var pings atomic.Int64
+	marks := make(chan struct{}, 64) // each step-th ping the server reads
+	pong := wstest.Frame{Fin: true, Opcode: wstest.OpPong}.AppendTo(nil)
+	srv := wstest.NewServer(func(c *wstest.Conn) {
+		if c.Accept(nil) != nil {
+			return
+		}
+		// The client sends nothing but pings without payload, masked:
+		// 6 bytes each.
+		buf, got := make([]byte, 256), 0
+		for {
+			n, err := c.NetConn().Read(buf)
+			if err != nil {
+				return
+			}
+			for got += n; got >= 6; got -= 6 {
+				if pings.Add(1)%step == 0 {
+					select {
+					case marks <- struct{}{}:
+					default:
+					}
+				}
+				if c.WriteRaw(pong) != nil {
+					return
+				}
+			}
+		}
+	})
+	defer srv.Close()
+	l := runningLoop(t)
+	// A pong check ends within the interval; a machine too busy to
+	// answer within it fails a connection (its error paths allocate), and
+	// the window that saw it is measured again.
+	var failed atomic.Int64
+	opened := make(chan struct{}, conns)
+	opts := &RunOptions{Dispatcher: l, Reconnect: -1, PingInterval: 40 * time.Millisecond, PingTimeout: 39 * time.Millisecond}
+	for range conns {
+		a := &App{URL: srv.URL}
+		a.OnOpen = func(*App) { opened <- struct{}{} }
+		a.OnError = func(_ *App, err error) { failed.Add(1) }
+		if err := a.Run(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range conns {
+		<-opened
+	}
+	<-marks // every timer set once, every ring made
+	for try := 0; ; try++ {
+		var before, after runtime.MemStats
+		f := failed.Load()
+		runtime.ReadMemStats(&before)
+		select {
+		case <-marks:
+		case <-time.After(time.Minute):
+			t.Fatalf("the pings stopped: %d connections failed", failed.Load())
+		}
+		runtime.ReadMemStats(&after)
+		if failed.Load() != f && try < 3 {
+			continue
+		}
+		if per := float64(after.Mallocs-before.Mallocs) / step; per > 0.05 {
+			t.Errorf("%.3f allocations per automatic ping (%d bytes), want 0", per, (after.TotalAlloc-before.TotalAlloc)/step)
+		}
+		return
 	}
 }

@@ -16,7 +16,9 @@ func recvMarks(hiCount, hiBytes, loCount, loBytes int) *RunOptions {
 }
 
 // TestRecvQueueTrim: an empty receive queue gives back the ring a burst
-// grew; one with frames waiting keeps it, and works on after a trim.
+// grew; one with frames waiting keeps it, and works on after a trim. The
+// smallest ring stays, so that a keep-alive's pong does not make it again
+// at every ping.
 func TestRecvQueueTrim(t *testing.T) {
 	q := newRecvQueue(recvMarks(1024, 1<<20, 256, 1<<18))
 	for range 100 {
@@ -36,6 +38,11 @@ func TestRecvQueueTrim(t *testing.T) {
 	q.push(recvItem{op: OpText, fin: true, data: []byte("again")})
 	if it, ok, _, _ := q.pop(); !ok || string(it.data) != "again" {
 		t.Fatalf("after a trim: %q, %v", it.data, ok)
+	}
+	small := q.items.buf
+	q.trim()
+	if len(small) != minRing || &q.items.buf[0] != &small[0] {
+		t.Fatalf("trim dropped the smallest ring (%d slots)", len(small))
 	}
 }
 

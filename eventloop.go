@@ -203,22 +203,40 @@ func (l *EventLoop) postQuiet(f func()) bool {
 
 // AfterFunc implements Dispatcher.
 func (l *EventLoop) AfterFunc(d time.Duration, f func()) (stop func() bool) {
-	t := &loopTimer{when: monoAfter(monoNow(), d), f: f}
+	t := newLoopTimer(f)
+	l.setTimer(t, d)
+	return func() bool { return l.stopTimer(t) }
+}
+
+// setTimer makes t's function run on the loop's goroutine once d has
+// passed, or moves it there if it is set. A timer that fired or was
+// stopped may be set again: a run's keep-alive sets the same two at every
+// ping, which then allocates nothing (runTimer).
+func (l *EventLoop) setTimer(t *loopTimer, d time.Duration) {
+	when := monoAfter(monoNow(), d)
 	l.mu.Lock()
 	l.timerSeq++
-	t.seq = l.timerSeq
-	heap.Push(&l.timers, t)
+	t.when, t.seq = when, l.timerSeq
+	if t.index >= 0 { // set already: it moves (the heap must hold it once)
+		heap.Fix(&l.timers, t.index)
+	} else {
+		heap.Push(&l.timers, t)
+	}
 	l.mu.Unlock()
 	l.signal()
-	return func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if t.index < 0 {
-			return false
-		}
-		heap.Remove(&l.timers, t.index)
-		return true
+}
+
+// stopTimer keeps t from running and reports whether it was set. Called on
+// the loop's goroutine, where timers run, it is exact: false means t's
+// function has run.
+func (l *EventLoop) stopTimer(t *loopTimer) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.index < 0 {
+		return false
 	}
+	heap.Remove(&l.timers, t.index)
+	return true
 }
 
 // Go implements Dispatcher: f runs on a new goroutine that Run waits for.
@@ -429,14 +447,18 @@ func (l *EventLoop) runDueTimers() {
 	}
 }
 
-// loopTimer is one AfterFunc; index is its place in the heap, -1 once it
-// fired or was stopped.
+// loopTimer is a timer of the loop: an AfterFunc's, or one that its owner
+// sets again and again (setTimer). index is its place in the heap, -1 while
+// it is not set.
 type loopTimer struct {
 	when  int64  // monoNow() when it is due
 	seq   uint64 // ties are broken in the order the timers were set
 	f     func()
 	index int
 }
+
+// newLoopTimer returns a timer that runs f, not set.
+func newLoopTimer(f func()) *loopTimer { return &loopTimer{f: f, index: -1} }
 
 type timerHeap []*loopTimer
 

@@ -210,12 +210,13 @@ func (q *recvQueue) ended() bool {
 // pongs returns how many pong frames have been pushed.
 func (q *recvQueue) pongs() uint64 { return q.pongCount.Load() }
 
-// trim gives back the ring of an empty queue, grown by a burst; the
+// trim gives back the ring of an empty queue that a burst grew; the
 // keep-alive calls it at each ping, so that an idle connection keeps none
-// of it beyond a ping interval.
+// of a burst's ring beyond a ping interval. The smallest ring stays: the
+// ping's pong would make it again at once.
 func (q *recvQueue) trim() {
 	q.mu.Lock()
-	if q.items.n == 0 {
+	if q.items.n == 0 && len(q.items.buf) > minRing {
 		q.items = ring[recvItem]{}
 	}
 	q.mu.Unlock()
@@ -238,10 +239,13 @@ type ring[T any] struct {
 	head, n int
 }
 
+// minRing is the length of a ring's first buffer.
+const minRing = 2
+
 // push appends v.
 func (r *ring[T]) push(v T) {
 	if r.n == len(r.buf) {
-		buf := make([]T, max(2, 2*len(r.buf)))
+		buf := make([]T, max(minRing, 2*len(r.buf)))
 		for i := range r.n {
 			buf[i] = r.buf[(r.head+i)%len(r.buf)]
 		}

@@ -3,11 +3,13 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"math"
 	"net/http"
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unsafe"
 
@@ -312,4 +314,56 @@ func TestLoopTimerFarAhead(t *testing.T) {
 	if early.Load() {
 		t.Fatal("a timer due in 292 years fired")
 	}
+}
+
+// TestLoopTimerSetAgain: a loop timer set again runs once, at its last
+// time, whether that moved it earlier or later; one set again from its own
+// function runs again; of two due at once, the one set first runs first;
+// stopTimer is exact on the loop's goroutine.
+func TestLoopTimerSetAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewEventLoop()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
+		start := time.Now()
+		var ran []time.Duration
+		var lt *loopTimer
+		lt = newLoopTimer(func() {
+			ran = append(ran, time.Since(start))
+			if len(ran) == 2 {
+				l.setTimer(lt, 2*time.Second) // from its own function
+			}
+		})
+		other := newLoopTimer(func() { ran = append(ran, -time.Since(start)) })
+		l.Post(func() {
+			l.setTimer(other, 4*time.Second)
+			l.setTimer(lt, 3*time.Second)
+			l.setTimer(lt, time.Second) // earlier, ahead of other
+		})
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		l.Post(func() {
+			l.setTimer(lt, 2*time.Second)                  // at 3.5 s
+			l.setTimer(lt, 5*time.Second)                  // later, behind other: at 6.5 s
+			if !l.stopTimer(other) || l.stopTimer(other) { // on the loop: exact
+				t.Error("stopTimer of a set timer: not true, then false")
+			}
+			l.setTimer(other, 7*time.Second) // at 8.5 s
+		})
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		// At 8.5 s both are due: other was set first.
+		want := []time.Duration{time.Second, 6500 * time.Millisecond, -8500 * time.Millisecond, 8500 * time.Millisecond}
+		if fmt.Sprint(ran) != fmt.Sprint(want) {
+			t.Errorf("ran at %v, want %v", ran, want)
+		}
+		l.Post(func() {
+			if l.stopTimer(lt) {
+				t.Error("stopTimer of a timer that ran = true")
+			}
+		})
+		cancel()
+		<-done
+	})
 }

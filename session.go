@@ -13,41 +13,40 @@ import (
 // it in Attach and uses Stop to shut it down. Its state lives on the
 // dispatcher's goroutine.
 type Session struct {
-	app       *App
-	d         Dispatcher
-	url       string
-	opts      *RunOptions  // the run's options, defaults filled in; shared with other runs, never changed (runoptions.go)
-	dialOpts  *DialOptions // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
-	reconnect time.Duration
-	base      context.Context // the run's context without its cancellation: what dials see of it
-	done      lazyClose       // Done's channel, made by the first to ask
+	app      *App
+	d        Dispatcher
+	url      string
+	opts     *RunOptions     // the run's options, defaults filled in (Reconnect: the delay this run reconnects after, ≤ 0 = never); shared with other runs, never changed (runoptions.go)
+	dialOpts *DialOptions    // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
+	base     context.Context // the run's context without its cancellation: what dials see of it
+	done     lazyClose       // Done's channel, made by the first to ask
 
 	mu        sync.Mutex
 	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
 	stopAsked atomic.Bool // Stop or App.CloseWith was called: no more dials
 
 	// State owned by the dispatcher's goroutine.
-	conn       *Conn
-	openedAt   int64 // monoNow() when the connection opened
-	started    bool  // start has run: the run is attached to its dispatcher
-	opened     bool  // a connection of this run has opened: later ones are reconnects
-	dialing    bool
-	ending     bool // we are tearing the connection down; end.cause was reported
-	stopping   bool
-	finished   bool
-	end        *sessionEnd        // made when something first ends (endState)
-	cancelDial context.CancelFunc // ends the dial in progress (a context per dial: none is kept between dials)
-	cancelPing func() bool
-	cancelPong func() bool
-	rq         *recvQueue // the open connection's received frames
-	out        *sendQueue // the open connection's messages to send
-	deliverFn  func()     // s.deliverOpen, bound at the first connection
+	conn         *Conn
+	openedAt     int64 // monoNow() when the connection opened
+	started      bool  // start has run: the run is attached to its dispatcher
+	opened       bool  // a connection of this run has opened: later ones are reconnects
+	dialing      bool
+	ending       bool // we are tearing the connection down; end.cause was reported
+	stopping     bool
+	finished     bool
+	pongWait     bool               // the pong check (below): a pong is awaited
+	pongDeferred bool               // the pong check's deadline came while the reader was paused
+	end          *sessionEnd        // made when something first ends (endState)
+	cancelDial   context.CancelFunc // ends the dial in progress (a context per dial: none is kept between dials)
+	pingTimer    runTimer           // the next automatic ping
+	pongTimer    runTimer           // the pong check of the last one
+	rq           *recvQueue         // the open connection's received frames
+	out          *sendQueue         // the open connection's messages to send
+	deliverFn    func()             // s.deliverOpen, bound at the first connection
 
 	// The pong check of the last automatic ping: its deadline counts only
 	// the time the connection's reader was reading, not paused on a full
 	// receive queue.
-	pongWait     bool          // a pong is awaited
-	pongDeferred bool          // the deadline came while the reader was paused
 	pingAt       int64         // monoNow() when the check began
 	pausedAtPing time.Duration // rq.pausedTotal() then
 	pongsAtPing  uint64        // rq.pongs() then
@@ -275,17 +274,68 @@ func (s *Session) frame(c *Conn, it recvItem) {
 	}
 }
 
+// runTimer is one of a run's keep-alive timers, set again at every ping.
+// On a dispatcher that sets timers in place (an EventLoop) it is one
+// loopTimer, made at the first set, so that a ping allocates nothing;
+// elsewhere each set is an AfterFunc.
+type runTimer struct {
+	lt   *loopTimer  // on a timerSetter
+	stop func() bool // AfterFunc's, while set (other dispatchers)
+}
+
+// timerSetter is what a Dispatcher implements to run timers that are set
+// again and again (runTimer) without making new ones. Both methods are
+// called on the dispatcher's goroutine, where stopTimer is exact: a timer
+// it did not stop has run.
+type timerSetter interface {
+	setTimer(t *loopTimer, d time.Duration)
+	stopTimer(t *loopTimer) bool
+}
+
+// set makes f run on the run's dispatcher once d has passed, with
+// connection c. A timer is set for one connection at a time, and stopped
+// when it ends (stopTimers); f must be the same at every set of t.
+func (t *runTimer) set(s *Session, c *Conn, d time.Duration, f func(*Session, *Conn)) {
+	if ts, ok := s.d.(timerSetter); ok {
+		if t.lt == nil {
+			// The connection is the open one: the timer of an
+			// ended one was stopped, exactly.
+			t.lt = newLoopTimer(func() {
+				if c := s.conn; c != nil {
+					f(s, c)
+				}
+			})
+		}
+		ts.setTimer(t.lt, d)
+		return
+	}
+	t.stop = s.d.AfterFunc(d, func() {
+		t.stop = nil
+		f(s, c)
+	})
+}
+
+// cancel stops the timer if it is set.
+func (t *runTimer) cancel(s *Session) {
+	if t.lt != nil {
+		s.d.(timerSetter).stopTimer(t.lt)
+	}
+	if t.stop != nil {
+		t.stop()
+		t.stop = nil
+	}
+}
+
 // schedulePing sets the timer of the next automatic ping.
 func (s *Session) schedulePing(c *Conn) {
 	if s.opts.PingInterval > 0 {
-		s.cancelPing = s.d.AfterFunc(s.opts.PingInterval, func() { s.ping(c) })
+		s.pingTimer.set(s, c, s.opts.PingInterval, (*Session).ping)
 	}
 }
 
 // ping sends an automatic ping (off the dispatcher's goroutine: a peer
 // that stopped reading must not stall the loop) and arms the pong check.
 func (s *Session) ping(c *Conn) {
-	s.cancelPing = nil
 	if c != s.conn || s.ending || s.stopping || s.rq.ended() {
 		return // the connection is over, maybe with frames still queued
 	}
@@ -293,14 +343,11 @@ func (s *Session) ping(c *Conn) {
 	// a burst grew and that are empty now give their memory back.
 	s.rq.trim()
 	s.out.trim()
-	payload, d := s.opts.PingPayload, s.d
-	s.goConn(c, func() {
-		// A ping that meets the server's close frame (ours echoed it)
-		// is no failure: the reader reports the close.
-		if err := c.Ping(payload); err != nil && !errors.Is(err, errCloseSent) {
-			d.Post(func() { s.fail(c, err) })
-		}
-	})
+	if c.lc.Load() != nil {
+		s.sendPing(c) // the loop's writes never block (goConn), and no function is made
+	} else {
+		s.goConn(c, func() { s.sendPing(c) })
+	}
 	if s.opts.PingTimeout > 0 && !s.pongWait {
 		s.pongWait, s.pingAt = true, monoNow()
 		s.pausedAtPing, s.pongsAtPing = s.rq.pausedTotal(), s.rq.pongs()
@@ -309,12 +356,18 @@ func (s *Session) ping(c *Conn) {
 	s.schedulePing(c)
 }
 
+// sendPing sends an automatic ping on c, on any goroutine.
+func (s *Session) sendPing(c *Conn) {
+	// A ping that meets the server's close frame (ours echoed it) is no
+	// failure: the reader reports the close.
+	if err := c.Ping(s.opts.PingPayload); err != nil && !errors.Is(err, errCloseSent) {
+		s.d.Post(func() { s.fail(c, err) })
+	}
+}
+
 // armPong checks for the pong after d.
 func (s *Session) armPong(c *Conn, d time.Duration) {
-	s.cancelPong = s.d.AfterFunc(d, func() {
-		s.cancelPong = nil
-		s.checkPong(c)
-	})
+	s.pongTimer.set(s, c, d, (*Session).checkPong)
 }
 
 // checkPong ends connection c when no pong was read within PingTimeout of
@@ -347,10 +400,7 @@ func (s *Session) checkPong(c *Conn) {
 
 // endPongWait ends the pong check, if one is running.
 func (s *Session) endPongWait() {
-	if s.cancelPong != nil {
-		s.cancelPong()
-		s.cancelPong = nil
-	}
+	s.pongTimer.cancel(s)
 	s.pongWait, s.pongDeferred = false, false
 }
 

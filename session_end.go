@@ -83,7 +83,7 @@ func (s *Session) connEnded(c *Conn, err error) {
 		s.call("OnClose", func() { a.OnClose(a, code, reason) })
 	}
 	switch {
-	case clean && !s.stopping && s.reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
+	case clean && !s.stopping && s.opts.Reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
 		s.scheduleDial(0, err)
 	case s.stopping || clean:
 		s.finish(nil)
@@ -95,7 +95,7 @@ func (s *Session) connEnded(c *Conn, err error) {
 // retryOrFinish schedules the next connection attempt when reconnecting
 // is on and the run's classifier retries err; else the run ends with err.
 func (s *Session) retryOrFinish(err error) {
-	if s.reconnect <= 0 || s.stopping {
+	if s.opts.Reconnect <= 0 || s.stopping {
 		s.finish(err)
 		return
 	}
@@ -114,7 +114,7 @@ func (s *Session) scheduleDial(after time.Duration, why error) {
 	if e.bo == nil {
 		// Made at the first reconnect: a run that never reconnects
 		// keeps none.
-		e.bo = newBackoff(s.opts.Backoff, max(s.reconnect, 0))
+		e.bo = newBackoff(s.opts.Backoff, max(s.opts.Reconnect, 0))
 	}
 	w := max(e.bo.wait(), after)
 	if traceEnabled() {
@@ -193,10 +193,7 @@ func (s *Session) stopTimers() {
 		e.cancelClose()
 		e.cancelClose = nil
 	}
-	if s.cancelPing != nil {
-		s.cancelPing()
-		s.cancelPing = nil
-	}
+	s.pingTimer.cancel(s)
 	s.endPongWait()
 }
 
