@@ -330,9 +330,13 @@ func errorKind(err error) string {
 		ye *websocket.PayloadError
 		ce *websocket.CloseError
 	)
-	switch {
-	case err == nil:
+	if err == nil {
 		return "none"
+	}
+	if bad := websocket.PrefixNotOnce(err); bad != "" {
+		return bad
+	}
+	switch {
 	case errors.As(err, &pe):
 		return "protocol"
 	case errors.As(err, &ye):

@@ -439,7 +439,16 @@ func TestAppPingSchedule(t *testing.T) {
 	})
 }
 
+// TestAppPingTimeout: a server that stops answering pings is detected
+// PingInterval + PingTimeout after its last pong, on the App's own loop
+// (whose timers are set again in place at every ping) and on a Dispatcher
+// of the user's (AfterFunc at every ping).
 func TestAppPingTimeout(t *testing.T) {
+	t.Run("own loop", func(t *testing.T) { testAppPingTimeout(t, false) })
+	t.Run("user's Dispatcher", func(t *testing.T) { testAppPingTimeout(t, true) })
+}
+
+func testAppPingTimeout(t *testing.T, userDispatcher bool) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval, timeout = 10 * time.Second, 3 * time.Second
 		var lastPong time.Time
@@ -454,6 +463,11 @@ func TestAppPingTimeout(t *testing.T) {
 					answered++ // then the server goes silent, but keeps reading
 					c.WriteFrame(true, 0xA, f.Payload)
 					lastPong = time.Now()
+				} else if f.Opcode == 0x9 {
+					if answered++; answered > 4 {
+						t.Error("no ping timeout after three unanswered pings")
+						return
+					}
 				}
 			}
 		}}
@@ -469,9 +483,23 @@ func TestAppPingTimeout(t *testing.T) {
 				t.Errorf("ping timeout error %v is not a timeout", err)
 			}
 		}
-		err := a.RunForever(&websocket.RunOptions{PingInterval: interval, PingTimeout: timeout,
-			DialOptions: websocket.DialOptions{NetDialContext: p.dial}})
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
+		opts := &websocket.RunOptions{PingInterval: interval, PingTimeout: timeout,
+			DialOptions: websocket.DialOptions{NetDialContext: p.dial}}
+		if userDispatcher {
+			l := websocket.NewEventLoop()
+			closed := make(chan struct{})
+			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) {
+				e.add("close %d %q", code, reason)
+				close(closed)
+			}
+			opts.Dispatcher = readLoopDispatcher{l}
+			if err := a.RunForever(opts); err != nil {
+				t.Fatal(err)
+			}
+			go l.Run(context.Background())
+			<-closed
+			l.Stop()
+		} else if err := a.RunForever(opts); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("RunForever = %v, want the ping timeout", err)
 		}
 		if d := detected.Sub(lastPong); d != interval+timeout {

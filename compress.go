@@ -101,7 +101,7 @@ func checkExtensions(values []string, o *CompressionOptions) (*compression, erro
 	do := deflateOptions(o)
 	p, ok, err := deflate.Accept(do, values)
 	if err != nil {
-		return nil, &HandshakeError{Reason: "permessage-deflate: " + strings.TrimPrefix(err.Error(), "websocket: ")}
+		return nil, &HandshakeError{Reason: "permessage-deflate: " + detail(err)}
 	}
 	if !ok {
 		return nil, nil
@@ -145,7 +145,7 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 	case errors.Is(err, deflate.ErrTooLarge):
 		return 0, dst, c.fail(StatusMessageTooBig, &PayloadError{Reason: "decompressed message exceeds the read limit of " + lengthString(c.readLimit)})
 	case err != nil:
-		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "permessage-deflate: " + err.Error()})
+		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "permessage-deflate: " + detail(err)})
 	}
 	if op == OpText && !c.skipUTF8 && !utf8v.Valid(out[start:]) {
 		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})

@@ -349,6 +349,28 @@ func (t *timeoutReader) Read(p []byte) (int, error) {
 	return t.r.Read(p)
 }
 
+// prefixNotOnce describes err when its message does not say "websocket: "
+// once, at its start, as every error of the module does; "" when it does.
+// What a peer wrote may say it too: a close reason, a status line's reason
+// phrase, a header value.
+func prefixNotOnce(err error) string {
+	msg, peer := err.Error(), ""
+	var (
+		ce *CloseError
+		be *BadStatusError
+	)
+	if errors.As(err, &ce) {
+		peer += ce.Reason
+	}
+	if errors.As(err, &be) {
+		peer += be.StatusMessage
+	}
+	if !strings.HasPrefix(msg, "websocket: ") || strings.Count(msg, "websocket: ") > 1+strings.Count(peer, "websocket: ") {
+		return "an error that does not say \"websocket: \" once, at its start: " + msg
+	}
+	return ""
+}
+
 // errKind names what a caller can tell of err: its type or the sentinel it
 // wraps.
 func errKind(err error) string {
@@ -357,6 +379,9 @@ func errKind(err error) string {
 		ye *PayloadError
 		ce *CloseError
 	)
+	if bad := prefixNotOnce(err); bad != "" {
+		return bad
+	}
 	switch {
 	case errors.As(err, &pe):
 		return "protocol"

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/wsclient/websocket/internal/h2"
 	"github.com/wsclient/websocket/internal/httptoken"
 	"golang.org/x/net/http/httpguts"
 )
@@ -420,10 +419,8 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	}
 	if u.Scheme == "wss" && next.Scheme == "ws" {
 		// Following it would send the request, and then every
-		// message, in clear text.
-		// h2.Wrap is the module's one wrapper of its own errors: the
-		// message says "websocket: " once, and errors.As finds re.status.
-		return nil, h2.Wrap("websocket: refusing redirect from wss to ws ("+redactURL(next)+")", re.status)
+		// message, in clear text. errors.As finds re.status.
+		return nil, wrapError("websocket: refusing redirect from wss to ws ("+redactURL(next)+")", re.status)
 	}
 	if next.User == nil && originOf(next) == originOf(first) {
 		next.User = first.User

@@ -77,8 +77,11 @@ func dialOpts() *websocket.DialOptions { return &websocket.DialOptions{Timeout: 
 
 func checkPrefix(t *testing.T, err error) {
 	t.Helper()
-	if err != nil && !strings.HasPrefix(err.Error(), "websocket: ") {
-		t.Errorf("error %q does not start with %q", err, "websocket: ")
+	if err == nil {
+		return
+	}
+	if bad := websocket.PrefixNotOnce(err); bad != "" {
+		t.Error(bad)
 	}
 }
 

@@ -82,7 +82,7 @@ func dialError(ctx context.Context, err error) error {
 		if te, ok := err.(*timeoutError); ok {
 			err = te.err // not "timeout" twice
 		}
-		return &timeoutError{op: "handshake", err: fmt.Errorf("not done within HandshakeTimeout: %w", err)}
+		return &timeoutError{op: "handshake", err: wrapError("not done within HandshakeTimeout", err)}
 	}
 	var pe *ProxyError
 	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {
@@ -93,10 +93,10 @@ func dialError(ctx context.Context, err error) error {
 		if errors.Is(err, errDialTimeout) || errors.As(err, &te) {
 			return err // already says it timed out
 		}
-		return &timeoutError{op: "dial", err: fmt.Errorf("%w (%v)", os.ErrDeadlineExceeded, err)}
+		return &timeoutError{op: "dial", err: fmt.Errorf("%w (%s)", os.ErrDeadlineExceeded, detail(err))}
 	}
 	if errors.Is(err, ctx.Err()) {
 		return err
 	}
-	return fmt.Errorf("websocket: dial: %w (%v)", ctx.Err(), err)
+	return fmt.Errorf("websocket: dial: %w (%s)", ctx.Err(), detail(err))
 }

@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// PrefixNotOnce describes err when its message does not say "websocket: "
+// once, at its start; "" when it does.
+func PrefixNotOnce(err error) string { return prefixNotOnce(err) }
+
 // LoopOwned reports whether an event loop's poller owns c's socket (tests
 // of the event loop's engine).
 func LoopOwned(c *Conn) bool { return c != nil && c.lc.Load() != nil }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/wsclient/websocket/internal/httptoken"
 )
@@ -86,7 +87,7 @@ func (e *ProxyError) Error() string {
 	if e.Err == nil {
 		return "websocket: proxy: " + e.Reason
 	}
-	return "websocket: proxy: " + e.Reason + ": " + e.Err.Error()
+	return "websocket: proxy: " + e.Reason + ": " + detail(e.Err)
 }
 
 func (e *ProxyError) Unwrap() error { return e.Err }
@@ -109,7 +110,7 @@ type AddressError struct {
 }
 
 func (e *AddressError) Error() string {
-	return "websocket: cannot resolve " + strconv.Quote(e.Host) + ": " + e.Err.Error()
+	return "websocket: cannot resolve " + strconv.Quote(e.Host) + ": " + detail(e.Err)
 }
 
 func (e *AddressError) Unwrap() error { return e.Err }
@@ -122,7 +123,7 @@ type timeoutError struct {
 	err error
 }
 
-func (e *timeoutError) Error() string   { return "websocket: " + e.op + " timeout: " + e.err.Error() }
+func (e *timeoutError) Error() string   { return "websocket: " + e.op + " timeout: " + detail(e.err) }
 func (e *timeoutError) Unwrap() error   { return e.err }
 func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Temporary() bool { return true }
@@ -138,7 +139,27 @@ func (e *closedError) Error() string {
 	if e.err == nil {
 		return ErrConnectionClosed.Error()
 	}
-	return "websocket: connection closed: " + e.err.Error()
+	return "websocket: connection closed: " + detail(e.err)
 }
 func (e *closedError) Unwrap() error        { return e.err }
 func (e *closedError) Is(target error) bool { return target == ErrConnectionClosed }
+
+// detail is err's message as an error of the module quotes it after its
+// own: without the "websocket: " it starts with when it is the module's,
+// so that a chain of the module's errors says it once, at its start.
+func detail(err error) string { return strings.TrimPrefix(err.Error(), "websocket: ") }
+
+// wrappedError is an error with a message of its own that wraps another.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
+
+// wrapError returns an error that says msg, ": " and err's detail, and
+// wraps err: fmt.Errorf("%s: %w") that says "websocket: " once.
+func wrapError(msg string, err error) error {
+	return &wrappedError{msg + ": " + detail(err), err}
+}

@@ -56,7 +56,7 @@ func tlsError(host string, err error) error {
 	case certInvalid:
 		return fmt.Errorf("websocket: TLS: certificate of %s is invalid: %w", host, err)
 	}
-	return fmt.Errorf("websocket: TLS handshake with %s: %w", host, err)
+	return wrapError("websocket: TLS handshake with "+host, err)
 }
 
 // What certProblem finds wrong with a peer's certificate.
