@@ -231,6 +231,12 @@ type ctrlFrame struct {
 	incr     uint32
 	ping     [8]byte
 	ack      bool
+	// after, for a SETTINGS acknowledgement, is how many of the ordered
+	// frames queued with it were queued before it: their DATA took its
+	// flow-control credit under the settings before, so they go out
+	// first. The peer applies a lowered SETTINGS_INITIAL_WINDOW_SIZE to
+	// what follows the acknowledgement (RFC 9113 §6.5.3).
+	after int
 }
 
 // writeReq is a frame that keeps its order with the stream data: HEADERS,
@@ -618,7 +624,8 @@ func (cc *ClientConn) uselessLocked() error {
 }
 
 // writeLoop is the writer goroutine: it sends the preface, then the
-// queued frames, control frames first, and finally GOAWAY. It holds wmu
+// queued frames, control frames first (but a SETTINGS acknowledgement after
+// the frames queued before it), and finally GOAWAY. It holds wmu
 // while it writes, so a Write that finds it busy queues its chunk.
 func (cc *ClientConn) writeLoop() {
 	defer func() {
@@ -678,12 +685,18 @@ func (cc *ClientConn) writeLoop() {
 			r.skip = r.typ == http2.FrameData && r.st.dropData
 		}
 		cc.mu.Unlock()
+		sent := 0 // reqs written
 		for i := range ctrl {
+			for ; sent < ctrl[i].after; sent++ {
+				if err == nil && !reqs[sent].skip {
+					err = cc.writeReq(reqs[sent])
+				}
+			}
 			if err == nil {
 				err = cc.writeCtrl(&ctrl[i])
 			}
 		}
-		for _, r := range reqs {
+		for _, r := range reqs[sent:] {
 			if err == nil && !r.skip {
 				err = cc.writeReq(r)
 			}

@@ -239,7 +239,7 @@ func (cc *ClientConn) handleSettings(f *http2.SettingsFrame) error {
 	if err != nil {
 		return err
 	}
-	cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameSettings, ack: true})
+	cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameSettings, ack: true, after: len(cc.ordered)})
 	if !cc.settingsRead {
 		cc.settingsRead = true
 		close(cc.settingsCh)
