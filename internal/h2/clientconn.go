@@ -687,7 +687,7 @@ func (cc *ClientConn) writeLoop() {
 		cc.mu.Unlock()
 		sent := 0 // reqs written
 		for i := range ctrl {
-			for ; sent < ctrl[i].after; sent++ {
+			for ; sent < min(ctrl[i].after, len(reqs)); sent++ {
 				if err == nil && !reqs[sent].skip {
 					err = cc.writeReq(reqs[sent])
 				}
