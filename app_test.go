@@ -646,17 +646,20 @@ func TestAppPanicGoesToOnError(t *testing.T) {
 		a.OnData = nil
 		a.OnMessage = func(_ *websocket.App, m websocket.Message) {
 			e.add("message %q", m.Data)
+			if m.Text() == "two" {
+				panic(websocket.ErrConnectionClosed) // an error: wrapped, "websocket: " said once
+			}
 			panic("boom " + m.Text())
 		}
 		a.OnError = func(_ *websocket.App, err error) {
-			e.add("error %v", err)
+			e.add("error %v (is ErrConnectionClosed: %v)", err, errors.Is(err, websocket.ErrConnectionClosed))
 			panic("OnError panics too")
 		}
 		if err := a.RunForever(&websocket.RunOptions{DialOptions: websocket.DialOptions{NetDialContext: p.dial}}); err != nil {
 			t.Fatalf("RunForever = %v", err)
 		}
-		want := []string{"open", `message "one"`, "error websocket: panic in OnMessage: boom one",
-			`message "two"`, "error websocket: panic in OnMessage: boom two", `close 1000 ""`}
+		want := []string{"open", `message "one"`, "error websocket: panic in OnMessage: boom one (is ErrConnectionClosed: false)",
+			`message "two"`, "error websocket: panic in OnMessage: connection closed (is ErrConnectionClosed: true)", `close 1000 ""`}
 		if got := e.list(); !slices.Equal(got, want) {
 			t.Errorf("events\n got %q\nwant %q", got, want)
 		}

@@ -431,9 +431,10 @@ func (s *Session) report(err error) {
 	a.OnError(a, err)
 }
 
+// panicError reports a panic in a callback; a panic with an error wraps it.
 func panicError(callback string, r any) error {
 	if err, ok := r.(error); ok {
-		return fmt.Errorf("websocket: panic in %s: %w", callback, err)
+		return wrapError("websocket: panic in "+callback, err)
 	}
 	return fmt.Errorf("websocket: panic in %s: %v", callback, r)
 }
