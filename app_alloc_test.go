@@ -170,7 +170,7 @@ func runOpen(t *testing.T, a *App, loop bool) (ended func()) {
 // needs. With a million connections pinging every 30 s, eight allocations
 // per ping were a quarter of a million a second.
 func TestAppKeepAliveAllocations(t *testing.T) {
-	const conns, step = 200, 2000
+	const conns, step = 50, 500
 	var pings atomic.Int64
 	marks := make(chan struct{}, 64) // each step-th ping the server reads
 	pong := wstest.Frame{Fin: true, Opcode: wstest.OpPong}.AppendTo(nil)
@@ -206,7 +206,7 @@ func TestAppKeepAliveAllocations(t *testing.T) {
 	// the window that saw it is measured again.
 	var failed atomic.Int64
 	opened := make(chan struct{}, conns)
-	opts := &RunOptions{Dispatcher: l, Reconnect: -1, PingInterval: 40 * time.Millisecond, PingTimeout: 39 * time.Millisecond}
+	opts := &RunOptions{Dispatcher: l, Reconnect: -1, PingInterval: 100 * time.Millisecond, PingTimeout: 99 * time.Millisecond}
 	for range conns {
 		a := &App{URL: srv.URL}
 		a.OnOpen = func(*App) { opened <- struct{}{} }
