@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/wsclient/websocket/internal/deflate"
@@ -81,7 +80,7 @@ func checkCompressionOptions(o *CompressionOptions) error {
 		return nil
 	}
 	if err := deflateOptions(o).Validate(); err != nil {
-		return &HandshakeError{Reason: "compression options: " + strings.TrimPrefix(err.Error(), "websocket: ")}
+		return &HandshakeError{Reason: "compression options: " + detail(err)}
 	}
 	return nil
 }

@@ -77,16 +77,20 @@ type connTaker interface {
 	takeConn(c *Conn, q *recvQueue, deliver func()) bool
 }
 
-// goConn runs f, an operation on c that may block on its socket, off the
-// dispatcher's goroutine; on an event loop that owns c's socket, whose
-// writes never block, it runs inline.
-func (s *Session) goConn(c *Conn, f func()) {
+// goConn runs f(s, c), an operation on c that may block on its socket, off
+// the dispatcher's goroutine; on an event loop that owns c's socket, whose
+// writes never block, it runs inline, and a static f (the keep-alive's
+// ping) costs no allocation.
+func (s *Session) goConn(c *Conn, f func(*Session, *Conn)) {
 	if c.lc.Load() != nil {
-		f()
+		f(s, c)
 		return
 	}
-	s.d.Go(f)
+	s.d.Go(func() { f(s, c) })
 }
+
+// abortConn is goConn's Conn.Abort.
+func abortConn(_ *Session, c *Conn) { c.Abort() }
 
 // maxLoopQueue bounds the bytes queued for a peer that does not read:
 // a send that finds more than this waiting fails, and the connection

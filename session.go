@@ -343,11 +343,7 @@ func (s *Session) ping(c *Conn) {
 	// a burst grew and that are empty now give their memory back.
 	s.rq.trim()
 	s.out.trim()
-	if c.lc.Load() != nil {
-		s.sendPing(c) // the loop's writes never block (goConn), and no function is made
-	} else {
-		s.goConn(c, func() { s.sendPing(c) })
-	}
+	s.goConn(c, (*Session).sendPing)
 	if s.opts.PingTimeout > 0 && !s.pongWait {
 		s.pongWait, s.pingAt = true, monoNow()
 		s.pausedAtPing, s.pongsAtPing = s.rq.pausedTotal(), s.rq.pongs()

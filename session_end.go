@@ -50,7 +50,7 @@ func (s *Session) fail(c *Conn, err error) {
 	s.stopTimers()
 	s.report(err)
 	// The read loop sees the closed socket and reports the end.
-	s.goConn(c, c.Abort)
+	s.goConn(c, abortConn)
 }
 
 // connEnded handles the end of the open connection, reported by its read
@@ -160,14 +160,14 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// goroutine of its own.
 			c, out := s.conn, s.out
 			out.stop(&closedError{err: errCloseSent})
-			sendClose := func() {
+			sendClose := func(_ *Session, c *Conn) {
 				out.wait()
 				if c.SendClose(code, reason) != nil || timeout <= 0 {
 					c.Abort()
 				}
 			}
 			if out.busy() {
-				s.d.Go(sendClose)
+				s.d.Go(func() { sendClose(s, c) })
 			} else {
 				s.goConn(c, sendClose)
 			}
@@ -177,7 +177,7 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			}
 			e.cancelClose = s.d.AfterFunc(wait, func() {
 				e.cancelClose = nil
-				s.goConn(c, c.Abort)
+				s.goConn(c, abortConn)
 			})
 		}
 	case s.dialing:
