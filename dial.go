@@ -364,8 +364,10 @@ func checkRequestFields(opts *DialOptions) error {
 // dialRedirects dials cfg.url, following redirects as RFC 6455 §4.1 allows
 // and DialOptions.RedirectLimit bounds.
 func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
+	// A Location naming a URL already dialled is followed too: "302,
+	// Set-Cookie, Location: the same URL" is how some servers hand out a
+	// cookie, and RedirectLimit bounds a true loop.
 	first, u := cfg.url, cfg.url
-	var seen map[string]bool // URLs dialled so far, made at the first redirect
 	for hop := 0; ; hop++ {
 		// Secrets (Authorization, Cookie, URL credentials) go only to the
 		// origin the caller named, or to credentials a Location carries.
@@ -385,13 +387,6 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if seen == nil {
-			seen = map[string]bool{first.String(): true}
-		}
-		if seen[next.String()] {
-			return nil, fmt.Errorf("websocket: redirect loop at %s", redactURL(next))
-		}
-		seen[next.String()] = true
 		if handshakeTracing() {
 			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", redactURL(next)))
 		}

@@ -94,6 +94,17 @@ func TestDialHandshakeValidation(t *testing.T) {
 	}{
 		{"wrong accept", func(_ *http.Request, _ string) string { return upgrade("dGhlIHNhbXBsZSBub25jZQ==") }, wantHandshakeError},
 		{"accept with different case", func(_ *http.Request, a string) string { return upgrade(strings.ToLower(a)) }, wantHandshakeError},
+		// Two field lines make the value "a, b": the right key first does
+		// not make it exact, nor does a second right one.
+		{"accept, then a wrong one", func(_ *http.Request, a string) string {
+			return upgrade(a, "Sec-WebSocket-Accept: AAAA\r\n")
+		}, wantHandshakeError},
+		{"a wrong accept, then the right one", func(_ *http.Request, a string) string {
+			return upgrade("AAAA", "Sec-WebSocket-Accept: "+a+"\r\n")
+		}, wantHandshakeError},
+		{"accept twice", func(_ *http.Request, a string) string {
+			return upgrade(a, "sec-websocket-accept: "+a+"\r\n")
+		}, wantHandshakeError},
 		{"missing Upgrade", func(_ *http.Request, a string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
 		}, wantHandshakeError},
@@ -620,7 +631,7 @@ func TestDialRedirects(t *testing.T) {
 		})
 	}
 	t.Run("loop", func(t *testing.T) {
-		s, _ := scriptServer(t, func(req *http.Request, a string) string {
+		s, reqs := scriptServer(t, func(req *http.Request, a string) string {
 			next := "/a"
 			if req.URL.Path == "/a" {
 				next = "/b"
@@ -635,6 +646,39 @@ func TestDialRedirects(t *testing.T) {
 			t.Fatal("a redirect loop succeeded")
 		}
 		checkPrefix(t, err)
+		// RedirectLimit is what ends a loop: the 11th answer is the error.
+		var bs *websocket.BadStatusError
+		if !errors.As(err, &bs) || bs.StatusCode != 302 {
+			t.Errorf("err = %v (%T), want a *BadStatusError with 302", err, err)
+		}
+		if n := len(reqs); n != 11 {
+			t.Errorf("%d requests, want 11 (the first and 10 redirects)", n)
+		}
+	})
+	t.Run("back to the same URL with a cookie", func(t *testing.T) {
+		// A common way to hand out a cookie: 302 with Set-Cookie and a
+		// Location naming the URL just asked for. It is a redirect like
+		// any other, within RedirectLimit.
+		s, reqs := scriptServer(t, func(req *http.Request, a string) string {
+			if _, err := req.Cookie("seen"); err != nil {
+				return "HTTP/1.1 302 Found\r\nSet-Cookie: seen=1; Path=/\r\nLocation: /here\r\nContent-Length: 0\r\n\r\n"
+			}
+			return upgrade(a)
+		})
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := dialOpts()
+		opts.Jar = jar
+		c, err := websocket.Dial(context.Background(), s.URL+"/here", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if n := len(reqs); n != 2 {
+			t.Errorf("%d requests, want 2", n)
+		}
 	})
 }
 

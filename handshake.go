@@ -359,8 +359,10 @@ func checkResponse(h http.Header, key []byte, r *requestConfig) (string, *compre
 	}
 	var buf [28]byte
 	want := appendAcceptKey(buf[:0], key)
-	if got := h.Get("Sec-Websocket-Accept"); got != string(want) {
-		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(got) + ", want " + strconv.Quote(string(want))}
+	// Exact: one field line with the value, as a second line would make
+	// the field's value "want, other" (RFC 9110 §5.3).
+	if got := h["Sec-Websocket-Accept"]; len(got) != 1 || got[0] != string(want) {
+		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(strings.Join(got, ", ")) + ", want " + strconv.Quote(string(want))}
 	}
 	return checkNegotiation(h, r)
 }
