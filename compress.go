@@ -52,6 +52,12 @@ type compression struct {
 	in        []byte // compressed message being received, guarded by readMu
 	out       []byte // compressed message being sent, guarded by msgMu
 
+	// A text message inflated as its fragments arrive (inflatePart),
+	// guarded by readMu: in then holds what is not inflated yet.
+	inflated int64 // bytes of output so far
+	parted   bool  // a part was inflated: the message's UTF-8 is checked piece by piece
+	tried    int   // len(in) when a part last could not be inflated
+
 	// Parking the compressor of a connection that stopped sending
 	// (parkCompressor), guarded by msgMu.
 	parkTimer *time.Timer
@@ -127,15 +133,66 @@ func (z *compression) compressor() *deflate.Compressor {
 	return z.comp
 }
 
-// inflate decompresses the received message in z.in, appending it to dst
-// and bounding it by limit while inflating; readMu is held.
-func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
-	z := c.ext
+// startMessage readies z for a new received message; readMu is held.
+func (z *compression) startMessage() {
+	z.in = z.in[:0]
+	z.inflated, z.parted, z.tried = 0, false, 0
+}
+
+// decompressor returns the message decompressor; readMu is held.
+func (z *compression) decompressor() *deflate.Decompressor {
 	if z.decomp == nil {
 		z.decomp = z.params.NewDecompressor()
 	}
+	return z.decomp
+}
+
+// inflateLimit is what the rest of the message may inflate to.
+func (c *Conn) inflateLimit() int64 {
+	if c.readLimit < 0 {
+		return -1
+	}
+	return c.readLimit - c.ext.inflated
+}
+
+// inflatePart inflates what has arrived of a compressed text message at
+// the end of one of its fragments, appending it to *dst, when the
+// fragment ends with a sync flush (as a sender that compresses fragment by
+// fragment ends each), so that invalid UTF-8 fails the connection at the
+// fragment that holds it rather than at the message's end: as early as
+// the bytes allow, as for a message sent uncompressed. Bytes that cannot
+// be inflated yet stay for the next fragment; after such a try, the next
+// waits until they have doubled, so that a peer whose fragments never end
+// between two blocks costs at most twice the inflating. readMu is held.
+func (c *Conn) inflatePart(dst *[]byte) error {
+	z := c.ext
+	if c.msgOp != OpText || c.skipUTF8 || len(z.in) < 2*z.tried {
+		return nil
+	}
+	start := len(*dst)
+	out, ok := z.decompressor().DecompressPart(*dst, z.in, c.inflateLimit())
+	if !ok {
+		z.tried = len(z.in)
+		return nil
+	}
+	*dst = out
+	z.inflated += int64(len(out) - start)
+	z.parted, z.tried = true, 0
+	z.in = z.in[:0]
+	if c.msgUTF8.Check(out[start:]) >= 0 {
+		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
+	}
+	return nil
+}
+
+// inflate decompresses the received message in z.in, appending it to dst
+// and bounding it by limit while inflating; readMu is held. When parts of
+// the message were inflated as they arrived (inflatePart), dst ends with
+// their output, and z.in holds the rest.
+func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
+	z := c.ext
 	start := len(dst)
-	out, err := z.decomp.Decompress(dst, z.in, c.readLimit)
+	out, err := z.decompressor().Decompress(dst, z.in, c.inflateLimit())
 	z.in = z.in[:0]
 	if cap(z.in) > 1<<20 {
 		z.in = nil // do not keep a large message's buffer
@@ -146,10 +203,19 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 	case err != nil:
 		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "permessage-deflate: " + detail(err)})
 	}
-	if op == OpText && !c.skipUTF8 && !utf8v.Valid(out[start:]) {
-		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
+	if op == OpText && !c.skipUTF8 {
+		valid := false
+		if z.parted {
+			valid = c.msgUTF8.Check(out[start:]) < 0 && c.msgUTF8.Done()
+		} else {
+			valid = utf8v.Valid(out[start:])
+		}
+		if !valid {
+			return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
+		}
 	}
-	c.stats.inflated(c.msgLen, len(out)-start)
+	c.stats.inflated(c.msgLen, int(z.inflated)+len(out)-start)
+	z.inflated, z.parted = 0, false
 	return op, out, nil
 }
 

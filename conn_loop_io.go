@@ -163,7 +163,7 @@ func (lc *loopConn) feed(p []byte) (rest []byte) {
 		switch {
 		case ev == evHeader:
 			if c.ext != nil && (d.h.opcode == OpText || d.h.opcode == OpBinary) {
-				c.ext.in = c.ext.in[:0] // a new message: its compressed bytes
+				c.ext.startMessage()
 			}
 		case ev == evPayload && (m.inData || re == readFrameEnd || re == readMsgEnd):
 			if c.msgZ {
@@ -176,7 +176,12 @@ func (lc *loopConn) feed(p []byte) (rest []byte) {
 		case readControl:
 			lc.control()
 		case readFrameEnd:
-			if c.fireCont && !c.msgZ {
+			if c.msgZ {
+				if err := c.inflatePart(&lc.msg); err != nil {
+					lc.end(err)
+					return nil
+				}
+			} else if c.fireCont {
 				lc.data(m.frameHdr.opcode, false)
 			}
 		case readMsgEnd:
@@ -218,7 +223,7 @@ func (lc *loopConn) messageEnd() {
 		return
 	}
 	c.msgZ = false
-	op, data, err := c.inflate(nil, m.doneOp)
+	op, data, err := c.inflate(lc.msg, m.doneOp) // lc.msg: the parts inflated on arrival
 	if err != nil {
 		lc.end(err)
 		return

@@ -107,7 +107,11 @@ type DialOptions struct {
 	// SkipUTF8Validation turns off the UTF-8 check of received text.
 	SkipUTF8Validation bool
 	// FireContFrame makes RecvData and RecvDataFrame return each fragment
-	// of a fragmented message as it arrives.
+	// of a fragmented message as it arrives. A compressed message
+	// (permessage-deflate) comes whole, as one final fragment: its
+	// fragments split the compressed stream, not the text. Its UTF-8 is
+	// still checked at each fragment whose data can be inflated (one the
+	// sender ended with a flush, as streaming compressors do).
 	FireContFrame bool
 	// MaskKeyFunc supplies each frame's mask key; nil = a fresh
 	// unpredictable key per frame (ChaCha8 seeded from crypto/rand).

@@ -372,6 +372,12 @@ func (c *Conn) readMessage(dst []byte, start int, own, wantControl bool) (Opcode
 				return 0, dst[:start], err
 			}
 		}
+		if c.msgZ && c.msgOp != 0 {
+			// A fragment of a compressed message ended.
+			if err := c.inflatePart(&dst); err != nil {
+				return 0, dst[:start], err
+			}
+		}
 		if c.msgOp == 0 {
 			if c.msgZ {
 				c.msgZ = false
@@ -538,7 +544,7 @@ func (c *Conn) nextFrame() (readEvent, error) {
 			return ev, c.fail(code, err)
 		}
 		if c.ext != nil && (h.opcode == OpText || h.opcode == OpBinary) {
-			c.ext.in = c.ext.in[:0] // a new message: its compressed bytes
+			c.ext.startMessage()
 		}
 		if !c.inCtrl {
 			return ev, nil

@@ -1,6 +1,7 @@
 package deflate
 
 import (
+	"bytes"
 	"errors"
 	"sync"
 )
@@ -17,6 +18,11 @@ var ErrInvalidData = errors.New("websocket: invalid compressed data")
 // tail the sender removed (RFC 7692 §7.2.2), then an empty final stored
 // block, at whose end the decoder stops.
 var endOfMessage = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// SyncFlush is what a sync flush ends with: an empty stored block, byte
+// aligned. A sender that flushes at the end of each fragment of a message
+// (as streaming compressors do) ends every fragment but the last with it.
+var SyncFlush = [...]byte{0x00, 0x00, 0xff, 0xff}
 
 // inflaters holds the decoders, whose Huffman tables (about 26 KB) a
 // connection needs only while it decodes a message.
@@ -38,6 +44,10 @@ type Decompressor struct {
 	// message, or split every match that wraps).
 	hist []byte
 	in   []byte // a copy of Decompress's msg and endOfMessage
+	// parted: DecompressPart inflated part of the current message, whose
+	// output is then in hist even without context takeover (a message may
+	// refer to its own earlier bytes), until Decompress ends the message.
+	parted bool
 }
 
 // NewDecompressor returns a Decompressor for messages compressed with a
@@ -53,7 +63,7 @@ func NewDecompressor(windowBits int, contextTakeover bool) *Decompressor {
 
 // remember adds p, output of the current message, to the history.
 func (d *Decompressor) remember(p []byte) {
-	if !d.takeover || len(p) == 0 {
+	if len(p) == 0 {
 		return
 	}
 	if d.hist == nil {
@@ -84,26 +94,71 @@ func (d *Decompressor) remember(p []byte) {
 // keeps, so that the decoder reads one contiguous stream with 8-byte loads
 // to its end; the copy costs a few hundred nanoseconds at most.
 func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
-	if n := len(msg) + len(endOfMessage); cap(d.in) < n {
+	start := len(dst)
+	out, _, err := d.run(dst, msg, endOfMessage[:], limit)
+	parted := d.parted
+	d.parted = false
+	switch {
+	case err != nil:
+	case d.takeover:
+		d.remember(out[start:])
+	case parted:
+		d.hist = nil // the message's own history, which no later one may use
+	}
+	return out, err
+}
+
+// DecompressPart inflates part, compressed bytes of the current message
+// that have arrived and that no call has inflated yet, if they end with
+// SyncFlush and are a whole number of blocks: it appends their output to
+// dst, which is then the message's next bytes, and reports true. Otherwise
+// (part ends within a block, or is not valid without what follows) it
+// returns dst unchanged and false, and the bytes are to be passed again,
+// with those that follow, to the next DecompressPart or to Decompress,
+// which decides whether the message is valid. limit bounds the output as
+// for Decompress.
+//
+// A receiver calls it at the end of each fragment of a message, to check
+// the output (a text message's UTF-8) as early as the bytes allow, and
+// Decompress with the rest at the message's end.
+func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bool) {
+	if !bytes.HasSuffix(part, SyncFlush[:]) {
+		return dst, false
+	}
+	start := len(dst)
+	out, used, err := d.run(dst, part, nil, limit)
+	if err != nil || used != len(part) {
+		// A block of part ends within it or past its end, or one
+		// before its end is final: the bytes are not a whole number of
+		// blocks at the start of a stream.
+		return dst[:start], false
+	}
+	d.parted = true
+	d.remember(out[start:])
+	return out, true
+}
+
+// run inflates msg with end behind it (end nil: msg is a prefix of a
+// stream, which may stop between two blocks), taking the window from hist
+// when there is context takeover or the message has a part inflated, and
+// returns the output appended to dst and how many bytes of msg and end the
+// stream took.
+func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, int, error) {
+	if n := len(msg) + len(end); cap(d.in) < n {
 		d.in = make([]byte, 0, n) // one exact allocation, not append's two
 	}
-	d.in = append(append(d.in[:0], msg...), endOfMessage[:]...)
+	d.in = append(append(d.in[:0], msg...), end...)
 	var hist []byte
-	if d.takeover {
+	if d.takeover || d.parted {
 		hist = d.hist[max(0, len(d.hist)-d.size):]
 	}
 	f := inflaters.Get().(*fastInflater)
-	start := len(dst)
-	out, err := f.inflate(dst, hist, d.in, limit)
+	out, used, err := f.inflateUsed(dst, hist, d.in, limit, end == nil)
 	inflaters.Put(f)
 	if cap(d.in) > 64<<10 {
 		d.in = nil // a large message's copy is not kept
 	}
-	if err != nil {
-		return out, err
-	}
-	d.remember(out[start:])
-	return out, nil
+	return out, used, err
 }
 
 // Release drops the history; call it once when the connection closes. d

@@ -3,7 +3,9 @@ package deflate
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,6 +129,152 @@ func FuzzRoundTrip(f *testing.F) {
 			got, err := d.Decompress(nil, comp, int64(len(m)))
 			if err != nil || !bytes.Equal(got, m) {
 				t.Fatalf("round trip: %d bytes, %v; want %d", len(got), err, len(m))
+			}
+		}
+	})
+}
+
+// flushedParts compresses pieces as a streaming sender does with a message
+// it sends in fragments: a sync flush after each piece, and the last
+// flush's tail removed (RFC 7692 §7.2.1). It returns each piece's bytes.
+func flushedParts(t testing.TB, hist []byte, pieces ...[]byte) [][]byte {
+	var buf bytes.Buffer
+	w, err := kpflate.NewWriterDict(&buf, 1, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts [][]byte
+	for _, p := range pieces {
+		w.Write(p)
+		w.Flush()
+		parts = append(parts, bytes.Clone(buf.Bytes()))
+		buf.Reset()
+	}
+	last := parts[len(parts)-1]
+	parts[len(parts)-1] = bytes.TrimSuffix(last, SyncFlush[:])
+	return parts
+}
+
+// decompressParts inflates a message given in fragments as the Conn does:
+// DecompressPart at the end of each fragment but the last, with the bytes
+// it could not inflate carried on, and Decompress with the rest. It
+// returns the output and how many fragments DecompressPart inflated.
+func decompressParts(d *Decompressor, frags [][]byte, limit int64) ([]byte, int, error) {
+	var out, pending []byte
+	n := 0
+	for i, f := range frags {
+		pending = append(pending, f...)
+		if i == len(frags)-1 {
+			break
+		}
+		left := limit
+		if limit >= 0 {
+			left -= int64(len(out))
+		}
+		var ok bool
+		if out, ok = d.DecompressPart(out, pending, left); ok {
+			pending, n = pending[:0], n+1
+		}
+	}
+	left := limit
+	if limit >= 0 {
+		left -= int64(len(out))
+	}
+	out, err := d.Decompress(out, pending, left)
+	return out, n, err
+}
+
+func TestDecompressPart(t *testing.T) {
+	a, b, c := jsonText(3000, 1), jsonText(500, 2), jsonText(70000, 3)
+	for _, takeover := range []bool{true, false} {
+		t.Run(fmt.Sprint("takeover=", takeover), func(t *testing.T) {
+			d := NewDecompressor(15, takeover)
+			defer d.Release()
+			var hist []byte
+			for round := range 3 {
+				parts := flushedParts(t, hist, a, b, c, b)
+				got, n, err := decompressParts(d, parts, -1)
+				want := slices.Concat(a, b, c, b)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("round %d: %d bytes, %v; want %d", round, len(got), err, len(want))
+				}
+				if n != 3 {
+					t.Errorf("round %d: %d fragments inflated on arrival, want 3 (each ends with a sync flush)", round, n)
+				}
+				if takeover {
+					hist = want[len(want)-32<<10:]
+				}
+			}
+		})
+	}
+	t.Run("cut within a block", func(t *testing.T) {
+		d := NewDecompressor(15, true)
+		defer d.Release()
+		whole := slices.Concat(flushedParts(t, nil, a)...)
+		dst := []byte("kept")
+		for _, cut := range []int{1, len(whole) / 2, len(whole) - 1} {
+			if out, ok := d.DecompressPart(dst, whole[:cut], -1); ok || string(out) != "kept" {
+				t.Fatalf("cut at %d of %d: ok %v, dst %q", cut, len(whole), ok, out)
+			}
+		}
+		if got, err := d.Decompress(nil, whole, -1); err != nil || !bytes.Equal(got, a) {
+			t.Fatalf("after refused parts: %d bytes, %v", len(got), err)
+		}
+	})
+	t.Run("a final block is no prefix", func(t *testing.T) {
+		d := NewDecompressor(15, false)
+		defer d.Release()
+		// "Hello" in a fixed block, then an empty final stored block, which
+		// ends with the same four bytes as a sync flush.
+		final := []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff}
+		if _, ok := d.DecompressPart(nil, final, -1); ok {
+			t.Fatal("a part ending with a final block was inflated as a prefix")
+		}
+	})
+	t.Run("limit", func(t *testing.T) {
+		d := NewDecompressor(15, true)
+		defer d.Release()
+		parts := flushedParts(t, nil, a, b)
+		if _, ok := d.DecompressPart(nil, parts[0], int64(len(a)-1)); ok {
+			t.Fatal("a part over the limit was inflated")
+		}
+		if _, _, err := decompressParts(d, parts, int64(len(a)+len(b)-1)); err != ErrTooLarge {
+			t.Fatalf("err %v, want ErrTooLarge", err)
+		}
+	})
+}
+
+// FuzzDecompressParts cuts arbitrary payloads into fragments and checks
+// that inflating them as they arrive (DecompressPart) gives what
+// inflating the whole message gives, output and failure alike, over two
+// messages (history carried with takeover, and within a message without).
+func FuzzDecompressParts(f *testing.F) {
+	parts := flushedParts(f, nil, jsonText(300, 1), []byte("hé"), jsonText(2000, 2))
+	whole := slices.Concat(parts...)
+	f.Add(whole, uint16(len(parts[0])), uint16(len(parts[1])), true)
+	f.Add(whole, uint16(len(parts[0])), uint16(len(parts[1])), false)
+	f.Add(whole, uint16(7), uint16(100), true)
+	f.Add([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0x00}, uint16(12), uint16(0), false)
+	f.Add([]byte{0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0xff, 0xff}, uint16(4), uint16(0), true)
+	f.Fuzz(func(t *testing.T, msg []byte, cut1, cut2 uint16, takeover bool) {
+		const limit = 1 << 20
+		i := min(int(cut1), len(msg))
+		j := min(i+int(cut2), len(msg))
+		frags := [][]byte{msg[:i], msg[i:j], msg[j:]}
+		dw, dp := NewDecompressor(15, takeover), NewDecompressor(15, takeover)
+		defer dw.Release()
+		defer dp.Release()
+		for range 2 {
+			want, werr := dw.Decompress(nil, msg, limit)
+			got, _, err := decompressParts(dp, frags, limit)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("in parts: %v; whole: %v", err, werr)
+			}
+			if err != nil {
+				return
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("in parts %d bytes, whole %d: they differ", len(got), len(want))
 			}
 		}
 	})

@@ -159,6 +159,7 @@ var preOrder = [numPreCodes]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3
 var (
 	errUnexpectedEnd = fmt.Errorf("%w: unexpected end of data", ErrInvalidData)
 	errBlockType     = fmt.Errorf("%w: reserved block type", ErrInvalidData)
+	errFinalInPrefix = fmt.Errorf("%w: final block before the end of the message", ErrInvalidData)
 	errStoredLength  = fmt.Errorf("%w: stored block length does not match its complement", ErrInvalidData)
 	errTooManyCodes  = fmt.Errorf("%w: too many length or distance codes", ErrInvalidData)
 	errCodeLengths   = fmt.Errorf("%w: invalid Huffman code lengths", ErrInvalidData)
@@ -359,6 +360,17 @@ type decoder struct {
 // On error it returns dst[:len(dst)] and ErrTooLarge or an error wrapping
 // ErrInvalidData.
 func (f *fastInflater) inflate(dst, hist, src []byte, limit int64) ([]byte, error) {
+	out, _, err := f.inflateUsed(dst, hist, src, limit, false)
+	return out, err
+}
+
+// inflateUsed is inflate that also returns how many bytes of src the
+// stream took, up to the end of its final block (the byte holding the
+// block's last bit included); bytes after it are not part of the stream.
+// With prefix, src may be the start of a stream rather than a whole one:
+// decoding also ends, with no error, where src ends exactly between two
+// blocks (after a sync flush), and src ending within a block is an error.
+func (f *fastInflater) inflateUsed(dst, hist, src []byte, limit int64, prefix bool) ([]byte, int, error) {
 	start := len(dst)
 	d := decoder{in: src, op: start, start: start, maxEnd: math.MaxInt, hist: hist}
 	if limit >= 0 && limit < int64(math.MaxInt-start) {
@@ -366,12 +378,15 @@ func (f *fastInflater) inflate(dst, hist, src []byte, limit int64) ([]byte, erro
 	}
 	d.out = dst[:min(cap(dst), d.maxEnd)]
 	for {
+		if prefix && 8*(d.ip+d.pad)-int(d.left) == 8*len(src) {
+			return d.out[:d.op], len(src), nil // src ends between two blocks
+		}
 		d.refill()
 		hdr := d.bb & 7
 		d.bb >>= 3
 		d.left -= 3
 		if d.truncated() {
-			return dst[:start], errUnexpectedEnd
+			return dst[:start], 0, errUnexpectedEnd
 		}
 		var err error
 		switch hdr >> 1 {
@@ -387,10 +402,16 @@ func (f *fastInflater) inflate(dst, hist, src []byte, limit int64) ([]byte, erro
 			err = errBlockType
 		}
 		if err != nil {
-			return dst[:start], err
+			return dst[:start], 0, err
 		}
 		if hdr&1 != 0 {
-			return d.out[:d.op], nil
+			if prefix {
+				// The stream ends here, and what follows src would
+				// not be part of it: src is not a prefix to go on from.
+				return dst[:start], 0, errFinalInPrefix
+			}
+			used := (8*(d.ip+d.pad) - int(d.left) + 7) / 8
+			return d.out[:d.op], used, nil
 		}
 	}
 }
