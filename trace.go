@@ -24,15 +24,18 @@ type tracer struct {
 
 var currentTracer atomic.Pointer[tracer]
 
-// traceActive caches traceFrames' answer, set by EnableTrace.
-var traceActive atomic.Bool
+// traceOn is whether EnableTrace(true, ...) is in effect, for the frame
+// hot path: while tracing is off, traceFrames is one atomic load.
+var traceOn atomic.Bool
 
 // EnableTrace turns tracing on or off. While on, the handshake request and
 // response (at slog.LevelDebug) and every frame sent and received (at
 // LevelTrace: opcode, fin, length, a payload preview) go to h; a nil h
 // writes text to stderr at every level. The values of Authorization,
 // Proxy-Authorization, Cookie and Set-Cookie headers and passwords in URLs
-// are never logged. While off, nothing is traced and IsEnabledForError,
+// are never logged. h's Enabled is asked at every frame and handshake, so
+// a level it changes later (a slog.LevelVar) takes effect at once. While
+// off, nothing is traced and IsEnabledForError,
 // IsEnabledForDebug and IsEnabledForTrace report false. Python's
 // enableTrace.
 func EnableTrace(on bool, h slog.Handler) {
@@ -40,7 +43,7 @@ func EnableTrace(on bool, h slog.Handler) {
 		h = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: LevelTrace, ReplaceAttr: traceLevelName})
 	}
 	currentTracer.Store(&tracer{on: on, logger: slog.New(h)})
-	traceActive.Store(on && h.Enabled(context.Background(), LevelTrace))
+	traceOn.Store(on)
 }
 
 // traceLevelName prints LevelTrace as "TRACE" instead of "DEBUG-4".
@@ -70,8 +73,9 @@ func traceEnabled() bool {
 }
 
 // traceFrames reports whether frames are traced: tracing is on and its
-// handler logs at LevelTrace. It is one atomic load, for the frame hot path.
-func traceFrames() bool { return traceActive.Load() }
+// handler logs at LevelTrace now. The handler is asked at every frame, as
+// its level may change (a slog.LevelVar); while tracing is off, it is not.
+func traceFrames() bool { return traceOn.Load() && IsEnabledForTrace() }
 
 // IsEnabledForError reports whether the current handler logs errors: false
 // while EnableTrace has turned tracing off.

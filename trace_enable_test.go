@@ -12,10 +12,10 @@ import (
 // TestEnableTraceOff: after EnableTrace(false, h) the IsEnabledFor functions
 // report false, whatever h would log.
 func TestEnableTraceOff(t *testing.T) {
-	saved, savedActive := currentTracer.Load(), traceActive.Load()
+	saved, savedActive := currentTracer.Load(), traceOn.Load()
 	t.Cleanup(func() {
 		currentTracer.Store(saved)
-		traceActive.Store(savedActive)
+		traceOn.Store(savedActive)
 	})
 	all := slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: LevelTrace})
 	enabled := func() [3]bool { return [3]bool{IsEnabledForError(), IsEnabledForDebug(), IsEnabledForTrace()} }
@@ -37,10 +37,10 @@ func TestEnableTraceOff(t *testing.T) {
 // TestEnableTraceNilHandler: EnableTrace(true, nil) writes text to the
 // standard error at every level, frame dumps named TRACE (not DEBUG-4).
 func TestEnableTraceNilHandler(t *testing.T) {
-	saved, savedActive := currentTracer.Load(), traceActive.Load()
+	saved, savedActive := currentTracer.Load(), traceOn.Load()
 	t.Cleanup(func() {
 		currentTracer.Store(saved)
-		traceActive.Store(savedActive)
+		traceOn.Store(savedActive)
 	})
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -87,10 +87,10 @@ func (h panicHandler) WithGroup(string) slog.Handler           { return h }
 // (recvItem), and the read lock is released on the way: their fast path,
 // which has no deferred unlock, is not taken while frames are traced.
 func TestRecvHandlerPanics(t *testing.T) {
-	saved, savedActive := currentTracer.Load(), traceActive.Load()
+	saved, savedActive := currentTracer.Load(), traceOn.Load()
 	t.Cleanup(func() {
 		currentTracer.Store(saved)
-		traceActive.Store(savedActive)
+		traceOn.Store(savedActive)
 	})
 	for name, recv := range map[string]func(c *Conn){
 		"RecvAppend": func(c *Conn) { c.RecvAppend(nil) },

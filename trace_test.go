@@ -19,11 +19,17 @@ import (
 // or above level, as a line of its message and attributes.
 type recordHandler struct {
 	level slog.Level
+	vary  *slog.LevelVar // when set, the level instead of level
 	mu    sync.Mutex
 	lines []string
 }
 
-func (h *recordHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+func (h *recordHandler) Enabled(_ context.Context, l slog.Level) bool {
+	if h.vary != nil {
+		return l >= h.vary.Level()
+	}
+	return l >= h.level
+}
 
 func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
@@ -135,6 +141,53 @@ func TestTraceEveryFrame(t *testing.T) {
 		if !inOrder(got, dir.want) {
 			t.Errorf("frames traced as %s:\n got %q\nwant %q among them, in order", dir.name, got, dir.want)
 		}
+	}
+}
+
+// TestTraceLevelChangedAfterEnable: the handler's level is asked at every
+// frame, so a slog.LevelVar lowered to LevelTrace after EnableTrace traces
+// the frames from then on, and raised again stops it.
+func TestTraceLevelChangedAfterEnable(t *testing.T) {
+	s := wstest.NewServer(wstest.Echo)
+	defer s.Close()
+	var lv slog.LevelVar
+	lv.Set(slog.LevelInfo)
+	h := &recordHandler{vary: &lv}
+	traceOn(t, h)
+	c, err := websocket.Dial(context.Background(), s.URL, dialOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo := func(m string) {
+		t.Helper()
+		if err := c.SendText(m); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Recv(); err != nil || got.Text() != m {
+			t.Fatalf("Recv = %q, %v", got.Text(), err)
+		}
+	}
+	traced := func(m string) bool {
+		for _, dir := range []string{"send", "recv"} {
+			found := false
+			for _, l := range h.matching(websocket.LevelTrace.String() + " websocket: frame " + dir + " ") {
+				found = found || strings.Contains(l, fmt.Sprintf("%q", m))
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	echo("before")
+	lv.Set(websocket.LevelTrace)
+	echo("lowered")
+	lv.Set(slog.LevelInfo)
+	echo("raised")
+	if traced("before") || !traced("lowered") || traced("raised") {
+		t.Errorf("frames traced: at Info %v, at LevelTrace %v, at Info again %v; want false, true, false",
+			traced("before"), traced("lowered"), traced("raised"))
 	}
 }
 
