@@ -50,3 +50,40 @@ func TestSendFrameUnknownOpcode(t *testing.T) {
 	}
 	wantFrame(t, sc, 0x1, "good")
 }
+
+// Send, and an App's Send, take the opcodes of a message or a control
+// frame only: a reserved opcode, or one with bits above the frame's four
+// (0x19 would go out as a ping, 0x88 as a close), is a *ProtocolError, as
+// is a close payload that may not be sent (1 byte, a code such as 1005 or
+// 999, a reason that is not UTF-8); nothing goes out, and the Conn stays
+// open.
+func TestSendUnknownOpcode(t *testing.T) {
+	c, sc := pipeConn(t, &websocket.DialOptions{Timeout: testTimeout})
+	bad := []struct {
+		op      websocket.Opcode
+		payload string
+	}{
+		{0, "x"}, {3, "x"}, {7, "x"}, {0xB, "x"}, {0xF, "x"}, {0x10, "x"}, {0x19, "x"}, {0x81, "x"}, {0x88, "\x03\xe8"},
+		{websocket.OpClose, "x"}, {websocket.OpClose, "\x03\xed"}, {websocket.OpClose, "\x03\xe7"}, {websocket.OpClose, "\x03\xe8\xff"},
+	}
+	for _, tc := range bad {
+		err := c.Send([]byte(tc.payload), tc.op)
+		var pe *websocket.ProtocolError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Send(%q, %v) = %v (%T), want a *ProtocolError", tc.payload, tc.op, err, err)
+		}
+		checkPrefix(t, err)
+	}
+	if err := c.Send([]byte("\x03\xe8bye"), websocket.OpPing); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing else went out: the next frame the server reads is the ping.
+	wantFrame(t, sc, 0x9, "\x03\xe8bye")
+	if !c.Connected() {
+		t.Fatal("a refused Send closed the Conn")
+	}
+	if err := c.Send([]byte("\x0f\xa0done"), websocket.OpClose); err != nil {
+		t.Fatalf("Send of a valid close payload: %v", err)
+	}
+	wantFrame(t, sc, 0x8, "\x0f\xa0done")
+}

@@ -28,6 +28,16 @@ func (c *Conn) Send(payload []byte, op Opcode) error {
 // checkSend returns Send's error for a payload or opcode it cannot send.
 func checkSend(payload []byte, op Opcode) error {
 	switch {
+	case !op.Valid():
+		// Not reserved opcodes, nor bits above the 4 the frame has
+		// (0x19 would go out as a ping).
+		return &ProtocolError{Reason: "cannot send a message with " + op.String()}
+	case op == OpClose:
+		if err := checkControl(true, len(payload), op); err != nil {
+			return err
+		}
+		_, _, err := parseClosePayload(payload) // empty, or a code that may be sent and a UTF-8 reason
+		return err
 	case op.IsControl():
 		return checkControl(true, len(payload), op)
 	case op == OpText:
