@@ -129,10 +129,10 @@ type RunOptions struct {
 	// returns whether to reconnect (false ends the run, which returns err)
 	// and a minimum wait before the attempt (0 = none): the App waits the
 	// longer of after and the schedule's next wait, and the schedule
-	// advances either way. nil = DefaultRetry, which stops on rejected
+	// advances either way. nil = DefaultRetry: every failure reconnects (a
+	// 429 after its Retry-After). RetryTransient ends the run on rejected
 	// handshakes (4xx and most other statuses), bad upgrades and
-	// unverifiable certificates, honours a 429's Retry-After, and retries
-	// everything else. Retry only narrows which failures reconnect: with
+	// unverifiable certificates instead. Retry only narrows which failures reconnect: with
 	// reconnecting off it is not called, and close frames from the server
 	// never reach it (see ReconnectOnServerClose). It runs on the
 	// dispatcher's goroutine, after OnError has seen err; a panic in it is

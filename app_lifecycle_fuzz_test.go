@@ -27,8 +27,10 @@ import (
 // server (1000, 1001, 1013), dropped, reset, broken by a protocol error, or
 // closed by the App. The options byte adds RunOptions.ReconnectOnServerClose
 // (bit 0), App.Close from the first OnError (bit 1), an OnMessage that
-// panics (bit 2), TLS (bit 3: the reconnects resume TLS sessions) or
-// HTTP/2 (bit 4: the reconnects open streams on one pooled connection).
+// panics (bit 2), TLS (bit 3: the reconnects resume TLS sessions),
+// HTTP/2 (bit 4: the reconnects open streams on one pooled connection) or
+// RunOptions.Retry = RetryTransient (bit 5; else the default, which
+// retries every failure).
 // Each input runs with a reading goroutine, on an event loop, and on the
 // smallest Dispatcher a user would write (userDispatcher), and every run
 // must report what the contract says of a run, worked out from the script
@@ -36,9 +38,9 @@ import (
 // OnReconnect for each later one; OnError for each failure, a panic in a
 // callback included, which never ends the run; OnClose exactly once per
 // opened connection, with the code the contract gives; a reconnect after
-// each failure DefaultRetry retries and after a server's restart close
-// when asked to, none after another clean close or a failure it does not
-// retry; and a result that describes the last connection (nil after
+// every failure (with RetryTransient, each it retries) and after a
+// server's restart close when asked to, none after another clean close or
+// a failure not retried; and a result that describes the last connection (nil after
 // App.Close).
 func FuzzAppLifecycle(f *testing.F) {
 	skipWithoutPoller(f)
@@ -46,6 +48,9 @@ func FuzzAppLifecycle(f *testing.F) {
 		for opts := range byte(32) {
 			f.Add(opts, []byte(s))
 		}
+		f.Add(byte(32), []byte(s)) // RetryTransient
+		f.Add(byte(32|8|1), []byte(s))
+		f.Add(byte(32|2), []byte(s))
 	}
 	srv, tlsSrv, ca := fuzzServers(f, serveLifecycle)
 	h2Base, h2Opts := fuzzH2Server(f, serveLifecycleH2)
@@ -65,12 +70,13 @@ func FuzzAppLifecycle(f *testing.F) {
 			url = "wss://" + tlsSrv.Addr
 			dial.TLSConfig = &tls.Config{RootCAs: ca.Pool}
 		}
-		want := lifeModel(script, onServerClose, closeOnError, panics)
+		transient := opts&32 != 0
+		want := lifeModel(script, onServerClose, closeOnError, panics, transient)
 		for _, on := range []string{"goroutine", "loop", "user dispatcher"} {
 			id := strconv.FormatUint(lifeSeq.Add(1), 10)
 			ls := &lifeScript{script: slices.Clone(script)} // a late attempt may read it after this input
 			lifeScripts.Store(id, ls)
-			got := runLifecycle(t, on, onServerClose, closeOnError, panics, url+"/"+id, dial)
+			got := runLifecycle(t, on, onServerClose, closeOnError, panics, transient, url+"/"+id, dial)
 			lifeScripts.Delete(id)
 			if !slices.Equal(got, want) {
 				t.Fatalf("script %x, options %b, on a %s:\n got          %q\n the contract %q", script, opts, on, got, want)
@@ -89,9 +95,9 @@ const (
 	lifeDrop             // 101, a message, the socket ends
 	lifeViolation        // 101, a message, a frame with a reserved opcode
 	lifeAppCloses        // 101, the message "close-me": the App closes
-	life404              // 404 Not Found: not retried
+	life404              // 404 Not Found: retried, but not by RetryTransient
 	lifeGoingAway        // 101, a message, the server's close 1001 "going away"
-	lifeBadAccept        // 101 with a wrong Sec-WebSocket-Accept: not retried
+	lifeBadAccept        // 101 with a wrong Sec-WebSocket-Accept: retried, but not by RetryTransient
 	lifePingDrop         // 101, a message, a ping, then the socket ends once the pong came
 	lifeTryLater         // 101, a message, the server's close 1013 "later"
 	lifeReset            // 101, a message, a ping, then once the pong came a TCP reset (over HTTP/2, RST_STREAM)
@@ -250,7 +256,7 @@ func lifeRead(c *wstest.Conn, kind byte) {
 
 // runLifecycle runs an App against url, reconnecting after 1 ms each time,
 // and returns its callbacks and its result as text.
-func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics bool, url string, dial websocket.DialOptions) []string {
+func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics, transient bool, url string, dial websocket.DialOptions) []string {
 	var got []string
 	add := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	a := &websocket.App{URL: url}
@@ -275,6 +281,9 @@ func runLifecycle(t *testing.T, on string, onServerClose, closeOnError, panics b
 	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) { add("close %d %q", code, reason) }
 	opts := &websocket.RunOptions{Reconnect: time.Millisecond, Backoff: &websocket.Backoff{Multiplier: 1, Jitter: -1},
 		ReconnectOnServerClose: onServerClose, DialOptions: dial}
+	if transient {
+		opts.Retry = websocket.RetryTransient
+	}
 	var err error
 	if on == "user dispatcher" {
 		d := newUserDispatcher()
@@ -302,7 +311,7 @@ func lifeErrorKind(err error) string {
 	case errors.As(err, &bs):
 		return fmt.Sprintf("status %d", bs.StatusCode)
 	case errors.As(err, &he):
-		if retry, _ := websocket.DefaultRetry(err); retry {
+		if retry, _ := websocket.RetryTransient(err); retry {
 			return "handshake cut" // the connection or stream ended before the answer
 		}
 		return "handshake"
@@ -313,7 +322,7 @@ func lifeErrorKind(err error) string {
 }
 
 // lifeModel is what the contract says an App run through script reports.
-func lifeModel(script []byte, onServerClose, closeOnError, panics bool) []string {
+func lifeModel(script []byte, onServerClose, closeOnError, panics, transient bool) []string {
 	var out []string
 	opened := false
 	open := func() {
@@ -357,11 +366,19 @@ func lifeModel(script []byte, onServerClose, closeOnError, panics bool) []string
 				return append(out, "result none")
 			}
 		case life404:
-			fail("status 404", false)
-			return append(out, "result status 404")
+			// RetryTransient ends the run with the failure, whose
+			// error is the result even after App.Close from OnError.
+			if closed := fail("status 404", false); transient {
+				return append(out, "result status 404")
+			} else if closed {
+				return append(out, "result none")
+			}
 		case lifeBadAccept:
-			fail("handshake", false)
-			return append(out, "result handshake")
+			if closed := fail("handshake", false); transient {
+				return append(out, "result handshake")
+			} else if closed {
+				return append(out, "result none")
+			}
 		case lifeClean:
 			open()
 			return append(append(out, msg...), `close 1000 "bye"`, "result none")

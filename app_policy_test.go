@@ -25,9 +25,9 @@ import (
 	"github.com/wsclient/websocket/wstest"
 )
 
-// TestDefaultRetry: each class of failure → retry or stop, and the least
+// TestRetryTransient: each class of failure → retry or stop, and the least
 // wait.
-func TestDefaultRetry(t *testing.T) {
+func TestRetryTransient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		status := func(code int, header ...string) error {
 			h := http.Header{}
@@ -85,12 +85,69 @@ func TestDefaultRetry(t *testing.T) {
 			{"https proxy certificate", &websocket.ProxyError{Reason: "TLS", Err: x509.UnknownAuthorityError{}}, false, 0},
 		}
 		for _, tt := range tests {
-			retry, after := websocket.DefaultRetry(tt.err)
+			retry, after := websocket.RetryTransient(tt.err)
 			if retry != tt.retry || after != tt.after {
-				t.Errorf("%s: DefaultRetry(%v) = %v, %v; want %v, %v", tt.name, tt.err, retry, after, tt.retry, tt.after)
+				t.Errorf("%s: RetryTransient(%v) = %v, %v; want %v, %v", tt.name, tt.err, retry, after, tt.retry, tt.after)
 			}
 		}
 	})
+}
+
+// TestDefaultRetry: what an App does when RunOptions.Retry is nil. Every
+// failure reconnects, as the contract says of a dropped socket, a failed
+// dial, a handshake failure and a ping timeout; a 429 waits at least its
+// Retry-After.
+func TestDefaultRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := http.Header{"Retry-After": {"7"}}
+		for _, err := range []error{
+			&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)},
+			&websocket.BadStatusError{StatusCode: 403}, &websocket.BadStatusError{StatusCode: 404},
+			&websocket.BadStatusError{StatusCode: 501}, &websocket.BadStatusError{StatusCode: 200},
+			&websocket.HandshakeError{Reason: "wrong Sec-WebSocket-Accept"}, x509.UnknownAuthorityError{},
+			&websocket.ProxyError{Reason: "407"}, fmt.Errorf("websocket: ping timeout: %w", os.ErrDeadlineExceeded),
+		} {
+			if retry, after := websocket.DefaultRetry(err); !retry || after != 0 {
+				t.Errorf("DefaultRetry(%v) = %v, %v; want true, 0", err, retry, after)
+			}
+		}
+		if retry, after := websocket.DefaultRetry(fmt.Errorf("x: %w", &websocket.BadStatusError{StatusCode: 429, Header: h})); !retry || after != 7*time.Second {
+			t.Errorf("DefaultRetry(429, Retry-After 7) = %v, %v; want true, 7s", retry, after)
+		}
+	})
+}
+
+// TestAppDefaultRetryReconnectsAfterHandshakeFailures: with Retry nil and
+// reconnecting on, a handshake the server rejects (403) or gets wrong (a
+// bad Sec-WebSocket-Accept) goes to OnError and then to the reconnect
+// schedule, and the next attempt opens.
+func TestAppDefaultRetryReconnectsAfterHandshakeFailures(t *testing.T) {
+	for name, first := range map[string]func(*wstest.Conn){
+		"403":        func(c *wstest.Conn) { c.Reject(http.StatusForbidden, nil, "go away") },
+		"bad accept": func(c *wstest.Conn) { c.Accept(http.Header{"Sec-WebSocket-Accept": {"wrong="}}) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var n atomic.Int32
+				srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+					if n.Add(1) == 1 {
+						first(c)
+						return
+					}
+					c.Close(1000, "bye")
+				})
+				defer srv.Close()
+				var e events
+				a, opts := policyApp(srv, &e)
+				if err := runHour(a, opts); err != nil {
+					t.Fatalf("Run = %v, want nil (the reconnect closed cleanly)", err)
+				}
+				if got, want := e.list(), []string{"error", "open", `close 1000 "bye"`}; !slices.Equal(got, want) {
+					t.Errorf("events %q, want %q", got, want)
+				}
+			})
+		})
+	}
 }
 
 // policyApp returns an App dialing srv over pipes whose callbacks record
@@ -111,14 +168,15 @@ func runHour(a *websocket.App, opts *websocket.RunOptions) error {
 	return a.Run(ctx, opts)
 }
 
-// TestAppRetryStopsOn403: a rejected handshake ends the run at once, with
-// the *BadStatusError, although reconnecting is on.
+// TestAppRetryStopsOn403: with RetryTransient, a rejected handshake ends
+// the run at once, with the *BadStatusError, although reconnecting is on.
 func TestAppRetryStopsOn403(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := wstest.NewPipeServer(wstest.Reject(http.StatusForbidden, nil, "go away"))
 		defer srv.Close()
 		var e events
 		a, opts := policyApp(srv, &e)
+		opts.Retry = websocket.RetryTransient
 		err := runHour(a, opts)
 		var bs *websocket.BadStatusError
 		if !errors.As(err, &bs) || bs.StatusCode != http.StatusForbidden {
@@ -293,8 +351,9 @@ func TestAppRetryNotCalledWithoutReconnect(t *testing.T) {
 	})
 }
 
-// TestAppRetryStopsOnUnknownAuthority: a server certificate signed by an
-// unknown authority ends the run at once, although reconnecting is on.
+// TestAppRetryStopsOnUnknownAuthority: with RetryTransient, a server
+// certificate signed by an unknown authority ends the run at once,
+// although reconnecting is on.
 func TestAppRetryStopsOnUnknownAuthority(t *testing.T) {
 	defer leaktest.Check(t)()
 	srv := wstest.NewTLSServer(wstest.Echo)
@@ -309,7 +368,7 @@ func TestAppRetryStopsOnUnknownAuthority(t *testing.T) {
 		t.Error("OnOpen with an untrusted certificate")
 		a.Close()
 	}}
-	err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond,
+	err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond, Retry: websocket.RetryTransient,
 		DialOptions: websocket.DialOptions{Timeout: testTimeout}})
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) {
@@ -411,7 +470,7 @@ func TestAppRetryProxyAnswers(t *testing.T) {
 				}
 			}
 			pu, _ := url.Parse(tc.proxy)
-			err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond, DialOptions: websocket.DialOptions{
+			err := a.RunForever(&websocket.RunOptions{Reconnect: time.Millisecond, Retry: websocket.RetryTransient, DialOptions: websocket.DialOptions{
 				Timeout: testTimeout, Proxy: func(*url.URL) (*url.URL, error) { return pu, nil }}})
 			var pe *websocket.ProxyError
 			if len(errs) == 0 || !errors.As(errs[0], &pe) {

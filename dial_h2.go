@@ -291,7 +291,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 
 // http2RequiredError is the failure of an HTTP2Require dial to a server
 // that does not take WebSockets over HTTP/2: the server's answer, which
-// DefaultRetry does not retry. It is its error, unchanged.
+// RetryTransient does not retry. It is its error, unchanged.
 type http2RequiredError struct{ error }
 
 func (e *http2RequiredError) Unwrap() error { return e.error }
@@ -299,7 +299,7 @@ func (e *http2RequiredError) Unwrap() error { return e.error }
 // h2OpenError is the error of an extended CONNECT that opened no
 // WebSocket: a status other than 2xx is a *BadStatusError (the response's
 // cookies stored, as after an HTTP/1.1 upgrade's); a stream or connection
-// that ended before the response is a *HandshakeError that DefaultRetry
+// that ended before the response is a *HandshakeError that RetryTransient
 // retries, as a connection closed before the 101 over HTTP/1.1 (the
 // connection's setup has errors of its own, which say what failed);
 // anything else is err.

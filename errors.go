@@ -51,7 +51,7 @@ func (e *PayloadError) Error() string { return "websocket: invalid payload: " + 
 // subprotocol or extension the client did not offer. It also reports an
 // answer that is not HTTP, and a connection that closed or was reset
 // before the answer was whole; such an error also matches the network's
-// (io.ErrUnexpectedEOF, a *net.OpError), and DefaultRetry retries it.
+// (io.ErrUnexpectedEOF, a *net.OpError), and RetryTransient retries it.
 type HandshakeError struct{ Reason string }
 
 func (e *HandshakeError) Error() string { return "websocket: bad handshake: " + e.Reason }

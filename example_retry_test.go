@@ -11,7 +11,7 @@ import (
 	"github.com/wsclient/websocket/wstest"
 )
 
-// A reconnect policy for production. DefaultRetry retries outages (here a
+// A reconnect policy for production. RetryTransient retries outages (here a
 // 503) and stops on answers another attempt would only repeat, such as a
 // 401; this classifier first refreshes the token and tries once more. With
 // ReconnectOnServerClose, a server's graceful restart (close 1012) leads to
@@ -54,7 +54,7 @@ func ExampleRunOptions_retry() {
 				token = "fresh" // from your identity provider
 				return true, 0
 			}
-			return websocket.DefaultRetry(err)
+			return websocket.RetryTransient(err)
 		},
 	})
 	fmt.Println("run ended:", err)

@@ -619,8 +619,8 @@ func TestHTTP2PreferFallback(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 required") {
 				t.Fatalf("require: %v", err)
 			}
-			if retry, _ := websocket.DefaultRetry(err); retry {
-				t.Errorf("DefaultRetry(%v) retries: another attempt would get the same answer", err)
+			if retry, _ := websocket.RetryTransient(err); retry {
+				t.Errorf("RetryTransient(%v) retries: another attempt would get the same answer", err)
 			}
 		})
 	}

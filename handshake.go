@@ -232,7 +232,7 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 // handshakeIOError reports an I/O failure during the handshake. A
 // connection that closed or failed before the response was whole gives a
 // *HandshakeError that also unwraps to the network's error
-// (netHandshakeError), which DefaultRetry retries: it is a server
+// (netHandshakeError), which RetryTransient retries: it is a server
 // restarting or a middlebox dropping the connection, not an answer.
 func handshakeIOError(err error) error {
 	var ne net.Error

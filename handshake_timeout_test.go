@@ -204,7 +204,7 @@ func TestAppHandshakeTimeoutReconnects(t *testing.T) {
 // TestHandshakeIOErrors: a server that fails while the client reads its
 // response gets a *HandshakeError that says how: the connection closed
 // before the response was whole, reset, or a response that is no HTTP. The
-// first two also match the network's error, and DefaultRetry retries them
+// first two also match the network's error, and RetryTransient retries them
 // (a server restarting drops connections so; an App must come back); an
 // answer that is not HTTP it does not.
 func TestHandshakeIOErrors(t *testing.T) {
@@ -242,8 +242,8 @@ func TestHandshakeIOErrors(t *testing.T) {
 			if !tc.cause(err) {
 				t.Errorf("Dial = %v does not match the network's error", err)
 			}
-			if retry, _ := websocket.DefaultRetry(err); retry != tc.retry {
-				t.Errorf("DefaultRetry(%v) = %v, want %v", err, retry, tc.retry)
+			if retry, _ := websocket.RetryTransient(err); retry != tc.retry {
+				t.Errorf("RetryTransient(%v) = %v, want %v", err, retry, tc.retry)
 			}
 		})
 	}

@@ -28,7 +28,8 @@ func SetReconnect(d time.Duration) { defaultReconnect.Store(int64(d)) }
 // ResetAfter resets the schedule to d.
 //
 // Which failures are retried at all is up to RunOptions.Retry (by default
-// DefaultRetry); it may also ask for a longer wait than the schedule's.
+// every one: DefaultRetry; RetryTransient stops on those another attempt
+// would repeat); it may also ask for a longer wait than the schedule's.
 //
 // Python's websockets library (its reconnecting connect) waits a random
 // 0–5 s first, then 3.1 s growing ×1.618 up to 90 s, with no jitter. The

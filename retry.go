@@ -12,15 +12,34 @@ import (
 )
 
 // maxRetryAfter caps the wait a 429 answer's Retry-After header asks for
-// in DefaultRetry.
+// in DefaultRetry and RetryTransient.
 const maxRetryAfter = time.Hour
 
 // DefaultRetry is the failure classifier an App uses when RunOptions.Retry
-// is nil: it tells whether a failure is worth reconnecting after, and how
-// long to wait at least. Wrap it to change a few cases and keep the rest.
+// is nil: with reconnecting on, every failure reconnects on the schedule —
+// a dropped socket, a failed dial, a handshake the server rejected or got
+// wrong, a ping timeout — as websocket-client does. A 429 (Too Many
+// Requests) waits at least what its Retry-After header asks for
+// (delay-seconds or an HTTP date, at most one hour).
 //
-// It stops the run (retry false) on failures that another attempt would
-// only repeat:
+// A run that should end on failures another attempt would only repeat (a
+// 403, a certificate that cannot be verified, a server that does not speak
+// WebSocket) sets RunOptions.Retry to RetryTransient, or to a function of
+// its own.
+func DefaultRetry(err error) (retry bool, after time.Duration) {
+	var bs *BadStatusError
+	if errors.As(err, &bs) && bs.StatusCode == http.StatusTooManyRequests {
+		return true, retryAfter(bs.Header.Get("Retry-After"), time.Now())
+	}
+	return true, 0
+}
+
+// RetryTransient is a failure classifier for RunOptions.Retry that
+// reconnects after failures that may pass (an outage, a restart, a
+// timeout) and ends the run on those that another attempt would only
+// repeat. Wrap it to change a few cases and keep the rest.
+//
+// It stops the run (retry false) on:
 //
 //   - a handshake answered with a status other than 101 (*BadStatusError),
 //     except 429, 500, 502, 503 and 504: a 4xx such as 401, 403 or 404, a
@@ -51,7 +70,7 @@ const maxRetryAfter = time.Hour
 // statuses 500, 502, 503 and 504. A 429 (Too Many Requests) retries too,
 // after at least the wait its Retry-After header asks for (delay-seconds or
 // an HTTP date, at most one hour); without a valid one, on the schedule.
-func DefaultRetry(err error) (retry bool, after time.Duration) {
+func RetryTransient(err error) (retry bool, after time.Duration) {
 	var (
 		bs *BadStatusError
 		ps *proxy.StatusError
@@ -73,7 +92,7 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 	return true, 0
 }
 
-// retryStatus is DefaultRetry for an HTTP answer other than the one
+// retryStatus is RetryTransient for an HTTP answer other than the one
 // wanted, from the server or from an HTTP proxy.
 func retryStatus(code int, h http.Header) (retry bool, after time.Duration) {
 	switch code {

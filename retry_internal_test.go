@@ -9,11 +9,11 @@ import (
 	"github.com/wsclient/websocket/internal/proxy"
 )
 
-// TestDefaultRetryProxyRefusals: what a proxy answers is judged as the
+// TestRetryTransientProxyRefusals: what a proxy answers is judged as the
 // server's answer would be: an HTTP proxy's status by the same table, a
 // SOCKS proxy's refusal of our credentials or its ruleset's refusal as
 // final, a SOCKS proxy that cannot reach the target as worth another try.
-func TestDefaultRetryProxyRefusals(t *testing.T) {
+func TestRetryTransientProxyRefusals(t *testing.T) {
 	status := func(code int, h http.Header) error {
 		return &ProxyError{Reason: "CONNECT", Err: &proxy.StatusError{StatusCode: code, Header: h}}
 	}
@@ -41,8 +41,8 @@ func TestDefaultRetryProxyRefusals(t *testing.T) {
 		{"SOCKS5 connection refused", socks(5, 0x05), true, 0},
 		{"SOCKS4 rejected or failed", socks(4, 0x5b), true, 0},
 	} {
-		if retry, after := DefaultRetry(tc.err); retry != tc.retry || after != tc.after {
-			t.Errorf("%s: DefaultRetry(%v) = %v, %v; want %v, %v", tc.name, tc.err, retry, after, tc.retry, tc.after)
+		if retry, after := RetryTransient(tc.err); retry != tc.retry || after != tc.after {
+			t.Errorf("%s: RetryTransient(%v) = %v, %v; want %v, %v", tc.name, tc.err, retry, after, tc.retry, tc.after)
 		}
 	}
 }

@@ -69,7 +69,7 @@ const (
 
 // certProblem classifies a TLS handshake error: the one place that knows
 // which errors mean the peer's certificate failed verification (for the
-// error message, and for DefaultRetry, which stops on them).
+// error message, and for RetryTransient, which stops on them).
 func certProblem(err error) int {
 	var (
 		unknown   x509.UnknownAuthorityError

@@ -83,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitConnect
 		}
 		dialMsg = describeDialError(cfg.url, err)
-		if retry, _ := websocket.DefaultRetry(err); cfg.reconnect <= 0 || !retry {
+		if retry, _ := websocket.RetryTransient(err); cfg.reconnect <= 0 || !retry {
 			fmt.Fprintln(stderr, "wsdump: "+dialMsg)
 			return exitConnect
 		}

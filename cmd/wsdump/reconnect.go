@@ -31,7 +31,7 @@ func (b *backoff) wait() time.Duration {
 // not at the end of input), it dials again on the backoff schedule and runs
 // a new session on the same console. Lines typed in the meantime are sent
 // once connected. A dial failure that another attempt would only repeat
-// (websocket.DefaultRetry: a 4xx status, an unverified certificate, an
+// (websocket.RetryTransient: a 4xx status, an unverified certificate, an
 // invalid upgrade) ends the loop. It returns the exit status and error of
 // the last session or dial.
 func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions, con console, f *formatter, st *runState, code int, msg string) (int, string) {
@@ -49,7 +49,7 @@ func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions
 			conn, err = websocket.Dial(ctx, cfg.url, opts)
 			if err != nil {
 				msg = "reconnect failed: " + describeDialError(cfg.url, err)
-				if retry, _ := websocket.DefaultRetry(err); !retry || ctx.Err() != nil {
+				if retry, _ := websocket.RetryTransient(err); !retry || ctx.Err() != nil {
 					return exitConnect, msg
 				}
 			}
