@@ -206,7 +206,7 @@ func TestCommandLimits(t *testing.T) {
 	srv, _ := newServer(t, nil, frameRecorder(got, false))
 	p125, r123 := strings.Repeat("p", 125), strings.Repeat("r", 123)
 	stdin := "/ping " + p125 + "p\n/pong " + p125 + "p\n/ping " + p125 + "\n/close 4000 " + r123 + "r\n/close 4000 " + r123 + "\n"
-	_, stderr, code := runWith(t, stdin, srv.URL)
+	_, stderr, code := runWith(t, stdin, "--commands", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -227,11 +227,11 @@ func TestCommandLimits(t *testing.T) {
 func TestPingAnswersShown(t *testing.T) {
 	got := make(chan received, 8)
 	srv, _ := newServer(t, nil, frameRecorder(got, false))
-	stdout, stderr, code := runWith(t, "/ping\n/ping x\n", srv.URL)
+	stdout, stderr, code := runWith(t, "/ping\n/ping x\n", "--commands", srv.URL)
 	if code != 0 || !regexp.MustCompile(`^< pong: rtt=[0-9.]+[µm]?s\n< pong: x rtt=[0-9.]+[µm]?s\n$`).MatchString(stdout) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	stdout, stderr, code = runWith(t, "/ping x\n", "-v", srv.URL)
+	stdout, stderr, code = runWith(t, "/ping x\n", "--commands", "-v", srv.URL)
 	if code != 0 || !strings.HasPrefix(stdout, "> ping: x\n< pong: x rtt=") {
 		t.Errorf("-v: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}

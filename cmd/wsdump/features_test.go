@@ -53,7 +53,7 @@ func TestCommandsPiped(t *testing.T) {
 	got := make(chan received, 32)
 	srv, _ := newServer(t, nil, frameRecorder(got, false))
 	stdin := "/ping hello\n//etc\n/binary 01 02 ff\n/pong x\n/help\n/bogus\n/binary zz\n/close 99\nplain\n/close 4000 all done\nnot sent\n"
-	stdout, stderr, code := runWith(t, stdin, srv.URL)
+	stdout, stderr, code := runWith(t, stdin, "--commands", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -72,18 +72,23 @@ func TestCommandsPiped(t *testing.T) {
 		t.Errorf("server received %q, want %q", sent, want)
 	}
 
-	// --no-commands sends slashes as they are; --base64 decodes /binary.
+	// Without --commands, piped lines go as they are, "/quit" too;
+	// --no-commands wins over --commands; --base64 decodes /binary.
 	srv, _ = newServer(t, nil, frameRecorder(got, false))
-	stdout, _, code = runWith(t, "/ping x\n", "--no-commands", srv.URL)
+	stdout, _, code = runWith(t, "/api/v1\n/quit\nlast\n", srv.URL)
+	if code != 0 || stdout != "< /api/v1\n< /quit\n< last\n" {
+		t.Errorf("piped: exit %d, stdout %q", code, stdout)
+	}
+	stdout, _, code = runWith(t, "/ping x\n", "--commands", "--no-commands", srv.URL)
 	if code != 0 || stdout != "< /ping x\n" {
 		t.Errorf("--no-commands: exit %d, stdout %q", code, stdout)
 	}
-	stdout, _, code = runWith(t, "/binary AAH/\n", "--base64", srv.URL)
+	stdout, _, code = runWith(t, "/binary AAH/\n", "--commands", "--base64", srv.URL)
 	if code != 0 || stdout != "< AAH/\n" {
 		t.Errorf("--base64 /binary: exit %d, stdout %q", code, stdout)
 	}
 	srv.Close()
-	want = []received{{1, "/ping x"}, closeFrame(1000, ""), {2, "\x00\x01\xff"}, closeFrame(1000, "")}
+	want = []received{{1, "/api/v1"}, {1, "/quit"}, {1, "last"}, closeFrame(1000, ""), {1, "/ping x"}, closeFrame(1000, ""), {2, "\x00\x01\xff"}, closeFrame(1000, "")}
 	if sent := drain(got); !slices.Equal(sent, want) {
 		t.Errorf("server received %q, want %q", sent, want)
 	}

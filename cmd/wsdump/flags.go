@@ -32,6 +32,7 @@ type config struct {
 	version      bool
 
 	noCommands   bool                // --no-commands: lines starting with / are sent as is
+	commands     bool                // --commands: piped lines starting with / are commands too
 	pingInterval time.Duration       // --ping-interval
 	pingTimeout  time.Duration       // --ping-timeout
 	printRTT     bool                // --print-rtt
@@ -88,7 +89,7 @@ var (
 	}
 	longKinds = map[string]flagKind{
 		"help": kindBool, "nocert": kindBool, "raw": kindBool, "timings": kindBool, "version": kindBool, "compress": kindBool,
-		"no-commands": kindBool, "print-rtt": kindBool, "binary": kindBool, "hex": kindBool, "base64": kindBool,
+		"no-commands": kindBool, "commands": kindBool, "print-rtt": kindBool, "binary": kindBool, "hex": kindBool, "base64": kindBool,
 		"json": kindBool, "timestamps": kindBool, "once": kindBool, "no-history": kindBool,
 		// --http2 takes its value only as --http2=require: the next
 		// argument is the URL more often than not.

@@ -96,6 +96,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var con console
 	inFile, inTTY := isTerminal(stdin)
 	outFile, outTTY := isTerminal(stdout)
+	if !inTTY && !cfg.commands {
+		// Piped input is sent line by line, as it is: a file of
+		// paths or a line "/quit" is data, not commands.
+		cfg.noCommands = true
+	}
 	if inTTY && outTTY && !cfg.raw {
 		// History is saved only from a terminal: never piped input.
 		path := historyPath()

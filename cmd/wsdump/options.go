@@ -28,6 +28,7 @@ type moreFlags struct {
 func addFlags(fs *pflag.FlagSet, cfg *config) *moreFlags {
 	m := &moreFlags{}
 	fs.BoolVar(&cfg.noCommands, "no-commands", false, "")
+	fs.BoolVar(&cfg.commands, "commands", false, "")
 	fs.StringVar(&m.pingInterval, "ping-interval", "0", "")
 	fs.StringVar(&m.pingTimeout, "ping-timeout", "0", "")
 	fs.BoolVar(&cfg.printRTT, "print-rtt", false, "")

@@ -96,8 +96,12 @@ OPTIONS
         messages; received binary messages are shown as base64.
         Example: echo AAH/ | wsdump --base64 ws://127.0.0.1:8080/
     --no-commands
-        Send lines starting with "/" as they are (see COMMANDS).
-        Example: echo /api/v1 | wsdump --no-commands ws://127.0.0.1:8080/
+        Send typed lines starting with "/" as they are (see COMMANDS).
+        Example: wsdump --no-commands ws://127.0.0.1:8080/
+    --commands
+        Take piped lines starting with "/" as commands too (see
+        COMMANDS); without it, piped input is sent as it is.
+        Example: printf '/ping\n/close 4000 done\n' | wsdump --commands ws://127.0.0.1:8080/
 
   Output
     --hex
@@ -172,7 +176,8 @@ OPTIONS
         Example: wsdump --version
 
 COMMANDS
-    A line starting with "/" is a command, typed or piped:
+    A line typed at the terminal starting with "/" is a command (piped
+    lines too with --commands; else they are sent as they are):
     /ping [TEXT]           send a ping; its pong is shown with the
                            round-trip time
     /pong [TEXT]           send an unsolicited pong
