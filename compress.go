@@ -185,6 +185,19 @@ func (c *Conn) inflatePart(dst *[]byte) error {
 	return nil
 }
 
+// readRestZ reads the rest of a compressed message that advance has begun,
+// appending to dst (the reader's own), and inflates it; with wantControl it
+// returns at a control frame, as readMessage. advance may have read the
+// message's only frame, final and empty: it is inflated at once then, not
+// joined to the next frame. readMu is held.
+func (c *Conn) readRestZ(dst []byte, wantControl bool) (Opcode, []byte, error) {
+	if c.msgOp == 0 {
+		c.msgZ = false
+		return c.inflate(dst, c.doneOp)
+	}
+	return c.readMessage(dst, 0, true, wantControl)
+}
+
 // inflate decompresses the received message in z.in, appending it to dst
 // and bounding it by limit while inflating; readMu is held. When parts of
 // the message were inflated as they arrived (inflatePart), dst ends with
@@ -309,6 +322,7 @@ func (c *Conn) releaseCompression() {
 	if c.msgMu.TryLock() {
 		c.releaseCompressor()
 		c.msgMu.Unlock()
+		c.wakeMsgWaiters(false)
 	}
 	if c.readMu.TryLock() {
 		c.releaseDecompressor()
@@ -349,6 +363,7 @@ func (c *Conn) unlockMsg() {
 		c.releaseCompressor()
 		c.msgMu.Unlock()
 	}
+	c.wakeMsgWaiters(false)
 }
 
 // unlockRead lets readMu go, returning the decompressor as unlockMsg

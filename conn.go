@@ -97,7 +97,7 @@ type connRare struct {
 	header      atomic.Pointer[http.Header] // the response header, parsed by the first Header call
 	peerClosed  lazyClose                   // closed with flagPeerClosed; made by a closer that waits
 	maskKeyFunc func() [4]byte              // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
-	wcond       *sync.Cond                  // signals writing ending and the queue being taken; made by the first writer to wait; writeMu
+	waits       atomic.Pointer[writeWaits]  // what goroutines waiting to write use; made by the first to wait (writeWaitsOf)
 	flushFn     func()                      // c.flushQueue, made once (startFlusher); writeMu
 	writeErr    error                       // sticky: no more frames can be written (writeFailed); writeMu
 }
@@ -271,6 +271,7 @@ func (c *Conn) closeSocket() error {
 	if lc := c.lc.Load(); lc != nil {
 		lc.closing() // before the descriptor goes
 	}
+	c.wakeMsgWaiters(true) // senders waiting behind a NextWriter
 	err := c.netConn.Close()
 	c.releaseCompression()
 	return err

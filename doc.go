@@ -10,7 +10,8 @@
 //
 //	App, EventLoop       app.go, session.go, eventloop.go,    callbacks, keep-alive, reconnect
 //	                     reconnect.go, retry.go               and which failures retry
-//	Conn                 conn.go, read.go, write.go, close.go messages, control frames, closing handshake
+//	Conn                 conn.go, read.go, write.go,          messages, control frames, closing handshake
+//	                     writewait.go, close.go
 //	Message reader       msgreader.go                         read state: one step per header or payload piece
 //	Read buffering       readbuf.go, busypoll_*.go            socket reads sized to traffic, busy polling
 //	Dial                 dial.go, handshake.go, tls.go,       opening handshake, redirects, TLS, proxies

@@ -74,3 +74,22 @@ func ModelApp(wire []byte, limit int64, deflate, takeover, skipUTF8, fragments b
 	}
 	return append(events, "error "+last, `close 1006 ""`, "result "+last)
 }
+
+// MsgWaiters reports how many senders wait for c's message lock (behind a
+// NextWriter).
+func MsgWaiters(c *Conn) int32 {
+	if w := c.writeWaits(); w != nil {
+		return w.msgWaiters.Load()
+	}
+	return 0
+}
+
+// FlushWaiting reports how many Flush calls wait on c.
+func FlushWaiting(c *Conn) int {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if w := c.writeWaits(); w != nil {
+		return w.flushWaiting
+	}
+	return 0
+}

@@ -388,19 +388,6 @@ func (c *Conn) readMessage(dst []byte, start int, own, wantControl bool) (Opcode
 	}
 }
 
-// readRestZ reads the rest of a compressed message that advance has begun,
-// appending to dst (the reader's own), and inflates it; with wantControl it
-// returns at a control frame, as readMessage. advance may have read the
-// message's only frame, final and empty: it is inflated at once then, not
-// joined to the next frame. readMu is held.
-func (c *Conn) readRestZ(dst []byte, wantControl bool) (Opcode, []byte, error) {
-	if c.msgOp == 0 {
-		c.msgZ = false
-		return c.inflate(dst, c.doneOp)
-	}
-	return c.readMessage(dst, 0, true, wantControl)
-}
-
 // recvFragment returns the next frame of a data message (FireContFrame), or
 // a control frame when wantControl. readMu is held.
 func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {

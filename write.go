@@ -55,7 +55,9 @@ func (c *Conn) sendChecked(payload []byte, op Opcode) error {
 	if op.IsControl() {
 		return c.writeFrame(op, true, false, payload, 0)
 	}
-	c.msgMu.Lock()
+	if err := c.lockMsg(); err != nil {
+		return err
+	}
 	if c.ext != nil {
 		defer c.unlockMsg() // c.ext.out and the compressor are the message's until sent
 		// A burst is timed from the send's start: compressing takes
@@ -103,8 +105,10 @@ func (c *Conn) SendFrame(f *Frame) error {
 	h := header{fin: f.Fin, rsv1: f.Rsv1, rsv2: f.Rsv2, rsv3: f.Rsv3, opcode: f.Opcode, masked: f.Masked}
 	var msg *sync.Mutex
 	if !f.Opcode.IsControl() {
-		msg = &c.msgMu // wait for a NextWriter's message to finish
-		msg.Lock()
+		if err := c.lockMsg(); err != nil { // wait for a NextWriter's message to finish
+			return err
+		}
+		msg = &c.msgMu
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -199,25 +203,6 @@ func monoUntil(now, when int64) time.Duration {
 	return time.Duration(when - now)
 }
 
-// writeCond returns the condition variable that waits on writing and the
-// queue; writeMu is held.
-func (c *Conn) writeCond() *sync.Cond {
-	r := c.rareState()
-	if r.wcond == nil {
-		r.wcond = sync.NewCond(&c.writeMu)
-	}
-	return r.wcond
-}
-
-// wakeWriters wakes the goroutines waiting on writeCond; writeMu is held.
-// Without a condition variable nobody has waited, and none is made: a
-// connection whose sends never wait keeps none.
-func (c *Conn) wakeWriters() {
-	if r := c.rare.Load(); r != nil && r.wcond != nil {
-		r.wcond.Broadcast()
-	}
-}
-
 // writeLocked sends one frame: queued behind a write in progress or during
 // a burst, written directly otherwise. It masks while copying, so the
 // caller's payload is never touched. writeMu is held (and released while
@@ -228,7 +213,7 @@ func (c *Conn) wakeWriters() {
 // began is when the send began (monoNow) for the burst test, 0 for now.
 func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex, began int64) error {
 	if err := c.writable(); err != nil {
-		unlock(msg)
+		c.unlockMsgMu(msg)
 		return err
 	}
 	if h.opcode == OpClose {
@@ -244,22 +229,22 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex, began int6
 	n := len(payload) + maxHeaderLen
 	if h.opcode != OpClose && n <= maxQueuedFrame && (c.writing || c.inBurst(began)) {
 		err := c.enqueue(h, payload, n)
-		unlock(msg)
+		c.unlockMsgMu(msg)
 		return err
 	}
 	for c.writing {
 		c.writeCond().Wait()
 	}
 	if err := c.writeError(); err != nil {
-		unlock(msg)
+		c.unlockMsgMu(msg)
 		return err
 	}
 	if h.opcode != OpClose && c.closeSent { // a close went out while we waited
-		unlock(msg)
+		c.unlockMsgMu(msg)
 		return c.writable()
 	}
 	c.writing = true
-	unlock(msg)
+	c.unlockMsgMu(msg)
 	return c.writeDirect(h, payload)
 }
 
@@ -276,10 +261,11 @@ func (c *Conn) inBurst(began int64) bool {
 	return began-c.lastWrite < burstWindow
 }
 
-// unlock unlocks mu unless it is nil.
-func unlock(mu *sync.Mutex) {
-	if mu != nil {
-		mu.Unlock()
+// unlockMsgMu lets msg, msgMu or nil, go.
+func (c *Conn) unlockMsgMu(msg *sync.Mutex) {
+	if msg != nil {
+		msg.Unlock()
+		c.wakeMsgWaiters(false)
 	}
 }
 
@@ -338,6 +324,10 @@ func (c *Conn) flushQueue() {
 	for c.wq != nil && c.writeError() == nil {
 		bp := c.wq
 		c.wq = nil
+		w := c.writeWaits() // counting batches for Flush, once one has waited
+		if w != nil {
+			w.batchesTaken++
+		}
 		c.wakeWriters() // senders waiting for room start a new queue
 		c.publishOut()
 		c.writeMu.Unlock()
@@ -347,6 +337,12 @@ func (c *Conn) flushQueue() {
 		c.lastWrite = monoNow()
 		if err != nil {
 			c.writeFailed(err)
+		}
+		if w != nil {
+			w.batchesDone++
+			if w.flushWaiting > 0 {
+				c.wakeWriters()
+			}
 		}
 	}
 	if c.wq != nil { // a write failed: what is left can never be sent
@@ -435,20 +431,6 @@ func (c *Conn) writeFailed(err error) error {
 	}
 	c.closeSocket()
 	return werr
-}
-
-// Flush waits until every frame queued by earlier sends has been written to
-// the socket. It returns nil when they were, and otherwise the error that
-// ended the connection. Sends return once their frame is written or queued
-// (see the package documentation on write coalescing); Flush is for callers
-// that must know the bytes reached the socket.
-func (c *Conn) Flush() error {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	for c.writing {
-		c.writeCond().Wait()
-	}
-	return c.writeError()
 }
 
 // writeError returns the error that ended writing, nil while frames can

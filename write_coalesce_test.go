@@ -210,7 +210,7 @@ func TestLoneSendMakesNoCond(t *testing.T) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if r := c.rare.Load(); r != nil {
-		t.Errorf("a lone send made the rare state (condition variable %v)", r.wcond)
+		t.Errorf("a lone send made the rare state (waits %v)", r.waits.Load())
 	}
 }
 

@@ -22,12 +22,14 @@ func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	if op != OpText && op != OpBinary {
 		return nil, &ProtocolError{Reason: "cannot stream a message with " + op.String()}
 	}
-	c.msgMu.Lock()
+	if err := c.lockMsg(); err != nil {
+		return nil, err
+	}
 	c.writeMu.Lock()
 	err := c.writable()
 	c.writeMu.Unlock()
 	if err != nil {
-		c.msgMu.Unlock()
+		c.unlockMsg()
 		return nil, err
 	}
 	return &messageWriter{c: c, op: op, text: op == OpText, buf: make([]byte, 0, fragmentSize)}, nil

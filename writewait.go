@@ -1,0 +1,143 @@
+package websocket
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// writeWaits is what goroutines waiting to write use, made by the first
+// that waits (a sender behind a full queue or a NextWriter, or Flush): a
+// connection whose sends never wait keeps none.
+type writeWaits struct {
+	// cond, on writeMu, signals writing ending and the queue being
+	// taken (writeCond).
+	cond sync.Cond
+
+	// Senders waiting for msgMu, which a NextWriter holds until its Close
+	// (lockMsg), on msgCond with msgWakeMu.
+	msgWaiters atomic.Int32
+	msgWakeMu  sync.Mutex
+	msgCond    sync.Cond
+
+	// Flush's count of the queue's batches (flushQueue), guarded by
+	// writeMu: counted from when this is made.
+	batchesTaken, batchesDone uint64
+	flushWaiting              int // Flush calls waiting for a batch
+}
+
+// writeWaits returns c's writeWaits, nil when no goroutine has waited.
+func (c *Conn) writeWaits() *writeWaits {
+	if r := c.rare.Load(); r != nil {
+		return r.waits.Load()
+	}
+	return nil
+}
+
+// writeWaitsMade returns c's writeWaits, making them if need be; writeMu
+// is held.
+func (c *Conn) writeWaitsMade() *writeWaits {
+	r := c.rareState()
+	if w := r.waits.Load(); w != nil {
+		return w
+	}
+	w := new(writeWaits)
+	w.cond.L = &c.writeMu
+	w.msgCond.L = &w.msgWakeMu
+	r.waits.Store(w)
+	return w
+}
+
+// writeCond returns the condition variable that waits on writing and the
+// queue; writeMu is held.
+func (c *Conn) writeCond() *sync.Cond { return &c.writeWaitsMade().cond }
+
+// wakeWriters wakes the goroutines waiting on writeCond; writeMu is held.
+func (c *Conn) wakeWriters() {
+	if w := c.writeWaits(); w != nil {
+		w.cond.Broadcast()
+	}
+}
+
+// lockMsg takes msgMu, which a data message holds from its first frame to
+// its last. A NextWriter holds it for as long as its caller streams, so a
+// sender waiting behind one must not outlive the Conn: when the Conn
+// closes (Abort, Close, a failed write, the peer), lockMsg returns the
+// error a send gets then rather than waiting for the NextWriter's Close.
+// Waiting allocates nothing once the Conn's writeWaits are made.
+func (c *Conn) lockMsg() error {
+	if c.msgMu.TryLock() {
+		return nil
+	}
+	c.writeMu.Lock()
+	w := c.writeWaitsMade()
+	c.writeMu.Unlock()
+	w.msgWakeMu.Lock()
+	defer w.msgWakeMu.Unlock()
+	// Counted before the TryLock: an unlock after it sees the waiter and
+	// signals (wakeMsgWaiters), which it can do only once this waits.
+	w.msgWaiters.Add(1)
+	defer w.msgWaiters.Add(-1)
+	for !c.msgMu.TryLock() {
+		if c.flags.has(flagClosed) {
+			c.writeMu.Lock()
+			err := c.writable()
+			c.writeMu.Unlock()
+			if err == nil {
+				err = &closedError{}
+			}
+			return err
+		}
+		w.msgCond.Wait()
+	}
+	return nil
+}
+
+// wakeMsgWaiters wakes a sender waiting in lockMsg after msgMu was let go,
+// or all of them (all) when the Conn closed. Without waiters it costs an
+// atomic load or two.
+func (c *Conn) wakeMsgWaiters(all bool) {
+	w := c.writeWaits()
+	if w == nil || w.msgWaiters.Load() == 0 {
+		return
+	}
+	w.msgWakeMu.Lock()
+	if all {
+		w.msgCond.Broadcast()
+	} else {
+		w.msgCond.Signal()
+	}
+	w.msgWakeMu.Unlock()
+}
+
+// Flush waits until every frame queued by earlier sends has been written to
+// the socket. It returns nil when they were, and otherwise the error that
+// ended the connection. Sends return once their frame is written or queued
+// (see the package documentation on write coalescing); Flush is for callers
+// that must know the bytes reached the socket.
+//
+// Flush waits for the frames queued when it is called, not for those other
+// goroutines send after it: under a steady stream of sends it returns
+// once the batches in flight and queued at its call are written.
+func (c *Conn) Flush() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if !c.writing {
+		return c.writeError()
+	}
+	// The write in flight may be a batch of the queue or a frame written
+	// directly, and a batch taken before the Conn counted batches is not
+	// counted: waiting for one batch more than the counted ones in flight,
+	// and for the queued one, waits for every frame queued before this
+	// call, and for one batch more at most.
+	w := c.writeWaitsMade()
+	target := w.batchesTaken + 1
+	if c.wq != nil {
+		target++
+	}
+	w.flushWaiting++
+	for c.writing && w.batchesDone < target {
+		w.cond.Wait()
+	}
+	w.flushWaiting--
+	return c.writeError()
+}
