@@ -128,6 +128,7 @@ const (
 	flagClosed     uint32 = 1 << iota // the socket is closed
 	flagPeerClosed                    // the peer's close frame was read
 	flagClosing                       // closeSocket has begun
+	flagMsgWait                       // a sender waits in lockMsg (writeWaits.msgWaiters > 0)
 )
 
 // has reports whether flag f is set.
@@ -135,6 +136,9 @@ func (fl *connFlags) has(f uint32) bool { return fl.v.Load()&f != 0 }
 
 // set sets flag f and reports whether it was clear.
 func (fl *connFlags) set(f uint32) bool { return fl.v.Or(f)&f == 0 }
+
+// clear clears flag f.
+func (fl *connFlags) clear(f uint32) { fl.v.And(^f) }
 
 // newConn wraps an upgraded connection. leftover holds bytes the handshake
 // read past the response (a server may send frames right behind its 101);

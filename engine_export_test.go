@@ -79,7 +79,9 @@ func ModelApp(wire []byte, limit int64, deflate, takeover, skipUTF8, fragments b
 // NextWriter).
 func MsgWaiters(c *Conn) int32 {
 	if w := c.writeWaits(); w != nil {
-		return w.msgWaiters.Load()
+		w.msgWakeMu.Lock()
+		defer w.msgWakeMu.Unlock()
+		return int32(w.msgWaiters)
 	}
 	return 0
 }

@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"sync"
-	"sync/atomic"
 )
 
 // writeWaits is what goroutines waiting to write use, made by the first
@@ -14,10 +13,13 @@ type writeWaits struct {
 	cond sync.Cond
 
 	// Senders waiting for msgMu, which a NextWriter holds until its Close
-	// (lockMsg), on msgCond with msgWakeMu.
-	msgWaiters atomic.Int32
+	// (lockMsg), on msgCond, guarded by msgWakeMu. While there are any,
+	// the Conn's flagMsgWait is set: what an unlock checks, on the line of
+	// the Conn it touches anyway, not on this one, which the flusher
+	// writes.
 	msgWakeMu  sync.Mutex
 	msgCond    sync.Cond
+	msgWaiters int
 
 	// Flush's count of the queue's batches (flushQueue), guarded by
 	// writeMu: counted from when this is made.
@@ -68,15 +70,26 @@ func (c *Conn) lockMsg() error {
 	if c.msgMu.TryLock() {
 		return nil
 	}
+	return c.waitMsg()
+}
+
+// waitMsg is lockMsg when msgMu is held.
+func (c *Conn) waitMsg() error {
 	c.writeMu.Lock()
 	w := c.writeWaitsMade()
 	c.writeMu.Unlock()
 	w.msgWakeMu.Lock()
 	defer w.msgWakeMu.Unlock()
-	// Counted before the TryLock: an unlock after it sees the waiter and
+	// Counted before the TryLock: an unlock after it sees the flag and
 	// signals (wakeMsgWaiters), which it can do only once this waits.
-	w.msgWaiters.Add(1)
-	defer w.msgWaiters.Add(-1)
+	if w.msgWaiters++; w.msgWaiters == 1 {
+		c.flags.set(flagMsgWait)
+	}
+	defer func() {
+		if w.msgWaiters--; w.msgWaiters == 0 {
+			c.flags.clear(flagMsgWait)
+		}
+	}()
 	for !c.msgMu.TryLock() {
 		if c.flags.has(flagClosed) {
 			c.writeMu.Lock()
@@ -94,12 +107,16 @@ func (c *Conn) lockMsg() error {
 
 // wakeMsgWaiters wakes a sender waiting in lockMsg after msgMu was let go,
 // or all of them (all) when the Conn closed. Without waiters it costs an
-// atomic load or two.
+// atomic load of the Conn's flags.
 func (c *Conn) wakeMsgWaiters(all bool) {
-	w := c.writeWaits()
-	if w == nil || w.msgWaiters.Load() == 0 {
-		return
+	if c.flags.has(flagMsgWait) {
+		c.wakeMsgWaitersNow(all)
 	}
+}
+
+// wakeMsgWaitersNow is wakeMsgWaiters when a sender waits.
+func (c *Conn) wakeMsgWaitersNow(all bool) {
+	w := c.writeWaits()
 	w.msgWakeMu.Lock()
 	if all {
 		w.msgCond.Broadcast()
