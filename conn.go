@@ -350,7 +350,28 @@ func (c *Conn) ioError(op string, err error) error {
 		err = io.ErrUnexpectedEOF
 	}
 	if c.flags.has(flagClosed) && errors.Is(err, net.ErrClosed) {
+		return c.closedCause()
+	}
+	return &closedError{err: err}
+}
+
+// closedCause is what an operation ended by the Conn's own close returns:
+// ErrConnectionClosed, with the failure that closed it when one did (a
+// write that timed out or failed, which a reader or an App would otherwise
+// report as a bare close). A write timeout's cause is kept (it matches
+// os.ErrDeadlineExceeded) but not its *timeoutError, which a reader takes
+// for a read timeout that leaves the Conn usable.
+func (c *Conn) closedCause() error {
+	err := c.stats.failure()
+	if err == nil {
 		return ErrConnectionClosed
+	}
+	var te *timeoutError
+	if errors.As(err, &te) {
+		err = te.err
+	}
+	if errors.Is(err, ErrConnectionClosed) {
+		return err
 	}
 	return &closedError{err: err}
 }

@@ -89,7 +89,7 @@ func (lc *loopConn) start() {
 	lc.l.eng.conns.set(lc.fd, lc)
 	if lc.c.flags.has(flagClosed) {
 		// Closed before takeConn set c.lc: closeSocket may have missed it.
-		lc.end(ErrConnectionClosed)
+		lc.end(lc.c.closedCause())
 		return
 	}
 	lc.feedHeld()
@@ -386,4 +386,4 @@ func (lc *loopConn) end(err error) {
 }
 
 // endClosed ends the connection once its socket was closed.
-func (lc *loopConn) endClosed() { lc.end(ErrConnectionClosed) }
+func (lc *loopConn) endClosed() { lc.end(lc.c.closedCause()) }

@@ -324,6 +324,19 @@ func (s *connStats) failed(err error) {
 	}
 }
 
+// failure returns the error failed recorded, nil when none.
+func (s *connStats) failure() error {
+	if s == nil {
+		return nil
+	}
+	if m := s.more.Load(); m != nil {
+		if b := m.lastErr.Load(); b != nil {
+			return b.err
+		}
+	}
+	return nil
+}
+
 // peerClosed records the code of the server's close frame.
 func (s *connStats) peerClosed(code StatusCode) {
 	if s != nil {
