@@ -46,8 +46,10 @@ type Decompressor struct {
 	in   []byte // a copy of Decompress's msg and endOfMessage
 	// parted: DecompressPart inflated part of the current message, whose
 	// output is then in hist even without context takeover (a message may
-	// refer to its own earlier bytes), until Decompress ends the message.
-	parted bool
+	// refer to its own earlier bytes), until Decompress ends the message;
+	// partOut bytes of it.
+	parted  bool
+	partOut int
 }
 
 // NewDecompressor returns a Decompressor for messages compressed with a
@@ -97,7 +99,7 @@ func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) 
 	start := len(dst)
 	out, _, err := d.run(dst, msg, endOfMessage[:], limit)
 	parted := d.parted
-	d.parted = false
+	d.parted, d.partOut = false, 0
 	switch {
 	case err != nil:
 	case d.takeover:
@@ -120,7 +122,9 @@ func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) 
 //
 // A receiver calls it at the end of each fragment of a message, to check
 // the output (a text message's UTF-8) as early as the bytes allow, and
-// Decompress with the rest at the message's end.
+// Decompress with the rest at the message's end, each time with dst ending
+// with the output of the parts before: dst grows by doubling the message
+// so far, so a message costs about what it would whole, however many parts.
 func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bool) {
 	if !bytes.HasSuffix(part, SyncFlush[:]) {
 		return dst, false
@@ -134,6 +138,7 @@ func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bo
 		return dst[:start], false
 	}
 	d.parted = true
+	d.partOut += len(out) - start
 	d.remember(out[start:])
 	return out, true
 }
@@ -153,7 +158,7 @@ func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, int, erro
 		hist = d.hist[max(0, len(d.hist)-d.size):]
 	}
 	f := inflaters.Get().(*fastInflater)
-	out, used, err := f.inflateUsed(dst, hist, d.in, limit, end == nil)
+	out, used, err := f.inflateUsed(dst, hist, d.in, limit, end == nil, d.partOut)
 	inflaters.Put(f)
 	if cap(d.in) > 64<<10 {
 		d.in = nil // a large message's copy is not kept

@@ -244,6 +244,47 @@ func TestDecompressPart(t *testing.T) {
 	})
 }
 
+// TestDecompressPartsGrowByMessage: a message inflated in many parts grows
+// its buffer by doubling the whole message, not each part's share: 64
+// flushed parts of 64 KiB (4 MiB of output from a few KiB of input)
+// allocate a few times the message, where doubling each part's share
+// copied the message at every part (256 times its size).
+func TestDecompressPartsGrowByMessage(t *testing.T) {
+	const parts, size = 64, 64 << 10
+	pieces := make([][]byte, parts)
+	for i := range pieces {
+		pieces[i] = bytes.Repeat([]byte{'a'}, size)
+	}
+	frags := flushedParts(t, nil, pieces...)
+	d := NewDecompressor(15, true)
+	defer d.Release()
+	for _, limit := range []int64{-1, 64 << 20} {
+		before := totalAlloc()
+		out, n, err := decompressParts(d, frags, limit)
+		allocated := totalAlloc() - before
+		if err != nil || len(out) != parts*size || n != parts-1 {
+			t.Fatalf("limit %d: %d bytes in %d parts, %v", limit, len(out), n, err)
+		}
+		// decompressParts's own copy of the input is small; the output
+		// buffers add up to about twice the message.
+		if ratio := float64(allocated) / float64(len(out)); ratio > 4 {
+			t.Errorf("limit %d: allocated %.1f times the message's %d bytes, want at most 4", limit, ratio, len(out))
+		}
+	}
+	// Over a limit of 1 MiB, a bomb of flushed parts: refused, having
+	// allocated a few times the limit, not the message.
+	const limit = 1 << 20
+	before := totalAlloc()
+	_, _, err := decompressParts(d, frags, limit)
+	allocated := totalAlloc() - before
+	if err != ErrTooLarge {
+		t.Fatalf("over the limit: %v, want ErrTooLarge", err)
+	}
+	if ratio := float64(allocated) / limit; ratio > 6 {
+		t.Errorf("over the limit: allocated %.1f times the limit", ratio)
+	}
+}
+
 // FuzzDecompressParts cuts arbitrary payloads into fragments and checks
 // that inflating them as they arrive (DecompressPart) gives what
 // inflating the whole message gives, output and failure alike, over two

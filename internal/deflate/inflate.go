@@ -333,6 +333,7 @@ type decoder struct {
 	op     int    // output position
 	start  int    // len(dst) at entry
 	maxEnd int    // start + limit: out may not grow past it
+	prior  int    // output of the message before start (inflateUsed)
 	hist   []byte
 }
 
@@ -360,7 +361,7 @@ type decoder struct {
 // On error it returns dst[:len(dst)] and ErrTooLarge or an error wrapping
 // ErrInvalidData.
 func (f *fastInflater) inflate(dst, hist, src []byte, limit int64) ([]byte, error) {
-	out, _, err := f.inflateUsed(dst, hist, src, limit, false)
+	out, _, err := f.inflateUsed(dst, hist, src, limit, false, 0)
 	return out, err
 }
 
@@ -370,9 +371,12 @@ func (f *fastInflater) inflate(dst, hist, src []byte, limit int64) ([]byte, erro
 // With prefix, src may be the start of a stream rather than a whole one:
 // decoding also ends, with no error, where src ends exactly between two
 // blocks (after a sync flush), and src ending within a block is an error.
-func (f *fastInflater) inflateUsed(dst, hist, src []byte, limit int64, prefix bool) ([]byte, int, error) {
+// prior is how much output of the same message dst holds before its end
+// (parts inflated earlier): dst grows by doubling the message, not this
+// call's share of it.
+func (f *fastInflater) inflateUsed(dst, hist, src []byte, limit int64, prefix bool, prior int) ([]byte, int, error) {
 	start := len(dst)
-	d := decoder{in: src, op: start, start: start, maxEnd: math.MaxInt, hist: hist}
+	d := decoder{in: src, op: start, start: start, maxEnd: math.MaxInt, hist: hist, prior: prior}
 	if limit >= 0 && limit < int64(math.MaxInt-start) {
 		d.maxEnd = start + int(limit)
 	}
@@ -451,12 +455,16 @@ func (d *decoder) room(n int) error {
 	if n > d.maxEnd-d.op {
 		return ErrTooLarge
 	}
-	// Double the output so far, or start with twice the input; but past
-	// half the limit, take all of it at once. The buffers allocated then
-	// add up to twice the limit at most, not three times.
-	grow := max(d.op-d.start, 2*len(d.in), 512, n)
+	// Double the message's output so far, or start with twice the
+	// input; but past half the limit, take all of it at once. The buffers
+	// allocated then add up to twice the limit at most, not three times.
+	// The message's output includes what earlier parts of it inflated
+	// (prior): doubling only this call's share would copy the message at
+	// every part, quadratic in its fragments.
+	so := d.op - d.start + d.prior
+	grow := max(so, 2*len(d.in), 512, n)
 	size := d.maxEnd
-	if d.op-d.start+grow <= (d.maxEnd-d.start)/2 {
+	if so+grow <= (d.maxEnd-d.start)/2+d.prior/2 {
 		size = d.op + grow
 	}
 	out := make([]byte, size)
