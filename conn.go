@@ -97,7 +97,7 @@ type connRare struct {
 	header      atomic.Pointer[http.Header] // the response header, parsed by the first Header call
 	peerClosed  lazyClose                   // closed with flagPeerClosed; made by a closer that waits
 	maskKeyFunc func() [4]byte              // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
-	waits       atomic.Pointer[writeWaits]  // what goroutines waiting to write use; made by the first to wait (writeWaitsOf)
+	waits       atomic.Pointer[writeWaits]  // what goroutines waiting to write use; made by the first to wait (writeWaitsMade)
 	flushFn     func()                      // c.flushQueue, made once (startFlusher); writeMu
 	writeErr    error                       // sticky: no more frames can be written (writeFailed); writeMu
 }

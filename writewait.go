@@ -73,36 +73,37 @@ func (c *Conn) lockMsg() error {
 	return c.waitMsg()
 }
 
-// waitMsg is lockMsg when msgMu is held.
+// waitMsg is lockMsg when msgMu is held. While it holds msgWakeMu it
+// takes no other lock: an unlock that wakes it may hold writeMu.
 func (c *Conn) waitMsg() error {
 	c.writeMu.Lock()
 	w := c.writeWaitsMade()
 	c.writeMu.Unlock()
 	w.msgWakeMu.Lock()
-	defer w.msgWakeMu.Unlock()
 	// Counted before the TryLock: an unlock after it sees the flag and
 	// signals (wakeMsgWaiters), which it can do only once this waits.
 	if w.msgWaiters++; w.msgWaiters == 1 {
 		c.flags.set(flagMsgWait)
 	}
-	defer func() {
-		if w.msgWaiters--; w.msgWaiters == 0 {
-			c.flags.clear(flagMsgWait)
-		}
-	}()
-	for !c.msgMu.TryLock() {
-		if c.flags.has(flagClosed) {
-			c.writeMu.Lock()
-			err := c.writable()
-			c.writeMu.Unlock()
-			if err == nil {
-				err = &closedError{}
-			}
-			return err
-		}
+	locked := c.msgMu.TryLock()
+	for !locked && !c.flags.has(flagClosed) {
 		w.msgCond.Wait()
+		locked = c.msgMu.TryLock()
 	}
-	return nil
+	if w.msgWaiters--; w.msgWaiters == 0 {
+		c.flags.clear(flagMsgWait)
+	}
+	w.msgWakeMu.Unlock()
+	if locked {
+		return nil
+	}
+	c.writeMu.Lock()
+	err := c.writable()
+	c.writeMu.Unlock()
+	if err == nil {
+		err = &closedError{}
+	}
+	return err
 }
 
 // wakeMsgWaiters wakes a sender waiting in lockMsg after msgMu was let go,
