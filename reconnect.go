@@ -48,7 +48,7 @@ func SetReconnect(d time.Duration) { defaultReconnect.Store(int64(d)) }
 //	9 and on  90 s         48–60 s            90 s
 type Backoff struct {
 	// Max caps the wait between attempts; 0 = one minute (or d if that is
-	// longer).
+	// longer). A Max below d is taken as d: the first wait is d.
 	Max time.Duration
 	// Multiplier is the growth per failed attempt; 0 = 2, and values below
 	// 1 mean 1 (a constant delay, websocket-client's behaviour).
