@@ -19,10 +19,10 @@ var ErrInvalidData = errors.New("websocket: invalid compressed data")
 // block, at whose end the decoder stops.
 var endOfMessage = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
-// SyncFlush is what a sync flush ends with: an empty stored block, byte
+// syncFlush is what a sync flush ends with: an empty stored block, byte
 // aligned. A sender that flushes at the end of each fragment of a message
 // (as streaming compressors do) ends every fragment but the last with it.
-var SyncFlush = [...]byte{0x00, 0x00, 0xff, 0xff}
+var syncFlush = [...]byte{0x00, 0x00, 0xff, 0xff}
 
 // inflaters holds the decoders, whose Huffman tables (about 26 KB) a
 // connection needs only while it decodes a message.
@@ -97,22 +97,20 @@ func (d *Decompressor) remember(p []byte) {
 // to its end; the copy costs a few hundred nanoseconds at most.
 func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
 	start := len(dst)
-	out, _, err := d.run(dst, msg, endOfMessage[:], limit)
-	parted := d.parted
-	d.parted, d.partOut = false, 0
-	switch {
-	case err != nil:
-	case d.takeover:
-		d.remember(out[start:])
-	case parted:
+	out, err := d.run(dst, msg, endOfMessage[:], limit)
+	if !d.takeover && d.parted {
 		d.hist = nil // the message's own history, which no later one may use
+	}
+	d.parted, d.partOut = false, 0
+	if err == nil && d.takeover {
+		d.remember(out[start:])
 	}
 	return out, err
 }
 
 // DecompressPart inflates part, compressed bytes of the current message
 // that have arrived and that no call has inflated yet, if they end with
-// SyncFlush and are a whole number of blocks: it appends their output to
+// a sync flush (00 00 ff ff) and are a whole number of blocks: it appends their output to
 // dst, which is then the message's next bytes, and reports true. Otherwise
 // (part ends within a block, or is not valid without what follows) it
 // returns dst unchanged and false, and the bytes are to be passed again,
@@ -126,15 +124,15 @@ func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) 
 // with the output of the parts before: dst grows by doubling the message
 // so far, so a message costs about what it would whole, however many parts.
 func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bool) {
-	if !bytes.HasSuffix(part, SyncFlush[:]) {
+	if !bytes.HasSuffix(part, syncFlush[:]) {
 		return dst, false
 	}
 	start := len(dst)
-	out, used, err := d.run(dst, part, nil, limit)
-	if err != nil || used != len(part) {
-		// A block of part ends within it or past its end, or one
-		// before its end is final: the bytes are not a whole number of
-		// blocks at the start of a stream.
+	out, err := d.run(dst, part, nil, limit)
+	if err != nil {
+		// A block of part ends past its end, or one in it is final:
+		// the bytes are not a whole number of blocks at the start of
+		// a stream (or they are not valid; Decompress will tell).
 		return dst[:start], false
 	}
 	d.parted = true
@@ -146,9 +144,8 @@ func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bo
 // run inflates msg with end behind it (end nil: msg is a prefix of a
 // stream, which may stop between two blocks), taking the window from hist
 // when there is context takeover or the message has a part inflated, and
-// returns the output appended to dst and how many bytes of msg and end the
-// stream took.
-func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, int, error) {
+// returns the output appended to dst.
+func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, error) {
 	if n := len(msg) + len(end); cap(d.in) < n {
 		d.in = make([]byte, 0, n) // one exact allocation, not append's two
 	}
@@ -158,12 +155,12 @@ func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, int, erro
 		hist = d.hist[max(0, len(d.hist)-d.size):]
 	}
 	f := inflaters.Get().(*fastInflater)
-	out, used, err := f.inflateUsed(dst, hist, d.in, limit, end == nil, d.partOut)
+	out, err := f.inflateMsg(dst, hist, d.in, limit, end == nil, d.partOut)
 	inflaters.Put(f)
 	if cap(d.in) > 64<<10 {
 		d.in = nil // a large message's copy is not kept
 	}
-	return out, used, err
+	return out, err
 }
 
 // Release drops the history; call it once when the connection closes. d

@@ -151,7 +151,7 @@ func flushedParts(t testing.TB, hist []byte, pieces ...[]byte) [][]byte {
 		buf.Reset()
 	}
 	last := parts[len(parts)-1]
-	parts[len(parts)-1] = bytes.TrimSuffix(last, SyncFlush[:])
+	parts[len(parts)-1] = bytes.TrimSuffix(last, syncFlush[:])
 	return parts
 }
 
@@ -219,6 +219,22 @@ func TestDecompressPart(t *testing.T) {
 		}
 		if got, err := d.Decompress(nil, whole, -1); err != nil || !bytes.Equal(got, a) {
 			t.Fatalf("after refused parts: %d bytes, %v", len(got), err)
+		}
+	})
+	t.Run("a sync flush's bytes within a block", func(t *testing.T) {
+		d := NewDecompressor(15, false)
+		defer d.Release()
+		// A stored block of 6 bytes whose first 5 are those a sync flush
+		// ends with: cut after them, the part ends like a flush, within
+		// the block.
+		block := []byte{0x00, 0x06, 0x00, 0xf9, 0xff, 'x', 0x00, 0x00, 0xff, 0xff, 'y'}
+		if out, ok := d.DecompressPart(nil, block[:len(block)-1], -1); ok || len(out) != 0 {
+			t.Fatalf("a part cut within a stored block: ok %v, %q", ok, out)
+		}
+		// The message: the block, then a sync flush without its last four
+		// bytes (a header byte of its own after a byte-aligned block).
+		if got, err := d.Decompress(nil, append(block, 0x00), -1); err != nil || string(got) != "x\x00\x00\xff\xffy" {
+			t.Fatalf("the whole: %q, %v", got, err)
 		}
 	})
 	t.Run("a final block is no prefix", func(t *testing.T) {

@@ -333,7 +333,7 @@ type decoder struct {
 	op     int    // output position
 	start  int    // len(dst) at entry
 	maxEnd int    // start + limit: out may not grow past it
-	prior  int    // output of the message before start (inflateUsed)
+	prior  int    // output of the message before start (inflateMsg)
 	hist   []byte
 }
 
@@ -361,20 +361,17 @@ type decoder struct {
 // On error it returns dst[:len(dst)] and ErrTooLarge or an error wrapping
 // ErrInvalidData.
 func (f *fastInflater) inflate(dst, hist, src []byte, limit int64) ([]byte, error) {
-	out, _, err := f.inflateUsed(dst, hist, src, limit, false, 0)
-	return out, err
+	return f.inflateMsg(dst, hist, src, limit, false, 0)
 }
 
-// inflateUsed is inflate that also returns how many bytes of src the
-// stream took, up to the end of its final block (the byte holding the
-// block's last bit included); bytes after it are not part of the stream.
-// With prefix, src may be the start of a stream rather than a whole one:
-// decoding also ends, with no error, where src ends exactly between two
-// blocks (after a sync flush), and src ending within a block is an error.
-// prior is how much output of the same message dst holds before its end
-// (parts inflated earlier): dst grows by doubling the message, not this
-// call's share of it.
-func (f *fastInflater) inflateUsed(dst, hist, src []byte, limit int64, prefix bool, prior int) ([]byte, int, error) {
+// inflateMsg is inflate for a message that may come in parts. With
+// prefix, src is the start of a stream rather than a whole one: decoding
+// ends, with no error, exactly where src ends between two blocks (after a
+// sync flush); src ending within a block, or a final block in it, is an
+// error. prior is how much output of the same message dst holds before
+// its end (parts inflated earlier): dst grows by doubling the message, not
+// this call's share of it.
+func (f *fastInflater) inflateMsg(dst, hist, src []byte, limit int64, prefix bool, prior int) ([]byte, error) {
 	start := len(dst)
 	d := decoder{in: src, op: start, start: start, maxEnd: math.MaxInt, hist: hist, prior: prior}
 	if limit >= 0 && limit < int64(math.MaxInt-start) {
@@ -383,14 +380,14 @@ func (f *fastInflater) inflateUsed(dst, hist, src []byte, limit int64, prefix bo
 	d.out = dst[:min(cap(dst), d.maxEnd)]
 	for {
 		if prefix && 8*(d.ip+d.pad)-int(d.left) == 8*len(src) {
-			return d.out[:d.op], len(src), nil // src ends between two blocks
+			return d.out[:d.op], nil // src ends between two blocks
 		}
 		d.refill()
 		hdr := d.bb & 7
 		d.bb >>= 3
 		d.left -= 3
 		if d.truncated() {
-			return dst[:start], 0, errUnexpectedEnd
+			return dst[:start], errUnexpectedEnd
 		}
 		var err error
 		switch hdr >> 1 {
@@ -406,16 +403,15 @@ func (f *fastInflater) inflateUsed(dst, hist, src []byte, limit int64, prefix bo
 			err = errBlockType
 		}
 		if err != nil {
-			return dst[:start], 0, err
+			return dst[:start], err
 		}
 		if hdr&1 != 0 {
 			if prefix {
 				// The stream ends here, and what follows src would
 				// not be part of it: src is not a prefix to go on from.
-				return dst[:start], 0, errFinalInPrefix
+				return dst[:start], errFinalInPrefix
 			}
-			used := (8*(d.ip+d.pad) - int(d.left) + 7) / 8
-			return d.out[:d.op], used, nil
+			return d.out[:d.op], nil
 		}
 	}
 }
