@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -335,22 +336,22 @@ func TestFrameString(t *testing.T) {
 // scriptConn is a net.Conn that reads a fixed script and discards writes.
 type scriptConn struct {
 	r      io.Reader
-	closed bool
+	closed atomic.Bool // a flusher may write while the reader closes
 }
 
 func (c *scriptConn) Read(p []byte) (int, error) {
-	if c.closed {
+	if c.closed.Load() {
 		return 0, net.ErrClosed
 	}
 	return c.r.Read(p)
 }
 func (c *scriptConn) Write(p []byte) (int, error) {
-	if c.closed {
+	if c.closed.Load() {
 		return 0, net.ErrClosed
 	}
 	return len(p), nil
 }
-func (c *scriptConn) Close() error                     { c.closed = true; return nil }
+func (c *scriptConn) Close() error                     { c.closed.Store(true); return nil }
 func (c *scriptConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
 func (c *scriptConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 func (c *scriptConn) SetDeadline(time.Time) error      { return nil }

@@ -492,9 +492,7 @@ func (c *Conn) advance(wantControl bool) (Opcode, []byte, error) {
 		p, op := c.control(), c.ctrlOp
 		switch op {
 		case OpPing:
-			// RFC 6455 §5.5.2: answer with the same payload. A pong that
-			// cannot be sent is not a read error; the write side reports it.
-			c.writeFrame(OpPong, true, false, p, 0)
+			c.answerPing(p) // RFC 6455 §5.5.2: the same payload
 		case OpClose:
 			code, reason, err := parseClosePayload(p)
 			if err != nil {

@@ -130,6 +130,40 @@ func (c *Conn) writeFrame(op Opcode, fin, rsv1 bool, payload []byte, began int64
 	return c.writeLocked(header{fin: fin, rsv1: rsv1, opcode: op, masked: true}, payload, nil, began)
 }
 
+// answerPing sends the pong that answers a ping the reader received
+// without making the reader wait for the socket, so a peer that sends pings
+// and reads nothing cannot hold a receive past its read deadline: the pong
+// is queued for the flusher. When the queue is full, only the latest ping
+// is answered, once the queue has room again (RFC 6455 §5.5.3 lets an
+// endpoint answer only the most recent of the pings it has not answered),
+// so the memory a flood takes stays bounded. A pong that cannot be sent is
+// not a read error; the write side reports it.
+func (c *Conn) answerPing(p []byte) {
+	if c.lc.Load() != nil {
+		c.writeFrame(OpPong, true, false, p, 0) // the loop's writes never block
+		return
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.writable() != nil {
+		return
+	}
+	if c.wq != nil && cap(*c.wq)-len(*c.wq) < len(p)+maxHeaderLen {
+		w := c.writeWaitsMade()
+		w.pong, w.pongDue = append(w.pong[:0], p...), true
+		return
+	}
+	c.queuePong(p)
+}
+
+// queuePong queues a pong with payload p; writeMu is held and the queue
+// has room for it.
+func (c *Conn) queuePong(p []byte) {
+	h := header{fin: true, opcode: OpPong, masked: true, key: c.maskKey(), length: int64(len(p))}
+	c.frameSent(OpPong, true, p)
+	c.enqueue(h, p, len(p)+maxHeaderLen)
+}
+
 // writable says why no frame can be written, if so; writeMu is held.
 func (c *Conn) writable() error {
 	if err := c.writeError(); err != nil {
@@ -327,6 +361,10 @@ func (c *Conn) flushQueue() {
 		w := c.writeWaits() // counting batches for Flush, once one has waited
 		if w != nil {
 			w.batchesTaken++
+			if w.pongDue { // the latest ping, unanswered while the queue was full
+				w.pongDue = false
+				c.queuePong(w.pong)
+			}
 		}
 		c.wakeWriters() // senders waiting for room start a new queue
 		c.publishOut()

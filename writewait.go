@@ -25,6 +25,12 @@ type writeWaits struct {
 	// writeMu: counted from when this is made.
 	batchesTaken, batchesDone uint64
 	flushWaiting              int // Flush calls waiting for a batch
+
+	// The payload of the latest ping, not answered yet because the queue
+	// was full (answerPing); the flusher queues its pong when it takes
+	// the queue. Guarded by writeMu.
+	pong    []byte
+	pongDue bool
 }
 
 // writeWaits returns c's writeWaits, nil when no goroutine has waited.
