@@ -164,9 +164,13 @@ func (c *Conn) inflateLimit() int64 {
 // be inflated yet stay for the next fragment; after such a try, the next
 // waits until they have doubled, so that a peer whose fragments never end
 // between two blocks costs at most twice the inflating. readMu is held.
+//
+// With FireContFrame every message's fragments are inflated so, to be
+// returned as they arrive.
 func (c *Conn) inflatePart(dst *[]byte) error {
 	z := c.ext
-	if c.msgOp != OpText || c.skipUTF8 || len(z.in) < 2*z.tried {
+	check := c.msgOp == OpText && !c.skipUTF8
+	if !check && !c.fireCont || len(z.in) < 2*z.tried {
 		return nil
 	}
 	start := len(*dst)
@@ -179,23 +183,49 @@ func (c *Conn) inflatePart(dst *[]byte) error {
 	z.inflated += int64(len(out) - start)
 	z.parted, z.tried = true, 0
 	z.in = z.in[:0]
-	if c.msgUTF8.Check(out[start:]) >= 0 {
+	if check && c.msgUTF8.Check(out[start:]) >= 0 {
 		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 	}
 	return nil
 }
 
-// readRestZ reads the rest of a compressed message that advance has begun,
-// appending to dst (the reader's own), and inflates it; with wantControl it
-// returns at a control frame, as readMessage. advance may have read the
-// message's only frame, final and empty: it is inflated at once then, not
-// joined to the next frame. readMu is held.
-func (c *Conn) readRestZ(dst []byte, wantControl bool) (Opcode, []byte, error) {
+// readRestZ reads the rest of a compressed message that advance has begun
+// and inflates it, for NextReader. advance may have read the message's
+// only frame, final and empty: it is inflated at once then, not joined to
+// the next frame. readMu is held.
+func (c *Conn) readRestZ() (Opcode, []byte, error) {
 	if c.msgOp == 0 {
 		c.msgZ = false
-		return c.inflate(dst, c.doneOp)
+		return c.inflate(nil, c.doneOp)
 	}
-	return c.readMessage(dst, 0, true, wantControl)
+	return c.readMessage(nil, 0, true, false)
+}
+
+// readFragmentZ reads the rest of the current frame of a compressed
+// message for FireContFrame and returns what can be inflated of the
+// message so far: at a fragment that is not the last, what inflatePart
+// gives (nothing when the bytes do not end between two blocks: they come
+// with a later fragment); at the last, the rest. A timeout keeps what
+// has arrived, in z.in. readMu is held.
+func (c *Conn) readFragmentZ() ([]byte, error) {
+	z := c.ext
+	for c.inData {
+		if cap(z.in) == len(z.in) {
+			z.in = grow(z.in, c.growth(len(z.in), c.frameHdr.fin))
+		}
+		n, err := c.readData(z.in[len(z.in):cap(z.in)])
+		z.in = z.in[:len(z.in)+n]
+		if err != nil {
+			return nil, err
+		}
+	}
+	data := []byte{}
+	if c.msgOp != 0 {
+		return data, c.inflatePart(&data)
+	}
+	c.msgZ = false
+	_, data, err := c.inflate(data, c.doneOp)
+	return data, err
 }
 
 // inflate decompresses the received message in z.in, appending it to dst

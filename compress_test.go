@@ -190,8 +190,9 @@ func TestCompressionBombIsRefused(t *testing.T) {
 // in a text message, fails the connection with a *PayloadError and close
 // 1007; RSV1 on a continuation frame or on a control frame is a protocol
 // error (1002), as RFC 7692 allows RSV1 on a message's first frame only.
-// The frame-level receive fails the same way, and RecvDataFrame returns a
-// good compressed message whole, as one final frame.
+// The frame-level receive fails the same way; RecvDataFrame returns a good
+// compressed message whole, as one final frame, and with FireContFrame
+// fragment by fragment, among the control frames between them.
 func TestCompressedBadInput(t *testing.T) {
 	compress := serverDeflate(t, false)
 	badUTF8 := compress([]byte("valid, then \xff\xfe"))
@@ -256,14 +257,26 @@ func TestCompressedBadInput(t *testing.T) {
 			wstest.AppendFrame(nil, true, byte(websocket.OpPong), []byte("second")),
 			wstest.AppendFrame(nil, true, byte(websocket.OpContinuation), p[2*len(p)/3:]),
 		}, nil))
+		// Each fragment in its place among the control frames; the text
+		// of fragments cut inside the compressed stream comes as far as
+		// it can be inflated, the rest with the last.
+		var text []byte
 		for _, want := range []struct {
-			op   websocket.Opcode
-			data string
-		}{{websocket.OpPing, "first"}, {websocket.OpPong, "second"}, {websocket.OpText, string(msg)}} {
+			op  websocket.Opcode
+			fin bool
+			ctl string
+		}{{websocket.OpText, false, ""}, {websocket.OpPing, true, "first"}, {websocket.OpContinuation, false, ""},
+			{websocket.OpPong, true, "second"}, {websocket.OpContinuation, true, ""}} {
 			op, f, err := c.RecvDataFrame(true)
-			if err != nil || op != want.op || !f.Fin || string(f.Payload) != want.data {
-				t.Fatalf("RecvDataFrame(true) = %v, %v; want %v with %.20q", op, err, want.op, want.data)
+			if err != nil || op != want.op || f.Fin != want.fin || want.ctl != "" && string(f.Payload) != want.ctl {
+				t.Fatalf("RecvDataFrame(true) = %v, %v, %v; want %v fin %v", op, f, err, want.op, want.fin)
 			}
+			if want.ctl == "" {
+				text = append(text, f.Payload...)
+			}
+		}
+		if !bytes.Equal(text, msg) {
+			t.Fatalf("the fragments' text %.20q, want %.20q", text, msg)
 		}
 		if f := readFrame(t, sc); f.Opcode != byte(websocket.OpPong) || string(f.Payload) != "first" {
 			t.Fatalf("client sent %v, want the pong of the ping", f)

@@ -412,14 +412,29 @@ func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got 
 // messages, as "ping %q" and "pong %q"; with fragments, what an App with
 // OnContMessage gets: each fragment of an uncompressed fragmented message
 // as "data" and "cont", any other message as "data" and then "message".
+// A compressed fragmented message's fragments come inflated as far as
+// their bytes allow, which the model leaves to MatchModel: each fragment
+// is "zfrag OP FIN", the last with the whole text; a message that fails
+// or is cut ends with "zfail" and what of it can be inflated.
 func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, fragments bool) (got []string) {
 	var (
 		msgOp      Opcode // of the message in progress, 0 = none
 		compressed bool
+		parted     bool // its first frame was not final
 		msg        []byte
 		history    []byte // the server's compressor's window (takeover)
 	)
-	end := func(kind string) []string { return append(got, "end "+kind) }
+	end := func(kind string) []string {
+		if fragments && compressed && parted && msgOp != 0 {
+			dict := history
+			if !takeover {
+				dict = nil
+			}
+			some, _ := io.ReadAll(flate.NewReaderDict(bytes.NewReader(msg), dict))
+			got = append(got, fmt.Sprintf("zfail %q", some))
+		}
+		return append(got, "end "+kind)
+	}
 	for {
 		if len(wire) < 2 {
 			return end("connection closed")
@@ -502,7 +517,7 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 			return end(fmt.Sprintf("close %d %q", code, p[2:]))
 		}
 		if op != OpContinuation {
-			msgOp, compressed, msg = op, rsv1, nil
+			msgOp, compressed, parted, msg = op, rsv1, !fin, nil
 		}
 		whole := op != OpContinuation && fin // a message of one frame
 		msg = append(msg, p...)
@@ -516,6 +531,10 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 				msgOp, msg = 0, nil
 			}
 			continue
+		}
+		zfrag := fragments && compressed && parted
+		if zfrag && !fin {
+			got = append(got, fmt.Sprintf("zfrag %v false", op))
 		}
 		if !fin {
 			continue
@@ -542,10 +561,15 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 			history = append(history, data...)
 			history = history[max(0, len(history)-1<<15):]
 		}
-		if fragments {
+		switch {
+		case zfrag:
+			got = append(got, fmt.Sprintf("zfrag %v true %q", op, data))
+		case fragments:
 			got = append(got, fmt.Sprintf("data %v true %q", msgOp, data))
+			fallthrough
+		default:
+			got = append(got, fmt.Sprintf("message %v %q", msgOp, data))
 		}
-		got = append(got, fmt.Sprintf("message %v %q", msgOp, data))
 		msgOp, msg = 0, nil
 		if len(got) == 100 && !controls { // collect's cap
 			return got

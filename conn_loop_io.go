@@ -181,7 +181,8 @@ func (lc *loopConn) feed(p []byte) (rest []byte) {
 					lc.end(err)
 					return nil
 				}
-			} else if c.fireCont {
+			}
+			if c.fireCont {
 				lc.data(m.frameHdr.opcode, false)
 			}
 		case readMsgEnd:
@@ -227,6 +228,9 @@ func (lc *loopConn) messageEnd() {
 	if err != nil {
 		lc.end(err)
 		return
+	}
+	if c.fireCont {
+		op = m.frameHdr.opcode
 	}
 	lc.msg = data
 	lc.data(op, true)

@@ -107,11 +107,11 @@ type DialOptions struct {
 	// SkipUTF8Validation turns off the UTF-8 check of received text.
 	SkipUTF8Validation bool
 	// FireContFrame makes RecvData and RecvDataFrame return each fragment
-	// of a fragmented message as it arrives. A compressed message
-	// (permessage-deflate) comes whole, as one final fragment: its
-	// fragments split the compressed stream, not the text. Its UTF-8 is
-	// still checked at each fragment whose data can be inflated (one the
-	// sender ended with a flush, as streaming compressors do).
+	// of a fragmented message as it arrives. A fragment of a compressed
+	// message (permessage-deflate) comes inflated when its bytes end with
+	// a flush, as streaming compressors end each; bytes cut inside the
+	// compressed stream come inflated with a later fragment (a fragment
+	// may then be empty), the rest with the last.
 	FireContFrame bool
 	// MaskKeyFunc supplies each frame's mask key; nil = a fresh
 	// unpredictable key per frame (ChaCha8 seeded from crypto/rand).

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"crypto/tls"
+	"strconv"
 	"strings"
 )
 
@@ -73,6 +74,71 @@ func ModelApp(wire []byte, limit int64, deflate, takeover, skipUTF8, fragments b
 		return append(events, "close "+code+" "+reason, "result none")
 	}
 	return append(events, "error "+last, `close 1006 ""`, "result "+last)
+}
+
+// MatchModel reports whether got, an App's events in FuzzAppPaths's form,
+// are what model (ModelApp) says. A compressed fragmented message's
+// fragments ("zfrag OP FIN") come as OnData and OnContMessage pairs whose
+// texts are inflated as far as their bytes allow: together they must be
+// the message's text, or, for one that fails or is cut ("zfail"), a part
+// of what can be inflated of it, delivered up to any of its fragments.
+func MatchModel(got, model []string) bool {
+	var text []byte // of the compressed message's fragments so far
+	i := 0
+	for j := 0; j < len(model); j++ {
+		m := model[j]
+		switch {
+		case strings.HasPrefix(m, "zfrag "):
+			f := strings.SplitN(m, " ", 4) // zfrag OP FIN [TEXT]
+			p, ok := fragmentPair(got[i:], f[1], f[2])
+			if !ok {
+				// A failing message: its fragments from here on are
+				// not delivered.
+				for j+1 < len(model) && !strings.HasPrefix(model[j+1], "zfail ") {
+					if z := model[j+1]; !strings.HasPrefix(z, "zfrag ") && !strings.HasPrefix(z, "ping ") && !strings.HasPrefix(z, "pong ") {
+						return false
+					}
+					j++
+				}
+				continue
+			}
+			i += 2
+			text = append(text, p...)
+			if len(f) == 4 {
+				if whole, err := strconv.Unquote(f[3]); err != nil || string(text) != whole {
+					return false
+				}
+				text = nil
+			}
+		case strings.HasPrefix(m, "zfail "):
+			some, err := strconv.Unquote(strings.TrimPrefix(m, "zfail "))
+			if err != nil || !strings.HasPrefix(some, string(text)) {
+				return false
+			}
+			text = nil
+		default:
+			if i == len(got) || got[i] != m {
+				return false
+			}
+			i++
+		}
+	}
+	return i == len(got)
+}
+
+// fragmentPair returns the text of got's first two events if they are a
+// fragment's OnData and OnContMessage with opcode op and fin.
+func fragmentPair(got []string, op, fin string) ([]byte, bool) {
+	if len(got) < 2 {
+		return nil, false
+	}
+	d := strings.SplitN(got[0], " ", 4) // data OP FIN TEXT
+	c := strings.SplitN(got[1], " ", 3) // cont FIN TEXT
+	if len(d) != 4 || len(c) != 3 || d[0] != "data" || c[0] != "cont" || d[1] != op || d[2] != fin || c[1] != fin || d[3] != c[2] {
+		return nil, false
+	}
+	p, err := strconv.Unquote(d[3])
+	return []byte(p), err == nil
 }
 
 // MsgWaiters reports how many senders wait for c's message lock (behind a

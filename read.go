@@ -404,17 +404,13 @@ func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
 		}
 	}
 	h := c.frameHdr
+	var data []byte
+	var err error
 	if c.msgZ {
-		// A compressed message can only be inflated whole: it is
-		// delivered as one final fragment, after the control frames
-		// that came between its fragments.
-		op, data, err := c.readRestZ(c.takeStash(), wantControl)
-		if err != nil {
-			return 0, nil, err
-		}
-		return op, &Frame{Fin: true, Opcode: op, Payload: data}, nil
+		data, err = c.readFragmentZ()
+	} else {
+		data, err = c.readFrameData(c.takeStash())
 	}
-	data, err := c.readFrameData(c.takeStash())
 	if err != nil {
 		return 0, nil, err
 	}

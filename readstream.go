@@ -51,7 +51,7 @@ func (c *Conn) nextReader() (Opcode, io.Reader, error) {
 	if c.msgZ {
 		// permessage-deflate: the message is inflated whole, bounded by
 		// ReadLimit, and then streamed from memory.
-		op, data, err := c.readRestZ(nil, false)
+		op, data, err := c.readRestZ()
 		if err != nil {
 			return 0, nil, err
 		}
