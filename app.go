@@ -242,7 +242,14 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 		s.stopCtx = stop
 		s.mu.Unlock()
 	}
-	s.d.Post(s.start)
+	if !s.d.Post(s.start) { // a dispatcher that stopped since Attach
+		if stop := s.stopCtx; stop != nil {
+			stop()
+		}
+		s.d.Detach(s)
+		a.endRun(s)
+		return errDispatcherRefused
+	}
 	if o.Dispatcher != nil {
 		return nil
 	}

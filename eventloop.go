@@ -139,12 +139,15 @@ type loopState uint8
 const (
 	loopIdle loopState = iota
 	loopRunning
-	loopDone // shut down: Attach and Post refuse
+	loopStopping // Run is stopping its Apps: Attach refuses
+	loopDone     // shut down: Attach and Post refuse
 )
 
 var (
-	errLoopStopped = errors.New("websocket: event loop has stopped")
-	errLoopRunning = errors.New("websocket: event loop is already running")
+	errLoopStopped       = errors.New("websocket: event loop has stopped")
+	errLoopStopping      = errors.New("websocket: event loop is stopping")
+	errLoopRunning       = errors.New("websocket: event loop is already running")
+	errDispatcherRefused = errors.New("websocket: the dispatcher refused to start the run")
 )
 
 // NewEventLoop returns an event loop ready to have Apps attached (through
@@ -162,7 +165,10 @@ func NewEventLoop() *EventLoop {
 func (l *EventLoop) Attach(s *Session) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.state == loopDone {
+	switch l.state {
+	case loopStopping:
+		return errLoopStopping // it would wait for an App no one stops
+	case loopDone:
 		return errLoopStopped
 	}
 	l.sessions[s] = struct{}{}
@@ -294,7 +300,8 @@ func (l *EventLoop) signal() {
 
 // Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
 // and return nil. Safe from any goroutine, also from a callback; calling it
-// before Run makes Run stop at once.
+// before Run makes Run stop at once. Once Run is stopping, an App given
+// the loop is refused: its Run returns an error.
 func (l *EventLoop) Stop() {
 	l.stopOnce.Do(func() { close(l.stopCh) })
 }
@@ -318,7 +325,7 @@ func (l *EventLoop) StopOnSignal(sig ...os.Signal) {
 func (l *EventLoop) Run(ctx context.Context) error {
 	l.mu.Lock()
 	switch l.state {
-	case loopRunning:
+	case loopRunning, loopStopping:
 		l.mu.Unlock()
 		return errLoopRunning
 	case loopDone:
@@ -334,6 +341,7 @@ func (l *EventLoop) Run(ctx context.Context) error {
 	stop := func() {
 		stopping = true
 		l.mu.Lock()
+		l.state = loopStopping
 		ss := make([]*Session, 0, len(l.sessions))
 		for s := range l.sessions {
 			ss = append(ss, s)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -155,6 +156,48 @@ func TestEventLoopStopBeforeRun(t *testing.T) {
 		}
 		if g := e.list(); len(g) != 0 {
 			t.Errorf("events %q, want none: the App never started", g)
+		}
+	})
+}
+
+// TestEventLoopRefusesAppsWhileStopping: an App given a loop that is
+// stopping its Apps is refused (its Run returns an error) rather than
+// attached and never stopped, which kept the loop's Run from returning.
+func TestEventLoopRefusesAppsWhileStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &pipeServer{handle: func(_ int, c *wstest.Conn) { wstest.Echo(c) }}
+		l := websocket.NewEventLoop()
+		opts := &websocket.RunOptions{Dispatcher: l, DialOptions: websocket.DialOptions{NetDialContext: p.dial}}
+		var late error
+		var e2 events
+		a2 := &websocket.App{URL: pipeURL}
+		record(a2, &e2)
+		a1 := &websocket.App{URL: pipeURL}
+		a1.OnOpen = func(*websocket.App) { l.Stop() }
+		a1.OnClose = func(*websocket.App, websocket.StatusCode, string) {
+			late = a2.Run(context.Background(), opts) // the loop is stopping
+		}
+		if err := a1.Run(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- l.Run(context.Background()) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+		case <-time.After(time.Hour):
+			t.Fatal("the loop's Run did not return: an App attached while it stopped was never stopped")
+		}
+		if late == nil || !strings.Contains(late.Error(), "stopping") {
+			t.Errorf("Run of an App given a stopping loop = %v, want an error", late)
+		}
+		if g := e2.list(); len(g) != 0 {
+			t.Errorf("the refused App's events %q, want none", g)
+		}
+		if err := a2.Run(context.Background(), opts); err == nil {
+			t.Error("Run of an App given a stopped loop = nil, want an error")
 		}
 	})
 }
