@@ -160,6 +160,12 @@ type engine struct {
 	batchConn *loopConn
 	batchSize int
 	woken     *EventLoop // posted to since the poll, and not woken yet
+	// Connections whose socket a net.Conn runs (the user's, or the one
+	// NetConn made): a Close of it is not the loop's to see (the socket
+	// just leaves the poller), so the loop looks for one every
+	// closeCheckEvery while there are any (checkClosed).
+	exposed   []*loopConn
+	nextCheck int64 // monoNow's time of the next look
 
 	// Tasks for the I/O goroutine (post).
 	mu    sync.Mutex
@@ -266,6 +272,9 @@ func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 	c.readMu.Lock() // the I/O goroutine is the only reader from now on
 	c.lc.Store(lc)
 	e.post(lc.start)
+	if ls == nil {
+		e.post(lc.expose)
+	}
 	return true
 }
 

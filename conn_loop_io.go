@@ -8,6 +8,7 @@ package websocket
 import (
 	"io"
 	"net"
+	"time"
 
 	"github.com/wsclient/websocket/internal/netpoll"
 )
@@ -17,7 +18,8 @@ import (
 func (e *engine) run() {
 	defer close(e.done)
 	for {
-		e.p.Wait(-1, e.ready)
+		e.p.Wait(e.untilCheck(), e.ready)
+		e.checkClosed()
 		e.wakeLoop()
 		e.mu.Lock()
 		fs, quit := e.tasks, e.quit
@@ -33,6 +35,52 @@ func (e *engine) run() {
 			return
 		}
 	}
+}
+
+// closeCheckEvery is how often the I/O goroutine looks whether the
+// net.Conn of an exposed connection was closed (engine.exposed).
+const closeCheckEvery = 100 * time.Millisecond
+
+// expose makes the I/O goroutine look, from now on, whether the net.Conn
+// lc's socket runs on was closed by its holder (checkClosed).
+func (lc *loopConn) expose() {
+	e := lc.l.eng
+	if len(e.exposed) == 0 {
+		e.nextCheck = monoNow() + int64(closeCheckEvery)
+	}
+	e.exposed = append(e.exposed, lc)
+}
+
+// untilCheck returns how long the poller may wait before checkClosed is
+// due; -1, for ever, when no connection is exposed.
+func (e *engine) untilCheck() time.Duration {
+	if len(e.exposed) == 0 {
+		return -1
+	}
+	return time.Duration(max(0, e.nextCheck-monoNow()))
+}
+
+// checkClosed ends each exposed connection whose net.Conn was closed, as a
+// read of it would have, when the time has come; connections that ended
+// leave the list.
+func (e *engine) checkClosed() {
+	if len(e.exposed) == 0 || monoNow() < e.nextCheck {
+		return
+	}
+	e.nextCheck = monoNow() + int64(closeCheckEvery)
+	kept := e.exposed[:0]
+	for _, lc := range e.exposed {
+		if lc.ended || lc.closed.Load() {
+			continue
+		}
+		if err := lc.rc.Control(func(uintptr) {}); err != nil {
+			lc.end(lc.c.ioError("read", err))
+			continue
+		}
+		kept = append(kept, lc)
+	}
+	clear(e.exposed[len(kept):])
+	e.exposed = kept
 }
 
 // post queues f to run on the I/O goroutine, and wakes it; false once the

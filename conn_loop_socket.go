@@ -382,5 +382,9 @@ func (lc *loopConn) adopt(s *loopSocket, poll bool) {
 	lc.mu.Unlock()
 	if err != nil {
 		lc.c.closeSocket() // the read side reports the end
+		return
+	}
+	if moved {
+		lc.expose() // the net.Conn is NetConn's caller's to close
 	}
 }

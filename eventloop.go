@@ -101,7 +101,9 @@ type Dispatcher interface {
 // Conn.NetConn (or an address) asks for a net.Conn: the first call makes
 // one over the same socket, which the loop then uses, so closing it closes
 // the connection. A TCP or Unix socket given as NetConn or returned by
-// NetDialContext is read through its own net.Conn. TLS inside an https
+// NetDialContext is read through its own net.Conn. Closing such a net.Conn
+// ends the connection as it does off the loop (OnError, OnClose 1006): the
+// loop looks for such closes ten times a second while it serves any. TLS inside an https
 // proxy's TLS, TLS 1.2 whose TLSConfig allows renegotiation, HTTP/2
 // streams, other streams given as NetConn, and every connection on other
 // platforms are read by a goroutine each, as with a custom Dispatcher.

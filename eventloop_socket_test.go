@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"net"
 	"slices"
 	"strings"
@@ -167,6 +168,67 @@ func TestEventLoopUserNetConnKept(t *testing.T) {
 				t.Fatalf("Run = %v", err)
 			}
 			want := []string{"owned true, bare false, given true", "echo hi"}
+			if g := e.list(); !slices.Equal(g, want) {
+				t.Errorf("events\n got %q\nwant %q", g, want)
+			}
+		})
+	}
+}
+
+// TestEventLoopSocketClosedByItsHolder: closing the net.Conn a connection
+// on the loop runs on (the one NetConn made, the App's own, or the one
+// NetDialContext returned) ends the connection with nothing more sent or
+// received, as it does off the loop: OnError, OnClose 1006, and the run's
+// end. The loop was not told of such a close (the descriptor just left its
+// poller), so the connection stayed open to the App for good.
+func TestEventLoopSocketClosedByItsHolder(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := newServer(wstest.Echo)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "ws://")
+	for _, name := range []string{"Conn.NetConn", "App.NetConn", "NetDialContext"} {
+		t.Run(name, func(t *testing.T) {
+			var e events
+			var given net.Conn
+			a := &websocket.App{URL: srv.URL}
+			var opts websocket.RunOptions
+			switch name {
+			case "App.NetConn":
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.NetConn, given = nc, nc
+			case "NetDialContext":
+				opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+					given = nc
+					return nc, err
+				}
+			}
+			a.OnOpen = func(a *websocket.App) { a.SendText("hi") }
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				e.add("echo %s", m.Data)
+				if given == nil {
+					given = a.Conn().NetConn()
+				}
+				given.Close()
+			}
+			a.OnError = func(_ *websocket.App, err error) { e.add("error %v", errors.Is(err, websocket.ErrConnectionClosed)) }
+			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
+			done := make(chan error, 1)
+			go func() { done <- runEngine(t, a, &opts) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, websocket.ErrConnectionClosed) {
+					t.Errorf("Run = %v, want an error matching ErrConnectionClosed", err)
+				}
+			case <-time.After(testTimeout):
+				t.Error("the run did not end after its socket was closed")
+				a.Close()
+				<-done
+			}
+			want := []string{"echo hi", "error true", "close 1006"}
 			if g := e.list(); !slices.Equal(g, want) {
 				t.Errorf("events\n got %q\nwant %q", g, want)
 			}
