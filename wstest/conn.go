@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // maxFrame bounds the payload a frame read by ReadFrameFrom may declare.
@@ -39,8 +40,12 @@ type Conn struct {
 	br  *bufio.Reader
 	req *http.Request
 
-	wmu      sync.Mutex // serializes writes and the handshake answer
-	answered bool
+	// wmu serializes writes and the handshake answer: a lock made of a
+	// channel, as a writer waiting for it behind one stuck in a full pipe
+	// must be durably blocked in a testing/synctest bubble, which a
+	// goroutine waiting for a sync.Mutex is not.
+	wmu      chan struct{}
+	answered atomic.Bool
 
 	dropOnce sync.Once
 	dropped  chan struct{} // closed by Drop
@@ -52,7 +57,16 @@ type Conn struct {
 }
 
 func newConn(raw, nc net.Conn) *Conn {
-	return &Conn{raw: raw, nc: nc, br: bufio.NewReader(nc), dropped: make(chan struct{}), done: make(chan struct{})}
+	return &Conn{raw: raw, nc: nc, br: bufio.NewReader(nc), wmu: make(chan struct{}, 1),
+		dropped: make(chan struct{}), done: make(chan struct{})}
+}
+
+// lockWrite takes wmu.
+func (c *Conn) lockWrite() { c.wmu <- struct{}{} }
+
+// unlockWrite lets wmu go.
+func (c *Conn) unlockWrite() {
+	<-c.wmu
 }
 
 // Request returns the client's handshake request. Its Body is empty.
@@ -83,9 +97,9 @@ func (c *Conn) Received() []Frame {
 // header names one, so by default compression is off whatever the client
 // offers. Accept fails once the handshake has been answered.
 func (c *Conn) Accept(header http.Header) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.answered {
+	c.lockWrite()
+	defer c.unlockWrite()
+	if c.answered.Load() {
 		return errAnswered
 	}
 	return c.accept(header)
@@ -120,7 +134,7 @@ func merge(h, header http.Header) http.Header {
 
 // answer writes a handshake answer; c.wmu is held.
 func (c *Conn) answer(status int, h http.Header, body string) error {
-	c.answered = true
+	c.answered.Store(true)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "HTTP/1.1 %03d %s\r\n", status, http.StatusText(status))
 	h.Write(&b)
@@ -134,14 +148,14 @@ func (c *Conn) answer(status int, h http.Header, body string) error {
 // answer has a Content-Length, which header can replace or, with a key
 // of no values, remove.
 func (c *Conn) Reject(status int, header http.Header, body string) error {
-	c.wmu.Lock()
-	if c.answered {
-		c.wmu.Unlock()
+	c.lockWrite()
+	if c.answered.Load() {
+		c.unlockWrite()
 		return errAnswered
 	}
 	h := merge(http.Header{"Content-Length": {strconv.Itoa(len(body))}}, header)
 	err := c.answer(status, h, body)
-	c.wmu.Unlock()
+	c.unlockWrite()
 	c.Drop()
 	return err
 }
@@ -153,10 +167,14 @@ func acceptKey(key string) string {
 }
 
 // ensureAccepted answers the handshake 101 unless it has been answered.
+// Once it has, it takes no lock: a reader does not wait for a writer.
 func (c *Conn) ensureAccepted() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.answered {
+	if c.answered.Load() {
+		return nil
+	}
+	c.lockWrite()
+	defer c.unlockWrite()
+	if c.answered.Load() {
 		return nil
 	}
 	return c.accept(nil)
@@ -284,9 +302,9 @@ func (c *Conn) WriteMessage(op Opcode, payload []byte) error {
 // across writes, or, before the handshake has been answered, the answer
 // itself.
 func (c *Conn) WriteRaw(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.answered = true
+	c.lockWrite()
+	defer c.unlockWrite()
+	c.answered.Store(true)
 	return c.write(b)
 }
 

@@ -516,3 +516,62 @@ func TestCloseWithoutStatus(t *testing.T) {
 		}
 	})
 }
+
+// TestPipeServerReaderBesideBlockedWriter: a handler that writes on one
+// goroutine while another reads (and answers pings, which writes too)
+// keeps a synctest bubble's clock running when the client stops reading:
+// the writer waits in the full pipe, the reader's next read and its pong
+// wait for the writer, and each wait is one the bubble counts as durable.
+// A reader waiting on the writer's sync.Mutex hung the bubble for good.
+func TestPipeServerReaderBesideBlockedWriter(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pipeServerReaderBesideBlockedWriter(t)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // real time: a hung bubble never ends
+		t.Fatal("the bubble hung: a wait that synctest does not count as durable")
+	}
+}
+
+func pipeServerReaderBesideBlockedWriter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const msgs, size = 4, 1 << 20 // more than the pipe holds
+		got := make(chan string, 1)
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			c.Accept(nil)
+			go func() {
+				_, p, err := c.ReadMessage() // answers the client's ping on the way
+				if err != nil {
+					p = []byte(err.Error())
+				}
+				got <- string(p)
+			}()
+			for range msgs {
+				if c.WriteMessage(wstest.OpBinary, make([]byte, size)) != nil {
+					return
+				}
+			}
+		})
+		defer srv.Close()
+		conn, err := websocket.Dial(t.Context(), srv.URL, &websocket.DialOptions{NetDialContext: srv.DialContext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Abort()
+		time.Sleep(time.Second) // the server's writer now waits in the full pipe
+		conn.Ping([]byte("p"))
+		conn.SendText("x")
+		time.Sleep(time.Second) // hung: the reader waited on a mutex
+		for i := range msgs {
+			if m, err := conn.Recv(); err != nil || len(m.Data) != size {
+				t.Fatalf("message %d: %d bytes, %v", i, len(m.Data), err)
+			}
+		}
+		if s := <-got; s != "x" {
+			t.Errorf("the server read %q, want the client's text", s)
+		}
+	})
+}
