@@ -125,6 +125,10 @@ type connMoreStats struct {
 	zWireIn, zPayloadIn   atomic.Uint64
 	lastErr               atomic.Pointer[errorBox]
 	closeCode             atomic.Uint32
+	// The data counts Stats last returned, under its peekMu: a later
+	// call that finds the reader or writer inside a call (whose latest
+	// counts it cannot read) returns no less.
+	seen struct{ msgsOut, bytesOut, msgsIn, bytesIn uint64 }
 }
 
 // pingMark is the last ping sent, in one word that the sender sets and
@@ -244,7 +248,7 @@ var pingSeed = maphash.MakeSeed()
 // receiving call waits for the socket; while a burst of buffered messages
 // is being read (or an App's event loop decodes what one socket read
 // brought), they may lag behind by the messages decoded since the last
-// socket read.
+// socket read. A count never goes below what an earlier call returned.
 func (c *Conn) Stats() Stats {
 	s := c.stats
 	st := Stats{
@@ -281,6 +285,11 @@ func (c *Conn) Stats() Stats {
 	} else {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
 	}
+	seen := &s.more.get().seen // each count only grows
+	st.MessagesSent = atLeast(st.MessagesSent, &seen.msgsOut)
+	st.BytesSent = atLeast(st.BytesSent, &seen.bytesOut)
+	st.MessagesReceived = atLeast(st.MessagesReceived, &seen.msgsIn)
+	st.BytesReceived = atLeast(st.BytesReceived, &seen.bytesIn)
 	peekMu.Unlock()
 	// Last: an error that ended a call whose counts were read is seen.
 	if m := s.more.Load(); m != nil {
@@ -289,6 +298,12 @@ func (c *Conn) Stats() Stats {
 		}
 	}
 	return st
+}
+
+// atLeast returns the larger of v and *seen, which it keeps in *seen.
+func atLeast(v uint64, seen *uint64) uint64 {
+	*seen = max(v, *seen)
+	return *seen
 }
 
 // Latency returns the round-trip time of the last ping answered: the time
