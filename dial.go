@@ -485,13 +485,21 @@ func userHeaders(u *url.URL, r *requestConfig, secrets bool) (http.Header, error
 		delete(user, "Authorization")
 		delete(user, "Cookie")
 	}
-	if u.User != nil && user.Get("Authorization") == "" {
+	if u.User != nil {
+		// Refused as a header value would be, whether or not they are
+		// sent (an Authorization header of the caller's wins), and
+		// never quoted: the password is a secret.
+		name := u.User.Username()
 		pass, _ := u.User.Password()
-		if strings.ContainsAny(u.User.Username(), "\r\n\x00") || strings.ContainsAny(pass, "\r\n\x00") {
+		switch {
+		case strings.ContainsAny(name, "\r\n\x00") || strings.ContainsAny(pass, "\r\n\x00"):
 			return nil, errors.New("websocket: URL user info contains CR, LF or NUL")
+		case !httpguts.ValidHeaderFieldValue(name) || !httpguts.ValidHeaderFieldValue(pass):
+			return nil, errors.New("websocket: URL user info contains a control character")
 		}
-		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
-		user.Set("Authorization", "Basic "+cred)
+		if user.Get("Authorization") == "" {
+			user.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(name+":"+pass)))
+		}
 	}
 	cookies := user.Values("Cookie")
 	delete(user, "Cookie")

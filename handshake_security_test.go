@@ -137,7 +137,18 @@ func TestDialRefusesInjectionBeforeSending(t *testing.T) {
 			dialCase{"Jar " + c.name, base, websocket.DialOptions{Jar: staticJar{{Name: "a", Value: bad}}}, crlf},
 			dialCase{"user name " + c.name, "ws://us" + c.escaped + "er:pw@" + rec.addr + "/", websocket.DialOptions{}, crlf},
 			dialCase{"password " + c.name, "ws://user:p" + c.escaped + "w@" + rec.addr + "/", websocket.DialOptions{}, crlf},
+			// Refused even when an Authorization header of the caller's means they are not sent.
+			dialCase{"user name with Authorization " + c.name, "ws://us" + c.escaped + "er:pw@" + rec.addr + "/",
+				websocket.DialOptions{Header: http.Header{"Authorization": {"Bearer t"}}}, crlf},
 		)
+	}
+	for _, c := range []string{"%01", "%1B", "%7F"} { // other control characters in URL credentials
+		const ctl = "control character"
+		tests = append(tests,
+			dialCase{"user name " + c, "ws://us" + c + "er:pw@" + rec.addr + "/", websocket.DialOptions{}, ctl},
+			dialCase{"password " + c, "ws://user:p" + c + "w@" + rec.addr + "/", websocket.DialOptions{}, ctl},
+			dialCase{"password with Authorization " + c, "ws://user:p" + c + "w@" + rec.addr + "/",
+				websocket.DialOptions{Header: http.Header{"Authorization": {"Bearer t"}}}, ctl})
 	}
 	for _, c := range []string{"\x01", "\x1f", "\x7f"} { // control characters HTTP does not allow in a field
 		const ctl = "control character"
