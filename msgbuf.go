@@ -61,6 +61,12 @@ func grow(b []byte, n int) []byte {
 func (r *frameReader) arrived(rem int64) int64 {
 	n := int64(r.w - r.r)
 	if n < rem {
+		if s, ok := r.src.(*connSocket); ok && r.sock == nil {
+			// Still on the handshake's leftover bytes: the socket
+			// reader that asks the socket takes over now, as it would
+			// at the first wait.
+			r.sock = newSocketReader(s.netConn, s.busyPoll)
+		}
 		switch s := r.sock.(type) {
 		case arrivalReader:
 			n += int64(s.available())

@@ -33,6 +33,40 @@ func TestRecvArrivedWhole(t *testing.T) {
 	})
 }
 
+// TestRecvArrivedWholeAfterLeftover checks the same for a message that
+// began in the bytes the handshake read past its response (the server
+// wrote the 101 and the message at once): the socket is asked for the
+// rest, where the growth doubled from 32 KiB (2.8x a 129 KiB message).
+func TestRecvArrivedWholeAfterLeftover(t *testing.T) {
+	const size, head = 129 << 10, 1000
+	frame, err := (&Frame{Fin: true, Opcode: OpBinary, Payload: bytes.Repeat([]byte{'p'}, size)}).AppendTo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for _, mode := range []BusyPollMode{BusyPollOff, BusyPollOn} {
+		t.Run(mode.String(), func(t *testing.T) {
+			c, s, rc := roomyTCPPair(t, 256<<10)
+			conn := newConn(c, frame[:head], &DialOptions{BusyPoll: mode})
+			if _, err := s.Write(frame[head:]); err != nil {
+				t.Fatal(err)
+			}
+			waitHolds(t, rc, len(frame)-head)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			m, err := conn.Recv()
+			runtime.ReadMemStats(&after)
+			if err != nil || len(m.Data) != size {
+				t.Fatalf("Recv: %d bytes, %v", len(m.Data), err)
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > uint64(size)+16<<10 {
+				t.Errorf("Recv of a %d-byte message that has arrived allocated %d bytes (%.2fx); want the payload's alone",
+					size, got, float64(got)/size)
+			}
+		})
+	}
+}
+
 // TestRecvArrivedWholeTLS checks the same over TLS, through crypto/tls's
 // reader and through the busy-polling one: the socket and what crypto/tls
 // last read from it tell what has arrived (tlsHolds). The old growth cost
