@@ -159,6 +159,25 @@ func TestDialHandshakeValidation(t *testing.T) {
 				t.Errorf("Body holds %d bytes, want 1..64 KiB", len(bs.Body))
 			}
 		}},
+		// The body is bounded by what is kept, not by its chunks' framing
+		// (six bytes on the wire for each byte here): 20,000 bytes were
+		// cut to 11,596 when the wire's bytes were counted against 64 KiB.
+		{"403 with a chunked body", func(_ *http.Request, _ string) string {
+			return "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n" + strings.Repeat("1\r\nx\r\n", 20000) + "0\r\n\r\n"
+		}, func(t *testing.T, err error) {
+			var bs *websocket.BadStatusError
+			if !errors.As(err, &bs) || len(bs.Body) != 20000 {
+				t.Fatalf("err = %v, want a *BadStatusError with the 20000 bytes of the body", err)
+			}
+		}},
+		{"403 with a chunked body over 64 KiB", func(_ *http.Request, _ string) string {
+			return "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n" + strings.Repeat("1\r\nx\r\n", 70000) + "0\r\n\r\n"
+		}, func(t *testing.T, err error) {
+			var bs *websocket.BadStatusError
+			if !errors.As(err, &bs) || len(bs.Body) != 64<<10 {
+				t.Fatalf("err = %v, want a *BadStatusError with the body's first 64 KiB", err)
+			}
+		}},
 		{"200 without body length", func(_ *http.Request, _ string) string {
 			return "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>"
 		}, func(t *testing.T, err error) {

@@ -59,9 +59,11 @@ func (e *HandshakeError) Error() string { return "websocket: bad handshake: " + 
 // BadStatusError is returned when the server answers the opening handshake
 // with a status other than 101 (and other than a redirect that was followed).
 // Body holds at most the first 64 KiB of the response body. The fields hold
-// what the server sent; Error shows StatusMessage quoted, with Go's escapes,
-// when it has a character that is not printable (a control sequence, a bidi
-// override), so that printing the error is safe.
+// what the server sent, secrets included (a Set-Cookie, a Location with a
+// password: log Header with care); Error shows none of them, and shows
+// StatusMessage quoted, with Go's escapes, when it has a character that is
+// not printable (a control sequence, a bidi override), so that printing
+// the error is safe.
 type BadStatusError struct {
 	StatusCode    int
 	StatusMessage string

@@ -27,8 +27,13 @@ import (
 // maxResponseHeader bounds the handshake response's status line and headers.
 const maxResponseHeader = 64 << 10
 
-// maxErrorBody bounds the body kept in a *BadStatusError.
-const maxErrorBody = 64 << 10
+// maxErrorBody bounds the body kept in a *BadStatusError; maxErrorWire
+// bounds the bytes read for it, a chunked body's framing included (six
+// bytes for each byte of one-byte chunks).
+const (
+	maxErrorBody = 64 << 10
+	maxErrorWire = 8 * maxErrorBody
+)
 
 // handshakeState is the scratch space of one handshake, pooled: the request
 // buffer and the buffered reader of the response. The Conn gets a fresh read
@@ -450,10 +455,11 @@ func setCookies(u *url.URL, jar http.CookieJar, h http.Header) {
 	}
 }
 
-// badStatus builds the error for a non-101 answer, reading at most
-// maxErrorBody of its body (briefly: a server may keep the connection open).
+// badStatus builds the error for a non-101 answer, keeping at most
+// maxErrorBody of its body, read within maxErrorWire bytes and briefly (a
+// server may keep the connection open).
 func badStatus(resp *http.Response, lr *limitedReader, nc net.Conn) error {
-	lr.n = maxErrorBody + 1
+	lr.n = maxErrorWire
 	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	code := strconv.Itoa(resp.StatusCode)
