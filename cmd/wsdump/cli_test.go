@@ -108,9 +108,9 @@ func TestServerFrames(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"default", nil, "< t\n< b'\\x00\\x01h\\''\n< [gzip] zipped\n< close: 4000 bye\n"},
-		{"verbose", []string{"-v"}, "< text: t\n< binary: b'\\x00\\x01h\\''\n< binary: [gzip] zipped\n< ping: p\n< close: 4000 bye\n"},
-		{"raw", []string{"-r"}, "t\nb'\\x00\\x01h\\''\n[gzip] zipped\n"},
+		{"default", nil, "< t\n< b\"\\x00\\x01h'\"\n< [gzip] zipped\n< close: 4000 bye\n"},
+		{"verbose", []string{"-v"}, "< text: t\n< binary: b\"\\x00\\x01h'\"\n< binary: [gzip] zipped\n< ping: p\n< close: 4000 bye\n"},
+		{"raw", []string{"-r"}, "t\nb\"\\x00\\x01h'\"\n[gzip] zipped\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +166,54 @@ func TestServerCloseCrossing(t *testing.T) {
 	stdout, stderr, code := runWith(t, "quit\n", srv.URL)
 	if code != 0 || stdout != "< close: 1000 (normal closure) bye\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestCloseUnanswered: exit status 0 needs a whole closing handshake, the
+// server's close frame answering wsdump's (its echo or a close of its own);
+// when the server drops the connection instead, or does not answer within
+// the close wait (3 s), the connection was not closed cleanly: exit status
+// 3 and one line saying so.
+func TestCloseUnanswered(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer func(c *wstest.Conn) // once wsdump's close frame is read
+		code   int
+		stdout string
+		stderr string // the one line
+	}{
+		{"echo", func(c *wstest.Conn) { c.WriteFrame(true, 8, wstest.ClosePayload(1000, "")) }, 0, "", ""},
+		{"its own close", func(c *wstest.Conn) { c.WriteFrame(true, 8, wstest.ClosePayload(4001, "mine")) }, 0, "< close: 4001 mine\n", ""},
+		{"dropped", func(c *wstest.Conn) {}, exitAbnormal, "",
+			"wsdump: the server closed the connection without answering our close frame\n"},
+		{"no answer", func(c *wstest.Conn) { c.ReadFrame() }, exitAbnormal, "", // returns when wsdump gives up
+			"wsdump: no close frame from the server within 3s\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan received, 4)
+			srv, _ := newServer(t, nil, func(c *wstest.Conn) {
+				for {
+					f, err := c.ReadFrame()
+					if err != nil {
+						return
+					}
+					got <- received{f.Opcode, string(f.Payload)}
+					if f.Opcode == 8 {
+						tt.answer(c)
+						return
+					}
+				}
+			})
+			stdout, stderr, code := runWith(t, "hello\n", srv.URL)
+			if code != tt.code || stdout != tt.stdout || stderr != tt.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			}
+			srv.Close()
+			if sent := drain(got); !slices.Equal(sent, []received{{1, "hello"}, closeFrame(1000, "")}) {
+				t.Errorf("server received %q", sent)
+			}
+		})
 	}
 }
 
@@ -369,6 +417,10 @@ func TestUsage(t *testing.T) {
 		{"bad eof-wait", []string{"--eof-wait", "soon", "ws://a"}, 2, "", `wsdump: --eof-wait wants a number of seconds, not "soon"`},
 		{"bad headers", []string{"--headers", "novalue", "ws://a"}, 2, "", `wsdump: --headers: "novalue" is not`},
 		{"text without value", []string{"ws://a", "-t"}, 2, "", "wsdump: flag needs an argument"},
+		// (Loopback URLs: wsdump dialled them when it took -s with no value.)
+		{"subprotocols without value", []string{"-s", "ws://127.0.0.1:1/"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},
+		{"subprotocols without value after url", []string{"ws://127.0.0.1:1/", "-s"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},
+		{"long subprotocols without value", []string{"--subprotocols", "ws://127.0.0.1:1/"}, 2, "", "wsdump: --subprotocols expects at least one subprotocol (see wsdump -h)"},
 		{"bad scheme", []string{"http://127.0.0.1/"}, 1, "", `wsdump: bad URL "http://127.0.0.1/": scheme must be ws or wss`},
 		{"no host", []string{"ws:///path"}, 1, "", `wsdump: bad URL "ws:///path": no host`},
 	}

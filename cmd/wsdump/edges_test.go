@@ -39,7 +39,7 @@ func TestControlCharacters(t *testing.T) {
 	if got, want := escapeControls("a\xff\x9bb\uFFFD\xe2\x80"), `a\xff\x9bb`+"\uFFFD"+`\xe2\x80`; got != want {
 		t.Errorf("escapeControls of bytes that are not UTF-8 = %q, want %q", got, want)
 	}
-	if got, want := bytesRepr([]byte{0x1f, 0x20, 0x7e, 0x7f, '\'', '\\'}), `b'\x1f ~\x7f\'\\'`; got != want {
+	if got, want := bytesRepr([]byte{0x1f, 0x20, 0x7e, 0x7f, '\'', '\\'}), `b"\x1f ~\x7f'\\"`; got != want {
 		t.Errorf("bytesRepr = %s, want %s", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"strings"
@@ -94,4 +95,14 @@ func hostOf(rawURL string) string {
 		return "the server"
 	}
 	return u.Host
+}
+
+// writeErrString describes a failed write to standard output in the
+// system's words ("broken pipe"), without the file's name.
+func writeErrString(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return oneLine(err.Error())
 }

@@ -113,9 +113,10 @@ var (
 //
 // -s takes arguments up to the next one that starts with "-" or looks like a
 // URL (contains "://"), so "wsdump -s chat ws://host/" works, where argparse
-// would swallow the URL as a subprotocol. Values of flags that take one are
-// copied untouched, so "-t -v" sends the text "-v".
-func normalizeArgs(args []string) []string {
+// would swallow the URL as a subprotocol; it takes at least one, as
+// argparse's nargs='+': "-s" with none is a usage error. Values of flags
+// that take one are copied untouched, so "-t -v" sends the text "-v".
+func normalizeArgs(args []string) ([]string, error) {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -132,11 +133,15 @@ func normalizeArgs(args []string) []string {
 			}
 			return "", false
 		}
-		takeMulti := func() {
-			for {
+		// takeMulti takes the values of -s (spelled flag), one at least.
+		takeMulti := func(flag string) error {
+			for taken := 0; ; taken++ {
 				n, ok := next()
 				if !ok || strings.HasPrefix(n, "-") || strings.Contains(n, "://") {
-					return
+					if taken == 0 {
+						return usagef("%s expects at least one subprotocol", flag)
+					}
+					return nil
 				}
 				out = append(out, "--subprotocols="+n)
 				i++
@@ -144,7 +149,7 @@ func normalizeArgs(args []string) []string {
 		}
 		switch {
 		case a == "--":
-			return append(out, args[i:]...)
+			return append(out, args[i:]...), nil
 		case strings.HasPrefix(a, "--"):
 			name, _, hasValue := strings.Cut(a[2:], "=")
 			switch longKinds[name] {
@@ -158,8 +163,8 @@ func normalizeArgs(args []string) []string {
 			case kindMulti:
 				if hasValue {
 					out = append(out, a)
-				} else {
-					takeMulti()
+				} else if err := takeMulti("--" + name); err != nil {
+					return nil, err
 				}
 			case kindValue:
 				out = append(out, a)
@@ -190,13 +195,15 @@ func normalizeArgs(args []string) []string {
 			tokens, multi := normalizeCluster(a, next, &i)
 			out = append(out, tokens...)
 			if multi {
-				takeMulti()
+				if err := takeMulti("-s"); err != nil {
+					return nil, err
+				}
 			}
 		default:
 			out = append(out, a)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // normalizeCluster handles a group of short flags such as -nr, -nt TEXT or
@@ -266,7 +273,11 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.version, "version", false, "")
 	more := addFlags(fs, cfg)
 
-	if err := fs.Parse(normalizeArgs(args)); err != nil {
+	norm, err := normalizeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(norm); err != nil {
 		return nil, usagef("%v", err)
 	}
 	if cfg.help || cfg.version {

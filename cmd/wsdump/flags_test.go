@@ -29,7 +29,6 @@ func TestNormalizeArgs(t *testing.T) {
 		{"-s a -n ws://h", "--subprotocols=a -n ws://h"},
 		{"--subprotocols a b -- c", "--subprotocols=a --subprotocols=b -- c"},
 		{"--subprotocols=a ws://h", "--subprotocols=a ws://h"},
-		{"-s -n ws://h", "-n ws://h"}, // -s with no value: none offered
 		{"-ns a b ws://h", "-n --subprotocols=a --subprotocols=b ws://h"},
 		{"-schat ws://h", "-schat ws://h"},
 		{"-t -v ws://h", "-t -v ws://h"}, // -v is the text
@@ -48,13 +47,36 @@ func TestNormalizeArgs(t *testing.T) {
 		{"-sx ws://h", "-sx ws://h"}, // a one-letter attached value
 	}
 	for _, tt := range tests {
-		got := strings.Join(normalizeArgs(strings.Fields(tt.in)), " ")
-		if got != tt.want {
-			t.Errorf("normalizeArgs(%q) = %q, want %q", tt.in, got, tt.want)
+		norm, err := normalizeArgs(strings.Fields(tt.in))
+		if got := strings.Join(norm, " "); err != nil || got != tt.want {
+			t.Errorf("normalizeArgs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	if got := normalizeArgs([]string{""}); !slices.Equal(got, []string{""}) {
-		t.Errorf("normalizeArgs of an empty argument = %q", got)
+	if got, err := normalizeArgs([]string{""}); err != nil || !slices.Equal(got, []string{""}) {
+		t.Errorf("normalizeArgs of an empty argument = %q, %v", got, err)
+	}
+}
+
+// TestSubprotocolsNeedAValue: -s takes one or more values, as argparse's
+// nargs='+': with none (the URL, another flag or nothing after it) it is
+// a usage error naming the flag as it was spelled.
+func TestSubprotocolsNeedAValue(t *testing.T) {
+	for _, tt := range []struct{ args, flag string }{
+		{"-s ws://h", "-s"},
+		{"ws://h -s", "-s"},
+		{"-s -n ws://h", "-s"},
+		{"-ns ws://h", "-s"},
+		{"ws://h -ns", "-s"},
+		{"-s -- ws://h", "-s"},
+		{"--subprotocols ws://h", "--subprotocols"},
+		{"ws://h --subprotocols", "--subprotocols"},
+		{"-s a ws://h --subprotocols -v", "--subprotocols"},
+	} {
+		_, err := parseArgs(strings.Fields(tt.args))
+		want := tt.flag + " expects at least one subprotocol"
+		if err == nil || err.Error() != want || !errors.Is(err, errUsage) {
+			t.Errorf("parseArgs(%q) = %v, want the usage error %q", tt.args, err, want)
+		}
 	}
 }
 

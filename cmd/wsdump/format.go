@@ -188,15 +188,22 @@ func inflateText(data []byte) (string, bool) {
 	return prefix + escapeControls(string(out)), true
 }
 
-// bytesRepr renders b like Python's repr of bytes: b'...' with printable
-// ASCII as is and \t, \n, \r, \\, \' and \xNN escapes.
+// bytesRepr renders b exactly as Python's repr of bytes does: b'...', or
+// b"..." when b holds a single quote and no double quote; printable ASCII
+// as is, the quote in use and the backslash escaped, \t, \n and \r, and
+// \xNN for every other byte.
 func bytesRepr(b []byte) string {
+	quote := byte('\'')
+	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
+		quote = '"'
+	}
 	var s strings.Builder
 	s.Grow(len(b) + 3)
-	s.WriteString("b'")
+	s.WriteByte('b')
+	s.WriteByte(quote)
 	for _, c := range b {
 		switch {
-		case c == '\\' || c == '\'':
+		case c == quote || c == '\\':
 			s.WriteByte('\\')
 			s.WriteByte(c)
 		case c == '\t':
@@ -211,7 +218,7 @@ func bytesRepr(b []byte) string {
 			fmt.Fprintf(&s, `\x%02x`, c)
 		}
 	}
-	s.WriteByte('\'')
+	s.WriteByte(quote)
 	return s.String()
 }
 

@@ -41,7 +41,7 @@ func TestFormatMessage(t *testing.T) {
 		{"text verbose", formatter{verbose: 1}, websocket.OpText, []byte("hello"), "text: hello", true},
 		{"text escapes", formatter{}, websocket.OpText, []byte("a\x1b[31mb\rc\td\ne\u202ef\u0085"), `a\x1b[31mb\rc` + "\td\ne" + `\u202ef\x85`, true},
 		{"text raw", formatter{raw: true}, websocket.OpText, []byte("a\x1bb"), "a\x1bb", true},
-		{"binary", formatter{}, websocket.OpBinary, []byte{0, 'a', '\\', '\'', '\n', 0xff}, `b'\x00a\\\'\n\xff'`, true},
+		{"binary", formatter{}, websocket.OpBinary, []byte{0, 'a', '\\', '\'', '\n', 0xff}, `b"\x00a\\'\n\xff"`, true},
 		{"binary empty", formatter{verbose: 1}, websocket.OpBinary, nil, "binary: b''", true},
 		{"gzip", formatter{}, websocket.OpBinary, compressed(t, true, "zipped"), "[gzip] zipped", true},
 		{"deflate", formatter{}, websocket.OpBinary, compressed(t, false, "deflated"), "[zlib] deflated", true},
@@ -111,3 +111,49 @@ func TestDescribeDialError(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestBytesRepr: binary messages are shown as Python 3 shows bytes, repr(b),
+// each want below printed by python3: single quotes, or double quotes when
+// the bytes hold a single quote and no double quote; the quote in use and
+// the backslash escaped; \t, \n, \r; \xNN (lower case) for the other bytes
+// below 0x20 and from 0x7f.
+func TestBytesRepr(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, tt := range []struct {
+		in   []byte
+		want string
+	}{
+		{nil, `b''`},
+		{[]byte("it's"), `b"it's"`},
+		{[]byte(`a"b`), `b'a"b'`},
+		{[]byte(`a"b'c`), `b'a"b\'c'`},
+		{[]byte(`'`), `b"'"`},
+		{[]byte(`"`), `b'"'`},
+		{[]byte(`''`), `b"''"`},
+		{[]byte(`"'"`), `b'"\'"'`},
+		{[]byte(`\`), `b'\\'`},
+		{[]byte(`\'`), `b"\\'"`},
+		{[]byte(`\"`), `b'\\"'`},
+		{[]byte("a\tb\nc\rd"), `b'a\tb\nc\rd'`},
+		{[]byte("it's \x00\n"), `b"it's \x00\n"`},
+		{[]byte("\x00\x01ok"), `b'\x00\x01ok'`},
+		{[]byte("\x07\x08\x0b\x0c\x1b\x1f"), `b'\x07\x08\x0b\x0c\x1b\x1f'`},
+		{[]byte(" ~\x7f"), `b' ~\x7f'`},
+		{[]byte("\x80\x9f\xa0\xff"), `b'\x80\x9f\xa0\xff'`},
+		{all, `b'\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f` +
+			` !"#$%&\'()*+,-./0123456789:;<=>?` +
+			`@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_` +
+			"`" + `abcdefghijklmnopqrstuvwxyz{|}~\x7f` +
+			`\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98\x99\x9a\x9b\x9c\x9d\x9e\x9f` +
+			`\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7\xa8\xa9\xaa\xab\xac\xad\xae\xaf\xb0\xb1\xb2\xb3\xb4\xb5\xb6\xb7\xb8\xb9\xba\xbb\xbc\xbd\xbe\xbf` +
+			`\xc0\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8\xc9\xca\xcb\xcc\xcd\xce\xcf\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf` +
+			`\xe0\xe1\xe2\xe3\xe4\xe5\xe6\xe7\xe8\xe9\xea\xeb\xec\xed\xee\xef\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9\xfa\xfb\xfc\xfd\xfe\xff'`},
+	} {
+		if got := bytesRepr(tt.in); got != tt.want {
+			t.Errorf("bytesRepr(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

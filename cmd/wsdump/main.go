@@ -43,6 +43,7 @@ const (
 	exitUsage       = 2 // bad command line, as argparse
 	exitAbnormal    = 3 // the connection was lost or broken: no closing handshake
 	exitPingTimeout = 4 // no pong within --ping-timeout
+	exitOutput      = 5 // standard output could not be written (wsdump | head)
 )
 
 // run is wsdump without the process around it: it parses args, connects,
@@ -68,8 +69,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal was closed) ends the session as SIGTERM does,
+	// unless it is ignored (nohup wsdump ...): Notify would undo that.
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
+	// A write to standard output whose reader went away (wsdump | head)
+	// must fail with EPIPE, which ends the session with a close frame:
+	// without Notify for SIGPIPE the runtime kills the process instead
+	// (os/signal). The signal itself is not acted on: a write to the
+	// socket can raise it too.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 
 	if cfg.verbose > 1 {
 		websocket.EnableTrace(true, traceHandler(stderr))
@@ -140,6 +155,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if cfg.reconnect > 0 {
 		code, msg = reconnectLoop(ctx, cfg, opts, con, f, st, code, msg)
+	}
+	if err := con.outputErr(); err != nil && ctx.Err() == nil {
+		// The output failed (its reader went away): that ended the
+		// session, whatever the closing handshake gave. A signal's exit
+		// stays the signal's, though the terminal is gone after SIGHUP.
+		code, msg = exitOutput, "writing output: "+writeErrString(err)
 	}
 	con.close()
 	if msg != "" {

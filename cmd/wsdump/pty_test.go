@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,5 +194,35 @@ func TestInteractiveServerClose(t *testing.T) {
 	s.expect("< close: 1001 (going away) going")
 	if code := s.exitCode(); code != 0 {
 		t.Fatalf("exit %d; screen:\n%q", code, s.out.String())
+	}
+}
+
+// TestInteractiveHangup: the terminal closed (SIGHUP) ends the session as
+// SIGTERM does: a close frame, exit status 0, and the terminal restored
+// from raw mode.
+func TestInteractiveHangup(t *testing.T) {
+	got := make(chan received, 4)
+	srv, _ := newServer(t, nil, recordingEcho(got))
+	cmd := exec.Command(binPath, srv.URL)
+	cmd.Env = append(testEnv(), "XDG_STATE_HOME="+t.TempDir())
+	s := startTTYCmd(t, cmd)
+	s.expect("> ")
+	s.typeText("x\r")
+	s.expect("< x")
+	if cooked, ok := ttyCooked(s.tty); ok && cooked {
+		t.Fatal("the terminal is not in raw mode at the prompt")
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.exitCode(); code != 0 {
+		t.Fatalf("exit %d (%v); screen:\n%q", code, s.err, s.out.String())
+	}
+	if cooked, ok := ttyCooked(s.tty); ok && !cooked {
+		t.Error("the terminal was left in raw mode")
+	}
+	srv.Close()
+	if sent := drain(got); !slices.Equal(sent, []received{{1, "x"}, closeFrame(1000, "")}) {
+		t.Errorf("server received %q, want the line and a close frame", sent)
 	}
 }

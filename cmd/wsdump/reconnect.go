@@ -28,14 +28,14 @@ func (b *backoff) wait() time.Duration {
 
 // reconnectLoop is --reconnect: while there is no connection (the first
 // dial failed, code exitConnect) or it was lost (not closed by either side,
-// not at the end of input), it dials again on the backoff schedule and runs
-// a new session on the same console. Lines typed in the meantime are sent
-// once connected. A dial failure that another attempt would only repeat
+// not at the end of input, standard output still writable), it dials again
+// on the backoff schedule and runs a new session on the same console.
+// Lines typed in the meantime are sent once connected. A dial failure that another attempt would only repeat
 // (websocket.RetryTransient: a 4xx status, an unverified certificate, an
 // invalid upgrade) ends the loop. It returns the exit status and error of
 // the last session or dial.
 func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions, con console, f *formatter, st *runState, code int, msg string) (int, string) {
-	for (code == exitConnect || code == exitAbnormal || code == exitPingTimeout) && !st.inputEnded && ctx.Err() == nil {
+	for (code == exitConnect || code == exitAbnormal || code == exitPingTimeout) && !st.inputEnded && ctx.Err() == nil && con.outputErr() == nil {
 		first := code == exitConnect // no session has run yet
 		bo := &backoff{base: cfg.reconnect}
 		var conn *websocket.Conn

@@ -147,6 +147,10 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 			return s.ended(err)
 		case <-ctx.Done():
 			return closeNormal()
+		case <-s.con.outputFailed():
+			// Standard output's reader went away (wsdump | head): close
+			// as an interrupt does; run reports the failed write.
+			return closeNormal()
 		case <-s.enough:
 			return closeNormal()
 		case <-eofTimer:
@@ -191,7 +195,9 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 // frame and lets the receiving loop, which keeps printing the messages that
 // arrive meanwhile, read up to the server's answer; after closeWait without
 // one, the socket is closed. (Conn.Close would drop those messages when it
-// found no reader active at that instant.)
+// found no reader active at that instant.) The handshake is complete, exit
+// status 0, once the server's close frame arrived, before ours or after;
+// without it the connection was not closed cleanly: exit status 3.
 func (s *session) close(readDone <-chan error, code websocket.StatusCode, reason string) (int, string) {
 	s.sentOur, s.sentReason = code, reason
 	s.closing.Store(true)
@@ -201,14 +207,25 @@ func (s *session) close(readDone <-chan error, code websocket.StatusCode, reason
 	}
 	t := time.NewTimer(closeWait)
 	defer t.Stop()
+	var err error
+	timedOut := false
 	select {
-	case <-readDone:
+	case err = <-readDone:
 	case <-t.C:
-		s.conn.Abort() // the server never answered: the close frame is sent, which is enough
-		<-readDone
+		s.conn.Abort() // the server never answered
+		err, timedOut = <-readDone, true
 	}
 	s.conn.Shutdown()
-	return exitOK, ""
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return exitOK, "" // the server's close frame arrived: a closing handshake
+	case timedOut:
+		return exitAbnormal, "no close frame from the server within " + closeWait.String()
+	case errors.Is(err, websocket.ErrConnectionClosed):
+		return exitAbnormal, "the server closed the connection without answering our close frame"
+	}
+	return s.ended(err) // a protocol error, say
 }
 
 // ended reports how the receiving loop ended before we closed.

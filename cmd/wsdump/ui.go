@@ -30,13 +30,46 @@ type console interface {
 	traceWriter() io.Writer
 	// interrupted reports whether input ended with Ctrl-C rather than EOF.
 	interrupted() bool
+	// outputFailed is closed when a write to standard output failed (its
+	// reader went away: wsdump | head), which ends the session as an
+	// interrupt does; outputErr returns that error, nil before.
+	outputFailed() <-chan struct{}
+	outputErr() error
 	// close restores the terminal.
 	close()
+}
+
+// outputFailure records the first failed write to standard output.
+type outputFailure struct {
+	failMu sync.Mutex
+	err    error
+	failed chan struct{} // closed at the first failure
+}
+
+func newOutputFailure() *outputFailure { return &outputFailure{failed: make(chan struct{})} }
+
+// fail records err unless a failure was recorded already.
+func (o *outputFailure) fail(err error) {
+	o.failMu.Lock()
+	defer o.failMu.Unlock()
+	if o.err == nil {
+		o.err = err
+		close(o.failed)
+	}
+}
+
+func (o *outputFailure) outputFailed() <-chan struct{} { return o.failed }
+
+func (o *outputFailure) outputErr() error {
+	o.failMu.Lock()
+	defer o.failMu.Unlock()
+	return o.err
 }
 
 // plainConsole reads lines from a pipe or file and prints plain lines: the
 // non-interactive mode, also used with -r.
 type plainConsole struct {
+	*outputFailure
 	in     *bufio.Reader
 	mu     sync.Mutex
 	out    io.Writer
@@ -46,7 +79,7 @@ type plainConsole struct {
 }
 
 func newPlainConsole(stdin io.Reader, stdout, stderr io.Writer, raw, color bool) *plainConsole {
-	return &plainConsole{in: bufio.NewReaderSize(stdin, 64<<10), out: stdout, errOut: stderr, raw: raw, color: color && !raw}
+	return &plainConsole{outputFailure: newOutputFailure(), in: bufio.NewReaderSize(stdin, 64<<10), out: stdout, errOut: stderr, raw: raw, color: color && !raw}
 }
 
 func (c *plainConsole) readLine() (string, error) {
@@ -66,24 +99,34 @@ func (c *plainConsole) show(st style, line string) {
 	if !c.raw {
 		line = paint(c.color, st, prefixFor(st)+line)
 	}
-	c.write(c.out, line)
+	c.writeOut(line)
 }
 
 func (c *plainConsole) status(st style, line string) {
 	_, tty := isTerminal(c.errOut)
-	c.write(c.errOut, paint(tty && colourWanted(), st, "wsdump: "+line))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	io.WriteString(c.errOut, paint(tty && colourWanted(), st, "wsdump: "+line)+"\n")
 }
 
 func (c *plainConsole) note(line string) {
 	if !c.raw {
-		c.write(c.out, line)
+		c.writeOut(line)
 	}
 }
 
-func (c *plainConsole) write(w io.Writer, line string) {
+// writeOut prints a line on standard output. The first write that fails
+// (EPIPE once the reader went away) is recorded, which ends the session;
+// nothing more is written there.
+func (c *plainConsole) writeOut(line string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(w, line+"\n")
+	if c.outputErr() != nil {
+		return
+	}
+	if _, err := io.WriteString(c.out, line+"\n"); err != nil {
+		c.fail(err)
+	}
 }
 
 func (c *plainConsole) traceWriter() io.Writer { return lockedWriter{&c.mu, c.errOut} }
@@ -107,6 +150,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // the line being typed, prints, and redraws them, so messages that arrive
 // while the user types never mangle the input line.
 type termConsole struct {
+	*outputFailure
 	t       *term.Terminal
 	out     *os.File
 	errOut  io.Writer // stderr, for -vv traces when it is not the terminal
@@ -132,7 +176,7 @@ func newTermConsole(in, out *os.File, errOut io.Writer, hist *history) (*termCon
 		io.Reader
 		io.Writer
 	}{&keyReader{r: r}, out}, "> ")
-	c := &termConsole{t: t, out: out, errOut: errOut, inFd: fd, state: state, ctrlC: r, color: colourWanted()}
+	c := &termConsole{outputFailure: newOutputFailure(), t: t, out: out, errOut: errOut, inFd: fd, state: state, ctrlC: r, color: colourWanted()}
 	t.History = hist
 	c.search = &searcher{t: t, h: hist, prompt: "> "}
 	t.AutoCompleteCallback = c.search.key
@@ -157,13 +201,21 @@ func (c *termConsole) readLine() (string, error) {
 
 func (c *termConsole) show(st style, line string) {
 	// Received messages in blue, as the Python tool prints them.
-	c.t.Write([]byte(paint(c.color, st, prefixFor(st)+line) + "\n"))
+	c.write(paint(c.color, st, prefixFor(st)+line))
 }
 
-func (c *termConsole) note(line string) { c.t.Write([]byte(line + "\n")) }
+func (c *termConsole) note(line string) { c.write(line) }
 
 func (c *termConsole) status(st style, line string) {
-	c.t.Write([]byte(paint(c.color, st, line) + "\n"))
+	c.write(paint(c.color, st, line))
+}
+
+// write prints a line above the prompt; a failed write (the terminal is
+// gone) is recorded as plainConsole.writeOut records it.
+func (c *termConsole) write(line string) {
+	if _, err := c.t.Write([]byte(line + "\n")); err != nil {
+		c.fail(err)
+	}
 }
 
 // traceWriter is stderr when it is not a terminal (wsdump -vv 2>file), else

@@ -198,8 +198,9 @@ OUTPUT
     Text messages are printed as received; control characters other than
     tab and newline are escaped (\x1b) so that a server cannot drive your
     terminal (not with -r). Binary messages are shown escaped, as Python's
-    repr does: b'\x00\x01abc'; gzip and raw-deflate payloads holding UTF-8
-    are shown decompressed as "[gzip] text" and "[zlib] text". When the
+    repr does: b'\x00\x01abc', and b"it's" when they hold a single quote
+    and no double quote; gzip and raw-deflate payloads holding UTF-8 are
+    shown decompressed as "[gzip] text" and "[zlib] text". When the
     server closes, its close code and reason are shown:
     "< close: 1000 (normal closure) bye".
     On a terminal, received messages are blue, pings, pongs and closes
@@ -220,8 +221,13 @@ EXIT STATUS
         "wsdump: "
     2   bad command line
     3   the connection was lost or broken without a closing handshake
-        (dropped socket, protocol error)
+        (dropped socket, protocol error, or no close frame from the
+        server in answer to wsdump's within 3 seconds)
     4   no pong within --ping-timeout
+    5   standard output could not be written (its reader went away:
+        wsdump ... | head -n 1); wsdump sent its close frame
+    SIGINT, SIGTERM and SIGHUP (the terminal was closed) close an open
+    connection as Ctrl-C does, with a close frame: then 0 or 3 as above.
 
 EXAMPLES
     wsdump ws://127.0.0.1:8080/
