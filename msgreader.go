@@ -163,6 +163,7 @@ func (m *msgReader) begin(h header) (readEvent, StatusCode, error) {
 	} else {
 		m.msgOp, m.msgLen, m.msgZ, m.frames = h.opcode, 0, h.rsv1, 1
 		m.msgUTF8.Reset()
+		m.readGen++ // a NextReader's reader of an earlier message takes nothing of this one
 	}
 	m.frameHdr, m.inData = h, true
 	if m.aside != nil {
