@@ -47,7 +47,7 @@ func (op Opcode) String() string {
 
 // IsControl reports whether op is a control opcode (close, ping, pong, or a
 // reserved control opcode 0xB–0xF): RFC 6455 §5.5.
-func (op Opcode) IsControl() bool { return op&0x8 != 0 }
+func (op Opcode) IsControl() bool { return op >= 0x8 && op <= 0xF }
 
 // Valid reports whether op is one of the six opcodes RFC 6455 defines.
 func (op Opcode) Valid() bool {

@@ -238,7 +238,8 @@ func TestOpcodeAndStatusStrings(t *testing.T) {
 			t.Errorf("%s.Valid() = %v", want, op.Valid())
 		}
 	}
-	if !OpPing.IsControl() || OpText.IsControl() || !Opcode(0xB).IsControl() {
+	if !OpPing.IsControl() || OpText.IsControl() || !Opcode(0xB).IsControl() || !Opcode(0xF).IsControl() ||
+		Opcode(0x18).IsControl() || Opcode(0x88).IsControl() { // no opcode above 0xF is one
 		t.Error("IsControl wrong")
 	}
 	if StatusNormal.String() != "normal closure" || StatusCode(4000).String() != "status(4000)" {
