@@ -116,6 +116,7 @@ type connStats struct {
 	in                 msgCounter   // data received, as last published (the rest is in msgReader)
 	pingsIn, pongsIn   atomic.Uint64
 	more               onDemand[connMoreStats]
+	seen               onDemand[statsSeen]
 }
 
 // connMoreStats are the counters of a Conn that most connections leave at
@@ -125,11 +126,12 @@ type connMoreStats struct {
 	zWireIn, zPayloadIn   atomic.Uint64
 	lastErr               atomic.Pointer[errorBox]
 	closeCode             atomic.Uint32
-	// The data counts Stats last returned, under its peekMu: a later
-	// call that finds the reader or writer inside a call (whose latest
-	// counts it cannot read) returns no less.
-	seen struct{ msgsOut, bytesOut, msgsIn, bytesIn uint64 }
 }
+
+// statsSeen are the data counts Stats last returned, under its peekMu: a
+// later call that finds the reader or writer inside a call (whose latest
+// counts it cannot read) returns no less. Made by the first Stats call.
+type statsSeen struct{ msgsOut, bytesOut, msgsIn, bytesIn uint64 }
 
 // pingMark is the last ping sent, in one word that the sender sets and
 // the reader of its pong takes, so that neither waits for the other: the
@@ -285,7 +287,7 @@ func (c *Conn) Stats() Stats {
 	} else {
 		st.MessagesReceived, st.BytesReceived = s.in.load()
 	}
-	seen := &s.more.get().seen // each count only grows
+	seen := s.seen.get() // each count only grows
 	st.MessagesSent = atLeast(st.MessagesSent, &seen.msgsOut)
 	st.BytesSent = atLeast(st.BytesSent, &seen.bytesOut)
 	st.MessagesReceived = atLeast(st.MessagesReceived, &seen.msgsIn)
