@@ -182,11 +182,11 @@ func (c *Conn) Subprotocol() string {
 }
 
 // Status returns the status code of the handshake response: 101 Switching
-// Protocols, or 200 for a WebSocket over HTTP/2 (an extended CONNECT), as
-// Dial returns a Conn only for those.
+// Protocols, or a 2xx (200 as a rule) for a WebSocket over HTTP/2 (an
+// extended CONNECT), as Dial returns a Conn only for those.
 func (c *Conn) Status() int {
-	if _, ok := c.netConn.(*h2Stream); ok {
-		return http.StatusOK
+	if s, ok := c.netConn.(*h2Stream); ok {
+		return int(s.status)
 	}
 	return http.StatusSwitchingProtocols
 }

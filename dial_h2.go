@@ -279,7 +279,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		st.Close()
 		return nil, nil, err
 	}
-	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h)}
+	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h), status: uint16(resp.StatusCode)}
 	c = newConn(s, nil, cfg.conn)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
@@ -424,6 +424,9 @@ type h2Stream struct {
 	// resetAfterClose: the server forgets the stream after a closing
 	// handshake without ending it (forgetsClosedStreams).
 	resetAfterClose bool
+	// status is the response's 2xx :status (Conn.Status); it fits in the
+	// struct's padding.
+	status uint16
 }
 
 // Close ends the stream as closing a TCP connection would (RFC 8441 §5):

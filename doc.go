@@ -60,18 +60,29 @@
 // On a stream, everything else works as on a TCP connection: messages,
 // fragments, pings, limits, timeouts and deadlines (per stream),
 // permessage-deflate and subprotocols (negotiated in the request and
-// response headers; there is no Sec-WebSocket-Key and the status is 200,
-// which Conn.Status reports), headers, cookies and the Jar, proxies (the
-// HTTP/2 connection runs inside the tunnel), redirects, tracing (the
-// HEADERS sent and received, secrets redacted) and App. The closing
-// handshake ends the stream with END_STREAM and Abort resets it
+// response headers; there is no Sec-WebSocket-Key and the status is a 2xx,
+// 200 as a rule, which Conn.Status reports), headers, cookies and the Jar,
+// proxies (the HTTP/2 connection runs inside the tunnel), redirects,
+// tracing (the HEADERS sent and received, secrets redacted) and App. The
+// closing handshake ends the stream with END_STREAM and Abort resets it
 // (RST_STREAM); neither touches the connection's other streams.
 // Conn.NetConn returns the stream, a net.Conn whose addresses are the
 // connection's. The HTTP/2 connection's own limits against a hostile
 // server (receive windows of 1 MiB per stream and 1 GiB per connection,
-// header lists of 64 KiB, bounds on control and useless frames) are those
-// of internal/h2; a server that breaks them gets GOAWAY and every stream
-// of the connection fails. DialOptions.NetConn cannot carry HTTP/2.
+// header lists of 64 KiB decoded and 128 KiB encoded, a header value of
+// 64 KiB, bounds on control and useless frames) are those of internal/h2.
+// A server that breaks a limit of the connection (its window, a header
+// block's encoded size or one of its values, the HPACK table, the bounds
+// on frames) gets GOAWAY and every stream of the connection fails, with
+// errors matching ErrConnectionClosed; one that sends a stream more than
+// its window, or answers with a header list over 64 KiB decoded, gets
+// only that stream reset (RST_STREAM), and the dial waiting for that
+// answer fails with the reset. The body of a refusal is kept up to 4 KiB,
+// read for at most 2 s. A write stuck in the shared socket (a server that
+// reads nothing) gets one second after its WebSocket's close or write
+// deadline, then the whole connection fails, its other WebSockets with
+// errors matching ErrConnectionClosed. DialOptions.NetConn cannot carry
+// HTTP/2.
 //
 // # Receiving without allocating
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,11 +181,13 @@ type ClientConn struct {
 	// the connection stopped counting against the Pool's cap.
 	onSlot func()
 	// direct is the stream whose Write is writing to the connection
-	// itself (writeDirect), if any; directArmed records that the
-	// connection got a write deadline because that stream was closed or
-	// its write deadline was set (directStuckLocked).
-	direct      *Stream
-	directArmed bool
+	// itself (writeDirect), if any.
+	direct *Stream
+	// armed records that the connection's socket has a write deadline,
+	// armedAt, because a stream gave up on data the socket had not taken
+	// (stuckLocked). Written under mu; read without it by sockWriter.
+	armed   atomic.Bool
+	armedAt time.Time
 	// The reader token (lead.go).
 	tok                int     // tokFree, tokHeld, tokHanded
 	handTo             *Stream // whose consumer the token was handed to
@@ -307,7 +310,7 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 		cc.pingTimeout = DefaultPingTimeout
 	}
 	cc.rerr.r = conn
-	cc.bw = bufio.NewWriterSize(conn, 32<<10)
+	cc.bw = bufio.NewWriterSize((*sockWriter)(cc), 32<<10)
 	// A consumer's read of the connection is interrupted by a read
 	// deadline: without them only the reader goroutine reads.
 	cc.lead = conn.SetReadDeadline(time.Time{}) == nil
@@ -644,7 +647,7 @@ func (cc *ClientConn) writeLoop() {
 	for {
 		cc.mu.Lock()
 		if err != nil {
-			cc.failLocked(fmt.Errorf("websocket: http2: write: %w", err), false, 0)
+			cc.writeFailedLocked(err)
 		}
 		for len(cc.ctrl) == 0 && len(cc.ordered) == 0 && cc.err == nil {
 			cc.mu.Unlock()
@@ -704,6 +707,20 @@ func (cc *ClientConn) writeLoop() {
 		if err == nil {
 			err = cc.bw.Flush()
 		}
+		cc.mu.Lock()
+		for _, r := range reqs {
+			if r == &r.st.wreq {
+				r.st.held = false
+			}
+		}
+		if err != nil {
+			// Before the waiting Writes learn it: a failed write
+			// fails every stream with the connection's error.
+			cc.writeFailedLocked(err)
+		} else {
+			cc.disarmLocked()
+		}
+		cc.mu.Unlock()
 		cc.wmu.Unlock()
 		for _, r := range reqs {
 			if r.done != nil {
@@ -753,35 +770,113 @@ func (cc *ClientConn) writeDirect(st *Stream, data []byte) error {
 	}
 	cc.mu.Lock()
 	cc.direct = nil
-	if cc.directArmed {
-		cc.directArmed = false
-		if cc.err == nil && err == nil {
-			cc.conn.SetWriteDeadline(time.Time{})
-		}
-	}
 	if err != nil {
-		cc.failLocked(fmt.Errorf("websocket: http2: write: %w", err), false, 0)
+		cc.writeFailedLocked(err)
+	} else {
+		cc.disarmLocked()
 	}
 	cc.mu.Unlock()
 	cc.wmu.Unlock()
 	return err
 }
 
-// directStuckLocked is called when st is closed or reset, or gets a
-// write deadline t (zero for Close): if a Write of st is in the
-// connection's socket (writeDirect), the socket has closeWriteTimeout past
-// then to take it, or the connection fails, as a connection whose peer
-// reads nothing for that long would fail anyway (crypto/tls cannot resume
-// a timed-out write); the Write then returns.
-func (cc *ClientConn) directStuckLocked(st *Stream, t time.Time) {
-	if cc.direct != st || cc.err != nil {
+// stuckLocked is called when st is closed or reset, or gets a write
+// deadline t (zero for Close), and when that deadline passes: if data of
+// st is on its way to the connection's socket, a Write of st writing it
+// there itself (writeDirect) or a chunk the writer goroutine holds
+// (queued, or in the batch it is writing, behind what was queued before
+// it), the socket has closeWriteTimeout past then to take it, or the
+// connection fails, as a connection whose peer reads nothing for that
+// long would fail anyway (crypto/tls cannot resume a timed-out write);
+// the Write then returns. A socket that is slow but takes each of its
+// writes within closeWriteTimeout keeps going (sockWriter), and the
+// deadline is cleared once the data given up on is out (disarmLocked).
+// A chunk the writer holds counts once the deadline has passed (its
+// timer calls again then, Stream.writeTimedOut), so that a deadline
+// set ahead of each Write does not arm the socket.
+func (cc *ClientConn) stuckLocked(st *Stream, t time.Time) {
+	now := time.Now()
+	switch {
+	case cc.err != nil:
+		return
+	case cc.direct == st:
+	case st.held && !t.After(now):
+	default:
 		return
 	}
-	if now := time.Now(); t.Before(now) {
+	if t.Before(now) {
 		t = now
 	}
-	cc.directArmed = true
-	cc.conn.SetWriteDeadline(t.Add(closeWriteTimeout))
+	t = t.Add(closeWriteTimeout)
+	if cc.armed.Load() && !t.Before(cc.armedAt) {
+		return // an earlier one stands
+	}
+	cc.armed.Store(true)
+	cc.armedAt = t
+	cc.conn.SetWriteDeadline(t)
+}
+
+// disarmLocked clears the socket's write deadline once the socket took
+// what the writer was writing, unless a chunk given up on (its stream
+// closed, or its write deadline passed) is still queued: the writer's
+// next batch then has until the same time.
+func (cc *ClientConn) disarmLocked() {
+	if !cc.armed.Load() || cc.err != nil {
+		return
+	}
+	for _, r := range cc.ordered {
+		if st := r.st; r == &st.wreq && !st.dropData && (st.closingClosed || st.wdl.passed.Load()) {
+			return
+		}
+	}
+	cc.armed.Store(false)
+	cc.armedAt = time.Time{}
+	cc.conn.SetWriteDeadline(time.Time{})
+}
+
+// sockWriter is the connection's socket as the writing side's bufio.Writer
+// writes to it. While a deadline armed by stuckLocked stands, each write
+// that the socket takes in time gives it closeWriteTimeout more, but
+// never less than it had: a peer that reads nothing fails the
+// connection, one that reads slowly does not.
+type sockWriter ClientConn
+
+func (w *sockWriter) Write(p []byte) (int, error) {
+	cc := (*ClientConn)(w)
+	n, err := cc.conn.Write(p)
+	if err == nil && cc.armed.Load() {
+		cc.mu.Lock()
+		if t := time.Now().Add(closeWriteTimeout); cc.armed.Load() && cc.err == nil && t.After(cc.armedAt) {
+			cc.armedAt = t
+			cc.conn.SetWriteDeadline(t)
+		}
+		cc.mu.Unlock()
+	}
+	return n, err
+}
+
+// writeFailedLocked fails the connection after a write to its socket
+// failed with err. A timeout is a write that stuckLocked gave a deadline
+// and the socket did not take: it is deliberately not reported as a
+// timeout error (as liveness does not, health.go), since a stream's
+// timeout leaves it usable and this connection is gone. The Write whose
+// own deadline it was still reports its timeout (Stream.writeErr).
+func (cc *ClientConn) writeFailedLocked(err error) {
+	if cc.err != nil {
+		return
+	}
+	if isTimeout(err) {
+		err = fmt.Errorf("websocket: http2: connection failed: a write stuck in the socket (%v)", err)
+	} else {
+		err = fmt.Errorf("websocket: http2: write: %w", err)
+	}
+	cc.failLocked(err, false, 0)
+}
+
+// isTimeout reports whether err is a timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 var errStreamReset = errors.New("websocket: http2: stream reset")

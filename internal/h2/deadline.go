@@ -11,13 +11,17 @@ import (
 // made when needed.
 type deadline struct {
 	passed atomic.Bool // the deadline has passed
-	mu     sync.Mutex
-	timer  *time.Timer
-	gen    uint64        // counts set calls; a timer of an older one does nothing
-	ch     chan struct{} // closed when the deadline passes; made by wait
-	// wake, if not nil, is called (under mu) when the deadline passes,
-	// for a waiter that does not use wait's channel.
-	wake func()
+	// write: st's write deadline, whose timer, when it passes, tells the
+	// connection that st gave up on its data (Stream.writeTimedOut);
+	// otherwise st's read deadline, whose passing wakes its reader
+	// (Stream.signal, under mu), a waiter that does not use wait's
+	// channel. Set when the stream is made.
+	write bool
+	mu    sync.Mutex
+	timer *time.Timer
+	gen   uint64        // counts set calls; a timer of an older one does nothing
+	ch    chan struct{} // closed when the deadline passes; made by wait
+	st    *Stream
 }
 
 // closedChan is the channel wait returns once the deadline has passed.
@@ -48,27 +52,33 @@ func (d *deadline) set(t time.Time) {
 		gen := d.gen
 		d.timer = time.AfterFunc(time.Until(t), func() {
 			d.mu.Lock()
-			if d.gen == gen {
-				d.expireLocked()
-			}
+			passed := d.gen == gen && d.expireLocked()
 			d.mu.Unlock()
+			if passed && d.write {
+				// Without mu, which a Write holds under the
+				// connection's lock (isSet). A deadline set in the
+				// past is SetWriteDeadline's to report.
+				d.st.writeTimedOut()
+			}
 		})
 	}
 	d.mu.Unlock()
 }
 
-// expireLocked marks the deadline passed and wakes its waiters.
-func (d *deadline) expireLocked() {
+// expireLocked marks the deadline passed and wakes its waiters; it
+// reports whether the deadline was not passed before.
+func (d *deadline) expireLocked() bool {
 	if d.passed.Load() {
-		return
+		return false
 	}
 	d.passed.Store(true)
 	if d.ch != nil {
 		close(d.ch)
 	}
-	if d.wake != nil {
-		d.wake()
+	if !d.write && d.st != nil {
+		d.st.signal()
 	}
+	return true
 }
 
 // wait returns a channel closed once the deadline has passed, for a

@@ -15,10 +15,11 @@
 //     beyond a stream's window a stream error (RST_STREAM) of that type;
 //   - WINDOW_UPDATE that overflows 2^31-1 is FLOW_CONTROL_ERROR (a stream
 //     error for a stream's window), a zero increment PROTOCOL_ERROR;
-//   - header lists: DefaultMaxHeaderListSize decoded (a stream error), twice
-//     that encoded and at most 64 CONTINUATION frames per block
-//     (ENHANCE_YOUR_CALM), an HPACK dynamic table of 4096 bytes
-//     (COMPRESSION_ERROR past it);
+//   - header lists: DefaultMaxHeaderListSize decoded (a stream error,
+//     PROTOCOL_ERROR), twice that encoded and at most 64 CONTINUATION
+//     frames per block (ENHANCE_YOUR_CALM), a single name or value of at
+//     most DefaultMaxHeaderListSize and an HPACK dynamic table of 4096
+//     bytes (COMPRESSION_ERROR past either);
 //   - at most 1024 control frames (PING and SETTINGS acknowledgements,
 //     resets, window updates) owed to a peer that does not read them, and
 //     at most 1000 frames without effect per second (frames for closed
@@ -28,7 +29,11 @@
 //     streams never opened and PUSH_PROMISE are PROTOCOL_ERROR;
 //   - a peer that goes silent: with Config.ReadIdleTimeout, a connection
 //     that received nothing for that long is sent a PING, and fails (GOAWAY
-//     NO_ERROR) without its acknowledgement within Config.PingTimeout.
+//     NO_ERROR) without its acknowledgement within Config.PingTimeout;
+//   - a peer that reads nothing: data a stream gave up on (closed, or past
+//     its write deadline) that the socket has not taken a second later,
+//     whether the stream's Write or the connection's writer is writing
+//     it, fails the connection, with an error that is not a timeout.
 //
 // Every error of the package starts with "websocket: http2: ".
 package h2

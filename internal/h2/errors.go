@@ -69,11 +69,12 @@ func (e *CodeError) Unwrap() error {
 }
 
 // StatusError is returned by OpenWebSocket when the server answers the
-// extended CONNECT with a status other than 2xx. The stream is reset.
+// extended CONNECT with a status other than 2xx. The stream is reset
+// (unless the server ended it).
 type StatusError struct {
 	StatusCode int         // the response's :status
 	Header     http.Header // the response's header fields
-	Body       []byte      // the start of the response body, at most MaxErrorBody bytes
+	Body       []byte      // the start of the response body: what arrived within 2 s, at most MaxErrorBody bytes
 }
 
 // Error reports the status.

@@ -61,6 +61,9 @@ type Stream struct {
 	wreq     writeReq   // the chunk in flight, reused
 	wdone    chan error // its completion, capacity 1; made by the first queued chunk
 	inflight bool       // under wmu
+	// held: wreq is queued for the connection's writer or in the batch
+	// it is writing (ClientConn.stuckLocked); under cc.mu.
+	held bool
 	// closing is closed by Close, Finish and Reset, so that a Write
 	// waiting for its chunk on a connection whose writes are stuck
 	// returns. The first queued chunk makes it, under wmu and cc.mu.
@@ -109,9 +112,11 @@ func (st *Stream) signal() {
 // and header fields. It returns when the server has answered or ctx is
 // done. On a 2xx status it returns the response and the open Stream. On
 // another status it returns a *StatusError holding the status, header and
-// the start of the body. If the server does not support extended CONNECT
-// it returns ErrExtendedConnectUnsupported without opening a stream; errors
-// wrapping ErrRefused mean the server did not process the stream.
+// the start of the body (what arrived within 2 s, at most MaxErrorBody
+// bytes), and resets the stream unless the server ended it. If the server
+// does not support extended CONNECT it returns
+// ErrExtendedConnectUnsupported without opening a stream; errors wrapping
+// ErrRefused mean the server did not process the stream.
 func (cc *ClientConn) OpenWebSocket(ctx context.Context, req *Request) (*Response, *Stream, error) {
 	return cc.open(ctx, req, false)
 }
@@ -161,7 +166,8 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	if cc.growTo > cc.stream {
 		st.creditAt = monoNow()
 	}
-	st.rdl.wake = st.signal
+	st.rdl.st = st
+	st.wdl.st, st.wdl.write = st, true
 	cc.nextID += 2
 	cc.streams[st.id] = st
 	cc.active++
@@ -193,9 +199,18 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	return resp, nil, &StatusError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
 }
 
-// errorBody waits for the start of the body of a failed response.
+// errorBodyTime bounds the wait for the body of a failed response, as an
+// HTTP/1.1 handshake bounds its read of one: a server may leave the
+// stream open.
+const errorBodyTime = 2 * time.Second
+
+// errorBody waits for the start of the body of a failed response: until
+// MaxErrorBody bytes, the end of the stream or its failure, errorBodyTime
+// or the end of ctx, whichever comes first.
 func (st *Stream) errorBody(ctx context.Context) []byte {
 	cc := st.cc
+	timer := time.NewTimer(errorBodyTime)
+	defer timer.Stop()
 	for {
 		cc.mu.Lock()
 		done := st.buffered >= MaxErrorBody || st.remoteEnded || st.err != nil
@@ -209,6 +224,8 @@ func (st *Stream) errorBody(ctx context.Context) []byte {
 				cc.unneed()
 				continue
 			case <-ctx.Done():
+				cc.unneed()
+			case <-timer.C:
 				cc.unneed()
 			}
 		}
@@ -513,6 +530,7 @@ func (st *Stream) Write(p []byte) (int, error) {
 		}
 		st.wreq = writeReq{st: st, typ: http2.FrameData, data: append(st.wreq.data[:0], p[n:n+int(k)]...), done: st.wdone}
 		st.inflight = true
+		st.held = true
 		cc.queueLocked(&st.wreq)
 		cc.mu.Unlock()
 		n += int(k)
@@ -533,8 +551,15 @@ func (st *Stream) writableLocked() error {
 	return nil
 }
 
-// writeErr is the error of a Write whose chunk failed.
+// writeErr is the error of a Write whose chunk failed. A chunk stuck in
+// the socket past the stream's own write deadline is that Write's
+// timeout, as a net.Conn's write past its deadline is, although the
+// connection (and so the stream) failed with an error that is not one
+// (writeFailedLocked).
 func (st *Stream) writeErr(err error) error {
+	if st.wdl.passed.Load() && isTimeout(err) {
+		return fmt.Errorf("websocket: http2: write: %w", err)
+	}
 	st.cc.mu.Lock()
 	defer st.cc.mu.Unlock()
 	if st.err != nil {
@@ -674,7 +699,7 @@ func (st *Stream) Reset() {
 // closeLocked wakes a Write waiting for its chunk: the stream is being
 // closed or reset.
 func (st *Stream) closeLocked() {
-	st.cc.directStuckLocked(st, time.Time{})
+	st.cc.stuckLocked(st, time.Time{})
 	if !st.closingClosed {
 		st.closingClosed = true
 		if st.closing != nil {
@@ -717,16 +742,32 @@ func (st *Stream) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline sets the deadline of Write on this stream only. A
 // Write that is writing to the connection's socket itself when the
-// deadline passes returns once the socket takes its frames; if the socket
-// has not taken them a second past the deadline, the connection fails.
+// deadline passes returns once the socket takes its frames; a Write
+// whose chunk the connection's writer holds returns at the deadline.
+// Either way the socket has until a second past the deadline to take
+// those frames and the frames queued before them, and a second more
+// after each write of them it takes; if it does not, the connection
+// fails.
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.wdl.set(t)
 	if !t.IsZero() {
 		st.cc.mu.Lock()
-		st.cc.directStuckLocked(st, t)
+		st.cc.stuckLocked(st, t)
 		st.cc.mu.Unlock()
 	}
 	return nil
+}
+
+// writeTimedOut is called when the write deadline passes: data of the
+// stream that the socket has not taken yet makes the connection's socket
+// writes time out a second later (stuckLocked).
+func (st *Stream) writeTimedOut() {
+	cc := st.cc
+	cc.mu.Lock()
+	if st.wdl.passed.Load() {
+		cc.stuckLocked(st, time.Time{})
+	}
+	cc.mu.Unlock()
 }
 
 // recvBlock is the size of the blocks received data waits in: the largest
