@@ -64,6 +64,7 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 	start := time.Now()
 	ct := c.closeSocketAfter(max(timeout, minCloseWrite))
 	defer ct.t.Stop()
+	c.flags.set(flagCloseTimed)
 	if err := c.sendCloseFrame(code, reason, 0); err != nil {
 		c.closeSocket()
 		if ct.fired.Load() {
@@ -130,6 +131,7 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 	if wait > 0 {
 		ct := c.closeSocketAfter(wait)
 		defer ct.t.Stop()
+		c.flags.set(flagCloseTimed)
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()

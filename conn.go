@@ -129,6 +129,7 @@ const (
 	flagPeerClosed                    // the peer's close frame was read
 	flagClosing                       // closeSocket has begun
 	flagMsgWait                       // a sender waits in lockMsg (writeWaits.msgWaiters > 0)
+	flagCloseTimed                    // a close bounded by its own timer writes: no caller's deadline applies (socketWrite)
 )
 
 // has reports whether flag f is set.

@@ -442,11 +442,16 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 }
 
 // socketWrite writes b, with the per-operation timeout when one is set.
+// Once a close bounded by its own timer has begun (flagCloseTimed), the
+// caller's deadlines and timeout no longer apply: a deadline set to cancel
+// a call must not stop the close frame.
 func (c *Conn) socketWrite(b []byte) error {
 	if lc := c.lc.Load(); lc != nil {
 		return lc.write(b) // never blocks: what the socket does not take is queued
 	}
-	if d := c.Timeout(); d > 0 {
+	if c.flags.has(flagCloseTimed) {
+		c.netConn.SetWriteDeadline(time.Time{})
+	} else if d := c.Timeout(); d > 0 {
 		c.netConn.SetWriteDeadline(time.Now().Add(d))
 	}
 	return writeStream(c.netConn, b)
