@@ -236,15 +236,18 @@ func (c *Conn) Timeout() time.Duration {
 
 // SetTimeout sets the per-operation I/O timeout: with d > 0 each read and each
 // write gets a deadline of now+d, overriding SetDeadline; with 0 deadlines are
-// left to SetDeadline. A read that times out leaves the Conn usable; a write
-// that times out closes it (a frame may be half written): that send gets the
-// timeout, every later send and Flush an error matching ErrConnectionClosed.
+// left to SetDeadline (turning the timeout off clears the deadlines it set).
+// A read that times out leaves the Conn usable; a write that times out
+// closes it (a frame may be half written): that send gets the timeout,
+// every later send and Flush an error matching ErrConnectionClosed.
 // Neither the timeout nor the deadlines lengthen a Close (see CloseWith).
 func (c *Conn) SetTimeout(d time.Duration) {
 	if d <= 0 && c.rare.Load() == nil {
 		return // none, and none to clear
 	}
-	c.rareState().timeout.Store(int64(max(d, 0)))
+	if old := c.rareState().timeout.Swap(int64(max(d, 0))); d <= 0 && old > 0 {
+		c.netConn.SetDeadline(time.Time{}) // the timeout's last deadlines would outlive it
+	}
 }
 
 // SetDeadline sets the read and write deadlines of the underlying stream.
