@@ -85,6 +85,18 @@ func checkPrefix(t *testing.T, err error) {
 	}
 }
 
+// wantDropped checks that err is a handshake cut by the connection's end:
+// a *HandshakeError matching io.ErrUnexpectedEOF, which RetryTransient
+// retries.
+func wantDropped(t *testing.T, err error) {
+	t.Helper()
+	var he *websocket.HandshakeError
+	retry, _ := websocket.RetryTransient(err)
+	if !errors.As(err, &he) || !errors.Is(err, io.ErrUnexpectedEOF) || !retry {
+		t.Errorf("err = %v; want a *HandshakeError matching io.ErrUnexpectedEOF that RetryTransient retries (%v)", err, retry)
+	}
+}
+
 func TestDialHandshakeValidation(t *testing.T) {
 	bigBody := strings.Repeat("b", 1<<20)
 	tests := []struct {
@@ -205,6 +217,14 @@ func TestDialHandshakeValidation(t *testing.T) {
 		{"closed before the response ends", func(_ *http.Request, a string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 		}, wantError},
+		// A head cut inside a line is a dropped connection too, not a
+		// malformed answer: the parser took the cut line for a whole one.
+		{"closed inside a header name", func(_ *http.Request, a string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgr"
+		}, wantDropped},
+		{"closed after a lone CR", func(_ *http.Request, a string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r"
+		}, wantDropped},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

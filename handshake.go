@@ -219,6 +219,12 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 			if hs.lr.n <= 0 {
 				return response{}, &HandshakeError{Reason: "response headers exceed 64 KiB"}
 			}
+			if hs.lr.err == io.EOF {
+				// The stream ended inside the head (the parser reads
+				// past what it has only before the head's end): the
+				// parser took the cut line for a whole one.
+				err = io.ErrUnexpectedEOF
+			}
 			return response{}, handshakeIOError(err)
 		}
 		resp = response{code: full.StatusCode, status: full.Status, header: full.Header, full: full}
