@@ -1,3 +1,5 @@
+//go:build !wsclient_nostats
+
 package websocket_test
 
 import (
