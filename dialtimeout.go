@@ -86,6 +86,9 @@ func dialError(ctx context.Context, err error) error {
 	}
 	var pe *ProxyError
 	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {
+		if dialCause(ctx) == errDialTimeout {
+			return &timeoutError{op: "dial", err: err} // still a *ProxyError to errors.As
+		}
 		return err
 	}
 	if dialCause(ctx) == errDialTimeout {
