@@ -39,7 +39,8 @@ type ProxyStatusError = proxy.StatusError
 // on a label boundary ("example.com" and ".example.com" both match
 // "a.example.com" and "example.com", never "badexample.com"); IPv4 and IPv6
 // addresses; CIDR prefixes ("10.0.0.0/8", "fd00::/8"); each optionally with
-// ":port" ("example.com:8080", "[::1]:8080") to limit it to that port.
+// ":port" ("example.com:8080", "[::1]:8080", "*:8080") to limit it to
+// that port.
 // Matching ignores case and spaces around entries.
 //
 // "localhost" (and names under ".localhost") and loopback addresses

@@ -10,7 +10,7 @@ import (
 // directly. The zero value matches nothing.
 //
 // Entries follow the conventions curl and Go's net/http share, made precise:
-//   - "*" matches every target;
+//   - "*" matches every target, and "*:8080" every target on port 8080;
 //   - a host name matches itself and its subdomains on a label boundary:
 //     "example.com", ".example.com" and "*.example.com" all match
 //     "example.com" and "a.example.com", never "badexample.com";
@@ -31,6 +31,7 @@ type NoProxy struct {
 }
 
 type noProxyEntry struct {
+	any    bool         // "*:port": every host on port
 	domain string       // lower-case name without leading or trailing dot; "" for an address entry
 	prefix netip.Prefix // an address is stored as a full-length prefix
 	port   string       // "" means any port
@@ -91,6 +92,10 @@ func (n *NoProxy) add(e string) {
 		n.entries = append(n.entries, noProxyEntry{prefix: netip.PrefixFrom(a, a.BitLen()), port: port})
 		return
 	}
+	if host == "*" && port != "" {
+		n.entries = append(n.entries, noProxyEntry{any: true, port: port})
+		return
+	}
 	host = strings.TrimPrefix(host, "*")
 	host = strings.Trim(host, ".")
 	if host == "" || strings.ContainsAny(host, "/*[]") {
@@ -124,6 +129,9 @@ func (n *NoProxy) Match(host, port string) bool {
 	for _, e := range n.entries {
 		if e.port != "" && e.port != port {
 			continue
+		}
+		if e.any {
+			return true
 		}
 		if e.domain == "" {
 			if isAddr && e.prefix.Contains(addr) {

@@ -13,6 +13,10 @@ func TestNoProxyMatch(t *testing.T) {
 		{" , ,", "example.com", "80", false},
 		{"*", "example.com", "80", true},
 		{"*", "10.0.0.1", "443", true},
+		{"*:8080", "example.com", "8080", true}, // every host, on that port only
+		{"*:8080", "10.0.0.1", "8080", true},
+		{"*:8080", "example.com", "80", false},
+		{"*:0", "example.com", "80", false}, // no such port: skipped
 		{" * ", "::1", "443", true},
 		{"a.example,*", "example.com", "80", true},
 		{"*.", "example.com", "80", false}, // not the wildcard
