@@ -208,16 +208,8 @@ func (c *Conn) readRestZ() (Opcode, []byte, error) {
 // with a later fragment); at the last, the rest. A timeout keeps what
 // has arrived, in z.in. readMu is held.
 func (c *Conn) readFragmentZ() ([]byte, error) {
-	z := c.ext
-	for c.inData {
-		if cap(z.in) == len(z.in) {
-			z.in = grow(z.in, c.growth(len(z.in), c.frameHdr.fin))
-		}
-		n, err := c.readData(z.in[len(z.in):cap(z.in)])
-		z.in = z.in[:len(z.in)+n]
-		if err != nil {
-			return nil, err
-		}
+	if err := c.readFrameInto(&c.ext.in, 0); err != nil {
+		return nil, err
 	}
 	data := []byte{}
 	if c.msgOp != 0 {

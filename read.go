@@ -357,20 +357,13 @@ func (c *Conn) readMessage(dst []byte, start int, own, wantControl bool) (Opcode
 				return op, bytes.Clone(p), nil
 			}
 		}
-		for c.inData {
-			into, from := &dst, start
-			if c.msgZ {
-				into, from = &c.ext.in, 0 // inflated whole at the end
-			}
-			if cap(*into) == len(*into) {
-				*into = grow(*into, c.growth(len(*into)-from, c.frameHdr.fin))
-			}
-			n, err := c.readData((*into)[len(*into):cap(*into)])
-			*into = (*into)[:len(*into)+n]
-			if err != nil {
-				c.keep(dst[start:], own, err)
-				return 0, dst[:start], err
-			}
+		into, from := &dst, start
+		if c.msgZ {
+			into, from = &c.ext.in, 0 // inflated whole at the end
+		}
+		if err := c.readFrameInto(into, from); err != nil {
+			c.keep(dst[start:], own, err)
+			return 0, dst[:start], err
 		}
 		if c.msgZ && c.msgOp != 0 {
 			// A fragment of a compressed message ended.
@@ -386,6 +379,23 @@ func (c *Conn) readMessage(dst []byte, start int, own, wantControl bool) (Opcode
 			return c.doneOp, dst, nil
 		}
 	}
+}
+
+// readFrameInto appends the rest of the current data frame's payload to
+// *b, of which the bytes from from on are the message's so far (the
+// growth counts them). readMu is held.
+func (c *Conn) readFrameInto(b *[]byte, from int) error {
+	for c.inData {
+		if cap(*b) == len(*b) {
+			*b = grow(*b, c.growth(len(*b)-from, c.frameHdr.fin))
+		}
+		n, err := c.readData((*b)[len(*b):cap(*b)])
+		*b = (*b)[:len(*b)+n]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recvFragment returns the next frame of a data message (FireContFrame), or
