@@ -112,7 +112,10 @@ func runMain(args []string) error {
 		return fmt.Errorf("%s: %w", ms[0].name, err)
 	}
 	if *asJSON {
-		return writeJSON(os.Stdout, res)
+		if err := writeJSON(os.Stdout, res); err != nil || !*ci {
+			return err
+		}
+		return checkCI(os.Stderr, res, ciBounds{goroutines: *maxGo, rss: *maxBytes, heap: *maxHeap})
 	}
 	res.print(os.Stdout)
 	if *ci {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -155,5 +156,14 @@ func TestCICheck(t *testing.T) {
 		if err := checkCI(&buf, r, b); err == nil || !strings.Contains(buf.String(), "FAIL") {
 			t.Errorf("bounds %+v: err %v, output %q", b, err, buf.String())
 		}
+	}
+}
+
+// TestCICheckWithJSON: -json prints the figures as JSON and -ci still fails
+// the run above its bounds (it once returned after printing).
+func TestCICheckWithJSON(t *testing.T) {
+	err := runMain([]string{"-ci", "-json", "-n", "20", "-ping", "0", "-max-goroutines", "0", "-max-bytes", "1", "-max-heap", "1"})
+	if !errors.Is(err, errCheckFailed) {
+		t.Fatalf("-ci -json above every bound: %v, want the check's failure", err)
 	}
 }
