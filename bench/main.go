@@ -51,8 +51,9 @@ func main() {
 
 // runMain parses the flags, runs the benchmark and writes the reports.
 func runMain(args []string) error {
-	if len(args) > 0 && args[0] == "-h2" {
-		return runH2Bench(args[1:]) // WebSockets over HTTP/2 against HTTP/1.1 (h2.go)
+	if i := slices.IndexFunc(args, func(a string) bool { return a == "-h2" || a == "--h2" }); i >= 0 {
+		// WebSockets over HTTP/2 against HTTP/1.1 (h2.go), with flags of its own.
+		return runH2Bench(append(args[:i:i], args[i+1:]...))
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var (
@@ -70,6 +71,7 @@ func runMain(args []string) error {
 		jsonPath  = fs.String("json", "bench-results.json", "where to write every sample and the tables as JSON (empty: nowhere)")
 		mdPath    = fs.String("md", "", "also write the Markdown report to this file")
 		quiet     = fs.Bool("q", false, "no per-run progress on standard error")
+		_         = fs.Bool("h2", false, "run the WebSockets-over-HTTP/2 benchmark instead, with flags of its own (-h2 -h lists them)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err

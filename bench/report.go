@@ -435,7 +435,11 @@ func writeMarkdown(w io.Writer, cfg config, tables []table) {
 					fmt.Fprintf(w, " error |")
 					continue
 				}
-				fmt.Fprintf(w, " %s |", formatNumber(r.Median[lib], r.Unit))
+				v, ok := r.Median[lib]
+				if !ok { // the library takes no part in this row's scenario
+					v = math.NaN()
+				}
+				fmt.Fprintf(w, " %s |", formatNumber(v, r.Unit))
 			}
 			fmt.Fprintf(w, " %s", r.OursVsPeer)
 			if len(r.PeerSpread) == 2 {

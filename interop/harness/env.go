@@ -22,7 +22,7 @@ func InCI() bool { return testenv.InCI() }
 // absolute path is checked as it is), or else the first of alternatives
 // that exists (for programs outside a non-root PATH, such as
 // /usr/sbin/nginx). When none is found the test fails under CI=true,
-// because CI must have installed it (see install.sh), and is skipped
+// because CI must have installed it (see install.sh and install-proxies.sh), and is skipped
 // otherwise with a message that says what to install.
 func Need(tb testing.TB, program string, alternatives ...string) string {
 	tb.Helper()
@@ -35,8 +35,18 @@ func Need(tb testing.TB, program string, alternatives ...string) string {
 			return p
 		}
 	}
-	Missing(tb, fmt.Sprintf("%s not found (%v); run interop/install.sh as root", program, err))
+	Missing(tb, fmt.Sprintf("%s not found (%v); run interop/%s as root", program, err, installer(program)))
 	return ""
+}
+
+// installer names the script of interop/ that installs program: the
+// proxies have their own.
+func installer(program string) string {
+	switch program {
+	case "squid", "danted", "microsocks", "htpasswd":
+		return "install-proxies.sh"
+	}
+	return "install.sh"
 }
 
 // Missing ends the test because something it needs is not installed: a
