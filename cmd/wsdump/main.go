@@ -12,7 +12,11 @@
 // end of input plus --eof-wait. It exits 0 after a clean close and prints a
 // one-line "wsdump: ..." error otherwise. Run "wsdump -h" for the manual.
 //
-// Install it with
+// Install it from a checkout of the repository with
+//
+//	cd cmd/wsdump && go install .
+//
+// or, from a tagged release, with
 //
 //	go install github.com/wsclient/websocket/cmd/wsdump@latest
 package main
