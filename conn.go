@@ -251,13 +251,33 @@ func (c *Conn) SetTimeout(d time.Duration) {
 }
 
 // SetDeadline sets the read and write deadlines of the underlying stream.
-func (c *Conn) SetDeadline(t time.Time) error { return c.netConn.SetDeadline(t) }
+// On a closed Conn it returns an error matching ErrConnectionClosed.
+func (c *Conn) SetDeadline(t time.Time) error { return c.deadlineError(c.netConn.SetDeadline(t)) }
 
 // SetReadDeadline sets the read deadline of the underlying stream.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.netConn.SetReadDeadline(t) }
+// On a closed Conn it returns an error matching ErrConnectionClosed.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	return c.deadlineError(c.netConn.SetReadDeadline(t))
+}
 
 // SetWriteDeadline sets the write deadline of the underlying stream.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.netConn.SetWriteDeadline(t) }
+// On a closed Conn it returns an error matching ErrConnectionClosed.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	return c.deadlineError(c.netConn.SetWriteDeadline(t))
+}
+
+// deadlineError is what a deadline setter returns for err, the stream's:
+// the Conn's close when the Conn is closed, else err with the library's
+// prefix.
+func (c *Conn) deadlineError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case c.flags.has(flagClosed):
+		return c.closedCause()
+	}
+	return &wrappedError{msg: "websocket: setting a deadline: " + detail(err), err: err}
+}
 
 // SetMaskKeyFunc makes f supply the mask key of every frame sent from now on;
 // nil restores fresh unpredictable keys. Python's set_mask_key.
@@ -362,22 +382,36 @@ func (c *Conn) ioError(op string, err error) error {
 // closedCause is what an operation ended by the Conn's own close returns:
 // ErrConnectionClosed, with the failure that closed it when one did (a
 // write that timed out or failed, which a reader or an App would otherwise
-// report as a bare close). A write timeout's cause is kept (it matches
-// os.ErrDeadlineExceeded) but not its *timeoutError, which a reader takes
-// for a read timeout that leaves the Conn usable.
+// report as a bare close). A write timeout's message is kept, but the
+// error matches neither os.ErrDeadlineExceeded nor a net.Error's Timeout:
+// to the operations after it the Conn is closed, and a caller that retries
+// a read after a timeout must not retry this one forever.
 func (c *Conn) closedCause() error {
 	err := c.stats.failure()
 	if err == nil {
 		return ErrConnectionClosed
 	}
-	var te *timeoutError
-	if errors.As(err, &te) {
-		err = te.err
+	if te := (*timeoutError)(nil); errors.As(err, &te) {
+		return &closedError{err: errors.New(te.Error())}
 	}
 	if errors.Is(err, ErrConnectionClosed) {
 		return err
 	}
 	return &closedError{err: err}
+}
+
+// endCause is err, the error that ended c's receiving, as the App reports
+// the end of c: when c's own close after a write timeout ended it, an error
+// that also matches the timeout (os.ErrDeadlineExceeded), which the
+// operations on c after it do not (closedCause).
+func (c *Conn) endCause(err error) error {
+	if !errors.Is(err, ErrConnectionClosed) {
+		return err
+	}
+	if te := (*timeoutError)(nil); errors.As(c.stats.failure(), &te) {
+		return &closedError{err: &wrappedError{msg: te.Error(), err: te.err}}
+	}
+	return err
 }
 
 // isTimeout reports whether err is a timeout that leaves the Conn usable.

@@ -112,6 +112,9 @@ type AddressError struct {
 }
 
 func (e *AddressError) Error() string {
+	if e.Err == nil {
+		return "websocket: cannot resolve " + strconv.Quote(e.Host)
+	}
 	return "websocket: cannot resolve " + strconv.Quote(e.Host) + ": " + detail(e.Err)
 }
 

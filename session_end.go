@@ -56,6 +56,7 @@ func (s *Session) fail(c *Conn, err error) {
 // connEnded handles the end of the open connection, reported by its read
 // loop with the error that ended it.
 func (s *Session) connEnded(c *Conn, err error) {
+	err = c.endCause(err)
 	s.stopTimers()
 	s.conn = nil
 	s.app.connEnded(c)

@@ -28,6 +28,9 @@ func (c *Conn) NextWriter(op Opcode) (io.WriteCloser, error) {
 	c.writeMu.Lock()
 	err := c.writable()
 	c.writeMu.Unlock()
+	if err == nil && c.flags.has(flagClosed) { // closed by Abort or Shutdown, with nothing written since
+		err = c.closedCause()
+	}
 	if err != nil {
 		c.unlockMsg()
 		return nil, err

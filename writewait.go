@@ -146,7 +146,10 @@ func (c *Conn) Flush() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if !c.writing {
-		return c.writeError()
+		if err := c.writeError(); err != nil || !c.flags.has(flagClosed) {
+			return err
+		}
+		return c.closedCause()
 	}
 	// The write in flight may be a batch of the queue or a frame written
 	// directly, and a batch taken before the Conn counted batches is not
