@@ -641,3 +641,16 @@ func TestReaderErrorAfterWriteTimeoutIsNotAReadTimeout(t *testing.T) {
 		t.Errorf("Recv = %v, want an error matching ErrConnectionClosed", rerr)
 	}
 }
+
+// A NetDialContext that returns neither a connection nor an error fails the
+// dial with an error, as net/http's transport does; it panicked.
+func TestNetDialContextReturningNothing(t *testing.T) {
+	_, err := websocket.Dial(context.Background(), "ws://example.test/", &websocket.DialOptions{
+		NetDialContext: func(context.Context, string, string) (net.Conn, error) { return nil, nil }})
+	if err == nil || !strings.HasPrefix(err.Error(), "websocket: ") {
+		t.Fatalf("Dial = %v, want an error", err)
+	}
+	if strings.Count(err.Error(), "websocket: ") != 1 {
+		t.Errorf("Dial = %q: the prefix once", err)
+	}
+}

@@ -107,6 +107,9 @@ func netDialer(tr *transportConfig) func(ctx context.Context, network, addr stri
 			if err != nil {
 				return nil, err
 			}
+			if c == nil {
+				return nil, errNoNetConn
+			}
 			if len(sockopts) > 0 {
 				if err := applyToConn(c, sockopts); err != nil {
 					c.Close()
@@ -123,6 +126,10 @@ func netDialer(tr *transportConfig) func(ctx context.Context, network, addr stri
 		return dialWithOptions(ctx, network, addr, sockopts)
 	}
 }
+
+// errNoNetConn is a NetDialContext that returned neither a connection nor
+// an error.
+var errNoNetConn = errors.New("websocket: NetDialContext returned no connection and no error")
 
 // directDialer returns the net.Dialer that opens direct connections and
 // sets their socket options itself, if there is one (see dialerFor).
@@ -147,5 +154,5 @@ func connectError(host, addr string, err error) error {
 	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.Canceled) {
 		return &timeoutError{op: "dial", err: err}
 	}
-	return fmt.Errorf("websocket: dial %s: %w", addr, err)
+	return &wrappedError{msg: "websocket: dial " + addr + ": " + detail(err), err: err}
 }
