@@ -350,7 +350,7 @@ func (a *App) dialOptions(o *RunOptions, scheme string) (DialOptions, error) {
 		do.sharedTLS, do.userTLS = true, do.TLSConfig
 		do.TLSConfig = a.sessionTLSConfig(do.TLSConfig)
 	}
-	if err := checkUserHeader(do.Header); err != nil {
+	if err := checkOptions(&do); err != nil {
 		return DialOptions{}, err
 	}
 	return do, nil

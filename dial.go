@@ -236,13 +236,7 @@ func resolveDial(rawURL string, opts *DialOptions) (dialConfig, error) {
 	if err != nil {
 		return dialConfig{}, err
 	}
-	if err := checkUserHeader(opts.Header); err != nil {
-		return dialConfig{}, err
-	}
-	if err := checkCompressionOptions(opts.Compression); err != nil {
-		return dialConfig{}, err
-	}
-	if err := checkRequestFields(opts); err != nil {
+	if err := checkOptions(opts); err != nil {
 		return dialConfig{}, err
 	}
 	host, err := hostOption(opts.Host)
@@ -344,6 +338,23 @@ func hostOption(host string) (string, error) {
 		return "", err
 	}
 	return host, nil
+}
+
+// checkOptions refuses the options that no dial could send: header values
+// and request fields that would inject bytes, a Host that is no host, bad
+// compression parameters. An App checks them once, as its run starts.
+func checkOptions(opts *DialOptions) error {
+	if err := checkUserHeader(opts.Header); err != nil {
+		return err
+	}
+	if err := checkCompressionOptions(opts.Compression); err != nil {
+		return err
+	}
+	if err := checkRequestFields(opts); err != nil {
+		return err
+	}
+	_, err := hostOption(opts.Host)
+	return err
 }
 
 // checkRequestFields refuses the DialOptions fields that go into the request
