@@ -201,6 +201,42 @@ func (c *Conn) readRestZ() (Opcode, []byte, error) {
 	return c.readMessage(nil, 0, true, false)
 }
 
+// keepContext takes p, a frame of a compressed message that RecvFrame
+// returns as it arrived: when the server takes its context over, the
+// message is inflated at its end (the output dropped, and not counted in
+// Stats), so that a later message that refers to its bytes inflates. A
+// message that does not inflate fails the connection as it would in Recv.
+// readMu is held.
+func (c *Conn) keepContext(p []byte) error {
+	z := c.ext
+	if z.params.ServerNoContextTakeover {
+		c.msgZ = c.msgOp != 0
+		return nil
+	}
+	z.in = append(z.in, p...)
+	if c.msgOp != 0 {
+		return nil // more frames of the message follow
+	}
+	c.msgZ = false
+	_, err := z.decompressor().Decompress(nil, z.in, c.readLimit)
+	z.in = z.in[:0]
+	if cap(z.in) > 1<<20 {
+		z.in = nil
+	}
+	if err != nil {
+		return c.inflateFailed(err)
+	}
+	return nil
+}
+
+// inflateFailed fails the connection on err, an inflater's.
+func (c *Conn) inflateFailed(err error) error {
+	if errors.Is(err, deflate.ErrTooLarge) {
+		return c.fail(StatusMessageTooBig, &PayloadError{Reason: "decompressed message exceeds the read limit of " + lengthString(c.readLimit)})
+	}
+	return c.fail(StatusInvalidPayload, &PayloadError{Reason: "permessage-deflate: " + detail(err)})
+}
+
 // readFragmentZ reads the rest of the current frame of a compressed
 // message for FireContFrame and returns what can be inflated of the
 // message so far: at a fragment that is not the last, what inflatePart
@@ -232,11 +268,8 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 	if cap(z.in) > 1<<20 {
 		z.in = nil // do not keep a large message's buffer
 	}
-	switch {
-	case errors.Is(err, deflate.ErrTooLarge):
-		return 0, dst, c.fail(StatusMessageTooBig, &PayloadError{Reason: "decompressed message exceeds the read limit of " + lengthString(c.readLimit)})
-	case err != nil:
-		return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "permessage-deflate: " + detail(err)})
+	if err != nil {
+		return 0, dst, c.inflateFailed(err)
 	}
 	if op == OpText && !c.skipUTF8 {
 		valid := false

@@ -117,7 +117,9 @@ type DialOptions struct {
 	// unpredictable key per frame (ChaCha8 seeded from crypto/rand).
 	MaskKeyFunc func() [4]byte
 	// ReadLimit bounds a whole received message in bytes: 0 = 64 MiB,
-	// negative = unlimited. A message over it is closed with 1009.
+	// negative = unlimited. A message over it is closed with 1009. A
+	// compressed message is held to it as inflated; on the wire it may be
+	// an eighth larger (what DEFLATE adds to data that does not compress).
 	ReadLimit int64
 	// Compression offers permessage-deflate (RFC 7692); nil = not offered.
 	Compression *CompressionOptions

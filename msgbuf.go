@@ -29,7 +29,7 @@ func (c *Conn) growth(have int, last bool) int {
 	}
 	if c.readLimit >= 0 {
 		// The frame's remaining bytes fit (checkHeader), so n >= 1.
-		n = min(n, c.readLimit-int64(have))
+		n = min(n, wireLimit(c.readLimit, c.msgZ)-int64(have))
 	}
 	return int(n)
 }

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"math"
 	"strconv"
 
 	utf8v "github.com/wsclient/websocket/internal/utf8"
@@ -102,6 +103,19 @@ func (m *msgReader) step(d *decoder, ev decodeEvent, piece []byte, deflate bool)
 	return m.endFrame()
 }
 
+// wireLimit is how many bytes a message may bring on the wire under the
+// read limit: the limit itself, and for a compressed message an eighth
+// more, what DEFLATE may add to data that does not compress (nine bits a
+// byte at worst in fixed Huffman codes; stored blocks add 5 bytes per
+// 64 KiB), so that a message within the limit is not refused for its
+// compressed size. The inflated size is held to the limit itself.
+func wireLimit(limit int64, compressed bool) int64 {
+	if !compressed || limit > math.MaxInt64/2 {
+		return limit
+	}
+	return limit + limit/8 + 64
+}
+
 // checkHeader applies RFC 6455's rules and the read limits to a frame header
 // before any of its payload is read.
 func (m *msgReader) checkHeader(h header, deflate bool) (StatusCode, error) {
@@ -133,9 +147,9 @@ func (m *msgReader) checkHeader(h header, deflate bool) (StatusCode, error) {
 	case h.opcode == OpContinuation && m.frames >= maxMessageFrames:
 		return StatusMessageTooBig, &PayloadError{Reason: "message of more than " +
 			strconv.Itoa(maxMessageFrames) + " frames"}
-	case m.readLimit >= 0 && h.length > m.readLimit-before:
+	case m.readLimit >= 0 && h.length > wireLimit(m.readLimit, h.rsv1 || h.opcode == OpContinuation && m.msgZ)-before:
 		// Checked before reading the payload: no byte of an oversized
-		// message is buffered. As before <= m.readLimit, the
+		// message is buffered. As before <= the wire limit, the
 		// difference cannot overflow; the sum of two lengths below
 		// 2^63 could, and would let any frame through.
 		return StatusMessageTooBig, &PayloadError{Reason: "message of " + lengthString(before) +

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"iter"
 	"time"
 
 	utf8v "github.com/wsclient/websocket/internal/utf8"
@@ -151,7 +150,10 @@ func (c *Conn) recvItem() recvItem {
 // protocol rules of RFC 6455 and the read limits but not acted on: pings are
 // not answered and close frames not echoed (Python's recv_frame). Use it to
 // handle control frames yourself; mixing it with the message-level methods
-// is allowed between messages. After the server's close frame the next
+// is allowed between messages. A compressed message's frames come as they
+// arrived (Rsv1 set on the first); when the server takes its compression
+// context over they are also inflated, and the output dropped, so that
+// later messages that refer to them inflate. After the server's close frame the next
 // receive returns *CloseError: nothing the server sends after its close is
 // delivered.
 func (c *Conn) RecvFrame() (*Frame, error) {
@@ -161,23 +163,6 @@ func (c *Conn) RecvFrame() (*Frame, error) {
 		return nil, err
 	}
 	return c.recvFrame()
-}
-
-// Messages returns an iterator over the received messages:
-//
-//	for msg, err := range c.Messages() { ... }
-//
-// It stops after yielding the first error (a *CloseError when the peer
-// closed).
-func (c *Conn) Messages() iter.Seq2[Message, error] {
-	return func(yield func(Message, error) bool) {
-		for {
-			msg, err := c.Recv()
-			if !yield(msg, err) || err != nil {
-				return
-			}
-		}
-	}
 }
 
 // startRead is the start-up every receiving call shares: the error that
@@ -456,6 +441,11 @@ func (c *Conn) recvFrame() (*Frame, error) {
 	data, err := c.readFrameData(c.takeStash())
 	if err != nil {
 		return nil, err
+	}
+	if c.msgZ {
+		if err := c.keepContext(data); err != nil {
+			return nil, err
+		}
 	}
 	return &Frame{Fin: h.fin, Rsv1: h.rsv1, Rsv2: h.rsv2, Rsv3: h.rsv3, Opcode: h.opcode, Payload: data}, nil
 }

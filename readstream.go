@@ -1,4 +1,5 @@
-// NextReader: a message received as a stream.
+// NextReader and Messages: messages received as a stream, and as an
+// iterator.
 
 package websocket
 
@@ -6,7 +7,25 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"iter"
 )
+
+// Messages returns an iterator over the received messages:
+//
+//	for msg, err := range c.Messages() { ... }
+//
+// It stops after yielding the first error (a *CloseError when the peer
+// closed).
+func (c *Conn) Messages() iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for {
+			msg, err := c.Recv()
+			if !yield(msg, err) || err != nil {
+				return
+			}
+		}
+	}
+}
 
 // NextReader returns the next text or binary message as a stream, for
 // messages too large to hold whole. Control frames arriving in between are

@@ -139,15 +139,20 @@ func (w *messageWriter) Close() error {
 }
 
 // refuse ends the message on invalid text: nothing of it is sent when no
-// fragment went out yet. When fragments are on the wire already, the
+// fragment went out yet, and the compressor forgets what it took of it. When fragments are on the wire already, the
 // message can no longer end validly, so the connection ends with 1011 (a
 // condition that prevented us from fulfilling the exchange, RFC 6455
 // §7.4.1) rather than leave the server inside a message that never ends.
 func (w *messageWriter) refuse(reason string) error {
 	w.err = &PayloadError{Reason: reason}
-	if w.op == OpContinuation {
+	switch {
+	case w.op == OpContinuation:
 		w.c.sendCloseFrame(StatusInternalError, "", 100*time.Millisecond)
 		w.c.closeSocket()
+	case w.deflate:
+		// The compressor took the message's start but sent none of
+		// it: it must not come out at the start of the next message.
+		w.c.ext.compressor().Abandon()
 	}
 	return w.err
 }

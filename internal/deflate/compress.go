@@ -260,6 +260,18 @@ func (c *Compressor) compressWhole(dst, msg []byte) ([]byte, error) {
 	return c.Finish(dst)
 }
 
+// Abandon drops the message being compressed, none of whose output was
+// sent: the writer goes back to its pool with what it took of the message,
+// and the history goes too, as it holds bytes the peer never got. The next
+// message refers to nothing before it, which the peer's decompressor
+// accepts whatever window it keeps.
+func (c *Compressor) Abandon() {
+	if c.fw != nil {
+		c.putWriter()
+	}
+	c.hist, c.dict = nil, nil
+}
+
 // Release returns the writer c holds to its pool; call it once when the
 // connection closes, also after an error in the middle of a message. c must
 // not be used afterwards.
