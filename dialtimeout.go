@@ -53,6 +53,26 @@ func realContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return ctx, func() {}
 }
 
+// connectContext returns ctx for net.Dialer's connect, which applies ctx's
+// deadline to the socket only when ctx has a Done channel: a deadlineCtx
+// under a context that cannot end (context.Background) gets one that is
+// never closed, where a dial would otherwise wait for the kernel's own
+// connect timeout (minutes). Only the connect gets it: elsewhere a Done
+// that is never closed would keep a context.AfterFunc waiting for good.
+func connectContext(ctx context.Context) context.Context {
+	if dc, ok := ctx.(*deadlineCtx); ok && dc.Done() == nil {
+		return connectCtx{dc}
+	}
+	return ctx
+}
+
+// connectCtx is connectContext's: a deadlineCtx with a Done.
+type connectCtx struct{ *deadlineCtx }
+
+var neverDone = make(chan struct{})
+
+func (connectCtx) Done() <-chan struct{} { return neverDone }
+
 // dialCause is what ended ctx: for a *deadlineCtx the cause it stands for.
 func dialCause(ctx context.Context) error {
 	if dc, ok := ctx.(*deadlineCtx); ok {

@@ -71,9 +71,9 @@ func dialStream(ctx context.Context, u *url.URL, tr *transportConfig, proxy *url
 	if proxy != nil {
 		nc, err = dialProxy(ctx, proxy, addr, netDialer(tr), tr.tls, tr.proxyTimeout)
 	} else if d, ok := directDialer(tr); ok {
-		nc, err = d.DialContext(ctx, "tcp", addr)
+		nc, err = d.DialContext(connectContext(ctx), "tcp", addr)
 	} else {
-		nc, err = netDialer(tr)(ctx, "tcp", addr)
+		nc, err = netDialer(tr)(connectContext(ctx), "tcp", addr)
 	}
 	if err != nil {
 		return nil, connectError(host, addr, err)
