@@ -189,6 +189,7 @@ func (c *Conn) startMessage() error {
 		return nil
 	}
 	c.readGen++ // the rest is dropped: a NextReader's reader of it fails from now on
+	var scratch []byte
 	for c.inMessage() {
 		if !c.inData {
 			if _, _, err := c.advance(false); err != nil {
@@ -196,10 +197,14 @@ func (c *Conn) startMessage() error {
 			}
 			continue
 		}
-		if err := c.fr.discardPayload(); err != nil {
-			return c.readFailed(err)
+		// Read and dropped, the rest is checked as if it were read: a
+		// text message that is not UTF-8 fails the connection (1007).
+		if scratch == nil {
+			scratch = make([]byte, 4<<10)
 		}
-		c.endFrame() // unchecked: the message is dropped
+		if _, err := c.readData(scratch); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -385,21 +385,3 @@ func (r *frameReader) readFullPayload(p []byte) (int, error) {
 	}
 	return total, nil
 }
-
-// discardPayload skips the rest of the current frame's payload.
-func (r *frameReader) discardPayload() error {
-	for r.dec.remaining > 0 {
-		if r.r == r.w {
-			if err := r.fill(false); err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return err
-			}
-		}
-		k := min(int64(r.w-r.r), r.dec.remaining)
-		r.r += int32(k)
-		r.dec.remaining -= k
-	}
-	return nil
-}

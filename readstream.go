@@ -30,7 +30,9 @@ func (c *Conn) Messages() iter.Seq2[Message, error] {
 // NextReader returns the next text or binary message as a stream, for
 // messages too large to hold whole. Control frames arriving in between are
 // handled as by Recv. The reader is valid until the next call of a receiving
-// method, which discards whatever of the message was not read. A compressed
+// method, which discards whatever of the message was not read (still
+// checked as a received message is: text that is not UTF-8 fails the
+// connection). A compressed
 // message is inflated whole before NextReader returns; if a timeout cuts
 // that short, the next call goes on with it.
 func (c *Conn) NextReader() (Opcode, io.Reader, error) {
