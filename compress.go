@@ -201,30 +201,28 @@ func (c *Conn) readRestZ() (Opcode, []byte, error) {
 	return c.readMessage(nil, 0, true, false)
 }
 
-// keepContext takes p, a frame of a compressed message that RecvFrame
-// returns as it arrived: when the server takes its context over, the
-// message is inflated at its end (the output dropped, and not counted in
-// Stats), so that a later message that refers to its bytes inflates. A
-// message that does not inflate fails the connection as it would in Recv.
-// readMu is held.
-func (c *Conn) keepContext(p []byte) error {
+// checkRaw takes p, a frame of a compressed message that RecvFrame returns
+// as it arrived. At the message's last frame the message is inflated, held
+// to the read limit and, for text, checked for UTF-8, as Recv would, and
+// the output dropped: a later message that refers to its bytes (context
+// takeover) then inflates too. readMu is held.
+func (c *Conn) checkRaw(p []byte) error {
 	z := c.ext
-	if z.params.ServerNoContextTakeover {
-		c.msgZ = c.msgOp != 0
-		return nil
-	}
 	z.in = append(z.in, p...)
 	if c.msgOp != 0 {
 		return nil // more frames of the message follow
 	}
 	c.msgZ = false
-	_, err := z.decompressor().Decompress(nil, z.in, c.readLimit)
+	out, err := z.decompressor().Decompress(nil, z.in, c.readLimit)
 	z.in = z.in[:0]
 	if cap(z.in) > 1<<20 {
 		z.in = nil
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return c.inflateFailed(err)
+	case c.doneOp == OpText && !c.skipUTF8 && !utf8v.Valid(out):
+		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 	}
 	return nil
 }

@@ -223,3 +223,62 @@ func TestReadLimitOfCompressedMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvFrameChecksCompressedMessages: RecvFrame returns a compressed
+// message's frames as they arrived, "validated against the read limits":
+// at the last frame the message is inflated and held to the read limit,
+// and a text message checked for UTF-8, as Recv does (1009, 1007), with
+// context takeover or without.
+func TestRecvFrameChecksCompressedMessages(t *testing.T) {
+	deflated := func(p []byte) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriter(&b, flate.BestSpeed)
+		w.Write(p)
+		w.Flush()
+		return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+	}
+	for _, answer := range []string{"permessage-deflate", "permessage-deflate; server_no_context_takeover"} {
+		for _, tc := range []struct {
+			name string
+			f    wstest.Frame
+			code uint16
+		}{
+			{"inflates past the limit", wstest.Frame{Fin: true, Rsv1: true, Opcode: wstest.OpBinary, Payload: deflated(make([]byte, 1<<20))}, 1009},
+			{"text that is not UTF-8", wstest.Frame{Fin: true, Rsv1: true, Opcode: wstest.OpText, Payload: deflated([]byte("valid, then \xff"))}, 1007},
+		} {
+			t.Run(answer+"/"+tc.name, func(t *testing.T) {
+				code := make(chan uint16, 1)
+				srv := answeringDeflate(t, answer, func(c *wstest.Conn) {
+					c.WriteFrame(tc.f)
+					for {
+						f, err := c.ReadFrame()
+						if err != nil {
+							code <- 0
+							return
+						}
+						if f.Opcode == wstest.OpClose {
+							n, _ := f.CloseStatus()
+							code <- n
+							return
+						}
+					}
+				})
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				c, err := websocket.Dial(ctx, srv.URL, &websocket.DialOptions{ReadLimit: 64 << 10, Compression: &websocket.CompressionOptions{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Abort()
+				_, err = c.RecvFrame()
+				var pe *websocket.PayloadError
+				if !errors.As(err, &pe) {
+					t.Fatalf("RecvFrame = %v, want a *PayloadError", err)
+				}
+				if got := <-code; got != tc.code {
+					t.Errorf("close code %d, want %d", got, tc.code)
+				}
+			})
+		}
+	}
+}

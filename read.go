@@ -151,9 +151,9 @@ func (c *Conn) recvItem() recvItem {
 // not answered and close frames not echoed (Python's recv_frame). Use it to
 // handle control frames yourself; mixing it with the message-level methods
 // is allowed between messages. A compressed message's frames come as they
-// arrived (Rsv1 set on the first); when the server takes its compression
-// context over they are also inflated, and the output dropped, so that
-// later messages that refer to them inflate. After the server's close frame the next
+// arrived (Rsv1 set on the first); at its last frame the message is
+// inflated, held to the read limit and checked for UTF-8 as by Recv, and
+// the output dropped, so that later messages that refer to it inflate. After the server's close frame the next
 // receive returns *CloseError: nothing the server sends after its close is
 // delivered.
 func (c *Conn) RecvFrame() (*Frame, error) {
@@ -448,7 +448,7 @@ func (c *Conn) recvFrame() (*Frame, error) {
 		return nil, err
 	}
 	if c.msgZ {
-		if err := c.keepContext(data); err != nil {
+		if err := c.checkRaw(data); err != nil {
 			return nil, err
 		}
 	}

@@ -51,7 +51,8 @@ type Stats struct {
 	// they hold uncompressed (CompressedPayload*). The messages' own size
 	// is Bytes* − CompressedWire* + CompressedPayload*; the compression
 	// ratio is CompressedPayload* / CompressedWire*. Compressed messages
-	// read with RecvFrame (not inflated) are counted as wire bytes only.
+	// read with RecvFrame (returned as they arrived) are counted as wire
+	// bytes only.
 	CompressedWireSent        uint64
 	CompressedPayloadSent     uint64
 	CompressedWireReceived    uint64
