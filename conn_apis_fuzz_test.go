@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -416,6 +417,16 @@ func modelRecv(wire []byte, limit int64, deflate, takeover, skipUTF8 bool) (got 
 // their bytes allow, which the model leaves to MatchModel: each fragment
 // is "zfrag OP FIN", the last with the whole text; a message that fails
 // or is cut ends with "zfail" and what of it can be inflated.
+// modelWireLimit is what a message may bring on the wire under limit: a
+// compressed one an eighth more (and 64 bytes), what DEFLATE adds to data
+// that does not compress; it is held to limit once inflated.
+func modelWireLimit(limit int64, compressed bool) int64 {
+	if compressed && limit <= math.MaxInt64/2 {
+		return limit + limit/8 + 64
+	}
+	return limit
+}
+
 func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, fragments bool) (got []string) {
 	var (
 		msgOp      Opcode // of the message in progress, 0 = none
@@ -479,7 +490,7 @@ func model(wire []byte, limit int64, deflate, takeover, skipUTF8, controls, frag
 		case control:
 		case op == OpContinuation && msgOp == 0, op != OpContinuation && msgOp != 0:
 			return end("protocol")
-		case limit >= 0 && int64(n) > limit-int64(len(msg)):
+		case limit >= 0 && int64(n) > modelWireLimit(limit, rsv1 || op == OpContinuation && compressed)-int64(len(msg)):
 			return end("payload")
 		}
 		wire = wire[hl:]
