@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -896,6 +897,52 @@ func TestErrorsShowNoControlCharacters(t *testing.T) {
 			if n := strings.Count(msg, "websocket: "); n != 1 {
 				t.Errorf("error %q says \"websocket: \" %d times", msg, n)
 			}
+		})
+	}
+}
+
+// TestCertificateNamesShownEscaped: a certificate's names are the peer's,
+// and the x509 errors quote them as they are: a server's or an https
+// proxy's certificate naming "\x1b[2J..." reaches the dial's error message
+// only escaped, the x509 error still there for errors.As.
+func TestCertificateNamesShownEscaped(t *testing.T) {
+	const name = "\x1b]0;owned\x07\x1b[2Jevil.example"
+	cert, _ := proxytest.SelfSigned(t, name)
+	for _, through := range []string{"server", "https proxy"} {
+		t.Run(through, func(t *testing.T) {
+			var srv *wstest.Server
+			opts := &websocket.DialOptions{}
+			url := "wss://localhost:1/"
+			if through == "server" {
+				srv = wstest.NewRaw(func(nc net.Conn) {
+					defer nc.Close()
+					tls.Server(nc, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+				})
+				defer srv.Close()
+				_, port, _ := net.SplitHostPort(srv.Addr)
+				url = "wss://localhost:" + port + "/"
+			} else {
+				p := proxytest.StartTLS(t, "127.0.0.1", cert, proxytest.HTTPConnect(proxytest.HTTPOptions{}))
+				_, port, _ := net.SplitHostPort(p.Addr)
+				opts.Proxy = websocket.ProxyURL("https://localhost:" + port)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := websocket.Dial(ctx, url, opts)
+			if err == nil {
+				t.Fatal("dial succeeded")
+			}
+			msg := err.Error()
+			for _, r := range msg {
+				if !unicode.IsPrint(r) && r != ' ' {
+					t.Fatalf("error %q holds %U", msg, r)
+				}
+			}
+			var he x509.HostnameError
+			if !errors.As(err, &he) {
+				t.Errorf("error %v: no x509.HostnameError to errors.As", err)
+			}
+			checkPrefix(t, err)
 		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"weak"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // ALPN offers (RFC 7301): the Upgrade handshake is an HTTP/1.1 exchange,
@@ -48,6 +50,9 @@ func tlsClient(ctx context.Context, nc net.Conn, host string, base *tls.Config, 
 
 // tlsError explains a failed TLS handshake.
 func tlsError(host string, err error) error {
+	// The certificate's names and subject, which x509's errors quote as
+	// they are, are the peer's: a log or terminal must not act on them.
+	err = httptoken.ShownError(err)
 	switch certProblem(err) {
 	case certUnknownAuthority:
 		return fmt.Errorf("websocket: TLS: certificate of %s is signed by an unknown authority: %w", host, err)

@@ -64,3 +64,27 @@ func IsToken(s string) bool {
 	}
 	return true
 }
+
+// ShownError is err with its message as Shown shows text: quoted with Go's
+// escapes when it has a character that is not printable (a certificate's
+// names and subject are the peer's, and the x509 errors quote them as they
+// are). It wraps err, so errors.Is and errors.As see it; err when its
+// message is printable already.
+func ShownError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if shown := Shown(msg); shown != msg {
+		return &shownError{msg: shown, err: err}
+	}
+	return err
+}
+
+type shownError struct {
+	msg string
+	err error
+}
+
+func (e *shownError) Error() string { return e.msg }
+func (e *shownError) Unwrap() error { return e.err }

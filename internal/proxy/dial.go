@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // DialFunc opens a stream connection, as net.Dialer.DialContext does.
@@ -140,7 +142,8 @@ func (d *Dialer) handshake(ctx context.Context, conn net.Conn, p *url.URL, host,
 		cfg.NextProtos = nil
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, &Error{Reason: display(p) + ": TLS handshake", Err: err}
+			// The certificate's names are the proxy's: quoted when not printable.
+			return nil, &Error{Reason: display(p) + ": TLS handshake", Err: httptoken.ShownError(err)}
 		}
 		t, err := connectHTTP(tc, p, net.JoinHostPort(host, port))
 		if err != nil {
