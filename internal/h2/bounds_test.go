@@ -449,3 +449,26 @@ func TestStreamIDsRunOut(t *testing.T) {
 		t.Fatal("a stream id past 2^31-1 offered")
 	}
 }
+
+// TestRepeatedStatus: a response whose header block repeats :status is
+// malformed (RFC 9113 §8.3) and resets its stream, also when the first
+// value is empty; so is trailers' empty :status.
+func TestRepeatedStatus(t *testing.T) {
+	for _, fields := range [][]string{
+		{":status", "200", ":status", "200"},
+		{":status", "", ":status", "200"},
+	} {
+		t.Run(fmt.Sprintf("%q", fields), func(t *testing.T) {
+			cc, p := start(t, nil, extConnect)
+			id, errc := opening(context.Background(), p, cc)
+			p.headers(id, false, fields...)
+			if f := p.next(http2.FrameRSTStream); f.stream != id || f.code != http2.ErrCodeProtocol {
+				t.Fatalf("RST_STREAM %d %v", f.stream, f.code)
+			}
+			if err := <-errc; func() bool { code, _ := codeOfErr(err); return code != http2.ErrCodeProtocol }() {
+				t.Fatalf("open: %v", err)
+			}
+			p.ping(cc)
+		})
+	}
+}

@@ -22,6 +22,7 @@ type headerBlock struct {
 	size      int   // decoded size so far (RFC 9113 §6.5.2)
 	invalid   error // the first malformed field, if any
 	sawReg    bool  // a regular field was seen
+	sawStatus bool  // :status was seen (its value may be empty)
 	status    string
 	header    http.Header
 }
@@ -444,10 +445,10 @@ func (cc *ClientConn) emit(hf hpack.HeaderField) {
 	case !httpguts.ValidHeaderFieldValue(hf.Value):
 		hb.invalid = fmt.Errorf("invalid value of header field %q", hf.Name)
 	case strings.HasPrefix(hf.Name, ":"):
-		if hf.Name != ":status" || hb.sawReg || hb.status != "" {
+		if hf.Name != ":status" || hb.sawReg || hb.sawStatus {
 			hb.invalid = fmt.Errorf("unexpected pseudo-header field %q", hf.Name)
 		}
-		hb.status = hf.Value
+		hb.status, hb.sawStatus = hf.Value, true
 	default:
 		hb.sawReg = true
 		if !validFieldName(hf.Name) {
@@ -486,7 +487,7 @@ func (cc *ClientConn) headerBlockEnd() error {
 		return nil
 	}
 	if st.gotResponse { // trailers
-		if !hb.endStream || hb.status != "" {
+		if !hb.endStream || hb.sawStatus {
 			cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "trailers without END_STREAM or with :status"))
 			return nil
 		}
