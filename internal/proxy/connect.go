@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // maxReplyHeader bounds the CONNECT reply header. A proxy that sends more
@@ -168,6 +169,13 @@ func quoteGarbage(b []byte) string {
 // Content-Length. It does not wait for more: a proxy that announces a body
 // and never sends it must not stall the error.
 func bufferedBody(br *bufio.Reader, header http.Header) []byte {
+	if te := header.Values("Transfer-Encoding"); len(te) > 0 {
+		if !strings.EqualFold(strings.TrimSpace(te[len(te)-1]), "chunked") {
+			return nil // another coding: the bytes are not the body's
+		}
+		b, _ := br.Peek(br.Buffered())
+		return dechunk(b, maxBodyInError)
+	}
 	n := min(br.Buffered(), maxBodyInError)
 	if cl, err := strconv.ParseInt(header.Get("Content-Length"), 10, 64); err == nil && cl >= 0 {
 		n = int(min(int64(n), cl))
@@ -177,6 +185,31 @@ func bufferedBody(br *bufio.Reader, header http.Header) []byte {
 	}
 	b, _ := br.Peek(n)
 	return bytes.Clone(b)
+}
+
+// dechunk returns the data of the chunked body that starts b (RFC 9112
+// §7.1), at most max bytes: the chunks b holds whole or in part, up to the
+// last chunk or the first line it cannot read.
+func dechunk(b []byte, max int) []byte {
+	var out []byte
+	for len(out) < max {
+		line, rest, ok := bytes.Cut(b, []byte("\n"))
+		if !ok {
+			break
+		}
+		hexSize, _, _ := bytes.Cut(bytes.TrimSuffix(line, []byte("\r")), []byte(";")) // chunk extensions
+		size, err := strconv.ParseUint(string(bytes.TrimSpace(hexSize)), 16, 31)
+		if err != nil || size == 0 {
+			break
+		}
+		n := min(int(size), len(rest), max-len(out))
+		out = append(out, rest[:n]...)
+		if n < int(size) {
+			break
+		}
+		b = bytes.TrimPrefix(bytes.TrimPrefix(rest[n:], []byte("\r")), []byte("\n"))
+	}
+	return out
 }
 
 // replayConn is a tunnel whose first bytes were read together with the

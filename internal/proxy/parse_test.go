@@ -101,15 +101,22 @@ func TestParseReply(t *testing.T) {
 
 func TestBufferedBody(t *testing.T) {
 	tests := []struct {
-		name, rest, cl, want string
+		name, rest, cl, te, want string
 	}{
-		{"no length", "hello", "", "hello"},
-		{"length cuts", "hello world", "5", "hello"},
-		{"length above buffered", "hel", "5", "hel"},
-		{"zero length", "next", "0", ""},
-		{"bad length", "hello", "x", "hello"},
-		{"bounded", strings.Repeat("b", 2000), "", strings.Repeat("b", maxBodyInError)},
-		{"nothing buffered", "", "10", ""},
+		{"no length", "hello", "", "", "hello"},
+		{"length cuts", "hello world", "5", "", "hello"},
+		{"length above buffered", "hel", "5", "", "hel"},
+		{"zero length", "next", "0", "", ""},
+		{"bad length", "hello", "x", "", "hello"},
+		{"bounded", strings.Repeat("b", 2000), "", "", strings.Repeat("b", maxBodyInError)},
+		{"nothing buffered", "", "10", "", ""},
+		// A chunked body is decoded (RFC 9112 §7.1), as far as it has arrived.
+		{"chunked", "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n", "", "chunked", "hello world"},
+		{"chunked, cut", "5\r\nhel", "", "chunked", "hel"},
+		{"chunked, bad size", "zz\r\nhello\r\n", "", "chunked", ""},
+		{"chunked, bounded", "800\r\n" + strings.Repeat("c", 2048) + "\r\n0\r\n\r\n", "", "chunked", strings.Repeat("c", maxBodyInError)},
+		{"chunked, Content-Length ignored", "5\r\nhello\r\n0\r\n\r\n", "2", "chunked", "hello"},
+		{"another coding", "\x1f\x8b", "", "gzip", ""},
 	}
 	for _, tt := range tests {
 		br := bufio.NewReader(strings.NewReader("HTTP/1.1 502 Bad Gateway\r\n\r\n" + tt.rest))
@@ -119,6 +126,9 @@ func TestBufferedBody(t *testing.T) {
 		h := http.Header{}
 		if tt.cl != "" {
 			h.Set("Content-Length", tt.cl)
+		}
+		if tt.te != "" {
+			h.Set("Transfer-Encoding", tt.te)
 		}
 		if got := bufferedBody(br, h); string(got) != tt.want {
 			t.Errorf("%s: body = %q, want %q", tt.name, got, tt.want)
