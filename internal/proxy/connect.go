@@ -53,13 +53,24 @@ func connectHTTP(conn net.Conn, p *url.URL, addr string) (net.Conn, error) {
 	}
 
 	br := bufio.NewReaderSize(conn, 4096)
-	block, err := readHeaderBlock(br)
-	if err != nil {
-		return nil, &Error{Reason: where + ": reading reply", Err: err}
-	}
-	code, status, header, err := parseReply(block)
-	if err != nil {
-		return nil, &Error{Reason: where, Err: err}
+	var (
+		code   int
+		status string
+		header http.Header
+	)
+	// Interim 1xx answers come before the final one, which the client
+	// reads after them (RFC 9110 §15.2); a few at most.
+	for interim := 0; ; interim++ {
+		block, err := readHeaderBlock(br)
+		if err != nil {
+			return nil, &Error{Reason: where + ": reading reply", Err: err}
+		}
+		if code, status, header, err = parseReply(block); err != nil {
+			return nil, &Error{Reason: where, Err: err}
+		}
+		if code < 100 || code > 199 || code == 101 || interim == maxInterim {
+			break
+		}
 	}
 	if code < 200 || code > 299 {
 		return nil, &Error{Reason: where, Err: &StatusError{
@@ -77,6 +88,10 @@ func connectHTTP(conn net.Conn, p *url.URL, addr string) (net.Conn, error) {
 	}
 	return conn, nil
 }
+
+// maxInterim is how many interim (1xx) answers a CONNECT's final answer
+// may follow; one more is the answer, a refusal.
+const maxInterim = 8
 
 // readHeaderBlock reads the status line and header fields up to and
 // including the blank line that ends them, at most maxReplyHeader bytes.
