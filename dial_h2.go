@@ -338,6 +338,12 @@ func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL, conf *h2.Config) f
 			tc, err := tlsClient(ctx, nc, host, tr.tls, alpnH2)
 			if err != nil {
 				nc.Close()
+				if own := ownTimeout(ctx); own != nil && errors.Is(err, context.DeadlineExceeded) {
+					// crypto/tls reports the end of ctx as ctx.Err(): say
+					// that Timeout or HandshakeTimeout ended it, not the
+					// caller's deadline.
+					err = tlsError(withoutZone(host), own)
+				}
 				return nil, err
 			}
 			if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {

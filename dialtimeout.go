@@ -12,10 +12,23 @@ import (
 // HandshakeTimeout and ctx's), carried by a context that needs no timer,
 // and the error of a dial it ended says which one fired.
 
+// errDialTimeout and errHandshakeTimeout are the causes of a dial's
+// context that Timeout or HandshakeTimeout ended (context.Cause), which the
+// stages that watch the context report instead of ctx.Err(): a timeout
+// (matching os.ErrDeadlineExceeded, a net.Error whose Timeout is true), not
+// context.DeadlineExceeded, which would say the caller's ctx expired.
 var (
-	errDialTimeout      = errors.New("dial timeout")
-	errHandshakeTimeout = errors.New("handshake timeout")
+	errDialTimeout      error = &boundError{"Timeout expired"}
+	errHandshakeTimeout error = &boundError{"HandshakeTimeout expired"}
 )
+
+// boundError is errDialTimeout's and errHandshakeTimeout's type.
+type boundError struct{ msg string }
+
+func (e *boundError) Error() string        { return e.msg }
+func (e *boundError) Timeout() bool        { return true }
+func (e *boundError) Temporary() bool      { return true }
+func (e *boundError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
 
 // defaultHandshakeTimeout is HandshakeTimeout's default.
 const defaultHandshakeTimeout = 30 * time.Second
@@ -45,9 +58,13 @@ func (c *deadlineCtx) Err() error {
 
 // realContext returns a context that ends at ctx's deadline for a stage
 // that may watch only Done (a NetDialContext, a proxy, name resolution by
-// the system resolver): ctx itself unless it is a *deadlineCtx.
+// the system resolver): ctx itself unless it is a *deadlineCtx. When the
+// deadline is Timeout's or HandshakeTimeout's, its cause says so.
 func realContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dc, ok := ctx.(*deadlineCtx); ok {
+		if dc.cause != nil {
+			return context.WithDeadlineCause(dc.Context, dc.d, dc.cause)
+		}
 		return context.WithDeadline(dc.Context, dc.d)
 	}
 	return ctx, func() {}
@@ -84,9 +101,34 @@ func dialCause(ctx context.Context) error {
 	return context.Cause(ctx)
 }
 
+// ownTimeout returns errDialTimeout or errHandshakeTimeout when that bound
+// ended ctx (the dial's context) while the caller's ctx was live, else nil.
+func ownTimeout(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	if cause := dialCause(ctx); cause == errDialTimeout || cause == errHandshakeTimeout {
+		return cause
+	}
+	return nil
+}
+
+// notCallersDeadline is err, from a stage that reported the end of the
+// dial's context by ctx.Err() when Timeout or HandshakeTimeout ended it (a
+// NetDialContext, the net package's connect, crypto/tls): it says and
+// matches what err does, except context.DeadlineExceeded, which would say
+// that the caller's ctx expired.
+type notCallersDeadline struct{ err error }
+
+func (e *notCallersDeadline) Error() string { return e.err.Error() }
+func (e *notCallersDeadline) Is(target error) bool {
+	return target != context.DeadlineExceeded && errors.Is(e.err, target)
+}
+func (e *notCallersDeadline) As(target any) bool { return errors.As(e.err, target) }
+
 // dialError makes a failure caused by the end of ctx say so: a Timeout or
-// HandshakeTimeout is a timeout error, a cancelled or expired ctx wraps
-// ctx.Err().
+// HandshakeTimeout is a timeout error (which does not match
+// context.DeadlineExceeded), a cancelled or expired ctx wraps ctx.Err().
 func dialError(ctx context.Context, err error) error {
 	if _, own := ctx.(*deadlineCtx); own {
 		// Its Err already reports the deadline the socket's fired at.
@@ -98,23 +140,36 @@ func dialError(ctx context.Context, err error) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	if dialCause(ctx) == errHandshakeTimeout {
+	own := ownTimeout(ctx)
+	masked := false
+	if own != nil && errors.Is(err, context.DeadlineExceeded) {
+		if te, ok := err.(*timeoutError); ok {
+			err = &timeoutError{op: te.op, err: &notCallersDeadline{te.err}}
+		} else {
+			err = &notCallersDeadline{err}
+		}
+		masked = true
+	}
+	if own == errHandshakeTimeout {
 		if te, ok := err.(*timeoutError); ok {
 			err = te.err // not "timeout" twice
 		}
 		return &timeoutError{op: "handshake", err: wrapError("not done within HandshakeTimeout", err)}
 	}
 	var pe *ProxyError
-	if errors.As(err, &pe) && errors.Is(err, ctx.Err()) {
-		if dialCause(ctx) == errDialTimeout {
+	if errors.As(err, &pe) && (masked || errors.Is(err, ctx.Err()) || own != nil && errors.Is(err, own)) {
+		if own == errDialTimeout {
 			return &timeoutError{op: "dial", err: err} // still a *ProxyError to errors.As
 		}
 		return err
 	}
-	if dialCause(ctx) == errDialTimeout {
+	if own == errDialTimeout {
 		var te *timeoutError
-		if errors.Is(err, errDialTimeout) || errors.As(err, &te) {
+		if errors.As(err, &te) {
 			return err // already says it timed out
+		}
+		if errors.Is(err, errDialTimeout) {
+			return &timeoutError{op: "dial", err: err} // the stage said why it stopped
 		}
 		return &timeoutError{op: "dial", err: fmt.Errorf("%w (%s)", os.ErrDeadlineExceeded, detail(err))}
 	}

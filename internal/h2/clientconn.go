@@ -333,7 +333,7 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 		return nil, err
 	case <-ctx.Done():
 		cc.Close()
-		return nil, fmt.Errorf("websocket: http2: waiting for the server's SETTINGS: %w", ctx.Err())
+		return nil, fmt.Errorf("websocket: http2: waiting for the server's SETTINGS: %w", ctxErr(ctx))
 	}
 }
 
@@ -422,7 +422,7 @@ func (cc *ClientConn) Ping(ctx context.Context) (time.Duration, error) {
 		cc.mu.Lock()
 		delete(cc.pings, data)
 		cc.mu.Unlock()
-		return 0, fmt.Errorf("websocket: http2: ping: %w", ctx.Err())
+		return 0, fmt.Errorf("websocket: http2: ping: %w", ctxErr(ctx))
 	}
 }
 

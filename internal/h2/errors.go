@@ -1,8 +1,10 @@
 package h2
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -103,4 +105,18 @@ func connErr(code http2.ErrCode, format string, args ...any) *CodeError {
 // streamErr builds a stream error detected by this end.
 func streamErr(code http2.ErrCode, format string, args ...any) *CodeError {
 	return &CodeError{Code: code, Stream: true, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ctxErr is what an error reports when ctx ended: context.Cause(ctx) when it
+// is a timeout (a net.Error whose Timeout is true) other than ctx.Err(),
+// which the caller gave ctx to say its own bound fired (a dial's Timeout,
+// which is no expiry of its caller's context); else ctx.Err(), as when ctx
+// has no cause of its own.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	var ne net.Error
+	if cause := context.Cause(ctx); cause != err && errors.As(cause, &ne) && ne.Timeout() {
+		return cause
+	}
+	return err
 }

@@ -53,6 +53,10 @@ type Pool struct {
 type poolDial struct {
 	done chan struct{}
 	err  error
+	// gaveUp: the dial failed once its caller's context had ended (the
+	// caller gave up, or its own bound fired, which err may not say as a
+	// context error): the callers waiting for it dial again.
+	gaveUp bool
 }
 
 // OpenWebSocket opens a WebSocket stream on a connection of the pool kept
@@ -121,7 +125,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 				continue
 			case <-ctx.Done():
 				p.slotWait.Add(-1)
-				return nil, fmt.Errorf("websocket: http2: waiting for a stream slot: the %d connections of the pool to this origin are at the server's limit of concurrent streams: %w", limit, ctx.Err())
+				return nil, fmt.Errorf("websocket: http2: waiting for a stream slot: the %d connections of the pool to this origin are at the server's limit of concurrent streams: %w", limit, ctxErr(ctx))
 			}
 		}
 		if free != nil {
@@ -133,9 +137,9 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 			select {
 			case <-d.done:
 			case <-ctx.Done():
-				return nil, fmt.Errorf("websocket: http2: waiting for a connection: %w", ctx.Err())
+				return nil, fmt.Errorf("websocket: http2: waiting for a connection: %w", ctxErr(ctx))
 			}
-			if d.err != nil && !isContextErr(d.err) {
+			if d.err != nil && !d.gaveUp && !isContextErr(d.err) {
 				return nil, d.err
 			}
 			continue // dial again if that caller gave up, not the dial
@@ -155,7 +159,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 		if err != nil {
 			p.mu.Lock()
 			delete(p.dials, key)
-			d.err = err
+			d.err, d.gaveUp = err, ctx.Err() != nil
 			close(d.done)
 			p.mu.Unlock()
 			return nil, err

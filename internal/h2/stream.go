@@ -132,7 +132,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	case ferr != nil:
 		err = ferr
 	case ctx.Err() != nil:
-		err = fmt.Errorf("websocket: http2: stream not opened: %w", ctx.Err())
+		err = fmt.Errorf("websocket: http2: stream not opened: %w", ctxErr(ctx))
 	case cc.err != nil:
 		err = wrap("websocket: http2: stream not opened: "+strings.TrimPrefix(cc.err.Error(), "websocket: http2: "), ErrRefused, cc.err)
 	case !cc.extConnect:
@@ -181,7 +181,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	case <-ctx.Done():
 		cc.unneed()
 		st.Reset()
-		return nil, nil, fmt.Errorf("websocket: http2: waiting for the response: %w", ctx.Err())
+		return nil, nil, fmt.Errorf("websocket: http2: waiting for the response: %w", ctxErr(ctx))
 	}
 	cc.unneed()
 	cc.mu.Lock()

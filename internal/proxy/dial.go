@@ -53,7 +53,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 // DialContext opens a tunnel to addr ("host:port", an IPv6 host in
 // brackets) through proxy and returns the stream to the target. Every error
 // is an *Error. When the Timeout expires the cause is a *TimeoutError; when
-// ctx ends first, the cause is ctx.Err().
+// ctx ends first, the cause is ctx.Err(), or context.Cause(ctx) when that is
+// a timeout (a net.Error whose Timeout is true) the caller gave ctx.
 func (d *Dialer) DialContext(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
 	p, err := Normalize(proxy)
 	if err != nil {
@@ -113,15 +114,19 @@ func (d *Dialer) DialContext(ctx context.Context, proxy *url.URL, addr string) (
 	return tunnel, nil
 }
 
-// ctxCause is the cause to report for an ended ctx: our *TimeoutError when
-// the proxy timeout expired, else ctx.Err() (the caller's cancellation or
+// ctxCause is the cause to report for an ended ctx: context.Cause(ctx) when
+// it is a timeout (a net.Error whose Timeout is true) other than ctx.Err():
+// our *TimeoutError when the proxy timeout expired, or the caller's own
+// timeout when it gave ctx one (a dial's Timeout, which is no expiry of its
+// caller's context); else ctx.Err() (the caller's cancellation or
 // deadline), which callers compare with errors.Is.
 func ctxCause(ctx context.Context) error {
-	var te *TimeoutError
-	if cause := context.Cause(ctx); errors.As(cause, &te) {
-		return te
+	err := ctx.Err()
+	var ne net.Error
+	if cause := context.Cause(ctx); cause != err && errors.As(cause, &ne) && ne.Timeout() {
+		return cause
 	}
-	return ctx.Err()
+	return err
 }
 
 // handshake runs the scheme's protocol on conn and returns the stream to the
