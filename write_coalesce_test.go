@@ -277,8 +277,10 @@ func TestCompressedBurstTimedFromSendStart(t *testing.T) {
 		return &compression{params: deflate.Params{ClientMaxWindowBits: 15, ServerMaxWindowBits: 15}, level: 1}
 	}
 	// A message whose compression takes far longer than burstWindow and
-	// whose compressed frame is small enough to queue.
-	msg := bytes.Repeat([]byte(`{"sym":"BTC-USD","px":61234.5,"seq":1234567},`), 1<<15)
+	// whose compressed frame is small enough to queue; long enough (tens
+	// of milliseconds) that the sending goroutine's start, however late on
+	// a busy machine, comes within half of it.
+	msg := bytes.Repeat([]byte(`{"sym":"BTC-USD","px":61234.5,"seq":1234567},`), 1<<18)
 	timed := newConn(newGateConn(false), nil, &DialOptions{})
 	timed.ext = ext()
 	start := time.Now()
