@@ -188,6 +188,12 @@ type ClientConn struct {
 	// (stuckLocked). Written under mu; read without it by sockWriter.
 	armed   atomic.Bool
 	armedAt time.Time
+	// progress looks, a little before armedAt, whether the socket's send
+	// queue moved since sendQueue was read (the peer reads, slowly):
+	// then the deadline moves on (watchProgressLocked). Made at the first
+	// arming; where the queue cannot be read, never.
+	progress  *time.Timer
+	sendQueue int
 	// The reader token (lead.go).
 	tok                int     // tokFree, tokHeld, tokHanded
 	handTo             *Stream // whose consumer the token was handed to
@@ -814,6 +820,52 @@ func (cc *ClientConn) stuckLocked(st *Stream, t time.Time) {
 	cc.armed.Store(true)
 	cc.armedAt = t
 	cc.conn.SetWriteDeadline(t)
+	cc.watchProgressLocked()
+}
+
+// progressLead is how long before the socket's write deadline the
+// progress watch looks at its send queue.
+const progressLead = closeWriteTimeout / 4
+
+// watchProgressLocked has the progress watch look at the socket's send
+// queue progressLead before the armed deadline. The kernel wakes a writer
+// blocked on a full socket only once a large part of the queue has gone,
+// which a peer that reads slowly may take many seconds to read: the watch
+// sees the queue move (bytes the peer acknowledged, or the kernel took
+// from us) and gives the socket closeWriteTimeout more, so that only a
+// peer that reads nothing fails the connection. Where the queue cannot be
+// read (not Linux, not a TCP socket), each write's completion alone moves
+// the deadline (sockWriter).
+func (cc *ClientConn) watchProgressLocked() {
+	q, ok := sendQueued(cc.conn)
+	if !ok {
+		return
+	}
+	cc.sendQueue = q
+	d := max(time.Until(cc.armedAt)-progressLead, 0)
+	if cc.progress == nil {
+		cc.progress = time.AfterFunc(d, cc.checkProgress)
+	} else {
+		cc.progress.Reset(d)
+	}
+}
+
+// checkProgress is the progress watch's timer.
+func (cc *ClientConn) checkProgress() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.armed.Load() || cc.err != nil {
+		return
+	}
+	if time.Until(cc.armedAt) > progressLead { // moved on by a write since
+		cc.watchProgressLocked()
+		return
+	}
+	if q, ok := sendQueued(cc.conn); ok && q != cc.sendQueue {
+		cc.armedAt = time.Now().Add(closeWriteTimeout)
+		cc.conn.SetWriteDeadline(cc.armedAt)
+		cc.watchProgressLocked()
+	}
 }
 
 // disarmLocked clears the socket's write deadline once the socket took
@@ -832,6 +884,9 @@ func (cc *ClientConn) disarmLocked() {
 	cc.armed.Store(false)
 	cc.armedAt = time.Time{}
 	cc.conn.SetWriteDeadline(time.Time{})
+	if cc.progress != nil {
+		cc.progress.Stop()
+	}
 }
 
 // sockWriter is the connection's socket as the writing side's bufio.Writer
