@@ -454,7 +454,7 @@ func (cc *ClientConn) queueCtrlLocked(f ctrlFrame) {
 		return
 	}
 	if len(cc.ctrl) >= maxControl {
-		cc.failLocked(connErr(http2.ErrCodeEnhanceYourCalm, "more than %d control frames owed to a peer that does not read them", maxControl), true, http2.ErrCodeEnhanceYourCalm)
+		cc.failLocked(connErr(http2.ErrCodeEnhanceYourCalm, "more than %d control frames queued for the peer and not written yet", maxControl), true, http2.ErrCodeEnhanceYourCalm)
 		return
 	}
 	cc.ctrl = append(cc.ctrl, f)

@@ -21,10 +21,12 @@
 //     most DefaultMaxHeaderListSize and an HPACK dynamic table of 4096
 //     bytes (COMPRESSION_ERROR past either);
 //   - at most 1024 control frames (PING and SETTINGS acknowledgements,
-//     resets, window updates) owed to a peer that does not read them, and
-//     at most 1000 frames without effect per second (frames for closed
-//     streams, empty DATA, PRIORITY, unsolicited PING acknowledgements):
-//     ENHANCE_YOUR_CALM past either;
+//     resets, window updates) queued for the peer and not written yet: a
+//     peer that reads nothing, or that sends more than that in one burst
+//     faster than they can be written, and at most 1000 frames without
+//     effect per second (frames for closed streams, empty DATA, PRIORITY,
+//     PRIORITY_UPDATE, frames of unknown types, unsolicited PING
+//     acknowledgements): ENHANCE_YOUR_CALM past either;
 //   - frames larger than 16384 bytes are FRAME_SIZE_ERROR; frames for
 //     streams never opened and PUSH_PROMISE are PROTOCOL_ERROR;
 //   - a peer that goes silent: with Config.ReadIdleTimeout, a connection
