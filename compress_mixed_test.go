@@ -186,18 +186,7 @@ func TestReadLimitOfCompressedMessages(t *testing.T) {
 				} else {
 					c.WriteFrame(wstest.Frame{Fin: true, Rsv1: true, Opcode: wstest.OpBinary, Payload: tc.payload})
 				}
-				for {
-					f, err := c.ReadFrame()
-					if err != nil {
-						code <- 0
-						return
-					}
-					if f.Opcode == wstest.OpClose {
-						n, _ := f.CloseStatus()
-						code <- n
-						return
-					}
-				}
+				code <- clientCloseCode(c)
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -250,18 +239,7 @@ func TestRecvFrameChecksCompressedMessages(t *testing.T) {
 				code := make(chan uint16, 1)
 				srv := answeringDeflate(t, answer, func(c *wstest.Conn) {
 					c.WriteFrame(tc.f)
-					for {
-						f, err := c.ReadFrame()
-						if err != nil {
-							code <- 0
-							return
-						}
-						if f.Opcode == wstest.OpClose {
-							n, _ := f.CloseStatus()
-							code <- n
-							return
-						}
-					}
+					code <- clientCloseCode(c)
 				})
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
@@ -279,6 +257,21 @@ func TestRecvFrameChecksCompressedMessages(t *testing.T) {
 					t.Errorf("close code %d, want %d", got, tc.code)
 				}
 			})
+		}
+	}
+}
+
+// clientCloseCode reads what the client sends until its close frame and
+// returns the frame's code: 0 when the connection ends first.
+func clientCloseCode(c *wstest.Conn) uint16 {
+	for {
+		f, err := c.ReadFrame()
+		if err != nil {
+			return 0
+		}
+		if f.Opcode == wstest.OpClose {
+			n, _ := f.CloseStatus()
+			return n
 		}
 	}
 }

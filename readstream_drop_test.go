@@ -37,18 +37,7 @@ func TestDroppedRestIsChecked(t *testing.T) {
 						c.WriteFrame(f)
 					}
 					c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("next message")})
-					for {
-						f, err := c.ReadFrame()
-						if err != nil {
-							code <- 0
-							return
-						}
-						if f.Opcode == wstest.OpClose {
-							n, _ := f.CloseStatus()
-							code <- n
-							return
-						}
-					}
+					code <- clientCloseCode(c)
 				}
 				var srv *wstest.Server
 				opts := &websocket.DialOptions{}
