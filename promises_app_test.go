@@ -701,91 +701,6 @@ func TestProtocolRulesApp(t *testing.T) {
 	})
 }
 
-// the proxy environment variables and the no_proxy rules.
-func TestProxyFromEnvironmentRules(t *testing.T) {
-	vars := []string{"http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
-	tests := []struct {
-		name   string
-		env    map[string]string
-		target string
-		want   string // "" = direct
-	}{
-		{"ws ignores https_proxy", map[string]string{"https_proxy": "s:1"}, "ws://example.com/", ""},
-		{"wss ignores http_proxy", map[string]string{"http_proxy": "p:1"}, "wss://example.com/", ""},
-		{"all_proxy for ws", map[string]string{"all_proxy": "a:1"}, "ws://example.com/", "http://a:1"},
-		{"all_proxy for wss", map[string]string{"all_proxy": "a:1"}, "wss://example.com/", "http://a:1"},
-		{"upper-case HTTP_PROXY", map[string]string{"HTTP_PROXY": "up:1"}, "ws://example.com/", "http://up:1"},
-		{"upper-case HTTPS_PROXY", map[string]string{"HTTPS_PROXY": "up:1"}, "wss://example.com/", "http://up:1"},
-		{"lower-case http_proxy wins", map[string]string{"http_proxy": "low:1", "HTTP_PROXY": "up:1"}, "ws://example.com/", "http://low:1"},
-		{"lower-case all_proxy wins", map[string]string{"all_proxy": "low:1", "ALL_PROXY": "up:1"}, "ws://example.com/", "http://low:1"},
-		{"lower-case no_proxy wins", map[string]string{"http_proxy": "p:1", "no_proxy": "other.org", "NO_PROXY": "example.com"}, "ws://example.com/", "http://p:1"},
-		{"upper-case NO_PROXY alone", map[string]string{"http_proxy": "p:1", "NO_PROXY": "example.com"}, "ws://example.com/", ""},
-		{"no_proxy *", map[string]string{"http_proxy": "p:1", "no_proxy": "*"}, "ws://example.com/", ""},
-		{"no_proxy name matches itself", map[string]string{"http_proxy": "p:1", "no_proxy": "example.com"}, "ws://example.com/", ""},
-		{"no_proxy name matches a subdomain", map[string]string{"http_proxy": "p:1", "no_proxy": "example.com"}, "ws://a.example.com/", ""},
-		{"no_proxy .name matches a subdomain", map[string]string{"http_proxy": "p:1", "no_proxy": ".example.com"}, "ws://a.b.example.com/", ""},
-		{"no_proxy .name matches the name", map[string]string{"http_proxy": "p:1", "no_proxy": ".example.com"}, "ws://example.com/", ""},
-		{"no_proxy never badexample.com", map[string]string{"http_proxy": "p:1", "no_proxy": "example.com"}, "ws://badexample.com/", "http://p:1"},
-		{"no_proxy .name never badexample.com", map[string]string{"http_proxy": "p:1", "no_proxy": ".example.com"}, "ws://badexample.com/", "http://p:1"},
-		{"no_proxy list with spaces", map[string]string{"http_proxy": "p:1", "no_proxy": "a.org, example.com ,b.org"}, "ws://example.com/", ""},
-		{"no_proxy IPv4", map[string]string{"http_proxy": "p:1", "no_proxy": "10.1.2.3"}, "ws://10.1.2.3/", ""},
-		{"no_proxy IPv4 other address", map[string]string{"http_proxy": "p:1", "no_proxy": "10.1.2.3"}, "ws://10.1.2.4/", "http://p:1"},
-		{"no_proxy IPv6", map[string]string{"http_proxy": "p:1", "no_proxy": "2001:db8::1"}, "ws://[2001:db8::1]/", ""},
-		{"no_proxy IPv6 bracketed", map[string]string{"http_proxy": "p:1", "no_proxy": "[2001:db8::1]"}, "ws://[2001:db8::1]/", ""},
-		{"no_proxy IPv4 CIDR", map[string]string{"http_proxy": "p:1", "no_proxy": "10.0.0.0/8"}, "ws://10.200.3.4/", ""},
-		{"no_proxy IPv4 CIDR outside", map[string]string{"http_proxy": "p:1", "no_proxy": "10.0.0.0/8"}, "ws://11.0.0.1/", "http://p:1"},
-		{"no_proxy IPv4 /32", map[string]string{"http_proxy": "p:1", "no_proxy": "192.0.2.7/32"}, "ws://192.0.2.7/", ""},
-		{"no_proxy IPv4 /32 other", map[string]string{"http_proxy": "p:1", "no_proxy": "192.0.2.7/32"}, "ws://192.0.2.8/", "http://p:1"},
-		{"no_proxy IPv6 /128", map[string]string{"http_proxy": "p:1", "no_proxy": "2001:db8::5/128"}, "ws://[2001:db8::5]/", ""},
-		{"no_proxy IPv6 /128 other", map[string]string{"http_proxy": "p:1", "no_proxy": "2001:db8::5/128"}, "ws://[2001:db8::6]/", "http://p:1"},
-		{"no_proxy port matches", map[string]string{"http_proxy": "p:1", "no_proxy": "example.com:8080"}, "ws://example.com:8080/", ""},
-		{"no_proxy port limits", map[string]string{"http_proxy": "p:1", "no_proxy": "example.com:8080"}, "ws://example.com/", "http://p:1"},
-		{"no_proxy port default ws", map[string]string{"http_proxy": "p:1", "no_proxy": "example.com:80"}, "ws://example.com/", ""},
-		{"no_proxy IP with port limits", map[string]string{"http_proxy": "p:1", "no_proxy": "10.1.2.3:9000"}, "ws://10.1.2.3:9001/", "http://p:1"},
-		{"no_proxy IP with port matches", map[string]string{"http_proxy": "p:1", "no_proxy": "10.1.2.3:9000"}, "ws://10.1.2.3:9000/", ""},
-		{"no_proxy IPv6 with port matches", map[string]string{"http_proxy": "p:1", "no_proxy": "[2001:db8::1]:8080"}, "ws://[2001:db8::1]:8080/", ""},
-		{"no_proxy IPv6 with port limits", map[string]string{"http_proxy": "p:1", "no_proxy": "[2001:db8::1]:8080"}, "ws://[2001:db8::1]:9090/", "http://p:1"},
-		{"no_proxy .name with port matches", map[string]string{"http_proxy": "p:1", "no_proxy": ".example.com:8080"}, "ws://a.example.com:8080/", ""},
-		{"no_proxy .name with port limits", map[string]string{"http_proxy": "p:1", "no_proxy": ".example.com:8080"}, "ws://a.example.com:8081/", "http://p:1"},
-		{"no_proxy port default wss", map[string]string{"https_proxy": "p:1", "no_proxy": "example.com:443"}, "wss://example.com/", ""},
-		{"no_proxy case-insensitive", map[string]string{"http_proxy": "p:1", "no_proxy": "EXAMPLE.com"}, "ws://a.Example.COM/", ""},
-		{"localhost despite empty no_proxy", map[string]string{"http_proxy": "p:1", "no_proxy": "other.org"}, "ws://localhost/", ""},
-		{"LOCALHOST upper case", map[string]string{"http_proxy": "p:1"}, "ws://LOCALHOST:9/", ""},
-		{"127.0.0.1", map[string]string{"https_proxy": "p:1"}, "wss://127.0.0.1:8443/", ""},
-		{"127.255.255.254", map[string]string{"http_proxy": "p:1"}, "ws://127.255.255.254/", ""},
-		{"::1 with all_proxy", map[string]string{"all_proxy": "p:1"}, "wss://[::1]:9/", ""},
-		{"no scheme, no port: http and 80", map[string]string{"http_proxy": "p"}, "ws://example.com/", "http://p:80"},
-		{"http scheme, no port: 80", map[string]string{"http_proxy": "http://p"}, "ws://example.com/", "http://p:80"},
-		{"socks5, no port: 1080", map[string]string{"http_proxy": "socks5://p"}, "ws://example.com/", "socks5://p:1080"},
-		{"socks4, no port: 1080", map[string]string{"http_proxy": "socks4://p"}, "ws://example.com/", "socks4://p:1080"},
-		{"socks4a, no port: 1080", map[string]string{"http_proxy": "socks4a://p"}, "ws://example.com/", "socks4a://p:1080"},
-		{"https, no port: 443", map[string]string{"https_proxy": "https://p"}, "wss://example.com/", "https://p:443"},
-		{"credentials kept", map[string]string{"http_proxy": "http://u:pw@p:3128"}, "ws://example.com/", "http://u:pw@p:3128"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range vars {
-				t.Setenv(k, tt.env[k])
-			}
-			target, err := url.Parse(tt.target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			u, err := websocket.ProxyFromEnvironment(target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := ""
-			if u != nil {
-				got = u.String()
-			}
-			if got != tt.want {
-				t.Errorf("ProxyFromEnvironment(%s) = %q, want %q", tt.target, got, tt.want)
-			}
-		})
-	}
-}
-
 // "ProxyURL's noProxy entries follow the no_proxy rules" (localhost not bypassed).
 func TestProxyURLNoProxyRules(t *testing.T) {
 	f := websocket.ProxyURL("p:1", "*.skip.test", ".dot.test", "name.test", "10.0.0.0/8", "2001:db8::/32", "192.0.2.1", "port.test:8080")
@@ -991,34 +906,6 @@ func TestCloseWithinTimeoutWhileSendsBlocked(t *testing.T) {
 	})
 }
 
-// appPromiseTraceHandler keeps every record (level, message and attributes) it is given.
-type appPromiseTraceHandler struct {
-	level slog.Level
-	mu    sync.Mutex
-	recs  []string
-}
-
-func (h *appPromiseTraceHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-func (h *appPromiseTraceHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
-		return true
-	})
-	h.mu.Lock()
-	h.recs = append(h.recs, b.String())
-	h.mu.Unlock()
-	return nil
-}
-func (h *appPromiseTraceHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *appPromiseTraceHandler) WithGroup(string) slog.Handler      { return h }
-func (h *appPromiseTraceHandler) all() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.recs)
-}
-
 // EnableTrace "Traces the handshake request/response and every frame sent and received";
 // LevelTrace for frames, slog.LevelDebug for the handshake; "Trace output never shows the values
 // of Authorization, Proxy-Authorization, Cookie or Set-Cookie headers, nor passwords in URLs" —
@@ -1041,7 +928,7 @@ func TestTraceAppFramesHandshakeAndSecrets(t *testing.T) {
 		))
 		defer srv.Close()
 		proxyAddr, proxySaw := appPromiseConnectProxy(t)
-		h := &appPromiseTraceHandler{level: websocket.LevelTrace}
+		h := &recordHandler{level: websocket.LevelTrace}
 		websocket.EnableTrace(true, h)
 		defer websocket.EnableTrace(false, slog.DiscardHandler)
 		if !websocket.IsEnabledForTrace() || !websocket.IsEnabledForDebug() || !websocket.IsEnabledForError() {
@@ -1059,7 +946,7 @@ func TestTraceAppFramesHandshakeAndSecrets(t *testing.T) {
 		if !<-proxySaw {
 			t.Error("the dial did not go through the proxy with Proxy-Authorization")
 		}
-		recs := h.all()
+		recs := h.matching("") // every record
 		joined := strings.Join(recs, "\n")
 		for _, s := range []string{authSecret, cookieSecret, setCookie, urlPassword, proxySecret,
 			base64.StdEncoding.EncodeToString([]byte("puser:" + proxySecret)),
@@ -1538,7 +1425,7 @@ func TestIsEnabledForAsksTheHandler(t *testing.T) {
 		{slog.LevelError, [3]bool{true, false, false}},
 		{slog.LevelError + 1, [3]bool{false, false, false}},
 	} {
-		websocket.EnableTrace(true, &appPromiseTraceHandler{level: tc.level})
+		websocket.EnableTrace(true, &recordHandler{level: tc.level})
 		got := [3]bool{websocket.IsEnabledForError(), websocket.IsEnabledForDebug(), websocket.IsEnabledForTrace()}
 		if got != tc.want {
 			t.Errorf("handler at %v: IsEnabledForError, Debug, Trace = %v, want %v", tc.level, got, tc.want)
