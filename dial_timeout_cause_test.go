@@ -59,8 +59,9 @@ func stallListener(t *testing.T, serve func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-// TestDialTimeoutIsNotTheCallersDeadline: when the dial's own Timeout or
-// HandshakeTimeout fires while the caller's ctx is live, the error is a
+// TestDialTimeoutIsNotTheCallersDeadline: when the dial's own Timeout,
+// HandshakeTimeout or (through a proxy) ProxyTimeout fires while the
+// caller's ctx is live, the error is a
 // timeout (os.ErrDeadlineExceeded, a net.Error whose Timeout is true) and
 // matches neither context.DeadlineExceeded nor context.Canceled, whatever
 // stage stalled: a proxy's handshake, or an HTTP/2 connection's setup.
@@ -130,7 +131,11 @@ func TestDialTimeoutIsNotTheCallersDeadline(t *testing.T) {
 	for _, s := range stages {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			for _, b := range []string{"HandshakeTimeout", "Timeout"} {
+			bounds := []string{"HandshakeTimeout", "Timeout"}
+			if s.proxy {
+				bounds = append(bounds, "ProxyTimeout")
+			}
+			for _, b := range bounds {
 				for _, parent := range []string{"WithCancel", "10s deadline"} {
 					t.Run(b+"/"+parent, func(t *testing.T) {
 						var ctx context.Context
@@ -142,9 +147,12 @@ func TestDialTimeoutIsNotTheCallersDeadline(t *testing.T) {
 						}
 						defer cancel()
 						opts := s.opts()
-						if b == "Timeout" {
+						switch b {
+						case "Timeout":
 							opts.Timeout = bound
-						} else {
+						case "ProxyTimeout":
+							opts.ProxyTimeout = bound
+						default:
 							opts.HandshakeTimeout = bound
 						}
 						start := time.Now()

@@ -433,14 +433,17 @@ func isErr(target error) func(*testing.T, error) {
 	}
 }
 
-// wantTimeout fails the test unless err is a timeout that matches both
-// os.ErrDeadlineExceeded and context.DeadlineExceeded.
+// wantTimeout fails the test unless err is a timeout that matches
+// os.ErrDeadlineExceeded and not context.DeadlineExceeded (the caller's
+// context did not expire).
 func wantTimeout(t *testing.T, err error) {
 	t.Helper()
 	var ne net.Error
-	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, context.DeadlineExceeded) ||
-		!errors.As(err, &ne) || !ne.Timeout() {
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("%v is not a timeout", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%v matches context.DeadlineExceeded", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"strconv"
@@ -92,7 +91,7 @@ func (e *TimeoutError) Timeout() bool { return true }
 // Temporary reports true, as the net package does for its own timeouts.
 func (e *TimeoutError) Temporary() bool { return true }
 
-// Is makes errors.Is match os.ErrDeadlineExceeded and context.DeadlineExceeded.
-func (e *TimeoutError) Is(target error) bool {
-	return target == os.ErrDeadlineExceeded || target == context.DeadlineExceeded
-}
+// Is makes errors.Is match os.ErrDeadlineExceeded, as every timeout of the
+// library does. It does not match context.DeadlineExceeded: that would say
+// the caller's context expired, and the caller's context is live.
+func (e *TimeoutError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
