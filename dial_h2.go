@@ -123,7 +123,7 @@ type HTTP2Transport struct {
 	conf  h2.Config // for new connections, made by init
 	pool  h2.Pool
 	mu    sync.Mutex
-	http1 map[string]time.Time // origins without WebSockets over HTTP/2, until when
+	http1 map[h2.Key]time.Time // origins without WebSockets over HTTP/2, until when
 }
 
 // defaultReadIdleTimeout is HTTP2Transport.ReadIdleTimeout's default.
@@ -163,7 +163,7 @@ func (t *HTTP2Transport) init() {
 
 // usesHTTP1 reports whether key's origin is remembered as lacking
 // WebSockets over HTTP/2.
-func (t *HTTP2Transport) usesHTTP1(key string) bool {
+func (t *HTTP2Transport) usesHTTP1(key h2.Key) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	until, ok := t.http1[key]
@@ -175,28 +175,30 @@ func (t *HTTP2Transport) usesHTTP1(key string) bool {
 }
 
 // rememberHTTP1 records that key's origin lacks WebSockets over HTTP/2.
-func (t *HTTP2Transport) rememberHTTP1(key string) {
+func (t *HTTP2Transport) rememberHTTP1(key h2.Key) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
 	if t.http1 == nil {
-		t.http1 = make(map[string]time.Time)
+		t.http1 = make(map[h2.Key]time.Time)
 	}
 	if len(t.http1) >= 256 {
-		maps.DeleteFunc(t.http1, func(_ string, until time.Time) bool { return !now.Before(until) })
+		maps.DeleteFunc(t.http1, func(_ h2.Key, until time.Time) bool { return !now.Before(until) })
 	}
 	t.http1[key] = now.Add(http1Memory)
 }
 
 // h2Key is the pool key of u's connections: what makes two of them
-// interchangeable.
-func h2Key(u *url.URL, tlsConf *tls.Config, proxy *url.URL) string {
-	k := originOf(u)
+// interchangeable. Over TLS that is the configuration itself, held by the
+// key (its printed address could name a later configuration made where a
+// collected one was, and hand it a connection verified under the other).
+func h2Key(u *url.URL, tlsConf *tls.Config, proxy *url.URL) h2.Key {
+	k := h2.Key{Name: originOf(u)}
 	if u.Scheme == "wss" {
-		k += fmt.Sprintf(" tls=%p", tlsConf)
+		k.TLS = tlsConf
 	}
 	if proxy != nil {
-		k += " proxy=" + proxy.String()
+		k.Name += " proxy=" + proxy.String()
 	}
 	return k
 }

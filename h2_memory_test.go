@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/wsclient/websocket/internal/h2"
 )
 
 // TestHTTP2FallbackMemory checks that an origin without WebSockets over
@@ -13,17 +15,17 @@ import (
 func TestHTTP2FallbackMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var tr HTTP2Transport
-		tr.rememberHTTP1("a")
+		tr.rememberHTTP1(h2.Key{Name: "a"})
 		time.Sleep(http1Memory - time.Second)
-		if !tr.usesHTTP1("a") || tr.usesHTTP1("b") {
+		if !tr.usesHTTP1(h2.Key{Name: "a"}) || tr.usesHTTP1(h2.Key{Name: "b"}) {
 			t.Fatal("a not remembered, or b remembered")
 		}
 		time.Sleep(time.Second)
-		if tr.usesHTTP1("a") {
+		if tr.usesHTTP1(h2.Key{Name: "a"}) {
 			t.Fatalf("a still remembered after %v", http1Memory)
 		}
 		for i := range 1000 {
-			tr.rememberHTTP1(fmt.Sprint(i))
+			tr.rememberHTTP1(h2.Key{Name: fmt.Sprint(i)})
 			time.Sleep(http1Memory / 500)
 		}
 		if n := len(tr.http1); n > 512 {

@@ -15,11 +15,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"golang.org/x/net/http2"
 
@@ -1095,4 +1097,36 @@ func TestHTTP2VerifiesTLS(t *testing.T) {
 	if n := s.conns.Load(); n > 2 {
 		t.Errorf("%d TCP connections, want at most one per dial", n)
 	}
+}
+
+// TestHTTP2PoolHoldsItsTLSConfig: connections are shared by the same
+// TLSConfig pointer, so a pooled connection must keep the configuration it
+// was verified under alive. When the pool kept only the pointer's printed
+// address, a configuration that skipped verification could be collected,
+// a verifying one made at the same address, and its dial handed the
+// connection no one had verified.
+func TestHTTP2PoolHoldsItsTLSConfig(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	tr := &websocket.HTTP2Transport{}
+	t.Cleanup(func() { tr.Close() })
+	insecure := &tls.Config{InsecureSkipVerify: true}
+	held := weak.Make(insecure)
+	c, err := websocket.Dial(context.Background(), s.URL, &websocket.DialOptions{TLSConfig: insecure, HTTP2: websocket.HTTP2Require, HTTP2Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := echoMessage(c, websocket.OpText, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	insecure = nil
+	runtime.GC()
+	runtime.GC()
+	if held.Value() == nil {
+		t.Fatal("the TLSConfig of a pooled HTTP/2 connection was collected: a configuration made at its address would share the connection")
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+	tr.Close() // the pooled connection ends, and with it the hold
 }

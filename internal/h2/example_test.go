@@ -31,7 +31,7 @@ func Example() {
 	}
 	header := http.Header{"Sec-Websocket-Version": {"13"}}
 	req := &h2.Request{Scheme: "https", Authority: addr, Path: "/chat", Header: header}
-	resp, stream, err := pool.OpenWebSocket(ctx, "https://"+addr, dial, req)
+	resp, stream, err := pool.OpenWebSocket(ctx, h2.Key{Name: "https://" + addr}, dial, req)
 	switch {
 	case errors.Is(err, errHTTP1), errors.Is(err, h2.ErrExtendedConnectUnsupported):
 		// Dial again with HTTP/1.1 and the Upgrade handshake.

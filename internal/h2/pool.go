@@ -2,6 +2,7 @@ package h2
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sync"
@@ -24,9 +25,20 @@ const DefaultMaxConnsPerKey = 16
 // are returned to the Pool's caller unchanged.
 type DialFunc func(ctx context.Context) (*ClientConn, error)
 
+// Key says which connections of a Pool are interchangeable: Name (the
+// origin and the proxy, say) and TLS, the configuration a connection was
+// verified with. The configuration is a pointer in the key, not text: while
+// a connection is kept under the key, the key keeps the configuration
+// alive, so a later configuration made at the same address cannot take
+// a connection that was verified under another one.
+type Key struct {
+	Name string
+	TLS  *tls.Config
+}
+
 // Pool shares HTTP/2 connections between WebSockets. Connections are kept
-// under a key the caller chooses (the origin, the TLS settings and the
-// proxy: whatever makes connections interchangeable). The zero Pool is
+// under a Key the caller chooses (whatever makes connections
+// interchangeable). The zero Pool is
 // ready to use; its methods are safe for concurrent use.
 type Pool struct {
 	// IdleTimeout is how long a connection without streams is kept;
@@ -45,8 +57,8 @@ type Pool struct {
 	slotFree atomic.Pointer[chan struct{}]
 
 	mu    sync.Mutex
-	conns map[string][]*ClientConn
-	dials map[string]*poolDial
+	conns map[Key][]*ClientConn
+	dials map[Key]*poolDial
 }
 
 // poolDial is a dial in progress; other callers for the key wait for it.
@@ -68,7 +80,7 @@ type poolDial struct {
 // another one. A new connection whose server does not support extended
 // CONNECT is closed, and ErrExtendedConnectUnsupported returned. The
 // results are those of ClientConn.OpenWebSocket.
-func (p *Pool) OpenWebSocket(ctx context.Context, key string, dial DialFunc, req *Request) (*Response, *Stream, error) {
+func (p *Pool) OpenWebSocket(ctx context.Context, key Key, dial DialFunc, req *Request) (*Response, *Stream, error) {
 	var err error
 	for range 3 {
 		var cc *ClientConn
@@ -87,7 +99,7 @@ func (p *Pool) OpenWebSocket(ctx context.Context, key string, dial DialFunc, req
 }
 
 // get returns a connection for key with a stream slot reserved.
-func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn, error) {
+func (p *Pool) get(ctx context.Context, key Key, dial DialFunc) (*ClientConn, error) {
 	var free <-chan struct{} // while waiting for a slot
 	for {
 		p.mu.Lock()
@@ -146,7 +158,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 		}
 		d := &poolDial{done: make(chan struct{})}
 		if p.dials == nil {
-			p.dials = make(map[string]*poolDial)
+			p.dials = make(map[Key]*poolDial)
 		}
 		p.dials[key] = d
 		p.mu.Unlock()
@@ -181,7 +193,7 @@ func (p *Pool) get(ctx context.Context, key string, dial DialFunc) (*ClientConn,
 		close(d.done)
 		if live {
 			if p.conns == nil {
-				p.conns = make(map[string][]*ClientConn)
+				p.conns = make(map[Key][]*ClientConn)
 			}
 			p.conns[key] = append(p.conns[key], cc)
 		}
@@ -233,13 +245,13 @@ func isContextErr(err error) bool {
 }
 
 // remove forgets a connection that has ended.
-func (p *Pool) remove(key string, cc *ClientConn) {
+func (p *Pool) remove(key Key, cc *ClientConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.removeLocked(key, cc)
 }
 
-func (p *Pool) removeLocked(key string, cc *ClientConn) {
+func (p *Pool) removeLocked(key Key, cc *ClientConn) {
 	var list []*ClientConn
 	for _, c := range p.conns[key] {
 		if c != cc {

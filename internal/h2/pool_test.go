@@ -28,7 +28,7 @@ func TestPoolSharesConnections(t *testing.T) {
 	streams := make(chan *Stream, 5)
 	for range 5 {
 		wg.Go(func() {
-			_, st, err := pool.OpenWebSocket(context.Background(), "k", dial, wsRequest(srv, "/"))
+			_, st, err := pool.OpenWebSocket(context.Background(), Key{Name: "k"}, dial, wsRequest(srv, "/"))
 			if err != nil {
 				t.Error(err)
 				return
@@ -49,7 +49,7 @@ func TestPoolSharesConnections(t *testing.T) {
 		t.Fatalf("%d dials, %d pooled connections; want 3", n, pool.Len())
 	}
 	// Another key gets its own connection.
-	_, st, err := pool.OpenWebSocket(context.Background(), "other", dial, wsRequest(srv, "/"))
+	_, st, err := pool.OpenWebSocket(context.Background(), Key{Name: "other"}, dial, wsRequest(srv, "/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func poolOpen(t *testing.T, pool *Pool, dial DialFunc, peers <-chan *peer, p *pe
 	}
 	res := make(chan result, 1)
 	go func() {
-		_, st, err := pool.OpenWebSocket(context.Background(), "k", dial, &Request{Scheme: "https", Authority: "a"})
+		_, st, err := pool.OpenWebSocket(context.Background(), Key{Name: "k"}, dial, &Request{Scheme: "https", Authority: "a"})
 		res <- result{st, err}
 	}()
 	if p == nil {
@@ -147,12 +147,12 @@ func TestPoolAfterGoAway(t *testing.T) {
 func TestPoolErrors(t *testing.T) {
 	var pool Pool
 	errDial := errors.New("dial failed")
-	_, _, err := pool.OpenWebSocket(context.Background(), "k", func(context.Context) (*ClientConn, error) { return nil, errDial }, &Request{Scheme: "https", Authority: "a"})
+	_, _, err := pool.OpenWebSocket(context.Background(), Key{Name: "k"}, func(context.Context) (*ClientConn, error) { return nil, errDial }, &Request{Scheme: "https", Authority: "a"})
 	if err != errDial {
 		t.Fatalf("dial error: %v", err)
 	}
 	dial, _ := pipeDial(t) // no extended CONNECT
-	_, _, err = pool.OpenWebSocket(context.Background(), "k", dial, &Request{Scheme: "https", Authority: "a"})
+	_, _, err = pool.OpenWebSocket(context.Background(), Key{Name: "k"}, dial, &Request{Scheme: "https", Authority: "a"})
 	if !errors.Is(err, ErrExtendedConnectUnsupported) || pool.Len() != 0 {
 		t.Fatalf("got %v with %d connections", err, pool.Len())
 	}
@@ -176,13 +176,13 @@ func TestPoolDialerGivesUp(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		first := make(chan error, 1)
 		go func() {
-			_, _, err := pool.OpenWebSocket(ctx, "k", dial, &Request{Scheme: "https", Authority: "a"})
+			_, _, err := pool.OpenWebSocket(ctx, Key{Name: "k"}, dial, &Request{Scheme: "https", Authority: "a"})
 			first <- err
 		}()
 		synctest.Wait() // the first caller is dialing
 		second := make(chan error, 1)
 		go func() {
-			_, st, err := pool.OpenWebSocket(context.Background(), "k", dial, &Request{Scheme: "https", Authority: "a"})
+			_, st, err := pool.OpenWebSocket(context.Background(), Key{Name: "k"}, dial, &Request{Scheme: "https", Authority: "a"})
 			if err == nil {
 				st.Close()
 			}
@@ -233,7 +233,7 @@ func TestPoolMaxConnsPerKey(t *testing.T) {
 		return dialTLS(ctx, srv, nil)
 	}
 	open := func(ctx context.Context) (*Stream, error) {
-		_, st, err := pool.OpenWebSocket(ctx, "k", dial, wsRequest(srv, "/"))
+		_, st, err := pool.OpenWebSocket(ctx, Key{Name: "k"}, dial, wsRequest(srv, "/"))
 		return st, err
 	}
 	var first []*Stream
@@ -294,7 +294,7 @@ func TestPoolDefaultCap(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // waiting for a slot fails
 			defer cancel()
 			for i := range DefaultMaxConnsPerKey {
-				_, st, err := pool.OpenWebSocket(ctx, "k", dial, wsRequest(srv, "/"))
+				_, st, err := pool.OpenWebSocket(ctx, Key{Name: "k"}, dial, wsRequest(srv, "/"))
 				if err != nil {
 					t.Fatalf("open %d: %v", i, err)
 				}
@@ -304,7 +304,7 @@ func TestPoolDefaultCap(t *testing.T) {
 				ctx, cancel = context.WithCancel(context.Background())
 				cancel()
 			}
-			_, st, err := pool.OpenWebSocket(ctx, "k", dial, wsRequest(srv, "/"))
+			_, st, err := pool.OpenWebSocket(ctx, Key{Name: "k"}, dial, wsRequest(srv, "/"))
 			if max == 0 {
 				if !errors.Is(err, context.Canceled) || dials.Load() != DefaultMaxConnsPerKey {
 					t.Fatalf("past the default cap with a cancelled context: %v after %d dials, want context.Canceled after %d", err, dials.Load(), DefaultMaxConnsPerKey)
