@@ -90,6 +90,10 @@ type DialOptions struct {
 	ProxyTimeout time.Duration
 	// RedirectLimit is how many 301, 302, 303, 307 and 308 answers are
 	// followed: 0 = 3, negative = none (the 3xx is a *BadStatusError).
+	// A redirect to another origin (scheme, host or port) does not carry
+	// the credentials on: the URL's user info, Cookie, Authorization and
+	// Proxy-Authorization (those of Header and HeaderFunc too). A redirect
+	// from wss to ws is an error.
 	RedirectLimit int
 	// NetConn is an already-connected stream to run the handshake over
 	// (TLS is run over it for wss). No dial and no proxy are used.
@@ -474,6 +478,10 @@ func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets
 	return c, err
 }
 
+// redirectSecrets are the caller's header fields that do not follow a
+// redirect to another origin: the credentials net/http drops then too.
+var redirectSecrets = [...]string{"Authorization", "Www-Authenticate", "Cookie", "Cookie2", "Proxy-Authorization", "Proxy-Authenticate"}
+
 // userHeaders merges Header, HeaderFunc's headers, URL credentials, Cookie
 // and the Jar's cookies into the user's part of the request, with canonical
 // keys. Authorization and Cookie are kept only when secrets is true (the
@@ -495,8 +503,9 @@ func userHeaders(u *url.URL, r *requestConfig, secrets bool) (http.Header, error
 		user[http.CanonicalHeaderKey(k)] = append(user[http.CanonicalHeaderKey(k)], vs...)
 	}
 	if !secrets {
-		delete(user, "Authorization")
-		delete(user, "Cookie")
+		for _, k := range redirectSecrets {
+			delete(user, k)
+		}
 	}
 	if u.User != nil {
 		// Refused as a header value would be, whether or not they are

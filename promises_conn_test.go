@@ -511,8 +511,8 @@ func TestDefaultTimeoutUsedWhenTimeoutZero(t *testing.T) {
 	}
 }
 
-// Redirects: Authorization (also HeaderFunc's), Cookie and URL
-// credentials "are dropped when the origin (scheme, host or port)
+// Redirects: Authorization (also HeaderFunc's), Proxy-Authorization, Cookie
+// and URL credentials "are dropped when the origin (scheme, host or port)
 // changes": the scheme alone (ws to https on the same host and port) and
 // the host alone (same scheme and port).
 func TestRedirectSchemeOrHostChangeDropsCredentials(t *testing.T) {
@@ -551,17 +551,23 @@ func TestRedirectSchemeOrHostChangeDropsCredentials(t *testing.T) {
 		wstest.Echo(c)
 	})
 	promiseDial(t, "ws://u:p@first.test:9000/", &websocket.DialOptions{NetDialContext: srv.DialContext, Cookie: "a=1",
+		Header:     http.Header{"Proxy-Authorization": {"Basic cDpx"}},
 		HeaderFunc: func() http.Header { return http.Header{"Authorization": {"Bearer f"}} }})
 	cs := srv.Conns()
 	if len(cs) != 2 {
 		t.Fatalf("%d handshakes", len(cs))
 	}
-	if r0 := cs[0].Request(); r0.Header.Get("Authorization") == "" || r0.Header.Get("Cookie") == "" {
+	if r0 := cs[0].Request(); r0.Header.Get("Authorization") == "" || r0.Header.Get("Cookie") == "" || r0.Header.Get("Proxy-Authorization") == "" {
 		t.Fatalf("first hop lacks the credentials: %v", r0.Header)
 	}
 	r = cs[1].Request()
 	if r.Host != "second.test:9000" || len(r.Header.Values("Authorization")) != 0 || len(r.Header.Values("Cookie")) != 0 {
 		t.Errorf("host change: Host %q, Authorization %q, Cookie %q", r.Host, r.Header.Values("Authorization"), r.Header.Values("Cookie"))
+	}
+	// A Proxy-Authorization of the caller's is a credential too (net/http
+	// drops it on such a redirect as well).
+	if v := r.Header.Values("Proxy-Authorization"); len(v) != 0 {
+		t.Errorf("host change kept Proxy-Authorization %q", v)
 	}
 }
 
