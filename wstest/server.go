@@ -75,7 +75,7 @@ func NewTLSServer(h Handler) *Server {
 	ca := NewCA("wstest CA")
 	cert := ca.Issue("localhost", x509.ExtKeyUsageServerAuth, "localhost", "127.0.0.1", "::1")
 	s := listen(h, &tls.Config{Certificates: []tls.Certificate{cert}})
-	s.client = &tls.Config{RootCAs: ca.Pool()}
+	s.client = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
 	return s
 }
 
@@ -145,6 +145,10 @@ func (s *Server) serve(raw net.Conn) bool {
 		if err != nil {
 			return
 		}
+		// A body would be the frames' bytes: the library never sends
+		// one, and a client that does must not have its frames read
+		// as a body.
+		req.Body = http.NoBody
 		c.req = req
 		s.mu.Lock()
 		s.conns = append(s.conns, c)
@@ -176,7 +180,9 @@ func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Con
 
 // TLSConfig returns a new client TLS configuration that trusts the
 // server's certificate, for the client's DialOptions.TLSConfig, or nil for
-// a server without TLS.
+// a server without TLS. Its ServerName is "localhost", which the
+// certificate names, so that it verifies the server whatever host the
+// client's URL has (DialContext points any URL at the server).
 func (s *Server) TLSConfig() *tls.Config {
 	if s.client == nil {
 		return nil

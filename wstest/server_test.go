@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -302,17 +304,56 @@ func TestTLSServer(t *testing.T) {
 }
 
 // TestDialContextRedirectsAnyHost: a client configured for another host
-// reaches the TCP server through DialContext, and the request says so.
+// reaches the server through DialContext, and the request says so; over
+// TLS too, where the server's TLSConfig verifies the server whatever the
+// URL's host.
 func TestDialContextRedirectsAnyHost(t *testing.T) {
-	srv := wstest.NewServer(wstest.Close(1000, ""))
+	for _, tc := range []struct {
+		url string
+		srv *wstest.Server
+	}{
+		{"ws://api.example.com/feed", wstest.NewServer(wstest.Close(1000, ""))},
+		{"wss://api.example.com/feed", wstest.NewTLSServer(wstest.Close(1000, ""))},
+	} {
+		srv := tc.srv
+		defer srv.Close()
+		c, err := websocket.Dial(context.Background(), tc.url, &websocket.DialOptions{NetDialContext: srv.DialContext, TLSConfig: srv.TLSConfig()})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		c.Recv()
+		c.Close()
+		if r := srv.Conns()[0].Request(); r.Host != "api.example.com" || r.URL.Path != "/feed" {
+			t.Errorf("request for %s%s", r.Host, r.URL.Path)
+		}
+	}
+}
+
+// TestRequestBodyIsEmpty: a client that declares a body in its handshake
+// does not have its frames read as that body: Request's Body is empty, and
+// the frame arrives.
+func TestRequestBodyIsEmpty(t *testing.T) {
+	body := make(chan string, 1)
+	srv := wstest.NewServer(func(c *wstest.Conn) {
+		b, _ := io.ReadAll(io.LimitReader(c.Request().Body, 64))
+		body <- string(b)
+		c.Accept(nil)
+		c.ReadFrame()
+	})
 	defer srv.Close()
-	c, err := websocket.Dial(context.Background(), "ws://api.example.com/feed", &websocket.DialOptions{NetDialContext: srv.DialContext})
+	nc, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "ws://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Recv()
-	if r := srv.Conns()[0].Request(); r.Host != "api.example.com" || r.URL.Path != "/feed" {
-		t.Errorf("request for %s%s", r.Host, r.URL.Path)
+	defer nc.Close()
+	req := "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 5\r\n\r\n" +
+		"\x81\x85abcd" // the start of a masked text frame
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-body; b != "" {
+		t.Errorf("Request().Body read %q, want it empty", b)
 	}
 }
 
