@@ -413,7 +413,7 @@ func selectedProtocol(h http.Header, offered []string) (string, error) {
 		return "", &HandshakeError{Reason: "server selected several subprotocols: " + httptoken.Shown(strings.Join(slices.Collect(headerTokens(h, name)), ", "))}
 	}
 	for _, p := range offered {
-		if strings.EqualFold(p, sel) {
+		if httptoken.EqualFold(p, sel) {
 			return sel, nil
 		}
 	}
@@ -443,7 +443,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 		for v != "" {
 			var t string
 			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), token) {
+			if httptoken.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}
 		}

@@ -221,7 +221,7 @@ func trimSpaceTab(s string) string {
 // ignoring case.
 func containsFold(s, substr string) bool {
 	for i := 0; i+len(substr) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(substr)], substr) {
+		if httptoken.EqualFold(s[i:i+len(substr)], substr) {
 			return true
 		}
 	}
@@ -304,7 +304,7 @@ func headToken(rest, key string) string {
 		var line string
 		line, rest = cutLine(rest)
 		k, v, found := strings.Cut(trimSpaceTab(line), ":")
-		if !found || !strings.EqualFold(k, key) {
+		if !found || !httptoken.EqualFold(k, key) {
 			continue
 		}
 		for v != "" {

@@ -946,3 +946,48 @@ func TestCertificateNamesShownEscaped(t *testing.T) {
 		})
 	}
 }
+
+// TestHandshakeTokensMatchASCIIOnly: the answer's tokens are compared with
+// ASCII case folding only (RFC 6455 §4.1: "an ASCII case-insensitive
+// match"). Unicode folding took "\u212a" (the Kelvin sign) for "k" and
+// "\u017f" (a long s) for "s": an Upgrade that is not "websocket", or a
+// subprotocol that was not offered, was accepted. ASCII case differences
+// are still accepted.
+func TestHandshakeTokensMatchASCIIOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to, offered string
+		ok                      bool
+	}{
+		{"Upgrade with a Kelvin sign", "Upgrade: websocket", "Upgrade: websoc\u212aet", "", false},
+		{"Upgrade with a long s", "Upgrade: websocket", "Upgrade: web\u017focket", "", false},
+		{"Upgrade in capitals", "Upgrade: websocket", "Upgrade: WEBSOCKET", "", true},
+		{"Connection in capitals", "Connection: Upgrade", "Connection: UPGRADE", "", true},
+		{"subprotocol with a long s", "", "Sec-WebSocket-Protocol: \u017fip\r\n", "sip", false},
+		{"subprotocol with a Kelvin sign", "", "Sec-WebSocket-Protocol: \u212aey\r\n", "key", false},
+		{"subprotocol in capitals", "", "Sec-WebSocket-Protocol: SIP\r\n", "sip", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := scriptServer(t, func(_ *http.Request, accept string) string {
+				if tc.from == "" {
+					return upgrade(accept, tc.to)
+				}
+				return strings.Replace(upgrade(accept), tc.from, tc.to, 1)
+			})
+			opts := dialOpts()
+			if tc.offered != "" {
+				opts.Subprotocols = []string{tc.offered}
+			}
+			c, err := websocket.Dial(context.Background(), s.URL, opts)
+			if c != nil {
+				c.Close()
+			}
+			var he *websocket.HandshakeError
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("Dial = %v, want a connection", err)
+			case !tc.ok && !errors.As(err, &he):
+				t.Fatalf("Dial = %v, want a *HandshakeError", err)
+			}
+		})
+	}
+}

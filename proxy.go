@@ -7,9 +7,9 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/wsclient/websocket/internal/httptoken"
 	"github.com/wsclient/websocket/internal/proxy"
 )
 
@@ -93,7 +93,7 @@ func ProxyURL(rawURL string, noProxy ...string) func(*url.URL) (*url.URL, error)
 func dialProxy(ctx context.Context, proxyURL *url.URL, addr string,
 	dial func(ctx context.Context, network, addr string) (net.Conn, error), tlsConf *tls.Config,
 	timeout time.Duration) (net.Conn, error) {
-	if strings.EqualFold(proxyURL.Scheme, proxy.SchemeHTTPS) {
+	if httptoken.EqualFold(proxyURL.Scheme, proxy.SchemeHTTPS) {
 		cfg, err := clientTLSConfig(tlsConf) // the environment's CA bundles
 		if err != nil {
 			return nil, &ProxyError{Reason: "TLS to " + proxyURL.Redacted(), Err: err}

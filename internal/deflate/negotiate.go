@@ -151,7 +151,7 @@ func Accept(offered Options, values []string) (Params, bool, error) {
 		return Params{}, false, nil
 	}
 	for _, e := range exts {
-		if !strings.EqualFold(e.name, ExtensionName) {
+		if !httptoken.EqualFold(e.name, ExtensionName) {
 			return Params{}, false, fmt.Errorf(errNegotiation+"extension %q was not offered", e.name)
 		}
 	}

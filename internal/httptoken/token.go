@@ -65,6 +65,29 @@ func IsToken(s string) bool {
 	return true
 }
 
+// EqualFold reports whether a and b are equal under ASCII case folding,
+// as HTTP compares its tokens and RFC 6455 its header values. Unlike
+// strings.EqualFold it folds no other letters: "K" (the Kelvin sign)
+// is not "k", nor "ſ" (a long s) "s".
+func EqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // ShownError is err with its message as Shown shows text: quoted with Go's
 // escapes when it has a character that is not printable (a certificate's
 // names and subject are the peer's, and the x509 errors quote them as they

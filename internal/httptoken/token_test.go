@@ -45,3 +45,23 @@ func TestShown(t *testing.T) {
 		}
 	}
 }
+
+func TestEqualFold(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"websocket", "WebSocket", true},
+		{"", "", true},
+		{"chunked", "CHUNKED", true},
+		{"websoc\u212aet", "websocket", false}, // the Kelvin sign
+		{"\u017fip", "sip", false},             // a long s
+		{"web", "websocket", false},
+		{"a@", "A`", false}, // '@' and '`' are 0x20 apart, and no letters
+		{"[", "{", false},
+	} {
+		if got := EqualFold(tc.a, tc.b); got != tc.want {
+			t.Errorf("EqualFold(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // maxReplyHeader bounds the CONNECT reply header. A proxy that sends more
@@ -185,7 +187,7 @@ func quoteGarbage(b []byte) string {
 // and never sends it must not stall the error.
 func bufferedBody(br *bufio.Reader, header http.Header) []byte {
 	if te := header.Values("Transfer-Encoding"); len(te) > 0 {
-		if !strings.EqualFold(strings.TrimSpace(te[len(te)-1]), "chunked") {
+		if !httptoken.EqualFold(strings.TrimSpace(te[len(te)-1]), "chunked") {
 			return nil // another coding: the bytes are not the body's
 		}
 		b, _ := br.Peek(br.Buffered())
