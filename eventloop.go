@@ -374,7 +374,23 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return stopping && len(l.sessions) == 0
-	}, func(next time.Duration, timed bool) {
+	}, func(next time.Duration, timed, busy bool) {
+		if busy {
+			// Work is queued: only look, without waiting, for the
+			// end of the run, which a queue that never empties (a
+			// flood read faster than its callbacks take it) must not
+			// hold back.
+			select {
+			case <-ctxDone:
+				end(ctx.Err())
+			case <-stopCh:
+				end(nil)
+			case <-sigCh:
+				end(nil)
+			default:
+			}
+			return
+		}
 		var tc <-chan time.Time
 		if timed {
 			if wait == nil {
@@ -402,8 +418,9 @@ func (l *EventLoop) Run(ctx context.Context) error {
 // dispatch runs queued functions and due timers until finished reports
 // true, calling block to wait for more work, then shuts the loop down.
 // When a timer is set (timed), block waits at most next, the time until
-// the first is due.
-func (l *EventLoop) dispatch(finished func() bool, block func(next time.Duration, timed bool)) {
+// the first is due. While work is queued (busy) block is called after
+// every turn too, and must not wait: it only looks for the run's end.
+func (l *EventLoop) dispatch(finished func() bool, block func(next time.Duration, timed, busy bool)) {
 	for {
 		l.mu.Lock()
 		fs := l.queue
@@ -427,9 +444,10 @@ func (l *EventLoop) dispatch(finished func() bool, block func(next time.Duration
 		}
 		l.mu.Unlock()
 		if more {
+			block(0, false, true)
 			continue
 		}
-		block(monoUntil(monoNow(), next), timed)
+		block(monoUntil(monoNow(), next), timed, false)
 	}
 	l.mu.Lock()
 	l.state = loopDone
