@@ -447,6 +447,8 @@ func (a *App) Close() error { return a.CloseWith(StatusNormal, "", closeTimeout)
 // dial or reconnect is cancelled. No reconnect follows, also when the server
 // never answers; the run then ends with nil. OnClose gets the echoed code
 // and reason, or StatusAbnormalClosure and "" when no answer came in time.
+// Once it is called, no OnMessage, OnData or OnContMessage starts: messages
+// still queued, or arriving before the server's close, are dropped.
 // Python's WebSocketApp.close(status, reason, timeout).
 //
 // It returns at once, from any goroutine or callback, also before the first

@@ -256,6 +256,13 @@ func (s *Session) frame(c *Conn, it recvItem) {
 	case OpClose:
 		// The next read returns the *CloseError that ends the connection.
 	default:
+		if s.stopAsked.Load() {
+			// The run is ending (CloseWith, Stop): what is still
+			// queued, or arrives before the server's close, is dropped,
+			// so that a flood a slow callback cannot keep up with holds
+			// OnClose back no longer than the close's timeout.
+			return
+		}
 		if !it.fin || op == OpContinuation {
 			if a.OnData != nil {
 				s.call("OnData", func() { a.OnData(a, data, op, it.fin) })
