@@ -469,7 +469,9 @@ func (lc *loopConn) flush() {
 	lc.mu.Unlock()
 	if err != nil {
 		lc.c.closeSocket() // the read side reports the end
+		return
 	}
+	lc.answerDuePing()
 }
 
 // release gives the queue's buffer back; mu is held.

@@ -304,7 +304,7 @@ func (lc *loopConn) control() {
 	var end error
 	switch op {
 	case OpPing:
-		c.writeFrame(OpPong, true, false, p, 0) // never blocks here
+		lc.answerPing(p)
 	case OpClose:
 		code, reason, err := parseClosePayload(p)
 		if err != nil {
@@ -317,6 +317,47 @@ func (lc *loopConn) control() {
 	if end != nil {
 		lc.end(end)
 	}
+}
+
+// loopPongBacklog is how many bytes may wait for the socket before a ping
+// is no longer answered at once: then only the latest one is, when the
+// queue has drained (flush), as a Conn with a reader answers (answerPing;
+// RFC 6455 §5.5.3 allows it). A peer that sends pings and reads nothing
+// cannot make the queue grow, nor fail the connection by filling it.
+const loopPongBacklog = 64 << 10
+
+// answerPing answers a ping with payload p, or notes it as the latest
+// unanswered one when the queue is backed up. The I/O goroutine only.
+func (lc *loopConn) answerPing(p []byte) {
+	c := lc.c
+	lc.mu.Lock()
+	backlog := lc.queued() > loopPongBacklog
+	lc.mu.Unlock()
+	if !backlog {
+		c.writeFrame(OpPong, true, false, p, 0) // never blocks here
+		return
+	}
+	c.writeMu.Lock()
+	w := c.writeWaitsMade()
+	w.pong, w.pongDue = append(w.pong[:0], p...), true
+	c.writeMu.Unlock()
+}
+
+// answerDuePing sends the pong of the latest ping that came while the
+// queue was backed up, once it has drained. The I/O goroutine only.
+func (lc *loopConn) answerDuePing() {
+	c := lc.c
+	w := c.writeWaits()
+	if w == nil {
+		return
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if !w.pongDue || c.writable() != nil {
+		return
+	}
+	w.pongDue = false
+	c.writeLocked(header{fin: true, opcode: OpPong, masked: true}, w.pong, nil, 0)
 }
 
 // push queues a frame, or the end of the connection (err set), for the

@@ -3,7 +3,9 @@ package websocket_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -186,6 +188,65 @@ func TestAppCloseWithWhileFloodedSlowConsumer(t *testing.T) {
 			}
 			if err := <-done; err != nil {
 				t.Errorf("run = %v", err)
+			}
+		})
+	}
+}
+
+// TestAppPingFloodFromAServerThatDoesNotRead: pings from a server that
+// reads nothing are answered while the write queue has room, and then only
+// the latest one is, once the queue drains: the connection lives on and
+// the queue stays bounded, on both paths. On the loop every ping was
+// answered in full until 16 MiB waited and the connection failed.
+func TestAppPingFloodFromAServerThatDoesNotRead(t *testing.T) {
+	var pings []byte
+	for range 1000 {
+		pings = wstest.Frame{Fin: true, Opcode: wstest.OpPing, Payload: make([]byte, 125)}.AppendTo(pings)
+	}
+	end := wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("end")}.AppendTo(nil)
+	for _, onLoop := range []bool{false, true} {
+		t.Run(map[bool]string{false: "goroutine", true: "loop"}[onLoop], func(t *testing.T) {
+			if onLoop {
+				skipWithoutPoller(t)
+			}
+			hold := make(chan struct{})
+			srv := wstest.NewServer(func(c *wstest.Conn) {
+				c.Accept(nil)
+				// 400,000 pings: 50 MiB of pongs, were they all answered.
+				for range 400 {
+					if c.WriteRaw(pings) != nil {
+						return
+					}
+				}
+				c.WriteRaw(end)
+				<-hold // reads nothing, ever
+			})
+			defer srv.Close()
+			defer close(hold)
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
+			var mu sync.Mutex
+			var events []string
+			add := func(s string) { mu.Lock(); events = append(events, s); mu.Unlock() }
+			a := &websocket.App{URL: srv.URL}
+			a.OnError = func(_ *websocket.App, err error) { add("error: " + err.Error()) }
+			a.OnMessage = func(a *websocket.App, m websocket.Message) {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if grew := int64(ms.HeapInuse) - int64(base.HeapInuse); grew > 12<<20 {
+					add(fmt.Sprintf("heap grew by %d MiB", grew>>20))
+				}
+				add(m.Text())
+				a.CloseWith(websocket.StatusNormal, "", 100*time.Millisecond)
+			}
+			if err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: -1}); err != nil {
+				t.Errorf("run = %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(events) != "[end]" {
+				t.Errorf("events %q, want only the message after the pings", events)
 			}
 		})
 	}
