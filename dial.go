@@ -153,6 +153,13 @@ type DialOptions struct {
 // error wraps ctx.Err(); when opts.Timeout or opts.HandshakeTimeout fires
 // the error is a timeout. Python's create_connection.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) {
+	return dialFrom(ctx, rawURL, opts, time.Now())
+}
+
+// dialFrom is Dial for an attempt that began at start: Timeout and
+// HandshakeTimeout count from then. An App's dial on an EventLoop may wait
+// for one of the loop's dialers, and that wait is part of its attempt.
+func dialFrom(ctx context.Context, rawURL string, opts *DialOptions, start time.Time) (*Conn, error) {
 	cfg, err := resolveDial(rawURL, opts)
 	if err != nil {
 		return nil, err
@@ -165,14 +172,14 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, error) 
 		// the parent's Done for cancellation, so the dial needs no timer
 		// of its own. (HTTP/2 dials keep the timer: their shared
 		// connection's setup waits on ctx.Done.)
-		d, cause := time.Now().Add(cfg.limit), cfg.cause
+		d, cause := start.Add(cfg.limit), cfg.cause
 		if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
 			d, cause = pd, nil // the parent's deadline comes first
 		}
 		ctx = &deadlineCtx{Context: ctx, d: d, cause: cause}
 	default:
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, cfg.limit, cfg.cause)
+		ctx, cancel = context.WithDeadlineCause(ctx, start.Add(cfg.limit), cfg.cause)
 		defer cancel()
 	}
 	c, err := dialRedirects(ctx, &cfg)

@@ -90,8 +90,10 @@ type Dispatcher interface {
 // connections. When a queue is full its connection is not read (TCP holds
 // the server back) and its pong deadline pauses, until the callbacks have
 // taken the queue down to its low water mark. Dials run on a pool of at
-// most 64 goroutines. A send
-// from any goroutine never blocks on the socket there; a connection with
+// most 64 goroutines; when none of them finishes a dial for a quarter of a
+// second (servers that accept and never answer), the dials waiting for
+// them get a goroutine each, and an attempt's HandshakeTimeout counts its
+// wait. A send from any goroutine never blocks on the socket there; a connection with
 // more than 16 MiB queued for a peer that does not read fails, as a send
 // that times out does (the pong deadline of PingTimeout usually notices
 // such a peer first). For wss the TLS handshake runs during the dial; the
@@ -130,10 +132,14 @@ type EventLoop struct {
 	noPoll bool // no poller on this platform
 
 	// The dial pool (goDial): at most maxDialers goroutines dial, the
-	// other dials wait in dialQ.
-	dmu     sync.Mutex
-	dialers int
-	dialQ   []func()
+	// other dials wait in dialQ. dialsDone counts the dials that ended;
+	// while dials wait, a check (checkDials) is armed (dialCheck) that
+	// compares it with dialsSeen.
+	dmu                  sync.Mutex
+	dialers              int
+	dialQ                []func()
+	dialsDone, dialsSeen uint64
+	dialCheck            bool
 }
 
 type loopState uint8
@@ -265,11 +271,22 @@ type dialPool interface{ goDial(dial func()) }
 // stacks behind.
 const maxDialers = 64
 
+// dialStall is how long the loop's dialers may all go without finishing a
+// dial while others wait before the waiting dials get a goroutine each:
+// dials stalled by servers that accept and never answer must not hold
+// back the dials of other Apps (whose HandshakeTimeout counts from the
+// attempt's start, the wait included).
+const dialStall = 250 * time.Millisecond
+
 // goDial runs dial on the loop's dial pool, as Go would.
 func (l *EventLoop) goDial(dial func()) {
 	l.dmu.Lock()
 	if l.dialers == maxDialers {
 		l.dialQ = append(l.dialQ, dial)
+		if !l.dialCheck {
+			l.dialCheck, l.dialsSeen = true, l.dialsDone
+			time.AfterFunc(dialStall, l.checkDials)
+		}
 		l.dmu.Unlock()
 		return
 	}
@@ -279,6 +296,7 @@ func (l *EventLoop) goDial(dial func()) {
 		for dial != nil {
 			dial()
 			l.dmu.Lock()
+			l.dialsDone++
 			dial = nil
 			if len(l.dialQ) > 0 {
 				dial = l.dialQ[0]
@@ -291,6 +309,27 @@ func (l *EventLoop) goDial(dial func()) {
 			l.dmu.Unlock()
 		}
 	})
+}
+
+// checkDials runs dialStall after a dial began to wait: when no dial ended
+// meanwhile, the waiting ones each get a goroutine of their own; otherwise
+// it looks again later while dials wait.
+func (l *EventLoop) checkDials() {
+	l.dmu.Lock()
+	var stalled []func()
+	switch {
+	case len(l.dialQ) == 0:
+		l.dialCheck = false
+	case l.dialsDone == l.dialsSeen:
+		stalled, l.dialQ, l.dialCheck = l.dialQ, nil, false
+	default:
+		l.dialsSeen = l.dialsDone
+		time.AfterFunc(dialStall, l.checkDials)
+	}
+	l.dmu.Unlock()
+	for _, dial := range stalled {
+		l.Go(dial)
+	}
 }
 
 func (l *EventLoop) signal() {

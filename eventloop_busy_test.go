@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -249,5 +250,91 @@ func TestAppPingFloodFromAServerThatDoesNotRead(t *testing.T) {
 				t.Errorf("events %q, want only the message after the pings", events)
 			}
 		})
+	}
+}
+
+// TestEventLoopStalledDialsDoNotHoldBackOthers: 100 Apps whose server
+// accepts and never answers take the loop's 64 dialers; an App dialing a
+// good server then opens at once, and does not wait for their
+// HandshakeTimeout (20 s) in the loop's dial queue: it waited, and its own
+// 2 s HandshakeTimeout counted only from the end of that wait.
+func TestEventLoopStalledDialsDoNotHoldBackOthers(t *testing.T) {
+	skipWithoutPoller(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 200)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered
+		}
+	}()
+	defer func() {
+		ln.Close()
+		for {
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+				return
+			}
+		}
+	}()
+	good := wstest.NewServer(wstest.Echo)
+	defer good.Close()
+
+	l := websocket.NewEventLoop()
+	ctx, cancel := context.WithCancel(context.Background())
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- l.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-loopDone
+	}()
+	for range 100 {
+		a := &websocket.App{URL: "ws://" + ln.Addr().String() + "/"}
+		if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, Reconnect: -1,
+			DialOptions: websocket.DialOptions{HandshakeTimeout: 20 * time.Second}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var held []net.Conn
+	for range 64 { // every dialer of the loop's is stalled
+		held = append(held, <-accepted)
+	}
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	opened := make(chan struct{})
+	failed := make(chan error, 1)
+	a := &websocket.App{URL: good.URL}
+	a.OnOpen = func(*websocket.App) { close(opened) }
+	a.OnError = func(_ *websocket.App, err error) {
+		select {
+		case failed <- err:
+		default:
+		}
+	}
+	start := time.Now()
+	if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, Reconnect: -1,
+		DialOptions: websocket.DialOptions{HandshakeTimeout: 2 * time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-opened:
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("opened after %v", d)
+		}
+	case err := <-failed:
+		t.Fatalf("failed after %v: %v", time.Since(start), err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("an App dialing a good server neither opened nor failed within 15 s: its dial waits behind the stalled ones")
 	}
 }

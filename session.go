@@ -103,8 +103,9 @@ func (s *Session) dial() {
 	ctx, cancel := context.WithCancel(s.base)
 	s.cancelDial = cancel
 	url, opts, d := s.url, s.dialOpts, s.d
+	start := time.Now() // a wait for a dialer of the loop's counts against the attempt's bounds
 	dial := func() {
-		c, err := Dial(ctx, url, opts)
+		c, err := dialFrom(ctx, url, opts, start)
 		cancel()
 		if !d.Post(func() { s.dialed(c, err) }) && c != nil {
 			c.Abort()
