@@ -379,19 +379,6 @@ func (l *EventLoop) Run(ctx context.Context) error {
 
 	var result error
 	stopping := false
-	stop := func() {
-		stopping = true
-		l.mu.Lock()
-		l.state = loopStopping
-		ss := make([]*Session, 0, len(l.sessions))
-		for s := range l.sessions {
-			ss = append(ss, s)
-		}
-		l.mu.Unlock()
-		for _, s := range ss {
-			s.Stop(StatusGoingAway)
-		}
-	}
 	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
 	var wait *time.Timer // the next timer
 	// A loop stopped (or a ctx ended) before Run starts its Apps' runs
@@ -400,7 +387,8 @@ func (l *EventLoop) Run(ctx context.Context) error {
 	end := func(err error) {
 		result = err
 		ctxDone, stopCh, sigCh = nil, nil, nil
-		stop()
+		stopping = true
+		l.stopApps()
 	}
 	select {
 	case <-ctxDone:
@@ -452,6 +440,21 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 	})
 	return result
+}
+
+// stopApps makes the loop refuse new Apps and stops those it has with
+// StatusGoingAway.
+func (l *EventLoop) stopApps() {
+	l.mu.Lock()
+	l.state = loopStopping
+	ss := make([]*Session, 0, len(l.sessions))
+	for s := range l.sessions {
+		ss = append(ss, s)
+	}
+	l.mu.Unlock()
+	for _, s := range ss {
+		s.Stop(StatusGoingAway)
+	}
 }
 
 // dispatch runs queued functions and due timers until finished reports
