@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsclient/websocket/internal/h2"
 )
 
 // Conn is a client WebSocket connection: Python's WebSocket.
@@ -373,7 +375,8 @@ func (c *Conn) ioError(op string, err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	if c.flags.has(flagClosed) && errors.Is(err, net.ErrClosed) {
+	if c.flags.has(flagClosed) && (errors.Is(err, net.ErrClosed) || errors.Is(err, h2.ErrClosed)) {
+		// Our own close (a socket's, or an HTTP/2 stream's): no failure.
 		return c.closedCause()
 	}
 	return &closedError{err: err}

@@ -172,6 +172,9 @@ func (c *Conn) writable() error {
 	if c.closeSent {
 		return &closedError{err: errCloseSent}
 	}
+	if c.flags.has(flagClosed) {
+		return c.closedCause() // refused before it is counted as sent
+	}
 	return nil
 }
 

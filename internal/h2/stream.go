@@ -432,10 +432,12 @@ func (st *Stream) readableLocked() bool {
 func (st *Stream) readEndLocked() (int, error) {
 	var err error
 	switch {
+	case st.readClosed:
+		// Before the deadline: a closed stream says so, as a closed
+		// socket does, whatever its deadline.
+		err = wrap("websocket: http2: read on a closed stream", ErrClosed)
 	case st.rdl.passed.Load():
 		err = os.ErrDeadlineExceeded
-	case st.readClosed:
-		err = wrap("websocket: http2: read on a closed stream", ErrClosed)
 	case st.remoteEnded:
 		err = io.EOF
 	default:
@@ -488,13 +490,16 @@ func (st *Stream) Write(p []byte) (int, error) {
 				return n, wrap("websocket: http2: write on a closed stream", ErrClosed)
 			}
 		}
-		if st.wdl.passed.Load() {
-			return n, os.ErrDeadlineExceeded
-		}
 		cc.mu.Lock()
 		if err := st.writableLocked(); err != nil {
 			cc.mu.Unlock()
 			return n, err
+		}
+		if st.wdl.passed.Load() {
+			// After the closed stream: a closed stream says so, as a
+			// closed socket does, whatever its deadline.
+			cc.mu.Unlock()
+			return n, os.ErrDeadlineExceeded
 		}
 		k := min(int64(len(p)-n), st.sendWindow, cc.sendWindow, maxDirect)
 		if k <= 0 {
