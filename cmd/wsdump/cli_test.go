@@ -421,6 +421,17 @@ func TestUsage(t *testing.T) {
 		{"subprotocols without value", []string{"-s", "ws://127.0.0.1:1/"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},
 		{"subprotocols without value after url", []string{"ws://127.0.0.1:1/", "-s"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},
 		{"long subprotocols without value", []string{"--subprotocols", "ws://127.0.0.1:1/"}, 2, "", "wsdump: --subprotocols expects at least one subprotocol (see wsdump -h)"},
+		// What the library refuses before dialing is a bad command line
+		// too (a loopback URL nothing listens on: a dial would exit 1).
+		{"header value control", []string{"--headers", "X-A: 1\x01", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: X-A: "1\x01" contains a control character`},
+		{"header value CR", []string{"--headers", "X-A: 1\r2", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: X-A: "1\r2" contains CR, LF or NUL`},
+		{"header name CRLF", []string{"--headers", "X-A\r\nX-Injected: 1", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: "X-A\r\nX-Injected" is not a valid header name`},
+		{"header reserved", []string{"--headers", "Upgrade: h2c", "ws://127.0.0.1:1/"}, 2, "", "wsdump: --headers: Upgrade is set by wsdump itself"},
+		{"header reserved lower case", []string{"--headers", "sec-websocket-key: x", "ws://127.0.0.1:1/"}, 2, "", "wsdump: --headers: Sec-Websocket-Key is set by wsdump itself"},
+		{"header host", []string{"--headers", "Host: a b", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: Host: "a b" is not a host`},
+		{"origin CRLF", []string{"-o", "http://a\r\nX-Injected: 1", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --origin: "http://a\r\nX-Injected: 1" contains CR, LF or NUL`},
+		{"subprotocol not a token", []string{"-s", "a b", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --subprotocols: "a b" is not a token`},
+		{"subprotocol not ASCII", []string{"-s", "café", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --subprotocols: "café" is not a token`},
 		{"bad scheme", []string{"http://127.0.0.1/"}, 1, "", `wsdump: bad URL "http://127.0.0.1/": scheme must be ws or wss`},
 		{"no host", []string{"ws:///path"}, 1, "", `wsdump: bad URL "ws:///path": no host`},
 	}

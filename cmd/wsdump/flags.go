@@ -3,14 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/wsclient/websocket"
+	"golang.org/x/net/http/httpguts"
 )
 
 // config is the parsed command line.
@@ -306,6 +309,9 @@ func parseArgs(args []string) (*config, error) {
 			return nil, err
 		}
 	}
+	if err := checkRequestValues(cfg); err != nil {
+		return nil, err
+	}
 	if err := more.check(fs, cfg); err != nil {
 		return nil, err
 	}
@@ -339,6 +345,54 @@ func parseHeaders(h http.Header, s string) (http.Header, error) {
 		h.Add(k, strings.TrimSpace(v))
 	}
 	return h, nil
+}
+
+// reservedHeaders are the handshake headers the library sets itself and
+// refuses in DialOptions.Header (its reservedHeaders, RFC 6455 §4.1).
+var reservedHeaders = []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions"}
+
+// checkRequestValues refuses, as a bad command line, the --headers, -o and
+// -s values the library would refuse before dialing (its checkUserHeader
+// and checkRequestFields): a header it sets itself, a name that is not a
+// token, a value with CR, LF, NUL or another control character (a tab is
+// allowed), a Host that is no host, a subprotocol that is not a token.
+func checkRequestValues(cfg *config) error {
+	for _, k := range slices.Sorted(maps.Keys(cfg.headers)) {
+		if slices.Contains(reservedHeaders, http.CanonicalHeaderKey(k)) {
+			return usagef("--headers: %s is set by wsdump itself and may not be given", k)
+		}
+		if !httpguts.ValidHeaderFieldName(k) {
+			return usagef("--headers: %q is not a valid header name", k)
+		}
+		for _, v := range cfg.headers[k] {
+			if err := checkHeaderValue("--headers: "+k, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkHeaderValue("--origin", "Origin", cfg.origin); err != nil {
+		return err
+	}
+	for _, p := range cfg.subprotocols {
+		if !httpguts.ValidHeaderFieldName(p) { // a token, as a header name is
+			return usagef("--subprotocols: %q is not a token (RFC 7230 §3.2.6)", p)
+		}
+	}
+	return nil
+}
+
+// checkHeaderValue refuses a value of header k that the library refuses,
+// for flag.
+func checkHeaderValue(flag, k, v string) error {
+	switch {
+	case strings.ContainsAny(v, "\r\n\x00"):
+		return usagef("%s: %q contains CR, LF or NUL", flag, v)
+	case !httpguts.ValidHeaderFieldValue(v):
+		return usagef("%s: %q contains a control character", flag, v)
+	case http.CanonicalHeaderKey(k) == "Host" && !httpguts.ValidHostHeader(v):
+		return usagef("%s: %q is not a host", flag, v)
+	}
+	return nil
 }
 
 type discard struct{}

@@ -79,12 +79,13 @@ func (f *formatter) binary(data []byte) string {
 	return binaryString(data)
 }
 
-// controlPayload renders a ping or pong payload.
+// controlPayload renders a ping or pong payload: escaped even with -r,
+// whose byte-for-byte output is for text messages only.
 func (f *formatter) controlPayload(data []byte) string {
 	if !utf8.Valid(data) {
 		return binaryString(data)
 	}
-	return f.text(data)
+	return escapeControls(string(data))
 }
 
 // stamp prefixes --timestamps' time of day and --timings' seconds since the

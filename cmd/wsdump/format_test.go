@@ -49,6 +49,9 @@ func TestFormatMessage(t *testing.T) {
 		{"ping hidden", formatter{}, websocket.OpPing, []byte("p"), "", false},
 		{"ping verbose", formatter{verbose: 1}, websocket.OpPing, []byte("p"), "ping: p", true},
 		{"pong binary", formatter{verbose: 1}, websocket.OpPong, []byte{0xff}, `pong: b'\xff'`, true},
+		// -r prints text messages byte for byte, not control frames.
+		{"ping raw verbose escapes", formatter{raw: true, verbose: 1}, websocket.OpPing, []byte("\x1b]0;t\x07\x1b[2J"), `ping: \x1b]0;t\x07\x1b[2J`, true},
+		{"pong raw verbose escapes", formatter{raw: true, verbose: 1}, websocket.OpPong, []byte("\x1b[31mred\u202e"), `pong: \x1b[31mred\u202e`, true},
 		{"close", formatter{}, websocket.OpClose, []byte{0x03, 0xe8, 'b', 'y', 'e'}, "close: 1000 (normal closure) bye", true},
 		{"close app code", formatter{}, websocket.OpClose, []byte{0x0f, 0xa0}, "close: 4000", true},
 		{"close empty", formatter{verbose: 2}, websocket.OpClose, nil, "close: 1005 (no status received)", true},

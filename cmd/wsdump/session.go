@@ -80,12 +80,74 @@ func newSession(cfg *config, conn *websocket.Conn, con console, f *formatter, st
 	return &session{cfg: cfg, conn: conn, con: con, format: f, st: st, enough: make(chan struct{})}
 }
 
+// maxReadAhead bounds the input read ahead of the sends, in bytes (a line
+// counts its bytes and a string header): enough for a file piped to a
+// server that stopped reading to be read to its end, so that the end of
+// input is seen, without holding an endless stream. Past it, input is read
+// only as lines are sent.
+const maxReadAhead = 64 << 20
+
+// lineCost is what a line read ahead counts against maxReadAhead.
+func lineCost(line string) int { return len(line) + 16 }
+
+// sendResult is what a send run in the background reports: a command's
+// request to close, or the failure of the connection.
+type sendResult struct {
+	req *closeReq
+	err error
+}
+
 // run receives and sends until the connection ends, and returns the exit
 // status and the error line to print (empty when there is none). first is
 // the first connection of the run, which sends -t's text.
+//
+// Nothing this loop does waits on a write to the socket: a send (of a
+// line, a command, -t's text, a ping) runs in a goroutine of its own, one
+// at a time, so that a server that stops reading, which blocks a send for
+// good, cannot keep a signal, --ping-timeout, --eof-wait or the end of
+// output from ending the session; the close that follows is bounded too
+// (see close). Input is read meanwhile (up to maxReadAhead) into
+// st.pending, the lines waiting to be sent, which a reconnect keeps.
 func (s *session) run(ctx context.Context, first bool) (int, string) {
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.receive() }()
+
+	var (
+		sendDone    = make(chan sendResult, 1)
+		sending     bool // a send runs: st.pending[0], or -t's text
+		sendingText bool // it is -t's text
+		pingDone    = make(chan error, 1)
+		pinging     bool // an automatic ping is being written
+		queued      int  // lineCost of st.pending
+	)
+	for _, l := range s.st.pending {
+		queued += lineCost(l)
+	}
+	// sent ends the send in flight: a line sent is no longer pending; one
+	// that failed stays, to be sent again after a reconnect.
+	sent := func(r sendResult) {
+		sending = false
+		if r.err == nil && !sendingText {
+			queued -= lineCost(s.st.pending[0])
+			s.st.pending[0] = ""
+			s.st.pending = s.st.pending[1:]
+		}
+		sendingText = false
+	}
+	defer func() {
+		// The session is over and its socket closed or closing: a send
+		// still blocked ends with Abort, and is waited for, so that
+		// nothing of this session runs on into the next.
+		if sending || pinging {
+			s.conn.Abort()
+		}
+		if sending {
+			sent(<-sendDone)
+		}
+		if pinging {
+			<-pingDone
+		}
+	}()
 
 	closeNormal := func() (int, string) {
 		return s.close(readDone, s.cfg.closeCode(), s.cfg.closeReason)
@@ -101,33 +163,31 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 			return exitAbnormal, "send: " + trimPrefix(err)
 		}
 	}
-	if first && s.cfg.hasText {
-		if err := s.sendData(s.cfg.text); err != nil {
-			return sendFailed(err)
+	// After the end of input, a send that does not complete within
+	// closeWait means the server stopped reading: the rest of the input
+	// cannot be sent, nor a close frame after it.
+	stall := time.NewTimer(closeWait)
+	stall.Stop()
+	defer stall.Stop()
+	startSend := func() {
+		switch {
+		case sending:
+			return
+		case first && s.cfg.hasText:
+			first, sendingText = false, true
+			go func() { sendDone <- sendResult{err: wrapSend(s.sendData(s.cfg.text))} }()
+		case len(s.st.pending) > 0:
+			text := s.st.pending[0]
+			go func() {
+				req, err := s.line(text)
+				sendDone <- sendResult{req, err}
+			}()
+		default:
+			return
 		}
-	}
-	// handle sends or runs a line; done is true when the session ends.
-	handle := func(text string) (done bool, code int, msg string) {
-		req, err := s.line(text)
-		if err != nil {
-			s.st.pending = append([]string{text}, s.st.pending...) // sent again after a reconnect
-			code, msg = sendFailed(err)
-			return true, code, msg
-		}
-		if req == nil {
-			return false, 0, ""
-		}
-		if req.quit {
-			s.st.inputEnded = true
-		}
-		code, msg = s.close(readDone, req.code, req.reason)
-		return true, code, msg
-	}
-	for len(s.st.pending) > 0 {
-		text := s.st.pending[0]
-		s.st.pending = s.st.pending[1:]
-		if done, code, msg := handle(text); done {
-			return code, msg
+		sending = true
+		if s.st.inputEnded {
+			stall.Reset(closeWait)
 		}
 	}
 
@@ -137,11 +197,24 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 		defer t.Stop()
 		pingTick = t.C
 	}
-	in := s.st.in
-	if s.st.inputEnded {
-		in = nil
-	}
+	eofSeen := s.st.inputEnded // the end of input was acted on
 	for {
+		startSend()
+		var in <-chan inputLine
+		if !s.st.inputEnded && queued < maxReadAhead {
+			in = s.st.in
+		}
+		if s.st.inputEnded && !eofSeen && !sending && len(s.st.pending) == 0 {
+			// Every line was sent: keep printing what arrives for
+			// --eof-wait, as the Python tool does.
+			eofSeen = true
+			if s.cfg.eofWait <= 0 {
+				return closeNormal()
+			}
+			t := time.NewTimer(s.cfg.eofWait)
+			defer t.Stop()
+			eofTimer = t.C
+		}
 		select {
 		case err := <-readDone:
 			return s.ended(err)
@@ -155,15 +228,46 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 			return closeNormal()
 		case <-eofTimer:
 			return closeNormal()
+		case r := <-sendDone:
+			stall.Stop()
+			sent(r)
+			if r.err != nil {
+				return sendFailed(r.err)
+			}
+			if r.req != nil {
+				if r.req.quit {
+					s.st.inputEnded = true
+				}
+				return s.close(readDone, r.req.code, r.req.reason)
+			}
+		case <-stall.C:
+			n := len(s.st.pending)
+			if sendingText {
+				n++
+			}
+			s.conn.Abort()
+			<-readDone
+			lines := "lines"
+			if n == 1 {
+				lines = "line"
+			}
+			return exitAbnormal, fmt.Sprintf("the server took no data for %v after the end of input: %d %s not sent", closeWait, n, lines)
 		case <-pingTick:
-			if s.pings.autoPending() {
+			if pinging || s.pings.autoPending() {
 				continue // the last one is still unanswered: --ping-timeout decides
 			}
-			if err := s.conn.Ping(s.pings.nextAuto()); err != nil {
-				return sendFailed(err)
-			}
+			payload := s.pings.nextAuto()
+			pinging = true
+			go func() { pingDone <- s.conn.Ping(payload) }()
 			if s.cfg.pingTimeout > 0 {
+				// From now, not from when the ping is written: one
+				// stuck behind a send is no more answered.
 				pingDeadline = time.After(s.cfg.pingTimeout)
+			}
+		case err := <-pingDone:
+			pinging = false
+			if err != nil {
+				return sendFailed(err)
 			}
 		case <-pingDeadline:
 			if s.pings.autoPending() {
@@ -172,20 +276,17 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 				return exitPingTimeout, "no pong within --ping-timeout " + s.cfg.pingTimeout.String()
 			}
 		case l := <-in:
-			if l.err != nil {
-				// End of input: keep printing what arrives for --eof-wait,
-				// as the Python tool does, unless the user pressed Ctrl-C.
-				s.st.inputEnded, in = true, nil
-				if s.cfg.eofWait > 0 && !s.con.interrupted() {
-					t := time.NewTimer(s.cfg.eofWait)
-					defer t.Stop()
-					eofTimer = t.C
-					continue
-				}
-				return closeNormal()
+			if l.err == nil {
+				s.st.pending = append(s.st.pending, l.text)
+				queued += lineCost(l.text)
+				continue
 			}
-			if done, code, msg := handle(l.text); done {
-				return code, msg
+			s.st.inputEnded = true
+			if s.con.interrupted() {
+				return closeNormal() // Ctrl-C: no more sending, no --eof-wait
+			}
+			if sending {
+				stall.Reset(closeWait)
 			}
 		}
 	}
@@ -198,21 +299,36 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 // found no reader active at that instant.) The handshake is complete, exit
 // status 0, once the server's close frame arrived, before ours or after;
 // without it the connection was not closed cleanly: exit status 3.
+//
+// closeWait bounds the whole close, writing our close frame included, as
+// Conn.CloseWith's timeout does: the frame is written in the background,
+// behind a send that may be blocked on a server that stopped reading, and
+// when time runs out the socket is closed, which ends both.
 func (s *session) close(readDone <-chan error, code websocket.StatusCode, reason string) (int, string) {
 	s.sentOur, s.sentReason = code, reason
 	s.closing.Store(true)
-	if err := s.conn.SendClose(code, reason); err != nil {
-		s.conn.Abort()
-		return s.ended(<-readDone)
-	}
 	t := time.NewTimer(closeWait)
 	defer t.Stop()
+	sent := make(chan error, 1)
+	go func() { sent <- s.conn.SendClose(code, reason) }()
 	var err error
-	timedOut := false
+	timedOut, written := false, false
 	select {
+	case err = <-sent:
+		if err != nil {
+			s.conn.Abort()
+			return s.ended(<-readDone)
+		}
+		written = true
+		select {
+		case err = <-readDone:
+		case <-t.C:
+			s.conn.Abort() // the server never answered
+			err, timedOut = <-readDone, true
+		}
 	case err = <-readDone:
 	case <-t.C:
-		s.conn.Abort() // the server never answered
+		s.conn.Abort() // the close frame could not even be written
 		err, timedOut = <-readDone, true
 	}
 	s.conn.Shutdown()
@@ -220,6 +336,8 @@ func (s *session) close(readDone <-chan error, code websocket.StatusCode, reason
 	switch {
 	case errors.As(err, &ce):
 		return exitOK, "" // the server's close frame arrived: a closing handshake
+	case timedOut && !written:
+		return exitAbnormal, "the close frame could not be sent within " + closeWait.String() + " (the server is not reading)"
 	case timedOut:
 		return exitAbnormal, "no close frame from the server within " + closeWait.String()
 	case errors.Is(err, websocket.ErrConnectionClosed):

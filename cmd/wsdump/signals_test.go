@@ -116,3 +116,22 @@ func TestHangup(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalWhileSendBlocked: a signal ends wsdump within the close wait
+// even while a send is blocked on a server that stopped reading: the close
+// frame, which cannot be written behind that send, is given up after 3 s,
+// the socket closed, and wsdump exits 3 with one line saying so.
+func TestSignalWhileSendBlocked(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := startSendBlocked(t, "", false)
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.waitWithin(closeWait + stopSlack); code != exitAbnormal {
+				t.Fatalf("exit %d, want %d; stderr %q", code, exitAbnormal, p.stderr)
+			}
+			checkOneLine(t, p.stderr.String(), "wsdump: the close frame could not be sent within 3s (the server is not reading)")
+		})
+	}
+}

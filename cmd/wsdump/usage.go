@@ -25,7 +25,10 @@ DESCRIPTION
 
     When standard input is not a terminal (a pipe or a file), each line
     is sent as a text message, output is plain lines, and wsdump exits
-    after end of input plus --eof-wait, or when the server closes.
+    after end of input plus --eof-wait, or when the server closes. A
+    server that stops reading cannot hold it: when a line cannot be sent
+    within 3 seconds after the end of input, wsdump gives up (exit
+    status 3).
 
 OPTIONS
   Connection (the Python tool's)
@@ -222,7 +225,8 @@ EXIT STATUS
     2   bad command line
     3   the connection was lost or broken without a closing handshake
         (dropped socket, protocol error, or no close frame from the
-        server in answer to wsdump's within 3 seconds)
+        server in answer to wsdump's within 3 seconds, also when the
+        server stopped reading and wsdump's could not be sent)
     4   no pong within --ping-timeout
     5   standard output could not be written (its reader went away:
         wsdump ... | head -n 1); wsdump sent its close frame
