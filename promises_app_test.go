@@ -1452,6 +1452,9 @@ func TestAppRefusesInvalidRequestFieldsAtOnce(t *testing.T) {
 		{"App.Subprotocols not a token", func(a *websocket.App, _ *websocket.RunOptions) { a.Subprotocols = []string{"chat room"} }},
 		{"DialOptions.Host LF", func(_ *websocket.App, o *websocket.RunOptions) { o.Host = "h\nX: 1" }},
 		{"DialOptions.Origin NUL", func(_ *websocket.App, o *websocket.RunOptions) { o.Origin = "http://o\x00" }},
+		// url.Parse takes any digits as a port.
+		{"URL port past 65535", func(a *websocket.App, _ *websocket.RunOptions) { a.URL = "ws://127.0.0.1:99999/" }},
+		{"URL port 0", func(a *websocket.App, _ *websocket.RunOptions) { a.URL = "ws://127.0.0.1:0/" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := wstest.NewServer(wstest.Echo)

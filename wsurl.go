@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -43,6 +44,13 @@ func normalizeHost(u *url.URL) error {
 	host := u.Hostname()
 	if host == "" {
 		return errors.New("no host")
+	}
+	if p := u.Port(); p != "" {
+		// url.Parse takes any digits: a port past 65535, or 0, is no
+		// address, and another attempt would only repeat the error.
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("invalid port %q", p)
+		}
 	}
 	if strings.HasPrefix(u.Host, "[") {
 		if _, zone, ok := strings.Cut(host, "%"); ok && !allBytes(zone, "-._~") {
