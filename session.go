@@ -154,6 +154,9 @@ func (s *Session) dialed(c *Conn, err error) {
 	a.conn.Store(c)
 	a.out.Store(s.out)
 	s.observeOpen(c)
+	// The first ping is due PingInterval after the open, however long
+	// OnOpen takes.
+	s.schedulePing(c)
 	if s.opened {
 		if a.OnReconnect != nil {
 			s.call("OnReconnect", func() { a.OnReconnect(a) })
@@ -164,7 +167,6 @@ func (s *Session) dialed(c *Conn, err error) {
 			s.call("OnOpen", func() { a.OnOpen(a) })
 		}
 	}
-	s.schedulePing(c)
 	if !taken {
 		s.d.Go(func() { s.readLoop(c, q, deliver) })
 	}
@@ -351,10 +353,15 @@ func (s *Session) ping(c *Conn) {
 	// a burst grew and that are empty now give their memory back.
 	s.rq.trim()
 	s.out.trim()
-	s.goConn(c, (*Session).sendPing)
-	if s.opts.PingTimeout > 0 && !s.pongWait {
+	// The pongs so far are counted before the ping goes out: its pong may
+	// be read (and counted) before sendPing returns.
+	check := s.opts.PingTimeout > 0 && !s.pongWait
+	if check {
 		s.pongWait, s.pingAt = true, monoNow()
 		s.pausedAtPing, s.pongsAtPing = s.rq.pausedTotal(), s.rq.pongs()
+	}
+	s.goConn(c, (*Session).sendPing)
+	if check {
 		s.armPong(c, s.opts.PingTimeout)
 	}
 	s.schedulePing(c)
