@@ -26,7 +26,10 @@ import (
 // callback is recovered and reported to OnError; the run goes on. A callback
 // may call Send*, Close, CloseWith and Conn; sending from a callback blocks
 // the dispatcher while the send queue is full (unless
-// RunOptions.SendNoWait), so a slow peer delays other events.
+// RunOptions.SendNoWait), so a slow peer delays other events: the
+// keep-alive's pings and pong checks too (DialOptions.Timeout bounds such
+// a send). Close, CloseWith and the end of Run's ctx do not wait for it:
+// at the close's timeout the socket is closed, which ends the send.
 //
 // Received frames wait for the callbacks in a bounded receive queue (see
 // RunOptions.RecvQueueMessages): the connection is read, and the server's
@@ -114,7 +117,8 @@ type RunOptions struct {
 	// PingTimeout: a ping not followed by a pong within it marks the
 	// connection dead (OnError, then reconnect or end). 0 = no check; when
 	// set it must be shorter than PingInterval. A server that stops
-	// answering is thus detected within PingInterval + PingTimeout.
+	// answering is thus detected within PingInterval + PingTimeout, unless
+	// a callback holds the dispatcher (see App).
 	PingTimeout time.Duration
 	// PingPayload is sent with each automatic ping (at most 125 bytes).
 	PingPayload []byte

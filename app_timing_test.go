@@ -115,3 +115,57 @@ func TestAppFirstPingOneIntervalAfterOpen(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestAppCloseWhileACallbackSendIsBlocked: a callback's send to a server
+// that reads nothing holds the dispatcher; Close, CloseWith and the end of
+// Run's ctx still close the socket at the close's timeout and end the run
+// (OnClose 1006). They waited for the dispatcher, which the send held for
+// good.
+func TestAppCloseWhileACallbackSendIsBlocked(t *testing.T) {
+	for _, how := range []string{"CloseWith", "ctx"} {
+		t.Run(how, func(t *testing.T) {
+			hold := make(chan struct{})
+			srv := wstest.NewServer(func(c *wstest.Conn) {
+				c.Accept(nil)
+				<-hold // reads nothing
+			})
+			defer srv.Close()
+			defer close(hold)
+			opened := make(chan struct{})
+			closed := make(chan websocket.StatusCode, 1)
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				close(opened)
+				a.SendBytes(make([]byte, 64<<20)) // blocks: the server reads nothing
+			}
+			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closed <- code }
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- a.Run(ctx, &websocket.RunOptions{Reconnect: -1}) }()
+			<-opened
+			start := time.Now()
+			if how == "ctx" {
+				cancel()
+			} else {
+				a.CloseWith(websocket.StatusNormal, "", 500*time.Millisecond)
+			}
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("Run still running 20 s after %s (close timeout %v)", how, map[string]time.Duration{"ctx": 3 * time.Second, "CloseWith": 500 * time.Millisecond}[how])
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("Run returned %v after %s", d, how)
+			}
+			select {
+			case code := <-closed:
+				if code != websocket.StatusAbnormalClosure {
+					t.Errorf("OnClose(%d), want 1006", code)
+				}
+			default:
+				t.Error("Run returned before OnClose")
+			}
+		})
+	}
+}

@@ -24,6 +24,7 @@ type Session struct {
 	mu        sync.Mutex
 	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
 	stopAsked atomic.Bool // Stop or App.CloseWith was called: no more dials
+	stopBegun atomic.Bool // closeNow ran: the stop's watch (stop) has nothing to do
 
 	// State owned by the dispatcher's goroutine.
 	conn         *Conn
@@ -66,9 +67,27 @@ func (s *Session) Stop(code StatusCode) {
 }
 
 // stop makes the dispatcher end the run; from now on no dial starts.
+//
+// The close is the dispatcher's work (closeNow), and a callback blocked in
+// a send (its queue full, its server reading nothing) holds the
+// dispatcher, so the close's deadline is also watched from here: when it
+// passes before closeNow began, the open connection is aborted, which ends
+// the blocked send, and the dispatcher goes on to closeNow, which finds
+// the connection over.
 func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 	s.stopAsked.Store(true)
 	s.d.Post(func() { s.closeNow(code, reason, timeout) })
+	if c := s.app.conn.Load(); c != nil && !s.stopBegun.Load() {
+		wait := timeout
+		if wait <= 0 {
+			wait = closeTimeout // for sending ours, as closeNow waits
+		}
+		time.AfterFunc(wait, func() {
+			if !s.stopBegun.Load() {
+				c.Abort()
+			}
+		})
+	}
 }
 
 // Done is closed once the run is over and detached from its dispatcher.

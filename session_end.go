@@ -134,6 +134,7 @@ func (s *Session) scheduleDial(after time.Duration, why error) {
 // and reason and waiting up to timeout for the answer; it runs on the
 // dispatcher's goroutine.
 func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration) {
+	s.stopBegun.Store(true)
 	if s.finished || s.stopping {
 		return
 	}
