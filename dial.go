@@ -66,6 +66,8 @@ type DialOptions struct {
 	Host string
 	// Subprotocols are offered in Sec-WebSocket-Protocol, in this order.
 	// The server may select one of them (compared case-insensitively) or none.
+	// A Sec-WebSocket-Protocol given in Header or by HeaderFunc is sent too,
+	// and what it names is offered as well.
 	Subprotocols []string
 	// Timeout bounds connecting plus the handshake, and becomes the Conn's
 	// per-operation I/O timeout (Conn.SetTimeout). 0 = DefaultTimeout(),

@@ -275,7 +275,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 	h := resp.Header
 	traceH2Response(resp.StatusCode, h)
 	setCookies(u, cfg.req.jar, h)
-	proto, ext, err := checkNegotiation(h, &cfg.req)
+	proto, ext, err := checkNegotiation(h, &cfg.req, user)
 	if err != nil {
 		st.Reset()
 		st.Close()

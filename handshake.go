@@ -130,7 +130,7 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 	if resp.code != http.StatusSwitchingProtocols {
 		return nil, badStatus(resp.full, &hs.lr, nc)
 	}
-	proto, ext, err := checkResponse(resp.header, key[:], r)
+	proto, ext, err := checkResponse(resp.header, key[:], r, user)
 	if err != nil {
 		return nil, err
 	}
@@ -358,8 +358,9 @@ func appendRequest(b []byte, u *url.URL, r *requestConfig, user http.Header, key
 }
 
 // checkResponse validates a 101 response's header (RFC 6455 §4.1, the
-// client's checks 1–6) and returns the selected subprotocol.
-func checkResponse(h http.Header, key []byte, r *requestConfig) (string, *compression, error) {
+// client's checks 1–6) and returns the selected subprotocol. user is the
+// request's header fields of the caller's.
+func checkResponse(h http.Header, key []byte, r *requestConfig, user http.Header) (string, *compression, error) {
 	// The keys are spelt canonically (http.CanonicalHeaderKey) so that
 	// looking them up does not allocate.
 	if !headerHasToken(h, "Upgrade", "websocket") {
@@ -375,13 +376,15 @@ func checkResponse(h http.Header, key []byte, r *requestConfig) (string, *compre
 	if got := h["Sec-Websocket-Accept"]; len(got) != 1 || got[0] != string(want) {
 		return "", nil, &HandshakeError{Reason: "Sec-WebSocket-Accept is " + strconv.Quote(strings.Join(got, ", ")) + ", want " + strconv.Quote(string(want))}
 	}
-	return checkNegotiation(h, r)
+	return checkNegotiation(h, r, user)
 }
 
 // checkNegotiation returns the subprotocol and extension a response
-// header selects, checking them against what was offered.
-func checkNegotiation(h http.Header, r *requestConfig) (string, *compression, error) {
-	proto, err := selectedProtocol(h, r.protocols)
+// header selects, checking them against what was offered: Subprotocols,
+// and a Sec-WebSocket-Protocol of the caller's (user, from Header or
+// HeaderFunc), which went out with the request too.
+func checkNegotiation(h http.Header, r *requestConfig, user http.Header) (string, *compression, error) {
+	proto, err := selectedProtocol(h, r.protocols, user)
 	if err != nil {
 		return "", nil, err
 	}
@@ -392,7 +395,7 @@ func checkNegotiation(h http.Header, r *requestConfig) (string, *compression, er
 	return proto, ext, nil
 }
 
-func selectedProtocol(h http.Header, offered []string) (string, error) {
+func selectedProtocol(h http.Header, offered []string, user http.Header) (string, error) {
 	const name = "Sec-Websocket-Protocol"
 	var sel string
 	n := 0
@@ -413,6 +416,11 @@ func selectedProtocol(h http.Header, offered []string) (string, error) {
 		return "", &HandshakeError{Reason: "server selected several subprotocols: " + httptoken.Shown(strings.Join(slices.Collect(headerTokens(h, name)), ", "))}
 	}
 	for _, p := range offered {
+		if httptoken.EqualFold(p, sel) {
+			return sel, nil
+		}
+	}
+	for p := range headerTokens(user, name) {
 		if httptoken.EqualFold(p, sel) {
 			return sel, nil
 		}

@@ -991,3 +991,57 @@ func TestHandshakeTokensMatchASCIIOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestSubprotocolOfferedThroughHeader: a Sec-WebSocket-Protocol given in
+// Header or by HeaderFunc goes out with the request, and the server may
+// pick what it names, over HTTP/1.1 and HTTP/2; one it names neither there
+// nor in Subprotocols is still refused. Such a pick was refused as "not
+// offered" though the offer had been sent.
+func TestSubprotocolOfferedThroughHeader(t *testing.T) {
+	for _, via := range []string{"Header", "HeaderFunc"} {
+		set := func(o *websocket.DialOptions, v string) {
+			h := http.Header{"Sec-WebSocket-Protocol": {v}}
+			if via == "Header" {
+				o.Header = h
+			} else {
+				o.HeaderFunc = func() http.Header { return h.Clone() }
+			}
+		}
+		t.Run(via, func(t *testing.T) {
+			for _, tc := range []struct{ offer, pick string }{{"chat", "chat"}, {"a, chat", "CHAT"}, {"chat", "other"}} {
+				s, reqs := scriptServer(t, func(_ *http.Request, accept string) string {
+					return upgrade(accept, "Sec-WebSocket-Protocol: "+tc.pick+"\r\n")
+				})
+				opts := dialOpts()
+				set(opts, tc.offer)
+				c, err := websocket.Dial(context.Background(), s.URL, opts)
+				if got := (<-reqs).Header.Values("Sec-Websocket-Protocol"); len(got) != 1 || got[0] != tc.offer {
+					t.Errorf("offer sent %q, want %q", got, tc.offer)
+				}
+				var he *websocket.HandshakeError
+				switch {
+				case tc.pick == "other" && !errors.As(err, &he):
+					t.Errorf("offer %q, pick %q: Dial = %v, want a *HandshakeError", tc.offer, tc.pick, err)
+				case tc.pick != "other" && err != nil:
+					t.Errorf("offer %q, pick %q: Dial = %v", tc.offer, tc.pick, err)
+				case err == nil && c.Subprotocol() != tc.pick:
+					t.Errorf("Subprotocol() = %q, want %q", c.Subprotocol(), tc.pick)
+				}
+				if c != nil {
+					c.Close()
+				}
+			}
+			h2 := newH2Server(t, frameEcho, nil) // picks "chat" when it is offered
+			opts := h2.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
+			set(opts, "chat")
+			c, err := websocket.Dial(context.Background(), h2.URL, opts)
+			if err != nil {
+				t.Fatalf("HTTP/2: %v", err)
+			}
+			if c.Subprotocol() != "chat" {
+				t.Errorf("HTTP/2: Subprotocol() = %q, want chat", c.Subprotocol())
+			}
+			c.Close()
+		})
+	}
+}
