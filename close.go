@@ -26,11 +26,13 @@ var errCloseAbandoned = fmt.Errorf("close frame not written in time: %w", os.Err
 // frame, waits up to 3 s for the server's, then closes the socket. It
 // returns nil once the close frame was sent, and nil on later calls.
 //
-// If another goroutine is receiving, that reader sees the server's close
-// frame (and every message before it). If not, Close reads until the close
-// frame itself and drops the data messages it passes, as Python's close
-// does: to keep them, send the close with SendClose and go on receiving
-// until the *CloseError.
+// If another goroutine is inside a receiving call, that reader sees the
+// server's close frame (and every message before it). If not, Close reads
+// until the close frame itself and drops the data messages it passes (a
+// receive loop between two calls, or a NextReader's reader between two
+// reads, then gets the close: the reader an error matching
+// ErrConnectionClosed), as Python's close does: to keep them, send the
+// close with SendClose and go on receiving until the *CloseError.
 func (c *Conn) Close() error { return c.CloseWith(StatusNormal, "", closeTimeout) }
 
 // CloseWith is Close with a status code, a reason (at most 123 bytes of
@@ -104,10 +106,22 @@ func (c *Conn) closeSocketAfter(d time.Duration) *closeTimer {
 }
 
 // SendClose sends a close frame and returns without waiting for the answer
-// or closing the socket. Python's send_close.
+// or closing the socket; once one was sent, it sends nothing and returns
+// nil, unless the connection is over (the socket closed, or both close
+// frames exchanged): then it returns an error matching
+// ErrConnectionClosed. Python's send_close.
 func (c *Conn) SendClose(code StatusCode, reason string) error {
 	if err := checkClose(code, reason); err != nil {
 		return err
+	}
+	if c.flags.has(flagClosed) {
+		return c.closedCause()
+	}
+	c.writeMu.Lock()
+	over := c.closeSent && c.flags.has(flagPeerClosed)
+	c.writeMu.Unlock()
+	if over {
+		return c.closedCause()
 	}
 	return c.sendCloseFrame(code, reason, 0)
 }

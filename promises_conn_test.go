@@ -660,3 +660,112 @@ func TestNetDialContextReturningNothing(t *testing.T) {
 		t.Errorf("Dial = %q: the prefix once", err)
 	}
 }
+
+// "Neither the timeout nor the deadlines lengthen a Close" — nor do they
+// shorten it: Close waits for the server's close frame (up to 3 s) also
+// when SetTimeout or DialOptions.Timeout is shorter. The per-operation
+// timeout of the close's own read cut it short, and the socket was closed
+// before the server's answer came.
+func TestCloseWaitsPastThePerOperationTimeout(t *testing.T) {
+	for _, how := range []string{"SetTimeout", "DialOptions.Timeout"} {
+		t.Run(how, func(t *testing.T) {
+			srv := promiseServer(t, func(c *wstest.Conn) {
+				c.Accept(nil)
+				for {
+					f, err := c.ReadFrame()
+					if err != nil {
+						return
+					}
+					if f.Opcode == wstest.OpClose {
+						time.Sleep(400 * time.Millisecond) // a server slow to answer, by design
+						c.WriteMessage(wstest.OpClose, f.Payload)
+						c.ReadFrame() // until the client hangs up
+						return
+					}
+				}
+			})
+			var opts *websocket.DialOptions
+			if how == "DialOptions.Timeout" {
+				opts = &websocket.DialOptions{Timeout: 50 * time.Millisecond}
+			}
+			c := promiseDial(t, srv.URL, opts)
+			if how == "SetTimeout" {
+				c.SetTimeout(50 * time.Millisecond)
+			}
+			start := time.Now()
+			if err := c.Close(); err != nil {
+				t.Fatalf("Close = %v", err)
+			}
+			if d := time.Since(start); d < 400*time.Millisecond {
+				t.Errorf("Close returned after %v, before the server's close frame (written at 400 ms, within Close's 3 s)", d)
+			}
+			if code := c.Stats().LastCloseCode; code != websocket.StatusNormal {
+				t.Errorf("LastCloseCode = %d, want the server's 1000", code)
+			}
+		})
+	}
+}
+
+// "ErrConnectionClosed … use of a closed Conn": a NextReader's reader
+// whose message Close read past (no other goroutine was receiving) fails
+// with an error matching ErrConnectionClosed, not as if the caller had
+// asked for the next message.
+func TestNextReaderAfterCloseReportsClosed(t *testing.T) {
+	srv := promiseServer(t, func(c *wstest.Conn) {
+		c.Accept(nil)
+		c.WriteFrame(wstest.Frame{Opcode: wstest.OpText, Payload: []byte("abc")})
+		c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpContinuation, Payload: []byte("def")})
+		for {
+			f, err := c.ReadFrame()
+			if err != nil {
+				return
+			}
+			if f.Opcode == wstest.OpClose {
+				c.WriteMessage(wstest.OpClose, f.Payload)
+				return
+			}
+		}
+	})
+	c := promiseDial(t, srv.URL, nil)
+	_, r, err := c.NextReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 2)
+	if _, err := io.ReadFull(r, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(b); !errors.Is(err, websocket.ErrConnectionClosed) || !strings.HasPrefix(err.Error(), "websocket: ") {
+		t.Errorf("Read after Close = %v, want an error matching ErrConnectionClosed", err)
+	}
+}
+
+// "ErrConnectionClosed … use of a closed Conn": SendClose on a Conn that
+// Close closed, or whose closing handshake is complete, sends nothing and
+// says so; a second SendClose on an open Conn still returns nil.
+func TestSendCloseOnClosedConn(t *testing.T) {
+	srv := promiseServer(t, wstest.Echo)
+	c := promiseDial(t, srv.URL, nil)
+	if err := c.SendClose(websocket.StatusNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendClose(websocket.StatusNormal, ""); err != nil {
+		t.Errorf("a second SendClose on an open Conn = %v, want nil", err)
+	}
+	if _, err := c.Recv(); !errors.As(err, new(*websocket.CloseError)) {
+		t.Fatalf("Recv = %v, want the server's close", err)
+	}
+	if err := c.SendClose(websocket.StatusNormal, ""); !errors.Is(err, websocket.ErrConnectionClosed) {
+		t.Errorf("SendClose after the closing handshake = %v, want ErrConnectionClosed", err)
+	}
+	c2 := promiseDial(t, srv.URL, nil)
+	if err := c2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.SendClose(websocket.StatusNormal, ""); !errors.Is(err, websocket.ErrConnectionClosed) {
+		t.Errorf("SendClose after Close = %v, want ErrConnectionClosed", err)
+	}
+}

@@ -166,13 +166,14 @@ func (c *Conn) RecvFrame() (*Frame, error) {
 }
 
 // startRead is the start-up every receiving call shares: the error that
-// ends reading, if any, then the per-operation read deadline. readMu is
-// held.
+// ends reading, if any, then the per-operation read deadline, except during
+// a close bounded by its own timer, whose deadline it would cut short (the
+// timer closes the socket when the close's time is up). readMu is held.
 func (c *Conn) startRead() error {
 	if err := c.readable(); err != nil {
 		return err
 	}
-	if d := c.Timeout(); d > 0 {
+	if d := c.Timeout(); d > 0 && !c.flags.has(flagCloseTimed) {
 		c.netConn.SetReadDeadline(time.Now().Add(d))
 	}
 	return nil

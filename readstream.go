@@ -90,11 +90,19 @@ type messageReader struct {
 
 var errStaleReader = errors.New("websocket: message reader used after the next message was requested")
 
+// errDroppedByClose is the cause a message reader reports when Close, which
+// reads until the server's close frame when no one else is receiving, read
+// past the rest of its message.
+var errDroppedByClose = errors.New("the rest of the message was dropped by Close")
+
 func (r *messageReader) Read(p []byte) (int, error) {
 	c := r.c
 	c.readMu.Lock()
 	defer c.unlockRead()
 	if r.gen != c.readGen {
+		if c.flags.has(flagCloseTimed | flagClosed) {
+			return 0, &closedError{err: errDroppedByClose} // Close read past the message
+		}
 		return 0, errStaleReader
 	}
 	if r.done {
