@@ -2,6 +2,8 @@ package websocket_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -165,6 +167,53 @@ func TestAppCloseWhileACallbackSendIsBlocked(t *testing.T) {
 				}
 			default:
 				t.Error("Run returned before OnClose")
+			}
+		})
+	}
+}
+
+// TestAppHeaderFuncPanicIsTheAttemptsFailure: "A panic in a callback is
+// recovered and reported to OnError; the run goes on" — also in HeaderFunc,
+// which the App calls at every attempt on the library's dial goroutine,
+// where a panic ended the program.
+func TestAppHeaderFuncPanicIsTheAttemptsFailure(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(map[bool]string{false: "goroutine", true: "loop"}[onLoop], func(t *testing.T) {
+			srv := wstest.NewServer(wstest.Echo)
+			defer srv.Close()
+			var mu sync.Mutex
+			var events []string
+			calls := 0
+			a := &websocket.App{URL: srv.URL}
+			a.HeaderFunc = func() http.Header {
+				mu.Lock()
+				calls++
+				n := calls
+				mu.Unlock()
+				if n == 1 {
+					panic("token refresh failed")
+				}
+				return http.Header{"X-Token": {"t"}}
+			}
+			a.OnError = func(_ *websocket.App, err error) {
+				mu.Lock()
+				events = append(events, "error: "+err.Error())
+				mu.Unlock()
+			}
+			a.OnOpen = func(a *websocket.App) {
+				mu.Lock()
+				events = append(events, "open")
+				mu.Unlock()
+				a.Close()
+			}
+			if err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: 10 * time.Millisecond}); err != nil {
+				t.Errorf("run = %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want := "[error: websocket: panic in a function the dial called (HeaderFunc, Proxy, NetDialContext, TLSConfig): token refresh failed open]"
+			if got := fmt.Sprint(events); got != want {
+				t.Errorf("events %s, want %s", got, want)
 			}
 		})
 	}

@@ -124,7 +124,7 @@ func (s *Session) dial() {
 	url, opts, d := s.url, s.dialOpts, s.d
 	start := time.Now() // a wait for a dialer of the loop's counts against the attempt's bounds
 	dial := func() {
-		c, err := dialFrom(ctx, url, opts, start)
+		c, err := dialRecovered(ctx, url, opts, start)
 		cancel()
 		if !d.Post(func() { s.dialed(c, err) }) && c != nil {
 			c.Abort()
@@ -135,6 +135,20 @@ func (s *Session) dial() {
 	} else {
 		d.Go(dial)
 	}
+}
+
+// dialRecovered is dialFrom for a run's attempt: a panic in a function of
+// the user's that the dial calls (HeaderFunc above all; Proxy,
+// NetDialContext, a TLSConfig callback) is the attempt's failure, reported
+// to OnError as a callback's panic is, not a crash of the program on the
+// library's goroutine.
+func dialRecovered(ctx context.Context, url string, opts *DialOptions, start time.Time) (c *Conn, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, panicError("a function the dial called (HeaderFunc, Proxy, NetDialContext, TLSConfig)", r)
+		}
+	}()
+	return dialFrom(ctx, url, opts, start)
 }
 
 // dialed handles the result of a connection attempt.
