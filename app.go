@@ -23,7 +23,9 @@ import (
 // connection after the first of a run), then OnData / OnMessage /
 // OnContMessage / OnPing / OnPong as frames arrive, OnError for each failure,
 // and OnClose exactly once per connection that was opened. A panic in a
-// callback is recovered and reported to OnError; the run goes on. A callback
+// callback is recovered and reported to OnError; the run goes on. So is a
+// panic in a function a dial calls (HeaderFunc, a Proxy or NetDialContext
+// of the options): that attempt fails. A callback
 // may call Send*, Close, CloseWith and Conn; sending from a callback blocks
 // the dispatcher while the send queue is full (unless
 // RunOptions.SendNoWait), so a slow peer delays other events: the
