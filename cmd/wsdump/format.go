@@ -124,22 +124,33 @@ func escapeControls(s string) string {
 	if clean {
 		return s
 	}
-	var b strings.Builder
+	b := make([]byte, 0, len(s)+len(s)/4)
 	for i, r := range s {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i]) // one byte that is not UTF-8
+			b = appendHexEscape(b, 'x', uint32(s[i]), 2) // one byte that is not UTF-8
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case isControl(r) && r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
+			b = appendHexEscape(b, 'x', uint32(r), 2)
 		case isControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
+			b = appendHexEscape(b, 'u', uint32(r), 4)
 		default:
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		}
 	}
-	return b.String()
+	return string(b)
+}
+
+// appendHexEscape appends a backslash, kind and v in lower-case hex,
+// digits long: \x1b, \u202e.
+func appendHexEscape(b []byte, kind byte, v uint32, digits int) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '\\', kind)
+	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
+		b = append(b, hex[v>>uint(shift)&0xf])
+	}
+	return b
 }
 
 // isControl reports the C0 and C1 control characters (and DEL), except tab
