@@ -124,28 +124,61 @@ func escapeControls(s string) string {
 	if clean {
 		return s
 	}
-	b := make([]byte, 0, len(s)+len(s)/4)
+	// Two passes: the first measures, so that the output is made once at
+	// its size (a long message of escapes grows fourfold, and growing it
+	// by appending cost five times the output).
+	n := 0
 	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			b = appendHexEscape(b, 'x', uint32(s[i]), 2) // one byte that is not UTF-8
-		case r == '\r':
-			b = append(b, `\r`...)
-		case isControl(r) && r < 0x100:
-			b = appendHexEscape(b, 'x', uint32(r), 2)
-		case isControl(r):
-			b = appendHexEscape(b, 'u', uint32(r), 4)
-		default:
-			b = utf8.AppendRune(b, r)
+		if v, digits := escapeOf(s, i, r); digits > 0 {
+			n += 2 + digits
+		} else if v == '\r' {
+			n += 2
+		} else {
+			n += utf8.RuneLen(r)
 		}
 	}
-	return string(b)
+	var b strings.Builder
+	b.Grow(n)
+	var esc [6]byte
+	for i, r := range s {
+		switch v, digits := escapeOf(s, i, r); {
+		case digits > 0:
+			b.Write(appendHexEscape(esc[:0], v, digits))
+		case v == '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
-// appendHexEscape appends a backslash, kind and v in lower-case hex,
-// digits long: \x1b, \u202e.
-func appendHexEscape(b []byte, kind byte, v uint32, digits int) []byte {
+// escapeOf says how escapeControls shows the rune r at s[i]: as a hex
+// escape of v with digits digits (\xhh for a byte that is not UTF-8 and a
+// control below 0x100, \uhhhh above), as \r (v '\r', digits 0), or as it
+// is (digits 0).
+func escapeOf(s string, i int, r rune) (v uint32, digits int) {
+	switch {
+	case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+		return uint32(s[i]), 2 // one byte that is not UTF-8
+	case r == '\r':
+		return '\r', 0
+	case isControl(r) && r < 0x100:
+		return uint32(r), 2
+	case isControl(r):
+		return uint32(r), 4
+	}
+	return 0, 0
+}
+
+// appendHexEscape appends \x and v in 2 lower-case hex digits, or \u and
+// v in 4: \x1b, \u202e.
+func appendHexEscape(b []byte, v uint32, digits int) []byte {
 	const hex = "0123456789abcdef"
+	kind := byte('x')
+	if digits == 4 {
+		kind = 'u'
+	}
 	b = append(b, '\\', kind)
 	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
 		b = append(b, hex[v>>uint(shift)&0xf])
