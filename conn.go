@@ -220,7 +220,10 @@ func (c *Conn) IsSSL() bool { return c.isTLS }
 // (When an EventLoop owns the socket, on Linux Go's own poller no longer
 // watches it: a read or write of it that would wait ends only at its
 // deadline. An EventLoop holds a socket it dialed without a net.Conn until
-// one is asked for: the first call makes it, with a few system calls.)
+// one is asked for: the first call makes it, with a few system calls. A
+// socket never asked for while it was open gives, once closed, a closed
+// net.Conn without addresses: an App that logs where its connections went
+// asks for NetConn in OnOpen.)
 func (c *Conn) NetConn() net.Conn {
 	if s, ok := c.netConn.(*loopSocket); ok {
 		return s.conn()
