@@ -110,6 +110,24 @@ func socketReadable(fd uintptr) bool {
 	}
 }
 
+// socketWritable reports whether a write to fd would not block: the socket
+// has room, or an error or hang-up that a write reports at once. It asks
+// ppoll for POLLOUT without waiting.
+func socketWritable(fd uintptr) bool {
+	const pollOut = 0x4
+	pfd := struct {
+		fd              int32
+		events, revents int16
+	}{fd: int32(fd), events: pollOut}
+	var ts syscall.Timespec // zero: do not wait
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		if e != syscall.EINTR {
+			return e == 0 && n == 1
+		}
+	}
+}
+
 // readv2 reads fd into p and, past its end, into q, in one system call.
 func readv2(fd int, p, q []byte) (int, error) {
 	iov := [2]syscall.Iovec{{Base: &p[0]}, {Base: &q[0]}}

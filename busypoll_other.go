@@ -21,6 +21,10 @@ func readSocket(r io.Reader, p []byte, _ bool) (int, error) { return r.Read(p) }
 // Unix systems are asked (busypoll_unix.go).
 func socketHolds(syscall.RawConn) int { return 0 }
 
+// socketWritable reports whether a write to fd would not block; false, as
+// only Linux is asked (busypoll_linux.go).
+func socketWritable(uintptr) bool { return false }
+
 // tlsTransport returns the stream a TLS client runs over nc: nc itself, as
 // only Unix systems busy-poll.
 func tlsTransport(nc net.Conn, _ *tls.Config) net.Conn { return nc }

@@ -25,6 +25,12 @@ func socketReadable(fd uintptr) bool {
 	}
 }
 
+// socketWritable reports whether a write to fd would not block; false, as
+// it cannot tell: only Linux is asked (busypoll_linux.go), and a failing
+// connection's close frame then gets its wait and no more
+// (closeSocketWhenStuck).
+func socketWritable(uintptr) bool { return false }
+
 // readv2 reads fd into p; q is for a scatter read where there is one
 // (busypoll_linux.go).
 func readv2(fd int, p, _ []byte) (int, error) { return syscall.Read(fd, p) }

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	utf8v "github.com/wsclient/websocket/internal/utf8"
@@ -17,6 +19,10 @@ const closeTimeout = 3 * time.Second
 // wait for the server's answer, gives its own close frame to be written:
 // as long as a connection failed after a protocol error gives its own.
 const minCloseWrite = 100 * time.Millisecond
+
+// testHookBeforeFailClose, set by tests only, runs before a failure's close
+// frame is written, as a writer slow to run would.
+var testHookBeforeFailClose atomic.Pointer[func()]
 
 // errCloseAbandoned is the cause of the error Close returns when its close
 // frame could not be written in time.
@@ -92,17 +98,92 @@ func (c *Conn) closeSocketAfter(d time.Duration) *closeTimer {
 	ct := &closeTimer{}
 	ct.t = time.AfterFunc(d, func() {
 		ct.fired.Store(true)
-		if tc, ok := c.netConn.(*tls.Conn); ok {
-			// Closing a TLS stream first sends an alert, which
-			// crypto/tls gives 5 s: with a peer that stopped reading,
-			// the stream under it must go first. This also ends an
-			// alert already being written by a close in progress.
-			c.flags.set(flagClosed)
-			tc.NetConn().Close()
-		}
-		c.closeSocket()
+		c.closeSocketNow()
 	})
 	return ct
+}
+
+// closeSocketNow closes the socket for a close that ran out of time.
+func (c *Conn) closeSocketNow() {
+	if tc, ok := c.netConn.(*tls.Conn); ok {
+		// Closing a TLS stream first sends an alert, which crypto/tls
+		// gives 5 s: with a peer that stopped reading, the stream under
+		// it must go first. This also ends an alert already being
+		// written by a close in progress.
+		c.flags.set(flagClosed)
+		tc.NetConn().Close()
+	}
+	c.closeSocket()
+}
+
+// failCloseTimer bounds the close frame of a connection that fails
+// (sendCloseFrame with a wait): see closeSocketWhenStuck.
+type failCloseTimer struct {
+	t    atomic.Pointer[time.Timer]
+	done atomic.Bool // the close frame's send is over: the timer must not act
+}
+
+// stop ends the timer: the close frame was sent, or will never be.
+func (ft *failCloseTimer) stop() {
+	ft.done.Store(true)
+	if t := ft.t.Load(); t != nil {
+		t.Stop()
+	}
+}
+
+// closeSocketWhenStuck closes the socket if our close frame has not gone
+// out after d and the socket has no room for it: the peer stopped reading,
+// and the frame, or a write it waits behind, is stuck. While the socket has
+// room the frame is on its way and its writer only slow to run (a machine
+// busy enough to keep a runnable goroutine waiting longer than d); closing
+// then would lose the frame that tells the server why the connection ends,
+// so the timer looks again every d, until closeTimeout after the start.
+// Where the socket cannot be asked (sendHasRoom), the frame gets d.
+func (c *Conn) closeSocketWhenStuck(d time.Duration) *failCloseTimer {
+	ft := &failCloseTimer{}
+	end := time.Now().Add(max(d, closeTimeout))
+	ft.t.Store(time.AfterFunc(d, func() {
+		if ft.done.Load() {
+			return
+		}
+		if time.Now().Before(end) && c.sendHasRoom() {
+			for ft.t.Load() == nil { // stored a moment after AfterFunc returned
+				runtime.Gosched()
+			}
+			ft.t.Load().Reset(d)
+			return
+		}
+		c.closeSocketNow()
+	}))
+	return ft
+}
+
+// sendHasRoom reports whether a write to the socket would not block now
+// (it would be taken, or fail at once); false when it cannot tell: a
+// stream that is not a socket, or a system not asked (socketWritable). A
+// Conn on an event loop always has room: the loop queues what the socket
+// does not take.
+func (c *Conn) sendHasRoom() bool {
+	if c.lc.Load() != nil {
+		return true
+	}
+	nc := c.netConn
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	room := false
+	if rc.Control(func(fd uintptr) { room = socketWritable(fd) }) != nil {
+		return false
+	}
+	return room
 }
 
 // SendClose sends a close frame and returns without waiting for the answer
@@ -140,12 +221,15 @@ func checkClose(code StatusCode, reason string) error {
 }
 
 // sendCloseFrame sends our close frame once. With wait > 0 (failing a
-// connection) the frame gets at most that long: then the socket is closed.
+// connection) the frame gets that long when the peer stopped reading, and
+// the socket is then closed (closeSocketWhenStuck).
 func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration) error {
 	if wait > 0 {
-		ct := c.closeSocketAfter(wait)
-		defer ct.t.Stop()
+		defer c.closeSocketWhenStuck(wait).stop()
 		c.flags.set(flagCloseTimed)
+	}
+	if hook := testHookBeforeFailClose.Load(); hook != nil && wait > 0 {
+		(*hook)()
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()

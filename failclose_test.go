@@ -1,0 +1,121 @@
+package websocket
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// failCloseServer returns a server (wss when secure) whose connections the
+// test is handed, and a Conn dialed to it.
+func failCloseServer(t *testing.T, secure bool) (*Conn, *wstest.Conn) {
+	t.Helper()
+	conns := make(chan *wstest.Conn, 1)
+	quit := make(chan struct{})
+	handle := func(c *wstest.Conn) {
+		conns <- c
+		<-quit
+	}
+	var srv *wstest.Server
+	opts := &DialOptions{}
+	if secure {
+		ca := wstest.NewCA()
+		srv = wstest.NewTLS(ca.ServerConfig(), handle)
+		opts.TLSConfig = &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"}
+	} else {
+		srv = wstest.New(handle)
+	}
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(quit) })
+	c, err := Dial(context.Background(), srv.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Abort)
+	select {
+	case sc := <-conns:
+		return c, sc
+	case <-time.After(15 * time.Second):
+		t.Fatal("no server connection")
+		return nil, nil
+	}
+}
+
+// TestFailureCloseFrameOutlastsASlowWriter: a connection failed by the
+// peer's invalid text sends close 1007 before closing, also when the
+// goroutine writing the frame runs late, as on a busy machine: the frame's
+// 100 ms bound is for a peer that stopped reading, and a socket with room
+// is not one. The close frame was lost under load (a CI run saw EOF where
+// the 1007 belonged) while the bound counted from before the write.
+func TestFailureCloseFrameOutlastsASlowWriter(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the socket's room is asked on Linux only")
+	}
+	late := func() { time.Sleep(350 * time.Millisecond) } // the writer runs late: this is the scenario, not a wait for anything
+	testHookBeforeFailClose.Store(&late)
+	t.Cleanup(func() { testHookBeforeFailClose.Store(nil) })
+	for _, secure := range []bool{false, true} {
+		name := map[bool]string{false: "ws", true: "wss"}[secure]
+		t.Run(name, func(t *testing.T) {
+			c, sc := failCloseServer(t, secure)
+			if err := sc.WriteFrame(true, byte(OpText), []byte("bad \xff")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Recv()
+			if pe := (*PayloadError)(nil); !errors.As(err, &pe) {
+				t.Fatalf("Recv = %v, want a *PayloadError", err)
+			}
+			f, err := sc.ReadFrameWithin(15 * time.Second)
+			if err != nil {
+				t.Fatalf("server read: %v; want close 1007", err)
+			}
+			if f.Opcode != byte(OpClose) || len(f.Payload) < 2 || StatusCode(f.Payload[0])<<8|StatusCode(f.Payload[1]) != StatusInvalidPayload {
+				t.Fatalf("server got opcode %d %q, want close 1007", f.Opcode, f.Payload)
+			}
+		})
+	}
+}
+
+// TestFailureCloseGivesUpOnAPeerThatDoesNotRead: when the peer stopped
+// reading, so that a send is stuck and the close frame behind it, the
+// failure still ends the connection about 100 ms after the close was
+// tried, not the longest a slow writer is given (3 s).
+func TestFailureCloseGivesUpOnAPeerThatDoesNotRead(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the socket's room is asked on Linux only")
+	}
+	for _, secure := range []bool{false, true} {
+		name := map[bool]string{false: "ws", true: "wss"}[secure]
+		t.Run(name, func(t *testing.T) {
+			c, sc := failCloseServer(t, secure)
+			sent := make(chan error, 1)
+			go func() { sent <- c.SendBinary(make([]byte, 64<<20)) }() // more than the sockets hold: stuck
+			for deadline := time.Now().Add(15 * time.Second); c.sendHasRoom(); {
+				if time.Now().After(deadline) {
+					t.Fatal("the socket kept room for a 64 MiB send to a peer that does not read")
+				}
+				time.Sleep(time.Millisecond) // polling for the socket to fill
+			}
+			if err := sc.WriteFrame(true, byte(OpText), []byte("bad \xff")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err := c.Recv()
+			took := time.Since(start)
+			if pe := (*PayloadError)(nil); !errors.As(err, &pe) {
+				t.Fatalf("Recv = %v, want a *PayloadError", err)
+			}
+			if took > 2*time.Second {
+				t.Errorf("Recv returned the failure after %v; a failure's close to a peer that does not read gets about 100 ms", took)
+			}
+			if err := <-sent; err == nil {
+				t.Error("the stuck send returned nil")
+			}
+		})
+	}
+}
