@@ -95,21 +95,6 @@ func socketAvailable(fd uintptr) int {
 	return int(n)
 }
 
-// socketReadable reports whether a read of fd would not block: it has
-// data, its end or an error. It peeks at one byte without consuming it,
-// with a raw system call (it never blocks) to keep the reader's stack
-// shallow.
-func socketReadable(fd uintptr) bool {
-	var b byte
-	for {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b)), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		if e != syscall.EINTR {
-			return e != syscall.EAGAIN
-		}
-	}
-}
-
 // socketWritable reports whether a write to fd would not block: the socket
 // has room, or an error or hang-up that a write reports at once. It asks
 // ppoll for POLLOUT without waiting.

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"math"
 	"net/url"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestHTTP2TransportConfig(t *testing.T) {
 		{0, 30 * time.Second, 0, 0, 16 << 20},
 		{5 * time.Second, 5 * time.Second, 1 << 20, 1 << 20, 0},
 		{-1, 0, 1, 65535, 0},
-		{time.Nanosecond, time.Nanosecond, 1 << 40, 1<<31 - 1, 0},
+		{time.Nanosecond, time.Nanosecond, math.MaxInt, 1<<31 - 1, 0},
 	}
 	for _, tt := range tests {
 		tr := &HTTP2Transport{ReadIdleTimeout: tt.idle, MaxReceiveBufferPerStream: tt.buf, PingTimeout: 7 * time.Second}

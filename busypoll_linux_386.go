@@ -1,0 +1,17 @@
+package websocket
+
+import "syscall"
+
+// socketReadable reports whether a read of fd would not block: it has
+// data, its end or an error. It peeks at one byte without consuming it;
+// Linux on 386 reaches recvfrom through socketcall, which the syscall
+// package calls.
+func socketReadable(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err != syscall.EINTR {
+			return err != syscall.EAGAIN
+		}
+	}
+}
