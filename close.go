@@ -20,9 +20,9 @@ const closeTimeout = 3 * time.Second
 // as long as a connection failed after a protocol error gives its own.
 const minCloseWrite = 100 * time.Millisecond
 
-// testHookBeforeFailClose, set by tests only, runs before a failure's close
-// frame is written, as a writer slow to run would.
-var testHookBeforeFailClose atomic.Pointer[func()]
+// testHookBeforeCloseFrame, set by tests only, runs before our close frame
+// is written, as a writer slow to run would.
+var testHookBeforeCloseFrame atomic.Pointer[func()]
 
 // errCloseAbandoned is the cause of the error Close returns when its close
 // frame could not be written in time.
@@ -57,7 +57,10 @@ func (c *Conn) Close() error { return c.CloseWith(StatusNormal, "", closeTimeout
 // close frame was sent, whether or not the server answered, and nil when
 // the connection ended before its close frame could go out (a failed
 // write, Abort). With timeout ≤ 0 it does not wait for the server's close
-// frame and gives its own at most 100 ms.
+// frame and gives its own at most 100 ms. A close frame that the socket has
+// room for is never abandoned: when the time runs out before it went out,
+// its writer was only slow to run (a busy machine), and CloseWith waits
+// for it, up to 3 s more.
 func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) error {
 	if err := checkClose(code, reason); err != nil {
 		return err
@@ -71,9 +74,11 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 	// ends every blocked read and write at once.
 	start := time.Now()
 	ct := c.closeSocketAfter(max(timeout, minCloseWrite))
-	defer ct.t.Stop()
+	defer ct.stop()
 	c.flags.set(flagCloseTimed)
-	if err := c.sendCloseFrame(code, reason, 0); err != nil {
+	err := c.sendCloseFrame(code, reason, 0)
+	ct.frameSent()
+	if err != nil {
 		c.closeSocket()
 		if ct.fired.Load() {
 			return &closedError{err: errCloseAbandoned}
@@ -87,20 +92,53 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 	return nil
 }
 
-// closeTimer closes the socket when a close runs out of time.
+// closeTimer closes the socket when a close runs out of time. Until our
+// close frame's write is over, that time is the peer's to use up only if
+// the frame is stuck: time running out closes the socket when it has no
+// room for the frame (the peer stopped reading, and the frame, or a write
+// it waits behind, cannot go out). While the socket has room the frame is
+// on its way, its writer only slow to run (a machine busy enough to keep a
+// runnable goroutine waiting that long), and closing would lose the frame
+// that tells the server how the connection ends: the timer looks again
+// every minCloseWrite, up to closeTimeout past the time. Where the socket
+// cannot be asked (sendHasRoom), time running out closes it.
 type closeTimer struct {
-	t     *time.Timer
+	t     atomic.Pointer[time.Timer]
+	sent  atomic.Bool // the close frame's write is over (sent, or failed)
 	fired atomic.Bool // the socket was closed because time ran out
 }
 
-// closeSocketAfter closes the socket after d unless stopped first.
+// closeSocketAfter closes the socket after d, as closeTimer says, unless
+// stopped first.
 func (c *Conn) closeSocketAfter(d time.Duration) *closeTimer {
 	ct := &closeTimer{}
-	ct.t = time.AfterFunc(d, func() {
+	end := time.Now().Add(d + closeTimeout)
+	ct.t.Store(time.AfterFunc(d, func() {
+		if !ct.sent.Load() && time.Now().Before(end) && c.sendHasRoom() {
+			for ct.t.Load() == nil { // stored a moment after AfterFunc returned
+				runtime.Gosched()
+			}
+			ct.t.Load().Reset(minCloseWrite)
+			return
+		}
 		ct.fired.Store(true)
 		c.closeSocketNow()
-	})
+	}))
 	return ct
+}
+
+// frameSent tells the timer that the close frame's write is over: from now
+// on time running out closes the socket.
+func (ct *closeTimer) frameSent() { ct.sent.Store(true) }
+
+// stop stops the timer. A look already under way may still close the
+// socket, which its caller is about to do.
+func (ct *closeTimer) stop() {
+	ct.sent.Store(true)
+	for ct.t.Load() == nil {
+		runtime.Gosched()
+	}
+	ct.t.Load().Stop()
 }
 
 // closeSocketNow closes the socket for a close that ran out of time.
@@ -114,48 +152,6 @@ func (c *Conn) closeSocketNow() {
 		tc.NetConn().Close()
 	}
 	c.closeSocket()
-}
-
-// failCloseTimer bounds the close frame of a connection that fails
-// (sendCloseFrame with a wait): see closeSocketWhenStuck.
-type failCloseTimer struct {
-	t    atomic.Pointer[time.Timer]
-	done atomic.Bool // the close frame's send is over: the timer must not act
-}
-
-// stop ends the timer: the close frame was sent, or will never be.
-func (ft *failCloseTimer) stop() {
-	ft.done.Store(true)
-	if t := ft.t.Load(); t != nil {
-		t.Stop()
-	}
-}
-
-// closeSocketWhenStuck closes the socket if our close frame has not gone
-// out after d and the socket has no room for it: the peer stopped reading,
-// and the frame, or a write it waits behind, is stuck. While the socket has
-// room the frame is on its way and its writer only slow to run (a machine
-// busy enough to keep a runnable goroutine waiting longer than d); closing
-// then would lose the frame that tells the server why the connection ends,
-// so the timer looks again every d, until closeTimeout after the start.
-// Where the socket cannot be asked (sendHasRoom), the frame gets d.
-func (c *Conn) closeSocketWhenStuck(d time.Duration) *failCloseTimer {
-	ft := &failCloseTimer{}
-	end := time.Now().Add(max(d, closeTimeout))
-	ft.t.Store(time.AfterFunc(d, func() {
-		if ft.done.Load() {
-			return
-		}
-		if time.Now().Before(end) && c.sendHasRoom() {
-			for ft.t.Load() == nil { // stored a moment after AfterFunc returned
-				runtime.Gosched()
-			}
-			ft.t.Load().Reset(d)
-			return
-		}
-		c.closeSocketNow()
-	}))
-	return ft
 }
 
 // sendHasRoom reports whether a write to the socket would not block now
@@ -221,14 +217,14 @@ func checkClose(code StatusCode, reason string) error {
 }
 
 // sendCloseFrame sends our close frame once. With wait > 0 (failing a
-// connection) the frame gets that long when the peer stopped reading, and
-// the socket is then closed (closeSocketWhenStuck).
+// connection) the frame gets that long if the peer stopped reading
+// (closeTimer), and the socket is then closed.
 func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration) error {
 	if wait > 0 {
-		defer c.closeSocketWhenStuck(wait).stop()
+		defer c.closeSocketAfter(wait).stop()
 		c.flags.set(flagCloseTimed)
 	}
-	if hook := testHookBeforeFailClose.Load(); hook != nil && wait > 0 {
+	if hook := testHookBeforeCloseFrame.Load(); hook != nil {
 		(*hook)()
 	}
 	c.writeMu.Lock()
