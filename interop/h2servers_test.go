@@ -261,7 +261,7 @@ func renderH2Matrix() string {
 	b.WriteString("of a shared connection, and the columns up to **deflate, no takeover** are the checks of [MATRIX.md](MATRIX.md) ")
 	b.WriteString("(App restart kills the server's process and starts it again). ")
 	b.WriteString("**100 streams**: 100 WebSockets dialled on a fresh transport echo a message each and close, and all 100 are in ")
-	b.WriteString("the server's own log with the port of one TCP connection, which still answers a PING afterwards; ")
+	b.WriteString("the server's own log with the port of one TCP connection, on which one more WebSocket then runs; ")
 	b.WriteString("**fallback**: against the server set up without WebSockets over HTTP/2, `HTTP2Prefer` opens the WebSocket over ")
 	b.WriteString("HTTP/1.1 (status 101) and echoes, and `HTTP2Require` fails saying why.\n\n")
 	b.WriteString(h2Results.Markdown())
@@ -360,23 +360,10 @@ func h2ManyStreams(t *testing.T, tg *h2Target) {
 	for p := range ports {
 		port = p
 	}
-	// The server logs a stream when it ends (hypercorn: when it accepts
-	// it), maybe a moment after the client saw the end. The connection's
-	// port tells its streams apart from the others in what the server
-	// logged since this check began; not in the whole log, as the kernel
-	// may have given the connection the port of an earlier check's closed
-	// one. (hypercorn puts the time and its pid before "stream".)
-	line := regexp.MustCompile(`(?m)\bstream 127\.0\.0\.1:` + port + ` `)
-	err := waitFor(15*time.Second, func() error {
-		if n := len(line.FindAllString(tg.logs()[logStart:], -1)); n != h2Streams {
-			return fmt.Errorf("%d streams from the connection's port %s in the server's log, want %d", n, port, h2Streams)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%v; its log ends with:\n%s", err, tailLines(tg.logs(), 10))
-	}
 	// The connection outlived the 100 closes: one more WebSocket uses it.
+	// Dialled before the log is read: a server may log a stream that
+	// ended only at the connection's next event (Apache once logged 99 of
+	// the 100 in 15 s on a busy machine, the last one missing).
 	c, err := dialWith(t, "wss://"+tg.addr+"/streams/after", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -384,6 +371,24 @@ func h2ManyStreams(t *testing.T, tg *h2Target) {
 	defer c.Close()
 	if _, p, _ := net.SplitHostPort(c.NetConn().LocalAddr().String()); p != port {
 		t.Errorf("a WebSocket after the 100 closes ran on port %s, want the same connection (%s)", p, port)
+	}
+	// The server logs a stream when it ends (hypercorn: when it accepts
+	// it), maybe a moment after the client saw the end. The connection's
+	// port tells its streams apart from the others in what the server
+	// logged since this check began; not in the whole log, as the kernel
+	// may have given the connection the port of an earlier check's closed
+	// one. (hypercorn puts the time and its pid before "stream".) The
+	// WebSocket still open is logged too by a server that logs a stream
+	// when it accepts it (hypercorn, which by then had logged the 100).
+	line := regexp.MustCompile(`(?m)\bstream 127\.0\.0\.1:` + port + ` `)
+	err = waitFor(15*time.Second, func() error {
+		if n := len(line.FindAllString(tg.logs()[logStart:], -1)); n < h2Streams || n > h2Streams+1 {
+			return fmt.Errorf("%d streams from the connection's port %s in the server's log, want %d", n, port, h2Streams)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v; its log ends with:\n%s", err, tailLines(tg.logs(), 10))
 	}
 }
 
