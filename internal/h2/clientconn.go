@@ -194,6 +194,7 @@ type ClientConn struct {
 	// where the queue cannot be read, never.
 	progress  *time.Timer
 	sendQueue int
+	watching  bool // the progress watch judges, not a socket deadline; under mu
 	// The reader token (lead.go).
 	tok                int     // tokFree, tokHeld, tokHanded
 	handTo             *Stream // whose consumer the token was handed to
@@ -819,8 +820,9 @@ func (cc *ClientConn) stuckLocked(st *Stream, t time.Time) {
 	}
 	cc.armed.Store(true)
 	cc.armedAt = t
-	cc.conn.SetWriteDeadline(t)
-	cc.watchProgressLocked()
+	if !cc.watchProgressLocked() {
+		cc.conn.SetWriteDeadline(t)
+	}
 }
 
 // progressEvery is how often the progress watch looks at the socket's
@@ -828,25 +830,32 @@ func (cc *ClientConn) stuckLocked(st *Stream, t time.Time) {
 const progressEvery = closeWriteTimeout / 4
 
 // watchProgressLocked has the progress watch look at the socket's send
-// queue every progressEvery while the deadline stands. The kernel wakes a
-// writer blocked on a full socket only once a large part of the queue has
-// gone, which a peer that reads slowly may take many seconds to read: the
-// watch sees the queue move (bytes the peer acknowledged, or the kernel took
-// from us) and gives the socket closeWriteTimeout more each time, so that
-// only a peer that reads nothing for that long fails the connection. Where
-// the queue cannot be read (not Linux, not a TCP socket), each write's
-// completion alone moves the deadline (sockWriter).
-func (cc *ClientConn) watchProgressLocked() {
+// queue every progressEvery while armed, and reports whether it can (Linux,
+// a TCP socket). The kernel wakes a writer blocked on a full socket only
+// once a large part of the queue has gone, which a peer that reads slowly
+// may take many seconds to read: the watch sees the queue move (bytes the
+// peer acknowledged, or the kernel took from us) and gives the socket
+// closeWriteTimeout more each time, so that only a peer that reads nothing
+// for that long fails the connection. The watch is then also the judge: it
+// ends the stuck write itself (a deadline of now) when it finds armedAt
+// passed and the queue where it was, rather than a socket deadline at
+// armedAt, which fires on time even when the watch, on a machine busy
+// enough to keep it waiting, had no chance to see the peer read. Where
+// the queue cannot be read, the socket's deadline is armedAt, and each
+// write's completion alone moves it (sockWriter).
+func (cc *ClientConn) watchProgressLocked() bool {
 	q, ok := sendQueued(cc.conn)
 	if !ok {
-		return
+		return false
 	}
+	cc.watching = true
 	cc.sendQueue = q
 	if cc.progress == nil {
 		cc.progress = time.AfterFunc(progressEvery, cc.checkProgress)
 	} else {
 		cc.progress.Reset(progressEvery)
 	}
+	return true
 }
 
 // checkProgress is the progress watch's timer.
@@ -856,14 +865,17 @@ func (cc *ClientConn) checkProgress() {
 	if !cc.armed.Load() || cc.err != nil {
 		return
 	}
+	now := time.Now()
 	if q, ok := sendQueued(cc.conn); ok && q != cc.sendQueue {
 		cc.sendQueue = q
-		if t := time.Now().Add(closeWriteTimeout); t.After(cc.armedAt) {
+		if t := now.Add(closeWriteTimeout); t.After(cc.armedAt) {
 			cc.armedAt = t
-			cc.conn.SetWriteDeadline(t)
 		}
+	} else if !now.Before(cc.armedAt) {
+		cc.conn.SetWriteDeadline(now) // the stuck write returns a timeout
+		return
 	}
-	cc.progress.Reset(progressEvery)
+	cc.progress.Reset(min(progressEvery, max(cc.armedAt.Sub(now), time.Millisecond)))
 }
 
 // disarmLocked clears the socket's write deadline once the socket took
@@ -881,6 +893,7 @@ func (cc *ClientConn) disarmLocked() {
 	}
 	cc.armed.Store(false)
 	cc.armedAt = time.Time{}
+	cc.watching = false
 	cc.conn.SetWriteDeadline(time.Time{})
 	if cc.progress != nil {
 		cc.progress.Stop()
@@ -901,7 +914,9 @@ func (w *sockWriter) Write(p []byte) (int, error) {
 		cc.mu.Lock()
 		if t := time.Now().Add(closeWriteTimeout); cc.armed.Load() && cc.err == nil && t.After(cc.armedAt) {
 			cc.armedAt = t
-			cc.conn.SetWriteDeadline(t)
+			if !cc.watching {
+				cc.conn.SetWriteDeadline(t)
+			}
 		}
 		cc.mu.Unlock()
 	}

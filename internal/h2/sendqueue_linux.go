@@ -8,9 +8,16 @@ import (
 
 // sendQueued returns the bytes in the send queue of c's TCP socket, sent
 // and not acknowledged or not sent yet (SIOCOUTQ), looking through a TLS
-// connection to its socket; false when c has no such socket.
+// connection (and wrappers that name what they wrap, NetConn) to its
+// socket; false when c has no such socket.
 func sendQueued(c net.Conn) (int, bool) {
-	if nc, ok := c.(interface{ NetConn() net.Conn }); ok {
+	// A TLS connection, and what it may run over (a socket wrapper of the
+	// caller's), name the stream under them.
+	for range 4 {
+		nc, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
 		c = nc.NetConn()
 	}
 	tc, ok := c.(*net.TCPConn)

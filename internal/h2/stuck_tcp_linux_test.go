@@ -2,6 +2,7 @@ package h2
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -99,5 +100,37 @@ func TestSlowReaderOverTCP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// namedConn wraps a socket as the library's TLS transport does, naming
+// what it wraps.
+type namedConn struct{ net.Conn }
+
+func (c namedConn) NetConn() net.Conn { return c.Conn }
+
+// TestSendQueuedThroughWrappers: the progress watch reads the send queue of
+// the TCP socket under a TLS connection also when the TLS runs over a
+// wrapper that names its socket (the library's wss transport), where it
+// found no socket and the watch never ran.
+func TestSendQueuedThroughWrappers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for name, conn := range map[string]net.Conn{
+		"socket":                  c,
+		"TLS":                     tls.Client(c, &tls.Config{}),
+		"TLS over a named socket": tls.Client(namedConn{c}, &tls.Config{}),
+	} {
+		if _, ok := sendQueued(conn); !ok {
+			t.Errorf("%s: the send queue was not found", name)
+		}
 	}
 }
