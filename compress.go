@@ -52,6 +52,14 @@ type compression struct {
 	in        []byte // compressed message being received, guarded by readMu
 	out       []byte // compressed message being sent, guarded by msgMu
 
+	// in and out come from the write buffer pools (getWriteBuf) for one
+	// message each, so that an idle connection holds neither: inBuf and
+	// outBuf are what the pool gave (nil between messages), inSize and
+	// outSize the last message's compressed size, which picks the next
+	// one's buffer.
+	inBuf, outBuf   *[]byte
+	inSize, outSize int
+
 	// A text message inflated as its fragments arrive (inflatePart),
 	// guarded by readMu: in then holds what is not inflated yet.
 	inflated int64 // bytes of output so far
@@ -135,8 +143,46 @@ func (z *compression) compressor() *deflate.Compressor {
 
 // startMessage readies z for a new received message; readMu is held.
 func (z *compression) startMessage() {
+	if z.in == nil {
+		z.inBuf = getWriteBuf(z.inSize)
+		z.in = *z.inBuf
+	}
 	z.in = z.in[:0]
 	z.inflated, z.parted, z.tried = 0, false, 0
+}
+
+// takeOut gives z.out a pooled buffer for a message to be sent, unless it
+// has one; msgMu is held.
+func (z *compression) takeOut() {
+	if z.out == nil {
+		z.outBuf = getWriteBuf(z.outSize)
+		z.out = *z.outBuf
+	}
+}
+
+// inDone gives the received message's compressed buffer back once the
+// message is inflated; readMu is held.
+func (z *compression) inDone() {
+	z.inSize = len(z.in)
+	z.in, z.inBuf = poolBack(z.in, z.inBuf)
+}
+
+// outDone gives the sent message's compressed buffer back once its last
+// frame is written (or failed); msgMu is held.
+func (z *compression) outDone() {
+	z.outSize = len(z.out)
+	z.out, z.outBuf = poolBack(z.out, z.outBuf)
+}
+
+// poolBack returns b, which may have outgrown the buffer bp the pool gave,
+// to the pool (a buffer of a size the pools do not keep is left to the
+// collector), and the nil slice and pointer its holder keeps instead.
+func poolBack(b []byte, bp *[]byte) ([]byte, *[]byte) {
+	if bp != nil {
+		*bp = b
+		putWriteBuf(bp)
+	}
+	return nil, nil
 }
 
 // decompressor returns the message decompressor; readMu is held.
@@ -214,10 +260,7 @@ func (c *Conn) checkRaw(p []byte) error {
 	}
 	c.msgZ = false
 	out, err := z.decompressor().Decompress(nil, z.in, c.readLimit)
-	z.in = z.in[:0]
-	if cap(z.in) > 1<<20 {
-		z.in = nil
-	}
+	z.inDone()
 	switch {
 	case err != nil:
 		return c.inflateFailed(err)
@@ -262,10 +305,7 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 	z := c.ext
 	start := len(dst)
 	out, err := z.decompressor().Decompress(dst, z.in, c.inflateLimit())
-	z.in = z.in[:0]
-	if cap(z.in) > 1<<20 {
-		z.in = nil // do not keep a large message's buffer
-	}
+	z.inDone()
 	if err != nil {
 		return 0, dst, c.inflateFailed(err)
 	}
@@ -294,6 +334,7 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 	}
 	comp := z.compressor()
 	comp.Spin = c.helperSpins()
+	z.takeOut()
 	out, err := comp.Compress(z.out[:0], payload)
 	if err != nil {
 		return nil, false, err
@@ -394,6 +435,7 @@ func (c *Conn) releaseCompressor() {
 		z.comp.Release()
 		z.comp = nil
 	}
+	z.out, z.outBuf = poolBack(z.out, z.outBuf)
 }
 
 // releaseDecompressor returns the pooled decompressor; readMu is held.
@@ -403,7 +445,7 @@ func (c *Conn) releaseDecompressor() {
 		z.decomp.Release()
 		z.decomp = nil
 	}
-	z.in = nil
+	z.in, z.inBuf = poolBack(z.in, z.inBuf)
 }
 
 // unlockMsg lets msgMu go. When the Conn closed while it was held, the

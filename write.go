@@ -69,7 +69,11 @@ func (c *Conn) sendChecked(payload []byte, op Opcode) error {
 		if err != nil {
 			return err
 		}
-		return c.writeFrame(op, true, compressed, out, began)
+		err = c.writeFrame(op, true, compressed, out, began)
+		if compressed {
+			c.ext.outDone()
+		}
+		return err
 	}
 	// Hand over hand: writeLocked lets msgMu go as soon as the frame's
 	// place on the wire is fixed, so the next message queues behind this

@@ -49,6 +49,7 @@ type messageWriter struct {
 	buf     []byte
 	utf8    utf8v.Validator
 	deflate bool // the message is being compressed
+	zIn     int  // bytes compressed that no frame sent has carried yet (Stats counts them with the frame)
 	closed  bool
 	err     error
 }
@@ -91,6 +92,7 @@ func (w *messageWriter) flush(fin bool) error {
 		// Compressed output lags its input (the flate writer buffers), so
 		// a fragment may have nothing to carry yet; it then waits, and the
 		// first frame sent is the one with RSV1.
+		c.ext.takeOut()
 		out, err := c.ext.compressor().AppendPart(c.ext.out[:0], w.buf)
 		if err == nil && fin {
 			out, err = c.ext.compressor().Finish(out)
@@ -103,7 +105,7 @@ func (w *messageWriter) flush(fin bool) error {
 			return err
 		}
 		c.ext.out = out
-		c.stats.deflated(len(w.buf), len(out))
+		w.zIn += len(w.buf)
 		w.buf = w.buf[:0]
 		if fin {
 			c.compressorUsed()
@@ -111,9 +113,14 @@ func (w *messageWriter) flush(fin bool) error {
 		if len(out) == 0 && !fin {
 			return nil
 		}
+		c.stats.deflated(w.zIn, len(out))
+		w.zIn = 0
 		payload = out
 	}
 	err := c.writeFrame(w.op, fin, w.deflate && first, payload, 0)
+	if w.deflate && fin {
+		c.ext.outDone()
+	}
 	w.op = OpContinuation
 	w.buf = w.buf[:0]
 	if err != nil {
@@ -153,6 +160,7 @@ func (w *messageWriter) refuse(reason string) error {
 		// The compressor took the message's start but sent none of
 		// it: it must not come out at the start of the next message.
 		w.c.ext.compressor().Abandon()
+		w.c.ext.outDone()
 	}
 	return w.err
 }
