@@ -373,6 +373,11 @@ func (l *lazyClose) close() {
 func (c *Conn) ioError(op string, err error) error {
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		if c.flags.has(flagClosed) {
+			// The Conn is closed (its socket a moment from closed, by
+			// another goroutine): a retry has nothing to read.
+			return c.closedCause()
+		}
 		return &timeoutError{op: op, err: err}
 	}
 	if err == io.EOF {

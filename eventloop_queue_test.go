@@ -100,7 +100,7 @@ func TestEventLoopEngineAnswersPingsWhileSlow(t *testing.T) {
 func TestEventLoopEngineSlowConsumerKeepsAlive(t *testing.T) {
 	defer leaktest.Check(t)()
 	const (
-		interval, timeout = 150 * time.Millisecond, 100 * time.Millisecond
+		interval, timeout = 600 * time.Millisecond, 500 * time.Millisecond // 150/100 ms failed on a busy machine
 		n                 = 3
 	)
 	entered := make(chan struct{}, n)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -149,6 +150,23 @@ func TestCloseFrameOutlastsASlowWriter(t *testing.T) {
 					t.Fatalf("server got opcode %d %q, want close 1001 \"bye\"", f.Opcode, f.Payload)
 				}
 			})
+		}
+	}
+}
+
+// TestTimeoutOnAClosedConnIsClosed: a read or write that times out on a
+// Conn already closed (its socket a moment from closed, by the close
+// timer's goroutine, while CloseWith's own close found the close under way
+// and returned) reports the Conn closed, not a timeout that invites a
+// retry: an unanswered CloseWith followed by Recv said "read timeout" on a
+// busy machine.
+func TestTimeoutOnAClosedConnIsClosed(t *testing.T) {
+	c, _ := failCloseServer(t, false)
+	c.flags.set(flagClosed)
+	for _, op := range []string{"read", "write"} {
+		err := c.ioError(op, os.ErrDeadlineExceeded)
+		if !errors.Is(err, ErrConnectionClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s timing out on a closed Conn: %v, want ErrConnectionClosed and no timeout", op, err)
 		}
 	}
 }

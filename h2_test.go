@@ -739,13 +739,17 @@ func TestHTTP2Trace(t *testing.T) {
 func TestHTTP2Timeouts(t *testing.T) {
 	s := newH2Server(t, frameEcho, nil)
 	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{})
-	opts.HandshakeTimeout = 100 * time.Millisecond
-	_, err := websocket.Dial(context.Background(), s.URL+"/stall", opts)
+	// The connection first, with the usual bound: 100 ms for its TCP,
+	// TLS and SETTINGS too could run out on a busy machine, and a second
+	// dial would open a second connection.
+	c := mustDialH2(t, s.URL, opts)
+	stall := *opts
+	stall.HandshakeTimeout = 100 * time.Millisecond
+	_, err := websocket.Dial(context.Background(), s.URL+"/stall", &stall)
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Dial /stall = %v, want a handshake timeout", err)
 	}
-	c := mustDialH2(t, s.URL, opts)
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if _, err := c.Recv(); !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("Recv past the deadline = %v, want a timeout", err)
@@ -991,7 +995,12 @@ func TestHTTP2AppKeepAlive(t *testing.T) {
 			}
 			c.WriteFrame(true, 0xA, f.Payload)
 			if pings.Add(1) == 3 {
+				// Closed after the third: a ping the App sent before it
+				// read the close is neither counted nor answered.
 				c.WriteFrame(true, 0x8, wstest.ClosePayload(1000, ""))
+				for f, err := c.ReadFrame(); err == nil && f.Opcode != 0x8; f, err = c.ReadFrame() {
+				}
+				return
 			}
 		}
 	}, nil)
