@@ -120,7 +120,10 @@ type DialOptions struct {
 	// may then be empty), the rest with the last.
 	FireContFrame bool
 	// MaskKeyFunc supplies each frame's mask key; nil = a fresh
-	// unpredictable key per frame (ChaCha8 seeded from crypto/rand).
+	// unpredictable key per frame (ChaCha8 seeded from crypto/rand). It
+	// runs on whichever goroutine writes a frame; a panic in it fails the
+	// connection, with the panic as the cause that operations (and an
+	// App's OnError) report.
 	MaskKeyFunc func() [4]byte
 	// ReadLimit bounds a whole received message in bytes: 0 = 64 MiB,
 	// negative = unlimited. A message over it is closed with 1009. A

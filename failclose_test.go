@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,23 @@ func TestTimeoutOnAClosedConnIsClosed(t *testing.T) {
 		if !errors.Is(err, ErrConnectionClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Errorf("%s timing out on a closed Conn: %v, want ErrConnectionClosed and no timeout", op, err)
 		}
+	}
+}
+
+// TestMaskKeyFuncPanicFailsTheConnection: a MaskKeyFunc that panics while
+// the library answers a server's ping (on the reading goroutine) fails the
+// connection with the panic as its cause; it crashed the program.
+func TestMaskKeyFuncPanicFailsTheConnection(t *testing.T) {
+	c, sc := failCloseServer(t, false)
+	c.SetMaskKeyFunc(func() [4]byte { panic("no keys today") })
+	if err := sc.WriteFrame(true, byte(OpPing), []byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Recv()
+	if !errors.Is(err, ErrConnectionClosed) || !strings.Contains(err.Error(), "panic in MaskKeyFunc: no keys today") {
+		t.Fatalf("Recv = %v, want the connection closed by the MaskKeyFunc panic", err)
+	}
+	if err := c.SendText("x"); !errors.Is(err, ErrConnectionClosed) {
+		t.Errorf("Send after = %v, want ErrConnectionClosed", err)
 	}
 }

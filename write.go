@@ -522,10 +522,29 @@ func putWriteBuf(b *[]byte) {
 	}
 }
 
+// userMaskKey returns f's key. A panic in f fails the connection, with the
+// panic as the cause its operations and an App's OnError report, instead
+// of the program: f runs on whichever goroutine writes a frame (a reader
+// answering a ping, the event loop, an App's keep-alive). The frame gets a
+// zero key and goes nowhere: the socket is closed. writeMu is held.
+func (c *Conn) userMaskKey(f func() [4]byte) (key [4]byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := panicError("MaskKeyFunc", r)
+			if rs := c.rareState(); rs.writeErr == nil {
+				c.stats.failed(err)
+				rs.writeErr = &closedError{err: err}
+			}
+			c.closeSocket()
+		}
+	}()
+	return f()
+}
+
 // maskKey returns the key for the next frame; writeMu is held.
 func (c *Conn) maskKey() [4]byte {
 	if r := c.rare.Load(); r != nil && r.maskKeyFunc != nil {
-		return r.maskKeyFunc()
+		return c.userMaskKey(r.maskKeyFunc)
 	}
 	// RFC 6455 §10.3: keys must not be predictable from earlier frames. A
 	// connection takes them maskKeyBatch at a time from one of the shared
