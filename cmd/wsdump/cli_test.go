@@ -484,6 +484,14 @@ func TestDialErrors(t *testing.T) {
 	})
 	defer plainHTTP.Close()
 	refused := closedPort(t)
+	// A redirect to the refused port: the message names the host dialled.
+	redirect := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(nc)); err == nil {
+			io.WriteString(nc, "HTTP/1.1 302 Found\r\nLocation: ws://"+refused+"/\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	defer redirect.Close()
 
 	tests := []struct {
 		name   string
@@ -492,6 +500,7 @@ func TestDialErrors(t *testing.T) {
 		also   string
 	}{
 		{"refused", []string{"ws://" + refused + "/"}, "wsdump: cannot connect to " + refused + ": connection refused", ""},
+		{"refused after a redirect", []string{redirect.URL}, "wsdump: cannot connect to " + refused + ": connection refused", ""},
 		{"403", []string{forbidden.URL}, "wsdump: handshake failed: server answered 403 Forbidden: not allowed", ""},
 		{"403 with escape sequences", []string{hostile.URL}, `wsdump: handshake failed: server answered 403 \x1b]0;owned\x07\x1b[2J\u202e`, ""},
 		{"200", []string{notWS.URL}, "wsdump: handshake failed: server answered 200 OK", ""},

@@ -42,14 +42,13 @@ type closeReq struct {
 // is a *sendError when the connection failed; a command's own mistakes
 // are printed and the session goes on.
 func (s *session) line(text string) (*closeReq, error) {
-	if s.cfg.noCommands || !strings.HasPrefix(text, "/") {
+	name, arg, ok := commandOf(s.cfg, text)
+	if !ok {
+		if !s.cfg.noCommands && strings.HasPrefix(text, "//") {
+			text = text[1:]
+		}
 		return nil, wrapSend(s.sendData(text))
 	}
-	if strings.HasPrefix(text, "//") {
-		return nil, wrapSend(s.sendData(text[1:]))
-	}
-	name, arg, _ := strings.Cut(text[1:], " ")
-	arg = strings.TrimSpace(arg)
 	switch name {
 	case "ping", "pong":
 		if len(arg) > 125 {
@@ -84,6 +83,16 @@ func (s *session) line(text string) (*closeReq, error) {
 	}
 	s.con.status(styleError, fmt.Sprintf("unknown command /%s: /help lists them; //%s sends the line as a message", name, name))
 	return nil, nil
+}
+
+// commandOf returns the name and argument of the command an input line
+// is, ok false for a line to send as a message.
+func commandOf(cfg *config, text string) (name, arg string, ok bool) {
+	if cfg.noCommands || !strings.HasPrefix(text, "/") || strings.HasPrefix(text, "//") {
+		return "", "", false
+	}
+	name, arg, _ = strings.Cut(text[1:], " ")
+	return name, strings.TrimSpace(arg), true
 }
 
 // closeCommand parses "/close [code [reason]]".

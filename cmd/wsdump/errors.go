@@ -52,11 +52,11 @@ func describeDialError(rawURL string, err error) string {
 	case errors.As(err, &record):
 		return trimPrefix(err) + " (is the server speaking TLS? try ws:// instead of wss://)"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "cannot connect to " + hostOf(rawURL) + ": connection refused"
+		return "cannot connect to " + dialledHost(rawURL, err) + ": connection refused"
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return "cannot connect to " + hostOf(rawURL) + ": " + trimPrefix(err)
+		return "cannot connect to " + dialledHost(rawURL, err) + ": " + trimPrefix(err)
 	}
 	return trimPrefix(err)
 }
@@ -95,6 +95,25 @@ func hostOf(rawURL string) string {
 		return "the server"
 	}
 	return u.Host
+}
+
+// dialledHost returns the host[:port] a failed connect went to, which a
+// redirect makes another than rawURL's: as the library's error names it
+// ("websocket: dial HOST:PORT: ..."), else the address of the
+// *net.OpError, else rawURL's host.
+func dialledHost(rawURL string, err error) string {
+	if rest, ok := strings.CutPrefix(err.Error(), "websocket: dial "); ok {
+		if addr, _, ok := strings.Cut(rest, ": "); ok {
+			if _, _, err := net.SplitHostPort(addr); err == nil { // not "dial timeout: ..."
+				return oneLine(addr)
+			}
+		}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		return op.Addr.String()
+	}
+	return hostOf(rawURL)
 }
 
 // writeErrString describes a failed write to standard output in the

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -299,11 +298,12 @@ func parseArgs(args []string) (*config, error) {
 			}
 		}
 	}
-	secs, err := strconv.ParseFloat(eofWait, 64)
-	if err != nil || secs < 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
+	if cfg.eofWait, err = parseSeconds(eofWait); err != nil {
+		if secs, err := strconv.ParseFloat(eofWait, 64); err == nil && secs > maxSeconds {
+			return nil, usagef("--eof-wait wants at most 1e9 seconds, not %q", eofWait)
+		}
 		return nil, usagef("--eof-wait wants a number of seconds, not %q", eofWait)
 	}
-	cfg.eofWait = time.Duration(secs * float64(time.Second))
 	for _, h := range headers {
 		if cfg.headers, err = parseHeaders(cfg.headers, h); err != nil {
 			return nil, err

@@ -97,6 +97,7 @@ func TestParseArgs(t *testing.T) {
 		{"-p socks5h://127.0.0.1:1080 -o http://o ws://h", config{url: "ws://h", proxy: "socks5h://127.0.0.1:1080", origin: "http://o"}},
 		{"--eof-wait 2 ws://h", config{url: "ws://h", eofWait: 2 * time.Second}},
 		{"--eof-wait=0.25 ws://h", config{url: "ws://h", eofWait: 250 * time.Millisecond}},
+		{"--eof-wait 1e9 ws://h", config{url: "ws://h", eofWait: 1e9 * time.Second}},
 		{"-t hi ws://h", config{url: "ws://h", text: "hi", hasText: true}},
 		{"ws://h --text=", config{url: "ws://h", hasText: true}},
 		{"--headers A:1,B:_2_ ws://h", config{url: "ws://h", headers: http.Header{"A": {"1"}, "B": {"_2_"}}}},
@@ -129,6 +130,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{"-x ws://a", "unknown shorthand flag: 'x'"},
 		{"--eof-wait -1 ws://a", "--eof-wait wants a number of seconds"},
 		{"--eof-wait NaN ws://a", "--eof-wait wants a number of seconds"},
+		// Past 1e9 seconds (as parseDuration): 1e10 overflowed to a negative
+		// wait, taken as none.
+		{"--eof-wait 1e10 ws://a", `--eof-wait wants at most 1e9 seconds, not "1e10"`},
 		{"--headers : ws://a", "--headers"},
 		{"--headers Bad_Name_With_Space:x,A_B ws://a", `"A_B" is not "Name: value"`},
 		{"--verbose=-1 ws://a", "must not be negative"},

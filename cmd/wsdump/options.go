@@ -127,17 +127,28 @@ func (c *config) closeCode() websocket.StatusCode {
 
 // parseDuration reads a Go duration ("30s", "500ms") or a number of seconds.
 func parseDuration(s string) (time.Duration, error) {
-	if secs, err := strconv.ParseFloat(s, 64); err == nil {
-		if secs < 0 || math.IsInf(secs, 0) || math.IsNaN(secs) || secs > 1e9 {
-			return 0, fmt.Errorf("bad duration")
-		}
-		return time.Duration(secs * float64(time.Second)), nil
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return parseSeconds(s)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
 		return 0, fmt.Errorf("bad duration")
 	}
 	return d, nil
+}
+
+// maxSeconds bounds a number of seconds (about 32 years): more would
+// overflow a time.Duration.
+const maxSeconds = 1e9
+
+// parseSeconds reads a number of seconds, fractions allowed, from 0 to
+// maxSeconds.
+func parseSeconds(s string) (time.Duration, error) {
+	secs, err := strconv.ParseFloat(s, 64)
+	if err != nil || secs < 0 || math.IsInf(secs, 0) || math.IsNaN(secs) || secs > maxSeconds {
+		return 0, fmt.Errorf("bad duration")
+	}
+	return time.Duration(secs * float64(time.Second)), nil
 }
 
 // sendableClose reports whether code may be sent in a close frame

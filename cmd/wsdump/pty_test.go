@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -224,5 +225,28 @@ func TestInteractiveHangup(t *testing.T) {
 	srv.Close()
 	if sent := drain(got); !slices.Equal(sent, []received{{1, "x"}, closeFrame(1000, "")}) {
 		t.Errorf("server received %q, want the line and a close frame", sent)
+	}
+}
+
+// TestInteractiveQuitWhileDialling: Ctrl-C and Ctrl-D at the prompt end
+// wsdump at once while a reconnect is dialling (a server that never
+// answers the handshake), with the exit status of the lost connection and
+// the lines typed meanwhile said not sent.
+func TestInteractiveQuitWhileDialling(t *testing.T) {
+	for _, key := range []string{"\x03", "\x04"} {
+		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
+			srv, dialling := droppedThenHanging(t)
+			s := startTTY(t, []string{"NO_COLOR=1", "XDG_STATE_HOME=" + t.TempDir()}, "--reconnect", "10ms", srv.URL)
+			select {
+			case <-dialling:
+			case <-time.After(testTimeout):
+				t.Fatalf("no reconnect; screen:\n%q", s.out.String())
+			}
+			s.typeText("x\r" + key)
+			if code := s.exitCode(); code != exitAbnormal {
+				t.Fatalf("exit %d, want %d; screen:\n%q", code, exitAbnormal, s.out.String())
+			}
+			s.expect("; 1 line not sent")
+		})
 	}
 }

@@ -44,6 +44,7 @@ type runState struct {
 	inputEnded bool
 	pending    []string // lines read while no connection was open
 	received   atomic.Int64
+	stopped    atomic.Bool // we closed (/quit, /close, --max-messages): no reconnect
 }
 
 // inputLine is one line read from the console, or the end of input.
@@ -197,7 +198,9 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 		defer t.Stop()
 		pingTick = t.C
 	}
-	eofSeen := s.st.inputEnded // the end of input was acted on
+	// The end of input was acted on: never before this session, as a
+	// session after the end of input runs only for lines still to send.
+	eofSeen := false
 	for {
 		startSend()
 		var in <-chan inputLine
@@ -236,7 +239,7 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 			}
 			if r.req != nil {
 				if r.req.quit {
-					s.st.inputEnded = true
+					s.st.stopped.Store(true)
 				}
 				return s.close(readDone, r.req.code, r.req.reason)
 			}
@@ -247,11 +250,7 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 			}
 			s.conn.Abort()
 			<-readDone
-			lines := "lines"
-			if n == 1 {
-				lines = "line"
-			}
-			return exitAbnormal, fmt.Sprintf("the server took no data for %v after the end of input: %d %s not sent", closeWait, n, lines)
+			return exitAbnormal, fmt.Sprintf("the server took no data for %v after the end of input: %s", closeWait, notSent(n))
 		case <-pingTick:
 			if pinging || s.pings.autoPending() {
 				continue // the last one is still unanswered: --ping-timeout decides
@@ -388,6 +387,7 @@ func (s *session) receive() error {
 			s.con.show(st, line)
 		}
 		if limit > 0 && n == limit {
+			s.st.stopped.Store(true) // our close follows: no reconnect after it
 			close(s.enough)
 		}
 	}

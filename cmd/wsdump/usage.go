@@ -63,7 +63,7 @@ OPTIONS
         Example: wsdump -o https://app.example ws://127.0.0.1:8080/
     --eof-wait SECONDS
         After end of input, keep printing received messages this long
-        before closing (default 0; fractions allowed).
+        before closing (default 0, at most 1e9; fractions allowed).
         Example: echo hi | wsdump --eof-wait 2 ws://127.0.0.1:8080/
     -t, --text TEXT
         Send TEXT as the first message, before any input.
@@ -136,7 +136,12 @@ OPTIONS
         jitter), and go on with the same console; lines typed meanwhile
         are sent once connected. Each attempt is printed. A failure that
         another attempt would only repeat (a 4xx answer, an untrusted
-        certificate) exits with status 1 at once.
+        certificate) exits with status 1 at once. After the end of input
+        it goes on only for lines not sent yet: the next attempt is made,
+        later ones within 3 seconds; then it gives up, saying how many
+        lines were not sent. Ctrl-C, Ctrl-D and /quit exit at once, also
+        while connecting (/help is answered; other commands wait for the
+        connection).
         Example: wsdump --reconnect 1s ws://127.0.0.1:8080/
 
   TLS and authentication
@@ -158,7 +163,7 @@ OPTIONS
         Exit after the first message received (closing cleanly).
         Example: wsdump -1 -r -t '{"op":"time"}' ws://h/ | jq .
     --max-messages N
-        Exit after N messages received.
+        Exit after N messages received (never reconnecting after).
         Example: wsdump --max-messages 10 -r ws://127.0.0.1:8080/ > out
     --close-status CODE
         The code of the close frame wsdump sends (default 1000).
