@@ -52,13 +52,13 @@ type compression struct {
 	in        []byte // compressed message being received, guarded by readMu
 	out       []byte // compressed message being sent, guarded by msgMu
 
-	// in and out come from the write buffer pools (getWriteBuf) for one
-	// message each, so that an idle connection holds neither: inBuf and
-	// outBuf are what the pool gave (nil between messages), inSize and
-	// outSize the last message's compressed size, which picks the next
-	// one's buffer.
-	inBuf, outBuf   *[]byte
-	inSize, outSize int
+	// in comes from the write buffer pools (getWriteBuf) for one message,
+	// so that an idle connection holds none: inBuf is what the pool gave
+	// (nil between messages), inSize the last message's compressed size,
+	// which picks the next one's buffer. out is kept while messages are
+	// sent, and dropped when the compressor parks (parkCompressor).
+	inBuf  *[]byte
+	inSize int
 
 	// A text message inflated as its fragments arrive (inflatePart),
 	// guarded by readMu: in then holds what is not inflated yet.
@@ -151,27 +151,11 @@ func (z *compression) startMessage() {
 	z.inflated, z.parted, z.tried = 0, false, 0
 }
 
-// takeOut gives z.out a pooled buffer for a message to be sent, unless it
-// has one; msgMu is held.
-func (z *compression) takeOut() {
-	if z.out == nil {
-		z.outBuf = getWriteBuf(z.outSize)
-		z.out = *z.outBuf
-	}
-}
-
 // inDone gives the received message's compressed buffer back once the
 // message is inflated; readMu is held.
 func (z *compression) inDone() {
 	z.inSize = len(z.in)
 	z.in, z.inBuf = poolBack(z.in, z.inBuf)
-}
-
-// outDone gives the sent message's compressed buffer back once its last
-// frame is written (or failed); msgMu is held.
-func (z *compression) outDone() {
-	z.outSize = len(z.out)
-	z.out, z.outBuf = poolBack(z.out, z.outBuf)
 }
 
 // poolBack returns b, which may have outgrown the buffer bp the pool gave,
@@ -334,7 +318,6 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 	}
 	comp := z.compressor()
 	comp.Spin = c.helperSpins()
-	z.takeOut()
 	out, err := comp.Compress(z.out[:0], payload)
 	if err != nil {
 		return nil, false, err
@@ -354,8 +337,9 @@ func (c *Conn) deflateMessage(payload []byte) ([]byte, bool, error) {
 // with them the helpers and their spinning.
 func (c *Conn) helperSpins() bool { return c.busyPoll != BusyPollOff }
 
-// compressorIdle is how long a connection with context takeover sends no
-// compressed message before its compressor is parked: its flate writer
+// compressorIdle is how long a connection sends no compressed message
+// before its compressor is parked: the buffer of the last message's
+// compressed form is dropped and, with context takeover, its flate writer
 // (about 800 KiB: klauspost's level-1 encoder keeps 320 KiB of history,
 // a 256 KiB token buffer, a 128 KiB hash table and a 64 KiB input window)
 // goes back to the pool, and only the 32 KiB window the server's
@@ -368,9 +352,6 @@ var compressorIdle = 2 * time.Second
 // timer; msgMu is held.
 func (c *Conn) compressorUsed() {
 	z := c.ext
-	if z.params.ClientNoContextTakeover {
-		return // the writer already goes back after every message
-	}
 	z.lastUse = monoNow()
 	if z.parkArmed {
 		return
@@ -384,8 +365,9 @@ func (c *Conn) compressorUsed() {
 }
 
 // parkCompressor runs on the park timer: it parks the compressor of a
-// connection that has sent no compressed message for compressorIdle, and
-// looks again later otherwise.
+// connection that has sent no compressed message for compressorIdle (and
+// drops the last message's compressed form), and looks again later
+// otherwise.
 func (c *Conn) parkCompressor() {
 	z := c.ext
 	if !c.msgMu.TryLock() {
@@ -393,7 +375,7 @@ func (c *Conn) parkCompressor() {
 		return
 	}
 	defer c.unlockMsg()
-	if c.flags.has(flagClosed) || z.comp == nil {
+	if c.flags.has(flagClosed) {
 		z.parkArmed = false
 		return
 	}
@@ -401,7 +383,10 @@ func (c *Conn) parkCompressor() {
 		z.parkTimer.Reset(compressorIdle - idle)
 		return
 	}
-	z.comp.Park()
+	if z.comp != nil && !z.params.ClientNoContextTakeover { // without takeover the writer went back after the message
+		z.comp.Park()
+	}
+	z.out = nil // the last message's compressed form
 	z.parkArmed = false
 }
 
@@ -435,7 +420,7 @@ func (c *Conn) releaseCompressor() {
 		z.comp.Release()
 		z.comp = nil
 	}
-	z.out, z.outBuf = poolBack(z.out, z.outBuf)
+	z.out = nil
 }
 
 // releaseDecompressor returns the pooled decompressor; readMu is held.

@@ -33,9 +33,10 @@ func deflatePipeConn(t *testing.T, ext string) (*Conn, *wstest.Conn) {
 // TestCompressedMessageBuffersNotKept: a connection that sent or received
 // a large compressed message holds no buffer of it afterwards (README: an
 // idle connection with both no-context-takeover options costs about 300
-// bytes; with takeover, what the peer's decoder refers to): the buffers of
-// the compressed bytes come from a pool for one message. A 1 MiB message
-// sent, or 900 KiB received, stayed with the connection for good.
+// bytes; with takeover, what the peer's decoder refers to): a received
+// message's compressed bytes are in a pooled buffer for that message
+// only, a sent one's until the compressor parks. A 1 MiB message sent, or
+// 900 KiB received, stayed with the connection for good.
 func TestCompressedMessageBuffersNotKept(t *testing.T) {
 	big := make([]byte, 1<<20)
 	rand.Read(big) // incompressible: its compressed form is as large
@@ -66,15 +67,20 @@ func TestCompressedMessageBuffersNotKept(t *testing.T) {
 			if m, err := c.Recv(); err != nil || len(m.Data) != 900<<10 {
 				t.Fatalf("Recv = %d bytes, %v", len(m.Data), err)
 			}
-			// The connection is idle: nothing is being sent or read.
+			// The connection is idle: nothing is being read, and nothing
+			// sent for compressorIdle.
 			c.readMu.Lock()
 			in := cap(c.ext.in)
 			c.readMu.Unlock()
+			if in != 0 {
+				t.Errorf("a connection reading nothing holds %d bytes of a received compressed message", in)
+			}
+			time.Sleep(compressorIdle + time.Second) // the idle time under test
 			c.msgMu.Lock()
 			out := cap(c.ext.out)
 			c.msgMu.Unlock()
-			if in != 0 || out != 0 {
-				t.Errorf("an idle connection holds %d bytes of received and %d of sent compressed message buffers", in, out)
+			if out != 0 {
+				t.Errorf("a connection idle for %v holds %d bytes of a sent compressed message", compressorIdle+time.Second, out)
 			}
 		})
 	}

@@ -69,11 +69,7 @@ func (c *Conn) sendChecked(payload []byte, op Opcode) error {
 		if err != nil {
 			return err
 		}
-		err = c.writeFrame(op, true, compressed, out, began)
-		if compressed {
-			c.ext.outDone()
-		}
-		return err
+		return c.writeFrame(op, true, compressed, out, began)
 	}
 	// Hand over hand: writeLocked lets msgMu go as soon as the frame's
 	// place on the wire is fixed, so the next message queues behind this

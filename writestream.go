@@ -92,7 +92,6 @@ func (w *messageWriter) flush(fin bool) error {
 		// Compressed output lags its input (the flate writer buffers), so
 		// a fragment may have nothing to carry yet; it then waits, and the
 		// first frame sent is the one with RSV1.
-		c.ext.takeOut()
 		out, err := c.ext.compressor().AppendPart(c.ext.out[:0], w.buf)
 		if err == nil && fin {
 			out, err = c.ext.compressor().Finish(out)
@@ -118,9 +117,6 @@ func (w *messageWriter) flush(fin bool) error {
 		payload = out
 	}
 	err := c.writeFrame(w.op, fin, w.deflate && first, payload, 0)
-	if w.deflate && fin {
-		c.ext.outDone()
-	}
 	w.op = OpContinuation
 	w.buf = w.buf[:0]
 	if err != nil {
@@ -160,7 +156,6 @@ func (w *messageWriter) refuse(reason string) error {
 		// The compressor took the message's start but sent none of
 		// it: it must not come out at the start of the next message.
 		w.c.ext.compressor().Abandon()
-		w.c.ext.outDone()
 	}
 	return w.err
 }
