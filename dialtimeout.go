@@ -129,6 +129,7 @@ func (e *notCallersDeadline) As(target any) bool { return errors.As(e.err, targe
 // dialError makes a failure caused by the end of ctx say so: a Timeout or
 // HandshakeTimeout is a timeout error (which does not match
 // context.DeadlineExceeded), a cancelled or expired ctx wraps ctx.Err().
+// A server's non-101 answer stays its *BadStatusError.
 func dialError(ctx context.Context, err error) error {
 	if _, own := ctx.(*deadlineCtx); own {
 		// Its Err already reports the deadline the socket's fired at.
@@ -138,6 +139,11 @@ func dialError(ctx context.Context, err error) error {
 		<-ctx.Done()
 	}
 	if ctx.Err() == nil {
+		return err
+	}
+	if bs := (*BadStatusError)(nil); errors.As(err, &bs) {
+		// The server answered; only reading its error body ran into
+		// the deadline (badStatus stops there): the answer is the error.
 		return err
 	}
 	own := ownTimeout(ctx)

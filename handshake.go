@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -128,7 +129,7 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 	}
 	setCookies(u, r.jar, resp.header)
 	if resp.code != http.StatusSwitchingProtocols {
-		return nil, badStatus(resp.full, &hs.lr, nc)
+		return nil, badStatus(ctx, resp.full, &hs.lr, nc)
 	}
 	proto, ext, err := checkResponse(resp.header, key[:], r, user)
 	if err != nil {
@@ -258,7 +259,30 @@ func handshakeIOError(err error) error {
 		return &netHandshakeError{&HandshakeError{Reason: "reading the response: " + err.Error()}, err}
 	}
 	// Anything else comes from parsing the response (net/http, textproto).
-	return &HandshakeError{Reason: "malformed response: " + err.Error()}
+	return &HandshakeError{Reason: "malformed response: " + redactParseError(err)}
+}
+
+// redactParseError returns the message of err, an error from parsing a
+// response head, without the secrets of the header line it may quote: the
+// value of a secret header (Set-Cookie above all) or a password in a
+// Location, as the trace leaves them out (redactHead). A line that names
+// no header (a continuation, a line without a colon) is withheld whole.
+func redactParseError(err error) string {
+	var pe textproto.ProtocolError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	s := string(pe)
+	i := strings.IndexByte(s, '"')
+	if i < 0 || !strings.HasPrefix(s, "malformed MIME header") {
+		return s
+	}
+	line, uerr := strconv.Unquote(s[i:])
+	name, _, colon := strings.Cut(line, ":")
+	if uerr != nil || !colon || trimSpaceTab(name) != name || name == "" {
+		return s[:i] + "(the line withheld: it may hold a secret)"
+	}
+	return s[:i] + strconv.Quote(strings.TrimPrefix(redactHead("\n"+line), "\n"))
 }
 
 // netHandshakeError is a *HandshakeError whose cause is the network: it
@@ -472,9 +496,13 @@ func setCookies(u *url.URL, jar http.CookieJar, h http.Header) {
 // badStatus builds the error for a non-101 answer, keeping at most
 // maxErrorBody of its body, read within maxErrorWire bytes and briefly (a
 // server may keep the connection open).
-func badStatus(resp *http.Response, lr *limitedReader, nc net.Conn) error {
+func badStatus(ctx context.Context, resp *http.Response, lr *limitedReader, nc net.Conn) error {
 	lr.n = maxErrorWire
-	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	d := time.Now().Add(2 * time.Second)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd // never past the dial's bounds
+	}
+	nc.SetReadDeadline(d)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	code := strconv.Itoa(resp.StatusCode)
 	return statusError(&BadStatusError{
