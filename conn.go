@@ -132,6 +132,12 @@ const (
 	flagClosing                       // closeSocket has begun
 	flagMsgWait                       // a sender waits in lockMsg (writeWaits.msgWaiters > 0)
 	flagCloseTimed                    // a close bounded by its own timer writes: no caller's deadline applies (socketWrite)
+	flagStreamMsg                     // the message being read is a NextReader's: the next receiving call drops its rest (readMu)
+	// The timeout set the stream's read (write) deadline, and no
+	// SetDeadline, SetReadDeadline (SetWriteDeadline) came since: turning
+	// the timeout off clears that deadline, and only that one.
+	flagTimeoutRead
+	flagTimeoutWrite
 )
 
 // has reports whether flag f is set.
@@ -142,6 +148,9 @@ func (fl *connFlags) set(f uint32) bool { return fl.v.Or(f)&f == 0 }
 
 // clear clears flag f.
 func (fl *connFlags) clear(f uint32) { fl.v.And(^f) }
+
+// take clears flag f and reports whether it was set.
+func (fl *connFlags) take(f uint32) bool { return fl.v.And(^f)&f != 0 }
 
 // newConn wraps an upgraded connection. leftover holds bytes the handshake
 // read past the response (a server may send frames right behind its 101);
@@ -250,25 +259,47 @@ func (c *Conn) SetTimeout(d time.Duration) {
 	if d <= 0 && c.rare.Load() == nil {
 		return // none, and none to clear
 	}
-	if old := c.rareState().timeout.Swap(int64(max(d, 0))); d <= 0 && old > 0 {
-		c.netConn.SetDeadline(time.Time{}) // the timeout's last deadlines would outlive it
+	c.rareState().timeout.Store(int64(max(d, 0)))
+	if d <= 0 { // the timeout's last deadlines would outlive it; the caller's stay
+		if c.flags.take(flagTimeoutRead) {
+			c.netConn.SetReadDeadline(time.Time{})
+		}
+		if c.flags.take(flagTimeoutWrite) {
+			c.netConn.SetWriteDeadline(time.Time{})
+		}
 	}
 }
 
 // SetDeadline sets the read and write deadlines of the underlying stream.
 // On a closed Conn it returns an error matching ErrConnectionClosed.
-func (c *Conn) SetDeadline(t time.Time) error { return c.deadlineError(c.netConn.SetDeadline(t)) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.callerDeadline(true, true)
+	return c.deadlineError(c.netConn.SetDeadline(t))
+}
 
 // SetReadDeadline sets the read deadline of the underlying stream.
 // On a closed Conn it returns an error matching ErrConnectionClosed.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.callerDeadline(true, false)
 	return c.deadlineError(c.netConn.SetReadDeadline(t))
 }
 
 // SetWriteDeadline sets the write deadline of the underlying stream.
 // On a closed Conn it returns an error matching ErrConnectionClosed.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.callerDeadline(false, true)
 	return c.deadlineError(c.netConn.SetWriteDeadline(t))
+}
+
+// callerDeadline notes that the caller set the read or write deadline:
+// it is no longer the timeout's to clear.
+func (c *Conn) callerDeadline(read, write bool) {
+	if read && c.flags.has(flagTimeoutRead) {
+		c.flags.clear(flagTimeoutRead)
+	}
+	if write && c.flags.has(flagTimeoutWrite) {
+		c.flags.clear(flagTimeoutWrite)
+	}
 }
 
 // deadlineError is what a deadline setter returns for err, the stream's:

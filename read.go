@@ -174,6 +174,9 @@ func (c *Conn) startRead() error {
 		return err
 	}
 	if d := c.Timeout(); d > 0 && !c.flags.has(flagCloseTimed) {
+		if !c.flags.has(flagTimeoutRead) {
+			c.flags.set(flagTimeoutRead)
+		}
 		c.netConn.SetReadDeadline(time.Now().Add(d))
 	}
 	return nil
@@ -186,6 +189,9 @@ func (c *Conn) startMessage() error {
 		return err
 	}
 	c.stashed = false
+	if c.flags.has(flagStreamMsg) {
+		c.flags.clear(flagStreamMsg)
+	}
 	if !c.inMessage() {
 		return nil
 	}
@@ -387,36 +393,6 @@ func (c *Conn) readFrameInto(b *[]byte, from int) error {
 		}
 	}
 	return nil
-}
-
-// recvFragment returns the next frame of a data message (FireContFrame), or
-// a control frame when wantControl. readMu is held.
-func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
-	if err := c.startRead(); err != nil {
-		return 0, nil, err
-	}
-	if !c.inData {
-		op, p, err := c.advance(wantControl)
-		if err != nil {
-			return 0, nil, err
-		}
-		if op != 0 {
-			return op, &Frame{Fin: true, Opcode: op, Payload: bytes.Clone(p)}, nil
-		}
-	}
-	h := c.frameHdr
-	var data []byte
-	var err error
-	if c.msgZ {
-		data, err = c.readFragmentZ()
-	} else {
-		data, err = c.readFrameData(c.takeStash())
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	// The first fragment with its opcode, the rest with OpContinuation.
-	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
 }
 
 // recvFrame is RecvFrame once the receive has started. readMu is held.

@@ -1,5 +1,5 @@
-// NextReader and Messages: messages received as a stream, and as an
-// iterator.
+// NextReader, Messages and FireContFrame: messages received as a stream,
+// as an iterator, and fragment by fragment.
 
 package websocket
 
@@ -78,6 +78,7 @@ func (c *Conn) nextReader() (Opcode, io.Reader, error) {
 		}
 		return op, bytes.NewReader(data), nil
 	}
+	c.flags.set(flagStreamMsg)
 	return op, &messageReader{c: c, gen: c.readGen}, nil
 }
 
@@ -132,4 +133,39 @@ func (r *messageReader) Read(p []byte) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// recvFragment returns the next frame of a data message (FireContFrame), or
+// a control frame when wantControl. readMu is held.
+func (c *Conn) recvFragment(wantControl bool) (Opcode, *Frame, error) {
+	var err error
+	if c.flags.has(flagStreamMsg) {
+		err = c.startMessage() // a NextReader's message: its rest is dropped
+	} else {
+		err = c.startRead() // the message goes on fragment by fragment
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.inData {
+		op, p, err := c.advance(wantControl)
+		if err != nil {
+			return 0, nil, err
+		}
+		if op != 0 {
+			return op, &Frame{Fin: true, Opcode: op, Payload: bytes.Clone(p)}, nil
+		}
+	}
+	h := c.frameHdr
+	var data []byte
+	if c.msgZ {
+		data, err = c.readFragmentZ()
+	} else {
+		data, err = c.readFrameData(c.takeStash())
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	// The first fragment with its opcode, the rest with OpContinuation.
+	return h.opcode, &Frame{Fin: h.fin, Opcode: h.opcode, Payload: data}, nil
 }

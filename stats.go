@@ -208,6 +208,18 @@ func (m *msgCounter) add(msgs, n uint64) {
 	m.word.Add(msgs<<byteBits | n)
 }
 
+// sub takes back msgs messages of n bytes that add counted; the writer
+// only, as add. It folds the word into the totals, so that the word's two
+// fields never borrow from each other.
+func (m *msgCounter) sub(msgs, n uint64) {
+	m.seq.Add(1)
+	w := m.word.Load()
+	m.msgs.Add(w>>byteBits - msgs) // wraps below zero: the totals held them
+	m.bytes.Add(w&byteMask - n)
+	m.word.Store(0)
+	m.seq.Add(1)
+}
+
 // fold moves the word's counts, plus msgs and n, into the totals. It is
 // kept out of line, to keep add short.
 //

@@ -23,11 +23,23 @@ func (c *Conn) frameSent(op Opcode, fin bool, payload []byte) {
 // publishOut makes the data sent since the last publish visible to Stats
 // without writeMu: the writer calls it before each socket write. writeMu
 // is held.
-func (c *Conn) publishOut() {
+func (c *Conn) publishOut() (msgs, bytes uint64) {
 	if c.outMsgs|c.outBytes != 0 {
-		c.stats.out.add(c.outMsgs, c.outBytes)
+		msgs, bytes = c.outMsgs, c.outBytes
+		c.stats.out.add(msgs, bytes)
 		c.outMsgs, c.outBytes = 0, 0
 	}
+	return msgs, bytes
+}
+
+// unpublishOut takes back what publishOut published for a socket write
+// that failed, and what was counted since: those messages did not go out,
+// and none will now (the failure closes the Conn). writeMu is held.
+func (c *Conn) unpublishOut(msgs, bytes uint64) {
+	if msgs|bytes != 0 {
+		c.stats.out.sub(msgs, bytes)
+	}
+	c.outMsgs, c.outBytes = 0, 0
 }
 
 // msgReceived counts a data message whose final frame arrived, with n

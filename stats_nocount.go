@@ -7,7 +7,8 @@ package websocket
 // meant for programs.
 
 func (c *Conn) frameSent(op Opcode, fin bool, payload []byte)  {}
-func (c *Conn) publishOut()                                    {}
+func (c *Conn) publishOut() (msgs, bytes uint64)               { return 0, 0 }
+func (c *Conn) unpublishOut(msgs, bytes uint64)                {}
 func (m *msgReader) msgReceived(n int64)                       {}
 func (m *msgReader) publishIn()                                {}
 func (r *frameReader) publishIn()                              {}

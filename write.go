@@ -370,13 +370,14 @@ func (c *Conn) flushQueue() {
 			}
 		}
 		c.wakeWriters() // senders waiting for room start a new queue
-		c.publishOut()
+		pm, pb := c.publishOut()
 		c.writeMu.Unlock()
 		err := c.socketWrite(*bp)
 		putWriteBuf(bp)
 		c.writeMu.Lock()
 		c.lastWrite = monoNow()
 		if err != nil {
+			c.unpublishOut(pm, pb)
 			c.writeFailed(err)
 		}
 		if w != nil {
@@ -404,6 +405,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	b := h.appendTo((*bp)[:0])
 	pos := 0
 	var err error
+	var pm, pb uint64 // the counts published for this frame
 	for {
 		k := min(len(payload), cap(b)-len(b))
 		start := len(b)
@@ -414,7 +416,8 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 			copy(b[start:], payload[:k])
 		}
 		payload = payload[k:]
-		c.publishOut()
+		m, n := c.publishOut()
+		pm, pb = pm+m, pb+n
 		c.writeMu.Unlock()
 		err = c.socketWrite(b)
 		c.writeMu.Lock()
@@ -426,6 +429,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	putWriteBuf(bp)
 	c.lastWrite = monoNow()
 	if err != nil {
+		c.unpublishOut(pm, pb)
 		err = c.writeFailed(err)
 	}
 	if traceFrames() {
@@ -455,6 +459,9 @@ func (c *Conn) socketWrite(b []byte) error {
 	if c.flags.has(flagCloseTimed) {
 		c.netConn.SetWriteDeadline(time.Time{})
 	} else if d := c.Timeout(); d > 0 {
+		if !c.flags.has(flagTimeoutWrite) {
+			c.flags.set(flagTimeoutWrite)
+		}
 		c.netConn.SetWriteDeadline(time.Now().Add(d))
 	}
 	return writeStream(c.netConn, b)
