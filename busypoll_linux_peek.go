@@ -11,7 +11,7 @@ import (
 // data, its end or an error. It peeks at one byte without consuming it,
 // with a raw system call (it never blocks) to keep the reader's stack
 // shallow. (Linux on 386 has no recvfrom system call of its own:
-// busypoll_linux_386.go.)
+// busypoll_peek_recvfrom.go.)
 func socketReadable(fd uintptr) bool {
 	var b byte
 	for {

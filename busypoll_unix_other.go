@@ -13,18 +13,6 @@ func machineContended() bool { return false }
 // buffer then grows by doubling.
 func socketAvailable(uintptr) int { return 0 }
 
-// socketReadable reports whether a read of fd would not block: it has
-// data, its end or an error. It peeks at one byte without consuming it.
-func socketReadable(fd uintptr) bool {
-	var b [1]byte
-	for {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if err != syscall.EINTR {
-			return err != syscall.EAGAIN
-		}
-	}
-}
-
 // socketWritable reports whether a write to fd would not block; false, as
 // it cannot tell: only Linux is asked (busypoll_linux.go), and a failing
 // connection's close frame then gets its wait and no more

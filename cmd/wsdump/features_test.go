@@ -124,10 +124,10 @@ func TestPingInterval(t *testing.T) {
 
 func ident(s string) string { return s }
 
-// TestReconnect: the server drops the first connection; wsdump says so,
-// connects again and goes on with the same input, the line that was being
-// sent included.
-func TestReconnect(t *testing.T) {
+// dropFirstThenEcho returns a server that drops its first connection after
+// one message and echoes on the later ones, recording what they receive.
+func dropFirstThenEcho(t *testing.T) (*wstest.Server, chan received) {
+	t.Helper()
 	var conns atomic.Int32
 	got := make(chan received, 16)
 	srv, _ := newServer(t, nil, func(c *wstest.Conn) {
@@ -137,6 +137,14 @@ func TestReconnect(t *testing.T) {
 		}
 		recordingEcho(got)(c)
 	})
+	return srv, got
+}
+
+// TestReconnect: the server drops the first connection; wsdump says so,
+// connects again and goes on with the same input, the line that was being
+// sent included.
+func TestReconnect(t *testing.T) {
+	srv, got := dropFirstThenEcho(t)
 	p := start(t, "--reconnect", "10ms", srv.URL)
 	p.stdin.Write([]byte("a\n"))
 	at := p.stderr.waitFor(t, 0, ident, "wsdump: connection lost without a close frame: ")

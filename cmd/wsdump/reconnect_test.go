@@ -79,15 +79,7 @@ func TestMaxMessagesNoReconnect(t *testing.T) {
 // to reconnect still has its lines sent once connected again, then ends as
 // usual (a close frame, exit status 0).
 func TestReconnectAfterEndOfInput(t *testing.T) {
-	var conns atomic.Int32
-	got := make(chan received, 16)
-	srv, _ := newServer(t, nil, func(c *wstest.Conn) {
-		if conns.Add(1) == 1 {
-			c.ReadMessage() // then drop the connection
-			return
-		}
-		recordingEcho(got)(c)
-	})
+	srv, got := dropFirstThenEcho(t)
 	// A wait long enough for the end of input to come during it (were the
 	// test slower, it would come later, which passes too).
 	p := start(t, "--reconnect", "1s", srv.URL)
