@@ -15,8 +15,7 @@ func socketAvailable(uintptr) int { return 0 }
 
 // socketWritable reports whether a write to fd would not block; false, as
 // it cannot tell: only Linux is asked (busypoll_linux.go), and a failing
-// connection's close frame then gets its wait and no more
-// (closeSocketWhenStuck).
+// connection's close frame then gets its wait and no more (closeTimer).
 func socketWritable(uintptr) bool { return false }
 
 // readv2 reads fd into p; q is for a scatter read where there is one
