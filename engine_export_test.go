@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // PrefixNotOnce describes err when its message does not say "websocket: "
@@ -160,4 +161,13 @@ func FlushWaiting(c *Conn) int {
 		return w.flushWaiting
 	}
 	return 0
+}
+
+// SetCompressorIdle sets how long a connection sends no compressed message
+// before its compressor parks (2 s), for a test that runs in a process of
+// its own; it returns the previous value.
+func SetCompressorIdle(d time.Duration) time.Duration {
+	old := compressorIdle
+	compressorIdle = d
+	return old
 }

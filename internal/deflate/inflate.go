@@ -319,6 +319,10 @@ type fastInflater struct {
 	pre  [preTableSize]uint32
 
 	litLens, distLens, preLens codeLengths
+
+	// in is the Decompressor's copy of the message it inflates: it stays
+	// with the pooled inflater, not with an idle connection.
+	in []byte
 }
 
 // decoder is the state of one inflate call.
