@@ -5,6 +5,7 @@ package websocket
 import (
 	"context"
 	"net"
+	"os"
 	"slices"
 	"syscall"
 	"time"
@@ -36,6 +37,13 @@ func defaultSocketOptions() []SocketOption {
 	return opts
 }
 
+// errSockoptRange is setsockopt's error for a value that does not fit the
+// C int the call takes (syscall.SetsockoptInt would cut it to 32 bits).
+var errSockoptRange = os.NewSyscallError("setsockopt", syscall.EINVAL)
+
+// sockoptFits reports whether o's value fits the C int setsockopt takes.
+func sockoptFits(o SocketOption) bool { return o.Value == int(int32(o.Value)) }
+
 // applySocketOptions sets opts on the raw socket c.
 func applySocketOptions(c syscall.RawConn, opts []SocketOption) error {
 	var serr error
@@ -52,11 +60,21 @@ func applySocketOptions(c syscall.RawConn, opts []SocketOption) error {
 	return serr
 }
 
+// keepAliveMax and keepAliveCountMax bound the keep-alive times (seconds)
+// and count that dialerFor lets the dialer set: what Linux accepts. The
+// dialer ignores the system's refusal of a value, so a larger one is set
+// with setsockopt, which reports it.
+const (
+	keepAliveMax      = 32767
+	keepAliveCountMax = 127
+)
+
 // dialerFor returns a net.Dialer that itself sets exactly what opts say,
 // with ok false when opts hold an option it does not manage. It manages
 // TCP_NODELAY on (it always sets it), SO_KEEPALIVE and, with SO_KEEPALIVE
-// on, the keep-alive idle time, interval and count. Letting the dialer do
-// it costs no Control function and no second pass after the connect.
+// on, the keep-alive idle time, interval and count within keepAliveMax and
+// keepAliveCountMax. Letting the dialer do it costs no Control function and
+// no second pass after the connect.
 func dialerFor(opts []SocketOption) (d net.Dialer, ok bool) {
 	d.KeepAlive = -1 // keep-alive stays off unless opts turn it on
 	cfg := net.KeepAliveConfig{Idle: -1, Interval: -1, Count: -1}
@@ -68,8 +86,11 @@ func dialerFor(opts []SocketOption) (d net.Dialer, ok bool) {
 			cfg.Enable = o.Value != 0
 		default:
 			k := -1 // which of keepAliveNames
-			if o.Level == syscall.IPPROTO_TCP && o.Value > 0 {
+			if o.Level == syscall.IPPROTO_TCP && o.Value > 0 && o.Value <= keepAliveMax {
 				k = slices.Index(keepAliveNames, o.Name)
+			}
+			if k == 2 && o.Value > keepAliveCountMax {
+				k = -1
 			}
 			switch k {
 			case 0:

@@ -2,6 +2,7 @@ package websocket_test
 
 import (
 	"context"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -170,4 +171,46 @@ func TestEmptySocketOptions(t *testing.T) {
 	want["TCP_NODELAY"] = 1
 	want["SO_KEEPALIVE"] = 0
 	checkSockopts(t, got, want)
+}
+
+// TestSocketOptionValuesTheSystemRefuses: a value the kernel refuses (a
+// keep-alive idle time over 32767 s, a count over 127) or one that does not
+// fit a C int fails the Dial; it is neither dropped (Go's dialer ignores
+// the kernel's refusal of its keep-alive settings) nor cut to 32 bits.
+func TestSocketOptionValuesTheSystemRefuses(t *testing.T) {
+	s := wstest.New(wstest.Echo)
+	defer s.Close()
+	ka := websocket.SocketOption{Level: syscall.SOL_SOCKET, Name: syscall.SO_KEEPALIVE, Value: 1}
+	reuse := websocket.SocketOption{Level: syscall.SOL_SOCKET, Name: syscall.SO_REUSEADDR, Value: 1}
+	tcp := func(name, v int) websocket.SocketOption {
+		return websocket.SocketOption{Level: syscall.IPPROTO_TCP, Name: name, Value: v}
+	}
+	for _, c := range []struct {
+		name string
+		opts []websocket.SocketOption
+	}{
+		{"TCP_KEEPIDLE 40000", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, 40000)}},
+		{"TCP_KEEPINTVL 40000", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPINTVL, 40000)}},
+		{"TCP_KEEPCNT 200", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPCNT, 200)}},
+		{"TCP_KEEPIDLE 2^32+5", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, 1<<32+5)}},
+		{"TCP_KEEPIDLE MaxInt", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, math.MaxInt)}},
+		{"TCP_KEEPIDLE 2^32+5 beside SO_REUSEADDR", []websocket.SocketOption{reuse, ka, tcp(syscall.TCP_KEEPIDLE, 1<<32+5)}},
+		{"SO_RCVBUF 2^32+4096", []websocket.SocketOption{{Level: syscall.SOL_SOCKET, Name: syscall.SO_RCVBUF, Value: 1<<32 + 4096}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := websocket.Dial(context.Background(), s.URL, &websocket.DialOptions{Timeout: testTimeout, SocketOptions: c.opts})
+			if err == nil {
+				got := readSockopts(t, conn.NetConn())
+				conn.Abort()
+				t.Fatalf("Dial succeeded; the socket has %v", got)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "websocket: ") || !strings.Contains(msg, "setsockopt") {
+				t.Errorf("error %q, want a websocket: error naming setsockopt", msg)
+			}
+		})
+	}
+	// The largest values the kernel takes are set through the dialer.
+	checkSockopts(t, dialSockopts(t, &websocket.DialOptions{Timeout: testTimeout, SocketOptions: []websocket.SocketOption{
+		ka, tcp(syscall.TCP_KEEPIDLE, 32767), tcp(syscall.TCP_KEEPINTVL, 32767), tcp(syscall.TCP_KEEPCNT, 127),
+	}}), map[string]int{"SO_KEEPALIVE": 1, "TCP_KEEPIDLE": 32767, "TCP_KEEPINTVL": 32767, "TCP_KEEPCNT": 127})
 }

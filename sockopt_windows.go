@@ -8,5 +8,8 @@ import (
 )
 
 func setsockopt(fd uintptr, o SocketOption) error {
+	if !sockoptFits(o) {
+		return errSockoptRange
+	}
 	return os.NewSyscallError("setsockopt", syscall.SetsockoptInt(syscall.Handle(fd), o.Level, o.Name, o.Value))
 }
