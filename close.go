@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -154,6 +156,27 @@ func (c *Conn) closeSocketNow() {
 	c.closeSocket()
 }
 
+// tlsAlertTime is how long closing a TLS stream gives its close_notify
+// alert (crypto/tls gives it 5 s).
+const tlsAlertTime = 200 * time.Millisecond
+
+// closeTLS closes a TLS stream: it sends a close_notify alert, given
+// tlsAlertTime, then closes the socket. A send stuck on a peer that stopped
+// reading holds the alert behind it (our socket writes a large message's
+// records after tls.Conn.Write returned, so crypto/tls does not see the
+// write in flight and skip the alert): then the socket is closed under
+// both. An alert lost that way, or to a close of the socket under it
+// (closeSocketNow), is no error: the stream is closed as asked.
+func closeTLS(tc *tls.Conn) error {
+	t := time.AfterFunc(tlsAlertTime, func() { tc.NetConn().Close() })
+	err := tc.Close()
+	t.Stop()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
 // sendHasRoom reports whether a write to the socket would not block now
 // (it would be taken, or fail at once); false when it cannot tell: a
 // stream that is not a socket, or a system not asked (socketWritable). A
@@ -283,9 +306,13 @@ func (c *Conn) peerClose(code StatusCode, reason string) *CloseError {
 }
 
 // Abort unblocks every reader and writer at once by closing the socket; no
-// close frame is sent. Python's abort.
+// close frame is sent (over wss, no TLS close_notify alert either: it
+// could wait behind a send). Python's abort.
 func (c *Conn) Abort() {
-	c.closeSocket()
+	if c.flags.has(flagClosing) {
+		return
+	}
+	c.closeSocketNow()
 }
 
 // Shutdown closes the socket without a close frame. Python's shutdown.

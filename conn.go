@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -336,7 +337,12 @@ func (c *Conn) closeSocket() error {
 		lc.closing() // before the descriptor goes
 	}
 	c.wakeMsgWaiters(true) // senders waiting behind a NextWriter
-	err := c.netConn.Close()
+	var err error
+	if tc, ok := c.netConn.(*tls.Conn); ok {
+		err = closeTLS(tc)
+	} else {
+		err = c.netConn.Close()
+	}
 	c.releaseCompression()
 	return err
 }

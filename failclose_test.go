@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,5 +188,116 @@ func TestMaskKeyFuncPanicFailsTheConnection(t *testing.T) {
 	}
 	if err := c.SendText("x"); !errors.Is(err, ErrConnectionClosed) {
 		t.Errorf("Send after = %v, want ErrConnectionClosed", err)
+	}
+}
+
+// TestAbortAndShutdownUnblockAStuckSend: Abort ("unblocks every reader and
+// writer at once") and Shutdown end a send stuck on a peer that stopped
+// reading within a second, over wss too. There a 40 KiB message's TLS
+// records are written to the socket after tls.Conn.Write returned, so
+// crypto/tls saw no write in flight and its close sent a close_notify
+// alert, which waited behind the stuck write for its 5 s deadline.
+func TestAbortAndShutdownUnblockAStuckSend(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the socket's room is asked on Linux only")
+	}
+	for _, how := range []string{"Abort", "Shutdown"} {
+		for _, secure := range []bool{false, true} {
+			for _, size := range []int{40 << 10, 256 << 10} {
+				name := fmt.Sprintf("%s/%s/%dKiB", how, map[bool]string{false: "ws", true: "wss"}[secure], size>>10)
+				t.Run(name, func(t *testing.T) {
+					c, _ := failCloseServer(t, secure)
+					sent := make(chan error, 1)
+					var sendStart atomic.Int64 // monoNow() when the current send began
+					go func() {
+						msg := make([]byte, size)
+						for {
+							sendStart.Store(monoNow())
+							if err := c.SendBinary(msg); err != nil {
+								sent <- err
+								return
+							}
+						}
+					}()
+					// Polling until one send has been stuck 300 ms.
+					for deadline := time.Now().Add(15 * time.Second); monoNow()-sendStart.Load() < int64(300*time.Millisecond) || c.sendHasRoom(); {
+						if time.Now().After(deadline) {
+							t.Fatal("no send got stuck on a peer that does not read")
+						}
+						time.Sleep(5 * time.Millisecond)
+					}
+					start := time.Now()
+					if how == "Abort" {
+						c.Abort()
+					} else if err := c.Shutdown(); err != nil {
+						t.Errorf("Shutdown = %v, want nil", err)
+					}
+					took := time.Since(start)
+					err := <-sent
+					unblocked := time.Since(start)
+					if took > time.Second || unblocked > time.Second {
+						t.Errorf("%s returned after %v, the stuck send after %v (%v); want both within a second",
+							how, took.Round(time.Millisecond), unblocked.Round(time.Millisecond), err)
+					}
+					if !errors.Is(err, ErrConnectionClosed) {
+						t.Errorf("the stuck send returned %v, want an error matching ErrConnectionClosed", err)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestAppCloseEndsAStuckSend: an App's CloseWith "does not wait for" a send
+// stuck on a peer that stopped reading: at the close's timeout the socket
+// is closed, which ends the send, over wss too (there the close waited 5 s
+// for a TLS alert behind the stuck write).
+func TestAppCloseEndsAStuckSend(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ws", true: "wss"}[secure], func(t *testing.T) {
+			quit := make(chan struct{})
+			handle := func(*wstest.Conn) { <-quit } // reads nothing
+			var srv *wstest.Server
+			o := &RunOptions{}
+			if secure {
+				ca := wstest.NewCA()
+				srv = wstest.NewTLS(ca.ServerConfig(), handle)
+				o.TLSConfig = &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"}
+			} else {
+				srv = wstest.New(handle)
+			}
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(quit) })
+			var calledAt, sendEnded atomic.Int64
+			a := &App{URL: srv.URL}
+			a.OnOpen = func(a *App) {
+				var sendStart atomic.Int64
+				go func() {
+					// Polling until one send of this callback has been stuck 300 ms.
+					for monoNow()-sendStart.Load() < int64(300*time.Millisecond) {
+						time.Sleep(5 * time.Millisecond)
+					}
+					calledAt.Store(monoNow())
+					a.CloseWith(StatusNormal, "", 500*time.Millisecond)
+				}()
+				msg := make([]byte, 40<<10)
+				for {
+					sendStart.Store(monoNow())
+					if a.SendBytes(msg) != nil {
+						sendEnded.Store(monoNow())
+						return
+					}
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			a.Run(ctx, o)
+			runAfter := time.Duration(monoNow() - calledAt.Load())
+			sendAfter := time.Duration(sendEnded.Load() - calledAt.Load())
+			if sendAfter > 2*time.Second || runAfter > 2*time.Second {
+				t.Errorf("CloseWith(timeout 500ms) with OnOpen's send stuck: the send ended %v and Run returned %v after it",
+					sendAfter.Round(time.Millisecond), runAfter.Round(time.Millisecond))
+			}
+		})
 	}
 }
