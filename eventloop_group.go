@@ -18,12 +18,17 @@ type EventLoopGroup struct {
 	next  atomic.Uint32
 }
 
+// maxGroupLoops bounds the loops of a group: more loops than CPUs only add
+// goroutines and pollers.
+const maxGroupLoops = 4096
+
 // NewEventLoopGroup returns a group of n event loops; n <= 0 means one per
-// CPU (runtime.GOMAXPROCS).
+// CPU (runtime.GOMAXPROCS), and n is at most 4096.
 func NewEventLoopGroup(n int) *EventLoopGroup {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	n = min(n, maxGroupLoops)
 	g := &EventLoopGroup{loops: make([]*EventLoop, n)}
 	for i := range g.loops {
 		g.loops[i] = NewEventLoop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -101,10 +102,10 @@ func ExampleNewEventLoopGroup() {
 }
 
 // TestEventLoopGroupSizeAndRunTwice: a group of n <= 0 loops has one per
-// CPU; a loop's Run while it runs already fails at once, and the first
-// Run goes on.
+// CPU, and at most 4096 (math.MaxInt panicked making the slice); a loop's
+// Run while it runs already fails at once, and the first Run goes on.
 func TestEventLoopGroupSizeAndRunTwice(t *testing.T) {
-	for n, want := range map[int]int{0: runtime.GOMAXPROCS(0), -1: runtime.GOMAXPROCS(0), 3: 3} {
+	for n, want := range map[int]int{0: runtime.GOMAXPROCS(0), -1: runtime.GOMAXPROCS(0), math.MinInt: runtime.GOMAXPROCS(0), 3: 3, 4097: 4096, math.MaxInt: 4096} {
 		if got := websocket.NewEventLoopGroup(n).Len(); got != want {
 			t.Errorf("NewEventLoopGroup(%d).Len() = %d, want %d", n, got, want)
 		}
