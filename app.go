@@ -105,8 +105,9 @@ type App struct {
 // RunOptions configures an App run: Python's run_forever arguments. A nil
 // *RunOptions means the defaults.
 type RunOptions struct {
-	// DialOptions apply to every connection attempt (sockopt, sslopt,
-	// proxy, host, origin, suppress_origin, skip_utf8_validation, …). Its
+	// DialOptions apply to every connection attempt (SocketOptions,
+	// TLSConfig, Proxy, Host, Origin, SuppressOrigin, SkipUTF8Validation,
+	// …). Its
 	// HandshakeTimeout (30 s by default) bounds each attempt, so a server
 	// that accepts and never answers is a failure (OnError, then reconnect
 	// or end); its Timeout also bounds each send of the open connection

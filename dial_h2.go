@@ -262,6 +262,8 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		}
 		t.rememberHTTP1(key)
 		return nil, nc, nil
+	case errors.Is(err, h2.ErrNotHTTP2) && u.Scheme == "ws" && mode == HTTP2Require:
+		return nil, nil, &http2RequiredError{h2.Wrap("websocket: HTTP/2 required", err)}
 	case errors.Is(err, h2.ErrExtendedConnectUnsupported):
 		if mode == HTTP2Require {
 			return nil, nil, &http2RequiredError{h2.Wrap("websocket: HTTP/2 required, but "+u.Host+" does not take WebSockets over HTTP/2", err)}

@@ -41,7 +41,10 @@ type ProtocolError struct{ Reason string }
 func (e *ProtocolError) Error() string { return "websocket: protocol error: " + e.Reason }
 
 // PayloadError reports an invalid payload: a text message that is not UTF-8
-// (close code 1007), a message over the read limit (1009), a bad close payload.
+// (close code 1007), a message over the read limit (1009), a close reason
+// given to CloseWith that is not UTF-8. A received close frame whose
+// payload is bad (one byte, a code no endpoint may send, a reason that is
+// not UTF-8) is a *ProtocolError (1002).
 type PayloadError struct{ Reason string }
 
 func (e *PayloadError) Error() string { return "websocket: invalid payload: " + e.Reason }

@@ -490,7 +490,7 @@ func TestHTTP2H2C(t *testing.T) {
 	h1 := wstest.New(frameEcho)
 	defer h1.Close()
 	_, err = websocket.Dial(context.Background(), h1.URL, s.opts(t, websocket.HTTP2Require, tr))
-	if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 with prior knowledge (h2c)") {
+	if err == nil || !strings.HasPrefix(err.Error(), "websocket: HTTP/2 required: HTTP/2 with prior knowledge (h2c) to ") {
 		t.Fatalf("require over ws:// to an HTTP/1.1 server = %v", err)
 	}
 }
@@ -1138,4 +1138,40 @@ func TestHTTP2PoolHoldsItsTLSConfig(t *testing.T) {
 		t.Fatalf("%d connections, want 1", n)
 	}
 	tr.Close() // the pooled connection ends, and with it the hold
+}
+
+// TestHTTP2RequireOverWSToAnHTTP1Server: with HTTP2Require a ws:// dial
+// speaks HTTP/2 from its first byte; a server that does not expect it (an
+// HTTP/1.1 server, which answers the preface with a 400) fails the dial
+// with an error saying so, which RetryTransient does not retry ("with
+// HTTP2Require a server that does not take WebSockets over HTTP/2"). It
+// was a FRAME_SIZE_ERROR (the answer's "HTTP/1.1 4" read as a frame
+// header) that RetryTransient retried, an App reconnecting for good.
+func TestHTTP2RequireOverWSToAnHTTP1Server(t *testing.T) {
+	ws := wstest.New(wstest.Echo)
+	defer ws.Close()
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	for name, u := range map[string]string{"websocket server": ws.URL, "net/http server": "ws" + strings.TrimPrefix(plain.URL, "http")} {
+		t.Run(name, func(t *testing.T) {
+			tr := &websocket.HTTP2Transport{}
+			defer tr.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTP2: websocket.HTTP2Require, HTTP2Transport: tr})
+			if err == nil || !strings.Contains(err.Error(), "the server's first bytes are not HTTP/2") {
+				t.Fatalf("Dial = %v, want an error saying the server does not speak HTTP/2", err)
+			}
+			if retry, _ := websocket.RetryTransient(err); retry {
+				t.Errorf("RetryTransient(%v) = true, want false", err)
+			}
+			var attempts atomic.Int32
+			a := &websocket.App{URL: u, OnError: func(*websocket.App, error) { attempts.Add(1) }}
+			err = a.Run(ctx, &websocket.RunOptions{Reconnect: 10 * time.Millisecond, Retry: websocket.RetryTransient,
+				DialOptions: websocket.DialOptions{HTTP2: websocket.HTTP2Require, HTTP2Transport: tr}})
+			if err == nil || ctx.Err() != nil || attempts.Load() != 1 {
+				t.Errorf("the App's run = %v after %d attempts, want it to end with the first (ctx: %v)", err, attempts.Load(), ctx.Err())
+			}
+		})
+	}
 }

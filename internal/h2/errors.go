@@ -17,6 +17,12 @@ var (
 	// §3): it cannot carry WebSockets over HTTP/2, and no stream was opened.
 	ErrExtendedConnectUnsupported = errors.New("websocket: http2: server does not support extended CONNECT (RFC 8441)")
 
+	// ErrNotHTTP2 is matched by the error of a connection whose server's
+	// first bytes were not an HTTP/2 SETTINGS frame: it does not speak
+	// HTTP/2 on that connection (an HTTP/1.1 server answering a client
+	// that spoke HTTP/2 with prior knowledge, h2c).
+	ErrNotHTTP2 = errors.New("websocket: http2: the server does not speak HTTP/2 here")
+
 	// ErrRefused is wrapped by the errors of streams the server did not
 	// process: streams above the last stream id of a GOAWAY, streams reset
 	// with REFUSED_STREAM, and streams that could not be opened because the
@@ -96,6 +102,27 @@ func (e *wrapped) Unwrap() []error { return e.errs }
 
 // wrap returns an error with message msg that wraps errs.
 func wrap(msg string, errs ...error) error { return &wrapped{msg, errs} }
+
+// notHTTP2Error is a connection error found before the server's first
+// SETTINGS frame: the bytes were not HTTP/2 at all, more likely than a
+// broken HTTP/2 server. It matches ErrNotHTTP2 and the *CodeError.
+type notHTTP2Error struct{ ce *CodeError }
+
+func (e *notHTTP2Error) Error() string {
+	return "websocket: http2: the server's first bytes are not HTTP/2 (" + strings.TrimPrefix(e.ce.Error(), "websocket: http2: ") + ")"
+}
+
+func (e *notHTTP2Error) Unwrap() []error { return []error{ErrNotHTTP2, e.ce} }
+
+// beforeSettings marks err, a connection error found in the server's
+// bytes, as ErrNotHTTP2 when no SETTINGS frame came before them; the
+// reader goroutine calls it.
+func (cc *ClientConn) beforeSettings(err error) error {
+	if ce, ok := err.(*CodeError); ok && !cc.settingsRead {
+		return &notHTTP2Error{ce}
+	}
+	return err
+}
 
 // connErr builds a connection error detected by this end.
 func connErr(code http2.ErrCode, format string, args ...any) *CodeError {

@@ -53,7 +53,7 @@ func (cc *ClientConn) readFrame() bool {
 		}
 		// A header block that was not decoded would leave HPACK
 		// out of step: any error in one ends the connection.
-		cc.fail(cc.readErr(err), true, codeOf(err))
+		cc.fail(cc.beforeSettings(cc.readErr(err)), true, codeOf(err))
 		return false
 	}
 	if err := cc.handle(f); err != nil {
@@ -62,7 +62,7 @@ func (cc *ClientConn) readFrame() bool {
 		if ce != nil {
 			code = ce.Code
 		}
-		cc.fail(err, true, code)
+		cc.fail(cc.beforeSettings(err), true, code)
 		return false
 	}
 	return !isClosed(cc.closed)
