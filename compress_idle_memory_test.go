@@ -13,10 +13,22 @@ import (
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
+// allParked reports whether every Conn of conns has no compressor park
+// pending.
+func allParked(conns []*websocket.Conn) bool {
+	for _, c := range conns {
+		if !websocket.CompressorParked(c) {
+			return false
+		}
+	}
+	return true
+}
+
 // idleHeap returns the heap per connection held by n connections, dialed
 // with opts to a server answering ext, that each sent a JSON message of
 // sent bytes, received one of received bytes and then idled for idle, a
-// reader waiting for the next message.
+// reader waiting for the next message; with idle > 0, the compressors
+// parked first.
 func idleHeap(t *testing.T, n int, opts *websocket.DialOptions, ext string, sent, received int, idle time.Duration) float64 {
 	t.Helper()
 	out := jsonText(sent, 1)
@@ -58,7 +70,17 @@ func idleHeap(t *testing.T, n int, opts *websocket.DialOptions, ext string, sent
 		conns[i] = c
 		go c.Recv() // an idle connection's reader waits (and holds no read buffer); Abort ends it
 	}
-	time.Sleep(idle) // the idle time under test
+	if idle > 0 {
+		// Polling until every compressor parked (a park timer may run
+		// late on a busy machine), then the idle time under test.
+		for deadline := time.Now().Add(30 * time.Second); !allParked(conns); {
+			if time.Now().After(deadline) {
+				t.Fatal("compressors not parked after 30 s")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	time.Sleep(idle)
 	runtime.GC()
 	runtime.GC() // pooled objects survive one collection (sync.Pool's victim cache)
 	runtime.ReadMemStats(&after)
@@ -73,8 +95,9 @@ func idleHeap(t *testing.T, n int, opts *websocket.DialOptions, ext string, sent
 // run in processes of their own: 2 s in production.
 const idlePark = 200 * time.Millisecond
 
-// idleAfterPark is the idle time of the idle memory tests: past idlePark.
-const idleAfterPark = 3 * idlePark
+// idleAfterPark is the idle time of the idle memory tests once the
+// compressors parked.
+const idleAfterPark = 300 * time.Millisecond
 
 // warmUp runs n plain connections once, so that what a process makes once
 // and keeps (the goroutines' descriptors, which the runtime reuses and never

@@ -171,3 +171,14 @@ func SetCompressorIdle(d time.Duration) time.Duration {
 	compressorIdle = d
 	return old
 }
+
+// CompressorParked reports whether c has no compressor park pending: its
+// compressor parked after its last message, or it has none.
+func CompressorParked(c *Conn) bool {
+	if c.ext == nil {
+		return true
+	}
+	c.msgMu.Lock()
+	defer c.unlockMsg()
+	return !c.ext.parkArmed
+}
