@@ -107,12 +107,12 @@ type App struct {
 type RunOptions struct {
 	// DialOptions apply to every connection attempt (SocketOptions,
 	// TLSConfig, Proxy, Host, Origin, SuppressOrigin, SkipUTF8Validation,
-	// …). Its
-	// HandshakeTimeout (30 s by default) bounds each attempt, so a server
-	// that accepts and never answers is a failure (OnError, then reconnect
-	// or end); its Timeout also bounds each send of the open connection
-	// (on an EventLoop that owns the socket a send never waits for it:
-	// what the peer does not read is queued, up to 16 MiB, see EventLoop).
+	// …). Its HandshakeTimeout (30 s by default) bounds each attempt, so
+	// a server that accepts and never answers is a failure (OnError, then
+	// reconnect or end); its Timeout also bounds each send of the open
+	// connection (on an EventLoop that owns the socket a send never waits
+	// for it: what the peer does not read is queued, up to 16 MiB, see
+	// EventLoop).
 	DialOptions
 	// PingInterval is the time between automatic pings, the first one
 	// PingInterval after the open; 0 = none.

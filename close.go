@@ -143,7 +143,8 @@ func (ct *closeTimer) stop() {
 	ct.t.Load().Stop()
 }
 
-// closeSocketNow closes the socket for a close that ran out of time.
+// closeSocketNow closes the socket for a close that ran out of time, and
+// for Abort: over TLS without the close_notify alert.
 func (c *Conn) closeSocketNow() {
 	if tc, ok := c.netConn.(*tls.Conn); ok {
 		// Closing a TLS stream first sends an alert, which crypto/tls

@@ -45,10 +45,10 @@
 //     Decompressor keeps the last 2^ServerMaxWindowBits bytes of output
 //     (32 KiB by default, in a buffer half as large again: 48 KiB; it grows
 //     to that by doubling from 8 KiB as the messages bring more, so a
-//     connection that received 1 KiB holds 8 KiB) to seed the next message; without it,
-//     nothing. The decoder's tables (≈26 KB) and its copy of the message
-//     are pooled in both cases and only held while a message is being
-//     decoded.
+//     connection that received 1 KiB holds 8 KiB) to seed the next
+//     message; without it, nothing. The decoder's tables (≈26 KB) and its
+//     copy of the message are pooled in both cases and only held while a
+//     message is being decoded.
 //   - ClientMaxWindowBits (default 0 = offered without a value, so the
 //     server may pick 8–15): the largest window our compressor uses; a
 //     smaller window compresses worse and does not save memory here.
