@@ -432,7 +432,7 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	next, err := u.Parse(re.location)
 	if err != nil {
-		return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), redactURLError(err))
+		return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), redactURLError(err, re.location))
 	}
 	switch strings.ToLower(next.Scheme) {
 	case "http", "ws":

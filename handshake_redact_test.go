@@ -32,6 +32,11 @@ func TestRedactRawURL(t *testing.T) {
 	}
 }
 
+// TestRedactURLError: a URL that does not parse shows no part of its
+// password in the error, also when the password holds a "#" (url.Parse then
+// quotes "ws://u:sec" and a bad port ":sec"); without user info the error
+// is kept. A cause from where the URL is not known (a Proxy function's) is
+// withheld whenever it quotes anything.
 func TestRedactURLError(t *testing.T) {
 	for _, tc := range []struct {
 		raw  string
@@ -42,18 +47,25 @@ func TestRedactURLError(t *testing.T) {
 		{"ws://u:se%zzret@h/", false},
 		{"ws://u:secret@h%zz/", false},
 		{"ws://h:bad/", true},
+		// url.Parse quotes the URL up to a "#" only: "ws://u:sec".
+		{"ws://u:sec#ret@h/", false},
+		{"wss://u:sec#ret@example.com/", false},
 	} {
 		_, err := url.Parse(tc.raw)
 		if err == nil {
 			t.Fatalf("url.Parse(%q) succeeded", tc.raw)
 		}
-		msg := redactURLError(err).Error()
+		msg := redactURLError(err, tc.raw).Error()
 		if tc.kept && msg != err.Error() {
 			t.Errorf("an error without user info became %q, want %q", msg, err)
 		}
 		if !tc.kept && (strings.Contains(msg, "sec") || strings.Contains(msg, "ret")) {
 			t.Errorf("redactURLError(%v) = %q", err, msg)
 		}
+	}
+	_, err := url.Parse("http://u:sec#ret@proxy/")
+	if msg := redactURLError(err, "").Error(); strings.Contains(msg, "sec") {
+		t.Errorf("redactURLError(%v, \"\") = %q", err, msg)
 	}
 }
 

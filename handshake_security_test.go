@@ -629,6 +629,14 @@ func TestNoPasswordInTracesOrErrors(t *testing.T) {
 		}).URL, &websocket.DialOptions{Timeout: testTimeout, TLSConfig: &tls.Config{RootCAs: ca.Pool}}, true},
 		{"dial URL with a password and a bad port", "ws://u:" + pw + "@127.0.0.1:bad/", dialOpts(), true},
 		{"dial URL with a password holding a slash", "ws://u:" + pw + "/x@127.0.0.1/", dialOpts(), true},
+		// url.Parse quotes a URL only up to a "#", here in the password:
+		// its error quoted "ws://u:PW-7f3a" and the bad port ":PW-7f3a".
+		{"dial URL with a password holding a #", "ws://u:" + pw + "#x@127.0.0.1/", dialOpts(), true},
+		{"wss URL with a password holding a #", "wss://u:" + pw + "#x@example.com/", dialOpts(), true},
+		{"redirect Location with a password holding a #", redirect("ws://bob:" + pw + "#x@127.0.0.1/"), dialOpts(), true},
+		// No "//": url.Parse takes it as opaque, and URL.Redacted keeps it.
+		{"dial URL without // holding a password", "ws:u:" + pw + "@127.0.0.1/", dialOpts(), true},
+		{"dial URL of another scheme without // holding a password", "ftp:u:" + pw + "@127.0.0.1/", dialOpts(), true},
 		{"dial URL with a password, refused", "ws://u:" + pw + "@" + refused + "/", dialOpts(), true},
 		{"proxy with a password, refused", target.URL, viaProxy("http://u:" + pw + "@" + refused), true},
 		{"proxy with a password, 407", target.URL, viaProxy("http://u:" + pw + "@" + proxy407.Addr), true},
@@ -636,6 +644,9 @@ func TestNoPasswordInTracesOrErrors(t *testing.T) {
 		{"socks5 proxy with a password, refused credentials", target.URL, viaProxy("socks5://u:" + pw + "@" + socks.Addr), true},
 		{"proxy URL with a password and a bad port", target.URL, viaProxy("http://u:" + pw + "@127.0.0.1:bad"), true},
 		{"proxy URL with a password holding a slash", target.URL, viaProxy("http://u:" + pw + "/x@127.0.0.1"), true},
+		{"proxy function failing to parse a URL with a password holding a #", target.URL, &websocket.DialOptions{Timeout: testTimeout, Proxy: func(*url.URL) (*url.URL, error) {
+			return url.Parse(strings.Join([]string{"http://u:", pw, "#x@127.0.0.1"}, ""))
+		}}, true},
 		{"proxy function failing to parse a URL with a password", target.URL, &websocket.DialOptions{Timeout: testTimeout, Proxy: func(*url.URL) (*url.URL, error) {
 			return url.Parse(strings.Join([]string{"http://u:", pw, "@127.0.0.1:bad"}, ""))
 		}}, true},

@@ -220,18 +220,32 @@ func redactRawURL(raw string) string {
 	return raw
 }
 
-// redactURLError returns err, a failure to parse a URL, with the URL's
-// password removed from the *url.Error that quotes it. When the URL held
-// user info, a cause that quotes part of the URL (a bad escape, host or
-// port, which may lie in the password) is replaced by a generic one.
-func redactURLError(err error) error {
+// redactURLError returns err, a failure to parse raw as a URL, with the
+// URL's password removed from the *url.Error that quotes it. When raw may
+// hold user info (an "@" in it), a cause that quotes part of the URL (a bad
+// escape, host or port, which may lie in the password) is replaced by a
+// generic one. With raw "" (not known), only the URL's scheme is shown, and
+// the generic cause. The *url.Error's own URL is
+// not enough to tell: url.Parse quotes the URL only up to a "#", which may
+// lie in the password too ("ws://u:pa#ss@host" fails as the bad port
+// ":pa").
+func redactURLError(err error, raw string) error {
 	ue, ok := err.(*url.Error)
 	if !ok {
 		return err
 	}
-	r := &url.Error{Op: ue.Op, URL: redactRawURL(ue.URL), Err: ue.Err}
-	if r.URL != ue.URL && strings.Contains(ue.Err.Error(), `"`) {
-		r.Err = errors.New("malformed URL (details withheld: it may hold a password)")
+	withheld := errors.New("malformed URL (details withheld: it may hold a password)")
+	if raw == "" {
+		// Only the scheme is surely no part of a password.
+		shown := ue.URL
+		if i := strings.Index(shown, "//"); i >= 0 && len(shown) > i+2 {
+			shown = shown[:i+2] + "…"
+		}
+		return &url.Error{Op: ue.Op, URL: shown, Err: withheld}
+	}
+	r := &url.Error{Op: ue.Op, URL: redactRawURL(raw), Err: ue.Err}
+	if strings.Contains(raw, "@") && strings.Contains(ue.Err.Error(), `"`) {
+		r.Err = withheld
 	}
 	return r
 }

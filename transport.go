@@ -89,7 +89,7 @@ func pickProxy(u *url.URL, tr *transportConfig) (*url.URL, error) {
 		if errors.As(err, &pe) {
 			return nil, err
 		}
-		return nil, &ProxyError{Reason: "choosing a proxy for " + redactURL(u), Err: redactURLError(err)}
+		return nil, &ProxyError{Reason: "choosing a proxy for " + redactURL(u), Err: redactURLError(err, "")}
 	}
 	return p, nil
 }

@@ -19,16 +19,25 @@ import (
 func parseWSURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("websocket: bad URL: %w", redactURLError(err))
+		return nil, fmt.Errorf("websocket: bad URL: %w", redactURLError(err, raw))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, fmt.Errorf("websocket: bad URL %q: scheme must be ws or wss", u.Redacted())
+		return nil, fmt.Errorf("websocket: bad URL %q: scheme must be ws or wss", shownURL(u, raw))
 	}
 	if err := normalizeHost(u); err != nil {
-		return nil, fmt.Errorf("websocket: bad URL %q: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("websocket: bad URL %q: %w", shownURL(u, raw), err)
 	}
 	return u, nil
+}
+
+// shownURL renders u, parsed from raw, for an error without its password:
+// an opaque URL ("ws:user:password@host", no "//") is redacted as raw.
+func shownURL(u *url.URL, raw string) string {
+	if u.Opaque != "" {
+		return redactRawURL(raw)
+	}
+	return u.Redacted()
 }
 
 // normalizeHost checks u's host and puts it in the form DNS resolves,
