@@ -415,7 +415,12 @@ func TestUsage(t *testing.T) {
 		{"two urls", []string{"ws://a", "ws://b"}, 2, "", `wsdump: unexpected argument "ws://b"`},
 		{"unknown flag", []string{"--bogus", "ws://a"}, 2, "", "wsdump: unknown flag: --bogus"},
 		{"bad eof-wait", []string{"--eof-wait", "soon", "ws://a"}, 2, "", `wsdump: --eof-wait wants a number of seconds, not "soon"`},
-		{"bad headers", []string{"--headers", "novalue", "ws://a"}, 2, "", `wsdump: --headers: "novalue" is not`},
+		{"bad headers", []string{"--headers", "novalue", "ws://a"}, 2, "", `wsdump: --headers: an item starting "novalue" is not`},
+		// Credentials are not echoed in usage errors.
+		{"two urls, a password", []string{"ws://u:PW-7f3a@a/", "ws://b"}, 2, "", `wsdump: unexpected argument "ws://b" after ws_url "ws://u:xxxxx@a/"`},
+		{"two urls, a password with a #", []string{"ws://a", "ws://u:PW#7f3a@b/"}, 2, "", `wsdump: unexpected argument "ws://xxxxx@b/"`},
+		{"bad headers, a credential", []string{"--headers", "Authorization Bearer PW-7f3a", "ws://a"}, 2, "", `wsdump: --headers: an item starting "Authorization" is not "Name: value"`},
+		{"header value control, a credential", []string{"--headers", "Authorization: Bearer PW-7f3a\x01", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: Authorization: the value contains a control character`},
 		{"text without value", []string{"ws://a", "-t"}, 2, "", "wsdump: flag needs an argument"},
 		// (Loopback URLs: wsdump dialled them when it took -s with no value.)
 		{"subprotocols without value", []string{"-s", "ws://127.0.0.1:1/"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},

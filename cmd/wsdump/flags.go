@@ -321,7 +321,7 @@ func parseArgs(args []string) (*config, error) {
 	case 1:
 		cfg.url = pos[0]
 	default:
-		return nil, usagef("unexpected argument %q after ws_url %q", pos[1], pos[0])
+		return nil, usagef("unexpected argument %q after ws_url %q", redacted(pos[1]), redacted(pos[0]))
 	}
 	return cfg, nil
 }
@@ -337,7 +337,9 @@ func parseHeaders(h http.Header, s string) (http.Header, error) {
 		k, v, ok := strings.Cut(item, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, usagef("--headers: %q is not \"Name: value\"", item)
+			// Not quoted whole: it may be a credential ("Authorization Bearer …").
+			name, _, _ := strings.Cut(item, " ")
+			return nil, usagef("--headers: an item starting %q is not \"Name: value\"", name)
 		}
 		if h == nil {
 			h = http.Header{}
@@ -381,14 +383,21 @@ func checkRequestValues(cfg *config) error {
 	return nil
 }
 
+// secretHeaders are the headers whose values usage errors do not echo.
+var secretHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true}
+
 // checkHeaderValue refuses a value of header k that the library refuses,
 // for flag.
 func checkHeaderValue(flag, k, v string) error {
+	shown := strconv.Quote(v)
+	if secretHeaders[http.CanonicalHeaderKey(k)] {
+		shown = "the value" // a credential is not echoed
+	}
 	switch {
 	case strings.ContainsAny(v, "\r\n\x00"):
-		return usagef("%s: %q contains CR, LF or NUL", flag, v)
+		return usagef("%s: %s contains CR, LF or NUL", flag, shown)
 	case !httpguts.ValidHeaderFieldValue(v):
-		return usagef("%s: %q contains a control character", flag, v)
+		return usagef("%s: %s contains a control character", flag, shown)
 	case http.CanonicalHeaderKey(k) == "Host" && !httpguts.ValidHostHeader(v):
 		return usagef("%s: %q is not a host", flag, v)
 	}

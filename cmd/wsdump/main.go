@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -219,11 +220,22 @@ func traceHandler(w io.Writer) slog.Handler {
 	})
 }
 
-// redacted returns rawURL without its password, for messages.
+// redacted returns rawURL without its password, for messages. A URL that
+// does not parse, or has no "//" ("ws:user:password@host"), shows nothing
+// of what could be user info: the part before its last "@".
 func redacted(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL
+	if err == nil && u.Opaque == "" {
+		return u.Redacted()
 	}
-	return u.Redacted()
+	prefix, rest := "", rawURL
+	if i := strings.Index(rawURL, "//"); i >= 0 {
+		prefix, rest = rawURL[:i+2], rawURL[i+2:]
+	} else if i := strings.IndexByte(rawURL, ':'); i >= 0 {
+		prefix, rest = rawURL[:i+1], rawURL[i+1:]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		return prefix + "xxxxx@" + rest[at+1:]
+	}
+	return rawURL
 }
