@@ -96,14 +96,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer websocket.EnableTrace(false, nil)
 	}
 	conn, err := websocket.Dial(ctx, cfg.url, opts)
-	var dialMsg string // why the first dial failed, when --reconnect tries again
+	var dialMsg string      // why the first dial failed, when --reconnect tries again
+	var after time.Duration // the least wait before that: a 429's Retry-After
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "wsdump: interrupted while connecting")
 			return exitConnect
 		}
 		dialMsg = describeDialError(cfg.url, err)
-		if retry, _ := websocket.RetryTransient(err); cfg.reconnect <= 0 || !retry {
+		var retry bool
+		if retry, after = websocket.RetryTransient(err); cfg.reconnect <= 0 || !retry {
 			fmt.Fprintln(stderr, "wsdump: "+dialMsg)
 			return exitConnect
 		}
@@ -159,7 +161,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code, msg = s.run(ctx, true)
 	}
 	if cfg.reconnect > 0 {
-		code, msg = reconnectLoop(ctx, cfg, opts, con, f, st, code, msg)
+		code, msg = reconnectLoop(ctx, cfg, opts, con, f, st, code, msg, after)
 	}
 	if err := con.outputErr(); err != nil && ctx.Err() == nil {
 		// The output failed (its reader went away): that ended the

@@ -158,3 +158,30 @@ func TestColoursPipedToTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestNoColoursOnStderrWithRaw: "colours are off when the output is not a
+// terminal, with -r, or when NO_COLOR is set": also on the status lines of
+// a stderr that is a terminal (they were red whenever it was one).
+func TestNoColoursOnStderrWithRaw(t *testing.T) {
+	srv, _ := newServer(t, nil, wstest.Echo)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "-r", "--base64", srv.URL)
+	cmd.Env = testEnv()
+	cmd.Stdin = r
+	cmd.Stdout = new(strings.Builder)               // a pipe: not a terminal
+	cmd.SysProcAttr = &syscall.SysProcAttr{Ctty: 2} // stderr is the terminal
+	s := startTTYCmd(t, cmd)
+	r.Close()
+	w.WriteString("!!!\n")
+	w.Close()
+	s.expect("wsdump: not sent: not base64")
+	if code := s.exitCode(); code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, s.out.String())
+	}
+	if out := s.out.String(); strings.Contains(out, "\x1b[") {
+		t.Errorf("-r with stdout not a terminal, yet colour on stderr: %q", out)
+	}
+}

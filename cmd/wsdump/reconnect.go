@@ -32,8 +32,9 @@ func (b *backoff) wait() time.Duration {
 // standard output still writable), it dials again on the backoff schedule
 // and runs a new session on the same console. Lines typed in the meantime
 // are sent once connected. A dial failure that another attempt would only
-// repeat (websocket.RetryTransient: a 4xx status, an unverified
-// certificate, an invalid upgrade) ends the loop. It returns the exit
+// repeat (websocket.RetryTransient: a 4xx status but 429, an unverified
+// certificate, an invalid upgrade) ends the loop; a 429 waits at least what
+// its Retry-After asks (after, for the first dial's). It returns the exit
 // status and error of the last session or dial.
 //
 // After the end of input it goes on only for the lines read before it and
@@ -43,7 +44,7 @@ func (b *backoff) wait() time.Duration {
 // that cannot be sent within closeWait after the end of input is given up
 // (see session.run). Ctrl-C, Ctrl-D at a terminal, /quit and a signal end
 // the wait, or the dial, at once.
-func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions, con console, f *formatter, st *runState, code int, msg string) (int, string) {
+func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions, con console, f *formatter, st *runState, code int, msg string, after time.Duration) (int, string) {
 	bound := &eofBound{}
 	for (code == exitConnect || code == exitAbnormal || code == exitPingTimeout) && !st.stopped.Load() && ctx.Err() == nil && con.outputErr() == nil {
 		w := &waiter{ctx: ctx, cfg: cfg, con: con, st: st, bound: bound, first: code == exitConnect} // first: no session has run yet
@@ -57,7 +58,8 @@ func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions
 		bo := &backoff{base: cfg.reconnect}
 		var conn *websocket.Conn
 		for conn == nil {
-			d := bo.wait()
+			d := max(bo.wait(), after)
+			after = 0
 			if !bound.allows(d) {
 				return code, fmt.Sprintf("%s; no connection within %v after the end of input: %s", msg, closeWait, notSent(w.owed()))
 			}
@@ -75,7 +77,8 @@ func reconnectLoop(ctx context.Context, cfg *config, opts *websocket.DialOptions
 				return code, msg // a signal: as during the wait
 			case err != nil:
 				msg = "reconnect failed: " + describeDialError(cfg.url, err)
-				if retry, _ := websocket.RetryTransient(err); !retry {
+				var retry bool
+				if retry, after = websocket.RetryTransient(err); !retry {
 					return exitConnect, msg
 				}
 			}

@@ -252,7 +252,7 @@ func (s *session) run(ctx context.Context, first bool) (int, string) {
 			<-readDone
 			return exitAbnormal, fmt.Sprintf("the server took no data for %v after the end of input: %s", closeWait, notSent(n))
 		case <-pingTick:
-			if pinging || s.pings.autoPending() {
+			if pinging || s.cfg.pingTimeout > 0 && s.pings.autoPending() {
 				continue // the last one is still unanswered: --ping-timeout decides
 			}
 			payload := s.pings.nextAuto()
@@ -434,7 +434,7 @@ func (s *session) protocolNote() string {
 	if p := s.conn.Subprotocol(); p != "" {
 		note += ", subprotocol " + strconv.Quote(p)
 	} else if len(s.cfg.subprotocols) > 0 {
-		note = fmt.Sprintf(" (the server chose none of the %d subprotocols offered)", len(s.cfg.subprotocols))
+		note += fmt.Sprintf(" (the server chose none of the %d subprotocols offered)", len(s.cfg.subprotocols))
 	}
 	if _, ok := s.conn.Compression(); ok {
 		note += ", permessage-deflate"

@@ -106,7 +106,7 @@ func (c *plainConsole) status(st style, line string) {
 	_, tty := isTerminal(c.errOut)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	io.WriteString(c.errOut, paint(tty && colourWanted(), st, "wsdump: "+line)+"\n")
+	io.WriteString(c.errOut, paint(tty && c.color, st, "wsdump: "+line)+"\n")
 }
 
 func (c *plainConsole) note(line string) {
