@@ -251,6 +251,8 @@ func (c *Conn) checkRaw(p []byte) error {
 	case c.doneOp == OpText && !c.skipUTF8 && !utf8v.Valid(out):
 		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 	}
+	c.stats.inflated(len(out))
+	c.msgAccepted()
 	return nil
 }
 
@@ -304,7 +306,8 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 			return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 		}
 	}
-	c.stats.inflated(c.msgLen, int(z.inflated)+len(out)-start)
+	c.stats.inflated(int(z.inflated) + len(out) - start)
+	c.msgAccepted()
 	z.inflated, z.parted = 0, false
 	return op, out, nil
 }

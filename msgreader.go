@@ -267,6 +267,7 @@ func (m *msgReader) endFrame() (readEvent, StatusCode, error) {
 	h := &m.frameHdr
 	m.inData = false
 	m.msgLen += h.length
+	m.frameReceived(h.length, m.msgZ)
 	if traceFrames() {
 		traceFrame("recv", h, m.previewBytes())
 	}
@@ -278,7 +279,9 @@ func (m *msgReader) endFrame() (readEvent, StatusCode, error) {
 	if op == OpText && !m.skipUTF8 && !m.msgZ && !m.msgUTF8.Done() {
 		return readMsgEnd, StatusInvalidPayload, &PayloadError{Reason: "text message ends inside a UTF-8 sequence"}
 	}
-	m.msgReceived(m.msgLen)
+	if !m.msgZ {
+		m.msgAccepted() // a compressed one once inflated and checked
+	}
 	return readMsgEnd, 0, nil
 }
 

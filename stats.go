@@ -37,22 +37,25 @@ import (
 type Stats struct {
 	// MessagesSent and MessagesReceived count whole text and binary
 	// messages: a fragmented message (NextWriter, or fragments from the
-	// server) counts once, when its final frame goes out or arrives.
+	// server) counts once, when its final frame goes out or arrives; a
+	// received one that is refused (invalid UTF-8, over the read limit,
+	// compressed data that does not inflate) does not count.
 	MessagesSent     uint64
 	MessagesReceived uint64
 	// BytesSent and BytesReceived count the payload bytes of data frames
 	// as they are on the wire: after permessage-deflate compressed them,
-	// before it inflates them. Frame headers are not counted. Without
-	// compression they are the messages' bytes.
+	// before it inflates them, each frame as it goes out or has arrived
+	// whole (a fragment returned by RecvFrame or with FireContFrame is
+	// counted). Frame headers are not counted. Without compression they
+	// are the messages' bytes.
 	BytesSent     uint64
 	BytesReceived uint64
 	// The permessage-deflate share of the bytes above: the wire bytes of
-	// compressed messages (CompressedWire*, included in Bytes*) and what
-	// they hold uncompressed (CompressedPayload*). The messages' own size
-	// is Bytes* − CompressedWire* + CompressedPayload*; the compression
-	// ratio is CompressedPayload* / CompressedWire*. Compressed messages
-	// read with RecvFrame (returned as they arrived) are counted as wire
-	// bytes only.
+	// compressed messages' frames (CompressedWire*, included in Bytes*)
+	// and what they hold uncompressed (CompressedPayload*, counted when a
+	// message is inflated: nothing for one refused). The messages' own
+	// size is Bytes* − CompressedWire* + CompressedPayload*; the
+	// compression ratio is CompressedPayload* / CompressedWire*.
 	CompressedWireSent        uint64
 	CompressedPayloadSent     uint64
 	CompressedWireReceived    uint64
@@ -132,7 +135,11 @@ type connMoreStats struct {
 // statsSeen are the data counts Stats last returned, under its peekMu: a
 // later call that finds the reader or writer inside a call (whose latest
 // counts it cannot read) returns no less. Made by the first Stats call.
-type statsSeen struct{ msgsOut, bytesOut, msgsIn, bytesIn uint64 }
+type statsSeen struct {
+	msgsOut, bytesOut, msgsIn, bytesIn uint64
+	// Counts a failed write takes back (controlUnsent, undeflated).
+	pingsOut, pongsOut, zWireOut, zPayloadOut uint64
+}
 
 // pingMark is the last ping sent, in one word that the sender sets and
 // the reader of its pong takes, so that neither waits for the other: the
@@ -264,6 +271,11 @@ var pingSeed = maphash.MakeSeed()
 // is being read (or an App's event loop decodes what one socket read
 // brought), they may lag behind by the messages decoded since the last
 // socket read. A count never goes below what an earlier call returned.
+// A message, ping or pong whose write fails is taken back from the counts
+// (unless a Stats call already returned it while it waited for the
+// socket: counts never go back); so are the compressed counts of a
+// message written on its own, not those of frames a failed write had
+// queued behind it.
 func (c *Conn) Stats() Stats {
 	s := c.stats
 	st := Stats{
@@ -305,6 +317,10 @@ func (c *Conn) Stats() Stats {
 	st.BytesSent = atLeast(st.BytesSent, &seen.bytesOut)
 	st.MessagesReceived = atLeast(st.MessagesReceived, &seen.msgsIn)
 	st.BytesReceived = atLeast(st.BytesReceived, &seen.bytesIn)
+	st.PingsSent = atLeast(st.PingsSent, &seen.pingsOut)
+	st.PongsSent = atLeast(st.PongsSent, &seen.pongsOut)
+	st.CompressedWireSent = atLeast(st.CompressedWireSent, &seen.zWireOut)
+	st.CompressedPayloadSent = atLeast(st.CompressedPayloadSent, &seen.zPayloadOut)
 	peekMu.Unlock()
 	// Last: an error that ended a call whose counts were read is seen.
 	if m := s.more.Load(); m != nil {

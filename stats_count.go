@@ -20,6 +20,17 @@ func (c *Conn) frameSent(op Opcode, fin bool, payload []byte) {
 	}
 }
 
+// controlUnsent takes back a ping or pong that frameSent counted and whose
+// own write failed.
+func (s *connStats) controlUnsent(op Opcode) {
+	switch op {
+	case OpPing:
+		s.pingsOut.Add(^uint64(0))
+	case OpPong:
+		s.pongsOut.Add(^uint64(0))
+	}
+}
+
 // publishOut makes the data sent since the last publish visible to Stats
 // without writeMu: the writer calls it before each socket write. writeMu
 // is held.
@@ -42,12 +53,26 @@ func (c *Conn) unpublishOut(msgs, bytes uint64) {
 	c.outMsgs, c.outBytes = 0, 0
 }
 
-// msgReceived counts a data message whose final frame arrived, with n
-// payload bytes on the wire.
+// msgReceived counts a data message of one frame, with n payload bytes on
+// the wire, that arrived whole and was accepted.
 func (m *msgReader) msgReceived(n int64) {
 	m.inMsgs++
 	m.inBytes += uint64(n)
 }
+
+// frameReceived counts a data frame that arrived whole, with n payload
+// bytes on the wire, of a compressed message when z: its bytes count as
+// it ends, its message once accepted (msgAccepted).
+func (m *msgReader) frameReceived(n int64, z bool) {
+	m.inBytes += uint64(n)
+	if z && m.stats != nil {
+		m.stats.more.get().zWireIn.Add(uint64(n))
+	}
+}
+
+// msgAccepted counts a data message whose final frame arrived (and, when
+// compressed, that inflated within the limits and, for text, to UTF-8).
+func (m *msgReader) msgAccepted() { m.inMsgs++ }
 
 // publishIn makes the data received since the last publish visible to
 // Stats without readMu: the reader calls it before it waits for the
@@ -81,12 +106,18 @@ func (s *connStats) deflated(in, out int) {
 	m.zWireOut.Add(uint64(out))
 }
 
-// inflated counts a compressed message received: wire bytes inflated to
-// out bytes.
-func (s *connStats) inflated(wire int64, out int) {
+// undeflated takes back what deflated counted for a message whose write
+// failed.
+func (s *connStats) undeflated(in, out int) {
 	m := s.more.get()
-	m.zWireIn.Add(uint64(wire))
-	m.zPayloadIn.Add(uint64(out))
+	m.zPayloadOut.Add(-uint64(in))
+	m.zWireOut.Add(-uint64(out))
+}
+
+// inflated counts what a compressed message received inflated to (its
+// frames' wire bytes were counted as they arrived: frameReceived).
+func (s *connStats) inflated(out int) {
+	s.more.get().zPayloadIn.Add(uint64(out))
 }
 
 // publishIn publishes the received counts of the Conn whose socket r

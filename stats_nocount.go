@@ -14,4 +14,8 @@ func (m *msgReader) publishIn()                                {}
 func (r *frameReader) publishIn()                              {}
 func (s *connStats) controlReceived(op Opcode, payload []byte) {}
 func (s *connStats) deflated(in, out int)                      {}
-func (s *connStats) inflated(wire int64, out int)              {}
+func (s *connStats) inflated(out int)                          {}
+func (m *msgReader) frameReceived(n int64, z bool)             {}
+func (m *msgReader) msgAccepted()                              {}
+func (s *connStats) controlUnsent(op Opcode)                   {}
+func (s *connStats) undeflated(in, out int)                    {}

@@ -5,6 +5,8 @@ package websocket_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -588,4 +590,127 @@ func TestConnStatsOneEmptyMessage(t *testing.T) {
 				st.MessagesReceived, st.BytesReceived, st.MessagesSent, st.BytesSent)
 		}
 	})
+}
+
+// TestConnStatsRefusedAndFragments: a received message that is refused
+// does not count, compressed or not (a compressed one with invalid UTF-8
+// or over the read limit counted as a message of its wire bytes, its
+// uncompressed twin as nothing); its frames' wire bytes count as
+// compressed wire bytes, so Bytes − CompressedWire + CompressedPayload,
+// the messages' own size, stays 0. A data frame returned as it arrived
+// (RecvFrame, FireContFrame) is in BytesReceived at once, not only at the
+// message's end.
+func TestConnStatsRefusedAndFragments(t *testing.T) {
+	bad := append(jsonText(500, 1), 0xff)
+	for _, c := range []struct {
+		name  string
+		opts  *websocket.DialOptions
+		frame []byte
+	}{
+		{"compressed, invalid UTF-8", nil, iwstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpText), iwstest.Deflate(bad, 1))},
+		{"compressed, over the read limit", &websocket.DialOptions{ReadLimit: 1000}, iwstest.AppendFrameRsv(nil, true, 4, byte(websocket.OpBinary), iwstest.Deflate(make([]byte, 100000), 1))},
+		{"plain, invalid UTF-8", nil, iwstest.AppendFrame(nil, true, byte(websocket.OpText), bad)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, sc := deflatePipe(t, c.opts, "permessage-deflate")
+			sc.WriteRaw(c.frame)
+			if _, err := conn.Recv(); err == nil {
+				t.Fatal("the message was taken")
+			}
+			st := conn.Stats()
+			if st.MessagesReceived != 0 || st.BytesReceived != st.CompressedWireReceived || st.CompressedPayloadReceived != 0 {
+				t.Errorf("Stats %+v: want no message, and its wire bytes (if any) all compressed wire bytes", st)
+			}
+		})
+	}
+	for _, mode := range []string{"FireContFrame", "RecvFrame"} {
+		t.Run(mode, func(t *testing.T) {
+			conn, sc := deflatePipe(t, &websocket.DialOptions{FireContFrame: mode == "FireContFrame"}, "")
+			sc.WriteRaw(iwstest.AppendFrame(nil, false, byte(websocket.OpBinary), []byte("0123456789")))
+			recv := func() *websocket.Frame {
+				var f *websocket.Frame
+				var err error
+				if mode == "FireContFrame" {
+					_, f, err = conn.RecvDataFrame(false)
+				} else {
+					f, err = conn.RecvFrame()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+			if f := recv(); f.Fin || len(f.Payload) != 10 {
+				t.Fatalf("first fragment %+v", f)
+			}
+			if st := conn.Stats(); st.BytesReceived != 10 || st.MessagesReceived != 0 {
+				t.Errorf("after a 10-byte fragment returned: %d bytes, %d messages; want 10 and 0", st.BytesReceived, st.MessagesReceived)
+			}
+			sc.WriteRaw(iwstest.AppendFrame(nil, true, byte(websocket.OpContinuation), []byte("abc")))
+			if f := recv(); !f.Fin {
+				t.Fatalf("last fragment %+v", f)
+			}
+			if st := conn.Stats(); st.BytesReceived != 13 || st.MessagesReceived != 1 {
+				t.Errorf("after the message: %d bytes, %d messages; want 13 and 1", st.BytesReceived, st.MessagesReceived)
+			}
+		})
+	}
+}
+
+// TestConnStatsFailedWritesTakenBack: a ping, or a compressed message,
+// whose write fails (the peer reset the connection) is taken back from
+// PingsSent, or from the compressed counts as from MessagesSent and
+// BytesSent: PingsSent stayed at 2 for one ping out, and
+// CompressedWireSent went 32 MiB past BytesSent, the messages' size by
+// Bytes − CompressedWire + CompressedPayload below zero.
+func TestConnStatsFailedWritesTakenBack(t *testing.T) {
+	for _, what := range []string{"ping", "compressed message"} {
+		t.Run(what, func(t *testing.T) {
+			gone := make(chan struct{})
+			srv := wstest.NewServer(func(c *wstest.Conn) {
+				if c.Accept(http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}}) != nil {
+					return
+				}
+				c.ReadFrame()
+				if tc, ok := c.NetConn().(*net.TCPConn); ok {
+					tc.SetLinger(0) // a reset, not an orderly end
+				}
+				c.Drop()
+				close(gone)
+			})
+			defer srv.Close()
+			c, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{Timeout: testTimeout, Compression: &websocket.CompressionOptions{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Abort()
+			if err := c.SendBinary(jsonText(1000, 1)); err != nil {
+				t.Fatal(err)
+			}
+			<-gone
+			before := c.Stats()
+			// Polling until a write sees the reset, each write on its own
+			// (back-to-back ones would queue as a burst).
+			for i, deadline := 0, time.Now().Add(testTimeout); ; i++ {
+				if time.Now().After(deadline) {
+					t.Fatal("every write to a reset peer went out")
+				}
+				time.Sleep(time.Millisecond)
+				if what == "ping" {
+					err = c.Ping([]byte("p"))
+				} else {
+					err = c.SendBinary(jsonText(4<<20, i))
+				}
+				if err != nil {
+					break
+				}
+				before = c.Stats() // one went out before the reset was seen
+			}
+			st := c.Stats()
+			if st.PingsSent != before.PingsSent || st.MessagesSent != before.MessagesSent || st.BytesSent != before.BytesSent ||
+				st.CompressedWireSent != before.CompressedWireSent || st.CompressedPayloadSent != before.CompressedPayloadSent {
+				t.Errorf("after the failed %s (%v):\n%+v, want the counts before it:\n%+v", what, err, st, before)
+			}
+		})
+	}
 }

@@ -69,7 +69,11 @@ func (c *Conn) sendChecked(payload []byte, op Opcode) error {
 		if err != nil {
 			return err
 		}
-		return c.writeFrame(op, true, compressed, out, began)
+		err = c.writeFrame(op, true, compressed, out, began)
+		if err != nil && compressed {
+			c.stats.undeflated(len(payload), len(out)) // not sent: as its data counts
+		}
+		return err
 	}
 	// Hand over hand: writeLocked lets msgMu go as soon as the frame's
 	// place on the wire is fixed, so the next message queues behind this
@@ -430,6 +434,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	c.lastWrite = monoNow()
 	if err != nil {
 		c.unpublishOut(pm, pb)
+		c.stats.controlUnsent(h.opcode)
 		err = c.writeFailed(err)
 	}
 	if traceFrames() {
