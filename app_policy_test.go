@@ -1,11 +1,13 @@
 package websocket_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -483,5 +485,26 @@ func TestAppRetryProxyAnswers(t *testing.T) {
 				t.Fatalf("result %v, want the *ProxyError", err)
 			}
 		})
+	}
+}
+
+// TestRetryAfterFromAProxy: a 429 from an HTTP proxy answering CONNECT
+// waits its Retry-After with DefaultRetry, as one from the server does
+// and as with RetryTransient (DefaultRetry retried it on the schedule).
+func TestRetryAfterFromAProxy(t *testing.T) {
+	p := proxytest.Start(t, "127.0.0.1", func(_ *proxytest.Server, c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			io.WriteString(c, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	_, err := websocket.Dial(context.Background(), "ws://127.0.0.1:1/", &websocket.DialOptions{Timeout: testTimeout, Proxy: websocket.ProxyURL("http://" + p.Addr)})
+	var pe *websocket.ProxyError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Dial = %v, want a *ProxyError", err)
+	}
+	for name, f := range map[string]func(error) (bool, time.Duration){"DefaultRetry": websocket.DefaultRetry, "RetryTransient": websocket.RetryTransient} {
+		if retry, after := f(err); !retry || after != 7*time.Second {
+			t.Errorf("%s(%v) = %v, %v; want true, 7s", name, err, retry, after)
+		}
 	}
 }

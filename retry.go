@@ -19,17 +19,24 @@ const maxRetryAfter = time.Hour
 // is nil: with reconnecting on, every failure reconnects on the schedule —
 // a dropped socket, a failed dial, a handshake the server rejected or got
 // wrong, a ping timeout — as websocket-client does. A 429 (Too Many
-// Requests) waits at least what its Retry-After header asks for
-// (delay-seconds or an HTTP date, at most one hour).
+// Requests), from the server or from an HTTP proxy answering CONNECT,
+// waits at least what its Retry-After header asks for (delay-seconds or an
+// HTTP date, at most one hour).
 //
 // A run that should end on failures another attempt would only repeat (a
 // 403, a certificate that cannot be verified, a server that does not speak
 // WebSocket) sets RunOptions.Retry to RetryTransient, or to a function of
 // its own.
 func DefaultRetry(err error) (retry bool, after time.Duration) {
-	var bs *BadStatusError
-	if errors.As(err, &bs) && bs.StatusCode == http.StatusTooManyRequests {
+	var (
+		bs *BadStatusError
+		ps *proxy.StatusError
+	)
+	switch {
+	case errors.As(err, &bs) && bs.StatusCode == http.StatusTooManyRequests:
 		return true, retryAfter(bs.Header.Get("Retry-After"), time.Now())
+	case errors.As(err, &ps) && ps.StatusCode == http.StatusTooManyRequests:
+		return true, retryAfter(ps.Header.Get("Retry-After"), time.Now())
 	}
 	return true, 0
 }
