@@ -15,28 +15,40 @@ import (
 	"github.com/wsclient/websocket/internal/wstest"
 )
 
-// failCloseServer returns a server (wss when secure) whose connections the
-// test is handed, and a Conn dialed to it.
-func failCloseServer(t *testing.T, secure bool) (*Conn, *wstest.Conn) {
+// deafServer starts a server, over TLS when secure, whose connections read
+// nothing and are handed to the test on conns (one at a time); it returns
+// its URL and the TLS configuration a client trusts it with (nil for ws).
+func deafServer(t *testing.T, secure bool) (string, *tls.Config, <-chan *wstest.Conn) {
 	t.Helper()
 	conns := make(chan *wstest.Conn, 1)
 	quit := make(chan struct{})
 	handle := func(c *wstest.Conn) {
-		conns <- c
+		select {
+		case conns <- c:
+		default:
+		}
 		<-quit
 	}
 	var srv *wstest.Server
-	opts := &DialOptions{}
+	var tc *tls.Config
 	if secure {
 		ca := wstest.NewCA()
 		srv = wstest.NewTLS(ca.ServerConfig(), handle)
-		opts.TLSConfig = &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"}
+		tc = &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"}
 	} else {
 		srv = wstest.New(handle)
 	}
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(quit) })
-	c, err := Dial(context.Background(), srv.URL, opts)
+	return srv.URL, tc, conns
+}
+
+// failCloseServer returns a server (wss when secure) whose connections the
+// test is handed, and a Conn dialed to it.
+func failCloseServer(t *testing.T, secure bool) (*Conn, *wstest.Conn) {
+	t.Helper()
+	url, tc, conns := deafServer(t, secure)
+	c, err := Dial(context.Background(), url, &DialOptions{TLSConfig: tc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,21 +267,11 @@ func TestAbortAndShutdownUnblockAStuckSend(t *testing.T) {
 func TestAppCloseEndsAStuckSend(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		t.Run(map[bool]string{false: "ws", true: "wss"}[secure], func(t *testing.T) {
-			quit := make(chan struct{})
-			handle := func(*wstest.Conn) { <-quit } // reads nothing
-			var srv *wstest.Server
+			url, tc, _ := deafServer(t, secure)
 			o := &RunOptions{}
-			if secure {
-				ca := wstest.NewCA()
-				srv = wstest.NewTLS(ca.ServerConfig(), handle)
-				o.TLSConfig = &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"}
-			} else {
-				srv = wstest.New(handle)
-			}
-			t.Cleanup(srv.Close)
-			t.Cleanup(func() { close(quit) })
+			o.TLSConfig = tc
 			var calledAt, sendEnded atomic.Int64
-			a := &App{URL: srv.URL}
+			a := &App{URL: url}
 			a.OnOpen = func(a *App) {
 				var sendStart atomic.Int64
 				go func() {
