@@ -185,18 +185,25 @@ func TestSocketOptionValuesTheSystemRefuses(t *testing.T) {
 	tcp := func(name, v int) websocket.SocketOption {
 		return websocket.SocketOption{Level: syscall.IPPROTO_TCP, Name: name, Value: v}
 	}
-	for _, c := range []struct {
+	type tc struct {
 		name string
 		opts []websocket.SocketOption
-	}{
+	}
+	cases := []tc{
 		{"TCP_KEEPIDLE 40000", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, 40000)}},
 		{"TCP_KEEPINTVL 40000", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPINTVL, 40000)}},
 		{"TCP_KEEPCNT 200", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPCNT, 200)}},
-		{"TCP_KEEPIDLE 2^32+5", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, 1<<32+5)}},
 		{"TCP_KEEPIDLE MaxInt", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, math.MaxInt)}},
-		{"TCP_KEEPIDLE 2^32+5 beside SO_REUSEADDR", []websocket.SocketOption{reuse, ka, tcp(syscall.TCP_KEEPIDLE, 1<<32+5)}},
-		{"SO_RCVBUF 2^32+4096", []websocket.SocketOption{{Level: syscall.SOL_SOCKET, Name: syscall.SO_RCVBUF, Value: 1<<32 + 4096}}},
-	} {
+	}
+	if strconv.IntSize == 64 { // values past a C int
+		var five int64 = 5
+		wide := int(1<<32 + five) // not a constant: on 32 bits it would not compile
+		cases = append(cases,
+			tc{"TCP_KEEPIDLE 2^32+5", []websocket.SocketOption{ka, tcp(syscall.TCP_KEEPIDLE, wide)}},
+			tc{"TCP_KEEPIDLE 2^32+5 beside SO_REUSEADDR", []websocket.SocketOption{reuse, ka, tcp(syscall.TCP_KEEPIDLE, wide)}},
+			tc{"SO_RCVBUF 2^32+5", []websocket.SocketOption{{Level: syscall.SOL_SOCKET, Name: syscall.SO_RCVBUF, Value: wide}}})
+	}
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := websocket.Dial(context.Background(), s.URL, &websocket.DialOptions{Timeout: testTimeout, SocketOptions: c.opts})
 			if err == nil {
