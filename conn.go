@@ -220,10 +220,20 @@ func (c *Conn) Header() http.Header {
 	return *r.header.Load()
 }
 
-// IsSSL reports whether the connection runs over TLS.
+// IsSSL reports whether the connection runs over TLS to the server: a
+// wss URL, or a DialOptions.NetConn that is a TLS stream (one with a
+// ConnectionState method, as *tls.Conn). A ws connection through an
+// https:// proxy runs over TLS to the proxy only: false.
 func (c *Conn) IsSSL() bool { return c.isTLS }
 
-// NetConn returns the stream the Conn runs on: the *net.TCPConn for ws, the
+// isTLSStream reports whether nc, a stream given to Dial, is a TLS stream.
+func isTLSStream(nc net.Conn) bool {
+	_, ok := nc.(interface{ ConnectionState() tls.ConnectionState })
+	return ok
+}
+
+// NetConn returns the stream the Conn runs on: the *net.TCPConn for ws
+// (the proxy's *tls.Conn through an https:// proxy), the
 // *tls.Conn for wss, DialOptions.NetConn, or the HTTP/2 stream of a
 // WebSocket over HTTP/2. Reading or writing it directly
 // corrupts the WebSocket stream; it is meant for addresses and socket options.

@@ -1006,3 +1006,26 @@ func TestDialJarSecureCookies(t *testing.T) {
 		}
 	}
 }
+
+// TestDialNetConnTLS: a given NetConn that is a TLS stream makes IsSSL true
+// ("whether the connection runs over TLS") also with a ws:// URL, as
+// Python's is_ssl says of an ssl.SSLSocket; it said false.
+func TestDialNetConnTLS(t *testing.T) {
+	ca := wstest.NewCA()
+	s := wstest.NewTLS(ca.ServerConfig(), wstest.Echo)
+	t.Cleanup(s.Close)
+	raw, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(raw, &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"})
+	c, err := websocket.Dial(context.Background(), "ws://localhost/", &websocket.DialOptions{Timeout: testTimeout, NetConn: tc})
+	if err != nil {
+		raw.Close()
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.NetConn() != tc || !c.IsSSL() {
+		t.Errorf("NetConn() = %T (the given one: %t), IsSSL() = %t; want the given *tls.Conn, true", c.NetConn(), c.NetConn() == tc, c.IsSSL())
+	}
+}

@@ -148,8 +148,10 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 	leftover, _ := hs.br.Peek(hs.br.Buffered())
 	c := newConn(nc, leftover, connOpts)
 	// TLS to the server, not to a proxy: ws through an https:// proxy is
-	// not secure past the proxy.
-	c.isTLS = u.Scheme == "wss"
+	// not secure past the proxy. A given NetConn that is a TLS stream (a
+	// *tls.Conn) is TLS to the server, as Python's is_ssl says of an
+	// ssl.SSLSocket.
+	c.isTLS = u.Scheme == "wss" || isTLSStream(connOpts.NetConn)
 	if resp.head != "" {
 		// Keep the head, not the map built from it: Header parses it
 		// again if it is ever called.
