@@ -159,8 +159,12 @@ func (s *loopSocket) makeConn() bool {
 // netFileConn is net.FileConn; tests make it fail.
 var netFileConn = net.FileConn
 
-// fileConn returns a net.Conn over a duplicate of fd.
+// fileConn returns a net.Conn over a duplicate of fd. net.FileConn turns
+// TCP_NODELAY and keep-alive on with Go's own settings (15 s, 15 s, 9
+// probes), over what the dial set (DialOptions.SocketOptions): they are
+// read before and set back after.
 func fileConn(fd int) (net.Conn, syscall.RawConn, error) {
+	kept := keptSockopts(fd)
 	d, err := dupCloseOnExec(fd)
 	if err != nil {
 		return nil, nil, err
@@ -181,7 +185,30 @@ func fileConn(fd int) (net.Conn, syscall.RawConn, error) {
 		nc.Close()
 		return nil, nil, err
 	}
+	rc.Control(func(fd uintptr) {
+		for _, o := range kept {
+			setsockopt(fd, o)
+		}
+	})
 	return nc, rc, nil
+}
+
+// keptSockopts reads the options of socket fd that net.FileConn sets:
+// TCP_NODELAY, SO_KEEPALIVE and the keep-alive timing (keepAliveNames).
+// An option the system does not report is left out.
+func keptSockopts(fd int) []SocketOption {
+	opts := make([]SocketOption, 0, 2+len(keepAliveNames))
+	read := func(level, name int) {
+		if v, err := syscall.GetsockoptInt(fd, level, name); err == nil {
+			opts = append(opts, SocketOption{Level: level, Name: name, Value: v})
+		}
+	}
+	read(syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+	for _, name := range keepAliveNames {
+		read(syscall.IPPROTO_TCP, name)
+	}
+	read(syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) // last: the timing is set with keep-alive still on
+	return opts
 }
 
 // Close closes the socket (the net.Conn conn made, once there is one).

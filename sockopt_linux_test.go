@@ -221,3 +221,42 @@ func TestSocketOptionValuesTheSystemRefuses(t *testing.T) {
 		ka, tcp(syscall.TCP_KEEPIDLE, 32767), tcp(syscall.TCP_KEEPINTVL, 32767), tcp(syscall.TCP_KEEPCNT, 127),
 	}}), map[string]int{"SO_KEEPALIVE": 1, "TCP_KEEPIDLE": 32767, "TCP_KEEPINTVL": 32767, "TCP_KEEPCNT": 127})
 }
+
+// TestSocketOptionsOnAnEventLoop: an App on an EventLoop keeps what
+// SocketOptions (or DefaultSocketOptions) set, also once NetConn made a
+// net.Conn over the loop's bare socket: net.FileConn turned Go's own
+// keep-alive (15 s, 15 s, 9) and TCP_NODELAY on over them.
+func TestSocketOptionsOnAnEventLoop(t *testing.T) {
+	l := websocket.NewEventLoop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx)
+	s := wstest.New(wstest.Echo)
+	defer s.Close()
+	for _, c := range []struct {
+		name string
+		opts []websocket.SocketOption
+		want map[string]int
+	}{
+		{"custom", customSockopts, wantCustom},
+		{"defaults", nil, map[string]int{"TCP_NODELAY": 1, "SO_KEEPALIVE": 1, "TCP_KEEPIDLE": 30, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 3}},
+		{"none", []websocket.SocketOption{}, map[string]int{"SO_KEEPALIVE": 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opened := make(chan net.Conn, 1)
+			closed := make(chan struct{})
+			a := &websocket.App{URL: s.URL,
+				OnOpen:  func(a *websocket.App) { opened <- a.Conn().NetConn() },
+				OnClose: func(*websocket.App, websocket.StatusCode, string) { close(closed) },
+				OnError: func(_ *websocket.App, err error) { t.Error(err) },
+			}
+			// With a Dispatcher, Run registers the App and returns.
+			if err := a.Run(ctx, &websocket.RunOptions{Dispatcher: l, DialOptions: websocket.DialOptions{Timeout: testTimeout, SocketOptions: c.opts}}); err != nil {
+				t.Fatal(err)
+			}
+			checkSockopts(t, readSockopts(t, <-opened), c.want)
+			a.Close()
+			<-closed
+		})
+	}
+}
