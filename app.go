@@ -228,7 +228,8 @@ func (a *App) RunForever(opts *RunOptions) error { return a.Run(context.Backgrou
 // run even when reconnecting is on, as in websocket-client, unless
 // RunOptions.ReconnectOnServerClose asks to reconnect after its code.
 // Invalid options are returned at once, before any callback. No callback
-// runs and no goroutine of the run is left once Run returns.
+// runs and no goroutine of the run is left once Run returns. A ctx that has
+// ended already makes a run that dials nothing and calls no callback.
 //
 // With opts.Dispatcher set, Run registers the App with it and returns nil at
 // once; cancelling ctx later closes the App.
@@ -244,6 +245,9 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 	if err := s.d.Attach(s); err != nil {
 		a.endRun(s)
 		return err
+	}
+	if ctx.Err() != nil {
+		s.stopAsked.Store(true) // over already: no dial (the watch below runs beside the start)
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { s.Stop(StatusNormal) })

@@ -1729,3 +1729,60 @@ func TestAppHandshakeTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestAppRunWithAnEndedContextDialsNothing: Run given a context that has
+// already ended returns without a connection attempt (HeaderFunc was
+// called and the server's port connected to, 20 times in 20), on its own
+// loop and on an EventLoop.
+func TestAppRunWithAnEndedContextDialsNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	l := websocket.NewEventLoop()
+	lctx, lcancel := context.WithCancel(context.Background())
+	defer lcancel()
+	go l.Run(lctx)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := &attachRecorder{EventLoop: l}
+	var headers, callbacks atomic.Int32
+	for _, d := range []websocket.Dispatcher{nil, rec} {
+		for range 20 {
+			a := &websocket.App{URL: "ws://" + ln.Addr().String() + "/",
+				HeaderFunc: func() http.Header { headers.Add(1); return nil },
+				OnOpen:     func(*websocket.App) { callbacks.Add(1) },
+				OnError:    func(*websocket.App, error) { callbacks.Add(1) },
+			}
+			if err := a.Run(ctx, &websocket.RunOptions{Dispatcher: d, Reconnect: -1}); err != nil {
+				t.Fatalf("Run = %v, want nil", err)
+			}
+			if d == nil {
+				continue // Run returned when the run ended
+			}
+			select { // Attach ran on this goroutine, in Run
+			case <-rec.runs[len(rec.runs)-1].Done():
+			case <-time.After(testTimeout):
+				t.Fatal("the run did not end")
+			}
+		}
+	}
+	if headers.Load() != 0 || callbacks.Load() != 0 {
+		t.Errorf("HeaderFunc called %d times, %d callbacks, for runs whose context had ended", headers.Load(), callbacks.Load())
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the server's port was connected to %d times", n)
+	}
+}
