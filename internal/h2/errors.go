@@ -103,23 +103,13 @@ func (e *wrapped) Unwrap() []error { return e.errs }
 // wrap returns an error with message msg that wraps errs.
 func wrap(msg string, errs ...error) error { return &wrapped{msg, errs} }
 
-// notHTTP2Error is a connection error found before the server's first
-// SETTINGS frame: the bytes were not HTTP/2 at all, more likely than a
-// broken HTTP/2 server. It matches ErrNotHTTP2 and the *CodeError.
-type notHTTP2Error struct{ ce *CodeError }
-
-func (e *notHTTP2Error) Error() string {
-	return "websocket: http2: the server's first bytes are not HTTP/2 (" + strings.TrimPrefix(e.ce.Error(), "websocket: http2: ") + ")"
-}
-
-func (e *notHTTP2Error) Unwrap() []error { return []error{ErrNotHTTP2, e.ce} }
-
 // beforeSettings marks err, a connection error found in the server's
-// bytes, as ErrNotHTTP2 when no SETTINGS frame came before them; the
-// reader goroutine calls it.
+// bytes, as ErrNotHTTP2 when no SETTINGS frame came before them (the bytes
+// were not HTTP/2 at all, more likely than a broken HTTP/2 server); the
+// error still matches the *CodeError. The reader goroutine calls it.
 func (cc *ClientConn) beforeSettings(err error) error {
 	if ce, ok := err.(*CodeError); ok && !cc.settingsRead {
-		return &notHTTP2Error{ce}
+		return wrap("websocket: http2: the server's first bytes are not HTTP/2 ("+strings.TrimPrefix(ce.Error(), "websocket: http2: ")+")", ErrNotHTTP2, ce)
 	}
 	return err
 }
