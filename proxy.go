@@ -21,7 +21,9 @@ import (
 //
 // Body holds at most the first 512 bytes of the answer's body. The fields
 // hold what the proxy sent; Error quotes a Status (the reason phrase) that
-// has a character that is not printable, as BadStatusError does.
+// has a character that is not printable, as BadStatusError does, and shows
+// the start of Body unless the body repeats the proxy credentials the
+// request carried (a proxy that echoes the request it refused).
 type ProxyStatusError = proxy.StatusError
 
 // ProxyFromEnvironment returns the proxy to use for target according to the

@@ -40,14 +40,17 @@ func connectHTTP(conn net.Conn, p *url.URL, addr string) (net.Conn, error) {
 	req = append(req, " HTTP/1.1\r\nHost: "...)
 	req = append(req, addr...)
 	req = append(req, "\r\n"...)
+	var secrets []string // what a refusal's message must not repeat
 	if p.User != nil {
 		// Basic credentials (RFC 7617) are "user:password", even with an
 		// empty password.
 		pass, _ := p.User.Password()
 		cred := p.User.Username() + ":" + pass
+		token := base64.StdEncoding.EncodeToString([]byte(cred))
 		req = append(req, "Proxy-Authorization: Basic "...)
-		req = base64.StdEncoding.AppendEncode(req, []byte(cred))
+		req = append(req, token...)
 		req = append(req, "\r\n"...)
+		secrets = []string{token, pass}
 	}
 	req = append(req, "\r\n"...)
 	if _, err := conn.Write(req); err != nil {
@@ -80,6 +83,7 @@ func connectHTTP(conn net.Conn, p *url.URL, addr string) (net.Conn, error) {
 			Status:     status,
 			Header:     header,
 			Body:       bufferedBody(br, header),
+			secrets:    secrets,
 		}}
 	}
 	// A 2xx reply to CONNECT has no body (RFC 9110 §9.3.6: the client

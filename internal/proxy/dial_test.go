@@ -267,6 +267,21 @@ func TestDialFailures(t *testing.T) {
 					t.Errorf("StatusError = %+v", se)
 				}
 			}},
+		{name: "407 echoing the request", scheme: "http", user: "alice:" + secret,
+			handler: scripted(true, step{-1, []byte("HTTP/1.1 407 Proxy Authentication Required\r\n\r\nProxy-Authorization: Basic " +
+				base64.StdEncoding.EncodeToString([]byte("alice:"+secret)))}),
+			wantMsg: ": 407 Proxy Authentication Required: (body not shown: it repeats the credentials sent)",
+			check: func(t *testing.T, err error) {
+				if token := base64.StdEncoding.EncodeToString([]byte("alice:" + secret)); strings.Contains(err.Error(), token) {
+					t.Errorf("the message shows the credentials: %q", err)
+				}
+			}},
+		{name: "407 naming the password", scheme: "http", user: "alice:" + secret,
+			handler: scripted(true, step{-1, []byte("HTTP/1.1 407 Proxy Authentication Required\r\n\r\nno user alice with password\n  " + secret)}),
+			wantMsg: ": 407 Proxy Authentication Required: (body not shown: it repeats the credentials sent)"},
+		{name: "407 without credentials shows its body", scheme: "http",
+			handler: scripted(true, step{-1, []byte("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 12\r\n\r\nlog in first")}),
+			wantMsg: `: 407 Proxy Authentication Required: "log in first"`},
 		{name: "502", scheme: "http", target: "127.0.0.1:1",
 			handler: proxytest.HTTPConnect(proxytest.HTTPOptions{}),
 			wantMsg: "CONNECT 127.0.0.1:1: 502 Bad Gateway"},

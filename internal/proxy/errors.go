@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"strconv"
@@ -32,12 +33,16 @@ const maxBodyInError = 512
 
 // StatusError is the cause of an *Error when an HTTP proxy answered CONNECT
 // with a status other than 2xx. Body holds at most the first 512 bytes of the
-// response body that were available.
+// response body that were available. Error shows the start of Body, unless
+// it repeats the credentials the request carried (a proxy that echoes the
+// request it refused).
 type StatusError struct {
 	StatusCode int
 	Status     string // the reason phrase, e.g. "Proxy Authentication Required"
 	Header     http.Header
 	Body       []byte
+
+	secrets []string // the Proxy-Authorization token and password sent
 }
 
 func (e *StatusError) Error() string {
@@ -53,9 +58,24 @@ func (e *StatusError) Error() string {
 	}
 	if snippet := bodySnippet(e.Body); snippet != "" {
 		b.WriteString(": ")
-		b.WriteString(strconv.Quote(snippet))
+		if e.repeatsSecrets(snippet) {
+			b.WriteString("(body not shown: it repeats the credentials sent)")
+		} else {
+			b.WriteString(strconv.Quote(snippet))
+		}
 	}
 	return b.String()
+}
+
+// repeatsSecrets reports whether the body, or its snippet, holds one of
+// the credentials the request carried.
+func (e *StatusError) repeatsSecrets(snippet string) bool {
+	for _, s := range e.secrets {
+		if s != "" && (bytes.Contains(e.Body, []byte(s)) || strings.Contains(snippet, s)) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodySnippet is the start of body fit for a one-line message: at most 120
