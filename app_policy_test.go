@@ -70,6 +70,11 @@ func TestRetryTransient(t *testing.T) {
 			{"429 Retry-After overflow", status(429, "Retry-After", "99999999999999999999"), true, time.Hour},
 			{"429 Retry-After negative", status(429, "Retry-After", "-5"), true, 0},
 			{"429 Retry-After garbage", status(429, "Retry-After", "soon"), true, 0},
+			{"503 Retry-After 7", status(503, "Retry-After", "7"), true, 7 * time.Second},
+			{"503 Retry-After date", status(503, "Retry-After", in30s), true, 30 * time.Second},
+			{"503 Retry-After garbage", status(503, "Retry-After", "soon"), true, 0},
+			{"500 Retry-After ignored", status(500, "Retry-After", "7"), true, 0},
+			{"403 Retry-After ignored", status(403, "Retry-After", "7"), false, 0},
 			{"400", status(400), false, 0},
 			{"401", status(401), false, 0},
 			{"403", status(403), false, 0},
@@ -113,8 +118,15 @@ func TestDefaultRetry(t *testing.T) {
 				t.Errorf("DefaultRetry(%v) = %v, %v; want true, 0", err, retry, after)
 			}
 		}
-		if retry, after := websocket.DefaultRetry(fmt.Errorf("x: %w", &websocket.BadStatusError{StatusCode: 429, Header: h})); !retry || after != 7*time.Second {
-			t.Errorf("DefaultRetry(429, Retry-After 7) = %v, %v; want true, 7s", retry, after)
+		for _, code := range []int{429, 503} {
+			if retry, after := websocket.DefaultRetry(fmt.Errorf("x: %w", &websocket.BadStatusError{StatusCode: code, Header: h})); !retry || after != 7*time.Second {
+				t.Errorf("DefaultRetry(%d, Retry-After 7) = %v, %v; want true, 7s", code, retry, after)
+			}
+		}
+		for _, code := range []int{403, 500} {
+			if retry, after := websocket.DefaultRetry(&websocket.BadStatusError{StatusCode: code, Header: h}); !retry || after != 0 {
+				t.Errorf("DefaultRetry(%d, Retry-After 7) = %v, %v; want true, 0", code, retry, after)
+			}
 		}
 	})
 }
@@ -488,23 +500,25 @@ func TestAppRetryProxyAnswers(t *testing.T) {
 	}
 }
 
-// TestRetryAfterFromAProxy: a 429 from an HTTP proxy answering CONNECT
+// TestRetryAfterFromAProxy: a 429 or 503 from an HTTP proxy answering CONNECT
 // waits its Retry-After with DefaultRetry, as one from the server does
 // and as with RetryTransient (DefaultRetry retried it on the schedule).
 func TestRetryAfterFromAProxy(t *testing.T) {
-	p := proxytest.Start(t, "127.0.0.1", func(_ *proxytest.Server, c net.Conn) {
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-			io.WriteString(c, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n")
+	for _, status := range []string{"429 Too Many Requests", "503 Service Unavailable"} {
+		p := proxytest.Start(t, "127.0.0.1", func(_ *proxytest.Server, c net.Conn) {
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				io.WriteString(c, "HTTP/1.1 "+status+"\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n")
+			}
+		})
+		_, err := websocket.Dial(context.Background(), "ws://127.0.0.1:1/", &websocket.DialOptions{Timeout: testTimeout, Proxy: websocket.ProxyURL("http://" + p.Addr)})
+		var pe *websocket.ProxyError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Dial = %v, want a *ProxyError", err)
 		}
-	})
-	_, err := websocket.Dial(context.Background(), "ws://127.0.0.1:1/", &websocket.DialOptions{Timeout: testTimeout, Proxy: websocket.ProxyURL("http://" + p.Addr)})
-	var pe *websocket.ProxyError
-	if !errors.As(err, &pe) {
-		t.Fatalf("Dial = %v, want a *ProxyError", err)
-	}
-	for name, f := range map[string]func(error) (bool, time.Duration){"DefaultRetry": websocket.DefaultRetry, "RetryTransient": websocket.RetryTransient} {
-		if retry, after := f(err); !retry || after != 7*time.Second {
-			t.Errorf("%s(%v) = %v, %v; want true, 7s", name, err, retry, after)
+		for name, f := range map[string]func(error) (bool, time.Duration){"DefaultRetry": websocket.DefaultRetry, "RetryTransient": websocket.RetryTransient} {
+			if retry, after := f(err); !retry || after != 7*time.Second {
+				t.Errorf("%s: %s(%v) = %v, %v; want true, 7s", status, name, err, retry, after)
+			}
 		}
 	}
 }

@@ -11,17 +11,17 @@ import (
 	"github.com/wsclient/websocket/internal/proxy"
 )
 
-// maxRetryAfter caps the wait a 429 answer's Retry-After header asks for
-// in DefaultRetry and RetryTransient.
+// maxRetryAfter caps the wait a 429 or 503 answer's Retry-After header
+// asks for in DefaultRetry and RetryTransient.
 const maxRetryAfter = time.Hour
 
 // DefaultRetry is the failure classifier an App uses when RunOptions.Retry
 // is nil: with reconnecting on, every failure reconnects on the schedule —
 // a dropped socket, a failed dial, a handshake the server rejected or got
 // wrong, a ping timeout — as websocket-client does. A 429 (Too Many
-// Requests), from the server or from an HTTP proxy answering CONNECT,
-// waits at least what its Retry-After header asks for (delay-seconds or an
-// HTTP date, at most one hour).
+// Requests) or a 503 (Service Unavailable), from the server or from an
+// HTTP proxy answering CONNECT, waits at least what its Retry-After header
+// asks for (delay-seconds or an HTTP date, at most one hour).
 //
 // A run that should end on failures another attempt would only repeat (a
 // 403, a certificate that cannot be verified, a server that does not speak
@@ -33,12 +33,22 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 		ps *proxy.StatusError
 	)
 	switch {
-	case errors.As(err, &bs) && bs.StatusCode == http.StatusTooManyRequests:
-		return true, retryAfter(bs.Header.Get("Retry-After"), time.Now())
-	case errors.As(err, &ps) && ps.StatusCode == http.StatusTooManyRequests:
-		return true, retryAfter(ps.Header.Get("Retry-After"), time.Now())
+	case errors.As(err, &bs):
+		return true, statusWait(bs.StatusCode, bs.Header)
+	case errors.As(err, &ps):
+		return true, statusWait(ps.StatusCode, ps.Header)
 	}
 	return true, 0
+}
+
+// statusWait is the least wait before another attempt after an answer
+// with this status and header: what Retry-After asks for with a 429 or a
+// 503 (RFC 9110 §10.2.3), nothing with another status.
+func statusWait(code int, h http.Header) time.Duration {
+	if code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable {
+		return 0
+	}
+	return retryAfter(h.Get("Retry-After"), time.Now())
 }
 
 // RetryTransient is a failure classifier for RunOptions.Retry that
@@ -74,9 +84,10 @@ func DefaultRetry(err error) (retry bool, after time.Duration) {
 // timeouts (dial, handshake, ping), a dropped connection, a protocol error
 // of the server, a proxy that cannot be reached or cannot reach the target
 // (an HTTP proxy's 502, 503, 504; a SOCKS "host unreachable"), and the
-// statuses 500, 502, 503 and 504. A 429 (Too Many Requests) retries too,
-// after at least the wait its Retry-After header asks for (delay-seconds or
-// an HTTP date, at most one hour); without a valid one, on the schedule.
+// statuses 500, 502, 503 and 504. A 429 (Too Many Requests) retries too.
+// A 429 or 503 waits at least what its Retry-After header asks for
+// (delay-seconds or an HTTP date, at most one hour); without a valid one,
+// it retries on the schedule.
 func RetryTransient(err error) (retry bool, after time.Duration) {
 	var (
 		bs *BadStatusError
@@ -103,11 +114,9 @@ func RetryTransient(err error) (retry bool, after time.Duration) {
 // wanted, from the server or from an HTTP proxy.
 func retryStatus(code int, h http.Header) (retry bool, after time.Duration) {
 	switch code {
-	case http.StatusTooManyRequests:
-		return true, retryAfter(h.Get("Retry-After"), time.Now())
-	case http.StatusInternalServerError, http.StatusBadGateway,
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true, 0
+		return true, statusWait(code, h)
 	}
 	return false, 0
 }

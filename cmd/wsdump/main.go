@@ -97,7 +97,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	conn, err := websocket.Dial(ctx, cfg.url, opts)
 	var dialMsg string      // why the first dial failed, when --reconnect tries again
-	var after time.Duration // the least wait before that: a 429's Retry-After
+	var after time.Duration // the least wait before that: a 429's or 503's Retry-After
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "wsdump: interrupted while connecting")

@@ -33,11 +33,11 @@ func TestHTTP2BannerWithSubprotocols(t *testing.T) {
 
 // TestReconnectOn4xx: with --reconnect "a failure that another attempt
 // would only repeat (a 4xx answer but 429 …) exits with status 1 at once;
-// after a 429 (Too Many Requests) the wait is at least what its
-// Retry-After asks" (it was retried on the schedule, the Retry-After
-// ignored).
+// after a 429 (Too Many Requests) or a 503 (Service Unavailable) the
+// wait is at least what its Retry-After asks" (a 429's was ignored and
+// retried on the schedule, later a 503's).
 func TestReconnectOn4xx(t *testing.T) {
-	for _, status := range []string{"403 Forbidden", "404 Not Found", "429 Too Many Requests"} {
+	for _, status := range []string{"403 Forbidden", "404 Not Found", "429 Too Many Requests", "503 Service Unavailable"} {
 		t.Run(status, func(t *testing.T) {
 			srv := wstest.NewRaw(func(nc net.Conn) {
 				defer nc.Close()
@@ -47,7 +47,7 @@ func TestReconnectOn4xx(t *testing.T) {
 			})
 			t.Cleanup(srv.Close)
 			p := start(t, "--reconnect", "10ms", srv.URL) // stdin stays open
-			retried := strings.HasPrefix(status, "429")
+			retried := strings.HasPrefix(status, "429") || strings.HasPrefix(status, "503")
 			deadline := time.After(testTimeout)
 			for {
 				s, changed := p.stderr.snapshot()
@@ -65,7 +65,7 @@ func TestReconnectOn4xx(t *testing.T) {
 				select {
 				case <-p.done:
 					if code := p.wait(); retried || code != 1 {
-						t.Fatalf("exit %d (want 1, and no exit after a 429); stderr %q", code, p.stderr)
+						t.Fatalf("exit %d (want 1, and no exit after a 429 or 503); stderr %q", code, p.stderr)
 					}
 					return
 				case <-changed:

@@ -33,8 +33,8 @@ func (b *backoff) wait() time.Duration {
 // and runs a new session on the same console. Lines typed in the meantime
 // are sent once connected. A dial failure that another attempt would only
 // repeat (websocket.RetryTransient: a 4xx status but 429, an unverified
-// certificate, an invalid upgrade) ends the loop; a 429 waits at least what
-// its Retry-After asks (after, for the first dial's). It returns the exit
+// certificate, an invalid upgrade) ends the loop; a 429 or 503 waits at
+// least what its Retry-After asks (after, for the first dial's). It returns the exit
 // status and error of the last session or dial.
 //
 // After the end of input it goes on only for the lines read before it and

@@ -137,8 +137,8 @@ OPTIONS
         are sent once connected. Each attempt is printed. A failure that
         another attempt would only repeat (a 4xx answer but 429, an
         untrusted certificate) exits with status 1 at once; after a 429
-        (Too Many Requests) the wait is at least what its Retry-After
-        asks. After the end of input
+        (Too Many Requests) or 503 (Service Unavailable) the wait is at
+        least what its Retry-After asks. After the end of input
         it goes on only for lines not sent yet: the next attempt is made,
         later ones within 3 seconds; then it gives up, saying how many
         lines were not sent. Ctrl-C, Ctrl-D and /quit exit at once, also
