@@ -98,7 +98,8 @@ type DialOptions struct {
 	// from wss to ws is an error.
 	RedirectLimit int
 	// NetConn is an already-connected stream to run the handshake over
-	// (TLS is run over it for wss). No dial and no proxy are used.
+	// (TLS is run over it for wss). No dial and no proxy are used, and no
+	// redirect is followed: the 3xx answer is a *BadStatusError.
 	NetConn net.Conn
 	// NetDialContext, if set, opens TCP connections, also to proxies.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -419,6 +420,11 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 		next, err := redirectTarget(u, first, re)
 		if err != nil {
 			return nil, err
+		}
+		if cfg.net.netConn != nil {
+			// The given stream reaches one server: the answer is the
+			// caller's to act on.
+			return nil, wrapError("websocket: cannot follow a redirect to "+redactURL(next)+" over the given NetConn", re.status)
 		}
 		if handshakeTracing() {
 			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", redactURL(next)))

@@ -908,6 +908,28 @@ func TestDialNetConnPlain(t *testing.T) {
 	}
 }
 
+// TestDialNetConnRedirect: a redirect is not followed over a given
+// NetConn, and the 3xx is the *BadStatusError with its Location (it was an
+// error of its own that hid the answer).
+func TestDialNetConnRedirect(t *testing.T) {
+	s, _ := scriptServer(t, func(*http.Request, string) string {
+		return "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"
+	})
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_, err = websocket.Dial(context.Background(), s.URL, &websocket.DialOptions{Timeout: testTimeout, NetConn: nc})
+	var bs *websocket.BadStatusError
+	if !errors.As(err, &bs) || bs.StatusCode != 302 || bs.Header.Get("Location") != "/b" {
+		t.Fatalf("Dial = %v, want a *BadStatusError 302 with its Location", err)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "websocket: ") || !strings.Contains(msg, "NetConn") || !strings.Contains(msg, "302") {
+		t.Errorf("message %q, want it to say why the redirect was not followed, and the status", msg)
+	}
+}
+
 // A server may send frames in the same segment as its 101: the bytes read
 // past the response must reach the first Recv.
 func TestDialFramesBehindResponse(t *testing.T) {

@@ -337,7 +337,7 @@ func appendRequest(b []byte, u *url.URL, r *requestConfig, user http.Header, key
 	b = append(b, "\r\nSec-WebSocket-Version: 13\r\n"...)
 	switch {
 	case r.suppressOrigin:
-	case user.Get("Origin") != "":
+	case len(user["Origin"]) > 0: // even an empty one
 		// Sent with the user's headers.
 	case r.origin != "":
 		b = append(b, "Origin: "...)

@@ -220,6 +220,10 @@ func TestDialRequestTarget(t *testing.T) {
 		{"/?x=%zz&[]={}|^`\\;:@/?!$&()*+,=~", "/?x=%zz&[]={}|^`\\;:@/?!$&()*+,=~"},
 		{"/a b/c#frag x", "/a%20b/c"},
 		{"/?a#b c", "/?a"},
+		{"/a%2Fb/x", "/a%2Fb/x"},
+		{"/a%2Fb/\u00fc", "/a%2Fb/%C3%BC"}, // an escaped slash beside a byte to escape stays escaped
+		{"/a%2fb c", "/a%2fb%20c"},
+		{"/%7e%2F\u00e9\"<>^`{|}[]!$&'()*+,;=:@-._~", "/%7e%2F%C3%A9%22%3C%3E%5E%60%7B%7C%7D%5B%5D!$&'()*+,;=:@-._~"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			c, err := websocket.Dial(context.Background(), "ws://"+rec.addr+tc.url, &websocket.DialOptions{Timeout: testTimeout})
@@ -253,6 +257,9 @@ func TestDialHostForms(t *testing.T) {
 		{"ws://%E4%BE%8B%E3%81%88.jp/", "xn--r8jz45g.jp:80", "xn--r8jz45g.jp", "http://xn--r8jz45g.jp"},
 		{"ws://[fe80::1%25lo]:8080/", "[fe80::1%lo]:8080", "[fe80::1]:8080", "http://[fe80::1]:8080"},
 		{"ws://my_service:80/", "my_service:80", "my_service", "http://my_service"},
+		{"ws://my_service:0080/", "my_service:80", "my_service", "http://my_service"}, // the default port, written with zeros
+		{"wss://h.test:0443/", "h.test:443", "h.test", "https://h.test"},
+		{"ws://[::1]:08080/", "[::1]:8080", "[::1]:8080", "http://[::1]:8080"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			var dialed []string

@@ -3,6 +3,7 @@ package websocket
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,10 +27,12 @@ func FuzzRequestHead(f *testing.F) {
 	f.Add("ws://h/?a HTTP/1.0", "X-A", "v", "", "", "", "")
 	f.Add("wss://u:p@h:8443/p?q=\"<x>'#f", "Authorization", "Bearer x", "", "example.com", "https://o", "")
 	f.Add("ws://h/\u00e9?\u00e9=%zz", "Cookie", "b=2", "c=3", "", "", "")
+	f.Add("ws://h/a%2Fb/\u00fc c?q", "X-A", "v", "", "", "", "") // an escaped "/" beside bytes to escape
 	f.Add("ws://h/?x", "X-Evil", "a\r\nX-Injected: 1", "", "", "", "")
 	f.Add("ws://h/", "Host", "other", "", "h\nX: 1", "", "")
 	f.Add("ws://h/", "", "", "", "b\u00fccher.example:81", "", "")
 	f.Add("ws://[::1]:80/", "Origin", "o", "", "", "", "a b")
+	f.Add("ws://h/", "Origin", "", "", "", "", "") // an empty Origin header replaces the default too
 	f.Add("ws://[fe80::1%25en0]:8080/", "X", "", "", "", "", "")
 	f.Add("wss://b\u00fccher.example/", "X", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, rawURL, name, value, cookie, host, origin, proto string) {
@@ -91,7 +94,7 @@ func FuzzRequestHead(f *testing.F) {
 		if !httpguts.ValidHostHeader(got.Get("Host")) { // as HTTP/2's :authority must be
 			t.Fatalf("Host %q", got.Get("Host"))
 		}
-		for _, k := range []string{"Host", "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version"} {
+		for _, k := range []string{"Host", "Origin", "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version"} {
 			if len(got[k]) != 1 {
 				t.Fatalf("%s sent %d times: %q", k, len(got[k]), head)
 			}
@@ -151,7 +154,8 @@ func checkRefusal(t *testing.T, err error) {
 }
 
 // checkTargetMeaning checks that target, as a server parses it, names u's
-// path and query: the same path, and the same query once unescaped.
+// path and query: the same path segments (an escaped "/" is no separator),
+// and the same query once unescaped.
 func checkTargetMeaning(t *testing.T, u *url.URL, target string) {
 	t.Helper()
 	v, err := url.ParseRequestURI(target)
@@ -165,11 +169,25 @@ func checkTargetMeaning(t *testing.T, u *url.URL, target string) {
 	if v.Path != path {
 		t.Fatalf("target %q has path %q, the URL %q", target, v.Path, path)
 	}
+	if u.RawPath != "" && !slices.Equal(pathSegments(v.EscapedPath()), pathSegments(u.RawPath)) {
+		t.Fatalf("target %q has path segments %q, the URL %q", target, pathSegments(v.EscapedPath()), pathSegments(u.RawPath))
+	}
 	want, err1 := url.QueryUnescape(u.RawQuery)
 	have, err2 := url.QueryUnescape(v.RawQuery)
 	if (err1 == nil) != (err2 == nil) || want != have {
 		t.Fatalf("target %q has query %q (%v), the URL %q (%v)", target, have, err2, want, err1)
 	}
+}
+
+// pathSegments is an escaped path's segments, each unescaped.
+func pathSegments(p string) []string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if d, err := url.PathUnescape(s); err == nil {
+			segs[i] = d
+		}
+	}
+	return segs
 }
 
 // showsWithout reports whether s, a secret that location holds once,

@@ -57,8 +57,14 @@ func normalizeHost(u *url.URL) error {
 	if p := u.Port(); p != "" {
 		// url.Parse takes any digits: a port past 65535, or 0, is no
 		// address, and another attempt would only repeat the error.
-		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
 			return fmt.Errorf("invalid port %q", p)
+		}
+		if cp := strconv.FormatUint(n, 10); cp != p {
+			// "0080" is port 80: the default port, left out of Host and
+			// Origin, and one origin with ":80".
+			u.Host = u.Host[:len(u.Host)-len(p)] + cp
 		}
 	}
 	if strings.HasPrefix(u.Host, "[") {
@@ -178,8 +184,8 @@ func originOf(u *url.URL) string {
 }
 
 // appendRequestTarget appends u's path and query as a request line carries
-// them: the path escaped as net/url escapes it ("/" when empty), the query
-// as a browser sends it. url.Parse keeps a query's bytes as written, and
+// them: the path with its escapes as written and the bytes a path may not
+// hold escaped ("/" when empty), the query as a browser sends it. url.Parse keeps a query's bytes as written, and
 // some may not stand in a request line: a raw space would split it
 // ("ws://host/?a HTTP/1.0" into "GET /?a HTTP/1.0 HTTP/1.1"). So a space,
 // a double or single quote, '<', '>' and every byte above 0x7E are
@@ -187,16 +193,30 @@ func originOf(u *url.URL) string {
 // Other bytes, '%' escapes included, go as written: a query already
 // encoded (a signed URL) reaches the server unchanged.
 func appendRequestTarget(b []byte, u *url.URL) []byte {
-	p := u.EscapedPath()
-	if p == "" {
-		p = "/"
+	const hex = "0123456789ABCDEF"
+	switch p := u.EscapedPath(); {
+	case p == "":
+		b = append(b, '/')
+	case u.RawPath == "" || p == u.RawPath:
+		b = append(b, p...)
+	default:
+		// The path as written has escapes of its own and a byte that
+		// must be escaped ("/a%2Fb/ü"), which makes net/url escape the
+		// decoded path again, a "%2F" becoming a "/" that splits a
+		// segment. Keep the escapes and escape the rest.
+		for i := 0; i < len(u.RawPath); i++ {
+			switch c := u.RawPath[i]; {
+			case c == '%', c == '/', isPathByte(c):
+				b = append(b, c)
+			default:
+				b = append(b, '%', hex[c>>4], hex[c&15])
+			}
+		}
 	}
-	b = append(b, p...)
 	if u.RawQuery == "" && !u.ForceQuery {
 		return b
 	}
 	b = append(b, '?')
-	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(u.RawQuery); i++ {
 		switch c := u.RawQuery[i]; {
 		case c <= ' ', c == '"', c == '\'', c == '<', c == '>', c >= 0x7f:
@@ -206,6 +226,13 @@ func appendRequestTarget(b []byte, u *url.URL) []byte {
 		}
 	}
 	return b
+}
+
+// isPathByte reports whether c may stand unescaped in a path segment
+// (RFC 3986 pchar: unreserved, sub-delims, ':' and '@').
+func isPathByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
 }
 
 // httpURL maps a ws(s) URL to http(s), for cookie jars.

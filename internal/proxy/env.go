@@ -7,9 +7,13 @@ import (
 )
 
 // TargetPort returns the port of a ws, wss, http or https target URL: its
-// explicit port or the scheme's default (RFC 6455 §3: 80 for ws, 443 for wss).
+// explicit port (in decimal without leading zeros: "0080" is "80") or the
+// scheme's default (RFC 6455 §3: 80 for ws, 443 for wss).
 func TargetPort(target *url.URL) (string, bool) {
 	if p := target.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err == nil {
+			return strconv.FormatUint(n, 10), true
+		}
 		return p, true
 	}
 	switch strings.ToLower(target.Scheme) {

@@ -48,6 +48,9 @@ func TestFromEnvironment(t *testing.T) {
 		// no_proxy
 		{"no_proxy name", map[string]string{"http_proxy": "p", "no_proxy": "example.com"}, "ws://a.example.com/", ""},
 		{"no_proxy other", map[string]string{"http_proxy": "p", "no_proxy": "example.com"}, "ws://badexample.com/", "http://p:80"},
+		{"no_proxy port and a target's port with zeros", map[string]string{"http_proxy": "p", "no_proxy": "example.com:80"}, "ws://example.com:0080/", ""},
+		{"no_proxy port with zeros", map[string]string{"http_proxy": "p", "no_proxy": "example.com:0080"}, "ws://example.com/", ""},
+		{"no_proxy port with zeros, another port", map[string]string{"http_proxy": "p", "no_proxy": "example.com:0080"}, "ws://example.com:8080/", "http://p:80"},
 		{"NO_PROXY", map[string]string{"http_proxy": "p", "NO_PROXY": "example.com"}, "ws://example.com/", ""},
 		{"no_proxy lower wins", map[string]string{"http_proxy": "p", "no_proxy": "other.com", "NO_PROXY": "example.com"}, "ws://example.com/", "http://p:80"},
 		{"no_proxy star", map[string]string{"https_proxy": "p", "no_proxy": "*"}, "wss://example.com/", ""},

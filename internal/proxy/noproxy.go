@@ -76,9 +76,11 @@ func (n *NoProxy) add(e string) {
 		host, port, _ = strings.Cut(e, ":")
 	}
 	if port != "" {
-		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || p == 0 {
 			return
 		}
+		port = strconv.FormatUint(p, 10) // "0080" is port 80
 	}
 	if p, err := netip.ParsePrefix(host); err == nil {
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked()
