@@ -62,7 +62,8 @@ type DialOptions struct {
 	// Host replaces the Host header (the URL's host and non-default port).
 	// A name that is not ASCII is sent in its ASCII (IDNA) form, as the
 	// URL's host is: "bücher.example:8080" goes as
-	// "xn--bcher-kva.example:8080".
+	// "xn--bcher-kva.example:8080". A redirect to another origin sends
+	// that origin's own Host, as net/http does; so does a Host in Header.
 	Host string
 	// Subprotocols are offered in Sec-WebSocket-Protocol, in this order.
 	// The server may select one of them (compared case-insensitively) or none.
@@ -406,7 +407,15 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 		// Secrets (Authorization, Cookie, URL credentials) go only to the
 		// origin the caller named, or to credentials a Location carries.
 		sameOrigin := hop == 0 || originOf(u) == originOf(first)
-		c, err := dialOnce(ctx, cfg, u, hop, sameOrigin)
+		hc := cfg
+		if !sameOrigin && cfg.req.host != "" {
+			// The Host option names the first URL's server; another
+			// origin gets its own, as net/http does.
+			other := *cfg
+			other.req.host = ""
+			hc = &other
+		}
+		c, err := dialOnce(ctx, hc, u, hop, sameOrigin)
 		if err == nil {
 			return c, nil
 		}
@@ -524,6 +533,7 @@ func userHeaders(u *url.URL, r *requestConfig, secrets bool) (http.Header, error
 		for _, k := range redirectSecrets {
 			delete(user, k)
 		}
+		delete(user, "Host") // it names the first URL's server
 	}
 	if u.User != nil {
 		// Refused as a header value would be, whether or not they are

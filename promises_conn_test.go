@@ -571,6 +571,41 @@ func TestRedirectSchemeOrHostChangeDropsCredentials(t *testing.T) {
 	}
 }
 
+// TestRedirectHostOption: the Host option, or a Host in Header, goes with
+// a redirect that stays at the URL's origin; a redirect to another origin
+// sends that origin's own Host, as net/http does (the first server's name
+// was sent to the second).
+func TestRedirectHostOption(t *testing.T) {
+	for name, opts := range map[string]websocket.DialOptions{
+		"option": {Host: "virtual.test"},
+		"header": {Header: http.Header{"Host": {"virtual.test"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := promiseServer(t, func(c *wstest.Conn) {
+				switch c.Request().URL.Path {
+				case "/":
+					c.Reject(302, http.Header{"Location": {"/same"}}, "")
+				case "/same":
+					c.Reject(302, http.Header{"Location": {"ws://second.test:9000/other"}}, "")
+				default:
+					wstest.Echo(c)
+				}
+			})
+			opts.NetDialContext = srv.DialContext
+			promiseDial(t, "ws://first.test:9000/", &opts)
+			cs := srv.Conns()
+			if len(cs) != 3 {
+				t.Fatalf("%d handshakes, want 3", len(cs))
+			}
+			for i, want := range []string{"virtual.test", "virtual.test", "second.test:9000"} {
+				if got := cs[i].Request().Host; got != want {
+					t.Errorf("hop %d: Host %q, want %q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
 // "ErrConnectionClosed ... use of a closed Conn" and "Every message
 // starts with `websocket: `": the deadline setters of a closed Conn.
 func TestDeadlineSettersOnClosedConnReportErrConnectionClosed(t *testing.T) {
