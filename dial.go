@@ -56,14 +56,16 @@ type DialOptions struct {
 	Jar http.CookieJar
 	// Origin replaces the default Origin, "http://host[:port]" for ws and
 	// "https://host[:port]" for wss (the port only when not the default).
+	// An Origin in Header or from HeaderFunc is sent instead of it.
 	Origin string
 	// SuppressOrigin sends no Origin header at all.
 	SuppressOrigin bool
 	// Host replaces the Host header (the URL's host and non-default port).
 	// A name that is not ASCII is sent in its ASCII (IDNA) form, as the
 	// URL's host is: "bücher.example:8080" goes as
-	// "xn--bcher-kva.example:8080". A redirect to another origin sends
-	// that origin's own Host, as net/http does; so does a Host in Header.
+	// "xn--bcher-kva.example:8080". It is sent instead of a Host in
+	// Header. A redirect to another origin sends that origin's own Host,
+	// as net/http does, whichever gave it.
 	Host string
 	// Subprotocols are offered in Sec-WebSocket-Protocol, in this order.
 	// The server may select one of them (compared case-insensitively) or none.

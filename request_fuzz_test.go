@@ -33,6 +33,7 @@ func FuzzRequestHead(f *testing.F) {
 	f.Add("ws://h/", "", "", "", "b\u00fccher.example:81", "", "")
 	f.Add("ws://[::1]:80/", "Origin", "o", "", "", "", "a b")
 	f.Add("ws://h/", "Origin", "", "", "", "", "") // an empty Origin header replaces the default too
+	f.Add("ws://h/", "Origin", "https://hdr", "", "", "https://opt", "") // the header's Origin is sent instead of the option's
 	f.Add("ws://[fe80::1%25en0]:8080/", "X", "", "", "", "", "")
 	f.Add("wss://b\u00fccher.example/", "X", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, rawURL, name, value, cookie, host, origin, proto string) {
@@ -138,6 +139,9 @@ func FuzzRequestHead(f *testing.F) {
 		}
 		if ck != "Cookie" && cookie != "" && got.Get("Cookie") != cookie {
 			t.Fatalf("Cookie %q, want %q", got.Get("Cookie"), cookie)
+		}
+		if ck != "Origin" && origin != "" && got.Get("Origin") != origin {
+			t.Fatalf("Origin %q, want the option's %q", got.Get("Origin"), origin)
 		}
 		if proto != "" && got.Get("Sec-Websocket-Protocol") != proto {
 			t.Fatalf("Sec-WebSocket-Protocol %q, want %q", got.Get("Sec-Websocket-Protocol"), proto)
