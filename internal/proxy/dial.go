@@ -129,12 +129,23 @@ func ctxCause(ctx context.Context) error {
 	return err
 }
 
+// connectTarget is the authority a CONNECT names: host and port, without
+// an IPv6 zone, which names an interface of this machine and means
+// nothing to the proxy (RFC 6874 has clients leave it out of what they
+// send).
+func connectTarget(host, port string) string {
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i]
+	}
+	return net.JoinHostPort(host, port)
+}
+
 // handshake runs the scheme's protocol on conn and returns the stream to the
 // target (conn itself, or a wrapper of it).
 func (d *Dialer) handshake(ctx context.Context, conn net.Conn, p *url.URL, host, port string) (net.Conn, error) {
 	switch p.Scheme {
 	case SchemeHTTP:
-		return connectHTTP(conn, p, net.JoinHostPort(host, port))
+		return connectHTTP(conn, p, connectTarget(host, port))
 	case SchemeHTTPS:
 		cfg := new(tls.Config)
 		if d.TLSConfig != nil {
@@ -150,7 +161,7 @@ func (d *Dialer) handshake(ctx context.Context, conn net.Conn, p *url.URL, host,
 			// The certificate's names are the proxy's: quoted when not printable.
 			return nil, &Error{Reason: display(p) + ": TLS handshake", Err: httptoken.ShownError(err)}
 		}
-		t, err := connectHTTP(tc, p, net.JoinHostPort(host, port))
+		t, err := connectHTTP(tc, p, connectTarget(host, port))
 		if err != nil {
 			return tc, err // closed by the caller
 		}

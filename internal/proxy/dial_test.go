@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -533,4 +534,41 @@ func TestDialCancel(t *testing.T) {
 
 	_, err = Dial(ctx, mustParseURL(t, "socks5://"+srv.Addr), "127.0.0.1:9", nil, nil, 0)
 	checkError(t, err, "cannot reach socks5://"+srv.Addr+": context canceled")
+}
+
+// TestConnectLeavesOutTheZone: a CONNECT to an IPv6 address with a zone
+// names the address alone; the zone is an interface of this machine (it
+// went to the proxy as "[fe80::1%lo]:8080").
+func TestConnectLeavesOutTheZone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- req.RequestURI + " " + req.Host
+		io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+	}()
+	p, _ := url.Parse("http://" + ln.Addr().String())
+	_, err = Dial(context.Background(), p, "[fe80::1%lo]:8080", nil, nil, 5*time.Second)
+	if err == nil {
+		t.Fatal("Dial succeeded through a proxy that answered 502")
+	}
+	if s := <-got; s != "[fe80::1]:8080 [fe80::1]:8080" {
+		t.Errorf("CONNECT target and Host %q, want [fe80::1]:8080 for both", s)
+	}
+	if got := connectTarget("example.com", "443"); got != "example.com:443" {
+		t.Errorf("connectTarget(example.com, 443) = %q", got)
+	}
 }
