@@ -191,16 +191,18 @@ func (c *Conn) inflateLimit() int64 {
 // fragment ends each), so that invalid UTF-8 fails the connection at the
 // fragment that holds it rather than at the message's end: as early as
 // the bytes allow, as for a message sent uncompressed. Bytes that cannot
-// be inflated yet stay for the next fragment; after such a try, the next
-// waits until they have doubled, so that a peer whose fragments never end
-// between two blocks costs at most twice the inflating. readMu is held.
+// be inflated yet stay for the next fragment. Bytes that do not end with
+// a flush are not tried (it costs nothing to tell); after a try that
+// failed (they end with one, inside a block), the next waits until they
+// have doubled, so that a peer whose fragments never end between two
+// blocks costs at most twice the inflating. readMu is held.
 //
 // With FireContFrame every message's fragments are inflated so, to be
 // returned as they arrive.
 func (c *Conn) inflatePart(dst *[]byte) error {
 	z := c.ext
 	check := c.msgOp == OpText && !c.skipUTF8
-	if !check && !c.fireCont || len(z.in) < 2*z.tried {
+	if !check && !c.fireCont || len(z.in) < 2*z.tried || !deflate.EndsWithFlush(z.in) {
 		return nil
 	}
 	start := len(*dst)

@@ -2,6 +2,7 @@ package websocket_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -130,4 +131,54 @@ func TestFireContFrameCompressed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompressedFlushAfterACut: a fragment whose bytes end with a flush
+// is inflated at once, also after a fragment cut inside the compressed
+// stream: with FireContFrame its text comes with it, and invalid UTF-8 in
+// it fails the connection there, while the server holds the message's end
+// back. (After a cut, the next try waited until the bytes held had doubled,
+// so the text and the 1007 waited for the message's end.)
+func TestCompressedFlushAfterACut(t *testing.T) {
+	var text strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&text, "%d ", i*7919%10007)
+	}
+	cutFrames := func(d *streamDeflater, s string) []byte {
+		d.w.Write([]byte(s))
+		d.w.Flush()
+		chunk := bytes.Clone(d.buf.Bytes())
+		d.buf.Reset()
+		cut := len(chunk) - 100
+		wire := wstest.AppendFrameRsv(nil, false, 4, byte(websocket.OpText), chunk[:cut])
+		return wstest.AppendFrameRsv(wire, false, 0, 0, chunk[cut:]) // ends with the flush; the message goes on
+	}
+	t.Run("FireContFrame", func(t *testing.T) {
+		c, sc := deflatePipe(t, &websocket.DialOptions{FireContFrame: true}, "permessage-deflate")
+		sc.WriteRaw(cutFrames(newStreamDeflater(t), text.String()))
+		var got []fragment
+		for range 2 {
+			op, f, err := c.RecvDataFrame(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fragment{op: op, data: string(f.Payload), fin: f.Fin})
+		}
+		want := []fragment{{op: websocket.OpText}, {op: websocket.OpContinuation, data: text.String()}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("fragments %.80v, want %.80v", got, want)
+		}
+	})
+	t.Run("UTF-8", func(t *testing.T) {
+		c, sc := deflatePipe(t, nil, "permessage-deflate")
+		sc.WriteRaw(cutFrames(newStreamDeflater(t), text.String()+"\xff\xfe"))
+		_, err := c.Recv()
+		var pe *websocket.PayloadError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Recv = %v, want a *PayloadError at the flushed fragment", err)
+		}
+		if f := readFrame(t, sc); f.Opcode != byte(websocket.OpClose) || len(f.Payload) < 2 || int(f.Payload[0])<<8|int(f.Payload[1]) != int(websocket.StatusInvalidPayload) {
+			t.Fatalf("client sent %v, want close 1007", f)
+		}
+	})
 }

@@ -32,7 +32,7 @@ func FuzzRequestHead(f *testing.F) {
 	f.Add("ws://h/", "Host", "other", "", "h\nX: 1", "", "")
 	f.Add("ws://h/", "", "", "", "b\u00fccher.example:81", "", "")
 	f.Add("ws://[::1]:80/", "Origin", "o", "", "", "", "a b")
-	f.Add("ws://h/", "Origin", "", "", "", "", "") // an empty Origin header replaces the default too
+	f.Add("ws://h/", "Origin", "", "", "", "", "")                       // an empty Origin header replaces the default too
 	f.Add("ws://h/", "Origin", "https://hdr", "", "", "https://opt", "") // the header's Origin is sent instead of the option's
 	f.Add("ws://[fe80::1%25en0]:8080/", "X", "", "", "", "", "")
 	f.Add("wss://b\u00fccher.example/", "X", "", "", "", "", "")

@@ -138,7 +138,7 @@ func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) 
 // with the output of the parts before: dst grows by doubling the message
 // so far, so a message costs about what it would whole, however many parts.
 func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bool) {
-	if !bytes.HasSuffix(part, syncFlush[:]) {
+	if !EndsWithFlush(part) {
 		return dst, false
 	}
 	start := len(dst)
@@ -154,6 +154,10 @@ func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bo
 	d.remember(out[start:])
 	return out, true
 }
+
+// EndsWithFlush reports whether b ends as a sync flush does (00 00 ff ff):
+// whether DecompressPart may inflate it.
+func EndsWithFlush(b []byte) bool { return bytes.HasSuffix(b, syncFlush[:]) }
 
 // run inflates msg with end behind it (end nil: msg is a prefix of a
 // stream, which may stop between two blocks), taking the window from hist
