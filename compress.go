@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/wsclient/websocket/internal/deflate"
@@ -52,10 +53,10 @@ type compression struct {
 	in        []byte // compressed message being received, guarded by readMu
 	out       []byte // compressed message being sent, guarded by msgMu
 
-	// in comes from the write buffer pools (getWriteBuf) for one message,
-	// so that an idle connection holds none: inBuf is what the pool gave
-	// (nil between messages), inSize the last message's compressed size,
-	// which picks the next one's buffer. out is kept while messages are
+	// in comes from the buffer pools (getInBuf) for one message, so that
+	// an idle connection holds none: inBuf is what the pool gave (nil
+	// between messages), inSize the last message's compressed size, which
+	// picks the next one's buffer. out is kept while messages are
 	// sent, and dropped when the compressor parks (parkCompressor).
 	inBuf  *[]byte
 	inSize int
@@ -144,7 +145,7 @@ func (z *compression) compressor() *deflate.Compressor {
 // startMessage readies z for a new received message; readMu is held.
 func (z *compression) startMessage() {
 	if z.in == nil {
-		z.inBuf = getWriteBuf(z.inSize)
+		z.inBuf = getInBuf(z.inSize + deflate.TailRoom)
 		z.in = *z.inBuf
 	}
 	z.in = z.in[:0]
@@ -164,9 +165,50 @@ func (z *compression) inDone() {
 func poolBack(b []byte, bp *[]byte) ([]byte, *[]byte) {
 	if bp != nil {
 		*bp = b
-		putWriteBuf(bp)
+		putInBuf(bp)
 	}
 	return nil, nil
+}
+
+// largeInPools keep the buffers of received compressed messages larger
+// than the write buffers' largest, in classes twice apart up to 64 MiB:
+// the next message takes one of at least the last one's size, so a
+// connection that receives such messages one after another allocates none
+// in steady state (RecvAppend's promise), and an idle one holds none.
+var largeInPools = [...]struct {
+	size int
+	pool sync.Pool
+}{{size: 512 << 10}, {size: 1 << 20}, {size: 2 << 20}, {size: 4 << 20}, {size: 8 << 20}, {size: 16 << 20}, {size: 32 << 20}, {size: 64 << 20}}
+
+// getInBuf returns an empty buffer for a compressed message expected to be
+// about n bytes: a write buffer up to their largest size, a large one of at
+// least n above it.
+func getInBuf(n int) *[]byte {
+	if n <= writeBufPools[len(writeBufPools)-1].size {
+		return getWriteBuf(n)
+	}
+	for i := range largeInPools {
+		if p := &largeInPools[i]; p.size >= n {
+			if b, ok := p.pool.Get().(*[]byte); ok {
+				return b
+			}
+			b := make([]byte, 0, p.size)
+			return &b
+		}
+	}
+	return getWriteBuf(n) // larger than any class: grown as it arrives
+}
+
+// putInBuf gives b back to the pool of its size, if there is one.
+func putInBuf(b *[]byte) {
+	for i := range largeInPools {
+		if p := &largeInPools[i]; p.size == cap(*b) {
+			*b = (*b)[:0]
+			p.pool.Put(b)
+			return
+		}
+	}
+	putWriteBuf(b)
 }
 
 // decompressor returns the message decompressor; readMu is held.

@@ -1,6 +1,10 @@
 package websocket
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+
+	"github.com/wsclient/websocket/internal/deflate"
+)
 
 // The buffers messages are read into when the caller does not give one
 // (Recv, RecvData, RecvFrame, an App's frames): how they grow. They grow
@@ -17,8 +21,9 @@ import "crypto/tls"
 // more of the frame has arrived than that (buffered, and in the socket
 // when it can tell: arrived), the room takes all of it, so that a large
 // message that is there already is read into one allocation, without
-// copies. A last frame gets no more room than it still brings, and no
-// buffer grows past the read limit.
+// copies. A last frame gets no more room than it still brings (and, in a
+// compressed message, room for the tail the inflater puts behind it), and
+// no buffer grows past the read limit.
 func (c *Conn) growth(have int, last bool) int {
 	n := int64(max(have, 32<<10))
 	if rem := c.fr.dec.remaining; n < rem {
@@ -26,6 +31,9 @@ func (c *Conn) growth(have int, last bool) int {
 	}
 	if last {
 		n = min(n, c.fr.dec.remaining)
+		if c.msgZ {
+			n += int64(deflate.TailRoom) // no copy to inflate (Decompress)
+		}
 	}
 	if c.readLimit >= 0 {
 		// The frame's remaining bytes fit (checkHeader), so n >= 1.

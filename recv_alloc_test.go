@@ -7,6 +7,7 @@ package websocket_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"testing"
 
@@ -55,6 +56,53 @@ func TestRecvAllocations(t *testing.T) {
 				}
 				if allocs > want {
 					t.Errorf("%v allocations per message, want %v", allocs, want)
+				}
+			})
+		}
+	}
+}
+
+// TestRecvAppendCompressedAllocations: "once the buffer has grown to the
+// largest message, no call allocates" holds for large compressed
+// messages too, with and without context takeover: the compressed bytes
+// are inflated where they were read (no copy with the stream's tail), and
+// a buffer larger than the write buffers' largest goes back to a pool of
+// its size for the next message. (A 300 KiB message, 66 KB compressed,
+// cost an allocation of its compressed copy each; a 2 MiB one, 455 KB
+// compressed, four.)
+func TestRecvAppendCompressedAllocations(t *testing.T) {
+	for _, size := range []int{300 << 10, 2 << 20} {
+		for _, takeover := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/takeover=%v", sizeName(size), takeover), func(t *testing.T) {
+				resp := "permessage-deflate"
+				if !takeover {
+					resp += "; server_no_context_takeover"
+				}
+				c, sc := deflatePipe(t, nil, resp)
+				var text []byte
+				for i := 0; len(text) < size; i++ {
+					text = fmt.Appendf(text, "%d,", uint32(i)*2654435761%100003)
+				}
+				text = text[:size]
+				compress := serverDeflate(t, takeover)
+				const messages = 20
+				var wire []byte // made before counting: the server's work is not the client's
+				for range messages {
+					wire = wstest.AppendFrameRsv(wire, true, 4, byte(websocket.OpText), compress(text))
+				}
+				go sc.WriteRaw(wire)
+				var buf []byte
+				var err error
+				recv := func() {
+					if _, buf, err = c.RecvAppend(buf[:0]); err == nil && !bytes.Equal(buf, text) {
+						t.Fatalf("message of %d bytes, want the %d sent", len(buf), len(text))
+					}
+				}
+				for range 3 {
+					recv()
+				}
+				if allocs := testing.AllocsPerRun(messages-4, recv); err != nil || allocs != 0 {
+					t.Errorf("%v allocations per message (%v), want 0", allocs, err)
 				}
 			})
 		}

@@ -19,6 +19,10 @@ var ErrInvalidData = errors.New("websocket: invalid compressed data")
 // block, at whose end the decoder stops.
 var endOfMessage = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
+// TailRoom is the spare capacity past a message's bytes that lets
+// Decompress put the end of the stream there rather than in a copy.
+const TailRoom = len(endOfMessage)
+
 // syncFlush is what a sync flush ends with: an empty stored block, byte
 // aligned. A sender that flushes at the end of each fragment of a message
 // (as streaming compressors do) ends every fragment but the last with it.
@@ -104,11 +108,12 @@ func (d *Decompressor) remember(p []byte) {
 // it returns dst with its length unchanged; its spare capacity may have
 // been written.
 //
-// The input is copied, with endOfMessage (the tail RFC 7692 §7.2.2 removes,
-// and an empty final block) behind it, into a buffer that goes back to a
-// pool with the decoder, so that the decoder reads one contiguous stream
-// with 8-byte loads to its end; the copy costs a few hundred nanoseconds
-// at most.
+// The decoder reads one contiguous stream with 8-byte loads to its end:
+// msg with the tail RFC 7692 §7.2.2 removes (and an empty final block)
+// behind it. When msg has TailRoom bytes of spare capacity the tail is
+// written there, so msg's spare capacity may change; otherwise msg is
+// copied, with the tail, into a buffer that goes back to a pool with the
+// decoder (a copy of more than 64 KiB is not kept).
 func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
 	start := len(dst)
 	out, err := d.run(dst, msg, endOfMessage[:], limit)
@@ -165,15 +170,23 @@ func EndsWithFlush(b []byte) bool { return bytes.HasSuffix(b, syncFlush[:]) }
 // returns the output appended to dst.
 func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, error) {
 	f := inflaters.Get().(*fastInflater)
-	if n := len(msg) + len(end); cap(f.in) < n {
-		f.in = make([]byte, 0, n) // one exact allocation, not append's two
+	src := msg
+	switch {
+	case len(end) == 0:
+	case cap(msg)-len(msg) >= len(end):
+		src = append(msg, end...) // in msg's spare capacity
+	default:
+		if n := len(msg) + len(end); cap(f.in) < n {
+			f.in = make([]byte, 0, n) // one exact allocation, not append's two
+		}
+		f.in = append(append(f.in[:0], msg...), end...)
+		src = f.in
 	}
-	f.in = append(append(f.in[:0], msg...), end...)
 	var hist []byte
 	if d.takeover || d.parted {
 		hist = d.hist[max(0, len(d.hist)-d.size):]
 	}
-	out, err := f.inflateMsg(dst, hist, f.in, limit, end == nil, d.partOut)
+	out, err := f.inflateMsg(dst, hist, src, limit, end == nil, d.partOut)
 	if cap(f.in) > 64<<10 {
 		f.in = nil // a large message's copy is not kept
 	}
