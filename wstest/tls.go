@@ -15,10 +15,10 @@ import (
 )
 
 // CA is a throwaway certificate authority for tests: it issues server and
-// client certificates that a tls.Config trusting its Pool accepts. It is
-// valid from an hour before NewCA for a day (at the clock of the caller,
-// so one made inside a testing/synctest bubble is valid at the bubble's
-// time). It is safe for concurrent use.
+// client certificates that a tls.Config trusting its Pool accepts. It and
+// its certificates are valid from an hour before NewCA until a day after
+// it (at the clock of the caller, so one made inside a testing/synctest
+// bubble is valid at the bubble's time). It is safe for concurrent use.
 type CA struct {
 	Cert    *x509.Certificate // the CA's own certificate
 	Key     *ecdsa.PrivateKey // the key it signs with

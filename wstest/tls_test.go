@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"net"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/wsclient/websocket/wstest"
 )
@@ -40,6 +42,21 @@ func TestCAIssue(t *testing.T) {
 	if srv.Leaf.SerialNumber.Cmp(cli.Leaf.SerialNumber) == 0 {
 		t.Error("two certificates share a serial number")
 	}
+}
+
+// TestCAValidity: "valid from an hour before NewCA until a day after it",
+// the CA and what it issues, at the caller's clock (a synctest bubble's).
+func TestCAValidity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		ca := wstest.NewCA("test CA")
+		leaf := ca.Issue("srv", x509.ExtKeyUsageServerAuth, "localhost").Leaf
+		for name, c := range map[string]*x509.Certificate{"CA": ca.Cert, "issued": leaf} {
+			if !c.NotBefore.Equal(now.Add(-time.Hour).Truncate(time.Second)) || !c.NotAfter.Equal(now.Add(24*time.Hour).Truncate(time.Second)) {
+				t.Errorf("%s valid %v to %v, want an hour before %v to a day after", name, c.NotBefore, c.NotAfter, now)
+			}
+		}
+	})
 }
 
 // TestCATLSHandshake: a TLS server with an issued certificate and a client
