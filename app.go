@@ -23,7 +23,8 @@ import (
 // connection after the first of a run), then OnData / OnMessage /
 // OnContMessage / OnPing / OnPong as frames arrive, OnError for each failure,
 // and OnClose exactly once per connection that was opened. A panic in a
-// callback is recovered and reported to OnError; the run goes on. So is a
+// callback is recovered and reported to OnError (one in OnError itself is
+// only traced, as the App's errors are: EnableTrace); the run goes on. So is a
 // panic in a function a dial calls (HeaderFunc, a Proxy or NetDialContext
 // of the options): that attempt fails. A callback
 // may call Send*, Close, CloseWith and Conn; sending from a callback blocks

@@ -57,8 +57,8 @@ package websocket
 
 import (
 	"crypto/tls"
-	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -101,7 +101,20 @@ const maxLoopQueue = 16 << 20
 // errNoSocket: the net.Conn is no socket whose descriptor the loop can hold.
 var errNoSocket = &net.OpError{Op: "take", Err: syscall.EINVAL}
 
-var errLoopQueueFull = errors.New("more than 16 MiB queued for a peer that does not read")
+// errLoopQueueFull fails a connection whose peer left more than
+// maxLoopQueue bytes unread. It is a timeout, as the write that times out
+// off the loop is: it matches os.ErrDeadlineExceeded, and it is a
+// net.Error whose Timeout is true.
+var errLoopQueueFull error = loopQueueFull{}
+
+type loopQueueFull struct{}
+
+func (loopQueueFull) Error() string {
+	return "more than 16 MiB queued for a peer that does not read"
+}
+func (loopQueueFull) Timeout() bool        { return true }
+func (loopQueueFull) Temporary() bool      { return true }
+func (loopQueueFull) Is(target error) bool { return target == os.ErrDeadlineExceeded }
 
 // loopReadBufferSize is the read buffer an engine shares between its
 // connections: one read takes at most this much from one socket before the

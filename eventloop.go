@@ -95,7 +95,8 @@ type Dispatcher interface {
 // them get a goroutine each, and an attempt's HandshakeTimeout counts its
 // wait. A send from any goroutine never blocks on the socket there; a
 // connection with more than 16 MiB queued for a peer that does not read
-// fails, as a send that times out does (the pong deadline of PingTimeout
+// fails, as a send that times out does, with an error that matches
+// os.ErrDeadlineExceeded (the pong deadline of PingTimeout
 // usually notices such a peer first). For wss the TLS handshake runs during the dial; the
 // loop then reads the ciphertext and crypto/tls decrypts it without
 // blocking. The loop holds a socket it dialed itself as a bare descriptor,

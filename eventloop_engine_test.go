@@ -786,3 +786,67 @@ func TestAppCompressedFragments(t *testing.T) {
 		})
 	}
 }
+
+// TestStuckPeerIsATimeoutOnBothPaths: a peer that stops reading fails the
+// connection with a timeout on both paths: off the loop the write's
+// deadline (DialOptions.Timeout), on the loop the 16 MiB queued for it,
+// "as a send that times out does": errors.Is os.ErrDeadlineExceeded and a
+// net.Error whose Timeout is true (the loop's error was a plain one).
+func TestStuckPeerIsATimeoutOnBothPaths(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			quit := make(chan struct{})
+			srv := wstest.New(func(c *wstest.Conn) { <-quit }) // reads nothing
+			defer srv.Close()
+			defer close(quit)
+			var failure atomic.Pointer[error]
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				go func() {
+					msg := make([]byte, 1<<20)
+					for a.SendBytes(msg) == nil {
+					}
+				}()
+			}
+			a.OnError = func(_ *websocket.App, err error) { failure.CompareAndSwap(nil, &err) }
+			opts := &websocket.RunOptions{DialOptions: websocket.DialOptions{Timeout: time.Second}}
+			runOn(t, onLoop, a, opts)
+			p := failure.Load()
+			if p == nil {
+				t.Fatal("no failure reported")
+			}
+			var ne net.Error
+			if err := *p; !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("failure %v (%T), want a timeout", err, err)
+			}
+		})
+	}
+}
+
+// TestPanicInOnError: "a panic in a callback is recovered and reported to
+// OnError (one in OnError itself is only traced); the run goes on": the
+// connection still gets its OnClose and the run ends as it would, on both
+// paths.
+func TestPanicInOnError(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			srv := wstest.New(func(c *wstest.Conn) {
+				c.WriteFrame(true, 0x3, nil) // a reserved opcode: a protocol error
+				c.ReadFrame()
+			})
+			defer srv.Close()
+			var errs, closes atomic.Int32
+			a := &websocket.App{URL: srv.URL}
+			a.OnError = func(*websocket.App, error) {
+				errs.Add(1)
+				panic("in OnError")
+			}
+			a.OnClose = func(*websocket.App, websocket.StatusCode, string) { closes.Add(1) }
+			err := runOn(t, onLoop, a, &websocket.RunOptions{DialOptions: websocket.DialOptions{Timeout: testTimeout}})
+			var pe *websocket.ProtocolError
+			if !errors.As(err, &pe) || errs.Load() != 1 || closes.Load() != 1 {
+				t.Errorf("run = %v, OnError %d times, OnClose %d times; want the protocol error, 1, 1", err, errs.Load(), closes.Load())
+			}
+		})
+	}
+}
