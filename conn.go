@@ -19,7 +19,9 @@ import (
 // Sending methods (Send*, Ping, Pong, SendClose, NextWriter) are safe for
 // concurrent use with each other, with a reader and with Close: each frame is
 // written whole, and a message's fragments are never interleaved with another
-// message. Receiving methods serve one reader at a time; concurrent calls are
+// message. SendFrame is the exception it says it is: it writes the frame it
+// is given, so the fragments of a message sent frame by frame with it are
+// the caller's to keep together (NextWriter holds other messages back). Receiving methods serve one reader at a time; concurrent calls are
 // serialized. Pings are answered and close frames echoed while receiving.
 //
 // An idle Conn is a large part of an idle connection's memory, so its fields

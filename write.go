@@ -96,7 +96,11 @@ func (c *Conn) SendBinary(data []byte) error { return c.Send(data, OpBinary) }
 // the opcode (one RFC 6455 defines, as AppendTo) and what the wire cannot
 // carry (control frames longer than 125 bytes or fragmented), returning a
 // *ProtocolError; the caller owns fragmentation and reserved bits. Data frames
-// wait for a NextWriter's message to finish. Python's send_frame.
+// wait for a NextWriter's message to finish, but nothing waits for a
+// message whose fragments are sent with SendFrame: another goroutine's
+// message may come between them, which the peer fails as a protocol error.
+// Send them from one goroutine that sends nothing else meanwhile, or use
+// NextWriter. Python's send_frame.
 func (c *Conn) SendFrame(f *Frame) error {
 	if !f.Opcode.Valid() {
 		return &ProtocolError{Reason: "cannot encode " + f.Opcode.String()}
