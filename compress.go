@@ -287,7 +287,7 @@ func (c *Conn) checkRaw(p []byte) error {
 		return nil // more frames of the message follow
 	}
 	c.msgZ = false
-	out, err := z.decompressor().Decompress(nil, z.in, c.readLimit)
+	out, err := z.decompressor().DecompressSpare(nil, z.in, c.readLimit)
 	z.inDone()
 	switch {
 	case err != nil:
@@ -334,7 +334,7 @@ func (c *Conn) readFragmentZ() ([]byte, error) {
 func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 	z := c.ext
 	start := len(dst)
-	out, err := z.decompressor().Decompress(dst, z.in, c.inflateLimit())
+	out, err := z.decompressor().DecompressSpare(dst, z.in, c.inflateLimit())
 	z.inDone()
 	if err != nil {
 		return 0, dst, c.inflateFailed(err)

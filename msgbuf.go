@@ -32,7 +32,7 @@ func (c *Conn) growth(have int, last bool) int {
 	if last {
 		n = min(n, c.fr.dec.remaining)
 		if c.msgZ {
-			n += int64(deflate.TailRoom) // no copy to inflate (Decompress)
+			n += int64(deflate.TailRoom) // no copy to inflate (DecompressSpare)
 		}
 	}
 	if c.readLimit >= 0 {

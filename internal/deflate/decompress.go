@@ -20,7 +20,7 @@ var ErrInvalidData = errors.New("websocket: invalid compressed data")
 var endOfMessage = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
 // TailRoom is the spare capacity past a message's bytes that lets
-// Decompress put the end of the stream there rather than in a copy.
+// DecompressSpare put the end of the stream there rather than in a copy.
 const TailRoom = len(endOfMessage)
 
 // syncFlush is what a sync flush ends with: an empty stored block, byte
@@ -110,13 +110,23 @@ func (d *Decompressor) remember(p []byte) {
 //
 // The decoder reads one contiguous stream with 8-byte loads to its end:
 // msg with the tail RFC 7692 §7.2.2 removes (and an empty final block)
-// behind it. When msg has TailRoom bytes of spare capacity the tail is
-// written there, so msg's spare capacity may change; otherwise msg is
-// copied, with the tail, into a buffer that goes back to a pool with the
-// decoder (a copy of more than 64 KiB is not kept).
+// behind it. msg is copied, with the tail, into a buffer that goes back to
+// a pool with the decoder (a copy of more than 64 KiB is not kept);
+// DecompressSpare saves the copy.
 func (d *Decompressor) Decompress(dst, msg []byte, limit int64) ([]byte, error) {
+	return d.decompress(dst, msg, limit, false)
+}
+
+// DecompressSpare is Decompress for a msg whose spare capacity is the
+// caller's own: when it has TailRoom bytes, the tail is written there and
+// msg is inflated where it is, without a copy.
+func (d *Decompressor) DecompressSpare(dst, msg []byte, limit int64) ([]byte, error) {
+	return d.decompress(dst, msg, limit, true)
+}
+
+func (d *Decompressor) decompress(dst, msg []byte, limit int64, spare bool) ([]byte, error) {
 	start := len(dst)
-	out, err := d.run(dst, msg, endOfMessage[:], limit)
+	out, err := d.run(dst, msg, endOfMessage[:], limit, spare)
 	if !d.takeover && d.parted {
 		d.hist = nil // the message's own history, which no later one may use
 	}
@@ -147,7 +157,7 @@ func (d *Decompressor) DecompressPart(dst, part []byte, limit int64) ([]byte, bo
 		return dst, false
 	}
 	start := len(dst)
-	out, err := d.run(dst, part, nil, limit)
+	out, err := d.run(dst, part, nil, limit, false)
 	if err != nil {
 		// A block of part ends past its end, or one in it is final:
 		// the bytes are not a whole number of blocks at the start of
@@ -167,14 +177,15 @@ func EndsWithFlush(b []byte) bool { return bytes.HasSuffix(b, syncFlush[:]) }
 // run inflates msg with end behind it (end nil: msg is a prefix of a
 // stream, which may stop between two blocks), taking the window from hist
 // when there is context takeover or the message has a part inflated, and
-// returns the output appended to dst.
-func (d *Decompressor) run(dst, msg, end []byte, limit int64) ([]byte, error) {
+// returns the output appended to dst. With spare, msg's spare capacity may
+// take end.
+func (d *Decompressor) run(dst, msg, end []byte, limit int64, spare bool) ([]byte, error) {
 	f := inflaters.Get().(*fastInflater)
 	src := msg
 	switch {
 	case len(end) == 0:
-	case cap(msg)-len(msg) >= len(end):
-		src = append(msg, end...) // in msg's spare capacity
+	case spare && cap(msg)-len(msg) >= len(end):
+		src = append(msg, end...) // in msg's spare capacity, the caller's
 	default:
 		if n := len(msg) + len(end); cap(f.in) < n {
 			f.in = make([]byte, 0, n) // one exact allocation, not append's two

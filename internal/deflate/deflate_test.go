@@ -301,3 +301,34 @@ func TestArgumentsClamped(t *testing.T) {
 		}
 	}
 }
+
+// TestDecompressLeavesSpareCapacity: Decompress never writes past msg's
+// length (a message read out of a larger buffer has the next one there);
+// DecompressSpare inflates the same where the spare capacity takes the
+// tail, and copies where it does not.
+func TestDecompressLeavesSpareCapacity(t *testing.T) {
+	c := NewCompressor(1, MaxWindowBits, false)
+	defer c.Release()
+	want := bytes.Repeat([]byte("spare capacity "), 100)
+	comp, err := c.Compress(nil, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := bytes.Repeat([]byte{0xAB}, 64)
+	buf := append(bytes.Clone(comp), next...)
+	msg := buf[:len(comp)]
+	d := NewDecompressor(MaxWindowBits, false)
+	defer d.Release()
+	if got, err := d.Decompress(nil, msg, -1); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Decompress = %d bytes, %v", len(got), err)
+	}
+	if !bytes.Equal(buf[len(comp):], next) {
+		t.Fatal("Decompress wrote into msg's spare capacity")
+	}
+	for _, room := range []int{0, TailRoom - 1, TailRoom} {
+		m := append(make([]byte, 0, len(comp)+room), comp...)
+		if got, err := d.DecompressSpare(nil, m, -1); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("DecompressSpare with %d spare bytes = %d bytes, %v", room, len(got), err)
+		}
+	}
+}
