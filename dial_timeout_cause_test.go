@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,9 +212,38 @@ func TestDialTimeoutIsNotTheCallersDeadline(t *testing.T) {
 					if !errors.Is(err, want) {
 						t.Errorf("Dial = %v; want it to wrap %v", err, want)
 					}
+					if end == "cancel" && strings.Contains(err.Error(), "timeout") {
+						t.Errorf("Dial = %v; nothing timed out, the caller's ctx ended", err)
+					}
 					checkPrefix(t, err)
 				})
 			}
 		})
 	}
+}
+
+// TestDialCancelledDuringTheAnswer: a dial whose ctx is cancelled while it
+// waits for the 101 says so, and not that a timeout fired (the socket's
+// deadline is how the cancel interrupts the read): it said "dial: context
+// canceled (handshake timeout: read tcp …: i/o timeout)".
+func TestDialCancelledDuringTheAnswer(t *testing.T) {
+	got := make(chan struct{})
+	s := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		if _, _, _, err := wstest.ReadRequest(nc); err == nil {
+			close(got)
+			io.Copy(io.Discard, nc) // no answer
+		}
+	})
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-got
+		cancel()
+	}()
+	_, err := websocket.Dial(ctx, s.URL, &websocket.DialOptions{HandshakeTimeout: 10 * time.Second})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("Dial = %v; want context.Canceled, and no word of a timeout", err)
+	}
+	checkPrefix(t, err)
 }

@@ -182,5 +182,10 @@ func dialError(ctx context.Context, err error) error {
 	if errors.Is(err, ctx.Err()) {
 		return err
 	}
+	if te, ok := err.(*timeoutError); ok {
+		// The end of ctx interrupted a socket operation through its
+		// deadline: nothing timed out.
+		return fmt.Errorf("websocket: dial: %w (during the %s)", ctx.Err(), te.op)
+	}
 	return fmt.Errorf("websocket: dial: %w (%s)", ctx.Err(), detail(err))
 }
