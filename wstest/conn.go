@@ -35,10 +35,11 @@ var errAnswered = errors.New("wstest: the handshake was already answered")
 // Every frame read is recorded (see Received). The connection is closed
 // when the handler returns (see Done).
 type Conn struct {
-	raw net.Conn // the socket; closing it is a drop, even under TLS
-	nc  net.Conn // raw, or TLS over it
-	br  *bufio.Reader
-	req *http.Request
+	raw  net.Conn // the socket; closing it is a drop, even under TLS
+	nc   net.Conn // raw, or TLS over it
+	head *headLimit
+	br   *bufio.Reader // reads nc through head
+	req  *http.Request
 
 	// wmu serializes writes and the handshake answer: a lock made of a
 	// channel, as a writer waiting for it behind one stuck in a full pipe
@@ -57,8 +58,38 @@ type Conn struct {
 }
 
 func newConn(raw, nc net.Conn) *Conn {
-	return &Conn{raw: raw, nc: nc, br: bufio.NewReader(nc), wmu: make(chan struct{}, 1),
+	head := &headLimit{r: nc, n: maxRequestHead}
+	return &Conn{raw: raw, nc: nc, head: head, br: bufio.NewReader(head), wmu: make(chan struct{}, 1),
 		dropped: make(chan struct{}), done: make(chan struct{})}
+}
+
+// maxRequestHead bounds the bytes read for the handshake request's head: a
+// client that sends an endless header gets its connection dropped, not
+// the test's memory filled.
+const maxRequestHead = 1 << 20
+
+// headLimit reads r, at most n more bytes while n >= 0 (then an error);
+// n < 0 is no bound, once the request's head has been read.
+type headLimit struct {
+	r io.Reader
+	n int64
+}
+
+var errHeadTooLarge = errors.New("wstest: handshake request head larger than 1 MiB")
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if h.n < 0 {
+		return h.r.Read(p)
+	}
+	if h.n == 0 {
+		return 0, errHeadTooLarge
+	}
+	if int64(len(p)) > h.n {
+		p = p[:h.n]
+	}
+	n, err := h.r.Read(p)
+	h.n -= int64(n)
+	return n, err
 }
 
 // lockWrite takes wmu.

@@ -17,7 +17,8 @@
 // which runs steps such as Accept, Send, SendRaw, Read, Sleep, Close and
 // Drop in order. A handler of one's own gets a *Conn to read and write
 // frames with, valid or not. The server checks nothing the client sends
-// (beyond a 64 MiB bound on a frame): the test checks it, through
+// (beyond a 1 MiB bound on the handshake request's head, past which it
+// drops the connection, and a 64 MiB bound on a frame): the test checks it, through
 // Conn.Request and Conn.Received. It never agrees to an extension unless
 // a handler answers with one, so compression is off.
 //
@@ -145,6 +146,7 @@ func (s *Server) serve(raw net.Conn) bool {
 		if err != nil {
 			return
 		}
+		c.head.n = -1 // the frames are bounded by the codec
 		// A body would be the frames' bytes: the library never sends
 		// one, and a client that does must not have its frames read
 		// as a body.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -615,4 +616,36 @@ func pipeServerReaderBesideBlockedWriter(t *testing.T) {
 			t.Errorf("the server read %q, want the client's text", s)
 		}
 	})
+}
+
+// TestEndlessRequestHead: a client that sends a header without end gets
+// its connection dropped once the head passes 1 MiB; the server does not
+// buffer what it sends, and no handler runs.
+func TestEndlessRequestHead(t *testing.T) {
+	ran := make(chan struct{}, 1)
+	srv := wstest.NewServer(func(*wstest.Conn) { ran <- struct{}{} })
+	defer srv.Close()
+	nc, err := srv.DialContext(context.Background(), "tcp", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	go func() {
+		io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+		chunk := bytes.Repeat([]byte("a"), 64<<10)
+		for range 64 { // 4 MiB
+			if _, err := nc.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	if n, err := io.Copy(io.Discard, nc); err != nil && !errors.Is(err, syscall.ECONNRESET) || n != 0 {
+		t.Fatalf("read %d bytes, %v; want the connection dropped", n, err)
+	}
+	select {
+	case <-ran:
+		t.Error("the handler ran")
+	default:
+	}
 }
