@@ -21,7 +21,8 @@ import (
 // written whole, and a message's fragments are never interleaved with another
 // message. SendFrame is the exception it says it is: it writes the frame it
 // is given, so the fragments of a message sent frame by frame with it are
-// the caller's to keep together (NextWriter holds other messages back). Receiving methods serve one reader at a time; concurrent calls are
+// the caller's to keep together (NextWriter holds other messages back).
+// Receiving methods serve one reader at a time; concurrent calls are
 // serialized. Pings are answered and close frames echoed while receiving.
 //
 // An idle Conn is a large part of an idle connection's memory, so its fields

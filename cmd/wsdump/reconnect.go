@@ -34,8 +34,8 @@ func (b *backoff) wait() time.Duration {
 // are sent once connected. A dial failure that another attempt would only
 // repeat (websocket.RetryTransient: a 4xx status but 429, an unverified
 // certificate, an invalid upgrade) ends the loop; a 429 or 503 waits at
-// least what its Retry-After asks (after, for the first dial's). It returns the exit
-// status and error of the last session or dial.
+// least what its Retry-After asks (after, for the first dial's). It
+// returns the exit status and error of the last session or dial.
 //
 // After the end of input it goes on only for the lines read before it and
 // not yet sent (and -t's text before the first connection): the next
