@@ -81,6 +81,7 @@ func (s *session) line(text string) (*closeReq, error) {
 	case "quit":
 		return &closeReq{code: s.cfg.closeCode(), reason: s.cfg.closeReason, quit: true}, nil
 	}
+	name = escapeControls(name) // the line's own bytes, from input that may not be the user's
 	s.con.status(styleError, fmt.Sprintf("unknown command /%s: /help lists them; //%s sends the line as a message", name, name))
 	return nil, nil
 }

@@ -52,7 +52,7 @@ func frameRecorder(got chan<- received, silent bool) func(c *wstest.Conn) {
 func TestCommandsPiped(t *testing.T) {
 	got := make(chan received, 32)
 	srv, _ := newServer(t, nil, frameRecorder(got, false))
-	stdin := "/ping hello\n//etc\n/binary 01 02 ff\n/pong x\n/help\n/bogus\n/binary zz\n/close 99\nplain\n/close 4000 all done\nnot sent\n"
+	stdin := "/ping hello\n//etc\n/binary 01 02 ff\n/pong x\n/help\n/bogus\n/x\x1b]0;title\a\x1b[2J\n/binary zz\n/close 99\nplain\n/close 4000 all done\nnot sent\n"
 	stdout, stderr, code := runWith(t, stdin, "--commands", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -60,7 +60,11 @@ func TestCommandsPiped(t *testing.T) {
 	if !regexp.MustCompile(`^< pong: hello rtt=[0-9.]+[µm]?s\n< /etc\n< b'\\x01\\x02\\xff'\n< plain\n$`).MatchString(stdout) {
 		t.Errorf("stdout = %q", stdout)
 	}
+	if strings.ContainsAny(stderr, "\x1b\a") {
+		t.Errorf("stderr %q holds the input's control characters", stderr)
+	}
 	for _, want := range []string{"wsdump: Commands", "/close [code [reason]]", "wsdump: unknown command /bogus",
+		`wsdump: unknown command /x\x1b]0;title\x07\x1b[2J`,
 		"wsdump: /binary: not hexadecimal", `wsdump: /close: "99" is not a close code`} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q lacks %q", stderr, want)

@@ -212,22 +212,27 @@ func binaryString(data []byte) string {
 
 // inflateText tries gzip (by its magic number, RFC 1952 §2.3.1) and then
 // raw deflate (RFC 1951, what permessage-deflate and many servers send).
+// The payload must be the compressed stream and nothing else, and inflate
+// to some text: many short binary payloads begin with bytes that are a
+// whole deflate block ("\x03\x00" is an empty one), which says nothing of
+// the bytes after it.
 func inflateText(data []byte) (string, bool) {
 	var (
 		r      io.Reader
 		prefix string
 	)
+	in := bytes.NewReader(data) // an io.ByteReader: flate reads no byte past its stream's end
 	if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
+		zr, err := gzip.NewReader(in)
 		if err != nil {
 			return "", false
 		}
 		r, prefix = zr, "[gzip] "
 	} else {
-		r, prefix = flate.NewReader(bytes.NewReader(data)), "[zlib] "
+		r, prefix = flate.NewReader(in), "[zlib] "
 	}
 	out, err := io.ReadAll(io.LimitReader(r, maxInflate+1))
-	if err != nil || len(out) > maxInflate || !utf8.Valid(out) {
+	if err != nil || len(out) == 0 || len(out) > maxInflate || in.Len() > 0 || !utf8.Valid(out) {
 		return "", false
 	}
 	return prefix + escapeControls(string(out)), true

@@ -46,6 +46,14 @@ func TestFormatMessage(t *testing.T) {
 		{"gzip", formatter{}, websocket.OpBinary, compressed(t, true, "zipped"), "[gzip] zipped", true},
 		{"deflate", formatter{}, websocket.OpBinary, compressed(t, false, "deflated"), "[zlib] deflated", true},
 		{"gzip not utf-8", formatter{}, websocket.OpBinary, compressed(t, true, "\xff"), `b'\x1f\x8b`, true},
+		// Bytes that begin with a whole deflate block and go on are not
+		// deflate: "\x03\x00" is an empty block, "\x0b\x00" one that
+		// inflates to "P" (they were shown as "[zlib] " and "[zlib] P").
+		{"not deflate: an int32", formatter{}, websocket.OpBinary, []byte{3, 0, 0, 0}, `b'\x03\x00\x00\x00'`, true},
+		{"not deflate: a length prefix", formatter{}, websocket.OpBinary, []byte("\x03\x00abc"), `b'\x03\x00abc'`, true},
+		{"not deflate: a block and more", formatter{}, websocket.OpBinary, []byte{0x0b, 0, 0, 0}, `b'\x0b\x00\x00\x00'`, true},
+		{"not deflate: an empty block", formatter{}, websocket.OpBinary, []byte{3, 0}, `b'\x03\x00'`, true},
+		{"deflate and more", formatter{}, websocket.OpBinary, append(compressed(t, false, "deflated"), 'x'), `b'`, true},
 		{"ping hidden", formatter{}, websocket.OpPing, []byte("p"), "", false},
 		{"ping verbose", formatter{verbose: 1}, websocket.OpPing, []byte("p"), "ping: p", true},
 		{"pong binary", formatter{verbose: 1}, websocket.OpPong, []byte{0xff}, `pong: b'\xff'`, true},
@@ -70,7 +78,7 @@ func TestFormatMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, _, ok := tt.f.message(tt.op, tt.data)
-		if ok != tt.visible || !strings.HasPrefix(got, tt.want) || (tt.name != "gzip not utf-8" && got != tt.want) {
+		if ok != tt.visible || !strings.HasPrefix(got, tt.want) || (tt.name != "gzip not utf-8" && tt.name != "deflate and more" && got != tt.want) {
 			t.Errorf("%s: message = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.visible)
 		}
 	}

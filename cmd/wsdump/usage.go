@@ -209,8 +209,9 @@ OUTPUT
     tab and newline are escaped (\x1b) so that a server cannot drive your
     terminal (not with -r). Binary messages are shown escaped, as Python's
     repr does: b'\x00\x01abc', and b"it's" when they hold a single quote
-    and no double quote; gzip and raw-deflate payloads holding UTF-8 are
-    shown decompressed as "[gzip] text" and "[zlib] text". When the
+    and no double quote; a payload that is, whole, a gzip or raw-deflate
+    stream of UTF-8 text is shown decompressed as "[gzip] text" or
+    "[zlib] text". When the
     server closes, its close code and reason are shown:
     "< close: 1000 (normal closure) bye".
     On a terminal, received messages are blue, pings, pongs and closes
