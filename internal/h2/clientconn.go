@@ -22,9 +22,11 @@ const (
 	// DefaultStreamWindow is the receive window of each stream: the most
 	// data a stream buffers for a reader that does not keep up.
 	DefaultStreamWindow = 1 << 20
-	// DefaultConnWindow is the receive window of a connection. It is large
-	// enough that streams stalled at their own window do not stall the
-	// connection's other streams.
+	// DefaultConnWindow is the receive window of a connection, which
+	// bounds what it buffers. It is large enough that streams stalled at
+	// their own window do not stall the connection's other streams, up to
+	// 64 stalled at the largest grown window (16 MiB) or 1024 at the
+	// first one.
 	DefaultConnWindow = 1 << 30
 	// DefaultMaxHeaderListSize bounds a response's decoded header list
 	// (the sum of name and value lengths plus 32 per field, RFC 9113 §6.5.2).
