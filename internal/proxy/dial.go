@@ -130,14 +130,19 @@ func ctxCause(ctx context.Context) error {
 }
 
 // connectTarget is the authority a CONNECT names: host and port, without
-// an IPv6 zone, which names an interface of this machine and means
-// nothing to the proxy (RFC 6874 has clients leave it out of what they
-// send).
+// an IPv6 zone (RFC 6874 has clients leave it out of what they send).
 func connectTarget(host, port string) string {
+	return net.JoinHostPort(withoutZone(host), port)
+}
+
+// withoutZone is host without an IPv6 zone ("fe80::1%eth0" → "fe80::1"):
+// the zone names an interface of this machine, for the dial alone, and
+// means nothing to a proxy or in a certificate.
+func withoutZone(host string) string {
 	if i := strings.IndexByte(host, '%'); i >= 0 {
-		host = host[:i]
+		return host[:i]
 	}
-	return net.JoinHostPort(host, port)
+	return host
 }
 
 // handshake runs the scheme's protocol on conn and returns the stream to the
@@ -151,10 +156,7 @@ func (d *Dialer) handshake(ctx context.Context, conn net.Conn, p *url.URL, host,
 		if d.TLSConfig != nil {
 			cfg = d.TLSConfig.Clone()
 		}
-		cfg.ServerName = p.Hostname()
-		if i := strings.IndexByte(cfg.ServerName, '%'); i >= 0 {
-			cfg.ServerName = cfg.ServerName[:i] // an IPv6 zone is this machine's, for the dial alone
-		}
+		cfg.ServerName = withoutZone(p.Hostname())
 		cfg.NextProtos = nil
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
