@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,8 +106,9 @@ func checkCompressionOptions(o *CompressionOptions) error {
 // nothing).
 func checkExtensions(values []string, o *CompressionOptions) (*compression, error) {
 	if o == nil {
+		// Empty list elements are no extension (RFC 9110 §5.6.1.2).
 		for _, v := range values {
-			if v != "" {
+			if strings.Trim(v, ", \t") != "" {
 				return nil, &HandshakeError{Reason: "server accepted extension " + httptoken.Shown(v) + ", which was not offered"}
 			}
 		}

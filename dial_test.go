@@ -58,7 +58,7 @@ func scriptServer(t *testing.T, respond func(req *http.Request, accept string) s
 		if !strings.Contains(resp, "\r\n\r\n") {
 			return // an incomplete answer: hang up
 		}
-		if strings.HasPrefix(resp, "HTTP/1.1 101") {
+		if strings.HasPrefix(resp, "HTTP/1.1 101") || strings.Contains(resp, "\r\n\r\nHTTP/1.1 101") { // after interim answers
 			wstest.Echo(&wstest.Conn{NC: nc, R: br, Request: req})
 			return
 		}
@@ -66,6 +66,61 @@ func scriptServer(t *testing.T, respond func(req *http.Request, accept string) s
 	})
 	t.Cleanup(s.Close)
 	return s, reqs
+}
+
+// TestDialAcceptsWhatTheRFCAllows dials servers whose 101 a client must
+// accept though it is not the usual one, each on both parsers (a
+// Content-Length sends a head to net/http), and checks that the
+// connection works.
+func TestDialAcceptsWhatTheRFCAllows(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		respond func(accept string, extra string) string
+	}{
+		// A client must read interim answers before the final one (RFC
+		// 9110 §15.2), up to eight here.
+		{"100 Continue first", func(a, x string) string { return "HTTP/1.1 100 Continue\r\n\r\n" + upgrade(a, x) }},
+		{"103 Early Hints first", func(a, x string) string {
+			return "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + upgrade(a, x)
+		}},
+		{"eight interim answers", func(a, x string) string {
+			return strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 8) + upgrade(a, x)
+		}},
+		// Connection holds upgrade; close beside it changes nothing (a
+		// WebSocket never reuses the connection). net/http removes such
+		// a header from what it parses.
+		{"Connection: Upgrade, close", func(a, x string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\nSec-WebSocket-Accept: " + a + "\r\n" + x + "\r\n"
+		}},
+		{"Connection: close and Connection: Upgrade", func(a, x string) string {
+			return upgrade(a, x+"Connection: close\r\n")
+		}},
+		// Empty list elements are nothing (RFC 9110 §5.6.1.2).
+		{"an empty extension list", func(a, x string) string { return upgrade(a, x+"Sec-WebSocket-Extensions: , ,\r\n") }},
+		{"Upgrade with an empty element", func(a, x string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket,\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n" + x + "\r\n"
+		}},
+	} {
+		for _, parser := range []struct{ name, extra string }{{"fast path", ""}, {"net/http", "Content-Length: 0\r\n"}} {
+			t.Run(tc.name+"/"+parser.name, func(t *testing.T) {
+				s, _ := scriptServer(t, func(_ *http.Request, a string) string { return tc.respond(a, parser.extra) })
+				c, err := websocket.Dial(context.Background(), s.URL, dialOpts())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if err := c.SendText("hi"); err != nil {
+					t.Fatal(err)
+				}
+				if m, err := c.Recv(); err != nil || m.Text() != "hi" {
+					t.Fatalf("Recv = %v, %v; want the echo", m, err)
+				}
+				if got := c.Header().Get("Connection"); !strings.Contains(strings.ToLower(got), "upgrade") && !strings.Contains(tc.name, "close and") {
+					t.Errorf("Header's Connection = %q", got)
+				}
+			})
+		}
+	}
 }
 
 func upgrade(accept string, extra ...string) string {
@@ -123,6 +178,30 @@ func TestDialHandshakeValidation(t *testing.T) {
 		{"Upgrade not websocket", func(_ *http.Request, a string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
 		}, wantHandshakeError},
+		// Upgrade must be websocket alone (RFC 6455 §4.1): a list, or a
+		// second field line, names another protocol too.
+		{"Upgrade lists another protocol", func(_ *http.Request, a string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
+		}, wantHandshakeError},
+		{"Upgrade on two lines", func(_ *http.Request, a string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
+		}, wantHandshakeError},
+		{"nine interim answers", func(_ *http.Request, a string) string {
+			return strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 9) + upgrade(a)
+		}, func(t *testing.T, err error) {
+			var bs *websocket.BadStatusError
+			if !errors.As(err, &bs) || bs.StatusCode != 100 {
+				t.Fatalf("err = %v, want a *BadStatusError for the ninth interim answer", err)
+			}
+		}},
+		{"interim answer, then 403", func(_ *http.Request, _ string) string {
+			return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!"
+		}, func(t *testing.T, err error) {
+			var bs *websocket.BadStatusError
+			if !errors.As(err, &bs) || bs.StatusCode != 403 || string(bs.Body) != "nope!" {
+				t.Fatalf("err = %v, want the 403's *BadStatusError with its body", err)
+			}
+		}},
 		{"missing Connection", func(_ *http.Request, a string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
 		}, wantHandshakeError},

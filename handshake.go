@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -192,45 +191,20 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 	br := hs.br
 	br.Reset(&hs.lr)
 	var resp response
-	if n := upgradeHeadLen(br); n > 0 {
-		b, _ := br.Peek(n)
-		k := bytes.IndexByte(b, '\n') + 1
-		// One string for the header lines, which the Conn keeps
-		// (Conn.Header): the status line is not kept, nor copied
-		// unless traced.
-		if status, ok := upgradeStatus(trimEOL(b[:k])); ok {
-			s := string(b[k:])
-			if hs.hdr == nil {
-				hs.hdr = make(http.Header, 8)
-			}
-			if hs.vals, ok = fillUpgradeHeader(hs.hdr, hs.vals, s); !ok {
-				clear(hs.hdr) // net/http parses it below
-			} else {
-				resp.header = hs.hdr // the handshake's until release
-				resp.code = http.StatusSwitchingProtocols
-				resp.head = s
-				if trace {
-					resp.status = string(status)
-				}
-				br.Discard(n)
-			}
-		}
-	}
-	if resp.header == nil {
-		full, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, URL: u})
-		if err != nil {
+	// Interim 1xx answers (100 Continue, 103 Early Hints) may come before
+	// the final one, which the client reads after them (RFC 9110 §15.2); a
+	// few at most, all within the head's limit. The ninth is final.
+	for interim := 0; ; interim++ {
+		var err error
+		if resp, err = hs.readResponse(u, trace); err != nil {
 			if hs.lr.n <= 0 {
 				return response{}, &HandshakeError{Reason: "response headers exceed 64 KiB"}
 			}
-			if hs.lr.err == io.EOF {
-				// The stream ended inside the head (the parser reads
-				// past what it has only before the head's end): the
-				// parser took the cut line for a whole one.
-				err = io.ErrUnexpectedEOF
-			}
 			return response{}, handshakeIOError(err)
 		}
-		resp = response{code: full.StatusCode, status: full.Status, header: full.Header, full: full}
+		if resp.code < 100 || resp.code > 199 || resp.code == http.StatusSwitchingProtocols || interim == maxInterim {
+			break
+		}
 	}
 	if trace {
 		// The head is what the parser consumed: the bytes received but
@@ -389,7 +363,7 @@ func appendRequest(b []byte, u *url.URL, r *requestConfig, user http.Header, key
 func checkResponse(h http.Header, key []byte, r *requestConfig, user http.Header) (string, *compression, error) {
 	// The keys are spelt canonically (http.CanonicalHeaderKey) so that
 	// looking them up does not allocate.
-	if !headerHasToken(h, "Upgrade", "websocket") {
+	if !headerIsToken(h, "Upgrade", "websocket") {
 		return "", nil, &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(h.Get("Upgrade")) + ", not websocket"}
 	}
 	if !headerHasToken(h, "Connection", "upgrade") {
@@ -483,6 +457,20 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
+}
+
+// headerIsToken reports whether the comma-separated header's only
+// non-empty element, over all its lines, is token (ASCII case-insensitive):
+// an Upgrade of "websocket, h2c" names another protocol too, which a
+// client must refuse (RFC 6455 §4.1).
+func headerIsToken(h http.Header, name, token string) bool {
+	n := 0
+	for t := range headerTokens(h, name) {
+		if n++; n > 1 || !httptoken.EqualFold(t, token) {
+			return false
+		}
+	}
+	return n == 1
 }
 
 // setCookies stores a response's Set-Cookie headers in jar, if there is one.

@@ -3,7 +3,10 @@ package websocket
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net/http"
+	"net/textproto"
+	"net/url"
 	"strings"
 
 	"github.com/wsclient/websocket/internal/httptoken"
@@ -21,8 +24,87 @@ import (
 // (FuzzParseResponse checks it): anything else — another status (which needs
 // a body, redirects and *BadStatusError), folded lines, malformed lines, a
 // Content-Length, Transfer-Encoding or Trailer header, "Connection: close",
-// which net/http removes, or a head that does not fit in the buffer — goes to
-// http.ReadResponse on the same, unconsumed bytes.
+// which net/http removes (readResponse puts it back), or a head that does not
+// fit in the buffer — goes to http.ReadResponse on the same, unconsumed bytes.
+
+// maxInterim is how many interim (1xx) answers may come before the
+// handshake's final one.
+const maxInterim = 8
+
+// readResponse reads one response head from hs.br: a wholly buffered 101
+// on the fast path (below), anything else with http.ReadResponse. Its
+// errors are the reader's and the parser's, as they come.
+func (hs *handshakeState) readResponse(u *url.URL, trace bool) (response, error) {
+	br := hs.br
+	var resp response
+	if n := upgradeHeadLen(br); n > 0 {
+		b, _ := br.Peek(n)
+		k := bytes.IndexByte(b, '\n') + 1
+		// One string for the header lines, which the Conn keeps
+		// (Conn.Header): the status line is not kept, nor copied
+		// unless traced.
+		if status, ok := upgradeStatus(trimEOL(b[:k])); ok {
+			s := string(b[k:])
+			if hs.hdr == nil {
+				hs.hdr = make(http.Header, 8)
+			}
+			if hs.vals, ok = fillUpgradeHeader(hs.hdr, hs.vals, s); ok {
+				resp.header = hs.hdr // the handshake's until release
+				resp.code = http.StatusSwitchingProtocols
+				resp.head = s
+				if trace {
+					resp.status = string(status)
+				}
+				br.Discard(n)
+				return resp, nil
+			}
+			clear(hs.hdr) // net/http parses it below
+		}
+	}
+	// net/http drops a Connection header that asks to close, which a 101
+	// may carry beside upgrade: the head's bytes are kept while it is
+	// parsed, to read that header again (connectionField).
+	keeping := hs.lr.keep
+	if !keeping {
+		b, _ := br.Peek(br.Buffered())
+		hs.lr.keep, hs.lr.kept = true, append(hs.lr.kept[:0], b...)
+	}
+	start := len(hs.lr.kept) - br.Buffered()
+	full, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, URL: u})
+	head := hs.lr.kept[start : len(hs.lr.kept)-br.Buffered()]
+	if !keeping {
+		hs.lr.keep = false
+	}
+	if err != nil {
+		if hs.lr.err == io.EOF {
+			// The stream ended inside the head (the parser reads
+			// past what it has only before the head's end): the
+			// parser took the cut line for a whole one.
+			err = io.ErrUnexpectedEOF
+		}
+		return response{}, err
+	}
+	if full.StatusCode == http.StatusSwitchingProtocols && full.Close && full.Header["Connection"] == nil {
+		if v := connectionField(head); v != nil {
+			full.Header["Connection"] = v
+		}
+	}
+	if !keeping {
+		hs.lr.kept = hs.lr.kept[:0]
+	}
+	return response{code: full.StatusCode, status: full.Status, header: full.Header, full: full}, nil
+}
+
+// connectionField returns the Connection field lines of a response head,
+// as net/textproto reads them.
+func connectionField(head []byte) []string {
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(head)))
+	if _, err := tp.ReadLine(); err != nil {
+		return nil
+	}
+	h, _ := tp.ReadMIMEHeader()
+	return h["Connection"]
+}
 
 // upgradeHeadLen reports the length of a response head (status line, header
 // lines and the empty line) buffered in br whose status line is a 101. It
