@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 
 	"github.com/gobwas/ws"
@@ -35,14 +36,20 @@ func dialGobwas(ctx context.Context, url string, size int) (conn, error) {
 	if br == nil {
 		br = bufio.NewReaderSize(nc, ws.DefaultClientReadBufferSize)
 	}
-	g := &gobwasConn{
-		nc:      nc,
-		wr:      wsutil.NewWriter(nc, ws.StateClientSide, ws.OpBinary),
-		control: wsutil.ControlFrameHandler(nc, ws.StateClientSide),
-		buf:     messageBuffer(size),
-	}
-	g.rd = wsutil.Reader{Source: br, State: ws.StateClientSide, OnIntermediate: g.control}
+	// The writer (with its 4 KiB buffer) and the control-frame handler
+	// are made at their first use, as the other clients make theirs: a
+	// dial, and an idle connection, pay for neither.
+	g := &gobwasConn{nc: nc, buf: messageBuffer(size)}
+	g.rd = wsutil.Reader{Source: br, State: ws.StateClientSide, OnIntermediate: g.onControl}
 	return g, nil
+}
+
+// onControl answers a control frame, making the handler at the first.
+func (g *gobwasConn) onControl(hdr ws.Header, r io.Reader) error {
+	if g.control == nil {
+		g.control = wsutil.ControlFrameHandler(g.nc, ws.StateClientSide)
+	}
+	return g.control(hdr, r)
 }
 
 // read reads the next data message into g.buf, answering control frames.
@@ -53,7 +60,7 @@ func (g *gobwasConn) read() error {
 			return err
 		}
 		if hdr.OpCode.IsControl() {
-			if err := g.control(hdr, &g.rd); err != nil {
+			if err := g.onControl(hdr, &g.rd); err != nil {
 				return err
 			}
 			continue
@@ -64,6 +71,9 @@ func (g *gobwasConn) read() error {
 }
 
 func (g *gobwasConn) write(p []byte) error {
+	if g.wr == nil {
+		g.wr = wsutil.NewWriter(g.nc, ws.StateClientSide, ws.OpBinary)
+	}
 	if _, err := g.wr.Write(p); err != nil {
 		return err
 	}

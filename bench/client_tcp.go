@@ -30,7 +30,7 @@ type tcpConn struct {
 // tcpMaskKey is the fixed masking key of pre-encoded client frames.
 var tcpMaskKey = [4]byte{0x12, 0x34, 0x56, 0x78}
 
-func dialTCP(ctx context.Context, rawURL string, size int) (conn, error) {
+func dialTCP(ctx context.Context, rawURL string, _ int) (conn, error) { // the buffer is made at its first use (buffer)
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -63,11 +63,7 @@ func dialTCP(ctx context.Context, rawURL string, size int) (conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("tcp: %d unexpected bytes after the handshake", br.Buffered())
 	}
-	c := &tcpConn{nc: nc, br: br}
-	if size > 0 {
-		c.buf = make([]byte, max(64<<10, frameSize(size, false)))
-	}
-	return c, nil
+	return &tcpConn{nc: nc, br: br}, nil
 }
 
 // readHandshakeResponse reads an HTTP response head and checks for status 101.
@@ -107,7 +103,8 @@ func (c *tcpConn) receive(n, size int) error {
 	}
 	left := n * frameSize(size, false)
 	for left > 0 {
-		k, err := c.nc.Read(c.buf[:min(left, len(c.buf))])
+		buf := c.buffer(max(64<<10, frameSize(size, false)))
+		k, err := c.nc.Read(buf[:min(left, len(buf))])
 		left -= k
 		if err != nil {
 			return err
@@ -123,7 +120,7 @@ func (c *tcpConn) send(p []byte, n int) error {
 			return err
 		}
 	}
-	_, err := io.ReadFull(c.nc, c.buf[:frameSize(len(doneMessage), false)])
+	_, err := io.ReadFull(c.nc, c.buffer(frameSize(len(doneMessage), false)))
 	return err
 }
 
@@ -136,8 +133,19 @@ func (c *tcpConn) roundTrip(p []byte) error {
 	if _, err := c.nc.Write(c.echo); err != nil {
 		return err
 	}
-	_, err := io.ReadFull(c.nc, c.buf[:frameSize(len(p), false)])
+	_, err := io.ReadFull(c.nc, c.buffer(frameSize(len(p), false)))
 	return err
+}
+
+// buffer returns n bytes of the connection's buffer, made at its first use
+// and grown to the largest n asked: an idle connection holds none, one that
+// echoed a message holds that message's frame, one that received a flood
+// the 64 KiB of its reads.
+func (c *tcpConn) buffer(n int) []byte {
+	if len(c.buf) < n {
+		c.buf = make([]byte, n)
+	}
+	return c.buf[:n]
 }
 
 func (c *tcpConn) idle() {

@@ -33,6 +33,10 @@ const (
 	// envelope with no events and an empty trace is 50 bytes plus the digits
 	// of the sequence number.
 	zMinSize = 64
+	// zSendMinSize is the smallest message of zsend: ours and coder's send
+	// shorter messages uncompressed by default (a threshold of 128 bytes),
+	// which the scenario counts as a failed run.
+	zSendMinSize = 128
 )
 
 // zPoolLen is the number of distinct messages of size bytes.

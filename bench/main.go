@@ -60,7 +60,7 @@ func runMain(args []string) error {
 		scenarios = fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios: "+strings.Join(allScenarios, ", "))
 		sizes     = fs.String("sizes", "16,128,1024,16384,65536,1048576", "message sizes in bytes of the recv and send scenarios")
 		echoSizes = fs.String("echo-sizes", "16,1024", "message sizes in bytes of the echo scenario")
-		zSizes    = fs.String("z-sizes", "1024,65536", "message sizes in bytes of the compressed zrecv and zsend scenarios (JSON text, at least 64)")
+		zSizes    = fs.String("z-sizes", "1024,65536", "message sizes in bytes of the compressed zrecv and zsend scenarios (JSON text, at least 64; 128 for zsend)")
 		libs      = fs.String("libs", "", "comma-separated libraries (default all: "+strings.Join(availableLibraries(), ", ")+")")
 		duration  = fs.Duration("duration", time.Second, "target length of one measured run")
 		rounds    = fs.Int("rounds", 5, "measured rounds (after one warm-up round); medians are reported")
@@ -108,9 +108,13 @@ func runMain(args []string) error {
 	if cfg.ZSizes, err = parseSizes(*zSizes); err != nil {
 		return err
 	}
+	zsend := slices.Contains(cfg.Scenarios, scZSend) || slices.Contains(cfg.Scenarios, wssPrefix+scZSend)
 	for _, n := range cfg.ZSizes {
 		if n < zMinSize {
 			return fmt.Errorf("-z-sizes: %d is below the smallest JSON message, %d bytes", n, zMinSize)
+		}
+		if zsend && n < zSendMinSize {
+			return fmt.Errorf("-z-sizes: zsend needs messages of at least %d bytes (the smallest every library compresses by default); %d is below", zSendMinSize, n)
 		}
 	}
 	if cfg.Libs, err = selectLibraries(splitList(*libs)); err != nil {

@@ -47,7 +47,10 @@ func clientRoots() (*x509.CertPool, error) {
 }
 
 // clientTLS is the crypto/tls configuration of every client but nbio's;
-// nil without -tls.
+// nil without -tls. Every mode resumes TLS sessions, from one cache shared
+// by its connections: an App dialing with a configuration without a cache
+// gives its runs one of their own, and the peers get the same here, so
+// that every mode pays a full handshake only for the first connection.
 func clientTLS(o *options) (*tls.Config, error) {
 	if !o.TLS {
 		return nil, nil
@@ -56,7 +59,7 @@ func clientTLS(o *options) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}, nil
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13, ClientSessionCache: tls.NewLRUClientSessionCache(0)}, nil
 }
 
 // nbioClientTLS is the same for nbio's client, which has a TLS of its own
@@ -69,7 +72,7 @@ func nbioClientTLS(o *options) (*llibtls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &llibtls.Config{RootCAs: pool, MinVersion: llibtls.VersionTLS13}, nil
+	return &llibtls.Config{RootCAs: pool, MinVersion: llibtls.VersionTLS13, ClientSessionCache: llibtls.NewLRUClientSessionCache(0)}, nil
 }
 
 // serverTLS is the server's configuration, from its environment.
