@@ -19,8 +19,8 @@ import (
 //
 // Callbacks are called with the App, one at a time and never concurrently
 // (on the goroutine that called Run, or on the Dispatcher's). On each
-// connection they come in this order: OnOpen (OnReconnect instead for every
-// connection after the first of a run), then OnData / OnMessage /
+// connection they come in this order: OnOpen (OnReconnect instead, when set,
+// for every connection after the first of a run), then OnData / OnMessage /
 // OnContMessage / OnPing / OnPong as frames arrive, OnError for each failure,
 // and OnClose exactly once per connection that was opened. A panic in a
 // callback is recovered and reported to OnError (one in OnError itself is
@@ -67,9 +67,12 @@ type App struct {
 	MaskKeyFunc func() [4]byte // mask keys (DialOptions.MaskKeyFunc)
 
 	// OnOpen is called when the first connection of a run opens, also after
-	// failed attempts.
+	// failed attempts, and, when OnReconnect is nil, when every later one
+	// opens (Python's on_open): what it sets up, a subscription say, is set
+	// up again on each connection.
 	OnOpen func(a *App)
-	// OnReconnect is called instead of OnOpen for every later connection.
+	// OnReconnect, when set, is called instead of OnOpen for every later
+	// connection.
 	OnReconnect func(a *App)
 	// OnMessage receives each whole text or binary message. With
 	// OnContMessage set, only unfragmented messages come here.
@@ -218,7 +221,11 @@ var (
 )
 
 // RunForever connects and dispatches events until the run ends; it is
-// Run with context.Background(). Python's run_forever.
+// Run with context.Background(). Python's run_forever. Ctrl-C ends the
+// program at once, as it does any Go program; for Python's teardown on
+// KeyboardInterrupt (the closing handshake with 1000, OnClose, then the
+// return), call Run with the context of signal.NotifyContext(ctx,
+// os.Interrupt).
 func (a *App) RunForever(opts *RunOptions) error { return a.Run(context.Background(), opts) }
 
 // Run connects and dispatches events until the run ends: after a clean close

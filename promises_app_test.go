@@ -321,6 +321,49 @@ func TestAppFailedAttemptsThenOpenThenReconnect(t *testing.T) {
 	})
 }
 
+// Without OnReconnect, every connection is an open (as in Python's
+// websocket-client): what OnOpen sets up, a subscription say, is set up
+// again after a reconnect.
+func TestAppOnOpenAtEveryConnectionWithoutOnReconnect(t *testing.T) {
+	forModes(t, func(t *testing.T, run func(*websocket.App, *websocket.RunOptions) error) {
+		var n atomic.Int32
+		subscribed := make(chan string, 4)
+		srv := wstest.NewServer(func(c *wstest.Conn) {
+			k := n.Add(1)
+			c.Accept(nil)
+			if _, p, err := c.ReadMessage(); err == nil {
+				subscribed <- string(p)
+			}
+			if k == 1 {
+				c.Drop()
+				return
+			}
+			c.Close(1000, "bye")
+		})
+		defer srv.Close()
+		var l appPromiseLog
+		app := &websocket.App{URL: srv.URL}
+		appPromiseRecord(app, &l)
+		app.OnReconnect = nil
+		record := app.OnOpen
+		app.OnOpen = func(a *websocket.App) {
+			record(a)
+			a.SendText("subscribe")
+		}
+		err := run(app, &websocket.RunOptions{Reconnect: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("RunForever = %v, want nil: the last connection closed cleanly", err)
+		}
+		want := []string{"open", "error", `close 1006 ""`, "open", `close 1000 "bye"`}
+		if got := l.list(); !slices.Equal(got, want) {
+			t.Errorf("events\n got %q\nwant %q", got, want)
+		}
+		if len(subscribed) != 2 {
+			t.Errorf("the server got %d subscriptions, want one per connection", len(subscribed))
+		}
+	})
+}
+
 // OnClose gets "StatusNoStatusReceived for an empty close frame" and, "after our Close,
 // the echoed ones"; "StatusAbnormalClosure and "" when ... the server never answered our close".
 func TestAppOnCloseCodes(t *testing.T) {

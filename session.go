@@ -190,11 +190,11 @@ func (s *Session) dialed(c *Conn, err error) {
 	// The first ping is due PingInterval after the open, however long
 	// OnOpen takes.
 	s.schedulePing(c)
-	if s.opened {
-		if a.OnReconnect != nil {
-			s.call("OnReconnect", func() { a.OnReconnect(a) })
-		}
+	if s.opened && a.OnReconnect != nil {
+		s.call("OnReconnect", func() { a.OnReconnect(a) })
 	} else {
+		// Without OnReconnect every connection is an open, as in Python:
+		// what OnOpen sets up (a subscription) is set up again.
 		s.opened = true
 		if a.OnOpen != nil {
 			s.call("OnOpen", func() { a.OnOpen(a) })
