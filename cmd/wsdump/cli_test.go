@@ -422,10 +422,6 @@ func TestUsage(t *testing.T) {
 		{"bad headers, a credential", []string{"--headers", "Authorization Bearer PW-7f3a", "ws://a"}, 2, "", `wsdump: --headers: an item starting "Authorization" is not "Name: value"`},
 		{"header value control, a credential", []string{"--headers", "Authorization: Bearer PW-7f3a\x01", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: Authorization: the value contains a control character`},
 		{"text without value", []string{"ws://a", "-t"}, 2, "", "wsdump: flag needs an argument"},
-		// (Loopback URLs: wsdump dialled them when it took -s with no value.)
-		{"subprotocols without value", []string{"-s", "ws://127.0.0.1:1/"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},
-		{"subprotocols without value after url", []string{"ws://127.0.0.1:1/", "-s"}, 2, "", "wsdump: -s expects at least one subprotocol (see wsdump -h)"},
-		{"long subprotocols without value", []string{"--subprotocols", "ws://127.0.0.1:1/"}, 2, "", "wsdump: --subprotocols expects at least one subprotocol (see wsdump -h)"},
 		// What the library refuses before dialing is a bad command line
 		// too (a loopback URL nothing listens on: a dial would exit 1).
 		{"header value control", []string{"--headers", "X-A: 1\x01", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: X-A: "1\x01" contains a control character`},

@@ -115,10 +115,10 @@ var (
 //
 // -s takes arguments up to the next one that starts with "-" or looks like a
 // URL (contains "://"), so "wsdump -s chat ws://host/" works, where argparse
-// would swallow the URL as a subprotocol; it takes at least one, as
-// argparse's nargs='+': "-s" with none is a usage error. Values of flags
-// that take one are copied untouched, so "-t -v" sends the text "-v".
-func normalizeArgs(args []string) ([]string, error) {
+// would swallow the URL as a subprotocol; it may take none, as argparse's
+// nargs='*' (Python's wsdump then offers none). Values of flags that take
+// one are copied untouched, so "-t -v" sends the text "-v".
+func normalizeArgs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -135,15 +135,12 @@ func normalizeArgs(args []string) ([]string, error) {
 			}
 			return "", false
 		}
-		// takeMulti takes the values of -s (spelled flag), one at least.
-		takeMulti := func(flag string) error {
-			for taken := 0; ; taken++ {
+		// takeMulti takes the values of -s, none or more.
+		takeMulti := func() {
+			for {
 				n, ok := next()
 				if !ok || strings.HasPrefix(n, "-") || strings.Contains(n, "://") {
-					if taken == 0 {
-						return usagef("%s expects at least one subprotocol", flag)
-					}
-					return nil
+					return
 				}
 				out = append(out, "--subprotocols="+n)
 				i++
@@ -151,7 +148,7 @@ func normalizeArgs(args []string) ([]string, error) {
 		}
 		switch {
 		case a == "--":
-			return append(out, args[i:]...), nil
+			return append(out, args[i:]...)
 		case strings.HasPrefix(a, "--"):
 			name, _, hasValue := strings.Cut(a[2:], "=")
 			switch longKinds[name] {
@@ -165,8 +162,8 @@ func normalizeArgs(args []string) ([]string, error) {
 			case kindMulti:
 				if hasValue {
 					out = append(out, a)
-				} else if err := takeMulti("--" + name); err != nil {
-					return nil, err
+				} else {
+					takeMulti()
 				}
 			case kindValue:
 				out = append(out, a)
@@ -197,15 +194,13 @@ func normalizeArgs(args []string) ([]string, error) {
 			tokens, multi := normalizeCluster(a, next, &i)
 			out = append(out, tokens...)
 			if multi {
-				if err := takeMulti("-s"); err != nil {
-					return nil, err
-				}
+				takeMulti()
 			}
 		default:
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // normalizeCluster handles a group of short flags such as -nr, -nt TEXT or
@@ -275,11 +270,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.version, "version", false, "")
 	more := addFlags(fs, cfg)
 
-	norm, err := normalizeArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	if err := fs.Parse(norm); err != nil {
+	if err := fs.Parse(normalizeArgs(args)); err != nil {
 		return nil, usagef("%v", err)
 	}
 	if cfg.help || cfg.version {
@@ -298,6 +289,7 @@ func parseArgs(args []string) (*config, error) {
 			}
 		}
 	}
+	var err error
 	if cfg.eofWait, err = parseSeconds(eofWait); err != nil {
 		if secs, err := strconv.ParseFloat(eofWait, 64); err == nil && secs > maxSeconds {
 			return nil, usagef("--eof-wait wants at most 1e9 seconds, not %q", eofWait)

@@ -47,35 +47,43 @@ func TestNormalizeArgs(t *testing.T) {
 		{"-sx ws://h", "-sx ws://h"}, // a one-letter attached value
 	}
 	for _, tt := range tests {
-		norm, err := normalizeArgs(strings.Fields(tt.in))
-		if got := strings.Join(norm, " "); err != nil || got != tt.want {
-			t.Errorf("normalizeArgs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		if got := strings.Join(normalizeArgs(strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("normalizeArgs(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
-	if got, err := normalizeArgs([]string{""}); err != nil || !slices.Equal(got, []string{""}) {
-		t.Errorf("normalizeArgs of an empty argument = %q, %v", got, err)
+	if got := normalizeArgs([]string{""}); !slices.Equal(got, []string{""}) {
+		t.Errorf("normalizeArgs of an empty argument = %q", got)
 	}
 }
 
-// TestSubprotocolsNeedAValue: -s takes one or more values, as argparse's
-// nargs='+': with none (the URL, another flag or nothing after it) it is
-// a usage error naming the flag as it was spelled.
-func TestSubprotocolsNeedAValue(t *testing.T) {
-	for _, tt := range []struct{ args, flag string }{
-		{"-s ws://h", "-s"},
-		{"ws://h -s", "-s"},
-		{"-s -n ws://h", "-s"},
-		{"-ns ws://h", "-s"},
-		{"ws://h -ns", "-s"},
-		{"-s -- ws://h", "-s"},
-		{"--subprotocols ws://h", "--subprotocols"},
-		{"ws://h --subprotocols", "--subprotocols"},
-		{"-s a ws://h --subprotocols -v", "--subprotocols"},
+// TestSubprotocolsMayBeNone: -s takes zero or more values, as Python
+// wsdump's nargs='*': with none (the URL, another flag or nothing after
+// it) no subprotocol is offered, and the rest of the line is read as
+// without it.
+func TestSubprotocolsMayBeNone(t *testing.T) {
+	for _, tt := range []struct {
+		args  string
+		want  []string
+		flags config // nocert and verbose compared
+	}{
+		{"-s ws://h", nil, config{}},
+		{"ws://h -s", nil, config{}},
+		{"-s -n ws://h", nil, config{nocert: true}},
+		{"-ns ws://h", nil, config{nocert: true}},
+		{"ws://h -ns", nil, config{nocert: true}},
+		{"-s -- ws://h", nil, config{}},
+		{"--subprotocols ws://h", nil, config{}},
+		{"ws://h --subprotocols", nil, config{}},
+		{"-s a ws://h --subprotocols -v", []string{"a"}, config{verbose: 1}},
 	} {
-		_, err := parseArgs(strings.Fields(tt.args))
-		want := tt.flag + " expects at least one subprotocol"
-		if err == nil || err.Error() != want || !errors.Is(err, errUsage) {
-			t.Errorf("parseArgs(%q) = %v, want the usage error %q", tt.args, err, want)
+		cfg, err := parseArgs(strings.Fields(tt.args))
+		if err != nil {
+			t.Errorf("parseArgs(%q) = %v", tt.args, err)
+			continue
+		}
+		if cfg.url != "ws://h" || !slices.Equal(cfg.subprotocols, tt.want) || cfg.nocert != tt.flags.nocert || cfg.verbose != tt.flags.verbose {
+			t.Errorf("parseArgs(%q) = url %q, subprotocols %q, nocert %v, verbose %d; want ws://h, %q, %v, %d",
+				tt.args, cfg.url, cfg.subprotocols, cfg.nocert, cfg.verbose, tt.want, tt.flags.nocert, tt.flags.verbose)
 		}
 	}
 }

@@ -55,8 +55,8 @@ OPTIONS
         no prompt, no close notice, text printed byte for byte.
         Example: wsdump -r ws://127.0.0.1:8080/ > messages.txt
     -s, --subprotocols PROTOCOL...
-        Offer one or more subprotocols (Sec-WebSocket-Protocol): every
-        argument after -s up to the next option or the URL.
+        Offer subprotocols (Sec-WebSocket-Protocol): every argument
+        after -s up to the next option or the URL (none: offer none).
         Example: wsdump -s chat superchat ws://127.0.0.1:8080/
     -o, --origin ORIGIN
         Send this Origin header instead of the default.
