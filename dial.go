@@ -114,7 +114,8 @@ type DialOptions struct {
 	// turns on for every TCP connection it opens (Go's own keep-alive is
 	// not used).
 	SocketOptions []SocketOption
-	// SkipUTF8Validation turns off the UTF-8 check of received text.
+	// SkipUTF8Validation turns off the UTF-8 check of received text
+	// messages. The reason of a close frame is checked either way.
 	SkipUTF8Validation bool
 	// FireContFrame makes RecvData and RecvDataFrame return each fragment
 	// of a fragmented message as it arrives. A fragment of a compressed
