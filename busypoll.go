@@ -18,6 +18,9 @@ import (
 // for (the default stops spinning there on Linux, but only as often as it
 // looks), on metered CPU, or with very many connections that each receive
 // rarely; and when measurements of your own traffic show no gain.
+//
+// It works on Unix systems (Linux, macOS, the BSDs, Solaris, AIX); on
+// Windows, Plan 9 and WebAssembly no read spins, whatever the mode.
 type BusyPollMode uint8
 
 const (

@@ -12,7 +12,7 @@ import "syscall"
 func socketReadable(fd uintptr) bool {
 	var b [1]byte
 	for {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|msgDontWait)
 		if err != syscall.EINTR {
 			return err != syscall.EAGAIN
 		}

@@ -134,6 +134,8 @@ type DialOptions struct {
 	// negative = unlimited. A message over it is closed with 1009. A
 	// compressed message is held to it as inflated; on the wire it may be
 	// an eighth larger (what DEFLATE adds to data that does not compress).
+	// A 32-bit program has 4 GiB of address space in all: there a limit
+	// of a gigabyte or more (or none) lets a server exhaust it.
 	ReadLimit int64
 	// Compression offers permessage-deflate (RFC 7692); nil = not offered.
 	Compression *CompressionOptions
