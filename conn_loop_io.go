@@ -353,7 +353,7 @@ func (lc *loopConn) answerDuePing() {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if !w.pongDue || c.writable() != nil {
+	if !w.pongDue || c.writeBlocked() {
 		return
 	}
 	w.pongDue = false

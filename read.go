@@ -150,7 +150,8 @@ func (c *Conn) recvItem() recvItem {
 // protocol rules of RFC 6455 and the read limits but not acted on: pings are
 // not answered and close frames not echoed (Python's recv_frame). Use it to
 // handle control frames yourself; mixing it with the message-level methods
-// is allowed between messages. A compressed message's frames come as they
+// is allowed between messages (after a NextReader, it drops what that
+// reader left of its message, as every receiving method does). A compressed message's frames come as they
 // arrived (Rsv1 set on the first); at its last frame the message is
 // inflated, held to the read limit and checked for UTF-8 as by Recv, and
 // the output dropped, so that later messages that refer to it inflate. After the server's close frame the next
@@ -159,7 +160,11 @@ func (c *Conn) recvItem() recvItem {
 func (c *Conn) RecvFrame() (*Frame, error) {
 	c.readMu.Lock()
 	defer c.unlockRead()
-	if err := c.startRead(); err != nil {
+	start := c.startRead
+	if c.flags.has(flagStreamMsg) {
+		start = c.startMessage // a NextReader's message: its rest is dropped
+	}
+	if err := start(); err != nil {
 		return nil, err
 	}
 	return c.recvFrame()

@@ -153,7 +153,7 @@ func (c *Conn) answerPing(p []byte) {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.writable() != nil {
+	if c.writeBlocked() {
 		return
 	}
 	if c.wq != nil && cap(*c.wq)-len(*c.wq) < len(p)+maxHeaderLen {
@@ -172,9 +172,11 @@ func (c *Conn) queuePong(p []byte) {
 	c.enqueue(h, p, len(p)+maxHeaderLen)
 }
 
-// writable says why no frame can be written, if so; writeMu is held.
+// writable says why no frame can be written, if so; writeMu is held. Its
+// caller is a sender: a queued batch's timeout that no caller got yet is
+// its error (takeWriteError).
 func (c *Conn) writable() error {
-	if err := c.writeError(); err != nil {
+	if err := c.takeWriteError(); err != nil {
 		return err
 	}
 	if c.closeSent {
@@ -280,7 +282,7 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex, began int6
 	for c.writing {
 		c.writeCond().Wait()
 	}
-	if err := c.writeError(); err != nil {
+	if err := c.takeWriteError(); err != nil {
 		c.unlockMsgMu(msg)
 		return err
 	}
@@ -386,7 +388,9 @@ func (c *Conn) flushQueue() {
 		c.lastWrite = monoNow()
 		if err != nil {
 			c.unpublishOut(pm, pb)
-			c.writeFailed(err)
+			if werr := c.writeFailed(err); isTimeout(werr) {
+				c.rareState().queuedTimeout = werr
+			}
 		}
 		if w != nil {
 			w.batchesDone++
@@ -479,16 +483,17 @@ func (c *Conn) socketWrite(b []byte) error {
 // writeFailed records a failed write and returns the error for the
 // caller whose write it was; writeMu is held. RFC 6455 has no way to resume
 // a half-written frame: a failed or timed-out write closes the connection.
-// A timeout is reported as one to that caller only; every later send and
-// Flush is told that the connection is closed, with the timeout as the
-// cause.
+// A timeout is reported as one to that caller only (or, a queued batch's,
+// to the next send or Flush: takeWriteError); every later send and Flush is
+// told that the connection is closed, with the timeout's message but not
+// matching it, so that a caller retrying after timeouts stops.
 func (c *Conn) writeFailed(err error) error {
 	werr := c.ioError("write", err)
 	if r := c.rareState(); r.writeErr == nil {
 		c.stats.failed(werr)
 		r.writeErr = werr
 		if isTimeout(werr) {
-			r.writeErr = &closedError{err: err}
+			r.writeErr = &closedError{err: errors.New(err.Error())}
 		}
 	}
 	c.closeSocket()

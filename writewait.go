@@ -135,7 +135,10 @@ func (c *Conn) wakeMsgWaitersNow(all bool) {
 
 // Flush waits until every frame queued by earlier sends has been written to
 // the socket. It returns nil when they were, and otherwise the error that
-// ended the connection. Sends return once their frame is written or queued
+// ended the connection; on a Conn already closed, an error matching
+// ErrConnectionClosed, also when everything was written before the close
+// (Abort and Shutdown drop what is queued, and Flush does not tell the
+// cases apart). Sends return once their frame is written or queued
 // (see the package documentation on write coalescing); Flush is for callers
 // that must know the bytes reached the socket.
 //
@@ -146,7 +149,7 @@ func (c *Conn) Flush() error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if !c.writing {
-		if err := c.writeError(); err != nil || !c.flags.has(flagClosed) {
+		if err := c.takeWriteError(); err != nil || !c.flags.has(flagClosed) {
 			return err
 		}
 		return c.closedCause()
@@ -166,5 +169,28 @@ func (c *Conn) Flush() error {
 		w.cond.Wait()
 	}
 	w.flushWaiting--
-	return c.writeError()
+	return c.takeWriteError()
+}
+
+// takeWriteError returns the error that ended writing, nil while frames
+// can be written, to a sender or Flush: a queued batch's timeout, which
+// no caller got, the first time, then the error every later call gets;
+// writeMu is held.
+func (c *Conn) takeWriteError() error {
+	r := c.rare.Load()
+	if r == nil {
+		return nil
+	}
+	if err := r.queuedTimeout; err != nil {
+		r.queuedTimeout = nil
+		return err
+	}
+	return r.writeErr
+}
+
+// writeBlocked reports whether no frame can be written, for the library's
+// own frames (pongs): it leaves a queued batch's timeout to the next
+// sender; writeMu is held.
+func (c *Conn) writeBlocked() bool {
+	return c.writeError() != nil || c.closeSent || c.flags.has(flagClosed)
 }
