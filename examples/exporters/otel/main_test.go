@@ -77,6 +77,10 @@ func TestCollect(t *testing.T) {
 				for _, p := range d.DataPoints {
 					got[key(p.Attributes)] = p.Value
 				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					got[key(p.Attributes)] = float64(p.Value)
+				}
 			default:
 				t.Errorf("%s: unexpected %T", m.Name, m.Data)
 			}
@@ -91,6 +95,8 @@ func TestCollect(t *testing.T) {
 		"websocket.compressed_bytes sent payload":  0,
 		"websocket.reconnects":                     0,
 		"websocket.errors":                         0,
+		"websocket.last_close_code":                1000,
+		"websocket.connected":                      0,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %v (reported: %v), want %v", name, v, ok, want)

@@ -30,7 +30,15 @@ func RegisterStats(meter metric.Meter, app *websocket.App, name string) (metric.
 	errs := counter("websocket.errors", "{error}", "Failures reported to OnError.")
 	latency, err := meter.Float64ObservableGauge("websocket.latency", metric.WithUnit("s"),
 		metric.WithDescription("Round-trip time of the last ping answered."))
-	if err := errors.Join(append(failed, err)...); err != nil {
+	failed = append(failed, err)
+	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
+		g, err := meter.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		failed = append(failed, err)
+		return g
+	}
+	closeCode := gauge("websocket.last_close_code", "1", "Close code of the last connection that ended (1006: dropped).")
+	connected := gauge("websocket.connected", "{connection}", "1 while a connection is open.")
+	if err := errors.Join(failed...); err != nil {
 		return nil, err
 	}
 
@@ -70,6 +78,12 @@ func RegisterStats(meter metric.Meter, app *websocket.App, name string) (metric.
 		n(reconnects, s.Reconnects, appOnly)
 		n(errs, s.Errors, appOnly)
 		o.ObserveFloat64(latency, s.Latency.Seconds(), appOnly)
+		o.ObserveInt64(closeCode, int64(s.LastCloseCode), appOnly)
+		open := int64(0)
+		if app.Conn() != nil {
+			open = 1
+		}
+		o.ObserveInt64(connected, open, appOnly)
 		return nil
-	}, messages, bytes, compressed, pings, pongs, reconnects, errs, latency)
+	}, messages, bytes, compressed, pings, pongs, reconnects, errs, latency, closeCode, connected)
 }
