@@ -106,9 +106,6 @@ type connRare struct {
 	waits       atomic.Pointer[writeWaits]  // what goroutines waiting to write use; made by the first to wait (writeWaitsMade)
 	flushFn     func()                      // c.flushQueue, made once (startFlusher); writeMu
 	writeErr    error                       // sticky: no more frames can be written (writeFailed); writeMu
-	// A queued batch's write timeout, which no caller got: the next send or
-	// Flush returns it, once (takeWriteError); writeMu.
-	queuedTimeout error
 }
 
 // rareState returns the Conn's rare state, making it if need be; safe

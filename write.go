@@ -389,7 +389,9 @@ func (c *Conn) flushQueue() {
 		if err != nil {
 			c.unpublishOut(pm, pb)
 			if werr := c.writeFailed(err); isTimeout(werr) {
-				c.rareState().queuedTimeout = werr
+				// No caller got it: the next send or Flush does
+				// (takeWriteError).
+				c.rareState().writeErr = werr
 			}
 		}
 		if w != nil {
@@ -491,10 +493,7 @@ func (c *Conn) writeFailed(err error) error {
 	werr := c.ioError("write", err)
 	if r := c.rareState(); r.writeErr == nil {
 		c.stats.failed(werr)
-		r.writeErr = werr
-		if isTimeout(werr) {
-			r.writeErr = &closedError{err: errors.New(err.Error())}
-		}
+		r.writeErr = afterWriteError(werr)
 	}
 	c.closeSocket()
 	return werr

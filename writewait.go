@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"errors"
 	"sync"
 )
 
@@ -174,18 +175,28 @@ func (c *Conn) Flush() error {
 
 // takeWriteError returns the error that ended writing, nil while frames
 // can be written, to a sender or Flush: a queued batch's timeout, which
-// no caller got, the first time, then the error every later call gets;
-// writeMu is held.
+// no caller got, the first time, then the error every later call gets
+// (afterWriteError); writeMu is held.
 func (c *Conn) takeWriteError() error {
 	r := c.rare.Load()
-	if r == nil {
+	if r == nil || r.writeErr == nil {
 		return nil
 	}
-	if err := r.queuedTimeout; err != nil {
-		r.queuedTimeout = nil
-		return err
+	err := r.writeErr
+	if isTimeout(err) {
+		r.writeErr = afterWriteError(err)
 	}
-	return r.writeErr
+	return err
+}
+
+// afterWriteError is what the calls after the one told of werr, a failed
+// write's error, get: werr, or for a timeout an error with its message
+// that matches ErrConnectionClosed but not the timeout.
+func afterWriteError(werr error) error {
+	if te := (*timeoutError)(nil); errors.As(werr, &te) {
+		return &closedError{err: errors.New(te.err.Error())}
+	}
+	return werr
 }
 
 // writeBlocked reports whether no frame can be written, for the library's
