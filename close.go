@@ -243,7 +243,7 @@ func checkClose(code StatusCode, reason string) error {
 // sendCloseFrame sends our close frame once. With wait > 0 (failing a
 // connection) the frame gets that long if the peer stopped reading
 // (closeTimer), and the socket is then closed.
-func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration) error {
+func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration) (err error) {
 	if wait > 0 {
 		defer c.closeSocketAfter(wait).stop()
 		c.flags.set(flagCloseTimed)
@@ -253,6 +253,16 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if wait > 0 {
+		// The library's own close frame (an echo, a failure's): a write
+		// timeout it is told of is no caller's yet, and stays for the
+		// next send or Flush (takeWriteError).
+		defer func() {
+			if isTimeout(err) {
+				c.rareState().writeErr = err
+			}
+		}()
+	}
 	if c.closeSent {
 		return nil
 	}

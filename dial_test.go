@@ -184,8 +184,13 @@ func TestDialHandshakeValidation(t *testing.T) {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
 		}, wantHandshakeError},
 		{"Upgrade on two lines", func(_ *http.Request, a string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
-		}, wantHandshakeError},
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + a + "\r\n\r\n"
+		}, func(t *testing.T, err error) {
+			wantHandshakeError(t, err)
+			if want := `Upgrade header is "websocket, h2c", not websocket`; !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v; want it to say %s", err, want)
+			}
+		}},
 		{"nine interim answers", func(_ *http.Request, a string) string {
 			return strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 9) + upgrade(a)
 		}, func(t *testing.T, err error) {

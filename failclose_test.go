@@ -303,3 +303,39 @@ func TestAppCloseEndsAStuckSend(t *testing.T) {
 		})
 	}
 }
+
+// TestLibraryCloseLeavesAQueuedTimeout: a queued batch's write timeout,
+// which no caller got, waits for the next send or Flush; the library's own
+// close frames (the echo of the server's close, a failure's close) meet it
+// first when they wait behind the failing write, and took it, so no caller
+// ever got it. The state after the failing batch is set up directly: the
+// interleaving itself cannot be had without sleeping.
+func TestLibraryCloseLeavesAQueuedTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		send func(c *Conn) error
+	}{
+		{"the echo of the server's close", func(c *Conn) error { return c.sendCloseFrame(StatusNormal, "", closeTimeout) }},
+		{"a failure's close", func(c *Conn) error { return c.sendCloseFrame(StatusProtocolError, "", 100*time.Millisecond) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := failCloseServer(t, false)
+			c.writeMu.Lock()
+			werr := c.writeFailed(&os.SyscallError{Syscall: "write", Err: os.ErrDeadlineExceeded})
+			c.rareState().writeErr = werr // as flushQueue leaves a batch's timeout
+			c.writeMu.Unlock()
+			if !isTimeout(werr) {
+				t.Fatalf("writeFailed = %v, want a timeout", werr)
+			}
+			if err := tc.send(c); !isTimeout(err) {
+				t.Errorf("the library's close frame = %v, want the timeout that stopped it", err)
+			}
+			if err := c.SendText("x"); !isTimeout(err) {
+				t.Errorf("the next send = %v; want the queued batch's timeout, which no caller got", err)
+			}
+			if err := c.SendText("x"); !errors.Is(err, ErrConnectionClosed) || isTimeout(err) {
+				t.Errorf("the send after it = %v; want ErrConnectionClosed, not a timeout", err)
+			}
+		})
+	}
+}

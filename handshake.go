@@ -195,6 +195,7 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 	// the final one, which the client reads after them (RFC 9110 §15.2); a
 	// few at most, all within the head's limit. The ninth is final.
 	for interim := 0; ; interim++ {
+		start := len(hs.lr.kept) - br.Buffered() // where this head begins in what a trace keeps
 		var err error
 		if resp, err = hs.readResponse(u, trace); err != nil {
 			if hs.lr.n <= 0 {
@@ -202,17 +203,23 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 			}
 			return response{}, handshakeIOError(err)
 		}
-		if resp.code < 100 || resp.code > 199 || resp.code == http.StatusSwitchingProtocols || interim == maxInterim {
+		final := resp.code < 100 || resp.code > 199 || resp.code == http.StatusSwitchingProtocols || interim == maxInterim
+		if trace {
+			// The head is what the parser consumed: the bytes received
+			// but for those still buffered.
+			raw := hs.lr.kept[start : len(hs.lr.kept)-br.Buffered()]
+			msg := "websocket: handshake interim response"
+			if final {
+				msg = "websocket: handshake response"
+			}
+			traceHandshake(msg, slog.String("status", resp.status), slog.String("head", redactHead(string(raw))))
+		}
+		if final {
 			break
 		}
 	}
 	if trace {
-		// The head is what the parser consumed: the bytes received but
-		// for those still buffered.
-		raw := hs.lr.kept[:len(hs.lr.kept)-br.Buffered()]
 		hs.lr.keep, hs.lr.kept = false, nil
-		traceHandshake("websocket: handshake response", slog.String("status", resp.status),
-			slog.String("head", redactHead(string(raw))))
 	}
 	return resp, nil
 }
@@ -364,7 +371,7 @@ func checkResponse(h http.Header, key []byte, r *requestConfig, user http.Header
 	// The keys are spelt canonically (http.CanonicalHeaderKey) so that
 	// looking them up does not allocate.
 	if !headerIsToken(h, "Upgrade", "websocket") {
-		return "", nil, &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(h.Get("Upgrade")) + ", not websocket"}
+		return "", nil, &HandshakeError{Reason: "Upgrade header is " + strconv.Quote(strings.Join(h["Upgrade"], ", ")) + ", not websocket"}
 	}
 	if !headerHasToken(h, "Connection", "upgrade") {
 		return "", nil, &HandshakeError{Reason: "Connection header is " + strconv.Quote(h.Get("Connection")) + ", not upgrade"}

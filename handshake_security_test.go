@@ -753,16 +753,21 @@ func wireLines(head string, secret ...string) []string {
 
 func TestHandshakeTraceMatchesWire(t *testing.T) {
 	responses := []struct {
-		name string
-		head string // ACCEPT: the accept key
-		body string
-		ok   bool
+		name    string
+		head    string // ACCEPT: the accept key
+		body    string
+		ok      bool
+		interim []string // interim answers before head, each traced on its own
 	}{
 		{"101", "HTTP/1.1 101 Switching Protocols\r\nserver: raw\r\nSet-Cookie: sid=SECRET-1\r\nUpgrade: websocket\r\nX-Zeta: 1\r\n" +
-			"connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\nX-Alpha: 2\r\nset-cookie: b=SECRET-2\r\nX-Zeta:  3\r\n\r\n", "", true},
+			"connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\nX-Alpha: 2\r\nset-cookie: b=SECRET-2\r\nX-Zeta:  3\r\n\r\n", "", true, nil},
 		{"101 parsed by net/http", "HTTP/1.1 101 Switching Protocols\r\nX-Zeta: 1\r\nUpgrade: websocket\r\nContent-Length: 0\r\n" +
-			"Connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\nSet-Cookie: sid=SECRET-3\r\nX-Alpha: 2\r\n\r\n", "", true},
-		{"403 with a body", "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nSet-Cookie: a=SECRET-4\r\nContent-Length: 5\r\n\r\n", "nope!", false},
+			"Connection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\nSet-Cookie: sid=SECRET-3\r\nX-Alpha: 2\r\n\r\n", "", true, nil},
+		{"403 with a body", "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nSet-Cookie: a=SECRET-4\r\nContent-Length: 5\r\n\r\n", "nope!", false, nil},
+		{"101 after interim answers", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n", "", true,
+			[]string{"HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nSet-Cookie: e=SECRET-9\r\n\r\n"}},
+		{"101 parsed by net/http after an interim answer", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n" +
+			"Sec-WebSocket-Accept: ACCEPT\r\nContent-Length: 0\r\n\r\n", "", true, []string{"HTTP/1.1 100 Continue\r\n\r\n"}},
 	}
 	for _, resp := range responses {
 		t.Run(resp.name, func(t *testing.T) {
@@ -783,7 +788,7 @@ func TestHandshakeTraceMatchesWire(t *testing.T) {
 				key, _, _ := bytes.Cut(after, []byte("\r\n"))
 				head := strings.Replace(resp.head, "ACCEPT", wstest.AcceptKey(string(key)), 1)
 				got <- exchange{string(req), head}
-				io.WriteString(nc, head+resp.body)
+				io.WriteString(nc, strings.Join(resp.interim, "")+head+resp.body)
 				io.Copy(io.Discard, br)
 			})
 			t.Cleanup(s.Close)
@@ -820,6 +825,15 @@ func TestHandshakeTraceMatchesWire(t *testing.T) {
 			}
 			if want[0] != "GET /p/a?q=1&r=%20 HTTP/1.1" {
 				t.Errorf("request line %q", want[0])
+			}
+			interims, _ := h.head("websocket: handshake interim response")
+			if len(interims) != len(resp.interim) {
+				t.Fatalf("%d interim response traces, want %d", len(interims), len(resp.interim))
+			}
+			for i, head := range resp.interim {
+				if got, want := strings.Join(interims[i], "\n"), strings.Join(wireLines(head, "Set-Cookie"), "\n"); got != want {
+					t.Errorf("interim response trace:\n%s\nreceived:\n%s", got, want)
+				}
 			}
 			resps, level := h.head("websocket: handshake response")
 			if len(resps) != 1 || level != slog.LevelDebug {
