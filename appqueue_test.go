@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -233,5 +234,45 @@ func TestRecvQueuePushMany(t *testing.T) {
 		if it, ok, _, _ := q.pop(); !ok || len(it.data) != i {
 			t.Fatalf("pop %d: %d bytes, %v", i, len(it.data), ok)
 		}
+	}
+}
+
+// TestRecvQueueDropData: once the run closes, the data frames queued go and
+// those pushed later are not queued, while control frames and the end
+// still are; a pause that data frames caused ends, releasing the producer
+// (which must read through the server's last data to its close frame).
+func TestRecvQueueDropData(t *testing.T) {
+	q := newRecvQueue(recvMarks(3, 1<<20, 1, 1<<10))
+	data := recvItem{op: OpBinary, fin: true, data: []byte("data")}
+	q.push(data)
+	q.push(recvItem{op: OpPing, fin: true, data: []byte("p")})
+	if _, full := q.push(data); !full || !q.paused() {
+		t.Fatal("three frames: not paused")
+	}
+	q.dropData()
+	if q.paused() {
+		t.Error("still paused after the data frames went")
+	}
+	q.waitRoom() // returns: the pause ended
+	q.push(recvItem{op: OpText, fin: false, data: []byte("more")})
+	q.push(recvItem{op: OpContinuation, fin: true, data: []byte("more")})
+	q.push(recvItem{op: OpPong, fin: true})
+	q.push(recvItem{op: OpClose, fin: true, data: []byte{3, 232}})
+	var got []Opcode
+	for {
+		it, ok, _, _ := q.pop()
+		if !ok {
+			break
+		}
+		got = append(got, it.op)
+	}
+	if want := []Opcode{OpPing, OpPong, OpClose}; !slices.Equal(got, want) {
+		t.Errorf("queued after dropData: %v, want %v", got, want)
+	}
+	if frames, bytes := q.queued(); frames != 0 || bytes != 0 {
+		t.Errorf("queued() = %d frames, %d bytes after popping all", frames, bytes)
+	}
+	if q.pongs() != 1 {
+		t.Errorf("pongs %d, want 1", q.pongs())
 	}
 }

@@ -30,6 +30,12 @@ type recvItem struct {
 // without touching the socket).
 func (it *recvItem) last() bool { return it.err != nil || it.op == OpClose }
 
+// isData reports whether the item is a data frame (a message or a
+// fragment of one).
+func (it *recvItem) isData() bool {
+	return it.err == nil && (it.op == OpText || it.op == OpBinary || it.op == OpContinuation)
+}
+
 // size is what the item counts against the queue's byte limit.
 func (it *recvItem) size() int { return len(it.data) }
 
@@ -86,6 +92,7 @@ type recvQueue struct {
 	scheduled bool          // wake was reported and the queue has not run empty since
 	end       bool          // the end, or the peer's close frame, was pushed
 	stopped   bool          // the producer is paused (full was reported)
+	dropping  bool          // data frames are dropped, not queued (dropData)
 	resume    chan struct{} // closed when a pause ends; made when one starts
 	pausedAt  int64         // monoNow() when the current pause began
 	pausedFor time.Duration // the length of the pauses that ended
@@ -122,6 +129,9 @@ func (q *recvQueue) pushMany(items []recvItem) (wake, full bool) {
 		if it.err == nil && it.op == OpPong {
 			q.pongCount.Add(1)
 		}
+		if q.dropping && it.isData() {
+			continue
+		}
 		q.items.push(it)
 		q.bytes += it.size()
 		last = it.last()
@@ -144,6 +154,43 @@ func (q *recvQueue) mayFill(n, size int) bool {
 	return q.seenN+n >= q.o.RecvQueueMessages || q.seenBytes+size >= q.o.RecvQueueBytes
 }
 
+// dropData drops the data frames queued, and those pushed from now on: the
+// run is closing, and no callback will get them (App.CloseWith). The
+// reader, which must read through what the server sent before its close
+// frame, then reads on at the socket's pace rather than the consumer's,
+// never pausing for frames no one will see. Control frames and the end
+// still queue. A pause that the dropped frames caused ends.
+func (q *recvQueue) dropData() {
+	q.mu.Lock()
+	q.dropping = true
+	var kept ring[recvItem]
+	q.bytes = 0
+	for it, ok := q.items.pop(); ok; it, ok = q.items.pop() {
+		if !it.isData() {
+			kept.push(it)
+			q.bytes += it.size()
+		}
+	}
+	q.items = kept
+	resumed := q.endPause()
+	q.mu.Unlock()
+	if resumed && q.waker != nil {
+		q.waker.resumeReading()
+	}
+}
+
+// endPause ends a pause when the queue is down to its low water marks,
+// reporting whether it did; q.mu is held.
+func (q *recvQueue) endPause() bool {
+	if !q.stopped || q.items.n > q.o.RecvQueueLowMessages || q.bytes > q.o.RecvQueueLowBytes {
+		return false
+	}
+	q.stopped = false
+	q.pausedFor += time.Duration(monoNow() - q.pausedAt)
+	close(q.resume)
+	return true
+}
+
 // pop removes the oldest item. ok is false when the queue was empty; more
 // reports that items are left (the consumer must run again; when false,
 // the next push reports wake); resumed that this pop ended a pause: the
@@ -154,12 +201,7 @@ func (q *recvQueue) pop() (it recvItem, ok, more, resumed bool) {
 	if it, ok = q.items.pop(); ok {
 		q.bytes -= it.size()
 	}
-	if q.stopped && q.items.n <= q.o.RecvQueueLowMessages && q.bytes <= q.o.RecvQueueLowBytes {
-		q.stopped = false
-		q.pausedFor += time.Duration(monoNow() - q.pausedAt)
-		close(q.resume)
-		resumed = true
-	}
+	resumed = q.endPause()
 	more = q.items.n > 0
 	q.scheduled = more
 	q.mu.Unlock()

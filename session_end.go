@@ -150,6 +150,7 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 		// the run: start finishes it.
 	case s.conn != nil:
 		s.stopTimers()
+		s.rq.dropData() // no callback will get them: OnMessage and the like start no more
 		if !s.ending {
 			// The closing handshake (RFC 6455 §7.1.2) without Conn.Close:
 			// the read loop stays the only reader and returns the echoed
