@@ -75,8 +75,10 @@ const http1Memory = 10 * time.Minute
 // the same origin (scheme, host and port) with the same
 // DialOptions.TLSConfig (the same pointer; the copy an App dials with to
 // keep its TLS sessions counts as the TLSConfig it copies, so Apps share
-// too) and the same proxy share one connection, up to the server's
-// SETTINGS_MAX_CONCURRENT_STREAMS, then another is opened, up to
+// too), the same proxy and, when that TLSConfig has no RootCAs, the same CA
+// bundle named by the environment (read at each dial) share one connection,
+// up to the server's SETTINGS_MAX_CONCURRENT_STREAMS, then another is
+// opened, up to
 // MaxConnsPerOrigin. The other dial settings
 // (NetDialContext, SocketOptions, ProxyTimeout) are those of the dial that
 // opened the connection. A connection is closed when it has carried no
@@ -191,11 +193,15 @@ func (t *HTTP2Transport) rememberHTTP1(key h2.Key) {
 // h2Key is the pool key of u's connections: what makes two of them
 // interchangeable. Over TLS that is the configuration itself, held by the
 // key (its printed address could name a later configuration made where a
-// collected one was, and hand it a connection verified under the other).
+// collected one was, and hand it a connection verified under the other),
+// and the roots the environment adds to a configuration without its own,
+// read at each dial: a connection verified under a CA bundle the
+// environment no longer names takes no new WebSocket.
 func h2Key(u *url.URL, tlsConf *tls.Config, proxy *url.URL) h2.Key {
 	k := h2.Key{Name: originOf(u)}
 	if u.Scheme == "wss" {
 		k.TLS = tlsConf
+		k.Roots, _ = baseRoots(tlsConf) // an unreadable bundle fails the connection's own TLS set-up
 	}
 	if proxy != nil {
 		k.Name += " proxy=" + proxy.String()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -1174,4 +1176,37 @@ func TestHTTP2RequireOverWSToAnHTTP1Server(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHTTP2PoolFollowsTheCABundle: the environment's CA bundle is read at
+// each dial, over HTTP/2 too: a pooled connection verified under a bundle
+// the environment no longer names takes no new WebSocket (the next dial
+// makes its own connection, verified under the new bundle). It carried
+// the dial to a server the new bundle does not trust.
+func TestHTTP2PoolFollowsTheCABundle(t *testing.T) {
+	s := newH2Server(t, wstest.Echo, nil)
+	pemFile := filepath.Join(t.TempDir(), "server.pem")
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WEBSOCKET_CLIENT_CA_BUNDLE", pemFile)
+	tr := &websocket.HTTP2Transport{}
+	t.Cleanup(func() { tr.Close() })
+	opts := &websocket.DialOptions{HTTP2: websocket.HTTP2Require, HTTP2Transport: tr, Timeout: testTimeout}
+	c, err := websocket.Dial(context.Background(), s.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Setenv("WEBSOCKET_CLIENT_CA_BUNDLE", writeCA(t, wstest.NewCA())) // the server is no longer trusted
+	if c2, err := websocket.Dial(context.Background(), s.URL, opts); err == nil {
+		c2.Close()
+		t.Errorf("a dial after the CA bundle stopped trusting the server succeeded (%d TCP connections)", s.conns.Load())
+	}
+	t.Setenv("WEBSOCKET_CLIENT_CA_BUNDLE", pemFile) // trusted again
+	c3, err := websocket.Dial(context.Background(), s.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3.Close()
 }

@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
@@ -34,6 +35,11 @@ type DialFunc func(ctx context.Context) (*ClientConn, error)
 type Key struct {
 	Name string
 	TLS  *tls.Config
+	// Roots, when not nil, are the certificate roots a connection under
+	// the key was verified against beside TLS (roots the caller adds to
+	// a configuration without its own): connections verified under
+	// other roots are not interchangeable.
+	Roots *x509.CertPool
 }
 
 // Pool shares HTTP/2 connections between WebSockets. Connections are kept
