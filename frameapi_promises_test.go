@@ -100,13 +100,13 @@ func TestOnlyOneCallGetsAWriteTimeout(t *testing.T) {
 	}
 }
 
-// TestRecvFrameDropsANextReadersMessage: RecvFrame after a NextReader
-// discards what its reader left of the message, as every receiving call
-// does: it returned the rest of the abandoned frame, and the old reader
-// read on beside it.
-func TestRecvFrameDropsANextReadersMessage(t *testing.T) {
-	c, sc := pipeConn(t, nil)
-	sc.WriteFrame(false, byte(websocket.OpBinary), []byte("abc"))
+// abandonedNextReader returns a Conn whose server sent a message in two
+// fragments ("abc", "def") and then the binary message "next", and the
+// reader NextReader gave for the first message, one byte of it read.
+func abandonedNextReader(t *testing.T, opts *websocket.DialOptions) (*websocket.Conn, io.Reader) {
+	t.Helper()
+	c, sc := pipeConn(t, opts)
+	sc.WriteFrame(false, byte(websocket.OpText), []byte("abc"))
 	sc.WriteFrame(true, byte(websocket.OpContinuation), []byte("def"))
 	sc.WriteFrame(true, byte(websocket.OpBinary), []byte("next"))
 	_, r, err := c.NextReader()
@@ -116,6 +116,15 @@ func TestRecvFrameDropsANextReadersMessage(t *testing.T) {
 	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
+	return c, r
+}
+
+// TestRecvFrameDropsANextReadersMessage: RecvFrame after a NextReader
+// discards what its reader left of the message, as every receiving call
+// does: it returned the rest of the abandoned frame, and the old reader
+// read on beside it.
+func TestRecvFrameDropsANextReadersMessage(t *testing.T) {
+	c, r := abandonedNextReader(t, nil)
 	f, err := c.RecvFrame()
 	if err != nil || f.Opcode != websocket.OpBinary || string(f.Payload) != "next" {
 		t.Errorf("RecvFrame = %v, %v; want the next message's frame, binary \"next\"", f, err)
@@ -133,18 +142,9 @@ func TestRecvFrameDropsANextReadersMessage(t *testing.T) {
 func TestFireContFrameDropsANextReadersMessage(t *testing.T) {
 	for _, api := range []string{"RecvData", "RecvDataFrame"} {
 		t.Run(api, func(t *testing.T) {
-			c, sc := pipeConn(t, &websocket.DialOptions{FireContFrame: true})
-			sc.WriteFrame(false, byte(websocket.OpText), []byte("abc"))
-			sc.WriteFrame(true, byte(websocket.OpContinuation), []byte("def"))
-			sc.WriteFrame(true, byte(websocket.OpBinary), []byte("next"))
-			_, r, err := c.NextReader()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
-				t.Fatal(err)
-			}
+			c, r := abandonedNextReader(t, &websocket.DialOptions{FireContFrame: true})
 			var op websocket.Opcode
+			var err error
 			var p []byte
 			if api == "RecvData" {
 				op, p, err = c.RecvData(false)
