@@ -151,12 +151,13 @@ func (c *Conn) recvItem() recvItem {
 // not answered and close frames not echoed (Python's recv_frame). Use it to
 // handle control frames yourself; mixing it with the message-level methods
 // is allowed between messages (after a NextReader, it drops what that
-// reader left of its message, as every receiving method does). A compressed message's frames come as they
-// arrived (Rsv1 set on the first); at its last frame the message is
-// inflated, held to the read limit and checked for UTF-8 as by Recv, and
-// the output dropped, so that later messages that refer to it inflate. After the server's close frame the next
-// receive returns *CloseError: nothing the server sends after its close is
-// delivered.
+// reader left of its message, as every receiving method does). A
+// compressed message's frames come as they arrived (Rsv1 set on the
+// first); at its last frame the message is inflated, held to the read
+// limit and checked for UTF-8 as by Recv, and the output dropped, so that
+// later messages that refer to it inflate. After the server's close frame
+// the next receive returns *CloseError: nothing the server sends after its
+// close is delivered.
 func (c *Conn) RecvFrame() (*Frame, error) {
 	c.readMu.Lock()
 	defer c.unlockRead()
