@@ -499,7 +499,7 @@ func (lc *loopConn) release() {
 // errWouldBlock when it took less. mu is held.
 func (lc *loopConn) rawWrite(b []byte) (int, error) {
 	if n, done, err := lc.writeBare(b); done {
-		return n, err
+		return n, lc.sysError("write", err)
 	}
 	w := loopWrites.Get().(*loopWrite)
 	w.b = b
@@ -510,7 +510,7 @@ func (lc *loopConn) rawWrite(b []byte) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	return n, werr
+	return n, lc.sysError("write", werr)
 }
 
 // loopWrite is the state of one rawWrite through a RawConn (a socket of

@@ -180,7 +180,7 @@ func (lc *loopConn) rawRead(e *engine) (int, error) {
 		return 0, err
 	}
 	e.rbuf = nil
-	return e.rn, e.rerr
+	return e.rn, lc.sysError("read", e.rerr)
 }
 
 // feed pushes bytes from the socket through the decoder and the message

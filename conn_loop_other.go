@@ -13,6 +13,7 @@ func (e *engine) readFd(fd uintptr) bool     { e.rerr = errWouldBlock; return tr
 func (w *loopWrite) writeFd(fd uintptr) bool { w.err = errWouldBlock; return true }
 
 func (lc *loopConn) writeBare([]byte) (int, bool, error) { return 0, false, nil }
+func (lc *loopConn) sysError(_ string, err error) error  { return err }
 
 // loopSocket is the bare socket of a connection a loop owns, which no
 // loop does here.

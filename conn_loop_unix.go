@@ -2,7 +2,12 @@
 
 package websocket
 
-import "syscall"
+import (
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+)
 
 // readFd is rawRead's one read of the descriptor.
 func (e *engine) readFd(fd uintptr) bool {
@@ -45,4 +50,51 @@ func writeSome(fd int, b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// sysError gives a failed read or write of the socket the error a
+// net.Conn's gives: a *net.OpError with the socket's addresses around an
+// *os.SyscallError, so that a reset (say) reads the same on an event loop
+// as on the goroutine path, and errors.As finds the *net.OpError on both.
+// nil, errWouldBlock and errors that are not an errno are returned as
+// they are.
+func (lc *loopConn) sysError(op string, err error) error {
+	errno, ok := err.(syscall.Errno)
+	if !ok {
+		return err
+	}
+	oe := &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError(op, errno)}
+	lc.withFd(func(fd int) error {
+		if sa, err := syscall.Getsockname(fd); err == nil {
+			oe.Source = sockAddr(sa)
+			if _, unix := sa.(*syscall.SockaddrUnix); unix {
+				oe.Net = "unix"
+			}
+		}
+		if sa, err := syscall.Getpeername(fd); err == nil { // none after a reset
+			oe.Addr = sockAddr(sa)
+		}
+		return nil
+	})
+	return oe
+}
+
+// sockAddr returns sa as a net.Addr: a *net.TCPAddr, or a *net.UnixAddr.
+func sockAddr(sa syscall.Sockaddr) net.Addr {
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+	case *syscall.SockaddrInet6:
+		a := &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+		if sa.ZoneId != 0 {
+			a.Zone = strconv.Itoa(int(sa.ZoneId))
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	case *syscall.SockaddrUnix:
+		return &net.UnixAddr{Name: sa.Name, Net: "unix"}
+	}
+	return nil
 }

@@ -4,8 +4,11 @@ package websocket_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,5 +48,33 @@ func TestEventLoopBareSocketNoNetConn(t *testing.T) {
 	want := []string{"NetConn *net.TCPConn, closed true, bare true", "echo still here", "close 1000"}
 	if g := e.list(); !slices.Equal(g, want) {
 		t.Errorf("events\n got %q\nwant %q", g, want)
+	}
+}
+
+// TestEventLoopResetIsAnOpError: a server's reset ends a run on the event
+// loop with the error the goroutine path gives: a read *net.OpError with
+// the socket's address, around ECONNRESET. The loop's was a bare errno
+// ("connection reset by peer"), which errors.As did not find.
+func TestEventLoopResetIsAnOpError(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(map[bool]string{false: "goroutine", true: "loop"}[onLoop], func(t *testing.T) {
+			srv := rawServer(t, false, func(nc net.Conn, c *wstest.Conn) {
+				c.ReadFrame() // the client is past its handshake
+				nc.(*net.TCPConn).SetLinger(0)
+				nc.Close() // a reset
+			})
+			defer srv.Close()
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) { a.SendText("x") }
+			err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: -1})
+			var oe *net.OpError
+			if !errors.As(err, &oe) || oe.Op != "read" || oe.Net != "tcp" || oe.Source == nil ||
+				!errors.Is(err, syscall.ECONNRESET) || !errors.Is(err, websocket.ErrConnectionClosed) {
+				t.Fatalf("Run = %v (%#v); want a read *net.OpError with the local address around ECONNRESET, matching ErrConnectionClosed", err, oe)
+			}
+			if want := "read tcp " + oe.Source.String(); !strings.Contains(err.Error(), want) {
+				t.Errorf("Run = %q; want it to say %q", err, want)
+			}
+		})
 	}
 }
