@@ -367,10 +367,17 @@ func hostOption(host string) (string, error) {
 
 // checkOptions refuses the options that no dial could send: header values
 // and request fields that would inject bytes, a Host that is no host, bad
-// compression parameters. An App checks them once, as its run starts.
+// compression parameters, an HTTP/2 mode that is none or cannot be had.
+// An App checks them once, as its run starts.
 func checkOptions(opts *DialOptions) error {
 	if err := checkUserHeader(opts.Header); err != nil {
 		return err
+	}
+	switch mode := opts.HTTP2; {
+	case mode != HTTP2Off && mode != HTTP2Prefer && mode != HTTP2Require:
+		return fmt.Errorf("websocket: invalid DialOptions.HTTP2 %v", mode)
+	case mode == HTTP2Require && opts.NetConn != nil:
+		return errors.New("websocket: HTTP2Require cannot be used with DialOptions.NetConn")
 	}
 	if err := checkCompressionOptions(opts.Compression); err != nil {
 		return err

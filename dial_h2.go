@@ -234,14 +234,10 @@ func (e *alpnError) take() net.Conn {
 // HTTP/1.1: then nc, if not nil, is a TLS connection to u that negotiated
 // http/1.1, for the Upgrade.
 func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) (c *Conn, nc net.Conn, err error) {
+	// checkOptions refused the other modes, and HTTP2Require with a NetConn.
 	mode := cfg.http2
-	switch {
-	case mode == HTTP2Prefer && (u.Scheme != "wss" || cfg.net.netConn != nil):
+	if mode == HTTP2Prefer && (u.Scheme != "wss" || cfg.net.netConn != nil) {
 		return nil, nil, nil
-	case mode == HTTP2Require && cfg.net.netConn != nil:
-		return nil, nil, errors.New("websocket: HTTP2Require cannot be used with DialOptions.NetConn")
-	case mode != HTTP2Prefer && mode != HTTP2Require:
-		return nil, nil, fmt.Errorf("websocket: invalid DialOptions.HTTP2 %v", mode)
 	}
 	proxy, err := pickProxy(u, &cfg.net)
 	if err != nil {

@@ -915,8 +915,8 @@ func TestCloseWithinTimeoutWhileSendsBlocked(t *testing.T) {
 		app.OnOpen = func(a *websocket.App) {
 			l.add("open")
 			go func() {
-				// 8 MiB: more than the socket buffers take, less than the 16 MiB an EventLoop
-				// queues for a peer that does not read before it fails the connection
+				// 8 MiB: more than the socket buffers and an EventLoop's
+				// send mark take, so the send waits
 				for range 8 {
 					if a.SendBytes(make([]byte, 1<<20)) != nil {
 						return
@@ -1498,26 +1498,43 @@ func TestAppRefusesInvalidRequestFieldsAtOnce(t *testing.T) {
 		// url.Parse takes any digits as a port.
 		{"URL port past 65535", func(a *websocket.App, _ *websocket.RunOptions) { a.URL = "ws://127.0.0.1:99999/" }},
 		{"URL port 0", func(a *websocket.App, _ *websocket.RunOptions) { a.URL = "ws://127.0.0.1:0/" }},
+		// "Invalid options are returned at once, before any callback": also the HTTP/2
+		// mode's, which only the dial checked.
+		{"DialOptions.HTTP2 not a mode", func(_ *websocket.App, o *websocket.RunOptions) { o.HTTP2 = websocket.HTTP2Mode(7) }},
+		{"HTTP2Require with App.NetConn", func(a *websocket.App, o *websocket.RunOptions) {
+			a.NetConn, _ = net.Pipe()
+			o.HTTP2 = websocket.HTTP2Require
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := wstest.NewServer(wstest.Echo)
-			defer srv.Close()
-			app := &websocket.App{URL: srv.URL}
-			opts := &websocket.RunOptions{Reconnect: 10 * time.Millisecond}
-			tc.set(app, opts)
-			var errs atomic.Int32
-			app.OnError = func(*websocket.App, error) { errs.Add(1) }
-			app.OnOpen = func(a *websocket.App) { a.Close() }
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			err := app.Run(ctx, opts)
-			if err == nil {
-				t.Errorf("Run = nil (ended by its 2s ctx after %d failed attempts), want the error at once", errs.Load())
-			}
-			if n := len(srv.Conns()); n != 0 {
-				t.Errorf("%d handshake requests reached the server, want none", n)
-			}
-		})
+		for _, onLoop := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/loop=%v", tc.name, onLoop), func(t *testing.T) {
+				srv := wstest.NewServer(wstest.Echo)
+				defer srv.Close()
+				app := &websocket.App{URL: srv.URL}
+				opts := &websocket.RunOptions{Reconnect: 10 * time.Millisecond}
+				tc.set(app, opts)
+				var l *websocket.EventLoop
+				if onLoop {
+					l = websocket.NewEventLoop()
+					opts.Dispatcher = l
+				}
+				var errs atomic.Int32
+				app.OnError = func(*websocket.App, error) { errs.Add(1) }
+				app.OnOpen = func(a *websocket.App) { a.Close() }
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				err := app.Run(ctx, opts)
+				if err == nil && l != nil {
+					l.Run(ctx) // until the 2s ctx ends
+				}
+				if err == nil || errs.Load() != 0 {
+					t.Errorf("Run = %v after %d OnError calls, want the error at once, before any callback", err, errs.Load())
+				}
+				if n := len(srv.Conns()); n != 0 {
+					t.Errorf("%d handshake requests reached the server, want none", n)
+				}
+			})
+		}
 	}
 }
 
