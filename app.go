@@ -114,9 +114,8 @@ type RunOptions struct {
 	// …). Its HandshakeTimeout (30 s by default) bounds each attempt, so
 	// a server that accepts and never answers is a failure (OnError, then
 	// reconnect or end); its Timeout also bounds each send of the open
-	// connection (on an EventLoop that owns the socket a send never waits
-	// for it: what the peer does not read is queued, up to 16 MiB, see
-	// EventLoop).
+	// connection (on an EventLoop that owns the socket, a send's wait for
+	// the loop to have room, see EventLoop).
 	DialOptions
 	// PingInterval is the time between automatic pings, the first one
 	// PingInterval after the open; 0 = none.
@@ -198,7 +197,10 @@ type RunOptions struct {
 	// SendQueueBytes bounds the bytes each connection's send queue holds:
 	// messages given to Send, SendText and SendBytes and not yet handed
 	// to the connection (see App.Buffered). 0 = 1 MiB. A message larger
-	// than the bound is accepted when the queue is empty.
+	// than the bound is accepted when the queue is empty. On an EventLoop
+	// that owns the socket it is also what the loop may hold for the
+	// socket (8 MiB at most) before a send waits, as a send off the loop
+	// waits for the socket.
 	SendQueueBytes int
 	// SendNoWait makes a send that finds the send queue full return
 	// ErrSendQueueFull at once, and every send return without waiting for

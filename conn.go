@@ -142,6 +142,10 @@ const (
 	// the timeout off clears that deadline, and only that one.
 	flagTimeoutRead
 	flagTimeoutWrite
+	// The event loop holds more than the send mark for the socket, and
+	// has not drained to half of it since: data sends wait (waitRoom).
+	// Set and cleared with the loopConn's mu held.
+	flagLoopBacklog
 )
 
 // has reports whether flag f is set.

@@ -93,9 +93,9 @@ func (s *Session) goConn(c *Conn, f func(*Session, *Conn)) {
 func abortConn(_ *Session, c *Conn) { c.Abort() }
 
 // maxLoopQueue bounds the bytes queued for a peer that does not read:
-// a send that finds more than this waiting fails, and the connection
+// a write that finds more than this waiting fails, and the connection
 // with it, as a write that times out does. One message of any size is
-// queued when less is waiting.
+// queued when less is waiting. Data sends wait long before (waitRoom).
 const maxLoopQueue = 16 << 20
 
 // errNoSocket: the net.Conn is no socket whose descriptor the loop can hold.
@@ -179,6 +179,8 @@ type engine struct {
 	// closeCheckEvery while there are any (checkClosed).
 	exposed   []*loopConn
 	nextCheck int64 // monoNow's time of the next look
+
+	rooms loopRooms // senders waiting for their queue to drain (waitRoom)
 
 	// Tasks for the I/O goroutine (post).
 	mu    sync.Mutex
@@ -383,6 +385,9 @@ func (lc *loopConn) watch() error {
 // is told.
 func (lc *loopConn) closing() {
 	if lc.unwatch() {
+		lc.mu.Lock() // a sender that saw the socket open has its wait in rooms (waitRoom)
+		lc.l.eng.rooms.wake(lc)
+		lc.mu.Unlock()
 		lc.l.eng.post(lc.endClosed)
 	}
 }
@@ -436,6 +441,7 @@ func (lc *loopConn) writeSocket(b []byte) error {
 		lc.pending = getWriteBuf(len(b))
 	}
 	*lc.pending = append(*lc.pending, b...)
+	lc.queuedMore()
 	if !lc.wantWrite {
 		lc.wantWrite = true
 		if err := lc.watch(); err != nil {
@@ -468,6 +474,7 @@ func (lc *loopConn) flush() {
 		}
 	}
 	if err == errWouldBlock {
+		lc.wakeRoom()
 		lc.mu.Unlock()
 		return
 	}
@@ -475,6 +482,7 @@ func (lc *loopConn) flush() {
 		lc.werr = err
 	}
 	lc.release()
+	lc.wakeRoom()
 	if lc.wantWrite {
 		lc.wantWrite = false
 		lc.watch()

@@ -469,6 +469,7 @@ func (lc *loopConn) end(err error) {
 	if lc.werr == nil {
 		lc.werr = net.ErrClosed
 	}
+	lc.l.eng.rooms.wake(lc)
 	lc.mu.Unlock()
 	lc.msg, lc.held = nil, nil
 	// The counts go out while readMu is held: once it is not, Stats

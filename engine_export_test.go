@@ -49,6 +49,18 @@ func LoopFd(c *Conn) int {
 	return fd
 }
 
+// LoopQueued returns the bytes c's event loop holds for its socket (-1
+// off a loop).
+func LoopQueued(c *Conn) int {
+	lc := c.lc.Load()
+	if lc == nil {
+		return -1
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.queued()
+}
+
 // LoopBareSocket reports whether the loop holds c's socket as a bare
 // descriptor, without a net.Conn.
 func LoopBareSocket(c *Conn) bool {

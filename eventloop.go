@@ -93,11 +93,15 @@ type Dispatcher interface {
 // most 64 goroutines; when none of them finishes a dial for a quarter of a
 // second (servers that accept and never answer), the dials waiting for
 // them get a goroutine each, and an attempt's HandshakeTimeout counts its
-// wait. A send from any goroutine never blocks on the socket there; a
-// connection with more than 16 MiB queued for a peer that does not read
-// fails, as a send that times out does, with an error that matches
-// os.ErrDeadlineExceeded (the pong deadline of PingTimeout
-// usually notices such a peer first). For wss the TLS handshake runs during the dial; the
+// wait. The loop writes what the socket takes and queues the rest; a data
+// message's send waits while more than RunOptions.SendQueueBytes (at most
+// 8 MiB) is queued, as a send off the loop waits for the socket, so a slow
+// server slows its senders and App.Buffered tells it. A send that waits
+// out DialOptions.Timeout fails the connection, as a send that times out
+// does, with an error that matches os.ErrDeadlineExceeded; so does one
+// that finds 16 MiB queued (the library's own frames do not wait). The
+// pong deadline of PingTimeout usually notices a peer that stopped reading
+// first. For wss the TLS handshake runs during the dial; the
 // loop then reads the ciphertext and crypto/tls decrypts it without
 // blocking. The loop holds a socket it dialed itself as a bare descriptor,
 // with nothing of Go's net package or poller kept for it, until

@@ -277,10 +277,11 @@ func TestEventLoopEngineFragmentsDelivered(t *testing.T) {
 	}
 }
 
-// TestEventLoopEngineSlowPeer sends far more than the socket buffers hold
-// to a server that does not read yet: the sends return at once (the rest
-// is queued and written when the socket turns writable), so the loop goes
-// on to let the server read; everything arrives, in order. Also when
+// TestEventLoopEngineSlowPeer sends far more than the socket buffers hold,
+// and less than the send mark (SendQueueBytes), to a server that does not
+// read yet: the sends return at once (the rest is queued and written when
+// the socket turns writable), so the loop goes on to let the server read;
+// everything arrives, in order. Also when
 // NetConn, called while the bytes wait, moves the loop from its bare
 // socket to a net.Conn made over it: the watch for writability moves too.
 func TestEventLoopEngineSlowPeer(t *testing.T) {
@@ -314,7 +315,7 @@ func TestEventLoopEngineSlowPeer(t *testing.T) {
 				a.Close()
 			}
 			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { e.add("close %d", code) }
-			if err := runEngine(t, a, nil); err != nil {
+			if err := runEngine(t, a, &websocket.RunOptions{SendQueueBytes: msgs * size * 4 / 3}); err != nil {
 				t.Fatalf("Run = %v", err)
 			}
 			if err := <-got; err != nil {
@@ -789,7 +790,7 @@ func TestAppCompressedFragments(t *testing.T) {
 
 // TestStuckPeerIsATimeoutOnBothPaths: a peer that stops reading fails the
 // connection with a timeout on both paths: off the loop the write's
-// deadline (DialOptions.Timeout), on the loop the 16 MiB queued for it,
+// deadline (DialOptions.Timeout), on the loop the send's wait for room,
 // "as a send that times out does": errors.Is os.ErrDeadlineExceeded and a
 // net.Error whose Timeout is true (the loop's error was a plain one).
 func TestStuckPeerIsATimeoutOnBothPaths(t *testing.T) {

@@ -255,7 +255,8 @@ func TestEventLoopEngineTLSCutRecords(t *testing.T) {
 }
 
 // TestEventLoopEngineTLSSlowPeer: sends of far more than the socket
-// buffers hold to a wss server that does not read yet return at once (the
+// buffers hold, and less than the send mark (SendQueueBytes), to a wss
+// server that does not read yet return at once (the
 // sealed records the socket does not take are queued on the loop and
 // written when it turns writable); everything arrives, in order.
 func TestEventLoopEngineTLSSlowPeer(t *testing.T) {
@@ -290,7 +291,9 @@ func TestEventLoopEngineTLSSlowPeer(t *testing.T) {
 		e.add("message %q", m.Data)
 		a.Close()
 	}
-	if err := runEngine(t, a, tlsRun(ca)); err != nil {
+	o := tlsRun(ca)
+	o.SendQueueBytes = msgs * size * 4 / 3 // what TLS adds included
+	if err := runEngine(t, a, o); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	if err := <-got; err != nil {

@@ -3,7 +3,6 @@ package websocket
 import (
 	crand "crypto/rand"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -54,6 +53,9 @@ func checkSend(payload []byte, op Opcode) error {
 func (c *Conn) sendChecked(payload []byte, op Opcode) error {
 	if op.IsControl() {
 		return c.writeFrame(op, true, false, payload, 0)
+	}
+	if err := c.waitSendRoom(); err != nil {
+		return err
 	}
 	if err := c.lockMsg(); err != nil {
 		return err
@@ -113,6 +115,9 @@ func (c *Conn) SendFrame(f *Frame) error {
 	h := header{fin: f.Fin, rsv1: f.Rsv1, rsv2: f.Rsv2, rsv3: f.Rsv3, opcode: f.Opcode, masked: f.Masked}
 	var msg *sync.Mutex
 	if !f.Opcode.IsControl() {
+		if err := c.waitSendRoom(); err != nil {
+			return err
+		}
 		if err := c.lockMsg(); err != nil { // wait for a NextWriter's message to finish
 			return err
 		}
@@ -219,36 +224,6 @@ const burstWindow = int64(2 * time.Microsecond)
 // queueBufSize is the queue's usual buffer; a frame up to the largest write
 // buffer may be queued (it then gets a buffer of its own size).
 const queueBufSize = 64 << 10
-
-// monoEpoch anchors monotonic timestamps (monoNow).
-var monoEpoch = time.Now()
-
-// monoNow returns the monotonic clock's nanoseconds since monoEpoch: a
-// timestamp in 8 bytes where a time.Time takes 24.
-func monoNow() int64 { return int64(time.Since(monoEpoch)) }
-
-// monoAfter returns now+d, saturated at the ends of int64: a duration as
-// long as a time.Duration allows stays in the future.
-func monoAfter(now int64, d time.Duration) int64 {
-	switch {
-	case d > 0 && now > math.MaxInt64-int64(d):
-		return math.MaxInt64
-	case d < 0 && now < math.MinInt64-int64(d):
-		return math.MinInt64
-	}
-	return now + int64(d)
-}
-
-// monoUntil returns the time from now to when, saturated likewise.
-func monoUntil(now, when int64) time.Duration {
-	switch {
-	case now < 0 && when > math.MaxInt64+now:
-		return math.MaxInt64
-	case now > 0 && when < math.MinInt64+now:
-		return math.MinInt64
-	}
-	return time.Duration(when - now)
-}
 
 // writeLocked sends one frame: queued behind a write in progress or during
 // a burst, written directly otherwise. It masks while copying, so the

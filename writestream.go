@@ -116,7 +116,10 @@ func (w *messageWriter) flush(fin bool) error {
 		w.zIn = 0
 		payload = out
 	}
-	err := c.writeFrame(w.op, fin, w.deflate && first, payload, 0)
+	err := c.waitSendRoom()
+	if err == nil {
+		err = c.writeFrame(w.op, fin, w.deflate && first, payload, 0)
+	}
 	w.op = OpContinuation
 	w.buf = w.buf[:0]
 	if err != nil {
