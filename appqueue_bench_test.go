@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/wsclient/websocket/wstest"
@@ -50,4 +51,43 @@ func BenchmarkAppEventLoopRecv(b *testing.B) {
 	b.StopTimer()
 	reportCPU(b, cpu0)
 	a.Close()
+}
+
+// BenchmarkAppEventLoopSend: an App on an EventLoop sends b.N messages
+// from a goroutine of its own to a loopback server that reads as fast as
+// it can: the cost per message of a send the loop writes (the send
+// queue, the Conn's write path, the loop's room check and its writes).
+func BenchmarkAppEventLoopSend(b *testing.B) {
+	for _, size := range []int{16, 1 << 10} {
+		b.Run(map[int]string{16: "16B", 1 << 10: "1KiB"}[size], func(b *testing.B) {
+			srv := wstest.NewServer(func(c *wstest.Conn) {
+				if c.Accept(nil) != nil {
+					return
+				}
+				io.Copy(io.Discard, c.NetConn())
+			})
+			defer srv.Close()
+			l := runningLoop(b)
+			opened := make(chan struct{})
+			a := &App{URL: srv.URL}
+			a.OnOpen = func(*App) { close(opened) }
+			if err := a.Run(context.Background(), &RunOptions{Dispatcher: l, Reconnect: -1}); err != nil {
+				b.Fatal(err)
+			}
+			<-opened
+			msg := make([]byte, size)
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				if err := a.SendBytes(msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			reportCPU(b, cpu0)
+			a.CloseWith(StatusNormal, "", 0)
+		})
+	}
 }
