@@ -680,7 +680,7 @@ func TestEventLoopEngineManyApps(t *testing.T) {
 	}
 	t.Logf("goroutines: %d with 1 App, %d with %d, %d with %d", g0, g1, batch+1, g2, 2*batch+1)
 	t.Logf("per idle connection: %.0f B of Go heap and stacks, %.0f B of RSS (first %d Apps after the first)",
-		float64(h1-h0)/batch, float64(int64(r1)-int64(r0))/batch, batch)
+		float64(int64(h1)-int64(h0))/batch, float64(int64(r1)-int64(r0))/batch, batch)
 	l.Stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
