@@ -426,11 +426,13 @@ func (a *App) endRun(s *Session) {
 // queue, and Send returns at once. When the queue is full, Send waits for
 // room, or with RunOptions.SendNoWait returns ErrSendQueueFull (with
 // SendNoWait every message is queued, so Send never waits for the
-// network). Invalid messages are refused at once, as by Conn.Send; a
-// failed write ends the connection, and later sends on it return the
-// error. data may be reused as soon as Send returns. Messages still queued
-// when the App closes are sent before its close frame (within the close
-// timeout); those of a connection that failed are dropped.
+// network). Invalid messages are refused at once, as by Conn.Send; a failed
+// write ends the connection, and later sends on it return its error (the
+// send whose write timed out gets the timeout, the later ones an error
+// matching ErrConnectionClosed only). data may be reused as soon as Send
+// returns. Messages still queued when the App closes are sent before its
+// close frame (within the close timeout); those of a connection that failed
+// are dropped.
 func (a *App) Send(data []byte, op Opcode) error {
 	q := a.out.Load()
 	if q == nil {

@@ -93,9 +93,12 @@ func (s *Session) goConn(c *Conn, f func(*Session, *Conn)) {
 func abortConn(_ *Session, c *Conn) { c.Abort() }
 
 // maxLoopQueue bounds the bytes queued for a peer that does not read:
-// a write that finds more than this waiting fails, and the connection
-// with it, as a write that times out does. One message of any size is
-// queued when less is waiting. Data sends wait long before (waitRoom).
+// a frame (or a batch of the Conn's write queue) that finds more than
+// this waiting fails, and the connection with it, as a write that times
+// out does. One frame of any size is queued when less is waiting, and the
+// close frame always is (one a connection, after what was sent before
+// it). Data sends wait long before (waitRoom): what reaches the bound is
+// pings, or as many messages as goroutines send at once.
 const maxLoopQueue = 16 << 20
 
 // errNoSocket: the net.Conn is no socket whose descriptor the loop can hold.
@@ -405,8 +408,21 @@ func (lc *loopConn) unwatch() bool {
 
 // write writes b, the Conn's bytes, without blocking: over TLS as
 // records, which crypto/tls writes with writeSocket. Called by socketWrite
-// with writing set (one writer at a time), from any goroutine.
-func (lc *loopConn) write(b []byte) error {
+// with writing set (one writer at a time), from any goroutine. A bounded
+// write (one that begins a frame or a batch, see socketWrite) fails when
+// more than maxLoopQueue waits; the later pieces of a large frame do not.
+func (lc *loopConn) write(b []byte, bounded bool) error {
+	if bounded && lc.c.flags.has(flagLoopBacklog) { // else less than the send mark waits
+		lc.mu.Lock()
+		if lc.werr == nil && lc.queued() > maxLoopQueue {
+			lc.werr = errLoopQueueFull
+		}
+		err := lc.werr
+		lc.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	if lc.tls != nil {
 		return writeStream(lc.tls.tc, b)
 	}
@@ -433,9 +449,6 @@ func (lc *loopConn) writeSocket(b []byte) error {
 		if len(b) == 0 {
 			return nil
 		}
-	} else if queued > maxLoopQueue {
-		lc.werr = errLoopQueueFull
-		return lc.werr
 	}
 	if lc.pending == nil {
 		lc.pending = getWriteBuf(len(b))
@@ -474,8 +487,14 @@ func (lc *loopConn) flush() {
 		}
 	}
 	if err == errWouldBlock {
-		lc.wakeRoom()
+		woke := lc.wakeRoom()
 		lc.mu.Unlock()
+		if woke {
+			// Senders that keep the queue between half the send mark
+			// and the mark never let it drain: the pong held back for
+			// the backlog (answerPing) goes now, once a drain.
+			lc.answerDuePing()
+		}
 		return
 	}
 	if err != nil && lc.werr == nil {

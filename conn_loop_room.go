@@ -110,12 +110,14 @@ func (lc *loopConn) queuedMore() {
 }
 
 // wakeRoom releases the senders waiting for room when the queue is down
-// to half the send mark; mu is held.
-func (lc *loopConn) wakeRoom() {
+// to half the send mark, and reports whether it did; mu is held.
+func (lc *loopConn) wakeRoom() bool {
 	if lc.c.flags.has(flagLoopBacklog) && lc.queued() <= lc.sendMark()/2 {
 		lc.c.flags.clear(flagLoopBacklog)
 		lc.l.eng.rooms.wake(lc)
+		return true
 	}
+	return false
 }
 
 // waitSendRoom waits, before a data frame is sent, for the event loop

@@ -1,9 +1,12 @@
 package websocket_test
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/wstest"
@@ -26,20 +29,7 @@ func TestAppSendWaitsForASlowPeer(t *testing.T) {
 		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
 			read := make(chan struct{})
 			var got atomic.Int64
-			srv := wstest.New(func(c *wstest.Conn) {
-				<-read
-				for {
-					f, err := c.ReadFrame()
-					if err != nil {
-						return
-					}
-					if f.Opcode == 8 {
-						c.WriteFrame(true, 8, f.Payload)
-						return
-					}
-					got.Add(int64(len(f.Payload)))
-				}
-			})
+			srv := readingServer(read, &got)
 			defer srv.Close()
 			var failure atomic.Pointer[error]
 			sent := make(chan error, senders)
@@ -71,9 +61,11 @@ func TestAppSendWaitsForASlowPeer(t *testing.T) {
 						t.Error("the send queue never filled")
 						return
 					}
-					// The mark, a batch of the Conn's write queue (64 KiB
-					// at most) and a message a sender.
-					if q, most := websocket.LoopQueued(c), limit+64<<10+senders*msgSize; q > most {
+					// The mark, two batches of the Conn's write queue
+					// (64 KiB each at most: the one in flight when the
+					// mark is crossed, and the next, queued by senders
+					// that had looked before) and a message a sender.
+					if q, most := websocket.LoopQueued(c), limit+2*64<<10+senders*(msgSize+14); q > most {
 						t.Errorf("the loop holds %d bytes for the socket; want %d at most", q, most)
 					}
 				}()
@@ -98,4 +90,98 @@ func TestAppSendWaitsForASlowPeer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEventLoopQueuesOneLargeMessage: "one frame of any size is queued
+// when less is waiting": a 20 MiB message to a server that reads nothing
+// yet is queued whole, and arrives. The loop checked its 16 MiB bound at
+// each piece of the frame, so the message's own later pieces failed it,
+// with a timeout error, and the connection ended.
+func TestEventLoopQueuesOneLargeMessage(t *testing.T) {
+	const size = 20 << 20
+	read := make(chan struct{})
+	var got atomic.Int64
+	srv := readingServer(read, &got)
+	defer srv.Close()
+	var failure atomic.Pointer[error]
+	a := &websocket.App{URL: srv.URL}
+	a.OnOpen = func(a *websocket.App) {
+		go func() {
+			if err := a.SendBytes(make([]byte, size)); err != nil {
+				failure.CompareAndSwap(nil, &err)
+			}
+			close(read) // on the loop the send returns once the message is queued
+			a.Close()
+		}()
+	}
+	a.OnError = func(_ *websocket.App, err error) { failure.CompareAndSwap(nil, &err) }
+	if err := runEngine(t, a, &websocket.RunOptions{Reconnect: -1}); err != nil {
+		t.Errorf("run = %v", err)
+	}
+	if p := failure.Load(); p != nil {
+		t.Errorf("failure %v", *p)
+	}
+	if n := got.Load(); n != size {
+		t.Errorf("the server got %d bytes, want %d", n, size)
+	}
+}
+
+// TestAppSendAfterATimeoutIsClosed: the App's send whose write timed out
+// gets the timeout, and the next one an error that matches
+// ErrConnectionClosed and not the timeout, on both paths (a retry loop on
+// timeouts must stop). The App's send queue gave every later send the
+// timeout, until the dispatcher, here held by a slow OnOpen, had ended the
+// connection.
+func TestAppSendAfterATimeoutIsClosed(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			quit := make(chan struct{})
+			srv := wstest.New(func(*wstest.Conn) { <-quit }) // reads nothing
+			defer srv.Close()
+			defer close(quit)
+			var first, next error
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				// The sends run while OnOpen holds the dispatcher.
+				msg := make([]byte, 256<<10)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for first == nil {
+						first = a.SendBytes(msg)
+					}
+					next = a.SendBytes(msg)
+				}()
+				<-done
+			}
+			opts := &websocket.RunOptions{Reconnect: -1, DialOptions: websocket.DialOptions{Timeout: 300 * time.Millisecond}}
+			runOn(t, onLoop, a, opts)
+			if !errors.Is(first, os.ErrDeadlineExceeded) {
+				t.Errorf("the send that timed out = %v, want a timeout", first)
+			}
+			if !errors.Is(next, websocket.ErrConnectionClosed) || errors.Is(next, os.ErrDeadlineExceeded) {
+				t.Errorf("the next send = %v, want an error matching ErrConnectionClosed, not the timeout", next)
+			}
+		})
+	}
+}
+
+// readingServer reads nothing until read is closed, then reads frames,
+// adding their payload bytes to got, until the client's close, which it
+// answers.
+func readingServer(read <-chan struct{}, got *atomic.Int64) *wstest.Server {
+	return wstest.New(func(c *wstest.Conn) {
+		<-read
+		for {
+			f, err := c.ReadFrame()
+			if err != nil {
+				return
+			}
+			if f.Opcode == 8 {
+				c.WriteFrame(true, 8, f.Payload)
+				return
+			}
+			got.Add(int64(len(f.Payload)))
+		}
+	})
 }

@@ -162,11 +162,13 @@ func (q *sendQueue) broadcast() {
 }
 
 // failed records a failed write, after which nothing more is sent; q.mu is
-// held.
+// held. Later sends get the error the Conn gives the calls after a failed
+// write: for a timeout, one that matches ErrConnectionClosed, not the
+// timeout, which only the send whose write it was gets.
 func (q *sendQueue) failed(err error) {
 	if err != nil {
 		if q.err == nil {
-			q.err = err
+			q.err = afterWriteError(err)
 		}
 		q.dead = true
 	}

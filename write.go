@@ -357,7 +357,7 @@ func (c *Conn) flushQueue() {
 		c.wakeWriters() // senders waiting for room start a new queue
 		pm, pb := c.publishOut()
 		c.writeMu.Unlock()
-		err := c.socketWrite(*bp)
+		err := c.socketWrite(*bp, true)
 		putWriteBuf(bp)
 		c.writeMu.Lock()
 		c.lastWrite = monoNow()
@@ -395,7 +395,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	pos := 0
 	var err error
 	var pm, pb uint64 // the counts published for this frame
-	for {
+	for first := true; ; first = false {
 		k := min(len(payload), cap(b)-len(b))
 		start := len(b)
 		b = b[:start+k]
@@ -408,7 +408,7 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 		m, n := c.publishOut()
 		pm, pb = pm+m, pb+n
 		c.writeMu.Unlock()
-		err = c.socketWrite(b)
+		err = c.socketWrite(b, first && h.opcode != OpClose)
 		c.writeMu.Lock()
 		if err != nil || len(payload) == 0 {
 			break
@@ -441,10 +441,12 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 // socketWrite writes b, with the per-operation timeout when one is set.
 // Once a close bounded by its own timer has begun (flagCloseTimed), the
 // caller's deadlines and timeout no longer apply: a deadline set to cancel
-// a call must not stop the close frame.
-func (c *Conn) socketWrite(b []byte) error {
+// a call must not stop the close frame. bounded: b begins a frame other
+// than the close frame, or a batch of the write queue: on an event loop,
+// only such a write is held to the loop's bound.
+func (c *Conn) socketWrite(b []byte, bounded bool) error {
 	if lc := c.lc.Load(); lc != nil {
-		return lc.write(b) // never blocks: what the socket does not take is queued
+		return lc.write(b, bounded) // never blocks: what the socket does not take is queued
 	}
 	if c.flags.has(flagCloseTimed) {
 		c.netConn.SetWriteDeadline(time.Time{})
