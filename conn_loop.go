@@ -96,7 +96,7 @@ func abortConn(_ *Session, c *Conn) { c.Abort() }
 // a frame (or a batch of the Conn's write queue) that finds more than
 // this waiting fails, and the connection with it, as a write that times
 // out does. One frame of any size is queued when less is waiting, and the
-// close frame always is (one a connection, after what was sent before
+// close frame always is (one per connection, after what was sent before
 // it). Data sends wait long before (waitRoom): what reaches the bound is
 // pings, or as many messages as goroutines send at once.
 const maxLoopQueue = 16 << 20

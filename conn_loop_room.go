@@ -60,10 +60,10 @@ func (lc *loopConn) sendMark() int {
 
 // waitRoom makes the sender of a data message wait once more than the
 // send mark waits for the socket, until half of it does (flagLoopBacklog),
-// as a send off the loop waits for the socket: a peer that reads slowly slows its senders (the App's send queue
-// fills, which App.Buffered and SendNoWait's ErrSendQueueFull tell) rather
-// than the loop queueing for it up to maxLoopQueue and failing the
-// connection. The wait lasts the Conn's timeout at most (SetTimeout,
+// as a send off the loop waits for the socket: a peer that reads slowly
+// slows its senders (the App's send queue fills, which App.Buffered and
+// SendNoWait's ErrSendQueueFull tell) rather than the loop queueing for it
+// up to maxLoopQueue and failing the connection. The wait lasts the Conn's timeout at most (SetTimeout,
 // DialOptions.Timeout), after which the connection fails as after a write
 // that timed out, and the caller gets the timeout. It returns nil when the
 // message may go, also when the connection ended (the send reports that).
