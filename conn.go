@@ -292,6 +292,7 @@ func (c *Conn) SetTimeout(d time.Duration) {
 // On a closed Conn it returns an error matching ErrConnectionClosed.
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.callerDeadline(true, true)
+	defer c.writeDeadlineMoved()
 	return c.deadlineError(c.netConn.SetDeadline(t))
 }
 
@@ -306,6 +307,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // On a closed Conn it returns an error matching ErrConnectionClosed.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.callerDeadline(false, true)
+	defer c.writeDeadlineMoved()
 	return c.deadlineError(c.netConn.SetWriteDeadline(t))
 }
 

@@ -508,7 +508,7 @@ func (lc *loopConn) flush() {
 	}
 	lc.mu.Unlock()
 	if err != nil {
-		lc.c.closeSocket() // the read side reports the end
+		lc.writeFailed(err) // the read side reports the end, with err
 		return
 	}
 	lc.answerDuePing()

@@ -63,12 +63,15 @@ func (lc *loopConn) sendMark() int {
 // as a send off the loop waits for the socket: a peer that reads slowly
 // slows its senders (the App's send queue fills, which App.Buffered and
 // SendNoWait's ErrSendQueueFull tell) rather than the loop queueing for it
-// up to maxLoopQueue and failing the connection. The wait lasts the Conn's timeout at most (SetTimeout,
-// DialOptions.Timeout), after which the connection fails as after a write
-// that timed out, and the caller gets the timeout. It returns nil when the
-// message may go, also when the connection ended (the send reports that).
-// Never called on the I/O goroutine, nor with writeMu held (the I/O
-// goroutine takes it to answer pings).
+// up to maxLoopQueue and failing the connection. The wait ends as a
+// blocked write would: at the Conn's timeout (SetTimeout,
+// DialOptions.Timeout), or without one at the write deadline set through
+// the Conn (SetWriteDeadline, SetDeadline; it wakes the wait), after which
+// the connection fails as after a write that timed out, and the caller
+// gets the timeout. It returns nil when the message may go, also when the
+// connection ended (the send reports that). Never called on the I/O
+// goroutine, nor with writeMu held (the I/O goroutine takes it to answer
+// pings).
 func (lc *loopConn) waitRoom() error {
 	var t *time.Timer
 	defer func() {
@@ -76,6 +79,10 @@ func (lc *loopConn) waitRoom() error {
 			t.Stop()
 		}
 	}()
+	var end int64 // monoNow() when the Conn's timeout runs out; 0: none
+	if d := lc.c.Timeout(); d > 0 {
+		end = monoAfter(monoNow(), d)
+	}
 	for {
 		lc.mu.Lock()
 		if !lc.c.flags.has(flagLoopBacklog) || lc.werr != nil || lc.closed.Load() {
@@ -84,21 +91,51 @@ func (lc *loopConn) waitRoom() error {
 		}
 		room := lc.l.eng.rooms.wait(lc)
 		lc.mu.Unlock()
-		if t == nil {
-			if d := lc.c.Timeout(); d > 0 {
-				t = time.NewTimer(d)
-			}
-		}
+		// Read after the wait is registered: a deadline set since then
+		// wakes this one (roomChanged).
 		var timeout <-chan time.Time
-		if t != nil {
+		if d, ok := lc.sendWait(end); ok {
+			if t == nil {
+				t = time.NewTimer(d)
+			} else {
+				t.Stop()
+				t.Reset(d)
+			}
 			timeout = t.C
 		}
 		select {
 		case <-room:
 		case <-timeout:
-			return lc.c.sendTimedOut()
+			return lc.sendTimedOut()
 		}
 	}
+}
+
+// sendWait returns how long a send may wait for room: until end when the
+// Conn has a timeout, else until the write deadline of the loop's socket
+// (a socket of the user's keeps its deadline where the wait cannot read
+// it); ok is false when nothing bounds the wait.
+func (lc *loopConn) sendWait(end int64) (d time.Duration, ok bool) {
+	if end != 0 {
+		return monoUntil(monoNow(), end), true
+	}
+	if r, own := lc.rc.(*loopSocketRaw); own {
+		if wd := r.wd.Load(); wd != 0 {
+			return time.Until(time.Unix(0, wd)), true
+		}
+	}
+	return 0, false
+}
+
+// roomChanged wakes the senders waiting for room to look again: the
+// caller moved the write deadline that bounds their wait.
+func (lc *loopConn) roomChanged() {
+	if lc.l.eng.rooms.n.Load() == 0 {
+		return
+	}
+	lc.mu.Lock()
+	lc.l.eng.rooms.wake(lc)
+	lc.mu.Unlock()
 }
 
 // queuedMore marks the queue as over the send mark when it is; mu is
@@ -133,14 +170,42 @@ func (c *Conn) waitSendRoom() error {
 	return nil
 }
 
-// sendTimedOut fails the connection when a send waited its timeout for
-// room, as a write that timed out does: the caller gets the timeout, later
-// sends that the connection is closed.
-func (c *Conn) sendTimedOut() error {
+// writeDeadlineMoved has the sends waiting for room on the event loop that
+// owns the socket, if one does, look at the write deadline the caller just
+// set (waitRoom).
+func (c *Conn) writeDeadlineMoved() {
+	if lc := c.lc.Load(); lc != nil {
+		lc.roomChanged()
+	}
+}
+
+// sendTimedOut fails the connection when a send waited out its time for
+// room, as a write that timed out does: the caller gets the timeout (a
+// *net.OpError with the socket's addresses, as a net.Conn's write gives),
+// later sends that the connection is closed.
+func (lc *loopConn) sendTimedOut() error {
+	c := lc.c
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if err := c.writable(); err != nil {
 		return err
 	}
-	return c.writeFailed(os.ErrDeadlineExceeded)
+	return c.writeFailed(lc.sysError("write", os.ErrDeadlineExceeded))
+}
+
+// writeFailed ends the connection when a write of what the loop queued
+// failed (a reset, a passed write deadline), as the goroutine path's
+// flusher does: err is the Conn's failure, which the end reports, and a
+// timeout goes to the next send. The I/O goroutine only.
+func (lc *loopConn) writeFailed(err error) {
+	c := lc.c
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.writeError() != nil || c.flags.has(flagClosed) {
+		c.closeSocket() // already failed, or closed by us
+		return
+	}
+	if werr := c.writeFailed(err); isTimeout(werr) {
+		c.rareState().writeErr = werr
+	}
 }

@@ -258,18 +258,21 @@ func (s *loopSocket) SetWriteDeadline(t time.Time) error {
 	return s.setDeadline(&s.wd, t, net.Conn.SetWriteDeadline)
 }
 
+// setDeadline sets deadline d, and nc's once conn made it (d is kept for a
+// send waiting for the loop: waitRoom).
 func (s *loopSocket) setDeadline(d *atomic.Int64, t time.Time, set func(net.Conn, time.Time) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	switch {
-	case s.nc != nil:
-		return set(s.nc, t)
-	case s.fd < 0:
+	if s.nc == nil && s.fd < 0 {
 		return net.ErrClosed
-	case t.IsZero():
+	}
+	if t.IsZero() {
 		d.Store(0)
-	default:
+	} else {
 		d.Store(max(t.UnixNano(), 1))
+	}
+	if s.nc != nil {
+		return set(s.nc, t)
 	}
 	return nil
 }

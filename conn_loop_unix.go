@@ -56,14 +56,18 @@ func writeSome(fd int, b []byte) (int, error) {
 // net.Conn's gives: a *net.OpError with the socket's addresses around an
 // *os.SyscallError, so that a reset (say) reads the same on an event loop
 // as on the goroutine path, and errors.As finds the *net.OpError on both.
-// nil, errWouldBlock and errors that are not an errno are returned as
-// they are.
+// A passed deadline is likewise a *net.OpError around
+// os.ErrDeadlineExceeded. nil, errWouldBlock and other errors are
+// returned as they are.
 func (lc *loopConn) sysError(op string, err error) error {
-	errno, ok := err.(syscall.Errno)
-	if !ok {
-		return err
+	inner := err
+	switch errno, ok := err.(syscall.Errno); {
+	case ok:
+		inner = os.NewSyscallError(op, errno)
+	case err != os.ErrDeadlineExceeded:
+		return err // allocating nothing: nil on every write that went well
 	}
-	oe := &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError(op, errno)}
+	oe := &net.OpError{Op: op, Net: "tcp", Err: inner}
 	lc.withFd(func(fd int) error {
 		if sa, err := syscall.Getsockname(fd); err == nil {
 			oe.Source = sockAddr(sa)

@@ -97,12 +97,13 @@ type Dispatcher interface {
 // message's send waits while more than RunOptions.SendQueueBytes (at most
 // 8 MiB) is queued, as a send off the loop waits for the socket, so a slow
 // server slows its senders and App.Buffered tells it. A send that waits
-// out DialOptions.Timeout fails the connection, as a send that times out
-// does, with an error that matches os.ErrDeadlineExceeded; so does a
-// frame that finds 16 MiB queued (the library's own frames do not wait;
-// the close frame is never refused; a caller's SetWriteDeadline does not
-// end the wait, the timeout does). The
-// pong deadline of PingTimeout usually notices a peer that stopped reading
+// out DialOptions.Timeout (or, without one, the write deadline set on the
+// App's Conn) fails the connection, as a send that times out does, with a
+// *net.OpError that matches os.ErrDeadlineExceeded; so does a frame that
+// finds 16 MiB queued (the library's own frames do not wait; the close
+// frame is never refused). A deadline set on the net.Conn of a socket the
+// user gave (DialOptions.NetConn) does not bound the wait. The pong
+// deadline of PingTimeout usually notices a peer that stopped reading
 // first. For wss the TLS handshake runs during the dial; the
 // loop then reads the ciphertext and crypto/tls decrypts it without
 // blocking. The loop holds a socket it dialed itself as a bare descriptor,

@@ -1,8 +1,10 @@
 package websocket_test
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -162,6 +164,130 @@ func TestAppSendAfterATimeoutIsClosed(t *testing.T) {
 			if !errors.Is(next, websocket.ErrConnectionClosed) || errors.Is(next, os.ErrDeadlineExceeded) {
 				t.Errorf("the next send = %v, want an error matching ErrConnectionClosed, not the timeout", next)
 			}
+		})
+	}
+}
+
+// TestSendWaitEndsAtTheWriteDeadline: a write deadline set on the App's
+// Conn ends a send stuck on a server that reads nothing, on both paths and
+// over wss, as a blocked write's deadline does: set before the send, or
+// moved to now while it waits (net.Conn's way to interrupt a write). The
+// send gets a *net.OpError with the socket's addresses that matches
+// os.ErrDeadlineExceeded. On the event loop a send waiting for the loop's
+// queue to drain waited on: the wait saw only DialOptions.Timeout.
+func TestSendWaitEndsAtTheWriteDeadline(t *testing.T) {
+	ca := wstest.NewCA()
+	for _, tt := range []struct {
+		name          string
+		onLoop, wss   bool
+		moveWhenStuck bool
+	}{
+		{"goroutine", false, false, false},
+		{"goroutine/moved", false, false, true},
+		{"loop", true, false, false},
+		{"loop/moved", true, false, true},
+		{"loop/wss", true, true, false},
+		{"loop/wss/moved", true, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			quit := make(chan struct{})
+			handle := func(*wstest.Conn) { <-quit } // reads nothing
+			var srv *wstest.Server
+			opts := &websocket.RunOptions{}
+			if tt.wss {
+				srv = tlsServer(ca, tls.VersionTLS13, nil, nil, handle)
+				opts = tlsRun(ca)
+			} else {
+				srv = wstest.New(handle)
+			}
+			defer srv.Close()
+			defer close(quit)
+			opts.Reconnect = -1
+			var sendErr error
+			var took time.Duration
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				c := a.Conn()
+				if !tt.moveWhenStuck {
+					c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+				}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					msg := make([]byte, 256<<10)
+					for sendErr == nil {
+						sendErr = a.SendBytes(msg)
+					}
+				}()
+				start := time.Now()
+				if tt.moveWhenStuck {
+					// Stuck: the App's send queue holds what neither the
+					// socket nor (on the loop) the loop's queue took.
+					if !within(func() bool { return a.Buffered() > 0 }) {
+						t.Error("the sends never queued")
+					}
+					start = time.Now()
+					c.SetWriteDeadline(time.Now())
+				}
+				select {
+				case <-done:
+					took = time.Since(start)
+				case <-time.After(10 * time.Second):
+					t.Error("the send still waits 10 s after its write deadline")
+					a.Conn().Abort()
+					<-done
+				}
+			}
+			runOn(t, tt.onLoop, a, opts)
+			var oe *net.OpError
+			if !errors.Is(sendErr, os.ErrDeadlineExceeded) || !errors.As(sendErr, &oe) || oe.Addr == nil {
+				t.Errorf("the send = %v, want a *net.OpError with the peer's address matching os.ErrDeadlineExceeded", sendErr)
+			}
+			t.Logf("the send returned %v after %v", sendErr, took)
+		})
+	}
+}
+
+// TestBacklogResetIsReported: a server that resets the connection while
+// the client's sends wait for it has the reset reported, with its cause,
+// to OnError and by Run, on both paths. On the event loop the loop's write
+// of its queue failed, closed the socket and recorded nothing: the end
+// read as the bare ErrConnectionClosed of a close of our own.
+func TestBacklogResetIsReported(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			reset := make(chan struct{})
+			srv := wstest.New(func(c *wstest.Conn) {
+				<-reset // reads nothing till then
+				c.NC.(*net.TCPConn).SetLinger(0)
+				c.NC.Close()
+			})
+			defer srv.Close()
+			var reported []error // OnError's, on the dispatcher
+			a := &websocket.App{URL: srv.URL}
+			a.OnError = func(_ *websocket.App, err error) { reported = append(reported, err) }
+			a.OnOpen = func(a *websocket.App) {
+				go func() {
+					msg := make([]byte, 64<<10)
+					for a.SendBytes(msg) == nil {
+					}
+				}()
+				go func() {
+					defer close(reset)
+					if !within(func() bool { return a.Buffered() > 0 }) {
+						t.Error("the sends never waited")
+					}
+				}()
+			}
+			err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: -1})
+			bare := websocket.ErrConnectionClosed.Error()
+			if len(reported) != 1 || reported[0].Error() == bare {
+				t.Errorf("OnError got %q, want the reset's error", reported)
+			}
+			if err == nil || err.Error() == bare {
+				t.Errorf("Run = %v, want the reset's error", err)
+			}
+			t.Logf("OnError: %v; Run: %v", reported, err)
 		})
 	}
 }
