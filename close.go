@@ -309,10 +309,18 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 // gets the close timeout: a send stuck on a peer that stopped reading
 // would otherwise hold it, and this reader, for good.
 func (c *Conn) peerClose(code StatusCode, reason string) *CloseError {
+	ce := c.answerPeerClose(code, reason)
+	c.closeSocket()
+	return ce
+}
+
+// answerPeerClose is peerClose without the socket's close: an event loop
+// closes it once the echo, and what went before it, is written
+// (endWhenSent).
+func (c *Conn) answerPeerClose(code StatusCode, reason string) *CloseError {
 	c.stats.peerClosed(code)
 	c.sendCloseFrame(code, "", closeTimeout)
 	c.markPeerClosed()
-	c.closeSocket()
 	return &CloseError{Code: code, Reason: reason}
 }
 

@@ -183,7 +183,8 @@ type engine struct {
 	exposed   []*loopConn
 	nextCheck int64 // monoNow's time of the next look
 
-	rooms loopRooms // senders waiting for their queue to drain (waitRoom)
+	rooms  loopRooms  // senders waiting for their queue to drain (waitRoom)
+	drains loopDrains // ends waiting for their queue to go out (endWhenSent)
 
 	// Tasks for the I/O goroutine (post).
 	mu    sync.Mutex
@@ -509,9 +510,14 @@ func (lc *loopConn) flush() {
 	lc.mu.Unlock()
 	if err != nil {
 		lc.writeFailed(err) // the read side reports the end, with err
+	}
+	if end := lc.l.eng.drains.take(lc); end != nil {
+		lc.end(end) // the peer's close, echoed (or its echo failed)
 		return
 	}
-	lc.answerDuePing()
+	if err == nil {
+		lc.answerDuePing()
+	}
 }
 
 // release gives the queue's buffer back; mu is held.

@@ -311,10 +311,10 @@ func (lc *loopConn) control() {
 			lc.end(c.fail(StatusProtocolError, err))
 			return
 		}
-		end = c.peerClose(code, reason)
+		end = c.answerPeerClose(code, reason)
 	}
 	lc.push(recvItem{op: op, fin: true, data: append([]byte(nil), p...)})
-	if end != nil {
+	if end != nil && !lc.endWhenSent(end) {
 		lc.end(end)
 	}
 }
@@ -419,8 +419,8 @@ func (lc *loopConn) resumeReading() { lc.l.eng.post(lc.resume) }
 // resume reads on after a pause: the bytes held back, then, unless the
 // queue filled up again, the socket, which the poller watches again.
 func (lc *loopConn) resume() {
-	if lc.ended || !lc.paused {
-		return
+	if lc.ended || !lc.paused || lc.l.eng.drains.has(lc) {
+		return // a connection whose end waits for its queue reads no more
 	}
 	lc.mu.Lock()
 	lc.paused = false
@@ -459,6 +459,7 @@ func (lc *loopConn) end(err error) {
 	}
 	lc.ended = true
 	c := lc.c
+	lc.l.eng.drains.take(lc) // ended before its queue went out
 	lc.unwatch()
 	if e := lc.l.eng; e.conns.get(lc.fd) == lc {
 		e.conns.set(lc.fd, nil)

@@ -209,3 +209,81 @@ func (lc *loopConn) writeFailed(err error) {
 		c.rareState().writeErr = werr
 	}
 }
+
+// loopDrains are the ends put off until a connection's queue has gone out
+// (endWhenSent), each with the timer that ends it at the close timeout
+// instead. Few connections are ever in it, so the engine keeps them.
+type loopDrains struct {
+	n  atomic.Int32 // len(m): a look without the lock
+	mu sync.Mutex
+	m  map[*loopConn]loopDrain
+}
+
+type loopDrain struct {
+	end error
+	t   *time.Timer
+}
+
+// endWhenSent puts off the end of a connection whose peer sent its close
+// while the loop holds bytes for the socket (sends that went before the
+// echo, and the echo), as the goroutine path's reader writes the echo,
+// behind them, before it closes the socket: the socket is read no more,
+// and the end comes once the queue has gone out (flush), or at the close
+// timeout. It reports whether it put the end off. The I/O goroutine only.
+func (lc *loopConn) endWhenSent(end error) bool {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.queued() == 0 || lc.werr != nil || lc.closed.Load() {
+		return false
+	}
+	lc.paused = true // what follows the close frame is not read
+	if lc.watch() != nil {
+		return false
+	}
+	e := lc.l.eng
+	t := time.AfterFunc(closeTimeout, func() {
+		e.post(func() {
+			if end := e.drains.take(lc); end != nil {
+				lc.end(end)
+			}
+		})
+	})
+	d := &e.drains
+	d.mu.Lock()
+	if d.m == nil {
+		d.m = make(map[*loopConn]loopDrain)
+	}
+	d.m[lc] = loopDrain{end: end, t: t}
+	d.n.Add(1)
+	d.mu.Unlock()
+	return true
+}
+
+// has reports whether lc's end waits for its queue.
+func (d *loopDrains) has(lc *loopConn) bool {
+	if d.n.Load() == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.m[lc]
+	return ok
+}
+
+// take removes lc's put-off end, stopping its timer, and returns it; nil
+// when there is none.
+func (d *loopDrains) take(lc *loopConn) error {
+	if d.n.Load() == 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w, ok := d.m[lc]
+	if !ok {
+		return nil
+	}
+	delete(d.m, lc)
+	d.n.Add(-1)
+	w.t.Stop()
+	return w.end
+}

@@ -102,7 +102,10 @@ type Dispatcher interface {
 // *net.OpError that matches os.ErrDeadlineExceeded; so does a frame that
 // finds 16 MiB queued (the library's own frames do not wait; the close
 // frame is never refused). A deadline set on the net.Conn of a socket the
-// user gave (DialOptions.NetConn) does not bound the wait. The pong
+// user gave (DialOptions.NetConn) does not bound the wait. When the
+// server sends its close while bytes wait for its socket, they go out
+// before the echo, and the connection ends once they have, or at the
+// close timeout (3 s), as off the loop. The pong
 // deadline of PingTimeout usually notices a peer that stopped reading
 // first. For wss the TLS handshake runs during the dial; the
 // loop then reads the ciphertext and crypto/tls decrypts it without

@@ -223,7 +223,7 @@ func TestSendWaitEndsAtTheWriteDeadline(t *testing.T) {
 				if tt.moveWhenStuck {
 					// Stuck: the App's send queue holds what neither the
 					// socket nor (on the loop) the loop's queue took.
-					if !within(func() bool { return a.Buffered() > 0 }) {
+					if !within(func() bool { return backedUp(a) }) {
 						t.Error("the sends never queued")
 					}
 					start = time.Now()
@@ -274,7 +274,7 @@ func TestBacklogResetIsReported(t *testing.T) {
 				}()
 				go func() {
 					defer close(reset)
-					if !within(func() bool { return a.Buffered() > 0 }) {
+					if !within(func() bool { return backedUp(a) }) {
 						t.Error("the sends never waited")
 					}
 				}()
@@ -289,6 +289,125 @@ func TestBacklogResetIsReported(t *testing.T) {
 			}
 			t.Logf("OnError: %v; Run: %v", reported, err)
 		})
+	}
+}
+
+// TestServerCloseBehindABacklogIsEchoed: a server that sends its close
+// while the client's sends wait for it gets every message whose send
+// returned nil, then the echo of its close, on both paths and over wss on
+// the loop; the App's end is the server's close. On the event loop the
+// end came at once and dropped what the loop had queued, the echo with it
+// (the server read a message cut in two, then EOF).
+func TestServerCloseBehindABacklogIsEchoed(t *testing.T) {
+	ca := wstest.NewCA()
+	for _, tt := range []struct {
+		name        string
+		onLoop, wss bool
+	}{{"goroutine", false, false}, {"loop", true, false}, {"loop/wss", true, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			var got atomic.Int64
+			echoed := make(chan bool, 1)
+			handle := func(c *wstest.Conn) {
+				<-release // reads nothing till then
+				c.WriteFrame(true, 8, wstest.ClosePayload(1000, "bye"))
+				for {
+					f, err := c.ReadFrame()
+					if err != nil {
+						echoed <- false
+						return
+					}
+					if f.Opcode == 8 {
+						echoed <- true
+						return
+					}
+					if f.Fin {
+						got.Add(1)
+					}
+				}
+			}
+			var srv *wstest.Server
+			opts := &websocket.RunOptions{}
+			if tt.wss {
+				srv, opts = tlsServer(ca, tls.VersionTLS13, nil, nil, handle), tlsRun(ca)
+			} else {
+				srv = wstest.New(handle)
+			}
+			defer srv.Close()
+			opts.Reconnect = -1
+			var sent atomic.Int64
+			var closes []websocket.StatusCode
+			a := &websocket.App{URL: srv.URL}
+			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closes = append(closes, code) }
+			a.OnOpen = func(a *websocket.App) {
+				go func() {
+					msg := make([]byte, 4<<10)
+					for a.SendBytes(msg) == nil {
+						sent.Add(1)
+					}
+				}()
+				go func() {
+					defer close(release)
+					if !within(func() bool { return backedUp(a) }) {
+						t.Error("the sends never waited")
+					}
+				}()
+			}
+			if err := runOn(t, tt.onLoop, a, opts); err != nil {
+				t.Errorf("Run = %v, want nil (the server closed)", err)
+			}
+			if !<-echoed {
+				t.Errorf("the server's close was not echoed; it read %d of the %d messages sent", got.Load(), sent.Load())
+			} else if got.Load() != sent.Load() {
+				t.Errorf("the server read %d messages before the echo; %d sends returned nil", got.Load(), sent.Load())
+			}
+			if len(closes) != 1 || closes[0] != websocket.StatusNormal {
+				t.Errorf("OnClose got %v, want [1000]", closes)
+			}
+		})
+	}
+}
+
+// TestServerCloseBehindAStuckBacklog: a server that sends its close and
+// then reads nothing gets the connection closed at the close timeout (3 s)
+// on the event loop, as the goroutine path's echo gives up then; the App's
+// end is still the server's close.
+func TestServerCloseBehindAStuckBacklog(t *testing.T) {
+	quit := make(chan struct{})
+	closed := make(chan struct{})
+	srv := wstest.New(func(c *wstest.Conn) {
+		<-closed
+		c.WriteFrame(true, 8, wstest.ClosePayload(1000, "bye"))
+		<-quit // reads nothing
+	})
+	defer srv.Close()
+	defer close(quit)
+	var closes []websocket.StatusCode
+	var sentClose time.Time
+	a := &websocket.App{URL: srv.URL}
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closes = append(closes, code) }
+	a.OnOpen = func(a *websocket.App) {
+		go func() {
+			msg := make([]byte, 4<<10)
+			for a.SendBytes(msg) == nil {
+			}
+		}()
+		go func() {
+			defer close(closed)
+			if !within(func() bool { return backedUp(a) }) {
+				t.Error("the sends never waited")
+			}
+			sentClose = time.Now()
+		}()
+	}
+	if err := runOn(t, true, a, &websocket.RunOptions{Reconnect: -1}); err != nil {
+		t.Errorf("Run = %v, want nil (the server closed)", err)
+	}
+	if took := time.Since(sentClose); took < 2*time.Second || took > 10*time.Second {
+		t.Errorf("the run ended %v after the server's close, want the close timeout (3 s)", took)
+	}
+	if len(closes) != 1 || closes[0] != websocket.StatusNormal {
+		t.Errorf("OnClose got %v, want [1000]", closes)
 	}
 }
 
@@ -310,4 +429,11 @@ func readingServer(read <-chan struct{}, got *atomic.Int64) *wstest.Server {
 			got.Add(int64(len(f.Payload)))
 		}
 	})
+}
+
+// backedUp reports whether a's sends wait for a server that does not read:
+// its send queue holds a message, and on an event loop the loop holds bytes
+// for the socket.
+func backedUp(a *websocket.App) bool {
+	return a.Buffered() > 0 && websocket.LoopQueued(a.Conn()) != 0
 }
