@@ -99,7 +99,7 @@ func (f *Frame) Validate(skipUTF8Validation bool) error {
 		return &ProtocolError{Reason: "unknown " + f.Opcode.String()}
 	}
 	if f.Opcode.IsControl() {
-		if err := checkControl(f.Fin, len(f.Payload), f.Opcode); err != nil {
+		if err := checkControl(f.Fin, int64(len(f.Payload)), f.Opcode); err != nil {
 			return err
 		}
 		if f.Opcode == OpClose {
@@ -122,12 +122,12 @@ func (f *Frame) Validate(skipUTF8Validation bool) error {
 	return nil
 }
 
-func checkControl(fin bool, n int, op Opcode) error {
+func checkControl(fin bool, n int64, op Opcode) error {
 	if !fin {
 		return &ProtocolError{Reason: "fragmented " + op.String() + " frame"}
 	}
 	if n > maxControlPayload {
-		return &ProtocolError{Reason: op.String() + " frame payload of " + strconv.Itoa(n) + " bytes exceeds 125"}
+		return &ProtocolError{Reason: op.String() + " frame payload of " + strconv.FormatInt(n, 10) + " bytes exceeds 125"}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -567,5 +568,20 @@ func BenchmarkSendDiscard(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestControlLengthInError: a control frame's refusal states the length it
+// declared, however long: a ping declaring 2^40 bytes was reported as one
+// of 1048576.
+func TestControlLengthInError(t *testing.T) {
+	for _, n := range []int64{126, 1 << 20, 1 << 40, 1<<63 - 1} {
+		err := checkControl(true, n, OpPing)
+		if want := strconv.FormatInt(n, 10) + " bytes"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("checkControl(%d) = %v, want a ProtocolError saying %q", n, err, want)
+		}
+	}
+	if err := checkControl(true, 125, OpPing); err != nil {
+		t.Errorf("checkControl(125) = %v, want nil", err)
 	}
 }

@@ -136,7 +136,7 @@ func (m *msgReader) checkHeader(h header, deflate bool) (StatusCode, error) {
 		// RFC 6455 §5.1: a client must close on a masked frame.
 		reason = "masked frame from the server"
 	case h.opcode.IsControl():
-		if err := checkControl(h.fin, int(min(h.length, 1<<20)), h.opcode); err != nil {
+		if err := checkControl(h.fin, h.length, h.opcode); err != nil {
 			return StatusProtocolError, err
 		}
 		return 0, nil

@@ -32,13 +32,13 @@ func checkSend(payload []byte, op Opcode) error {
 		// (0x19 would go out as a ping).
 		return &ProtocolError{Reason: "cannot send a message with " + op.String()}
 	case op == OpClose:
-		if err := checkControl(true, len(payload), op); err != nil {
+		if err := checkControl(true, int64(len(payload)), op); err != nil {
 			return err
 		}
 		_, _, err := parseClosePayload(payload) // empty, or a code that may be sent and a UTF-8 reason
 		return err
 	case op.IsControl():
-		return checkControl(true, len(payload), op)
+		return checkControl(true, int64(len(payload)), op)
 	case op == OpText:
 		if !utf8v.Valid(payload) {
 			return &PayloadError{Reason: "text message is not valid UTF-8"}
@@ -108,7 +108,7 @@ func (c *Conn) SendFrame(f *Frame) error {
 		return &ProtocolError{Reason: "cannot encode " + f.Opcode.String()}
 	}
 	if f.Opcode.IsControl() {
-		if err := checkControl(f.Fin, len(f.Payload), f.Opcode); err != nil {
+		if err := checkControl(f.Fin, int64(len(f.Payload)), f.Opcode); err != nil {
 			return err
 		}
 	}
