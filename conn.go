@@ -249,8 +249,9 @@ func isTLSStream(nc net.Conn) bool {
 // deadline. An EventLoop holds a socket it dialed without a net.Conn until
 // one is asked for: the first call makes it, with a few system calls. A
 // socket never asked for while it was open gives, once closed, a closed
-// net.Conn without addresses: an App that logs where its connections went
-// asks for NetConn in OnOpen.)
+// net.Conn without addresses, and once the server reset it, a net.Conn
+// without the server's address: an App that logs where its connections
+// went asks for NetConn in OnOpen.)
 func (c *Conn) NetConn() net.Conn {
 	if s, ok := c.netConn.(*loopSocket); ok {
 		return s.conn()

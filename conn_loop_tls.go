@@ -70,7 +70,13 @@ func (lc *loopConn) feedTLS(p []byte) {
 			lc.held = append([]byte(nil), rest...)
 		}
 		if err != nil {
-			if !errors.Is(err, errTLSWait) {
+			if lc.paused {
+				// The last records' plaintext came with the stream's
+				// end (TLS 1.2's close_notify): the frames held back
+				// go first, and resume reads the end again (crypto/tls
+				// returns its error again).
+				t.held = append([]byte(nil), t.in...)
+			} else if !errors.Is(err, errTLSWait) {
 				lc.end(lc.c.ioError("read", err))
 			}
 			break

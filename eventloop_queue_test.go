@@ -3,7 +3,9 @@ package websocket_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"slices"
 	"sync/atomic"
@@ -364,5 +366,58 @@ func TestEventLoopEngineResetWhilePaused(t *testing.T) {
 	err := runEngine(t, a, &websocket.RunOptions{RecvQueueMessages: 4, RecvQueueLowMessages: 1})
 	if err == nil || closed != websocket.StatusAbnormalClosure || got == 0 {
 		t.Errorf("Run = %v, OnClose(%d) after %d messages: want a read error, 1006, after some messages", err, closed, got)
+	}
+}
+
+// TestEndAfterTheHeldFramesOverTLS12: over TLS 1.2 crypto/tls returns the
+// last records' plaintext together with the close_notify behind them (its
+// alert type is on the wire); a loop whose reading had paused with frames
+// of that plaintext held back ended the connection at once and dropped
+// them, the server's close frame with them (8 of 61 messages delivered,
+// OnClose 1006). Every message now comes, then the server's close.
+func TestEndAfterTheHeldFramesOverTLS12(t *testing.T) {
+	const n = 61
+	ca := wstest.NewCA()
+	sent := make(chan struct{})
+	srv := tlsServer(ca, tls.VersionTLS12, nil, nil, func(c *wstest.Conn) {
+		defer close(sent)
+		// Past crypto/tls's small first records; then the rest and the
+		// close frame in one write, and close_notify right behind.
+		if c.WriteRaw(wstest.AppendFrame(nil, true, 2, numberedMsg(0, 200<<10))) != nil {
+			return
+		}
+		var b []byte
+		for i := 1; i < n; i++ {
+			b = wstest.AppendFrame(b, true, 2, numberedMsg(i, 100))
+		}
+		c.WriteRaw(wstest.AppendFrame(b, true, 8, wstest.ClosePayload(4000, "bye")))
+		c.NC.Close()
+	})
+	defer srv.Close()
+	var got []uint32
+	var closes []string
+	a := &websocket.App{URL: srv.URL}
+	a.OnMessage = func(a *websocket.App, m websocket.Message) {
+		got = append(got, binary.BigEndian.Uint32(m.Data))
+		if len(got) == 1 { // the queue fills behind this callback
+			<-sent
+			if !within(func() bool { _, _, paused, _ := websocket.RecvQueueState(a); return paused }) {
+				t.Error("the reading never paused")
+			}
+		}
+	}
+	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, reason string) {
+		closes = append(closes, fmt.Sprintf("%d %s", code, reason))
+	}
+	opts := tlsRun(ca)
+	opts.Reconnect, opts.RecvQueueMessages, opts.RecvQueueLowMessages = -1, 8, 2
+	if err := runEngine(t, a, opts); err != nil {
+		t.Errorf("Run = %v, want nil (the server closed)", err)
+	}
+	if len(got) != n || !slices.IsSorted(got) || got[n-1] != n-1 {
+		t.Errorf("got %d messages (%v), want %d in order", len(got), got, n)
+	}
+	if !slices.Equal(closes, []string{"4000 bye"}) {
+		t.Errorf("OnClose got %q, want the server's 4000 bye", closes)
 	}
 }
