@@ -269,8 +269,11 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 		if stop := s.stopCtx; stop != nil {
 			stop()
 		}
+		s.finished = true // nothing of the run ran, nor will
+		s.endState().err = errDispatcherRefused
 		s.d.Detach(s)
 		a.endRun(s)
+		s.done.close()
 		return errDispatcherRefused
 	}
 	if o.Dispatcher != nil {

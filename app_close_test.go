@@ -170,6 +170,91 @@ func TestAppCloseWithFromOnMessage(t *testing.T) {
 	})
 }
 
+// TestAppCloseFromOnDataStartsNoMessageCallback: "Once it is called, no
+// OnMessage, OnData or OnContMessage starts": OnData closing the App ends
+// the frame's delivery there. The frame's OnMessage (or OnContMessage) ran
+// after the OnData that closed.
+func TestAppCloseFromOnDataStartsNoMessageCallback(t *testing.T) {
+	for _, fragmented := range []bool{false, true} {
+		t.Run(map[bool]string{false: "whole", true: "fragmented"}[fragmented], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := &pipeServer{handle: func(i int, c *wstest.Conn) {
+					if fragmented {
+						c.WriteFrame(false, 0x1, []byte("hel"))
+						c.WriteFrame(true, 0x0, []byte("lo"))
+					} else {
+						c.WriteFrame(true, 0x1, []byte("hello"))
+					}
+					wstest.Echo(c)
+				}}
+				var e events
+				a := &websocket.App{URL: pipeURL}
+				record(a, &e)
+				a.OnContMessage = func(_ *websocket.App, d []byte, fin bool) { e.add("cont %q %v", d, fin) }
+				a.OnData = func(a *websocket.App, d []byte, op websocket.Opcode, fin bool) {
+					e.add("data %s %q %v", op, d, fin)
+					a.Close()
+				}
+				if err := a.RunForever(&websocket.RunOptions{Reconnect: time.Second,
+					DialOptions: websocket.DialOptions{NetDialContext: p.dial}}); err != nil {
+					t.Fatalf("RunForever = %v", err)
+				}
+				want := []string{"open", `data text "hello" true`, `close 1000 ""`}
+				if fragmented {
+					want[1] = `data text "hel" false`
+				}
+				if got := e.list(); !slices.Equal(got, want) {
+					t.Errorf("events\n got %q\nwant %q", got, want)
+				}
+			})
+		})
+	}
+}
+
+// TestAppRunRefusedByItsDispatcher: a dispatcher that accepts the run and
+// then refuses its first function (it stopped since Attach): Run returns
+// the refusal, the run is detached, and its Session's Done is closed with
+// Err the refusal; no callback runs. Done stayed open, so Err blocked for
+// good.
+func TestAppRunRefusedByItsDispatcher(t *testing.T) {
+	d := &refusingDispatcher{}
+	a := &websocket.App{URL: "ws://127.0.0.1:1/"}
+	var e events
+	record(a, &e)
+	err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: d})
+	if err == nil || !strings.HasPrefix(err.Error(), "websocket: ") {
+		t.Fatalf("Run = %v, want the dispatcher's refusal", err)
+	}
+	if d.s == nil || !d.detached {
+		t.Fatalf("attached %v, detached %v: want the run attached and then detached", d.s != nil, d.detached)
+	}
+	select {
+	case <-d.s.Done():
+	case <-time.After(guard):
+		t.Fatal("the refused run's Done is not closed")
+	}
+	if got := d.s.Err(); got == nil || got.Error() != err.Error() {
+		t.Errorf("Err = %v, want Run's %v", got, err)
+	}
+	if got := e.list(); len(got) != 0 {
+		t.Errorf("callbacks ran: %q", got)
+	}
+}
+
+// refusingDispatcher accepts runs and refuses every function.
+type refusingDispatcher struct {
+	s        *websocket.Session
+	detached bool
+}
+
+func (d *refusingDispatcher) Attach(s *websocket.Session) error { d.s = s; return nil }
+func (d *refusingDispatcher) Detach(s *websocket.Session)       { d.detached = s == d.s }
+func (d *refusingDispatcher) Post(func()) bool                  { return false }
+func (d *refusingDispatcher) Go(func())                         {}
+func (d *refusingDispatcher) AfterFunc(time.Duration, func()) func() bool {
+	return func() bool { return true }
+}
+
 // TestAppCloseWithInvalid: a code that may not be sent, or a reason too
 // long, is an error; nothing is sent and the run goes on.
 func TestAppCloseWithInvalid(t *testing.T) {

@@ -37,7 +37,9 @@ import (
 //     the App's read loop, paused on a full receive queue, waits for the
 //     posted functions to drain it.
 //   - Detach is called from a posted function once the run is over (its
-//     last callback has returned); Session.Done is closed right after.
+//     last callback has returned); Session.Done is closed right after. When
+//     Post refuses the run's first function, App.Run calls Detach itself,
+//     closes Done (Err is the refusal) and returns the refusal.
 //   - Go runs f on another goroutine (or a pool); the dispatcher's own Run
 //     should wait for these functions before returning, so that no goroutine
 //     outlives it.

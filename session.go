@@ -299,19 +299,18 @@ func (s *Session) frame(c *Conn, it recvItem) {
 			// OnClose back no longer than the close's timeout.
 			return
 		}
-		if !it.fin || op == OpContinuation {
-			if a.OnData != nil {
-				s.call("OnData", func() { a.OnData(a, data, op, it.fin) })
+		if a.OnData != nil {
+			s.call("OnData", func() { a.OnData(a, data, op, it.fin) })
+			if s.stopAsked.Load() {
+				return // OnData, or another goroutine meanwhile, closed
 			}
+		}
+		switch {
+		case !it.fin || op == OpContinuation:
 			if a.OnContMessage != nil {
 				s.call("OnContMessage", func() { a.OnContMessage(a, data, it.fin) })
 			}
-			return
-		}
-		if a.OnData != nil {
-			s.call("OnData", func() { a.OnData(a, data, op, true) })
-		}
-		if a.OnMessage != nil {
+		case a.OnMessage != nil:
 			s.call("OnMessage", func() { a.OnMessage(a, Message{Opcode: op, Data: data}) })
 		}
 	}
