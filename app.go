@@ -434,8 +434,9 @@ func (a *App) endRun(s *Session) {
 // send whose write timed out gets the timeout, the later ones an error
 // matching ErrConnectionClosed only). data may be reused as soon as Send
 // returns. Messages still queued when the App closes are sent before its
-// close frame (within the close timeout); those of a connection that failed
-// are dropped.
+// close frame (within the close timeout); those of a connection that failed,
+// or that the server closed, are dropped (what a send had handed to the
+// connection goes out before the echo of the server's close).
 func (a *App) Send(data []byte, op Opcode) error {
 	q := a.out.Load()
 	if q == nil {

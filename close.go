@@ -87,9 +87,13 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 		}
 		return nil // the connection ended before the close: nothing to close
 	}
-	if timeout > 0 {
-		c.awaitPeerClose(start.Add(timeout))
+	if timeout <= 0 {
+		// Once our close frame is written: on an event loop, that may be
+		// after we return.
+		c.closeAfterWrites(false, minCloseWrite)
+		return nil
 	}
+	c.awaitPeerClose(start.Add(timeout))
 	c.closeSocket()
 	return nil
 }
@@ -264,6 +268,12 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 		}()
 	}
 	if c.closeSent {
+		// Claimed by another goroutine, maybe still waiting to be
+		// written (a close of ours that crossed the server's): the
+		// socket's close after we return must not cut it off.
+		for !c.flags.has(flagCloseWritten | flagClosed) {
+			c.writeCond().Wait()
+		}
 		return nil
 	}
 	if err := c.writable(); err != nil {

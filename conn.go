@@ -146,6 +146,10 @@ const (
 	// has not drained to half of it since: data sends wait (waitRoom).
 	// Set and cleared with the loopConn's mu held.
 	flagLoopBacklog
+	// Our close frame's write is over (written, or failed): a close that
+	// found the frame claimed by another goroutine waits for this
+	// (sendCloseFrame).
+	flagCloseWritten
 )
 
 // has reports whether flag f is set.

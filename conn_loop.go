@@ -512,7 +512,7 @@ func (lc *loopConn) flush() {
 		lc.writeFailed(err) // the read side reports the end, with err
 	}
 	if end := lc.l.eng.drains.take(lc); end != nil {
-		lc.end(end) // the peer's close, echoed (or its echo failed)
+		lc.endSent(end) // the queue went out (or its write failed)
 		return
 	}
 	if err == nil {

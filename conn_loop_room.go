@@ -4,6 +4,7 @@
 package websocket
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -179,6 +180,21 @@ func (c *Conn) writeDeadlineMoved() {
 	}
 }
 
+// closeAfterWrites closes the socket (as Abort does when abort is set)
+// once the bytes an event loop holds for it, if one owns it, are written,
+// or after wait (closeWhenSent); at once off a loop, where the writes that
+// returned are in the socket.
+func (c *Conn) closeAfterWrites(abort bool, wait time.Duration) {
+	if lc := c.lc.Load(); lc != nil && lc.closeWhenSent(abort, wait) {
+		return
+	}
+	if abort {
+		c.Abort()
+	} else {
+		c.closeSocket()
+	}
+}
+
 // sendTimedOut fails the connection when a send waited out its time for
 // room, as a write that timed out does: the caller gets the timeout (a
 // *net.OpError with the socket's addresses, as a net.Conn's write gives),
@@ -240,23 +256,73 @@ func (lc *loopConn) endWhenSent(end error) bool {
 	if lc.watch() != nil {
 		return false
 	}
+	lc.l.eng.drains.put(lc, end, closeTimeout)
+	return true
+}
+
+// closeWhenSent closes the socket once the bytes the loop holds for it
+// are written, or after wait, as a close off the loop comes after the
+// writes that returned: a close frame just queued is not dropped. abort
+// closes it as Abort does, else as Close (over TLS, with close_notify).
+// It reports false, doing nothing, when nothing waits. Any goroutine but
+// the I/O one.
+func (lc *loopConn) closeWhenSent(abort bool, wait time.Duration) bool {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.queued() == 0 || lc.werr != nil || lc.closed.Load() {
+		return false
+	}
+	end := errCloseWhenSent
+	if abort {
+		end = errAbortWhenSent
+	}
+	lc.l.eng.drains.put(lc, end, wait)
+	return true
+}
+
+// The put-off ends of closeWhenSent.
+var (
+	errAbortWhenSent = errors.New("websocket: abort once written")
+	errCloseWhenSent = errors.New("websocket: close once written")
+)
+
+// endSent ends the connection whose queue went out, or whose wait ran
+// out, with what endWhenSent or closeWhenSent put off. The I/O goroutine
+// only.
+func (lc *loopConn) endSent(end error) {
+	switch end {
+	case errAbortWhenSent:
+		lc.c.Abort()
+	case errCloseWhenSent:
+		lc.c.closeSocket()
+	default:
+		lc.end(end)
+	}
+}
+
+// put registers lc's put-off end, with a timer that gives it after wait;
+// lc.mu is held (flush takes it after releasing mu).
+func (d *loopDrains) put(lc *loopConn, end error, wait time.Duration) {
 	e := lc.l.eng
-	t := time.AfterFunc(closeTimeout, func() {
+	t := time.AfterFunc(wait, func() {
 		e.post(func() {
-			if end := e.drains.take(lc); end != nil {
-				lc.end(end)
+			if end := d.take(lc); end != nil {
+				lc.endSent(end)
 			}
 		})
 	})
-	d := &e.drains
 	d.mu.Lock()
 	if d.m == nil {
 		d.m = make(map[*loopConn]loopDrain)
 	}
+	if old, ok := d.m[lc]; ok {
+		old.t.Stop() // the peer's close, then ours: the first end stands
+		end = old.end
+	} else {
+		d.n.Add(1)
+	}
 	d.m[lc] = loopDrain{end: end, t: t}
-	d.n.Add(1)
 	d.mu.Unlock()
-	return true
 }
 
 // has reports whether lc's end waits for its queue.

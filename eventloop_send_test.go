@@ -411,6 +411,61 @@ func TestServerCloseBehindAStuckBacklog(t *testing.T) {
 	}
 }
 
+// TestCloseAtOnceAfterALargeSendOnTheLoop: "timeout <= 0: closing it
+// right after sending ours" closes the socket once our close frame is
+// written, as off the loop, where a send returns once its bytes are in
+// the socket: the server gets the whole message and then the close frame.
+// On the event loop the close dropped what the loop held for the socket,
+// the close frame with it (the server read a message cut short, then EOF).
+func TestCloseAtOnceAfterALargeSendOnTheLoop(t *testing.T) {
+	const size = 8 << 20
+	for _, tt := range []struct {
+		name  string
+		close func(a *websocket.App)
+	}{
+		{"App.CloseWith(0)", func(a *websocket.App) { a.CloseWith(websocket.StatusNormal, "", 0) }},
+		{"App.CloseWith(-1)", func(a *websocket.App) { a.CloseWith(websocket.StatusNormal, "", -1) }},
+		{"Conn.CloseWith(0)", func(a *websocket.App) { a.Conn().CloseWith(websocket.StatusNormal, "", 0) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			read := make(chan struct{})
+			var got atomic.Int64
+			closed := make(chan bool, 1)
+			srv := wstest.New(func(c *wstest.Conn) {
+				<-read
+				for {
+					f, err := c.ReadFrame()
+					if err != nil {
+						closed <- false
+						return
+					}
+					if f.Opcode == 8 {
+						closed <- true
+						return
+					}
+					got.Add(int64(len(f.Payload)))
+				}
+			})
+			defer srv.Close()
+			a := &websocket.App{URL: srv.URL}
+			a.OnOpen = func(a *websocket.App) {
+				defer close(read)
+				if err := a.SendBytes(make([]byte, size)); err != nil {
+					t.Errorf("SendBytes = %v", err)
+				}
+				if websocket.LoopQueued(a.Conn()) <= 0 {
+					t.Error("the loop holds nothing for the socket: the test tests nothing")
+				}
+				tt.close(a)
+			}
+			runOn(t, true, a, &websocket.RunOptions{Reconnect: -1})
+			if sawClose := <-closed; !sawClose || got.Load() != size {
+				t.Errorf("the server read %d of the %d bytes sent, and the close frame: %v", got.Load(), size, sawClose)
+			}
+		})
+	}
+}
+
 // readingServer reads nothing until read is closed, then reads frames,
 // adding their payload bytes to got, until the client's close, which it
 // answers.

@@ -165,8 +165,11 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			out.stop(&closedError{err: errCloseSent})
 			sendClose := func(_ *Session, c *Conn) {
 				out.wait()
-				if c.SendClose(code, reason) != nil || timeout <= 0 {
+				switch {
+				case c.SendClose(code, reason) != nil:
 					c.Abort()
+				case timeout <= 0:
+					c.closeAfterWrites(true, closeTimeout) // not before our close frame is written
 				}
 			}
 			if out.busy() {

@@ -422,6 +422,10 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 		c.stats.controlUnsent(h.opcode)
 		err = c.writeFailed(err)
 	}
+	if h.opcode == OpClose {
+		c.flags.set(flagCloseWritten)
+		defer c.wakeWriters() // also when the flusher takes over below
+	}
 	if traceFrames() {
 		traceFrame("send", &h, tracedPart(whole))
 	}
