@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -324,6 +325,14 @@ func h2OpenError(u *url.URL, r *requestConfig, err error) error {
 	if _, ok := err.(*h2.CodeError); ok {
 		reason := strings.TrimPrefix(err.Error(), "websocket: http2: ") + ", before the response"
 		return &netHandshakeError{&HandshakeError{Reason: reason}, err}
+	}
+	if errors.Is(err, h2.ErrConnLost) {
+		reason := strings.TrimPrefix(err.Error(), "websocket: http2: ") + ", before the response"
+		cause := err
+		if errors.Is(err, io.EOF) { // the answer was cut short, as over HTTP/1.1
+			cause = errors.Join(err, io.ErrUnexpectedEOF)
+		}
+		return &netHandshakeError{&HandshakeError{Reason: reason}, cause}
 	}
 	return err
 }

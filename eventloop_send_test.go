@@ -417,6 +417,8 @@ func TestServerCloseBehindAStuckBacklog(t *testing.T) {
 // the socket: the server gets the whole message and then the close frame.
 // On the event loop the close dropped what the loop held for the socket,
 // the close frame with it (the server read a message cut short, then EOF).
+// (Conn.CloseWith(…, 0) takes the same path with the 100 ms its doc gives
+// the close frame, too short for 8 MiB under the race detector.)
 func TestCloseAtOnceAfterALargeSendOnTheLoop(t *testing.T) {
 	const size = 8 << 20
 	for _, tt := range []struct {
@@ -425,7 +427,6 @@ func TestCloseAtOnceAfterALargeSendOnTheLoop(t *testing.T) {
 	}{
 		{"App.CloseWith(0)", func(a *websocket.App) { a.CloseWith(websocket.StatusNormal, "", 0) }},
 		{"App.CloseWith(-1)", func(a *websocket.App) { a.CloseWith(websocket.StatusNormal, "", -1) }},
-		{"Conn.CloseWith(0)", func(a *websocket.App) { a.Conn().CloseWith(websocket.StatusNormal, "", 0) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			read := make(chan struct{})

@@ -33,6 +33,7 @@ type h2PipeServer struct {
 
 // h2Answer writes the server's answer to one extended CONNECT.
 type h2Answer struct {
+	c    net.Conn // the connection, for an answer that closes it
 	fr   *http2.Framer
 	hb   bytes.Buffer
 	enc  *hpack.Encoder
@@ -69,7 +70,7 @@ func (s *h2PipeServer) serve(c net.Conn) {
 	if _, err := io.ReadFull(c, make([]byte, len(http2.ClientPreface))); err != nil {
 		return
 	}
-	w := &h2Answer{fr: http2.NewFramer(c, c)}
+	w := &h2Answer{c: c, fr: http2.NewFramer(c, c)}
 	w.enc = hpack.NewEncoder(&w.hb)
 	w.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	w.fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
@@ -204,6 +205,26 @@ func TestHTTP2StatusIsTheServers(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestHTTP2ConnectionLostBeforeTheResponse: a connection that ends after
+// the extended CONNECT and before its response fails the dial with a
+// *HandshakeError that matches io.ErrUnexpectedEOF, as a connection closed
+// before the 101 does over HTTP/1.1. It was the transport's own error,
+// matching io.EOF.
+func TestHTTP2ConnectionLostBeforeTheResponse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			w.c.Close()
+			return false
+		}}
+		_, err := websocket.Dial(context.Background(), "ws://h2.test/", s.opts())
+		var he *websocket.HandshakeError
+		if !errors.As(err, &he) || !errors.Is(err, io.ErrUnexpectedEOF) || !strings.HasPrefix(err.Error(), "websocket: ") {
+			t.Fatalf("Dial = %v (%T), want a *HandshakeError matching io.ErrUnexpectedEOF", err, err)
+		}
+		t.Log(err)
+	})
 }
 
 // TestHTTP2ErrorBodyTimeBound: a refusal whose body never ends is read for

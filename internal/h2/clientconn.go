@@ -174,6 +174,7 @@ type ClientConn struct {
 	// Frames that do nothing.
 	uselessStart time.Time
 	useless      int
+	settingsAck  bool // our SETTINGS (sent once) was acknowledged: another ACK is useless
 	// Idleness, for a Pool.
 	idleTimeout time.Duration
 	idleTimer   *time.Timer

@@ -33,6 +33,10 @@ var (
 	// ErrClosed is wrapped by the errors of a ClientConn closed by Close
 	// and of a Stream used after its Close.
 	ErrClosed = errors.New("websocket: http2: closed")
+
+	// ErrConnLost is wrapped by the errors of a connection whose reading
+	// ended: the server closed or reset it, or a read failed.
+	ErrConnLost = errors.New("websocket: http2: connection lost")
 )
 
 // Wrap returns an error that says msg, then ": " and err's message without

@@ -367,7 +367,7 @@ func TestUselessFrames(t *testing.T) {
 		send := func(n int) {
 			for i := range n {
 				var err error
-				switch i % 7 {
+				switch i % 8 {
 				case 0:
 					err = p.fr.WriteRSTStream(st.ID(), http2.ErrCodeCancel)
 				case 1:
@@ -382,6 +382,8 @@ func TestUselessFrames(t *testing.T) {
 					err = p.fr.WritePing(true, [8]byte{1})
 				case 6:
 					err = p.fr.WriteWindowUpdate(st.ID(), 0)
+				case 7: // the first answers our SETTINGS; the others nothing
+					err = p.fr.WriteSettingsAck()
 				}
 				if err != nil {
 					return

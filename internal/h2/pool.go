@@ -192,6 +192,11 @@ func (p *Pool) get(ctx context.Context, key Key, dial DialFunc) (*ClientConn, er
 		cc.idleTimeout = idle
 		cc.onDone = func(cc *ClientConn) { p.remove(key, cc); p.slotFreed() }
 		cc.onSlot = p.slotFreed
+		if !ok {
+			// It takes no stream now (a server that allows none): it
+			// goes after IdleTimeout unless one comes, as any idle one.
+			cc.checkIdleLocked()
+		}
 		live := cc.err == nil
 		cc.mu.Unlock()
 		p.mu.Lock()

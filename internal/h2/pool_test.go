@@ -126,6 +126,34 @@ func TestPoolIdleTimeout(t *testing.T) {
 	})
 }
 
+// TestPoolServerAllowingNoStreams: a connection whose server allows no
+// stream (SETTINGS_MAX_CONCURRENT_STREAMS 0) fails the dial that made it
+// and is closed after the idle timeout, as an idle one is. It stayed open,
+// in the pool, for good: a socket and two goroutines per dial.
+func TestPoolServerAllowingNoStreams(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pool := Pool{IdleTimeout: time.Second, MaxConnsPerKey: -1}
+		defer pool.Close()
+		dial, peers := pipeDial(t, extConnect, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 0})
+		for range 3 {
+			_, _, err := pool.OpenWebSocket(context.Background(), Key{Name: "k"}, dial, &Request{Scheme: "https", Authority: "a"})
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("OpenWebSocket = %v, want ErrRefused", err)
+			}
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := pool.Len(); n != 0 {
+			t.Fatalf("%d connections kept after the idle timeout", n)
+		}
+		for range 3 {
+			if f := (<-peers).next(http2.FrameGoAway); f.code != http2.ErrCodeNo {
+				t.Fatalf("GOAWAY %v", f.code)
+			}
+		}
+	})
+}
+
 func TestPoolAfterGoAway(t *testing.T) {
 	var pool Pool
 	defer pool.Close()

@@ -81,6 +81,11 @@ func (cc *ClientConn) streamError(se http2.StreamError) *CodeError {
 	return nil
 }
 
+// lostErr is Wrap(msg, err) that also matches ErrConnLost.
+func lostErr(msg string, err error) error {
+	return wrap(Wrap(msg, err).Error(), ErrConnLost, err)
+}
+
 // readErr makes an error of the Framer into the error the connection
 // fails with.
 func (cc *ClientConn) readErr(err error) error {
@@ -89,9 +94,9 @@ func (cc *ClientConn) readErr(err error) error {
 		goAwayErr := cc.goAwayErr
 		cc.mu.Unlock()
 		if goAwayErr != nil {
-			return Wrap("websocket: http2: connection lost after GOAWAY", goAwayErr)
+			return lostErr("websocket: http2: connection lost after GOAWAY", goAwayErr)
 		}
-		return Wrap("websocket: http2: connection lost", cc.rerr.err)
+		return lostErr("websocket: http2: connection lost", cc.rerr.err)
 	}
 	if errors.Is(err, http2.ErrFrameTooLarge) {
 		return connErr(http2.ErrCodeFrameSize, "frame larger than %d bytes", chunkSize)
@@ -200,11 +205,15 @@ func (cc *ClientConn) resetLocked(st *Stream, code http2.ErrCode, err error) {
 }
 
 func (cc *ClientConn) handleSettings(f *http2.SettingsFrame) error {
-	if f.IsAck() {
-		return nil
-	}
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	if f.IsAck() {
+		if cc.settingsAck { // we sent one SETTINGS: this one answers nothing
+			return cc.uselessLocked()
+		}
+		cc.settingsAck = true
+		return nil
+	}
 	err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
 			var ce http2.ConnectionError
