@@ -266,19 +266,7 @@ func TestBacklogResetIsReported(t *testing.T) {
 			var reported []error // OnError's, on the dispatcher
 			a := &websocket.App{URL: srv.URL}
 			a.OnError = func(_ *websocket.App, err error) { reported = append(reported, err) }
-			a.OnOpen = func(a *websocket.App) {
-				go func() {
-					msg := make([]byte, 64<<10)
-					for a.SendBytes(msg) == nil {
-					}
-				}()
-				go func() {
-					defer close(reset)
-					if !within(func() bool { return backedUp(a) }) {
-						t.Error("the sends never waited")
-					}
-				}()
-			}
+			a.OnOpen = func(a *websocket.App) { sendUntilStuck(t, a, 64<<10, nil, func() { close(reset) }) }
 			err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: -1})
 			bare := websocket.ErrConnectionClosed.Error()
 			if len(reported) != 1 || reported[0].Error() == bare {
@@ -339,20 +327,7 @@ func TestServerCloseBehindABacklogIsEchoed(t *testing.T) {
 			var closes []websocket.StatusCode
 			a := &websocket.App{URL: srv.URL}
 			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closes = append(closes, code) }
-			a.OnOpen = func(a *websocket.App) {
-				go func() {
-					msg := make([]byte, 4<<10)
-					for a.SendBytes(msg) == nil {
-						sent.Add(1)
-					}
-				}()
-				go func() {
-					defer close(release)
-					if !within(func() bool { return backedUp(a) }) {
-						t.Error("the sends never waited")
-					}
-				}()
-			}
+			a.OnOpen = func(a *websocket.App) { sendUntilStuck(t, a, 4<<10, &sent, func() { close(release) }) }
 			if err := runOn(t, tt.onLoop, a, opts); err != nil {
 				t.Errorf("Run = %v, want nil (the server closed)", err)
 			}
@@ -387,18 +362,10 @@ func TestServerCloseBehindAStuckBacklog(t *testing.T) {
 	a := &websocket.App{URL: srv.URL}
 	a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closes = append(closes, code) }
 	a.OnOpen = func(a *websocket.App) {
-		go func() {
-			msg := make([]byte, 4<<10)
-			for a.SendBytes(msg) == nil {
-			}
-		}()
-		go func() {
-			defer close(closed)
-			if !within(func() bool { return backedUp(a) }) {
-				t.Error("the sends never waited")
-			}
+		sendUntilStuck(t, a, 4<<10, nil, func() {
 			sentClose = time.Now()
-		}()
+			close(closed)
+		})
 	}
 	if err := runOn(t, true, a, &websocket.RunOptions{Reconnect: -1}); err != nil {
 		t.Errorf("Run = %v, want nil (the server closed)", err)
@@ -485,6 +452,26 @@ func readingServer(read <-chan struct{}, got *atomic.Int64) *wstest.Server {
 			got.Add(int64(len(f.Payload)))
 		}
 	})
+}
+
+// sendUntilStuck sends messages of size bytes from a goroutine until a
+// send fails, counting those that returned nil in sent (when not nil), and
+// calls stuck once a's sends wait for the server (backedUp). For OnOpen.
+func sendUntilStuck(t *testing.T, a *websocket.App, size int, sent *atomic.Int64, stuck func()) {
+	go func() {
+		msg := make([]byte, size)
+		for a.SendBytes(msg) == nil {
+			if sent != nil {
+				sent.Add(1)
+			}
+		}
+	}()
+	go func() {
+		defer stuck()
+		if !within(func() bool { return backedUp(a) }) {
+			t.Error("the sends never waited")
+		}
+	}()
 }
 
 // backedUp reports whether a's sends wait for a server that does not read:
