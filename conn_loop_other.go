@@ -14,6 +14,7 @@ func (w *loopWrite) writeFd(fd uintptr) bool { w.err = errWouldBlock; return tru
 
 func (lc *loopConn) writeBare([]byte) (int, bool, error) { return 0, false, nil }
 func (lc *loopConn) sysError(_ string, err error) error  { return err }
+func (lc *loopConn) writeDeadline() int64                { return 0 }
 
 // loopSocket is the bare socket of a connection a loop owns, which no
 // loop does here.

@@ -120,10 +120,8 @@ func (lc *loopConn) sendWait(end int64) (d time.Duration, ok bool) {
 	if end != 0 {
 		return monoUntil(monoNow(), end), true
 	}
-	if r, own := lc.rc.(*loopSocketRaw); own {
-		if wd := r.wd.Load(); wd != 0 {
-			return time.Until(time.Unix(0, wd)), true
-		}
+	if wd := lc.writeDeadline(); wd != 0 {
+		return time.Until(time.Unix(0, wd)), true
 	}
 	return 0, false
 }

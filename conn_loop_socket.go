@@ -277,6 +277,16 @@ func (s *loopSocket) setDeadline(d *atomic.Int64, t time.Time, set func(net.Conn
 	return nil
 }
 
+// writeDeadline returns the write deadline of the loop's socket (Unix
+// nanoseconds, 0 = none); 0 for a socket of the user's, which keeps its
+// deadline in its own net.Conn.
+func (lc *loopConn) writeDeadline() int64 {
+	if r, own := lc.rc.(*loopSocketRaw); own {
+		return r.wd.Load()
+	}
+	return 0
+}
+
 // expired reports whether deadline d has passed.
 func expired(d *atomic.Int64) bool {
 	t := d.Load()
