@@ -270,11 +270,15 @@ func (c *Conn) sendCloseFrame(code StatusCode, reason string, wait time.Duration
 	if c.closeSent {
 		// Claimed by another goroutine, maybe still waiting to be
 		// written (a close of ours that crossed the server's): the
-		// socket's close after we return must not cut it off.
+		// socket's close after we return must not cut it off. Sent, or
+		// not and never to be (the Conn closed before it went out).
 		for !c.flags.has(flagCloseWritten | flagClosed) {
 			c.writeCond().Wait()
 		}
-		return nil
+		if c.flags.has(flagCloseWritten) {
+			return nil
+		}
+		return c.closedCause()
 	}
 	if err := c.writable(); err != nil {
 		return err

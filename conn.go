@@ -146,9 +146,9 @@ const (
 	// has not drained to half of it since: data sends wait (waitRoom).
 	// Set and cleared with the loopConn's mu held.
 	flagLoopBacklog
-	// Our close frame's write is over (written, or failed): a close that
-	// found the frame claimed by another goroutine waits for this
-	// (sendCloseFrame).
+	// Our close frame was written (when its write fails, flagClosed is
+	// set): a close that found the frame claimed by another goroutine
+	// waits for one of the two (sendCloseFrame).
 	flagCloseWritten
 )
 
@@ -332,10 +332,12 @@ func (c *Conn) callerDeadline(read, write bool) {
 // prefix.
 func (c *Conn) deadlineError(err error) error {
 	switch {
+	case c.flags.has(flagClosed):
+		// Also when the stream took the deadline (an HTTP/2 stream's
+		// setters never fail).
+		return c.closedCause()
 	case err == nil:
 		return nil
-	case c.flags.has(flagClosed):
-		return c.closedCause()
 	}
 	return &wrappedError{msg: "websocket: setting a deadline: " + detail(err), err: err}
 }

@@ -514,6 +514,11 @@ func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets
 	if err != nil && nc != cfg.net.netConn {
 		nc.Close()
 	}
+	if err != nil {
+		if bs := (*BadStatusError)(nil); errors.As(err, &bs) {
+			bs.secrets = requestSecrets(u, user, &cfg.net)
+		}
+	}
 	return c, err
 }
 

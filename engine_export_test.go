@@ -194,3 +194,11 @@ func CompressorParked(c *Conn) bool {
 	defer c.unlockMsg()
 	return !c.ext.parkArmed
 }
+
+// Writing reports whether a write of c's is in progress (a send holds the
+// socket, or the write queue's flusher does).
+func Writing(c *Conn) bool {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.writing
+}

@@ -66,18 +66,27 @@ func (e *HandshakeError) Error() string { return "websocket: bad handshake: " + 
 // password: log Header with care); Error shows none of them, and shows
 // StatusMessage quoted, with Go's escapes, when it has a character that is
 // not printable (a control sequence, a bidi override), so that printing
-// the error is safe.
+// the error is safe, and does not show it when it repeats a credential the
+// request carried (a server, or a proxy in the path, echoing it).
 type BadStatusError struct {
 	StatusCode    int
 	StatusMessage string
 	Header        http.Header
 	Body          []byte
+
+	secrets []string // the request's credentials (withSecrets)
 }
 
 func (e *BadStatusError) Error() string {
 	msg := e.StatusMessage
 	if msg == "" {
 		msg = http.StatusText(e.StatusCode)
+	}
+	for _, s := range e.secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = "(reason not shown: it repeats a credential the request carried)"
+			return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + msg
+		}
 	}
 	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + httptoken.Shown(msg)
 }

@@ -262,7 +262,9 @@ func redactParseError(err error) string {
 	}
 	line, uerr := strconv.Unquote(s[i:])
 	name, _, colon := strings.Cut(line, ":")
-	if uerr != nil || !colon || trimSpaceTab(name) != name || name == "" {
+	if uerr != nil || !colon || !httptoken.IsToken(name) {
+		// Not a header line whose name says what it holds (a server
+		// echoing "> Authorization: …"): it may hold a secret.
 		return s[:i] + "(the line withheld: it may hold a secret)"
 	}
 	return s[:i] + strconv.Quote(strings.TrimPrefix(redactHead("\n"+line), "\n"))

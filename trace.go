@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -252,3 +253,27 @@ func redactURLError(err error, raw string) error {
 
 // stringBytes views s as bytes without copying; the bytes must not be changed.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// requestSecrets are the credentials a dial to u sent, which a refusal's
+// message must not repeat: the values of the user's Authorization,
+// Proxy-Authorization and Cookie fields (and their credentials after the
+// scheme), the URL's password, and the proxy's password and Basic token.
+func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string {
+	var s []string
+	for k := range secretHeaders {
+		for _, v := range user[k] {
+			s = append(s, v)
+			if _, cred, ok := strings.Cut(v, " "); ok {
+				s = append(s, strings.TrimSpace(cred))
+			}
+		}
+	}
+	if pass, ok := u.User.Password(); ok {
+		s = append(s, pass)
+	}
+	if p, err := pickProxy(u, tr); err == nil && p != nil && p.User != nil {
+		pass, _ := p.User.Password()
+		s = append(s, pass, base64.StdEncoding.EncodeToString([]byte(p.User.Username()+":"+pass)))
+	}
+	return s
+}

@@ -423,7 +423,9 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 		err = c.writeFailed(err)
 	}
 	if h.opcode == OpClose {
-		c.flags.set(flagCloseWritten)
+		if err == nil {
+			c.flags.set(flagCloseWritten)
+		} // else writeFailed closed the Conn (flagClosed)
 		defer c.wakeWriters() // also when the flusher takes over below
 	}
 	if traceFrames() {

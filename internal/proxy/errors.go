@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"strconv"
@@ -54,11 +53,17 @@ func (e *StatusError) Error() string {
 	}
 	if status != "" {
 		b.WriteString(" ")
-		b.WriteString(httptoken.Shown(status))
+		if repeatsSecret(status, e.secrets, false) {
+			b.WriteString("(reason not shown: it repeats the credentials sent)")
+		} else {
+			b.WriteString(httptoken.Shown(status))
+		}
 	}
 	if snippet := bodySnippet(e.Body); snippet != "" {
 		b.WriteString(": ")
-		if e.repeatsSecrets(snippet) {
+		// The body may have been cut by the bound amid a credential.
+		cut := len(e.Body) == maxBodyInError
+		if repeatsSecret(string(e.Body), e.secrets, cut) || repeatsSecret(snippet, e.secrets, false) {
 			b.WriteString("(body not shown: it repeats the credentials sent)")
 		} else {
 			b.WriteString(strconv.Quote(snippet))
@@ -67,12 +72,20 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// repeatsSecrets reports whether the body, or its snippet, holds one of
-// the credentials the request carried.
-func (e *StatusError) repeatsSecrets(snippet string) bool {
-	for _, s := range e.secrets {
-		if s != "" && (bytes.Contains(e.Body, []byte(s)) || strings.Contains(snippet, s)) {
+// repeatsSecret reports whether text holds one of secrets, or, when it
+// was cut, ends with the first bytes (at least 3) of one.
+func repeatsSecret(text string, secrets []string, cut bool) bool {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(text, s) {
 			return true
+		}
+		for k := min(len(s)-1, len(text)); cut && k >= 3; k-- {
+			if strings.HasSuffix(text, s[:k]) {
+				return true
+			}
 		}
 	}
 	return false
