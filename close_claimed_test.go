@@ -39,8 +39,7 @@ func TestCloseBehindAClaimedStuckClose(t *testing.T) {
 			}
 			first := make(chan error, 1)
 			go func() { first <- c.SendClose(websocket.StatusNormal, "") }()
-			// Claimed once a data frame is refused.
-			if !within(func() bool { return c.SendText("probe") != nil }) {
+			if !within(func() bool { return websocket.CloseClaimed(c) }) {
 				t.Fatal("the close frame was never claimed")
 			}
 			var got error

@@ -202,3 +202,11 @@ func Writing(c *Conn) bool {
 	defer c.writeMu.Unlock()
 	return c.writing
 }
+
+// CloseClaimed reports whether c's close frame is claimed: sent, or
+// waiting to be written.
+func CloseClaimed(c *Conn) bool {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.closeSent
+}

@@ -74,7 +74,7 @@ type BadStatusError struct {
 	Header        http.Header
 	Body          []byte
 
-	secrets []string // the request's credentials (withSecrets)
+	secrets []string // the credentials the request carried (set by the dial: requestSecrets)
 }
 
 func (e *BadStatusError) Error() string {
