@@ -112,11 +112,16 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Received returns a copy of the list of frames read so far, in order,
-// control frames included, payloads unmasked.
+// control frames included, payloads unmasked: the frames and their
+// payloads are the caller's to change.
 func (c *Conn) Received() []Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Frame(nil), c.received...)
+	out := append([]Frame(nil), c.received...)
+	for i := range out {
+		out[i].Payload = bytes.Clone(out[i].Payload)
+	}
+	return out
 }
 
 // Accept answers the handshake 101 Switching Protocols with Upgrade,
@@ -222,8 +227,10 @@ func (c *Conn) ReadFrame() (Frame, error) {
 	if err != nil {
 		return Frame{}, c.fail(err)
 	}
+	rec := f // the record keeps its own payload: the handler may change f's
+	rec.Payload = bytes.Clone(f.Payload)
 	c.mu.Lock()
-	c.received = append(c.received, f)
+	c.received = append(c.received, rec)
 	c.mu.Unlock()
 	return f, nil
 }

@@ -116,6 +116,40 @@ func TestEcho(t *testing.T) {
 	})
 }
 
+// TestReceivedIsWhatTheClientSent: the recording keeps the payloads as
+// the client sent them, whatever the handler does with what it read, and
+// Received's copy is the caller's to change. Both shared the payload
+// bytes: a handler that changed a message in place, or a test that changed
+// Received's result, rewrote the recording.
+func TestReceivedIsWhatTheClientSent(t *testing.T) {
+	srv := wstest.NewServer(func(c *wstest.Conn) {
+		op, data, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		copy(data, "XYZ") // the handler changes what it read
+		c.WriteMessage(op, data)
+		wstest.Echo(c)
+	})
+	defer srv.Close()
+	c := dial(t, srv, nil)
+	if err := c.SendText("abc"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := c.Recv(); err != nil || string(m.Data) != "XYZ" {
+		t.Fatalf("Recv = %q, %v", m.Data, err)
+	}
+	c.Close()
+	got := received(t, srv)
+	if string(got[0].Payload) != "abc" {
+		t.Errorf("recorded %q, want what the client sent: abc", got[0].Payload)
+	}
+	got[0].Payload[0] = 'Q'
+	if again := received(t, srv); string(again[0].Payload) != "abc" {
+		t.Errorf("after changing Received's copy, recorded %q", again[0].Payload)
+	}
+}
+
 // TestSendInvalid sends frames a client must refuse and checks both what
 // the client returns and the close code it answered with.
 func TestSendInvalid(t *testing.T) {
