@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,8 +50,14 @@ func TestCloseBehindAClaimedStuckClose(t *testing.T) {
 					t.Errorf("CloseWith = %v, want the error of an abandoned close frame", got)
 				}
 			} else {
+				// Abort once the second SendClose is past its own look at
+				// a closed Conn: it then finds the claim, in either order.
+				started := make(chan struct{})
+				var once sync.Once
+				defer websocket.SetBeforeCloseFrame(func() { once.Do(func() { close(started) }) })()
 				second := make(chan error, 1)
 				go func() { second <- c.SendClose(websocket.StatusNormal, "") }()
+				<-started
 				c.Abort()
 				if got = <-second; !errors.Is(got, websocket.ErrConnectionClosed) {
 					t.Errorf("a second SendClose ended by Abort = %v, want ErrConnectionClosed", got)

@@ -210,3 +210,10 @@ func CloseClaimed(c *Conn) bool {
 	defer c.writeMu.Unlock()
 	return c.closeSent
 }
+
+// SetBeforeCloseFrame makes f run as a close frame's send begins, past
+// SendClose's own look at a closed Conn; the returned function undoes it.
+func SetBeforeCloseFrame(f func()) (undo func()) {
+	testHookBeforeCloseFrame.Store(&f)
+	return func() { testHookBeforeCloseFrame.Store(nil) }
+}

@@ -299,20 +299,7 @@ func TestServerCloseBehindABacklogIsEchoed(t *testing.T) {
 			handle := func(c *wstest.Conn) {
 				<-release // reads nothing till then
 				c.WriteFrame(true, 8, wstest.ClosePayload(1000, "bye"))
-				for {
-					f, err := c.ReadFrame()
-					if err != nil {
-						echoed <- false
-						return
-					}
-					if f.Opcode == 8 {
-						echoed <- true
-						return
-					}
-					if f.Fin {
-						got.Add(1)
-					}
-				}
+				echoed <- readToClose(c, &got) != nil
 			}
 			var srv *wstest.Server
 			opts := &websocket.RunOptions{}
@@ -327,14 +314,15 @@ func TestServerCloseBehindABacklogIsEchoed(t *testing.T) {
 			var closes []websocket.StatusCode
 			a := &websocket.App{URL: srv.URL}
 			a.OnClose = func(_ *websocket.App, code websocket.StatusCode, _ string) { closes = append(closes, code) }
-			a.OnOpen = func(a *websocket.App) { sendUntilStuck(t, a, 4<<10, &sent, func() { close(release) }) }
+			const size = 4 << 10
+			a.OnOpen = func(a *websocket.App) { sendUntilStuck(t, a, size, &sent, func() { close(release) }) }
 			if err := runOn(t, tt.onLoop, a, opts); err != nil {
 				t.Errorf("Run = %v, want nil (the server closed)", err)
 			}
 			if !<-echoed {
-				t.Errorf("the server's close was not echoed; it read %d of the %d messages sent", got.Load(), sent.Load())
-			} else if got.Load() != sent.Load() {
-				t.Errorf("the server read %d messages before the echo; %d sends returned nil", got.Load(), sent.Load())
+				t.Errorf("the server's close was not echoed; it read %d of the %d bytes sent", got.Load(), sent.Load()*size)
+			} else if got.Load() != sent.Load()*size {
+				t.Errorf("the server read %d bytes before the echo; sends of %d returned nil", got.Load(), sent.Load()*size)
 			}
 			if len(closes) != 1 || closes[0] != websocket.StatusNormal {
 				t.Errorf("OnClose got %v, want [1000]", closes)
@@ -401,18 +389,7 @@ func TestCloseAtOnceAfterALargeSendOnTheLoop(t *testing.T) {
 			closed := make(chan bool, 1)
 			srv := wstest.New(func(c *wstest.Conn) {
 				<-read
-				for {
-					f, err := c.ReadFrame()
-					if err != nil {
-						closed <- false
-						return
-					}
-					if f.Opcode == 8 {
-						closed <- true
-						return
-					}
-					got.Add(int64(len(f.Payload)))
-				}
+				closed <- readToClose(c, &got) != nil
 			})
 			defer srv.Close()
 			a := &websocket.App{URL: srv.URL}
@@ -440,18 +417,25 @@ func TestCloseAtOnceAfterALargeSendOnTheLoop(t *testing.T) {
 func readingServer(read <-chan struct{}, got *atomic.Int64) *wstest.Server {
 	return wstest.New(func(c *wstest.Conn) {
 		<-read
-		for {
-			f, err := c.ReadFrame()
-			if err != nil {
-				return
-			}
-			if f.Opcode == 8 {
-				c.WriteFrame(true, 8, f.Payload)
-				return
-			}
-			got.Add(int64(len(f.Payload)))
+		if f := readToClose(c, got); f != nil {
+			c.WriteFrame(true, 8, f.Payload)
 		}
 	})
+}
+
+// readToClose reads frames, adding their payload bytes to got, until the
+// client's close frame, which it returns; nil when the stream ended first.
+func readToClose(c *wstest.Conn, got *atomic.Int64) *wstest.Frame {
+	for {
+		f, err := c.ReadFrame()
+		if err != nil {
+			return nil
+		}
+		if f.Opcode == 8 {
+			return f
+		}
+		got.Add(int64(len(f.Payload)))
+	}
 }
 
 // sendUntilStuck sends messages of size bytes from a goroutine until a
