@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/wsclient/websocket/internal/proxy"
 )
 
 // LevelTrace is the slog level of frame dumps; the handshake is logged at
@@ -271,9 +272,8 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 	if pass, ok := u.User.Password(); ok {
 		s = append(s, pass)
 	}
-	if p, err := pickProxy(u, tr); err == nil && p != nil && p.User != nil {
-		pass, _ := p.User.Password()
-		s = append(s, pass, base64.StdEncoding.EncodeToString([]byte(p.User.Username()+":"+pass)))
+	if p, err := pickProxy(u, tr); err == nil && p != nil {
+		s = append(s, proxy.Credentials(p)...)
 	}
 	return s
 }

@@ -40,17 +40,11 @@ func connectHTTP(conn net.Conn, p *url.URL, addr string) (net.Conn, error) {
 	req = append(req, " HTTP/1.1\r\nHost: "...)
 	req = append(req, addr...)
 	req = append(req, "\r\n"...)
-	var secrets []string // what a refusal's message must not repeat
-	if p.User != nil {
-		// Basic credentials (RFC 7617) are "user:password", even with an
-		// empty password.
-		pass, _ := p.User.Password()
-		cred := p.User.Username() + ":" + pass
-		token := base64.StdEncoding.EncodeToString([]byte(cred))
+	secrets := Credentials(p) // what a refusal's message must not repeat
+	if secrets != nil {
 		req = append(req, "Proxy-Authorization: Basic "...)
-		req = append(req, token...)
+		req = append(req, secrets[0]...)
 		req = append(req, "\r\n"...)
-		secrets = []string{token, pass}
 	}
 	req = append(req, "\r\n"...)
 	if _, err := conn.Write(req); err != nil {
@@ -258,3 +252,15 @@ func (c *replayConn) Read(p []byte) (int, error) {
 // NetConn returns the connection to the proxy (the convention of
 // crypto/tls.Conn.NetConn), for callers that need the socket itself.
 func (c *replayConn) NetConn() net.Conn { return c.Conn }
+
+// Credentials returns what proxy URL p sends the proxy of its user info,
+// the Basic token (RFC 7617: "user:password", even with an empty password)
+// and then the password; nil without user info. A message about the
+// proxy's answer must repeat neither.
+func Credentials(p *url.URL) []string {
+	if p.User == nil {
+		return nil
+	}
+	pass, _ := p.User.Password()
+	return []string{base64.StdEncoding.EncodeToString([]byte(p.User.Username() + ":" + pass)), pass}
+}
