@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,6 +151,10 @@ const (
 	// set): a close that found the frame claimed by another goroutine
 	// waits for one of the two (sendCloseFrame).
 	flagCloseWritten
+	// A caller's deadline setter is setting the stream's write deadline
+	// (beginWriteDeadline): a write of a close bounded by its own timer
+	// waits for it to end before it clears that deadline (socketWrite).
+	flagSettingDeadline
 )
 
 // has reports whether flag f is set.
@@ -294,10 +299,16 @@ func (c *Conn) SetTimeout(d time.Duration) {
 }
 
 // SetDeadline sets the read and write deadlines of the underlying stream.
-// On a closed Conn it returns an error matching ErrConnectionClosed.
+// On a closed Conn it returns an error matching ErrConnectionClosed. Once a
+// close has begun, the write deadline is left alone: the close bounds its
+// close frame's write with its own timeout (see CloseWith).
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.callerDeadline(true, true)
 	defer c.writeDeadlineMoved()
+	if !c.beginWriteDeadline() {
+		return c.deadlineError(c.netConn.SetReadDeadline(t))
+	}
+	defer c.flags.clear(flagSettingDeadline)
 	return c.deadlineError(c.netConn.SetDeadline(t))
 }
 
@@ -309,11 +320,38 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline sets the write deadline of the underlying stream.
-// On a closed Conn it returns an error matching ErrConnectionClosed.
+// On a closed Conn it returns an error matching ErrConnectionClosed. Once a
+// close has begun, it does nothing: the close bounds its close frame's
+// write with its own timeout (see CloseWith).
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.callerDeadline(false, true)
 	defer c.writeDeadlineMoved()
+	if !c.beginWriteDeadline() {
+		return c.deadlineError(nil)
+	}
+	defer c.flags.clear(flagSettingDeadline)
 	return c.deadlineError(c.netConn.SetWriteDeadline(t))
+}
+
+// beginWriteDeadline reports whether a caller's deadline setter may set
+// the stream's write deadline, marking it as setting it (the caller clears
+// flagSettingDeadline once set): not once a close bounded by its own timer
+// has begun, whose writes clear that deadline (socketWrite). Without the
+// mark, a deadline set between that clear and the close frame's write
+// would fail the write: SetDeadline(time.Now()) to end a blocked Recv,
+// racing a CloseWith, lost the close frame.
+func (c *Conn) beginWriteDeadline() bool {
+	for {
+		v := c.flags.v.Load()
+		switch {
+		case v&flagCloseTimed != 0:
+			return false
+		case v&flagSettingDeadline != 0:
+			runtime.Gosched() // another setter: a call that never blocks
+		case c.flags.v.CompareAndSwap(v, v|flagSettingDeadline):
+			return true
+		}
+	}
 }
 
 // callerDeadline notes that the caller set the read or write deadline:

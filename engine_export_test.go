@@ -217,3 +217,11 @@ func SetBeforeCloseFrame(f func()) (undo func()) {
 	testHookBeforeCloseFrame.Store(&f)
 	return func() { testHookBeforeCloseFrame.Store(nil) }
 }
+
+// SetCloseTimedWrite makes f run in each write of a close bounded by its
+// own timer, once the write deadline is cleared and before the bytes are
+// written; the returned function undoes it.
+func SetCloseTimedWrite(f func()) (undo func()) {
+	testHookCloseTimedWrite.Store(&f)
+	return func() { testHookCloseTimedWrite.Store(nil) }
+}

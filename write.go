@@ -4,7 +4,9 @@ import (
 	crand "crypto/rand"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsclient/websocket/internal/mask"
@@ -444,6 +446,10 @@ func (c *Conn) writeDirect(h header, payload []byte) error {
 	return err
 }
 
+// testHookCloseTimedWrite, set by tests only, runs in a write of a close
+// bounded by its own timer, after the write deadline is cleared.
+var testHookCloseTimedWrite atomic.Pointer[func()]
+
 // socketWrite writes b, with the per-operation timeout when one is set.
 // Once a close bounded by its own timer has begun (flagCloseTimed), the
 // caller's deadlines and timeout no longer apply: a deadline set to cancel
@@ -455,7 +461,13 @@ func (c *Conn) socketWrite(b []byte, bounded bool) error {
 		return lc.write(b, bounded) // never blocks: what the socket does not take is queued
 	}
 	if c.flags.has(flagCloseTimed) {
+		for c.flags.has(flagSettingDeadline) {
+			runtime.Gosched() // a setter that began before the close: its deadline is cleared next
+		}
 		c.netConn.SetWriteDeadline(time.Time{})
+		if hook := testHookCloseTimedWrite.Load(); hook != nil {
+			(*hook)()
+		}
 	} else if d := c.Timeout(); d > 0 {
 		if !c.flags.has(flagTimeoutWrite) {
 			c.flags.set(flagTimeoutWrite)
