@@ -134,7 +134,11 @@ type EventLoop struct {
 	stopCh   chan struct{} // Stop was called
 	stopOnce sync.Once
 	sigCh    chan os.Signal
-	wg       sync.WaitGroup // functions started by Go
+	// StopOnSignal was called (onSignal), and its goroutine runs until
+	// runDone, closed when Run returns (sigWatched); guarded by mu.
+	onSignal, sigWatched bool
+	runDone              chan struct{}
+	wg                   sync.WaitGroup // functions started by Go
 	// private: the loop of one App run without a Dispatcher (App.Run),
 	// which stops once that run is detached.
 	private bool
@@ -355,9 +359,40 @@ func (l *EventLoop) signal() {
 // Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
 // and return nil. Safe from any goroutine, also from a callback; calling it
 // before Run makes Run stop at once. Once Run is stopping, an App given
-// the loop is refused: its Run returns an error.
+// the loop is refused: its Run returns an error. A callback blocked in a
+// send (its server reading nothing) does not hold the stop back, nor does
+// it hold back the end of Run's ctx or a signal of StopOnSignal: an App
+// whose close has not begun within the close timeout (3 s) has its
+// connection aborted, which ends the send.
 func (l *EventLoop) Stop() {
-	l.stopOnce.Do(func() { close(l.stopCh) })
+	l.stopOnce.Do(func() {
+		close(l.stopCh)
+		l.watchStops()
+	})
+}
+
+// watchStops is the part of stopping the loop's Apps that must not wait
+// for the loop's goroutine: a callback blocked in a send (its server
+// reading nothing) holds that goroutine, and the loop would never look at
+// Stop, its ctx or a signal. From the goroutine that stops the loop, each
+// App's run is told to dial no more, and its open connection is aborted
+// if the loop has not begun closing it within the close timeout; the
+// blocked send then fails, and the loop goes on to stop its Apps.
+func (l *EventLoop) watchStops() {
+	for _, s := range l.sessionList() {
+		s.watchStop(closeTimeout)
+	}
+}
+
+// sessionList returns the runs attached to the loop.
+func (l *EventLoop) sessionList() []*Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ss := make([]*Session, 0, len(l.sessions))
+	for s := range l.sessions {
+		ss = append(ss, s)
+	}
+	return ss
 }
 
 // StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
@@ -369,6 +404,31 @@ func (l *EventLoop) StopOnSignal(sig ...os.Signal) {
 		sig = []os.Signal{os.Interrupt}
 	}
 	signal.Notify(l.sigCh, sig...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.onSignal = true
+	if l.state == loopRunning || l.state == loopStopping {
+		l.watchSignalsLocked()
+	}
+}
+
+// watchSignalsLocked starts, once, the goroutine that turns a signal of
+// StopOnSignal into Stop until Run returns: a loop held by a blocked
+// callback would never read the signal itself. l.mu is held; Run is
+// running.
+func (l *EventLoop) watchSignalsLocked() {
+	if l.sigWatched {
+		return
+	}
+	l.sigWatched = true
+	done := l.runDone
+	go func() {
+		select {
+		case <-l.sigCh:
+			l.Stop()
+		case <-done:
+		}
+	}()
 }
 
 // Run dispatches until ctx ends (it returns ctx.Err()) or Stop is called
@@ -387,19 +447,34 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		return errLoopStopped
 	}
 	l.state = loopRunning
+	l.runDone = make(chan struct{})
+	defer close(l.runDone)
+	if l.onSignal {
+		select {
+		case <-l.sigCh: // it came before Run: the Apps start no run
+			l.mu.Unlock()
+			l.Stop()
+			l.mu.Lock()
+		default:
+		}
+		l.watchSignalsLocked()
+	}
 	l.mu.Unlock()
 	defer signal.Stop(l.sigCh)
+	if !l.private { // a private loop's App.Run watches its own ctx
+		defer context.AfterFunc(ctx, l.watchStops)()
+	}
 
 	var result error
 	stopping := false
-	ctxDone, stopCh, sigCh := ctx.Done(), l.stopCh, l.sigCh
+	ctxDone, stopCh := ctx.Done(), l.stopCh
 	var wait *time.Timer // the next timer
 	// A loop stopped (or a ctx ended) before Run starts its Apps' runs
 	// never: the stop is seen before the first queued start, not after a
 	// dial that start began had time to open.
 	end := func(err error) {
 		result = err
-		ctxDone, stopCh, sigCh = nil, nil, nil
+		ctxDone, stopCh = nil, nil
 		stopping = true
 		l.stopApps()
 	}
@@ -425,8 +500,6 @@ func (l *EventLoop) Run(ctx context.Context) error {
 				end(ctx.Err())
 			case <-stopCh:
 				end(nil)
-			case <-sigCh:
-				end(nil)
 			default:
 			}
 			return
@@ -448,8 +521,6 @@ func (l *EventLoop) Run(ctx context.Context) error {
 			end(ctx.Err())
 		case <-stopCh:
 			end(nil)
-		case <-sigCh:
-			end(nil)
 		}
 	})
 	return result
@@ -460,12 +531,8 @@ func (l *EventLoop) Run(ctx context.Context) error {
 func (l *EventLoop) stopApps() {
 	l.mu.Lock()
 	l.state = loopStopping
-	ss := make([]*Session, 0, len(l.sessions))
-	for s := range l.sessions {
-		ss = append(ss, s)
-	}
 	l.mu.Unlock()
-	for _, s := range ss {
+	for _, s := range l.sessionList() {
 		s.Stop(StatusGoingAway)
 	}
 }

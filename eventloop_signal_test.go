@@ -30,3 +30,14 @@ func TestEventLoopStopOnSignal(t *testing.T) {
 		t.Fatal("Run did not stop on SIGUSR1")
 	}
 }
+
+// TestLoopStopsOnASignalBehindABlockedCallback: StopOnSignal's signal stops
+// the loop also while a callback is blocked in a send (see
+// TestLoopStopsBehindABlockedCallback).
+func TestLoopStopsOnASignalBehindABlockedCallback(t *testing.T) {
+	loopStopBehindBlockedCallback(t, func(*websocket.EventLoop, context.CancelFunc) {
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGUSR2); err != nil {
+			t.Fatal(err)
+		}
+	}, func(l *websocket.EventLoop) { l.StopOnSignal(syscall.SIGUSR2) })
+}

@@ -77,6 +77,15 @@ func (s *Session) Stop(code StatusCode) {
 func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 	s.stopAsked.Store(true)
 	s.d.Post(func() { s.closeNow(code, reason, timeout) })
+	s.watchStop(timeout)
+}
+
+// watchStop is stop's watch of the close's deadline, from the stopping
+// goroutine, for a close the dispatcher is to begin (an EventLoop's
+// stopping also starts it before the loop looks at its stop:
+// EventLoop.watchStops); from now on no dial starts.
+func (s *Session) watchStop(timeout time.Duration) {
+	s.stopAsked.Store(true)
 	if c := s.app.conn.Load(); c != nil && !s.stopBegun.Load() {
 		wait := timeout
 		if wait <= 0 {
