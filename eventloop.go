@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"sync"
 	"time"
 )
@@ -356,114 +355,16 @@ func (l *EventLoop) signal() {
 	}
 }
 
-// Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
-// and return nil. Safe from any goroutine, also from a callback; calling it
-// before Run makes Run stop at once. Once Run is stopping, an App given
-// the loop is refused: its Run returns an error. A callback blocked in a
-// send (its server reading nothing) does not hold the stop back, nor does
-// it hold back the end of Run's ctx or a signal of StopOnSignal: an App
-// whose close has not begun within the close timeout (3 s) has its
-// connection aborted, which ends the send.
-func (l *EventLoop) Stop() {
-	l.stopOnce.Do(func() {
-		close(l.stopCh)
-		l.watchStops()
-	})
-}
-
-// watchStops is the part of stopping the loop's Apps that must not wait
-// for the loop's goroutine: a callback blocked in a send (its server
-// reading nothing) holds that goroutine, and the loop would never look at
-// Stop, its ctx or a signal. From the goroutine that stops the loop, each
-// App's run is told to dial no more, and its open connection is aborted
-// if the loop has not begun closing it within the close timeout; the
-// blocked send then fails, and the loop goes on to stop its Apps.
-func (l *EventLoop) watchStops() {
-	for _, s := range l.sessionList() {
-		s.watchStop(closeTimeout)
-	}
-}
-
-// sessionList returns the runs attached to the loop.
-func (l *EventLoop) sessionList() []*Session {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ss := make([]*Session, 0, len(l.sessions))
-	for s := range l.sessions {
-		ss = append(ss, s)
-	}
-	return ss
-}
-
-// StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
-// (os.Interrupt when none is given): Python's rel.signal(2, rel.abort).
-// The signals are watched from this call until Run returns. For a context
-// instead, use signal.NotifyContext and pass it to Run.
-func (l *EventLoop) StopOnSignal(sig ...os.Signal) {
-	if len(sig) == 0 {
-		sig = []os.Signal{os.Interrupt}
-	}
-	signal.Notify(l.sigCh, sig...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.onSignal = true
-	if l.state == loopRunning || l.state == loopStopping {
-		l.watchSignalsLocked()
-	}
-}
-
-// watchSignalsLocked starts, once, the goroutine that turns a signal of
-// StopOnSignal into Stop until Run returns: a loop held by a blocked
-// callback would never read the signal itself. l.mu is held; Run is
-// running.
-func (l *EventLoop) watchSignalsLocked() {
-	if l.sigWatched {
-		return
-	}
-	l.sigWatched = true
-	done := l.runDone
-	go func() {
-		select {
-		case <-l.sigCh:
-			l.Stop()
-		case <-done:
-		}
-	}()
-}
-
 // Run dispatches until ctx ends (it returns ctx.Err()) or Stop is called
 // (nil). Before returning it stops every App on the loop with
 // StatusGoingAway, keeps dispatching until each has run its last OnClose,
 // and waits for the loop's background operations, so that no callback runs
 // and no goroutine of the loop is left after it returns. A loop runs once.
 func (l *EventLoop) Run(ctx context.Context) error {
-	l.mu.Lock()
-	switch l.state {
-	case loopRunning, loopStopping:
-		l.mu.Unlock()
-		return errLoopRunning
-	case loopDone:
-		l.mu.Unlock()
-		return errLoopStopped
+	if err := l.begin(); err != nil {
+		return err
 	}
-	l.state = loopRunning
-	l.runDone = make(chan struct{})
-	defer close(l.runDone)
-	if l.onSignal {
-		select {
-		case <-l.sigCh: // it came before Run: the Apps start no run
-			l.mu.Unlock()
-			l.Stop()
-			l.mu.Lock()
-		default:
-		}
-		l.watchSignalsLocked()
-	}
-	l.mu.Unlock()
-	defer signal.Stop(l.sigCh)
-	if !l.private { // a private loop's App.Run watches its own ctx
-		defer context.AfterFunc(ctx, l.watchStops)()
-	}
+	defer l.watchEnd(ctx)()
 
 	var result error
 	stopping := false
@@ -524,17 +425,6 @@ func (l *EventLoop) Run(ctx context.Context) error {
 		}
 	})
 	return result
-}
-
-// stopApps makes the loop refuse new Apps and stops those it has with
-// StatusGoingAway.
-func (l *EventLoop) stopApps() {
-	l.mu.Lock()
-	l.state = loopStopping
-	l.mu.Unlock()
-	for _, s := range l.sessionList() {
-		s.Stop(StatusGoingAway)
-	}
 }
 
 // dispatch runs queued functions and due timers until finished reports
