@@ -257,7 +257,7 @@ func (a *App) Run(ctx context.Context, opts *RunOptions) error {
 		return err
 	}
 	if ctx.Err() != nil {
-		s.stopAsked.Store(true) // over already: no dial (the watch below runs beside the start)
+		s.stopFlags.set(stopAsked) // over already: no dial (the watch below runs beside the start)
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { s.Stop(StatusNormal) })

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +22,7 @@ type Session struct {
 
 	mu        sync.Mutex
 	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
-	stopAsked atomic.Bool // Stop or App.CloseWith was called: no more dials
-	stopBegun atomic.Bool // closeNow ran: the stop's watch (stop) has nothing to do
+	stopFlags connFlags   // stopAsked, stopBegun, closeBegun: one word
 
 	// State owned by the dispatcher's goroutine.
 	conn         *Conn
@@ -53,6 +51,13 @@ type Session struct {
 	pongsAtPing  uint64        // rq.pongs() then
 }
 
+// A Session's stopFlags.
+const (
+	stopAsked  uint32 = 1 << iota // Stop or App.CloseWith was called: no more dials
+	stopBegun                     // closeNow ran: the stop's watch (watchStop) has nothing to do
+	closeBegun                    // our close frame's send was begun, by startClose or closeNow
+)
+
 // App returns the App this run belongs to.
 func (s *Session) App() *App { return s.app }
 
@@ -75,8 +80,9 @@ func (s *Session) Stop(code StatusCode) {
 // the blocked send, and the dispatcher goes on to closeNow, which finds
 // the connection over.
 func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
-	s.stopAsked.Store(true)
+	s.stopFlags.set(stopAsked)
 	s.d.Post(func() { s.closeNow(code, reason, timeout) })
+	s.startClose(code, reason, timeout)
 	s.watchStop(timeout)
 }
 
@@ -85,14 +91,14 @@ func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 // stopping also starts it before the loop looks at its stop:
 // EventLoop.watchStops); from now on no dial starts.
 func (s *Session) watchStop(timeout time.Duration) {
-	s.stopAsked.Store(true)
-	if c := s.app.conn.Load(); c != nil && !s.stopBegun.Load() {
+	s.stopFlags.set(stopAsked)
+	if c := s.app.conn.Load(); c != nil && !s.stopFlags.has(stopBegun) {
 		wait := timeout
 		if wait <= 0 {
 			wait = closeTimeout // for sending ours, as closeNow waits
 		}
 		time.AfterFunc(wait, func() {
-			if !s.stopBegun.Load() {
+			if !s.stopFlags.has(stopBegun) {
 				c.Abort()
 			}
 		})
@@ -124,7 +130,7 @@ func (s *Session) start() {
 // dial starts a connection attempt off the dispatcher's goroutine, unless
 // a stop was asked for (its closeNow is on the way).
 func (s *Session) dial() {
-	if s.stopAsked.Load() {
+	if s.stopFlags.has(stopAsked) {
 		return
 	}
 	s.dialing = true
@@ -301,7 +307,7 @@ func (s *Session) frame(c *Conn, it recvItem) {
 	case OpClose:
 		// The next read returns the *CloseError that ends the connection.
 	default:
-		if s.stopAsked.Load() {
+		if s.stopFlags.has(stopAsked) {
 			// The run is ending (CloseWith, Stop): what is still
 			// queued, or arrives before the server's close, is dropped,
 			// so that a flood a slow callback cannot keep up with holds
@@ -310,7 +316,7 @@ func (s *Session) frame(c *Conn, it recvItem) {
 		}
 		if a.OnData != nil {
 			s.call("OnData", func() { a.OnData(a, data, op, it.fin) })
-			if s.stopAsked.Load() {
+			if s.stopFlags.has(stopAsked) {
 				return // OnData, or another goroutine meanwhile, closed
 			}
 		}

@@ -134,7 +134,7 @@ func (s *Session) scheduleDial(after time.Duration, why error) {
 // and reason and waiting up to timeout for the answer; it runs on the
 // dispatcher's goroutine.
 func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration) {
-	s.stopBegun.Store(true)
+	s.stopFlags.set(stopBegun)
 	if s.finished || s.stopping {
 		return
 	}
@@ -158,24 +158,9 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// and OnClose gets StatusAbnormalClosure.
 			// A close frame that cannot be sent in that time (a peer
 			// that stopped reading) is abandoned the same way.
-			// Messages queued by App.Send go first: while a send or the
-			// queue's writer is writing, the close waits for it on a
-			// goroutine of its own.
-			c, out := s.conn, s.out
-			out.stop(&closedError{err: errCloseSent})
-			sendClose := func(_ *Session, c *Conn) {
-				out.wait()
-				switch {
-				case c.SendClose(code, reason) != nil:
-					c.Abort()
-				case timeout <= 0:
-					c.closeAfterWrites(true, closeTimeout) // not before our close frame is written
-				}
-			}
-			if out.busy() {
-				s.d.Go(func() { sendClose(s, c) })
-			} else {
-				s.goConn(c, sendClose)
+			c := s.conn
+			if s.stopFlags.set(closeBegun) { // else stop began it (startClose)
+				s.sendClose(c, s.out, code, reason, timeout)
 			}
 			wait := timeout
 			if wait <= 0 {
@@ -190,6 +175,45 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 		// dialed sees stopping.
 	default:
 		s.finish(nil)
+	}
+}
+
+// startClose begins the closing handshake of the open connection at once,
+// from the goroutine that stops the run: closeNow, which runs on the
+// dispatcher's goroutine, begins it only once the dispatcher is free, and a
+// dispatcher busy with a slow callback (this App's, or another's on a
+// shared EventLoop) would leave the close's watch (watchStop) to abort at
+// the timeout a connection whose socket could have taken the close frame.
+// closeNow does the rest, and sends the frame itself when no connection
+// was open here.
+func (s *Session) startClose(code StatusCode, reason string, timeout time.Duration) {
+	c, out := s.app.conn.Load(), s.app.out.Load()
+	if c == nil || out == nil || out.c != c || !s.stopFlags.set(closeBegun) {
+		return
+	}
+	s.sendClose(c, out, code, reason, timeout)
+}
+
+// sendClose sends our close frame on c, whose App send queue is out: the
+// messages queued by App.Send go first (while a send or the queue's writer
+// is writing, the close waits for it on a goroutine of its own), and no
+// send is taken after it. With timeout <= 0 the socket is closed once the
+// frame is written.
+func (s *Session) sendClose(c *Conn, out *sendQueue, code StatusCode, reason string, timeout time.Duration) {
+	out.stop(&closedError{err: errCloseSent})
+	send := func(_ *Session, c *Conn) {
+		out.wait()
+		switch {
+		case c.SendClose(code, reason) != nil:
+			c.Abort()
+		case timeout <= 0:
+			c.closeAfterWrites(true, closeTimeout) // not before our close frame is written
+		}
+	}
+	if out.busy() {
+		s.d.Go(func() { send(s, c) })
+	} else {
+		s.goConn(c, send)
 	}
 }
 
