@@ -55,6 +55,9 @@ func (e *PayloadError) Error() string { return "websocket: invalid payload: " + 
 // answer that is not HTTP, and a connection that closed or was reset
 // before the answer was whole; such an error also matches the network's
 // (io.ErrUnexpectedEOF, a *net.OpError), and RetryTransient retries it.
+// Reason quotes what the server sent where it helps (a field's value, a
+// malformed line); a credential the request carried that it repeats (the
+// Authorization value echoed in a field) is replaced by "[redacted]".
 type HandshakeError struct{ Reason string }
 
 func (e *HandshakeError) Error() string { return "websocket: bad handshake: " + e.Reason }
@@ -82,11 +85,9 @@ func (e *BadStatusError) Error() string {
 	if msg == "" {
 		msg = http.StatusText(e.StatusCode)
 	}
-	for _, s := range e.secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = "(reason not shown: it repeats a credential the request carried)"
-			return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + msg
-		}
+	if httptoken.RepeatsSecret(msg, e.secrets, false) {
+		msg = "(reason not shown: it repeats a credential the request carried)"
+		return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + msg
 	}
 	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + httptoken.Shown(msg)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -224,6 +225,26 @@ func TestHTTP2ConnectionLostBeforeTheResponse(t *testing.T) {
 			t.Fatalf("Dial = %v (%T), want a *HandshakeError matching io.ErrUnexpectedEOF", err, err)
 		}
 		t.Log(err)
+	})
+}
+
+// TestHTTP2GoAwayEchoingTheCredential: a GOAWAY whose debug data echoes
+// the request's Authorization value, before the response, fails the dial
+// with an error that does not show it (the debug data was quoted whole).
+func TestHTTP2GoAwayEchoingTheCredential(t *testing.T) {
+	const bearer = "tok-SECRET-123"
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte("you sent Authorization: Bearer "+bearer))
+			w.c.Close()
+			return false
+		}}
+		opts := s.opts()
+		opts.Header = http.Header{"Authorization": {"Bearer " + bearer}}
+		_, err := websocket.Dial(context.Background(), "ws://h2.test/", opts)
+		if err == nil || strings.Contains(err.Error(), bearer) || !strings.Contains(err.Error(), "you sent") {
+			t.Errorf("Dial = %v, want the debug data without the credential", err)
+		}
 	})
 }
 

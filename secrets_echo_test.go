@@ -20,7 +20,7 @@ import (
 // cuts amid the password, or in the answer a proxy forges for the target
 // behind its tunnel. Each of these showed the credential, or its start.
 func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
-	const user, pass, bearer = "alice", "s3cr3t-Pa55", "tok-SECRET-123"
+	const user, pass, bearer, cookie = "alice", "s3cr3t-Pa55", "tok-SECRET-123", "c00kie-VALUE-9"
 	token := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 	const connect = "HTTP/1.1 200 Connection established\r\n\r\n"
 	for _, tt := range []struct {
@@ -37,10 +37,26 @@ func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
 		{"forged target header line", true, []string{connect, "HTTP/1.1 400 No\r\n> Proxy-Authorization: Basic " + token + "\r\n\r\n"}},
 		{"server reason", false, []string{"HTTP/1.1 403 " + bearer + "\r\n\r\n"}},
 		{"server header line", false, []string{"HTTP/1.1 400 No\r\n> Authorization: Bearer " + bearer + "\r\n\r\n"}},
+		// A redirect not followed (RedirectLimit -1 below) was never
+		// given the request's secrets.
+		{"redirect reason", false, []string{"HTTP/1.1 302 Bearer " + bearer + "\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n"}},
+		// One cookie of the Cookie field (DialOptions.Cookie below), or
+		// its value alone.
+		{"one cookie", false, []string{"HTTP/1.1 403 session=" + cookie + "\r\n\r\n"}},
+		{"one cookie's value", false, []string{"HTTP/1.1 403 you are " + cookie + "\r\n\r\n"}},
+		// A malformed line whose name is a token, and fields of a 101
+		// that the *HandshakeError quotes.
+		{"malformed line of another field", false, []string{"HTTP/1.1 400 No\r\nX-Echo: Bearer " + bearer + "\x01\r\n\r\n"}},
+		{"101 Upgrade", false, []string{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: Bearer " + bearer + "\r\nConnection: Upgrade\r\n\r\n"}},
+		{"101 Sec-WebSocket-Accept", false, []string{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: Bearer " + bearer + "\r\n\r\n"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := scriptedPeer(t, tt.answers)
-			opts := &websocket.DialOptions{Header: http.Header{"Authorization": {"Bearer " + bearer}}}
+			opts := &websocket.DialOptions{
+				Header:        http.Header{"Authorization": {"Bearer " + bearer}},
+				Cookie:        "theme=dark; session=" + cookie + "; lang=en",
+				RedirectLimit: -1,
+			}
 			target := "ws://" + addr + "/"
 			if tt.proxied {
 				target = "ws://target.test/"
@@ -51,13 +67,29 @@ func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Dial succeeded")
 			}
-			for _, secret := range []string{token, pass[:3], bearer} {
+			for _, secret := range []string{token, pass[:3], bearer, cookie} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error shows %q: %v", secret, err)
 				}
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// TestShortCredentialsWithholdNothingHarmless: a credential of a character
+// or three counts only where it stands alone. The URL password "a"
+// withheld every reason phrase with an "a" in it ("Bad Request").
+func TestShortCredentialsWithholdNothingHarmless(t *testing.T) {
+	addr := scriptedPeer(t, []string{"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"})
+	_, err := websocket.Dial(context.Background(), "ws://u:a@"+addr+"/", nil)
+	if err == nil || !strings.Contains(err.Error(), "Bad Request") {
+		t.Errorf("Dial = %v, want the reason Bad Request shown", err)
+	}
+	addr = scriptedPeer(t, []string{"HTTP/1.1 400 pw=a\r\nContent-Length: 0\r\n\r\n"})
+	_, err = websocket.Dial(context.Background(), "ws://u:a@"+addr+"/", nil)
+	if err == nil || strings.Contains(err.Error(), "pw=a") {
+		t.Errorf("Dial = %v, want the reason pw=a withheld", err)
 	}
 }
 

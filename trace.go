@@ -267,6 +267,13 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 			if _, cred, ok := strings.Cut(v, " "); ok {
 				s = append(s, strings.TrimSpace(cred))
 			}
+			if k == "Cookie" { // each cookie, and its value, may come back alone
+				for c := range strings.SplitSeq(v, ";") {
+					c = strings.TrimSpace(c)
+					_, val, _ := strings.Cut(c, "=")
+					s = append(s, c, strings.Trim(val, `"`))
+				}
+			}
 		}
 	}
 	if pass, ok := u.User.Password(); ok {

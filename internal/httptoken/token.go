@@ -1,6 +1,8 @@
 // Package httptoken holds the one table of token characters (RFC 9110
 // §5.6.2) the module uses: header names, subprotocols, extension names and
-// parameters; and Shown, how an error message shows text a peer sent.
+// parameters; and how an error message shows text a peer sent: Shown, and
+// RepeatsSecret and WithoutSecrets, which keep the credentials a request
+// carried out of it when the peer echoes them.
 package httptoken
 
 import (

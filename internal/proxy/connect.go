@@ -65,7 +65,7 @@ func connectHTTP(conn net.Conn, p *url.URL, addr string) (net.Conn, error) {
 			return nil, &Error{Reason: where + ": reading reply", Err: err}
 		}
 		if code, status, header, err = parseReply(block); err != nil {
-			if repeatsSecret(string(block), secrets, false) {
+			if httptoken.RepeatsSecret(string(block), secrets, false) {
 				// The malformed line quoted may hold them (a proxy that
 				// echoes the request).
 				err = errors.New("malformed reply (not shown: it repeats the credentials sent)")

@@ -53,7 +53,7 @@ func (e *StatusError) Error() string {
 	}
 	if status != "" {
 		b.WriteString(" ")
-		if repeatsSecret(status, e.secrets, false) {
+		if httptoken.RepeatsSecret(status, e.secrets, false) {
 			b.WriteString("(reason not shown: it repeats the credentials sent)")
 		} else {
 			b.WriteString(httptoken.Shown(status))
@@ -63,32 +63,13 @@ func (e *StatusError) Error() string {
 		b.WriteString(": ")
 		// The body may have been cut by the bound amid a credential.
 		cut := len(e.Body) == maxBodyInError
-		if repeatsSecret(string(e.Body), e.secrets, cut) || repeatsSecret(snippet, e.secrets, false) {
+		if httptoken.RepeatsSecret(string(e.Body), e.secrets, cut) || httptoken.RepeatsSecret(snippet, e.secrets, false) {
 			b.WriteString("(body not shown: it repeats the credentials sent)")
 		} else {
 			b.WriteString(strconv.Quote(snippet))
 		}
 	}
 	return b.String()
-}
-
-// repeatsSecret reports whether text holds one of secrets, or, when it
-// was cut, ends with the first bytes (at least 3) of one.
-func repeatsSecret(text string, secrets []string, cut bool) bool {
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		if strings.Contains(text, s) {
-			return true
-		}
-		for k := min(len(s)-1, len(text)); cut && k >= 3; k-- {
-			if strings.HasSuffix(text, s[:k]) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // bodySnippet is the start of body fit for a one-line message: at most 120

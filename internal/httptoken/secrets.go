@@ -1,0 +1,85 @@
+package httptoken
+
+import "strings"
+
+// minSecret is the length under which a secret counts only where it
+// stands alone (between characters that are not letters or digits): the
+// password "a" must not withhold every message with an "a" in it.
+const minSecret = 4
+
+// RepeatsSecret reports whether text, from a peer, holds one of secrets
+// (credentials the request carried), or, when text was cut by a bound,
+// ends with the first bytes (at least 3) of one.
+func RepeatsSecret(text string, secrets []string, cut bool) bool {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if secretAt(text, s, 0) >= 0 {
+			return true
+		}
+		for k := min(len(s)-1, len(text)); cut && k >= 3; k-- {
+			if strings.HasSuffix(text, s[:k]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// WithoutSecrets returns text with each of secrets in it replaced by
+// "[redacted]", the longest first.
+func WithoutSecrets(text string, secrets []string) string {
+	if !RepeatsSecret(text, secrets, false) {
+		return text
+	}
+	ordered := append([]string(nil), secrets...)
+	// Longest first: a header's value before the credential after its
+	// scheme, which it holds.
+	for i := 1; i < len(ordered); i++ {
+		for j := i; j > 0 && len(ordered[j]) > len(ordered[j-1]); j-- {
+			ordered[j], ordered[j-1] = ordered[j-1], ordered[j]
+		}
+	}
+	for _, s := range ordered {
+		if s == "" {
+			continue
+		}
+		var b strings.Builder
+		from := 0
+		for i := secretAt(text, s, 0); i >= 0; i = secretAt(text, s, from) {
+			b.WriteString(text[from:i])
+			b.WriteString("[redacted]")
+			from = i + len(s)
+		}
+		b.WriteString(text[from:])
+		text = b.String()
+	}
+	return text
+}
+
+// secretAt returns the index of the first s in text at or after from, -1
+// when none; a short s counts only where it stands alone.
+func secretAt(text, s string, from int) int {
+	for from <= len(text) {
+		i := strings.Index(text[from:], s)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if len(s) >= minSecret || (!isAlnumAt(text, i-1) && !isAlnumAt(text, i+len(s))) {
+			return i
+		}
+		from = i + 1
+	}
+	return -1
+}
+
+// isAlnumAt reports whether text has an ASCII letter or digit at i.
+func isAlnumAt(text string, i int) bool {
+	if i < 0 || i >= len(text) {
+		return false
+	}
+	c := text[i]
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
