@@ -393,10 +393,13 @@ func (c *Conn) SetMaskKeyFunc(f func() [4]byte) {
 // closeSocket closes the socket once; a call after the first returns nil
 // at once.
 func (c *Conn) closeSocket() error {
-	if !c.flags.set(flagClosing) {
+	// Both flags at once: a goroutine waiting for flagClosed (a close
+	// whose frame another goroutine claimed, sendCloseFrame) is woken by
+	// a writer whose own closeSocket found flagClosing set, and must then
+	// see flagClosed too.
+	if c.flags.v.Or(flagClosing|flagClosed)&flagClosing != 0 {
 		return nil
 	}
-	c.flags.set(flagClosed)
 	if lc := c.lc.Load(); lc != nil {
 		lc.closing() // before the descriptor goes
 	}
