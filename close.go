@@ -88,10 +88,7 @@ func (c *Conn) CloseWith(code StatusCode, reason string, timeout time.Duration) 
 		return nil // the connection ended before the close: nothing to close
 	}
 	if timeout <= 0 {
-		// Once our close frame is written: on an event loop, that may be
-		// after we return.
-		c.closeAfterWrites(false, minCloseWrite)
-		return nil
+		return c.closeOnceWritten(ct)
 	}
 	c.awaitPeerClose(start.Add(timeout))
 	c.closeSocket()
@@ -241,6 +238,32 @@ func checkClose(code StatusCode, reason string) error {
 	if !utf8v.Valid(stringBytes(reason)) {
 		return &PayloadError{Reason: "close reason is not valid UTF-8"}
 	}
+	return nil
+}
+
+// closeOnceWritten closes the socket once our close frame is written, for
+// a close with timeout ≤ 0: at once off an event loop, where the write
+// returned with the frame in the socket; on a loop, once the loop has
+// written what it holds for the socket, within minCloseWrite, returning
+// the abandoned close's error when the frame could not go out in time
+// (the loop's own bound replaces the close's timer ct, which would race it).
+func (c *Conn) closeOnceWritten(ct *closeTimer) error {
+	if lc := c.lc.Load(); lc != nil {
+		done := make(chan error, 1)
+		if lc.closeWhenSent(false, minCloseWrite, done) {
+			ct.stop()
+			t := time.NewTimer(minCloseWrite + closeTimeout) // a loop that never runs the drain's timer
+			defer t.Stop()
+			select {
+			case err := <-done:
+				return err
+			case <-t.C:
+				c.closeSocketNow()
+				return &closedError{err: errCloseAbandoned}
+			}
+		}
+	}
+	c.closeSocket()
 	return nil
 }
 

@@ -511,8 +511,11 @@ func (lc *loopConn) flush() {
 	if err != nil {
 		lc.writeFailed(err) // the read side reports the end, with err
 	}
-	if end := lc.l.eng.drains.take(lc); end != nil {
-		lc.endSent(end) // the queue went out (or its write failed)
+	if w, ok := lc.l.eng.drains.take(lc); ok {
+		// The queue went out, or its write failed: the connection ended
+		// before the close frame could go out, no abandoned close.
+		w.report(nil)
+		lc.endSent(w.end)
 		return
 	}
 	if err == nil {

@@ -459,7 +459,9 @@ func (lc *loopConn) end(err error) {
 	}
 	lc.ended = true
 	c := lc.c
-	lc.l.eng.drains.take(lc) // ended before its queue went out
+	if w, ok := lc.l.eng.drains.take(lc); ok { // ended before its queue went out
+		w.report(nil) // as off the loop, where a close whose frame met the end returns nil
+	}
 	lc.unwatch()
 	if e := lc.l.eng; e.conns.get(lc.fd) == lc {
 		e.conns.set(lc.fd, nil)

@@ -183,7 +183,7 @@ func (c *Conn) writeDeadlineMoved() {
 // or after wait (closeWhenSent); at once off a loop, where the writes that
 // returned are in the socket.
 func (c *Conn) closeAfterWrites(abort bool, wait time.Duration) {
-	if lc := c.lc.Load(); lc != nil && lc.closeWhenSent(abort, wait) {
+	if lc := c.lc.Load(); lc != nil && lc.closeWhenSent(abort, wait, nil) {
 		return
 	}
 	if abort {
@@ -234,8 +234,17 @@ type loopDrains struct {
 }
 
 type loopDrain struct {
-	end error
-	t   *time.Timer
+	end   error
+	t     *time.Timer
+	at    time.Time      // when t gives the end
+	dones []chan<- error // told whether the queue went out: nil, or why not (closeWhenSent's callers that wait)
+}
+
+// report tells the waiters of the drain err; each done has room for it.
+func (w *loopDrain) report(err error) {
+	for _, done := range w.dones {
+		done <- err
+	}
 }
 
 // endWhenSent puts off the end of a connection whose peer sent its close
@@ -254,7 +263,7 @@ func (lc *loopConn) endWhenSent(end error) bool {
 	if lc.watch() != nil {
 		return false
 	}
-	lc.l.eng.drains.put(lc, end, closeTimeout)
+	lc.l.eng.drains.put(lc, end, closeTimeout, nil)
 	return true
 }
 
@@ -262,9 +271,10 @@ func (lc *loopConn) endWhenSent(end error) bool {
 // are written, or after wait, as a close off the loop comes after the
 // writes that returned: a close frame just queued is not dropped. abort
 // closes it as Abort does, else as Close (over TLS, with close_notify).
-// It reports false, doing nothing, when nothing waits. Any goroutine but
-// the I/O one.
-func (lc *loopConn) closeWhenSent(abort bool, wait time.Duration) bool {
+// It reports false, doing nothing, when nothing waits; else done, if not
+// nil, is told (it must have room) nil once the bytes went out, or why not.
+// Any goroutine but the I/O one.
+func (lc *loopConn) closeWhenSent(abort bool, wait time.Duration, done chan<- error) bool {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if lc.queued() == 0 || lc.werr != nil || lc.closed.Load() {
@@ -274,7 +284,7 @@ func (lc *loopConn) closeWhenSent(abort bool, wait time.Duration) bool {
 	if abort {
 		end = errAbortWhenSent
 	}
-	lc.l.eng.drains.put(lc, end, wait)
+	lc.l.eng.drains.put(lc, end, wait, done)
 	return true
 }
 
@@ -300,27 +310,52 @@ func (lc *loopConn) endSent(end error) {
 
 // put registers lc's put-off end, with a timer that gives it after wait;
 // lc.mu is held (flush takes it after releasing mu).
-func (d *loopDrains) put(lc *loopConn, end error, wait time.Duration) {
+func (d *loopDrains) put(lc *loopConn, end error, wait time.Duration, done chan<- error) {
 	e := lc.l.eng
 	t := time.AfterFunc(wait, func() {
 		e.post(func() {
-			if end := d.take(lc); end != nil {
-				lc.endSent(end)
+			if w, ok := d.take(lc); ok {
+				lc.mu.Lock()
+				left := lc.queued()
+				lc.mu.Unlock()
+				if left > 0 {
+					w.report(&closedError{err: errCloseAbandoned})
+				} else {
+					w.report(nil)
+				}
+				lc.endSent(w.end)
 			}
 		})
 	})
+	at := time.Now().Add(wait)
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.m == nil {
 		d.m = make(map[*loopConn]loopDrain)
 	}
-	if old, ok := d.m[lc]; ok {
-		old.t.Stop() // the peer's close, then ours: the first end stands
-		end = old.end
-	} else {
-		d.n.Add(1)
+	w := loopDrain{end: end, t: t, at: at}
+	if done != nil {
+		w.dones = []chan<- error{done}
 	}
-	d.m[lc] = loopDrain{end: end, t: t}
-	d.mu.Unlock()
+	old, ok := d.m[lc]
+	switch {
+	case !ok:
+		d.n.Add(1)
+	case old.at.Before(at):
+		// The peer's close and ours crossed: the first end stands, and
+		// the earlier time (a close of ours that gives its frame 100 ms,
+		// then the peer's, whose echo would get the close timeout).
+		t.Stop()
+		w.t, w.at = old.t, old.at
+		w.end = old.end
+	default:
+		old.t.Stop()
+		w.end = old.end // the first end stands
+	}
+	if ok {
+		w.dones = append(old.dones, w.dones...)
+	}
+	d.m[lc] = w
 }
 
 // has reports whether lc's end waits for its queue.
@@ -336,18 +371,18 @@ func (d *loopDrains) has(lc *loopConn) bool {
 
 // take removes lc's put-off end, stopping its timer, and returns it; nil
 // when there is none.
-func (d *loopDrains) take(lc *loopConn) error {
+func (d *loopDrains) take(lc *loopConn) (loopDrain, bool) {
 	if d.n.Load() == 0 {
-		return nil
+		return loopDrain{}, false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w, ok := d.m[lc]
 	if !ok {
-		return nil
+		return loopDrain{}, false
 	}
 	delete(d.m, lc)
 	d.n.Add(-1)
 	w.t.Stop()
-	return w.end
+	return w, true
 }

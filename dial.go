@@ -523,35 +523,6 @@ func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets
 	return c, nil
 }
 
-// withoutSecrets keeps the credentials a failed dial's request carried out
-// of its error's message, whatever the server or a proxy echoed: a
-// *BadStatusError (a redirect's too) is given them, to leave its reason
-// phrase out when it repeats one; a *HandshakeError's reason (a field of the
-// answer, a malformed line, an HTTP/2 GOAWAY's debug data) has each one
-// replaced.
-func withoutSecrets(err error, u *url.URL, user http.Header, tr *transportConfig) error {
-	var (
-		bs *BadStatusError
-		re *redirectError
-		he *HandshakeError
-	)
-	isBS, isRedirect, isHE := errors.As(err, &bs), errors.As(err, &re), errors.As(err, &he)
-	if !isBS && !isRedirect && !isHE {
-		return err
-	}
-	secrets := requestSecrets(u, user, tr)
-	if isBS {
-		bs.secrets = secrets
-	}
-	if isRedirect {
-		re.status.secrets = secrets
-	}
-	if isHE {
-		he.Reason = httptoken.WithoutSecrets(he.Reason, secrets)
-	}
-	return err
-}
-
 // redirectSecrets are the caller's header fields that do not follow a
 // redirect to another origin: the credentials net/http drops then too.
 var redirectSecrets = [...]string{"Authorization", "Www-Authenticate", "Cookie", "Cookie2", "Proxy-Authorization", "Proxy-Authenticate"}

@@ -225,3 +225,11 @@ func SetCloseTimedWrite(f func()) (undo func()) {
 	testHookCloseTimedWrite.Store(&f)
 	return func() { testHookCloseTimedWrite.Store(nil) }
 }
+
+// LoopDraining reports whether the loop has put c's end off until what it
+// holds for the socket is written (the server's close behind a backlog, a
+// close of ours with timeout ≤ 0).
+func LoopDraining(c *Conn) bool {
+	lc := c.lc.Load()
+	return lc != nil && lc.l.eng.drains.has(lc)
+}

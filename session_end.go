@@ -205,7 +205,12 @@ func (s *Session) sendClose(c *Conn, out *sendQueue, code StatusCode, reason str
 		out.wait()
 		switch {
 		case c.SendClose(code, reason) != nil:
-			c.Abort()
+			// Over, or ending: the server's close came and ours (its
+			// echo) is claimed, maybe behind what the loop holds for the
+			// socket (endWhenSent), which must not be dropped.
+			if !c.flags.has(flagPeerClosed) {
+				c.Abort()
+			}
 		case timeout <= 0:
 			c.closeAfterWrites(true, closeTimeout) // not before our close frame is written
 		}

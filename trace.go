@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/wsclient/websocket/internal/httptoken"
 	"github.com/wsclient/websocket/internal/proxy"
 )
 
@@ -283,4 +284,33 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 		s = append(s, proxy.Credentials(p)...)
 	}
 	return s
+}
+
+// withoutSecrets keeps the credentials a failed dial's request carried out
+// of its error's message, whatever the server or a proxy echoed: a
+// *BadStatusError (a redirect's too) is given them, to leave its reason
+// phrase out when it repeats one; a *HandshakeError's reason (a field of the
+// answer, a malformed line, an HTTP/2 GOAWAY's debug data) has each one
+// replaced.
+func withoutSecrets(err error, u *url.URL, user http.Header, tr *transportConfig) error {
+	var (
+		bs *BadStatusError
+		re *redirectError
+		he *HandshakeError
+	)
+	isBS, isRedirect, isHE := errors.As(err, &bs), errors.As(err, &re), errors.As(err, &he)
+	if !isBS && !isRedirect && !isHE {
+		return err
+	}
+	secrets := requestSecrets(u, user, tr)
+	if isBS {
+		bs.secrets = secrets
+	}
+	if isRedirect {
+		re.status.secrets = secrets
+	}
+	if isHE {
+		he.Reason = httptoken.WithoutSecrets(he.Reason, secrets)
+	}
+	return err
 }
