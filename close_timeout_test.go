@@ -61,7 +61,19 @@ func wantAbandoned(t *testing.T, err error) {
 	if !errors.Is(err, websocket.ErrConnectionClosed) || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("close = %v, want an error matching ErrConnectionClosed and os.ErrDeadlineExceeded", err)
 	}
+	wantNetTimeout(t, err)
 	checkPrefix(t, err)
+}
+
+// wantNetTimeout checks that err, a timeout, is a net.Error whose Timeout
+// is true, as the README promises of every error matching
+// os.ErrDeadlineExceeded (errors.As finding one inside is not enough for a
+// type assertion).
+func wantNetTimeout(t *testing.T, err error) {
+	t.Helper()
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Errorf("%v (%T) is not a net.Error whose Timeout is true", err, err)
+	}
 }
 
 // wantClosed checks that err reports the closed connection.

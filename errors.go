@@ -150,8 +150,14 @@ func (e *timeoutError) Is(target error) bool {
 }
 
 // closedError reports a socket that ended (EOF, reset, Abort): it matches
-// ErrConnectionClosed and wraps the cause.
+// ErrConnectionClosed and wraps the cause. It is a net.Error whose Timeout
+// is true when the cause is a timeout (a close frame abandoned, an App's
+// connection ended by a write that timed out), as every error matching
+// os.ErrDeadlineExceeded is.
 type closedError struct{ err error }
+
+func (e *closedError) Timeout() bool   { return errors.Is(e.err, os.ErrDeadlineExceeded) }
+func (e *closedError) Temporary() bool { return false }
 
 func (e *closedError) Error() string {
 	if e.err == nil {

@@ -141,8 +141,9 @@ func TestAppSendAfterATimeoutIsClosed(t *testing.T) {
 			srv := wstest.New(func(*wstest.Conn) { <-quit }) // reads nothing
 			defer srv.Close()
 			defer close(quit)
-			var first, next error
+			var first, next, failure error
 			a := &websocket.App{URL: srv.URL}
+			a.OnError = func(_ *websocket.App, err error) { failure = err }
 			a.OnOpen = func(a *websocket.App) {
 				// The sends run while OnOpen holds the dispatcher.
 				msg := make([]byte, 256<<10)
@@ -157,9 +158,16 @@ func TestAppSendAfterATimeoutIsClosed(t *testing.T) {
 				<-done
 			}
 			opts := &websocket.RunOptions{Reconnect: -1, DialOptions: websocket.DialOptions{Timeout: 300 * time.Millisecond}}
-			runOn(t, onLoop, a, opts)
+			end := runOn(t, onLoop, a, opts)
 			if !errors.Is(first, os.ErrDeadlineExceeded) {
 				t.Errorf("the send that timed out = %v, want a timeout", first)
+			}
+			// The App reports the end as the timeout it was.
+			for _, err := range []error{failure, end} {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Errorf("the run's failure = %v, want the timeout", err)
+				}
+				wantNetTimeout(t, err)
 			}
 			if !errors.Is(next, websocket.ErrConnectionClosed) || errors.Is(next, os.ErrDeadlineExceeded) {
 				t.Errorf("the next send = %v, want an error matching ErrConnectionClosed, not the timeout", next)
