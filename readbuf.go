@@ -331,12 +331,17 @@ func (r *frameReader) readPayload(p []byte) (int, error) {
 		if direct {
 			n, err := r.readDirect(p)
 			if n > 0 {
+				// The bytes go first, as after fill: they may end the
+				// message (a Read may return the last bytes with EOF,
+				// as crypto/tls does when close_notify follows them),
+				// and the error comes again at the next read.
 				r.dec.feed(p[:n]) // unmasks and counts; consumes exactly n
+				return n, nil
 			}
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return n, err
+			return 0, err
 		}
 		if err := r.fill(false); err != nil {
 			if err == io.EOF {
