@@ -75,7 +75,11 @@ type App struct {
 	// connection.
 	OnReconnect func(a *App)
 	// OnMessage receives each whole text or binary message. With
-	// OnContMessage set, only unfragmented messages come here.
+	// OnContMessage set (or RunOptions.FireContFrame with OnData set),
+	// only unfragmented messages come here: the fragments of the others
+	// go to OnData and OnContMessage as they arrive. FireContFrame with
+	// neither OnData nor OnContMessage set would lose them: the App
+	// ignores it then.
 	OnMessage func(a *App, msg Message)
 	// OnData is called before OnMessage (with fin true) and before
 	// OnContMessage (each fragment: the first with its opcode, the rest
@@ -367,7 +371,9 @@ func (a *App) dialOptions(o *RunOptions, scheme string) (DialOptions, error) {
 	if a.MaskKeyFunc != nil {
 		do.MaskKeyFunc = a.MaskKeyFunc
 	}
-	do.FireContFrame = do.FireContFrame || a.OnContMessage != nil
+	// Fragments are delivered to OnData and OnContMessage: without either,
+	// FireContFrame would only keep fragmented messages from OnMessage.
+	do.FireContFrame = a.OnContMessage != nil || do.FireContFrame && a.OnData != nil
 	if scheme == "wss" {
 		// ws:// needs no TLS: the clone and its cache would cost each
 		// App about 600 bytes for nothing.

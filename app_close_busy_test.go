@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 func closeEchoServer(got chan<- *wstest.Frame) *wstest.Server {
 	return wstest.New(func(c *wstest.Conn) {
 		c.WriteFrame(true, 1, []byte("hello"))
-		f := readToClose(c, nil)
+		f := readToClose(c, new(atomic.Int64))
 		got <- f
 		if f != nil {
 			c.WriteFrame(true, 8, wstest.ClosePayload(4000, "echo"))
