@@ -67,12 +67,16 @@ func (s *Session) connEnded(c *Conn, err error) {
 		// the dispatcher's Go counts it into the goroutines of the run.
 		s.d.Go(s.out.wait)
 	}
+	// A stop whose close frame went out before closeNow ran (startClose)
+	// is one for the end: what the close brings back is no failure, and no
+	// reconnect follows.
+	stopping := s.stopping || s.stopFlags.has(closeBegun)
 	code, reason := StatusAbnormalClosure, ""
 	var ce *CloseError
 	clean := errors.As(err, &ce)
 	if clean {
 		code, reason = ce.Code, ce.Reason
-	} else if !s.ending && !s.stopping {
+	} else if !s.ending && !stopping {
 		s.endState().cause = err
 		s.report(err)
 	}
@@ -84,9 +88,9 @@ func (s *Session) connEnded(c *Conn, err error) {
 		s.call("OnClose", func() { a.OnClose(a, code, reason) })
 	}
 	switch {
-	case clean && !s.stopping && s.opts.Reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
+	case clean && !stopping && s.opts.Reconnect > 0 && s.opts.ReconnectOnServerClose && isRestartClose(code):
 		s.scheduleDial(0, err)
-	case s.stopping || clean:
+	case stopping || clean:
 		s.finish(nil)
 	default:
 		s.retryOrFinish(s.endState().cause) // set above or by fail: the end was not clean
