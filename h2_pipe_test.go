@@ -229,23 +229,36 @@ func TestHTTP2ConnectionLostBeforeTheResponse(t *testing.T) {
 }
 
 // TestHTTP2GoAwayEchoingTheCredential: a GOAWAY whose debug data echoes
-// the request's Authorization value, before the response, fails the dial
-// with an error that does not show it (the debug data was quoted whole).
+// the request's credential, before the response, fails the dial with an
+// error that does not show it: as sent, quoted (a Digest credential's
+// quotes escaped, which a plain search missed), or cut by the 256 bytes
+// the error keeps of the debug data (its start was shown).
 func TestHTTP2GoAwayEchoingTheCredential(t *testing.T) {
-	const bearer = "tok-SECRET-123"
-	synctest.Test(t, func(t *testing.T) {
-		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
-			w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte("you sent Authorization: Bearer "+bearer))
-			w.c.Close()
-			return false
-		}}
-		opts := s.opts()
-		opts.Header = http.Header{"Authorization": {"Bearer " + bearer}}
-		_, err := websocket.Dial(context.Background(), "ws://h2.test/", opts)
-		if err == nil || strings.Contains(err.Error(), bearer) || !strings.Contains(err.Error(), "you sent") {
-			t.Errorf("Dial = %v, want the debug data without the credential", err)
-		}
-	})
+	const bearer = "tok-SECRET-1234567890"
+	const digest = `Digest username="bob", response="6629fae49393a053"`
+	for _, tc := range []struct {
+		name, auth, debug, hidden string
+	}{
+		{"as sent", "Bearer " + bearer, "you sent Authorization: Bearer " + bearer, bearer},
+		{"quoted", digest, "you sent " + digest, "6629fae49393a053"},
+		{"cut", "Bearer " + bearer, strings.Repeat(".", 256-len("Bearer tok-SECRE")) + "Bearer " + bearer, "tok-SECRE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+					w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte(tc.debug))
+					w.c.Close()
+					return false
+				}}
+				opts := s.opts()
+				opts.Header = http.Header{"Authorization": {tc.auth}}
+				_, err := websocket.Dial(context.Background(), "ws://h2.test/", opts)
+				if err == nil || strings.Contains(err.Error(), tc.hidden) || !strings.Contains(err.Error(), "[redacted]") {
+					t.Errorf("Dial = %v, want the debug data without the credential", err)
+				}
+			})
+		})
+	}
 }
 
 // TestHTTP2ErrorBodyTimeBound: a refusal whose body never ends is read for

@@ -21,6 +21,8 @@ import (
 // behind its tunnel. Each of these showed the credential, or its start.
 func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
 	const user, pass, bearer, cookie = "alice", "s3cr3t-Pa55", "tok-SECRET-123", "c00kie-VALUE-9"
+	// A Digest credential, full of quotes, which an error quoting it escapes.
+	const digest = `Digest username="bob", nonce="n0nce", response="6629fae49393a053"`
 	token := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 	const connect = "HTTP/1.1 200 Connection established\r\n\r\n"
 	for _, tt := range []struct {
@@ -48,12 +50,13 @@ func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
 		// that the *HandshakeError quotes.
 		{"malformed line of another field", false, []string{"HTTP/1.1 400 No\r\nX-Echo: Bearer " + bearer + "\x01\r\n\r\n"}},
 		{"101 Upgrade", false, []string{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: Bearer " + bearer + "\r\nConnection: Upgrade\r\n\r\n"}},
+		{"101 Upgrade echoing a quoted credential", false, []string{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + digest + "\r\nConnection: Upgrade\r\n\r\n"}},
 		{"101 Sec-WebSocket-Accept", false, []string{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: Bearer " + bearer + "\r\n\r\n"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := scriptedPeer(t, tt.answers)
 			opts := &websocket.DialOptions{
-				Header:        http.Header{"Authorization": {"Bearer " + bearer}},
+				Header:        http.Header{"Authorization": {"Bearer " + bearer, digest}},
 				Cookie:        "theme=dark; session=" + cookie + "; lang=en",
 				RedirectLimit: -1,
 			}
@@ -67,7 +70,7 @@ func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Dial succeeded")
 			}
-			for _, secret := range []string{token, pass[:3], bearer, cookie} {
+			for _, secret := range []string{token, pass[:3], bearer, cookie, "6629fae49393a053"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error shows %q: %v", secret, err)
 				}

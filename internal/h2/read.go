@@ -10,6 +10,8 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // headerBlock is the state of the header block being read: a HEADERS
@@ -292,7 +294,7 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	cc.goAway, cc.goAwayID = true, last
 	if f.ErrCode != http2.ErrCodeNo {
 		debug := f.DebugData()
-		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: fmt.Sprintf("%q", debug[:min(len(debug), 256)])}
+		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: httptoken.QuoteCut(debug, 256)}
 	}
 	for id, st := range cc.streams {
 		if id > last {

@@ -1,6 +1,9 @@
 package httptoken
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // minSecret is the length under which a secret counts only where it
 // stands alone (between characters that are not letters or digits): the
@@ -28,12 +31,25 @@ func RepeatsSecret(text string, secrets []string, cut bool) bool {
 }
 
 // WithoutSecrets returns text with each of secrets in it replaced by
-// "[redacted]", the longest first.
+// "[redacted]", the longest first: as it is, and as Go quotes it (text
+// often quotes what a peer sent, turning each " of a Digest credential
+// into \"), and the first bytes (at least 3) of one that end where
+// QuoteCut cut a peer's text.
 func WithoutSecrets(text string, secrets []string) string {
-	if !RepeatsSecret(text, secrets, false) {
+	var forms []string
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		forms = append(forms, s)
+		if q := strconv.Quote(s); q[1:len(q)-1] != s {
+			forms = append(forms, q[1:len(q)-1])
+		}
+	}
+	if !RepeatsSecret(text, forms, false) && !strings.Contains(text, cutMark) {
 		return text
 	}
-	ordered := append([]string(nil), secrets...)
+	ordered := forms
 	// Longest first: a header's value before the credential after its
 	// scheme, which it holds.
 	for i := 1; i < len(ordered); i++ {
@@ -54,6 +70,42 @@ func WithoutSecrets(text string, secrets []string) string {
 		}
 		b.WriteString(text[from:])
 		text = b.String()
+	}
+	return withoutCutSecrets(text, ordered)
+}
+
+// cutMark ends the part of a peer's text that QuoteCut kept.
+const cutMark = "…"
+
+// QuoteCut returns b quoted as strconv.Quote does, with at most max of its
+// bytes: the cut is marked with "…" inside the quotes, where
+// WithoutSecrets looks for the start of a credential cut short.
+func QuoteCut(b []byte, max int) string {
+	if len(b) <= max {
+		return strconv.Quote(string(b))
+	}
+	q := strconv.Quote(string(b[:max]))
+	return q[:len(q)-1] + cutMark + `"`
+}
+
+// withoutCutSecrets replaces the first bytes (at least 3) of one of forms
+// that end at a cut mark.
+func withoutCutSecrets(text string, forms []string) string {
+	for i := strings.Index(text, cutMark); i >= 0; {
+		for _, s := range forms {
+			for k := min(len(s)-1, i); k >= 3; k-- {
+				if strings.HasSuffix(text[:i], s[:k]) {
+					text = text[:i-k] + "[redacted]" + text[i:]
+					i += len("[redacted]") - k
+					break
+				}
+			}
+		}
+		j := strings.Index(text[i+len(cutMark):], cutMark)
+		if j < 0 {
+			break
+		}
+		i += len(cutMark) + j
 	}
 	return text
 }

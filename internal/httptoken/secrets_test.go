@@ -36,9 +36,30 @@ func TestWithoutSecrets(t *testing.T) {
 		{"Bad Request", []string{"a"}, "Bad Request"},
 		{"pw=a;", []string{"a"}, "pw=[redacted];"},
 		{"nothing", nil, "nothing"},
+		// Quoted as Go quotes it: each " of a Digest credential became \".
+		{`Upgrade header is "Digest response=\"6629fae4\"", not websocket`, []string{`Digest response="6629fae4"`}, `Upgrade header is "[redacted]", not websocket`},
+		// Cut by QuoteCut amid the credential.
+		{`GOAWAY: "you sent Bearer tok-SEC…", before the response`, []string{"tok-SECRET-1234"}, `GOAWAY: "you sent Bearer [redacted]…", before the response`},
+		{`"ab…"`, []string{"abcdef"}, `"ab…"`}, // two bytes say nothing
 	} {
 		if got := WithoutSecrets(tc.text, tc.secrets); got != tc.want {
 			t.Errorf("WithoutSecrets(%q, %q) = %q, want %q", tc.text, tc.secrets, got, tc.want)
+		}
+	}
+}
+
+func TestQuoteCut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"abc", 3, `"abc"`},
+		{"abcd", 3, `"abc…"`},
+		{"a\"b", 5, `"a\"b"`},
+	} {
+		if got := QuoteCut([]byte(tc.in), tc.max); got != tc.want {
+			t.Errorf("QuoteCut(%q, %d) = %s, want %s", tc.in, tc.max, got, tc.want)
 		}
 	}
 }
