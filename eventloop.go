@@ -269,9 +269,20 @@ func (l *EventLoop) stopTimer(t *loopTimer) bool {
 	return true
 }
 
-// Go implements Dispatcher: f runs on a new goroutine that Run waits for.
+// Go implements Dispatcher: f runs on a new goroutine that Run waits for
+// (once Run has shut down, on one that nothing waits for: a close begun
+// from another goroutine may come that late).
 func (l *EventLoop) Go(f func()) {
-	l.wg.Add(1)
+	l.mu.Lock()
+	done := l.state == loopDone // Run's wait for the goroutines has begun, or is about to
+	if !done {
+		l.wg.Add(1)
+	}
+	l.mu.Unlock()
+	if done {
+		go f()
+		return
+	}
 	go func() {
 		defer l.wg.Done()
 		f()
