@@ -3,6 +3,10 @@ package websocket_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,5 +122,134 @@ func TestAppCloseWithBehindAnotherAppsCallback(t *testing.T) {
 	}
 	if closedA != "4000 echo" {
 		t.Errorf("A's OnClose got %q, want the echo, 4000 echo", closedA)
+	}
+}
+
+// postCounter is an EventLoop that counts the functions posted to it.
+type postCounter struct {
+	*websocket.EventLoop
+	posts atomic.Int64
+}
+
+func (p *postCounter) Post(f func()) bool {
+	p.posts.Add(1)
+	return p.EventLoop.Post(f)
+}
+
+// TestAppCloseWithBeforeItsDialEnded: a CloseWith that comes after the
+// dial's result was posted, while the dispatcher was busy, opens nothing:
+// "a pending dial or reconnect is cancelled". The dial's result ran before
+// the close, which it did not look for: OnOpen ran after CloseWith
+// returned, and the server saw a whole connection.
+func TestAppCloseWithBeforeItsDialEnded(t *testing.T) {
+	skipWithoutPoller(t)
+	accepted, answer := make(chan struct{}), make(chan struct{})
+	srvA := wstest.NewRaw(func(nc net.Conn) {
+		defer nc.Close()
+		close(accepted)
+		<-answer
+		if c, err := wstest.Upgrade(nc, nil, nil); err == nil {
+			readToClose(c, new(atomic.Int64))
+		}
+	})
+	defer srvA.Close()
+	gotB := make(chan *wstest.Frame, 1)
+	srvB := closeEchoServer(gotB)
+	defer srvB.Close()
+	l := &postCounter{EventLoop: websocket.NewEventLoop()}
+	ran := make(chan error, 1)
+	go func() { ran <- l.Run(context.Background()) }()
+	var opened atomic.Bool
+	appA := &websocket.App{URL: srvA.URL, OnOpen: func(*websocket.App) { opened.Store(true) }}
+	inB, releaseB := make(chan struct{}), make(chan struct{})
+	appB := &websocket.App{URL: srvB.URL, OnMessage: func(*websocket.App, websocket.Message) {
+		close(inB)
+		<-releaseB // holds the loop
+	}}
+	opts := &websocket.RunOptions{Dispatcher: l, Reconnect: -1}
+	appA.Run(context.Background(), opts)
+	<-accepted // A's dial waits for the answer
+	appB.Run(context.Background(), opts)
+	<-inB
+	posts := l.posts.Load()
+	close(answer) // A's dial ends, and its result is posted behind B's callback
+	if !within(func() bool { return l.posts.Load() > posts }) {
+		t.Fatal("A's dial never posted its result")
+	}
+	appA.CloseWith(4000, "bye", time.Second)
+	close(releaseB)
+	appB.Close()
+	l.Stop()
+	if err := <-ran; err != nil {
+		t.Errorf("loop Run = %v", err)
+	}
+	if opened.Load() {
+		t.Error("A opened after its CloseWith")
+	}
+}
+
+// goroutineCheckingLoop is a Dispatcher that delegates to an EventLoop and
+// counts the calls of Go from other goroutines than its own, which the
+// Dispatcher interface does not promise to support.
+type goroutineCheckingLoop struct {
+	l       *websocket.EventLoop
+	loopID  atomic.Int64 // the goroutine running the posted functions
+	outside atomic.Int64
+}
+
+func (d *goroutineCheckingLoop) wrap(f func()) func() {
+	return func() { d.loopID.Store(goroutineID()); f() }
+}
+
+// goroutineID returns the calling goroutine's number, from its stack's
+// first line.
+func goroutineID() int64 {
+	var buf [64]byte
+	line := string(buf[:runtime.Stack(buf[:], false)])
+	id, _ := strconv.ParseInt(strings.Fields(strings.TrimPrefix(line, "goroutine "))[0], 10, 64)
+	return id
+}
+func (d *goroutineCheckingLoop) Attach(s *websocket.Session) error { return d.l.Attach(s) }
+func (d *goroutineCheckingLoop) Detach(s *websocket.Session)       { d.l.Detach(s) }
+func (d *goroutineCheckingLoop) Post(f func()) bool                { return d.l.Post(d.wrap(f)) }
+func (d *goroutineCheckingLoop) AfterFunc(t time.Duration, f func()) func() bool {
+	return d.l.AfterFunc(t, d.wrap(f))
+}
+func (d *goroutineCheckingLoop) Go(f func()) {
+	if goroutineID() != d.loopID.Load() {
+		d.outside.Add(1)
+	}
+	d.l.Go(f)
+}
+
+// TestCustomDispatcherGoOnlyFromItsGoroutine: a close begun from another
+// goroutine (App.CloseWith during a slow callback) does not call a custom
+// dispatcher's Go from there: the interface promises Go only to the
+// dispatcher's goroutine.
+func TestCustomDispatcherGoOnlyFromItsGoroutine(t *testing.T) {
+	got := make(chan *wstest.Frame, 1)
+	srv := closeEchoServer(got)
+	defer srv.Close()
+	d := &goroutineCheckingLoop{l: websocket.NewEventLoop()}
+	ran := make(chan error, 1)
+	go func() { ran <- d.l.Run(context.Background()) }()
+	closed := make(chan struct{})
+	a := &websocket.App{URL: srv.URL,
+		OnMessage: func(a *websocket.App, _ websocket.Message) {
+			done := make(chan struct{})
+			go func() { defer close(done); a.CloseWith(4000, "stop", time.Second) }()
+			<-done // the close begins while this callback holds the dispatcher
+		},
+		OnClose: func(*websocket.App, websocket.StatusCode, string) { close(closed) },
+	}
+	a.Run(context.Background(), &websocket.RunOptions{Dispatcher: d, Reconnect: -1})
+	<-closed
+	d.l.Stop()
+	<-ran
+	if n := d.outside.Load(); n != 0 {
+		t.Errorf("Go called %d times from outside the dispatcher's goroutine", n)
+	}
+	if f := <-got; f == nil {
+		t.Error("the server got no close frame")
 	}
 }

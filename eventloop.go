@@ -41,7 +41,9 @@ import (
 //     closes Done (Err is the refusal) and returns the refusal.
 //   - Go runs f on another goroutine (or a pool); the dispatcher's own Run
 //     should wait for these functions before returning, so that no goroutine
-//     outlives it.
+//     outlives it. The library calls Go and AfterFunc only from the
+//     dispatcher's goroutine (a close begun from another goroutine runs on
+//     a goroutine of its own), Post from any.
 //   - To shut down, a dispatcher calls Session.Stop on each attached session
 //     and keeps dispatching until each has been detached.
 //
@@ -271,7 +273,8 @@ func (l *EventLoop) stopTimer(t *loopTimer) bool {
 
 // Go implements Dispatcher: f runs on a new goroutine that Run waits for
 // (once Run has shut down, on one that nothing waits for: a close begun
-// from another goroutine may come that late).
+// from another goroutine may come that late). Unlike the interface's, it
+// may be called from any goroutine.
 func (l *EventLoop) Go(f func()) {
 	l.mu.Lock()
 	done := l.state == loopDone // Run's wait for the goroutines has begun, or is about to
@@ -288,6 +291,9 @@ func (l *EventLoop) Go(f func()) {
 		f()
 	}()
 }
+
+// goFromAnyGoroutine marks Go as safe from any goroutine (anyGoroutineGo).
+func (l *EventLoop) goFromAnyGoroutine() {}
 
 // dialPool is what a Dispatcher implements to run the dials of its Apps on
 // a bounded pool instead of a goroutine each.

@@ -168,6 +168,11 @@ func dialRecovered(ctx context.Context, url string, opts *DialOptions, start tim
 
 // dialed handles the result of a connection attempt.
 func (s *Session) dialed(c *Conn, err error) {
+	if !s.stopping && s.stopFlags.has(stopAsked) && s.d.Post(func() { s.dialed(c, err) }) {
+		// A stop came while the dial ended: its closeNow, queued behind
+		// this, cancels the attempt; the connection must not open.
+		return
+	}
 	s.dialing, s.cancelDial = false, nil
 	if s.stopping {
 		if c != nil {

@@ -164,7 +164,7 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// that stopped reading) is abandoned the same way.
 			c := s.conn
 			if s.stopFlags.set(closeBegun) { // else stop began it (startClose)
-				s.sendClose(c, s.out, code, reason, timeout)
+				s.sendClose(c, s.out, code, reason, timeout, true)
 			}
 			wait := timeout
 			if wait <= 0 {
@@ -195,15 +195,21 @@ func (s *Session) startClose(code StatusCode, reason string, timeout time.Durati
 	if c == nil || out == nil || out.c != c || !s.stopFlags.set(closeBegun) {
 		return
 	}
-	s.sendClose(c, out, code, reason, timeout)
+	s.sendClose(c, out, code, reason, timeout, false)
 }
+
+// anyGoroutineGo is what a Dispatcher implements whose Go may be called
+// from any goroutine (*EventLoop). The Dispatcher interface promises Go
+// only to the dispatcher's goroutine: for another, a close begun from
+// outside it (startClose) runs its blocking part on a goroutine of its own.
+type anyGoroutineGo interface{ goFromAnyGoroutine() }
 
 // sendClose sends our close frame on c, whose App send queue is out: the
 // messages queued by App.Send go first (while a send or the queue's writer
 // is writing, the close waits for it on a goroutine of its own), and no
 // send is taken after it. With timeout <= 0 the socket is closed once the
-// frame is written.
-func (s *Session) sendClose(c *Conn, out *sendQueue, code StatusCode, reason string, timeout time.Duration) {
+// frame is written. onDispatcher: it runs on the dispatcher's goroutine.
+func (s *Session) sendClose(c *Conn, out *sendQueue, code StatusCode, reason string, timeout time.Duration, onDispatcher bool) {
 	out.stop(&closedError{err: errCloseSent})
 	send := func(_ *Session, c *Conn) {
 		out.wait()
@@ -219,10 +225,14 @@ func (s *Session) sendClose(c *Conn, out *sendQueue, code StatusCode, reason str
 			c.closeAfterWrites(true, closeTimeout) // not before our close frame is written
 		}
 	}
-	if out.busy() {
+	_, anyGo := s.d.(anyGoroutineGo)
+	switch {
+	case !out.busy() && c.lc.Load() != nil:
+		send(s, c) // on an event loop: a write that never blocks
+	case onDispatcher || anyGo:
 		s.d.Go(func() { send(s, c) })
-	} else {
-		s.goConn(c, send)
+	default:
+		go send(s, c)
 	}
 }
 
