@@ -125,17 +125,6 @@ func TestAppCloseWithBehindAnotherAppsCallback(t *testing.T) {
 	}
 }
 
-// postCounter is an EventLoop that counts the functions posted to it.
-type postCounter struct {
-	*websocket.EventLoop
-	posts atomic.Int64
-}
-
-func (p *postCounter) Post(f func()) bool {
-	p.posts.Add(1)
-	return p.EventLoop.Post(f)
-}
-
 // TestAppCloseWithBeforeItsDialEnded: a CloseWith that comes after the
 // dial's result was posted, while the dispatcher was busy, opens nothing:
 // "a pending dial or reconnect is cancelled". The dial's result ran before
@@ -156,7 +145,7 @@ func TestAppCloseWithBeforeItsDialEnded(t *testing.T) {
 	gotB := make(chan *wstest.Frame, 1)
 	srvB := closeEchoServer(gotB)
 	defer srvB.Close()
-	l := &postCounter{EventLoop: websocket.NewEventLoop()}
+	l := &websocket.PostCounter{EventLoop: websocket.NewEventLoop()}
 	ran := make(chan error, 1)
 	go func() { ran <- l.Run(context.Background()) }()
 	var opened atomic.Bool
@@ -171,9 +160,9 @@ func TestAppCloseWithBeforeItsDialEnded(t *testing.T) {
 	<-accepted // A's dial waits for the answer
 	appB.Run(context.Background(), opts)
 	<-inB
-	posts := l.posts.Load()
+	posts := l.Posts.Load()
 	close(answer) // A's dial ends, and its result is posted behind B's callback
-	if !within(func() bool { return l.posts.Load() > posts }) {
+	if !within(func() bool { return l.Posts.Load() > posts }) {
 		t.Fatal("A's dial never posted its result")
 	}
 	appA.CloseWith(4000, "bye", time.Second)

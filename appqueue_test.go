@@ -3,7 +3,6 @@ package websocket
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -151,17 +150,6 @@ func TestAppKeepAliveTrimsQueues(t *testing.T) {
 	})
 }
 
-// postCounter is an EventLoop that counts the functions posted to it.
-type postCounter struct {
-	*EventLoop
-	posts atomic.Int64
-}
-
-func (p *postCounter) Post(f func()) bool {
-	p.posts.Add(1)
-	return p.EventLoop.Post(f)
-}
-
 // TestDeliverBatches: frames waiting in the receive queue reach fast
 // callbacks several per dispatcher turn, not one turn each (which cost
 // half the event loop's message rate), in order.
@@ -176,7 +164,7 @@ func TestDeliverBatches(t *testing.T) {
 			c.Close(1000, "done")
 		})
 		defer srv.Close()
-		d := &postCounter{EventLoop: NewEventLoop()}
+		d := &PostCounter{EventLoop: NewEventLoop()}
 		defer d.Stop()
 		go d.Run(context.Background())
 		release := make(chan struct{})
@@ -196,10 +184,10 @@ func TestDeliverBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		before := d.posts.Load()
+		before := d.Posts.Load()
 		close(release)
 		<-finished
-		if posts := d.posts.Load() - before; posts > n/4 {
+		if posts := d.Posts.Load() - before; posts > n/4 {
 			t.Errorf("%d frames took %d posts to the dispatcher: one turn each", n, posts)
 		}
 		for i, k := range got {

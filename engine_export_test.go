@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -232,4 +233,16 @@ func SetCloseTimedWrite(f func()) (undo func()) {
 func LoopDraining(c *Conn) bool {
 	lc := c.lc.Load()
 	return lc != nil && lc.l.eng.drains.has(lc)
+}
+
+// PostCounter is an EventLoop that counts the functions posted to it.
+type PostCounter struct {
+	*EventLoop
+	Posts atomic.Int64
+}
+
+// Post counts f and posts it.
+func (p *PostCounter) Post(f func()) bool {
+	p.Posts.Add(1)
+	return p.EventLoop.Post(f)
 }

@@ -85,11 +85,11 @@ func (e *BadStatusError) Error() string {
 	if msg == "" {
 		msg = http.StatusText(e.StatusCode)
 	}
+	shown := httptoken.Shown(msg)
 	if httptoken.RepeatsSecret(msg, e.secrets, false) {
-		msg = "(reason not shown: it repeats a credential the request carried)"
-		return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + msg
+		shown = "(reason not shown: it repeats a credential the request carried)"
 	}
-	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + httptoken.Shown(msg)
+	return "websocket: handshake failed: status " + strconv.Itoa(e.StatusCode) + " " + shown
 }
 
 // ProxyError reports a proxy that could not be reached or refused the tunnel.

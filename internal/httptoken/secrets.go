@@ -1,6 +1,7 @@
 package httptoken
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,18 +50,10 @@ func WithoutSecrets(text string, secrets []string) string {
 	if !RepeatsSecret(text, forms, false) && !strings.Contains(text, cutMark) {
 		return text
 	}
-	ordered := forms
 	// Longest first: a header's value before the credential after its
 	// scheme, which it holds.
-	for i := 1; i < len(ordered); i++ {
-		for j := i; j > 0 && len(ordered[j]) > len(ordered[j-1]); j-- {
-			ordered[j], ordered[j-1] = ordered[j-1], ordered[j]
-		}
-	}
-	for _, s := range ordered {
-		if s == "" {
-			continue
-		}
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range forms { // none empty
 		var b strings.Builder
 		from := 0
 		for i := secretAt(text, s, 0); i >= 0; i = secretAt(text, s, from) {
@@ -71,7 +64,7 @@ func WithoutSecrets(text string, secrets []string) string {
 		b.WriteString(text[from:])
 		text = b.String()
 	}
-	return withoutCutSecrets(text, ordered)
+	return withoutCutSecrets(text, forms)
 }
 
 // cutMark ends the part of a peer's text that QuoteCut kept.
