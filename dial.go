@@ -445,10 +445,11 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 		if cfg.net.netConn != nil {
 			// The given stream reaches one server: the answer is the
 			// caller's to act on.
-			return nil, wrapError("websocket: cannot follow a redirect to "+redactURL(next)+" over the given NetConn", re.status)
+			return nil, wrapError("websocket: cannot follow a redirect to "+httptoken.WithoutSecrets(redactURL(next), re.status.secrets)+" over the given NetConn", re.status)
 		}
 		if handshakeTracing() {
-			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", redactURL(next)))
+			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode),
+				slog.String("location", httptoken.WithoutSecrets(redactURL(next), re.status.secrets)))
 		}
 		u = next
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wsclient/websocket/internal/h2"
+	"github.com/wsclient/websocket/internal/httptoken"
 )
 
 // HTTP2Mode says whether Dial may carry the WebSocket over HTTP/2, as a
@@ -275,10 +276,10 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, h2OpenError(u, &cfg.req, err)
+		return nil, nil, h2OpenError(u, &cfg.req, user, err)
 	}
 	h := resp.Header
-	traceH2Response(resp.StatusCode, h)
+	traceH2Response(resp.StatusCode, h, u, user)
 	setCookies(u, cfg.req.jar, h)
 	proto, ext, err := checkNegotiation(h, &cfg.req, user)
 	if err != nil {
@@ -286,7 +287,8 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		st.Close()
 		return nil, nil, err
 	}
-	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h), status: uint16(resp.StatusCode)}
+	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h), status: uint16(resp.StatusCode),
+		secrets: requestSecrets(u, user, nil)}
 	c = newConn(s, nil, cfg.conn)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
@@ -310,10 +312,10 @@ func (e *http2RequiredError) Unwrap() error { return e.error }
 // retries, as a connection closed before the 101 over HTTP/1.1 (the
 // connection's setup has errors of its own, which say what failed);
 // anything else is err.
-func h2OpenError(u *url.URL, r *requestConfig, err error) error {
+func h2OpenError(u *url.URL, r *requestConfig, user http.Header, err error) error {
 	var se *h2.StatusError
 	if errors.As(err, &se) {
-		traceH2Response(se.StatusCode, se.Header)
+		traceH2Response(se.StatusCode, se.Header, u, user)
 		setCookies(u, r.jar, se.Header)
 		return statusError(&BadStatusError{
 			StatusCode:    se.StatusCode,
@@ -429,12 +431,15 @@ func traceH2Request(u *url.URL, req *h2.Request) {
 	}
 }
 
-// traceH2Response traces the response header of an extended CONNECT.
-func traceH2Response(status int, h http.Header) {
+// traceH2Response traces the response header of an extended CONNECT to u
+// with the user's header, leaving out what it repeats of their
+// credentials.
+func traceH2Response(status int, h http.Header, u *url.URL, user http.Header) {
 	if handshakeTracing() {
 		s := strconv.Itoa(status)
+		head := redactHead(headText("HTTP/2 "+s, h))
 		traceHandshake("websocket: handshake response", slog.String("status", s),
-			slog.String("head", redactHead(headText("HTTP/2 "+s, h))))
+			slog.String("head", httptoken.WithoutSecrets(head, requestSecrets(u, user, nil))))
 	}
 }
 
@@ -448,6 +453,20 @@ type h2Stream struct {
 	// status is the response's 2xx :status (Conn.Status); it fits in the
 	// struct's padding.
 	status uint16
+	// secrets are the credentials the stream's request carried (nil when
+	// none): the server's GOAWAY debug data, in the error that ends the
+	// stream, may repeat them (Conn.ioError).
+	secrets []string
+}
+
+// withoutSecrets keeps the credentials of the stream's request out of
+// err's message.
+func (s *h2Stream) withoutSecrets(err error) error {
+	msg := err.Error()
+	if r := httptoken.WithoutSecrets(msg, s.secrets); r != msg {
+		return &wrappedError{msg: r, err: err}
+	}
+	return err
 }
 
 // Close ends the stream as closing a TCP connection would (RFC 8441 §5):

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"sync/atomic"
 )
 
 // Stop makes Run close its Apps (StatusGoingAway), wait for their OnClose
@@ -33,7 +34,9 @@ func (l *EventLoop) Stop() {
 // blocked send then fails, and the loop goes on to stop its Apps.
 func (l *EventLoop) watchStops() {
 	for _, s := range l.sessionList() {
-		s.watchStop(closeTimeout)
+		// An App whose close began (App.CloseWith) is watched by that
+		// close, with its own timeout.
+		s.watchStop(closeTimeout, stopBegun|closeBegun)
 	}
 }
 
@@ -50,15 +53,19 @@ func (l *EventLoop) sessionList() []*Session {
 
 // StopOnSignal makes the loop stop, as Stop does, when one of sig arrives
 // (os.Interrupt when none is given): Python's rel.signal(2, rel.abort).
-// The signals are watched from this call until Run returns. For a context
-// instead, use signal.NotifyContext and pass it to Run.
+// The signals are watched from this call until Run returns; called after
+// Run returned, it does nothing. For a context instead, use
+// signal.NotifyContext and pass it to Run.
 func (l *EventLoop) StopOnSignal(sig ...os.Signal) {
 	if len(sig) == 0 {
 		sig = []os.Signal{os.Interrupt}
 	}
-	signal.Notify(l.sigCh, sig...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.state == loopDone {
+		return // Run returned (its end stops the signals after it set loopDone)
+	}
+	signal.Notify(l.sigCh, sig...)
 	l.onSignal = true
 	if l.state == loopRunning || l.state == loopStopping {
 		l.watchSignalsLocked()
@@ -88,25 +95,39 @@ func (l *EventLoop) watchSignalsLocked() {
 // signal of StopOnSignal that came before Run as a Stop.
 func (l *EventLoop) begin() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	switch l.state {
 	case loopRunning, loopStopping:
+		l.mu.Unlock()
 		return errLoopRunning
 	case loopDone:
+		l.mu.Unlock()
 		return errLoopStopped
 	}
 	l.state = loopRunning
 	l.runDone = make(chan struct{})
+	signalled := false
 	if l.onSignal {
 		select {
 		case <-l.sigCh: // it came before Run: the Apps start no run
-			l.stopOnce.Do(func() { close(l.stopCh) }) // no App has started: nothing to watch
+			signalled = true
 		default:
 		}
 		l.watchSignalsLocked()
 	}
+	if h := testHookBegin.Load(); h != nil {
+		(*h)(l)
+	}
+	l.mu.Unlock()
+	if signalled {
+		// Not with l.mu held: a Stop under way holds stopOnce and waits
+		// for l.mu (watchStops).
+		l.Stop()
+	}
 	return nil
 }
+
+// testHookBegin, set by tests only, runs in begin with l.mu held.
+var testHookBegin atomic.Pointer[func(*EventLoop)]
 
 // watchEnd starts watching, off the loop's goroutine, for the end of ctx
 // (watchStops), and returns what Run calls as it returns: it ends that

@@ -261,6 +261,35 @@ func TestHTTP2GoAwayEchoingTheCredential(t *testing.T) {
 	}
 }
 
+// TestHTTP2GoAwayAfterTheOpenEchoingTheCredential: a GOAWAY that ends an
+// open WebSocket, its debug data echoing the request's credential, ended
+// Recv with an error that showed it (only a dial's errors were redacted).
+func TestHTTP2GoAwayAfterTheOpenEchoingTheCredential(t *testing.T) {
+	const bearer = "tok-SECRET-1234567890"
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			w.headers(200, false)
+			w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte("you sent Authorization: Bearer "+bearer))
+			w.c.Close()
+			return false
+		}}
+		opts := s.opts()
+		opts.Header = http.Header{"Authorization": {"Bearer " + bearer}}
+		c, err := websocket.Dial(context.Background(), "ws://h2.test/", opts)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		defer c.Abort()
+		_, err = c.Recv()
+		if err == nil || strings.Contains(err.Error(), bearer) || !strings.Contains(err.Error(), "[redacted]") {
+			t.Errorf("Recv = %v, want the debug data without the credential", err)
+		}
+		if !errors.Is(err, websocket.ErrConnectionClosed) {
+			t.Errorf("Recv = %v, want an error matching ErrConnectionClosed", err)
+		}
+	})
+}
+
 // TestHTTP2ErrorBodyTimeBound: a refusal whose body never ends is read for
 // at most 2 s, as over HTTP/1.1: the dial returns a *BadStatusError with
 // what arrived, not a handshake timeout 30 s later.

@@ -191,6 +191,10 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 	br := hs.br
 	br.Reset(&hs.lr)
 	var resp response
+	var secrets []string // what a traced answer must not repeat
+	if trace {
+		secrets = requestSecrets(u, user, nil)
+	}
 	// Interim 1xx answers (100 Continue, 103 Early Hints) may come before
 	// the final one, which the client reads after them (RFC 9110 §15.2); a
 	// few at most, all within the head's limit. The ninth is final.
@@ -212,7 +216,8 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 			if final {
 				msg = "websocket: handshake response"
 			}
-			traceHandshake(msg, slog.String("status", resp.status), slog.String("head", redactHead(string(raw))))
+			traceHandshake(msg, slog.String("status", httptoken.WithoutSecrets(resp.status, secrets)),
+				slog.String("head", httptoken.WithoutSecrets(redactHead(string(raw)), secrets)))
 		}
 		if final {
 			break

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -56,6 +57,7 @@ const (
 	stopAsked  uint32 = 1 << iota // Stop or App.CloseWith was called: no more dials
 	stopBegun                     // closeNow ran: the stop's watch (watchStop) has nothing to do
 	closeBegun                    // our close frame's send was begun, by startClose or closeNow
+	publishing                    // dialed is showing a connection to other goroutines (openConn)
 )
 
 // App returns the App this run belongs to.
@@ -81,28 +83,42 @@ func (s *Session) Stop(code StatusCode) {
 // the connection over.
 func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 	s.stopFlags.set(stopAsked)
-	s.d.Post(func() { s.closeNow(code, reason, timeout) })
+	at := monoAfter(monoNow(), max(timeout, 0)) // the close's time counts from here
+	s.d.Post(func() { s.closeNow(code, reason, timeout, at) })
 	s.startClose(code, reason, timeout)
-	s.watchStop(timeout)
+	s.watchStop(timeout, stopBegun)
 }
 
 // watchStop is stop's watch of the close's deadline, from the stopping
 // goroutine, for a close the dispatcher is to begin (an EventLoop's
 // stopping also starts it before the loop looks at its stop:
-// EventLoop.watchStops); from now on no dial starts.
-func (s *Session) watchStop(timeout time.Duration) {
+// EventLoop.watchStops); from now on no dial starts. The open connection
+// is aborted at the deadline unless one of the stopFlags in done is set
+// by then.
+func (s *Session) watchStop(timeout time.Duration, done uint32) {
 	s.stopFlags.set(stopAsked)
-	if c := s.app.conn.Load(); c != nil && !s.stopFlags.has(stopBegun) {
+	if c := s.openConn(); c != nil && !s.stopFlags.has(done) {
 		wait := timeout
 		if wait <= 0 {
 			wait = closeTimeout // for sending ours, as closeNow waits
 		}
 		time.AfterFunc(wait, func() {
-			if !s.stopFlags.has(stopBegun) {
+			if !s.stopFlags.has(done) {
 				c.Abort()
 			}
 		})
 	}
+}
+
+// openConn returns the open connection, for a stop from another goroutine
+// (stopAsked is set): while dialed is showing a new one to other
+// goroutines, it waits for it. So a stop either finds the connection or was
+// seen by dialed's check of stopAsked, which keeps it from opening.
+func (s *Session) openConn() *Conn {
+	for s.stopFlags.has(publishing) {
+		runtime.Gosched() // dialed is between its check and a.conn.Store: no callback, a few system calls
+	}
+	return s.app.conn.Load()
 }
 
 // Done is closed once the run is over and detached from its dispatcher.
@@ -168,10 +184,17 @@ func dialRecovered(ctx context.Context, url string, opts *DialOptions, start tim
 
 // dialed handles the result of a connection attempt.
 func (s *Session) dialed(c *Conn, err error) {
+	// Until the connection is shown (a.conn) or dropped, a stop from
+	// another goroutine waits to look for it (openConn).
+	s.stopFlags.set(publishing)
 	if !s.stopping && s.stopFlags.has(stopAsked) && s.d.Post(func() { s.dialed(c, err) }) {
 		// A stop came while the dial ended: its closeNow, queued behind
 		// this, cancels the attempt; the connection must not open.
+		s.stopFlags.clear(publishing)
 		return
+	}
+	if c == nil || s.stopping {
+		s.stopFlags.clear(publishing)
 	}
 	s.dialing, s.cancelDial = false, nil
 	if s.stopping {
@@ -206,6 +229,7 @@ func (s *Session) dialed(c *Conn, err error) {
 	taken := ok && t.takeConn(c, q, deliver)
 	a.conn.Store(c)
 	a.out.Store(s.out)
+	s.stopFlags.clear(publishing)
 	s.observeOpen(c)
 	// The first ping is due PingInterval after the open, however long
 	// OnOpen takes.

@@ -135,9 +135,10 @@ func (s *Session) scheduleDial(after time.Duration, why error) {
 }
 
 // closeNow starts ending the run, closing the open connection with code
-// and reason and waiting up to timeout for the answer; it runs on the
-// dispatcher's goroutine.
-func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration) {
+// and reason and waiting up to timeout for the answer, counted from at
+// (monoNow when the stop was asked) when stop already sent the close
+// frame; it runs on the dispatcher's goroutine.
+func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration, at int64) {
 	s.stopFlags.set(stopBegun)
 	if s.finished || s.stopping {
 		return
@@ -163,11 +164,16 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 			// A close frame that cannot be sent in that time (a peer
 			// that stopped reading) is abandoned the same way.
 			c := s.conn
-			if s.stopFlags.set(closeBegun) { // else stop began it (startClose)
-				s.sendClose(c, s.out, code, reason, timeout, true)
-			}
 			wait := timeout
-			if wait <= 0 {
+			if s.stopFlags.set(closeBegun) {
+				s.sendClose(c, s.out, code, reason, timeout, true)
+			} else if timeout > 0 {
+				// stop began it (startClose) when it was asked: the time
+				// to wait for the answer counts from then, however long
+				// a callback kept the dispatcher busy since.
+				wait = max(monoUntil(monoNow(), at), 0)
+			}
+			if timeout <= 0 {
 				wait = closeTimeout // for sending ours
 			}
 			e.cancelClose = s.d.AfterFunc(wait, func() {
@@ -191,7 +197,7 @@ func (s *Session) closeNow(code StatusCode, reason string, timeout time.Duration
 // closeNow does the rest, and sends the frame itself when no connection
 // was open here.
 func (s *Session) startClose(code StatusCode, reason string, timeout time.Duration) {
-	c, out := s.app.conn.Load(), s.app.out.Load()
+	c, out := s.openConn(), s.app.out.Load()
 	if c == nil || out == nil || out.c != c || !s.stopFlags.set(closeBegun) {
 		return
 	}

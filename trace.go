@@ -259,7 +259,8 @@ func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), le
 // requestSecrets are the credentials a dial to u sent, which a refusal's
 // message must not repeat: the values of the user's Authorization,
 // Proxy-Authorization and Cookie fields (and their credentials after the
-// scheme), the URL's password, and the proxy's password and Basic token.
+// scheme), the URL's password, and the proxy's password and Basic token
+// (unless tr is nil: what only a proxy was sent, the server cannot echo).
 func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string {
 	var s []string
 	for k := range secretHeaders {
@@ -279,6 +280,9 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 	}
 	if pass, ok := u.User.Password(); ok {
 		s = append(s, pass)
+	}
+	if tr == nil {
+		return s
 	}
 	if p, err := pickProxy(u, tr); err == nil && p != nil {
 		s = append(s, proxy.Credentials(p)...)

@@ -1,0 +1,97 @@
+package websocket_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/wstest"
+)
+
+// App.CloseWith waits up to its timeout for the server's close frame,
+// counted from the call, which sends the close frame at once: a callback
+// that kept the dispatcher busy for most of the timeout did not make the
+// wait start over when it returned (the socket was closed at 3.6 s, not 2).
+func TestAppCloseWithTimeoutCountsFromTheCall(t *testing.T) {
+	for _, onLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loop=%v", onLoop), func(t *testing.T) {
+			if onLoop {
+				skipWithoutPoller(t)
+			}
+			ended := make(chan time.Time, 1)
+			srv := wstest.New(func(c *wstest.Conn) {
+				c.WriteFrame(true, 1, []byte("hello"))
+				readToClose(c, new(atomic.Int64))
+				for { // no answer: read until the client closes the socket
+					if _, err := c.ReadFrame(); err != nil {
+						ended <- time.Now()
+						return
+					}
+				}
+			})
+			defer srv.Close()
+			const timeout = 2 * time.Second
+			var called time.Time
+			var code websocket.StatusCode
+			a := &websocket.App{
+				URL: srv.URL,
+				OnMessage: func(a *websocket.App, _ websocket.Message) {
+					called = time.Now()
+					go a.CloseWith(4000, "stop", timeout)
+					time.Sleep(1600 * time.Millisecond) // slow, but within the timeout
+				},
+				OnClose: func(_ *websocket.App, c websocket.StatusCode, _ string) { code = c },
+			}
+			if err := runOn(t, onLoop, a, &websocket.RunOptions{Reconnect: -1}); err != nil {
+				t.Errorf("run = %v", err)
+			}
+			if d := (<-ended).Sub(called); d > timeout+800*time.Millisecond {
+				t.Errorf("the socket was closed %v after CloseWith(…, %v)", d.Round(time.Millisecond), timeout)
+			}
+			if code != websocket.StatusAbnormalClosure {
+				t.Errorf("OnClose got %d, want 1006 (no answer)", code)
+			}
+		})
+	}
+}
+
+// EventLoop.Stop aborts only an App whose close has not begun within the
+// close timeout: one whose App.CloseWith sent its close frame waits for
+// the echo for that close's own timeout, however long a callback holds the
+// loop (it was aborted at 3 s, OnClose 1006).
+func TestLoopStopLeavesABegunCloseAlone(t *testing.T) {
+	skipWithoutPoller(t)
+	srv := wstest.New(func(c *wstest.Conn) {
+		c.WriteFrame(true, 1, []byte("hello"))
+		if readToClose(c, new(atomic.Int64)) != nil {
+			time.Sleep(3500 * time.Millisecond) // slow, but within the close's 10 s
+			c.WriteFrame(true, 8, wstest.ClosePayload(4000, "echo"))
+		}
+	})
+	defer srv.Close()
+	l := websocket.NewEventLoop()
+	var closed string
+	a := &websocket.App{
+		URL: srv.URL,
+		OnMessage: func(a *websocket.App, _ websocket.Message) {
+			a.CloseWith(4000, "stop", 10*time.Second) // the close frame goes out now
+			l.Stop()
+			time.Sleep(4 * time.Second) // a callback slower than the loop's stop watch
+		},
+		OnClose: func(_ *websocket.App, code websocket.StatusCode, reason string) {
+			closed = fmt.Sprintf("%d %s", code, reason)
+		},
+	}
+	if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, Reconnect: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatalf("loop Run = %v", err)
+	}
+	if closed != "4000 echo" {
+		t.Errorf("OnClose got %q, want the echo, 4000 echo", closed)
+	}
+}

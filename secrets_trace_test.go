@@ -1,0 +1,93 @@
+package websocket_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wsclient/websocket"
+)
+
+// serveOnce answers the first request of a loopback listener with
+// answer (after reading the request head), or resets the connection when
+// answer is "".
+func serveOnce(t *testing.T, answer string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		if answer == "" {
+			c.(*net.TCPConn).SetLinger(0) // a reset
+			return
+		}
+		c.Write([]byte(answer))
+	}()
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// A cookie value of a character or two (_gat=1) is no credential to find
+// in an error's text by itself: "1" withheld parts of the addresses in a
+// reset's message (127.0.0.[redacted]:37046).
+func TestShortCookieValueLeavesAddressesAlone(t *testing.T) {
+	url := serveOnce(t, "")
+	_, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{Cookie: "_gat=1"})
+	var he *websocket.HandshakeError
+	if !errors.As(err, &he) {
+		t.Fatalf("Dial = %v, want a *HandshakeError", err)
+	}
+	if strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("Dial = %q: the addresses redacted for the cookie value 1", err)
+	}
+}
+
+// The trace of a handshake response leaves out what it repeats of the
+// request's credentials, in its status line and any field: it logged a
+// bearer token a refusal echoed, which the error withheld.
+func TestTraceLeavesOutEchoedCredentials(t *testing.T) {
+	const bearer = "tok-SECRET-1234567890"
+	url := serveOnce(t, "HTTP/1.1 401 you sent Bearer "+bearer+"\r\nX-Echo: Bearer "+bearer+"\r\nContent-Length: 0\r\n\r\n")
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
+	defer websocket.EnableTrace(false, nil)
+	_, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{
+		Header: http.Header{"Authorization": {"Bearer " + bearer}},
+	})
+	if err == nil || strings.Contains(err.Error(), bearer) {
+		t.Errorf("Dial = %v, want an error without the credential", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), "handshake response") {
+		t.Fatalf("no response traced:\n%s", buf.String())
+	}
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(l, bearer) {
+			t.Errorf("the trace shows the credential: %s", l)
+		}
+	}
+}
