@@ -95,3 +95,44 @@ func TestLoopStopLeavesABegunCloseAlone(t *testing.T) {
 		t.Errorf("OnClose got %q, want the echo, 4000 echo", closed)
 	}
 }
+
+// An App whose App.CloseWith (20 s) frame is stuck behind a send the server
+// does not read holds EventLoop.Stop back no longer than the loop's close
+// timeout (3 s): the stop took the close as begun and waited its 20 s.
+func TestLoopStopCutsACloseWhoseFrameIsStuck(t *testing.T) {
+	skipWithoutPoller(t)
+	hold := make(chan struct{})
+	srv := wstest.New(func(c *wstest.Conn) {
+		c.WriteFrame(true, 1, []byte("hello"))
+		<-hold // reads nothing
+	})
+	defer srv.Close()
+	defer close(hold)
+	l := websocket.NewEventLoop()
+	sending := make(chan struct{})
+	a := &websocket.App{
+		URL: srv.URL,
+		OnMessage: func(a *websocket.App, _ websocket.Message) {
+			close(sending)
+			a.SendBytes(make([]byte, 64<<20)) // the server reads none of it
+		},
+	}
+	if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, Reconnect: -1}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- l.Run(context.Background()) }()
+	<-sending
+	if !within(func() bool { return backedUp(a) }) {
+		t.Fatal("the sends never waited")
+	}
+	a.CloseWith(websocket.StatusNormal, "", 20*time.Second) // its frame waits behind the message
+	start := time.Now()
+	l.Stop()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of Stop: the loop's stop (3 s) waited for CloseWith's 20 s")
+	}
+	t.Logf("Run returned %v after Stop", time.Since(start).Round(time.Millisecond))
+}

@@ -475,9 +475,6 @@ func (l *lazyClose) close() {
 // ioError turns an error from the socket into the library's error: a
 // deadline is a timeout error, anything else means the connection ended.
 func (c *Conn) ioError(op string, err error) error {
-	if s, ok := c.netConn.(*h2Stream); ok && s.secrets != nil {
-		err = s.withoutSecrets(err)
-	}
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		if c.flags.has(flagClosed) {

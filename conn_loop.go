@@ -466,6 +466,21 @@ func (lc *loopConn) writeSocket(b []byte) error {
 	return nil
 }
 
+// closeFrameOut reports whether our close frame went to the socket: on an
+// event loop, not still in the bytes the loop holds for it.
+func (c *Conn) closeFrameOut() bool {
+	if !c.flags.has(flagCloseWritten) {
+		return false
+	}
+	lc := c.lc.Load()
+	if lc == nil {
+		return true
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.queued() == 0
+}
+
 // queued returns the bytes waiting for the socket; mu is held.
 func (lc *loopConn) queued() int {
 	if lc.pending == nil {

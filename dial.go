@@ -440,7 +440,8 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 		}
 		next, err := redirectTarget(u, first, re)
 		if err != nil {
-			return nil, err
+			// The Location may echo a credential, which the error quotes.
+			return nil, errorWithout(err, re.status.secrets)
 		}
 		if cfg.net.netConn != nil {
 			// The given stream reaches one server: the answer is the

@@ -287,8 +287,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		st.Close()
 		return nil, nil, err
 	}
-	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h), status: uint16(resp.StatusCode),
-		secrets: requestSecrets(u, user, nil)}
+	s := &h2Stream{Stream: st, resetAfterClose: forgetsClosedStreams(h), status: uint16(resp.StatusCode)}
 	c = newConn(s, nil, cfg.conn)
 	s.c = c
 	c.isTLS = u.Scheme == "wss"
@@ -385,7 +384,8 @@ func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL, conf *h2.Config) f
 func h2Request(u *url.URL, r *requestConfig, user http.Header) *h2.Request {
 	var key [24]byte // not sent
 	head := string(appendRequest(nil, u, r, user, key[:]))
-	req := &h2.Request{Scheme: "https", Path: string(appendRequestTarget(nil, u)), Header: http.Header{}}
+	req := &h2.Request{Scheme: "https", Path: string(appendRequestTarget(nil, u)), Header: http.Header{},
+		Secrets: requestSecrets(u, user, nil)}
 	if u.Scheme == "ws" {
 		req.Scheme = "http"
 	}
@@ -453,20 +453,6 @@ type h2Stream struct {
 	// status is the response's 2xx :status (Conn.Status); it fits in the
 	// struct's padding.
 	status uint16
-	// secrets are the credentials the stream's request carried (nil when
-	// none): the server's GOAWAY debug data, in the error that ends the
-	// stream, may repeat them (Conn.ioError).
-	secrets []string
-}
-
-// withoutSecrets keeps the credentials of the stream's request out of
-// err's message.
-func (s *h2Stream) withoutSecrets(err error) error {
-	msg := err.Error()
-	if r := httptoken.WithoutSecrets(msg, s.secrets); r != msg {
-		return &wrappedError{msg: r, err: err}
-	}
-	return err
 }
 
 // Close ends the stream as closing a TCP connection would (RFC 8441 §5):

@@ -17,7 +17,9 @@ import (
 // send (its server reading nothing) does not hold the stop back, nor does
 // it hold back the end of Run's ctx or a signal of StopOnSignal: an App
 // whose close has not begun within the close timeout (3 s) has its
-// connection aborted, which ends the send.
+// connection aborted, which ends the send; so has one whose close frame
+// has not gone out by then. An App whose own close (App.CloseWith) sent
+// its close frame waits for the answer as that close says.
 func (l *EventLoop) Stop() {
 	l.stopOnce.Do(func() {
 		close(l.stopCh)
@@ -34,9 +36,7 @@ func (l *EventLoop) Stop() {
 // blocked send then fails, and the loop goes on to stop its Apps.
 func (l *EventLoop) watchStops() {
 	for _, s := range l.sessionList() {
-		// An App whose close began (App.CloseWith) is watched by that
-		// close, with its own timeout.
-		s.watchStop(closeTimeout, stopBegun|closeBegun)
+		s.watchStop(closeTimeout, true)
 	}
 }
 

@@ -290,6 +290,44 @@ func TestHTTP2GoAwayAfterTheOpenEchoingTheCredential(t *testing.T) {
 	})
 }
 
+// TestHTTP2GoAwayEchoingAnotherStreamsCredential: a GOAWAY ends every
+// WebSocket of its connection, and its debug data may echo the credential
+// of any of them: B's error showed A's bearer token.
+func TestHTTP2GoAwayEchoingAnotherStreamsCredential(t *testing.T) {
+	const bearerA, bearerB = "tok-SECRET-AAAAAAAAAA", "tok-SECRET-BBBBBBBBBB"
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			w.headers(200, false)
+			if w.seen == 2 {
+				w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte("the first stream sent Authorization: Bearer "+bearerA))
+				w.c.Close()
+				return false
+			}
+			return true
+		}}
+		var conns []*websocket.Conn
+		shared := s.opts() // one transport: one connection
+		for _, bearer := range []string{bearerA, bearerB} {
+			opts := *shared
+			opts.Header = http.Header{"Authorization": {"Bearer " + bearer}}
+			c, err := websocket.Dial(context.Background(), "ws://h2.test/", &opts)
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			defer c.Abort()
+			conns = append(conns, c)
+		}
+		if n := s.conns.Load(); n != 1 {
+			t.Fatalf("%d connections, want 1 shared", n)
+		}
+		for i, c := range conns {
+			if _, err := c.Recv(); err == nil || strings.Contains(err.Error(), bearerA) {
+				t.Errorf("WebSocket %d: Recv = %v, want the debug data without A's credential", i, err)
+			}
+		}
+	})
+}
+
 // TestHTTP2ErrorBodyTimeBound: a refusal whose body never ends is read for
 // at most 2 s, as over HTTP/1.1: the dial returns a *BadStatusError with
 // what arrived, not a handshake timeout 30 s later.

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/wsclient/websocket/internal/h2"
 	"github.com/wsclient/websocket/wstest"
 )
 
@@ -148,6 +149,11 @@ func TestIdleRunSizes(t *testing.T) {
 		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},
 		// A keep-alive's timer on the loop: its time a monotonic count.
 		{"loopTimer", unsafe.Sizeof(loopTimer{}), 32},
+		// A WebSocket over HTTP/2: its stream, and the Conn's view of it
+		// (the request's credentials, for a GOAWAY's error, in the
+		// stream's padding).
+		{"h2.Stream", unsafe.Sizeof(h2.Stream{}), 384},
+		{"h2Stream", unsafe.Sizeof(h2Stream{}), 24},
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/wsclient/websocket"
+	"github.com/wsclient/websocket/internal/wstest"
 )
 
 // serveOnce answers the first request of a loopback listener with
@@ -90,4 +92,44 @@ func TestTraceLeavesOutEchoedCredentials(t *testing.T) {
 			t.Errorf("the trace shows the credential: %s", l)
 		}
 	}
+}
+
+// A password of a few characters counts where it stands alone, also at
+// the end of a sentence: "wrong password abc." showed it when its full
+// stop was taken for part of an address.
+func TestShortPasswordBeforeAFullStop(t *testing.T) {
+	url := serveOnce(t, "HTTP/1.1 401 wrong password abc.\r\nContent-Length: 0\r\n\r\n")
+	url = strings.Replace(url, "ws://", "ws://bob:abc@", 1)
+	_, err := websocket.Dial(context.Background(), url, nil)
+	if err == nil || strings.Contains(err.Error(), "abc") {
+		t.Errorf("Dial = %v, want an error without the password", err)
+	}
+}
+
+// A redirect whose Location echoes a credential is refused without it: a
+// Location that does not parse, and a wss-to-ws downgrade, quoted it.
+func TestRefusedRedirectsLeaveOutEchoedCredentials(t *testing.T) {
+	const bearer = "tok-SECRET-1234567890"
+	auth := http.Header{"Authorization": {"Bearer " + bearer}}
+	t.Run("bad Location", func(t *testing.T) {
+		url := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:bad/?auth="+bearer+"\r\nContent-Length: 0\r\n\r\n")
+		_, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{Header: auth})
+		if err == nil || strings.Contains(err.Error(), bearer) {
+			t.Errorf("Dial = %v, want an error without the credential", err)
+		}
+	})
+	t.Run("wss to ws", func(t *testing.T) {
+		ca := wstest.NewCA()
+		s := tlsScriptServer(t, ca, func(*http.Request, string) string {
+			return "HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/?auth=" + bearer + "\r\nContent-Length: 0\r\n\r\n"
+		})
+		opts := dialOpts()
+		opts.TLSConfig = &tls.Config{RootCAs: ca.Pool}
+		opts.Header = auth
+		_, err := websocket.Dial(context.Background(), s.URL, opts)
+		var bse *websocket.BadStatusError
+		if !errors.As(err, &bse) || bse.StatusCode != 302 || strings.Contains(err.Error(), bearer) {
+			t.Errorf("Dial = %v, want a *BadStatusError 302 without the credential", err)
+		}
+	})
 }

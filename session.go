@@ -86,28 +86,42 @@ func (s *Session) stop(code StatusCode, reason string, timeout time.Duration) {
 	at := monoAfter(monoNow(), max(timeout, 0)) // the close's time counts from here
 	s.d.Post(func() { s.closeNow(code, reason, timeout, at) })
 	s.startClose(code, reason, timeout)
-	s.watchStop(timeout, stopBegun)
+	s.watchStop(timeout, false)
 }
 
 // watchStop is stop's watch of the close's deadline, from the stopping
 // goroutine, for a close the dispatcher is to begin (an EventLoop's
 // stopping also starts it before the loop looks at its stop:
 // EventLoop.watchStops); from now on no dial starts. The open connection
-// is aborted at the deadline unless one of the stopFlags in done is set
-// by then.
-func (s *Session) watchStop(timeout time.Duration, done uint32) {
+// is aborted at the deadline unless closeNow ran by then, or, for a loop's
+// stop (loopStop), unless our close frame went out by then: the answer is
+// then waited for as the close that sent it says (App.CloseWith's
+// timeout), while a frame still stuck behind sends the peer does not
+// read holds the loop's stop back no longer than the loop's timeout.
+func (s *Session) watchStop(timeout time.Duration, loopStop bool) {
 	s.stopFlags.set(stopAsked)
-	if c := s.openConn(); c != nil && !s.stopFlags.has(done) {
-		wait := timeout
-		if wait <= 0 {
-			wait = closeTimeout // for sending ours, as closeNow waits
-		}
-		time.AfterFunc(wait, func() {
-			if !s.stopFlags.has(done) {
-				c.Abort()
-			}
-		})
+	c := s.openConn()
+	if c == nil {
+		return
 	}
+	over := func() bool {
+		if loopStop {
+			return c.closeFrameOut()
+		}
+		return s.stopFlags.has(stopBegun)
+	}
+	if over() {
+		return
+	}
+	wait := timeout
+	if wait <= 0 {
+		wait = closeTimeout // for sending ours, as closeNow waits
+	}
+	time.AfterFunc(wait, func() {
+		if !over() {
+			c.Abort()
+		}
+	})
 }
 
 // openConn returns the open connection, for a stop from another goroutine

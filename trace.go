@@ -272,8 +272,14 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 			if k == "Cookie" { // each cookie, and its value, may come back alone
 				for c := range strings.SplitSeq(v, ";") {
 					c = strings.TrimSpace(c)
+					s = append(s, c)
+					// A value of a few bytes (_gat=1) is a flag, not a
+					// credential: alone it would withhold every "1" of
+					// an address.
 					_, val, _ := strings.Cut(c, "=")
-					s = append(s, c, strings.Trim(val, `"`))
+					if val = strings.Trim(val, `"`); len(val) >= httptoken.MinSecret {
+						s = append(s, val)
+					}
 				}
 			}
 		}
@@ -288,6 +294,16 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 		s = append(s, proxy.Credentials(p)...)
 	}
 	return s
+}
+
+// errorWithout returns err, or when its message holds one of secrets, an
+// error that wraps it with a message that does not.
+func errorWithout(err error, secrets []string) error {
+	msg := err.Error()
+	if r := httptoken.WithoutSecrets(msg, secrets); r != msg {
+		return &wrappedError{msg: r, err: err}
+	}
+	return err
 }
 
 // withoutSecrets keeps the credentials a failed dial's request carried out

@@ -293,8 +293,19 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	}
 	cc.goAway, cc.goAwayID = true, last
 	if f.ErrCode != http2.ErrCodeNo {
-		debug := f.DebugData()
-		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: httptoken.QuoteCut(debug, 256)}
+		// Every stream of the connection gets this error: the debug data
+		// may echo the credentials of any of them.
+		var secrets []string
+		for _, st := range cc.streams {
+			if st.secrets != nil {
+				secrets = append(secrets, *st.secrets...)
+			}
+		}
+		reason := httptoken.QuoteCut(f.DebugData(), 256)
+		if secrets != nil {
+			reason = httptoken.WithoutSecrets(reason, secrets)
+		}
+		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: reason}
 	}
 	for id, st := range cc.streams {
 		if id > last {

@@ -33,6 +33,11 @@ type Request struct {
 	// Upgrade, Keep-Alive, Proxy-Connection, Transfer-Encoding, TE, Host,
 	// HTTP2-Settings, Sec-WebSocket-Key) are not sent.
 	Header http.Header
+	// Secrets are the credentials the request carries (the values of
+	// Authorization, Cookie and the like, not sent otherwise): the error
+	// a peer's GOAWAY gives its connection's streams leaves them out of
+	// its debug data, which may echo them.
+	Secrets []string
 }
 
 // Response is the server's answer to an extended CONNECT.
@@ -89,11 +94,14 @@ type Stream struct {
 	dropData      bool        // DATA not yet taken by the writer is dropped
 	removed       bool        // no longer in cc.streams
 	closingClosed bool        // closing is closed
+	queued        bool        // in the connection's queue for the reader token (lead.go)
 	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
 	err           error       // why the stream failed; nil while it has not
-	// A consumer waiting in WaitReadable (lead.go).
-	queued       bool    // in the connection's queue for the reader token
-	wprev, wnext *Stream // the queue's links
+	// secrets are the request's Secrets, nil when none; in queued's
+	// padding (Stream stays in the 384-byte size class).
+	secrets *[]string
+	// A consumer waiting in WaitReadable (lead.go): the queue's links.
+	wprev, wnext *Stream
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -165,6 +173,10 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	}
 	if cc.growTo > cc.stream {
 		st.creditAt = monoNow()
+	}
+	if len(req.Secrets) > 0 {
+		secrets := req.Secrets
+		st.secrets = &secrets
 	}
 	st.rdl.st = st
 	st.wdl.st, st.wdl.write = st, true

@@ -6,12 +6,10 @@ import (
 	"strings"
 )
 
-// minSecret is the length under which a secret counts only where it
-// stands alone (between characters that are neither letters, digits nor
-// the punctuation inside addresses, numbers and names: . : / - _ % @ [ ]):
-// the password "a" must not withhold every message with an "a" in it, nor
-// the cookie value "1" the addresses 127.0.0.1:80.
-const minSecret = 4
+// MinSecret is the length under which a secret counts only where it
+// stands alone (between characters that are not letters or digits): the
+// password "a" must not withhold every message with an "a" in it.
+const MinSecret = 4
 
 // RepeatsSecret reports whether text, from a peer, holds one of secrets
 // (credentials the request carried), or, when text was cut by a bound,
@@ -114,7 +112,7 @@ func secretAt(text, s string, from int) int {
 			return -1
 		}
 		i += from
-		if len(s) >= minSecret || (!isWordAt(text, i-1) && !isWordAt(text, i+len(s))) {
+		if len(s) >= MinSecret || (!isAlnumAt(text, i-1) && !isAlnumAt(text, i+len(s))) {
 			return i
 		}
 		from = i + 1
@@ -122,12 +120,11 @@ func secretAt(text, s string, from int) int {
 	return -1
 }
 
-// isWordAt reports whether text has at i an ASCII letter or digit, or
-// punctuation that joins them into addresses, numbers and names.
-func isWordAt(text string, i int) bool {
+// isAlnumAt reports whether text has an ASCII letter or digit at i.
+func isAlnumAt(text string, i int) bool {
 	if i < 0 || i >= len(text) {
 		return false
 	}
 	c := text[i]
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte(".:/-_%@[]", c) >= 0
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
