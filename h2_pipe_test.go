@@ -242,6 +242,7 @@ func TestHTTP2GoAwayEchoingTheCredential(t *testing.T) {
 		{"as sent", "Bearer " + bearer, "you sent Authorization: Bearer " + bearer, bearer},
 		{"quoted", digest, "you sent " + digest, "6629fae49393a053"},
 		{"cut", "Bearer " + bearer, strings.Repeat(".", 256-len("Bearer tok-SECRE")) + "Bearer " + bearer, "tok-SECRE"},
+		{"cut after its first 3 bytes", "Bearer " + bearer, strings.Repeat(".", 256-len("token=tok")) + "token=" + bearer, "=tok"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
