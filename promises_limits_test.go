@@ -62,15 +62,8 @@ func TestReadLimitHoldsAcrossCompressedFragments(t *testing.T) {
 // it with its white space changed (a tab or a line break for its space),
 // which the one-line snippet of the body folds back into the password.
 func TestProxyRefusalBodyWithFoldedPassword(t *testing.T) {
-	const user, pass = "alice", "s3cr3t Pa55"
-	body := "you sent pw=s3cr3t\r\n\tPa55"
-	addr := scriptedPeer(t, []string{"HTTP/1.1 407 No\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body})
-	pu := &url.URL{Scheme: "http", User: url.UserPassword(user, pass), Host: addr}
-	opts := &websocket.DialOptions{Proxy: func(*url.URL) (*url.URL, error) { return pu, nil }}
-	_, err := websocket.Dial(context.Background(), "ws://target.test/", opts)
-	if err == nil {
-		t.Fatal("Dial succeeded")
-	}
+	const pass = "s3cr3t Pa55"
+	err := dialRefusingProxy(t, pass, "you sent pw=s3cr3t\r\n\tPa55")
 	if strings.Contains(err.Error(), pass) {
 		t.Errorf("the error shows the proxy password %q: %v", pass, err)
 	}
@@ -80,18 +73,25 @@ func TestProxyRefusalBodyWithFoldedPassword(t *testing.T) {
 // 512-byte bound right after the first 3 bytes of the proxy password is
 // withheld, as one cut later in the password is.
 func TestProxyRefusalBodyCutAfterThreeBytesOfPassword(t *testing.T) {
-	const user, pass = "alice", "s3cr3t-Pa55"
-	body := strings.Repeat(" ", 506) + "pw=" + pass + strings.Repeat("x", 88)
+	const pass = "s3cr3t-Pa55"
+	err := dialRefusingProxy(t, pass, strings.Repeat(" ", 506)+"pw="+pass+strings.Repeat("x", 88))
+	if strings.Contains(err.Error(), "pw="+pass[:3]) {
+		t.Errorf("the error shows the start of the proxy password %q: %v", pass[:3], err)
+	}
+}
+
+// dialRefusingProxy dials through an HTTP proxy, with the user alice and
+// pass, that refuses the tunnel with a 407 and body, and returns the
+// dial's error.
+func dialRefusingProxy(t *testing.T, pass, body string) error {
 	addr := scriptedPeer(t, []string{"HTTP/1.1 407 No\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body})
-	pu := &url.URL{Scheme: "http", User: url.UserPassword(user, pass), Host: addr}
+	pu := &url.URL{Scheme: "http", User: url.UserPassword("alice", pass), Host: addr}
 	opts := &websocket.DialOptions{Proxy: func(*url.URL) (*url.URL, error) { return pu, nil }}
 	_, err := websocket.Dial(context.Background(), "ws://target.test/", opts)
 	if err == nil {
 		t.Fatal("Dial succeeded")
 	}
-	if strings.Contains(err.Error(), "pw="+pass[:3]) {
-		t.Errorf("the error shows the start of the proxy password %q: %v", pass[:3], err)
-	}
+	return err
 }
 
 // TestRedirectToBadLocationWithAtInPassword: "every URL password (dial URL,
