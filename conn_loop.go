@@ -467,14 +467,16 @@ func (lc *loopConn) writeSocket(b []byte) error {
 }
 
 // closeFrameOut reports whether our close frame went to the socket: on an
-// event loop, not still in the bytes the loop holds for it.
+// event loop, not still in the bytes the loop holds for it; over HTTP/2,
+// not still in the chunk waiting for the connection's writer.
 func (c *Conn) closeFrameOut() bool {
 	if !c.flags.has(flagCloseWritten) {
 		return false
 	}
 	lc := c.lc.Load()
 	if lc == nil {
-		return true
+		s, ok := c.netConn.(*h2Stream)
+		return !ok || !s.Pending()
 	}
 	lc.mu.Lock()
 	defer lc.mu.Unlock()

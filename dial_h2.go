@@ -424,10 +424,11 @@ func headText(first string, hs ...http.Header) string {
 // traceH2Request traces an extended CONNECT as it goes out.
 func traceH2Request(u *url.URL, req *h2.Request) {
 	if handshakeTracing() {
-		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
-			slog.String("head", redactHead(headText("CONNECT "+req.Path+" HTTP/2", http.Header{
-				":protocol": {"websocket"}, ":scheme": {req.Scheme}, ":authority": {req.Authority},
-			}, req.Header))))
+		head := redactHead(headText("CONNECT "+req.Path+" HTTP/2", http.Header{
+			":protocol": {"websocket"}, ":scheme": {req.Scheme}, ":authority": {req.Authority},
+		}, req.Header))
+		traceHandshake("websocket: handshake request", slog.String("url", httptoken.WithoutSecrets(redactURL(u), req.Secrets)),
+			slog.String("head", httptoken.WithoutSecrets(head, req.Secrets)))
 	}
 }
 

@@ -329,6 +329,86 @@ func TestHTTP2GoAwayEchoingAnotherStreamsCredential(t *testing.T) {
 	})
 }
 
+// TestHTTP2GoAwayEchoingAnEndedStreamsCredential: a GOAWAY's debug data
+// may echo the credential of a stream that ended before it: the
+// connection keeps the credentials of every stream it carried (A's token
+// showed in the other WebSockets' errors).
+func TestHTTP2GoAwayEchoingAnEndedStreamsCredential(t *testing.T) {
+	const bearerA = "tok-SECRET-AAAAAAAAAA"
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			w.headers(200, false)
+			if w.seen == 3 {
+				w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte("an earlier stream sent Authorization: Bearer "+bearerA))
+				w.c.Close()
+				return false
+			}
+			return true
+		}}
+		shared := s.opts() // one transport: one connection
+		dial := func(bearer string) *websocket.Conn {
+			opts := *shared
+			if bearer != "" {
+				opts.Header = http.Header{"Authorization": {"Bearer " + bearer}}
+			}
+			c, err := websocket.Dial(context.Background(), "ws://h2.test/", &opts)
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			t.Cleanup(c.Abort)
+			return c
+		}
+		other := dial("")
+		a := dial(bearerA)
+		a.Abort()
+		synctest.Wait()
+		b := dial("tok-other-BBBBBBBBBB")
+		if n := s.conns.Load(); n != 1 {
+			t.Fatalf("%d connections, want 1 shared", n)
+		}
+		for i, c := range []*websocket.Conn{other, b} {
+			if _, err := c.Recv(); err == nil || strings.Contains(err.Error(), bearerA) {
+				t.Errorf("WebSocket %d: Recv = %v, want an error without A's credential", i, err)
+			}
+		}
+	})
+}
+
+// TestLoopStopCutsAnHTTP2CloseWhoseFrameIsStuck: an App over HTTP/2 on an
+// EventLoop whose close frame (CloseWith, 20 s) went only to the HTTP/2
+// connection's queue (a write deadline queues each chunk for the
+// connection's writer), the server reading nothing, holds the loop's stop
+// back no longer than 3 s: the frame counted as gone out, and Run waited
+// the 20 s.
+func TestLoopStopCutsAnHTTP2CloseWhoseFrameIsStuck(t *testing.T) {
+	skipWithoutPoller(t)
+	s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+		w.headers(200, false)
+		w.fr.WriteData(w.id, false, []byte{0x81, 5, 'h', 'e', 'l', 'l', 'o'})
+		return false // reads nothing more
+	}}
+	opts := s.opts()
+	opts.Timeout = time.Minute // a write deadline on every write
+	l := websocket.NewEventLoop()
+	got := make(chan struct{})
+	a := &websocket.App{URL: "ws://h2.test/", OnMessage: func(*websocket.App, websocket.Message) { close(got) }}
+	if err := a.Run(context.Background(), &websocket.RunOptions{Dispatcher: l, Reconnect: -1, DialOptions: *opts}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- l.Run(context.Background()) }()
+	<-got
+	a.CloseWith(websocket.StatusNormal, "", 20*time.Second)
+	start := time.Now()
+	l.Stop()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of Stop: the loop's stop (3 s) waited for CloseWith's 20 s")
+	}
+	t.Logf("Run returned %v after Stop", time.Since(start).Round(time.Millisecond))
+}
+
 // TestHTTP2ErrorBodyTimeBound: a refusal whose body never ends is read for
 // at most 2 s, as over HTTP/1.1: the dial returns a *BadStatusError with
 // what arrived, not a handshake timeout 30 s later.

@@ -180,9 +180,11 @@ type response struct {
 func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Header, key []byte) (response, error) {
 	hs.req = appendRequest(hs.req[:0], u, r, user, key)
 	trace := handshakeTracing()
+	var secrets []string // what a trace must not show, also where a server's URL repeats it
 	if trace {
-		traceHandshake("websocket: handshake request", slog.String("url", redactURL(u)),
-			slog.String("head", redactHead(string(hs.req))))
+		secrets = requestSecrets(u, user, nil)
+		traceHandshake("websocket: handshake request", slog.String("url", httptoken.WithoutSecrets(redactURL(u), secrets)),
+			slog.String("head", httptoken.WithoutSecrets(redactHead(string(hs.req)), secrets)))
 	}
 	if _, err := hs.nc.Write(hs.req); err != nil {
 		return response{}, handshakeIOError(err)
@@ -191,10 +193,6 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 	br := hs.br
 	br.Reset(&hs.lr)
 	var resp response
-	var secrets []string // what a traced answer must not repeat
-	if trace {
-		secrets = requestSecrets(u, user, nil)
-	}
 	// Interim 1xx answers (100 Continue, 103 Early Hints) may come before
 	// the final one, which the client reads after them (RFC 9110 §15.2); a
 	// few at most, all within the head's limit. The ninth is final.

@@ -150,8 +150,8 @@ func TestIdleRunSizes(t *testing.T) {
 		// A keep-alive's timer on the loop: its time a monotonic count.
 		{"loopTimer", unsafe.Sizeof(loopTimer{}), 32},
 		// A WebSocket over HTTP/2: its stream, and the Conn's view of it
-		// (the request's credentials, for a GOAWAY's error, in the
-		// stream's padding).
+		// (the request's credentials, for a GOAWAY's error, are the
+		// connection's).
 		{"h2.Stream", unsafe.Sizeof(h2.Stream{}), 384},
 		{"h2Stream", unsafe.Sizeof(h2Stream{}), 24},
 	})

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wsclient/websocket"
 	"github.com/wsclient/websocket/internal/wstest"
@@ -130,6 +132,45 @@ func TestRefusedRedirectsLeaveOutEchoedCredentials(t *testing.T) {
 		var bse *websocket.BadStatusError
 		if !errors.As(err, &bse) || bse.StatusCode != 302 || strings.Contains(err.Error(), bearer) {
 			t.Errorf("Dial = %v, want a *BadStatusError 302 without the credential", err)
+		}
+	})
+}
+
+// A Location echoing a Basic credential as a URL carries it (its = padding
+// as %3D): the refused redirect's error and a followed redirect's traces
+// showed it.
+func TestRedirectEchoingAnEncodedCredential(t *testing.T) {
+	const cred = "dXNlcjpwYXNzMQ==" // user:pass1
+	const shown = "dXNlcjpwYXNzMQ"  // all of it but the padding
+	auth := http.Header{"Authorization": {"Basic " + cred}}
+	t.Run("bad Location", func(t *testing.T) {
+		u := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:bad/?auth="+url.QueryEscape(cred)+"\r\nContent-Length: 0\r\n\r\n")
+		_, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{Header: auth})
+		if err == nil || strings.Contains(err.Error(), shown) {
+			t.Errorf("Dial = %v, want an error without the credential", err)
+		}
+	})
+	t.Run("trace of a followed redirect", func(t *testing.T) {
+		u := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: /next?auth="+url.QueryEscape(cred)+"\r\nContent-Length: 0\r\n\r\n")
+		var mu sync.Mutex
+		var buf bytes.Buffer
+		websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
+		defer websocket.EnableTrace(false, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second) // the next hop is not answered
+		defer cancel()
+		_, err := websocket.Dial(ctx, u, &websocket.DialOptions{Header: auth})
+		if err != nil && strings.Contains(err.Error(), shown) {
+			t.Errorf("Dial = %v, want an error without the credential", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.Contains(buf.String(), "websocket: redirect") {
+			t.Fatalf("no redirect traced:\n%s", buf.String())
+		}
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(l, shown) {
+				t.Errorf("the trace shows the credential: %s", l)
+			}
 		}
 	})
 }

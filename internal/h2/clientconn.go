@@ -160,6 +160,11 @@ type ClientConn struct {
 	goAway    bool
 	goAwayID  uint32
 	goAwayErr error // the peer's GOAWAY with an error code, if any
+	// The credentials of the streams the connection carried (at most
+	// maxKeptSecrets), which a GOAWAY's debug data may echo; secretsLost:
+	// more came, and the debug data is withheld.
+	secrets     []string
+	secretsLost bool
 	// Termination.
 	err        error // why the connection ended; nil while it is live
 	sendGoAway bool

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -294,16 +295,13 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	cc.goAway, cc.goAwayID = true, last
 	if f.ErrCode != http2.ErrCodeNo {
 		// Every stream of the connection gets this error: the debug data
-		// may echo the credentials of any of them.
-		var secrets []string
-		for _, st := range cc.streams {
-			if st.secrets != nil {
-				secrets = append(secrets, *st.secrets...)
-			}
-		}
+		// may echo the credentials of any stream it carried.
 		reason := httptoken.QuoteCut(f.DebugData(), 256)
-		if secrets != nil {
-			reason = httptoken.WithoutSecrets(reason, secrets)
+		switch {
+		case cc.secretsLost:
+			reason = fmt.Sprintf("(%d bytes of debug data withheld: they may repeat a credential)", len(f.DebugData()))
+		case cc.secrets != nil:
+			reason = httptoken.WithoutSecrets(reason, cc.secrets)
 		}
 		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: reason}
 	}
@@ -315,6 +313,24 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	cc.broadcastLocked()
 	cc.checkIdleLocked()
 	cc.slotLocked()
+}
+
+// maxKeptSecrets bounds the credentials a connection keeps for its GOAWAY's
+// error (keepSecretsLocked): streams with credentials of their own each.
+const maxKeptSecrets = 64
+
+// keepSecretsLocked adds the credentials of a stream's request to those
+// the connection carried.
+func (cc *ClientConn) keepSecretsLocked(secrets []string) {
+	for _, s := range secrets {
+		switch {
+		case s == "" || slices.Contains(cc.secrets, s):
+		case len(cc.secrets) < maxKeptSecrets:
+			cc.secrets = append(cc.secrets, s)
+		default:
+			cc.secretsLost = true
+		}
+	}
 }
 
 // readData takes the payload of a DATA frame, whose header the Framer

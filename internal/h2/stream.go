@@ -34,9 +34,9 @@ type Request struct {
 	// HTTP2-Settings, Sec-WebSocket-Key) are not sent.
 	Header http.Header
 	// Secrets are the credentials the request carries (the values of
-	// Authorization, Cookie and the like, not sent otherwise): the error
-	// a peer's GOAWAY gives its connection's streams leaves them out of
-	// its debug data, which may echo them.
+	// Authorization, Cookie and the like): the error a peer's GOAWAY gives
+	// the connection's streams leaves those of every stream the connection
+	// carried out of its debug data, which may echo them.
 	Secrets []string
 }
 
@@ -94,14 +94,11 @@ type Stream struct {
 	dropData      bool        // DATA not yet taken by the writer is dropped
 	removed       bool        // no longer in cc.streams
 	closingClosed bool        // closing is closed
-	queued        bool        // in the connection's queue for the reader token (lead.go)
 	linger        *time.Timer // resets a stream Finish left waiting for the server's END_STREAM
 	err           error       // why the stream failed; nil while it has not
-	// secrets are the request's Secrets, nil when none; in queued's
-	// padding (Stream stays in the 384-byte size class).
-	secrets *[]string
-	// A consumer waiting in WaitReadable (lead.go): the queue's links.
-	wprev, wnext *Stream
+	// A consumer waiting in WaitReadable (lead.go).
+	queued       bool    // in the connection's queue for the reader token
+	wprev, wnext *Stream // the queue's links
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -174,10 +171,7 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	if cc.growTo > cc.stream {
 		st.creditAt = monoNow()
 	}
-	if len(req.Secrets) > 0 {
-		secrets := req.Secrets
-		st.secrets = &secrets
-	}
+	cc.keepSecretsLocked(req.Secrets)
 	st.rdl.st = st
 	st.wdl.st, st.wdl.write = st, true
 	cc.nextID += 2
@@ -553,6 +547,15 @@ func (st *Stream) Write(p []byte) (int, error) {
 		n += int(k)
 	}
 	return n, nil
+}
+
+// Pending reports whether data a Write returned from has not reached the
+// connection yet: its chunk waits for the connection's writer, or is being
+// written.
+func (st *Stream) Pending() bool {
+	st.cc.mu.Lock()
+	defer st.cc.mu.Unlock()
+	return st.held
 }
 
 // writableLocked returns why no more data may be written, if so.

@@ -1,6 +1,7 @@
 package httptoken
 
 import (
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +33,11 @@ func RepeatsSecret(text string, secrets []string, cut bool) bool {
 }
 
 // WithoutSecrets returns text with each of secrets in it replaced by
-// "[redacted]", the longest first: as it is, and as Go quotes it (text
-// often quotes what a peer sent, turning each " of a Digest credential
-// into \"), and the first bytes (at least 3) of one that end where
-// QuoteCut cut a peer's text.
+// "[redacted]", the longest first: as it is, as Go quotes it (text often
+// quotes what a peer sent, turning each " of a Digest credential into
+// \"), as a URL's query or path escapes it (a Location echoing a Basic
+// credential has its = as %3D), and the first bytes (at least 3) of one
+// that end where QuoteCut cut a peer's text.
 func WithoutSecrets(text string, secrets []string) string {
 	var forms []string
 	for _, s := range secrets {
@@ -43,8 +45,13 @@ func WithoutSecrets(text string, secrets []string) string {
 			continue
 		}
 		forms = append(forms, s)
-		if q := strconv.Quote(s); q[1:len(q)-1] != s {
-			forms = append(forms, q[1:len(q)-1])
+		for _, f := range [...]string{strconv.Quote(s), url.QueryEscape(s), url.PathEscape(s)} {
+			if f[0] == '"' {
+				f = f[1 : len(f)-1]
+			}
+			if f != s && !slices.Contains(forms, f) {
+				forms = append(forms, f)
+			}
 		}
 	}
 	if !RepeatsSecret(text, forms, false) && !strings.Contains(text, cutMark) {
