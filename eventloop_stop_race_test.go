@@ -2,8 +2,8 @@ package websocket
 
 import (
 	"context"
+	"os"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,8 +15,8 @@ import (
 // the Stop under way held its once and waited for that lock.
 func TestStopWhileRunBeginsAfterASignal(t *testing.T) {
 	l := NewEventLoop()
-	l.StopOnSignal(syscall.SIGUSR1)
-	l.sigCh <- syscall.SIGUSR1 // the signal, come before Run
+	l.StopOnSignal(os.Interrupt)
+	l.sigCh <- os.Interrupt // the signal, come before Run
 	hook := func(l *EventLoop) {
 		go l.Stop()
 		<-l.stopCh // Stop is under way: it waits for l.mu, held here
