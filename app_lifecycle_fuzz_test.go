@@ -65,7 +65,8 @@ func FuzzAppLifecycle(f *testing.F) {
 		switch {
 		case opts&16 != 0:
 			url = h2Base
-			dial.TLSConfig, dial.HTTP2, dial.HTTP2Transport = h2Opts.TLSConfig, h2Opts.HTTP2, h2Opts.HTTP2Transport
+			o := h2Opts(t)
+			dial.TLSConfig, dial.HTTP2, dial.HTTP2Transport = o.TLSConfig, o.HTTP2, o.HTTP2Transport
 		case opts&8 != 0:
 			url = "wss://" + tlsSrv.Addr
 			dial.TLSConfig = &tls.Config{RootCAs: ca.Pool}

@@ -41,7 +41,7 @@ import (
 // client's context takeover, bit 2 compresses every non-empty message (a
 // threshold of 1), bit 3 a 512-byte window for the client, bit 4 TLS, bit
 // 5 sends over HTTP/2 as well (an extended CONNECT; one connection that
-// the WebSockets of every input share).
+// the WebSockets of the input share).
 func FuzzSendPaths(f *testing.F) {
 	skipWithoutPoller(f)
 	f.Add(byte(0), []byte{0, 0, 5, 1, 0, 0, 0, 0, 125, 0, 0, 126, 0, 0xff, 0xff, 2, 0x04, 0x01})
@@ -55,9 +55,10 @@ func FuzzSendPaths(f *testing.F) {
 	f.Add(byte(5), []byte{0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00, 0x06, 0x0c, 0x00}) // 192 KiB and 128 KiB of JSON (the cap), then an empty one: split, taken over
 
 	srv, tlsSrv, ca := fuzzServers(f, serveSendFuzz)
-	h2Base, h2Opts := fuzzH2Server(f, serveSendFuzzH2)
+	h2Base, h2OptsFor := fuzzH2Server(f, serveSendFuzzH2)
 
 	f.Fuzz(func(t *testing.T, flags byte, prog []byte) {
+		h2Opts := h2OptsFor(t)
 		msgs := fuzzMessages(prog)
 		want := make([]string, len(msgs))
 		for i, m := range msgs {
