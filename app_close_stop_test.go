@@ -126,7 +126,15 @@ func TestLoopStopCutsACloseWhoseFrameIsStuck(t *testing.T) {
 	if !within(func() bool { return backedUp(a) }) {
 		t.Fatal("the sends never waited")
 	}
-	a.CloseWith(websocket.StatusNormal, "", 20*time.Second) // its frame waits behind the message
+	closeThenStop(t, a, l, ran) // the close frame waits behind the message
+}
+
+// closeThenStop closes a with a 20 s CloseWith, stops l and fails unless
+// l's Run, which reports to ran, returns within 10 s: the loop's stop (3 s)
+// bounds a close whose frame is stuck.
+func closeThenStop(t *testing.T, a *websocket.App, l *websocket.EventLoop, ran <-chan error) {
+	t.Helper()
+	a.CloseWith(websocket.StatusNormal, "", 20*time.Second)
 	start := time.Now()
 	l.Stop()
 	select {

@@ -443,14 +443,14 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 			// The Location may echo a credential, which the error quotes.
 			return nil, errorWithout(err, re.status.secrets)
 		}
+		location := httptoken.WithoutSecrets(redactURL(next), re.status.secrets)
 		if cfg.net.netConn != nil {
 			// The given stream reaches one server: the answer is the
 			// caller's to act on.
-			return nil, wrapError("websocket: cannot follow a redirect to "+httptoken.WithoutSecrets(redactURL(next), re.status.secrets)+" over the given NetConn", re.status)
+			return nil, wrapError("websocket: cannot follow a redirect to "+location+" over the given NetConn", re.status)
 		}
 		if handshakeTracing() {
-			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode),
-				slog.String("location", httptoken.WithoutSecrets(redactURL(next), re.status.secrets)))
+			traceHandshake("websocket: redirect", slog.Int("status", re.status.StatusCode), slog.String("location", location))
 		}
 		u = next
 	}

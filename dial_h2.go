@@ -276,10 +276,10 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, h2OpenError(u, &cfg.req, user, err)
+		return nil, nil, h2OpenError(u, cfg.req.jar, req.Secrets, err)
 	}
 	h := resp.Header
-	traceH2Response(resp.StatusCode, h, u, user)
+	traceH2Response(resp.StatusCode, h, req.Secrets)
 	setCookies(u, cfg.req.jar, h)
 	proto, ext, err := checkNegotiation(h, &cfg.req, user)
 	if err != nil {
@@ -311,11 +311,11 @@ func (e *http2RequiredError) Unwrap() error { return e.error }
 // retries, as a connection closed before the 101 over HTTP/1.1 (the
 // connection's setup has errors of its own, which say what failed);
 // anything else is err.
-func h2OpenError(u *url.URL, r *requestConfig, user http.Header, err error) error {
+func h2OpenError(u *url.URL, jar http.CookieJar, secrets []string, err error) error {
 	var se *h2.StatusError
 	if errors.As(err, &se) {
-		traceH2Response(se.StatusCode, se.Header, u, user)
-		setCookies(u, r.jar, se.Header)
+		traceH2Response(se.StatusCode, se.Header, secrets)
+		setCookies(u, jar, se.Header)
 		return statusError(&BadStatusError{
 			StatusCode:    se.StatusCode,
 			StatusMessage: http.StatusText(se.StatusCode),
@@ -432,15 +432,14 @@ func traceH2Request(u *url.URL, req *h2.Request) {
 	}
 }
 
-// traceH2Response traces the response header of an extended CONNECT to u
-// with the user's header, leaving out what it repeats of their
-// credentials.
-func traceH2Response(status int, h http.Header, u *url.URL, user http.Header) {
+// traceH2Response traces the response header of an extended CONNECT,
+// leaving out what it repeats of the request's credentials, secrets.
+func traceH2Response(status int, h http.Header, secrets []string) {
 	if handshakeTracing() {
 		s := strconv.Itoa(status)
 		head := redactHead(headText("HTTP/2 "+s, h))
 		traceHandshake("websocket: handshake response", slog.String("status", s),
-			slog.String("head", httptoken.WithoutSecrets(head, requestSecrets(u, user, nil))))
+			slog.String("head", httptoken.WithoutSecrets(head, secrets)))
 	}
 }
 

@@ -398,15 +398,7 @@ func TestLoopStopCutsAnHTTP2CloseWhoseFrameIsStuck(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- l.Run(context.Background()) }()
 	<-got
-	a.CloseWith(websocket.StatusNormal, "", 20*time.Second)
-	start := time.Now()
-	l.Stop()
-	select {
-	case <-ran:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10 s of Stop: the loop's stop (3 s) waited for CloseWith's 20 s")
-	}
-	t.Logf("Run returned %v after Stop", time.Since(start).Round(time.Millisecond))
+	closeThenStop(t, a, l, ran)
 }
 
 // TestHTTP2ErrorBodyTimeBound: a refusal whose body never ends is read for
