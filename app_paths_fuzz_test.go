@@ -189,10 +189,12 @@ func fuzzServers(f *testing.F, serve func(net.Conn)) (srv, tlsSrv *wstest.Server
 // input's WebSocket (an extended CONNECT) with handler, and returns the
 // base URL and what makes an input's dial options that reach it: its
 // certificate trusted, HTTP/2 required, a transport of the input's own
-// (its connection shared by the input's WebSockets). One connection for
-// every input once failed a dial in CI: the frames the server sent for the
+// (its connection shared by the input's WebSockets), so that no input
+// sees the state another left on a connection. One connection for every
+// input once failed a dial in CI: the frames the server sent for the
 // streams of a hundred inputs a second passed the client's bound of 1000
-// frames without effect a second, a hostile server's sign.
+// frames without effect a second (each stream that ends now allows 4 such
+// frames: TestChurnIsNotAFlood).
 func fuzzH2Server(f *testing.F, handler http.HandlerFunc) (base string, opts func(*testing.T) websocket.DialOptions) {
 	h2 := httptest.NewUnstartedServer(handler)
 	h2.EnableHTTP2 = true

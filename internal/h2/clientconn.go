@@ -48,6 +48,14 @@ const (
 	// closed streams, empty DATA frames, PRIORITY frames, unknown PING
 	// acknowledgements. Past it the peer gets ENHANCE_YOUR_CALM.
 	maxUseless = 1000
+	// lateFrames is how many frames for a closed stream each stream that
+	// ends earns the peer, spent before maxUseless counts them: what a
+	// server still had in flight when this end closed the stream (its
+	// END_STREAM, RST_STREAM, WINDOW_UPDATE), so that a client opening and
+	// closing hundreds of streams a second does not pass the bound. The
+	// allowance saved up is at most maxLate.
+	lateFrames = 4
+	maxLate    = lateFrames * 1024
 	// maxInformational bounds the 1xx responses before the final one.
 	maxInformational = 8
 	// chunkSize is the largest DATA, HEADERS or CONTINUATION payload sent:
@@ -179,6 +187,7 @@ type ClientConn struct {
 	// Frames that do nothing.
 	uselessStart time.Time
 	useless      int
+	late         int  // frames for closed streams allowed before useless counts them (lateFrames)
 	settingsAck  bool // our SETTINGS (sent once) was acknowledged: another ACK is useless
 	// Idleness, for a Pool.
 	idleTimeout time.Duration
@@ -524,6 +533,7 @@ func (cc *ClientConn) forgetLocked(st *Stream) {
 		return
 	}
 	st.removed = true
+	cc.late = min(cc.late+lateFrames, maxLate)
 	if st.linger != nil {
 		st.linger.Stop()
 	}
@@ -626,6 +636,16 @@ func (cc *ClientConn) streamCreditLocked(st *Stream, n int64) {
 		st.recvWindow += incr
 		st.recvPending = 0
 	}
+}
+
+// lateLocked counts a frame for a closed stream: free while the streams
+// that ended left some of their allowance, useless after that.
+func (cc *ClientConn) lateLocked() error {
+	if cc.late > 0 {
+		cc.late--
+		return nil
+	}
+	return cc.uselessLocked()
 }
 
 // uselessLocked counts a frame that does nothing.

@@ -24,9 +24,10 @@
 //     resets, window updates) queued for the peer and not written yet: a
 //     peer that reads nothing, or that sends more than that in one burst
 //     faster than they can be written, and at most 1000 frames without
-//     effect per second (frames for closed streams, empty DATA, PRIORITY,
-//     PRIORITY_UPDATE, frames of unknown types, unsolicited PING and
-//     SETTINGS acknowledgements): ENHANCE_YOUR_CALM past either;
+//     effect per second (frames for closed streams beyond 4 for each
+//     stream that ended, empty DATA, PRIORITY, PRIORITY_UPDATE, frames of
+//     unknown types, unsolicited PING and SETTINGS acknowledgements):
+//     ENHANCE_YOUR_CALM past either;
 //   - frames larger than 16384 bytes are FRAME_SIZE_ERROR; frames for
 //     streams never opened and PUSH_PROMISE are PROTOCOL_ERROR;
 //   - a peer that goes silent: with Config.ReadIdleTimeout, a connection

@@ -187,7 +187,8 @@ func (cc *ClientConn) handle(f http2.Frame) error {
 }
 
 // streamLocked returns the open stream id; for a closed stream it returns
-// nil after counting a useless frame, for an idle one a connection error.
+// nil after counting a late frame (lateLocked), for an idle one a
+// connection error.
 func (cc *ClientConn) streamLocked(id uint32) (*Stream, error) {
 	if st := cc.streams[id]; st != nil {
 		return st, nil
@@ -195,7 +196,7 @@ func (cc *ClientConn) streamLocked(id uint32) (*Stream, error) {
 	if id%2 == 0 || id >= cc.nextID {
 		return nil, connErr(http2.ErrCodeProtocol, "frame for idle stream %d", id)
 	}
-	return nil, cc.uselessLocked()
+	return nil, cc.lateLocked()
 }
 
 // resetLocked resets st with code because of err, detected by this end.
@@ -393,10 +394,10 @@ func (cc *ClientConn) handleData(id uint32, n int64, data []byte, ended bool) er
 			return connErr(http2.ErrCodeProtocol, "DATA for idle stream %d", id)
 		}
 		// Data still in flight to a stream this end reset is expected:
-		// it only returns its credit. Empty frames count as useless.
+		// it only returns its credit. Empty frames count as late.
 		cc.connCreditLocked(n)
 		if len(data) == 0 {
-			return cc.uselessLocked()
+			return cc.lateLocked()
 		}
 		return nil
 	}
