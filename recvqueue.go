@@ -100,7 +100,7 @@ type recvQueue struct {
 	// waker, when set, is told when a pop ends a pause: a producer that
 	// does not wait in waitRoom (an event loop's I/O goroutine). Set
 	// before the first push.
-	waker interface{ resumeReading() }
+	waker *loopConn
 }
 
 // newRecvQueue returns a queue with the water marks of o, whose defaults

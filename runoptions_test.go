@@ -142,7 +142,7 @@ func TestIdleRunSizes(t *testing.T) {
 		// Made when a connection fails, the run stops or reconnects.
 		{"sessionEnd", unsafe.Sizeof(sessionEnd{}), 80},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 80},
-		{"recvQueue", unsafe.Sizeof(recvQueue{}), 144},
+		{"recvQueue", unsafe.Sizeof(recvQueue{}), 128},
 		{"loopConn", unsafe.Sizeof(loopConn{}), 160},
 		// What an event loop keeps of a socket in place of the runtime's
 		// net.Conn (about 1.2 KiB resident with its poller descriptor).
