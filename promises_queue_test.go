@@ -108,3 +108,46 @@ func TestAppPingTimeoutNotStretchedByEarlierPauses(t *testing.T) {
 		}
 	})
 }
+
+// TestAppPongDeadlineAfterAPauseDuringTheWait: a pause of the reader that
+// comes while a pong is awaited moves the deadline by the pause, and by no
+// more: the server reads the ping, answers it with six messages that fill
+// the queue (its reading pauses until the callbacks of 0.5 s each have
+// taken it down to one message: 1 or 1.5 s, as the reader and the
+// callbacks meet) and never with a pong; the run fails at the ping (10 s)
+// plus PingTimeout (3 s) plus the pause, not a second later.
+func TestAppPongDeadlineAfterAPauseDuringTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval, timeout, slow = 10 * time.Second, 3 * time.Second, 500 * time.Millisecond
+		srv := wstest.NewPipeServer(func(c *wstest.Conn) {
+			for {
+				f, err := c.ReadFrame()
+				if err != nil {
+					return
+				}
+				if f.Opcode == wstest.OpPing {
+					break
+				}
+			}
+			for i := range 6 {
+				c.WriteMessage(wstest.OpBinary, numbered(i, 4))
+			}
+			readUntilClose(c, false)
+		})
+		defer srv.Close()
+		start := time.Now()
+		a := &App{URL: srv.URL, OnMessage: func(*App, Message) { time.Sleep(slow) }}
+		err := a.Run(context.Background(), &RunOptions{
+			DialOptions:  DialOptions{NetDialContext: srv.DialContext},
+			PingInterval: interval, PingTimeout: timeout,
+			RecvQueueMessages: 4, RecvQueueLowMessages: 1,
+		})
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "ping") {
+			t.Fatalf("Run = %v, want the ping timeout", err)
+		}
+		d := time.Since(start)
+		if least, most := interval+timeout+2*slow, interval+timeout+3*slow; d < least || d > most {
+			t.Errorf("the ping timed out after %v, want between %v and %v: PingTimeout of reading time after the ping", d, least, most)
+		}
+	})
+}
