@@ -415,6 +415,7 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 	// Set-Cookie, Location: the same URL" is how some servers hand out a
 	// cookie, and RedirectLimit bounds a true loop.
 	first, u := cfg.url, cfg.url
+	var earlier []string // the credentials the requests so far carried
 	for hop := 0; ; hop++ {
 		// Secrets (Authorization, Cookie, URL credentials) go only to the
 		// origin the caller named, or to credentials a Location carries.
@@ -427,7 +428,7 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 			other.req.host = ""
 			hc = &other
 		}
-		c, err := dialOnce(ctx, hc, u, hop, sameOrigin)
+		c, err := dialOnce(ctx, hc, u, hop, sameOrigin, earlier)
 		if err == nil {
 			return c, nil
 		}
@@ -443,7 +444,8 @@ func dialRedirects(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 			// The Location may echo a credential, which the error quotes.
 			return nil, errorWithout(err, re.status.secrets)
 		}
-		location := httptoken.WithoutSecrets(redactURL(next), re.status.secrets)
+		earlier = re.status.secrets
+		location := httptoken.WithoutSecrets(redactURL(next), earlier)
 		if cfg.net.netConn != nil {
 			// The given stream reaches one server: the answer is the
 			// caller's to act on.
@@ -469,7 +471,10 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 	case "https", "wss":
 		next.Scheme = "wss"
 	default:
-		return nil, fmt.Errorf("websocket: redirect to unsupported scheme %q", next.Scheme)
+		// As the Location wrote it: Parse lowered its case, which would
+		// hide a credential it echoes from the redaction.
+		scheme, _, _ := strings.Cut(re.location, ":")
+		return nil, fmt.Errorf("websocket: redirect to unsupported scheme %q", scheme)
 	}
 	if err := normalizeHost(next); err != nil {
 		return nil, fmt.Errorf("websocket: redirect to bad Location %q: %w", redactRawURL(re.location), err)
@@ -486,8 +491,9 @@ func redirectTarget(u, first *url.URL, re *redirectError) (*url.URL, error) {
 }
 
 // dialOnce is one attempt: the user's headers for u, the transport (HTTP/2,
-// or a stream of its own), then the handshake over it.
-func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets bool) (*Conn, error) {
+// or a stream of its own), then the handshake over it. earlier are the
+// credentials the requests of the hops before it carried.
+func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets bool, earlier []string) (*Conn, error) {
 	// The user's headers (and the secrets that go with the URL) need a map;
 	// the common dial sets none and skips it. They are checked before
 	// anything is dialled.
@@ -498,11 +504,12 @@ func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets
 			return nil, err
 		}
 	}
+	creds := dialCredentials{u: u, user: user, tr: &cfg.net, earlier: earlier}
 	var nc net.Conn
 	if cfg.http2 != HTTP2Off {
-		c, h1, err := dialH2(ctx, u, cfg, user)
+		c, h1, err := dialH2(ctx, u, cfg, user, creds)
 		if err != nil {
-			return nil, withoutSecrets(err, u, user, &cfg.net)
+			return nil, withoutSecrets(err, creds)
 		}
 		if c != nil {
 			return c, nil
@@ -515,12 +522,12 @@ func dialOnce(ctx context.Context, cfg *dialConfig, u *url.URL, hop int, secrets
 			return nil, err
 		}
 	}
-	c, err := handshake(ctx, nc, u, &cfg.req, user, cfg.conn)
+	c, err := handshake(ctx, nc, u, &cfg.req, user, creds, cfg.conn)
 	if err != nil && nc != cfg.net.netConn {
 		nc.Close()
 	}
 	if err != nil {
-		return nil, withoutSecrets(err, u, user, &cfg.net)
+		return nil, withoutSecrets(err, creds)
 	}
 	return c, nil
 }

@@ -235,7 +235,7 @@ func (e *alpnError) take() net.Conn {
 // returns the Conn, or an error, or neither when the dial goes on over
 // HTTP/1.1: then nc, if not nil, is a TLS connection to u that negotiated
 // http/1.1, for the Upgrade.
-func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) (c *Conn, nc net.Conn, err error) {
+func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header, creds dialCredentials) (c *Conn, nc net.Conn, err error) {
 	// checkOptions refused the other modes, and HTTP2Require with a NetConn.
 	mode := cfg.http2
 	if mode == HTTP2Prefer && (u.Scheme != "wss" || cfg.net.netConn != nil) {
@@ -252,6 +252,7 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header) 
 		return nil, nil, nil
 	}
 	req := h2Request(u, &cfg.req, user)
+	req.Secrets = creds.list()
 	traceH2Request(u, req)
 	resp, st, err := t.pool.OpenWebSocket(ctx, key, h2Dialer(u, cfg.net, proxy, &t.conf), req)
 	var ae *alpnError
@@ -384,8 +385,7 @@ func h2Dialer(u *url.URL, tr transportConfig, proxy *url.URL, conf *h2.Config) f
 func h2Request(u *url.URL, r *requestConfig, user http.Header) *h2.Request {
 	var key [24]byte // not sent
 	head := string(appendRequest(nil, u, r, user, key[:]))
-	req := &h2.Request{Scheme: "https", Path: string(appendRequestTarget(nil, u)), Header: http.Header{},
-		Secrets: requestSecrets(u, user, nil)}
+	req := &h2.Request{Scheme: "https", Path: string(appendRequestTarget(nil, u)), Header: http.Header{}}
 	if u.Scheme == "ws" {
 		req.Scheme = "http"
 	}
@@ -439,7 +439,7 @@ func traceH2Response(status int, h http.Header, secrets []string) {
 		s := strconv.Itoa(status)
 		head := redactHead(headText("HTTP/2 "+s, h))
 		traceHandshake("websocket: handshake response", slog.String("status", s),
-			slog.String("head", httptoken.WithoutSecrets(head, secrets)))
+			slog.String("head", httptoken.WithoutSecrets(head, append(secrets, setCookieSecrets(h)...))))
 	}
 }
 

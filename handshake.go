@@ -98,7 +98,8 @@ func (hs *handshakeState) reset() {
 // the request for u, reads the response and checks it, and returns the Conn
 // that runs on nc. ctx's deadline bounds each read and write, and its end
 // interrupts them. nc is left open on failure, for the caller to close.
-func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, user http.Header, connOpts *DialOptions) (*Conn, error) {
+// The trace leaves out creds.
+func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, user http.Header, creds dialCredentials, connOpts *DialOptions) (*Conn, error) {
 	hs := handshakePool.Get().(*handshakeState)
 	hs.nc = nc
 	if d, ok := ctx.Deadline(); ok {
@@ -122,7 +123,7 @@ func handshake(ctx context.Context, nc net.Conn, u *url.URL, r *requestConfig, u
 
 	var key [24]byte
 	newChallengeKey(&key)
-	resp, err := hs.roundTrip(u, r, user, key[:])
+	resp, err := hs.roundTrip(u, r, user, key[:], creds)
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +178,12 @@ type response struct {
 }
 
 // roundTrip writes the request for u and reads the response head.
-func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Header, key []byte) (response, error) {
+func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Header, key []byte, creds dialCredentials) (response, error) {
 	hs.req = appendRequest(hs.req[:0], u, r, user, key)
 	trace := handshakeTracing()
 	var secrets []string // what a trace must not show, also where a server's URL repeats it
 	if trace {
-		secrets = requestSecrets(u, user, nil)
+		secrets = creds.list()
 		traceHandshake("websocket: handshake request", slog.String("url", httptoken.WithoutSecrets(redactURL(u), secrets)),
 			slog.String("head", httptoken.WithoutSecrets(redactHead(string(hs.req)), secrets)))
 	}
@@ -214,8 +215,9 @@ func (hs *handshakeState) roundTrip(u *url.URL, r *requestConfig, user http.Head
 			if final {
 				msg = "websocket: handshake response"
 			}
-			traceHandshake(msg, slog.String("status", httptoken.WithoutSecrets(resp.status, secrets)),
-				slog.String("head", httptoken.WithoutSecrets(redactHead(string(raw)), secrets)))
+			shown := append(secrets, setCookieSecrets(resp.header)...)
+			traceHandshake(msg, slog.String("status", httptoken.WithoutSecrets(resp.status, shown)),
+				slog.String("head", httptoken.WithoutSecrets(redactHead(string(raw)), shown)))
 		}
 		if final {
 			break

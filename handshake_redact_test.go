@@ -10,7 +10,8 @@ func TestRedactRawURL(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"ws://host/p?q=1", "ws://host/p?q=1"},
 		{"/relative/path@x", "/relative/path@x"},
-		{"ws://user@host/", "ws://user@host/"},
+		{"ws://user@host/", "ws://xxxxx@host/"}, // a user name alone is the credential
+		{"ws://key:@host/", "ws://xxxxx@host/"}, // so is one with an empty password
 		{"ws://user:secret@host/p", "ws://user:xxxxx@host/p"},
 		{"https://user:secret@host:8443/p?q=a@b", "https://user:xxxxx@host:8443/p?q=a@b"},
 		{"//user:secret@host/p", "//user:xxxxx@host/p"},
@@ -97,7 +98,7 @@ func TestRedactHead(t *testing.T) {
 		"Location: [redacted]\n" +
 		" [redacted]\n" +
 		"Authorization: [redacted]\n" +
-		"Location: ws://alice@host/\n" +
+		"Location: ws://xxxxx@host/\n" +
 		"Content-Location: [redacted]\n" +
 		" [redacted]"
 	if got := redactHead(head); got != want {

@@ -98,7 +98,7 @@ func dialProxy(ctx context.Context, proxyURL *url.URL, addr string,
 	if httptoken.EqualFold(proxyURL.Scheme, proxy.SchemeHTTPS) {
 		cfg, err := clientTLSConfig(tlsConf) // the environment's CA bundles
 		if err != nil {
-			return nil, &ProxyError{Reason: "TLS to " + proxyURL.Redacted(), Err: err}
+			return nil, &ProxyError{Reason: "TLS to " + redactURL(proxyURL), Err: err}
 		}
 		tlsConf = cfg
 	}

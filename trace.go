@@ -197,7 +197,18 @@ func redactHead(head string) string {
 }
 
 // redactURL renders u without its password.
-func redactURL(u *url.URL) string { return u.Redacted() }
+func redactURL(u *url.URL) string {
+	if u.User != nil {
+		if pass, _ := u.User.Password(); pass == "" && u.User.Username() != "" {
+			// The user name is the credential ("wss://token@host",
+			// "https://key:@api"): it is withheld as a password is.
+			r := *u
+			r.User = url.User("xxxxx")
+			return r.String()
+		}
+	}
+	return u.Redacted()
+}
 
 // redactRawURL renders raw, a URL that has not been parsed (a Location, a
 // URL in an error), without its password. A raw URL that does not parse
@@ -206,7 +217,7 @@ func redactURL(u *url.URL) string { return u.Redacted() }
 func redactRawURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err == nil && u.Opaque == "" {
-		if _, ok := u.User.Password(); ok {
+		if u.User != nil {
 			return redactURL(u)
 		}
 		return raw
@@ -256,11 +267,28 @@ func redactURLError(err error, raw string) error {
 // stringBytes views s as bytes without copying; the bytes must not be changed.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
+// dialCredentials are the credentials one request of a dial carried, and
+// those the requests before it carried (a redirect's answer may hand them
+// to the next server, which was not sent them), for the request's traces
+// and its error's message: list computes them when one needs them.
+type dialCredentials struct {
+	u       *url.URL
+	user    http.Header
+	tr      *transportConfig
+	earlier []string
+}
+
+// list returns the credentials.
+func (d dialCredentials) list() []string {
+	return append(requestSecrets(d.u, d.user, d.tr), d.earlier...)
+}
+
 // requestSecrets are the credentials a dial to u sent, which a refusal's
 // message must not repeat: the values of the user's Authorization,
 // Proxy-Authorization and Cookie fields (and their credentials after the
-// scheme), the URL's password, and the proxy's password and Basic token
-// (unless tr is nil: what only a proxy was sent, the server cannot echo).
+// scheme), the URL's password (its user name when it has none), and the
+// proxy's credentials (a proxy on a ws:// path may forge the server's
+// answer).
 func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string {
 	var s []string
 	for k := range secretHeaders {
@@ -284,13 +312,11 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 			}
 		}
 	}
-	if pass, ok := u.User.Password(); ok {
-		s = append(s, pass)
-	}
-	if tr == nil {
-		return s
-	}
-	if p, err := pickProxy(u, tr); err == nil && p != nil {
+	s = append(s, userInfoSecret(u.User))
+	// A copy for the user's Proxy function, which keeps u from the heap
+	// and with it the dial's configuration that tr points into.
+	uc := *u
+	if p, err := pickProxy(&uc, tr); err == nil && p != nil {
 		s = append(s, proxy.Credentials(p)...)
 	}
 	return s
@@ -306,13 +332,41 @@ func errorWithout(err error, secrets []string) error {
 	return err
 }
 
-// withoutSecrets keeps the credentials a failed dial's request carried out
-// of its error's message, whatever the server or a proxy echoed: a
-// *BadStatusError (a redirect's too) is given them, to leave its reason
-// phrase out when it repeats one; a *HandshakeError's reason (a field of the
-// answer, a malformed line, an HTTP/2 GOAWAY's debug data) has each one
-// replaced.
-func withoutSecrets(err error, u *url.URL, user http.Header, tr *transportConfig) error {
+// userInfoSecret is the credential of a URL's user info: its password, or
+// its user name when the password is empty or missing ("" for none).
+func userInfoSecret(ui *url.Userinfo) string {
+	if ui == nil {
+		return ""
+	}
+	if pass, _ := ui.Password(); pass != "" {
+		return pass
+	}
+	return ui.Username()
+}
+
+// setCookieSecrets are the cookies an answer's header sets, each as
+// name=value and its value alone (from httptoken.MinSecret bytes): a
+// session the server hands out, which its reason phrase may repeat.
+func setCookieSecrets(h http.Header) []string {
+	var s []string
+	for _, v := range h["Set-Cookie"] {
+		c, _, _ := strings.Cut(v, ";")
+		c = strings.TrimSpace(c)
+		s = append(s, c)
+		if _, val, _ := strings.Cut(c, "="); len(strings.Trim(val, `"`)) >= httptoken.MinSecret {
+			s = append(s, strings.Trim(val, `"`))
+		}
+	}
+	return s
+}
+
+// withoutSecrets keeps the credentials a failed dial's requests carried
+// (creds) out of its error's message, whatever the server or a proxy
+// echoed: a *BadStatusError (a redirect's too) is given them, with the
+// cookies its answer sets, to leave its reason phrase out when it repeats
+// one; a *HandshakeError's reason (a field of the answer, a malformed line,
+// an HTTP/2 GOAWAY's debug data) has each one replaced.
+func withoutSecrets(err error, creds dialCredentials) error {
 	var (
 		bs *BadStatusError
 		re *redirectError
@@ -322,12 +376,12 @@ func withoutSecrets(err error, u *url.URL, user http.Header, tr *transportConfig
 	if !isBS && !isRedirect && !isHE {
 		return err
 	}
-	secrets := requestSecrets(u, user, tr)
+	secrets := creds.list()
 	if isBS {
-		bs.secrets = secrets
+		bs.secrets = append(secrets, setCookieSecrets(bs.Header)...)
 	}
 	if isRedirect {
-		re.status.secrets = secrets
+		re.status.secrets = append(secrets, setCookieSecrets(re.status.Header)...)
 	}
 	if isHE {
 		he.Reason = httptoken.WithoutSecrets(he.Reason, secrets)

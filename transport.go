@@ -28,7 +28,7 @@ func connect(ctx context.Context, u *url.URL, tr *transportConfig, hop int) (net
 	switch {
 	case tr.netConn != nil:
 		if hop > 0 {
-			return nil, fmt.Errorf("websocket: cannot follow a redirect to %s over the given NetConn", u.Redacted())
+			return nil, fmt.Errorf("websocket: cannot follow a redirect to %s over the given NetConn", redactURL(u))
 		}
 		nc = tr.netConn
 	default:

@@ -37,7 +37,7 @@ func shownURL(u *url.URL, raw string) string {
 	if u.Opaque != "" {
 		return redactRawURL(raw)
 	}
-	return u.Redacted()
+	return redactURL(u)
 }
 
 // normalizeHost checks u's host and puts it in the form DNS resolves,

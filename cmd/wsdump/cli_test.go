@@ -419,6 +419,7 @@ func TestUsage(t *testing.T) {
 		// Credentials are not echoed in usage errors.
 		{"two urls, a password", []string{"ws://u:PW-7f3a@a/", "ws://b"}, 2, "", `wsdump: unexpected argument "ws://b" after ws_url "ws://u:xxxxx@a/"`},
 		{"two urls, a password with a #", []string{"ws://a", "ws://u:PW#7f3a@b/"}, 2, "", `wsdump: unexpected argument "ws://xxxxx@b/"`},
+		{"two urls, a token as the user name", []string{"ws://TOK-7f3a@a/", "ws://b"}, 2, "", `wsdump: unexpected argument "ws://b" after ws_url "ws://xxxxx@a/"`},
 		{"bad headers, a credential", []string{"--headers", "Authorization Bearer PW-7f3a", "ws://a"}, 2, "", `wsdump: --headers: an item starting "Authorization" is not "Name: value"`},
 		{"header value control, a credential", []string{"--headers", "Authorization: Bearer PW-7f3a\x01", "ws://127.0.0.1:1/"}, 2, "", `wsdump: --headers: Authorization: the value contains a control character`},
 		{"text without value", []string{"ws://a", "-t"}, 2, "", "wsdump: flag needs an argument"},

@@ -222,12 +222,20 @@ func traceHandler(w io.Writer) slog.Handler {
 	})
 }
 
-// redacted returns rawURL without its password, for messages. A URL that
-// does not parse, or has no "//" ("ws:user:password@host"), shows nothing
-// of what could be user info: the part before its last "@".
+// redacted returns rawURL without its password, for messages; a user
+// name without a password ("wss://token@host", "https://key:@api") is the
+// credential and goes too. A URL that does not parse, or has no "//"
+// ("ws:user:password@host"), shows nothing of what could be user info: the
+// part before its last "@".
 func redacted(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err == nil && u.Opaque == "" {
+		if u.User != nil {
+			if pass, _ := u.User.Password(); pass == "" && u.User.Username() != "" {
+				u.User = url.User("xxxxx")
+				return u.String()
+			}
+		}
 		return u.Redacted()
 	}
 	prefix, rest := "", rawURL

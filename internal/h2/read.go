@@ -297,13 +297,7 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	if f.ErrCode != http2.ErrCodeNo {
 		// Every stream of the connection gets this error: the debug data
 		// may echo the credentials of any stream it carried.
-		reason := httptoken.QuoteCut(f.DebugData(), 256)
-		switch {
-		case cc.secretsLost:
-			reason = fmt.Sprintf("(%d bytes of debug data withheld: they may repeat a credential)", len(f.DebugData()))
-		case cc.secrets != nil:
-			reason = httptoken.WithoutSecrets(reason, cc.secrets)
-		}
+		reason := cc.peerTextLocked(f.DebugData(), 256, "of debug data ")
 		cc.goAwayErr = &CodeError{Code: f.ErrCode, Remote: true, Reason: reason}
 	}
 	for id, st := range cc.streams {
@@ -315,6 +309,27 @@ func (cc *ClientConn) handleGoAway(f *http2.GoAwayFrame) {
 	cc.checkIdleLocked()
 	cc.slotLocked()
 }
+
+// peerTextLocked quotes b, the peer's, for an error (at most max of its
+// bytes): without the credentials of the streams the connection carried,
+// which it may echo, or withheld (named by what) when the connection
+// carried more than it kept.
+func (cc *ClientConn) peerTextLocked(b []byte, max int, what string) string {
+	switch {
+	case cc.secretsLost:
+		return fmt.Sprintf("(%d bytes %swithheld: they may repeat a credential)", len(b), what)
+	case cc.secrets != nil:
+		return httptoken.WithoutSecrets(httptoken.QuoteCut(b, max), cc.secrets)
+	}
+	return httptoken.QuoteCut(b, max)
+}
+
+// fieldError is a header block's fault that names a field of the peer's:
+// its text is made when the block ends (headerBlockEnd), with the
+// connection's lock held for peerTextLocked.
+type fieldError struct{ what, name string }
+
+func (e *fieldError) Error() string { return e.what + " " + strconv.Quote(e.name) }
 
 // maxKeptSecrets bounds the credentials a connection keeps for its GOAWAY's
 // error (keepSecretsLocked): streams with credentials of their own each.
@@ -482,18 +497,18 @@ func (cc *ClientConn) emit(hf hpack.HeaderField) {
 	case hb.size > int(cc.maxHL):
 		hb.invalid = fmt.Errorf("header list larger than %d bytes", cc.maxHL)
 	case !httpguts.ValidHeaderFieldValue(hf.Value):
-		hb.invalid = fmt.Errorf("invalid value of header field %q", hf.Name)
+		hb.invalid = &fieldError{"invalid value of header field", hf.Name}
 	case strings.HasPrefix(hf.Name, ":"):
 		if hf.Name != ":status" || hb.sawReg || hb.sawStatus {
-			hb.invalid = fmt.Errorf("unexpected pseudo-header field %q", hf.Name)
+			hb.invalid = &fieldError{"unexpected pseudo-header field", hf.Name}
 		}
 		hb.status, hb.sawStatus = hf.Value, true
 	default:
 		hb.sawReg = true
 		if !validFieldName(hf.Name) {
-			hb.invalid = fmt.Errorf("invalid header field name %q", hf.Name)
+			hb.invalid = &fieldError{"invalid header field name", hf.Name}
 		} else if connectionSpecific(hf.Name) {
-			hb.invalid = fmt.Errorf("connection-specific header field %q", hf.Name)
+			hb.invalid = &fieldError{"connection-specific header field", hf.Name}
 		} else {
 			if hb.header == nil {
 				hb.header = make(http.Header)
@@ -518,7 +533,11 @@ func (cc *ClientConn) headerBlockEnd() error {
 		return err
 	}
 	if hb.invalid != nil {
-		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "malformed response header: %v", hb.invalid))
+		msg := hb.invalid.Error()
+		if fe, ok := hb.invalid.(*fieldError); ok {
+			msg = fe.what + " " + cc.peerTextLocked([]byte(fe.name), 64, "")
+		}
+		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "malformed response header: %s", msg))
 		return nil
 	}
 	if st.remoteEnded {
@@ -536,7 +555,7 @@ func (cc *ClientConn) headerBlockEnd() error {
 	}
 	code, err := strconv.Atoi(hb.status)
 	if err != nil || len(hb.status) != 3 || code < 100 || code == 101 {
-		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "invalid :status %q", hb.status))
+		cc.resetLocked(st, http2.ErrCodeProtocol, streamErr(http2.ErrCodeProtocol, "invalid :status %s", cc.peerTextLocked([]byte(hb.status), 64, "")))
 		return nil
 	}
 	if code < 200 {

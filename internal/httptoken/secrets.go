@@ -13,13 +13,16 @@ import (
 const MinSecret = 4
 
 // RepeatsSecret reports whether text, from a peer, holds one of secrets
-// (credentials the request carried), or, when text was cut by a bound,
-// ends with the first bytes (at least 3) of one.
+// (credentials the request carried) in one of the forms WithoutSecrets
+// finds, or, when text was cut by a bound, ends with the first bytes (at
+// least 3) of one.
 func RepeatsSecret(text string, secrets []string, cut bool) bool {
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
+	return repeats(upperEscapes(text), secretForms(secrets), cut)
+}
+
+// repeats is RepeatsSecret over the forms of the secrets.
+func repeats(text string, forms []string, cut bool) bool {
+	for _, s := range forms {
 		if secretAt(text, s, 0) >= 0 {
 			return true
 		}
@@ -32,35 +35,80 @@ func RepeatsSecret(text string, secrets []string, cut bool) bool {
 	return false
 }
 
-// WithoutSecrets returns text with each of secrets in it replaced by
-// "[redacted]", the longest first: as it is, as Go quotes it (text often
-// quotes what a peer sent, turning each " of a Digest credential into
-// \"), as a URL's query or path escapes it (a Location echoing a Basic
-// credential has its = as %3D), and the first bytes (at least 3) of one
-// that end where QuoteCut cut a peer's text.
-func WithoutSecrets(text string, secrets []string) string {
+// secretForms returns the forms in which text may repeat secrets: each as
+// it is, as Go quotes it (text often quotes what a peer sent, turning each
+// " of a Digest credential into \"), and as a URL's query or path escapes
+// it (a Location echoing a Basic credential has its = as %3D), the
+// escapes in upper case (upperEscapes); none empty.
+func secretForms(secrets []string) []string {
 	var forms []string
 	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
-		forms = append(forms, s)
-		for _, f := range [...]string{strconv.Quote(s), url.QueryEscape(s), url.PathEscape(s)} {
+		for _, f := range [...]string{s, upperEscapes(s), strconv.Quote(s), url.QueryEscape(s), url.PathEscape(s)} {
 			if f[0] == '"' {
 				f = f[1 : len(f)-1]
 			}
-			if f != s && !slices.Contains(forms, f) {
+			if f != "" && !slices.Contains(forms, f) {
 				forms = append(forms, f)
 			}
 		}
 	}
-	if !RepeatsSecret(text, forms, false) && !strings.Contains(text, cutMark) {
+	return forms
+}
+
+// upperEscapes returns text with the hex digits of its percent escapes in
+// upper case, as url.QueryEscape writes them: %3d and %3D are the same
+// byte, and a peer may write either.
+func upperEscapes(text string) string {
+	i := strings.IndexByte(text, '%')
+	if i < 0 {
 		return text
 	}
+	var b []byte
+	for ; i >= 0 && i+2 < len(text); i = indexFrom(text, '%', i+1) {
+		for _, j := range [...]int{i + 1, i + 2} {
+			if c := text[j]; c >= 'a' && c <= 'f' && isHex(text[i+1]) && isHex(text[i+2]) {
+				if b == nil {
+					b = []byte(text)
+				}
+				b[j] = c - 'a' + 'A'
+			}
+		}
+	}
+	if b == nil {
+		return text
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// indexFrom is the index of c in text at or after from, -1 when none.
+func indexFrom(text string, c byte, from int) int {
+	if i := strings.IndexByte(text[from:], c); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
+// WithoutSecrets returns text with each of secrets in it replaced by
+// "[redacted]", the longest first, in each of the forms RepeatsSecret
+// finds (a text with one has its percent escapes in upper case), and the
+// first bytes (at least 3) of one that end where QuoteCut cut a peer's
+// text.
+func WithoutSecrets(text string, secrets []string) string {
+	forms := secretForms(secrets)
+	norm := upperEscapes(text)
+	if !repeats(norm, forms, false) && !strings.Contains(text, cutMark) {
+		return text
+	}
+	text = norm
 	// Longest first: a header's value before the credential after its
 	// scheme, which it holds.
 	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	for _, s := range forms { // none empty
+	for _, s := range forms {
 		var b strings.Builder
 		from := 0
 		for i := secretAt(text, s, 0); i >= 0; i = secretAt(text, s, from) {
@@ -111,7 +159,9 @@ func withoutCutSecrets(text string, forms []string) string {
 }
 
 // secretAt returns the index of the first s in text at or after from, -1
-// when none; a short s counts only where it stands alone.
+// when none. A short s counts only where it stands alone, and a short s
+// of digits not next to a '.' or ':' either: the password "1" must not
+// withhold parts of the addresses in a socket's error (127.0.0.1:8080).
 func secretAt(text, s string, from int) int {
 	for from <= len(text) {
 		i := strings.Index(text[from:], s)
@@ -119,12 +169,30 @@ func secretAt(text, s string, from int) int {
 			return -1
 		}
 		i += from
-		if len(s) >= MinSecret || (!isAlnumAt(text, i-1) && !isAlnumAt(text, i+len(s))) {
+		j := i + len(s)
+		if len(s) >= MinSecret || (!isAlnumAt(text, i-1) && !isAlnumAt(text, j) &&
+			!(isDigits(s) && (isAddrSepAt(text, i-1) || isAddrSepAt(text, j)))) {
 			return i
 		}
 		from = i + 1
 	}
 	return -1
+}
+
+// isDigits reports whether s is all ASCII digits.
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isAddrSepAt reports whether text has a '.' or ':' at i: what separates
+// the numbers of an address.
+func isAddrSepAt(text string, i int) bool {
+	return i >= 0 && i < len(text) && (text[i] == '.' || text[i] == ':')
 }
 
 // isAlnumAt reports whether text has an ASCII letter or digit at i.

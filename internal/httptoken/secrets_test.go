@@ -18,6 +18,15 @@ func TestRepeatsSecret(t *testing.T) {
 		{"pw=s3cr", []string{"s3cr3t"}, true, true},                   // cut amid it
 		{"pw=s3cr", []string{"s3cr3t"}, false, false},                 // not cut: only a start
 		{"", []string{""}, false, false},
+		// URL-escaped, in either case.
+		{"bad auth=dXNlcjpwYXNzMQ%3D%3D", []string{"dXNlcjpwYXNzMQ=="}, false, true},
+		{"bad auth=dXNlcjpwYXNzMQ%3d%3D", []string{"dXNlcjpwYXNzMQ=="}, false, true},
+		{"wrong p%40ss%2fw0rd", []string{"p@ss/w0rd"}, false, true},
+		// A secret of digits next to '.' or ':' is part of an address.
+		{"read tcp 127.0.0.1:53096", []string{"1"}, false, false},
+		{"127.0.0.1", []string{"0"}, false, false},
+		{"pin 12 refused", []string{"12"}, false, true},
+		{"wrong password abc.", []string{"abc"}, false, true}, // letters count next to a full stop
 	} {
 		if got := RepeatsSecret(tc.text, tc.secrets, tc.cut); got != tc.want {
 			t.Errorf("RepeatsSecret(%q, %q, %v) = %v, want %v", tc.text, tc.secrets, tc.cut, got, tc.want)
@@ -41,6 +50,10 @@ func TestWithoutSecrets(t *testing.T) {
 		// Cut by QuoteCut amid the credential.
 		{`GOAWAY: "you sent Bearer tok-SEC…", before the response`, []string{"tok-SECRET-1234"}, `GOAWAY: "you sent Bearer [redacted]…", before the response`},
 		{`"ab…"`, []string{"abcdef"}, `"ab…"`}, // two bytes say nothing
+		// Escapes in lower case: the text comes back with them in upper case.
+		{"see /login?auth=dXNlcjpwYXNzMQ%3d%3d&x=%2f", []string{"dXNlcjpwYXNzMQ=="}, "see /login?auth=[redacted]&x=%2F"},
+		{"no secret here %2f", []string{"tok-1234"}, "no secret here %2f"}, // unchanged without one
+		{"read tcp 127.0.0.1:53096->127.0.0.1:8080: reset", []string{"1"}, "read tcp 127.0.0.1:53096->127.0.0.1:8080: reset"},
 	} {
 		if got := WithoutSecrets(tc.text, tc.secrets); got != tc.want {
 			t.Errorf("WithoutSecrets(%q, %q) = %q, want %q", tc.text, tc.secrets, got, tc.want)
@@ -60,6 +73,22 @@ func TestQuoteCut(t *testing.T) {
 	} {
 		if got := QuoteCut([]byte(tc.in), tc.max); got != tc.want {
 			t.Errorf("QuoteCut(%q, %d) = %s, want %s", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
+func TestUpperEscapes(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"plain", "plain"},
+		{"%3d%3D%2f", "%3D%3D%2F"},
+		{"100%", "100%"},
+		{"%zz%a", "%zz%a"}, // not escapes
+		{"%%3d", "%%3D"},
+		{"%e2%80%a6", "%E2%80%A6"},
+	} {
+		if got := upperEscapes(tc.in); got != tc.want {
+			t.Errorf("upperEscapes(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -255,12 +255,17 @@ func (c *replayConn) NetConn() net.Conn { return c.Conn }
 
 // Credentials returns what proxy URL p sends the proxy of its user info,
 // the Basic token (RFC 7617: "user:password", even with an empty password)
-// and then the password; nil without user info. A message about the
-// proxy's answer must repeat neither.
+// and then the password (the user name when the password is empty);
+// nil without user info. A message about the proxy's answer must repeat
+// neither.
 func Credentials(p *url.URL) []string {
 	if p.User == nil {
 		return nil
 	}
 	pass, _ := p.User.Password()
-	return []string{base64.StdEncoding.EncodeToString([]byte(p.User.Username() + ":" + pass)), pass}
+	cred := pass
+	if cred == "" { // the user name is the credential ("http://token@proxy")
+		cred = p.User.Username()
+	}
+	return []string{base64.StdEncoding.EncodeToString([]byte(p.User.Username() + ":" + pass)), cred}
 }
