@@ -206,8 +206,8 @@ type loopConn struct {
 	tls *loopTLS
 
 	// The I/O goroutine only.
-	msg   []byte // the data of a message (or fragment) cut at the end of a read
-	held  []byte // bytes read and not fed yet: the reading paused amid them
+	msg   []byte  // the data of a message (or fragment) cut at the end of a read
+	held  *[]byte // bytes read and not fed yet (the reading paused amid them); a pointer: few have any
 	ended bool
 
 	// Written by the I/O goroutine with mu held; writers read them with mu.
@@ -215,7 +215,7 @@ type loopConn struct {
 	detached bool // the poller does not watch the socket (it hung up while paused)
 
 	// Writing, guarded by mu; wantWrite and closed fill the word of the
-	// flags above, which keeps loopConn in the 160-byte size class.
+	// flags above, which keeps loopConn in the 144-byte size class.
 	wantWrite bool        // the poller watches for writability
 	closed    atomic.Bool // the socket is closing: the poller no longer watches it (atomic, not mu)
 	mu        sync.Mutex
@@ -283,7 +283,8 @@ func (l *EventLoop) takeConn(c *Conn, q *recvQueue, deliver func()) bool {
 	if ls != nil {
 		ls.lc = lc
 	}
-	lc.held, _ = c.takeBuffered()
+	held, _ := c.takeBuffered()
+	lc.hold(held)
 	q.waker = lc
 	if tc != nil {
 		lc.startTLS(tc)

@@ -144,13 +144,23 @@ func (lc *loopConn) start() {
 	lc.feedTLS(nil) // what crypto/tls read past the handshake
 }
 
+// hold keeps b, bytes read and not fed, for feedHeld; none when b is
+// empty.
+func (lc *loopConn) hold(b []byte) {
+	if len(b) == 0 {
+		lc.held = nil
+		return
+	}
+	lc.held = &b
+}
+
 // feedHeld feeds the bytes held back; those a full queue leaves are kept.
 func (lc *loopConn) feedHeld() {
-	held := lc.held
-	lc.held = nil
-	if rest := lc.feed(held); len(rest) > 0 {
-		lc.held = rest
+	var held []byte
+	if lc.held != nil {
+		held, lc.held = *lc.held, nil
 	}
+	lc.hold(lc.feed(held))
 }
 
 // readReady reads what the socket has into the engine's buffer and feeds
@@ -167,7 +177,7 @@ func (lc *loopConn) readReady(e *engine) {
 		lc.feedTLS(e.buf[:n])
 	default:
 		if rest := lc.feed(e.buf[:n]); len(rest) > 0 {
-			lc.held = append([]byte(nil), rest...) // the buffer is the next read's
+			lc.hold(append([]byte(nil), rest...)) // the buffer is the next read's
 		}
 	}
 }

@@ -67,7 +67,7 @@ func (lc *loopConn) feedTLS(p []byte) {
 	for !lc.ended && !lc.closed.Load() {
 		n, err := t.tc.Read(bp[:])
 		if rest := lc.feed(bp[:n]); len(rest) > 0 {
-			lc.held = append([]byte(nil), rest...)
+			lc.hold(append([]byte(nil), rest...))
 		}
 		if err != nil {
 			if lc.paused {

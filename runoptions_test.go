@@ -143,7 +143,7 @@ func TestIdleRunSizes(t *testing.T) {
 		{"sessionEnd", unsafe.Sizeof(sessionEnd{}), 80},
 		{"sendQueue", unsafe.Sizeof(sendQueue{}), 80},
 		{"recvQueue", unsafe.Sizeof(recvQueue{}), 128},
-		{"loopConn", unsafe.Sizeof(loopConn{}), 160},
+		{"loopConn", unsafe.Sizeof(loopConn{}), 144},
 		// What an event loop keeps of a socket in place of the runtime's
 		// net.Conn (about 1.2 KiB resident with its poller descriptor).
 		{"loopSocket", unsafe.Sizeof(loopSocket{}), 96},
