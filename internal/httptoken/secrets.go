@@ -46,11 +46,9 @@ func secretForms(secrets []string) []string {
 		if s == "" {
 			continue
 		}
-		for _, f := range [...]string{s, upperEscapes(s), strconv.Quote(s), url.QueryEscape(s), url.PathEscape(s)} {
-			if f[0] == '"' {
-				f = f[1 : len(f)-1]
-			}
-			if f != "" && !slices.Contains(forms, f) {
+		quoted := strconv.Quote(s)
+		for _, f := range [...]string{s, upperEscapes(s), quoted[1 : len(quoted)-1], url.QueryEscape(s), url.PathEscape(s)} {
+			if !slices.Contains(forms, f) {
 				forms = append(forms, f)
 			}
 		}
@@ -100,7 +98,7 @@ func indexFrom(text string, c byte, from int) int {
 // text.
 func WithoutSecrets(text string, secrets []string) string {
 	forms := secretForms(secrets)
-	norm := upperEscapes(text)
+	orig, norm := text, upperEscapes(text)
 	if !repeats(norm, forms, false) && !strings.Contains(text, cutMark) {
 		return text
 	}
@@ -119,7 +117,10 @@ func WithoutSecrets(text string, secrets []string) string {
 		b.WriteString(text[from:])
 		text = b.String()
 	}
-	return withoutCutSecrets(text, forms)
+	if text = withoutCutSecrets(text, forms); text == norm {
+		return orig // nothing replaced: the escapes as they were
+	}
+	return text
 }
 
 // cutMark ends the part of a peer's text that QuoteCut kept.

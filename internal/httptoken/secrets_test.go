@@ -53,6 +53,9 @@ func TestWithoutSecrets(t *testing.T) {
 		// Escapes in lower case: the text comes back with them in upper case.
 		{"see /login?auth=dXNlcjpwYXNzMQ%3d%3d&x=%2f", []string{"dXNlcjpwYXNzMQ=="}, "see /login?auth=[redacted]&x=%2F"},
 		{"no secret here %2f", []string{"tok-1234"}, "no secret here %2f"}, // unchanged without one
+		// Credentials that start with a quote (a cookie's quoted value).
+		{`a " b`, []string{`"`}, `a [redacted] b`},
+		{`sid="abcd" refused`, []string{`"abcd"`}, `sid=[redacted] refused`},
 		{"read tcp 127.0.0.1:53096->127.0.0.1:8080: reset", []string{"1"}, "read tcp 127.0.0.1:53096->127.0.0.1:8080: reset"},
 	} {
 		if got := WithoutSecrets(tc.text, tc.secrets); got != tc.want {
