@@ -235,15 +235,11 @@ func (e *alpnError) take() net.Conn {
 // returns the Conn, or an error, or neither when the dial goes on over
 // HTTP/1.1: then nc, if not nil, is a TLS connection to u that negotiated
 // http/1.1, for the Upgrade.
-func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header, creds dialCredentials) (c *Conn, nc net.Conn, err error) {
+func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header, proxy *url.URL, creds *dialCredentials) (c *Conn, nc net.Conn, err error) {
 	// checkOptions refused the other modes, and HTTP2Require with a NetConn.
 	mode := cfg.http2
 	if mode == HTTP2Prefer && (u.Scheme != "wss" || cfg.net.netConn != nil) {
 		return nil, nil, nil
-	}
-	proxy, err := pickProxy(u, &cfg.net)
-	if err != nil {
-		return nil, nil, err
 	}
 	t := cfg.h2t
 	t.init()
@@ -255,6 +251,9 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header, 
 	req.Secrets = creds.list()
 	traceH2Request(u, req)
 	resp, st, err := t.pool.OpenWebSocket(ctx, key, h2Dialer(u, cfg.net, proxy, &t.conf), req)
+	if resp != nil {
+		creds.others = resp.Secrets
+	}
 	var ae *alpnError
 	switch {
 	case errors.As(err, &ae):
@@ -277,10 +276,10 @@ func dialH2(ctx context.Context, u *url.URL, cfg *dialConfig, user http.Header, 
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, h2OpenError(u, cfg.req.jar, req.Secrets, err)
+		return nil, nil, h2OpenError(u, cfg.req.jar, creds.list(), err)
 	}
 	h := resp.Header
-	traceH2Response(resp.StatusCode, h, req.Secrets)
+	traceH2Response(resp.StatusCode, h, creds.list())
 	setCookies(u, cfg.req.jar, h)
 	proto, ext, err := checkNegotiation(h, &cfg.req, user)
 	if err != nil {

@@ -15,7 +15,7 @@
 //	Message reader       msgreader.go                         read state: one step per header or payload piece
 //	Read buffering       readbuf.go, busypoll_*.go            socket reads sized to traffic, busy polling
 //	Dial                 dial.go, handshake.go, tls.go,       opening handshake, redirects, TLS, proxies
-//	                     proxy.go, dial_h2.go                 (and HTTP/2: internal/h2)
+//	                     proxy.go, dial_h2.go, dialcheck.go   (and HTTP/2: internal/h2), the options' checks
 //	Frames               frame.go, framecodec.go              Frame, header codec, the push decoder, masking
 //	Extensions           compress.go                          permessage-deflate
 //	Tracing              trace.go                             log/slog frame and handshake traces

@@ -2,12 +2,15 @@ package websocket_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -128,6 +131,72 @@ func TestHTTP2GoAwayFromAProxyEchoingItsCredentials(t *testing.T) {
 		_, err = c.Recv()
 		if err == nil || strings.Contains(err.Error(), pass) || strings.Contains(err.Error(), token) {
 			t.Errorf("Recv = %v, want an error without the proxy credentials", err)
+		}
+	})
+}
+
+// A GOAWAY's debug data echoing a Digest credential whose uri holds a
+// lower-case escape, quoted (" as \"): the response hash was shown.
+func TestHTTP2GoAwayQuotedDigestWithALowerCaseEscape(t *testing.T) {
+	const hash = "6629fae49393a053"
+	const digest = `Digest username="bob", uri="/chat?room=a%2fb", response="` + hash + `"`
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			w.fr.WriteGoAway(w.id, http2.ErrCodeInternal, []byte("you sent "+digest))
+			w.c.Close()
+			return false
+		}}
+		opts := s.opts()
+		opts.Header = http.Header{"Authorization": {digest}}
+		_, err := websocket.Dial(context.Background(), "ws://h2.test/", opts)
+		if err == nil || strings.Contains(err.Error(), hash) {
+			t.Errorf("Dial = %v, want the debug data without the Digest response", err)
+		}
+	})
+}
+
+// Two dials share one HTTP/2 connection, A with a bearer token, B with
+// none. The server's answer to B echoes A's token in the subprotocol it
+// selects and in another field: B's *HandshakeError and B's response
+// trace, redacted with B's credentials only, showed A's token (a stream
+// reset or a GOAWAY was redacted with every stream's).
+func TestHTTP2SharedConnectionEchoOfAnotherDialsToken(t *testing.T) {
+	const bearerA = "tok-SECRET-AAAAAAAAAA"
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
+	defer websocket.EnableTrace(false, nil)
+	synctest.Test(t, func(t *testing.T) {
+		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
+			if w.seen == 2 {
+				w.headers(200, false, "sec-websocket-protocol", bearerA, "x-last-token", "Bearer "+bearerA)
+				return true
+			}
+			w.headers(200, false)
+			return true
+		}}
+		shared := s.opts()
+		optsA := *shared
+		optsA.Header = http.Header{"Authorization": {"Bearer " + bearerA}}
+		a, err := websocket.Dial(context.Background(), "ws://h2.test/", &optsA)
+		if err != nil {
+			t.Fatalf("Dial A: %v", err)
+		}
+		defer a.Abort()
+		optsB := *shared
+		_, err = websocket.Dial(context.Background(), "ws://h2.test/", &optsB)
+		if n := s.conns.Load(); n != 1 {
+			t.Fatalf("%d connections, want 1 shared", n)
+		}
+		if err == nil || strings.Contains(err.Error(), bearerA) {
+			t.Errorf("Dial B = %v, want an error without A's credential", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(l, bearerA) {
+				t.Errorf("the trace shows A's credential: %s", l)
+			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -274,22 +275,29 @@ func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), le
 type dialCredentials struct {
 	u       *url.URL
 	user    http.Header
-	tr      *transportConfig
+	proxy   *url.URL // the proxy the request went through, nil for none
 	earlier []string
+	// others are those of the other requests an HTTP/2 connection
+	// carried, whose answers its server may echo in this one's.
+	others []string
 }
 
 // list returns the credentials.
 func (d dialCredentials) list() []string {
-	return append(requestSecrets(d.u, d.user, d.tr), d.earlier...)
+	s := requestSecrets(d.u, d.user, d.proxy)
+	if len(d.earlier)+len(d.others) > 0 {
+		s = slices.Concat(s, d.earlier, d.others)
+	}
+	return s
 }
 
 // requestSecrets are the credentials a dial to u sent, which a refusal's
 // message must not repeat: the values of the user's Authorization,
 // Proxy-Authorization and Cookie fields (and their credentials after the
 // scheme), the URL's password (its user name when it has none), and the
-// proxy's credentials (a proxy on a ws:// path may forge the server's
-// answer).
-func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string {
+// credentials of the proxy it went via, if not nil (a proxy on a ws://
+// path may forge the server's answer).
+func requestSecrets(u *url.URL, user http.Header, via *url.URL) []string {
 	var s []string
 	for k := range secretHeaders {
 		for _, v := range user[k] {
@@ -312,12 +320,11 @@ func requestSecrets(u *url.URL, user http.Header, tr *transportConfig) []string 
 			}
 		}
 	}
-	s = append(s, userInfoSecret(u.User))
-	// A copy for the user's Proxy function, which keeps u from the heap
-	// and with it the dial's configuration that tr points into.
-	uc := *u
-	if p, err := pickProxy(&uc, tr); err == nil && p != nil {
-		s = append(s, proxy.Credentials(p)...)
+	if cred := userInfoSecret(u.User); cred != "" {
+		s = append(s, cred)
+	}
+	if via != nil {
+		s = append(s, proxy.Credentials(via)...)
 	}
 	return s
 }

@@ -21,9 +21,9 @@ type transportConfig struct {
 	proxyTimeout time.Duration
 }
 
-// connect opens the stream to u: the given NetConn, a proxy tunnel or a
-// direct TCP connection, then TLS for wss.
-func connect(ctx context.Context, u *url.URL, tr *transportConfig, hop int) (net.Conn, error) {
+// connect opens the stream to u: the given NetConn, a tunnel through
+// proxy or a direct TCP connection (proxy nil), then TLS for wss.
+func connect(ctx context.Context, u *url.URL, tr *transportConfig, hop int, proxy *url.URL) (net.Conn, error) {
 	var nc net.Conn
 	switch {
 	case tr.netConn != nil:
@@ -32,10 +32,7 @@ func connect(ctx context.Context, u *url.URL, tr *transportConfig, hop int) (net
 		}
 		nc = tr.netConn
 	default:
-		proxy, err := pickProxy(u, tr)
-		if err != nil {
-			return nil, err
-		}
+		var err error
 		if nc, err = dialStream(ctx, u, tr, proxy); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +45,10 @@ type Request struct {
 type Response struct {
 	StatusCode int         // the :status
 	Header     http.Header // the header fields, with canonical keys
+	// Secrets are the credentials of the requests of every stream the
+	// connection carried (Request.Secrets, at most 64 distinct), which
+	// the response may echo.
+	Secrets []string
 }
 
 // Stream is a WebSocket's HTTP/2 stream: a byte pipe in both directions
@@ -193,6 +198,9 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	cc.mu.Lock()
 	resp, serr := st.resp, st.err
 	st.respCh, st.resp = nil, nil // not needed any more
+	if resp != nil {
+		resp.Secrets = slices.Clone(cc.secrets)
+	}
 	cc.mu.Unlock()
 	if resp == nil {
 		return nil, nil, serr

@@ -17,7 +17,12 @@ const MinSecret = 4
 // finds, or, when text was cut by a bound, ends with the first bytes (at
 // least 3) of one.
 func RepeatsSecret(text string, secrets []string, cut bool) bool {
-	return repeats(upperEscapes(text), secretForms(secrets), cut)
+	forms := secretForms(secrets)
+	if repeats(upperEscapes(text), forms, cut) {
+		return true
+	}
+	dec, _ := unescaped(text)
+	return dec != nil && repeats(string(dec), forms, cut)
 }
 
 // repeats is RepeatsSecret over the forms of the secrets.
@@ -38,8 +43,10 @@ func repeats(text string, forms []string, cut bool) bool {
 // secretForms returns the forms in which text may repeat secrets: each as
 // it is, as Go quotes it (text often quotes what a peer sent, turning each
 // " of a Digest credential into \"), and as a URL's query or path escapes
-// it (a Location echoing a Basic credential has its = as %3D), the
-// escapes in upper case (upperEscapes); none empty.
+// it (a Location echoing a Basic credential has its = as %3D), each with
+// its escapes in upper case (upperEscapes), as the text is matched; none
+// empty. Escapes other encoders write are found in the text decoded
+// (unescaped).
 func secretForms(secrets []string) []string {
 	var forms []string
 	for _, s := range secrets {
@@ -47,8 +54,8 @@ func secretForms(secrets []string) []string {
 			continue
 		}
 		quoted := strconv.Quote(s)
-		for _, f := range [...]string{s, upperEscapes(s), quoted[1 : len(quoted)-1], url.QueryEscape(s), url.PathEscape(s)} {
-			if !slices.Contains(forms, f) {
+		for _, f := range [...]string{s, quoted[1 : len(quoted)-1], url.QueryEscape(s), url.PathEscape(s)} {
+			if f = upperEscapes(f); !slices.Contains(forms, f) {
 				forms = append(forms, f)
 			}
 		}
@@ -100,7 +107,9 @@ func WithoutSecrets(text string, secrets []string) string {
 	forms := secretForms(secrets)
 	orig, norm := text, upperEscapes(text)
 	if !repeats(norm, forms, false) && !strings.Contains(text, cutMark) {
-		return text
+		if dec, _ := unescaped(norm); dec == nil || !repeats(string(dec), forms, false) {
+			return text
+		}
 	}
 	text = norm
 	// Longest first: a header's value before the credential after its
@@ -117,10 +126,81 @@ func WithoutSecrets(text string, secrets []string) string {
 		b.WriteString(text[from:])
 		text = b.String()
 	}
-	if text = withoutCutSecrets(text, forms); text == norm {
+	if text = withoutCutSecrets(withoutEscaped(text, forms), forms); text == norm {
 		return orig // nothing replaced: the escapes as they were
 	}
 	return text
+}
+
+// withoutEscaped replaces each of forms that text holds escaped as none of
+// the forms is (JavaScript's encodeURIComponent leaves "!" as it is,
+// Python's quote "/"; a URL escaped twice): found in the text with its
+// escapes decoded, the escapes it was made of are replaced.
+func withoutEscaped(text string, forms []string) string {
+	dec, at := unescaped(text)
+	if dec == nil {
+		return text
+	}
+	d := string(dec)
+	type span struct{ from, to int }
+	var spans []span
+	for _, s := range forms {
+		for i := secretAt(d, s, 0); i >= 0; i = secretAt(d, s, i+len(s)) {
+			spans = append(spans, span{at[i], at[i+len(s)]})
+		}
+	}
+	if spans == nil {
+		return text
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
+	var b strings.Builder
+	end := 0 // text before it is written
+	for _, sp := range spans {
+		if sp.from < end { // overlaps the one before
+			if sp.to > end {
+				end = sp.to
+			}
+			continue
+		}
+		b.WriteString(text[end:sp.from])
+		b.WriteString("[redacted]")
+		end = sp.to
+	}
+	b.WriteString(text[end:])
+	return b.String()
+}
+
+// unescaped returns text with its percent escapes decoded and, for each
+// byte of that, where in text it begins (and len(text) after the last);
+// nil when text has no escape.
+func unescaped(text string) (dec []byte, at []int) {
+	if !strings.Contains(text, "%") {
+		return nil, nil
+	}
+	for i := 0; i < len(text); {
+		at = append(at, i)
+		if text[i] == '%' && i+2 < len(text) && isHex(text[i+1]) && isHex(text[i+2]) {
+			dec = append(dec, unhex(text[i+1])<<4|unhex(text[i+2]))
+			i += 3
+			continue
+		}
+		dec = append(dec, text[i])
+		i++
+	}
+	if len(dec) == len(text) {
+		return nil, nil
+	}
+	return dec, append(at, len(text))
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // cutMark ends the part of a peer's text that QuoteCut kept.

@@ -53,6 +53,13 @@ func TestWithoutSecrets(t *testing.T) {
 		// Escapes in lower case: the text comes back with them in upper case.
 		{"see /login?auth=dXNlcjpwYXNzMQ%3d%3d&x=%2f", []string{"dXNlcjpwYXNzMQ=="}, "see /login?auth=[redacted]&x=%2F"},
 		{"no secret here %2f", []string{"tok-1234"}, "no secret here %2f"}, // unchanged without one
+		// Escaped by other encoders than Go's: encodeURIComponent keeps
+		// "!", Python's quote "/"; and escaped twice.
+		{"bad Pa%24%24w0rd!SECRET", []string{"Pa$$w0rd!SECRET"}, "bad [redacted]"},
+		{"auth=dXNlcjpzM2NyM3Q/Pw%3D%3D&x=1", []string{"dXNlcjpzM2NyM3Q/Pw=="}, "auth=[redacted]&x=1"},
+		{"auth=dXNlcjpwYXNzMQ%253D%253D", []string{"dXNlcjpwYXNzMQ=="}, "auth=[redacted]"},
+		// Quoted by Go, with an escape in lower case inside.
+		{`Upgrade header is "Digest uri=\"/c?r=a%2fb\", response=\"6629fae4\""`, []string{`Digest uri="/c?r=a%2fb", response="6629fae4"`}, `Upgrade header is "[redacted]"`},
 		// Credentials that start with a quote (a cookie's quoted value).
 		{`a " b`, []string{`"`}, `a [redacted] b`},
 		{`sid="abcd" refused`, []string{`"abcd"`}, `sid=[redacted] refused`},
