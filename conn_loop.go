@@ -417,7 +417,7 @@ func (lc *loopConn) write(b []byte, bounded bool) error {
 	if bounded && lc.c.flags.has(flagLoopBacklog) { // else less than the send mark waits
 		lc.mu.Lock()
 		if lc.werr == nil && lc.queued() > maxLoopQueue {
-			lc.werr = errLoopQueueFull
+			lc.werr = lc.sysError("write", errLoopQueueFull) // a *net.OpError, as a write that timed out
 		}
 		err := lc.werr
 		lc.mu.Unlock()

@@ -57,14 +57,14 @@ func writeSome(fd int, b []byte) (int, error) {
 // *os.SyscallError, so that a reset (say) reads the same on an event loop
 // as on the goroutine path, and errors.As finds the *net.OpError on both.
 // A passed deadline is likewise a *net.OpError around
-// os.ErrDeadlineExceeded. nil, errWouldBlock and other errors are
-// returned as they are.
+// os.ErrDeadlineExceeded, and a full queue around errLoopQueueFull. nil,
+// errWouldBlock and other errors are returned as they are.
 func (lc *loopConn) sysError(op string, err error) error {
 	inner := err
 	switch errno, ok := err.(syscall.Errno); {
 	case ok:
 		inner = os.NewSyscallError(op, errno)
-	case err != os.ErrDeadlineExceeded:
+	case err != os.ErrDeadlineExceeded && err != errLoopQueueFull:
 		return err // allocating nothing: nil on every write that went well
 	}
 	oe := &net.OpError{Op: op, Net: "tcp", Err: inner}
