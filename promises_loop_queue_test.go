@@ -325,16 +325,21 @@ func TestCloseCancelsTheReconnectWait(t *testing.T) {
 	before := timers()
 	refused := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("refused") }
 	a := &App{URL: "ws://127.0.0.1:1/"}
+	run := make(chan *Session, 1) // the run, taken while it runs: it may be over before Run's caller looks
 	a.OnError = func(a *App, _ error) {
+		a.mu.Lock()
+		select {
+		case run <- a.sess:
+		default:
+		}
+		a.mu.Unlock()
 		l.Post(func() { a.Close() }) // after the reconnect is scheduled
 	}
 	if err := a.Run(context.Background(), &RunOptions{Dispatcher: l, Reconnect: time.Hour,
 		DialOptions: DialOptions{NetDialContext: refused}}); err != nil {
 		t.Fatal(err)
 	}
-	a.mu.Lock()
-	s := a.sess
-	a.mu.Unlock()
+	s := <-run
 	select {
 	case <-s.Done():
 	case <-time.After(loopTestTimeout):
