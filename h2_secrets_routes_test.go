@@ -2,15 +2,12 @@ package websocket_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -162,10 +159,7 @@ func TestHTTP2GoAwayQuotedDigestWithALowerCaseEscape(t *testing.T) {
 // reset or a GOAWAY was redacted with every stream's).
 func TestHTTP2SharedConnectionEchoOfAnotherDialsToken(t *testing.T) {
 	const bearerA = "tok-SECRET-AAAAAAAAAA"
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	synctest.Test(t, func(t *testing.T) {
 		s := &h2PipeServer{t: t, answer: func(w *h2Answer) bool {
 			if w.seen == 2 {
@@ -191,12 +185,6 @@ func TestHTTP2SharedConnectionEchoOfAnotherDialsToken(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), bearerA) {
 			t.Errorf("Dial B = %v, want an error without A's credential", err)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, l := range strings.Split(buf.String(), "\n") {
-			if strings.Contains(l, bearerA) {
-				t.Errorf("the trace shows A's credential: %s", l)
-			}
-		}
+		noTraceLineWith(t, trace(), bearerA, "A's credential")
 	})
 }

@@ -1,17 +1,14 @@
 package websocket_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,10 +79,7 @@ func TestLocationHostCarryingTheCredential(t *testing.T) {
 	const token = "tok-SECRET-1234567890"
 	first := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: ws://"+token+".test/\r\nContent-Length: 0\r\n\r\n")
 	firstAddr := strings.TrimSuffix(strings.TrimPrefix(first, "ws://"), "/")
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := websocket.Dial(ctx, first, &websocket.DialOptions{
@@ -101,13 +95,7 @@ func TestLocationHostCarryingTheCredential(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), token) {
 		t.Errorf("Dial = %v, want an error without the credential", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.Contains(l, token) {
-			t.Errorf("the trace shows the credential: %s", l)
-		}
-	}
+	noTraceLineWith(t, trace(), token, "the credential")
 }
 
 // Three hops: the first server is sent the token and redirects to another
@@ -118,10 +106,7 @@ func TestThreeHopRedirectChainCarryingTheCredential(t *testing.T) {
 	third := serveOnce(t, "HTTP/1.1 403 you came with auth="+bearer+"\r\nX-Echo: "+bearer+"\r\nContent-Length: 0\r\n\r\n")
 	second := serveOnce(t, "HTTP/1.1 307 Temporary\r\nLocation: "+third+"x?from=2\r\nContent-Length: 0\r\n\r\n")
 	first := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: "+second+"cb?auth="+bearer+"\r\nContent-Length: 0\r\n\r\n")
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := websocket.Dial(ctx, first, &websocket.DialOptions{
@@ -131,16 +116,10 @@ func TestThreeHopRedirectChainCarryingTheCredential(t *testing.T) {
 	if !errors.As(err, &bs) || bs.StatusCode != 403 || strings.Contains(err.Error(), bearer) {
 		t.Errorf("Dial = %v, want the third server's 403 without the credential", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if strings.Count(buf.String(), "handshake request") != 3 {
-		t.Errorf("want 3 requests traced:\n%s", buf.String())
+	if strings.Count(trace(), "handshake request") != 3 {
+		t.Errorf("want 3 requests traced:\n%s", trace())
 	}
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.Contains(l, bearer) {
-			t.Errorf("the trace shows the credential: %s", l)
-		}
-	}
+	noTraceLineWith(t, trace(), bearer, "the credential")
 }
 
 // A Proxy function that picks from two proxies in turn (each with its own
@@ -161,10 +140,7 @@ func TestProxyAskedOncePerHop(t *testing.T) {
 		}
 		return &url.URL{Scheme: "http", User: url.UserPassword("alice", pass), Host: addr}, nil
 	}
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	_, err := websocket.Dial(context.Background(), "ws://target.test/", &websocket.DialOptions{Proxy: proxyFn})
 	if err == nil {
 		t.Fatal("Dial succeeded")
@@ -175,13 +151,7 @@ func TestProxyAskedOncePerHop(t *testing.T) {
 	if strings.Contains(err.Error(), pass1) {
 		t.Errorf("Dial = %v, want an error without the proxy password", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.Contains(l, pass1) {
-			t.Errorf("the trace shows the proxy password sent: %s", l)
-		}
-	}
+	noTraceLineWith(t, trace(), pass1, "the proxy password sent")
 }
 
 // A server's refusal with "Set-Cookie: \"" (a lone double quote): the
@@ -205,10 +175,7 @@ func TestSetCookieLoneQuoteInTheError(t *testing.T) {
 // The same answer with the trace on: Dial itself panicked.
 func TestSetCookieLoneQuoteInTheTrace(t *testing.T) {
 	u := serveOnce(t, "HTTP/1.1 403 Forbidden\r\nSet-Cookie: \"; Path=/\r\nContent-Length: 0\r\n\r\n")
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	var p any
 	func() {
 		defer func() { p = recover() }()
@@ -216,6 +183,9 @@ func TestSetCookieLoneQuoteInTheTrace(t *testing.T) {
 	}()
 	if p != nil {
 		t.Fatalf("Dial panicked: %v", p)
+	}
+	if !strings.Contains(trace(), "403") {
+		t.Errorf("the answer was not traced:\n%s", trace())
 	}
 }
 

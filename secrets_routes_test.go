@@ -1,16 +1,13 @@
 package websocket_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,10 +73,7 @@ func TestCrossOriginRedirectCarryingTheCredential(t *testing.T) {
 	const bearer = "tok-SECRET-1234567890"
 	next := serveOnce(t, "HTTP/1.1 400 bad auth="+bearer+"\r\nContent-Length: 0\r\n\r\n")
 	first := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: "+next+"cb?auth="+bearer+"\r\nContent-Length: 0\r\n\r\n")
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := websocket.Dial(ctx, first, &websocket.DialOptions{
@@ -88,13 +82,7 @@ func TestCrossOriginRedirectCarryingTheCredential(t *testing.T) {
 	if err != nil && strings.Contains(err.Error(), bearer) {
 		t.Errorf("Dial = %v, want an error without the credential", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.Contains(l, bearer) {
-			t.Errorf("the trace shows the credential: %s", l)
-		}
-	}
+	noTraceLineWith(t, trace(), bearer, "the credential")
 }
 
 // A Location whose scheme echoes the bearer token: the refused redirect's
@@ -116,21 +104,12 @@ func TestLocationSchemeEchoingTheCredential(t *testing.T) {
 func TestSetCookieValueEchoedInTheReasonPhrase(t *testing.T) {
 	const sid = "sess-SECRET-1234567890"
 	u := serveOnce(t, "HTTP/1.1 401 new session "+sid+"\r\nSet-Cookie: sid="+sid+"\r\nContent-Length: 0\r\n\r\n")
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	_, err := websocket.Dial(context.Background(), u, nil)
 	if err == nil || strings.Contains(err.Error(), sid) {
 		t.Errorf("Dial = %v, want an error without the Set-Cookie value", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.Contains(l, sid) {
-			t.Errorf("the trace shows the Set-Cookie value: %s", l)
-		}
-	}
+	noTraceLineWith(t, trace(), sid, "the Set-Cookie value")
 }
 
 // A proxy that forges the target's answer behind its tunnel (a ws://
@@ -145,10 +124,7 @@ func TestProxyForgedAnswerEchoLeftOutOfTheTrace(t *testing.T) {
 		"HTTP/1.1 401 you sent " + token + " and " + pass + "\r\nX-Echo: " + pass + "\r\nContent-Length: 0\r\n\r\n",
 	})
 	pu := &url.URL{Scheme: "http", User: url.UserPassword("alice", pass), Host: addr}
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-	defer websocket.EnableTrace(false, nil)
+	trace := captureTrace(t)
 	_, err := websocket.Dial(context.Background(), "ws://target.test/", &websocket.DialOptions{
 		Proxy: func(*url.URL) (*url.URL, error) { return pu, nil },
 	})
@@ -158,16 +134,11 @@ func TestProxyForgedAnswerEchoLeftOutOfTheTrace(t *testing.T) {
 	if strings.Contains(err.Error(), pass) || strings.Contains(err.Error(), token) {
 		t.Errorf("Dial = %v, want an error without the proxy credentials", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(buf.String(), "handshake response") {
-		t.Fatalf("no response traced:\n%s", buf.String())
+	if !strings.Contains(trace(), "handshake response") {
+		t.Fatalf("no response traced:\n%s", trace())
 	}
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if strings.Contains(l, pass) || strings.Contains(l, token) {
-			t.Errorf("the trace shows the proxy credentials: %s", l)
-		}
-	}
+	noTraceLineWith(t, trace(), pass, "the proxy password")
+	noTraceLineWith(t, trace(), token, "the proxy token")
 }
 
 // A credential of a few digits (the URL password "1", "Bearer 0") next to
@@ -203,25 +174,16 @@ func TestURLUserNameAsTheCredential(t *testing.T) {
 		t.Run(userinfo, func(t *testing.T) {
 			u := serveOnce(t, "HTTP/1.1 401 unknown key "+key+"\r\nContent-Length: 0\r\n\r\n")
 			u = strings.Replace(u, "ws://", "ws://"+userinfo, 1)
-			var mu sync.Mutex
-			var buf bytes.Buffer
-			websocket.EnableTrace(true, slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: websocket.LevelTrace}))
-			defer websocket.EnableTrace(false, nil)
+			trace := captureTrace(t)
 			_, err := websocket.Dial(context.Background(), u, nil)
 			var bs *websocket.BadStatusError
 			if !errors.As(err, &bs) || bs.StatusCode != 401 || strings.Contains(err.Error(), key) {
 				t.Errorf("Dial = %v, want a 401 without the key", err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !strings.Contains(buf.String(), "xxxxx@") {
-				t.Errorf("the trace does not show the URL with its user info withheld:\n%s", buf.String())
+			if !strings.Contains(trace(), "xxxxx@") {
+				t.Errorf("the trace does not show the URL with its user info withheld:\n%s", trace())
 			}
-			for _, l := range strings.Split(buf.String(), "\n") {
-				if strings.Contains(l, key) {
-					t.Errorf("the trace shows the key: %s", l)
-				}
-			}
+			noTraceLineWith(t, trace(), key, "the key")
 		})
 	}
 }
@@ -238,5 +200,15 @@ func TestProxyUserNameAsTheCredential(t *testing.T) {
 	})
 	if err == nil || strings.Contains(err.Error(), token) {
 		t.Errorf("Dial = %v, want an error without the token", err)
+	}
+}
+
+// noTraceLineWith fails t for each line of trace that holds s, what it is.
+func noTraceLineWith(t *testing.T, trace, s, what string) {
+	t.Helper()
+	for _, l := range strings.Split(trace, "\n") {
+		if strings.Contains(l, s) {
+			t.Errorf("the trace shows %s: %s", what, l)
+		}
 	}
 }
