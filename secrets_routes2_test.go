@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -203,4 +204,80 @@ func TestPasswordLoneQuote(t *testing.T) {
 	}
 	_ = fmt.Sprint
 	_ = http.Header{}
+}
+
+// Echoes are redacted "URL-escaped by any encoder or twice":
+// encodeURIComponent applied twice (a value put in a query that is itself
+// put in a query): '$' as %2524, '!' kept.
+func TestReasonEchoingEncodeURIComponentTwice(t *testing.T) {
+	const pass = "Pa$$w0rd!SECRET"
+	const echo = "Pa%2524%2524w0rd!SECRET" // encodeURIComponent(encodeURIComponent(pass))
+	u := serveOnce(t, "HTTP/1.1 401 wrong password "+echo+"\r\nContent-Length: 0\r\n\r\n")
+	u = strings.Replace(u, "ws://", "ws://bob:"+url.QueryEscape(pass)+"@", 1)
+	_, err := websocket.Dial(context.Background(), u, nil)
+	if err == nil || strings.Contains(err.Error(), "w0rd") {
+		t.Errorf("Dial = %v, want an error without the password", err)
+	}
+}
+
+// The same with the escapes in lower case, as .NET's HttpUtility.UrlEncode
+// writes them, escaped twice: p%2540ss%252fw0rd%2521.
+func TestReasonEchoingLowerCaseEscapedTwice(t *testing.T) {
+	const pass = "p@ss/w0rd!"
+	const echo = "p%2540ss%252fw0rd%2521"
+	u := serveOnce(t, "HTTP/1.1 401 wrong password "+echo+"\r\nContent-Length: 0\r\n\r\n")
+	u = strings.Replace(u, "ws://", "ws://bob:"+url.QueryEscape(pass)+"@", 1)
+	_, err := websocket.Dial(context.Background(), u, nil)
+	if err == nil || strings.Contains(err.Error(), "w0rd") {
+		t.Errorf("Dial = %v, want an error without the password", err)
+	}
+}
+
+// Python's quote twice: '/' kept, '@' as %2540.
+func TestReasonEchoingPythonQuoteTwice(t *testing.T) {
+	const pass = "p@ss/w0rd"
+	const echo = "p%2540ss/w0rd" // quote(quote(pass))
+	u := serveOnce(t, "HTTP/1.1 401 wrong password "+echo+"\r\nContent-Length: 0\r\n\r\n")
+	u = strings.Replace(u, "ws://", "ws://bob:"+url.QueryEscape(pass)+"@", 1)
+	_, err := websocket.Dial(context.Background(), u, nil)
+	if err == nil || strings.Contains(err.Error(), "w0rd") {
+		t.Errorf("Dial = %v, want an error without the password", err)
+	}
+}
+
+// doc.go: "a timeout matches os.ErrDeadlineExceeded and is a net.Error
+// whose Timeout is true"; DialOptions.HandshakeTimeout: "Dial returns a
+// timeout error (net.Error with Timeout true ...)". A redirect's next hop
+// whose name lookup times out, the Location's host carrying the token: the
+// redacted error was no net.Error.
+func TestLaterHopTimeoutIsANetError(t *testing.T) {
+	const token = "tok-SECRET-1234567890"
+	first := serveOnce(t, "HTTP/1.1 302 Found\r\nLocation: ws://"+token+".test/\r\nContent-Length: 0\r\n\r\n")
+	firstAddr := strings.TrimSuffix(strings.TrimPrefix(first, "ws://"), "/")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := websocket.Dial(ctx, first, &websocket.DialOptions{
+		Header: http.Header{"Authorization": {"Bearer " + token}},
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == firstAddr {
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			}
+			// What net.Dialer returns when the resolver times out.
+			host, _, _ := net.SplitHostPort(addr)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}}
+		},
+	})
+	if err == nil {
+		t.Fatal("Dial succeeded")
+	}
+	if strings.Contains(err.Error(), token) {
+		t.Errorf("Dial = %v: holds the token", err)
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Dial = %v: does not match os.ErrDeadlineExceeded", err)
+	}
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Errorf("Dial = %v (%T): not a net.Error whose Timeout is true", err, err)
+	}
 }

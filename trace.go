@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -333,10 +334,28 @@ func requestSecrets(u *url.URL, user http.Header, via *url.URL) []string {
 // error that wraps it with a message that does not.
 func errorWithout(err error, secrets []string) error {
 	msg := err.Error()
-	if r := httptoken.WithoutSecrets(msg, secrets); r != msg {
-		return &wrappedError{msg: r, err: err}
+	r := httptoken.WithoutSecrets(msg, secrets)
+	if r == msg {
+		return err
 	}
-	return err
+	w := &wrappedError{msg: r, err: err}
+	if ne, ok := err.(net.Error); ok {
+		return &wrappedNetError{w, ne}
+	}
+	return w
+}
+
+// wrappedNetError is the redacted message of a net.Error, which stays
+// one: a timeout is still a timeout to code that checks err.(net.Error).
+type wrappedNetError struct {
+	*wrappedError
+	ne net.Error
+}
+
+func (e *wrappedNetError) Timeout() bool { return e.ne.Timeout() }
+func (e *wrappedNetError) Temporary() bool {
+	t, ok := e.ne.(interface{ Temporary() bool })
+	return ok && t.Temporary()
 }
 
 // userInfoSecret is the credential of a URL's user info: its password, or

@@ -21,8 +21,12 @@ func RepeatsSecret(text string, secrets []string, cut bool) bool {
 	if repeats(upperEscapes(text), forms, cut) {
 		return true
 	}
-	dec, _ := unescaped(text)
-	return dec != nil && repeats(string(dec), forms, cut)
+	for _, v := range decodedViews(text) {
+		if repeats(v.text, forms, cut) {
+			return true
+		}
+	}
+	return false
 }
 
 // repeats is RepeatsSecret over the forms of the secrets.
@@ -106,10 +110,9 @@ func indexFrom(text string, c byte, from int) int {
 func WithoutSecrets(text string, secrets []string) string {
 	forms := secretForms(secrets)
 	orig, norm := text, upperEscapes(text)
-	if !repeats(norm, forms, false) && !strings.Contains(text, cutMark) {
-		if dec, _ := unescaped(norm); dec == nil || !repeats(string(dec), forms, false) {
-			return text
-		}
+	if !repeats(norm, forms, false) && !strings.Contains(text, cutMark) && !slices.ContainsFunc(decodedViews(norm),
+		func(v decodedView) bool { return repeats(v.text, forms, false) }) {
+		return text
 	}
 	text = norm
 	// Longest first: a header's value before the credential after its
@@ -134,19 +137,17 @@ func WithoutSecrets(text string, secrets []string) string {
 
 // withoutEscaped replaces each of forms that text holds escaped as none of
 // the forms is (JavaScript's encodeURIComponent leaves "!" as it is,
-// Python's quote "/"; a URL escaped twice): found in the text with its
-// escapes decoded, the escapes it was made of are replaced.
+// Python's quote "/"; a URL escaped twice or three times): found in a view
+// of the text with its escapes decoded (decodedViews), the escapes it was
+// made of are replaced.
 func withoutEscaped(text string, forms []string) string {
-	dec, at := unescaped(text)
-	if dec == nil {
-		return text
-	}
-	d := string(dec)
 	type span struct{ from, to int }
 	var spans []span
-	for _, s := range forms {
-		for i := secretAt(d, s, 0); i >= 0; i = secretAt(d, s, i+len(s)) {
-			spans = append(spans, span{at[i], at[i+len(s)]})
+	for _, v := range decodedViews(text) {
+		for _, s := range forms {
+			for i := secretAt(v.text, s, 0); i >= 0; i = secretAt(v.text, s, i+len(s)) {
+				spans = append(spans, span{v.at[i], v.at[i+len(s)]})
+			}
 		}
 	}
 	if spans == nil {
@@ -168,6 +169,39 @@ func withoutEscaped(text string, forms []string) string {
 	}
 	b.WriteString(text[end:])
 	return b.String()
+}
+
+// maxDecodes bounds how many times decodedViews decodes a text's escapes.
+const maxDecodes = 3
+
+// decodedView is a text with its percent escapes decoded (their hex
+// digits in upper case again, as the forms are), and for each of its bytes
+// where in the original text it begins (and len(text) after the last).
+type decodedView struct {
+	text string
+	at   []int
+}
+
+// decodedViews returns text decoded once, twice and three times, as long
+// as each holds an escape: an echo escaped twice by any encoder is found
+// in the second.
+func decodedViews(text string) []decodedView {
+	var views []decodedView
+	cur, at := text, []int(nil)
+	for range maxDecodes {
+		dec, next := unescaped(cur)
+		if dec == nil {
+			break
+		}
+		if at != nil { // back to the original text's offsets
+			for i, j := range next {
+				next[i] = at[j]
+			}
+		}
+		cur, at = upperEscapes(string(dec)), next
+		views = append(views, decodedView{cur, at})
+	}
+	return views
 }
 
 // unescaped returns text with its percent escapes decoded and, for each

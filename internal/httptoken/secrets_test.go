@@ -58,6 +58,9 @@ func TestWithoutSecrets(t *testing.T) {
 		{"bad Pa%24%24w0rd!SECRET", []string{"Pa$$w0rd!SECRET"}, "bad [redacted]"},
 		{"auth=dXNlcjpzM2NyM3Q/Pw%3D%3D&x=1", []string{"dXNlcjpzM2NyM3Q/Pw=="}, "auth=[redacted]&x=1"},
 		{"auth=dXNlcjpwYXNzMQ%253D%253D", []string{"dXNlcjpwYXNzMQ=="}, "auth=[redacted]"},
+		{"wrong password Pa%2524%2524w0rd!SECRET", []string{"Pa$$w0rd!SECRET"}, "wrong password [redacted]"},
+		{"p%2540ss%252fw0rd%2521 refused", []string{"p@ss/w0rd!"}, "[redacted] refused"},
+		{"p%252540ss%25252fw0rd", []string{"p@ss/w0rd"}, "[redacted]"}, // three times
 		// Quoted by Go, with an escape in lower case inside.
 		{`Upgrade header is "Digest uri=\"/c?r=a%2fb\", response=\"6629fae4\""`, []string{`Digest uri="/c?r=a%2fb", response="6629fae4"`}, `Upgrade header is "[redacted]"`},
 		// Credentials that start with a quote (a cookie's quoted value).
