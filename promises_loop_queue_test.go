@@ -105,6 +105,10 @@ func TestLoopSendMarkAtMost8MiB(t *testing.T) {
 					t.Errorf("send = %v", err)
 				}
 			}
+			// The sends returned once queued: the close waits until the
+			// server has it all (a busy machine may take longer to send
+			// the 32 MiB still queued than the close's 3 s).
+			withinBound(func() bool { return got.Load() == total || failure.Load() != nil })
 			a.Close()
 		}()
 	}
