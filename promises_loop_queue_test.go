@@ -216,16 +216,7 @@ func TestLoopStopEndsAReconnectingRun(t *testing.T) {
 	var dials atomic.Int32
 	srv := wstest.New(func(c *wstest.Conn) {
 		dials.Add(1)
-		for {
-			f, err := c.ReadFrame()
-			if err != nil {
-				return
-			}
-			if f.Opcode == 8 {
-				c.WriteFrame(true, 8, f.Payload)
-				return
-			}
-		}
+		echoClose(c)
 	})
 	defer srv.Close()
 	l := NewEventLoop()
@@ -257,18 +248,7 @@ func TestLoopStopEndsAReconnectingRun(t *testing.T) {
 // on the group's second loop whose OnClose is still running holds the
 // group's Run back, after the first loop has returned.
 func TestGroupRunWaitsForEveryLoop(t *testing.T) {
-	srv := wstest.New(func(c *wstest.Conn) {
-		for {
-			f, err := c.ReadFrame()
-			if err != nil {
-				return
-			}
-			if f.Opcode == 8 {
-				c.WriteFrame(true, 8, f.Payload)
-				return
-			}
-		}
-	})
+	srv := wstest.New(echoClose)
 	defer srv.Close()
 	g := NewEventLoopGroup(2)
 	g.Next() // the first loop has no App
@@ -417,5 +397,19 @@ func TestLoopQueueFullIsAnOpError(t *testing.T) {
 	var oe *net.OpError
 	if !errors.As(pingErr, &oe) {
 		t.Errorf("the ping behind %d bytes = %v (%T), want a *net.OpError, as EventLoop's doc says", queued, pingErr, pingErr)
+	}
+}
+
+// echoClose reads frames until the client's close, which it echoes.
+func echoClose(c *wstest.Conn) {
+	for {
+		f, err := c.ReadFrame()
+		if err != nil {
+			return
+		}
+		if f.Opcode == 8 {
+			c.WriteFrame(true, 8, f.Payload)
+			return
+		}
 	}
 }
