@@ -508,3 +508,28 @@ func TestHTTP2HeaderListLimits(t *testing.T) {
 		})
 	}
 }
+
+// Timeout bounds an HTTP/2 dial to a server that reads nothing, also on a
+// stream without buffering (a pipe): the writer stuck on the preface is
+// cut at once, not given the second a closing GOAWAY gets (the dial took
+// 4 s with Timeout 3 s).
+func TestHTTP2DialTimeoutWithAServerThatReadsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &websocket.HTTP2Transport{ReadIdleTimeout: -1}
+		defer tr.Close()
+		dial := func(context.Context, string, string) (net.Conn, error) {
+			c, sc := net.Pipe()
+			t.Cleanup(func() { sc.Close() })
+			return c, nil // the far end never reads
+		}
+		opts := &websocket.DialOptions{HTTP2: websocket.HTTP2Require, HTTP2Transport: tr, NetDialContext: dial, Timeout: 3 * time.Second}
+		start := time.Now()
+		_, err := websocket.Dial(context.Background(), "ws://h2.test/", opts)
+		if took := time.Since(start); took > 3*time.Second {
+			t.Fatalf("Dial took %v with Timeout 3s: %v", took, err)
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), "websocket: ") || !isTimeoutErr(err) {
+			t.Fatalf("Dial = %v, want a websocket: timeout", err)
+		}
+	})
+}

@@ -356,7 +356,13 @@ func NewClientConn(ctx context.Context, conn net.Conn, cfg *Config) (*ClientConn
 		cc.Close()
 		return nil, err
 	case <-ctx.Done():
-		cc.Close()
+		// The dial gives up: no GOAWAY, and the socket closes now, also
+		// under a writer stuck on a server that reads nothing (Close
+		// would give that writer closeWriteTimeout more).
+		cc.fail(wrap("websocket: http2: connection closed", ErrClosed), false, http2.ErrCodeNo)
+		cc.conn.Close()
+		<-cc.writerDone
+		<-cc.readerDone
 		return nil, fmt.Errorf("websocket: http2: waiting for the server's SETTINGS: %w", ctxErr(ctx))
 	}
 }
@@ -615,17 +621,24 @@ func (cc *ClientConn) connCreditLocked(n int64) {
 
 // streamCreditLocked returns n bytes of st's receive window to the peer,
 // growing the window (Config.GrowStreamWindow) when half of it was read
-// within growTime.
-func (cc *ClientConn) streamCreditLocked(st *Stream, n int64) {
+// within growTime. Bytes no read returned (free: padding, data dropped
+// for a closed reader) are returned but never grow the window: a server
+// padding its frames would otherwise grow the window of a WebSocket that
+// reads nothing.
+func (cc *ClientConn) streamCreditLocked(st *Stream, n int64, free bool) {
 	if st.removed || st.remoteEnded {
 		return
 	}
 	st.recvPending += n
+	if free {
+		st.freePending += uint32(n) // n is within the window, at most 2^31-1
+	}
 	if st.recvPending >= int64(st.win)/2 {
 		incr := st.recvPending
 		if st.win < cc.growTo {
 			now := monoNow()
-			if now-st.creditAt < int64(growTime) {
+			read := st.recvPending - int64(st.freePending)
+			if read >= int64(st.win)/2 && now-st.creditAt < int64(growTime) {
 				extra := min(st.win, cc.growTo-st.win)
 				st.win += extra
 				incr += int64(extra)
@@ -634,7 +647,7 @@ func (cc *ClientConn) streamCreditLocked(st *Stream, n int64) {
 		}
 		cc.queueCtrlLocked(ctrlFrame{typ: http2.FrameWindowUpdate, streamID: st.id, incr: uint32(incr)})
 		st.recvWindow += incr
-		st.recvPending = 0
+		st.recvPending, st.freePending = 0, 0
 	}
 }
 

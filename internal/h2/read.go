@@ -242,6 +242,10 @@ func (cc *ClientConn) handleSettings(f *http2.SettingsFrame) error {
 			cc.broadcastLocked()
 		case http2.SettingMaxHeaderListSize:
 			cc.maxHeaderList = s.Val
+		case http2.SettingEnablePush:
+			if s.Val != 0 { // RFC 9113 §6.5.2: only a client may enable it
+				return connErr(http2.ErrCodeProtocol, "the server sent SETTINGS_ENABLE_PUSH = %d", s.Val)
+			}
 		case http2.SettingEnableConnectProtocol:
 			if cc.extConnect && s.Val == 0 {
 				return connErr(http2.ErrCodeProtocol, "SETTINGS_ENABLE_CONNECT_PROTOCOL went from 1 to 0")
@@ -439,13 +443,13 @@ func (cc *ClientConn) handleData(id uint32, n int64, data []byte, ended bool) er
 	k := 0 // bytes that went straight into Read's buffer
 	if pad := n - int64(len(data)); pad > 0 {
 		cc.connCreditLocked(pad)
-		cc.streamCreditLocked(st, pad)
+		cc.streamCreditLocked(st, pad, true)
 	}
 	if len(data) > 0 && st.readClosed {
 		// Finish left the stream open for the server's END_STREAM:
 		// nobody reads, so the data only returns its credit.
 		cc.connCreditLocked(int64(len(data)))
-		cc.streamCreditLocked(st, int64(len(data)))
+		cc.streamCreditLocked(st, int64(len(data)), true)
 	} else if len(data) > 0 {
 		st.connDebt += int64(len(data))
 		if cc.dstSt == st && st.buffered == 0 {

@@ -83,7 +83,12 @@ type Stream struct {
 	resp          *Response
 	gotResponse   bool // respCh is closed
 	informational int32
-	waiters       int32     // goroutines in WaitReadable (lead.go)
+	waiters       int32 // goroutines in WaitReadable (lead.go)
+	// freePending is the part of recvPending that no read returned: DATA
+	// padding and data dropped for a closed reader. It does not count
+	// toward growing the window (streamCreditLocked). At most the window,
+	// so 32 bits; it fills the word after waiters.
+	freePending   uint32
 	creditAt      int64     // monoNow of the last WINDOW_UPDATE, or of the opening, while win may grow
 	recv          []*[]byte // received data in pooled blocks; recv[0][roff:] is read next
 	roff          int
@@ -473,7 +478,7 @@ func (st *Stream) creditLocked(n int64) {
 	}
 	if cc.recvPending >= int64(cc.connW)/2 || st.recvPending >= int64(st.win)/2 {
 		cc.connCreditLocked(0)
-		cc.streamCreditLocked(st, 0)
+		cc.streamCreditLocked(st, 0, false)
 	}
 }
 
