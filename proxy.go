@@ -43,7 +43,9 @@ type ProxyStatusError = proxy.StatusError
 // addresses; CIDR prefixes ("10.0.0.0/8", "fd00::/8"); each optionally with
 // ":port" ("example.com:8080", "[::1]:8080", "*:8080") to limit it to
 // that port.
-// Matching ignores case and spaces around entries.
+// Matching ignores case and spaces around entries, and an internationalized
+// name matches in its Unicode and its ASCII form alike ("bücher.example" and
+// "xn--bcher-kva.example").
 //
 // "localhost" (and names under ".localhost") and loopback addresses
 // (127.0.0.0/8, ::1) are never proxied, whatever no_proxy says, as in Go's
@@ -90,8 +92,9 @@ func ProxyURL(rawURL string, noProxy ...string) func(*url.URL) (*url.URL, error)
 // tunnel handshake (0: only ctx does).
 //
 // Every failure is a *ProxyError wrapping its cause. When timeout expires the
-// cause matches os.ErrDeadlineExceeded and context.DeadlineExceeded and is a
-// net.Error with Timeout true; when ctx ends first it wraps ctx.Err().
+// cause matches os.ErrDeadlineExceeded (not context.DeadlineExceeded: the
+// caller's ctx is live) and is a net.Error with Timeout true; when ctx ends
+// first it wraps ctx.Err().
 func dialProxy(ctx context.Context, proxyURL *url.URL, addr string,
 	dial func(ctx context.Context, network, addr string) (net.Conn, error), tlsConf *tls.Config,
 	timeout time.Duration) (net.Conn, error) {

@@ -88,9 +88,10 @@ func bodySnippet(body []byte) string {
 }
 
 // TimeoutError is the cause of an *Error when the proxy timeout expired
-// before the tunnel was up. It matches both os.ErrDeadlineExceeded and
-// context.DeadlineExceeded with errors.Is and is a net.Error whose Timeout
-// is true, so callers test for timeouts the way they do for any socket.
+// before the tunnel was up. It matches os.ErrDeadlineExceeded with
+// errors.Is (not context.DeadlineExceeded, see Is) and is a net.Error whose
+// Timeout is true, so callers test for timeouts the way they do for any
+// socket.
 type TimeoutError struct {
 	After time.Duration // the proxy timeout that expired
 }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // NoProxy is a parsed no_proxy list: the targets that must be reached
@@ -23,7 +25,8 @@ import (
 //     limits the entry to that port.
 //
 // Matching ignores case, whitespace around entries and a trailing dot of a
-// fully-qualified name. Entries that cannot be read are skipped, as other
+// fully-qualified name; an internationalized name matches in its Unicode and
+// its ASCII ("xn--") forms alike, in entries and targets. Entries that cannot be read are skipped, as other
 // tools do, so one typo does not disable the whole list.
 type NoProxy struct {
 	all     bool
@@ -103,7 +106,24 @@ func (n *NoProxy) add(e string) {
 	if host == "" || strings.ContainsAny(host, "/*[]") {
 		return
 	}
+	host, ok := asciiName(host)
+	if !ok {
+		return
+	}
 	n.entries = append(n.entries, noProxyEntry{domain: host, port: port})
+}
+
+// asciiName returns the ASCII form of a host name, as a dial sends it
+// ("bücher.example" is "xn--bcher-kva.example"), and false when a
+// non-ASCII name is not a valid domain name.
+func asciiName(host string) (string, bool) {
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			a, err := idna.Lookup.ToASCII(host)
+			return strings.ToLower(a), err == nil && a != ""
+		}
+	}
+	return host, true
 }
 
 // unmapBits is how many leading bits an IPv4-mapped IPv6 prefix loses when
@@ -125,6 +145,9 @@ func (n *NoProxy) Match(host, port string) bool {
 		return true
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if a, ok := asciiName(host); ok {
+		host = a
+	}
 	addr, err := netip.ParseAddr(host)
 	isAddr := err == nil
 	addr = addr.Unmap().WithZone("")

@@ -84,6 +84,14 @@ func TestNoProxyMatch(t *testing.T) {
 		{"::ffff:10.0.0.0/104", "10.1.1.1", "80", true},
 		{"10.0.0.0/33", "10.0.0.1", "80", false}, // invalid, skipped
 		{"10.0.0.0/8", "example.com", "80", false},
+		// internationalized names: the Unicode and the ASCII form alike
+		{"bücher.example", "xn--bcher-kva.example", "80", true},
+		{"xn--bcher-kva.example", "bücher.example", "80", true},
+		{".BÜCHER.example", "www.xn--bcher-kva.example", "80", true},
+		{"bücher.example:8080", "xn--bcher-kva.example", "8080", true},
+		{"bücher.example:8080", "xn--bcher-kva.example", "80", false},
+		{"bücher.example", "xn--bcher-kva.example.evil", "80", false},
+		{"bücher.example", "bcher.example", "80", false},
 		// names never match addresses and vice versa (no DNS)
 		{"localhost", "127.0.0.1", "80", false},
 		{"127.0.0.1", "localhost", "80", false},
