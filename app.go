@@ -336,9 +336,9 @@ func (a *App) newSession(ctx context.Context, o *RunOptions) (*Session, error) {
 		l.noPoll = true
 		s.d = l
 	}
-	s.base = ctx // a context that cannot end (Done nil: no deadline either) is kept as it is
-	if ctx.Done() != nil {
-		s.base = context.WithoutCancel(ctx)
+	s.base = background // a context that cannot end (Done nil: no deadline either) has only values
+	if ctx.Done() != nil || ctx != context.Background() {
+		s.base = &runContext{ctx}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -262,5 +263,33 @@ func TestRecvQueueDropData(t *testing.T) {
 	}
 	if q.pongs() != 1 {
 		t.Errorf("pongs %d, want 1", q.pongs())
+	}
+}
+
+// TestSendQueueKeepsItsBatchUnderAHugeBound: the batch a burst was written
+// from is kept for the next one ("a steady stream of sends allocates
+// nothing") also under a bound near MaxInt, where twice the bound wrapped
+// negative and no batch was kept.
+func TestSendQueueKeepsItsBatchUnderAHugeBound(t *testing.T) {
+	for _, limit := range []int{1 << 20, math.MaxInt/2 + 1, math.MaxInt} {
+		g := newGateConn(true)
+		c := newConn(g, nil, &DialOptions{})
+		q := newSendQueue(c, limit, false)
+		first := make(chan error, 1)
+		go func() { first <- q.send([]byte("first"), OpBinary) }() // writes itself, held in the write
+		<-g.entered
+		for range 10 {
+			if err := q.send(make([]byte, 1000), OpBinary); err != nil { // queued behind it
+				t.Fatal(err)
+			}
+		}
+		close(g.release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		q.wait()
+		if q.b == nil || q.b.spare == nil {
+			t.Errorf("SendQueueBytes %d: the batch of a burst was not kept", limit)
+		}
 	}
 }

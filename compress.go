@@ -297,7 +297,7 @@ func (c *Conn) checkRaw(p []byte) error {
 	case c.doneOp == OpText && !c.skipUTF8 && !utf8v.Valid(out):
 		return c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 	}
-	c.stats.inflated(len(out))
+	c.stats.inflated(int64(len(out)))
 	c.msgAccepted()
 	return nil
 }
@@ -352,7 +352,7 @@ func (c *Conn) inflate(dst []byte, op Opcode) (Opcode, []byte, error) {
 			return 0, dst, c.fail(StatusInvalidPayload, &PayloadError{Reason: "invalid UTF-8 in text message"})
 		}
 	}
-	c.stats.inflated(int(z.inflated) + len(out) - start)
+	c.stats.inflated(z.inflated + int64(len(out)-start))
 	c.msgAccepted()
 	z.inflated, z.parted = 0, false
 	return op, out, nil

@@ -102,7 +102,7 @@ type Conn struct {
 type connRare struct {
 	timeout     atomic.Int64                // time.Duration: per-operation I/O timeout (SetTimeout), 0 = none
 	header      atomic.Pointer[http.Header] // the response header, parsed by the first Header call
-	peerClosed  lazyClose                   // closed with flagPeerClosed; made by a closer that waits
+	peerClosed  lazyClose                   // closed with flagPeerClosed or flagClosed; made by a closer that waits
 	maskKeyFunc func() [4]byte              // the user's mask keys (SetMaskKeyFunc); guarded by writeMu
 	waits       atomic.Pointer[writeWaits]  // what goroutines waiting to write use; made by the first to wait (writeWaitsMade)
 	flushFn     func()                      // c.flushQueue, made once (startFlusher); writeMu
@@ -281,7 +281,10 @@ func (c *Conn) Timeout() time.Duration {
 // left to SetDeadline (turning the timeout off clears the deadlines it set).
 // A read that times out leaves the Conn usable; a write that times out
 // closes it (a frame may be half written): that send gets the timeout,
-// every later send and Flush an error matching ErrConnectionClosed.
+// every later send and Flush an error matching ErrConnectionClosed. A send
+// or Flush that waits for another goroutine's write (one begun before the
+// timeout was set has no deadline) sets its own on the stream, which ends
+// that write by then.
 // Neither the timeout nor the deadlines lengthen a Close (see CloseWith).
 func (c *Conn) SetTimeout(d time.Duration) {
 	if d <= 0 && c.rare.Load() == nil {
@@ -400,6 +403,12 @@ func (c *Conn) closeSocket() error {
 	if c.flags.v.Or(flagClosing|flagClosed)&flagClosing != 0 {
 		return nil
 	}
+	// No close frame can arrive now: a closer waiting for one while
+	// another goroutine reads (awaitPeerClose) stops waiting, also when
+	// the close is Abort's or a failed read's.
+	if r := c.rare.Load(); r != nil {
+		r.peerClosed.close()
+	}
 	if lc := c.lc.Load(); lc != nil {
 		lc.closing() // before the descriptor goes
 	}
@@ -426,14 +435,14 @@ func (c *Conn) markPeerClosed() {
 }
 
 // peerClosedChan returns a channel that is closed once the peer's close
-// frame has arrived.
+// frame has arrived or the socket closed (then none will).
 func (c *Conn) peerClosedChan() <-chan struct{} {
 	r := c.rareState()
 	ch := r.peerClosed.wait()
-	// If the flag was set before the rare state was there, markPeerClosed
-	// found no channel to close and will not look again: the closer
-	// closes it.
-	if c.flags.has(flagPeerClosed) {
+	// If a flag was set before the rare state was there, markPeerClosed or
+	// closeSocket found no channel to close and will not look again: the
+	// closer closes it.
+	if c.flags.has(flagPeerClosed | flagClosed) {
 		r.peerClosed.close()
 	}
 	return ch

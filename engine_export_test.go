@@ -246,3 +246,19 @@ func (p *PostCounter) Post(f func()) bool {
 	p.Posts.Add(1)
 	return p.EventLoop.Post(f)
 }
+
+// Reading reports whether a receiving call holds c's reader.
+func Reading(c *Conn) bool {
+	if c.readMu.TryLock() {
+		c.readMu.Unlock()
+		return false
+	}
+	return true
+}
+
+// AwaitingPeerClose reports whether a close waits for the server's close
+// frame while another goroutine reads (awaitPeerClose made its channel).
+func AwaitingPeerClose(c *Conn) bool {
+	r := c.rare.Load()
+	return r != nil && r.peerClosed.p.Load() != nil
+}

@@ -198,7 +198,7 @@ func TestIdleRunMakesNothingSpare(t *testing.T) {
 		if s.end != nil {
 			t.Errorf("a run whose first connection is open made its end state: %+v", s.end)
 		}
-		if s.base != context.Background() {
+		if s.base != background {
 			t.Errorf("a run of a context that cannot end keeps %v, not that context", s.base)
 		}
 		if s.done.p.Load() != nil {

@@ -93,7 +93,7 @@ func (q *sendQueue) send(data []byte, op Opcode) error {
 			q.mu.Unlock()
 			return err
 		}
-		if q.bytes == 0 || q.bytes+n <= q.limit {
+		if q.bytes == 0 || n <= q.limit-q.bytes { // not q.bytes+n: it wraps near MaxInt
 			break
 		}
 		if q.noWait {
@@ -138,7 +138,7 @@ func (q *sendQueue) write() {
 			q.failed(err)
 			q.broadcast()
 		}
-		if cap(batch) <= 2*q.limit { // one huge message is not kept
+		if cap(batch)/2 <= q.limit { // one huge message is not kept (2*limit wraps near MaxInt)
 			b.spare = batch[:0]
 		}
 	}

@@ -16,10 +16,10 @@ type Session struct {
 	app      *App
 	d        Dispatcher
 	url      string
-	opts     *RunOptions     // the run's options, defaults filled in (Reconnect: the delay this run reconnects after, ≤ 0 = never); shared with other runs, never changed (runoptions.go)
-	dialOpts *DialOptions    // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
-	base     context.Context // the run's context without its cancellation: what dials see of it
-	done     lazyClose       // Done's channel, made by the first to ask
+	opts     *RunOptions  // the run's options, defaults filled in (Reconnect: the delay this run reconnects after, ≤ 0 = never); shared with other runs, never changed (runoptions.go)
+	dialOpts *DialOptions // what each dial uses: the run's, with what the App sets in their place (App.dialOptions); shared likewise
+	base     *runContext  // the run's context as dials see it: its values, not its end
+	done     lazyClose    // Done's channel, made by the first to ask
 
 	mu        sync.Mutex
 	stopCtx   func() bool // unregisters the ctx watch of a dispatched run
@@ -350,16 +350,16 @@ func (s *Session) frame(c *Conn, it recvItem) {
 	case OpClose:
 		// The next read returns the *CloseError that ends the connection.
 	default:
-		if s.stopFlags.has(stopAsked) {
-			// The run is ending (CloseWith, Stop): what is still
-			// queued, or arrives before the server's close, is dropped,
-			// so that a flood a slow callback cannot keep up with holds
-			// OnClose back no longer than the close's timeout.
+		if s.dropsData() {
+			// The run is ending (CloseWith, Stop, its context): what is
+			// still queued, or arrives before the server's close, is
+			// dropped, so that a flood a slow callback cannot keep up
+			// with holds OnClose back no longer than the close's timeout.
 			return
 		}
 		if a.OnData != nil {
 			s.call("OnData", func() { a.OnData(a, data, op, it.fin) })
-			if s.stopFlags.has(stopAsked) {
+			if s.dropsData() {
 				return // OnData, or another goroutine meanwhile, closed
 			}
 		}
@@ -371,6 +371,37 @@ func (s *Session) frame(c *Conn, it recvItem) {
 		case a.OnMessage != nil:
 			s.call("OnMessage", func() { a.OnMessage(a, Message{Opcode: op, Data: data}) })
 		}
+	}
+}
+
+// dropsData reports whether the run is ending, so that no message callback
+// starts: a stop was asked for, or the run's context ended. The context's
+// watch stops the run on a goroutine of its own, which a context cancelled
+// inside a callback has not run yet when the next message is delivered.
+func (s *Session) dropsData() bool {
+	return s.stopFlags.has(stopAsked) || s.base.ended()
+}
+
+// runContext is a run's context as its dials see it: its values, without
+// its deadline or cancellation (the run cancels its dials itself, when it
+// stops), as context.WithoutCancel makes it, and whether it ended.
+type runContext struct{ ctx context.Context }
+
+// background is the runContext of every run whose context cannot end.
+var background = &runContext{context.Background()}
+
+func (*runContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*runContext) Done() <-chan struct{}       { return nil }
+func (*runContext) Err() error                  { return nil }
+func (r *runContext) Value(key any) any         { return r.ctx.Value(key) }
+
+// ended reports whether the run's context ended.
+func (r *runContext) ended() bool {
+	select {
+	case <-r.ctx.Done():
+		return true
+	default:
+		return false
 	}
 }
 

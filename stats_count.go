@@ -116,7 +116,7 @@ func (s *connStats) undeflated(in, out int) {
 
 // inflated counts what a compressed message received inflated to (its
 // frames' wire bytes were counted as they arrived: frameReceived).
-func (s *connStats) inflated(out int) {
+func (s *connStats) inflated(out int64) {
 	s.more.get().zPayloadIn.Add(uint64(out))
 }
 

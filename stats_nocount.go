@@ -14,7 +14,7 @@ func (m *msgReader) publishIn()                                {}
 func (r *frameReader) publishIn()                              {}
 func (s *connStats) controlReceived(op Opcode, payload []byte) {}
 func (s *connStats) deflated(in, out int)                      {}
-func (s *connStats) inflated(out int)                          {}
+func (s *connStats) inflated(out int64)                        {}
 func (m *msgReader) frameReceived(n int64, z bool)             {}
 func (m *msgReader) msgAccepted()                              {}
 func (s *connStats) controlUnsent(op Opcode)                   {}

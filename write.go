@@ -250,14 +250,18 @@ func (c *Conn) writeLocked(h header, payload []byte, msg *sync.Mutex, began int6
 	}
 	h.length = int64(len(payload))
 	c.frameSent(h.opcode, h.fin, payload)
-	n := len(payload) + maxHeaderLen
-	if h.opcode != OpClose && n <= maxQueuedFrame && (c.writing || c.inBurst(began)) {
-		err := c.enqueue(h, payload, n)
+	// Compared before the header is added: a payload near MaxInt would
+	// wrap the sum (32-bit platforms).
+	if h.opcode != OpClose && len(payload) <= maxQueuedFrame-maxHeaderLen && (c.writing || c.inBurst(began)) {
+		err := c.enqueue(h, payload, len(payload)+maxHeaderLen)
 		c.unlockMsgMu(msg)
 		return err
 	}
-	for c.writing {
-		c.writeCond().Wait()
+	if c.writing {
+		c.boundWait()
+		for c.writing {
+			c.writeCond().Wait()
+		}
 	}
 	if err := c.takeWriteError(); err != nil {
 		c.unlockMsgMu(msg)
@@ -300,6 +304,9 @@ var maxQueuedFrame = writeBufPools[len(writeBufPools)-1].size
 // enqueue appends the encoded frame (n bytes at most) to the write queue,
 // starting a flusher if none is running; writeMu is held.
 func (c *Conn) enqueue(h header, payload []byte, n int) error {
+	if c.wq != nil && cap(*c.wq)-len(*c.wq) < n {
+		c.boundWait()
+	}
 	for c.wq != nil && cap(*c.wq)-len(*c.wq) < n {
 		c.writeCond().Wait() // backpressure: the flusher takes the full queue
 		if err := c.writable(); err != nil {
@@ -392,7 +399,7 @@ func (c *Conn) flushQueue() {
 // queue, and anything they queued is handed to a flusher at the end.
 func (c *Conn) writeDirect(h header, payload []byte) error {
 	whole := payload
-	bp := getWriteBuf(len(payload) + maxHeaderLen)
+	bp := getWriteBuf(min(len(payload), maxQueuedFrame) + maxHeaderLen) // the sum stays far from MaxInt
 	b := h.appendTo((*bp)[:0])
 	pos := 0
 	var err error

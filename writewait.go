@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"sync"
+	"time"
 )
 
 // writeWaits is what goroutines waiting to write use, made by the first
@@ -166,6 +167,7 @@ func (c *Conn) Flush() error {
 		target++
 	}
 	w.flushWaiting++
+	c.boundWait()
 	for c.writing && w.batchesDone < target {
 		w.cond.Wait()
 	}
@@ -204,4 +206,20 @@ func afterWriteError(werr error) error {
 // sender; writeMu is held.
 func (c *Conn) writeBlocked() bool {
 	return c.writeError() != nil || c.closeSent || c.flags.has(flagClosed)
+}
+
+// boundWait bounds a wait for another goroutine's socket write (a send
+// behind a write in flight or a full queue, Flush) by the per-operation
+// timeout, which a write that began before SetTimeout does not have: the
+// write deadline it sets ends that write by then, and the Conn with it, as
+// a write that times out does, and the waiter wakes. A close bounded by
+// its own timer keeps its deadline (beginWriteDeadline). writeMu is held.
+func (c *Conn) boundWait() {
+	d := c.Timeout()
+	if d <= 0 || c.lc.Load() != nil || !c.beginWriteDeadline() {
+		return
+	}
+	c.flags.set(flagTimeoutWrite)
+	c.netConn.SetWriteDeadline(time.Now().Add(d))
+	c.flags.clear(flagSettingDeadline)
 }

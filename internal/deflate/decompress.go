@@ -197,7 +197,11 @@ func (d *Decompressor) run(dst, msg, end []byte, limit int64, spare bool) ([]byt
 	if d.takeover || d.parted {
 		hist = d.hist[max(0, len(d.hist)-d.size):]
 	}
-	out, err := f.inflateMsg(dst, hist, src, limit, end == nil, d.partOut)
+	// dst holds the output of the message's earlier parts when the
+	// caller appends the message to one buffer; a caller that takes each
+	// part's output apart (a fragment returned as it arrives) passes a
+	// dst without them, and its growth must not count them.
+	out, err := f.inflateMsg(dst, hist, src, limit, end == nil, min(d.partOut, len(dst)))
 	if cap(f.in) > 64<<10 {
 		f.in = nil // a large message's copy is not kept
 	}
