@@ -3,7 +3,6 @@ package websocket_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -55,16 +54,8 @@ func TestFireContCompressedFragmentsMemory(t *testing.T) {
 	})
 	for _, onLoop := range []bool{false, true} {
 		t.Run(fmt.Sprintf("App/loop=%v", onLoop), func(t *testing.T) {
-			srv := wstest.NewRaw(func(nc net.Conn) {
-				defer nc.Close()
-				_, accept, br, err := wstest.ReadRequest(nc)
-				if err != nil {
-					return
-				}
-				nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-					"Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"))
-				nc.Write(wire)
-				c := &wstest.Conn{NC: nc, R: br}
+			srv := deflateRawServer(func(c *wstest.Conn) {
+				c.NC.Write(wire)
 				for {
 					f, err := c.ReadFrame()
 					if err != nil || f.Opcode == 0x8 {

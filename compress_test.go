@@ -428,14 +428,11 @@ func TestCompressionLargeMessages(t *testing.T) {
 	}
 }
 
-// TestEventLoopLargeCompressedMessages: an App on an event loop sends large
-// compressed messages from its callbacks, on the loop's goroutine, where
-// they may be compressed on two CPUs; a server with context takeover
-// inflates every one, in order.
-func TestEventLoopLargeCompressedMessages(t *testing.T) {
-	sizes := []int{64 << 10, 40 << 10, 1 << 10, 100 << 10, 64 << 10, 32 << 10}
-	const n = 24
-	srv := wstest.NewRaw(func(nc net.Conn) {
+// deflateRawServer starts a server that accepts every handshake with
+// permessage-deflate (and its defaults: context takeover both ways), then
+// runs serve.
+func deflateRawServer(serve func(c *wstest.Conn)) *wstest.Server {
+	return wstest.NewRaw(func(nc net.Conn) {
 		defer nc.Close()
 		_, accept, br, err := wstest.ReadRequest(nc)
 		if err != nil {
@@ -443,7 +440,18 @@ func TestEventLoopLargeCompressedMessages(t *testing.T) {
 		}
 		nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"))
-		c := &wstest.Conn{NC: nc, R: br}
+		serve(&wstest.Conn{NC: nc, R: br})
+	})
+}
+
+// TestEventLoopLargeCompressedMessages: an App on an event loop sends large
+// compressed messages from its callbacks, on the loop's goroutine, where
+// they may be compressed on two CPUs; a server with context takeover
+// inflates every one, in order.
+func TestEventLoopLargeCompressedMessages(t *testing.T) {
+	sizes := []int{64 << 10, 40 << 10, 1 << 10, 100 << 10, 64 << 10, 32 << 10}
+	const n = 24
+	srv := deflateRawServer(func(c *wstest.Conn) {
 		d := deflate.NewDecompressor(15, true)
 		defer d.Release()
 		for i := 0; ; i++ {
