@@ -150,3 +150,62 @@ func serverOn(tlsOn bool, h func(*wstest.Conn)) (*wstest.Server, *websocket.Dial
 	ca := wstest.NewCA()
 	return wstest.NewTLS(ca.ServerConfig(), h), &websocket.DialOptions{TLSConfig: &tls.Config{RootCAs: ca.Pool}}
 }
+
+// A write stuck on a server that reads nothing, begun after
+// SetTimeout(100 ms), ends at its deadline however many goroutines then
+// wait behind it: each waiter's deadline (boundWait) used to replace the
+// write's, and Flush calls arriving every 50 ms kept it from ever coming
+// (found by a review of that change).
+func TestWaitersDoNotPushBackAStuckWritesTimeout(t *testing.T) {
+	for _, waiter := range []string{"Flush", "large send"} {
+		t.Run(waiter, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := kit.NewPipeServer(kit.Script(kit.Accept(nil), kit.Stall)) // reads nothing
+				defer srv.Close()
+				c, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{NetDialContext: srv.DialContext})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Abort()
+				c.SetTimeout(100 * time.Millisecond)
+				start := time.Now()
+				stuck := make(chan error, 1)
+				go func() { stuck <- c.SendBinary(make([]byte, 1<<20)) }() // the pipe holds 256 KiB
+				synctest.Wait()
+				// Other goroutines arrive every 50 ms for 1 s and wait behind it.
+				waiters := make(chan error, 20)
+				for i := 0; i < 20; i++ {
+					time.Sleep(50 * time.Millisecond)
+					go func() {
+						if waiter == "Flush" {
+							waiters <- c.Flush()
+						} else {
+							waiters <- c.SendBinary(make([]byte, 1<<20))
+						}
+					}()
+					synctest.Wait()
+					select {
+					case err := <-stuck:
+						stuck <- err
+						i = 20
+					default:
+					}
+				}
+				var took time.Duration
+				select {
+				case err := <-stuck:
+					took = time.Since(start)
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Errorf("the stuck send = %v, want the timeout", err)
+					}
+				case <-time.After(time.Minute):
+					c.Abort()
+					t.Fatal("stuck")
+				}
+				if took > 200*time.Millisecond {
+					t.Errorf("a send stuck with SetTimeout(100 ms) returned its timeout after %v: the waiters' deadlines kept moving its deadline later", took)
+				}
+			})
+		})
+	}
+}

@@ -23,6 +23,7 @@ func TestNoProxyInternationalizedName(t *testing.T) {
 		{".bücher.example", "ws://www.bücher.example/"},
 		{"bücher.example:8080", "ws://bücher.example:8080/"},
 		{"xn--bcher-kva.example", "ws://bücher.example/"},
+		{"bücher.example\u3002", "ws://bücher.example\u3002/"}, // an ideographic full stop, a dot once converted
 	} {
 		t.Run(tc.noProxy, func(t *testing.T) {
 			for _, v := range []string{"HTTP_PROXY", "all_proxy", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD"} {

@@ -212,11 +212,14 @@ func (c *Conn) writeBlocked() bool {
 // behind a write in flight or a full queue, Flush) by the per-operation
 // timeout, which a write that began before SetTimeout does not have: the
 // write deadline it sets ends that write by then, and the Conn with it, as
-// a write that times out does, and the waiter wakes. A close bounded by
-// its own timer keeps its deadline (beginWriteDeadline). writeMu is held.
+// a write that times out does, and the waiter wakes. A deadline the
+// timeout set already (flagTimeoutWrite: the write's own, or an earlier
+// waiter's) is earlier and stays: waiters arriving one after another must
+// not push it back. A close bounded by its own timer keeps its deadline
+// (beginWriteDeadline). writeMu is held.
 func (c *Conn) boundWait() {
 	d := c.Timeout()
-	if d <= 0 || c.lc.Load() != nil || !c.beginWriteDeadline() {
+	if d <= 0 || c.lc.Load() != nil || c.flags.has(flagTimeoutWrite) || !c.beginWriteDeadline() {
 		return
 	}
 	c.flags.set(flagTimeoutWrite)

@@ -620,11 +620,12 @@ func (cc *ClientConn) connCreditLocked(n int64) {
 }
 
 // streamCreditLocked returns n bytes of st's receive window to the peer,
-// growing the window (Config.GrowStreamWindow) when half of it was read
-// within growTime. Bytes no read returned (free: padding, data dropped
-// for a closed reader) are returned but never grow the window: a server
-// padding its frames would otherwise grow the window of a WebSocket that
-// reads nothing.
+// growing the window (Config.GrowStreamWindow) when half of it was
+// returned within growTime, at least half of that by reads. Bytes no read
+// returned (free: padding, data dropped for a closed reader) count for
+// the half but cannot make it alone: a server padding its frames would
+// otherwise grow the window of a WebSocket that reads nothing, while one
+// that pads every frame a fast reader reads still lets it grow.
 func (cc *ClientConn) streamCreditLocked(st *Stream, n int64, free bool) {
 	if st.removed || st.remoteEnded {
 		return
@@ -637,8 +638,8 @@ func (cc *ClientConn) streamCreditLocked(st *Stream, n int64, free bool) {
 		incr := st.recvPending
 		if st.win < cc.growTo {
 			now := monoNow()
-			read := st.recvPending - int64(st.freePending)
-			if read >= int64(st.win)/2 && now-st.creditAt < int64(growTime) {
+			free := int64(st.freePending)
+			if st.recvPending-free >= free && now-st.creditAt < int64(growTime) {
 				extra := min(st.win, cc.growTo-st.win)
 				st.win += extra
 				incr += int64(extra)

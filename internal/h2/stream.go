@@ -85,9 +85,9 @@ type Stream struct {
 	informational int32
 	waiters       int32 // goroutines in WaitReadable (lead.go)
 	// freePending is the part of recvPending that no read returned: DATA
-	// padding and data dropped for a closed reader. It does not count
-	// toward growing the window (streamCreditLocked). At most the window,
-	// so 32 bits; it fills the word after waiters.
+	// padding and data dropped for a closed reader. The window grows only
+	// when reads returned at least as much (streamCreditLocked). At most
+	// the window, so 32 bits; it fills the word after waiters.
 	freePending   uint32
 	creditAt      int64     // monoNow of the last WINDOW_UPDATE, or of the opening, while win may grow
 	recv          []*[]byte // received data in pooled blocks; recv[0][roff:] is read next

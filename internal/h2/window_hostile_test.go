@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"testing/synctest"
@@ -78,4 +79,106 @@ func TestServerEnablingPushIsAProtocolError(t *testing.T) {
 		}
 	}
 	t.Fatalf("SETTINGS_ENABLE_PUSH = 1 from the server accepted: connection live (Err() = %v, CanTakeNewStream = %v)", cc.Err(), cc.CanTakeNewStream())
+}
+
+// "A stream's window starts at 1 MiB and doubles, up to 16 MiB, each time
+// half of it is read within 10 ms, so a fast bulk reader is not held back":
+// also when the server sets PADDED on its DATA frames, with little or no
+// padding. Padding was kept from growing the window of a stream nobody
+// reads (TestPaddingDoesNotGrowAnUnreadStreamsWindow), and that change
+// had stopped it for every padded stream (found by a review of it).
+func TestFastReaderOfPaddedFramesGrowsTheWindow(t *testing.T) {
+	for _, padLen := range []int{0, 16, 255} {
+		t.Run(fmt.Sprintf("pad=%d", padLen), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const win, limit = 64 << 10, 256 << 10
+				cc, p := start(t, &Config{StreamWindow: win, GrowStreamWindow: limit}, extConnect)
+				fast := p.open(cc)
+				pad := make([]byte, padLen)
+				per := chunkSize - 1 - padLen // data per frame: each frame takes chunkSize of window
+				// Send half a window and a bit, read it all at once (no time passes).
+				sent, data := 0, 0
+				for sent < win/2+chunkSize {
+					p.fr.WriteDataPadded(fast.ID(), false, make([]byte, per), pad)
+					sent += chunkSize
+					data += per
+				}
+				if _, err := io.ReadFull(fast, make([]byte, data)); err != nil {
+					t.Fatal(err)
+				}
+				p.fr.WritePing(false, [8]byte{7})
+				got := 0
+				for f := range p.frames {
+					if f.typ == http2.FrameWindowUpdate && f.stream == fast.ID() {
+						got += int(f.incr)
+					}
+					if f.typ == http2.FramePing && f.flags.Has(http2.FlagPingAck) && f.ping[0] == 7 {
+						break
+					}
+				}
+				if got <= sent {
+					t.Fatalf("read %d bytes (%d of window) at once: credit %d, the window did not grow", data, sent, got)
+				}
+				t.Logf("credit %d for %d consumed", got, sent)
+			})
+		})
+	}
+}
+
+// A bulk transfer of 32 MiB, read as fast as it arrives in 64 KiB reads,
+// from a server that pads every 16 KiB DATA frame: the window (1 MiB,
+// growing to 16 MiB) should grow as for unpadded frames.
+func TestPaddedBulkTransferGrowsTheWindow(t *testing.T) {
+	for _, padLen := range []int{-1, 0, 255} {
+		t.Run(fmt.Sprintf("pad=%d", padLen), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const win, limit = DefaultStreamWindow, 16 << 20
+				cc, p := start(t, &Config{StreamWindow: win, GrowStreamWindow: limit}, extConnect)
+				st := p.open(cc)
+				avail, total, maxWin := int64(win), int64(0), int64(win)
+				granted := int64(win)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					b := make([]byte, 64<<10)
+					for {
+						if _, err := st.Read(b); err != nil {
+							return
+						}
+					}
+				}()
+				var tag byte
+				for total < 32<<20 {
+					for avail >= chunkSize {
+						if padLen < 0 {
+							p.fr.WriteData(st.ID(), false, make([]byte, chunkSize))
+						} else {
+							p.fr.WriteDataPadded(st.ID(), false, make([]byte, chunkSize-1-padLen), make([]byte, padLen))
+						}
+						avail -= chunkSize
+						total += chunkSize
+					}
+					synctest.Wait()
+					tag++
+					p.fr.WritePing(false, [8]byte{tag})
+					for f := range p.frames {
+						if f.typ == http2.FrameWindowUpdate && f.stream == st.ID() {
+							avail += int64(f.incr)
+							granted += int64(f.incr)
+						}
+						if f.typ == http2.FramePing && f.flags.Has(http2.FlagPingAck) && f.ping[0] == tag {
+							break
+						}
+					}
+					maxWin = max(maxWin, granted-total)
+				}
+				t.Logf("window after %d MiB: %d (largest %d)", total>>20, granted-total, maxWin)
+				if maxWin <= win {
+					t.Errorf("pad=%d: window never grew past %d over %d MiB read at once", padLen, win, total>>20)
+				}
+				p.conn.Close()
+				<-done
+			})
+		})
+	}
 }

@@ -110,6 +110,10 @@ func (n *NoProxy) add(e string) {
 	if !ok {
 		return
 	}
+	host = strings.Trim(host, ".") // a dot the conversion made ("。", U+3002, is one)
+	if host == "" {
+		return
+	}
 	n.entries = append(n.entries, noProxyEntry{domain: host, port: port})
 }
 
@@ -146,7 +150,7 @@ func (n *NoProxy) Match(host, port string) bool {
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if a, ok := asciiName(host); ok {
-		host = a
+		host = strings.TrimSuffix(a, ".")
 	}
 	addr, err := netip.ParseAddr(host)
 	isAddr := err == nil

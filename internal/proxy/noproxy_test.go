@@ -92,6 +92,9 @@ func TestNoProxyMatch(t *testing.T) {
 		{"bücher.example:8080", "xn--bcher-kva.example", "80", false},
 		{"bücher.example", "xn--bcher-kva.example.evil", "80", false},
 		{"bücher.example", "bcher.example", "80", false},
+		{"bücher.example\u3002", "xn--bcher-kva.example.", "80", true}, // an ideographic full stop ends it
+		{"\u3002bücher.example", "www.xn--bcher-kva.example", "80", true},
+		{"bücher.example", "bücher.example\u3002", "80", true},
 		// names never match addresses and vice versa (no DNS)
 		{"localhost", "127.0.0.1", "80", false},
 		{"127.0.0.1", "localhost", "80", false},
