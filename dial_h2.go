@@ -442,6 +442,17 @@ func traceH2Response(status int, h http.Header, secrets []string) {
 	}
 }
 
+// probeH2 has the HTTP/2 connection under c, if c is a WebSocket over
+// HTTP/2, check within d that its server still answers, and fail it (and
+// its other WebSockets, and take it out of the pool) if not: c's pong did
+// not come, and a reconnect must not open its next stream on a connection
+// that died without a FIN (h2.ClientConn.Probe).
+func probeH2(c *Conn, d time.Duration) {
+	if s, ok := c.netConn.(*h2Stream); ok {
+		s.ProbeConn(d)
+	}
+}
+
 // h2Stream is a WebSocket's HTTP/2 stream as its Conn's socket.
 type h2Stream struct {
 	*h2.Stream

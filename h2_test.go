@@ -1088,6 +1088,66 @@ func TestHTTP2DeadConnection(t *testing.T) {
 	s.wantConns(t, 2)
 }
 
+// An App over HTTP/2 whose shared connection goes silent (no FIN: a NAT
+// or host gone) reconnects about PingTimeout after its ping goes
+// unanswered, as over HTTP/1.1, not when the transport's own liveness check
+// (ReadIdleTimeout 30 s + PingTimeout 15 s by default) fails the
+// connection: its pong deadline probes the connection with an HTTP/2 PING,
+// whose silence fails it, so the reconnect opens a new one. Each reconnect
+// had opened a stream on the dead connection and waited out its
+// HandshakeTimeout, for 50 s (found by an audit of the App over HTTP/2).
+func TestHTTP2AppPingTimeoutLeavesASilentConnection(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{}) // the default liveness: 30 s, 15 s
+	opts.HandshakeTimeout = 5 * time.Second
+	conns := make(chan *silentConn, 10)
+	opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		sc := &silentConn{Conn: nc}
+		conns <- sc
+		return sc, nil
+	}
+	opened := make(chan struct{})
+	reconnected := make(chan struct{})
+	var errs []error
+	a := &websocket.App{URL: s.URL,
+		OnOpen:      func(*websocket.App) { close(opened) },
+		OnReconnect: func(a *websocket.App) { close(reconnected); a.Close() },
+		OnError:     func(_ *websocket.App, err error) { errs = append(errs, err) },
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Run(context.Background(), &websocket.RunOptions{DialOptions: *opts, Reconnect: 10 * time.Millisecond,
+			PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	}()
+	select {
+	case <-opened:
+	case err := <-done:
+		t.Fatalf("Run = %v before the open; errors %v", err, errs)
+	case <-time.After(testTimeout):
+		t.Fatalf("no open; errors %v", errs)
+	}
+	(<-conns).muted.Store(true)
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		a.Close()
+		<-done
+		t.Fatalf("no reconnect within 10 s of the shared connection going silent (PingTimeout 200 ms); errors %v", errs)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if len(errs) == 0 || !strings.Contains(errs[0].Error(), "no pong within PingTimeout") {
+		t.Errorf("errors %v, want the ping timeout first", errs)
+	}
+	s.wantConns(t, 2)
+}
+
 // TestHTTP2VerifiesTLS: an HTTP/2 dial verifies the server's certificate
 // as an HTTP/1.1 one does: without the server's CA neither mode connects,
 // and HTTP2Prefer does not fall back around the failure.

@@ -527,6 +527,7 @@ func (s *Session) checkPong(c *Conn) {
 		return
 	}
 	s.pongWait = false
+	probeH2(c, s.opts.PingTimeout) // a WebSocket over HTTP/2: its connection may be the one that died
 	s.fail(c, errPingTimeout)
 }
 

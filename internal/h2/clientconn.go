@@ -228,6 +228,7 @@ type ClientConn struct {
 	readIdle, pingTimeout time.Duration
 	lastRead              atomic.Int64 // when bytes last arrived (monoNow)
 	liveTimer             *time.Timer  // under mu
+	probing               atomic.Bool  // a Probe is waiting for its PING's acknowledgement
 }
 
 // encBuf is the io.Writer of the HPACK encoder.

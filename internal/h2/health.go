@@ -71,6 +71,34 @@ func (cc *ClientConn) checkLive() {
 	cc.rearmLive(cc.readIdle)
 }
 
+// Probe checks the connection now, as the liveness check does after a
+// silence: it pings, and fails the connection when the server does not
+// acknowledge within d. Callers probe when something on the connection
+// suggests the peer is gone (a WebSocket's pong, or the response to an
+// extended CONNECT, did not come in time): the pool then stops opening
+// WebSockets on a connection that died silently, long before
+// ReadIdleTimeout would notice, while a live connection whose one stream
+// is stuck answers and stays. One probe runs at a time; Probe returns at
+// once, and the probe ends within d or with the connection.
+func (cc *ClientConn) Probe(d time.Duration) {
+	if d <= 0 || cc.Err() != nil || !cc.probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer cc.probing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		_, err := cc.Ping(ctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			cc.fail(fmt.Errorf("websocket: http2: no PING acknowledgement within %v (a WebSocket's pong or a response was late)", d),
+				true, http2.ErrCodeNo)
+		}
+	}()
+}
+
+// ProbeConn probes the stream's connection (ClientConn.Probe).
+func (st *Stream) ProbeConn(d time.Duration) { st.cc.Probe(d) }
+
 // rearmLive sets the next check d from now, unless the connection ended.
 func (cc *ClientConn) rearmLive(d time.Duration) {
 	cc.mu.Lock()

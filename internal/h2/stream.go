@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -197,6 +198,9 @@ func (cc *ClientConn) open(ctx context.Context, req *Request, reserved bool) (*R
 	case <-ctx.Done():
 		cc.unneed()
 		st.Reset()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cc.Probe(cc.pingTimeout) // no answer in time: is the connection still there?
+		}
 		return nil, nil, fmt.Errorf("websocket: http2: waiting for the response: %w", ctxErr(ctx))
 	}
 	cc.unneed()
