@@ -321,6 +321,7 @@ func (lc *loopConn) control() {
 			lc.end(c.fail(StatusProtocolError, err))
 			return
 		}
+		lc.answerDuePing() // the latest ping's pong goes before the echo, not never
 		end = c.answerPeerClose(code, reason)
 	}
 	lc.push(recvItem{op: op, fin: true, data: append([]byte(nil), p...)})
@@ -344,6 +345,13 @@ func (lc *loopConn) answerPing(p []byte) {
 	backlog := lc.queued() > loopPongBacklog
 	lc.mu.Unlock()
 	if !backlog {
+		if w := c.writeWaits(); w != nil {
+			// A pong still due for an older ping would go out after
+			// this one: this ping is the latest, and only it is answered.
+			c.writeMu.Lock()
+			w.pongDue = false
+			c.writeMu.Unlock()
+		}
 		c.writeFrame(OpPong, true, false, p, 0) // never blocks here
 		return
 	}
