@@ -95,13 +95,8 @@ func TestSetTimeoutBoundsAWaitBehindAStuckWrite(t *testing.T) {
 	for _, waiter := range []string{"large send", "Flush"} {
 		t.Run(waiter, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				srv := kit.NewPipeServer(kit.Script(kit.Accept(nil), kit.Stall)) // reads nothing
-				defer srv.Close()
-				c, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{NetDialContext: srv.DialContext})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Abort()
+				c, stop := dialStalledPipe(t)
+				defer stop()
 				var stuckErr error
 				stuck := make(chan struct{})
 				go func() {
@@ -160,13 +155,8 @@ func TestWaitersDoNotPushBackAStuckWritesTimeout(t *testing.T) {
 	for _, waiter := range []string{"Flush", "large send"} {
 		t.Run(waiter, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				srv := kit.NewPipeServer(kit.Script(kit.Accept(nil), kit.Stall)) // reads nothing
-				defer srv.Close()
-				c, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{NetDialContext: srv.DialContext})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Abort()
+				c, stop := dialStalledPipe(t)
+				defer stop()
 				c.SetTimeout(100 * time.Millisecond)
 				start := time.Now()
 				stuck := make(chan error, 1)
@@ -208,4 +198,18 @@ func TestWaitersDoNotPushBackAStuckWritesTimeout(t *testing.T) {
 			})
 		})
 	}
+}
+
+// dialStalledPipe dials, inside a synctest bubble, a server on an in-memory
+// pipe (256 KiB each way) that accepts and then reads nothing; stop aborts
+// the Conn and closes the server.
+func dialStalledPipe(t *testing.T) (*websocket.Conn, func()) {
+	t.Helper()
+	srv := kit.NewPipeServer(kit.Script(kit.Accept(nil), kit.Stall))
+	c, err := websocket.Dial(context.Background(), srv.URL, &websocket.DialOptions{NetDialContext: srv.DialContext})
+	if err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	return c, func() { c.Abort(); srv.Close() }
 }

@@ -1054,15 +1054,10 @@ func (c *silentConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// TestHTTP2DeadConnection: a shared connection that goes silent is found
-// out by the transport's PING (ReadIdleTimeout, PingTimeout): its
-// WebSocket fails with an error matching ErrConnectionClosed, and the
-// next dial opens a new connection.
-func TestHTTP2DeadConnection(t *testing.T) {
-	s := newH2Server(t, frameEcho, nil)
-	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{ReadIdleTimeout: 50 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
-	conns := make(chan *silentConn, 2)
-	opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+// silentDialer dials TCP, sending each connection, wrapped to be silenced
+// at will, to conns.
+func silentDialer(conns chan<- *silentConn) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		nc, err := d.DialContext(ctx, network, addr)
 		if err != nil {
@@ -1072,6 +1067,17 @@ func TestHTTP2DeadConnection(t *testing.T) {
 		conns <- sc
 		return sc, nil
 	}
+}
+
+// TestHTTP2DeadConnection: a shared connection that goes silent is found
+// out by the transport's PING (ReadIdleTimeout, PingTimeout): its
+// WebSocket fails with an error matching ErrConnectionClosed, and the
+// next dial opens a new connection.
+func TestHTTP2DeadConnection(t *testing.T) {
+	s := newH2Server(t, frameEcho, nil)
+	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{ReadIdleTimeout: 50 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
+	conns := make(chan *silentConn, 2)
+	opts.NetDialContext = silentDialer(conns)
 	c := mustDialH2(t, s.URL, opts)
 	if err := echoMessage(c, websocket.OpText, []byte("before")); err != nil {
 		t.Fatal(err)
@@ -1101,16 +1107,7 @@ func TestHTTP2AppPingTimeoutLeavesASilentConnection(t *testing.T) {
 	opts := s.opts(t, websocket.HTTP2Require, &websocket.HTTP2Transport{}) // the default liveness: 30 s, 15 s
 	opts.HandshakeTimeout = 5 * time.Second
 	conns := make(chan *silentConn, 10)
-	opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		sc := &silentConn{Conn: nc}
-		conns <- sc
-		return sc, nil
-	}
+	opts.NetDialContext = silentDialer(conns)
 	opened := make(chan struct{})
 	reconnected := make(chan struct{})
 	var errs []error
