@@ -118,7 +118,11 @@ type HTTP2Transport struct {
 	// ErrConnectionClosed), and later dials open a new one. This finds a
 	// connection whose server vanished without a word (a NAT or a load
 	// balancer that forgot it, a host gone), which would otherwise keep
-	// its WebSockets waiting and take new ones. Set them before the
+	// its WebSockets waiting and take new ones. A connection is also
+	// checked at once, with PingTimeout, when an extended CONNECT on it
+	// goes unanswered until its dial's timeout, and with the App's
+	// RunOptions.PingTimeout when an App's WebSocket on it misses a pong:
+	// the App's reconnect then opens a new connection. Set them before the
 	// transport's first dial.
 	ReadIdleTimeout time.Duration
 	PingTimeout     time.Duration
