@@ -84,13 +84,9 @@ func TestLocationHostCarryingTheCredential(t *testing.T) {
 	defer cancel()
 	_, err := websocket.Dial(ctx, first, &websocket.DialOptions{
 		Header: http.Header{"Authorization": {"Bearer " + token}},
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == firstAddr {
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
-			}
-			return nil, errors.New("no route to the next server")
-		},
+		NetDialContext: firstHopOnly(firstAddr, func(network, addr string) error {
+			return errors.New("no route to the next server")
+		}),
 	})
 	if err == nil || strings.Contains(err.Error(), token) {
 		t.Errorf("Dial = %v, want an error without the credential", err)
@@ -235,15 +231,11 @@ func TestLaterHopTimeoutIsANetError(t *testing.T) {
 	defer cancel()
 	_, err := websocket.Dial(ctx, first, &websocket.DialOptions{
 		Header: http.Header{"Authorization": {"Bearer " + token}},
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == firstAddr {
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
-			}
+		NetDialContext: firstHopOnly(firstAddr, func(network, addr string) error {
 			// What net.Dialer returns when the resolver times out.
 			host, _, _ := net.SplitHostPort(addr)
-			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}}
-		},
+			return &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "i/o timeout", Name: host, IsTimeout: true}}
+		}),
 	})
 	if err == nil {
 		t.Fatal("Dial succeeded")
@@ -256,5 +248,17 @@ func TestLaterHopTimeoutIsANetError(t *testing.T) {
 	}
 	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 		t.Errorf("Dial = %v (%T): not a net.Error whose Timeout is true", err, err)
+	}
+}
+
+// firstHopOnly dials firstAddr over TCP and fails every other address with
+// later's error: a redirect's next hop that cannot be reached.
+func firstHopOnly(firstAddr string, later func(network, addr string) error) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == firstAddr {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+		return nil, later(network, addr)
 	}
 }
